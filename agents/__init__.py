@@ -1,0 +1,1 @@
+"""LangGraph agents: build_graph(model, tools, ...) per agent; nothing is built at import."""

@@ -1,0 +1,1 @@
+"""Cost analytics, forecasting, anomaly detection, recommendation rules and budgets."""

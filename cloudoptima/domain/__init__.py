@@ -1,0 +1,1 @@
+"""Pydantic domain models: no ORM, SDK or framework imports; Decimal money; UTC datetimes."""

@@ -1,0 +1,1 @@
+"""Start and stop of the embedded Postgres, Redis and Temporal dev server."""

@@ -1,0 +1,91 @@
+"""Child processes that die with their parent, and their orderly stop."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import psutil
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGTERM this child if its parent dies (Linux); a no-op elsewhere."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        return
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    log_file: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    user: str | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session with output appended to ``log_file``.
+
+    The child gets its own session so a terminal Ctrl-C reaches only the supervisor, which then stops
+    the children in order; it also gets a parent-death signal so it never outlives a killed supervisor.
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        preexec: Callable[[], None] = _die_with_parent
+        return subprocess.Popen(
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=preexec,
+            user=user,
+        )
+
+
+def descendants(pid: int) -> list[int]:
+    """Pids of every live descendant of ``pid`` (empty when it is gone)."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def stop(process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+    """Stop ``process`` and its whole process group: ``sig`` first, SIGKILL after ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    family = [process.pid, *descendants(process.pid)]
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    _, alive = psutil.wait_procs([p for p in map(_proc, family) if p is not None], timeout=5)
+    for straggler in alive:
+        try:
+            straggler.kill()
+        except psutil.NoSuchProcess:
+            continue
+
+
+def _proc(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None

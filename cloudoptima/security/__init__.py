@@ -1,0 +1,1 @@
+"""Password hashing, API keys and credential encryption."""

@@ -1,0 +1,1 @@
+"""Use cases combining storage, clouds and analytics: what the product does."""

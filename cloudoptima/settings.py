@@ -1,0 +1,216 @@
+"""One settings tree for every deployable; the only module that reads the environment.
+
+Two modes:
+
+* ``embedded`` (default): the laptop / demo / test mode. Secrets that are not given are generated once and
+  stored in ``<state_dir>/secrets.json`` (mode 600); service URLs that are not given are read from
+  ``<state_dir>/runtime.json``, written by ``cloudoptima up``.
+* ``production``: nothing is generated. A missing or default JWT secret or encryption key, or a missing
+  service URL, is refused at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+UNSAFE_SECRETS = frozenset({"", "change-me", "changeme", "secret", "your-secret-key", "dev", "development"})
+MIN_JWT_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """A configuration value is missing, unsafe or unreadable; the message names the variable or file."""
+
+
+class Settings(BaseSettings):
+    """CloudOptima configuration. Field aliases are the environment variable names."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=False)
+
+    mode: Literal["embedded", "production"] = Field(
+        default="embedded", validation_alias=AliasChoices("CLOUDOPTIMA_MODE", "mode")
+    )
+    state_dir: Path = Field(
+        default=Path(".cloudoptima"), validation_alias=AliasChoices("CLOUDOPTIMA_STATE_DIR", "state_dir")
+    )
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "redis_url"))
+    temporal_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS", "temporal_address")
+    )
+    temporal_namespace: str = Field(
+        default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "temporal_namespace")
+    )
+    temporal_ui_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_UI_URL", "temporal_ui_url")
+    )
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("CLOUDOPTIMA_HOST", "host"))
+    gateway_port: int = Field(default=8000, validation_alias=AliasChoices("CLOUDOPTIMA_PORT", "gateway_port"))
+    postgres_port: int = Field(
+        default=54329, validation_alias=AliasChoices("CLOUDOPTIMA_POSTGRES_PORT", "postgres_port")
+    )
+    redis_port: int = Field(
+        default=63799, validation_alias=AliasChoices("CLOUDOPTIMA_REDIS_PORT", "redis_port")
+    )
+    temporal_port: int = Field(
+        default=7233, validation_alias=AliasChoices("CLOUDOPTIMA_TEMPORAL_PORT", "temporal_port")
+    )
+    temporal_ui_port: int = Field(
+        default=8233, validation_alias=AliasChoices("CLOUDOPTIMA_TEMPORAL_UI_PORT", "temporal_ui_port")
+    )
+    jwt_secret: str | None = Field(default=None, validation_alias=AliasChoices("JWT_SECRET", "jwt_secret"))
+    jwt_algorithm: str = "HS256"
+    access_token_minutes: int = 30
+    refresh_token_days: int = 14
+    encryption_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("CLOUDOPTIMA_ENCRYPTION_KEY", "encryption_key")
+    )
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"],
+        validation_alias=AliasChoices("CORS_ORIGINS", "cors_origins"),
+    )
+    trusted_hosts: list[str] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "testserver"],
+        validation_alias=AliasChoices("TRUSTED_HOSTS", "trusted_hosts"),
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    database_name: str = "cloudoptima"
+
+    @field_validator("gateway_port", "postgres_port", "redis_port", "temporal_port", "temporal_ui_port")
+    @classmethod
+    def _port_in_range(cls, value: int) -> int:
+        if not 0 < value < 65536:
+            raise ValueError(f"port {value} is outside 1..65535")
+        return value
+
+    # ---- derived paths -------------------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        """The absolute state directory."""
+        return self.state_dir.expanduser().resolve()
+
+    @property
+    def runtime_file(self) -> Path:
+        return self.state_path / "runtime.json"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.state_path / "secrets.json"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.state_path / "demo-credentials.json"
+
+    # ---- service URLs ---------------------------------------------------------------------------------
+    def _runtime(self) -> dict[str, str]:
+        path = self.runtime_file
+        if not path.exists():
+            return {}
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise SettingsError(
+                f"state file {path} is unreadable ({exc}); remove it and run `cloudoptima up`"
+            ) from exc
+        if not isinstance(data, dict):
+            raise SettingsError(f"state file {path} is not a JSON object; remove it and run `cloudoptima up`")
+        return {str(k): str(v) for k, v in data.items() if isinstance(v, str | int)}
+
+    def _service_url(self, given: str | None, key: str, variable: str) -> str:
+        if given:
+            return given
+        found = self._runtime().get(key)
+        if found:
+            return found
+        raise SettingsError(
+            f"{variable} is not set and no running platform was found in {self.state_path} "
+            f"(start one with `cloudoptima up` or set {variable})"
+        )
+
+    def resolved_database_url(self) -> str:
+        """SQLAlchemy URL of the database: ``DATABASE_URL`` or the embedded server's."""
+        return self._service_url(self.database_url, "database_url", "DATABASE_URL")
+
+    def resolved_redis_url(self) -> str:
+        return self._service_url(self.redis_url, "redis_url", "REDIS_URL")
+
+    def resolved_temporal_address(self) -> str:
+        return self._service_url(self.temporal_address, "temporal_address", "TEMPORAL_ADDRESS")
+
+    def resolved_temporal_ui_url(self) -> str | None:
+        return self.temporal_ui_url or self._runtime().get("temporal_ui_url")
+
+    # ---- secrets --------------------------------------------------------------------------------------
+    @cached_property
+    def _stored_secrets(self) -> dict[str, str]:
+        path = self.secrets_file
+        if path.exists():
+            try:
+                data = json.loads(path.read_text())
+                if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+                    raise ValueError("not an object of strings")
+                return dict(data)
+            except (OSError, ValueError) as exc:
+                raise SettingsError(
+                    f"secrets file {path} is corrupt ({exc}); restore it from a backup"
+                ) from exc
+        created = {
+            "jwt_secret": secrets.token_urlsafe(48),
+            "encryption_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(created, handle)
+        return created
+
+    def _secret(self, value: str | None, key: str, variable: str) -> str:
+        if value is not None and value.strip().lower() not in UNSAFE_SECRETS:
+            if key == "jwt_secret" and len(value) < MIN_JWT_SECRET_LENGTH and self.mode == "production":
+                raise SettingsError(
+                    f"{variable} must be at least {MIN_JWT_SECRET_LENGTH} characters in production"
+                )
+            return value
+        if self.mode == "production":
+            raise SettingsError(f"{variable} is missing or a known default; production mode refuses to start")
+        return self._stored_secrets[key]
+
+    @property
+    def resolved_jwt_secret(self) -> str:
+        return self._secret(self.jwt_secret, "jwt_secret", "JWT_SECRET")
+
+    @property
+    def resolved_encryption_key(self) -> str:
+        """A Fernet key (urlsafe base64 of 32 bytes)."""
+        return self._secret(self.encryption_key, "encryption_key", "CLOUDOPTIMA_ENCRYPTION_KEY")
+
+    def check_production_safety(self) -> None:
+        """Raise :class:`SettingsError` when production mode lacks a safe secret or a service URL."""
+        if self.mode != "production":
+            return
+        _ = self.resolved_jwt_secret
+        _ = self.resolved_encryption_key
+        for value, variable in (
+            (self.database_url, "DATABASE_URL"),
+            (self.redis_url, "REDIS_URL"),
+            (self.temporal_address, "TEMPORAL_ADDRESS"),
+        ):
+            if not value:
+                raise SettingsError(f"{variable} is required in production mode")
+        if "*" in self.trusted_hosts or "*" in self.cors_origins:
+            raise SettingsError("TRUSTED_HOSTS and CORS_ORIGINS may not contain '*' in production mode")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (used by the CLI and tests)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]

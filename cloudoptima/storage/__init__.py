@@ -1,0 +1,1 @@
+"""SQLAlchemy 2.0 models, Alembic migrations, tenant-scoped repositories and bulk loaders."""

@@ -1,0 +1,1 @@
+"""Alembic migrations (run with ``cloudoptima db upgrade`` or automatically by ``cloudoptima up``)."""

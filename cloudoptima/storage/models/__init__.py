@@ -1,0 +1,25 @@
+"""All tables. Import this package to register every model on ``Base.metadata``."""
+
+from cloudoptima.storage.models.accounts import CloudAccount
+from cloudoptima.storage.models.costs import CostRow
+from cloudoptima.storage.models.documents import AuditLog, ResourceDocument
+from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshToken, RevokedToken, User
+from cloudoptima.storage.models.optimisation import Anomaly, Budget, Recommendation
+from cloudoptima.storage.models.policies import Policy, PolicyExecution
+
+__all__ = [
+    "Anomaly",
+    "ApiKey",
+    "AuditLog",
+    "Budget",
+    "CloudAccount",
+    "CostRow",
+    "Organization",
+    "Policy",
+    "PolicyExecution",
+    "Recommendation",
+    "RefreshToken",
+    "ResourceDocument",
+    "RevokedToken",
+    "User",
+]

@@ -1,0 +1,52 @@
+"""Monthly partitions of ``cost_data`` (native range partitioning on ``charge_period_start``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import Connection, text
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def partition_name(month: date) -> str:
+    return f"cost_data_y{month.year:04d}m{month.month:02d}"
+
+
+def months_between(start: date, end_exclusive: date) -> list[date]:
+    """First days of every month touched by ``[start, end_exclusive)``."""
+    months: list[date] = []
+    current = month_start(start)
+    while current < end_exclusive:
+        months.append(current)
+        current = next_month(current)
+    return months
+
+
+def ensure_cost_partitions(connection: Connection, months: Iterable[date]) -> list[str]:
+    """Create the monthly partitions that do not exist yet; returns the names created.
+
+    Takes a transaction-level advisory lock so concurrent loaders do not race on DDL.
+    """
+    created: list[str] = []
+    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('cloudoptima.cost_partitions'))"))
+    for month in sorted(set(map(month_start, months))):
+        name = partition_name(month)
+        exists = connection.execute(text("SELECT to_regclass(:name)"), {"name": name}).scalar()
+        if exists is not None:
+            continue
+        connection.execute(
+            text(
+                f"CREATE TABLE {name} PARTITION OF cost_data "
+                f"FOR VALUES FROM ('{month.isoformat()}T00:00:00+00') TO ('{next_month(month).isoformat()}T00:00:00+00')"
+            )
+        )
+        created.append(name)
+    return created

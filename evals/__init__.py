@@ -1,0 +1,1 @@
+"""Quality evaluations against ground truth (recommendations, root cause, forecasts, narratives)."""

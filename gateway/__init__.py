@@ -1,0 +1,1 @@
+"""FastAPI gateway: create_app(settings) serves the REST and WebSocket API."""

@@ -1,0 +1,1 @@
+"""FastMCP servers (aws, azure, gcp, platform): thin registration of the tool catalog."""

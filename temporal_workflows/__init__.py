@@ -1,0 +1,1 @@
+"""Temporal workflows: one folder per use case, plus worker.py and client.py."""

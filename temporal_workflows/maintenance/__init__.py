@@ -1,0 +1,1 @@
+"""Maintenance: weekly cleanup of expired auth bookkeeping (the spec's cleanup beat task)."""

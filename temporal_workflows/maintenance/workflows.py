@@ -1,0 +1,25 @@
+"""Cleanup workflow: deterministic; its only I/O is the activity."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from temporal_workflows.maintenance.inputs import CleanupInput, CleanupResult
+
+
+@workflow.defn(name="Cleanup")
+class CleanupWorkflow:
+    @workflow.run
+    async def run(self, params: CleanupInput) -> CleanupResult:
+        result: CleanupResult = await workflow.execute_activity(
+            "maintenance.purge_expired_tokens",
+            params,
+            result_type=CleanupResult,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RetryPolicy(maximum_attempts=5, backoff_coefficient=2.0),
+        )
+        return result

@@ -1,0 +1,96 @@
+"""Shared fixtures: the real embedded Postgres, Redis and Temporal, started once per test session.
+
+* ``pg_url`` — a migrated database on an embedded Postgres (pgvector available).
+* ``db_session`` — a Session inside a transaction that is rolled back after each test.
+* ``redis_url`` — an embedded Redis.
+* ``temporal_env`` / ``time_skipping_env`` — Temporal dev server and time-skipping test server from wheels.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from temporalio.testing import WorkflowEnvironment
+
+from cloudoptima.embedded import postgres, redis
+from cloudoptima.embedded.ports import free_port
+from cloudoptima.embedded.process import stop
+from cloudoptima.embedded.temporal import executable
+from cloudoptima.storage.engine import make_engine
+from cloudoptima.storage.migrate import upgrade
+
+TEST_DB = "cloudoptima_test"
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    state = tmp_path_factory.mktemp("pg")
+    port = free_port()
+    process = postgres.start(postgres.PostgresLayout.in_state_dir(state), port)
+    try:
+        postgres.ensure_database(port, TEST_DB)
+        url = postgres.url_for(port, TEST_DB)
+        upgrade(url)
+        yield url
+    finally:
+        stop(process, sig=signal.SIGINT)
+
+
+@pytest.fixture(scope="session")
+def engine(pg_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_session(engine: Engine) -> Iterator[Session]:
+    """A session whose every change (commits included) is rolled back when the test ends."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    state: Path = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    process = redis.start(state, port, state / "redis.log")
+    try:
+        yield redis.url_for(port)
+    finally:
+        stop(process)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=executable("temporal"),
+        ui=False,
+        dev_server_extra_args=["--log-level", "error"],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=executable("temporal-test-server"))
+    try:
+        yield env
+    finally:
+        await env.shutdown()
