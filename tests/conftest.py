@@ -89,7 +89,9 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=executable("temporal-test-server"))
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=executable("temporal-test-server")
+    )
     try:
         yield env
     finally:

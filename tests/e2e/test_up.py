@@ -123,7 +123,11 @@ def test_up_is_healthy_and_ctrl_c_leaves_no_orphan(
     assert set(credentials) == {"email", "password", "api_key", "organization_id"}
 
     status = subprocess.run(
-        [*CLI, "status", "--state-dir", str(state), "--json"], capture_output=True, text=True, env=_env(), check=False
+        [*CLI, "status", "--state-dir", str(state), "--json"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
     )
     assert status.returncode == 0, status.stdout + status.stderr
     assert json.loads(status.stdout)["health"]["status"] == "healthy"
@@ -135,7 +139,7 @@ def test_up_is_healthy_and_ctrl_c_leaves_no_orphan(
     output = _stop(process)
     assert process.returncode == 0, output
     assert credentials["password"] in output, "first start prints the demo login once"
-    gone, alive = psutil.wait_procs(family, timeout=10)
+    _gone, alive = psutil.wait_procs(family, timeout=10)
     assert not alive, f"orphans left: {[(p.pid, p.name()) for p in alive]}"
     assert not (state / "runtime.json").exists()
 
@@ -166,7 +170,9 @@ def test_busy_port_gives_one_clear_line(tmp_path: Path, ports: Ports) -> None:
         )
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.strip() and "Warning" not in line]
-    assert lines == [f"error: port {ports.gateway} (gateway) is already in use; free it or choose another port"]
+    assert lines == [
+        f"error: port {ports.gateway} (gateway) is already in use; free it or choose another port"
+    ]
     assert "Traceback" not in result.stderr
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import os
 
 import pytest
@@ -49,7 +50,7 @@ def test_credentials_encrypted_at_rest() -> None:
 
 
 def test_roles_inherit_in_order() -> None:
-    for lower, higher in zip(ROLE_ORDER, ROLE_ORDER[1:], strict=False):
+    for lower, higher in itertools.pairwise(ROLE_ORDER):
         assert set(permissions_for(lower)) <= set(permissions_for(higher)) or "*" in permissions_for(higher)
     assert has_permission("engineer", "apply:low_risk_recommendations")
     assert not has_permission("engineer", "apply:medium_risk_recommendations")

@@ -38,7 +38,11 @@ def test_production_refuses_short_secret_and_missing_key(tmp_path: Path) -> None
 
 def test_production_requires_service_urls(tmp_path: Path) -> None:
     settings = Settings(
-        state_dir=tmp_path, mode="production", jwt_secret="y" * 40, encryption_key="k" * 44, redis_url="redis://r"
+        state_dir=tmp_path,
+        mode="production",
+        jwt_secret="y" * 40,
+        encryption_key="k" * 44,
+        redis_url="redis://r",
     )
     with pytest.raises(SettingsError, match="DATABASE_URL"):
         settings.check_production_safety()

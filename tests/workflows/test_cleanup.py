@@ -45,7 +45,10 @@ async def test_cleanup_deletes_only_expired(
             activity_executor=executor,
         ):
             result = await time_skipping_env.client.execute_workflow(
-                CleanupWorkflow.run, CleanupInput(grace_days=1), id=f"cleanup-{uuid.uuid4()}", task_queue="processing-test"
+                CleanupWorkflow.run,
+                CleanupInput(grace_days=1),
+                id=f"cleanup-{uuid.uuid4()}",
+                task_queue="processing-test",
             )
     assert isinstance(result, CleanupResult)
     assert result.revoked_tokens_deleted >= 1

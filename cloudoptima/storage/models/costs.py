@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import ForeignKey, Integer, Numeric, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,7 +24,9 @@ MONEY = Numeric()
 class CostRow(TenantScoped, Base):
     __tablename__ = "cost_data"
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(
+        primary_key=True, default=uuid.uuid4, server_default=func.gen_random_uuid()
+    )
     charge_period_start: Mapped[datetime] = mapped_column(primary_key=True)
     cloud_account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("cloud_accounts.id", ondelete="SET NULL")

@@ -198,7 +198,7 @@ CREATE INDEX ix_api_keys_organization_id ON api_keys (organization_id);
 CREATE INDEX ix_api_keys_user_id ON api_keys (user_id);
 
 CREATE TABLE cost_data (
-    id UUID NOT NULL,
+    id UUID DEFAULT gen_random_uuid() NOT NULL,
     charge_period_start TIMESTAMP WITH TIME ZONE NOT NULL,
     cloud_account_id UUID,
     provider VARCHAR(20) NOT NULL,
