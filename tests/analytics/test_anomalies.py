@@ -1,0 +1,218 @@
+"""Anomaly detection: planted events found, root cause, additivity, impact semantics, dedup, CSV."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from cloudoptima.analytics.anomalies import (
+    AnomalyConfig,
+    detect_anomalies_csv,
+    detect_cost_anomalies,
+    score_matrix,
+    severity,
+)
+from cloudoptima.domain.analytics import AnomalySeverity, CostAnomaly
+from tests.analytics.synthetic_costs import START, Planted, cost_estate
+
+SEEDS = range(8)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def planted_date(p: Planted) -> date:
+    return (START + pd.Timedelta(days=p.day)).date()
+
+
+def matches(anomaly: CostAnomaly, p: Planted) -> bool:
+    day = planted_date(p)
+    if p.kind == "spike":
+        return anomaly.start_date <= day <= anomaly.end_date
+    return day <= anomaly.start_date <= day + timedelta(days=3)
+
+
+def test_planted_spikes_and_level_shifts_are_found_with_good_precision_and_recall() -> None:
+    hits = planted_total = true_incidents = incidents = 0
+    for seed in SEEDS:
+        rows, planted = cost_estate(seed)
+        found = detect_cost_anomalies(rows)
+        planted_total += len(planted)
+        hits += sum(any(matches(a, p) for a in found) for p in planted)
+        incidents += len(found)
+        true_incidents += sum(any(matches(a, p) for p in planted) for a in found)
+    recall, precision = hits / planted_total, true_incidents / incidents
+    assert recall >= 0.85, recall
+    assert precision >= 0.8, precision
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_top_root_cause_names_the_planted_cell(seed: int) -> None:
+    rows, planted = cost_estate(seed)
+    found = detect_cost_anomalies(rows)
+    for p in planted:
+        match = [a for a in found if matches(a, p)]
+        if not match:
+            continue  # recall is measured above
+        top = match[0].root_causes[0].dimensions
+        assert top == {k: p.cell[k] for k in ("service", "account", "region", "usage_type")}
+        assert match[0].impact > 0
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_contributions_add_up_to_the_impact(seed: int) -> None:
+    rows, _ = cost_estate(seed)
+    found = detect_cost_anomalies(rows)
+    assert found
+    for anomaly in found:
+        assert anomaly.impact == anomaly.actual_spend - anomaly.expected_spend
+        assert sum(rc.contribution for rc in anomaly.root_causes) == anomaly.impact
+        for dim in ("service", "account", "region", "usage_type", "resource_id", "tag:team"):
+            listed = [c.contribution for c in anomaly.contributions if c.dimension == dim]
+            assert listed, dim
+            assert sum(listed) == anomaly.impact, dim
+
+
+def test_one_incident_per_event_across_levels() -> None:
+    rows, planted = cost_estate(11, n_spikes=1, n_shifts=0)
+    big = planted[0]
+    # make the spike large enough to show in the total, every level sees it
+    mask = (rows["date"] == planted_date(big)) & (rows["usage_type"] == big.cell["usage_type"])
+    mask &= (rows["account"] == big.cell["account"]) & (rows["region"] == big.cell["region"])
+    rows.loc[mask, "cost"] += 2000.0
+    found = [a for a in detect_cost_anomalies(rows) if a.start_date == planted_date(big)]
+    assert len(found) == 1
+    seen = [found[0].scope, *found[0].related_scopes]
+    assert {} in seen
+    assert {"service": big.cell["service"]} in seen
+    assert {"account": big.cell["account"]} in seen
+    assert found[0].severity in (AnomalySeverity.HIGH, AnomalySeverity.CRITICAL)
+
+
+def test_two_simultaneous_events_in_different_services_stay_two_incidents() -> None:
+    rows, _ = cost_estate(5, n_spikes=0, n_shifts=0)
+    day = date(2024, 4, 10)
+    first = (rows["date"] == day) & (rows["service"] == "AmazonEC2") & (rows["account"] == "111111111111")
+    second = (rows["date"] == day) & (rows["service"] == "AmazonS3") & (rows["account"] == "333333333333")
+    rows.loc[first & (rows["region"] == "us-east-1") & rows["usage_type"].str.endswith("Usage"), "cost"] += (
+        900
+    )
+    rows.loc[
+        second & (rows["region"] == "eu-west-1") & rows["usage_type"].str.endswith("Storage"), "cost"
+    ] += 300
+    found = [a for a in detect_cost_anomalies(rows) if a.start_date == day]
+    assert sorted(a.root_causes[0].dimensions["service"] for a in found) == ["AmazonEC2", "AmazonS3"]
+
+
+@pytest.mark.parametrize("seed", SEEDS[:4])
+def test_weekday_pattern_and_trend_alone_raise_no_anomaly(seed: int) -> None:
+    rows, planted = cost_estate(seed, n_spikes=0, n_shifts=0)
+    assert planted == []
+    assert detect_cost_anomalies(rows) == []
+
+
+def test_weekend_spike_to_weekday_level_is_found_only_by_the_weekday_aware_baseline() -> None:
+    days = pd.date_range("2024-01-01", periods=140)
+    values = np.where(days.day_of_week < 5, 100.0, 10.0) * np.random.default_rng(0).lognormal(0, 0.03, 140)
+    saturday = int(np.flatnonzero(days.day_of_week == 5)[-3])
+    values[saturday] = 70.0  # a weekday-like cost on a Saturday
+    aware = score_matrix(values[None, :], direction="both")
+    assert np.flatnonzero(aware.score[0] >= 0.5).tolist() == [saturday]
+    blind = score_matrix(values[None, :], m=1, weeks=4, direction="both")  # no weekly season
+    assert blind.score[0, saturday] < 0.5
+
+
+def test_new_service_has_no_impact_percentage() -> None:
+    rows, _ = cost_estate(2, n_spikes=0, n_shifts=0)
+    day = date(2024, 4, 15)
+    new = pd.DataFrame(
+        {
+            "date": [day],
+            "cost": [750.0],
+            "service": ["AmazonSageMaker"],
+            "account": ["111111111111"],
+            "region": ["us-east-1"],
+            "usage_type": ["SageMaker:ml.p4d"],
+            "resource_id": ["nb-1"],
+            "tag:team": ["red"],
+        }
+    )
+    found = detect_cost_anomalies(pd.concat([rows, new], ignore_index=True))
+    sagemaker = [
+        a
+        for a in found
+        if a.scope.get("service") == "AmazonSageMaker" or a.scope.get("usage_type") == "SageMaker:ml.p4d"
+    ]
+    assert len(sagemaker) == 1
+    assert sagemaker[0].expected_spend == Decimal("0.00")
+    assert sagemaker[0].impact_pct is None
+    assert sagemaker[0].impact == Decimal("750.00")
+
+
+def test_pyarrow_table_input_gives_the_same_incidents() -> None:
+    rows, _ = cost_estate(3)
+    from_pandas = detect_cost_anomalies(rows)
+    from_arrow = detect_cost_anomalies(pa.Table.from_pandas(rows))
+    assert [a.anomaly_id for a in from_arrow] == [a.anomaly_id for a in from_pandas]
+    assert [a.impact for a in from_arrow] == [a.impact for a in from_pandas]
+
+
+def test_evaluate_from_limits_reported_incidents() -> None:
+    rows, planted = cost_estate(0)
+    cutoff = max(planted_date(p) for p in planted)
+    found = detect_cost_anomalies(rows, config=AnomalyConfig(evaluate_from=cutoff))
+    assert found
+    assert all(a.start_date >= cutoff for a in found)
+
+
+def test_severity_thresholds() -> None:
+    assert severity(Decimal("12000"), 5.0) is AnomalySeverity.CRITICAL
+    assert severity(Decimal("1500"), 150.0) is AnomalySeverity.CRITICAL
+    assert severity(Decimal("1500"), 10.0) is AnomalySeverity.HIGH
+    assert severity(Decimal("150"), 60.0) is AnomalySeverity.HIGH
+    assert severity(Decimal("150"), 10.0) is AnomalySeverity.MEDIUM
+    assert severity(Decimal("15"), None) is AnomalySeverity.MEDIUM
+    assert severity(Decimal("5"), 500.0) is AnomalySeverity.LOW
+
+
+def test_anomalies_csv_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    stamps = pd.date_range("2024-01-01", periods=150, freq="D")
+    values = np.where(stamps.day_of_week < 5, 50.0, 20.0) + rng.normal(0, 1.5, 150)
+    values[120] += 40.0
+    values[130] -= 30.0
+    lines = ["timestamp,value"] + [f"{s.date()},{v:.4f}" for s, v in zip(stamps, values, strict=True)]
+    lines[49] = f"{stamps[48].date()},"  # a missing value (line 50 of the file)
+    source = tmp_path / "series.csv"
+    source.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "scores.csv"
+    result = detect_anomalies_csv(source, out)
+    rows = read_rows(out)
+    assert list(rows[0]) == ["timestamp", "value", "score", "is_anomaly"]
+    assert len(rows) == 150
+    scores = np.array([float(r["score"]) for r in rows])
+    assert np.all((scores >= 0) & (scores <= 1))
+    flagged = [r["timestamp"] for r in rows if r["is_anomaly"] == "true"]
+    assert flagged == [str(stamps[120].date()), str(stamps[130].date())]
+    assert rows[48]["value"] == ""
+    assert rows[48]["score"] == "0.000000"
+    assert result.is_anomaly.sum() == 2
+
+
+def test_scan_of_many_series_is_vectorised() -> None:
+    rng = np.random.default_rng(0)
+    matrix = 100 * rng.lognormal(0, 0.05, (2000, 120))
+    matrix[7, 100] *= 3
+    scores = score_matrix(matrix, direction="up")
+    flagged = np.argwhere(scores.score >= 0.5)
+    assert [7, 100] in flagged.tolist()
+    assert len(flagged) <= 1 + 0.001 * matrix.size
