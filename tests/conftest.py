@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -29,8 +31,10 @@ TEST_DB = "cloudoptima_test"
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    state = tmp_path_factory.mktemp("pg")
+def pg_url() -> Iterator[str]:
+    # Not under pytest's basetemp: pytest re-chmods it to 0700 at each session start, and Postgres runs as a
+    # separate system user when the tests run as root.
+    state = Path(tempfile.mkdtemp(prefix="cloudoptima-test-pg-"))
     port = free_port()
     process = postgres.start(postgres.PostgresLayout.in_state_dir(state), port)
     try:
@@ -40,6 +44,7 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         stop(process, sig=signal.SIGINT)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,10 @@ from cloudoptima.storage.models.accounts import CloudAccount
 from cloudoptima.storage.models.costs import CostRow
 from cloudoptima.storage.models.documents import AuditLog, ResourceDocument
 from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshToken, RevokedToken, User
+from cloudoptima.storage.models.ingest import IngestRun, QuarantinedRow
 from cloudoptima.storage.models.optimisation import Anomaly, Budget, Recommendation
 from cloudoptima.storage.models.policies import Policy, PolicyExecution
+from cloudoptima.storage.models.rollups import CostDaily
 
 __all__ = [
     "Anomaly",
@@ -13,10 +15,13 @@ __all__ = [
     "AuditLog",
     "Budget",
     "CloudAccount",
+    "CostDaily",
     "CostRow",
+    "IngestRun",
     "Organization",
     "Policy",
     "PolicyExecution",
+    "QuarantinedRow",
     "Recommendation",
     "RefreshToken",
     "ResourceDocument",

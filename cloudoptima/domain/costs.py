@@ -1,0 +1,73 @@
+"""Cost analytics results (the seed's ``/costs/overview`` and ``/costs/by-service``): Decimal money, UTC dates.
+
+Periods are end-exclusive: ``end_date`` is the first day *not* included.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Granularity = Literal["daily", "weekly", "monthly"]
+BASE_DIMENSIONS = ("service", "region", "account", "provider", "category", "charge_category")
+MAX_RANGE_DAYS = 366
+
+
+class CostQueryError(ValueError):
+    """The question cannot be answered as asked (bad range, unknown dimension, mixed currencies)."""
+
+
+class PeriodComparison(BaseModel):
+    previous_period: Decimal
+    previous_start: date
+    previous_end: date
+    change_amount: Decimal
+    change_percent: Decimal | None = Field(description="None when the previous period cost is 0")
+
+
+class BreakdownItem(BaseModel):
+    dimension: str
+    cost: Decimal
+    percentage: Decimal
+
+
+class TimePoint(BaseModel):
+    date: date
+    cost: Decimal
+
+
+class CostOverview(BaseModel):
+    start_date: date
+    end_date: date
+    granularity: Granularity
+    group_by: str
+    provider: str | None
+    currency: str
+    total_cost: Decimal
+    period_comparison: PeriodComparison
+    breakdown: list[BreakdownItem]
+    time_series: list[TimePoint]
+    source: Literal["rollup", "raw"]
+
+
+class ResourceCost(BaseModel):
+    resource_id: str
+    cost: Decimal
+
+
+class ServiceCost(BaseModel):
+    service_name: str
+    provider: str
+    current_month: Decimal
+    last_month: Decimal
+    trend: Decimal | None = Field(description="% change vs last month; None when last month was 0")
+    top_resources: list[ResourceCost]
+
+
+class CostsByService(BaseModel):
+    currency: str
+    month_start: date
+    services: list[ServiceCost]

@@ -1,0 +1,105 @@
+"""Billing file formats: detection from the header and the columns each format requires.
+
+Contract:
+- ``detect_format(header, file)`` returns the ``BillingFormat`` of a header or raises ``BillingFileError``
+  naming the file when no known format matches (an OCI *usage* report, which has no cost, is named as such).
+- ``check_required(fmt, header, file)`` raises ``BillingFileError`` naming the file and the first missing
+  column when a required column is absent, and returns the FOCUS version (FOCUS files) or None.
+  FOCUS files need the Mandatory columns of their detected version (1.0, 1.1 or 1.2, by the newest FOCUS
+  column present); native files need the columns that carry money, currency and time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+from cloudoptima.domain.focus import detect_version, mandatory_columns
+from cloudoptima.ingest.errors import BillingFileError
+from cloudoptima.ingest.mappers.focus import REQUIRED_MARKERS, focus_names
+from cloudoptima.ingest.source_columns import column_key
+
+
+class BillingFormat(StrEnum):
+    """Source formats understood by ``open_billing_source``."""
+
+    FOCUS = "focus"
+    AWS_CUR = "aws_cur"
+    AWS_CUR2 = "aws_cur2"
+    AZURE = "azure"
+    GCP = "gcp"
+    OCI = "oci"
+
+
+_NATIVE_REQUIRED: dict[BillingFormat, tuple[tuple[str, ...], ...]] = {
+    BillingFormat.AWS_CUR: (
+        ("lineItem/UnblendedCost",),
+        ("lineItem/CurrencyCode",),
+        ("lineItem/UsageStartDate",),
+        ("lineItem/UsageEndDate",),
+    ),
+    BillingFormat.AZURE: (
+        ("CostInBillingCurrency", "Cost", "PreTaxCost"),
+        ("BillingCurrencyCode", "BillingCurrency", "Currency"),
+        ("Date", "UsageDateTime"),
+    ),
+    BillingFormat.GCP: (("cost",), ("currency",), ("usage_start_time",), ("usage_end_time",)),
+    BillingFormat.OCI: (
+        ("cost/myCost",),
+        ("cost/currencyCode",),
+        ("lineItem/intervalUsageStart",),
+        ("lineItem/intervalUsageEnd",),
+    ),
+}
+_NATIVE_REQUIRED[BillingFormat.AWS_CUR2] = _NATIVE_REQUIRED[BillingFormat.AWS_CUR]
+
+
+def detect_format(header: Sequence[str], file: str) -> BillingFormat:
+    """The format of a file with this header (see module docstring)."""
+    keys = {column_key(name) for name in header}
+    if keys >= REQUIRED_MARKERS:
+        return BillingFormat.FOCUS
+    if "lineitemunblendedcost" in keys:
+        return BillingFormat.AWS_CUR if any("/" in name for name in header) else BillingFormat.AWS_CUR2
+    if "lineitemintervalusagestart" in keys:
+        if "costmycost" in keys:
+            return BillingFormat.OCI
+        raise BillingFileError(
+            file, "OCI usage report has no cost columns; ingest the OCI cost report instead", line=1
+        )
+    if {"billingaccountid", "cost", "usagestarttime", "servicedescription"} <= keys:
+        return BillingFormat.GCP
+    if keys & {"costinbillingcurrency", "pretaxcost"} or {"cost", "metercategory"} <= keys:
+        return BillingFormat.AZURE
+    raise BillingFileError(
+        file,
+        "unknown billing format: header matches none of FOCUS, AWS CUR (v1/2.0), Azure cost export, "
+        f"GCP billing export or OCI cost report (first columns: {', '.join(header[:5])})",
+        line=1,
+    )
+
+
+def check_required(fmt: BillingFormat, header: Sequence[str], file: str) -> str | None:
+    """Raise for a missing required column; return the FOCUS version of FOCUS files."""
+    if fmt is BillingFormat.FOCUS:
+        present = focus_names(header)
+        version = detect_version(present)
+        missing = sorted(mandatory_columns(version) - present)
+        if missing:
+            raise BillingFileError(
+                file,
+                f"missing mandatory FOCUS {version} column(s): {', '.join(missing)}",
+                line=1,
+                column=missing[0],
+            )
+        return version
+    keys = {column_key(name) for name in header}
+    for alternatives in _NATIVE_REQUIRED[fmt]:
+        if not any(column_key(name) in keys for name in alternatives):
+            raise BillingFileError(
+                file,
+                f"missing required {fmt.value} column {' or '.join(alternatives)}",
+                line=1,
+                column=alternatives[0],
+            )
+    return None

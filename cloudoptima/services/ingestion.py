@@ -1,0 +1,210 @@
+"""Ingest billing files (FOCUS or native) into an organisation: the service behind ``cloudoptima ingest``.
+
+One invocation is one database transaction: every accepted row of every file, the quarantined rows, the
+replacement of older exports and the rollup refresh commit together or not at all. A failed invocation is
+still recorded (``ingest_runs.status = 'failed'`` with the error) in its own transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from cloudoptima.ingest import BillingFileError, IngestSummary, open_billing_source
+from cloudoptima.storage.base import utcnow
+from cloudoptima.storage.cost_loader import DEFAULT_ROLLUP_TAG_KEYS, CostLoader, LoadResult, LoadTarget
+from cloudoptima.storage.models import CloudAccount, IngestRun, Organization, QuarantinedRow
+
+ProgressCallback = Callable[[int, str], None]
+"""Called after each batch with (rows in the batch, source file)."""
+
+
+class IngestError(RuntimeError):
+    """The invocation failed and nothing was written; the message names file, line and column when known."""
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an invocation did; ``as_dict`` is the ``--json`` output."""
+
+    run_id: uuid.UUID
+    summary: IngestSummary
+    load: LoadResult
+    files: list[str] = field(default_factory=list)
+
+    def totals(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "provider": provider,
+                "currency": currency,
+                "billed_cost": str(money.billed_cost),
+                "effective_cost": str(money.effective_cost),
+                "list_cost": str(money.list_cost),
+            }
+            for (provider, currency), money in sorted(self.summary.totals.items())
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        summary = self.summary
+        return {
+            "run_id": str(self.run_id),
+            "files": [
+                {"path": f.path, "format": f.format, "focus_version": f.focus_version} for f in summary.files
+            ],
+            "rows_read": summary.rows_read,
+            "rows_accepted": summary.rows_accepted,
+            "rows_normalised": summary.rows_normalised,
+            "rows_quarantined": summary.rows_quarantined,
+            "rows_replaced": self.load.rows_replaced,
+            "normalisations": dict(sorted(summary.normalisations.items())),
+            "warnings": dict(sorted(summary.warnings_by_reason.items())),
+            "quarantine_sample": [
+                {
+                    "file": q.file,
+                    "line": q.line,
+                    "column": q.column,
+                    "reason": q.reason,
+                    "raw_value": q.raw_value,
+                }
+                for q in summary.quarantine[:20]
+            ],
+            "totals": self.totals(),
+            "period": {
+                "first_day": self.load.first_day.isoformat() if self.load.first_day else None,
+                "last_day": self.load.last_day.isoformat() if self.load.last_day else None,
+            },
+        }
+
+
+def rollup_tag_keys(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The organisation's configured rollup tag keys (``settings["rollup_tag_keys"]``) or the defaults."""
+    keys = settings.get("rollup_tag_keys")
+    if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+        return tuple(keys)
+    return DEFAULT_ROLLUP_TAG_KEYS
+
+
+def ingest_path(
+    engine: Engine,
+    path: str | Path,
+    organization_id: uuid.UUID,
+    *,
+    cloud_account_id: uuid.UUID | None = None,
+    fmt: str = "auto",
+    batch_rows: int = 50_000,
+    on_batch: ProgressCallback | None = None,
+) -> IngestReport:
+    """Load every billing file under ``path`` into ``organization_id``; see the module docstring."""
+    run_id, batch_id = uuid.uuid4(), uuid.uuid4()
+    source_name = str(path)
+    with engine.connect() as connection:
+        org = connection.execute(
+            select(Organization.settings).where(Organization.id == organization_id)
+        ).first()
+        if org is None:
+            raise IngestError(f"organisation {organization_id} does not exist")
+        if cloud_account_id is not None:
+            owner = connection.execute(
+                select(CloudAccount.organization_id).where(CloudAccount.id == cloud_account_id)
+            ).scalar()
+            if owner != organization_id:
+                raise IngestError(f"cloud account {cloud_account_id} does not exist in this organisation")
+    target = LoadTarget(
+        organization_id=organization_id,
+        batch_id=batch_id,
+        cloud_account_id=cloud_account_id,
+        tag_keys=rollup_tag_keys(org.settings or {}),
+    )
+    started = utcnow()
+    try:
+        source = open_billing_source(path, fmt=fmt, batch_rows=batch_rows)
+        with engine.begin() as connection:
+            loader = CostLoader(connection, target)
+            for batch in source.batches():
+                loader.copy_batch(batch)
+                if on_batch is not None:
+                    on_batch(batch.num_rows, str(batch.column("source_file")[0]))
+            load = loader.finish()
+            summary = source.summary
+            connection.execute(
+                insert(IngestRun).values(
+                    id=run_id,
+                    organization_id=organization_id,
+                    batch_id=batch_id,
+                    cloud_account_id=cloud_account_id,
+                    source_file=source_name,
+                    format=",".join(sorted({f.format for f in summary.files})),
+                    focus_version=",".join(sorted({f.focus_version or "" for f in summary.files})) or None,
+                    status="committed",
+                    started_at=started,
+                    completed_at=utcnow(),
+                    rows_read=summary.rows_read,
+                    rows_accepted=summary.rows_accepted,
+                    rows_normalised=summary.rows_normalised,
+                    rows_quarantined=summary.rows_quarantined,
+                    rows_replaced=load.rows_replaced,
+                    summary={
+                        "files": [f.path for f in summary.files],
+                        "normalisations": dict(summary.normalisations),
+                    },
+                )
+            )
+            if summary.quarantine:
+                connection.execute(
+                    insert(QuarantinedRow),
+                    [
+                        {
+                            "organization_id": organization_id,
+                            "ingest_run_id": run_id,
+                            "source_file": q.file,
+                            "line": q.line,
+                            "column_name": q.column,
+                            "reason": q.reason,
+                            "raw_value": q.raw_value,
+                        }
+                        for q in summary.quarantine
+                    ],
+                )
+    except BillingFileError as exc:
+        _record_failure(
+            engine, run_id, batch_id, organization_id, cloud_account_id, source_name, started, str(exc)
+        )
+        raise IngestError(str(exc)) from exc
+    return IngestReport(run_id=run_id, summary=summary, load=load, files=[f.path for f in summary.files])
+
+
+def _record_failure(
+    engine: Engine,
+    run_id: uuid.UUID,
+    batch_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    cloud_account_id: uuid.UUID | None,
+    source: str,
+    started: Any,
+    error: str,
+) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            insert(IngestRun).values(
+                id=run_id,
+                organization_id=organization_id,
+                batch_id=batch_id,
+                cloud_account_id=cloud_account_id,
+                source_file=source,
+                status="failed",
+                started_at=started,
+                completed_at=utcnow(),
+                error=error,
+            )
+        )
+
+
+def total_billed(report: IngestReport, provider: str | None = None, currency: str | None = None) -> Decimal:
+    """Exact ΣBilledCost of the accepted rows (optionally one provider and/or currency)."""
+    return report.summary.total_billed_cost(provider, currency)
