@@ -42,6 +42,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(db_app, name="db")
+sandbox_app = typer.Typer(no_args_is_help=True, help="The generated sandbox estate.")
+app.add_typer(sandbox_app, name="sandbox")
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
@@ -106,6 +108,35 @@ def _print_ready(platform: Platform, credentials: Any, created: bool) -> None:
         )
 
 
+def _load_default_sandbox(engine: Any, settings: Settings, organization_id: str) -> None:
+    """On first start, generate the default sandbox (ending today) and load it into the demo organisation."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from cloudoptima.security.encryption import CredentialCipher
+    from cloudoptima.services.sandbox_loading import generate_to, load_sandbox
+    from cloudoptima.storage.models import CloudAccount
+
+    org_id = uuid.UUID(organization_id)
+    with engine.connect() as connection:
+        accounts = connection.execute(
+            select(func.count()).select_from(CloudAccount).where(CloudAccount.organization_id == org_id)
+        ).scalar()
+    if accounts:
+        return
+    started = time.monotonic()
+    estate_dir = settings.state_path / "sandbox"
+    if not (estate_dir / "manifest.json").exists():
+        generate_to(estate_dir, seed=42, accounts=6, days=120, end=datetime.now(UTC).date())
+    report = load_sandbox(engine, CredentialCipher(settings.resolved_encryption_key), org_id, estate_dir)
+    console.print(
+        f"[dim]•[/] loaded the sandbox estate: {len(report.accounts)} accounts, {report.cost_rows:,} cost rows, "
+        f"{report.resources} resources ({time.monotonic() - started:.1f} s)"
+    )
+
+
 @app.command()
 def up(
     state_dir: StateDir = None,
@@ -146,6 +177,7 @@ def up(
                     holder["credentials"], holder["created"] = ensure_demo_organisation(
                         session_factory(engine), settings.credentials_file
                     )
+                    _load_default_sandbox(engine, settings, holder["credentials"].organization_id)
                 except ValueError as exc:
                     raise PlatformError(str(exc)) from exc
                 finally:
@@ -378,6 +410,73 @@ def anomalies(
     except (CsvInputError, ValueError, OSError) as exc:
         fail(str(exc).splitlines()[0])
     console.print(f"wrote {len(result.score)} scores to {out} ({int(result.is_anomaly.sum())} anomalies)")
+
+
+@sandbox_app.command("generate")
+def sandbox_generate(
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same estate.")] = 42,
+    accounts: Annotated[
+        int, typer.Option("--accounts", min=1, help="Accounts (round-robin AWS, Azure, GCP).")
+    ] = 6,
+    days: Annotated[int, typer.Option("--days", min=1, max=1100, help="Days of history.")] = 120,
+    end: Annotated[
+        str | None, typer.Option("--end", help="First day after the window (YYYY-MM-DD); default 2026-01-01.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write FOCUS files, inventory, utilisation, manifest.")
+    ] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", help="Load into this organisation (id or name) instead.")
+    ] = None,
+    state_dir: StateDir = None,
+) -> None:
+    """Generate a deterministic multi-cloud estate with planted waste and anomalies (ground truth in manifest.json)."""
+    import tempfile
+    from datetime import date
+
+    if (out is None) == (org is None):
+        fail("pass exactly one of --out DIR or --org ORG")
+    try:
+        end_day = date.fromisoformat(end) if end else None
+    except ValueError:
+        fail(f"--end must be a date YYYY-MM-DD, got {end!r}")
+    from cloudoptima.services.sandbox_loading import generate_to
+
+    started = time.monotonic()
+    target = out if out is not None else Path(tempfile.mkdtemp(prefix="cloudoptima-sandbox-"))
+    estate = generate_to(target, seed, accounts, days, end_day)
+    manifest = estate.manifest
+    console.print(
+        f"generated {len(estate.accounts)} accounts, {len(estate.resources)} resources, "
+        f"{len(manifest.waste)} waste items, {len(manifest.anomalies)} anomalies in {time.monotonic() - started:.1f} s"
+    )
+    if out is not None:
+        console.print(f"wrote {out} (ground truth: {out / 'manifest.json'})")
+        return
+    assert org is not None
+    from cloudoptima.security.encryption import CredentialCipher
+    from cloudoptima.services.organisations import OrganisationNotFoundError, resolve_organisation
+    from cloudoptima.services.sandbox_loading import load_sandbox
+    from cloudoptima.storage.engine import engine_from_settings
+
+    settings = _settings(state_dir)
+    try:
+        engine = engine_from_settings(settings)
+        org_id = resolve_organisation(engine, org)
+        keep = settings.state_path / "sandboxes" / f"seed{seed}-a{accounts}-d{days}-{end or 'default'}"
+        if keep.exists():
+            import shutil
+
+            shutil.rmtree(keep)
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        target.rename(keep)
+        report = load_sandbox(engine, CredentialCipher(settings.resolved_encryption_key), org_id, keep)
+    except (SettingsError, OrganisationNotFoundError) as exc:
+        fail(str(exc))
+    console.print(
+        f"loaded into {org}: {len(report.accounts)} accounts, {report.cost_rows:,} cost rows "
+        f"(billed {report.billed_total}), {report.resources} resources"
+    )
 
 
 @db_app.command("upgrade")

@@ -1,0 +1,117 @@
+"""Persist collected inventory into ``resources`` (JSONB documents), idempotently.
+
+``upsert_resources`` inserts or updates one row per (organisation, cloud account, resource id), so a retried
+or replayed collection never duplicates; resources not seen in a *complete* collection are marked deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, update
+from sqlalchemy.dialects.postgresql import insert
+
+from cloudoptima.domain.inventory import Resource
+from cloudoptima.storage.models import ResourceDocument
+
+RESOURCE_TYPE_NAMES = {
+    "compute_instance": "compute_instance",
+    "disk": "disk",
+    "snapshot": "snapshot",
+    "public_ip": "public_ip",
+    "load_balancer": "load_balancer",
+    "database": "database",
+    "bucket": "bucket",
+}
+
+
+def _document(
+    organization_id: uuid.UUID,
+    cloud_account_id: uuid.UUID | None,
+    resource: Resource,
+    metrics: Mapping[str, Any],
+    seen_at: datetime,
+) -> dict[str, Any]:
+    configuration = resource.attributes.model_dump(mode="json")
+    configuration.update(
+        {
+            "account_id": resource.account_id,
+            "service_name": resource.service_name,
+            "sku_id": resource.sku_id,
+            "launched_at": resource.launched_at.isoformat() if resource.launched_at else None,
+            "stopped_at": resource.stopped_at.isoformat() if resource.stopped_at else None,
+            "deleted_at": resource.deleted_at.isoformat() if resource.deleted_at else None,
+        }
+    )
+    return {
+        "id": uuid.uuid4(),
+        "organization_id": organization_id,
+        "cloud_account_id": cloud_account_id,
+        "resource_id": resource.resource_id,
+        "resource_name": resource.name,
+        "provider": str(resource.provider),
+        "resource_type": RESOURCE_TYPE_NAMES.get(str(resource.kind), str(resource.kind)),
+        "region": resource.region,
+        "status": str(resource.state),
+        "configuration": configuration,
+        "metrics": dict(metrics),
+        "cost_monthly": resource.monthly_cost,
+        "tags": dict(resource.tags),
+        "recommendations": [],
+        "created_at": resource.created_at,
+        "last_seen": seen_at,
+        "last_updated": seen_at,
+    }
+
+
+def upsert_resources(
+    connection: Connection,
+    organization_id: uuid.UUID,
+    cloud_account_id: uuid.UUID | None,
+    resources: Sequence[Resource],
+    metrics: Mapping[str, Mapping[str, Any]],
+    seen_at: datetime,
+    *,
+    complete: bool,
+) -> int:
+    """Upsert ``resources``; when ``complete``, mark this account's unseen resources ``deleted``."""
+    rows = [
+        _document(organization_id, cloud_account_id, r, metrics.get(r.resource_id, {}), seen_at)
+        for r in resources
+    ]
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        statement = insert(ResourceDocument).values(chunk)
+        excluded = statement.excluded
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["organization_id", "cloud_account_id", "resource_id"],
+                set_={
+                    "resource_name": excluded.resource_name,
+                    "status": excluded.status,
+                    "configuration": excluded.configuration,
+                    "metrics": excluded.metrics,
+                    "cost_monthly": excluded.cost_monthly,
+                    "tags": excluded.tags,
+                    "region": excluded.region,
+                    "last_seen": excluded.last_seen,
+                    "last_updated": excluded.last_updated,
+                },
+            )
+        )
+    if complete:
+        seen = [r.resource_id for r in resources]
+        connection.execute(
+            update(ResourceDocument)
+            .where(
+                ResourceDocument.organization_id == organization_id,
+                ResourceDocument.cloud_account_id == cloud_account_id,
+                ResourceDocument.resource_id.not_in(seen),
+                ResourceDocument.status != "deleted",
+            )
+            .values(status="deleted", last_updated=seen_at)
+        )
+    return len(rows)
