@@ -80,7 +80,6 @@ class CostLoader:
         self._target = target
         self._progress = _Progress()
         self._result = LoadResult()
-        self._columns: tuple[str, ...] | None = None
 
     def copy_batch(self, batch: pa.Table) -> int:
         """COPY one batch; returns the number of rows written."""
@@ -91,13 +90,12 @@ class CostLoader:
                 raise CostLoadError(f"batch has no column {required!r}")
         self._track(batch)
         ensure_cost_partitions(self._connection, self._progress.months)
-        columns = tuple(batch.column_names)
-        if self._columns is None:
-            self._columns = columns
-        elif columns != self._columns:
-            raise CostLoadError("batches of one file must share their columns")
+        # All-null columns are left out of the COPY (they default to NULL): less to write and to parse.
+        batch = batch.select(
+            [name for name in batch.column_names if batch.column(name).null_count < batch.num_rows]
+        )
         payload = self._csv(batch)
-        column_list = ", ".join((*_CONSTANT_COLUMNS, *columns))
+        column_list = ", ".join((*_CONSTANT_COLUMNS, *batch.column_names))
         raw: Any = self._connection.connection.driver_connection
         if raw is None:
             raise CostLoadError("the connection has no live driver connection")
@@ -207,14 +205,13 @@ def refresh_daily_rollup(
     """
     t0 = datetime(start.year, start.month, start.day, tzinfo=UTC)
     t1 = datetime(end_exclusive.year, end_exclusive.month, end_exclusive.day, tzinfo=UTC)
-    params = {
-        "org": organization_id,
-        "d0": start,
-        "d1": end_exclusive,
-        "t0": t0,
-        "t1": t1,
-        "keys": list(tag_keys),
-    }
+    params: dict[str, Any] = {"org": organization_id, "d0": start, "d1": end_exclusive, "t0": t0, "t1": t1}
+    pairs = []
+    for index, key in enumerate(tag_keys):
+        params[f"k{index}"] = key
+        pairs.append(f"CAST(:k{index} AS text), c.tags -> CAST(:k{index} AS text)")
+    # jsonb_build_object over the configured keys (nulls stripped) is much cheaper than a per-row subquery.
+    tag_values = f"jsonb_strip_nulls(jsonb_build_object({', '.join(pairs)}))" if pairs else "'{}'::jsonb"
     connection.execute(
         text(
             "DELETE FROM cost_daily WHERE organization_id = :org AND usage_date >= :d0 AND usage_date < :d1"
@@ -223,15 +220,13 @@ def refresh_daily_rollup(
     )
     inserted = connection.execute(
         text(
-            """
+            f"""
             INSERT INTO cost_daily (organization_id, usage_date, cloud_account_id, provider, billing_account_id,
                 sub_account_id, service_name, service_category, region_id, charge_category, billing_currency,
                 tag_values, billed_cost, effective_cost, list_cost, row_count)
             SELECT c.organization_id, (c.charge_period_start AT TIME ZONE 'UTC')::date, c.cloud_account_id,
                 c.provider, c.billing_account_id, c.sub_account_id, c.service_name, c.service_category,
-                c.region_id, c.charge_category, c.billing_currency,
-                COALESCE((SELECT jsonb_object_agg(k, c.tags -> k) FROM unnest(CAST(:keys AS text[])) AS k
-                          WHERE c.tags ? k), '{}'::jsonb) AS tag_values,
+                c.region_id, c.charge_category, c.billing_currency, COALESCE({tag_values}, '{{}}'::jsonb),
                 sum(c.billed_cost), COALESCE(sum(c.effective_cost), 0), COALESCE(sum(c.list_cost), 0), count(*)
             FROM cost_data c
             WHERE c.organization_id = :org AND c.charge_period_start >= :t0 AND c.charge_period_start < :t1

@@ -22,7 +22,12 @@ MONEY = Numeric()
 
 
 class CostRow(TenantScoped, Base):
+    """One FOCUS row. No database primary key or foreign keys (see the 0001 migration): ``id`` is unique by
+    construction (``gen_random_uuid``) and is the ORM identity only."""
+
     __tablename__ = "cost_data"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(nullable=False)  # no FK: see the class docstring
 
     id: Mapped[uuid.UUID] = mapped_column(
         primary_key=True, default=uuid.uuid4, server_default=func.gen_random_uuid()
