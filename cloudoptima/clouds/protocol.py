@@ -140,6 +140,9 @@ class ActionKind(StrEnum):
     RELEASE_IP = "release_ip"
     TAG = "tag"
     UNTAG = "untag"
+    RESTORE_DISK = "restore_disk"
+    """Re-create a disk from a snapshot (the rollback of ``snapshot_and_delete_disk``); parameters are the
+    ``evidence`` that action recorded (snapshot id, size, type, zone/region, name, tags)."""
 
 
 class ActionRequest(_Model):

@@ -1,0 +1,181 @@
+"""Daily costs and the cloud's forecast from AWS Cost Explorer.
+
+Contract:
+
+- :meth:`CostExplorerReader.daily_costs` asks ``GetCostAndUsage`` (DAILY, ``UnblendedCost`` as billed cost,
+  ``AmortizedCost`` as effective cost, ``UsageQuantity``) for ``[start, end)`` grouped by two dimensions
+  (Cost Explorer allows two): ``SERVICE`` + ``USAGE_TYPE`` by default, the region derived from the usage
+  type's prefix; or ``LINKED_ACCOUNT`` + ``SERVICE`` for a management account; or ``SERVICE`` + ``REGION``.
+  Every page (``NextPageToken``) is read; amounts are exact ``Decimal``.
+- Each Cost Explorer request is billed (USD 0.01), so whole answers are cached per (account, query) in a
+  :class:`CostQueryCache`; a repeated identical query makes no request.
+- :meth:`CostExplorerReader.forecast` asks ``GetCostForecast`` (80 % interval) for the future part of
+  ``[start, end)``; None when the period is over or AWS has too little history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from cloudoptima.clouds.aws.cost_cache import CostQueryCache, query_key
+from cloudoptima.clouds.aws.errors import aws_errors, error_code
+from cloudoptima.clouds.aws.regions import region_of_usage_type
+from cloudoptima.clouds.protocol import CloudForecast, DailyCost, ForecastPoint
+
+GROUPINGS: dict[str, tuple[str, str]] = {
+    "service_usage_type": ("SERVICE", "USAGE_TYPE"),
+    "account_service": ("LINKED_ACCOUNT", "SERVICE"),
+    "service_region": ("SERVICE", "REGION"),
+}
+METRICS = ("UnblendedCost", "AmortizedCost", "UsageQuantity")
+NO_FORECAST_CODES = frozenset({"DataUnavailableException", "ValidationException"})
+# Cost Explorer answers "NoRegion" for global charges.
+_NO_REGION = {"NoRegion", "global", ""}
+
+
+def _amount(metrics: dict[str, Any], name: str) -> tuple[Decimal | None, str | None]:
+    value = metrics.get(name)
+    if not value or value.get("Amount") is None:
+        return None, None
+    return Decimal(str(value["Amount"])), value.get("Unit")
+
+
+class CostExplorerReader:
+    """Cost Explorer for one account. ``client`` is a boto3 ``ce`` client (us-east-1)."""
+
+    def __init__(
+        self,
+        client: Any,
+        account_id: str,
+        billing_account_id: str,
+        cache: CostQueryCache,
+        grouping: str = "service_usage_type",
+    ) -> None:
+        if grouping not in GROUPINGS:
+            raise ValueError(f"unknown cost grouping {grouping!r}; choose one of {sorted(GROUPINGS)}")
+        self._client = client
+        self._account_id = account_id
+        self._billing_account_id = billing_account_id
+        self._cache = cache
+        self._grouping = GROUPINGS[grouping]
+
+    def daily_costs(self, start: date, end: date) -> list[DailyCost]:
+        """Every (day, group) row of ``[start, end)``; raises protocol errors on failure."""
+        if end <= start:
+            return []
+        query: dict[str, Any] = {
+            "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+            "Granularity": "DAILY",
+            "Metrics": list(METRICS),
+            "GroupBy": [{"Type": "DIMENSION", "Key": key} for key in self._grouping],
+        }
+        results = self._cached("GetCostAndUsage", query, self._all_pages)
+        rows: list[DailyCost] = []
+        for period in results:
+            day = date.fromisoformat(period["TimePeriod"]["Start"])
+            if not start <= day < end:
+                continue
+            for group in period.get("Groups", []):
+                row = self._row(day, group["Keys"], group.get("Metrics", {}))
+                if row is not None:
+                    rows.append(row)
+        return rows
+
+    def forecast(self, start: date, end: date, today: date) -> CloudForecast | None:
+        """Cost Explorer's daily forecast for the part of ``[start, end)`` from ``today`` on."""
+        first = max(start, today)
+        if end <= first:
+            return None
+        query: dict[str, Any] = {
+            "TimePeriod": {"Start": first.isoformat(), "End": end.isoformat()},
+            "Metric": "UNBLENDED_COST",
+            "Granularity": "DAILY",
+            "PredictionIntervalLevel": 80,
+        }
+        answer = self._cached("GetCostForecast", query, self._forecast_call)
+        if answer is None:
+            return None
+        points = [
+            ForecastPoint(
+                day=date.fromisoformat(item["TimePeriod"]["Start"]),
+                mean=Decimal(str(item["MeanValue"])),
+                lower=Decimal(str(item["PredictionIntervalLowerBound"]))
+                if item.get("PredictionIntervalLowerBound") is not None
+                else None,
+                upper=Decimal(str(item["PredictionIntervalUpperBound"]))
+                if item.get("PredictionIntervalUpperBound") is not None
+                else None,
+            )
+            for item in answer.get("ForecastResultsByTime", [])
+        ]
+        total = answer.get("Total", {})
+        return CloudForecast(
+            currency=str(total.get("Unit", "USD")),
+            points=points,
+            total=Decimal(str(total.get("Amount", sum((p.mean for p in points), Decimal(0))))),
+            source="aws_cost_explorer",
+        )
+
+    def _cached(self, operation: str, query: dict[str, Any], fetch: Callable[[dict[str, Any]], Any]) -> Any:
+        key = query_key(self._account_id, {"operation": operation, **query})
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        answer = fetch(query)
+        if answer is not None:
+            self._cache.put(key, answer)
+        return answer
+
+    def _all_pages(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        token: str | None = None
+        with aws_errors("ce"):
+            while True:
+                params = dict(query, NextPageToken=token) if token else query
+                page = self._client.get_cost_and_usage(**params)
+                results.extend(page.get("ResultsByTime", []))
+                token = page.get("NextPageToken")
+                if not token:
+                    return results
+
+    def _forecast_call(self, query: dict[str, Any]) -> dict[str, Any] | None:
+        with aws_errors("ce"):
+            try:
+                answer: dict[str, Any] = self._client.get_cost_forecast(**query)
+            except ClientError as error:
+                if error_code(error) in NO_FORECAST_CODES:
+                    return None
+                raise
+        return answer
+
+    def _row(self, day: date, keys: list[str], metrics: dict[str, Any]) -> DailyCost | None:
+        billed, unit = _amount(metrics, "UnblendedCost")
+        if billed is None:
+            return None
+        effective, _ = _amount(metrics, "AmortizedCost")
+        quantity, _ = _amount(metrics, "UsageQuantity")
+        values = dict(zip(self._grouping, keys, strict=False))
+        usage_type = values.get("USAGE_TYPE")
+        region = values.get("REGION")
+        if region in _NO_REGION:
+            region = None
+        if region is None and usage_type:
+            region = region_of_usage_type(usage_type)
+        return DailyCost(
+            day=day,
+            provider="aws",
+            billing_account_id=self._billing_account_id,
+            account_id=values.get("LINKED_ACCOUNT", self._account_id),
+            service_name=values.get("SERVICE", "Unknown"),
+            region=region,
+            usage_type=usage_type,
+            billed_cost=billed,
+            effective_cost=effective,
+            currency=(unit or "USD")[:3].upper(),
+            usage_quantity=quantity,
+        )

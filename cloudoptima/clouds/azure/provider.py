@@ -1,0 +1,164 @@
+"""``AzureProvider``: the provider protocol for one Azure subscription, over the real azure-mgmt-* clients.
+
+``credentials = {tenant_id, client_id, client_secret}``; ``settings = {subscription_id, base_url?, authority?,
+graph_url?, connection_verify?, retry_total?, retry_backoff_factor?, polling_interval?}`` (see
+:mod:`cloudoptima.clouds.azure.session`). Reads return :class:`Partial` results; credentials and permission
+problems raise :class:`CredentialsError`; throttling that outlives azure-core's retries raises
+:class:`ThrottledError`. The client secret never appears in results, errors or logs.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.mgmt.compute.models import Disk
+
+from cloudoptima.clouds.azure import costs as cost_api
+from cloudoptima.clouds.azure import ids, metrics
+from cloudoptima.clouds.azure.actions import ActionRunner
+from cloudoptima.clouds.azure.errors import azure_errors, translate
+from cloudoptima.clouds.azure.iam import IamReader
+from cloudoptima.clouds.azure.inventory import InventoryReader, as_dict
+from cloudoptima.clouds.azure.permissions import missing
+from cloudoptima.clouds.azure.session import AzureSession, AzureSettings
+from cloudoptima.clouds.protocol import (
+    ActionRefusedError,
+    ActionRequest,
+    ActionResult,
+    ActionValidation,
+    CloudForecast,
+    CredentialsError,
+    DailyCost,
+    Failure,
+    Partial,
+    ThrottledError,
+    Verification,
+)
+from cloudoptima.domain.inventory import CloudAccount, Principal, Resource, UtilisationSeries
+
+READ_PERMISSIONS = (
+    "Microsoft.Compute/virtualMachines/read",
+    "Microsoft.Compute/virtualMachines/instanceView/read",
+    "Microsoft.Compute/disks/read",
+    "Microsoft.Compute/snapshots/read",
+    "Microsoft.Network/networkInterfaces/read",
+    "Microsoft.Network/publicIPAddresses/read",
+    "Microsoft.Network/loadBalancers/read",
+    "Microsoft.CostManagement/query/action",
+    "Microsoft.CostManagement/forecast/action",
+    "Microsoft.Insights/metrics/read",
+    "Microsoft.Authorization/roleAssignments/read",
+    "Microsoft.Authorization/roleDefinitions/read",
+)
+
+
+class AzureProvider:
+    """One connected Azure subscription (implements ``CloudProviderClient``)."""
+
+    provider = "azure"
+
+    def __init__(
+        self,
+        credentials: dict[str, Any],
+        settings: dict[str, Any],
+        credential: TokenCredential | None = None,
+    ) -> None:
+        """``credential`` (any object with ``get_token``) replaces the client secret, for tests."""
+        self.settings = AzureSettings.from_dicts(credentials, settings)
+        self.session = AzureSession(self.settings, credentials.get("client_secret"), credential)
+        self.account_id = self.settings.subscription_id
+        self._actions = ActionRunner(self.session)
+
+    def __repr__(self) -> str:
+        return f"AzureProvider(subscription={self.account_id!r})"
+
+    def verify(self) -> Verification:
+        """Identity call (the subscription) plus the caller's effective permissions at subscription scope."""
+        try:
+            with azure_errors("read the subscription"):
+                sub = as_dict(self.session.subscriptions.subscriptions.get(self.account_id))
+            with azure_errors("read permissions at subscription scope"):
+                lacking = missing(self.session, self.session.scope, READ_PERMISSIONS)
+        except CredentialsError as exc:
+            return Verification(
+                status="failed",
+                account_id=self.account_id,
+                detail=str(exc),
+                missing_permissions=[exc.permission] if exc.permission else [],
+            )
+        state = str(sub.get("state") or "")
+        if lacking or state.lower() not in ("enabled", "pastdue", "warned"):
+            detail = f"subscription state {state}" if not lacking else "missing read permissions"
+            return Verification(
+                status="failed", account_id=self.account_id, detail=detail, missing_permissions=lacking
+            )
+        return Verification(
+            status="verified", account_id=self.account_id, detail=str(sub.get("displayName") or "")
+        )
+
+    def account(self) -> CloudAccount:
+        """The subscription as a :class:`CloudAccount`."""
+        with azure_errors("read the subscription"):
+            return InventoryReader(self.session).account()
+
+    def costs(self, start: date, end: date) -> Partial[DailyCost]:
+        try:
+            return Partial(items=cost_api.daily_costs(self.session, start, end))
+        except Exception as exc:
+            return _partial_failure("costmanagement/query", exc, "query costs")
+
+    def forecast(self, start: date, end: date) -> CloudForecast | None:
+        with azure_errors("forecast costs"):
+            return cost_api.forecast(self.session, start, end)
+
+    def inventory(self) -> Partial[Resource]:
+        with azure_errors("read the inventory"):
+            items, failures = InventoryReader(self.session).read()
+        return Partial(items=items, failures=failures)
+
+    def utilisation(self, resources: list[Resource], start: date, end: date) -> Partial[UtilisationSeries]:
+        items, failures = metrics.utilisation(self.session, resources, start, end)
+        return Partial(items=items, failures=failures)
+
+    def iam(self) -> Partial[Principal]:
+        with azure_errors("list role assignments"):
+            items, failures = IamReader(self.session).read()
+        return Partial(items=items, failures=failures)
+
+    def validate_action(self, request: ActionRequest) -> ActionValidation:
+        return self._actions.validate(request)
+
+    def execute_action(self, request: ActionRequest, idempotency_key: str) -> ActionResult:
+        return self._actions.execute(request, idempotency_key)
+
+    def restore_disk(self, evidence: dict[str, Any]) -> str:
+        """Recreate a disk deleted by SNAPSHOT_AND_DELETE_DISK from its snapshot; returns the disk id."""
+        arm = ids.parse(str(evidence.get("disk_id")))
+        if arm is None or not evidence.get("snapshot_id"):
+            raise ActionRefusedError("restore evidence must carry disk_id and snapshot_id")
+        body = {
+            "location": evidence.get("location"),
+            "sku": {"name": evidence.get("sku") or "Standard_LRS"},
+            "tags": evidence.get("tags") or {},
+            "properties": {
+                "creationData": {"createOption": "Copy", "sourceResourceId": evidence["snapshot_id"]}
+            },
+        }
+        with azure_errors(f"restore disk {arm.name}"):
+            poller = self.session.compute.disks.begin_create_or_update(
+                arm.resource_group, arm.name, Disk(body)
+            )
+            return str(as_dict(poller.result()).get("id") or arm.resource_id)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _partial_failure(scope: str, exc: Exception, what: str) -> Partial[Any]:
+    """Raise credential/throttling errors; turn any other failure into a one-failure Partial."""
+    error = translate(exc, what)
+    if isinstance(error, CredentialsError | ThrottledError):
+        raise error from None
+    return Partial(failures=[Failure(scope=scope, error=str(error), retryable=error.retryable)])

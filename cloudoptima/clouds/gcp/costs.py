@@ -1,0 +1,220 @@
+"""Daily costs of one project from the Cloud Billing export to BigQuery.
+
+GCP has no cost API: costs come from the billing export table named in the account settings
+(``project.dataset.gcp_billing_export_v1_XXXX`` or the detailed ``..._resource_v1_...``).
+
+Contract:
+
+- One parameterised query (``@start``, ``@end``, ``@project``; never string-formatted values; the table name
+  is validated as ``project.dataset.table`` before it is quoted into the SQL) sums ``cost`` and the credits
+  per UTC day, service, ``location.region``, SKU, project, resource and cost type, as ``NUMERIC``, so amounts
+  arrive as ``Decimal`` and ``billed_cost = cost + credits`` exactly.
+- Result pages are followed with ``pageToken`` (by the BigQuery client) until the end.
+- No table configured, or the query failing with a non-credential error, gives an empty result with one
+  failure; credential errors raise :class:`CredentialsError` naming the permission.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Protocol
+
+from google.api_core import exceptions as gexc
+from google.api_core import retry as gretry
+from google.cloud import bigquery
+
+from cloudoptima.clouds.gcp.session import GcpSession
+from cloudoptima.clouds.protocol import (
+    CredentialsError,
+    DailyCost,
+    Failure,
+    Partial,
+    ProviderError,
+    ThrottledError,
+)
+
+_TABLE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_$-]+$")
+_CHARGE_CATEGORY = {
+    "regular": "Usage",
+    "tax": "Tax",
+    "adjustment": "Adjustment",
+    "rounding error": "Adjustment",
+}
+_SERVICE_CATEGORY = {
+    "Compute Engine": "Compute",
+    "Cloud Storage": "Storage",
+    "Cloud SQL": "Databases",
+    "BigQuery": "Analytics",
+    "Networking": "Networking",
+    "Kubernetes Engine": "Compute",
+    "Cloud Monitoring": "Management and Governance",
+}
+
+COST_SQL = """
+SELECT
+  DATE(usage_start_time) AS day,
+  billing_account_id,
+  project.id AS project_id,
+  service.description AS service,
+  location.region AS region,
+  sku.description AS sku,
+  {resource} AS resource,
+  cost_type,
+  currency,
+  SUM(CAST(cost AS NUMERIC)) AS cost,
+  SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) AS c), 0)) AS credits,
+  SUM(CAST(usage.amount_in_pricing_units AS NUMERIC)) AS usage_amount,
+  ANY_VALUE(usage.pricing_unit) AS usage_unit
+FROM `{table}`
+WHERE _PARTITIONTIME >= TIMESTAMP_SUB(@start, INTERVAL 1 DAY)
+  AND usage_start_time >= @start AND usage_start_time < @end
+  AND project.id = @project
+GROUP BY day, billing_account_id, project_id, service, region, sku, resource, cost_type, currency
+ORDER BY day, service, sku
+"""
+
+
+@dataclass(frozen=True)
+class BillingRow:
+    """One aggregated row of the export query."""
+
+    day: date
+    billing_account_id: str
+    project_id: str
+    service: str
+    region: str | None
+    sku: str | None
+    resource: str | None
+    cost_type: str
+    currency: str
+    cost: Decimal
+    credits: Decimal
+    usage_amount: Decimal | None
+    usage_unit: str | None
+
+
+class BillingExportReader(Protocol):
+    """Reads aggregated billing-export rows for ``project`` over ``[start, end)``."""
+
+    def read(self, project: str, start: date, end: date) -> Iterator[BillingRow]: ...
+
+
+def build_query(table: str, detailed: bool) -> str:
+    """The cost SQL for ``table``; ``detailed`` exports carry ``resource.global_name``."""
+    if not _TABLE.match(table):
+        raise ValueError("billing_export_table must look like project.dataset.table")
+    return COST_SQL.format(
+        table=table, resource="resource.global_name" if detailed else "CAST(NULL AS STRING)"
+    )
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, gexc.TooManyRequests | gexc.ServiceUnavailable | gexc.BadGateway):
+        return True
+    errors = getattr(exc, "errors", None) or []
+    return isinstance(exc, gexc.Forbidden) and any(e.get("reason") == "rateLimitExceeded" for e in errors)
+
+
+class BigQueryBillingExportReader:
+    """Production reader: google-cloud-bigquery ``jobs.query`` + ``getQueryResults`` paging."""
+
+    def __init__(
+        self, session: GcpSession, table: str, detailed: bool = True, page_size: int = 10_000
+    ) -> None:
+        self.session = session
+        self.sql = build_query(table, detailed)
+        self.page_size = page_size
+        settings = session.settings
+        self.retry = gretry.Retry(
+            predicate=_retryable,
+            initial=settings.retry_initial_delay,
+            maximum=settings.retry_max_delay,
+            multiplier=2.0,
+            timeout=settings.retry_deadline,
+        )
+
+    def _client(self) -> bigquery.Client:
+        override = self.session.endpoint("bigquery")
+        return bigquery.Client(
+            project=self.session.project,
+            credentials=self.session.credentials,
+            client_options={"api_endpoint": override} if override else None,
+        )
+
+    def read(self, project: str, start: date, end: date) -> Iterator[BillingRow]:
+        """Rows of the cost query, page after page."""
+        config = bigquery.QueryJobConfig(
+            query_parameters=[
+                bigquery.ScalarQueryParameter("start", "TIMESTAMP", datetime.combine(start, time(), UTC)),
+                bigquery.ScalarQueryParameter("end", "TIMESTAMP", datetime.combine(end, time(), UTC)),
+                bigquery.ScalarQueryParameter("project", "STRING", project),
+            ],
+            use_legacy_sql=False,
+        )
+        # job_retry=None: a failed query is not re-run
+        rows = self._client().query_and_wait(
+            self.sql,
+            job_config=config,
+            retry=self.retry,
+            job_retry=None,  # type: ignore[arg-type]
+            page_size=self.page_size,
+        )
+        for row in rows:
+            yield BillingRow(
+                day=row["day"],
+                billing_account_id=row["billing_account_id"] or "",
+                project_id=row["project_id"] or project,
+                service=row["service"] or "Unknown",
+                region=row["region"],
+                sku=row["sku"],
+                resource=row["resource"],
+                cost_type=row["cost_type"] or "regular",
+                currency=row["currency"] or "USD",
+                cost=Decimal(row["cost"] or 0),
+                credits=Decimal(row["credits"] or 0),
+                usage_amount=row["usage_amount"],
+                usage_unit=row["usage_unit"],
+            )
+
+
+def daily_costs(
+    session: GcpSession, reader: BillingExportReader | None, start: date, end: date
+) -> Partial[DailyCost]:
+    """FOCUS-shaped daily costs of the session's project over ``[start, end)`` (see module docstring)."""
+    if reader is None:
+        return Partial[DailyCost](
+            failures=[Failure(scope="billing-export", error="billing_export_table is not configured")]
+        )
+    scope = "bigquery/billing-export"
+    try:
+        rows = session.call(lambda: list(reader.read(session.project, start, end)), scope)
+    except (CredentialsError, ThrottledError):
+        raise
+    except (ProviderError, gexc.GoogleAPIError) as exc:
+        return Partial[DailyCost](failures=[Failure(scope=scope, error=str(exc), retryable=True)])
+    items = [
+        DailyCost(
+            day=row.day,
+            provider="gcp",
+            billing_account_id=row.billing_account_id,
+            account_id=row.project_id,
+            service_name=row.service,
+            service_category=_SERVICE_CATEGORY.get(row.service),
+            region=row.region,
+            usage_type=row.sku,
+            resource_id=row.resource,
+            charge_category=_CHARGE_CATEGORY.get(row.cost_type, "Usage"),
+            billed_cost=row.cost + row.credits,
+            effective_cost=row.cost + row.credits,
+            currency=row.currency,
+            usage_quantity=row.usage_amount,
+            usage_unit=row.usage_unit,
+        )
+        for row in rows
+        if start <= row.day < end
+    ]
+    return Partial[DailyCost](items=items)
