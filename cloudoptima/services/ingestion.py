@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from cloudoptima.ingest import BillingFileError, IngestSummary, open_billing_source
+from cloudoptima.services.prefetch import prefetch
 from cloudoptima.storage.base import utcnow
 from cloudoptima.storage.cost_loader import DEFAULT_ROLLUP_TAG_KEYS, CostLoader, LoadResult, LoadTarget
 from cloudoptima.storage.models import CloudAccount, IngestRun, Organization, QuarantinedRow
@@ -126,7 +127,7 @@ def ingest_path(
         source = open_billing_source(path, fmt=fmt, batch_rows=batch_rows)
         with engine.begin() as connection:
             loader = CostLoader(connection, target)
-            for batch in source.batches():
+            for batch in prefetch(source.batches()):
                 loader.copy_batch(batch)
                 if on_batch is not None:
                     on_batch(batch.num_rows, str(batch.column("source_file")[0]))

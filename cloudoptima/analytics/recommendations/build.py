@@ -1,0 +1,98 @@
+"""Assemble a :class:`~cloudoptima.domain.recommendations.Recommendation` from what a rule decided.
+
+Contract: ``assemble`` rounds savings to cents, sets annual = 12 × monthly, computes the fingerprint and the
+priority, and builds the impact preview (current monthly = Σ affected resources' current cost, projected =
+current − savings, never below 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from cloudoptima.domain.inventory import Resource
+from cloudoptima.domain.recommendations import (
+    AffectedResource,
+    Category,
+    ImpactAnalysis,
+    ImpactPreview,
+    Recommendation,
+    RecommendationAction,
+    ResourceChange,
+    RiskLevel,
+    fingerprint,
+    money,
+    priority,
+)
+
+
+@dataclass
+class Finding:
+    """Everything a rule decided about one opportunity (see ``assemble``)."""
+
+    rule_id: str
+    profile: str
+    title: str
+    description: str
+    category: Category
+    risk: RiskLevel
+    confidence: float
+    savings_monthly: Decimal
+    resources: list[tuple[Resource, Decimal]]
+    """Affected resources with their current monthly cost (from the price catalogue when it knows it)."""
+    actions: list[RecommendationAction]
+    impact: ImpactAnalysis
+    changes: list[ResourceChange]
+    risks: list[str]
+    rollback: str
+    manual_steps: list[str] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def action(kind: str, resource: Resource, description: str, **parameters: Any) -> RecommendationAction:
+    """A provider action on ``resource``."""
+    return RecommendationAction(
+        type=kind, resource_id=resource.resource_id, description=description, parameters=parameters
+    )
+
+
+def assemble(finding: Finding) -> Recommendation:
+    """The recommendation of a finding (see module contract)."""
+    savings = money(finding.savings_monthly)
+    current = money(sum((cost for _, cost in finding.resources), Decimal(0)))
+    projected = max(Decimal("0.00"), current - savings)
+    first = finding.resources[0][0]
+    ids = [r.resource_id for r, _ in finding.resources]
+    return Recommendation(
+        fingerprint=fingerprint(finding.rule_id, ids, finding.actions),
+        rule_id=finding.rule_id,
+        profile=finding.profile,
+        title=finding.title,
+        description=finding.description,
+        category=finding.category,
+        risk_level=finding.risk,
+        confidence=finding.confidence,
+        estimated_savings_monthly=savings,
+        estimated_savings_annual=savings * 12,
+        priority=priority(savings, finding.confidence, finding.risk),
+        provider=first.provider,
+        account_id=first.account_id,
+        region=first.region,
+        affected_resources=[
+            AffectedResource(id=r.resource_id, name=r.name, current_cost=money(cost))
+            for r, cost in finding.resources
+        ],
+        actions=finding.actions,
+        manual_steps=finding.manual_steps,
+        impact_analysis=finding.impact,
+        impact_preview=ImpactPreview(
+            current_monthly=current,
+            projected_monthly=projected,
+            savings=savings,
+            resource_changes=finding.changes,
+            risks=finding.risks,
+            rollback=finding.rollback,
+        ),
+        evidence=finding.evidence,
+    )

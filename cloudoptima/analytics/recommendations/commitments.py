@@ -1,0 +1,114 @@
+"""Commitment coverage: steady 24x7 on-demand VMs grouped per (account, region, family) → a 1-year commitment.
+
+Contract (thresholds in ``profiles.CommitmentProfile``): a VM is steady when it is running on the ``always``
+schedule, was launched ≥ ``steady_days`` ago, has CPU samples for ≥ ``steady_days × min_sample_coverage``
+days, is not excluded, not covered by another finding of this run (idle, rightsizing: fix the size first),
+not spiky (average CPU ≤ ``bursty_max_avg_cpu`` with p99 ≥ ``bursty_min_p99_cpu``: a burstable or spot
+candidate whose size is not settled) and not launched inside an open cost anomaly. Saving =
+``Σ on-demand monthly × (1 − commitment rate)`` from the price catalogue. Buying a commitment is not a
+provider action: the purchase is a manual step and the recommendation carries no actions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from cloudoptima.analytics.recommendations.build import Finding
+from cloudoptima.analytics.recommendations.context import RuleContext, data_confidence
+from cloudoptima.domain.inventory import InstanceAttributes, Resource, ResourceKind, ResourceState
+from cloudoptima.domain.recommendations import Category, ImpactAnalysis, ResourceChange, RiskLevel
+
+CPU = "cpu_percent"
+
+
+def _steady(ctx: RuleContext, vm: Resource) -> bool:
+    profile = ctx.settings.commitment
+    attributes = vm.attributes
+    if vm.kind is not ResourceKind.COMPUTE_INSTANCE or vm.state is not ResourceState.RUNNING:
+        return False
+    if not isinstance(attributes, InstanceAttributes) or attributes.schedule != "always":
+        return False
+    if vm.resource_id in ctx.claimed or ctx.excluded(vm):
+        return False
+    if ctx.age_days(vm.launched_at or vm.created_at) < profile.steady_days:
+        return False
+    cpu = ctx.metric(vm.resource_id, CPU)
+    if (
+        cpu is None
+        or ctx.sample_days(vm.resource_id, CPU) < profile.steady_days * profile.min_sample_coverage
+    ):
+        return False
+    if cpu["avg"] <= profile.bursty_max_avg_cpu and cpu["p99"] >= profile.bursty_min_p99_cpu:
+        return False
+    return not ctx.in_open_anomaly(vm, attributes.instance_type)
+
+
+def commitment_coverage(ctx: RuleContext) -> list[Finding]:
+    """One finding per (account, region, family) of steady VMs (see module contract)."""
+    profile = ctx.settings.commitment
+    groups: dict[tuple[str, str, str], list[tuple[Resource, Decimal]]] = defaultdict(list)
+    for vm in ctx.resources.values():
+        if not _steady(ctx, vm):
+            continue
+        attributes = vm.attributes
+        assert isinstance(attributes, InstanceAttributes)
+        monthly = ctx.prices.instance_monthly(vm.provider, vm.region, attributes.instance_type)
+        if monthly is not None:
+            groups[(vm.account_id, vm.region, attributes.family)].append((vm, monthly))
+    findings = []
+    for (account_id, region, family), members in sorted(groups.items()):
+        provider = members[0][0].provider
+        rate = ctx.prices.commitment_rate(provider)
+        if rate is None or not 0 < rate < 1:
+            continue
+        members.sort(key=lambda item: item[0].resource_id)
+        on_demand = sum((cost for _, cost in members), Decimal(0))
+        hourly = (on_demand / Decimal(730) * rate).quantize(Decimal("0.000001"))
+        days = min(ctx.sample_days(vm.resource_id, CPU) for vm, _ in members)
+        findings.append(
+            Finding(
+                rule_id="commitment_coverage",
+                profile=profile.name,
+                title=f"Commit to {len(members)} steady {family} VM(s) in {region}",
+                description=(
+                    f"{len(members)} VM(s) of family {family} in {region} (account {account_id}) ran 24x7 on "
+                    f"demand for {profile.steady_days}+ days. A 1-year no-upfront commitment of "
+                    f"${hourly}/h pays {rate:.0%} of the on-demand price. {profile.source}."
+                ),
+                category=Category.COMPUTE,
+                risk=RiskLevel.HIGH,
+                confidence=data_confidence(0.8, days, 60.0),
+                savings_monthly=on_demand * (1 - rate),
+                resources=members,
+                actions=[],
+                manual_steps=[
+                    f"buy a 1-year no-upfront commitment of ${hourly}/h for {family} in {region} "
+                    f"(account {account_id})"
+                ],
+                impact=ImpactAnalysis(
+                    performance_impact="none: billing changes, the VMs do not",
+                    availability_impact="none",
+                    security_impact="none",
+                ),
+                changes=[
+                    ResourceChange(
+                        resource_id=vm.resource_id,
+                        change_type="commit",
+                        before={"pricing": "on_demand"},
+                        after={"pricing": "commitment_1y_no_upfront"},
+                    )
+                    for vm, _ in members
+                ],
+                risks=["a 1-year financial commitment: it is paid even if the VMs are stopped or resized"],
+                rollback="none: commitments cannot be cancelled (some can be exchanged or sold)",
+                evidence={
+                    "family": family,
+                    "members": len(members),
+                    "hourly_commitment_usd": str(hourly),
+                    "rate": str(rate),
+                    "min_days": round(days, 1),
+                },
+            )
+        )
+    return findings

@@ -1,0 +1,283 @@
+"""Recommendations of an organisation: run the rule engine over the stored inventory and keep their lifecycle.
+
+Contract (``RecommendationService.run``):
+- Input: the organisation's ``resources`` rows that are not deleted, rebuilt as domain resources with their
+  utilisation summaries (``resources.metrics``), a :class:`PriceCatalog`, and the scopes of anomalies no
+  user has labelled ``no`` / ``planned_activity`` or ignored (commitments skip what those launched).
+- Dedupe by fingerprint (rule + resource ids + actions): a finding seen before updates its row (savings,
+  evidence, preview, ``last_seen_at``) instead of adding one.
+- Active (or scheduled) recommendations not found again are ``expired``; expired or completed ones found
+  again become ``active``. Dismissed ones stay dismissed: for good when ``permanent``, else until
+  ``SNOOZE_DAYS`` after the dismissal.
+- ``expires_at`` of a live recommendation is ``TTL_DAYS`` after it was last seen (runs refresh it).
+Rows that cannot be rebuilt as domain resources (unknown shapes) are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloudoptima.analytics.recommendations import AnomalyScope, RuleSettings, generate_recommendations
+from cloudoptima.analytics.recommendations.context import cause_scopes
+from cloudoptima.domain.inventory import Resource
+from cloudoptima.domain.recommendations import PriceCatalog, Recommendation, RecommendationStatus, RiskLevel
+from cloudoptima.storage.models import Anomaly, ResourceDocument
+from cloudoptima.storage.models import Recommendation as RecommendationRow
+from cloudoptima.storage.tenancy import TenantRepository
+
+SNOOZE_DAYS = 30
+TTL_DAYS = 7
+_EXTRA_KEYS = ("account_id", "service_name", "sku_id", "launched_at", "stopped_at", "deleted_at")
+_RISK_ORDER = {RiskLevel.LOW.value: 0, RiskLevel.MEDIUM.value: 1, RiskLevel.HIGH.value: 2}
+
+
+class _Repository(TenantRepository[RecommendationRow]):
+    model = RecommendationRow
+
+
+@dataclass
+class RecommendationRunReport:
+    """What one run did."""
+
+    recommendations: list[Recommendation] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    reactivated: int = 0
+    expired: int = 0
+    kept_dismissed: int = 0
+    skipped_resources: int = 0
+
+
+def resource_from_document(doc: ResourceDocument) -> Resource:
+    """The domain resource a ``resources`` row was written from (``ValidationError`` if it cannot be)."""
+    configuration = dict(doc.configuration or {})
+    extra = {key: configuration.pop(key, None) for key in _EXTRA_KEYS}
+    return Resource.model_validate(
+        {
+            "resource_id": doc.resource_id,
+            "name": doc.resource_name or doc.resource_id,
+            "kind": doc.resource_type,
+            "provider": doc.provider,
+            "account_id": extra["account_id"] or "",
+            "region": doc.region or "",
+            "service_name": extra["service_name"] or "",
+            "sku_id": extra["sku_id"] or "",
+            "attributes": configuration,
+            "tags": {str(k): str(v) for k, v in (doc.tags or {}).items()},
+            "monthly_cost": doc.cost_monthly or Decimal(0),
+            "state": doc.status or "running",
+            "created_at": doc.created_at,
+            "launched_at": extra["launched_at"],
+            "stopped_at": extra["stopped_at"],
+            "deleted_at": extra["deleted_at"],
+        }
+    )
+
+
+def _anomaly_scopes(rows: Sequence[Anomaly]) -> list[AnomalyScope]:
+    scopes = []
+    for row in rows:
+        impact = row.impact_amount
+        if row.start_date is None or row.end_date is None or impact is None or impact <= 0:
+            continue
+        causes = [
+            (c["dimensions"], float(Decimal(c["contribution"]) / impact)) for c in row.contributions or []
+        ]
+        scopes += cause_scopes(row.start_date, row.end_date, causes)
+    return scopes
+
+
+class RecommendationService:
+    """Recommendations of one organisation over one session (the caller commits)."""
+
+    def __init__(
+        self,
+        session: Session,
+        organization_id: uuid.UUID,
+        prices: PriceCatalog,
+        *,
+        settings: RuleSettings | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._session = session
+        self._org = organization_id
+        self._repo = _Repository(session, organization_id)
+        self._prices = prices
+        self._settings = settings or RuleSettings()
+        self._now = now
+
+    def inventory(self) -> tuple[list[Resource], dict[str, Any], int]:
+        """Live resources, their utilisation summaries and how many rows could not be rebuilt."""
+        docs = self._session.scalars(
+            select(ResourceDocument).where(
+                ResourceDocument.organization_id == self._org, ResourceDocument.status != "deleted"
+            )
+        ).all()
+        resources, metrics, skipped = [], {}, 0
+        for doc in docs:
+            try:
+                resources.append(resource_from_document(doc))
+            except ValidationError:
+                skipped += 1
+                continue
+            metrics[doc.resource_id] = doc.metrics or {}
+        return resources, metrics, skipped
+
+    def anomaly_scopes(self) -> list[AnomalyScope]:
+        """Scopes of anomalies nobody has confirmed as expected (see module contract)."""
+        rows = self._session.scalars(
+            select(Anomaly).where(
+                Anomaly.organization_id == self._org,
+                Anomaly.status != "ignored",
+                Anomaly.feedback.is_(None) | Anomaly.feedback.not_in(("no", "planned_activity")),
+            )
+        ).all()
+        return _anomaly_scopes(rows)
+
+    def run(self, as_of: datetime | None = None) -> RecommendationRunReport:
+        """Generate, dedupe, expire and persist (see module contract)."""
+        now = self._now()
+        resources, metrics, skipped = self.inventory()
+        found = generate_recommendations(
+            resources,
+            metrics,
+            self._prices,
+            as_of=as_of or now,
+            settings=self._settings,
+            anomaly_scopes=self.anomaly_scopes(),
+        )
+        report = RecommendationRunReport(recommendations=found, skipped_resources=skipped)
+        existing = {row.fingerprint: row for row in self._session.scalars(self._repo.query())}
+        for rec in found:
+            row = existing.pop(rec.fingerprint, None)
+            if row is None:
+                row = RecommendationRow(
+                    fingerprint=rec.fingerprint, status=RecommendationStatus.ACTIVE.value, created_at=now
+                )
+                self._write(row, rec, now)
+                self._repo.add(row)
+                report.created += 1
+                continue
+            self._write(row, rec, now)
+            report.updated += 1
+            if row.status == RecommendationStatus.DISMISSED.value:
+                snoozed_until = (row.dismissed_at or now) + timedelta(days=SNOOZE_DAYS)
+                if row.dismissed_permanently or now < snoozed_until:
+                    report.kept_dismissed += 1
+                    continue
+                row.dismissed_at, row.dismissal_reason = None, None
+            if (
+                row.status != RecommendationStatus.ACTIVE.value
+                and row.status != RecommendationStatus.SCHEDULED.value
+            ):
+                row.status = RecommendationStatus.ACTIVE.value
+                report.reactivated += 1
+        for row in existing.values():
+            if row.status in (RecommendationStatus.ACTIVE.value, RecommendationStatus.SCHEDULED.value):
+                row.status = RecommendationStatus.EXPIRED.value
+                row.expires_at = now
+                row.updated_at = now
+                report.expired += 1
+        self._session.flush()
+        return report
+
+    @staticmethod
+    def _write(row: RecommendationRow, rec: Recommendation, now: datetime) -> None:
+        data = rec.model_dump(mode="json")
+        row.rule_id, row.profile = rec.rule_id, rec.profile
+        row.provider, row.account_identifier, row.region = rec.provider.value, rec.account_id, rec.region
+        row.title, row.description = rec.title, rec.description
+        row.category, row.risk_level = rec.category.value, rec.risk_level.value
+        row.confidence = Decimal(str(rec.confidence))
+        row.priority = rec.priority
+        row.estimated_savings_monthly = rec.estimated_savings_monthly
+        row.estimated_savings_annual = rec.estimated_savings_annual
+        row.resource_ids = list(rec.resource_ids)
+        row.affected_resources = data["affected_resources"]
+        row.actions = data["actions"]
+        row.manual_steps = data["manual_steps"]
+        row.impact_analysis = data["impact_analysis"]
+        row.impact_preview = data["impact_preview"]
+        row.evidence = data["evidence"]
+        row.last_seen_at = now
+        row.updated_at = now
+        row.expires_at = now + timedelta(days=TTL_DAYS)
+
+    def list(
+        self,
+        *,
+        status: RecommendationStatus | None = RecommendationStatus.ACTIVE,
+        category: str | None = None,
+        risk_level: str | None = None,
+        min_savings: Decimal | None = None,
+        sort_by: str = "priority",
+        limit: int = 100,
+    ) -> list[RecommendationRow]:
+        """Seed ``GET /recommendations`` filters; ``sort_by`` is priority, savings, age or risk."""
+        query = self._repo.query()
+        if status is not None:
+            query = query.where(RecommendationRow.status == status.value)
+        if category:
+            query = query.where(RecommendationRow.category == category)
+        if risk_level:
+            query = query.where(RecommendationRow.risk_level == risk_level)
+        if min_savings is not None:
+            query = query.where(RecommendationRow.estimated_savings_monthly >= min_savings)
+        rows = list(self._session.scalars(query))
+        keys: dict[str, Callable[[RecommendationRow], Any]] = {
+            "priority": lambda r: -(r.priority or 0),
+            "savings": lambda r: -(r.estimated_savings_monthly or 0),
+            "age": lambda r: r.created_at,
+            "risk": lambda r: _RISK_ORDER.get(r.risk_level, 3),
+        }
+        if sort_by not in keys:
+            raise ValueError(f"sort_by must be one of {', '.join(keys)}")
+        rows.sort(key=lambda r: (keys[sort_by](r), r.fingerprint or ""))
+        return rows[:limit]
+
+    def get(self, recommendation_id: uuid.UUID) -> RecommendationRow:
+        """One recommendation; ``LookupError`` when absent (or of another organisation)."""
+        row = self._repo.get(recommendation_id)
+        if row is None:
+            raise LookupError(f"recommendation {recommendation_id} not found")
+        return row
+
+    def dismiss(self, recommendation_id: uuid.UUID, reason: str, *, permanent: bool) -> RecommendationRow:
+        """Seed ``POST /recommendations/{id}/dismiss``."""
+        row = self.get(recommendation_id)
+        now = self._now()
+        row.status = RecommendationStatus.DISMISSED.value
+        row.dismissed_at, row.dismissal_reason = now, reason
+        row.dismissed_permanently = permanent
+        row.updated_at = now
+        self._session.flush()
+        return row
+
+    def impact_preview(self, recommendation_id: uuid.UUID) -> dict[str, Any]:
+        """Seed ``GET /recommendations/{id}/impact-preview``."""
+        row = self.get(recommendation_id)
+        preview = dict(row.impact_preview or {})
+        return {
+            "cost_impact": {
+                "current_monthly": preview.get("current_monthly"),
+                "projected_monthly": preview.get("projected_monthly"),
+                "savings": preview.get("savings"),
+            },
+            "resource_changes": preview.get("resource_changes", []),
+            "risks": preview.get("risks", []),
+            "rollback": preview.get("rollback"),
+        }
+
+
+def as_of_day(day: date) -> datetime:
+    """Midnight UTC of ``day`` (the moment an inventory collected that day describes)."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
