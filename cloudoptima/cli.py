@@ -479,6 +479,18 @@ def sandbox_generate(
     )
 
 
+@app.command("eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_eval(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Measure recommendation, anomaly/root-cause and forecast quality against sandbox ground truth."""
+    args = [*ctx.args]
+    if as_json:
+        args.append("--json")
+    _exec_module("evals", args)
+
+
 @db_app.command("upgrade")
 def db_upgrade(state_dir: StateDir = None) -> None:
     """Apply database migrations to DATABASE_URL (or the running embedded database)."""
