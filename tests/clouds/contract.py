@@ -50,6 +50,17 @@ def _find(provider: CloudProviderClient, resource_id: str) -> Resource:
     return matches[0]
 
 
+def _disk_sizes(provider: CloudProviderClient) -> dict[str, int]:
+    """Every disk in the inventory: id → size in GB."""
+    inventory = provider.inventory()
+    assert inventory.complete, inventory.failures
+    return {
+        r.resource_id: int(getattr(r.attributes, "size_gb", 0))
+        for r in inventory.items
+        if r.kind == ResourceKind.DISK
+    }
+
+
 class ProviderContract:
     """Mix into a test class; provide the ``facts`` fixture."""
 
@@ -168,6 +179,40 @@ class ProviderContract:
         assert good_verdict.rollback is not None
         assert good_verdict.rollback.action is not None
         assert good_verdict.rollback.action.kind == ActionKind.RESIZE
+
+    def test_snapshot_and_delete_disk_rolls_back_through_restore_disk(self, facts: ContractFacts) -> None:
+        provider = facts.provider
+        disk = _find(provider, facts.unattached_disk_id)
+        size = getattr(disk.attributes, "size_gb", None)
+        assert size is not None, disk.attributes
+        delete = ActionRequest(
+            kind=ActionKind.SNAPSHOT_AND_DELETE_DISK, resource_id=disk.resource_id, region=disk.region
+        )
+        deleted = provider.execute_action(delete, "contract-disk-1")
+        assert disk.resource_id not in _disk_sizes(provider), "snapshot_and_delete left the disk in place"
+        plan = deleted.rollback
+        assert plan.irreversible is None and plan.action is not None, plan
+        assert plan.action.kind == ActionKind.RESTORE_DISK
+        assert plan.action.resource_id == disk.resource_id
+        assert plan.evidence.get("note"), "the plan says whether the restored disk gets a new id"
+
+        disks_before = _disk_sizes(provider)
+        verdict = provider.validate_action(plan.action)
+        assert verdict.ok, verdict.problems
+        assert _disk_sizes(provider) == disks_before, "validating the restore changed the inventory"
+
+        restored = provider.execute_action(plan.action, "contract-disk-1-rollback")
+        new_id = restored.after["disk_id"]
+        disks_after = _disk_sizes(provider)
+        assert disks_after.get(new_id) == size, (new_id, disks_after)
+        assert len(disks_after) == len(disks_before) + 1
+        assert restored.rollback.action is None or restored.rollback.action.kind != (
+            ActionKind.SNAPSHOT_AND_DELETE_DISK
+        )
+
+        again = provider.execute_action(plan.action, "contract-disk-1-rollback")
+        assert again.after == restored.after
+        assert _disk_sizes(provider) == disks_after, "a repeated key created a second disk"
 
     def test_extra_checks(self, facts: ContractFacts) -> None:
         for check in facts.extra_checks:

@@ -5,7 +5,8 @@ Contract: nothing here changes the account. Permissions are checked by calling t
 action. Preconditions: the target exists; stop needs a running instance, start a stopped one; resize a
 running or stopped instance and a different instance type that ``DescribeInstanceTypes`` knows in the
 region; snapshot-and-delete an unattached volume; release an unassociated address; tag a non-empty tag map;
-untag a non-empty key list.
+untag a non-empty key list; restore-disk complete parameters (:data:`RESTORE_REQUIRED`), a completed
+snapshot at least as large as ``size_gb`` and no volume still carrying the old id.
 """
 
 from __future__ import annotations
@@ -84,6 +85,113 @@ class Target:
         return facts
 
 
+RESTORE_NOTE = (
+    "restore_disk creates a NEW volume (new id) from the snapshot taken before the delete; the restore "
+    "result's after.disk_id names it, and anything that referenced the old id must be pointed at the new one"
+)
+RESTORE_REQUIRED = ("snapshot_id", "size_gb", "volume_type", "availability_zone")
+MANAGED_BY_TAG = {"Key": "managed-by", "Value": "cloudoptima"}
+
+
+def restore_request(request: ActionRequest, volume: Target) -> ActionRequest:
+    """The RESTORE_DISK action that re-creates ``volume``; execution adds the ``snapshot_id`` it took."""
+    facts = volume.state()
+    parameters = {
+        "size_gb": facts["size_gb"],
+        "volume_type": facts["volume_type"],
+        "availability_zone": facts["availability_zone"],
+        "iops": facts["iops"],
+        "throughput": facts["throughput"],
+        "name": volume.tags.get("Name"),
+        "tags": volume.tags,
+    }
+    return ActionRequest(
+        kind=ActionKind.RESTORE_DISK,
+        resource_id=request.resource_id,
+        region=request.region,
+        parameters=parameters,
+    )
+
+
+def create_volume_params(parameters: dict[str, Any], client_token: str) -> dict[str, Any]:
+    """``CreateVolume`` arguments re-creating a volume from RESTORE_DISK ``parameters`` (complete ones)."""
+    volume_type = str(parameters["volume_type"])
+    params: dict[str, Any] = {
+        "SnapshotId": str(parameters["snapshot_id"]),
+        "AvailabilityZone": str(parameters["availability_zone"]),
+        "VolumeType": volume_type,
+        "Size": int(parameters["size_gb"]),
+        "ClientToken": client_token[:64],
+    }
+    if parameters.get("iops") and volume_type in ("io1", "io2", "gp3"):
+        params["Iops"] = int(parameters["iops"])
+    if parameters.get("throughput") and volume_type == "gp3":
+        params["Throughput"] = int(parameters["throughput"])
+    tags = {str(k): str(v) for k, v in dict(parameters.get("tags") or {}).items()}
+    tags.setdefault(MANAGED_BY_TAG["Key"], MANAGED_BY_TAG["Value"])
+    params["TagSpecifications"] = [
+        {"ResourceType": "volume", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+    ]
+    return params
+
+
+def validate_restore(request: ActionRequest, ec2: Any) -> tuple[ActionValidation, Target | None]:
+    """RESTORE_DISK: complete parameters, a completed snapshot, the old volume gone, CreateVolume allowed.
+
+    The target returned is the snapshot the volume is created from.
+    """
+    rid = request.resource_id
+    parameters = request.parameters
+    needs = [
+        f"restore_disk of {rid} needs parameters.{k}"
+        for k in RESTORE_REQUIRED
+        if parameters.get(k) in (None, "")
+    ]
+    if not needs and not str(parameters["size_gb"]).isdigit():
+        needs = [f"restore_disk of {rid} needs a whole number of GiB in parameters.size_gb"]
+    if needs:
+        return ActionValidation(ok=False, problems=needs), None
+    snapshot_id = str(parameters["snapshot_id"])
+    snapshot = find_target(ec2, "snapshot", snapshot_id)
+    if snapshot is None:
+        problem = (
+            f"snapshot {snapshot_id} (to restore {rid}) not found in {request.region or 'the default region'}"
+        )
+        return ActionValidation(ok=False, problems=[problem]), None
+    problems: list[str] = []
+    state = snapshot.raw.get("State")
+    if state != "completed":
+        problems.append(f"snapshot {snapshot_id} is {state}; restore needs a completed snapshot")
+    if int(parameters["size_gb"]) < int(snapshot.raw.get("VolumeSize") or 0):
+        problems.append(
+            f"parameters.size_gb {parameters['size_gb']} is smaller than snapshot {snapshot_id} "
+            f"({snapshot.raw.get('VolumeSize')} GiB)"
+        )
+    if find_target(ec2, "volume", rid) is not None:
+        problems.append(f"volume {rid} still exists; there is nothing to restore")
+    missing: list[str] = []
+    if not problems:
+        denied = dry_run(ec2.create_volume, **create_volume_params(parameters, "dry-run"))
+        missing = [denied] if denied else []
+    rollback = RollbackPlan(
+        evidence={
+            "snapshot_id": snapshot_id,
+            "note": (
+                "undoing a restore means deleting the restored volume (after.disk_id); that is left to a "
+                f"person: the protocol has no plain delete-disk action and snapshot {snapshot_id} is kept"
+            ),
+        }
+    )
+    verdict = ActionValidation(
+        ok=not problems and not missing,
+        problems=problems + [f"missing permission {m}" for m in missing],
+        missing_permissions=missing,
+        current_state=snapshot.state() | {"restores": rid},
+        rollback=rollback,
+    )
+    return verdict, snapshot
+
+
 def target_kind(request: ActionRequest) -> str | None:
     """Which EC2 resource type the request targets (None when the id is not an EC2 id)."""
     if request.kind in _ACTION_KIND:
@@ -154,8 +262,7 @@ def rollback_for(request: ActionRequest, target: Target) -> RollbackPlan:
         return RollbackPlan(action=back, evidence={"previous_size": old})
     if request.kind == ActionKind.SNAPSHOT_AND_DELETE_DISK:
         return RollbackPlan(
-            irreversible=f"{rid} is deleted; a new volume (new id) can be created from the snapshot taken first",
-            evidence={"volume": target.state()},
+            action=restore_request(request, target), evidence={"volume": target.state(), "note": RESTORE_NOTE}
         )
     if request.kind == ActionKind.DELETE_SNAPSHOT:
         return RollbackPlan(
@@ -256,6 +363,8 @@ def validate(
     request: ActionRequest, ec2: Any, types: InstanceTypeBook
 ) -> tuple[ActionValidation, Target | None]:
     """The dry-run verdict for ``request`` and the target it found (None when missing)."""
+    if request.kind == ActionKind.RESTORE_DISK:
+        return validate_restore(request, ec2)
     kind = target_kind(request)
     if kind is None:
         problem = f"{request.resource_id} is not an EC2 resource id this provider can act on"

@@ -8,8 +8,11 @@ Contract:
 - Resize stops a running instance, changes its type and starts it again (if the type change fails, the
   instance is started again before the error escapes); its rollback resizes back.
 - Snapshot-and-delete snapshots the volume, waits for the snapshot to complete, then deletes the volume;
-  the snapshot id and the volume's shape are the evidence :meth:`restore_volume` needs (``CreateVolume``
-  with the idempotency key as ``ClientToken``).
+  its rollback is a RESTORE_DISK action whose parameters are the volume's shape plus the snapshot id.
+- Restore-disk creates a new volume (new id, returned as ``after["disk_id"]``) from the snapshot with the
+  idempotency key as ``ClientToken`` and waits until it is available. Its rollback has no action: undoing
+  it means deleting a volume, which the protocol can only express as another snapshot-and-delete; the
+  evidence names the created volume so a person can delete it.
 - Deleting a snapshot and releasing an address are irreversible; the evidence records what was removed.
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cloudoptima.clouds.aws.action_checks import Target, validate
+from cloudoptima.clouds.aws.action_checks import MANAGED_BY_TAG, Target, create_volume_params, validate
 from cloudoptima.clouds.aws.ec2_inventory import InstanceTypeBook
 from cloudoptima.clouds.aws.errors import aws_errors
 from cloudoptima.clouds.aws.idempotency import IdempotencyStore
@@ -30,8 +33,6 @@ from cloudoptima.clouds.protocol import (
     ActionValidation,
     CredentialsError,
 )
-
-MANAGED_BY_TAG = {"Key": "managed-by", "Value": "cloudoptima"}
 
 
 class ActionRunner:
@@ -81,10 +82,15 @@ class ActionRunner:
                 raise ActionRefusedError(
                     "; ".join(verdict.problems) or f"cannot act on {request.resource_id}"
                 )
-            after, evidence = self._act(request, target)
+            after, evidence = self._act(request, target, idempotency_key)
             rollback = verdict.rollback.model_copy(
                 update={"evidence": {**verdict.rollback.evidence, **evidence}}
             )
+            if rollback.action is not None and rollback.action.kind == ActionKind.RESTORE_DISK:
+                restore = rollback.action.model_copy(
+                    update={"parameters": {**rollback.action.parameters, "snapshot_id": after["snapshot_id"]}}
+                )
+                rollback = rollback.model_copy(update={"action": restore})
             result = ActionResult(
                 request=request,
                 idempotency_key=idempotency_key,
@@ -96,7 +102,9 @@ class ActionRunner:
             self._store.put(idempotency_key, result)
             return result
 
-    def _act(self, request: ActionRequest, target: Target) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _act(
+        self, request: ActionRequest, target: Target, idempotency_key: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         ec2 = self._ec2(request)
         rid = request.resource_id
         with aws_errors("ec2"):
@@ -110,6 +118,8 @@ class ActionRunner:
                 return self._resize(ec2, target, str(request.parameters["size"])), {}
             if request.kind == ActionKind.SNAPSHOT_AND_DELETE_DISK:
                 return self._snapshot_and_delete(ec2, rid)
+            if request.kind == ActionKind.RESTORE_DISK:
+                return self._restore(ec2, request, idempotency_key)
             if request.kind == ActionKind.DELETE_SNAPSHOT:
                 ec2.delete_snapshot(SnapshotId=rid)
                 return {"state": "deleted"}, {}
@@ -156,29 +166,17 @@ class ActionRunner:
         ec2.delete_volume(VolumeId=volume_id)
         return {"state": "deleted", "snapshot_id": snapshot_id}, {"snapshot_id": snapshot_id}
 
-    def restore_volume(self, region: str, evidence: dict[str, Any], idempotency_key: str) -> str:
-        """Create a volume from the snapshot recorded by snapshot-and-delete; returns the new volume id.
-
-        ``idempotency_key`` is sent as ``ClientToken``, so a retried restore creates one volume only.
-        """
-        volume = evidence.get("volume", {})
-        snapshot_id = evidence.get("snapshot_id")
-        if not snapshot_id or not volume.get("availability_zone"):
-            raise ActionRefusedError("evidence lacks snapshot_id or the volume's availability zone")
-        params: dict[str, Any] = {
-            "SnapshotId": snapshot_id,
-            "AvailabilityZone": volume["availability_zone"],
-            "VolumeType": volume.get("volume_type") or "gp3",
-            "ClientToken": idempotency_key[:64],
+    def _restore(
+        self, ec2: Any, request: ActionRequest, idempotency_key: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Create the volume from the snapshot (``ClientToken`` = key, so a retry creates one volume)."""
+        created = ec2.create_volume(**create_volume_params(request.parameters, idempotency_key))
+        volume_id = str(created["VolumeId"])
+        ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=self._waiter)
+        after = {
+            "state": "available",
+            "disk_id": volume_id,
+            "snapshot_id": str(request.parameters["snapshot_id"]),
+            "size_gb": int(created["Size"]),
         }
-        if volume.get("iops") and params["VolumeType"] in ("io1", "io2", "gp3"):
-            params["Iops"] = int(volume["iops"])
-        tags = [{"Key": k, "Value": v} for k, v in dict(volume.get("tags", {})).items()]
-        params["TagSpecifications"] = [{"ResourceType": "volume", "Tags": [*tags, MANAGED_BY_TAG]}]
-        ec2 = self._client_for(region)
-        with aws_errors("ec2"):
-            created = ec2.create_volume(**params)
-            ec2.get_waiter("volume_available").wait(
-                VolumeIds=[created["VolumeId"]], WaiterConfig=self._waiter
-            )
-        return str(created["VolumeId"])
+        return after, {"disk_id": volume_id}

@@ -181,10 +181,6 @@ class AwsProvider:
         """Act once per ``idempotency_key``; see :mod:`.actions`."""
         return self.actions.execute(request, idempotency_key)
 
-    def restore_volume(self, region: str, evidence: dict[str, Any], idempotency_key: str) -> str:
-        """Undo a snapshot-and-delete from its rollback evidence; returns the new volume id."""
-        return self.actions.restore_volume(region, evidence, idempotency_key)
-
     def member_accounts(self) -> list[dict[str, str]]:
         """Accounts of the organisation (management account credentials): id, name, email, status."""
         with aws_errors("organizations"):

@@ -13,8 +13,14 @@ Contract:
   so it is never used. START starts a deallocated or stopped VM. RESIZE deallocates a running VM, PATCHes
   ``hardwareProfile.vmSize`` and starts it again; sizes not in the VM's ``vmSizes`` list are refused.
 - SNAPSHOT_AND_DELETE_DISK copies an *unattached* disk to a full snapshot (named from the key, so a retry
-  reuses it) then deletes the disk. The protocol has no "restore disk" action kind, so the rollback plan
-  carries the evidence to recreate the disk from the snapshot (see ``AzureProvider.restore_disk``).
+  reuses it) then deletes the disk. Its rollback is RESTORE_DISK with the disk's name, location, zones, SKU,
+  size and tags and the snapshot id (known only on execution; a dry run's plan omits it).
+- RESTORE_DISK PUTs a disk with the old name (so the same ARM id; Azure still makes a new disk with a new
+  ``uniqueId``) copying the snapshot. It is refused while a disk of that id exists (a PUT would update it)
+  and when the snapshot is missing or a required parameter is absent. Permissions are checked at the
+  resource-group scope, since the disk does not exist yet. Its rollback has no action: undoing it means
+  deleting the restored disk, which the protocol can only say as another snapshot-and-delete; the evidence
+  names the disk so a person can delete it.
 - DELETE_SNAPSHOT and RELEASE_IP are irreversible (a released address cannot be reclaimed; it is recorded).
 - TAG merges tags and UNTAG deletes keys through the Tags API (``Microsoft.Resources/tags/default``).
 """
@@ -28,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.mgmt.compute.models import Snapshot, VirtualMachineUpdate
+from azure.mgmt.compute.models import Disk, Snapshot, VirtualMachineUpdate
 from azure.mgmt.network.models import NetworkInterface
 
 from cloudoptima.clouds.azure import ids
@@ -47,15 +53,22 @@ from cloudoptima.clouds.protocol import (
 )
 
 VM = "Microsoft.Compute/virtualMachines"
+DRY_RUN = "dry-run"
 _TYPES = {
     ActionKind.STOP: VM,
     ActionKind.START: VM,
     ActionKind.RESIZE: VM,
     ActionKind.SNAPSHOT_AND_DELETE_DISK: "Microsoft.Compute/disks",
+    ActionKind.RESTORE_DISK: "Microsoft.Compute/disks",
     ActionKind.DELETE_SNAPSHOT: "Microsoft.Compute/snapshots",
     ActionKind.RELEASE_IP: "Microsoft.Network/publicIPAddresses",
 }
 POLL = "Microsoft.Compute/locations/operations/read"
+RESTORE_REQUIRED = ("snapshot_id", "location", "sku", "size_gb")
+RESTORE_NOTE = (
+    "restore_disk re-creates the disk under the same name, so the same ARM id (after.disk_id); Azure still "
+    "makes a new disk (new uniqueId and creation time), and it is not attached to anything"
+)
 
 
 @dataclass
@@ -67,6 +80,8 @@ class Plan:
     state: dict[str, Any] = field(default_factory=dict)
     rollback: RollbackPlan | None = None
     run: Callable[[], dict[str, Any]] | None = None
+    scope: str | None = None
+    """Where permissions are checked (default: the resource itself)."""
 
 
 class ActionRunner:
@@ -124,10 +139,10 @@ class ActionRunner:
         if plan.problems or not plan.permissions:
             return []
         with azure_errors(f"read permissions on {request.resource_id}"):
-            return missing(self.session, request.resource_id, plan.permissions)
+            return missing(self.session, plan.scope or request.resource_id, plan.permissions)
 
     # -- planning (read-only) --------------------------------------------------------------------------
-    def plan(self, request: ActionRequest, key: str = "dry-run") -> Plan:
+    def plan(self, request: ActionRequest, key: str = DRY_RUN) -> Plan:
         """Read the target and describe the action; never changes anything."""
         arm = ids.parse(request.resource_id)
         wanted = _TYPES.get(request.kind)
@@ -148,6 +163,7 @@ class ActionRunner:
             ActionKind.START: self._power,
             ActionKind.RESIZE: self._resize,
             ActionKind.SNAPSHOT_AND_DELETE_DISK: self._snapshot_disk,
+            ActionKind.RESTORE_DISK: self._restore_disk,
             ActionKind.DELETE_SNAPSHOT: self._delete_snapshot,
             ActionKind.RELEASE_IP: self._release_ip,
             ActionKind.TAG: self._tag,
@@ -247,17 +263,24 @@ class ActionRunner:
             plan.problems.append(
                 f"disk {request.resource_id} is {disk_state or 'in an unknown state'}, not Unattached"
             )
-        evidence = {
-            "snapshot_id": snapshot_id,
-            "disk_id": disk["id"],
+        restore = {
+            "name": arm.name,
             "location": disk.get("location"),
+            "zones": disk.get("zones") or [],
             "sku": state["sku"],
             "size_gb": state["size_gb"],
             "tags": disk.get("tags") or {},
         }
+        if key != DRY_RUN:
+            restore["snapshot_id"] = snapshot_id
+        evidence = {"disk_id": disk["id"], **restore, "note": RESTORE_NOTE}
         plan.rollback = RollbackPlan(
-            irreversible=f"disk {arm.name} is deleted; it can be recreated from snapshot {snapshot_name} "
-            "(AzureProvider.restore_disk with this evidence)",
+            action=ActionRequest(
+                kind=ActionKind.RESTORE_DISK,
+                resource_id=request.resource_id,
+                region=request.region or disk.get("location"),
+                parameters=restore,
+            ),
             evidence=evidence,
         )
 
@@ -278,6 +301,85 @@ class ActionRunner:
             )
             compute.disks.begin_delete(arm.resource_group, arm.name).result()
             return {"snapshot_id": snapshot.get("id", snapshot_id), "disk_deleted": True}
+
+        plan.run = run
+        return plan
+
+    def _restore_disk(self, request: ActionRequest, arm: ids.ArmId, _key: str) -> Plan:
+        compute = self.session.compute
+        params = request.parameters
+        absent = [k for k in RESTORE_REQUIRED if params.get(k) in (None, "")]
+        if not absent and not str(params["size_gb"]).isdigit():
+            return Plan(
+                problems=[f"restore_disk of {request.resource_id} needs a whole number in parameters.size_gb"]
+            )
+        if absent:
+            return Plan(
+                problems=[f"restore_disk of {request.resource_id} needs parameters.{k}" for k in absent]
+            )
+        snapshot_id = str(params["snapshot_id"])
+        snap_arm = ids.parse(snapshot_id)
+        if snap_arm is None or not snap_arm.is_type("Microsoft.Compute/snapshots"):
+            return Plan(
+                problems=[f"parameters.snapshot_id {snapshot_id} is not a Microsoft.Compute/snapshots id"]
+            )
+        try:
+            snap = as_dict(compute.snapshots.get(snap_arm.resource_group, snap_arm.name))
+        except ResourceNotFoundError:
+            return Plan(problems=[f"snapshot {snapshot_id} (to restore {request.resource_id}) was not found"])
+        state = {
+            "snapshot_id": snap.get("id", snapshot_id),
+            "snapshot_size_gb": dig(snap, "properties", "diskSizeGB"),
+            "snapshot_state": dig(snap, "properties", "provisioningState"),
+            "restores": request.resource_id,
+        }
+        resource_group = f"/subscriptions/{arm.subscription_id}/resourceGroups/{arm.resource_group}"
+        plan = Plan(
+            state=state,
+            permissions=["Microsoft.Compute/snapshots/read", "Microsoft.Compute/disks/write", POLL],
+            scope=resource_group,
+        )
+        if str(state["snapshot_state"] or "Succeeded").lower() != "succeeded":
+            plan.problems.append(f"snapshot {snapshot_id} is {state['snapshot_state']}, not Succeeded")
+        if int(params["size_gb"]) < int(state["snapshot_size_gb"] or 0):
+            plan.problems.append(
+                f"parameters.size_gb {params['size_gb']} is smaller than snapshot {snapshot_id} "
+                f"({state['snapshot_size_gb']} GB)"
+            )
+        try:
+            compute.disks.get(arm.resource_group, arm.name)
+            plan.problems.append(f"disk {request.resource_id} still exists; there is nothing to restore")
+        except ResourceNotFoundError:
+            pass
+        plan.rollback = RollbackPlan(
+            evidence={
+                "disk_id": arm.resource_id,
+                "snapshot_id": snapshot_id,
+                "note": "undoing a restore means deleting the restored disk (after.disk_id); that is left to "
+                f"a person: the protocol has no plain delete-disk action and snapshot {snap_arm.name} is kept",
+            }
+        )
+        body: dict[str, Any] = {
+            "location": params["location"],
+            "sku": {"name": params["sku"]},
+            "tags": {str(k): str(v) for k, v in dict(params.get("tags") or {}).items()},
+            "properties": {
+                "diskSizeGB": int(params["size_gb"]),
+                "creationData": {"createOption": "Copy", "sourceResourceId": snap.get("id", snapshot_id)},
+            },
+        }
+        if params.get("zones"):
+            body["zones"] = [str(z) for z in params["zones"]]
+
+        def run() -> dict[str, Any]:
+            poller = compute.disks.begin_create_or_update(arm.resource_group, arm.name, Disk(body))
+            disk = as_dict(poller.result())
+            return {
+                "disk_id": str(disk.get("id") or arm.resource_id),
+                "snapshot_id": snapshot_id,
+                "size_gb": dig(disk, "properties", "diskSizeGB"),
+                "disk_state": dig(disk, "properties", "diskState"),
+            }
 
         plan.run = run
         return plan

@@ -13,10 +13,9 @@ from datetime import date
 from typing import Any
 
 from azure.core.credentials import TokenCredential
-from azure.mgmt.compute.models import Disk
 
 from cloudoptima.clouds.azure import costs as cost_api
-from cloudoptima.clouds.azure import ids, metrics
+from cloudoptima.clouds.azure import metrics
 from cloudoptima.clouds.azure.actions import ActionRunner
 from cloudoptima.clouds.azure.errors import azure_errors, translate
 from cloudoptima.clouds.azure.iam import IamReader
@@ -24,7 +23,6 @@ from cloudoptima.clouds.azure.inventory import InventoryReader, as_dict
 from cloudoptima.clouds.azure.permissions import missing
 from cloudoptima.clouds.azure.session import AzureSession, AzureSettings
 from cloudoptima.clouds.protocol import (
-    ActionRefusedError,
     ActionRequest,
     ActionResult,
     ActionValidation,
@@ -132,25 +130,6 @@ class AzureProvider:
 
     def execute_action(self, request: ActionRequest, idempotency_key: str) -> ActionResult:
         return self._actions.execute(request, idempotency_key)
-
-    def restore_disk(self, evidence: dict[str, Any]) -> str:
-        """Recreate a disk deleted by SNAPSHOT_AND_DELETE_DISK from its snapshot; returns the disk id."""
-        arm = ids.parse(str(evidence.get("disk_id")))
-        if arm is None or not evidence.get("snapshot_id"):
-            raise ActionRefusedError("restore evidence must carry disk_id and snapshot_id")
-        body = {
-            "location": evidence.get("location"),
-            "sku": {"name": evidence.get("sku") or "Standard_LRS"},
-            "tags": evidence.get("tags") or {},
-            "properties": {
-                "creationData": {"createOption": "Copy", "sourceResourceId": evidence["snapshot_id"]}
-            },
-        }
-        with azure_errors(f"restore disk {arm.name}"):
-            poller = self.session.compute.disks.begin_create_or_update(
-                arm.resource_group, arm.name, Disk(body)
-            )
-            return str(as_dict(poller.result()).get("id") or arm.resource_id)
 
     def close(self) -> None:
         self.session.close()

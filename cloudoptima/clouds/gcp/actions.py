@@ -11,9 +11,14 @@ Contract:
   preconditions :class:`ActionRefusedError`. Operations are waited for (``operation_timeout``).
 - stop ↔ start; resize stops a running instance, calls ``setMachineType`` and starts it again (rollback:
   resize back); unknown machine types are refused. snapshot-and-delete-disk snapshots an unattached disk
-  then deletes it: the protocol has no action kind to re-create a disk, so the rollback plan carries the
-  disk's definition in ``evidence["restore"]`` for :meth:`ActionRunner.restore_disk` and says so in
-  ``irreversible``. Deleting a snapshot and releasing an address are irreversible (the IP is recorded).
+  then deletes it; its rollback is RESTORE_DISK with the disk's name, zone, type, size, labels and the
+  snapshot id (the snapshot name is derived from the disk, so a dry run already knows it).
+- restore-disk inserts a disk with the old name (so the same resource id; Compute still makes a new disk
+  with a new numeric id) from the snapshot. It is refused while a disk of that name exists, when the
+  snapshot is missing or not READY, when a required parameter (:data:`RESTORE_REQUIRED`) is absent or the
+  zone differs from the resource id's. Its rollback has no action: undoing it means deleting the disk,
+  which the protocol can only say as another snapshot-and-delete; the evidence names the disk so a person
+  can delete it. Deleting a snapshot and releasing an address are irreversible (the IP is recorded).
 - tag/untag are labels (``setLabels`` with the current ``labelFingerprint``). An untag may also carry
   ``{"tags": {...}}`` to put back values a tag overwrote (``setLabels`` replaces the map atomically).
 """
@@ -56,6 +61,7 @@ PERMISSIONS: dict[ActionKind, tuple[str, ...]] = {
         "compute.snapshots.create",
         "compute.disks.delete",
     ),
+    ActionKind.RESTORE_DISK: ("compute.disks.create", "compute.snapshots.useReadOnly"),
     ActionKind.DELETE_SNAPSHOT: ("compute.snapshots.delete",),
     ActionKind.RELEASE_IP: ("compute.addresses.delete",),
 }
@@ -63,6 +69,11 @@ _LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _STOPPED = {"TERMINATED", "STOPPED"}
 _NAMESPACE = uuid.UUID("6f1c33c8-4c36-4f59-9d61-2b0d1c7a2a11")
+RESTORE_REQUIRED = ("snapshot_id", "zone", "disk_type", "size_gb")
+RESTORE_NOTE = (
+    "restore_disk re-creates the disk under the same name, so the same resource id (after.disk_id); Compute "
+    "still makes a new disk (new numeric id and creation time), and it is not attached to anything"
+)
 
 
 def label_permission(target: Target) -> str:
@@ -97,6 +108,8 @@ class ActionRunner:
         target = targets.resolve(self.session, request)
         if isinstance(target, str):
             return ActionValidation(ok=False, problems=[target])
+        if request.kind == ActionKind.RESTORE_DISK:
+            return self._validate_restore(request, target)
         needed = list(PERMISSIONS.get(request.kind, (label_permission(target),)))
         missing = self.missing_permissions(needed)
         problems = [f"missing permission {p} on projects/{self.session.project}" for p in missing]
@@ -112,6 +125,61 @@ class ActionRunner:
             problems=problems,
             missing_permissions=missing,
             current_state=state,
+            rollback=rollback,
+        )
+
+    def _validate_restore(self, request: ActionRequest, target: Target) -> ActionValidation:
+        rid, params = request.resource_id, request.parameters
+        needs = [
+            f"restore_disk of {rid} needs parameters.{k}"
+            for k in RESTORE_REQUIRED
+            if params.get(k) in (None, "")
+        ]
+        if not needs and not str(params["size_gb"]).isdigit():
+            needs = [f"restore_disk of {rid} needs a whole number in parameters.size_gb"]
+        if needs:
+            return ActionValidation(ok=False, problems=needs)
+        missing = self.missing_permissions(list(PERMISSIONS[ActionKind.RESTORE_DISK]))
+        problems = [f"missing permission {p} on projects/{self.session.project}" for p in missing]
+        if str(params["zone"]) != target.location:
+            problems.append(f"parameters.zone {params['zone']} is not the zone of {rid} ({target.location})")
+        if params.get("name") and str(params["name"]) != target.name:
+            problems.append(f"parameters.name {params['name']} is not the name of {rid} ({target.name})")
+        snapshot_id = relative_name(str(params["snapshot_id"]))
+        parts = snapshot_id.split("/")
+        project = parts[1] if len(parts) == 5 and parts[0] == "projects" else self.session.project
+        snapshot = targets.fetch(
+            self.session, Target("snapshot", project, "global", last_segment(snapshot_id))
+        )
+        if snapshot is None:
+            problems.append(f"snapshot {snapshot_id} (to restore {rid}) not found")
+            return ActionValidation(ok=False, problems=problems, missing_permissions=missing)
+        if snapshot.status != "READY":
+            problems.append(f"snapshot {snapshot_id} is {snapshot.status}, restore needs READY")
+        if int(params["size_gb"]) < int(snapshot.disk_size_gb):
+            problems.append(
+                f"parameters.size_gb {params['size_gb']} is smaller than snapshot {snapshot_id} "
+                f"({snapshot.disk_size_gb} GB)"
+            )
+        if targets.fetch(self.session, target) is not None:
+            problems.append(f"disk {rid} still exists; there is nothing to restore")
+        rollback = RollbackPlan(
+            evidence={
+                "disk_id": target.resource_id,
+                "snapshot_id": snapshot_id,
+                "note": "undoing a restore means deleting the restored disk (after.disk_id); that is left "
+                "to a person: the protocol has no plain delete-disk action and the snapshot is kept",
+            }
+        )
+        return ActionValidation(
+            ok=not problems,
+            problems=problems,
+            missing_permissions=missing,
+            current_state={
+                "snapshot_id": snapshot_id,
+                "snapshot_size_gb": int(snapshot.disk_size_gb),
+                "restores": target.resource_id,
+            },
             rollback=rollback,
         )
 
@@ -177,18 +245,17 @@ class ActionRunner:
             return self._label_rollback(request, rid, dict(obj.labels))
         if kind == ActionKind.SNAPSHOT_AND_DELETE_DISK:
             restore = {
-                "disk_name": obj.name,
+                "snapshot_id": f"projects/{target.project}/global/snapshots/{snapshot_name(obj.name, rid)}",
+                "name": obj.name,
                 "zone": target.location,
                 "disk_type": last_segment(obj.type_),
                 "size_gb": int(obj.size_gb),
-                "labels": dict(obj.labels),
-                "snapshot": f"projects/{target.project}/global/snapshots/{snapshot_name(obj.name, rid)}",
+                "tags": dict(obj.labels),
             }
-            return RollbackPlan(
-                irreversible="the disk is deleted; it can only be re-created as a new disk from the snapshot "
-                "in evidence.restore (GcpProvider.restore_disk)",
-                evidence={"restore": restore},
+            action = ActionRequest(
+                kind=ActionKind.RESTORE_DISK, resource_id=rid, region=region, parameters=restore
             )
+            return RollbackPlan(action=action, evidence={**restore, "note": RESTORE_NOTE})
         if kind == ActionKind.DELETE_SNAPSHOT:
             return RollbackPlan(
                 irreversible=f"snapshot {rid} and its data are deleted permanently",
@@ -293,6 +360,23 @@ class ActionRunner:
             delete = c.DeleteDiskRequest(project=p, zone=loc, disk=name, request_id=rid("delete"))
             self._wait(lambda: disks.delete(request=delete, retry=retry), "deleteDisk")
             return {"deleted": target.resource_id, "snapshot": f"projects/{p}/global/snapshots/{snap.name}"}
+        elif kind == ActionKind.RESTORE_DISK:
+            params = request.parameters
+            disk = c.Disk(
+                name=name,
+                size_gb=int(params["size_gb"]),
+                type_=f"zones/{loc}/diskTypes/{params['disk_type']}",
+                source_snapshot=relative_name(str(params["snapshot_id"])),
+                labels={str(k): str(v) for k, v in dict(params.get("tags") or {}).items()},
+            )
+            insert = c.InsertDiskRequest(project=p, zone=loc, disk_resource=disk, request_id=rid("restore"))
+            self._wait(lambda: disks.insert(request=insert, retry=retry), "insertDisk")
+            created = targets.fetch(s, target)
+            return {
+                "disk_id": target.resource_id,
+                "snapshot_id": disk.source_snapshot,
+                "size_gb": int(created.size_gb) if created is not None else None,
+            }
         elif kind == ActionKind.DELETE_SNAPSHOT:
             snapshots = s.rest_client("compute", c.SnapshotsClient)
             drop = c.DeleteSnapshotRequest(project=p, snapshot=name, request_id=rid("delete"))
@@ -362,27 +446,6 @@ class ActionRunner:
                 ),
             )
         self._wait(lambda: client.set_labels(request=body, retry=s.retry), "setLabels")
-
-    def restore_disk(self, restore: dict[str, Any], key: str) -> str:
-        """Re-create a disk deleted by snapshot-and-delete from ``evidence["restore"]``; returns its id."""
-        s = self.session
-        zone, name = str(restore["zone"]), str(restore["disk_name"])
-        disk = compute_v1.Disk(
-            name=name,
-            size_gb=int(restore["size_gb"]),
-            type_=f"zones/{zone}/diskTypes/{restore['disk_type']}",
-            source_snapshot=str(restore["snapshot"]),
-            labels=dict(restore.get("labels") or {}),
-        )
-        client = s.rest_client("compute", compute_v1.DisksClient)
-        insert = compute_v1.InsertDiskRequest(
-            project=s.project,
-            zone=zone,
-            disk_resource=disk,
-            request_id=str(uuid.uuid5(_NAMESPACE, f"{key}/restore")),
-        )
-        self._wait(lambda: client.insert(request=insert, retry=s.retry), "insertDisk")
-        return f"projects/{s.project}/zones/{zone}/disks/{name}"
 
 
 def snapshot_name(disk_name: str, resource_id: str) -> str:

@@ -146,10 +146,6 @@ class GcpProvider:
         """Act once per key (see :mod:`cloudoptima.clouds.gcp.actions`)."""
         return self._actions.execute(request, idempotency_key)
 
-    def restore_disk(self, restore: dict[str, Any], idempotency_key: str) -> str:
-        """Re-create a disk deleted by snapshot-and-delete from its rollback ``evidence["restore"]``."""
-        return self._actions.restore_disk(restore, idempotency_key)
-
     def recommendations(self, zones: list[str] | None = None) -> Partial[GcpRecommendation]:
         """Google's idle-VM and machine-type recommendations in ``zones`` (default: zones with instances)."""
         if zones is None:

@@ -31,6 +31,7 @@ _DEFAULT_KIND = {
     ActionKind.TAG: "instance",
     ActionKind.UNTAG: "instance",
     ActionKind.SNAPSHOT_AND_DELETE_DISK: "disk",
+    ActionKind.RESTORE_DISK: "disk",
     ActionKind.DELETE_SNAPSHOT: "snapshot",
     ActionKind.RELEASE_IP: "address",
 }
@@ -39,6 +40,7 @@ _ALLOWED = {
     ActionKind.START: {"instance"},
     ActionKind.RESIZE: {"instance"},
     ActionKind.SNAPSHOT_AND_DELETE_DISK: {"disk"},
+    ActionKind.RESTORE_DISK: {"disk"},
     ActionKind.DELETE_SNAPSHOT: {"snapshot"},
     ActionKind.RELEASE_IP: {"address"},
     ActionKind.TAG: {"instance", "disk", "snapshot", "address"},

@@ -14,7 +14,9 @@ code above the provider as AWS, Azure and GCP. Contract beyond the protocol:
   their items) and ``throttle_first_n`` (the first *n* API calls of this instance are throttled; each call is
   retried ``max_attempts`` times with exponential backoff, then :class:`ThrottledError`).
 - ``undo(key, undo_key)`` reverts any executed action exactly (also those whose protocol rollback has no
-  action, e.g. snapshot_and_delete_disk); it is sandbox-only.
+  action, e.g. restore_disk); it is sandbox-only.
+- Snapshots taken by snapshot_and_delete_disk exist only in the journal (they neither bill nor show in the
+  inventory); restore_disk finds them there.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from cloudoptima.clouds.protocol import (
+    ActionKind,
     ActionRefusedError,
     ActionRequest,
     ActionResult,
@@ -44,7 +47,7 @@ from cloudoptima.clouds.sandbox.actions import apply_action
 from cloudoptima.clouds.sandbox.billing import day_start
 from cloudoptima.clouds.sandbox.estate import Estate
 from cloudoptima.clouds.sandbox.live import account_costs, hourly_series
-from cloudoptima.clouds.sandbox.remediation import READ_PERMISSIONS, Plan, plan_action
+from cloudoptima.clouds.sandbox.remediation import DRY_RUN, READ_PERMISSIONS, Plan, plan_action
 from cloudoptima.clouds.sandbox.state import EstateView, JournalEntry, SandboxEstateStore
 from cloudoptima.domain.inventory import Principal, Resource, ResourceState, UtilisationSeries
 
@@ -226,16 +229,29 @@ class SandboxProvider:
 
     # -- actions ----------------------------------------------------------------------------------------
 
-    def _plan(self, estate: Estate, request: ActionRequest, key: str) -> tuple[Plan, list[str]]:
-        plan = plan_action(estate, self.account_id, request, self._now(), key)
+    def _plan(self, view: EstateView, request: ActionRequest, key: str) -> tuple[Plan, list[str]]:
+        snapshots = self._snapshots(view) if request.kind is ActionKind.RESTORE_DISK else {}
+        plan = plan_action(view.estate, self.account_id, request, self._now(), key, snapshots)
         missing = [p for p in plan.permissions if p in self.denied_permissions]
         return plan, missing
+
+    def _snapshots(self, view: EstateView) -> dict[str, str]:
+        """Snapshot id → disk id of every snapshot a journalled snapshot_and_delete_disk took in the account."""
+        return {
+            str(entry.result.after["snapshot_id"]): entry.request.resource_id
+            for entry in view.entries
+            if entry.account_id == self.account_id
+            and entry.undoes is None
+            and entry.request.kind is ActionKind.SNAPSHOT_AND_DELETE_DISK
+            and "snapshot_id" in entry.result.after
+        }
 
     def validate_action(self, request: ActionRequest) -> ActionValidation:
         """Permissions and preconditions of ``request`` now; changes nothing."""
 
         def run() -> ActionValidation:
-            plan, missing = self._plan(self._estate(), request, "dry-run")
+            self._estate()
+            plan, missing = self._plan(self.store.view(), request, DRY_RUN)
             problems = list(plan.problems) + [f"missing permission {p}" for p in missing]
             return ActionValidation(
                 ok=not problems,
@@ -280,7 +296,7 @@ class SandboxProvider:
             recorded = self._recorded(view, request, key)
             if recorded is not None:
                 return recorded
-            plan, missing = self._plan(view.estate, request, key)
+            plan, missing = self._plan(view, request, key)
             if plan.problems:
                 raise ActionRefusedError("; ".join(plan.problems))
             if missing:

@@ -7,8 +7,15 @@ validation and execution can never disagree). Mapping to the generator's actions
 - stop / start / tag / untag / delete_snapshot / release_ip → the same sandbox action; resize → the same
   action, wrapped in stop … start when the instance runs (as the clouds do: ``launched_at`` moves);
 - snapshot_and_delete_disk → a synthetic snapshot id (derived from the idempotency key, recorded in the
-  rollback evidence) and ``delete_disk``. The protocol has no "restore disk from snapshot" action kind, so
-  the rollback plan carries no ``action``; ``SandboxProvider.undo`` restores the disk from the journal.
+  result's ``after`` and the rollback) and ``delete_disk``. Its rollback is a ``restore_disk`` action with
+  the disk's size, type, region, name, tags and the snapshot id (a dry run's plan omits the id: it depends
+  on the key). The snapshot is not a resource of the estate (it neither bills nor shows in the inventory);
+  the snapshots that exist are the ones journalled snapshot_and_delete actions recorded (``snapshots``).
+- restore_disk → a ``restore`` of the deleted disk's resource as a new, unattached disk (created at ``at``,
+  parameters' size/type/name/tags). Unlike AWS the disk keeps its old id (like Azure and GCP). The snapshot
+  must exist and have been taken of that disk, the disk must still be deleted, and the parameters must be
+  complete (:data:`RESTORE_REQUIRED`). Its rollback has no action (undoing it would delete the disk, which
+  the protocol can only say as another snapshot_and_delete); ``SandboxProvider.undo`` can revert it.
 
 Permissions are named ``<family>.<verb>`` (see :data:`ACTION_PERMISSIONS`); an account configured with a
 denied permission reports it in ``missing_permissions``.
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,12 +57,20 @@ ACTION_PERMISSIONS: dict[ActionKind, tuple[str, ...]] = {
     ActionKind.START: ("compute.start",),
     ActionKind.RESIZE: ("compute.resize",),
     ActionKind.SNAPSHOT_AND_DELETE_DISK: ("disk.snapshot", "disk.delete"),
+    ActionKind.RESTORE_DISK: ("disk.create",),
     ActionKind.DELETE_SNAPSHOT: ("snapshot.delete",),
     ActionKind.RELEASE_IP: ("network.release_ip",),
     ActionKind.TAG: ("tags.write",),
     ActionKind.UNTAG: ("tags.write",),
 }
 """The permissions each action needs (a database's stop/start needs ``database.stop`` / ``database.start``)."""
+
+DRY_RUN = "dry-run"
+RESTORE_REQUIRED = ("snapshot_id", "size_gb", "disk_type", "region")
+RESTORE_NOTE = (
+    "restore_disk re-creates the disk from the snapshot as a new, unattached disk; in the sandbox it keeps "
+    "the old id (after.disk_id), as on Azure and GCP, while a real AWS restore gives a new volume id"
+)
 
 _DIRECT = {
     ActionKind.STOP: SandboxKind.STOP,
@@ -226,14 +242,12 @@ def _rollback(request: ActionRequest, resource: Resource, snapshot_id: str | Non
         return RollbackPlan(action=back, evidence=evidence)
     if kind is ActionKind.TAG:
         tags: dict[str, str] = request.parameters["tags"]
-        parameters: dict[str, Any] = {"keys": sorted(tags)}
+        untag: dict[str, Any] = {"keys": sorted(tags)}
         previous = {k: resource.tags[k] for k in sorted(tags) if k in resource.tags}
         if previous:
-            parameters["restore"] = previous
+            untag["restore"] = previous
         return RollbackPlan(
-            action=ActionRequest(
-                kind=ActionKind.UNTAG, resource_id=rid, region=region, parameters=parameters
-            ),
+            action=ActionRequest(kind=ActionKind.UNTAG, resource_id=rid, region=region, parameters=untag),
             evidence=evidence,
         )
     if kind is ActionKind.UNTAG:
@@ -245,14 +259,21 @@ def _rollback(request: ActionRequest, resource: Resource, snapshot_id: str | Non
         )
         return RollbackPlan(action=back, evidence=evidence)
     if kind is ActionKind.SNAPSHOT_AND_DELETE_DISK:
-        evidence["snapshot_id"] = snapshot_id
-        return RollbackPlan(
-            irreversible=(
-                "the provider protocol has no restore-from-snapshot action; the disk can be recreated from "
-                f"snapshot {snapshot_id} (SandboxProvider.undo restores it in the sandbox)"
-            ),
-            evidence=evidence,
+        assert isinstance(resource.attributes, DiskAttributes)
+        evidence |= {"snapshot_id": snapshot_id, "note": RESTORE_NOTE}
+        parameters: dict[str, Any] = {
+            "size_gb": resource.attributes.size_gb,
+            "disk_type": resource.attributes.disk_type,
+            "region": region,
+            "name": resource.name,
+            "tags": dict(resource.tags),
+        }
+        if snapshot_id is not None:
+            parameters["snapshot_id"] = snapshot_id
+        restore = ActionRequest(
+            kind=ActionKind.RESTORE_DISK, resource_id=rid, region=region, parameters=parameters
         )
+        return RollbackPlan(action=restore, evidence=evidence)
     if kind is ActionKind.DELETE_SNAPSHOT:
         return RollbackPlan(irreversible=f"the data of snapshot {rid} is deleted", evidence=evidence)
     return RollbackPlan(
@@ -261,10 +282,120 @@ def _rollback(request: ActionRequest, resource: Resource, snapshot_id: str | Non
     )
 
 
-def plan_action(
-    estate: Estate, account_id: str, request: ActionRequest, at: datetime, key: str = "dry-run"
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if str(number) == str(value).strip() else None
+
+
+def _plan_restore(
+    estate: Estate, account_id: str, request: ActionRequest, at: datetime, snapshots: Mapping[str, str]
 ) -> Plan:
-    """Check and dry-run ``request`` on ``estate`` at ``at``; never changes anything."""
+    """restore_disk: complete parameters, a recorded snapshot of this disk, the disk still deleted."""
+    rid, params = request.resource_id, request.parameters
+    permissions = ACTION_PERMISSIONS[ActionKind.RESTORE_DISK]
+    absent = [k for k in RESTORE_REQUIRED if params.get(k) in (None, "")]
+    if absent:
+        return Plan(
+            problems=[f"restore_disk of {rid} needs parameters.{k}" for k in absent], permissions=permissions
+        )
+    snapshot_id = str(params["snapshot_id"])
+    source = snapshots.get(snapshot_id)
+    if source is None:
+        problem = f"snapshot {snapshot_id} (to restore {rid}) does not exist in account {account_id}"
+        return Plan(problems=[problem], permissions=permissions)
+    try:
+        resource = estate.resource(rid)
+    except KeyError:
+        resource = None
+    if resource is None or resource.account_id != account_id:
+        return Plan(problems=[f"disk {rid} was never in account {account_id}"], permissions=permissions)
+    before = describe(resource) | {"snapshot_id": snapshot_id}
+    attributes = resource.attributes
+    problems: list[str] = []
+    if source != rid:
+        problems.append(f"snapshot {snapshot_id} was taken of {source}, not {rid}")
+    if resource.state is not ResourceState.DELETED:
+        problems.append(f"disk {rid} still exists; there is nothing to restore")
+    if str(params["region"]) != resource.region or request.region not in (None, resource.region):
+        problems.append(f"{rid} was in {resource.region}, not {params['region']}")
+    size = _whole_number(params["size_gb"])
+    if not isinstance(attributes, DiskAttributes) or size is None:
+        problems.append(f"restore_disk of {rid} needs a whole-number parameters.size_gb for a disk")
+    elif size < attributes.size_gb:
+        problems.append(
+            f"parameters.size_gb {size} is smaller than snapshot {snapshot_id} ({attributes.size_gb} GB)"
+        )
+    tags = params.get("tags") or {}
+    if not isinstance(tags, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in tags.items()
+    ):
+        problems.append(f"restore_disk parameters.tags of {rid} must be a {{str: str}} mapping")
+    if problems:
+        return Plan(problems=problems, permissions=permissions, before=before)
+    assert isinstance(attributes, DiskAttributes)
+    disk = attributes.model_copy(
+        update={
+            "size_gb": size,
+            "disk_type": str(params["disk_type"]),
+            "attached_to": None,
+            "detached_at": None,
+        }
+    )
+    restored = resource.model_copy(
+        update={
+            "name": str(params.get("name") or resource.name),
+            "tags": dict(tags),
+            "attributes": disk,
+            "state": ResourceState.AVAILABLE,
+            "created_at": at,
+            "deleted_at": None,
+            "stopped_at": None,
+        }
+    )
+    action = Action(kind=SandboxKind.RESTORE, resource_id=rid, at=at, previous=(restored,))
+    try:
+        outcome = apply_action(estate, action)
+    except (KeyError, ValueError) as exc:
+        return Plan(problems=[f"{rid}: {exc}"], permissions=permissions, before=before)
+    rollback = RollbackPlan(
+        evidence={
+            "disk_id": rid,
+            "snapshot_id": snapshot_id,
+            "note": "undoing a restore means deleting the restored disk (after.disk_id); that is left to a "
+            "person (or SandboxProvider.undo): the protocol has no plain delete-disk action",
+        }
+    )
+    after = describe(outcome.estate.resource(rid)) | {"disk_id": rid, "snapshot_id": snapshot_id}
+    return Plan(
+        problems=[],
+        permissions=permissions,
+        actions=(action,),
+        undo=(outcome.rollback,),
+        rollback=rollback,
+        before=before,
+        after=after,
+    )
+
+
+def plan_action(
+    estate: Estate,
+    account_id: str,
+    request: ActionRequest,
+    at: datetime,
+    key: str = DRY_RUN,
+    snapshots: Mapping[str, str] | None = None,
+) -> Plan:
+    """Check and dry-run ``request`` on ``estate`` at ``at``; never changes anything.
+
+    ``snapshots`` maps the snapshot ids that exist in the account to the disk each was taken of.
+    """
+    if request.kind is ActionKind.RESTORE_DISK:
+        return _plan_restore(estate, account_id, request, at, snapshots or {})
     try:
         resource = estate.resource(request.resource_id)
     except KeyError:
@@ -305,7 +436,7 @@ def plan_action(
         permissions=permissions,
         actions=tuple(actions),
         undo=tuple(reversed(undo)),
-        rollback=_rollback(request, resource, snapshot_id),
+        rollback=_rollback(request, resource, snapshot_id if key != DRY_RUN else None),
         before=before,
         after=after,
     )

@@ -265,8 +265,53 @@ def test_snapshot_then_delete_volume_and_restore_from_evidence(estate: Estate) -
     snapshot_id = result.rollback.evidence["snapshot_id"]
     assert ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]["VolumeId"] == doomed
     assert doomed not in {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
-    restored = provider.restore_volume(HOME, result.rollback.evidence, "restore-1")
-    assert ec2.describe_volumes(VolumeIds=[restored])["Volumes"][0]["SnapshotId"] == snapshot_id
+    restore = result.rollback.action
+    assert restore is not None and restore.kind == ActionKind.RESTORE_DISK
+    assert result.rollback.irreversible is None and "new id" in result.rollback.evidence["note"]
+    assert restore.parameters["snapshot_id"] == snapshot_id
+    assert restore.parameters["availability_zone"] == f"{HOME}a" and restore.parameters["size_gb"] == 20
+    verdict = provider.validate_action(restore)
+    assert verdict.ok, verdict.problems
+    assert verdict.rollback is not None and verdict.rollback.action is None
+    restored = provider.execute_action(restore, "restore-1")
+    volume = ec2.describe_volumes(VolumeIds=[restored.after["disk_id"]])["Volumes"][0]
+    assert volume["SnapshotId"] == snapshot_id and volume["Size"] == 20 and volume["VolumeType"] == "gp3"
+    assert restored.rollback.action is None and restored.rollback.irreversible is None
+    assert restored.rollback.evidence["disk_id"] == restored.after["disk_id"]
+
+
+def test_restore_disk_names_missing_parameters_and_unknown_snapshot(estate: Estate) -> None:
+    provider = make_provider(estate)
+    ec2 = client(estate.endpoint, "ec2")
+    volumes_before = len(ec2.describe_volumes()["Volumes"])
+    bare = ActionRequest(kind=ActionKind.RESTORE_DISK, resource_id="vol-0123456789abcdef0", region=HOME)
+    verdict = provider.validate_action(bare)
+    assert not verdict.ok
+    for name in ("snapshot_id", "size_gb", "volume_type", "availability_zone"):
+        assert any(f"parameters.{name}" in problem for problem in verdict.problems), verdict.problems
+    ghost = bare.model_copy(
+        update={
+            "parameters": {
+                "snapshot_id": "snap-0123456789abcdef0",
+                "size_gb": 8,
+                "volume_type": "gp3",
+                "availability_zone": f"{HOME}a",
+            }
+        }
+    )
+    verdict = provider.validate_action(ghost)
+    assert not verdict.ok and any("snap-0123456789abcdef0" in p for p in verdict.problems)
+    with pytest.raises(ActionRefusedError, match="snap-0123456789abcdef0"):
+        provider.execute_action(ghost, "restore-ghost")
+    still_there = bare.model_copy(
+        update={
+            "resource_id": estate.unattached_volume_id,
+            "parameters": {**ghost.parameters, "snapshot_id": estate.snapshot_id, "size_gb": 100},
+        }
+    )
+    verdict = provider.validate_action(still_there)
+    assert not verdict.ok and any("still exists" in p for p in verdict.problems), verdict.problems
+    assert len(ec2.describe_volumes()["Volumes"]) == volumes_before, "validation created nothing"
 
 
 def test_release_ip_is_irreversible_and_recorded(estate: Estate) -> None:

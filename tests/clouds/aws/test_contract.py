@@ -6,13 +6,29 @@ import pytest
 
 from cloudoptima.clouds.protocol import CloudProviderClient
 from cloudoptima.domain.inventory import ResourceKind
-from tests.clouds.aws.conftest import HOME, Estate, make_provider
+from tests.clouds.aws.conftest import HOME, Estate, client, make_provider
 from tests.clouds.contract import ContractFacts, ProviderContract
 
 
 def _reports_every_kind(provider: CloudProviderClient) -> None:
     kinds = {r.kind for r in provider.inventory().items}
     assert kinds == set(ResourceKind), kinds
+
+
+def _fresh_unattached_volume(estate: Estate) -> str:
+    """An unattached volume shaped like the seeded one, new for each test.
+
+    The moto estate lives for the whole module, and the restore contract deletes the unattached disk and
+    gets it back under a new volume id (EC2 never reuses ids); each test therefore gets its own.
+    """
+    return str(
+        client(estate.endpoint, "ec2").create_volume(
+            AvailabilityZone=f"{HOME}a",
+            Size=100,
+            VolumeType="gp3",
+            TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "team", "Value": "data"}]}],
+        )["VolumeId"]
+    )
 
 
 class TestAwsContract(ProviderContract):
@@ -23,7 +39,7 @@ class TestAwsContract(ProviderContract):
             running_instance_id=estate.running_instance_id,
             instance_region=HOME,
             smaller_size="t3.medium",
-            unattached_disk_id=estate.unattached_volume_id,
+            unattached_disk_id=_fresh_unattached_volume(estate),
             cost_start=estate.cost_start,
             cost_end=estate.cost_end,
             expected_cost_total=estate.cost_total,

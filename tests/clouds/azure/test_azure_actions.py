@@ -63,9 +63,54 @@ def test_snapshot_then_delete_disk_and_restore(
     snapshot = fake.tenant.get(result.after["snapshot_id"])
     assert snapshot is not None and snapshot["properties"]["diskSizeGB"] == 256
     assert snapshot["properties"]["creationData"]["sourceResourceId"] == estate.unattached_disk
-    restored = provider.restore_disk(result.rollback.evidence)
-    assert restored.lower() == estate.unattached_disk.lower()
-    assert fake.tenant.get(estate.unattached_disk)["properties"]["diskSizeGB"] == 256
+    restore = result.rollback.action
+    assert restore is not None and restore.kind == ActionKind.RESTORE_DISK
+    assert result.rollback.irreversible is None
+    assert restore.parameters["snapshot_id"] == result.after["snapshot_id"]
+    assert restore.parameters["sku"] == "Premium_LRS" and restore.parameters["location"] == "eastus"
+    restored = provider.execute_action(restore, "k-disk-back")
+    assert restored.after["disk_id"].lower() == estate.unattached_disk.lower()
+    disk = fake.tenant.get(estate.unattached_disk)
+    assert (
+        disk is not None and disk["properties"]["diskSizeGB"] == 256 and disk["sku"]["name"] == "Premium_LRS"
+    )
+    assert disk["properties"]["creationData"]["sourceResourceId"] == result.after["snapshot_id"]
+    assert restored.rollback.action is None and restored.rollback.irreversible is None
+    assert provider.execute_action(restore, "k-disk-back") == restored
+    assert fake.count("PUT", r"disks/old-data") == 1, "a repeated key does not PUT the disk again"
+
+
+def test_restore_disk_refuses_missing_parameters_a_missing_snapshot_and_a_live_disk(
+    fake: FakeAzureServer, estate: Estate, make_provider: ProviderFactory
+) -> None:
+    provider = make_provider()
+    gone = estate.unattached_disk.replace("old-data", "never-was")
+    bare = ActionRequest(kind=ActionKind.RESTORE_DISK, resource_id=gone)
+    verdict = provider.validate_action(bare)
+    assert not verdict.ok
+    for name in ("snapshot_id", "location", "sku", "size_gb"):
+        assert any(f"parameters.{name}" in p for p in verdict.problems), verdict.problems
+    params = {"location": "eastus", "sku": "Standard_LRS", "size_gb": 64}
+    ghost_snapshot = estate.snapshot.replace("snap-old", "snap-ghost")
+    ghost = bare.model_copy(update={"parameters": {**params, "snapshot_id": ghost_snapshot}})
+    verdict = provider.validate_action(ghost)
+    assert not verdict.ok and any("snap-ghost" in p for p in verdict.problems), verdict.problems
+    with pytest.raises(ActionRefusedError, match="snap-ghost"):
+        provider.execute_action(ghost, "k-ghost")
+    live = bare.model_copy(
+        update={
+            "resource_id": estate.unattached_disk,
+            "parameters": {**params, "snapshot_id": estate.snapshot},
+        }
+    )
+    verdict = provider.validate_action(live)
+    assert not verdict.ok and any("still exists" in p for p in verdict.problems), verdict.problems
+    assert fake.count("PUT", r"disks/") == 0, "validation changed nothing"
+    fine = bare.model_copy(update={"parameters": {**params, "snapshot_id": estate.snapshot}})
+    assert provider.validate_action(fine).ok
+    reader = make_provider(READER_ID, READER_SECRET).validate_action(fine)
+    assert not reader.ok and reader.missing_permissions == ["Microsoft.Compute/disks/write"]
+    assert fake.tenant.get(gone) is None
 
 
 def test_attached_disk_is_refused(estate: Estate, make_provider: ProviderFactory) -> None:

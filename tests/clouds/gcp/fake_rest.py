@@ -272,12 +272,23 @@ class Api(BigQueryRoutes):
     def insert_disk(self, m: re.Match[str], q: dict[str, str], body: Any) -> Reply:
         self.need("compute.disks.create", f"projects/{self.s.project}")
         snap = body.get("sourceSnapshot", "").rsplit("/", 1)[-1]
+        if snap:
+            self.need("compute.snapshots.useReadOnly", f"projects/{self.s.project}/global/snapshots/{snap}")
         if snap and snap not in self.s.snapshots:
             raise ApiError(404, "NOT_FOUND", f"snapshot {snap} was not found", "notFound")
+        key = f"{m['z']}/{body['name']}"
+        if key in self.s.disks and q.get("requestId", "") not in self.s.operations:
+            raise ApiError(
+                409,
+                "ALREADY_EXISTS",
+                f"The resource 'projects/{self.s.project}/zones/{key.replace('/', '/disks/')}' already exists",
+                "alreadyExists",
+            )
 
         def act() -> None:
             self.s.add_disk(body["name"], m["z"], int(body["sizeGb"]), body["type"].rsplit("/", 1)[-1])
-            self.s.disks[f"{m['z']}/{body['name']}"]["sourceSnapshot"] = body.get("sourceSnapshot", "")
+            self.s.disks[key]["sourceSnapshot"] = body.get("sourceSnapshot", "")
+            self.s.disks[key]["labels"] = dict(body.get("labels") or {})
 
         return self.operation(q, self.s.link(f"zones/{m['z']}/disks/{body['name']}"), "insert", act)
 

@@ -53,6 +53,7 @@ ACTION_PERMISSIONS = {
     "compute.snapshots.create",
     "compute.disks.delete",
     "compute.disks.create",
+    "compute.snapshots.useReadOnly",
     "compute.disks.setLabels",
     "compute.snapshots.delete",
     "compute.snapshots.setLabels",

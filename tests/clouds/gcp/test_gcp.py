@@ -229,10 +229,55 @@ def test_snapshot_then_delete_disk_and_restore(world: GcpWorld) -> None:
     assert "us-central1-a/orphan-1" not in world.state.disks
     snapshot = result.after["snapshot"].rsplit("/", 1)[-1]
     assert world.state.snapshots[snapshot]["sourceDisk"].endswith("/disks/orphan-1")
-    assert result.rollback.action is None and "snapshot" in (result.rollback.irreversible or "")
-    restored = provider.restore_disk(result.rollback.evidence["restore"], "snap-1-restore")
-    assert restored == world.ids["orphan_disk"]
-    assert world.state.disks["us-central1-a/orphan-1"]["sourceSnapshot"].endswith(snapshot)
+    restore = result.rollback.action
+    assert restore is not None and restore.kind == ActionKind.RESTORE_DISK
+    assert result.rollback.irreversible is None and "same resource id" in result.rollback.evidence["note"]
+    assert restore.parameters == {
+        "snapshot_id": result.after["snapshot"],
+        "name": "orphan-1",
+        "zone": "us-central1-a",
+        "disk_type": "pd-standard",
+        "size_gb": 200,
+        "tags": {},
+    }
+    restored = provider.execute_action(restore, "snap-1-restore")
+    assert restored.after["disk_id"] == world.ids["orphan_disk"]
+    disk = world.state.disks["us-central1-a/orphan-1"]
+    assert disk["sourceSnapshot"].endswith(snapshot) and disk["type"].endswith("/pd-standard")
+    assert restored.rollback.action is None and restored.rollback.irreversible is None
+    assert provider.execute_action(restore, "snap-1-restore") == restored
+    inserts = [c for c in world.state.calls if c[0].startswith("disks.insert")]
+    assert len(inserts) == 1, inserts
+
+
+def test_restore_disk_refuses_missing_parameters_snapshot_and_permission(world: GcpWorld) -> None:
+    provider = world.provider()
+    gone = "projects/finops-demo/zones/us-central1-a/disks/gone-disk"
+    bare = ActionRequest(kind=ActionKind.RESTORE_DISK, resource_id=gone)
+    verdict = provider.validate_action(bare)
+    assert not verdict.ok
+    for name in ("snapshot_id", "zone", "disk_type", "size_gb"):
+        assert any(f"parameters.{name}" in p for p in verdict.problems), verdict.problems
+    params = {"zone": "us-central1-a", "disk_type": "pd-standard", "size_gb": 80}
+    ghost = bare.model_copy(
+        update={"parameters": {**params, "snapshot_id": "projects/finops-demo/global/snapshots/nope"}}
+    )
+    verdict = provider.validate_action(ghost)
+    assert not verdict.ok and any("snapshots/nope" in p for p in verdict.problems), verdict.problems
+    with pytest.raises(ActionRefusedError, match="snapshots/nope"):
+        provider.execute_action(ghost, "restore-ghost")
+    fine = bare.model_copy(update={"parameters": {**params, "snapshot_id": world.ids["snapshot"]}})
+    assert provider.validate_action(fine).ok
+    small = fine.model_copy(update={"parameters": {**fine.parameters, "size_gb": 10}})
+    assert any("smaller" in p for p in provider.validate_action(small).problems)
+    live = fine.model_copy(update={"resource_id": world.ids["orphan_disk"]})
+    assert any("still exists" in p for p in provider.validate_action(live).problems)
+    world.state.permissions.discard("compute.snapshots.useReadOnly")
+    verdict = provider.validate_action(fine)
+    assert not verdict.ok and verdict.missing_permissions == ["compute.snapshots.useReadOnly"]
+    with pytest.raises(CredentialsError):
+        provider.execute_action(fine, "restore-denied")
+    assert "us-central1-a/gone-disk" not in world.state.disks
 
 
 def test_release_ip_and_delete_snapshot_are_irreversible(world: GcpWorld) -> None:

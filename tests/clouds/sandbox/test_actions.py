@@ -233,7 +233,10 @@ def test_snapshot_and_delete_disk_records_the_snapshot_and_undo_restores(
     result = provider.execute_action(request, "sdd-1")
     snapshot_id = result.rollback.evidence["snapshot_id"]
     assert snapshot_id.startswith("snap-0") and result.after["snapshot_id"] == snapshot_id
-    assert result.rollback.action is None and result.rollback.irreversible
+    assert result.rollback.irreversible is None and result.rollback.action is not None
+    assert result.rollback.action.parameters["snapshot_id"] == snapshot_id
+    assert verdict.rollback.action is not None
+    assert "snapshot_id" not in verdict.rollback.action.parameters, "a dry run cannot know the snapshot"
     assert disk.resource_id not in {r.resource_id for r in provider.inventory().items}
 
     later = SandboxProvider(state_dir, account_id, clock=fixed(LATER))
@@ -255,6 +258,55 @@ def test_snapshot_and_delete_disk_records_the_snapshot_and_undo_restores(
     before = Decimal(_day_total(observer, friday_before.isoformat()))
     assert Decimal(_day_total(observer, monday_deleted.isoformat())) == before - disk_day
     assert Decimal(_day_total(observer, friday_after.isoformat())) == before
+
+
+def test_restore_disk_rebills_from_the_restore_and_refuses_what_it_cannot_restore(
+    state_dir: Path, estate: Estate, account_id: str
+) -> None:
+    disk = unattached_disk(estate, account_id)
+    provider = SandboxProvider(state_dir, account_id, clock=fixed(CLOCK))
+    deleted = provider.execute_action(
+        ActionRequest(kind=ActionKind.SNAPSHOT_AND_DELETE_DISK, resource_id=disk.resource_id), "rd-1"
+    )
+    restore = deleted.rollback.action
+    assert restore is not None and restore.kind is ActionKind.RESTORE_DISK
+
+    bare = restore.model_copy(update={"parameters": {}})
+    verdict = provider.validate_action(bare)
+    assert not verdict.ok
+    for name in ("snapshot_id", "size_gb", "disk_type", "region"):
+        assert any(f"parameters.{name}" in p for p in verdict.problems), verdict.problems
+    ghost = restore.model_copy(update={"parameters": {**restore.parameters, "snapshot_id": "snap-0nope"}})
+    with pytest.raises(ActionRefusedError, match="snap-0nope"):
+        provider.execute_action(ghost, "rd-ghost")
+    other = next(
+        r
+        for r in estate.account_resources(account_id)
+        if r.kind is ResourceKind.DISK and r.resource_id != disk.resource_id
+    )
+    wrong_disk = restore.model_copy(update={"resource_id": other.resource_id})
+    assert any(disk.resource_id in p for p in provider.validate_action(wrong_disk).problems)
+    denied = SandboxProvider(state_dir, account_id, clock=fixed(CLOCK), denied_permissions={"disk.create"})
+    assert denied.validate_action(restore).missing_permissions == ["disk.create"]
+
+    later = SandboxProvider(state_dir, account_id, clock=fixed(LATER))
+    restored = later.execute_action(restore, "rd-1-back")
+    back = _state(later, restored.after["disk_id"])
+    assert back.state is ResourceState.AVAILABLE and back.created_at == LATER
+    assert back.monthly_cost == disk.monthly_cost and back.tags == disk.tags
+    assert restored.rollback.action is None and restored.rollback.irreversible is None
+    again = later.validate_action(restore)
+    assert not again.ok and any("still exists" in p for p in again.problems)
+    observer = SandboxProvider(state_dir, account_id, clock=fixed(LATER + timedelta(days=3)))
+    friday_before, monday_deleted, friday_after = (
+        CLOCK.date() - timedelta(days=1),
+        CLOCK.date() + timedelta(days=2),
+        LATER.date() + timedelta(days=1),
+    )
+    disk_day = (disk.monthly_cost / 31).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
+    before = Decimal(_day_total(observer, friday_before.isoformat()))
+    assert Decimal(_day_total(observer, monday_deleted.isoformat())) == before - disk_day
+    assert Decimal(_day_total(observer, friday_after.isoformat())) == before, "the restored disk bills again"
 
 
 def test_release_ip_is_irreversible_and_stops_its_billing(
