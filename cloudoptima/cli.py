@@ -6,6 +6,7 @@ never imports them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -502,6 +503,105 @@ def db_upgrade(state_dir: StateDir = None) -> None:
     except SettingsError as exc:
         fail(str(exc))
     console.print("database is at the latest revision")
+
+
+@app.command()
+def collect(
+    state_dir: StateDir = None,
+    org: Annotated[
+        str | None, typer.Option("--org", help="Organisation id (default: every organisation).")
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="Cloud account id: collect only this account (needs --org)."),
+    ] = None,
+    kind: Annotated[str, typer.Option("--kind", help="sandbox, live or all accounts.")] = "all",
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the collection to finish.")] = True,
+) -> None:
+    """Collect costs, inventory, utilisation and IAM now, through the CollectAll / CollectAccount workflow.
+
+    The workflows run on the ``collection`` task queue (start a worker with ``cloudoptima worker``). The CLI
+    knows them by name and JSON input only: the kernel does not import the workflow package.
+    """
+    import asyncio
+    import uuid as uuid_module
+    from datetime import UTC, datetime
+
+    from temporalio.client import Client
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
+    if kind not in ("sandbox", "live", "all"):
+        fail(f"--kind must be sandbox, live or all (got {kind!r})")
+    if account and not org:
+        fail("--account needs --org")
+    for label, value in (("--org", org), ("--account", account)):
+        if value:
+            try:
+                uuid_module.UUID(value)
+            except ValueError:
+                fail(f"{label} must be a UUID (got {value!r})")
+    settings = _settings(state_dir)
+    try:
+        address = settings.resolved_temporal_address()
+    except SettingsError as exc:
+        fail(str(exc))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    if account:
+        workflow, workflow_id = "CollectAccount", f"collect-account-{account}"
+        arg: dict[str, Any] = {"organization_id": org, "cloud_account_id": account}
+    else:
+        workflow, workflow_id = "CollectAll", f"collect-manual-{org or 'all'}-{stamp}"
+        arg = {"kind": kind, "organization_id": org}
+
+    async def start() -> Any:
+        client = await Client.connect(address, namespace=settings.temporal_namespace)
+        handle = await client.start_workflow(workflow, arg, id=workflow_id, task_queue="collection")
+        console.print(f"started {workflow} ({workflow_id})")
+        return await handle.result() if wait else None
+
+    try:
+        result = asyncio.run(start())
+    except WorkflowAlreadyStartedError:
+        fail(f"{workflow_id} is already running")
+    except Exception as exc:  # any workflow or connection failure is reported, not traced
+        fail(f"{workflow} failed: {exc}")
+    if result is not None:
+        console.print_json(json.dumps(result, default=str))
+
+
+MCP_SERVERS = ("aws", "azure", "gcp", "platform")
+
+
+@app.command()
+def mcp(
+    server: Annotated[str, typer.Argument(help="aws, azure, gcp or platform.")],
+    transport: Annotated[str, typer.Option("--transport", help="stdio (default) or http.")] = "stdio",
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="List only tools that change nothing.")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="HTTP port (default 8765).")] = 8765,
+    host: Annotated[str | None, typer.Option("--host", help="HTTP bind address.")] = None,
+    state_dir: StateDir = None,
+) -> None:
+    """Run an MCP server (stdio acts for CLOUDOPTIMA_API_KEY; http requires a bearer on every request)."""
+    if server not in MCP_SERVERS:
+        fail(f"unknown MCP server {server!r}; expected one of {', '.join(MCP_SERVERS)}")
+    if transport not in ("stdio", "http"):
+        fail(f"--transport must be stdio or http (got {transport!r})")
+    settings = _settings(state_dir)
+    try:
+        os.environ.setdefault("DATABASE_URL", settings.resolved_database_url())
+    except SettingsError as exc:
+        fail(str(exc))
+    with contextlib.suppress(SettingsError):
+        os.environ.setdefault("TEMPORAL_ADDRESS", settings.resolved_temporal_address())
+    os.environ["CLOUDOPTIMA_STATE_DIR"] = str(settings.state_path)
+    args = ["--transport", transport, "--port", str(port)]
+    if read_only:
+        args.append("--read-only")
+    if host:
+        args += ["--host", host]
+    _exec_module(f"mcp_servers.{server}", args)
 
 
 def main() -> None:

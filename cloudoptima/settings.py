@@ -85,6 +85,55 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     database_name: str = "cloudoptima"
+    # ---- LLM providers (agents.models picks exactly one, explicitly; none = offline narrator) ---------
+    anthropic_api_key: str | None = Field(
+        default=None, repr=False, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key")
+    )
+    openai_api_key: str | None = Field(
+        default=None, repr=False, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    llm_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLM_BASE_URL", "llm_base_url")
+    )
+    """Any OpenAI-compatible server (vLLM, Ollama, LM Studio...); used when no vendor key is set."""
+    llm_api_key: str | None = Field(
+        default=None, repr=False, validation_alias=AliasChoices("LLM_API_KEY", "llm_api_key")
+    )
+    llm_model: str | None = Field(default=None, validation_alias=AliasChoices("LLM_MODEL", "llm_model"))
+    """Model name; each provider has a default when unset."""
+    llm_embedding_model: str | None = Field(
+        default=None, validation_alias=AliasChoices("LLM_EMBEDDING_MODEL", "llm_embedding_model")
+    )
+    """An OpenAI-compatible embedding model (384 dimensions requested); unset = the bundled MiniLM."""
+    # ---- collection and scheduling (temporal_workflows.schedules / collection) ------------------------
+    collection_sandbox_interval_minutes: int = Field(
+        default=5,
+        gt=0,
+        validation_alias=AliasChoices(
+            "COLLECTION_SANDBOX_INTERVAL_MINUTES", "collection_sandbox_interval_minutes"
+        ),
+    )
+    collection_live_interval_minutes: int = Field(
+        default=60,
+        gt=0,
+        validation_alias=AliasChoices("COLLECTION_LIVE_INTERVAL_MINUTES", "collection_live_interval_minutes"),
+    )
+    collection_restate_days: int = Field(
+        default=3, ge=1, validation_alias=AliasChoices("COLLECTION_RESTATE_DAYS", "collection_restate_days")
+    )
+    """Days before the last sync that are fetched again (clouds restate recent days)."""
+    collection_initial_days: int = Field(
+        default=30, ge=1, validation_alias=AliasChoices("COLLECTION_INITIAL_DAYS", "collection_initial_days")
+    )
+    """Days of costs fetched for an account that was never synced."""
+    collection_concurrency: int = Field(
+        default=20, ge=1, validation_alias=AliasChoices("COLLECTION_CONCURRENCY", "collection_concurrency")
+    )
+    """How many accounts one CollectAll run collects at the same time."""
+    schedules_enabled: bool = Field(
+        default=True, validation_alias=AliasChoices("CLOUDOPTIMA_SCHEDULES", "schedules_enabled")
+    )
+    """Create or update the Temporal Schedules when a worker starts."""
 
     @field_validator("gateway_port", "postgres_port", "redis_port", "temporal_port", "temporal_ui_port")
     @classmethod

@@ -1,7 +1,15 @@
 """The worker's composition root: ``python -m temporal_workflows.worker [--queues a,b]``.
 
 One process polls every requested task queue; more processes on other machines scale out against the
-same Temporal cluster.
+same Temporal cluster. Queues and what runs on them:
+
+- ``collection``: CollectAll, CollectAccount and the ``collection.*`` activities;
+- ``processing``: Cleanup, AnalyseOrganisation, AnalyseAll, EvaluateBudgets and their activities;
+- ``ml``: RefreshForecasts and ``analysis.forecast``;
+- ``remediation``: the remediation and policy workflows (``temporal_workflows.remediation.registration``).
+
+At start the worker creates or updates the Temporal Schedules (``temporal_workflows.schedules``) unless
+``CLOUDOPTIMA_SCHEDULES=false``.
 """
 
 from __future__ import annotations
@@ -10,43 +18,137 @@ import argparse
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from cloudoptima.settings import Settings, load_settings
+from cloudoptima.clouds.protocol import CloudProviderClient, CredentialsError
+from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.collection import CollectionService
+from cloudoptima.services.events import EventPublisher, Publish
+from cloudoptima.settings import Settings, SettingsError, load_settings
 from cloudoptima.storage.engine import engine_from_settings, session_factory
+from cloudoptima.storage.models import CloudAccount
+from temporal_workflows.analysis.activities import AnalysisActivities
+from temporal_workflows.analysis.workflows import (
+    AnalyseAllWorkflow,
+    AnalyseOrganisationWorkflow,
+    EvaluateBudgetsWorkflow,
+    RefreshForecastsWorkflow,
+)
+from temporal_workflows.collection.activities import CollectionActivities
+from temporal_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
 from temporal_workflows.maintenance.activities import MaintenanceActivities
 from temporal_workflows.maintenance.workflows import CleanupWorkflow
-from temporal_workflows.queues import ALL_QUEUES, PROCESSING
+from temporal_workflows.queues import ALL_QUEUES, COLLECTION, ML, PROCESSING, REMEDIATION
+from temporal_workflows.remediation import registration as remediation
+from temporal_workflows.remediation.activities import RemediationDeps
+from temporal_workflows.schedules import ensure_schedules
 
 log = logging.getLogger("cloudoptima.worker")
+ACTIVITY_THREADS = 16
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    """Everything the activities need, built once per process (tests build their own)."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    providers: ProviderRegistry
+    publish: Publish | None
+
+
+def build_deps(settings: Settings) -> WorkerDeps:
+    """Real dependencies from settings: database, credential cipher + provider registry, Redis events."""
+    engine = engine_from_settings(settings)
+    publish: Publish | None
+    try:
+        publish = EventPublisher.from_url(settings.resolved_redis_url())
+    except SettingsError as exc:
+        log.warning("events are not published: %s", exc)
+        publish = None
+    return WorkerDeps(
+        engine=engine,
+        sessions=session_factory(engine),
+        providers=ProviderRegistry(CredentialCipher(settings.resolved_encryption_key)),
+        publish=publish,
+    )
+
+
+def provider_by_account_id(deps: WorkerDeps) -> Callable[[uuid.UUID], CloudProviderClient]:
+    """``cloud_account_id -> provider`` (what remediation needs); CredentialsError for an unknown id."""
+
+    def build(cloud_account_id: uuid.UUID) -> CloudProviderClient:
+        with deps.sessions() as session:
+            row = session.get(CloudAccount, cloud_account_id)
+            if row is None:
+                raise CredentialsError(f"cloud account {cloud_account_id} does not exist")
+            session.expunge(row)
+        return deps.providers.for_account(row)
+
+    return build
+
+
+def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
+    """Workflows and activities per task queue."""
+    collection = CollectionActivities(
+        CollectionService(deps.engine, deps.providers.for_account, publish=deps.publish)
+    )
+    analysis = AnalysisActivities(deps.sessions, deps.publish)
+    maintenance = MaintenanceActivities(deps.sessions)
+    return {
+        COLLECTION: ([CollectAllWorkflow, CollectAccountWorkflow], collection.all()),
+        PROCESSING: (
+            [CleanupWorkflow, AnalyseOrganisationWorkflow, AnalyseAllWorkflow, EvaluateBudgetsWorkflow],
+            [maintenance.purge_expired_tokens, *analysis.processing()],
+        ),
+        ML: ([RefreshForecastsWorkflow], analysis.ml()),
+        REMEDIATION: (
+            remediation.workflows(),
+            remediation.activities(
+                RemediationDeps(sessions=deps.sessions, providers=provider_by_account_id(deps))
+            ),
+        ),
+    }
 
 
 def build_workers(
-    client: Client, settings: Settings, queues: Sequence[str], executor: ThreadPoolExecutor
+    client: Client,
+    deps: WorkerDeps,
+    queues: Sequence[str],
+    executor: ThreadPoolExecutor,
+    *,
+    queue_names: dict[str, str] | None = None,
+    max_concurrent_activities: int | None = None,
 ) -> list[Worker]:
-    """One Temporal ``Worker`` per task queue with the workflows and activities that belong to it."""
-    sessions = session_factory(engine_from_settings(settings))
-    maintenance = MaintenanceActivities(sessions)
-    registry: dict[str, tuple[list[type], list[object]]] = {
-        PROCESSING: ([CleanupWorkflow], [maintenance.purge_expired_tokens]),
-    }
+    """One Temporal ``Worker`` per task queue; ``queue_names`` renames queues (tests isolate with it).
+
+    ``max_concurrent_activities`` should not exceed the executor's threads (sync activities wait for one).
+    """
+    table = registrations(deps)
     workers = []
     for queue in queues:
-        workflows, activities = registry.get(queue, ([], []))
+        workflows, activities = table.get(queue, ([], []))
         if not workflows and not activities:
             log.info("no workflows on queue %s yet; not polling it", queue)
             continue
         workers.append(
             Worker(
                 client,
-                task_queue=queue,
+                task_queue=(queue_names or {}).get(queue, queue),
                 workflows=workflows,
-                activities=activities,  # type: ignore[arg-type]
+                activities=activities,
                 activity_executor=executor,
+                max_concurrent_activities=max_concurrent_activities or ACTIVITY_THREADS,
             )
         )
     return workers
@@ -58,13 +160,18 @@ async def run(settings: Settings, queues: Sequence[str]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    with ThreadPoolExecutor(max_workers=16) as executor:
-        workers = build_workers(client, settings, queues, executor)
+    if settings.schedules_enabled:
+        outcome = await ensure_schedules(client, settings)
+        log.info("schedules: %s", ", ".join(f"{k} {v}" for k, v in sorted(outcome.items())))
+    deps = build_deps(settings)
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
+        workers = build_workers(client, deps, queues, executor)
         log.info("worker polling %s", ", ".join(w.task_queue for w in workers))
         tasks = [asyncio.create_task(worker.run()) for worker in workers]
         await stop.wait()
         await asyncio.gather(*(worker.shutdown() for worker in workers))
         await asyncio.gather(*tasks, return_exceptions=True)
+    deps.engine.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

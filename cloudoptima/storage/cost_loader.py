@@ -9,6 +9,13 @@ Replacement: after the rows of a file are copied, rows of *earlier* loads (anoth
 same organisation, cloud account, provider, billing account and billing period are deleted — a re-issued or
 re-ingested export replaces the older one and never duplicates. Files of one invocation share a
 ``batch_id`` so the parts of a multi-file export do not replace each other.
+
+Day-window replacement (``LoadTarget.replace_days = (start, end)``, used by collection): instead of the
+billing-period keys, rows of earlier loads of the same organisation and cloud account whose
+``charge_period_start`` falls in ``[start, end)`` are deleted — a re-fetched (restated) window replaces
+exactly the days it covers, however the rows are keyed. The rollup is then rebuilt for the whole window and,
+when the target names a cloud account, only for that account's rollup rows, so loads of different accounts
+never touch the same ``cost_daily`` rows and can run concurrently.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, text
 
-from cloudoptima.storage.partitions import ensure_cost_partitions, months_between
+from cloudoptima.storage.partitions import ensure_cost_partitions, months_between, partition_name
 
 DEFAULT_ROLLUP_TAG_KEYS: tuple[str, ...] = (
     "team",
@@ -53,6 +60,8 @@ class LoadTarget:
     batch_id: uuid.UUID
     cloud_account_id: uuid.UUID | None = None
     tag_keys: tuple[str, ...] = DEFAULT_ROLLUP_TAG_KEYS
+    replace_days: tuple[date, date] | None = None
+    """Day-window replacement ``[start, end)`` instead of billing-period keys (see the module docstring)."""
 
 
 @dataclass
@@ -80,6 +89,7 @@ class CostLoader:
         self._target = target
         self._progress = _Progress()
         self._result = LoadResult()
+        self._ensured: set[date] = set()
 
     def copy_batch(self, batch: pa.Table) -> int:
         """COPY one batch; returns the number of rows written."""
@@ -89,7 +99,7 @@ class CostLoader:
             if required not in batch.column_names:
                 raise CostLoadError(f"batch has no column {required!r}")
         self._track(batch)
-        ensure_cost_partitions(self._connection, self._progress.months)
+        self._ensure_partitions()
         # All-null columns are left out of the COPY (they default to NULL): less to write and to parse.
         batch = batch.select(
             [name for name in batch.column_names if batch.column(name).null_count < batch.num_rows]
@@ -107,6 +117,34 @@ class CostLoader:
         rows = int(batch.num_rows)
         self._result.rows_copied += rows
         return rows
+
+    def _ensure_partitions(self) -> None:
+        """Create missing monthly partitions; skips the DDL lock when every month already exists.
+
+        ``ensure_cost_partitions`` holds a transaction-level advisory lock until this load commits, which
+        would serialise concurrent loads; checking first keeps loads into existing months parallel.
+        """
+        wanted = sorted(self._progress.months - self._ensured)
+        if wanted and self._missing_partitions(wanted):
+            # Same lock as ensure_cost_partitions; then ask pg_class with an MVCC snapshot, because after
+            # waiting for another loader's commit, to_regclass can still answer from a stale catalog cache.
+            self._connection.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('cloudoptima.cost_partitions'))")
+            )
+            missing = self._missing_partitions(wanted)
+            if missing:
+                ensure_cost_partitions(self._connection, missing)
+        self._ensured.update(wanted)
+
+    def _missing_partitions(self, months: list[date]) -> list[date]:
+        names = {partition_name(month): month for month in months}
+        existing = set(
+            self._connection.execute(
+                text("SELECT relname FROM pg_class WHERE relname = ANY(CAST(:names AS text[]))"),
+                {"names": list(names)},
+            ).scalars()
+        )
+        return [month for name, month in names.items() if name not in existing]
 
     def _track(self, batch: pa.Table) -> None:
         starts = batch.column("charge_period_start")
@@ -143,6 +181,8 @@ class CostLoader:
     def finish(self) -> LoadResult:
         """Delete rows of earlier loads for the same keys, then rebuild the rollup for every touched day."""
         progress, target = self._progress, self._target
+        if target.replace_days is not None:
+            return self._finish_window(target.replace_days)
         first, last = progress.first, progress.last
         if progress.keys:
             providers, accounts, periods = (
@@ -191,6 +231,46 @@ class CostLoader:
             )
         return self._result
 
+    def _finish_window(self, window: tuple[date, date]) -> LoadResult:
+        start, end = window
+        if start >= end:
+            raise CostLoadError(f"empty replacement window {start}..{end}")
+        progress, target = self._progress, self._target
+        first, last = progress.first, progress.last
+        if first is not None and last is not None and (first.date() < start or last.date() >= end):
+            raise CostLoadError(
+                f"rows from {first.date()} to {last.date()} fall outside the replacement window [{start}, {end})"
+            )
+        replaced = self._connection.execute(
+            text(
+                """
+                DELETE FROM cost_data
+                WHERE organization_id = :org
+                  AND cloud_account_id IS NOT DISTINCT FROM :account
+                  AND import_id IS DISTINCT FROM :batch
+                  AND charge_period_start >= :t0 AND charge_period_start < :t1
+                """
+            ),
+            {
+                "org": target.organization_id,
+                "account": target.cloud_account_id,
+                "batch": target.batch_id,
+                "t0": datetime(start.year, start.month, start.day, tzinfo=UTC),
+                "t1": datetime(end.year, end.month, end.day, tzinfo=UTC),
+            },
+        )
+        self._result.rows_replaced = int(replaced.rowcount or 0)  # type: ignore[attr-defined]
+        self._result.first_day, self._result.last_day = start, end - timedelta(days=1)
+        self._result.rollup_rows = refresh_daily_rollup(
+            self._connection,
+            target.organization_id,
+            start,
+            end,
+            target.tag_keys,
+            cloud_account_id=target.cloud_account_id,
+        )
+        return self._result
+
 
 def refresh_daily_rollup(
     connection: Connection,
@@ -198,14 +278,22 @@ def refresh_daily_rollup(
     start: date,
     end_exclusive: date,
     tag_keys: tuple[str, ...],
+    *,
+    cloud_account_id: uuid.UUID | None = None,
 ) -> int:
     """Recompute ``cost_daily`` for ``[start, end_exclusive)`` of one organisation from ``cost_data``.
 
-    Rows are attributed to the UTC day of ``charge_period_start``. Returns the rollup rows written.
+    Rows are attributed to the UTC day of ``charge_period_start``. With ``cloud_account_id``, only that
+    account's rollup rows are rebuilt (from that account's cost rows). Returns the rollup rows written.
     """
     t0 = datetime(start.year, start.month, start.day, tzinfo=UTC)
     t1 = datetime(end_exclusive.year, end_exclusive.month, end_exclusive.day, tzinfo=UTC)
     params: dict[str, Any] = {"org": organization_id, "d0": start, "d1": end_exclusive, "t0": t0, "t1": t1}
+    account_filter, data_filter = "", ""
+    if cloud_account_id is not None:
+        params["account"] = cloud_account_id
+        account_filter = " AND cloud_account_id = :account"
+        data_filter = " AND c.cloud_account_id = :account"
     pairs = []
     for index, key in enumerate(tag_keys):
         params[f"k{index}"] = key
@@ -215,6 +303,7 @@ def refresh_daily_rollup(
     connection.execute(
         text(
             "DELETE FROM cost_daily WHERE organization_id = :org AND usage_date >= :d0 AND usage_date < :d1"
+            + account_filter
         ),
         params,
     )
@@ -230,6 +319,7 @@ def refresh_daily_rollup(
                 sum(c.billed_cost), COALESCE(sum(c.effective_cost), 0), COALESCE(sum(c.list_cost), 0), count(*)
             FROM cost_data c
             WHERE c.organization_id = :org AND c.charge_period_start >= :t0 AND c.charge_period_start < :t1
+                {data_filter}
             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
             """
         ),

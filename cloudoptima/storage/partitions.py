@@ -39,12 +39,16 @@ def ensure_cost_partitions(connection: Connection, months: Iterable[date]) -> li
     connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('cloudoptima.cost_partitions'))"))
     for month in sorted(set(map(month_start, months))):
         name = partition_name(month)
-        exists = connection.execute(text("SELECT to_regclass(:name)"), {"name": name}).scalar()
+        # pg_class under this statement's snapshot: to_regclass may answer from a stale catalog cache after
+        # waiting on the lock for another loader that just created the partition.
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_class WHERE relname = :name"), {"name": name}
+        ).scalar()
         if exists is not None:
             continue
         connection.execute(
             text(
-                f"CREATE TABLE {name} PARTITION OF cost_data "
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF cost_data "
                 f"FOR VALUES FROM ('{month.isoformat()}T00:00:00+00') TO ('{next_month(month).isoformat()}T00:00:00+00')"
             )
         )

@@ -1,6 +1,7 @@
 """All tables. Import this package to register every model on ``Base.metadata``."""
 
 from cloudoptima.storage.models.accounts import CloudAccount
+from cloudoptima.storage.models.collection import CostForecast, IamPrincipal
 from cloudoptima.storage.models.costs import CostRow
 from cloudoptima.storage.models.documents import AuditLog, ResourceDocument
 from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshToken, RevokedToken, User
@@ -16,7 +17,9 @@ __all__ = [
     "Budget",
     "CloudAccount",
     "CostDaily",
+    "CostForecast",
     "CostRow",
+    "IamPrincipal",
     "IngestRun",
     "Organization",
     "Policy",

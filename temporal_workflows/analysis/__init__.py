@@ -1,0 +1,1 @@
+"""Analysis after collection: anomalies → recommendations → budgets → events per organisation; daily forecasts."""

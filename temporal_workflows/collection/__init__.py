@@ -1,0 +1,1 @@
+"""Collection: durable per-account collection (costs, inventory, utilisation, IAM) and the fan-out over accounts."""

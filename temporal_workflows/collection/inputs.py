@@ -1,0 +1,157 @@
+"""Inputs and results of the collection workflows and activities (plain dataclasses: Temporal serialises
+them as JSON). Ids are UUID strings and days ISO dates (``YYYY-MM-DD``); windows are ``[start, end)``;
+money is a decimal string."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AccountKey:
+    organization_id: str
+    cloud_account_id: str
+
+
+@dataclass(frozen=True)
+class CollectAccountInput:
+    """Collect one account. ``today`` pins the day collection runs "as of" (None: the activity's clock)."""
+
+    organization_id: str
+    cloud_account_id: str
+    initial_days: int = 30
+    restate_days: int = 3
+    window_days: int = 7
+    utilisation_days: int = 7
+    heartbeat_seconds: int = 60
+    today: str | None = None
+
+
+@dataclass(frozen=True)
+class CostWindow:
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    start: str
+    end: str
+    windows: list[CostWindow]
+    first_sync: bool
+    utilisation_start: str
+    utilisation_end: str
+
+
+@dataclass(frozen=True)
+class CostWindowInput:
+    organization_id: str
+    cloud_account_id: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class CostWindowResult:
+    start: str
+    end: str
+    rows: int
+    replaced: int
+    billed_total: str
+
+
+@dataclass(frozen=True)
+class InventoryResult:
+    resources: int
+    complete: bool
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UtilisationInput:
+    organization_id: str
+    cloud_account_id: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class UtilisationResult:
+    resources: int
+    series: int
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IamResult:
+    principals: int
+    privileged: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class FinishInput:
+    organization_id: str
+    cloud_account_id: str
+    costs_complete: bool
+    cost_windows: list[CostWindowResult] = field(default_factory=list)
+    inventory: InventoryResult | None = None
+
+
+@dataclass(frozen=True)
+class FinishResult:
+    last_sync_at: str | None
+    monthly_spend: str | None
+    events: int
+
+
+@dataclass(frozen=True)
+class CollectAccountResult:
+    organization_id: str
+    cloud_account_id: str
+    cost_rows: int
+    cost_windows: int
+    resources: int
+    utilisation_resources: int
+    principals: int
+    failed_steps: list[str]
+    last_sync_at: str | None
+
+
+@dataclass(frozen=True)
+class ListAccountsInput:
+    """``kind``: ``sandbox`` | ``live`` | ``all``; ``organization_id`` None = every organisation."""
+
+    kind: str = "all"
+    organization_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountList:
+    accounts: list[AccountKey]
+
+
+@dataclass(frozen=True)
+class CollectAllInput:
+    """Collect every collectable account of ``kind`` (and organisation), ``max_concurrency`` at a time,
+    then start the analysis of each organisation that collected something (``analyse``)."""
+
+    kind: str = "all"
+    organization_id: str | None = None
+    max_concurrency: int = 20
+    analyse: bool = True
+    initial_days: int = 30
+    restate_days: int = 3
+    utilisation_days: int = 7
+    heartbeat_seconds: int = 60
+    today: str | None = None
+    analysis_task_queue: str = "processing"
+
+
+@dataclass(frozen=True)
+class CollectAllResult:
+    accounts: int
+    succeeded: list[str]
+    failed: list[str]
+    skipped: list[str]
+    analyses_started: list[str]

@@ -1,0 +1,1 @@
+"""Automation policies: match conditions over resources and remediate through the remediation workflow."""

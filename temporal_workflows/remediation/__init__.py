@@ -1,0 +1,1 @@
+"""Approval-gated remediation: plan → pending approval → (scheduled) → execute → verify → roll back."""

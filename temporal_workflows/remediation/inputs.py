@@ -1,0 +1,248 @@
+"""Inputs, results and the status of the remediation workflow (plain dataclasses: Temporal serialises them).
+
+Money travels as decimal strings (the default converter has no ``Decimal``); datetimes are UTC. The kernel's
+pydantic models (``cloudoptima.domain.remediation``) are converted at the activity boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+DEFAULT_APPROVAL_TTL_SECONDS = 72 * 3600
+STEP_KEY_FORMAT = "{workflow_id}/step-{index}"
+ROLLBACK_KEY_FORMAT = "{workflow_id}/rollback-{index}"
+
+# workflow states (the values of ``cloudoptima.domain.remediation.RemediationState``)
+QUEUED = "queued"
+PLANNING = "planning"
+PENDING_APPROVAL = "pending_approval"
+APPROVED = "approved"
+SCHEDULED = "scheduled"
+EXECUTING = "executing"
+VERIFYING = "verifying"
+ROLLING_BACK = "rolling_back"
+COMPLETED = "completed"
+DRY_RUN = "dry_run"
+REJECTED = "rejected"
+EXPIRED = "expired"
+REFUSED = "refused"
+FAILED = "failed"
+ROLLED_BACK = "rolled_back"
+CANCELLED = "cancelled"
+TERMINAL = frozenset({COMPLETED, DRY_RUN, REJECTED, EXPIRED, REFUSED, FAILED, ROLLED_BACK, CANCELLED})
+
+
+@dataclass(frozen=True)
+class Approver:
+    """Who asks or decides: user id, seed role (viewer … admin) and e-mail."""
+
+    user_id: str
+    role: str
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class SafetyControlsInput:
+    """Seed ``safety_controls``."""
+
+    require_approval: bool = True
+    dry_run_first: bool = True
+    max_resources_per_execution: int = 25
+    rollback_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ResourceAction:
+    """One provider action (``action`` is an ``ActionKind`` value) on one resource of one account."""
+
+    cloud_account_id: str
+    resource_id: str
+    action: str
+    region: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RemediationRequest:
+    """Apply a recommendation (``recommendation_id``) or explicit ``actions`` (a policy's matches).
+
+    Seed ``POST /recommendations/{id}/apply``: ``schedule`` (run at that time after approval),
+    ``approval_required`` and ``dry_run`` (stop after the plan). ``execution_id`` is the
+    ``policy_executions`` row id (the client generates it so it can return it at once).
+    """
+
+    organization_id: str
+    requested_by: Approver
+    execution_id: str
+    recommendation_id: str | None = None
+    policy_id: str | None = None
+    actions: list[ResourceAction] = field(default_factory=list)
+    title: str = ""
+    risk_level: str | None = None
+    approval_required: bool = True
+    dry_run: bool = False
+    schedule: datetime | None = None
+    approval_ttl_seconds: int = DEFAULT_APPROVAL_TTL_SECONDS
+    safety: SafetyControlsInput = field(default_factory=SafetyControlsInput)
+
+
+@dataclass(frozen=True)
+class PlanStepView:
+    """One planned step as the workflow and its status show it."""
+
+    index: int
+    cloud_account_id: str
+    resource_id: str
+    action: str
+    region: str | None
+    parameters: dict[str, Any]
+    description: str
+    valid: bool | None
+    problems: list[str]
+    monthly_cost_before: str
+    monthly_cost_after: str | None
+    rollback_available: bool
+    irreversible: str | None
+
+
+@dataclass(frozen=True)
+class PlanView:
+    """The checked, costed plan: steps, impact preview, risk, and who may approve it."""
+
+    title: str
+    source: str
+    risk_level: str
+    approval_required: bool
+    approver_roles: list[str]
+    steps: list[PlanStepView]
+    current_monthly: str
+    projected_monthly: str
+    savings: str
+    risks: list[str]
+    rollback_available: bool
+    valid: bool
+    problems: list[str]
+    safety: SafetyControlsInput
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    request: RemediationRequest
+    workflow_id: str
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    """The ``decide`` Update's argument."""
+
+    approve: bool
+    comment: str
+    approver: Approver
+
+
+@dataclass(frozen=True)
+class SignalDecision:
+    """The ``approve`` / ``reject`` Signals' payload (so a person can decide from the Temporal UI)."""
+
+    user_id: str
+    role: str
+    comment: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    approve: bool
+    comment: str
+    approver: Approver
+    decided_at: datetime
+    channel: str
+
+
+@dataclass(frozen=True)
+class StepInput:
+    organization_id: str
+    step: PlanStepView
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What executing one step did (``failed``: the provider refused, nothing changed)."""
+
+    index: int
+    resource_id: str
+    action: str
+    status: str
+    idempotency_key: str
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    rollback_action: ResourceAction | None = None
+    irreversible: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifyInput:
+    organization_id: str
+    step: PlanStepView
+    result: StepResult
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    index: int
+    ok: bool
+    observed: dict[str, Any]
+    detail: str
+
+
+@dataclass(frozen=True)
+class RollbackInput:
+    organization_id: str
+    step: PlanStepView
+    result: StepResult
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    index: int
+    resource_id: str
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class RecordInput:
+    """Advance the ``policy_executions`` row to ``state`` with the whole log so far."""
+
+    organization_id: str
+    execution_id: str
+    state: str
+    logs: list[str]
+    decision: DecisionRecord | None = None
+    expires_at: datetime | None = None
+    resources_affected: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RemediationStatus:
+    """The ``status`` query (and the ``decide`` Update's result): the plan and the progress so far."""
+
+    workflow_id: str
+    execution_id: str
+    state: str
+    plan: PlanView | None = None
+    decision: DecisionRecord | None = None
+    steps: list[StepResult] = field(default_factory=list)
+    verifications: list[VerifyResult] = field(default_factory=list)
+    rollbacks: list[RollbackResult] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    error: str | None = None
+    expires_at: datetime | None = None
+    scheduled_for: datetime | None = None

@@ -1,0 +1,160 @@
+"""Shared helpers (no tests) for the remediation and policy tests: a sandbox estate per test, an organisation
+with its connected sandbox account and stored inventory in the real Postgres, and a worker on the
+``remediation`` queue with the real activities.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, delete
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from cloudoptima.clouds.protocol import (
+    ActionRequest,
+    ActionResult,
+    CloudProviderClient,
+    ProviderUnavailableError,
+)
+from cloudoptima.clouds.sandbox.provider import SandboxProvider
+from cloudoptima.clouds.sandbox.state import JournalEntry, SandboxEstateStore
+from cloudoptima.domain.inventory import InstanceAttributes, Resource, ResourceKind, ResourceState
+from cloudoptima.storage.engine import session_factory
+from cloudoptima.storage.inventory_store import upsert_resources
+from cloudoptima.storage.models import CloudAccount, Organization
+from temporal_workflows.queues import REMEDIATION
+from temporal_workflows.remediation import registration
+from temporal_workflows.remediation.activities import RemediationDeps
+
+SEED, ACCOUNTS, DAYS, END = 11, 1, 14, date(2026, 1, 1)
+
+
+@cache
+def _template() -> Path:
+    state = Path(tempfile.mkdtemp(prefix="cloudoptima-remediation-sandbox-"))
+    SandboxEstateStore.create(state, seed=SEED, accounts=ACCOUNTS, days=DAYS, end=END)
+    return state
+
+
+def sandbox_copy(target: Path) -> Path:
+    """A fresh copy of the (once generated) sandbox estate in ``target``."""
+    shutil.copytree(_template(), target)
+    return target
+
+
+@dataclass
+class Tenant:
+    """One organisation with one connected sandbox account and its inventory stored."""
+
+    organization_id: uuid.UUID
+    cloud_account_id: uuid.UUID
+    account_identifier: str
+    state_dir: Path
+
+    def provider(self) -> SandboxProvider:
+        return SandboxProvider(self.state_dir, self.account_identifier)
+
+    def resources(self) -> list[Resource]:
+        return list(self.provider().store.estate().account_resources(self.account_identifier))
+
+    def resource(self, resource_id: str) -> Resource:
+        return self.provider().store.estate().resource(resource_id)
+
+    def journal(self) -> list[JournalEntry]:
+        return SandboxEstateStore.open(self.state_dir).journal()
+
+    def running_instances(self, count: int) -> list[Resource]:
+        found = [
+            r
+            for r in self.resources()
+            if r.kind is ResourceKind.COMPUTE_INSTANCE
+            and r.state is ResourceState.RUNNING
+            and isinstance(r.attributes, InstanceAttributes)
+            and r.attributes.schedule == "always"
+        ]
+        assert len(found) >= count, f"the sandbox account has only {len(found)} running instances"
+        return found[:count]
+
+
+@contextmanager
+def tenant(engine: Engine, state_dir: Path, name: str = "remediation") -> Iterator[Tenant]:
+    """Create the organisation, its account row and inventory (committed); delete them afterwards."""
+    store = SandboxEstateStore.open(state_dir)
+    account = store.estate().accounts[0]
+    sessions = session_factory(engine)
+    with sessions() as session, session.begin():
+        org = Organization(name=f"{name}-{uuid.uuid4().hex[:8]}", subscription_tier="free", settings={})
+        session.add(org)
+        session.flush()
+        row = CloudAccount(
+            organization_id=org.id,
+            provider=account.provider.value,
+            account_identifier=account.account_id,
+            account_name=account.name,
+            credentials_encrypted="",
+            settings={"sandbox": True},
+        )
+        session.add(row)
+        session.flush()
+        live = [r for r in store.estate().account_resources(account.account_id) if r.deleted_at is None]
+        upsert_resources(session.connection(), org.id, row.id, live, {}, datetime.now(UTC), complete=True)
+        org_id, account_row = org.id, row.id
+    try:
+        yield Tenant(org_id, account_row, account.account_id, state_dir)
+    finally:
+        with sessions() as session, session.begin():
+            session.execute(delete(Organization).where(Organization.id == org_id))
+
+
+def sandbox_factory(tenant_: Tenant) -> Callable[[uuid.UUID], CloudProviderClient]:
+    """The provider factory of the activities: the tenant's sandbox account, nothing else."""
+
+    def build(cloud_account_id: uuid.UUID) -> CloudProviderClient:
+        if cloud_account_id != tenant_.cloud_account_id:
+            raise LookupError(f"cloud account {cloud_account_id} is not connected")
+        return tenant_.provider()
+
+    return build
+
+
+class LostResponseProvider:
+    """Wraps a provider: the first ``execute_action`` acts, then fails as if the response was lost."""
+
+    def __init__(self, inner: SandboxProvider) -> None:
+        self._inner = inner
+        self.provider, self.account_id = inner.provider, inner.account_id
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def execute_action(self, request: ActionRequest, idempotency_key: str) -> ActionResult:
+        self.calls += 1
+        result = self._inner.execute_action(request, idempotency_key)
+        if self.calls == 1:
+            raise ProviderUnavailableError("connection reset after the request was sent")
+        return result
+
+
+@asynccontextmanager
+async def remediation_worker(client: Client, deps: RemediationDeps) -> AsyncIterator[Worker]:
+    """A worker polling the ``remediation`` queue with every remediation and policy workflow/activity."""
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        async with Worker(
+            client,
+            task_queue=REMEDIATION,
+            workflows=registration.workflows(),
+            activities=registration.activities(deps),
+            activity_executor=executor,
+        ) as worker:
+            yield worker
