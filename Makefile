@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test install install-dev lint typecheck contracts pytest clean
+.PHONY: demo test install install-dev lint typecheck contracts pytest clean node-tools
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,17 @@ typecheck: install-dev
 contracts: install-dev
 	$(BIN)/lint-imports
 
-pytest: install-dev
+# MCP Inspector CLI (pinned in package.json + package-lock.json) for tests/mcp; reinstalled when the lock changes.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund && touch $@; \
+	else \
+		echo "npm not found: skipping the MCP Inspector install (its tests in tests/mcp will be skipped)"; \
+	fi
+
+node-tools: node_modules/.installed
+
+pytest: install-dev node-tools
 	$(BIN)/pytest
 
 test: lint typecheck contracts pytest

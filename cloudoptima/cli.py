@@ -268,6 +268,25 @@ def worker(
     _exec_module("temporal_workflows.worker", args)
 
 
+def _announce_costs(settings: Settings, organization_id: Any, data: dict[str, Any]) -> None:
+    """Publish ``cost_updates`` (invalidates cached cost answers, refreshes WebSocket clients) when Redis is
+    reachable; a CLI run without a platform has no cache to invalidate."""
+    from cloudoptima.services.events import EventPublisher
+
+    try:
+        publisher = EventPublisher.from_url(settings.resolved_redis_url())
+    except SettingsError:
+        return
+    try:
+        publisher.publish(organization_id, "cost_updates", data)
+    except Exception as exc:
+        err_console.print(
+            f"[yellow]note:[/] could not notify the platform through Redis ({exc})", highlight=False
+        )
+    finally:
+        publisher.close()
+
+
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(help="A billing file (CSV, CSV.gz, Parquet) or a folder of them.")],
@@ -331,6 +350,9 @@ def ingest(
     elapsed = time.monotonic() - started
     data = report.as_dict()
     data["seconds"] = round(elapsed, 3)
+    _announce_costs(
+        settings, org_id, {"source": "ingest", "run_id": data["run_id"], "period": data["period"]}
+    )
     if as_json:
         console.print_json(json.dumps(data))
         return
@@ -474,6 +496,7 @@ def sandbox_generate(
         report = load_sandbox(engine, CredentialCipher(settings.resolved_encryption_key), org_id, keep)
     except (SettingsError, OrganisationNotFoundError) as exc:
         fail(str(exc))
+    _announce_costs(settings, org_id, {"source": "sandbox", "accounts": len(report.accounts)})
     console.print(
         f"loaded into {org}: {len(report.accounts)} accounts, {report.cost_rows:,} cost rows "
         f"(billed {report.billed_total}), {report.resources} resources"

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
 
 import cloudoptima
+from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.settings import Settings, load_settings
-from gateway import health
+from cloudoptima.storage.tenancy import TenantViolation
+from gateway import health, stream
+from gateway.audit import AuditMiddleware
 from gateway.observability import Metrics, configure_logging, request_middleware
+from gateway.routes.v1 import build_router
 from gateway.runtime import Runtime
 
 SECURITY_HEADERS = {
@@ -24,17 +30,39 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the FastAPI app; connections are opened lazily and closed at shutdown."""
+async def _not_found(_request: Request, _exc: Exception) -> Response:
+    """A write that crossed organisations is answered as a missing resource (ids of others are unknown)."""
+    return JSONResponse({"detail": "not found"}, status_code=404)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    providers: ProviderRegistry | None = None,
+    mounts: Mapping[str, Starlette] | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """Build the FastAPI app; connections are opened lazily and closed at shutdown.
+
+    ``providers`` builds cloud clients of connected accounts (default: the registry over the configured
+    credential key); tests pass one with strict fakes at the edge of the world. ``mounts`` are ASGI apps
+    mounted at their path whose lifespans run inside the gateway's (the composition root in
+    :mod:`gateway.main` mounts the MCP server at ``/mcp``); ``routers`` are extra ``/v1`` routers (chat).
+    """
     settings = settings or load_settings()
     settings.check_production_safety()
     configure_logging(settings.log_level)
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, providers=providers)
     metrics = Metrics()
+
+    mounted = dict(mounts or {})
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with AsyncExitStack() as stack:
+            for sub_app in mounted.values():
+                await stack.enter_async_context(sub_app.router.lifespan_context(sub_app))
+            yield
         await runtime.close()
 
     app = FastAPI(
@@ -47,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.metrics = metrics
 
+    app.add_middleware(AuditMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(
         CORSMiddleware,
@@ -65,6 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.middleware("http")(request_middleware(metrics))
     app.include_router(health.router)
+    app.include_router(build_router())
+    app.include_router(stream.router)
+    for extra in routers:
+        app.include_router(extra, prefix="/v1")
+    for path, sub_app in mounted.items():
+        app.mount(path, sub_app)
+    app.add_exception_handler(TenantViolation, _not_found)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

@@ -1,32 +1,60 @@
-"""Lazily created connections the gateway shares: database engine, Redis client, Temporal client."""
+"""Lazily created connections the gateway shares: database engine, Redis client, Temporal client.
+
+Besides the connections it holds the per-process helpers built on them: the token issuer, the rate limiter
+and sign-in throttle, the cost cache, and a short-lived cache of organisations' subscription tiers.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
+from typing import Any
 
 import redis.asyncio as aioredis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
+from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.cache import CostCache
+from cloudoptima.services.rate_limits import LoginThrottle, RateLimiter
+from cloudoptima.services.tokens import TokenIssuer
 from cloudoptima.settings import Settings
-from cloudoptima.storage.engine import engine_from_settings, session_factory
+from cloudoptima.storage.engine import make_engine, session_factory
+from cloudoptima.storage.models import Organization
+
+TIER_TTL_S = 60.0
+DB_POOL_SIZE = 45
+REQUEST_SESSIONS = 40
+"""At most this many request sessions at once (the pool keeps the rest for cost queries, audit, tiers)."""
 
 
 class Runtime:
     """Holds the app's connections; nothing connects until first use, and ``close`` releases all."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, providers: ProviderRegistry | None = None) -> None:
         self.settings = settings
+        self._providers = providers
+        self._background: set[asyncio.Future[Any]] = set()
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._redis: aioredis.Redis | None = None
         self._temporal: Client | None = None
         self._temporal_lock = asyncio.Lock()
+        self._issuer: TokenIssuer | None = None
+        self._limiter: RateLimiter | None = None
+        self._throttle: LoginThrottle | None = None
+        self._cache: CostCache | None = None
+        self._cipher: CredentialCipher | None = None
+        self._tiers: dict[uuid.UUID, tuple[float, str]] = {}
+        self._db_slots: asyncio.Semaphore | None = None
 
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = engine_from_settings(self.settings)
+            # Enough connections for every worker thread (anyio's default limit is 40) plus async paths.
+            self._engine = make_engine(self.settings.resolved_database_url(), pool_size=DB_POOL_SIZE)
         return self._engine
 
     def sessions(self) -> sessionmaker[Session]:
@@ -37,7 +65,10 @@ class Runtime:
     def redis(self) -> aioredis.Redis:
         if self._redis is None:
             self._redis = aioredis.from_url(
-                self.settings.resolved_redis_url(), socket_connect_timeout=2, decode_responses=True
+                self.settings.resolved_redis_url(),
+                socket_connect_timeout=2,
+                decode_responses=True,
+                max_connections=512,
             )
         return self._redis
 
@@ -48,6 +79,74 @@ class Runtime:
                     self.settings.resolved_temporal_address(), namespace=self.settings.temporal_namespace
                 )
             return self._temporal
+
+    # ---- helpers built on the connections ------------------------------------------------------------
+    def issuer(self) -> TokenIssuer:
+        if self._issuer is None:
+            self._issuer = TokenIssuer(
+                self.settings.resolved_jwt_secret,
+                algorithm=self.settings.jwt_algorithm,
+                access_minutes=self.settings.access_token_minutes,
+            )
+        return self._issuer
+
+    def limiter(self) -> RateLimiter:
+        if self._limiter is None:
+            self._limiter = RateLimiter(self.redis())
+        return self._limiter
+
+    def login_throttle(self) -> LoginThrottle:
+        if self._throttle is None:
+            self._throttle = LoginThrottle(self.redis())
+        return self._throttle
+
+    def cost_cache(self) -> CostCache:
+        if self._cache is None:
+            self._cache = CostCache(self.redis())
+        return self._cache
+
+    def cipher(self) -> CredentialCipher:
+        if self._cipher is None:
+            self._cipher = CredentialCipher(self.settings.resolved_encryption_key)
+        return self._cipher
+
+    def db_slots(self) -> asyncio.Semaphore:
+        """Admission for request-scoped sessions (see ``REQUEST_SESSIONS``)."""
+        if self._db_slots is None:
+            self._db_slots = asyncio.Semaphore(REQUEST_SESSIONS)
+        return self._db_slots
+
+    def providers(self) -> ProviderRegistry:
+        """Builds provider clients of connected accounts (injected in tests, else from the cipher)."""
+        if self._providers is None:
+            self._providers = ProviderRegistry(self.cipher())
+        return self._providers
+
+    def background(self, task: asyncio.Future[Any]) -> None:
+        """Keep a reference to work that may outlive its request (e.g. a slow verification)."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def cached_tier(self, organization_id: uuid.UUID) -> str | None:
+        """The tier when it was read less than ``TIER_TTL_S`` ago (no I/O), else None."""
+        cached = self._tiers.get(organization_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        return None
+
+    def tier(self, organization_id: uuid.UUID) -> str:
+        """The organisation's subscription tier, re-read from the database at most every minute."""
+        now = time.monotonic()
+        cached = self._tiers.get(organization_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with self.sessions()() as session:
+            tier = session.scalar(
+                select(Organization.subscription_tier).where(Organization.id == organization_id)
+            )
+        value = tier or "free"
+        self._tiers[organization_id] = (now + TIER_TTL_S, value)
+        return value
 
     async def close(self) -> None:
         if self._redis is not None:

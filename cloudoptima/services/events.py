@@ -11,6 +11,8 @@ Contract:
 - Delivery is at most once per subscriber and only to subscribers connected at the time (pub/sub). Callers
   running in retried activities may publish an event more than once; consumers treat events as "something
   changed, refresh", never as a ledger.
+- A ``cost_updates`` event also bumps the organisation's cost version (``services.cache``), so cached cost
+  answers are invalidated whenever new cost data lands, whoever landed it.
 - :class:`EventPublisher` is synchronous and thread-safe (redis-py's connection pool), so activities running
   in a thread pool share one instance.
 """
@@ -25,6 +27,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import redis
+
+from cloudoptima.services.cache import bump_cost_version
 
 CHANNEL_PREFIX = "cloudoptima:events:"
 EVENT_TYPES = frozenset(
@@ -92,6 +96,9 @@ class EventPublisher:
     def publish(self, organization_id: uuid.UUID, event_type: str, data: Mapping[str, Any]) -> int:
         """Publish one event; returns how many subscribers received it."""
         message = encode_event(organization_id, event_type, data, self._now())
+        if event_type == "cost_updates":
+            # New cost data landed: cached cost answers of this organisation become unreachable first.
+            bump_cost_version(self._client, organization_id)
         receivers: Any = self._client.publish(channel(organization_id), message)
         return int(receivers)
 

@@ -1,0 +1,126 @@
+"""Access tokens (JWT, PyJWT) with the seed's §6.1 payload, and opaque secrets stored as hashes.
+
+Contract:
+- ``issue`` signs ``{sub, org_id, role, permissions, iat, exp, jti}`` with the configured secret and
+  algorithm; ``permissions`` are the role's permissions at issue time (``cloudoptima.domain.rbac``).
+- ``verify`` checks signature, expiry (no leeway), required claims and the role; anything else raises
+  :class:`TokenError` with a message safe to show a caller. Revocation (``jti``) is the caller's check.
+- ``opaque_secret`` / ``secret_hash``: refresh and invitation secrets are random URL-safe strings; only their
+  SHA-256 is stored (they carry 256 bits of entropy, so a slow hash adds nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import jwt
+
+from cloudoptima.domain.rbac import Role, is_role, permissions_for
+
+REQUIRED_CLAIMS = ("sub", "org_id", "role", "permissions", "iat", "exp", "jti")
+
+
+class TokenError(ValueError):
+    """The token is malformed, expired, badly signed or carries an unknown role."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """A verified access token."""
+
+    user_id: uuid.UUID
+    organization_id: uuid.UUID
+    role: Role
+    permissions: tuple[str, ...]
+    issued_at: datetime
+    expires_at: datetime
+    jti: str
+
+
+def opaque_secret() -> str:
+    """A fresh 256-bit URL-safe secret."""
+    return secrets.token_urlsafe(32)
+
+
+def secret_hash(secret: str) -> str:
+    """The stored form of an opaque secret (hex SHA-256)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class TokenIssuer:
+    """Signs and verifies access tokens with one secret."""
+
+    def __init__(self, secret: str, *, algorithm: str = "HS256", access_minutes: int = 30) -> None:
+        if not secret:
+            raise ValueError("a JWT secret is required")
+        self._secret = secret
+        self._algorithm = algorithm
+        self.access_ttl = timedelta(minutes=access_minutes)
+
+    def issue(
+        self,
+        user_id: uuid.UUID,
+        organization_id: uuid.UUID,
+        role: Role,
+        *,
+        now: datetime | None = None,
+    ) -> tuple[str, AccessClaims]:
+        """A signed token and its claims."""
+        issued = (now or datetime.now(UTC)).replace(microsecond=0)
+        claims = AccessClaims(
+            user_id=user_id,
+            organization_id=organization_id,
+            role=role,
+            permissions=permissions_for(role),
+            issued_at=issued,
+            expires_at=issued + self.access_ttl,
+            jti=uuid.uuid4().hex,
+        )
+        payload: dict[str, Any] = {
+            "sub": str(user_id),
+            "org_id": str(organization_id),
+            "role": role,
+            "permissions": list(claims.permissions),
+            "iat": int(issued.timestamp()),
+            "exp": int(claims.expires_at.timestamp()),
+            "jti": claims.jti,
+        }
+        return jwt.encode(payload, self._secret, algorithm=self._algorithm), claims
+
+    def verify(self, token: str) -> AccessClaims:
+        """The claims of a valid token (see module contract)."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self._algorithm],
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("access token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenError("access token is invalid") from exc
+        role = payload.get("role")
+        if not isinstance(role, str) or not is_role(role):
+            raise TokenError("access token carries an unknown role")
+        try:
+            user_id = uuid.UUID(str(payload["sub"]))
+            org_id = uuid.UUID(str(payload["org_id"]))
+        except ValueError as exc:
+            raise TokenError("access token is invalid") from exc
+        typed_role = cast(Role, role)
+        return AccessClaims(
+            user_id=user_id,
+            organization_id=org_id,
+            role=typed_role,
+            # Permissions follow the role: a token can never carry more than its role grants.
+            permissions=permissions_for(typed_role),
+            issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
+            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            jti=str(payload["jti"]),
+        )

@@ -1,0 +1,138 @@
+"""Acting on findings: ``POST /v1/recommendations/{id}/apply`` and ``/v1/approvals`` (pending decisions).
+
+Both go through the remediation workflow (``temporal_workflows.client``): apply starts it (dry run first,
+approval when asked, when the organisation requires it or when the requester could not approve it, a
+schedule), and a decision is an Update on the waiting workflow. Risk-based RBAC (seed §6.2): applying or
+approving a recommendation of risk R needs ``apply:R_risk_recommendations``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from cloudoptima.domain.rbac import RISK_PERMISSION
+from cloudoptima.domain.remediation import PendingApproval
+from cloudoptima.services.pricing import SandboxPriceCatalog
+from cloudoptima.services.recommendations import RecommendationService
+from cloudoptima.services.remediation import RemediationService
+from cloudoptima.storage.models import Organization
+from cloudoptima.storage.tenancy import tenant_session
+from gateway.audit import AuditedRoute
+from gateway.deps import Permission, Principal, RuntimeDep
+from gateway.remediation_requests import approver_of, provider_factory, start_recommendation
+from gateway.runtime import Runtime
+from gateway.schemas.approvals import ApprovalList, DecisionIn, DecisionOut, PendingApprovalOut
+from gateway.schemas.common import invalid, not_found
+from gateway.schemas.recommendations import ApplyIn, ApplyOut
+from temporal_workflows.client import DecisionRefusedError, decide
+
+router = APIRouter(route_class=AuditedRoute)
+LOWEST_APPLY = "apply:low_risk_recommendations"
+Applier = Annotated[Principal, Permission(LOWEST_APPLY)]
+APPLICABLE = ("active", "scheduled")
+
+
+def _risk_forbidden(principal: Principal, risk: str, verb: str) -> HTTPException | None:
+    needed = RISK_PERMISSION.get(risk, RISK_PERMISSION["high"])
+    if principal.can(needed):
+        return None
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        detail=f"{verb} a {risk}-risk remediation requires permission '{needed}'; "
+        f"role '{principal.role}' does not grant it",
+    )
+
+
+@router.post("/recommendations/{recommendation_id}/apply", tags=["recommendations"], response_model=ApplyOut)
+async def apply_recommendation(
+    recommendation_id: uuid.UUID, body: ApplyIn, request: Request, runtime: RuntimeDep, principal: Applier
+) -> ApplyOut:
+    """Start the remediation of a recommendation; returns its execution id at once."""
+    org = principal.organization_id
+    if body.schedule is not None and body.schedule.astimezone(UTC) <= datetime.now(UTC):
+        raise invalid("schedule", "schedule must be in the future", location="body")
+
+    def load() -> tuple[str, str, str, bool]:
+        with tenant_session(runtime.sessions(), org) as session:
+            row = RecommendationService(session, org, SandboxPriceCatalog()).get(recommendation_id)
+            organisation = session.get(Organization, org)
+            required = bool((organisation.settings or {}).get("require_approval")) if organisation else False
+            return row.risk_level, row.status, row.title, required
+
+    try:
+        risk, current, title, org_requires = await run_in_threadpool(load)
+    except LookupError as exc:
+        raise not_found("recommendation", recommendation_id) from exc
+    refused = _risk_forbidden(principal, risk, "applying")
+    if refused is not None:
+        raise refused
+    if current not in APPLICABLE:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"recommendation is {current}, not applicable")
+    approval = body.approval_required or org_requires
+    info = await start_recommendation(
+        runtime,
+        principal,
+        str(recommendation_id),
+        risk_level=risk,
+        title=title,
+        approval_required=approval,
+        dry_run=body.dry_run,
+        schedule=body.schedule,
+    )
+    request.state.audit_details = {"execution_id": info.execution_id, "dry_run": body.dry_run, "risk": risk}
+    return ApplyOut(
+        execution_id=info.execution_id,
+        status="queued",
+        estimated_completion=info.estimated_completion,
+        dry_run=body.dry_run,
+        approval_required=approval,
+    )
+
+
+def _pending(runtime: Runtime, org: uuid.UUID) -> list[PendingApproval]:
+    with tenant_session(runtime.sessions(), org) as session:
+        return RemediationService(session, org, provider_factory(runtime, session)).pending_approvals(
+            limit=500
+        )
+
+
+@router.get("/approvals", tags=["approvals"], response_model=ApprovalList)
+async def list_approvals(runtime: RuntimeDep, principal: Applier) -> ApprovalList:
+    """Remediations waiting for a decision that the caller's role may take, with plan and impact."""
+    pending = await run_in_threadpool(_pending, runtime, principal.organization_id)
+    mine = [p for p in pending if principal.role in p.approver_roles]
+    return ApprovalList(
+        approvals=[PendingApprovalOut.model_validate(p.model_dump()) for p in mine], total=len(mine)
+    )
+
+
+@router.post("/approvals/{execution_id}/decision", tags=["approvals"], response_model=DecisionOut)
+async def decide_approval(
+    execution_id: uuid.UUID, body: DecisionIn, request: Request, runtime: RuntimeDep, principal: Applier
+) -> DecisionOut:
+    """Approve or reject a pending remediation (the workflow refuses a second or an unauthorised decision)."""
+    pending = await run_in_threadpool(_pending, runtime, principal.organization_id)
+    found = next((p for p in pending if p.execution_id == str(execution_id)), None)
+    if found is None or not found.workflow_id:
+        raise not_found("pending approval", execution_id)
+    refused = _risk_forbidden(principal, found.risk_level or "high", "deciding")
+    if refused is not None:
+        raise refused
+    try:
+        result = await decide(
+            await runtime.temporal(), found.workflow_id, body.approve, body.comment, approver_of(principal)
+        )
+    except DecisionRefusedError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    request.state.audit_details = {"approve": body.approve, "comment": body.comment[:200]}
+    return DecisionOut(
+        execution_id=str(execution_id),
+        workflow_id=found.workflow_id,
+        state=result.state,
+        approved=body.approve,
+    )

@@ -1,0 +1,23 @@
+"""The ``/v1`` API: every router of the documented REST API (reports are a later issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.routes import (
+    auth,
+    budgets,
+    cloud_accounts,
+    costs,
+    policies,
+    recommendations,
+    remediation,
+    resources,
+)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    for module in (auth, cloud_accounts, costs, resources, recommendations, remediation, budgets, policies):
+        router.include_router(module.router)
+    return router

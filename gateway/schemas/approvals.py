@@ -1,0 +1,44 @@
+"""Approvals API bodies: pending remediation decisions and the decision itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from gateway.schemas.common import Schema, StrictBody
+
+
+class PendingApprovalOut(Schema):
+    execution_id: str
+    workflow_id: str | None
+    kind: str
+    policy_id: str | None
+    recommendation_id: str | None
+    title: str
+    risk_level: str | None
+    approver_roles: list[str]
+    requested_by: str | None
+    requested_at: datetime
+    expires_at: datetime | None
+    scheduled_for: datetime | None
+    plan: dict[str, Any]
+    impact: dict[str, Any]
+
+
+class ApprovalList(Schema):
+    approvals: list[PendingApprovalOut]
+    total: int
+
+
+class DecisionIn(StrictBody):
+    approve: bool
+    comment: str = Field(default="", max_length=2000)
+
+
+class DecisionOut(Schema):
+    execution_id: str
+    workflow_id: str
+    state: str
+    approved: bool

@@ -1,0 +1,80 @@
+"""Cloud Accounts API bodies (seed §3.2). Credentials are accepted, encrypted, and never returned."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from gateway.schemas.common import Money, Schema, StrictBody
+
+AccountStatus = Literal["active", "error", "pending", "disconnected"]
+
+
+class CloudAccountOut(Schema):
+    id: uuid.UUID
+    provider: str
+    account_id: str
+    account_name: str | None
+    status: str
+    verification_status: str
+    verification_error: str | None
+    last_sync: datetime | None
+    monthly_spend: Money | None
+
+
+class CloudAccountList(Schema):
+    accounts: list[CloudAccountOut]
+    total: int
+
+
+class AwsConnect(StrictBody):
+    role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
+    external_id: str = Field(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9+=,.@:_/-]+$")
+    account_name: str | None = Field(default=None, max_length=255)
+
+
+class AzureConnect(StrictBody):
+    subscription_id: uuid.UUID
+    tenant_id: uuid.UUID
+    client_id: uuid.UUID
+    client_secret: str = Field(min_length=1, max_length=1024)
+    account_name: str | None = Field(default=None, max_length=255)
+
+
+class GcpConnect(StrictBody):
+    project_id: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    service_account_json: str = Field(min_length=4, max_length=20_000, description="base64 of the key file")
+    account_name: str | None = Field(default=None, max_length=255)
+
+    @field_validator("service_account_json")
+    @classmethod
+    def _key_file(cls, value: str) -> str:
+        try:
+            data = json.loads(base64.b64decode(value, validate=True))
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("must be the base64 of a service account JSON key file") from exc
+        if not isinstance(data, dict) or data.get("type") != "service_account":
+            raise ValueError("must be a service account key file (type: service_account)")
+        missing = [k for k in ("client_email", "private_key") if not data.get(k)]
+        if missing:
+            raise ValueError(f"key file lacks {', '.join(missing)}")
+        return value
+
+
+class ConnectOut(Schema):
+    id: uuid.UUID
+    account_id: str
+    status: str
+    verification_status: Literal["pending", "verified", "failed"]
+    verification_error: str | None
+
+
+class SyncOut(Schema):
+    workflow_id: str
+    status: Literal["started", "running"]

@@ -1,0 +1,129 @@
+"""Cost Data API bodies (seed §3.2): overview, forecast, anomalies, by-service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from gateway.schemas.common import Money, Schema, StrictBody
+
+GroupBy = Literal["service", "region", "tag", "account", "provider", "category"]
+Granularity = Literal["daily", "weekly", "monthly"]
+CloudProviderName = Literal["aws", "azure", "gcp"]
+
+
+class PeriodComparison(Schema):
+    previous_period: Money
+    previous_start: date
+    previous_end: date
+    change_amount: Money
+    change_percent: float | None = Field(description="null when the previous period cost is 0")
+
+
+class BreakdownItem(Schema):
+    dimension: str
+    cost: Money
+    percentage: float
+
+
+class TimePoint(Schema):
+    date: date
+    cost: Money
+
+
+class CostOverviewOut(Schema):
+    start_date: date
+    end_date: date = Field(description="exclusive")
+    granularity: Granularity
+    group_by: str
+    currency: str
+    total_cost: Money
+    period_comparison: PeriodComparison
+    breakdown: list[BreakdownItem]
+    time_series: list[TimePoint]
+    source: Literal["rollup", "raw"]
+
+
+class ForecastPointOut(Schema):
+    date: date
+    predicted_cost: Money
+    lower_bound: Money
+    upper_bound: Money
+
+
+class AccuracyOut(Schema):
+    model: str
+    mape: float | None
+    rmse: float
+    mae: float | None = None
+    coverage: float | None = None
+
+
+class ForecastOut(Schema):
+    currency: str
+    days_ahead: int
+    confidence_level: float
+    model: str | None
+    forecast: list[ForecastPointOut]
+    total_forecasted: Money
+    total_lower: Money
+    total_upper: Money
+    accuracy_metrics: AccuracyOut | None
+    history_start: date | None
+    history_end: date | None
+    message: str | None = None
+
+
+class AnomalyOut(Schema):
+    id: uuid.UUID
+    detected_at: datetime
+    start_date: date | None
+    end_date: date | None
+    service: str | None
+    region: str | None
+    severity: str
+    impact_amount: Money | None
+    expected_spend: Money | None
+    actual_spend: Money | None
+    deviation_percent: float | None
+    root_cause: str | None
+    status: str
+    feedback: str | None
+    affected_resources: list[str]
+
+
+class AnomalyList(Schema):
+    anomalies: list[AnomalyOut]
+    total: int
+
+
+class AnomalyStatusUpdate(StrictBody):
+    status: Literal["active", "resolved", "ignored"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class AnomalyFeedbackIn(StrictBody):
+    feedback: Literal["yes", "no", "planned_activity"]
+
+
+class ResourceCostOut(Schema):
+    resource_id: str
+    cost: Money
+
+
+class ServiceCostOut(Schema):
+    service_name: str
+    provider: str
+    current_month: Money
+    last_month: Money
+    trend: float | None
+    top_resources: list[ResourceCostOut]
+
+
+class CostsByServiceOut(Schema):
+    currency: str
+    month_start: date
+    services: list[ServiceCostOut]

@@ -1,0 +1,110 @@
+"""What a running MCP server holds: database access, the result cache, optional Temporal, and settings.
+
+Contract: nothing connects at import; :func:`runtime_from_settings` builds the engine and session factory
+(the composition root calls it), ``tool_context(identity)`` gives the per-call :class:`ToolContext`. The
+result cache is shared by every call of one server process (its keys include the organisation).
+
+Remediation: :meth:`Runtime.remediation_starter` starts workflows through ``temporal_workflows.client``
+(the one workflow module MCP servers may use, as the gateway does) with ``approval_required=True`` always.
+Tools run in worker threads, so the starter hops back to the event loop with ``anyio.from_thread``. The
+Temporal client connects lazily on the first remediation request (``TEMPORAL_ADDRESS``); without an address
+the tool reports that remediation is unavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import anyio.from_thread
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+
+from cloudoptima.settings import Settings, SettingsError
+from cloudoptima.storage.engine import make_engine, session_factory
+from mcp_servers.identity import Identity
+from temporal_workflows.client import Approver, RemediationRequest, start_remediation
+from tools.cache import ResultCache
+from tools.context import RemediationStart, RemediationStarted, ToolContext
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    session_factory: sessionmaker[Session]
+    temporal_client: Client | None = None
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_ui_url: str | None = None
+    cache: ResultCache = field(default_factory=ResultCache)
+    now: Callable[[], datetime] = _utcnow
+    engine: Engine | None = None
+
+    def tool_context(self, identity: Identity) -> ToolContext:
+        starter = self.remediation_starter if self.temporal_client or self.temporal_address else None
+        return ToolContext(
+            organization_id=identity.organization_id,
+            role=identity.role,
+            session_factory=self.session_factory,
+            start_remediation=starter,
+            principal=identity.principal,
+            cache=self.cache,
+            now=self.now,
+        )
+
+    async def _client(self) -> Client:
+        if self.temporal_client is None:
+            assert self.temporal_address is not None
+            self.temporal_client = await Client.connect(
+                self.temporal_address, namespace=self.temporal_namespace
+            )
+        return self.temporal_client
+
+    async def _start(self, start: RemediationStart) -> RemediationStarted:
+        client = await self._client()
+        user = start.requested_by.removeprefix("user:")
+        info = await start_remediation(
+            client,
+            RemediationRequest(
+                organization_id=str(start.organization_id),
+                requested_by=Approver(user_id=user, role=start.requested_by_role),
+                execution_id="",
+                recommendation_id=str(start.recommendation_id),
+                title=start.title,
+                risk_level=start.risk_level,
+                approval_required=True,
+                dry_run=start.dry_run,
+            ),
+            temporal_ui_url=self.temporal_ui_url,
+        )
+        return RemediationStarted(
+            execution_id=info.execution_id,
+            workflow_id=info.workflow_id,
+            state=info.status,
+            temporal_ui_url=info.temporal_ui_url,
+        )
+
+    def remediation_starter(self, start: RemediationStart) -> RemediationStarted:
+        """Start the workflow from a tool's worker thread (see module contract)."""
+        return anyio.from_thread.run(self._start, start)
+
+
+def runtime_from_settings(settings: Settings) -> Runtime:
+    """Engine + session factory for ``DATABASE_URL`` (or the running embedded database)."""
+    engine = make_engine(settings.resolved_database_url(), pool_size=5)
+    try:
+        address: str | None = settings.resolved_temporal_address()
+    except SettingsError:
+        address = None
+    return Runtime(
+        session_factory=session_factory(engine),
+        temporal_address=address,
+        temporal_namespace=settings.temporal_namespace,
+        temporal_ui_url=settings.resolved_temporal_ui_url(),
+        engine=engine,
+    )

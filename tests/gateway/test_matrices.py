@@ -1,0 +1,238 @@
+"""Isolation and RBAC matrices generated from the route table, so a new route cannot escape them.
+
+* Every ``/v1`` route with an id in its path answers 404 to an admin of another organisation, for ids that
+  really exist (one fixture row per id kind; a new id kind without a fixture fails the test).
+* Every ``/v1`` write route answers 403 to a viewer, naming the permission, except the self-service routes
+  listed in ``SELF_SERVICE`` (sign-up/in, refresh, logout, own API keys, accepting an invitation).
+* Every ``/v1`` route except the public ones answers 401 without credentials.
+"""
+
+from __future__ import annotations
+
+import typing
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cloudoptima.domain.budgets import BudgetSpec
+from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.api_keys import ApiKeyService
+from cloudoptima.services.budgets import BudgetService
+from cloudoptima.services.cloud_accounts import CloudAccountService
+from cloudoptima.services.invitations import InvitationService
+from cloudoptima.services.policies import PolicyService, validate_policy
+from cloudoptima.settings import Settings
+from cloudoptima.storage.models import Anomaly, PolicyExecution, Recommendation
+from cloudoptima.storage.tenancy import scope
+from gateway.route_table import RouteEntry, api_routes
+from tests.gateway.conftest import Org, make_org
+
+PUBLIC = {"/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/invitations/accept"}
+SELF_SERVICE = PUBLIC | {"/v1/auth/logout", "/v1/auth/api-keys", "/v1/auth/api-keys/{key_id}"}
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+POLICY = {
+    "name": "stop idle",
+    "trigger": {"type": "event", "config": {"event": "anomaly.detected"}},
+    "conditions": [{"field": "resource_type", "operator": "eq", "value": "compute_instance"}],
+    "actions": [{"type": "stop", "config": {}}],
+}
+BODIES: dict[str, dict[str, Any]] = {
+    "BudgetIn": {"name": "Team budget", "amount": 100, "start_date": "2030-01-01", "end_date": "2031-01-01"},
+    "PolicyIn": POLICY,
+    "DismissIn": {"reason": "not now"},
+    "ApplyIn": {"dry_run": True},
+    "DecisionIn": {"approve": True, "comment": "ok"},
+    "AnomalyStatusUpdate": {"status": "resolved"},
+    "AnomalyFeedbackIn": {"feedback": "yes"},
+    "ExecuteIn": {"dry_run": True},
+    "LogoutRequest": {},
+    "ApiKeyCreate": {"name": "k"},
+    "InvitationCreate": {"email": "someone@example.com", "role": "viewer"},
+    "AwsConnect": {"role_arn": "arn:aws:iam::123456789012:role/X", "external_id": "ext-1"},
+    "AzureConnect": {
+        "subscription_id": str(uuid.uuid4()),
+        "tenant_id": str(uuid.uuid4()),
+        "client_id": str(uuid.uuid4()),
+        "client_secret": "s",
+    },
+    "GcpConnect": {"project_id": "my-project-1", "service_account_json": "e30="},
+    "BulkTagIn": {"resource_ids": ["i-1"], "tags": {"team": "a"}},
+    "RegisterRequest": {
+        "email": "x@example.com",
+        "password": "long enough",
+        "company_name": "X",
+        "role": "cfo",
+    },
+    "LoginRequest": {"email": "x@example.com", "password": "x"},
+    "RefreshRequest": {"refresh_token": "x"},
+    "InvitationAccept": {"token": "x", "password": "long enough"},
+}
+
+
+def _v1_routes(client: TestClient) -> list[RouteEntry]:
+    return [e for e in api_routes(client.app.routes) if e.path.startswith("/v1/")]  # type: ignore[attr-defined]
+
+
+def _body(route: APIRoute) -> dict[str, Any] | None:
+    if route.body_field is None:
+        return None
+    annotation = route.body_field.field_info.annotation
+    models = [
+        a for a in (*typing.get_args(annotation), annotation) if isinstance(a, type) and a is not type(None)
+    ]
+    for model in models:
+        if model.__name__ in BODIES:
+            return BODIES[model.__name__]
+    raise AssertionError(f"{route.path}: add a sample body for {annotation} to BODIES")
+
+
+def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UUID]:
+    """One real row of every id kind the API takes, in ``org``."""
+    cipher = CredentialCipher(settings.resolved_encryption_key)
+    with Session(engine) as session:
+        scope(session, org.id)
+        budget = BudgetService(session, org.id).create(
+            BudgetSpec(name="b", amount=Decimal(10), start_date=date(2030, 1, 1), end_date=date(2031, 1, 1))
+        )
+        rec = Recommendation(
+            organization_id=org.id,
+            fingerprint=uuid.uuid4().hex,
+            title="Stop idle instance",
+            category="compute",
+            risk_level="low",
+            affected_resources=[{"id": "i-1", "name": "i-1", "current_cost": "10"}],
+            actions=[{"type": "stop", "resource_id": "i-1", "description": "stop", "parameters": {}}],
+            status="active",
+        )
+        anomaly = Anomaly(organization_id=org.id, severity="high", fingerprint=uuid.uuid4().hex[:32])
+        session.add_all([rec, anomaly])
+        policy = PolicyService(session, org.id).create(validate_policy(POLICY))
+        account = CloudAccountService(session, org.id, cipher).connect(
+            "aws", "210987654321", "b", {"role_arn": "arn:aws:iam::210987654321:role/X"}
+        )
+        key = ApiKeyService(session, org.id).create(org.users["admin"], "b").row
+        invitation = (
+            InvitationService(session, org.id)
+            .invite(f"inv-{uuid.uuid4().hex[:6]}@example.com", "viewer", org.users["admin"])
+            .user
+        )
+        execution = PolicyExecution(
+            organization_id=org.id,
+            status="pending_approval",
+            workflow_id=f"remediation-{uuid.uuid4()}",
+            kind="recommendation",
+            risk_level="low",
+            plan={"title": "x", "approver_roles": ["engineer", "finops_manager", "admin"]},
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        )
+        session.add(execution)
+        session.flush()
+        ids = {
+            "budget_id": budget.id,
+            "recommendation_id": rec.id,
+            "anomaly_id": anomaly.id,
+            "policy_id": policy.id,
+            "account_id": account.id,
+            "key_id": key.id,
+            "invitation_id": invitation.id,
+            "execution_id": execution.id,
+        }
+        session.commit()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def orgs(
+    engine: Engine, gateway_settings: Settings
+) -> tuple[Org, Org, dict[str, uuid.UUID], dict[str, uuid.UUID]]:
+    mine, theirs = (
+        make_org(engine, gateway_settings, name="mine"),
+        make_org(engine, gateway_settings, name="theirs"),
+    )
+    return (
+        mine,
+        theirs,
+        _fixtures(engine, gateway_settings, mine),
+        _fixtures(engine, gateway_settings, theirs),
+    )
+
+
+def _call(client: TestClient, entry: RouteEntry, ids: dict[str, uuid.UUID], headers: dict[str, str]) -> Any:
+    params = list(entry.route.param_convertors)
+    missing = [p for p in params if p not in ids]
+    assert not missing, f"{entry.path}: add a fixture row for {missing}"
+    path = entry.path.format(**{p: ids[p] for p in params})
+    method = sorted(entry.methods)[0]
+    return client.request(method, path, headers=headers, json=_body(entry.route))
+
+
+def test_every_id_route_hides_other_organisations(client: TestClient, orgs: Any) -> None:
+    mine, _theirs, _my_ids, their_ids = orgs
+    checked = []
+    for route in _v1_routes(client):
+        if not route.route.param_convertors:
+            continue
+        response = _call(client, route, their_ids, mine.headers("admin"))
+        assert response.status_code == 404, (
+            f"{route.methods} {route.path}: {response.status_code} {response.text}"
+        )
+        checked.append(route.path)
+    assert len(checked) >= 12
+
+
+def test_every_write_route_refuses_a_viewer(client: TestClient, orgs: Any) -> None:
+    mine, _theirs, my_ids, _their_ids = orgs
+    checked = []
+    for route in _v1_routes(client):
+        if not route.methods & WRITES or route.path in SELF_SERVICE:
+            continue
+        response = _call(client, route, my_ids, mine.headers("viewer"))
+        assert response.status_code == 403, (
+            f"{route.methods} {route.path}: {response.status_code} {response.text}"
+        )
+        assert "permission '" in response.json()["detail"]
+        checked.append(route.path)
+    assert len(checked) >= 15
+
+
+def test_every_private_route_needs_credentials(client: TestClient, orgs: Any) -> None:
+    _mine, _theirs, my_ids, _their_ids = orgs
+    for route in _v1_routes(client):
+        if route.path in PUBLIC:
+            continue
+        response = _call(client, route, my_ids, {})
+        assert response.status_code == 401, f"{route.methods} {route.path}: {response.status_code}"
+
+
+def test_risk_based_permission_on_apply(
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> None:
+    org = make_org(engine, gateway_settings)
+    with Session(engine) as session:
+        rec = Recommendation(
+            organization_id=org.id,
+            fingerprint=uuid.uuid4().hex,
+            title="Delete unattached disk",
+            category="storage",
+            risk_level="high",
+            affected_resources=[],
+            actions=[],
+            status="active",
+        )
+        session.add(rec)
+        session.flush()
+        rec_id = rec.id
+        session.commit()
+    response = client.post(
+        f"/v1/recommendations/{rec_id}/apply", headers=org.headers("finops_manager"), json={}
+    )
+    assert response.status_code == 403
+    assert "apply:high_risk_recommendations" in response.json()["detail"]
+    assert "finops_manager" in response.json()["detail"]

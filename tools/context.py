@@ -1,0 +1,93 @@
+"""What every tool runs with: the caller's organisation and role, database access, optional Temporal.
+
+Contract:
+- ``ToolContext`` is built by a composition root (an MCP server, an agent runner) after it has
+  authenticated the caller; tools never read the environment.
+- ``session()`` is a tenant-scoped session (``cloudoptima.storage.tenancy``): every ORM statement on a
+  tenant-scoped table is filtered to ``organization_id``; it commits on success. ``read_session()`` is the
+  same but always rolls back, so read-only tools cannot write even by accident.
+- ``prices`` answers list prices for rightsizing options (the sandbox catalogue unless given).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloudoptima.domain.rbac import Role, has_permission
+from cloudoptima.domain.recommendations import PriceCatalog
+from cloudoptima.services.pricing import SandboxPriceCatalog
+from cloudoptima.storage.tenancy import scope, tenant_session
+from tools.cache import ResultCache
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class RemediationStart:
+    """What a tool asks the workflow engine to start: always approval-gated (``approval_required``)."""
+
+    organization_id: uuid.UUID
+    recommendation_id: uuid.UUID
+    requested_by: str
+    requested_by_role: Role
+    title: str
+    risk_level: str
+    dry_run: bool
+
+
+@dataclass(frozen=True)
+class RemediationStarted:
+    """The started workflow: the ``policy_executions`` id, workflow id, state and Temporal UI link."""
+
+    execution_id: str
+    workflow_id: str
+    state: str
+    temporal_ui_url: str | None
+
+
+RemediationStarter = Callable[[RemediationStart], RemediationStarted]
+"""Starts the remediation workflow (wired by a composition root that may use ``temporal_workflows``)."""
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """The caller (organisation, role) and the dependencies tools use."""
+
+    organization_id: uuid.UUID
+    role: Role
+    session_factory: sessionmaker[Session]
+    start_remediation: RemediationStarter | None = None
+    """Starts the approval-gated remediation workflow (``request_remediation`` needs it)."""
+    principal: str = "unknown"
+    """Who is calling (user id or API key prefix), recorded by tools that start work."""
+    prices: PriceCatalog = field(default_factory=SandboxPriceCatalog)
+    cache: ResultCache = field(default_factory=ResultCache)
+    now: Callable[[], datetime] = _utcnow
+
+    def can(self, permission: str) -> bool:
+        return has_permission(self.role, permission)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A tenant-scoped session that commits on success."""
+        with tenant_session(self.session_factory, self.organization_id) as session:
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A tenant-scoped session that is always rolled back (loaded rows stay readable, detached)."""
+        with self.session_factory() as session:
+            scope(session, self.organization_id)
+            try:
+                yield session
+            finally:
+                session.expunge_all()
+                session.rollback()
