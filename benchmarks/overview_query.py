@@ -40,7 +40,7 @@ SELECT :org,
        'region-' || (g % 20), 'account-' || (g % 50), 'res-' || (g % 200000),
        jsonb_build_object('team', 'team-' || (g % 12), 'env', (ARRAY['prod','dev','staging'])[1 + g % 3])
 FROM generate_series(1, :n) AS g,
-     LATERAL (SELECT :t0 + ((g * 7919) % 365) * interval '1 day' AS ts) AS t
+     LATERAL (SELECT :t0 + ((g::bigint * 7919) % 365) * interval '1 day' AS ts) AS t
 """
 
 RAW = """

@@ -57,7 +57,9 @@ def test_scoped_session_filters_even_plain_queries(db_session: Session) -> None:
     db_session.execute(update(Budget).values(name="renamed"))
     db_session.info.pop("organization_id")
     both = select(Budget.name).where(Budget.organization_id.in_([a.id, b.id]))
-    assert sorted(db_session.scalars(both).all()) == ["b1", "renamed"], "the update touched only organisation A"
+    assert sorted(db_session.scalars(both).all()) == ["b1", "renamed"], (
+        "the update touched only organisation A"
+    )
 
 
 def test_writing_a_row_of_another_organisation_is_refused(db_session: Session) -> None:
