@@ -37,7 +37,7 @@ from cloudoptima.services.events import EventPublisher, Publish
 from cloudoptima.settings import Settings, SettingsError, load_settings
 from cloudoptima.storage.engine import engine_from_settings, session_factory
 from cloudoptima.storage.models import CloudAccount
-from temporal_workflows.analysis.activities import AnalysisActivities
+from temporal_workflows.analysis.activities import AnalysisActivities, Explain
 from temporal_workflows.analysis.workflows import (
     AnalyseAllWorkflow,
     AnalyseOrganisationWorkflow,
@@ -65,6 +65,34 @@ class WorkerDeps:
     sessions: sessionmaker[Session]
     providers: ProviderRegistry
     publish: Publish | None
+    explain: Explain | None = None
+    """The root-cause agent (``explainer_from_settings``); None keeps the deterministic contribution text."""
+
+
+def explainer_from_settings(settings: Settings) -> Explain:
+    """The root-cause explainer of the analysis step: the configured LLM (offline narrator without one),
+    with semantic memory for similar past incidents. A failure on one anomaly keeps its deterministic text."""
+    from agents.models import chat_model, select_provider
+    from agents.root_cause import explain_and_store
+    from cloudoptima.services.embeddings import embedder_from_settings
+    from cloudoptima.services.semantic_memory import SemanticMemory
+
+    model = None if select_provider(settings).provider == "offline" else chat_model(settings)
+    embedder = embedder_from_settings(settings)
+
+    def explain(session: Session, organization_id: uuid.UUID, anomaly_ids: list[uuid.UUID]) -> int:
+        memory = SemanticMemory(session, organization_id, embedder)
+        done = 0
+        for anomaly_id in anomaly_ids:
+            try:
+                with session.begin_nested():
+                    explain_and_store(session, organization_id, anomaly_id, model=model, memory=memory)
+                done += 1
+            except Exception:
+                log.exception("root-cause explanation failed for anomaly %s", anomaly_id)
+        return done
+
+    return explain
 
 
 def build_deps(settings: Settings) -> WorkerDeps:
@@ -81,6 +109,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         sessions=session_factory(engine),
         providers=ProviderRegistry(CredentialCipher(settings.resolved_encryption_key)),
         publish=publish,
+        explain=explainer_from_settings(settings),
     )
 
 
@@ -103,7 +132,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
     collection = CollectionActivities(
         CollectionService(deps.engine, deps.providers.for_account, publish=deps.publish)
     )
-    analysis = AnalysisActivities(deps.sessions, deps.publish)
+    analysis = AnalysisActivities(deps.sessions, deps.publish, explain=deps.explain)
     maintenance = MaintenanceActivities(deps.sessions)
     return {
         COLLECTION: ([CollectAllWorkflow, CollectAccountWorkflow], collection.all()),

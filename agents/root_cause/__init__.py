@@ -111,6 +111,7 @@ def explain_and_store(
     if row is None or row.organization_id != organization_id:
         raise LookupError(f"anomaly {anomaly_id} not found")
     row.root_cause = explanation.text
+    row.root_cause_source = f"agent:{explanation.source}"[:40]
     if memory is not None:
         evidence = AnomalyEvidence.model_validate(explanation.evidence)
         memory.remember(

@@ -229,6 +229,12 @@ class AnomalyService:
 
     @staticmethod
     def _fill(row: Anomaly, incident: CostAnomaly, accounts: dict[str, uuid.UUID], now: datetime) -> None:
+        unchanged = (
+            row.root_cause is not None
+            and row.end_date == incident.end_date
+            and row.impact_amount is not None
+            and _money(row.impact_amount) == _money(incident.impact)
+        )
         top = incident.root_causes[0].dimensions if incident.root_causes else {}
         account = incident.scope.get("account") or top.get("account")
         row.scope = dict(incident.scope)
@@ -245,7 +251,11 @@ class AnomalyService:
         pct = incident.impact_pct
         row.deviation_percent = None if pct is None else Decimal(str(round(pct, 2)))
         row.score = incident.score
-        row.root_cause = root_cause_text(incident)
+        if not (unchanged and (row.root_cause_source or "").startswith("agent")):
+            # An agent's explanation stays while the incident's numbers are unchanged; otherwise the
+            # deterministic text replaces it until the analysis step explains the incident again.
+            row.root_cause = root_cause_text(incident)
+            row.root_cause_source = "contributions"
         row.contributions = _root_causes_json(incident)
         row.dimension_contributions = [
             {"dimension": c.dimension, "value": c.value, "contribution": _money(c.contribution)}

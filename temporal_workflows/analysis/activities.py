@@ -22,7 +22,7 @@ from cloudoptima.services.events import Publish
 from cloudoptima.services.forecast_refresh import refresh_forecasts
 from cloudoptima.services.pricing import SandboxPriceCatalog
 from cloudoptima.services.recommendations import RecommendationService
-from cloudoptima.storage.models import Organization
+from cloudoptima.storage.models import Anomaly, Organization
 from cloudoptima.storage.tenancy import tenant_session
 from temporal_workflows.analysis.inputs import (
     AnalyseAllInput,
@@ -36,6 +36,10 @@ from temporal_workflows.analysis.inputs import (
     PublishInput,
     RecommendationStepResult,
 )
+
+Explain = Callable[[Session, uuid.UUID, list[uuid.UUID]], int]
+"""Writes an explanation onto each of these anomalies in the session (the root-cause agent, wired by the
+worker's composition root); returns how many were explained. The session commits with the step."""
 
 
 def _today(value: str | None, now: Callable[[], datetime]) -> date:
@@ -51,10 +55,12 @@ class AnalysisActivities:
         publish: Publish | None = None,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        explain: Explain | None = None,
     ) -> None:
         self._sessions = sessions
         self._publish = publish
         self._now = now
+        self._explain = explain
 
     @activity.defn(name="analysis.list_organisations")
     def list_organisations(self, params: AnalyseAllInput) -> OrganisationList:
@@ -82,6 +88,7 @@ class AnalysisActivities:
                 {"org": org, "d0": start, "d1": end},
             ).all()
             service = AnomalyService(session, org, now=self._now)
+            run_started = self._now()
             for currency in currencies:
                 report = service.run(start, end, currency=str(currency))
                 total = AnomalyStepResult(
@@ -90,6 +97,18 @@ class AnalysisActivities:
                     updated=total.updated + report.updated,
                     resolved=total.resolved + report.resolved,
                 )
+            if self._explain is not None:
+                touched = session.scalars(
+                    select(Anomaly.id).where(
+                        Anomaly.organization_id == org,
+                        Anomaly.last_seen_at >= run_started,
+                        Anomaly.root_cause_source == "contributions",
+                    )
+                ).all()
+                if touched:
+                    if activity.in_activity():
+                        activity.heartbeat(f"explaining {len(touched)} incidents")
+                    self._explain(session, org, list(touched))
         return total
 
     @activity.defn(name="analysis.recommendations")

@@ -64,7 +64,9 @@ def _plant(engine: Engine, org: uuid.UUID) -> None:
             connection.execute(
                 select(ResourceDocument.id)
                 .where(ResourceDocument.organization_id == org)
-                .order_by(ResourceDocument.id)
+                # instances first: the compromised model below reads compute_instances, so every planted
+                # payload must be among the rows that tool returns, whatever the random ids are
+                .order_by((ResourceDocument.resource_type != "compute_instance"), ResourceDocument.id)
             )
             .scalars()
             .all()

@@ -93,6 +93,8 @@ class Anomaly(UUIDPrimaryKey, TenantScoped, Base):
     deviation_percent: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     score: Mapped[float | None] = mapped_column(Float)
     root_cause: Mapped[str | None] = mapped_column(Text)
+    root_cause_source: Mapped[str] = mapped_column(String(40), default="contributions")
+    """``contributions`` (deterministic text from the numbers) or ``agent:<provider>``."""
     contributions: Mapped[list[Any] | None] = mapped_column(JSONB)
     dimension_contributions: Mapped[list[Any] | None] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(String(50), default="active")

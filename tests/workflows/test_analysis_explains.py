@@ -1,0 +1,91 @@
+"""The analysis step stores the root-cause agent's explanation on every incident it touched."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from agents.root_cause import explain_and_store
+from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.sandbox_loading import generate_to, load_sandbox
+from cloudoptima.storage.engine import session_factory
+from cloudoptima.storage.models import (
+    Anomaly,
+    CloudAccount,
+    CostDaily,
+    CostRow,
+    IngestRun,
+    Organization,
+    QuarantinedRow,
+    Recommendation,
+    ResourceDocument,
+)
+from temporal_workflows.analysis.activities import AnalysisActivities
+from temporal_workflows.analysis.inputs import AnalyseOrganisationInput
+
+END = date(2031, 6, 1)
+
+
+@pytest.fixture
+def org(engine: Engine, tmp_path: Path) -> Iterator[uuid.UUID]:
+    org_id = uuid.uuid4()
+    with engine.begin() as connection:
+        connection.execute(
+            Organization.__table__.insert().values(
+                id=org_id, name="explain", subscription_tier="free", settings={}
+            )
+        )
+    estate = tmp_path / "estate"
+    generate_to(estate, seed=11, accounts=3, days=120, end=END)
+    load_sandbox(engine, CredentialCipher(Fernet.generate_key().decode()), org_id, estate)
+    yield org_id
+    with engine.begin() as connection:
+        for model in (
+            Anomaly,
+            Recommendation,
+            QuarantinedRow,
+            IngestRun,
+            CostDaily,
+            CostRow,
+            ResourceDocument,
+            CloudAccount,
+        ):
+            connection.execute(delete(model).where(model.organization_id == org_id))
+        connection.execute(delete(Organization).where(Organization.id == org_id))
+
+
+def test_touched_incidents_get_the_agents_explanation(engine: Engine, org: uuid.UUID) -> None:
+    calls: list[list[uuid.UUID]] = []
+
+    def explain(session: Session, organization_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
+        calls.append(ids)
+        for anomaly_id in ids:
+            explain_and_store(session, organization_id, anomaly_id)
+        return len(ids)
+
+    activities = AnalysisActivities(
+        session_factory(engine), now=lambda: datetime(2031, 6, 1, 6, tzinfo=UTC), explain=explain
+    )
+    result = activities.anomalies(AnalyseOrganisationInput(str(org), lookback_days=120, today="2031-05-31"))
+    with session_factory(engine)() as session:
+        rows = session.scalars(select(Anomaly).where(Anomaly.organization_id == org)).all()
+    assert result.incidents > 0
+    assert rows, "the sandbox plants anomalies"
+    assert calls
+    assert set(calls[0]) == {row.id for row in rows}
+    assert all(row.root_cause and row.root_cause.startswith("[offline narrator]") for row in rows)
+    assert {row.root_cause_source for row in rows} == {"agent:offline"}
+
+    # A second run with unchanged numbers keeps the explanations and explains nothing again.
+    activities.anomalies(AnalyseOrganisationInput(str(org), lookback_days=120, today="2031-05-31"))
+    assert len(calls) == 1
+    with session_factory(engine)() as session:
+        again = session.scalars(select(Anomaly).where(Anomaly.organization_id == org)).all()
+    assert {row.id: row.root_cause for row in again} == {row.id: row.root_cause for row in rows}
