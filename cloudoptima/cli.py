@@ -109,6 +109,31 @@ def _print_ready(platform: Platform, credentials: Any, created: bool) -> None:
         )
 
 
+def _start_first_analysis(temporal_address: str, namespace: str, organization_id: str) -> None:
+    """Start the analysis workflow for the demo organisation at once (anomalies with explanations,
+    recommendations, budgets), so the first screen is not empty until the hourly schedule fires. The workflow
+    is named, not imported: the kernel never imports an app layer."""
+    import asyncio
+
+    from temporalio.client import Client
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    async def start() -> None:
+        client = await Client.connect(temporal_address, namespace=namespace)
+        await client.start_workflow(
+            "AnalyseOrganisation",
+            {"organization_id": organization_id},
+            id=f"analyse-first-start-{organization_id}",
+            task_queue="processing",
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+    try:
+        asyncio.run(start())
+    except Exception as exc:
+        err_console.print(f"[yellow]note:[/] first analysis not started ({exc}); the schedule will run it")
+
+
 def _load_default_sandbox(engine: Any, settings: Settings, organization_id: str) -> None:
     """On first start, generate the default sandbox (ending today) and load it into the demo organisation."""
     import uuid
@@ -185,6 +210,12 @@ def up(
                     engine.dispose()
 
             platform = start_platform(settings, lambda line: console.print(f"[dim]•[/] {line}"), bootstrap)
+            if holder.get("created"):
+                _start_first_analysis(
+                    platform.urls["temporal_address"],
+                    settings.temporal_namespace,
+                    holder["credentials"].organization_id,
+                )
             try:
                 console.print(f"[green]healthy[/] in {time.monotonic() - started:.1f} s")
                 _print_ready(platform, holder["credentials"], holder["created"])
