@@ -18,7 +18,7 @@ from cloudoptima.settings import Settings, load_settings
 from cloudoptima.storage.tenancy import TenantViolation
 from gateway import health, stream
 from gateway.audit import AuditMiddleware
-from gateway.observability import Metrics, configure_logging, request_middleware
+from gateway.observability import Metrics, RequestMiddleware, configure_logging
 from gateway.routes.v1 import build_router
 from gateway.runtime import Runtime
 
@@ -85,14 +85,7 @@ def create_app(
         allow_headers=["*"],
     )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
-    app.middleware("http")(request_middleware(metrics))
+    app.add_middleware(RequestMiddleware, metrics=metrics, security_headers=SECURITY_HEADERS)
     app.include_router(health.router)
     app.include_router(build_router())
     app.include_router(stream.router)

@@ -10,13 +10,27 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cloudoptima.settings import load_settings
+from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.settings import Settings, load_settings
 from gateway.app import create_app
 from gateway.routes import chat, narratives
 from mcp_servers.platform import http_app
 
 
+def build_app(settings: Settings, *, providers: ProviderRegistry | None = None) -> FastAPI:
+    """The whole gateway: the API, the WebSocket, the chat and narrative routers and the MCP mount.
+
+    The route-table tests (RBAC, isolation, schema fuzzing) build the app through here, so a route added
+    to the deployed app cannot escape them.
+    """
+    return create_app(
+        settings,
+        providers=providers,
+        mounts={"/mcp": http_app(settings)},
+        routers=[chat.router, narratives.router],
+    )
+
+
 def app_factory() -> FastAPI:
     """Settings come from the environment (the only reader is ``cloudoptima.settings``)."""
-    settings = load_settings()
-    return create_app(settings, mounts={"/mcp": http_app(settings)}, routers=[chat.router, narratives.router])
+    return build_app(load_settings())

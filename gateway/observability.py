@@ -6,11 +6,11 @@ import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 
-from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -52,37 +52,53 @@ class Metrics:
         )
 
 
-def request_middleware(
-    metrics: Metrics,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """Middleware: assigns/propagates ``X-Request-ID``, logs the request, records metrics."""
-    log = logging.getLogger("cloudoptima.gateway.access")
+class RequestMiddleware:
+    """Pure ASGI middleware (no ``call_next``: nothing buffers or re-wraps the response stream).
 
-    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    For every HTTP request: assigns or propagates ``X-Request-ID`` (also set in the log context), adds the
+    security headers that the response has not set itself, records the Prometheus counter and latency by
+    route template, and logs one JSON access line. Streaming responses (SSE) pass through untouched.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, security_headers: Mapping[str, str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in security_headers.items()
+        ]
+        self.log = logging.getLogger("cloudoptima.gateway.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or [])
+        request_id = incoming.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in self.headers if h[0] not in present)
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["X-Request-ID"] = request_id
-            return response
+            await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            metrics.requests.labels(request.method, template, str(status)).inc()
-            metrics.latency.labels(request.method, template).observe(elapsed)
-            log.info(
+            template = getattr(scope.get("route"), "path", "unmatched")
+            method = str(scope.get("method", ""))
+            self.metrics.requests.labels(method, template, str(status)).inc()
+            self.metrics.latency.labels(method, template).observe(elapsed)
+            self.log.info(
                 "request",
-                extra={
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": status,
-                    "ms": elapsed * 1000,
-                },
+                extra={"method": method, "path": scope.get("path"), "status": status, "ms": elapsed * 1000},
             )
             REQUEST_ID.reset(token)
-
-    return middleware

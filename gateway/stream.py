@@ -7,6 +7,13 @@ own organisation's events. Client frames: ``{"type": "subscribe" | "unsubscribe"
 ``{"type": "message", "channel", "data", "ts"}`` for events of subscribed channels, and
 ``{"type": "error", "error": reason}`` for a bad frame (the socket stays open). A bad or revoked token
 closes the socket with code 4401 before it is accepted.
+
+Chat over the same socket, when the app serves the chat (``app.state.socket_chat``, set by the chat
+router): ``{"type": "chat", "message": str, "conversation_id"?: str}`` runs one turn of the assistant as the
+token's user, with the same agent, tools and stored history as ``POST /v1/chat``; every event of the turn
+arrives as ``{"type": "chat", "event": name, "data": {...}}`` (``conversation``, ``token``, ``tool_call``,
+``tool_result``, ``message``, ``done`` or ``error``) while channel events keep flowing. One turn runs at a
+time per socket; a second ``chat`` frame meanwhile gets an error frame.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -21,14 +30,36 @@ from redis.asyncio.client import PubSub
 
 from cloudoptima.services.events import channel as event_channel
 from cloudoptima.services.tokens import AccessClaims, TokenError
-from gateway.deps import revoked_key
+from gateway.deps import Principal, revoked_key
 from gateway.runtime import Runtime
 
 router = APIRouter()
 CHANNELS = frozenset(
-    {"cost_updates", "anomalies", "recommendations", "policy_executions", "resource_changes"}
+    {"cost_updates", "anomalies", "recommendations", "policy_executions", "resource_changes", "budget_alerts"}
 )
 UNAUTHORISED = 4401
+CHAT_PERMISSION = "read:costs"
+MAX_CHAT_CHARS = 4000
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+SocketTurn = AsyncIterator[tuple[str, dict[str, Any]]]
+SocketChat = Callable[[Principal, str, str | None], SocketTurn]
+"""``(principal, message, conversation_id) -> (event, data)`` pairs of one chat turn."""
+
+
+class _Socket:
+    """One connection's state: serialised sends (several tasks write), subscriptions, the running turn."""
+
+    def __init__(self, websocket: WebSocket, principal: Principal) -> None:
+        self.websocket = websocket
+        self.principal = principal
+        self.subscribed: set[str] = set()
+        self.turn: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        async with self._lock:
+            await self.websocket.send_text(json.dumps(frame, default=str))
 
 
 async def _authenticate(runtime: Runtime, token: str | None) -> AccessClaims | None:
@@ -43,8 +74,22 @@ async def _authenticate(runtime: Runtime, token: str | None) -> AccessClaims | N
     return claims
 
 
-def _parse(raw: str) -> tuple[str, str] | str:
-    """``(type, channel)`` of a valid client frame, or the error to send back."""
+def _chat_frame(frame: dict[str, Any]) -> tuple[str, str, str | None] | str:
+    message = frame.get("message")
+    if not isinstance(message, str) or not message.strip():
+        return "chat needs a non-empty string 'message'"
+    if len(message) > MAX_CHAT_CHARS:
+        return f"chat 'message' is longer than {MAX_CHAT_CHARS} characters"
+    conversation = frame.get("conversation_id")
+    if conversation is not None and (
+        not isinstance(conversation, str) or not CONVERSATION_ID.fullmatch(conversation)
+    ):
+        return "chat 'conversation_id' must be 1-64 letters, digits, '_' or '-'"
+    return ("chat", message, conversation)
+
+
+def _parse(raw: str) -> tuple[str, str] | tuple[str, str, str | None] | str:
+    """``(type, channel)`` or ``("chat", message, conversation_id)`` of a valid frame, or the error."""
     try:
         frame = json.loads(raw)
     except ValueError:
@@ -54,15 +99,17 @@ def _parse(raw: str) -> tuple[str, str] | str:
     kind = frame.get("type")
     if kind == "ping":
         return ("ping", "")
+    if kind == "chat":
+        return _chat_frame(frame)
     if kind not in ("subscribe", "unsubscribe"):
-        return "type must be subscribe, unsubscribe or ping"
+        return "type must be subscribe, unsubscribe, chat or ping"
     name = frame.get("channel")
     if name not in CHANNELS:
         return f"channel must be one of {', '.join(sorted(CHANNELS))}"
     return (str(kind), str(name))
 
 
-async def _forward(websocket: WebSocket, pubsub: PubSub, subscribed: set[str]) -> None:
+async def _forward(socket: _Socket, pubsub: PubSub) -> None:
     while True:
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
         if message is None:
@@ -72,28 +119,57 @@ async def _forward(websocket: WebSocket, pubsub: PubSub, subscribed: set[str]) -
         except (TypeError, ValueError):
             continue
         kind = event.get("type")
-        if kind in subscribed:
-            await websocket.send_json(
+        if kind in socket.subscribed:
+            await socket.send(
                 {"type": "message", "channel": kind, "data": event.get("data"), "ts": event.get("ts")}
             )
 
 
-async def _receive(websocket: WebSocket, subscribed: set[str]) -> None:
+async def _chat(socket: _Socket, chat: SocketChat, message: str, conversation: str | None) -> None:
+    try:
+        async for event, data in chat(socket.principal, message, conversation):
+            await socket.send({"type": "chat", "event": event, "data": data})
+    except WebSocketDisconnect:
+        raise
+    except Exception as exc:  # the client must learn the turn failed; the socket stays usable
+        await socket.send({"type": "chat", "event": "error", "data": {"message": type(exc).__name__}})
+
+
+def _start_chat(socket: _Socket, message: str, conversation: str | None) -> str | None:
+    """Start a turn in the background, or say why not."""
+    chat: SocketChat | None = getattr(socket.websocket.app.state, "socket_chat", None)
+    if chat is None:
+        return "chat is not served by this gateway"
+    if not socket.principal.can(CHAT_PERMISSION):
+        return f"chat requires permission '{CHAT_PERMISSION}'"
+    if socket.turn is not None and not socket.turn.done():
+        return "a chat turn is already running on this socket; wait for its 'done' event"
+    socket.turn = asyncio.create_task(_chat(socket, chat, message, conversation))
+    return None
+
+
+async def _receive(socket: _Socket) -> None:
     while True:
-        raw = await websocket.receive_text()
+        raw = await socket.websocket.receive_text()
         parsed = _parse(raw)
         if isinstance(parsed, str):
-            await websocket.send_json({"type": "error", "error": parsed})
+            await socket.send({"type": "error", "error": parsed})
             continue
-        kind, name = parsed
+        if parsed[0] == "chat":
+            _kind, message, conversation = parsed  # type: ignore[misc]
+            refused = _start_chat(socket, message, conversation)
+            if refused:
+                await socket.send({"type": "error", "error": refused})
+            continue
+        kind, name = parsed[0], parsed[1]
         if kind == "ping":
-            await websocket.send_json({"type": "pong"})
+            await socket.send({"type": "pong"})
         elif kind == "subscribe":
-            subscribed.add(name)
-            await websocket.send_json({"type": "subscribed", "channel": name})
+            socket.subscribed.add(name)
+            await socket.send({"type": "subscribed", "channel": name})
         else:
-            subscribed.discard(name)
-            await websocket.send_json({"type": "unsubscribed", "channel": name})
+            socket.subscribed.discard(name)
+            await socket.send({"type": "unsubscribed", "channel": name})
 
 
 @router.websocket("/v1/stream")
@@ -104,12 +180,14 @@ async def stream(websocket: WebSocket, token: str | None = None) -> None:
         await websocket.close(code=UNAUTHORISED, reason="invalid, expired or revoked token")
         return
     await websocket.accept()
+    socket = _Socket(
+        websocket, Principal(claims.user_id, claims.organization_id, claims.role, "token", claims=claims)
+    )
     pubsub = runtime.redis().pubsub()
     await pubsub.subscribe(event_channel(claims.organization_id))
-    subscribed: set[str] = set()
     tasks = [
-        asyncio.create_task(_forward(websocket, pubsub, subscribed)),
-        asyncio.create_task(_receive(websocket, subscribed)),
+        asyncio.create_task(_forward(socket, pubsub)),
+        asyncio.create_task(_receive(socket)),
     ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -118,6 +196,8 @@ async def stream(websocket: WebSocket, token: str | None = None) -> None:
             if exc is not None and not isinstance(exc, WebSocketDisconnect):
                 raise exc
     finally:
+        if socket.turn is not None:
+            tasks.append(socket.turn)
         for task in tasks:
             task.cancel()
         for task in tasks:

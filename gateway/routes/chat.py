@@ -7,7 +7,8 @@
   caller has none under that id: conversations are per user).
 The agent sees only read-only catalog tools plus ``request_remediation`` (approval-gated), bound to the
 caller's organisation and role. Conversations persist in Postgres through LangGraph's ``AsyncPostgresSaver``
-(its own tables, created on first use). Include with ``app.include_router(chat.router, prefix="/v1")``.
+(its own tables, created on first use). Include with ``app.include_router(chat.router, prefix="/v1")``;
+its lifespan also offers the same chat over the WebSocket ``/v1/stream`` (``app.state.socket_chat``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from cloudoptima.storage.tenancy import tenant_session
 from gateway.deps import Permission, Principal
 from gateway.remediation_requests import start_recommendation
 from gateway.runtime import Runtime
+from gateway.stream import SocketChat, SocketTurn
 from tools.catalog import catalog
 from tools.context import RemediationStart, RemediationStarted, RemediationStarter, ToolContext
 
@@ -123,8 +125,44 @@ class ChatRuntime:
             self._pool, self._saver = None, None
 
 
+def _runtime_of(state: Any) -> ChatRuntime:
+    if getattr(state, "chat_runtime", None) is None:
+        state.chat_runtime = ChatRuntime(state.settings, state.runtime)
+    chat: ChatRuntime = state.chat_runtime
+    return chat
+
+
+async def _turn(
+    chat: ChatRuntime, principal: Principal, conversation_id: str, message: str
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """One turn as ``(event, data)`` pairs, starting with ``conversation`` (shared by SSE and WebSocket)."""
+    saver = await chat.checkpointer()
+    tools = await chat.tools_for(principal)
+    yield "conversation", {"conversation_id": conversation_id}
+    async for event in stream_turn(
+        chat.model,
+        tools,
+        saver,
+        organization_id=principal.organization_id,
+        user_id=principal.user_id,
+        conversation_id=conversation_id,
+        message=message,
+    ):
+        yield event.event, event.data
+
+
+def socket_chat(app: FastAPI) -> SocketChat:
+    """The chat as ``/v1/stream`` serves it (``{"type": "chat", ...}`` frames): same agent, same history."""
+
+    def turn(principal: Principal, message: str, conversation_id: str | None) -> SocketTurn:
+        return _turn(_runtime_of(app.state), principal, conversation_id or uuid.uuid4().hex, message)
+
+    return turn
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.socket_chat = socket_chat(app)
     yield
     chat: ChatRuntime | None = getattr(app.state, "chat_runtime", None)
     if chat is not None:
@@ -137,11 +175,7 @@ ChatUser = Annotated[Principal, Permission("read:costs")]
 
 def get_chat_runtime(request: Request) -> ChatRuntime:
     """The app's :class:`ChatRuntime` (``app.state.chat_runtime``, created on first use; tests may set it)."""
-    state = request.app.state
-    if getattr(state, "chat_runtime", None) is None:
-        state.chat_runtime = ChatRuntime(state.settings, state.runtime)
-    chat: ChatRuntime = state.chat_runtime
-    return chat
+    return _runtime_of(request.app.state)
 
 
 ChatRuntimeDep = Annotated[ChatRuntime, Depends(get_chat_runtime)]
@@ -150,21 +184,11 @@ ChatRuntimeDep = Annotated[ChatRuntime, Depends(get_chat_runtime)]
 @router.post("", summary="Ask the FinOps assistant (Server-Sent Events)")
 async def post_chat(body: ChatIn, principal: ChatUser, chat: ChatRuntimeDep) -> EventSourceResponse:
     conversation_id = body.conversation_id or uuid.uuid4().hex
-    saver = await chat.checkpointer()
-    tools = await chat.tools_for(principal)
+    await chat.checkpointer()  # fail before the stream starts if the store is unreachable
 
     async def events() -> AsyncIterator[dict[str, str]]:
-        yield {"event": "conversation", "data": json.dumps({"conversation_id": conversation_id})}
-        async for event in stream_turn(
-            chat.model,
-            tools,
-            saver,
-            organization_id=principal.organization_id,
-            user_id=principal.user_id,
-            conversation_id=conversation_id,
-            message=body.message,
-        ):
-            yield {"event": event.event, "data": json.dumps(event.data, default=str)}
+        async for event, data in _turn(chat, principal, conversation_id, body.message):
+            yield {"event": event, "data": json.dumps(data, default=str)}
 
     return EventSourceResponse(events(), headers={"X-Conversation-Id": conversation_id})
 
@@ -187,4 +211,4 @@ async def get_chat(
     return ChatHistoryOut(conversation_id=conversation_id, messages=messages)
 
 
-__all__ = ["ChatRuntime", "get_chat_runtime", "router"]
+__all__ = ["ChatRuntime", "get_chat_runtime", "router", "socket_chat"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, text
@@ -25,8 +26,10 @@ from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Anomaly, Organization
 from cloudoptima.storage.tenancy import tenant_session
 from temporal_workflows.analysis.inputs import (
+    MAX_DIGESTS,
     AnalyseAllInput,
     AnalyseOrganisationInput,
+    AnomalyDigest,
     AnomalyStepResult,
     BudgetAlert,
     BudgetStepResult,
@@ -40,6 +43,21 @@ from temporal_workflows.analysis.inputs import (
 Explain = Callable[[Session, uuid.UUID, list[uuid.UUID]], int]
 """Writes an explanation onto each of these anomalies in the session (the root-cause agent, wired by the
 worker's composition root); returns how many were explained. The session commits with the step."""
+
+
+def _digest(row: Anomaly) -> AnomalyDigest:
+    return AnomalyDigest(
+        id=str(row.id),
+        severity=row.severity,
+        status=row.status,
+        start_date=row.start_date.isoformat() if row.start_date else None,
+        service_name=row.service_name,
+        region=row.region,
+        impact_amount=None if row.impact_amount is None else str(row.impact_amount),
+        deviation_percent=None if row.deviation_percent is None else str(row.deviation_percent),
+        root_cause=row.root_cause,
+        root_cause_source=row.root_cause_source,
+    )
 
 
 def _today(value: str | None, now: Callable[[], datetime]) -> date:
@@ -109,7 +127,16 @@ class AnalysisActivities:
                     if activity.in_activity():
                         activity.heartbeat(f"explaining {len(touched)} incidents")
                     self._explain(session, org, list(touched))
-        return total
+            digests = [
+                _digest(row)
+                for row in session.scalars(
+                    select(Anomaly)
+                    .where(Anomaly.organization_id == org, Anomaly.last_seen_at >= run_started)
+                    .order_by(Anomaly.impact_amount.desc().nulls_last(), Anomaly.id)
+                    .limit(MAX_DIGESTS)
+                )
+            ]
+        return replace(total, touched=digests)
 
     @activity.defn(name="analysis.recommendations")
     def recommendations(self, params: AnalyseOrganisationInput) -> RecommendationStepResult:
@@ -160,7 +187,7 @@ class AnalysisActivities:
             return 0
         org, sent = uuid.UUID(params.organization_id), 0
         if params.anomalies is not None and (params.anomalies.created or params.anomalies.resolved):
-            self._publish(org, "anomalies", vars(params.anomalies))
+            self._publish(org, "anomalies", asdict(params.anomalies))
             sent += 1
         if params.recommendations is not None and (
             params.recommendations.created

@@ -30,11 +30,32 @@ class OrganisationList:
 
 
 @dataclass(frozen=True)
+class AnomalyDigest:
+    """One incident the run touched, as the WebSocket ``anomalies`` channel shows it (money as strings)."""
+
+    id: str
+    severity: str
+    status: str
+    start_date: str | None
+    service_name: str | None
+    region: str | None
+    impact_amount: str | None
+    deviation_percent: str | None
+    root_cause: str | None
+    root_cause_source: str
+
+
+@dataclass(frozen=True)
 class AnomalyStepResult:
     incidents: int
     created: int
     updated: int
     resolved: int
+    touched: list[AnomalyDigest] = field(default_factory=list)
+    """The incidents this run created or updated, largest impact first (at most ``MAX_DIGESTS``)."""
+
+
+MAX_DIGESTS = 20
 
 
 @dataclass(frozen=True)

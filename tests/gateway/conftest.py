@@ -25,7 +25,7 @@ from cloudoptima.security.passwords import hash_password
 from cloudoptima.services.auth import AuthService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import CostDaily, Organization, User
-from gateway.app import create_app
+from gateway.main import build_app
 
 PASSWORD = "correct horse battery"
 GOOD_ROLE = "arn:aws:iam::123456789012:role/CloudOptimaReader"
@@ -68,7 +68,7 @@ def client(gateway_settings: Settings) -> Iterator[TestClient]:
     registry = ProviderRegistry(
         CredentialCipher(gateway_settings.resolved_encryption_key), builders={"aws": _fake_aws}
     )
-    with TestClient(create_app(gateway_settings, providers=registry)) as test_client:
+    with TestClient(build_app(gateway_settings, providers=registry)) as test_client:
         yield test_client
 
 

@@ -36,6 +36,9 @@ from tests.gateway.conftest import Org, make_org
 
 PUBLIC = {"/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/invitations/accept"}
 SELF_SERVICE = PUBLIC | {"/v1/auth/logout", "/v1/auth/api-keys", "/v1/auth/api-keys/{key_id}"}
+# POSTs that change nothing a viewer may not change: asking the assistant (its tools are read-only and bound
+# to the caller's role; a remediation it requests still needs a permitted approver).
+READ_ONLY_POSTS = {"/v1/chat"}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 POLICY = {
     "name": "stop idle",
@@ -73,6 +76,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "LoginRequest": {"email": "x@example.com", "password": "x"},
     "RefreshRequest": {"refresh_token": "x"},
     "InvitationAccept": {"token": "x", "password": "long enough"},
+    "ChatIn": {"message": "What did we spend last month?"},
 }
 
 
@@ -148,23 +152,35 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
     return ids
 
 
+def _conversation(client: TestClient, org: Org) -> str:
+    """A stored chat conversation of the organisation's admin (through the real chat route)."""
+    conversation = f"matrix-{uuid.uuid4().hex[:12]}"
+    response = client.post(
+        "/v1/chat",
+        headers=org.headers("admin"),
+        json={"message": "What did we spend last month?", "conversation_id": conversation},
+    )
+    assert response.status_code == 200 and "event: done" in response.text, response.text
+    return conversation
+
+
 @pytest.fixture(scope="module")
 def orgs(
-    engine: Engine, gateway_settings: Settings
-) -> tuple[Org, Org, dict[str, uuid.UUID], dict[str, uuid.UUID]]:
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> tuple[Org, Org, dict[str, Any], dict[str, Any]]:
     mine, theirs = (
         make_org(engine, gateway_settings, name="mine"),
         make_org(engine, gateway_settings, name="theirs"),
     )
-    return (
-        mine,
-        theirs,
-        _fixtures(engine, gateway_settings, mine),
-        _fixtures(engine, gateway_settings, theirs),
-    )
+    ids: list[dict[str, Any]] = []
+    for org in (mine, theirs):
+        found: dict[str, Any] = dict(_fixtures(engine, gateway_settings, org))
+        found["conversation_id"] = _conversation(client, org)
+        ids.append(found)
+    return mine, theirs, ids[0], ids[1]
 
 
-def _call(client: TestClient, entry: RouteEntry, ids: dict[str, uuid.UUID], headers: dict[str, str]) -> Any:
+def _call(client: TestClient, entry: RouteEntry, ids: dict[str, Any], headers: dict[str, str]) -> Any:
     params = list(entry.route.param_convertors)
     missing = [p for p in params if p not in ids]
     assert not missing, f"{entry.path}: add a fixture row for {missing}"
@@ -191,7 +207,7 @@ def test_every_write_route_refuses_a_viewer(client: TestClient, orgs: Any) -> No
     mine, _theirs, my_ids, _their_ids = orgs
     checked = []
     for route in _v1_routes(client):
-        if not route.methods & WRITES or route.path in SELF_SERVICE:
+        if not route.methods & WRITES or route.path in SELF_SERVICE | READ_ONLY_POSTS:
             continue
         response = _call(client, route, my_ids, mine.headers("viewer"))
         assert response.status_code == 403, (
@@ -200,6 +216,16 @@ def test_every_write_route_refuses_a_viewer(client: TestClient, orgs: Any) -> No
         assert "permission '" in response.json()["detail"]
         checked.append(route.path)
     assert len(checked) >= 15
+
+
+def test_read_only_posts_are_open_to_a_viewer(client: TestClient, orgs: Any) -> None:
+    """The exemption above is real: those routes exist and a viewer may call them."""
+    mine, _theirs, my_ids, _their_ids = orgs
+    routes = {r.path: r for r in _v1_routes(client)}
+    for path in READ_ONLY_POSTS:
+        assert path in routes, f"{path} is exempted but not served"
+        response = _call(client, routes[path], my_ids, mine.headers("viewer"))
+        assert response.status_code == 200, response.text
 
 
 def test_every_private_route_needs_credentials(client: TestClient, orgs: Any) -> None:

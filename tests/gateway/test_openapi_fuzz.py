@@ -22,14 +22,14 @@ from sqlalchemy import Engine
 
 from cloudoptima.embedded.ports import free_port
 from cloudoptima.settings import Settings
-from gateway.app import create_app
+from gateway.main import build_app
 from tests.gateway.conftest import make_org
 
 
 @pytest.fixture(scope="module")
 def server(gateway_settings: Settings) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(create_app(gateway_settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(build_app(gateway_settings), host="127.0.0.1", port=port, log_level="warning")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()

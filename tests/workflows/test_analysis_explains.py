@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -28,7 +31,7 @@ from cloudoptima.storage.models import (
     ResourceDocument,
 )
 from temporal_workflows.analysis.activities import AnalysisActivities
-from temporal_workflows.analysis.inputs import AnalyseOrganisationInput
+from temporal_workflows.analysis.inputs import MAX_DIGESTS, AnalyseOrganisationInput, PublishInput
 
 END = date(2031, 6, 1)
 
@@ -82,6 +85,24 @@ def test_touched_incidents_get_the_agents_explanation(engine: Engine, org: uuid.
     assert set(calls[0]) == {row.id for row in rows}
     assert all(row.root_cause and row.root_cause.startswith("[offline narrator]") for row in rows)
     assert {row.root_cause_source for row in rows} == {"agent:offline"}
+
+    # What the WebSocket ``anomalies`` channel carries: the touched incidents with the stored explanation.
+    by_id = {str(row.id): row for row in rows}
+    assert result.touched and len(result.touched) == min(len(rows), MAX_DIGESTS)
+    impacts = [Decimal(d.impact_amount or "0") for d in result.touched]
+    assert impacts == sorted(impacts, reverse=True)
+    for digest in result.touched:
+        assert digest.root_cause == by_id[digest.id].root_cause
+        assert digest.root_cause_source == "agent:offline"
+    sent: list[tuple[uuid.UUID, str, dict[str, Any]]] = []
+    publisher = AnalysisActivities(
+        session_factory(engine), lambda o, kind, data: sent.append((o, kind, dict(data))) or 1
+    )
+    assert publisher.publish(PublishInput(str(org), anomalies=result)) == 1
+    ((_, kind, data),) = sent
+    assert kind == "anomalies" and data["created"] == result.created
+    assert data["touched"][0]["root_cause"] == result.touched[0].root_cause
+    assert json.loads(json.dumps(data))["touched"][0]["id"] == result.touched[0].id
 
     # A second run with unchanged numbers keeps the explanations and explains nothing again.
     activities.anomalies(AnalyseOrganisationInput(str(org), lookback_days=120, today="2031-05-31"))
