@@ -67,7 +67,13 @@ class AnomalySummary(BaseModel):
     expected_spend: Decimal | None
     impact: Decimal | None = Field(description="actual - expected, in the billing currency.")
     impact_percent: Decimal | None
-    root_cause: str | None = Field(description="Deterministic explanation built from the contributions.")
+    root_cause: str | None = Field(
+        description="The incident's explanation: written by the root-cause agent from the evidence, or the "
+        "deterministic text built from the contributions (see root_cause_source)."
+    )
+    root_cause_source: str = Field(
+        description="'contributions' (deterministic) or 'agent:<provider>' ('agent:offline' = templates)."
+    )
 
 
 class AnomaliesOutput(PagedOutput):
@@ -89,6 +95,7 @@ def _summary(row: Anomaly) -> AnomalySummary:
         impact=row.impact_amount,
         impact_percent=row.deviation_percent,
         root_cause=row.root_cause,
+        root_cause_source=row.root_cause_source or "contributions",
     )
 
 

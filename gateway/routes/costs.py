@@ -225,6 +225,7 @@ def _anomaly(row: Anomaly) -> AnomalyOut:
         actual_spend=row.actual_spend,
         deviation_percent=float(row.deviation_percent) if row.deviation_percent is not None else None,
         root_cause=row.root_cause,
+        root_cause_source=row.root_cause_source or "contributions",
         status=row.status,
         feedback=row.feedback,
         affected_resources=[str(r) for r in row.affected_resources or []],

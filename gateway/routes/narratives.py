@@ -3,12 +3,14 @@
 ``audience=engineer`` says what to change and the risk; ``audience=finance`` the savings and confidence.
 Written by the configured LLM (the offline narrator, clearly labelled, without one) and grounded in the
 stored impact preview: a draft with a number, id or date absent from the evidence is replaced by the
-offline template. Include with ``app.include_router(narratives.router, prefix="/v1")`` (composition root).
+offline template. The text is stored on the recommendation and reused until its evidence or the model
+changes (``written_at``). Include with ``app.include_router(narratives.router, prefix="/v1")`` (composition root).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
@@ -30,6 +32,8 @@ class NarrativeOut(BaseModel):
     narrative: str
     source: str
     """``model``, ``offline`` or ``offline_fallback`` (a model draft that failed the grounding check)."""
+    written_at: datetime | None
+    """When the stored narrative was written; it is rewritten only when its evidence or the model changes."""
 
 
 def _model(request: Request) -> BaseChatModel | None:
@@ -61,5 +65,9 @@ async def narrative(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "recommendation not found") from None
     text = result.engineer if audience == "engineer" else result.finance
     return NarrativeOut(
-        recommendation_id=recommendation_id, audience=audience, narrative=text, source=result.source
+        recommendation_id=recommendation_id,
+        audience=audience,
+        narrative=text,
+        source=result.source,
+        written_at=result.written_at,
     )

@@ -90,6 +90,9 @@ class AnomalyOut(Schema):
     actual_spend: Money | None
     deviation_percent: float | None
     root_cause: str | None
+    root_cause_source: str = Field(
+        description="'contributions' (deterministic text) or 'agent:<provider>' (the root-cause agent)."
+    )
     status: str
     feedback: str | None
     affected_resources: list[str]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
@@ -141,3 +142,24 @@ def test_offline_chat_requests_a_remediation_only_when_asked(
         "recommendations_list"
     ]
     assert route("delete all volumes now", schemas) == []
+
+
+def test_stored_narratives_are_keyed_by_evidence_and_writer() -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from agents.narrator import RecommendationEvidence, narrative_key
+
+    evidence = RecommendationEvidence(
+        recommendation_id=str(uuid.uuid4()),
+        title="Stop idle instance i-0abc",
+        category="compute",
+        risk_level="low",
+        savings_monthly=Decimal("41.20"),
+        savings_annual=Decimal("494.40"),
+        resource_ids=["i-0abc"],
+    )
+    other = evidence.model_copy(update={"title": evidence.title + " (changed)"})
+    model = FakeListChatModel(responses=["x"])
+    assert narrative_key(evidence, None) == narrative_key(evidence, None)
+    assert narrative_key(evidence, None) != narrative_key(other, None)
+    assert narrative_key(evidence, None) != narrative_key(evidence, model)

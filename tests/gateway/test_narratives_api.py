@@ -75,6 +75,23 @@ def test_narratives_are_offline_labelled_grounded_and_scoped(
     )
     assert finance.json()["narrative"] != body["narrative"]
 
+    # Written once, stored on the recommendation, reused; rewritten when its evidence changes.
+    assert body["written_at"] is not None and finance.json()["written_at"] == body["written_at"]
+    with Session(engine) as session:
+        stored = session.get(Recommendation, rec)
+        assert stored is not None and stored.narratives is not None
+        assert stored.narratives["engineer"] == body["narrative"]
+        assert stored.estimated_savings_monthly is not None
+        stored.estimated_savings_monthly = stored.estimated_savings_monthly + 1
+        session.commit()
+    again = narrative_client.get(
+        f"/v1/recommendations/{rec}/narrative",
+        params={"audience": "finance"},
+        headers=org_a.headers("viewer"),
+    )
+    assert again.status_code == 200
+    assert again.json()["written_at"] > body["written_at"]
+
     foreign = narrative_client.get(f"/v1/recommendations/{rec}/narrative", headers=org_b.headers("admin"))
     assert foreign.status_code == 404
     assert narrative_client.get(f"/v1/recommendations/{rec}/narrative").status_code == 401

@@ -59,6 +59,8 @@ class Recommendation(UUIDPrimaryKey, TenantScoped, Base):
     impact_analysis: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     impact_preview: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    narratives: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """The narrator's texts: ``{"key", "engineer", "finance", "source", "written_at"}`` (see migration 0008)."""
     status: Mapped[str] = mapped_column(String(50), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None]
