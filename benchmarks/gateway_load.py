@@ -129,7 +129,6 @@ async def drive(
     errors = 0
     statuses: dict[int, int] = {}
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
     async def worker(n: int, client: httpx.AsyncClient) -> None:
         nonlocal errors
@@ -148,10 +147,19 @@ async def drive(
                 errors += 1
             latencies.append(time.perf_counter() - started)
 
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    # One client (one keep-alive connection) per simulated user: a single shared httpx pool scans all its
+    # connections on every request, which at 200 connections made the load generator the bottleneck.
+    pools = [
+        httpx.AsyncClient(limits=httpx.Limits(max_connections=1, max_keepalive_connections=1), timeout=30)
+        for _ in range(clients)
+    ]
+    try:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(n, client) for n in range(clients)))
+        await asyncio.gather(*(worker(n, pools[n]) for n in range(clients)))
         elapsed = time.perf_counter() - started
+    finally:
+        for pool in pools:
+            await pool.aclose()
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99) - 1] if latencies else float("nan")
     return {

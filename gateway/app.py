@@ -18,6 +18,7 @@ from cloudoptima.settings import Settings, load_settings
 from cloudoptima.storage.tenancy import TenantViolation
 from gateway import health, stream
 from gateway.audit import AuditMiddleware
+from gateway.edge_cache import CachedReadMiddleware
 from gateway.observability import Metrics, RequestMiddleware, configure_logging
 from gateway.routes.v1 import build_router
 from gateway.runtime import Runtime
@@ -75,6 +76,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.metrics = metrics
 
+    app.add_middleware(CachedReadMiddleware, runtime=runtime)
     app.add_middleware(AuditMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(

@@ -13,6 +13,8 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+ROUTE_LABEL = "cloudoptima.route"
+"""Scope key a middleware that answers before routing sets to the route template it served."""
 
 
 class _RequestIdFilter(logging.Filter):
@@ -93,7 +95,7 @@ class RequestMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            template = getattr(scope.get("route"), "path", "unmatched")
+            template = getattr(scope.get("route"), "path", None) or scope.get(ROUTE_LABEL, "unmatched")
             method = str(scope.get("method", ""))
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(elapsed)

@@ -7,6 +7,10 @@ Contract:
   (asyncio client) after committing; every earlier answer of that organisation is then unreachable and
   expires by TTL. Other organisations' answers are untouched.
 - :class:`CostCache` stores JSON text under ``cloudoptima:cache:{org}:{version}:{name}:{sha256(params)}``.
+- An answer may also be stored under a caller-chosen *edge* text (the gateway uses the request's path,
+  canonical query and UTC day): ``cloudoptima:edge:{org}:{version}:{sha256(edge)}``, so a later identical
+  request is answered by :meth:`CostCache.edge_lookup` in one round trip (the version is read inside the
+  same Lua script), before any routing or parameter parsing. Same version rule, same TTL.
 """
 
 from __future__ import annotations
@@ -21,6 +25,17 @@ import redis
 import redis.asyncio as aioredis
 
 DEFAULT_TTL_S: Final = 300
+EDGE_PREFIX: Final = "cloudoptima:edge:"
+
+# The current version's edge entry in one round trip: KEYS[1] = the version key; ARGV = prefix, suffix.
+_EDGE_GET: Final = """
+local version = redis.call('GET', KEYS[1]) or '0'
+return redis.call('GET', ARGV[1] .. version .. ARGV[2])
+"""
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def cost_version_key(organization_id: uuid.UUID) -> str:
@@ -44,10 +59,18 @@ class CostCache:
     def __init__(self, client: aioredis.Redis, *, ttl_s: int = DEFAULT_TTL_S) -> None:
         self._client = client
         self._ttl = ttl_s
+        self._edge_get = client.register_script(_EDGE_GET)
+
+    async def _version(self, organization_id: uuid.UUID) -> str:
+        return str(await self._client.get(cost_version_key(organization_id)) or "0")
 
     async def key(self, organization_id: uuid.UUID, name: str, params: dict[str, Any]) -> str:
-        version = await self._client.get(cost_version_key(organization_id)) or "0"
-        digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:40]
+        version = await self._version(organization_id)
+        return self._key(organization_id, version, name, params)
+
+    @staticmethod
+    def _key(organization_id: uuid.UUID, version: str, name: str, params: dict[str, Any]) -> str:
+        digest = _digest(json.dumps(params, sort_keys=True, default=str))
         return f"cloudoptima:cache:{organization_id}:{version}:{name}:{digest}"
 
     async def get_or_compute(
@@ -56,12 +79,34 @@ class CostCache:
         name: str,
         params: dict[str, Any],
         compute: Callable[[], Awaitable[str]],
+        *,
+        edge: str | None = None,
     ) -> tuple[str, bool]:
-        """``(json_text, hit)``: the cached answer, or ``compute()``'s, stored for next time."""
-        key = await self.key(organization_id, name, params)
+        """``(json_text, hit)``: the cached answer, or ``compute()``'s, stored for next time (and under
+        ``edge`` when given, for :meth:`edge_lookup`)."""
+        version = await self._version(organization_id)
+        key = self._key(organization_id, version, name, params)
         found = await self._client.get(key)
-        if found is not None:
-            return str(found), True
-        value = await compute()
-        await self._client.set(key, value, ex=self._ttl)
-        return value, False
+        hit = found is not None
+        value = str(found) if hit else await compute()
+        if hit and edge is None:
+            return value, True
+        async with self._client.pipeline(transaction=False) as pipe:
+            if not hit:
+                pipe.set(key, value, ex=self._ttl)
+            if edge is not None:
+                pipe.set(f"{EDGE_PREFIX}{organization_id}:{version}:{_digest(edge)}", value, ex=self._ttl)
+            await pipe.execute()
+        return value, hit
+
+    @staticmethod
+    def edge_address(organization_id: uuid.UUID, edge: str) -> tuple[str, str, str]:
+        """``(version_key, prefix, suffix)``: the entry is ``prefix + current version + suffix`` (for callers
+        that read it inside their own script, e.g. ``RateLimiter.hit_if_present``)."""
+        return cost_version_key(organization_id), f"{EDGE_PREFIX}{organization_id}:", f":{_digest(edge)}"
+
+    async def edge_lookup(self, organization_id: uuid.UUID, edge: str) -> str | None:
+        """The answer stored under ``edge`` for the organisation's current cost version, or None."""
+        version_key, prefix, suffix = self.edge_address(organization_id, edge)
+        found = await self._edge_get(keys=[version_key], args=[prefix, suffix])
+        return None if found is None else str(found)

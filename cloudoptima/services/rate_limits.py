@@ -10,6 +10,9 @@ Contract:
   correct password or not. A successful sign-in clears the account's counter (not the address's).
 - ``hit(..., deny_key=k)`` refuses (``denied``) without counting when Redis holds key ``k`` (the gateway
   passes a revoked token's marker, so revocation and the limit cost one round trip).
+- ``hit_if_present(..., version_key, prefix, suffix)`` reads ``prefix + GET(version_key) + suffix`` first
+  and counts (exactly like ``hit``) only when that value exists, returning it with the decision, all in
+  one round trip; nothing is counted on a miss (the caller then takes its normal path, which counts).
 Unknown tiers are treated as ``free``.
 """
 
@@ -71,6 +74,24 @@ return 1
 """
 
 
+# Read the versioned value; on a miss return nothing (and count nothing); else count like _HIT_SCRIPT.
+_HIT_IF_PRESENT_SCRIPT = """
+local version = redis.call('GET', ARGV[6]) or '0'
+local value = redis.call('GET', ARGV[7] .. version .. ARGV[8])
+if not value then return false end
+if ARGV[5] ~= '' and redis.call('EXISTS', ARGV[5]) == 1 then return {-1, -1, value} end
+local h = redis.call('INCR', KEYS[1])
+if h == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+local m = redis.call('INCR', KEYS[2])
+if m == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+if h > tonumber(ARGV[1]) or m > tonumber(ARGV[2]) then
+  redis.call('DECR', KEYS[1])
+  redis.call('DECR', KEYS[2])
+end
+return {h, m, value}
+"""
+
+
 class RateLimiter:
     """Per-caller request limits (see module contract)."""
 
@@ -78,14 +99,40 @@ class RateLimiter:
         self._client = client
         self._clock = clock
         self._script = client.register_script(_HIT_SCRIPT)
+        self._present_script = client.register_script(_HIT_IF_PRESENT_SCRIPT)
+
+    def _window(self, caller: str, tier: str, deny_key: str | None) -> tuple[int, list[str], list[str | int]]:
+        now = int(self._clock())
+        keys = [f"{PREFIX}:h:{caller}:{now // 3600}", f"{PREFIX}:m:{caller}:{now // 60}"]
+        args: list[str | int] = [hourly_limit(tier), burst_limit(tier), 3700, 70, deny_key or ""]
+        return now, keys, args
 
     async def hit(self, caller: str, tier: str, *, deny_key: str | None = None) -> Decision:
-        now = int(self._clock())
+        now, keys, args = self._window(caller, tier, deny_key)
+        used_hour, used_minute = (int(v) for v in await self._script(keys=keys, args=args))
+        return self._decide(now, tier, used_hour, used_minute)
+
+    async def hit_if_present(
+        self,
+        caller: str,
+        tier: str,
+        *,
+        deny_key: str | None,
+        version_key: str,
+        prefix: str,
+        suffix: str,
+    ) -> tuple[Decision, str] | None:
+        """The stored value and the counted decision, or None (nothing counted) when it is absent."""
+        now, keys, args = self._window(caller, tier, deny_key)
+        found = await self._present_script(keys=keys, args=[*args, version_key, prefix, suffix])
+        if not found:
+            return None
+        used_hour, used_minute, value = found
+        return self._decide(now, tier, int(used_hour), int(used_minute)), str(value)
+
+    def _decide(self, now: int, tier: str, used_hour: int, used_minute: int) -> Decision:
         hour, minute = now // 3600, now // 60
         hourly, burst = hourly_limit(tier), burst_limit(tier)
-        keys = [f"{PREFIX}:h:{caller}:{hour}", f"{PREFIX}:m:{caller}:{minute}"]
-        args: list[str | int] = [hourly, burst, 3700, 70, deny_key or ""]
-        used_hour, used_minute = (int(v) for v in await self._script(keys=keys, args=args))
         if used_hour < 0:
             return Decision(False, hourly, 0, 0, "hour", denied=True)
         if used_hour > hourly:

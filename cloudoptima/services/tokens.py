@@ -23,6 +23,7 @@ import jwt
 from cloudoptima.domain.rbac import Role, is_role, permissions_for
 
 REQUIRED_CLAIMS = ("sub", "org_id", "role", "permissions", "iat", "exp", "jti")
+VERIFIED_CACHE = 10_000
 
 
 class TokenError(ValueError):
@@ -61,6 +62,7 @@ class TokenIssuer:
         self._secret = secret
         self._algorithm = algorithm
         self.access_ttl = timedelta(minutes=access_minutes)
+        self._verified: dict[str, AccessClaims] = {}
 
     def issue(
         self,
@@ -93,7 +95,24 @@ class TokenIssuer:
         return jwt.encode(payload, self._secret, algorithm=self._algorithm), claims
 
     def verify(self, token: str) -> AccessClaims:
-        """The claims of a valid token (see module contract)."""
+        """The claims of a valid token (see module contract).
+
+        A token whose signature was verified is remembered (at most ``VERIFIED_CACHE`` tokens, per issuer)
+        so its next use skips the signature check; its expiry is still checked on every use.
+        """
+        known = self._verified.get(token)
+        if known is not None:
+            if datetime.now(UTC) < known.expires_at:
+                return known
+            self._verified.pop(token, None)
+            raise TokenError("access token has expired")
+        claims = self._decode(token)
+        if len(self._verified) >= VERIFIED_CACHE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             payload = jwt.decode(
                 token,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +24,7 @@ from cloudoptima.services.ingestion import rollup_tag_keys
 from cloudoptima.storage.models import Anomaly, Organization
 from gateway.audit import AuditedRoute
 from gateway.deps import Permission, Principal, RuntimeDep, TenantDb
+from gateway.edge_cache import edge_text
 from gateway.runtime import Runtime
 from gateway.schemas.common import invalid, not_found
 from gateway.schemas.costs import (
@@ -68,15 +69,25 @@ def _query_error(exc: CostQueryError) -> Exception:
 
 
 async def _cached(
-    runtime: Runtime, principal: Principal, name: str, params: dict[str, Any], compute: Callable[[], str]
+    request: Request,
+    runtime: Runtime,
+    principal: Principal,
+    name: str,
+    params: dict[str, Any],
+    compute: Callable[[], str],
 ) -> Response:
+    """The cached answer (also stored under the request's edge text for ``gateway.edge_cache``)."""
+
     async def run() -> str:
         try:
             return await run_in_threadpool(compute)
         except CostQueryError as exc:
             raise _query_error(exc) from exc
 
-    body, hit = await runtime.cost_cache().get_or_compute(principal.organization_id, name, params, run)
+    edge = edge_text(request.url.path, request.scope.get("query_string", b""))
+    body, hit = await runtime.cost_cache().get_or_compute(
+        principal.organization_id, name, params, run, edge=edge
+    )
     return Response(body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"})
 
 
@@ -88,6 +99,7 @@ def _tag_keys(runtime: Runtime, org: uuid.UUID) -> tuple[str, ...]:
 
 @router.get("/overview", response_model=CostOverviewOut)
 async def cost_overview(
+    request: Request,
     principal: Reader,
     runtime: RuntimeDep,
     start_date: date | None = None,
@@ -119,11 +131,12 @@ async def cost_overview(
             )
         return CostOverviewOut.model_validate(result.model_dump()).model_dump_json()
 
-    return await _cached(runtime, principal, "overview", params, compute)
+    return await _cached(request, runtime, principal, "overview", params, compute)
 
 
 @router.get("/forecast", response_model=ForecastOut)
 async def cost_forecast(
+    request: Request,
     principal: Reader,
     runtime: RuntimeDep,
     days_ahead: Annotated[int, Query(ge=1, le=365)] = 30,
@@ -184,11 +197,12 @@ async def cost_forecast(
             history_end=result.history_end,
         ).model_dump_json()
 
-    return await _cached(runtime, principal, "forecast", params, compute)
+    return await _cached(request, runtime, principal, "forecast", params, compute)
 
 
 @router.get("/by-service", response_model=CostsByServiceOut)
 async def costs_by_service(
+    request: Request,
     principal: Reader,
     runtime: RuntimeDep,
     cloud_provider: CloudProviderName | None = None,
@@ -206,7 +220,7 @@ async def costs_by_service(
         return CostsByServiceOut.model_validate(result.model_dump()).model_dump_json()
 
     return await _cached(
-        runtime, principal, "by_service", {"t": today, "p": cloud_provider, "c": currency}, compute
+        request, runtime, principal, "by_service", {"t": today, "p": cloud_provider, "c": currency}, compute
     )
 
 
