@@ -1,5 +1,8 @@
-"""``python -m evals [--json] [--seeds 11 2024 ...]``: run every evaluation, print a table or JSON.
+"""``python -m evals [--json] [--seeds 11 2024 ... | --seeds 1,2,3,7]``: run every evaluation, print a table or JSON.
 
+``--narratives [--provider offline|configured|anthropic|openai]`` runs the narrative faithfulness eval
+instead (every number, id and date in an explanation or narrative must be in its evidence): offline by
+default (floor 100%), or against the model the settings select when a key is set.
 Exit status 1 when a floor does not hold (``cloudoptima eval`` execs this module).
 """
 
@@ -60,13 +63,72 @@ def _table(results: dict[str, Any]) -> Table:
     return table
 
 
+def _narratives(provider: str, seeds: list[int], limit: int, *, as_json: bool) -> int:
+    from evals.narratives import run_narrative_eval
+
+    try:
+        results = run_narrative_eval(provider, seeds=seeds, limit=limit)
+    except Exception as exc:  # e.g. no key for the chosen provider: say so, do not print a traceback
+        print(f"narrative eval could not run: {exc}", file=sys.stderr)
+        return 2
+    if as_json:
+        print(json.dumps(results, indent=2, default=str))
+        return 0 if results["passed"] else 1
+    table = Table(title=f"Narrative faithfulness ({results['provider']})")
+    for column in ("kind", "texts", "faithful", "faithfulness", "sources"):
+        table.add_column(column, justify="left" if column in ("kind", "sources") else "right")
+    for kind in ("root_cause", "narrative"):
+        bucket = results[kind]
+        share = "n/a" if bucket["faithfulness"] is None else f"{bucket['faithfulness']:.3f}"
+        sources = ", ".join(f"{k}={v}" for k, v in sorted(bucket["sources"].items()))
+        table.add_row(kind, str(bucket["count"]), str(bucket["faithful"]), share, sources)
+    console = Console()
+    console.print(table)
+    for kind in ("root_cause", "narrative"):
+        for failure in results[kind]["failures"][:10]:
+            console.print(f"[red]{kind} unfaithful:[/red] {failure}")
+    floor = results["floor"]
+    console.print(
+        f"floor {floor if floor is not None else 'none (a real model)'}; passed {results['passed']}"
+    )
+    console.print(f"elapsed {results['elapsed_seconds']} s")
+    return 0 if results["passed"] else 1
+
+
+def _seeds(text: str) -> list[int]:
+    """One ``--seeds`` token: a seed or a comma-separated list of seeds."""
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"seeds must be integers, got {text!r}") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
+    parser.add_argument(
+        "--seeds",
+        type=_seeds,
+        nargs="+",
+        default=[list(DEFAULT_SEEDS)],
+        help="estate seeds, space- or comma-separated (default: the CI seeds %(default)s)",
+    )
     parser.add_argument("--no-prophet-example", action="store_true", help="skip the real example series")
+    parser.add_argument(
+        "--narratives", action="store_true", help="run the narrative faithfulness eval instead"
+    )
+    parser.add_argument(
+        "--provider",
+        choices=["offline", "configured", "anthropic", "openai"],
+        default="offline",
+        help="who writes the narratives (with --narratives); 'configured' = the model the settings select",
+    )
+    parser.add_argument("--limit", type=int, default=40, help="texts per kind and seed (with --narratives)")
     args = parser.parse_args(argv)
-    results = run_all(args.seeds, include_prophet=not args.no_prophet_example)
+    if args.narratives:
+        return _narratives(args.provider, args.seeds, args.limit, as_json=args.json)
+    seeds = list(dict.fromkeys(seed for group in args.seeds for seed in group))
+    results = run_all(seeds, include_prophet=not args.no_prophet_example)
     if args.json:
         print(json.dumps(results, indent=2, default=str))
     else:

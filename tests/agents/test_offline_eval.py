@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from evals.narratives import OFFLINE_FLOOR, run_narrative_eval
 
 
@@ -23,3 +27,19 @@ def test_the_checker_catches_what_the_eval_is_about() -> None:
     assert grounding.check("Impact 120.50 USD on i-0abc since 2031-03-04.", evidence).ok
     bad = grounding.check("Impact $121 on i-0abd since 2031-03-05.", evidence)
     assert bad.numbers == ["$121"] and bad.identifiers == ["i-0abd"] and bad.dates == ["2031-03-05"]
+
+
+def test_eval_cli_runs_the_narrative_eval(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evals.__main__ import main
+
+    assert main(["--narratives", "--seeds", "11", "--limit", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["provider"] == "offline" and result["passed"] is True
+    assert result["narrative"]["count"] == 3 and result["root_cause"]["faithfulness"] == 1.0
+
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "LLM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["--narratives", "--provider", "anthropic", "--seeds", "11", "--limit", "1"]) == 2
+    assert "no LLM is configured" in capsys.readouterr().err
