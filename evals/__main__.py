@@ -125,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--limit", type=int, default=40, help="texts per kind and seed (with --narratives)")
     args = parser.parse_args(argv)
-    if args.narratives:
-        return _narratives(args.provider, args.seeds, args.limit, as_json=args.json)
     seeds = list(dict.fromkeys(seed for group in args.seeds for seed in group))
+    if args.narratives:
+        return _narratives(args.provider, seeds, args.limit, as_json=args.json)
     results = run_all(seeds, include_prophet=not args.no_prophet_example)
     if args.json:
         print(json.dumps(results, indent=2, default=str))
