@@ -23,7 +23,7 @@ from cloudoptima.services.events import Publish
 from cloudoptima.services.forecast_refresh import refresh_forecasts
 from cloudoptima.services.pricing import SandboxPriceCatalog
 from cloudoptima.services.recommendations import RecommendationService
-from cloudoptima.storage.models import Anomaly, Organization
+from cloudoptima.storage.models import Anomaly, Organization, Recommendation
 from cloudoptima.storage.tenancy import tenant_session
 from temporal_workflows.analysis.inputs import (
     MAX_DIGESTS,
@@ -43,6 +43,14 @@ from temporal_workflows.analysis.inputs import (
 Explain = Callable[[Session, uuid.UUID, list[uuid.UUID]], int]
 """Writes an explanation onto each of these anomalies in the session (the root-cause agent, wired by the
 worker's composition root); returns how many were explained. The session commits with the step."""
+
+Narrate = Callable[[Session, uuid.UUID, list[uuid.UUID]], int]
+"""Makes sure each of these recommendations has its stored narratives for its current evidence (the
+narrator agent, wired by the worker; a recommendation whose evidence did not change is not rewritten);
+returns how many it looked at. The session commits with the step."""
+
+NARRATED_PER_RUN = 25
+"""The analysis step keeps the narratives of this many active recommendations (highest priority first)."""
 
 
 def _digest(row: Anomaly) -> AnomalyDigest:
@@ -74,11 +82,13 @@ class AnalysisActivities:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         explain: Explain | None = None,
+        narrate: Narrate | None = None,
     ) -> None:
         self._sessions = sessions
         self._publish = publish
         self._now = now
         self._explain = explain
+        self._narrate = narrate
 
     @activity.defn(name="analysis.list_organisations")
     def list_organisations(self, params: AnalyseAllInput) -> OrganisationList:
@@ -148,6 +158,17 @@ class AnalysisActivities:
         )
         with tenant_session(self._sessions, org) as session:
             report = RecommendationService(session, org, SandboxPriceCatalog(), now=self._now).run(as_of)
+            if self._narrate is not None:
+                top = session.scalars(
+                    select(Recommendation.id)
+                    .where(Recommendation.organization_id == org, Recommendation.status == "active")
+                    .order_by(Recommendation.priority.desc().nulls_last(), Recommendation.id)
+                    .limit(NARRATED_PER_RUN)
+                ).all()
+                if top:
+                    if activity.in_activity():
+                        activity.heartbeat(f"narrating {len(top)} recommendations")
+                    self._narrate(session, org, list(top))
         return RecommendationStepResult(
             found=len(report.recommendations),
             created=report.created,

@@ -30,7 +30,7 @@ from cloudoptima.storage.models import (
     Recommendation,
     ResourceDocument,
 )
-from temporal_workflows.analysis.activities import AnalysisActivities
+from temporal_workflows.analysis.activities import NARRATED_PER_RUN, AnalysisActivities
 from temporal_workflows.analysis.inputs import MAX_DIGESTS, AnalyseOrganisationInput, PublishInput
 
 END = date(2031, 6, 1)
@@ -110,3 +110,42 @@ def test_touched_incidents_get_the_agents_explanation(engine: Engine, org: uuid.
     with session_factory(engine)() as session:
         again = session.scalars(select(Anomaly).where(Anomaly.organization_id == org)).all()
     assert {row.id: row.root_cause for row in again} == {row.id: row.root_cause for row in rows}
+
+
+def test_recommendations_step_keeps_narratives_of_the_top_recommendations(
+    engine: Engine, org: uuid.UUID
+) -> None:
+    from agents.narrator import narrate_recommendation
+
+    looked: list[int] = []
+
+    def narrate(session: Session, organization_id: uuid.UUID, ids: list[uuid.UUID]) -> int:
+        looked.append(len(ids))
+        for rec_id in ids:
+            narrate_recommendation(session, organization_id, rec_id)
+        return len(ids)
+
+    activities = AnalysisActivities(
+        session_factory(engine), now=lambda: datetime(2031, 6, 1, 6, tzinfo=UTC), narrate=narrate
+    )
+    params = AnalyseOrganisationInput(str(org), lookback_days=120, today="2031-05-31")
+    result = activities.recommendations(params)
+    assert result.found > 0 and looked and looked[0] == min(result.found, NARRATED_PER_RUN)
+    with session_factory(engine)() as session:
+        rows = session.scalars(
+            select(Recommendation).where(
+                Recommendation.organization_id == org, Recommendation.narratives.isnot(None)
+            )
+        ).all()
+        first = {row.id: row.narratives for row in rows}
+    assert len(first) == looked[0]
+    assert all(n["engineer"].startswith("[offline narrator]") and n["finance"] for n in first.values())
+
+    # Same evidence on the next run: nothing is rewritten.
+    activities.recommendations(params)
+    with session_factory(engine)() as session:
+        again = {
+            row.id: row.narratives
+            for row in session.scalars(select(Recommendation).where(Recommendation.id.in_(list(first))))
+        }
+    assert again == first
