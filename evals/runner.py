@@ -38,7 +38,9 @@ FLOORS: dict[str, tuple[str, float]] = {
     "recommendations.recall": (">=", 0.9),
     "recommendations.critical_false_positives": ("==", 0.0),
     "anomalies.root_cause_top1": (">=", 0.85),
+    "anomalies.precision": (">=", 0.5),
     "forecast.sandbox.mase": ("<", 1.0),
+    "forecast.sandbox.coverage_95": (">=", 0.75),
 }
 DETECTOR_WARMUP_DAYS = 56
 """The anomaly detector scores a day once 4 weeks of baseline and 28 days of residuals precede it."""

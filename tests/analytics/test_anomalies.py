@@ -216,3 +216,38 @@ def test_scan_of_many_series_is_vectorised() -> None:
     flagged = np.argwhere(scores.score >= 0.5)
     assert [7, 100] in flagged.tolist()
     assert len(flagged) <= 1 + 0.001 * matrix.size
+
+
+def _flat_account(days: int = 120) -> pd.DataFrame:
+    """One account: a $900-a-day VM fleet and a $3-a-day snapshot line, both flat with a weekday dip."""
+    dates = pd.date_range("2024-01-01", periods=days)
+    weekday = np.where(dates.day_of_week < 5, 1.0, 0.9)
+    rows = []
+    for usage, cost in (("BoxUsage:m5.large", 900.0), ("SnapshotUsage", 3.0)):
+        for day, factor in zip(dates, weekday, strict=True):
+            rows.append(
+                {"date": day, "cost": cost * factor, "service": "AmazonEC2", "account": "111111111111"}
+                | {"region": "us-east-1", "usage_type": usage}
+            )
+    return pd.DataFrame(rows)
+
+
+def test_an_immaterial_change_is_not_an_anomaly_of_a_large_account() -> None:
+    rows = _flat_account()
+    late = (rows["date"] >= pd.Timestamp("2024-04-01")) & (rows["usage_type"] == "SnapshotUsage")
+    rows.loc[late, "cost"] *= 2.0  # $3 → $6 a day: real, but 0.3 % of the account's spend
+    assert detect_cost_anomalies(rows) == []
+    found = detect_cost_anomalies(rows, config=AnomalyConfig(min_account_share=0.0))
+    assert [a.start_date for a in found] == [date(2024, 4, 1)]
+    bigger = rows.copy()
+    bigger.loc[late, "cost"] += 60.0  # now about 7 % of the account's daily spend
+    assert [a.start_date for a in detect_cost_anomalies(bigger)] == [date(2024, 4, 1)]
+
+
+def test_a_change_during_the_warm_up_is_dated_from_its_first_day() -> None:
+    rows = _flat_account()
+    fleet = (rows["date"] >= pd.Timestamp("2024-02-20")) & (rows["usage_type"] == "BoxUsage:m5.large")
+    rows.loc[fleet, "cost"] += 400.0  # day 50: the baseline exists, its noise scale not yet (day 56)
+    found = detect_cost_anomalies(rows)
+    assert len(found) == 1
+    assert found[0].start_date == date(2024, 2, 20)

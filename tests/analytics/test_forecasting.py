@@ -13,7 +13,7 @@ import pytest
 from cloudoptima.analytics.forecasting import forecast_costs, forecast_matrix, forecast_series
 from cloudoptima.analytics.forecasting.backtest import backtest
 from cloudoptima.analytics.forecasting.baselines import seasonal_naive
-from cloudoptima.analytics.forecasting.engine import _runner
+from cloudoptima.analytics.forecasting.engine import SWITCH_RATIO, _runner
 from cloudoptima.analytics.forecasting.prophet_model import prophet_available
 from cloudoptima.analytics.forecasting.series import prepare_matrix, regularise
 from cloudoptima.domain.analytics import ForecastFlag
@@ -153,12 +153,55 @@ def test_forecast_costs_returns_cents_and_a_consistent_total() -> None:
     assert 0.0 <= result.accuracy.coverage <= 1.0
 
 
-def test_auto_chooses_the_model_with_the_lowest_backtest_error() -> None:
-    values = weekly_series(5, 200)
-    result = forecast_matrix(values[None, :], daily_index(200), "D", 28, prophet_max_series=0)
+def test_auto_keeps_fast_unless_another_model_is_clearly_better_in_the_backtest() -> None:
+    matrix = np.stack([weekly_series(5, 200), np.tile([50.0, 10.0, 90.0, 20.0, 70.0, 5.0, 60.0], 29)[:200]])
+    result = forecast_matrix(matrix, daily_index(200), "D", 28, prophet_max_series=0)
     assert result.scores is not None
-    maes = {name: float(s.mae[0]) for name, s in result.scores.items()}
-    assert result.chosen[0] == min(maes, key=lambda k: maes[k])
+    for row, chosen in enumerate(result.chosen):
+        maes = {name: float(s.mae[row]) for name, s in result.scores.items()}
+        best = min(maes, key=lambda k: maes[k])
+        expected = best if maes[best] < SWITCH_RATIO * maes["fast"] else "fast"
+        assert chosen == expected, (row, maes)
+
+
+def step_series(seed: int, n: int) -> np.ndarray:
+    """Noise-free daily cost that moves in steps (launches), with one-day spikes, like a cloud estate."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    level = 1000.0 + np.cumsum(np.where(rng.random(n) < 0.02, rng.uniform(-60, 250, n), 0.0))
+    weekday = np.where(t % 7 >= 5, -40.0, 0.0)
+    spike = np.where(rng.random(n) < 0.01, rng.uniform(200, 800, n), 0.0)
+    return level + weekday + spike
+
+
+def test_fast_model_beats_seasonal_naive_on_step_shaped_cost() -> None:
+    """Level steps are not extrapolated as a trend and a spike in the last week is not repeated."""
+    model_err = naive_err = 0.0
+    for seed in range(30):
+        values = step_series(seed, 178)
+        for origin in (94, 122, 150):
+            history, actual = values[None, :origin], values[origin : origin + 28]
+            index = daily_index(origin)
+            fast = forecast_matrix(history, index, "D", 28, model="fast", run_backtest=False)
+            naive = forecast_matrix(history, index, "D", 28, model="snaive", run_backtest=False)
+            model_err += float(np.abs(actual - fast.forecast.mean[0]).sum())
+            naive_err += float(np.abs(actual - naive.forecast.mean[0]).sum())
+    assert model_err < 0.92 * naive_err, model_err / naive_err
+
+
+def test_fast_model_ignores_a_spike_on_the_last_day() -> None:
+    values = np.tile([100.0, 100.0, 100.0, 100.0, 100.0, 80.0, 80.0], 20)
+    values[-1] = 900.0
+    result = forecast_series(daily_index(140), values, "D", 14, model="fast")
+    assert np.max(np.abs(result.mean - np.tile([100.0] * 5 + [80.0] * 2, 2))) < 0.1 * 100.0 + 60.0
+    assert float(np.mean(result.mean)) < 0.5 * (94.3 + 900.0 / 7 + 94.3)
+
+
+def test_auto_leaves_prophet_out_below_two_years_of_history() -> None:
+    values = weekly_series(1, 200)
+    result = forecast_matrix(values[None, :], daily_index(200), "D", 14)
+    assert result.scores is not None
+    assert "prophet" not in result.scores
 
 
 def test_many_series_are_forecast_in_one_call() -> None:

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+import evals.__main__ as evals_main
 from cloudoptima.analytics.recommendations import generate_recommendations
 from cloudoptima.domain.recommendations import RecommendationAction
 from cloudoptima.services.pricing import SandboxPriceCatalog
-from evals.datasets import EstateCase, load_case
+from evals.datasets import DEFAULT_SEEDS, EstateCase, load_case
 from evals.runner import FLOORS, check_floors, run_all
 from evals.scorers import score_recommendations
 
@@ -26,6 +27,8 @@ def test_every_floor_holds(results: dict[str, Any]) -> None:
     assert rec["precision"] >= 0.9 and rec["recall"] >= 0.9 and rec["critical_false_positives"] == 0
     assert results["anomalies"]["aggregate"]["root_cause_top1"] >= 0.85
     assert results["forecast"]["sandbox"]["mase"] < 1.0
+    assert results["forecast"]["sandbox"]["coverage_95"] >= 0.75
+    assert results["anomalies"]["aggregate"]["precision"] >= 0.5
     assert results["recommendations"]["aggregate"]["savings_mape_percent"] < 1.0
 
 
@@ -41,6 +44,22 @@ def test_check_floors_reports_a_broken_floor(results: dict[str, Any]) -> None:
     }
     failures = check_floors(broken)
     assert failures == [f"recommendations.recall = 0.5 (floor {FLOORS['recommendations.recall'][0]} 0.9)"]
+
+
+def test_seeds_are_given_space_or_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[int]] = []
+
+    def fake_run_all(seeds: list[int], include_prophet: bool = True) -> dict[str, Any]:
+        seen.append(list(seeds))
+        return {"failures": []}
+
+    monkeypatch.setattr(evals_main, "run_all", fake_run_all)
+    monkeypatch.setattr(evals_main.json, "dumps", lambda *a, **k: "{}")
+    assert evals_main.main(["--json", "--seeds", "1,2,3", "7", "2"]) == 0
+    assert evals_main.main(["--json"]) == 0
+    assert seen == [[1, 2, 3, 7], list(DEFAULT_SEEDS)]
+    with pytest.raises(SystemExit):
+        evals_main.main(["--seeds", "1,x"])
 
 
 def test_scorer_counts_flagging_a_look_alike_as_critical() -> None:

@@ -8,6 +8,14 @@ Contract (``detect_cost_anomalies``):
   :func:`~cloudoptima.analytics.anomalies.baseline.score_matrix` (weekday- and trend-aware). A day is
   anomalous when ``z ≥ threshold`` in the monitored direction and its daily impact is at least
   ``min_daily_impact`` dollars and ``min_daily_impact_pct`` percent; consecutive anomalous days are one event.
+- An event on a series' first scoreable day (baseline + residual warm-up) starts on the first earlier day
+  whose deviation already exceeds the threshold under the first noise scale: a change that began during
+  the warm-up is reported from when it began, not as new on the day the detector could first see it.
+- Materiality: an event is kept only when its peak daily impact is at least ``min_account_share`` of the
+  expected daily spend of the account its top root cause belongs to (the account series' baseline over
+  the event's days; the total's when no account level is monitored). A usage type that doubles from $3
+  to $6 a day is a real change but not an anomaly worth an alert in a $900-a-day account; AWS Cost
+  Anomaly Detection likewise judges impact against the monitored account's spend.
 - Events of different levels that overlap in time are one incident when each event's top root-cause cell
   lies inside the other's scope (a total spike explained by one service in one account is ONE incident).
   The incident is reported on the event with the highest score; the others are ``related_scopes``.
@@ -57,6 +65,8 @@ class AnomalyConfig:
     min_daily_impact: float = 1.0
     min_daily_impact_pct: float = 0.0
     max_gap: int = 1
+    min_account_share: float = 0.03
+    """An event's peak daily impact must reach this share of its account's expected daily spend."""
     top_k: int = 5
     evaluate_from: date | None = None
     """Only report incidents starting on or after this day (default: every day with a baseline)."""
@@ -178,6 +188,43 @@ def _anomaly(
     )
 
 
+def _backdated(
+    ev: Event,
+    first_scored: int,
+    signed: np.ndarray[Any, np.dtype[np.float64]],
+    sigma: np.ndarray[Any, np.dtype[np.float64]],
+    threshold: float,
+) -> Event:
+    """An event on a series' first scoreable day starts where its deviation really began.
+
+    Before that day the baseline exists but its noise scale does not yet; the first scale stands in for it.
+    A change that began during the warm-up is dated from its first day instead of the day the detector
+    could first see it (which would report a long-running change as new).
+    """
+    if ev.first != first_scored:
+        return ev
+    bound = threshold * sigma[ev.series, first_scored]
+    first = ev.first
+    while first > 0 and np.isfinite(signed[ev.series, first - 1]) and signed[ev.series, first - 1] >= bound:
+        first -= 1
+    return Event(series=ev.series, first=first, last=ev.last)
+
+
+def _material(
+    peak: float,
+    expected: np.ndarray[Any, np.dtype[np.float64]],
+    span: slice,
+    row: int | None,
+    cfg: AnomalyConfig,
+) -> bool:
+    """Whether a peak daily impact reaches ``min_account_share`` of the account's expected daily spend."""
+    if row is None or cfg.min_account_share <= 0:
+        return True
+    with np.errstate(invalid="ignore"):
+        baseline = float(np.nanmean(np.abs(expected[row, span])))
+    return not np.isfinite(baseline) or peak >= cfg.min_account_share * baseline
+
+
 def detect_cost_anomalies(
     rows: Any,
     *,
@@ -218,8 +265,12 @@ def detect_cost_anomalies(
     if cfg.evaluate_from is not None:
         flags &= np.asarray(grid >= pd.Timestamp(cfg.evaluate_from))[None, :]
     width = cfg.weeks * 7
+    account_rows = {scope["account"]: i for i, scope in enumerate(scopes) if list(scope) == ["account"]}
+    total_row = next((i for i, scope in enumerate(scopes) if not scope), None)
     scored: list[_Scored] = []
-    for ev in find_events(flags, cfg.max_gap):
+    first_scored = np.argmax(np.isfinite(scores.z), axis=1)
+    for found in find_events(flags, cfg.max_gap):
+        ev = _backdated(found, int(first_scored[found.series]), signed, scores.sigma, cfg.threshold)
         scope = scopes[ev.series]
         mask = np.ones(len(frame), dtype=bool)
         for k, v in scope.items():
@@ -233,6 +284,10 @@ def detect_cost_anomalies(
         sign = 1.0 if actual_total >= expected_total else -1.0
         roots = group_cells(cells, range(len(ROOT_CAUSE_DIMENSIONS)))
         top_cell = max(roots, key=lambda c: sign * c.contribution)
+        top = dict(zip(ROOT_CAUSE_DIMENSIONS, top_cell.key, strict=True))
+        peak = float(np.max(signed[ev.series, span]))
+        if not _material(peak, scores.expected, span, account_rows.get(top["account"], total_row), cfg):
+            continue
         scored.append(
             _Scored(
                 event=ev,
@@ -242,7 +297,7 @@ def detect_cost_anomalies(
                 max_daily_impact=float(np.max(impact[ev.series, span])),
                 score=float(np.max(scores.score[ev.series, span])),
                 cells=cells,
-                top=dict(zip(ROOT_CAUSE_DIMENSIONS, top_cell.key, strict=True)),
+                top=top,
             )
         )
     incidents = [_anomaly(group, grid, dims, cfg) for group in _incidents(scored)]

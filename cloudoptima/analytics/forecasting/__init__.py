@@ -1,4 +1,4 @@
-"""Cost forecasting: Prophet (main), vectorised Holt-Winters (fast), seasonal naive (baseline).
+"""Cost forecasting: the fast model (damped Holt-Winters + robust seasonal level), Prophet, seasonal naive.
 
 Public API:
 - :func:`forecast_costs` — daily cost history → ``ForecastResult`` (Decimal money, backtest metrics, flags).
