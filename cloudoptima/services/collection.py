@@ -31,19 +31,26 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.analytics.utilisation import summarise
-from cloudoptima.clouds.protocol import CloudProviderClient, Failure, ProviderError
-from cloudoptima.domain.inventory import Principal, Resource, ResourceKind, UtilisationSeries
+from cloudoptima.clouds.protocol import CloudProviderClient, CredentialsError, Failure, ProviderError
+from cloudoptima.domain.inventory import (
+    Principal,
+    Resource,
+    ResourceKind,
+    ResourceState,
+    UtilisationSeries,
+)
 from cloudoptima.services.cost_rows import cost_batch
 from cloudoptima.services.events import Publish
 from cloudoptima.services.ingestion import rollup_tag_keys
@@ -51,7 +58,7 @@ from cloudoptima.services.recommendations import resource_from_document
 from cloudoptima.storage.cost_loader import CostLoader, LoadTarget
 from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import CloudAccount, IamPrincipal, Organization, ResourceDocument
-from cloudoptima.storage.tenancy import TenantRepository, tenant_session
+from cloudoptima.storage.tenancy import TenantRepository, scope, tenant_session
 
 ProviderFactory = Callable[[CloudAccount], CloudProviderClient]
 """Builds the provider of a ``cloud_accounts`` row (``ProviderRegistry.for_account`` in production)."""
@@ -141,6 +148,52 @@ class FinishStep:
     events: int
 
 
+@dataclass(frozen=True)
+class StepFailure:
+    """A step of :meth:`CollectionService.collect_account` that failed with a provider error.
+
+    ``retryable`` failures are left for the caller to retry as single steps (``window`` names the cost
+    window; for ``utilisation`` after a retryable inventory failure, the reason says so)."""
+
+    step: Literal["costs", "inventory", "utilisation", "iam"]
+    reason: str
+    retryable: bool
+    window: tuple[date, date] | None = None
+
+    def label(self) -> str:
+        if self.window is not None:
+            return f"{self.step} {self.window[0].isoformat()}..{self.window[1].isoformat()}: {self.reason}"
+        return f"{self.step}: {self.reason}"
+
+
+@dataclass
+class AccountCollection:
+    """Progress and outcome of :meth:`CollectionService.collect_account`; also what a retry resumes from
+    (steps already present are not collected again)."""
+
+    plan: CollectionPlan
+    costs: list[CostStep] = field(default_factory=list)
+    inventory: InventoryStep | None = None
+    utilisation: UtilisationStep | None = None
+    iam: IamStep | None = None
+    failures: list[StepFailure] = field(default_factory=list)
+    finish: FinishStep | None = None
+    """Set when the sync was recorded (no retryable failure was left)."""
+
+    @property
+    def pending(self) -> list[StepFailure]:
+        return [f for f in self.failures if f.retryable]
+
+    @property
+    def costs_complete(self) -> bool:
+        loaded = {(c.start, c.end) for c in self.costs}
+        return all(window in loaded for window in self.plan.windows)
+
+
+Progress = Callable[[AccountCollection], None]
+"""Called after each step (and between utilisation chunks) with the progress so far: heartbeat it."""
+
+
 class _Accounts(TenantRepository[CloudAccount]):
     model = CloudAccount
 
@@ -213,9 +266,35 @@ class CollectionService:
                 refs.append(AccountRef(org, account))
         return refs
 
-    def account(self, ref: AccountRef) -> CloudAccount:
+    @contextmanager
+    def _transaction(self, connection: Connection | None) -> Iterator[Connection]:
+        """One transaction: on ``connection`` (held by :meth:`collect_account`) or a pooled one."""
+        if connection is None:
+            with self._engine.begin() as pooled:
+                yield pooled
+        else:
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def _tenant(self, ref: AccountRef, connection: Connection | None) -> Iterator[Session]:
+        """A tenant-scoped session committing one transaction, on ``connection`` when given."""
+        if connection is None:
+            with tenant_session(self._sessions, ref.organization_id) as session:
+                yield session
+            return
+        with Session(bind=connection, expire_on_commit=False) as session:
+            scope(session, ref.organization_id)
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def account(self, ref: AccountRef, connection: Connection | None = None) -> CloudAccount:
         """The account row (detached); :class:`AccountNotFoundError` outside its organisation."""
-        with tenant_session(self._sessions, ref.organization_id) as session:
+        with self._tenant(ref, connection) as session:
             row = _Accounts(session, ref.organization_id).get(ref.cloud_account_id)
             if row is None:
                 raise AccountNotFoundError(f"cloud account {ref.cloud_account_id} does not exist")
@@ -248,25 +327,36 @@ class CollectionService:
     def collect_costs(self, ref: AccountRef, start: date, end: date) -> CostStep:
         """Fetch ``[start, end)`` and replace those days of this account (one transaction)."""
         row = self.account(ref)
-        read = self._providers(row).costs(start, end)
+        return self._load_costs(ref, row, self._providers(row), start, end, None)
+
+    def _load_costs(
+        self,
+        ref: AccountRef,
+        row: CloudAccount,
+        provider: CloudProviderClient,
+        start: date,
+        end: date,
+        tag_keys: tuple[str, ...] | None,
+        connection: Connection | None = None,
+    ) -> CostStep:
+        read = provider.costs(start, end)
         if not read.complete:
             raise IncompleteReadError(f"costs {start}..{end}", read.failures)
         batch = cost_batch(read.items, f"collection:{row.provider}:{row.account_identifier}")
-        with self._engine.begin() as connection:
-            connection.execute(
+        with self._transaction(connection) as bound:
+            bound.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                 {"key": f"cloudoptima.collect:{ref.cloud_account_id}"},
             )
-            org_settings = connection.execute(
-                select(Organization.settings).where(Organization.id == ref.organization_id)
-            ).scalar_one()
+            if tag_keys is None:
+                tag_keys = self._tag_keys(bound, ref)
             loader = CostLoader(
-                connection,
+                bound,
                 LoadTarget(
                     organization_id=ref.organization_id,
                     batch_id=uuid.uuid4(),
                     cloud_account_id=ref.cloud_account_id,
-                    tag_keys=rollup_tag_keys(org_settings or {}),
+                    tag_keys=tag_keys,
                     replace_days=(start, end),
                 ),
             )
@@ -280,33 +370,37 @@ class CollectionService:
             billed_total=sum((item.billed_cost for item in read.items), Decimal(0)),
         )
 
-    def _stored_metrics(self, session: Session, ref: AccountRef) -> dict[str, dict[str, Any]]:
-        rows = session.execute(
-            select(ResourceDocument.resource_id, ResourceDocument.metrics).where(
-                ResourceDocument.organization_id == ref.organization_id,
-                ResourceDocument.cloud_account_id == ref.cloud_account_id,
-            )
-        ).all()
-        return {resource_id: dict(metrics or {}) for resource_id, metrics in rows}
+    @staticmethod
+    def _tag_keys(connection: Connection, ref: AccountRef) -> tuple[str, ...]:
+        org_settings = connection.execute(
+            select(Organization.settings).where(Organization.id == ref.organization_id)
+        ).scalar_one()
+        return rollup_tag_keys(org_settings or {})
 
     def collect_inventory(self, ref: AccountRef) -> InventoryStep:
         """Upsert the account's resources, keeping their stored utilisation summaries."""
-        read = self._providers(self.account(ref)).inventory()
-        with tenant_session(self._sessions, ref.organization_id) as session:
-            metrics = self._stored_metrics(session, ref)
+        step, _ = self._inventory(ref, self._providers(self.account(ref)))
+        return step
+
+    def _inventory(
+        self, ref: AccountRef, provider: CloudProviderClient, connection: Connection | None = None
+    ) -> tuple[InventoryStep, Sequence[Resource]]:
+        read = provider.inventory()
+        with self._transaction(connection) as bound:
             count = upsert_resources(
-                session.connection(),
+                bound,
                 ref.organization_id,
                 ref.cloud_account_id,
                 read.items,
-                metrics,
+                None,
                 self._now(),
                 complete=read.complete,
             )
-        return InventoryStep(resources=count, complete=read.complete, failures=_failures(read.failures))
+        step = InventoryStep(resources=count, complete=read.complete, failures=_failures(read.failures))
+        return step, read.items
 
-    def _utilisation_targets(self, ref: AccountRef) -> list[Resource]:
-        with tenant_session(self._sessions, ref.organization_id) as session:
+    def _utilisation_targets(self, ref: AccountRef, connection: Connection | None = None) -> list[Resource]:
+        with self._tenant(ref, connection) as session:
             docs = session.scalars(
                 select(ResourceDocument).where(
                     ResourceDocument.organization_id == ref.organization_id,
@@ -321,8 +415,28 @@ class CollectionService:
         self, ref: AccountRef, start: date, end: date, heartbeat: Heartbeat | None = None
     ) -> UtilisationStep:
         """Summaries of ``[start, end)`` for the live instances and databases (chunked, with heartbeats)."""
-        provider = self._providers(self.account(ref))
-        targets = self._utilisation_targets(ref)
+        return self._utilisation(ref, self._providers(self.account(ref)), start, end, heartbeat, None)
+
+    def _utilisation(
+        self,
+        ref: AccountRef,
+        provider: CloudProviderClient,
+        start: date,
+        end: date,
+        heartbeat: Heartbeat | None,
+        inventory: Sequence[Resource] | None,
+        connection: Connection | None = None,
+    ) -> UtilisationStep:
+        """``inventory``: the complete read just upserted (its live instances and databases are exactly the
+        stored ones), so the targets need not be read back; None reads them from ``resources``."""
+        if inventory is None:
+            targets = self._utilisation_targets(ref, connection)
+        else:
+            targets = [
+                r
+                for r in inventory
+                if str(r.kind) in UTILISATION_KINDS and r.state is not ResourceState.DELETED
+            ]
         updates: list[dict[str, Any]] = []
         failures: list[str] = []
         series = 0
@@ -341,8 +455,8 @@ class CollectionService:
             if heartbeat is not None:
                 heartbeat(f"{offset + len(chunk)}/{len(targets)}")
         if updates:
-            with tenant_session(self._sessions, ref.organization_id) as session:
-                session.execute(
+            with self._transaction(connection) as bound:
+                bound.execute(
                     text(
                         "UPDATE resources r SET metrics = v.metrics FROM ("
                         " SELECT unnest(CAST(:ids AS text[])) AS resource_id,"
@@ -361,10 +475,15 @@ class CollectionService:
 
     def collect_iam(self, ref: AccountRef) -> IamStep:
         """Upsert the account's principals; mark those missing from a complete read deleted."""
-        read = self._providers(self.account(ref)).iam()
+        return self._iam(ref, self._providers(self.account(ref)))
+
+    def _iam(
+        self, ref: AccountRef, provider: CloudProviderClient, connection: Connection | None = None
+    ) -> IamStep:
+        read = provider.iam()
         seen_at = self._now()
         rows = [_principal_row(ref, principal, seen_at) for principal in read.items]
-        with tenant_session(self._sessions, ref.organization_id) as session:
+        with self._tenant(ref, connection) as session:
             if rows:
                 statement = insert(IamPrincipal)
                 excluded = statement.excluded
@@ -391,6 +510,152 @@ class CollectionService:
             principals=len(rows), privileged=sum(1 for r in rows if r["privileged"]), complete=read.complete
         )
 
+    # -- the whole account in one call -----------------------------------------------------------------
+
+    def collect_account(
+        self,
+        ref: AccountRef,
+        *,
+        initial_days: int,
+        restate_days: int,
+        window_days: int = 7,
+        utilisation_days: int = 7,
+        today: date | None = None,
+        progress: Progress | None = None,
+        resume: AccountCollection | None = None,
+    ) -> AccountCollection:
+        """Every step of one account: plan, cost windows, inventory, utilisation, IAM, then ``finish``.
+
+        The account row and its provider are loaded once; each step keeps its own transaction and its
+        idempotency, so a retry (``resume`` = the last reported progress) repeats no committed step and a
+        repeated step replaces rather than duplicates. A provider error in one step is recorded in
+        ``failures`` and the other steps still run; utilisation waits for a retryable inventory failure
+        (it reads what inventory stores). ``finish`` runs only when no retryable failure is left; the caller
+        retries those steps singly and then calls :meth:`finish`. :class:`CredentialsError` and
+        :class:`AccountNotFoundError` propagate (the caller marks the account).
+        """
+        with self._engine.connect() as connection:
+            return self._collect_account(
+                ref,
+                connection,
+                initial_days=initial_days,
+                restate_days=restate_days,
+                window_days=window_days,
+                utilisation_days=utilisation_days,
+                today=today,
+                progress=progress,
+                resume=resume,
+            )
+
+    def _collect_account(
+        self,
+        ref: AccountRef,
+        connection: Connection,
+        *,
+        initial_days: int,
+        restate_days: int,
+        window_days: int,
+        utilisation_days: int,
+        today: date | None,
+        progress: Progress | None,
+        resume: AccountCollection | None,
+    ) -> AccountCollection:
+        with self._tenant(ref, connection) as session:
+            row = _Accounts(session, ref.organization_id).get(ref.cloud_account_id)
+            if row is None:
+                raise AccountNotFoundError(f"cloud account {ref.cloud_account_id} does not exist")
+            session.expunge(row)
+            tag_keys = self._tag_keys(session.connection(), ref)
+        provider = self._providers(row)
+        if resume is not None:
+            state = AccountCollection(
+                plan=resume.plan,
+                costs=list(resume.costs),
+                inventory=resume.inventory,
+                utilisation=resume.utilisation,
+                iam=resume.iam,
+                finish=resume.finish,
+            )
+        else:
+            state = AccountCollection(
+                plan=plan_windows(
+                    today or self._now().date(),
+                    row.last_sync_at,
+                    initial_days=initial_days,
+                    restate_days=restate_days,
+                    window_days=window_days,
+                )
+            )
+        if state.finish is not None:
+            return state
+
+        def report() -> None:
+            if progress is not None:
+                progress(state)
+
+        loaded = {(c.start, c.end) for c in state.costs}
+        for start, end in state.plan.windows:
+            if (start, end) in loaded:
+                continue
+            try:
+                state.costs.append(self._load_costs(ref, row, provider, start, end, tag_keys, connection))
+            except CredentialsError:
+                raise
+            except ProviderError as exc:
+                state.failures.append(StepFailure("costs", str(exc), exc.retryable, (start, end)))
+            report()
+        inventory: Sequence[Resource] | None = None
+        inventory_pending = False
+        if state.inventory is None:
+            try:
+                state.inventory, items = self._inventory(ref, provider, connection)
+                inventory = items if state.inventory.complete else None
+            except CredentialsError:
+                raise
+            except ProviderError as exc:
+                state.failures.append(StepFailure("inventory", str(exc), exc.retryable))
+                inventory_pending = exc.retryable
+            report()
+        if state.utilisation is None:
+            if inventory_pending:
+                state.failures.append(
+                    StepFailure("utilisation", "waits for the inventory retry", retryable=True)
+                )
+            else:
+                end = state.plan.end
+                try:
+                    state.utilisation = self._utilisation(
+                        ref,
+                        provider,
+                        end - timedelta(days=utilisation_days),
+                        end,
+                        lambda _detail: report(),
+                        inventory,
+                        connection,
+                    )
+                except CredentialsError:
+                    raise
+                except ProviderError as exc:
+                    state.failures.append(StepFailure("utilisation", str(exc), exc.retryable))
+                report()
+        if state.iam is None:
+            try:
+                state.iam = self._iam(ref, provider, connection)
+            except CredentialsError:
+                raise
+            except ProviderError as exc:
+                state.failures.append(StepFailure("iam", str(exc), exc.retryable))
+            report()
+        if not state.pending:
+            state.finish = self.finish(
+                ref,
+                costs_complete=state.costs_complete,
+                cost_steps=state.costs,
+                inventory=state.inventory,
+                connection=connection,
+            )
+        return state
+
     # -- bookkeeping ------------------------------------------------------------------------------------
 
     def finish(
@@ -400,10 +665,11 @@ class CollectionService:
         costs_complete: bool,
         cost_steps: Sequence[CostStep] = (),
         inventory: InventoryStep | None = None,
+        connection: Connection | None = None,
     ) -> FinishStep:
         """Record the sync on the account and publish the change events (see the module contract)."""
         now = self._now()
-        with tenant_session(self._sessions, ref.organization_id) as session:
+        with self._tenant(ref, connection) as session:
             row = _Accounts(session, ref.organization_id).get(ref.cloud_account_id)
             if row is None:
                 raise AccountNotFoundError(f"cloud account {ref.cloud_account_id} does not exist")

@@ -2,6 +2,8 @@
 
 ``upsert_resources`` inserts or updates one row per (organisation, cloud account, resource id), so a retried
 or replayed collection never duplicates; resources not seen in a *complete* collection are marked deleted.
+With ``metrics=None`` the stored utilisation summaries of existing rows are kept (new rows get ``{}``).
+The rows go in one executemany of a cached statement (batched into multi-row VALUES by SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -72,35 +74,44 @@ def upsert_resources(
     organization_id: uuid.UUID,
     cloud_account_id: uuid.UUID | None,
     resources: Sequence[Resource],
-    metrics: Mapping[str, Mapping[str, Any]],
+    metrics: Mapping[str, Mapping[str, Any]] | None,
     seen_at: datetime,
     *,
     complete: bool,
 ) -> int:
-    """Upsert ``resources``; when ``complete``, mark this account's unseen resources ``deleted``."""
+    """Upsert ``resources``; when ``complete``, mark this account's unseen resources ``deleted``.
+
+    ``metrics`` maps resource ids to the summaries to store; None keeps what is stored."""
     rows = [
-        _document(organization_id, cloud_account_id, r, metrics.get(r.resource_id, {}), seen_at)
+        _document(
+            organization_id,
+            cloud_account_id,
+            r,
+            (metrics or {}).get(r.resource_id, {}),
+            seen_at,
+        )
         for r in resources
     ]
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start : start + 1000]
-        statement = insert(ResourceDocument).values(chunk)
+    if rows:
+        statement = insert(ResourceDocument)
         excluded = statement.excluded
+        updates = {
+            "resource_name": excluded.resource_name,
+            "status": excluded.status,
+            "configuration": excluded.configuration,
+            "cost_monthly": excluded.cost_monthly,
+            "tags": excluded.tags,
+            "region": excluded.region,
+            "last_seen": excluded.last_seen,
+            "last_updated": excluded.last_updated,
+        }
+        if metrics is not None:
+            updates["metrics"] = excluded.metrics
         connection.execute(
             statement.on_conflict_do_update(
-                index_elements=["organization_id", "cloud_account_id", "resource_id"],
-                set_={
-                    "resource_name": excluded.resource_name,
-                    "status": excluded.status,
-                    "configuration": excluded.configuration,
-                    "metrics": excluded.metrics,
-                    "cost_monthly": excluded.cost_monthly,
-                    "tags": excluded.tags,
-                    "region": excluded.region,
-                    "last_seen": excluded.last_seen,
-                    "last_updated": excluded.last_updated,
-                },
-            )
+                index_elements=["organization_id", "cloud_account_id", "resource_id"], set_=updates
+            ),
+            rows,
         )
     if complete:
         seen = [r.resource_id for r in resources]

@@ -1,4 +1,9 @@
-"""Collection activities: each one step of :class:`~cloudoptima.services.collection.CollectionService`.
+"""Collection activities over :class:`~cloudoptima.services.collection.CollectionService`.
+
+``collection.account`` runs every step of one account in one activity (the common path: one activity task
+per account keeps the Temporal server and the database light); ``collection.costs`` / ``inventory`` /
+``utilisation`` / ``iam`` / ``finish`` are single steps, used to retry what ``collection.account`` left
+pending (a retryable provider error) under the workflow's retry policy.
 
 Error contract (what the workflows rely on):
 
@@ -7,33 +12,36 @@ Error contract (what the workflows rely on):
 - Retryable provider errors (throttling, outage, incomplete reads) → ``ApplicationError`` of their class name,
   retried by the activity's RetryPolicy.
 - Other provider errors → ``ApplicationError`` of their class name, ``non_retryable``.
+  Inside ``collection.account`` provider errors of a step are returned (``failed_steps`` / ``pending``);
+  credentials errors still fail it as above.
 Sync activities run in the worker's thread pool; long steps heartbeat.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
-from decimal import Decimal
 
 from temporalio import activity
+from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError
 
 from cloudoptima.clouds.protocol import CredentialsError, ProviderError
 from cloudoptima.services.collection import (
+    AccountCollection,
     AccountNotFoundError,
     AccountRef,
     CollectionService,
-    CostStep,
-    InventoryStep,
 )
+from temporal_workflows.collection import wire
 from temporal_workflows.collection.inputs import (
     AccountKey,
     AccountList,
+    AccountSteps,
     CollectAccountInput,
-    CostWindow,
     CostWindowInput,
     CostWindowResult,
     FinishInput,
@@ -41,7 +49,6 @@ from temporal_workflows.collection.inputs import (
     IamResult,
     InventoryResult,
     ListAccountsInput,
-    PlanResult,
     UtilisationInput,
     UtilisationResult,
 )
@@ -89,26 +96,41 @@ class CollectionActivities:
             accounts=[AccountKey(str(r.organization_id), str(r.cloud_account_id)) for r in refs]
         )
 
-    @activity.defn(name="collection.plan")
-    def plan(self, params: CollectAccountInput) -> PlanResult:
+    @activity.defn(name="collection.account")
+    def account(self, params: CollectAccountInput) -> AccountSteps:
+        """Every step of one account (``CollectionService.collect_account``); heartbeats its progress between
+        steps, and a retried attempt resumes from the last heartbeat (same plan, no committed step repeated;
+        an attempt that never heartbeated re-plans, and every step is idempotent). Steps that failed
+        retryably are returned ``pending`` for the workflow to retry singly."""
         ref = _ref(params.organization_id, params.cloud_account_id)
-        today = date.fromisoformat(params.today) if params.today else None
+        details = activity.info().heartbeat_details
+        resume = wire.account_collection(value_to_type(AccountSteps, details[0])) if details else None
+        days = params.utilisation_days
+        timeout = activity.info().heartbeat_timeout or timedelta(seconds=params.heartbeat_seconds)
+        # A heartbeat is a server round trip: beat once a quarter of the timeout has passed since the last
+        # one (the server only needs one within the timeout); an attempt shorter than that never beats and a
+        # crash is still caught by the timeout. Its detail is what a retry resumes from.
+        interval = timeout.total_seconds() / 4
+        last = [time.monotonic()]
+
+        def progress(state: AccountCollection) -> None:
+            now = time.monotonic()
+            if now - last[0] >= interval:
+                last[0] = now
+                activity.heartbeat(wire.account_steps(state, days))
+
         with self._errors(ref):
-            plan = self._service.plan(
+            state = self._service.collect_account(
                 ref,
                 initial_days=params.initial_days,
                 restate_days=params.restate_days,
                 window_days=params.window_days,
-                today=today,
+                utilisation_days=days,
+                today=date.fromisoformat(params.today) if params.today else None,
+                progress=progress,
+                resume=resume,
             )
-        return PlanResult(
-            start=plan.start.isoformat(),
-            end=plan.end.isoformat(),
-            windows=[CostWindow(a.isoformat(), b.isoformat()) for a, b in plan.windows],
-            first_sync=plan.first_sync,
-            utilisation_start=(plan.end - timedelta(days=params.utilisation_days)).isoformat(),
-            utilisation_end=plan.end.isoformat(),
-        )
+        return wire.account_steps(state, days)
 
     @activity.defn(name="collection.costs")
     def costs(self, params: CostWindowInput) -> CostWindowResult:
@@ -118,13 +140,7 @@ class CollectionActivities:
             step = self._service.collect_costs(
                 ref, date.fromisoformat(params.start), date.fromisoformat(params.end)
             )
-        return CostWindowResult(
-            start=params.start,
-            end=params.end,
-            rows=step.rows,
-            replaced=step.replaced,
-            billed_total=str(step.billed_total),
-        )
+        return wire.cost_result(step)
 
     @activity.defn(name="collection.inventory")
     def inventory(self, params: CollectAccountInput) -> InventoryResult:
@@ -132,7 +148,7 @@ class CollectionActivities:
         _heartbeat("inventory")
         with self._errors(ref):
             step = self._service.collect_inventory(ref)
-        return InventoryResult(resources=step.resources, complete=step.complete, failures=step.failures)
+        return wire.inventory_result(step)
 
     @activity.defn(name="collection.utilisation")
     def utilisation(self, params: UtilisationInput) -> UtilisationResult:
@@ -142,7 +158,7 @@ class CollectionActivities:
             step = self._service.collect_utilisation(
                 ref, date.fromisoformat(params.start), date.fromisoformat(params.end), _heartbeat
             )
-        return UtilisationResult(resources=step.resources, series=step.series, failures=step.failures)
+        return wire.utilisation_result(step)
 
     @activity.defn(name="collection.iam")
     def iam(self, params: CollectAccountInput) -> IamResult:
@@ -150,7 +166,7 @@ class CollectionActivities:
         _heartbeat("iam")
         with self._errors(ref):
             step = self._service.collect_iam(ref)
-        return IamResult(principals=step.principals, privileged=step.privileged, complete=step.complete)
+        return wire.iam_result(step)
 
     @activity.defn(name="collection.finish")
     def finish(self, params: FinishInput) -> FinishResult:
@@ -159,37 +175,16 @@ class CollectionActivities:
             step = self._service.finish(
                 ref,
                 costs_complete=params.costs_complete,
-                cost_steps=[
-                    CostStep(
-                        start=date.fromisoformat(w.start),
-                        end=date.fromisoformat(w.end),
-                        rows=w.rows,
-                        replaced=w.replaced,
-                        billed_total=Decimal(w.billed_total),
-                    )
-                    for w in params.cost_windows
-                ],
-                inventory=(
-                    InventoryStep(
-                        resources=params.inventory.resources,
-                        complete=params.inventory.complete,
-                        failures=params.inventory.failures,
-                    )
-                    if params.inventory is not None
-                    else None
-                ),
+                cost_steps=[wire.cost_step(w) for w in params.cost_windows],
+                inventory=wire.inventory_step(params.inventory) if params.inventory else None,
             )
-        return FinishResult(
-            last_sync_at=step.last_sync_at.isoformat() if step.last_sync_at else None,
-            monthly_spend=str(step.monthly_spend) if step.monthly_spend is not None else None,
-            events=step.events,
-        )
+        return wire.finish_result(step)
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity of this class, for ``Worker(activities=...)``."""
         return [
             self.list_accounts,
-            self.plan,
+            self.account,
             self.costs,
             self.inventory,
             self.utilisation,

@@ -106,6 +106,34 @@ class FinishResult:
 
 
 @dataclass(frozen=True)
+class PendingStep:
+    """A step that failed with a retryable error inside ``collection.account``; the workflow retries it as its
+    own activity (``costs`` with its ``window``, ``inventory``, ``utilisation`` or ``iam``)."""
+
+    step: str
+    reason: str
+    window: CostWindow | None = None
+
+
+@dataclass(frozen=True)
+class AccountSteps:
+    """Result of ``collection.account`` (every step of one account in one activity), and its heartbeat detail:
+    a retried attempt resumes from the last one (the same plan; committed steps are not repeated).
+
+    ``failed_steps`` are final (non-retryable); ``finish`` is set when the sync was recorded, i.e. nothing
+    was ``pending``."""
+
+    plan: PlanResult
+    cost_windows: list[CostWindowResult] = field(default_factory=list)
+    inventory: InventoryResult | None = None
+    utilisation: UtilisationResult | None = None
+    iam: IamResult | None = None
+    failed_steps: list[str] = field(default_factory=list)
+    pending: list[PendingStep] = field(default_factory=list)
+    finish: FinishResult | None = None
+
+
+@dataclass(frozen=True)
 class CollectAccountResult:
     organization_id: str
     cloud_account_id: str

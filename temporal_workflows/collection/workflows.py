@@ -1,10 +1,14 @@
 """Collection workflows: deterministic; all I/O is in the activities (``collection.*``).
 
-``CollectAccount`` plans the cost windows, loads them (in parallel; each window replaces its days, so any
-retry is idempotent), then inventory, utilisation and IAM, then records the sync. A failed cost window or
-step is listed in the result and does not stop the others (``last_sync_at`` only moves when every cost
-window loaded, so the next run re-fetches from the last good sync). A rejected credential fails the workflow
-non-retryably (the activity has already marked the account ``error``).
+``CollectAccount`` runs ``collection.account``: one activity that plans the cost windows, loads them (each
+window replaces its days, so any retry is idempotent), then inventory, utilisation and IAM, then records the
+sync, heartbeating its progress (a retry resumes from it). One activity per account keeps the Temporal server
+and the database light. A step that failed there with a retryable error comes back ``pending`` and is retried
+here as its own activity under the retry policy (cost windows in parallel, then inventory, utilisation, IAM),
+then ``collection.finish`` records the sync. A failed cost window or step is listed in the result and does not
+stop the others (``last_sync_at`` only moves when every cost window loaded, so the next run re-fetches from the
+last good sync). A rejected credential fails the workflow non-retryably (the activity has already marked the
+account ``error``).
 
 ``CollectAll`` lists collectable accounts and runs one ``CollectAccount`` child per account, at most
 ``max_concurrency`` at a time. Child ids are ``collect-account-<cloud account id>``: one collection per account
@@ -32,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from temporal_workflows.collection.inputs import (
         AccountKey,
         AccountList,
+        AccountSteps,
         CollectAccountInput,
         CollectAccountResult,
         CollectAllInput,
@@ -43,7 +48,6 @@ with workflow.unsafe.imports_passed_through():
         IamResult,
         InventoryResult,
         ListAccountsInput,
-        PlanResult,
         UtilisationInput,
         UtilisationResult,
     )
@@ -101,67 +105,77 @@ class CollectAccountWorkflow:
             )
 
         try:
-            plan: PlanResult = await workflow.execute_activity(
-                "collection.plan",
+            collected: AccountSteps = await workflow.execute_activity(
+                "collection.account",
                 params,
-                result_type=PlanResult,
-                start_to_close_timeout=timedelta(minutes=1),
-                retry_policy=DB_RETRY,
+                result_type=AccountSteps,
+                start_to_close_timeout=timedelta(minutes=30),
+                heartbeat_timeout=heartbeat,
+                retry_policy=READ_RETRY,
             )
-            failed: list[str] = []
-            windows = await asyncio.gather(
-                *(
-                    step(
-                        "collection.costs",
-                        CostWindowInput(params.organization_id, params.cloud_account_id, w.start, w.end),
-                        CostWindowResult,
-                        long=True,
+            plan = collected.plan
+            failed = list(collected.failed_steps)
+            loaded = list(collected.cost_windows)
+            inventory: InventoryResult | None = collected.inventory
+            utilisation: UtilisationResult | None = collected.utilisation
+            iam: IamResult | None = collected.iam
+            finish = collected.finish
+            if finish is None:
+                pending = {p.step for p in collected.pending}
+                windows = [p.window for p in collected.pending if p.step == "costs" and p.window]
+                outcomes = await asyncio.gather(
+                    *(
+                        step(
+                            "collection.costs",
+                            CostWindowInput(params.organization_id, params.cloud_account_id, w.start, w.end),
+                            CostWindowResult,
+                            long=True,
+                        )
+                        for w in windows
+                    ),
+                    return_exceptions=True,
+                )
+                for window, outcome in zip(windows, outcomes, strict=True):
+                    if isinstance(outcome, BaseException):
+                        self._raise_if_credentials(outcome)
+                        failed.append(f"costs {window.start}..{window.end}: {_reason(outcome)}")
+                    else:
+                        loaded.append(outcome)
+                if "inventory" in pending:
+                    inventory = await self._optional(
+                        failed, "inventory", step("collection.inventory", params, InventoryResult, long=True)
                     )
-                    for w in plan.windows
-                ),
-                return_exceptions=True,
-            )
-            loaded: list[CostWindowResult] = []
-            for window, outcome in zip(plan.windows, windows, strict=True):
-                if isinstance(outcome, BaseException):
-                    self._raise_if_credentials(outcome)
-                    failed.append(f"costs {window.start}..{window.end}: {_reason(outcome)}")
-                else:
-                    loaded.append(outcome)
-            inventory: InventoryResult | None = await self._optional(
-                failed, "inventory", step("collection.inventory", params, InventoryResult, long=True)
-            )
-            utilisation: UtilisationResult | None = await self._optional(
-                failed,
-                "utilisation",
-                step(
-                    "collection.utilisation",
-                    UtilisationInput(
+                if "utilisation" in pending:
+                    utilisation = await self._optional(
+                        failed,
+                        "utilisation",
+                        step(
+                            "collection.utilisation",
+                            UtilisationInput(
+                                params.organization_id,
+                                params.cloud_account_id,
+                                plan.utilisation_start,
+                                plan.utilisation_end,
+                            ),
+                            UtilisationResult,
+                            long=True,
+                        ),
+                    )
+                if "iam" in pending:
+                    iam = await self._optional(failed, "iam", step("collection.iam", params, IamResult))
+                finish = await workflow.execute_activity(
+                    "collection.finish",
+                    FinishInput(
                         params.organization_id,
                         params.cloud_account_id,
-                        plan.utilisation_start,
-                        plan.utilisation_end,
+                        costs_complete=len(loaded) == len(plan.windows),
+                        cost_windows=loaded,
+                        inventory=inventory,
                     ),
-                    UtilisationResult,
-                    long=True,
-                ),
-            )
-            iam: IamResult | None = await self._optional(
-                failed, "iam", step("collection.iam", params, IamResult)
-            )
-            finish: FinishResult = await workflow.execute_activity(
-                "collection.finish",
-                FinishInput(
-                    params.organization_id,
-                    params.cloud_account_id,
-                    costs_complete=len(loaded) == len(plan.windows),
-                    cost_windows=loaded,
-                    inventory=inventory,
-                ),
-                result_type=FinishResult,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=DB_RETRY,
-            )
+                    result_type=FinishResult,
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=DB_RETRY,
+                )
         except ActivityError as error:
             self._raise_if_credentials(error)
             raise

@@ -1,0 +1,180 @@
+"""``CollectAccount`` when ``collection.account`` leaves a step pending: the workflow retries it as its own
+activity, then records the sync; the data equals a clean collection. The provider fails at the cloud edge
+(a strict wrapper over the sandbox provider: the first cost read of each account is throttled)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from temporalio.testing import WorkflowEnvironment
+
+from cloudoptima.clouds.protocol import ThrottledError
+from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.clouds.sandbox.state import SandboxEstateStore
+from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.storage.engine import session_factory
+from cloudoptima.storage.models import CloudAccount
+from temporal_workflows.collection.inputs import CollectAccountResult, CollectAllInput, CollectAllResult
+from temporal_workflows.collection.workflows import CollectAllWorkflow
+from temporal_workflows.queues import COLLECTION
+from temporal_workflows.worker import WorkerDeps, build_workers
+from tests.workflows.collection_support import (
+    INITIAL_DAYS,
+    KEY,
+    TODAY,
+    Tenant,
+    counts,
+    create_store,
+    create_tenant,
+    drop_tenant,
+)
+
+
+class ThrottleFirstCostRead(ProviderRegistry):
+    """Sandbox providers whose first cost read per account (across instances) raises ThrottledError."""
+
+    def __init__(self) -> None:
+        super().__init__(CredentialCipher(KEY))
+        self.throttled: set[str] = set()
+        self.reads: list[tuple[str, date, date]] = []
+        self._lock = threading.Lock()
+
+    def for_account(self, row: Any) -> Any:
+        return _Throttled(super().for_account(row), self, row.account_identifier)
+
+
+class _Throttled:
+    def __init__(self, inner: Any, registry: ThrottleFirstCostRead, account: str) -> None:
+        self._inner, self._registry, self._account = inner, registry, account
+
+    def costs(self, start: date, end: date) -> Any:
+        registry = self._registry
+        with registry._lock:
+            registry.reads.append((self._account, start, end))
+            first = self._account not in registry.throttled
+            registry.throttled.add(self._account)
+        if first:
+            raise ThrottledError("throttled (injected)")
+        return self._inner.costs(start, end)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> SandboxEstateStore:
+    return create_store(tmp_path_factory.mktemp("collect-pending"))
+
+
+@pytest.fixture
+def tenants(engine: Engine, store: SandboxEstateStore) -> Iterator[tuple[Tenant, Tenant]]:
+    flaky, clean = create_tenant(engine, store), create_tenant(engine, store)
+    yield flaky, clean
+    drop_tenant(engine, flaky)
+    drop_tenant(engine, clean)
+
+
+async def _collect_all(env: WorkflowEnvironment, engine: Engine, tenant: Tenant, providers: Any) -> Any:
+    queue = f"collection-{uuid.uuid4().hex[:8]}"
+    deps = WorkerDeps(engine=engine, sessions=session_factory(engine), providers=providers, publish=None)
+    with ThreadPoolExecutor(8) as executor:
+        (worker,) = build_workers(
+            env.client,
+            deps,
+            [COLLECTION],
+            executor,
+            queue_names={COLLECTION: queue},
+            max_concurrent_activities=8,
+        )
+        async with worker:
+            result: CollectAllResult = await env.client.execute_workflow(
+                CollectAllWorkflow.run,
+                CollectAllInput(
+                    kind="sandbox",
+                    organization_id=str(tenant.organization_id),
+                    max_concurrency=3,
+                    analyse=False,
+                    initial_days=INITIAL_DAYS,
+                    heartbeat_seconds=10,
+                    today=TODAY.isoformat(),
+                ),
+                id=f"collect-all-{uuid.uuid4()}",
+                task_queue=queue,
+            )
+            children = [
+                await env.client.get_workflow_handle(
+                    f"collect-account-{account}", result_type=CollectAccountResult
+                ).result()
+                for account in tenant.accounts.values()
+            ]
+    return result, children
+
+
+async def test_a_pending_cost_window_is_retried_as_its_own_activity(
+    temporal_env: WorkflowEnvironment, engine: Engine, tenants: tuple[Tenant, Tenant]
+) -> None:
+    flaky, clean = tenants
+    throttling = ThrottleFirstCostRead()
+    result, children = await _collect_all(temporal_env, engine, flaky, throttling)
+    await _collect_all(temporal_env, engine, clean, ProviderRegistry(CredentialCipher(KEY)))
+
+    assert len(result.succeeded) == 3 and not result.failed
+    for child in children:
+        assert child.failed_steps == [] and child.cost_windows == 2 and child.cost_rows > 0
+        assert child.last_sync_at is not None
+    # Per account: the throttled first window, the other window, then the first window again (its retry).
+    for account in flaky.accounts:
+        windows = [(start, end) for who, start, end in throttling.reads if who == account]
+        assert len(windows) == 3 and windows[0] == windows[2] != windows[1]
+    assert counts(engine, flaky.organization_id) == counts(engine, clean.organization_id)
+    with session_factory(engine)() as session:
+        synced = session.scalars(
+            select(CloudAccount.last_sync_at).where(CloudAccount.organization_id == flaky.organization_id)
+        ).all()
+    assert len(synced) == 3 and all(synced)
+
+
+def test_the_heartbeat_detail_round_trips_into_what_a_retry_resumes_from() -> None:
+    """A retried ``collection.account`` reads its last heartbeat back through the default converter."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from temporalio.converter import DataConverter, value_to_type
+
+    from cloudoptima.services.collection import (
+        AccountCollection,
+        CostStep,
+        FinishStep,
+        InventoryStep,
+        StepFailure,
+        plan_windows,
+    )
+    from temporal_workflows.collection import wire
+    from temporal_workflows.collection.inputs import AccountSteps
+
+    plan = plan_windows(TODAY, None, initial_days=INITIAL_DAYS, restate_days=3, window_days=7)
+    state = AccountCollection(
+        plan=plan,
+        costs=[CostStep(*plan.windows[1], rows=12, replaced=0, billed_total=Decimal("1.234567"))],
+        inventory=InventoryStep(resources=5, complete=False, failures=["compute/eu: down"]),
+        failures=[StepFailure("costs", "throttled", True, plan.windows[0])],
+        finish=FinishStep(datetime(2026, 11, 5, 12, tzinfo=UTC), Decimal("10.00"), 2),
+    )
+    converter = DataConverter.default.payload_converter
+    (decoded,) = converter.from_payloads(converter.to_payloads([wire.account_steps(state, 7)]))
+    steps = value_to_type(AccountSteps, decoded)
+    assert (
+        steps.pending[0].window is not None
+        and steps.pending[0].window.start == plan.windows[0][0].isoformat()
+    )
+    resumed = wire.account_collection(steps)
+    assert resumed == AccountCollection(
+        plan=plan, costs=state.costs, inventory=state.inventory, finish=state.finish
+    )
