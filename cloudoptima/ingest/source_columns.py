@@ -9,15 +9,17 @@ Contract:
   rows with no values are null. Escaping is vectorised; control characters fall back to ``json.dumps``.
 - A ``MappedBatch`` holds FOCUS columns by snake_case name (decimal/text columns as strings, date/time
   columns as strings or already-parsed timestamps), the normalised provider and optional ``extensions``,
-  and optionally ``negative_ok``: rows whose native line type is a documented negative amount.
+  optionally ``negative_ok``: rows whose native line type is a documented negative amount, and
+  ``sources``: the source header each FOCUS column was read from (``billed_cost`` ->
+  ``lineItem/UnblendedCost``), which quarantine records and messages name instead of the FOCUS column.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,6 +41,7 @@ class MappedBatch:
     provider: pa.Array
     extensions: pa.Array | None = None
     negative_ok: pa.Array | None = None
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def _escape(array: pa.Array) -> pa.Array:
@@ -99,6 +102,10 @@ class SourceColumns:
             cached = clean_strings(raw, self.ctx) if pa.types.is_string(raw.type) else raw
             self._cleaned[name] = cached
         return cached
+
+    def source_names(self, candidates: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+        """FOCUS column -> the header it is read from: the first present candidate, else the first one."""
+        return {column: self.name_of(*names) or names[0] for column, names in candidates.items()}
 
     def get(self, *candidates: str) -> pa.Array | None:
         """The cleaned first present column among ``candidates``, or None."""

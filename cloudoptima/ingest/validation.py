@@ -16,16 +16,26 @@ Rules (each failing cell is a quarantine record; a row with any failing cell is 
   Credit/Adjustment/Correction``): FOCUS 1.2 does not forbid it, real exports contain it (12 Microsoft
   Usage rows of the official sample) and the invoice includes it, so rejecting it would break totals;
 - Tags and SkuPriceDetails must be JSON objects (Tags values must be scalars).
+
+Every quarantine record and finding names the *source* column (``MappedBatch.sources``: e.g.
+``lineItem/UnblendedCost`` for BilledCost of a CUR file), or the FOCUS column name when the value was not
+read from one column of the file.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cloudoptima.domain.focus import ALLOWED_VALUES, COLUMNS_BY_NAME, NEGATIVE_COST_CATEGORIES
+from cloudoptima.domain.focus import (
+    ALLOWED_VALUES,
+    COLUMNS_BY_DB_NAME,
+    COLUMNS_BY_NAME,
+    NEGATIVE_COST_CATEGORIES,
+)
 from cloudoptima.ingest.batch_context import BatchContext
 from cloudoptima.ingest.cells import canonical_currency, canonical_decimals, canonical_enum, map_distinct
 from cloudoptima.ingest.schema import (
@@ -67,7 +77,25 @@ def _negative(array: pa.Array) -> pa.Array:
     return pc.fill_null(pc.starts_with(array, "-"), False)
 
 
-def _check_signs(columns: dict[str, pa.Array], negative_ok: pa.Array | None, ctx: BatchContext) -> None:
+Label = Callable[[str], str]
+
+
+def source_label(mapped: MappedBatch) -> Label:
+    """FOCUS db column -> the source header it came from (else the FOCUS column name)."""
+
+    def label(name: str) -> str:
+        source = mapped.sources.get(name)
+        if source is not None:
+            return source
+        column = COLUMNS_BY_DB_NAME.get(name)
+        return column.name if column is not None else name
+
+    return label
+
+
+def _check_signs(
+    columns: dict[str, pa.Array], negative_ok: pa.Array | None, ctx: BatchContext, label: Label
+) -> None:
     category = columns.get("charge_category")
     allowed = pc.fill_null(pc.is_in(category, value_set=pa.array(sorted(NEGATIVE_COST_CATEGORIES))), False)
     charge_class = columns.get("charge_class")
@@ -79,47 +107,54 @@ def _check_signs(columns: dict[str, pa.Array], negative_ok: pa.Array | None, ctx
         values = columns.get(name)
         if values is not None:
             bad = pc.and_(_negative(values), pc.invert(allowed))
-            ctx.warn(bad, name, "negative cost outside Credit/Adjustment/Correction", values)
+            ctx.warn(bad, label(name), "negative cost outside Credit/Adjustment/Correction", values)
 
 
 def _check_period(
-    columns: dict[str, pa.Array], raw: dict[str, pa.Array], start: str, end: str, ctx: BatchContext
+    columns: dict[str, pa.Array],
+    raw: dict[str, pa.Array],
+    start: str,
+    end: str,
+    ctx: BatchContext,
+    label: Label,
 ) -> None:
     first, last = columns.get(start), columns.get(end)
     if first is None or last is None:
         return
-    ctx.reject(pc.greater_equal(first, last), end, f"{end} must be after {start}", raw[end])
+    message = f"{label(end)} must be after {label(start)}"
+    ctx.reject(pc.greater_equal(first, last), label(end), message, raw[end])
 
 
 def validate(mapped: MappedBatch, ctx: BatchContext) -> dict[str, pa.Array]:
     """Typed, checked FOCUS columns for every row of ``mapped`` (rejections recorded in ``ctx``)."""
     columns: dict[str, pa.Array] = {}
     raw = mapped.columns
+    label = source_label(mapped)
     for name, values in raw.items():
         if name in DECIMAL_COLUMNS:
-            columns[name] = canonical_decimals(values, ctx, name)
+            columns[name] = canonical_decimals(values, ctx, label(name))
         elif name in DATETIME_COLUMNS:
-            columns[name] = parse_timestamps(values, ctx, name)
+            columns[name] = parse_timestamps(values, ctx, label(name))
         elif name in _ENUMS:
-            columns[name] = canonical_enum(values, _ENUMS[name], ctx, name)
+            columns[name] = canonical_enum(values, _ENUMS[name], ctx, label(name))
         elif name in ("billing_currency", "pricing_currency"):
-            columns[name] = canonical_currency(values, ctx, name)
+            columns[name] = canonical_currency(values, ctx, label(name))
         elif name in ("tags", "sku_price_details"):
-            columns[name] = _check_json(values, ctx, name, scalars_only=name == "tags")
+            columns[name] = _check_json(values, ctx, label(name), scalars_only=name == "tags")
         else:
             columns[name] = values.cast(pa.string())
     for name in _REQUIRED:
         values = columns.get(name)
         if values is None:
-            ctx.reject(pa.repeat(True, ctx.num_rows), name, "missing value (column absent)", None)
+            ctx.reject(pa.repeat(True, ctx.num_rows), label(name), "missing value (column absent)", None)
         else:
             source = raw[name]
             # A value rejected as malformed is already recorded; only report values absent at the source.
             absent = pc.is_null(source) if pa.types.is_string(source.type) else pc.invert(ctx.bad)
-            ctx.reject(pc.and_(pc.is_null(values), absent), name, "missing value", source)
-    _check_period(columns, raw, "charge_period_start", "charge_period_end", ctx)
-    _check_period(columns, raw, "billing_period_start", "billing_period_end", ctx)
-    _check_signs(columns, mapped.negative_ok, ctx)
+            ctx.reject(pc.and_(pc.is_null(values), absent), label(name), "missing value", source)
+    _check_period(columns, raw, "charge_period_start", "charge_period_end", ctx, label)
+    _check_period(columns, raw, "billing_period_start", "billing_period_end", ctx, label)
+    _check_signs(columns, mapped.negative_ok, ctx, label)
     return columns
 
 

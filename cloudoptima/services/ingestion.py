@@ -127,11 +127,19 @@ def ingest_path(
         source = open_billing_source(path, fmt=fmt, batch_rows=batch_rows)
         with engine.begin() as connection:
             loader = CostLoader(connection, target)
-            for batch in prefetch(source.batches()):
-                loader.copy_batch(batch)
-                if on_batch is not None:
-                    on_batch(batch.num_rows, str(batch.column("source_file")[0]))
-            load = loader.finish()
+            # The prefetch thread reads, validates and serialises (CSV, keys, partial rollup) the next
+            # batches while this thread streams the current one into the open COPY.
+            prepared = prefetch(loader.prepare(batch) for batch in source.batches())
+            try:
+                for ready in prepared:
+                    loader.write(ready)
+                    if on_batch is not None:
+                        for file, rows in ready.files:
+                            on_batch(rows, file)
+                load = loader.finish()
+            except BaseException as exc:
+                loader.abort(exc)
+                raise
             summary = source.summary
             connection.execute(
                 insert(IngestRun).values(

@@ -1,7 +1,7 @@
 """Run an iterator in a background thread, a bounded number of items ahead of its consumer.
 
-Used by ingestion so reading and validating the next batch (Arrow, mostly outside the GIL) overlaps with
-the database COPY of the current one. An exception in the producer is re-raised in the consumer at the
+Used by ingestion so reading, validating and serialising the next batch for COPY (Arrow, mostly outside
+the GIL) overlaps with the database ingesting the current one. An exception in the producer is re-raised in the consumer at the
 point it would have occurred; closing the consumer early stops the producer.
 """
 

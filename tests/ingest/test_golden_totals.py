@@ -136,7 +136,7 @@ def test_koku_oci_gbp_quarantines_rows_without_currency() -> None:
     assert summary.rows_accepted == 3
     assert summary.rows_quarantined == 2
     assert {(record.line, record.column, record.reason) for record in summary.quarantine} == {
-        (2, "billing_currency", "missing value"),
-        (3, "billing_currency", "missing value"),
+        (2, "cost/currencyCode", "missing value"),
+        (3, "cost/currencyCode", "missing value"),
     }
     assert summary.totals[("oci", "GBP")].billed_cost == oracle_sum(path, "cost/myCost")

@@ -55,7 +55,7 @@ def test_azure_nonsense_currency_is_quarantined() -> None:
     summary = read_all(FIXTURES / "koku" / "azure" / "azure_version_2.csv").summary
     assert summary.rows_accepted == 0
     assert {record.raw_value for record in summary.quarantine} == {"MC"}
-    assert {record.column for record in summary.quarantine} == {"billing_currency"}
+    assert {record.column for record in summary.quarantine} == {"BillingCurrencyCode"}
 
 
 def test_oci_rows_and_tags() -> None:

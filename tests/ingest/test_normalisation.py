@@ -88,18 +88,18 @@ def test_bad_cells_are_quarantined_with_file_line_column_reason_and_raw_value(tm
     result = read_all(path)
     found = {(q.line, q.column, q.reason.split(" (")[0], q.raw_value) for q in result.summary.quarantine}
     assert found == {
-        (2, "billed_cost", "not a finite decimal number", "NaN"),
-        (3, "effective_cost", "not a finite decimal number", "Infinity"),
+        (2, "BilledCost", "not a finite decimal number", "NaN"),
+        (3, "EffectiveCost", "not a finite decimal number", "Infinity"),
         (
             4,
-            "charge_period_end",
-            "charge_period_end must be after charge_period_start",
+            "ChargePeriodEnd",
+            "ChargePeriodEnd must be after ChargePeriodStart",
             "2024-09-18 23:00:00",
         ),
-        (5, "charge_category", "not an allowed value", "Bogus"),
-        (6, "billing_currency", "not an ISO-4217 currency code", "US$"),
-        (7, "charge_period_end", "not a recognised date/time", "yesterday"),
-        (8, "tags", "not a JSON object of scalar values", "[1, 2]"),
+        (5, "ChargeCategory", "not an allowed value", "Bogus"),
+        (6, "BillingCurrency", "not an ISO-4217 currency code", "US$"),
+        (7, "ChargePeriodEnd", "not a recognised date/time", "yesterday"),
+        (8, "Tags", "not a JSON object of scalar values", "[1, 2]"),
     }
     assert all(q.file == str(path) for q in result.summary.quarantine)
     assert result.table.column("source_line").to_pylist() == [9]

@@ -75,6 +75,27 @@ _PURCHASE_OPTION = {
     "Spot": "Dynamic",
 }
 _TAG_PREFIXES = ("resourceTags/", "resource_tags_")
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "billed_cost": ("lineItem/NetUnblendedCost", "lineItem/UnblendedCost"),
+    "effective_cost": ("lineItem/UnblendedCost",),
+    "billing_account_id": ("bill/PayerAccountId",),
+    "billing_currency": ("lineItem/CurrencyCode",),
+    "billing_period_start": ("bill/BillingPeriodStartDate",),
+    "billing_period_end": ("bill/BillingPeriodEndDate",),
+    "charge_category": ("lineItem/LineItemType",),
+    "charge_frequency": ("lineItem/LineItemType",),
+    "charge_period_start": ("lineItem/UsageStartDate",),
+    "charge_period_end": ("lineItem/UsageEndDate",),
+    "consumed_quantity": ("lineItem/UsageAmount",),
+    "pricing_quantity": ("lineItem/UsageAmount",),
+    "contracted_unit_price": ("lineItem/UnblendedRate",),
+    "list_cost": ("pricing/publicOnDemandCost",),
+    "list_unit_price": ("pricing/publicOnDemandRate",),
+    "pricing_category": ("product/PurchaseOption", "pricing/term"),
+    "region_id": ("product/regionCode", "product/region"),
+    "sub_account_id": ("lineItem/UsageAccountId",),
+    "tags": ("resourceTags/",),
+}
 
 
 def _combine(left: pa.Array, right: pa.Array, sign: int) -> pa.Array:
@@ -199,4 +220,5 @@ def map_batch(columns: SourceColumns) -> MappedBatch:
         provider=constant("aws", n),
         extensions=columns.extensions(),
         negative_ok=negative_ok,
+        sources=columns.source_names(_SOURCES),
     )

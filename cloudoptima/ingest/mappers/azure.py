@@ -47,6 +47,30 @@ _PRICING = {
     "Savings Plan": "Committed",
 }
 
+_COST = ("CostInBillingCurrency", "Cost", "PreTaxCost")
+_DAY = ("Date", "UsageDateTime")
+_QUANTITY = ("Quantity", "UsageQuantity")
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "billed_cost": _COST,
+    "effective_cost": _COST,
+    "billing_account_id": ("BillingAccountId",),
+    "billing_currency": ("BillingCurrencyCode", "BillingCurrency", "Currency"),
+    "billing_period_start": ("BillingPeriodStartDate",),
+    "billing_period_end": ("BillingPeriodEndDate",),
+    "charge_category": ("ChargeType",),
+    "charge_frequency": ("Frequency",),
+    "charge_period_start": _DAY,
+    "charge_period_end": _DAY,
+    "consumed_quantity": _QUANTITY,
+    "pricing_quantity": _QUANTITY,
+    "contracted_unit_price": ("EffectivePrice", "ResourceRate"),
+    "list_cost": ("PayGCostInBillingCurrency",),
+    "list_unit_price": ("PayGPrice",),
+    "pricing_category": ("PricingModel",),
+    "sub_account_id": ("SubscriptionId", "SubscriptionGuid"),
+    "tags": ("Tags",),
+}
+
 
 def _tags(tags: pa.Array) -> pa.Array:
     braced = pc.starts_with(tags, "{")
@@ -134,4 +158,9 @@ def map_batch(columns: SourceColumns) -> MappedBatch:
         "tags": _tags(text("Tags")),
         **_commitment(columns),
     }
-    return MappedBatch(columns=mapped, provider=constant("azure", n), extensions=columns.extensions())
+    return MappedBatch(
+        columns=mapped,
+        provider=constant("azure", n),
+        extensions=columns.extensions(),
+        sources=columns.source_names(_SOURCES),
+    )

@@ -29,13 +29,18 @@ def focus_names(header: Iterable[str]) -> set[str]:
 def map_batch(columns: SourceColumns) -> MappedBatch:
     """FOCUS-named columns of a FOCUS file batch."""
     mapped: dict[str, pa.Array] = {}
+    sources: dict[str, str] = {}
     for name in columns.table.column_names:
         column = _BY_KEY.get(column_key(name))
         if column is not None and column.db_name not in mapped:
             mapped[column.db_name] = columns.column(name)
+            sources[column.db_name] = name
     provider_name = mapped.get(COLUMNS_BY_NAME["ProviderName"].db_name)
     if provider_name is None:
         provider_name = pa.nulls(columns.length, pa.string())
     return MappedBatch(
-        columns=mapped, provider=provider_codes(provider_name), extensions=columns.extensions()
+        columns=mapped,
+        provider=provider_codes(provider_name),
+        extensions=columns.extensions(),
+        sources=sources,
     )

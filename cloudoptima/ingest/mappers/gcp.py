@@ -38,6 +38,22 @@ _CATEGORY = {
     "rounding_error": "Adjustment",
 }
 _PACIFIC = ZoneInfo("America/Los_Angeles")
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "billed_cost": ("cost",),
+    "effective_cost": ("cost",),
+    "billing_account_id": ("billing_account_id",),
+    "billing_currency": ("currency",),
+    "billing_period_start": ("invoice.month",),
+    "billing_period_end": ("invoice.month",),
+    "charge_category": ("cost_type",),
+    "charge_period_start": ("usage_start_time",),
+    "charge_period_end": ("usage_end_time",),
+    "consumed_quantity": ("usage.amount",),
+    "pricing_quantity": ("usage.amount_in_pricing_units",),
+    "list_cost": ("cost_at_list",),
+    "sub_account_id": ("project.id",),
+    "tags": ("labels",),
+}
 _CREDIT_BLANKS = ("consumed_quantity", "consumed_unit", "pricing_quantity", "pricing_unit", "list_cost")
 
 
@@ -144,6 +160,7 @@ def _with_credits(mapped: MappedBatch, columns: SourceColumns) -> MappedBatch:
         columns=joined,
         provider=constant("gcp", columns.length + count),
         extensions=pa.concat_arrays([base_extensions, pa.array(extensions, pa.string())]),
+        sources=mapped.sources,
     )
 
 
@@ -189,4 +206,5 @@ def map_batch(columns: SourceColumns) -> MappedBatch:
     }
     columns.mark_used(["credits"])
     extensions = columns.extensions()
-    return _with_credits(MappedBatch(mapped, constant("gcp", n), extensions), columns)
+    sources = columns.source_names(_SOURCES)
+    return _with_credits(MappedBatch(mapped, constant("gcp", n), extensions, sources=sources), columns)

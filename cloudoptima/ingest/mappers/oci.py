@@ -19,6 +19,22 @@ from cloudoptima.ingest.service_categories import OCI_SERVICE_CATEGORIES
 from cloudoptima.ingest.source_columns import MappedBatch, SourceColumns, constant, json_objects, lookup
 from cloudoptima.ingest.timestamps import parse_timestamps
 
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "billed_cost": ("cost/myCost",),
+    "effective_cost": ("cost/myCost",),
+    "billing_account_id": ("cost/subscriptionId",),
+    "billing_currency": ("cost/currencyCode",),
+    "billing_period_start": ("lineItem/intervalUsageStart",),
+    "billing_period_end": ("lineItem/intervalUsageStart",),
+    "charge_period_start": ("lineItem/intervalUsageStart",),
+    "charge_period_end": ("lineItem/intervalUsageEnd",),
+    "consumed_quantity": ("usage/billedQuantity",),
+    "pricing_quantity": ("usage/billedQuantity",),
+    "contracted_unit_price": ("cost/unitPrice",),
+    "sub_account_id": ("lineItem/tenantId",),
+    "tags": ("tags/",),
+}
+
 
 def month_bounds(start: pa.Array) -> tuple[pa.Array, pa.Array]:
     """First instant of the UTC month of each timestamp, and of the following month."""
@@ -72,4 +88,9 @@ def map_batch(columns: SourceColumns) -> MappedBatch:
         "sub_account_id": text("lineItem/tenantId"),
         "tags": tags,
     }
-    return MappedBatch(columns=mapped, provider=constant("oci", n), extensions=columns.extensions())
+    return MappedBatch(
+        columns=mapped,
+        provider=constant("oci", n),
+        extensions=columns.extensions(),
+        sources=columns.source_names(_SOURCES),
+    )
