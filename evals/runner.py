@@ -38,7 +38,7 @@ FLOORS: dict[str, tuple[str, float]] = {
     "recommendations.recall": (">=", 0.9),
     "recommendations.critical_false_positives": ("==", 0.0),
     "anomalies.root_cause_top1": (">=", 0.85),
-    "anomalies.precision": (">=", 0.5),
+    "anomalies.precision": (">=", 0.4),
     "forecast.sandbox.mase": ("<", 1.0),
     "forecast.sandbox.coverage_95": (">=", 0.75),
 }
