@@ -22,6 +22,10 @@ of them (after a crash, between commit and acknowledgement) without duplicating 
   ``cost_updates`` and ``resource_changes`` events.
 - ``mark_error`` records a :class:`CredentialsError` (``status = 'error'`` with the reason) and publishes
   ``collection_failed``.
+- ``collect_account`` runs all of the above for one account in one call (what the workflow's one activity
+  per account does): the account row, its provider and the rollup tag keys are loaded once and every step's
+  transaction runs on one connection; a step's provider error is recorded (retryable ones are left pending
+  for the caller to retry singly, and ``finish`` then waits for them) instead of stopping the others.
 
 Every statement is scoped to the account's organisation (tenant repository or explicit filter);
 ``list_accounts`` is the one system-wide query (the scheduler's fan-out).
