@@ -37,7 +37,7 @@ from cloudoptima.services.events import EventPublisher, Publish
 from cloudoptima.settings import Settings, SettingsError, load_settings
 from cloudoptima.storage.engine import engine_from_settings, session_factory
 from cloudoptima.storage.models import CloudAccount
-from temporal_workflows.analysis.activities import AnalysisActivities, Explain
+from temporal_workflows.analysis.activities import AnalysisActivities, Explain, Narrate
 from temporal_workflows.analysis.workflows import (
     AnalyseAllWorkflow,
     AnalyseOrganisationWorkflow,
@@ -67,6 +67,9 @@ class WorkerDeps:
     publish: Publish | None
     explain: Explain | None = None
     """The root-cause agent (``explainer_from_settings``); None keeps the deterministic contribution text."""
+    narrate: Narrate | None = None
+    """The recommendation narrator (``narrator_from_settings``); None leaves narratives to be written on
+    first request (``GET /v1/recommendations/{id}/narrative``)."""
 
 
 def explainer_from_settings(settings: Settings) -> Explain:
@@ -95,6 +98,28 @@ def explainer_from_settings(settings: Settings) -> Explain:
     return explain
 
 
+def narrator_from_settings(settings: Settings) -> Narrate:
+    """The analysis step's narrator: the configured LLM (offline narrator without one). Narratives whose
+    evidence and model are unchanged are not rewritten; a failure on one recommendation is logged and skipped."""
+    from agents.models import chat_model, select_provider
+    from agents.narrator import narrate_recommendation
+
+    model = None if select_provider(settings).provider == "offline" else chat_model(settings)
+
+    def narrate(session: Session, organization_id: uuid.UUID, recommendation_ids: list[uuid.UUID]) -> int:
+        done = 0
+        for recommendation_id in recommendation_ids:
+            try:
+                with session.begin_nested():
+                    narrate_recommendation(session, organization_id, recommendation_id, model=model)
+                done += 1
+            except Exception:
+                log.exception("narrative failed for recommendation %s", recommendation_id)
+        return done
+
+    return narrate
+
+
 def build_deps(settings: Settings) -> WorkerDeps:
     """Real dependencies from settings: database, credential cipher + provider registry, Redis events."""
     engine = engine_from_settings(settings)
@@ -110,6 +135,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         providers=ProviderRegistry(CredentialCipher(settings.resolved_encryption_key)),
         publish=publish,
         explain=explainer_from_settings(settings),
+        narrate=narrator_from_settings(settings),
     )
 
 
@@ -132,7 +158,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
     collection = CollectionActivities(
         CollectionService(deps.engine, deps.providers.for_account, publish=deps.publish)
     )
-    analysis = AnalysisActivities(deps.sessions, deps.publish, explain=deps.explain)
+    analysis = AnalysisActivities(deps.sessions, deps.publish, explain=deps.explain, narrate=deps.narrate)
     maintenance = MaintenanceActivities(deps.sessions)
     return {
         COLLECTION: ([CollectAllWorkflow, CollectAccountWorkflow], collection.all()),

@@ -322,14 +322,14 @@ class CostLoader:
         target = self._target
         replaced = self._connection.execute(
             text(
-                """
+                f"""
                 WITH keys AS (
                     SELECT * FROM unnest(CAST(:providers AS text[]), CAST(:accounts AS text[]),
                                          CAST(:periods AS timestamptz[])) AS k(provider, account, period)
                 ), gone AS (
                     DELETE FROM cost_data c USING keys k
                     WHERE c.organization_id = :org
-                      AND c.cloud_account_id IS NOT DISTINCT FROM :account
+                      AND {_account_match("c.cloud_account_id", target.cloud_account_id)}
                       AND c.import_id IS DISTINCT FROM :batch
                       AND c.provider = k.provider
                       AND c.billing_account_id IS NOT DISTINCT FROM k.account
@@ -422,7 +422,7 @@ class CostLoader:
         existing = self._connection.execute(
             text(
                 "SELECT EXISTS (SELECT 1 FROM cost_daily WHERE organization_id = :org"
-                " AND cloud_account_id IS NOT DISTINCT FROM CAST(:account AS uuid)"
+                f" AND {_account_match('cloud_account_id', target.cloud_account_id)}"
                 " AND usage_date >= :d0 AND usage_date < :d1)"
             ),
             params,
@@ -472,7 +472,8 @@ class CostLoader:
                 f"""
                 WITH old AS (
                     DELETE FROM cost_daily
-                    WHERE organization_id = :org AND cloud_account_id IS NOT DISTINCT FROM CAST(:account AS uuid)
+                    WHERE organization_id = :org
+                      AND {_account_match("cloud_account_id", target.cloud_account_id)}
                       AND usage_date >= :d0 AND usage_date < :d1
                     RETURNING {columns}
                 ), both_ AS (
@@ -519,10 +520,10 @@ class CostLoader:
         self._lock()
         replaced = self._connection.execute(
             text(
-                """
+                f"""
                 DELETE FROM cost_data
                 WHERE organization_id = :org
-                  AND cloud_account_id IS NOT DISTINCT FROM :account
+                  AND {_account_match("cloud_account_id", target.cloud_account_id)}
                   AND import_id IS DISTINCT FROM :batch
                   AND charge_period_start >= :t0 AND charge_period_start < :t1
                 """
@@ -643,6 +644,15 @@ def _tag_projection(tag_keys: tuple[str, ...], tags_sql: str, params: dict[str, 
     return f"jsonb_strip_nulls(jsonb_build_object({', '.join(pairs)}))" if pairs else "'{}'::jsonb"
 
 
+def _account_match(column: str, account: uuid.UUID | None) -> str:
+    """``column`` equal to the ``:account`` parameter, or NULL when there is no account.
+
+    Never ``IS NOT DISTINCT FROM``: Postgres cannot use the account indexes for it, so every collection
+    window would scan the whole organisation's rows.
+    """
+    return f"{column} IS NULL" if account is None else f"{column} = CAST(:account AS uuid)"
+
+
 def refresh_daily_rollup(
     connection: Connection,
     organization_id: uuid.UUID,
@@ -677,8 +687,8 @@ def _refresh(
     account_filter, data_filter = "", ""
     if account:
         params["account"] = account[0]
-        account_filter = " AND cloud_account_id IS NOT DISTINCT FROM CAST(:account AS uuid)"
-        data_filter = " AND c.cloud_account_id IS NOT DISTINCT FROM CAST(:account AS uuid)"
+        account_filter = " AND " + _account_match("cloud_account_id", account[0])
+        data_filter = " AND " + _account_match("c.cloud_account_id", account[0])
     tag_values = _tag_projection(tag_keys, "c.tags", params)
     connection.execute(
         text(
