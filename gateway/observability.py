@@ -54,6 +54,23 @@ class Metrics:
         )
 
 
+def _has_nul(scope: Scope) -> bool:
+    query = bytes(scope.get("query_string") or b"").lower()
+    return b"%00" in query or b"\x00" in query or "\x00" in str(scope.get("path", ""))
+
+
+async def _refuse_nul(send: Send) -> None:
+    body = b'{"detail":"NUL (\\\\x00) characters are not allowed in the URL"}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestMiddleware:
     """Pure ASGI middleware (no ``call_next``: nothing buffers or re-wraps the response stream).
 
@@ -73,6 +90,9 @@ class RequestMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _has_nul(scope):
+            await _refuse_nul(send)
             return
         incoming = dict(scope.get("headers") or [])
         request_id = incoming.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex

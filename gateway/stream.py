@@ -78,6 +78,8 @@ def _chat_frame(frame: dict[str, Any]) -> tuple[str, str, str | None] | str:
     message = frame.get("message")
     if not isinstance(message, str) or not message.strip():
         return "chat needs a non-empty string 'message'"
+    if "\x00" in message:
+        return "chat 'message' must not contain NUL (\\x00) characters"
     if len(message) > MAX_CHAT_CHARS:
         return f"chat 'message' is longer than {MAX_CHAT_CHARS} characters"
     conversation = frame.get("conversation_id")

@@ -35,6 +35,7 @@ from cloudoptima.storage.tenancy import tenant_session
 from gateway.deps import Permission, Principal
 from gateway.remediation_requests import start_recommendation
 from gateway.runtime import Runtime
+from gateway.schemas.common import StrictBody
 from gateway.stream import SocketChat, SocketTurn
 from tools.catalog import catalog
 from tools.context import RemediationStart, RemediationStarted, RemediationStarter, ToolContext
@@ -43,7 +44,7 @@ CONVERSATION_ID = r"^[A-Za-z0-9_\-]{1,64}$"
 REMEDIATION_START_SECONDS = 30.0
 
 
-class ChatIn(BaseModel):
+class ChatIn(StrictBody):
     message: str = Field(min_length=1, max_length=4000)
     conversation_id: str | None = Field(default=None, pattern=CONVERSATION_ID)
 

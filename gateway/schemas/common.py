@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any
 
 from fastapi import HTTPException, status
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, PlainSerializer, model_validator
 
 CENT = Decimal("0.01")
 
@@ -23,10 +23,39 @@ class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def nul_field(value: Any, path: str = "") -> str | None:
+    """The path of the first string (key or value, at any depth) holding a NUL character, else None."""
+    if isinstance(value, str):
+        return path or "value" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                return where
+            found = nul_field(item, where)
+            if found:
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = nul_field(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
 class StrictBody(BaseModel):
-    """Request bodies refuse unknown fields (a typo is a 422, not silently ignored)."""
+    """Request bodies refuse unknown fields (a typo is a 422, not silently ignored) and NUL characters
+    anywhere in their text (Postgres cannot store them; the 422 names the field)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        where = nul_field(data)
+        if where:
+            raise ValueError(f"field '{where}' must not contain NUL (\\x00) characters")
+        return data
 
 
 class Success(Schema):
