@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.rbac import Role, has_permission
 from cloudoptima.services.api_keys import authenticate_api_key
+from cloudoptima.services.rate_limits import Decision
 from cloudoptima.services.tokens import AccessClaims, TokenError
 from cloudoptima.storage.tenancy import scope
 from gateway.runtime import Runtime
@@ -44,6 +45,14 @@ class Principal:
 
     def can(self, permission: str) -> bool:
         return has_permission(self.role, permission)
+
+
+REVOKED_DETAIL = "access token has been revoked"
+
+
+def rate_limit_detail(decision: Decision, tier: str) -> str:
+    """The 429 message naming the limit, its window and the tier."""
+    return f"rate limit of {decision.limit} requests per {decision.window} for the {tier} tier exceeded"
 
 
 def revoked_key(jti: str) -> str:
@@ -105,11 +114,11 @@ async def current_principal(
     deny = revoked_key(principal.claims.jti) if principal.claims is not None else None
     decision = await runtime.limiter().hit(caller, tier, deny_key=deny)
     if decision.denied:
-        raise _unauthorised("access token has been revoked")
+        raise _unauthorised(REVOKED_DETAIL)
     if not decision.allowed:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=f"rate limit of {decision.limit} requests per {decision.window} for the {tier} tier exceeded",
+            detail=rate_limit_detail(decision, tier),
             headers={
                 "Retry-After": str(max(decision.retry_after, 1)),
                 "X-RateLimit-Limit": str(decision.limit),

@@ -31,8 +31,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cloudoptima.domain.rbac import has_permission
 from cloudoptima.services.tokens import TokenError
-from gateway.deps import revoked_key
-from gateway.observability import ROUTE_LABEL
+from gateway.deps import REVOKED_DETAIL, rate_limit_detail, revoked_key
+from gateway.observability import ROUTE_LABEL, send_json
 from gateway.runtime import Runtime
 
 CACHED_READS: Final[Mapping[str, str]] = {
@@ -104,55 +104,31 @@ class CachedReadMiddleware:
         decision, body = found
         scope[ROUTE_LABEL] = scope["path"]  # the metrics' route template (no route was matched)
         if decision.denied:
-            await _send(
+            await send_json(
                 send,
                 401,
-                {"detail": "access token has been revoked"},
+                json.dumps({"detail": REVOKED_DETAIL}).encode(),
                 [(b"www-authenticate", b"Bearer")],
             )
         elif not decision.allowed:
-            detail = (
-                f"rate limit of {decision.limit} requests per {decision.window} for the {tier} tier exceeded"
-            )
-            await _send(
+            await send_json(
                 send,
                 429,
-                {"detail": detail},
+                json.dumps({"detail": rate_limit_detail(decision, tier)}).encode(),
                 [
                     (b"retry-after", str(max(decision.retry_after, 1)).encode()),
                     (b"x-ratelimit-limit", str(decision.limit).encode()),
                 ],
             )
         else:
-            payload = body.encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-length", str(len(payload)).encode()),
-                        (b"content-type", b"application/json"),
-                        (b"x-cache", b"hit"),
-                        (b"x-ratelimit-limit", str(decision.limit).encode()),
-                        (b"x-ratelimit-remaining", str(decision.remaining).encode()),
-                    ],
-                }
+            await send_json(
+                send,
+                200,
+                body.encode(),
+                [
+                    (b"x-cache", b"hit"),
+                    (b"x-ratelimit-limit", str(decision.limit).encode()),
+                    (b"x-ratelimit-remaining", str(decision.remaining).encode()),
+                ],
             )
-            await send({"type": "http.response.body", "body": payload})
         return True
-
-
-async def _send(send: Send, status: int, body: dict[str, str], headers: list[tuple[bytes, bytes]]) -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-length", str(len(payload)).encode()),
-                (b"content-type", b"application/json"),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})

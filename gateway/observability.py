@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+NUL_IN_URL = "NUL (\\x00) characters are not allowed in the URL"
 ROUTE_LABEL = "cloudoptima.route"
 """Scope key a middleware that answers before routing sets to the route template it served."""
 
@@ -59,13 +61,19 @@ def _has_nul(scope: Scope) -> bool:
     return b"%00" in query or b"\x00" in query or "\x00" in str(scope.get("path", ""))
 
 
-async def _refuse_nul(send: Send) -> None:
-    body = b'{"detail":"NUL (\\\\x00) characters are not allowed in the URL"}'
+async def send_json(
+    send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """Send a complete JSON response from an ASGI middleware that answers without the app."""
     await send(
         {
             "type": "http.response.start",
-            "status": 400,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "status": status,
+            "headers": [
+                (b"content-length", str(len(body)).encode()),
+                (b"content-type", b"application/json"),
+                *headers,
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -92,7 +100,7 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         if _has_nul(scope):
-            await _refuse_nul(send)
+            await send_json(send, 400, json.dumps({"detail": NUL_IN_URL}).encode())
             return
         incoming = dict(scope.get("headers") or [])
         request_id = incoming.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex

@@ -155,7 +155,7 @@ def iam_stale_credentials(ctx: ToolContext, params: CredentialsInput) -> Credent
 
 
 class PrivilegedInput(CloudScope, PageInput):
-    pass
+    """Which cloud scope to list privileged principals of, one page at a time."""
 
 
 class PrivilegedOutput(PagedOutput):

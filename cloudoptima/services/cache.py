@@ -9,8 +9,9 @@ Contract:
 - :class:`CostCache` stores JSON text under ``cloudoptima:cache:{org}:{version}:{name}:{sha256(params)}``.
 - An answer may also be stored under a caller-chosen *edge* text (the gateway uses the request's path,
   canonical query and UTC day): ``cloudoptima:edge:{org}:{version}:{sha256(edge)}``, so a later identical
-  request is answered by :meth:`CostCache.edge_lookup` in one round trip (the version is read inside the
-  same Lua script), before any routing or parameter parsing. Same version rule, same TTL.
+  request can be answered before any routing or parameter parsing by a script that reads the version and
+  the entry in one round trip (:meth:`CostCache.edge_address`; the gateway uses
+  ``RateLimiter.hit_if_present``). Same version rule, same TTL.
 """
 
 from __future__ import annotations
@@ -26,12 +27,6 @@ import redis.asyncio as aioredis
 
 DEFAULT_TTL_S: Final = 300
 EDGE_PREFIX: Final = "cloudoptima:edge:"
-
-# The current version's edge entry in one round trip: KEYS[1] = the version key; ARGV = prefix, suffix.
-_EDGE_GET: Final = """
-local version = redis.call('GET', KEYS[1]) or '0'
-return redis.call('GET', ARGV[1] .. version .. ARGV[2])
-"""
 
 
 def _digest(text: str) -> str:
@@ -59,7 +54,6 @@ class CostCache:
     def __init__(self, client: aioredis.Redis, *, ttl_s: int = DEFAULT_TTL_S) -> None:
         self._client = client
         self._ttl = ttl_s
-        self._edge_get = client.register_script(_EDGE_GET)
 
     async def _version(self, organization_id: uuid.UUID) -> str:
         return str(await self._client.get(cost_version_key(organization_id)) or "0")
@@ -83,7 +77,7 @@ class CostCache:
         edge: str | None = None,
     ) -> tuple[str, bool]:
         """``(json_text, hit)``: the cached answer, or ``compute()``'s, stored for next time (and under
-        ``edge`` when given, for :meth:`edge_lookup`)."""
+        ``edge`` when given, see :meth:`edge_address`)."""
         version = await self._version(organization_id)
         key = self._key(organization_id, version, name, params)
         found = await self._client.get(key)
@@ -95,18 +89,13 @@ class CostCache:
             if not hit:
                 pipe.set(key, value, ex=self._ttl)
             if edge is not None:
-                pipe.set(f"{EDGE_PREFIX}{organization_id}:{version}:{_digest(edge)}", value, ex=self._ttl)
+                _, prefix, suffix = self.edge_address(organization_id, edge)
+                pipe.set(f"{prefix}{version}{suffix}", value, ex=self._ttl)
             await pipe.execute()
         return value, hit
 
     @staticmethod
     def edge_address(organization_id: uuid.UUID, edge: str) -> tuple[str, str, str]:
-        """``(version_key, prefix, suffix)``: the entry is ``prefix + current version + suffix`` (for callers
-        that read it inside their own script, e.g. ``RateLimiter.hit_if_present``)."""
+        """``(version_key, prefix, suffix)``: the entry is ``prefix + current version + suffix``, for callers
+        that read it inside their own Redis script (``RateLimiter.hit_if_present``)."""
         return cost_version_key(organization_id), f"{EDGE_PREFIX}{organization_id}:", f":{_digest(edge)}"
-
-    async def edge_lookup(self, organization_id: uuid.UUID, edge: str) -> str | None:
-        """The answer stored under ``edge`` for the organisation's current cost version, or None."""
-        version_key, prefix, suffix = self.edge_address(organization_id, edge)
-        found = await self._edge_get(keys=[version_key], args=[prefix, suffix])
-        return None if found is None else str(found)

@@ -50,9 +50,8 @@ class Decision:
     denied: bool = False
 
 
-# INCR both windows; if either is over its limit, undo both increments and report which refused.
-_HIT_SCRIPT = """
-if ARGV[5] ~= '' and redis.call('EXISTS', ARGV[5]) == 1 then return {-1, -1} end
+# INCR both windows; if either is over its limit, undo both increments (the caller reports which refused).
+_COUNT_WINDOWS = """
 local h = redis.call('INCR', KEYS[1])
 if h == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 local m = redis.call('INCR', KEYS[2])
@@ -61,7 +60,17 @@ if h > tonumber(ARGV[1]) or m > tonumber(ARGV[2]) then
   redis.call('DECR', KEYS[1])
   redis.call('DECR', KEYS[2])
 end
-return {h, m}
+"""
+_DENIED = "ARGV[5] ~= '' and redis.call('EXISTS', ARGV[5]) == 1"
+
+_HIT_SCRIPT = f"if {_DENIED} then return {{-1, -1}} end{_COUNT_WINDOWS}return {{h, m}}"
+
+# Read the versioned value first; on a miss return nothing (and count nothing); else count like _HIT_SCRIPT.
+_HIT_IF_PRESENT_SCRIPT = f"""
+local version = redis.call('GET', ARGV[6]) or '0'
+local value = redis.call('GET', ARGV[7] .. version .. ARGV[8])
+if not value then return false end
+if {_DENIED} then return {{-1, -1, value}} end{_COUNT_WINDOWS}return {{h, m, value}}
 """
 
 
@@ -71,24 +80,6 @@ for _, key in ipairs(KEYS) do
   if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[1]) end
 end
 return 1
-"""
-
-
-# Read the versioned value; on a miss return nothing (and count nothing); else count like _HIT_SCRIPT.
-_HIT_IF_PRESENT_SCRIPT = """
-local version = redis.call('GET', ARGV[6]) or '0'
-local value = redis.call('GET', ARGV[7] .. version .. ARGV[8])
-if not value then return false end
-if ARGV[5] ~= '' and redis.call('EXISTS', ARGV[5]) == 1 then return {-1, -1, value} end
-local h = redis.call('INCR', KEYS[1])
-if h == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-local m = redis.call('INCR', KEYS[2])
-if m == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-if h > tonumber(ARGV[1]) or m > tonumber(ARGV[2]) then
-  redis.call('DECR', KEYS[1])
-  redis.call('DECR', KEYS[2])
-end
-return {h, m, value}
 """
 
 
