@@ -25,7 +25,9 @@ of them (after a crash, between commit and acknowledgement) without duplicating 
 - ``collect_account`` runs all of the above for one account in one call (what the workflow's one activity
   per account does): the account row, its provider and the rollup tag keys are loaded once and every step's
   transaction runs on one connection; a step's provider error is recorded (retryable ones are left pending
-  for the caller to retry singly, and ``finish`` then waits for them) instead of stopping the others.
+  for the caller to retry singly, and ``finish`` then waits for them) instead of stopping the others. Only
+  one ``collect_account`` of an account runs at a time (a session advisory lock; a second one raises
+  :class:`CollectionInProgressError`).
 
 Every statement is scoped to the account's organisation (tenant repository or explicit filter);
 ``list_accounts`` is the one system-wide query (the scheduler's fan-out).
@@ -88,6 +90,10 @@ _PRINCIPAL_UPDATES = (
 
 class AccountNotFoundError(LookupError):
     """The cloud account does not exist in this organisation."""
+
+
+class CollectionInProgressError(RuntimeError):
+    """Another ``collect_account`` of this account is running (in this or another worker process)."""
 
 
 class IncompleteReadError(ProviderError):
@@ -537,19 +543,44 @@ class CollectionService:
         (it reads what inventory stores). ``finish`` runs only when no retryable failure is left; the caller
         retries those steps singly and then calls :meth:`finish`. :class:`CredentialsError` and
         :class:`AccountNotFoundError` propagate (the caller marks the account).
+
+        One run per account at a time, whatever started it: a session advisory lock keyed by the account is
+        held for the call (and released by the server if the process dies); when another run holds it,
+        :class:`CollectionInProgressError` is raised before anything is read or written.
         """
+        key = {"key": int.from_bytes(ref.cloud_account_id.bytes[:8], "big", signed=True)}
         with self._engine.connect() as connection:
-            return self._collect_account(
-                ref,
-                connection,
-                initial_days=initial_days,
-                restate_days=restate_days,
-                window_days=window_days,
-                utilisation_days=utilisation_days,
-                today=today,
-                progress=progress,
-                resume=resume,
-            )
+            locked = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar()
+            connection.commit()
+            if not locked:
+                raise CollectionInProgressError(
+                    f"another collection of cloud account {ref.cloud_account_id} is running"
+                )
+            try:
+                return self._collect_account(
+                    ref,
+                    connection,
+                    initial_days=initial_days,
+                    restate_days=restate_days,
+                    window_days=window_days,
+                    utilisation_days=utilisation_days,
+                    today=today,
+                    progress=progress,
+                    resume=resume,
+                )
+            finally:
+                self._unlock(connection, key)
+
+    @staticmethod
+    def _unlock(connection: Connection, key: dict[str, int]) -> None:
+        """Release the account's session lock; a connection that cannot is discarded (which releases it)."""
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+            connection.commit()
+        except Exception:
+            connection.invalidate()
 
     def _collect_account(
         self,

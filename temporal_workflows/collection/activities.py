@@ -1,7 +1,8 @@
 """Collection activities over :class:`~cloudoptima.services.collection.CollectionService`.
 
-``collection.account`` runs every step of one account in one activity (the common path: one activity task
-per account keeps the Temporal server and the database light); ``collection.costs`` / ``inventory`` /
+``collection.accounts`` runs every step of several accounts, one after the other, in one activity (the fan-out's
+path: a batch per activity task keeps the Temporal server light — see ``benchmarks/collect_accounts.py``);
+``collection.account`` runs every step of one account (``CollectAccount``); ``collection.costs`` / ``inventory`` /
 ``utilisation`` / ``iam`` / ``finish`` are single steps, used to retry what ``collection.account`` left
 pending (a retryable provider error) under the workflow's retry policy.
 
@@ -9,11 +10,15 @@ Error contract (what the workflows rely on):
 
 - :class:`CredentialsError` (and an account that no longer exists) → the account is marked ``error`` with the
   reason, then ``ApplicationError(type="CredentialsError", non_retryable=True)``.
+- Another collection of the account is running → ``ApplicationError(type="CollectionInProgress",
+  non_retryable=True)``; nothing was read or written.
 - Retryable provider errors (throttling, outage, incomplete reads) → ``ApplicationError`` of their class name,
   retried by the activity's RetryPolicy.
 - Other provider errors → ``ApplicationError`` of their class name, ``non_retryable``.
   Inside ``collection.account`` provider errors of a step are returned (``failed_steps`` / ``pending``);
   credentials errors still fail it as above.
+- ``collection.accounts`` (a batch) never fails for one account: each account's outcome is returned
+  (:class:`~temporal_workflows.collection.inputs.AccountOutcome`).
 Sync activities run in the worker's thread pool; long steps heartbeat.
 """
 
@@ -23,25 +28,29 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from temporalio import activity
 from temporalio.converter import value_to_type
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from cloudoptima.clouds.protocol import CredentialsError, ProviderError
 from cloudoptima.services.collection import (
-    AccountCollection,
     AccountNotFoundError,
     AccountRef,
+    CollectionInProgressError,
     CollectionService,
 )
 from temporal_workflows.collection import wire
 from temporal_workflows.collection.inputs import (
     AccountKey,
     AccountList,
+    AccountOutcome,
     AccountSteps,
     CollectAccountInput,
+    CollectBatchInput,
+    CollectBatchResult,
     CostWindowInput,
     CostWindowResult,
     FinishInput,
@@ -55,6 +64,7 @@ from temporal_workflows.collection.inputs import (
 
 CREDENTIALS_ERROR = "CredentialsError"
 ACCOUNT_MISSING = "AccountNotFound"
+IN_PROGRESS = "CollectionInProgress"
 
 
 def _ref(organization_id: str, cloud_account_id: str) -> AccountRef:
@@ -63,6 +73,32 @@ def _ref(organization_id: str, cloud_account_id: str) -> AccountRef:
 
 def _heartbeat(detail: str) -> None:
     activity.heartbeat(detail)
+
+
+@dataclass(frozen=True)
+class _BatchProgress:
+    """Heartbeat detail of ``collection.accounts``: the accounts finished and the current one's steps."""
+
+    done: list[AccountOutcome]
+    current: AccountSteps | None = None
+
+
+class _Throttled:
+    """Heartbeats at most once a quarter of the heartbeat timeout (a heartbeat is a server round trip and its
+    detail a JSON conversion; the server needs one within the timeout). ``detail`` is only built when a
+    heartbeat is sent. An attempt shorter than that never beats, and a crash is still caught by the
+    timeout."""
+
+    def __init__(self, heartbeat_seconds: int) -> None:
+        timeout = activity.info().heartbeat_timeout or timedelta(seconds=heartbeat_seconds)
+        self._interval = timeout.total_seconds() / 4
+        self._last = time.monotonic()
+
+    def __call__(self, detail: Callable[[], object]) -> None:
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self._last = now
+            activity.heartbeat(detail())
 
 
 class CollectionActivities:
@@ -81,6 +117,8 @@ class CollectionActivities:
             raise ApplicationError(reason, type=CREDENTIALS_ERROR, non_retryable=True) from None
         except AccountNotFoundError as exc:
             raise ApplicationError(str(exc), type=ACCOUNT_MISSING, non_retryable=True) from None
+        except CollectionInProgressError as exc:
+            raise ApplicationError(str(exc), type=IN_PROGRESS, non_retryable=True) from None
         except ProviderError as exc:
             raise ApplicationError(
                 str(exc), type=type(exc).__name__, non_retryable=not exc.retryable
@@ -104,32 +142,81 @@ class CollectionActivities:
         retryably are returned ``pending`` for the workflow to retry singly."""
         ref = _ref(params.organization_id, params.cloud_account_id)
         details = activity.info().heartbeat_details
-        resume = wire.account_collection(value_to_type(AccountSteps, details[0])) if details else None
-        days = params.utilisation_days
-        timeout = activity.info().heartbeat_timeout or timedelta(seconds=params.heartbeat_seconds)
-        # A heartbeat is a server round trip: beat once a quarter of the timeout has passed since the last
-        # one (the server only needs one within the timeout); an attempt shorter than that never beats and a
-        # crash is still caught by the timeout. Its detail is what a retry resumes from.
-        interval = timeout.total_seconds() / 4
-        last = [time.monotonic()]
-
-        def progress(state: AccountCollection) -> None:
-            now = time.monotonic()
-            if now - last[0] >= interval:
-                last[0] = now
-                activity.heartbeat(wire.account_steps(state, days))
-
+        resume = value_to_type(AccountSteps, details[0]) if details else None
+        beat = _Throttled(params.heartbeat_seconds)
         with self._errors(ref):
-            state = self._service.collect_account(
-                ref,
-                initial_days=params.initial_days,
-                restate_days=params.restate_days,
-                window_days=params.window_days,
-                utilisation_days=days,
-                today=date.fromisoformat(params.today) if params.today else None,
-                progress=progress,
-                resume=resume,
+            return self._collect(params, resume, beat, lambda steps: steps)
+
+    @activity.defn(name="collection.accounts")
+    def accounts(self, params: CollectBatchInput) -> CollectBatchResult:
+        """Collect each account of the batch in turn, as ``collection.account`` would, and report each one's
+        outcome instead of failing the batch (see :class:`AccountOutcome`): bad credentials mark that account
+        ``error`` and the others go on. Heartbeats the finished outcomes plus the current account's progress;
+        a retried attempt skips the finished accounts and resumes the current one from its progress."""
+        details = activity.info().heartbeat_details
+        done: list[AccountOutcome] = []
+        current: AccountSteps | None = None
+        if details:
+            previous = value_to_type(_BatchProgress, details[0])
+            done, current = list(previous.done), previous.current
+        finished = {outcome.cloud_account_id for outcome in done}
+        beat = _Throttled(params.accounts[0].heartbeat_seconds if params.accounts else 60)
+        for account in params.accounts:
+            if account.cloud_account_id in finished:
+                continue
+            resume, current = current, None
+            done.append(
+                self._outcome(
+                    account, resume, beat, lambda steps: _BatchProgress(done=list(done), current=steps)
+                )
             )
+            beat(lambda: _BatchProgress(done=list(done), current=None))
+        order = {account.cloud_account_id: index for index, account in enumerate(params.accounts)}
+        return CollectBatchResult(sorted(done, key=lambda outcome: order[outcome.cloud_account_id]))
+
+    def _outcome(
+        self,
+        params: CollectAccountInput,
+        resume: AccountSteps | None,
+        beat: _Throttled,
+        detail: Callable[[AccountSteps], object],
+    ) -> AccountOutcome:
+        ref = _ref(params.organization_id, params.cloud_account_id)
+        account = params.cloud_account_id
+        try:
+            with self._errors(ref):
+                steps = self._collect(params, resume, beat, detail)
+        except ApplicationError as exc:
+            if exc.type == IN_PROGRESS:
+                return AccountOutcome(account, "skipped", reason=exc.message)
+            if exc.non_retryable:
+                return AccountOutcome(account, "failed", reason=f"{exc.type}: {exc.message}")
+            return AccountOutcome(account, "retry", reason=f"{exc.type}: {exc.message}")
+        except CancelledError:
+            raise
+        except Exception as exc:  # reported; the workflow collects the account again on its own
+            return AccountOutcome(account, "retry", reason=f"{type(exc).__name__}: {exc}")
+        return AccountOutcome(account, "collected", steps=steps)
+
+    def _collect(
+        self,
+        params: CollectAccountInput,
+        resume: AccountSteps | None,
+        beat: _Throttled,
+        detail: Callable[[AccountSteps], object],
+    ) -> AccountSteps:
+        """``collect_account`` with ``resume``; heartbeats ``detail(progress so far)`` through ``beat``."""
+        days = params.utilisation_days
+        state = self._service.collect_account(
+            _ref(params.organization_id, params.cloud_account_id),
+            initial_days=params.initial_days,
+            restate_days=params.restate_days,
+            window_days=params.window_days,
+            utilisation_days=days,
+            today=date.fromisoformat(params.today) if params.today else None,
+            progress=lambda state: beat(lambda: detail(wire.account_steps(state, days))),
+            resume=wire.account_collection(resume) if resume is not None else None,
+        )
         return wire.account_steps(state, days)
 
     @activity.defn(name="collection.costs")
@@ -185,6 +272,7 @@ class CollectionActivities:
         return [
             self.list_accounts,
             self.account,
+            self.accounts,
             self.costs,
             self.inventory,
             self.utilisation,

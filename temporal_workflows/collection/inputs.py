@@ -134,6 +134,37 @@ class AccountSteps:
 
 
 @dataclass(frozen=True)
+class CollectBatchInput:
+    """Collect several accounts, one after the other, in one ``collection.accounts`` activity."""
+
+    accounts: list[CollectAccountInput]
+
+
+@dataclass(frozen=True)
+class AccountOutcome:
+    """One account of a batch. ``status``:
+
+    - ``collected``: ``steps`` holds what ran (``steps.finish`` is None when steps are left ``pending``);
+    - ``failed``: final — ``reason`` says why (bad credentials, with the account marked ``error``; an account
+      that no longer exists; a non-retryable provider error);
+    - ``skipped``: another collection of this account was running;
+    - ``retry``: an unexpected error (``reason``); the workflow collects it again on its own, under the retry
+      policy."""
+
+    cloud_account_id: str
+    status: str
+    steps: AccountSteps | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CollectBatchResult:
+    """The batch's outcomes, in input order; also its heartbeat detail (a retry skips the accounts done)."""
+
+    outcomes: list[AccountOutcome]
+
+
+@dataclass(frozen=True)
 class CollectAccountResult:
     organization_id: str
     cloud_account_id: str
@@ -174,12 +205,22 @@ class CollectAllInput:
     heartbeat_seconds: int = 60
     today: str | None = None
     analysis_task_queue: str = "processing"
+    batch_size: int = 8
+    """Accounts per ``collection.accounts`` activity (1: one activity per account)."""
 
 
 @dataclass(frozen=True)
 class CollectAllResult:
+    """``succeeded``/``skipped``: account ids (skipped: another collection of it was running); ``failed``:
+    ``"<account id>: <reason>"``; ``incomplete``: ``"<account id>: <step>: <reason>"`` for the steps that
+    failed in accounts that otherwise succeeded; the totals sum the succeeded accounts."""
+
     accounts: int
     succeeded: list[str]
     failed: list[str]
     skipped: list[str]
     analyses_started: list[str]
+    cost_rows: int = 0
+    resources: int = 0
+    principals: int = 0
+    incomplete: list[str] = field(default_factory=list)

@@ -1,5 +1,5 @@
-"""``CollectAccount`` when ``collection.account`` leaves a step pending: the workflow retries it as its own
-activity, then records the sync; the data equals a clean collection. The provider fails at the cloud edge
+"""``CollectAll`` when a batch (``collection.accounts``) leaves a step pending: the workflow retries it as its
+own activity, then records the sync; the data equals a clean collection. The provider fails at the cloud edge
 (a strict wrapper over the sandbox provider: the first cost read of each account is throttled)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from cloudoptima.clouds.sandbox.state import SandboxEstateStore
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CloudAccount
-from temporal_workflows.collection.inputs import CollectAccountResult, CollectAllInput, CollectAllResult
+from temporal_workflows.collection.inputs import CollectAllInput, CollectAllResult
 from temporal_workflows.collection.workflows import CollectAllWorkflow
 from temporal_workflows.queues import COLLECTION
 from temporal_workflows.worker import WorkerDeps, build_workers
@@ -81,7 +81,9 @@ def tenants(engine: Engine, store: SandboxEstateStore) -> Iterator[tuple[Tenant,
     drop_tenant(engine, clean)
 
 
-async def _collect_all(env: WorkflowEnvironment, engine: Engine, tenant: Tenant, providers: Any) -> Any:
+async def _collect_all(
+    env: WorkflowEnvironment, engine: Engine, tenant: Tenant, providers: Any, concurrency: int = 3
+) -> CollectAllResult:
     queue = f"collection-{uuid.uuid4().hex[:8]}"
     deps = WorkerDeps(engine=engine, sessions=session_factory(engine), providers=providers, publish=None)
     with ThreadPoolExecutor(8) as executor:
@@ -99,7 +101,7 @@ async def _collect_all(env: WorkflowEnvironment, engine: Engine, tenant: Tenant,
                 CollectAllInput(
                     kind="sandbox",
                     organization_id=str(tenant.organization_id),
-                    max_concurrency=3,
+                    max_concurrency=concurrency,
                     analyse=False,
                     initial_days=INITIAL_DAYS,
                     heartbeat_seconds=10,
@@ -108,27 +110,21 @@ async def _collect_all(env: WorkflowEnvironment, engine: Engine, tenant: Tenant,
                 id=f"collect-all-{uuid.uuid4()}",
                 task_queue=queue,
             )
-            children = [
-                await env.client.get_workflow_handle(
-                    f"collect-account-{account}", result_type=CollectAccountResult
-                ).result()
-                for account in tenant.accounts.values()
-            ]
-    return result, children
+    return result
 
 
+@pytest.mark.parametrize("concurrency", [3, 1], ids=["batches-of-1", "one-batch-of-3"])
 async def test_a_pending_cost_window_is_retried_as_its_own_activity(
-    temporal_env: WorkflowEnvironment, engine: Engine, tenants: tuple[Tenant, Tenant]
+    temporal_env: WorkflowEnvironment, engine: Engine, tenants: tuple[Tenant, Tenant], concurrency: int
 ) -> None:
     flaky, clean = tenants
     throttling = ThrottleFirstCostRead()
-    result, children = await _collect_all(temporal_env, engine, flaky, throttling)
-    await _collect_all(temporal_env, engine, clean, ProviderRegistry(CredentialCipher(KEY)))
+    result = await _collect_all(temporal_env, engine, flaky, throttling, concurrency)
+    reference = await _collect_all(temporal_env, engine, clean, ProviderRegistry(CredentialCipher(KEY)))
 
-    assert len(result.succeeded) == 3 and not result.failed
-    for child in children:
-        assert child.failed_steps == [] and child.cost_windows == 2 and child.cost_rows > 0
-        assert child.last_sync_at is not None
+    assert len(result.succeeded) == 3 and not result.failed and not result.incomplete
+    assert result.cost_rows == reference.cost_rows == counts(engine, clean.organization_id)["cost_data"]
+    assert (result.resources, result.principals) == (reference.resources, reference.principals)
     # Per account: the throttled first window, the other window, then the first window again (its retry).
     for account in flaky.accounts:
         windows = [(start, end) for who, start, end in throttling.reads if who == account]

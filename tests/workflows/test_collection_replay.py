@@ -18,6 +18,8 @@ from temporal_workflows.collection.workflows import CollectAccountWorkflow, Coll
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDED = {
+    # Recorded before batches (a CollectAccount child per account): replays the unpatched path.
+    "collect_all_children.json": "CollectAll",
     "collect_all.json": "CollectAll",
     "collect_account.json": "CollectAccount",
     "analyse_organisation.json": "AnalyseOrganisation",

@@ -116,14 +116,25 @@ async def test_end_to_end_collection_is_idempotent_and_publishes(
         analysed = await analysis.result()
         once = counts(engine, tenant.organization_id)
 
-        if os.environ.get("CLOUDOPTIMA_RECORD_HISTORIES"):
+        recording = bool(os.environ.get("CLOUDOPTIMA_RECORD_HISTORIES"))
+        if recording:
             HISTORIES.mkdir(exist_ok=True)
-            child = client.get_workflow_handle(
-                f"collect-account-{tenant.accounts[next(iter(tenant.accounts))]}"
+            single = await client.start_workflow(
+                CollectAccountWorkflow.run,
+                CollectAccountInput(
+                    organization_id=str(tenant.organization_id),
+                    cloud_account_id=str(tenant.accounts[next(iter(tenant.accounts))]),
+                    initial_days=INITIAL_DAYS,
+                    today=TODAY.isoformat(),
+                ),
+                id=f"collect-one-{uuid.uuid4()}",
+                task_queue=queues[COLLECTION],
             )
+            await single.result()
+            once = counts(engine, tenant.organization_id)  # a repeated collection changes nothing
             recordings = (
                 ("collect_all", handle),
-                ("collect_account", child),
+                ("collect_account", single),
                 ("analyse_organisation", analysis),
             )
             for name, recorded in recordings:
@@ -161,7 +172,8 @@ async def test_end_to_end_collection_is_idempotent_and_publishes(
     for event in events:
         assert event["organization_id"] == str(tenant.organization_id)
         by_type[event["type"]] = by_type.get(event["type"], 0) + 1
-    assert by_type["cost_updates"] == 6 and by_type["resource_changes"] == 6
+    synced = 6 + recording  # 3 accounts collected twice (+ the recording's single collection)
+    assert by_type["cost_updates"] == synced and by_type["resource_changes"] == synced
     assert by_type.get("recommendations") == 1
 
 

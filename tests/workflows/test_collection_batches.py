@@ -1,0 +1,282 @@
+"""``CollectAll`` batches (``collection.accounts``): one account's trouble never costs the others.
+
+Real Temporal dev server, in-process worker, real Postgres. Faults are injected at the cloud edge (a wrapper
+over the sandbox provider) or by holding the per-account collection lock from the test's own connection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.clouds.sandbox.state import SandboxEstateStore
+from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.collection import CollectionService
+from cloudoptima.storage.engine import session_factory
+from cloudoptima.storage.models import CloudAccount
+from temporal_workflows.collection.activities import CollectionActivities, _BatchProgress
+from temporal_workflows.collection.inputs import (
+    AccountOutcome,
+    CollectAccountInput,
+    CollectAllInput,
+    CollectAllResult,
+    CollectBatchInput,
+)
+from temporal_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
+from temporal_workflows.queues import COLLECTION
+from temporal_workflows.worker import WorkerDeps, build_workers
+from tests.workflows.collection_support import (
+    INITIAL_DAYS,
+    KEY,
+    TODAY,
+    Tenant,
+    counts,
+    create_store,
+    create_tenant,
+    drop_tenant,
+)
+
+
+class BreakFirstInventory(ProviderRegistry):
+    """Sandbox providers whose first inventory read of ``account`` raises an unexpected (non-provider) error;
+    records every cost read."""
+
+    def __init__(self, account: str | None = None) -> None:
+        super().__init__(CredentialCipher(KEY))
+        self.account = account
+        self.broken = False
+        self.cost_reads: list[str] = []
+        self._lock = threading.Lock()
+
+    def for_account(self, row: Any) -> Any:
+        return _Faulty(super().for_account(row), self, row.account_identifier)
+
+
+class _Faulty:
+    def __init__(self, inner: Any, registry: BreakFirstInventory, account: str) -> None:
+        self._inner, self._registry, self._account = inner, registry, account
+
+    def costs(self, start: Any, end: Any) -> Any:
+        with self._registry._lock:
+            self._registry.cost_reads.append(self._account)
+        return self._inner.costs(start, end)
+
+    def inventory(self) -> Any:
+        registry = self._registry
+        with registry._lock:
+            fail = self._account == registry.account and not registry.broken
+            registry.broken = registry.broken or fail
+        if fail:
+            raise RuntimeError("connection reset by the cloud SDK (injected)")
+        return self._inner.inventory()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> SandboxEstateStore:
+    return create_store(tmp_path_factory.mktemp("collect-batches"))
+
+
+@pytest.fixture
+def tenants(engine: Engine, store: SandboxEstateStore) -> Iterator[tuple[Tenant, Tenant]]:
+    denied = store.estate().accounts[1].account_id
+    settings = {denied: {"denied_permissions": ["billing.read"]}}
+    faulty = create_tenant(engine, store, extra_settings=settings)
+    clean = create_tenant(engine, store, extra_settings=settings)
+    yield faulty, clean
+    drop_tenant(engine, faulty)
+    drop_tenant(engine, clean)
+
+
+def _params(tenant: Tenant, **extra: Any) -> CollectAllInput:
+    values: dict[str, Any] = {
+        "kind": "sandbox",
+        "organization_id": str(tenant.organization_id),
+        "max_concurrency": 1,  # 3 accounts // 1 → one batch holding all three
+        "analyse": False,
+        "initial_days": INITIAL_DAYS,
+        "heartbeat_seconds": 10,
+        "today": TODAY.isoformat(),
+    }
+    return CollectAllInput(**{**values, **extra})
+
+
+async def _run(env: WorkflowEnvironment, engine: Engine, providers: ProviderRegistry, call: Any) -> Any:
+    queue = f"collection-{uuid.uuid4().hex[:8]}"
+    deps = WorkerDeps(engine=engine, sessions=session_factory(engine), providers=providers, publish=None)
+    with ThreadPoolExecutor(4) as executor:
+        (worker,) = build_workers(
+            env.client,
+            deps,
+            [COLLECTION],
+            executor,
+            queue_names={COLLECTION: queue},
+            max_concurrent_activities=4,
+        )
+        async with worker:
+            return await call(queue)
+
+
+async def test_one_batch_reports_each_account_and_an_unexpected_error_gets_its_own_retried_collection(
+    temporal_env: WorkflowEnvironment,
+    engine: Engine,
+    store: SandboxEstateStore,
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    faulty, clean = tenants
+    ok, denied, broken = (account.account_id for account in store.estate().accounts)
+    providers = BreakFirstInventory(broken)
+
+    async def collect(tenant: Tenant, queue: str) -> CollectAllResult:
+        result: CollectAllResult = await temporal_env.client.execute_workflow(
+            CollectAllWorkflow.run, _params(tenant), id=f"collect-all-{uuid.uuid4()}", task_queue=queue
+        )
+        return result
+
+    result = await _run(temporal_env, engine, providers, lambda queue: collect(faulty, queue))
+    healthy = BreakFirstInventory()
+    reference = await _run(temporal_env, engine, healthy, lambda queue: collect(clean, queue))
+
+    assert sorted(result.succeeded) == sorted(str(faulty.accounts[a]) for a in (ok, broken))
+    assert len(result.failed) == 1 and result.failed[0].startswith(
+        f"{faulty.accounts[denied]}: CredentialsError"
+    )
+    assert "billing.read" in result.failed[0] and not result.skipped and not result.incomplete
+    # The broken account was collected again by its own child workflow; the others were not.
+    child = temporal_env.client.get_workflow_handle(f"collect-account-{faulty.accounts[broken]}")
+    assert (await child.describe()).status == WorkflowExecutionStatus.COMPLETED
+    with pytest.raises(RPCError):
+        await temporal_env.client.get_workflow_handle(f"collect-account-{faulty.accounts[ok]}").describe()
+    # Its costs were read twice (batch, then child) and replaced, not duplicated: the data equals a clean run.
+    assert providers.cost_reads.count(broken) == 2 * healthy.cost_reads.count(broken) > 0
+    assert providers.cost_reads.count(ok) == healthy.cost_reads.count(ok) > 0
+    assert counts(engine, faulty.organization_id) == counts(engine, clean.organization_id)
+    assert (result.cost_rows, result.resources, result.principals) == (
+        reference.cost_rows,
+        reference.resources,
+        reference.principals,
+    )
+    with session_factory(engine)() as session:
+        statuses = {
+            row.account_identifier: row.status
+            for row in session.query(CloudAccount).filter_by(organization_id=faulty.organization_id)
+        }
+    assert statuses == {ok: "active", denied: "error", broken: "active"}
+
+
+def _hold_lock(engine: Engine, cloud_account_id: uuid.UUID) -> Any:
+    connection = engine.connect()
+    key = int.from_bytes(cloud_account_id.bytes[:8], "big", signed=True)
+    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+    connection.commit()
+    return connection
+
+
+async def test_an_account_being_collected_elsewhere_is_skipped_then_collected_once_free(
+    temporal_env: WorkflowEnvironment,
+    engine: Engine,
+    store: SandboxEstateStore,
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    tenant, _ = tenants
+    busy = store.estate().accounts[0].account_id
+    single = CollectAccountInput(
+        organization_id=str(tenant.organization_id),
+        cloud_account_id=str(tenant.accounts[busy]),
+        initial_days=INITIAL_DAYS,
+        today=TODAY.isoformat(),
+    )
+    holder = _hold_lock(engine, tenant.accounts[busy])
+    try:
+
+        async def while_busy(queue: str) -> tuple[CollectAllResult, BaseException]:
+            everyone: CollectAllResult = await temporal_env.client.execute_workflow(
+                CollectAllWorkflow.run, _params(tenant), id=f"collect-all-{uuid.uuid4()}", task_queue=queue
+            )
+            with pytest.raises(WorkflowFailureError) as raised:
+                await temporal_env.client.execute_workflow(
+                    CollectAccountWorkflow.run, single, id=f"collect-one-{uuid.uuid4()}", task_queue=queue
+                )
+            return everyone, raised.value
+
+        everyone, refused = await _run(temporal_env, engine, BreakFirstInventory(), while_busy)
+    finally:
+        # A pooled connection keeps session locks when returned to the pool: release it explicitly.
+        holder.execute(text("SELECT pg_advisory_unlock_all()"))
+        holder.commit()
+        holder.close()
+    assert everyone.skipped == [str(tenant.accounts[busy])]
+    assert len(everyone.succeeded) == 1 and len(everyone.failed) == 1  # the third account's credentials
+    cause = refused.__cause__
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    assert isinstance(cause, ApplicationError) and cause.type == "CollectionInProgress"
+    assert str(tenant.accounts[busy]) in cause.message
+    assert counts(engine, tenant.organization_id)["cost_data"] > 0
+
+    async def once_free(queue: str) -> Any:
+        return await temporal_env.client.execute_workflow(
+            CollectAccountWorkflow.run, single, id=f"collect-one-{uuid.uuid4()}", task_queue=queue
+        )
+
+    collected = await _run(temporal_env, engine, BreakFirstInventory(), once_free)
+    assert collected.cost_rows > 0 and collected.last_sync_at is not None
+
+
+def test_a_retried_batch_skips_the_accounts_it_finished_and_keeps_input_order(
+    engine: Engine, store: SandboxEstateStore, tenants: tuple[Tenant, Tenant]
+) -> None:
+    tenant, _ = tenants
+    providers = BreakFirstInventory()
+    activities = CollectionActivities(CollectionService(engine, providers.for_account))
+    first, denied, third = (account.account_id for account in store.estate().accounts)
+    batch = CollectBatchInput(
+        [
+            CollectAccountInput(
+                organization_id=str(tenant.organization_id),
+                cloud_account_id=str(tenant.accounts[account]),
+                initial_days=INITIAL_DAYS,
+                today=TODAY.isoformat(),
+            )
+            for account in (first, denied, third)
+        ]
+    )
+    # What an earlier attempt heartbeated: the denied account (second in the batch) was finished.
+    finished = AccountOutcome(
+        str(tenant.accounts[denied]), "failed", reason="CredentialsError: earlier attempt"
+    )
+    # As the server hands it back: through the default converter (JSON), not the Python object.
+    converter = DataConverter.default.payload_converter
+    details = converter.from_payloads(converter.to_payloads([_BatchProgress(done=[finished])]))
+    environment = ActivityEnvironment()
+    environment.info = dataclasses.replace(
+        environment.info,
+        heartbeat_details=details,
+        heartbeat_timeout=None,
+    )
+    result = environment.run(activities.accounts, batch)
+
+    assert [outcome.cloud_account_id for outcome in result.outcomes] == [
+        str(tenant.accounts[account]) for account in (first, denied, third)
+    ]
+    assert [outcome.status for outcome in result.outcomes] == ["collected", "failed", "collected"]
+    assert result.outcomes[1] == finished
+    assert denied not in providers.cost_reads and {first, third} <= set(providers.cost_reads)
+    assert all(
+        o.steps is not None and o.steps.finish is not None for o in (result.outcomes[0], result.outcomes[2])
+    )
