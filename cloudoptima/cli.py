@@ -284,6 +284,10 @@ def worker(
     ctx: typer.Context,
     state_dir: StateDir = None,
     queues: Annotated[str | None, typer.Option(help="Comma-separated task queues (default: all).")] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, max=256, help="Activity threads (default: CLOUDOPTIMA_WORKER_THREADS, else 16)."),
+    ] = None,
 ) -> None:
     """Run a Temporal worker for the given task queues (scale out by starting more)."""
     settings = _settings(state_dir)
@@ -296,6 +300,8 @@ def worker(
     args = [*ctx.args]
     if queues:
         args += ["--queues", queues]
+    if threads is not None:
+        args += ["--threads", str(threads)]
     _exec_module("temporal_workflows.worker", args)
 
 

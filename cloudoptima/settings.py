@@ -130,6 +130,15 @@ class Settings(BaseSettings):
         default=20, ge=1, validation_alias=AliasChoices("COLLECTION_CONCURRENCY", "collection_concurrency")
     )
     """How many accounts one CollectAll run collects at the same time."""
+    worker_activity_threads: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        validation_alias=AliasChoices("CLOUDOPTIMA_WORKER_THREADS", "worker_activity_threads"),
+    )
+    """Threads (and concurrent activities per task queue) of one worker process. Live clouds are I/O-bound
+    (more threads overlap their API latency); sandbox collection is CPU-bound, where a few threads per core
+    waste less CPU on contention (``benchmarks/collect_accounts.py --threads``)."""
     schedules_enabled: bool = Field(
         default=True, validation_alias=AliasChoices("CLOUDOPTIMA_SCHEDULES", "schedules_enabled")
     )

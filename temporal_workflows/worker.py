@@ -209,7 +209,9 @@ def build_workers(
     return workers
 
 
-async def run(settings: Settings, queues: Sequence[str]) -> None:
+async def run(settings: Settings, queues: Sequence[str], threads: int | None = None) -> None:
+    """Poll ``queues`` until SIGINT/SIGTERM with ``threads`` activity threads (default: the setting)."""
+    threads = threads or settings.worker_activity_threads
     client = await Client.connect(settings.resolved_temporal_address(), namespace=settings.temporal_namespace)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -219,9 +221,11 @@ async def run(settings: Settings, queues: Sequence[str]) -> None:
         outcome = await ensure_schedules(client, settings)
         log.info("schedules: %s", ", ".join(f"{k} {v}" for k, v in sorted(outcome.items())))
     deps = build_deps(settings)
-    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        workers = build_workers(client, deps, queues, executor)
-        log.info("worker polling %s", ", ".join(w.task_queue for w in workers))
+    with ThreadPoolExecutor(max_workers=threads) as executor:
+        workers = build_workers(client, deps, queues, executor, max_concurrent_activities=threads)
+        log.info(
+            "worker polling %s with %d activity threads", ", ".join(w.task_queue for w in workers), threads
+        )
         tasks = [asyncio.create_task(worker.run()) for worker in workers]
         await stop.wait()
         await asyncio.gather(*(worker.shutdown() for worker in workers))
@@ -232,13 +236,21 @@ async def run(settings: Settings, queues: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="cloudoptima worker")
     parser.add_argument("--queues", default=",".join(ALL_QUEUES), help="comma-separated task queues")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="activity threads (default: CLOUDOPTIMA_WORKER_THREADS, else 16)",
+    )
     args = parser.parse_args(argv)
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        parser.error(f"--threads must be between 1 and 256, got {args.threads}")
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     unknown = sorted(set(queues) - set(ALL_QUEUES))
     if unknown:
         parser.error(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(ALL_QUEUES)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run(load_settings(), queues))
+    asyncio.run(run(load_settings(), queues, args.threads))
 
 
 if __name__ == "__main__":

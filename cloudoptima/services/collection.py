@@ -492,18 +492,24 @@ class CollectionService:
     ) -> IamStep:
         read = provider.iam()
         seen_at = self._now()
-        rows = [_principal_row(ref, principal, seen_at) for principal in read.items]
+        rows = list(
+            {
+                principal.principal_id: _principal_row(ref, principal, seen_at) for principal in read.items
+            }.values()
+        )
         with self._tenant(ref, connection) as session:
             if rows:
                 statement = insert(IamPrincipal)
                 excluded = statement.excluded
+                # RETURNING makes SQLAlchemy batch the rows into multi-row VALUES (see inventory_store);
+                # one statement cannot touch a principal twice: a repeated one kept its last row above.
                 session.execute(
                     statement.on_conflict_do_update(
                         index_elements=["organization_id", "cloud_account_id", "principal_id"],
                         set_={name: getattr(excluded, name) for name in _PRINCIPAL_UPDATES},
-                    ),
+                    ).returning(IamPrincipal.id),
                     rows,
-                )
+                ).close()
             if read.complete:
                 session.execute(
                     update(IamPrincipal)

@@ -3,7 +3,10 @@
 ``upsert_resources`` inserts or updates one row per (organisation, cloud account, resource id), so a retried
 or replayed collection never duplicates; resources not seen in a *complete* collection are marked deleted.
 With ``metrics=None`` the stored utilisation summaries of existing rows are kept (new rows get ``{}``).
-The rows go in one executemany of a cached statement (batched into multi-row VALUES by SQLAlchemy).
+The rows go in one cached statement that SQLAlchemy batches into multi-row ``VALUES`` (its "insertmanyvalues"
+mode, which it applies to an upsert only when the statement has ``RETURNING``: without it, psycopg sends one
+statement per row). One statement cannot touch a row twice, so a read that lists a resource twice keeps the
+last.
 """
 
 from __future__ import annotations
@@ -79,10 +82,11 @@ def upsert_resources(
     *,
     complete: bool,
 ) -> int:
-    """Upsert ``resources``; when ``complete``, mark this account's unseen resources ``deleted``.
+    """Upsert ``resources``; when ``complete``, mark this account's unseen resources ``deleted``. Returns how
+    many distinct resources were stored.
 
     ``metrics`` maps resource ids to the summaries to store; None keeps what is stored."""
-    rows = [
+    documents = [
         _document(
             organization_id,
             cloud_account_id,
@@ -92,6 +96,7 @@ def upsert_resources(
         )
         for r in resources
     ]
+    rows = list({row["resource_id"]: row for row in documents}.values())
     if rows:
         statement = insert(ResourceDocument)
         excluded = statement.excluded
@@ -110,9 +115,9 @@ def upsert_resources(
         connection.execute(
             statement.on_conflict_do_update(
                 index_elements=["organization_id", "cloud_account_id", "resource_id"], set_=updates
-            ),
+            ).returning(ResourceDocument.id),
             rows,
-        )
+        ).close()
     if complete:
         seen = [r.resource_id for r in resources]
         connection.execute(

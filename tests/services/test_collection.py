@@ -253,3 +253,48 @@ def test_registry_adopts_a_written_estate_into_a_living_store(tmp_path: Path) ->
 
 def test_provider_registry_names() -> None:
     assert ProviderRegistry(CredentialCipher(_fernet_key())).provider_names == ("aws", "azure", "gcp")
+
+
+class _ListsTwice:
+    """A provider whose inventory and IAM reads list every item twice, the second copy renamed."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def inventory(self) -> Any:
+        read = self._inner.inventory()
+        renamed = [item.model_copy(update={"name": f"{item.name}-again"}) for item in read.items]
+        return read.model_copy(update={"items": [*read.items, *renamed]})
+
+    def iam(self) -> Any:
+        read = self._inner.iam()
+        renamed = [item.model_copy(update={"name": f"{item.name}-again"}) for item in read.items]
+        return read.model_copy(update={"items": [*read.items, *renamed]})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_a_read_listing_an_item_twice_stores_it_once_with_its_last_copy(
+    engine: Engine, tenant: Tenant
+) -> None:
+    providers = registry()
+    service = CollectionService(
+        engine,
+        lambda row: _ListsTwice(providers.for_account(row)),
+        now=lambda: datetime(2026, 11, 5, 12, tzinfo=UTC),
+    )
+    ref = _refs(tenant)[0]
+    inventory = service.collect_inventory(ref)
+    iam = service.collect_iam(ref)
+    with session_factory(engine)() as session:
+        names = session.scalars(
+            select(ResourceDocument.resource_name).where(
+                ResourceDocument.cloud_account_id == ref.cloud_account_id
+            )
+        ).all()
+        principals = session.scalars(
+            select(IamPrincipal.name).where(IamPrincipal.cloud_account_id == ref.cloud_account_id)
+        ).all()
+    assert inventory.resources == len(names) > 0 and iam.principals == len(principals) > 0
+    assert all(name.endswith("-again") for name in [*names, *principals])
