@@ -148,7 +148,9 @@ def server_cpu() -> dict[str, float]:
             elif name.startswith("redis-server"):
                 totals["redis"] += _own_cpu(process)
             elif (
-                name == "postgres" and process.parent() is not None and process.parent().name() != "postgres"
+                name == "postgres"
+                and (parent := process.parent()) is not None
+                and parent.name() != "postgres"
             ):
                 totals["postgres"] += _own_cpu(process) + sum(
                     child.cpu_times().user + child.cpu_times().system for child in process.children()
@@ -257,7 +259,9 @@ async def run(args: argparse.Namespace) -> None:
                     after_servers = server_cpu()
                 finally:
                     stop_workers(processes)
-                cpu = {name: round(after_servers[name] - before_servers[name], 1) for name in after_servers}
+                cpu: dict[str, Any] = {
+                    name: round(after_servers[name] - before_servers[name], 1) for name in after_servers
+                }
                 cpu["workers"] = round(sum(after_workers) - sum(before_workers), 1)
                 cpu["per_worker"] = [
                     round(a - b, 1) for a, b in zip(after_workers, before_workers, strict=True)

@@ -40,7 +40,7 @@ def _relations(table: str) -> list[str]:
 
 
 def _set_statistics(target: int | None) -> None:
-    value = "DEFAULT" if target is None else str(target)
+    value = "-1" if target is None else str(target)  # -1: the default target (every version)
     bind = op.get_bind()
     clear = target == 0 and bind.execute(text("SELECT to_regproc('pg_clear_attribute_stats')")).scalar()
     for table in TABLES:
