@@ -10,8 +10,9 @@ Error contract (what the workflows rely on):
 
 - :class:`CredentialsError` (and an account that no longer exists) → the account is marked ``error`` with the
   reason, then ``ApplicationError(type="CredentialsError", non_retryable=True)``.
-- Another collection of the account is running → ``ApplicationError(type="CollectionInProgress",
-  non_retryable=True)``; nothing was read or written.
+- Another collection of the account is running → ``ApplicationError(type="CollectionInProgress")``,
+  retryable: ``CollectAccount`` waits for it under the retry policy (about a minute); nothing was read or
+  written. In a batch that account is ``skipped``.
 - Retryable provider errors (throttling, outage, incomplete reads) → ``ApplicationError`` of their class name,
   retried by the activity's RetryPolicy.
 - Other provider errors → ``ApplicationError`` of their class name, ``non_retryable``.
@@ -118,7 +119,7 @@ class CollectionActivities:
         except AccountNotFoundError as exc:
             raise ApplicationError(str(exc), type=ACCOUNT_MISSING, non_retryable=True) from None
         except CollectionInProgressError as exc:
-            raise ApplicationError(str(exc), type=IN_PROGRESS, non_retryable=True) from None
+            raise ApplicationError(str(exc), type=IN_PROGRESS) from None
         except ProviderError as exc:
             raise ApplicationError(
                 str(exc), type=type(exc).__name__, non_retryable=not exc.retryable

@@ -8,7 +8,9 @@ here as its own activity under the retry policy (cost windows in parallel, then 
 then ``collection.finish`` records the sync. A failed cost window or step is listed in the result and does not
 stop the others (``last_sync_at`` only moves when every cost window loaded, so the next run re-fetches from the
 last good sync). A rejected credential fails the workflow non-retryably (the activity has already marked the
-account ``error``).
+account ``error``). While another collection of the account runs, the activity is refused
+(``CollectionInProgress``) and retried under the policy, so a manual collection waits for a scheduled one
+(about a minute at most, then it fails saying so).
 
 ``CollectAll`` lists collectable accounts and collects them in batches: each ``collection.accounts`` activity
 runs a few accounts one after the other (every step of each, as ``collection.account`` does) and returns

@@ -6,6 +6,7 @@ over the sandbox provider) or by holding the per-account collection lock from th
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import uuid
@@ -15,9 +16,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.converter import DataConverter
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -187,7 +187,7 @@ def _hold_lock(engine: Engine, cloud_account_id: uuid.UUID) -> Any:
     return connection
 
 
-async def test_an_account_being_collected_elsewhere_is_skipped_then_collected_once_free(
+async def test_an_account_being_collected_elsewhere_is_skipped_in_a_batch_and_waited_for_alone(
     temporal_env: WorkflowEnvironment,
     engine: Engine,
     store: SandboxEstateStore,
@@ -202,39 +202,39 @@ async def test_an_account_being_collected_elsewhere_is_skipped_then_collected_on
         today=TODAY.isoformat(),
     )
     holder = _hold_lock(engine, tenant.accounts[busy])
-    try:
 
-        async def while_busy(queue: str) -> tuple[CollectAllResult, BaseException]:
-            everyone: CollectAllResult = await temporal_env.client.execute_workflow(
-                CollectAllWorkflow.run, _params(tenant), id=f"collect-all-{uuid.uuid4()}", task_queue=queue
-            )
-            with pytest.raises(WorkflowFailureError) as raised:
-                await temporal_env.client.execute_workflow(
-                    CollectAccountWorkflow.run, single, id=f"collect-one-{uuid.uuid4()}", task_queue=queue
-                )
-            return everyone, raised.value
+    def release() -> None:
+        # A pooled connection keeps session locks when returned to the pool: release them explicitly.
+        if not holder.closed:
+            holder.execute(text("SELECT pg_advisory_unlock_all()"))
+            holder.commit()
+            holder.close()
 
-        everyone, refused = await _run(temporal_env, engine, BreakFirstInventory(), while_busy)
-    finally:
-        # A pooled connection keeps session locks when returned to the pool: release it explicitly.
-        holder.execute(text("SELECT pg_advisory_unlock_all()"))
-        holder.commit()
-        holder.close()
-    assert everyone.skipped == [str(tenant.accounts[busy])]
-    assert len(everyone.succeeded) == 1 and len(everyone.failed) == 1  # the third account's credentials
-    cause = refused.__cause__
-    while cause is not None and not isinstance(cause, ApplicationError):
-        cause = cause.__cause__
-    assert isinstance(cause, ApplicationError) and cause.type == "CollectionInProgress"
-    assert str(tenant.accounts[busy]) in cause.message
-    assert counts(engine, tenant.organization_id)["cost_data"] > 0
-
-    async def once_free(queue: str) -> Any:
-        return await temporal_env.client.execute_workflow(
+    async def scenario(queue: str) -> tuple[CollectAllResult, str, Any]:
+        client = temporal_env.client
+        everyone: CollectAllResult = await client.execute_workflow(
+            CollectAllWorkflow.run, _params(tenant), id=f"collect-all-{uuid.uuid4()}", task_queue=queue
+        )
+        handle = await client.start_workflow(
             CollectAccountWorkflow.run, single, id=f"collect-one-{uuid.uuid4()}", task_queue=queue
         )
+        refusal = ""
+        for _ in range(200):  # the first attempt is refused; the retry policy waits before the next
+            pending = (await handle.describe()).raw_description.pending_activities
+            if pending and pending[0].HasField("last_failure"):
+                refusal = pending[0].last_failure.message
+                break
+            await asyncio.sleep(0.05)
+        release()
+        return everyone, refusal, await handle.result()
 
-    collected = await _run(temporal_env, engine, BreakFirstInventory(), once_free)
+    try:
+        everyone, refusal, collected = await _run(temporal_env, engine, BreakFirstInventory(), scenario)
+    finally:
+        release()
+    assert everyone.skipped == [str(tenant.accounts[busy])]
+    assert len(everyone.succeeded) == 1 and len(everyone.failed) == 1  # the third account's credentials
+    assert f"another collection of cloud account {tenant.accounts[busy]} is running" in refusal
     assert collected.cost_rows > 0 and collected.last_sync_at is not None
 
 
