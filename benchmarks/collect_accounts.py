@@ -127,6 +127,18 @@ def settle(engine: Engine) -> None:
         connection.execute(text("CHECKPOINT"))
 
 
+def maintenance(engine: Engine) -> dict[str, int]:
+    """Autovacuum and autoanalyze runs so far, over every table (Postgres background work a run causes)."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT coalesce(sum(autovacuum_count), 0), coalesce(sum(autoanalyze_count), 0) "
+                "FROM pg_stat_user_tables"
+            )
+        ).one()
+    return {"autovacuum": int(row[0]), "autoanalyze": int(row[1])}
+
+
 def _own_cpu(process: psutil.Process) -> float:
     times = process.cpu_times()
     return times.user + times.system + times.children_user + times.children_system
@@ -251,6 +263,7 @@ async def run(args: argparse.Namespace) -> None:
                 settle(engine)
                 processes = start_workers(workers, env, work, args.threads)
                 watched = [psutil.Process(process.pid) for process, _ in processes]
+                before_maintenance = maintenance(engine)
                 before_servers = server_cpu()
                 before_workers = [_own_cpu(process) for process in watched]
                 try:
@@ -263,6 +276,10 @@ async def run(args: argparse.Namespace) -> None:
                     name: round(after_servers[name] - before_servers[name], 1) for name in after_servers
                 }
                 cpu["workers"] = round(sum(after_workers) - sum(before_workers), 1)
+                after_maintenance = maintenance(engine)
+                cpu["postgres_maintenance"] = {
+                    name: after_maintenance[name] - before_maintenance[name] for name in after_maintenance
+                }
                 cpu["per_worker"] = [
                     round(a - b, 1) for a, b in zip(after_workers, before_workers, strict=True)
                 ]

@@ -755,7 +755,8 @@ class CollectionService:
         rows = session.execute(
             text(
                 "SELECT billing_currency, sum(billed_cost), sum(row_count) FROM cost_daily "
-                "WHERE organization_id = :org AND cloud_account_id = :account "
+                # Written so only the account index fits (see storage.cost_loader._account_scope).
+                "WHERE (organization_id = :org) IS TRUE AND cloud_account_id = :account "
                 "AND usage_date >= :d0 AND usage_date < :d1 GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 1"
             ),
             {

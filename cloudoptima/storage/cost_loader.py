@@ -328,8 +328,7 @@ class CostLoader:
                                          CAST(:periods AS timestamptz[])) AS k(provider, account, period)
                 ), gone AS (
                     DELETE FROM cost_data c USING keys k
-                    WHERE c.organization_id = :org
-                      AND {_account_match("c.cloud_account_id", target.cloud_account_id)}
+                    WHERE {_account_scope("c.", target.cloud_account_id)}
                       AND c.import_id IS DISTINCT FROM :batch
                       AND c.provider = k.provider
                       AND c.billing_account_id IS NOT DISTINCT FROM k.account
@@ -421,8 +420,8 @@ class CostLoader:
         }
         existing = self._connection.execute(
             text(
-                "SELECT EXISTS (SELECT 1 FROM cost_daily WHERE organization_id = :org"
-                f" AND {_account_match('cloud_account_id', target.cloud_account_id)}"
+                "SELECT EXISTS (SELECT 1 FROM cost_daily WHERE "
+                f"{_account_scope('', target.cloud_account_id)}"
                 " AND usage_date >= :d0 AND usage_date < :d1)"
             ),
             params,
@@ -472,8 +471,7 @@ class CostLoader:
                 f"""
                 WITH old AS (
                     DELETE FROM cost_daily
-                    WHERE organization_id = :org
-                      AND {_account_match("cloud_account_id", target.cloud_account_id)}
+                    WHERE {_account_scope("", target.cloud_account_id)}
                       AND usage_date >= :d0 AND usage_date < :d1
                     RETURNING {columns}
                 ), both_ AS (
@@ -522,8 +520,7 @@ class CostLoader:
             text(
                 f"""
                 DELETE FROM cost_data
-                WHERE organization_id = :org
-                  AND {_account_match("cloud_account_id", target.cloud_account_id)}
+                WHERE {_account_scope("", target.cloud_account_id)}
                   AND import_id IS DISTINCT FROM :batch
                   AND charge_period_start >= :t0 AND charge_period_start < :t1
                 """
@@ -644,13 +641,21 @@ def _tag_projection(tag_keys: tuple[str, ...], tags_sql: str, params: dict[str, 
     return f"jsonb_strip_nulls(jsonb_build_object({', '.join(pairs)}))" if pairs else "'{}'::jsonb"
 
 
-def _account_match(column: str, account: uuid.UUID | None) -> str:
-    """``column`` equal to the ``:account`` parameter, or NULL when there is no account.
+def _account_scope(alias: str, account: uuid.UUID | None) -> str:
+    """The predicate of one organisation's rows of one account (``:org``, ``:account``), or of its rows with no
+    account (``account`` None); ``alias`` prefixes the columns (``"c."`` or ``""``).
 
-    Never ``IS NOT DISTINCT FROM``: Postgres cannot use the account indexes for it, so every collection
-    window would scan the whole organisation's rows.
+    With an account, the organisation test is written ``(organization_id = :org) IS TRUE``: the same rows,
+    but no index can use it, so the only index that fits is the account one (``(cloud_account_id, day)``).
+    Otherwise, whenever the statistics lag (a table filled in a burst, days newer than the histogram, an
+    organisation that grew since the last ANALYZE), every candidate looks like "one row" and the planner
+    picks the smallest index on ``organization_id`` — filtering the whole organisation for each account
+    (quadratic over a collection; measured in ``benchmarks/collect_accounts.py``). Never ``IS NOT DISTINCT
+    FROM`` for the account either: no index can serve it.
     """
-    return f"{column} IS NULL" if account is None else f"{column} = CAST(:account AS uuid)"
+    if account is None:
+        return f"{alias}organization_id = :org AND {alias}cloud_account_id IS NULL"
+    return f"({alias}organization_id = :org) IS TRUE AND {alias}cloud_account_id = CAST(:account AS uuid)"
 
 
 def refresh_daily_rollup(
@@ -684,17 +689,13 @@ def _refresh(
     t0 = datetime(start.year, start.month, start.day, tzinfo=UTC)
     t1 = datetime(end_exclusive.year, end_exclusive.month, end_exclusive.day, tzinfo=UTC)
     params: dict[str, Any] = {"org": organization_id, "d0": start, "d1": end_exclusive, "t0": t0, "t1": t1}
-    account_filter, data_filter = "", ""
+    rollup_scope, data_scope = "organization_id = :org", "c.organization_id = :org"
     if account:
         params["account"] = account[0]
-        account_filter = " AND " + _account_match("cloud_account_id", account[0])
-        data_filter = " AND " + _account_match("c.cloud_account_id", account[0])
+        rollup_scope, data_scope = _account_scope("", account[0]), _account_scope("c.", account[0])
     tag_values = _tag_projection(tag_keys, "c.tags", params)
     connection.execute(
-        text(
-            "DELETE FROM cost_daily WHERE organization_id = :org AND usage_date >= :d0 AND usage_date < :d1"
-            + account_filter
-        ),
+        text(f"DELETE FROM cost_daily WHERE {rollup_scope} AND usage_date >= :d0 AND usage_date < :d1"),
         params,
     )
     inserted = connection.execute(
@@ -708,8 +709,7 @@ def _refresh(
                 c.region_id, c.charge_category, c.billing_currency, COALESCE({tag_values}, '{{}}'::jsonb),
                 sum(c.billed_cost), COALESCE(sum(c.effective_cost), 0), COALESCE(sum(c.list_cost), 0), count(*)
             FROM cost_data c
-            WHERE c.organization_id = :org AND c.charge_period_start >= :t0 AND c.charge_period_start < :t1
-                {data_filter}
+            WHERE {data_scope} AND c.charge_period_start >= :t0 AND c.charge_period_start < :t1
             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
             """
         ),

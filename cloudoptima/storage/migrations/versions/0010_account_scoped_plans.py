@@ -1,20 +1,13 @@
-"""Account-scoped statements keep an account-sized plan while an organisation grows.
+"""No column statistics on ``organization_id`` for the tables collection writes.
 
-Collection reads and replaces one account's rows (``organization_id = … AND cloud_account_id = … AND day
-range``). With column statistics on ``organization_id``, an organisation that grew since the last
-ANALYZE — a new one being onboarded, say — is estimated at about one row, and the planner then picks the
-smallest index on ``organization_id`` and filters every row of the organisation: each account's load
-scanned all the accounts loaded before it (measured: 30 M index fetches to collect 300 accounts into a
-second organisation, against 0.1 M for the first).
+With statistics, an organisation that grew since the last ANALYZE — a new one being onboarded, say — is
+estimated at about one row, and org-scoped statements over it are planned as if it were empty (measured:
+30 M index fetches to collect 300 accounts into a second organisation, against 0.1 M for the first).
+Without them the planner uses its default equality selectivity, as for a never-analysed table.
 
-- ``organization_id`` gets no column statistics on the tables collection writes (the planner uses its
-  default equality selectivity, as for a never-analysed table); existing statistics of it are cleared
-  (``pg_clear_attribute_stats``, Postgres 18; skipped on older servers, where the next ANALYZE of a
-  table that has none yet does not add them). New ``cost_data`` partitions get the same setting
-  (``storage.partitions``).
-- The account indexes lead with the organisation, so one index scan serves the whole condition:
-  ``cost_data (organization_id, cloud_account_id, charge_period_start)`` and ``cost_daily
-  (organization_id, cloud_account_id, usage_date)`` replace the ``(cloud_account_id, …)`` ones.
+Existing statistics of the column are cleared (``pg_clear_attribute_stats``, Postgres 18; skipped on
+older servers). New ``cost_data`` partitions get the same setting (``storage.partitions``). Account-scoped
+statements are also written so that only the account indexes fit them (``cost_loader._account_scope``).
 
 Revision ID: 0010_account_scoped_plans
 """
@@ -59,25 +52,7 @@ def _set_statistics(target: int | None) -> None:
 
 def upgrade() -> None:
     _set_statistics(0)
-    op.execute("DROP INDEX IF EXISTS ix_cost_data_account_time")
-    op.execute(
-        "CREATE INDEX IF NOT EXISTS ix_cost_data_org_account_time "
-        "ON cost_data (organization_id, cloud_account_id, charge_period_start)"
-    )
-    op.execute("DROP INDEX IF EXISTS ix_cost_daily_account_day")
-    op.execute(
-        "CREATE INDEX IF NOT EXISTS ix_cost_daily_org_account_day "
-        "ON cost_daily (organization_id, cloud_account_id, usage_date)"
-    )
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX IF EXISTS ix_cost_daily_org_account_day")
-    op.execute(
-        "CREATE INDEX IF NOT EXISTS ix_cost_daily_account_day ON cost_daily (cloud_account_id, usage_date)"
-    )
-    op.execute("DROP INDEX IF EXISTS ix_cost_data_org_account_time")
-    op.execute(
-        "CREATE INDEX IF NOT EXISTS ix_cost_data_account_time ON cost_data (cloud_account_id, charge_period_start)"
-    )
     _set_statistics(None)
