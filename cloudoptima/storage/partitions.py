@@ -52,8 +52,5 @@ def ensure_cost_partitions(connection: Connection, months: Iterable[date]) -> li
                 f"FOR VALUES FROM ('{month.isoformat()}T00:00:00+00') TO ('{next_month(month).isoformat()}T00:00:00+00')"
             )
         )
-        # A partition does not inherit its parent's statistics targets: no organisation statistics, so an
-        # account-scoped statement keeps an account-sized plan (migration 0010 says why).
-        connection.execute(text(f"ALTER TABLE {name} ALTER COLUMN organization_id SET STATISTICS 0"))
         created.append(name)
     return created

@@ -1,13 +1,15 @@
-"""No column statistics on ``organization_id`` for the tables collection writes.
+"""No column statistics on ``organization_id`` for ``resources`` and ``iam_principals``.
 
 With statistics, an organisation that grew since the last ANALYZE — a new one being onboarded, say — is
-estimated at about one row, and org-scoped statements over it are planned as if it were empty (measured:
-30 M index fetches to collect 300 accounts into a second organisation, against 0.1 M for the first).
-Without them the planner uses its default equality selectivity, as for a never-analysed table.
+estimated at about one row, and an account-scoped statement over it (``organization_id = … AND
+cloud_account_id = …``) can be planned through the organisation-only index, filtering every resource of
+the organisation for each account. Without them the planner uses its default equality selectivity, and
+the ``(organization_id, cloud_account_id, …)`` unique index wins. Existing statistics of the column are
+cleared (``pg_clear_attribute_stats``, Postgres 18; skipped on older servers).
 
-Existing statistics of the column are cleared (``pg_clear_attribute_stats``, Postgres 18; skipped on
-older servers). New ``cost_data`` partitions get the same setting (``storage.partitions``). Account-scoped
-statements are also written so that only the account indexes fit them (``cost_loader._account_scope``).
+The cost tables keep their statistics (the dashboards' organisation-wide plans use them): their
+account-scoped statements are written so that only the account indexes fit
+(``cost_loader._account_scope``), which holds whatever the statistics say.
 
 Revision ID: 0010_account_scoped_plans
 """
@@ -20,11 +22,11 @@ down_revision = "0009_ingest_rollup_indexes"
 branch_labels = None
 depends_on = None
 
-TABLES = ("cost_data", "cost_daily", "resources", "iam_principals")
+TABLES = ("resources", "iam_principals")
 
 
 def _relations(table: str) -> list[str]:
-    """``table`` and, for the partitioned ``cost_data``, each of its partitions."""
+    """``table`` and its partitions, if it has any."""
     rows = op.get_bind().execute(
         text("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = CAST(:t AS regclass)"),
         {"t": table},
