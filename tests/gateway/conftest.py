@@ -3,6 +3,7 @@ that create organisations with users of every role (through the real services)."
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,3 +154,11 @@ def recent_days(n: int) -> list[date]:
 
     today = datetime.now(UTC).date()
     return [today - timedelta(days=i) for i in range(n, 0, -1)]
+
+
+def start_inside_one_minute(margin_seconds: float = 20) -> None:
+    """Wait, if needed, until at least ``margin_seconds`` remain in the current wall-clock minute: the burst
+    rate limit counts fixed minutes, and a test that fires its 51 requests across a boundary would see
+    two windows."""
+    if 60 - time.time() % 60 < margin_seconds:
+        time.sleep(60.5 - time.time() % 60)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cloudoptima.services.cache import bump_cost_version
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import AuditLog
-from tests.gateway.conftest import add_daily_costs, make_org, recent_days
+from tests.gateway.conftest import add_daily_costs, make_org, recent_days, start_inside_one_minute
 
 
 def test_overview_totals_cache_and_invalidation(
@@ -94,6 +94,7 @@ def test_free_tier_burst_limit_answers_429_with_retry_after(
     client: TestClient, engine: Engine, gateway_settings: Settings
 ) -> None:
     org = make_org(engine, gateway_settings, tier="free")
+    start_inside_one_minute()
     statuses = [client.get("/v1/budgets", headers=org.headers("viewer")).status_code for _ in range(51)]
     assert statuses[:50] == [200] * 50
     assert statuses[50] == 429

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from cloudoptima.services.cache import bump_cost_version
 from cloudoptima.settings import Settings
 from gateway.edge_cache import edge_text
-from tests.gateway.conftest import add_daily_costs, make_org, recent_days
+from tests.gateway.conftest import add_daily_costs, make_org, recent_days, start_inside_one_minute
 
 
 @pytest.fixture
@@ -89,6 +89,7 @@ def test_revoked_token_and_rate_limit_are_enforced_on_the_fast_path(
     org = make_org(engine, gateway_settings, tier="free")
     add_daily_costs(engine, org.id, [(d, "EC2", Decimal("1")) for d in recent_days(3)])
     headers = org.headers("viewer")
+    start_inside_one_minute()
     statuses = [client.get("/v1/costs/by-service", headers=headers) for _ in range(51)]
     assert [r.status_code for r in statuses[:50]] == [200] * 50
     assert {r.headers["X-Cache"] for r in statuses[1:50]} == {"hit"}
