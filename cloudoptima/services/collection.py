@@ -92,6 +92,11 @@ class AccountNotFoundError(LookupError):
     """The cloud account does not exist in this organisation."""
 
 
+def collection_lock_key(cloud_account_id: uuid.UUID) -> int:
+    """The session advisory lock key ``collect_account`` holds for an account (64 bits of its id)."""
+    return int.from_bytes(cloud_account_id.bytes[:8], "big", signed=True)
+
+
 class CollectionInProgressError(RuntimeError):
     """Another ``collect_account`` of this account is running (in this or another worker process)."""
 
@@ -554,7 +559,7 @@ class CollectionService:
         held for the call (and released by the server if the process dies); when another run holds it,
         :class:`CollectionInProgressError` is raised before anything is read or written.
         """
-        key = {"key": int.from_bytes(ref.cloud_account_id.bytes[:8], "big", signed=True)}
+        key = {"key": collection_lock_key(ref.cloud_account_id)}
         with self._engine.connect() as connection:
             locked = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar()
             connection.commit()

@@ -388,7 +388,7 @@ class CollectAllWorkflow:
                     )
                     outcomes = {outcome.cloud_account_id: outcome for outcome in result.outcomes}
                 except ActivityError:
-                    pass
+                    outcomes = {}  # the batch failed for good: each account gets its own CollectAccount
             await asyncio.gather(*(settle(key, outcomes.get(key.cloud_account_id)) for key in keys))
 
         await asyncio.gather(*(batch(accounts[i : i + size]) for i in range(0, len(accounts), size)))

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, delete, func, select, text
+from temporalio.testing import WorkflowEnvironment
 
 from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.clouds.sandbox.state import SandboxEstateStore
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CloudAccount, CostRow, IamPrincipal, Organization, ResourceDocument
+from temporal_workflows.collection.inputs import CollectAccountInput
+from temporal_workflows.queues import COLLECTION
+from temporal_workflows.worker import WorkerDeps, build_workers
 
 SEED, ACCOUNTS, DAYS, END = 7, 3, 30, date(2026, 11, 1)
 TODAY = date(2026, 11, 5)
 INITIAL_DAYS = 10
 KEY = Fernet.generate_key().decode()
+T = TypeVar("T")
 
 
 def create_store(state_dir: Path, accounts: int = ACCOUNTS) -> SandboxEstateStore:
@@ -130,3 +137,37 @@ def drain_events(subscriber: Any) -> list[dict[str, Any]]:
         quiet = 0
         events.append(json.loads(message["data"]))
     return events
+
+
+def account_input(tenant: Tenant, account: str) -> CollectAccountInput:
+    """``CollectAccount``'s input for one sandbox account of ``tenant``, as of ``TODAY``."""
+    return CollectAccountInput(
+        organization_id=str(tenant.organization_id),
+        cloud_account_id=str(tenant.accounts[account]),
+        initial_days=INITIAL_DAYS,
+        today=TODAY.isoformat(),
+    )
+
+
+async def with_collection_worker(
+    env: WorkflowEnvironment,
+    engine: Engine,
+    providers: ProviderRegistry,
+    call: Callable[[str], Awaitable[T]],
+    *,
+    threads: int = 4,
+) -> T:
+    """``call(queue)`` while an in-process collection worker (with ``providers``) polls a fresh queue."""
+    queue = f"collection-{uuid.uuid4().hex[:8]}"
+    deps = WorkerDeps(engine=engine, sessions=session_factory(engine), providers=providers, publish=None)
+    with ThreadPoolExecutor(threads) as executor:
+        (worker,) = build_workers(
+            env.client,
+            deps,
+            [COLLECTION],
+            executor,
+            queue_names={COLLECTION: queue},
+            max_concurrent_activities=threads,
+        )
+        async with worker:
+            return await call(queue)

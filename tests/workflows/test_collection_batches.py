@@ -11,7 +11,6 @@ import dataclasses
 import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,29 +23,28 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.clouds.sandbox.state import SandboxEstateStore
 from cloudoptima.security.encryption import CredentialCipher
-from cloudoptima.services.collection import CollectionService
+from cloudoptima.services.collection import CollectionService, collection_lock_key
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CloudAccount
 from temporal_workflows.collection.activities import CollectionActivities, _BatchProgress
 from temporal_workflows.collection.inputs import (
     AccountOutcome,
-    CollectAccountInput,
     CollectAllInput,
     CollectAllResult,
     CollectBatchInput,
 )
 from temporal_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
-from temporal_workflows.queues import COLLECTION
-from temporal_workflows.worker import WorkerDeps, build_workers
 from tests.workflows.collection_support import (
     INITIAL_DAYS,
     KEY,
     TODAY,
     Tenant,
+    account_input,
     counts,
     create_store,
     create_tenant,
     drop_tenant,
+    with_collection_worker,
 )
 
 
@@ -116,22 +114,6 @@ def _params(tenant: Tenant, **extra: Any) -> CollectAllInput:
     return CollectAllInput(**{**values, **extra})
 
 
-async def _run(env: WorkflowEnvironment, engine: Engine, providers: ProviderRegistry, call: Any) -> Any:
-    queue = f"collection-{uuid.uuid4().hex[:8]}"
-    deps = WorkerDeps(engine=engine, sessions=session_factory(engine), providers=providers, publish=None)
-    with ThreadPoolExecutor(4) as executor:
-        (worker,) = build_workers(
-            env.client,
-            deps,
-            [COLLECTION],
-            executor,
-            queue_names={COLLECTION: queue},
-            max_concurrent_activities=4,
-        )
-        async with worker:
-            return await call(queue)
-
-
 async def test_one_batch_reports_each_account_and_an_unexpected_error_gets_its_own_retried_collection(
     temporal_env: WorkflowEnvironment,
     engine: Engine,
@@ -148,9 +130,13 @@ async def test_one_batch_reports_each_account_and_an_unexpected_error_gets_its_o
         )
         return result
 
-    result = await _run(temporal_env, engine, providers, lambda queue: collect(faulty, queue))
+    result = await with_collection_worker(
+        temporal_env, engine, providers, lambda queue: collect(faulty, queue)
+    )
     healthy = BreakFirstInventory()
-    reference = await _run(temporal_env, engine, healthy, lambda queue: collect(clean, queue))
+    reference = await with_collection_worker(
+        temporal_env, engine, healthy, lambda queue: collect(clean, queue)
+    )
 
     assert sorted(result.succeeded) == sorted(str(faulty.accounts[a]) for a in (ok, broken))
     assert len(result.failed) == 1 and result.failed[0].startswith(
@@ -181,7 +167,7 @@ async def test_one_batch_reports_each_account_and_an_unexpected_error_gets_its_o
 
 def _hold_lock(engine: Engine, cloud_account_id: uuid.UUID) -> Any:
     connection = engine.connect()
-    key = int.from_bytes(cloud_account_id.bytes[:8], "big", signed=True)
+    key = collection_lock_key(cloud_account_id)
     connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
     connection.commit()
     return connection
@@ -195,12 +181,7 @@ async def test_an_account_being_collected_elsewhere_is_skipped_in_a_batch_and_wa
 ) -> None:
     tenant, _ = tenants
     busy = store.estate().accounts[0].account_id
-    single = CollectAccountInput(
-        organization_id=str(tenant.organization_id),
-        cloud_account_id=str(tenant.accounts[busy]),
-        initial_days=INITIAL_DAYS,
-        today=TODAY.isoformat(),
-    )
+    single = account_input(tenant, busy)
     holder = _hold_lock(engine, tenant.accounts[busy])
 
     def release() -> None:
@@ -229,7 +210,9 @@ async def test_an_account_being_collected_elsewhere_is_skipped_in_a_batch_and_wa
         return everyone, refusal, await handle.result()
 
     try:
-        everyone, refusal, collected = await _run(temporal_env, engine, BreakFirstInventory(), scenario)
+        everyone, refusal, collected = await with_collection_worker(
+            temporal_env, engine, BreakFirstInventory(), scenario
+        )
     finally:
         release()
     assert everyone.skipped == [str(tenant.accounts[busy])]
@@ -245,17 +228,7 @@ def test_a_retried_batch_skips_the_accounts_it_finished_and_keeps_input_order(
     providers = BreakFirstInventory()
     activities = CollectionActivities(CollectionService(engine, providers.for_account))
     first, denied, third = (account.account_id for account in store.estate().accounts)
-    batch = CollectBatchInput(
-        [
-            CollectAccountInput(
-                organization_id=str(tenant.organization_id),
-                cloud_account_id=str(tenant.accounts[account]),
-                initial_days=INITIAL_DAYS,
-                today=TODAY.isoformat(),
-            )
-            for account in (first, denied, third)
-        ]
-    )
+    batch = CollectBatchInput([account_input(tenant, account) for account in (first, denied, third)])
     # What an earlier attempt heartbeated: the denied account (second in the batch) was finished.
     finished = AccountOutcome(
         str(tenant.accounts[denied]), "failed", reason="CredentialsError: earlier attempt"

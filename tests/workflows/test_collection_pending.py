@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -23,8 +22,6 @@ from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CloudAccount
 from temporal_workflows.collection.inputs import CollectAllInput, CollectAllResult
 from temporal_workflows.collection.workflows import CollectAllWorkflow
-from temporal_workflows.queues import COLLECTION
-from temporal_workflows.worker import WorkerDeps, build_workers
 from tests.workflows.collection_support import (
     INITIAL_DAYS,
     KEY,
@@ -34,6 +31,7 @@ from tests.workflows.collection_support import (
     create_store,
     create_tenant,
     drop_tenant,
+    with_collection_worker,
 )
 
 
@@ -84,33 +82,24 @@ def tenants(engine: Engine, store: SandboxEstateStore) -> Iterator[tuple[Tenant,
 async def _collect_all(
     env: WorkflowEnvironment, engine: Engine, tenant: Tenant, providers: Any, concurrency: int = 3
 ) -> CollectAllResult:
-    queue = f"collection-{uuid.uuid4().hex[:8]}"
-    deps = WorkerDeps(engine=engine, sessions=session_factory(engine), providers=providers, publish=None)
-    with ThreadPoolExecutor(8) as executor:
-        (worker,) = build_workers(
-            env.client,
-            deps,
-            [COLLECTION],
-            executor,
-            queue_names={COLLECTION: queue},
-            max_concurrent_activities=8,
+    async def collect(queue: str) -> CollectAllResult:
+        result: CollectAllResult = await env.client.execute_workflow(
+            CollectAllWorkflow.run,
+            CollectAllInput(
+                kind="sandbox",
+                organization_id=str(tenant.organization_id),
+                max_concurrency=concurrency,
+                analyse=False,
+                initial_days=INITIAL_DAYS,
+                heartbeat_seconds=10,
+                today=TODAY.isoformat(),
+            ),
+            id=f"collect-all-{uuid.uuid4()}",
+            task_queue=queue,
         )
-        async with worker:
-            result: CollectAllResult = await env.client.execute_workflow(
-                CollectAllWorkflow.run,
-                CollectAllInput(
-                    kind="sandbox",
-                    organization_id=str(tenant.organization_id),
-                    max_concurrency=concurrency,
-                    analyse=False,
-                    initial_days=INITIAL_DAYS,
-                    heartbeat_seconds=10,
-                    today=TODAY.isoformat(),
-                ),
-                id=f"collect-all-{uuid.uuid4()}",
-                task_queue=queue,
-            )
-    return result
+        return result
+
+    return await with_collection_worker(env, engine, providers, collect, threads=8)
 
 
 @pytest.mark.parametrize("concurrency", [3, 1], ids=["batches-of-1", "one-batch-of-3"])

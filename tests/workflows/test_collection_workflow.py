@@ -30,7 +30,6 @@ from cloudoptima.services.events import EventPublisher, channel
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CloudAccount, Recommendation
 from temporal_workflows.collection.inputs import (
-    CollectAccountInput,
     CollectAccountResult,
     CollectAllInput,
     CollectAllResult,
@@ -42,6 +41,7 @@ from tests.workflows.collection_support import (
     INITIAL_DAYS,
     TODAY,
     Tenant,
+    account_input,
     counts,
     create_store,
     create_tenant,
@@ -121,12 +121,7 @@ async def test_end_to_end_collection_is_idempotent_and_publishes(
             HISTORIES.mkdir(exist_ok=True)
             single = await client.start_workflow(
                 CollectAccountWorkflow.run,
-                CollectAccountInput(
-                    organization_id=str(tenant.organization_id),
-                    cloud_account_id=str(tenant.accounts[next(iter(tenant.accounts))]),
-                    initial_days=INITIAL_DAYS,
-                    today=TODAY.isoformat(),
-                ),
+                account_input(tenant, next(iter(tenant.accounts))),
                 id=f"collect-one-{uuid.uuid4()}",
                 task_queue=queues[COLLECTION],
             )
@@ -188,12 +183,7 @@ async def test_rejected_credentials_mark_the_account_and_fail_without_retry(
             with pytest.raises(WorkflowFailureError) as raised:
                 await client.execute_workflow(
                     CollectAccountWorkflow.run,
-                    CollectAccountInput(
-                        organization_id=str(tenant.organization_id),
-                        cloud_account_id=str(tenant.accounts[denied]),
-                        initial_days=INITIAL_DAYS,
-                        today=TODAY.isoformat(),
-                    ),
+                    account_input(tenant, denied),
                     id=f"collect-denied-{uuid.uuid4()}",
                     task_queue=queues[COLLECTION],
                 )
@@ -235,12 +225,7 @@ async def test_a_failing_account_is_listed_and_does_not_stop_the_others(
             )
             child: CollectAccountResult = await client.execute_workflow(
                 CollectAccountWorkflow.run,
-                CollectAccountInput(
-                    organization_id=str(tenant.organization_id),
-                    cloud_account_id=str(tenant.accounts[next(iter(tenant.accounts))]),
-                    initial_days=INITIAL_DAYS,
-                    today=TODAY.isoformat(),
-                ),
+                account_input(tenant, next(iter(tenant.accounts))),
                 id=f"collect-one-{uuid.uuid4()}",
                 task_queue=queues[COLLECTION],
             )
