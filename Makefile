@@ -1,26 +1,53 @@
 # The two commands of the README: `make demo` and `make test`. Nothing else is needed on a fresh machine.
+#
+# Installs come from the lock files in requirements/ (exact versions and hashes, resolved by uv): a fresh
+# clone gets exactly what the tests ran against. `make lock` regenerates them after a change to
+# pyproject.toml; `make lock UPGRADE=1` (everything) or `make lock UPGRADE_PACKAGE=fastapi` upgrades.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 STAMP := $(VENV)/.installed-dev
+# The CPU build of torch that the lock pins lies on this kind of machine's disk (pip's find-links).
+WHEELS ?= /opt/wheels
+FIND_LINKS := $(if $(wildcard $(WHEELS)),--find-links $(WHEELS))
+SYNC := $(UV) pip sync --python $(BIN)/python --require-hashes --quiet $(FIND_LINKS)
+EDITABLE := $(UV) pip install --python $(BIN)/python --no-deps --no-build-isolation --quiet -e .
+COMPILE := $(UV) pip compile --generate-hashes --python-version 3.11 --no-header --quiet $(FIND_LINKS) \
+	$(if $(UPGRADE),--upgrade) $(if $(UPGRADE_PACKAGE),--upgrade-package $(UPGRADE_PACKAGE))
 
-.PHONY: demo test install install-dev lint typecheck contracts pytest clean node-tools
+.PHONY: demo test install install-dev lock lint typecheck contracts pytest clean node-tools
 
-$(BIN)/python:
+# A new venv gets the pinned uv (with its hashes) from pip; uv then installs everything else.
+BOOT := $(VENV)/.bootstrapped
+$(BOOT): requirements/bootstrap.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements/bootstrap.lock
 	touch $@
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e '.[dev]'
+$(VENV)/.installed: $(BOOT) requirements/runtime.lock pyproject.toml
+	$(SYNC) requirements/runtime.lock
+	$(EDITABLE)
+	rm -f $(STAMP)
+	touch $@
+
+$(STAMP): $(BOOT) requirements/dev.lock pyproject.toml
+	$(SYNC) requirements/dev.lock
+	$(EDITABLE)
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
 
 install-dev: $(STAMP)
+
+# Regenerate the locks from pyproject.toml (+ requirements/build.in); dev is constrained to runtime's pins.
+lock: $(BOOT)
+	$(COMPILE) pyproject.toml requirements/build.in -o requirements/runtime.lock
+	$(COMPILE) pyproject.toml requirements/build.in --extra dev -c requirements/runtime.lock \
+		-o requirements/dev.lock
+	grep -h '^uv==' requirements/build.in | $(UV) pip compile --generate-hashes --python-version 3.11 \
+		--no-header --quiet - -o requirements/bootstrap.lock
 
 demo: install
 	$(BIN)/cloudoptima up

@@ -28,6 +28,7 @@ from cloudoptima.storage.engine import make_engine
 from cloudoptima.storage.migrate import upgrade
 
 TEST_DB = "cloudoptima_test"
+pytest_plugins = ["tests.moved_clock"]
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from cloudoptima.security.api_keys import mint_api_key
 from cloudoptima.security.passwords import hash_password
 from cloudoptima.storage.models import ApiKey, Organization, User
 
-DEMO_EMAIL = "admin@demo.cloudoptima.local"
+DEMO_EMAIL = "admin@demo.example.com"  # example.com: reserved for examples, accepted by every validator
 DEMO_ORG_NAME = "Demo Organisation"
 
 
@@ -74,7 +74,7 @@ def ensure_demo_organisation(
         password = secrets.token_urlsafe(12)
         email = DEMO_EMAIL
         if session.scalars(select(User).where(User.email == email)).first() is not None:
-            email = f"admin+{org.id.hex[:8]}@demo.cloudoptima.local"
+            email = f"admin+{org.id.hex[:8]}@demo.example.com"
         user = User(
             organization_id=org.id,
             email=email,

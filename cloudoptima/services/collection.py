@@ -613,6 +613,7 @@ class CollectionService:
             session.expunge(row)
             tag_keys = self._tag_keys(session.connection(), ref)
         provider = self._providers(row)
+        as_of = today or self._now().date()
         if resume is not None:
             state = AccountCollection(
                 plan=resume.plan,
@@ -625,7 +626,7 @@ class CollectionService:
         else:
             state = AccountCollection(
                 plan=plan_windows(
-                    today or self._now().date(),
+                    as_of,
                     row.last_sync_at,
                     initial_days=initial_days,
                     restate_days=restate_days,
@@ -699,6 +700,7 @@ class CollectionService:
                 cost_steps=state.costs,
                 inventory=state.inventory,
                 connection=connection,
+                today=as_of,
             )
         return state
 
@@ -712,14 +714,20 @@ class CollectionService:
         cost_steps: Sequence[CostStep] = (),
         inventory: InventoryStep | None = None,
         connection: Connection | None = None,
+        today: date | None = None,
     ) -> FinishStep:
-        """Record the sync on the account and publish the change events (see the module contract)."""
+        """Record the sync on the account and publish the change events (see the module contract).
+
+        ``monthly_spend`` covers the 30 days up to ``today`` inclusive: the day the collection runs "as of"
+        (the same ``today`` its plan used), else the service clock's date. ``last_sync_at`` is the service
+        clock's instant.
+        """
         now = self._now()
         with self._tenant(ref, connection) as session:
             row = _Accounts(session, ref.organization_id).get(ref.cloud_account_id)
             if row is None:
                 raise AccountNotFoundError(f"cloud account {ref.cloud_account_id} does not exist")
-            spend = self._monthly_spend(session, ref, now.date())
+            spend = self._monthly_spend(session, ref, today or now.date())
             row.status = "active"
             row.monthly_spend = spend
             if costs_complete:

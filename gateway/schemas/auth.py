@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
+from cloudoptima.domain.email_address import DeliverableEmail, LoginEmail
 from cloudoptima.domain.rbac import Role
 from gateway.schemas.common import Schema, StrictBody
 
@@ -15,7 +16,7 @@ Password = Field(min_length=8, max_length=256, description="at least 8 character
 
 
 class RegisterRequest(StrictBody):
-    email: EmailStr
+    email: DeliverableEmail
     password: str = Password
     company_name: str = Field(min_length=1, max_length=255)
     role: Literal["cfo", "devops", "engineer"] = Field(
@@ -33,7 +34,7 @@ class RegisterResponse(Schema):
 
 
 class LoginRequest(StrictBody):
-    email: EmailStr
+    email: LoginEmail
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -75,7 +76,7 @@ class ApiKeyList(Schema):
 
 
 class InvitationCreate(StrictBody):
-    email: EmailStr
+    email: DeliverableEmail
     role: Role
 
 

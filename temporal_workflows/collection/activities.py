@@ -265,6 +265,7 @@ class CollectionActivities:
                 costs_complete=params.costs_complete,
                 cost_steps=[wire.cost_step(w) for w in params.cost_windows],
                 inventory=wire.inventory_step(params.inventory) if params.inventory else None,
+                today=date.fromisoformat(params.today) if params.today else None,
             )
         return wire.finish_result(step)
 

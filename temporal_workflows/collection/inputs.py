@@ -96,6 +96,7 @@ class FinishInput:
     costs_complete: bool
     cost_windows: list[CostWindowResult] = field(default_factory=list)
     inventory: InventoryResult | None = None
+    today: str | None = None  # the collection's "as of" day (None: the activity's clock)
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,7 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
                 costs_complete=len(loaded) == len(plan.windows),
                 cost_windows=loaded,
                 inventory=inventory,
+                today=params.today,
             ),
             result_type=FinishResult,
             start_to_close_timeout=timedelta(minutes=2),

@@ -156,3 +156,62 @@ def test_invitation_sets_password_and_role(
     )
     assert client.post("/v1/auth/login", json={"email": email, "password": PASSWORD}).status_code == 200
     assert client.get("/v1/auth/invitations", headers=org.headers()).json()["invitations"] == []
+
+
+def test_login_looks_the_address_up_whatever_a_validator_thinks_of_it(
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> None:
+    """An account stored under a special-use domain (older demo installs used ``.local``) still signs in."""
+    from cloudoptima.security.passwords import hash_password
+
+    tag = uuid.uuid4().hex[:8]
+    stored = f"admin-{tag}@demo.cloudoptima.local"
+    with Session(engine) as session:
+        org = Organization(name=f"legacy-{tag}", subscription_tier="free", settings={})
+        session.add(org)
+        session.flush()
+        session.add(
+            User(organization_id=org.id, email=stored, password_hash=hash_password(PASSWORD), role="admin",
+                 is_active=True)
+        )  # fmt: skip
+        session.commit()
+    for typed in (stored, f"  ADMIN-{tag.upper()}@Demo.CloudOptima.Local \n"):
+        login = client.post("/v1/auth/login", json={"email": typed, "password": PASSWORD})
+        assert login.status_code == 200, (typed, login.text)
+        assert login.json()["access_token"]
+    for not_an_email in ("admin", "admin@", "@local", "a b@c.d", "a@b@c"):
+        refused = client.post("/v1/auth/login", json={"email": not_an_email, "password": PASSWORD})
+        assert refused.status_code == 422, not_an_email
+        [error] = refused.json()["detail"]
+        assert error["loc"] == ["body", "email"] and "not an email address" in error["msg"]
+
+
+def test_registration_and_invitations_want_a_deliverable_address(
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> None:
+    for special in ("someone@demo.cloudoptima.local", "someone@host.test", "someone@localhost"):
+        refused = client.post(
+            "/v1/auth/register",
+            json={"email": special, "password": PASSWORD, "company_name": "A", "role": "cfo"},
+        )
+        assert refused.status_code == 422, special
+        [error] = refused.json()["detail"]
+        assert error["loc"] == ["body", "email"]
+        assert f"{special!r} is not a deliverable email address" in error["msg"]
+    org = make_org(engine, gateway_settings)
+    invited = client.post(
+        "/v1/auth/invitations", headers=org.headers(), json={"email": "ops@box.local", "role": "engineer"}
+    )
+    assert invited.status_code == 422 and "not a deliverable email address" in invited.text
+    mixed = f"  New.Person-{uuid.uuid4().hex[:6]}@Example.COM "
+    body = client.post(
+        "/v1/auth/register",
+        json={"email": mixed, "password": PASSWORD, "company_name": "B", "role": "devops"},
+    )
+    assert body.status_code == 201, body.text
+    with Session(engine) as session:
+        user = session.get(User, uuid.UUID(body.json()["user_id"]))
+        assert user is not None and user.email == mixed.strip().lower()
+    assert (
+        client.post("/v1/auth/login", json={"email": mixed.upper(), "password": PASSWORD}).status_code == 200
+    )

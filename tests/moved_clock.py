@@ -1,0 +1,57 @@
+"""``pytest --move-clock WHEN``: run the whole suite with this process's clock moved (time-machine).
+
+``WHEN`` is ``+<N>d`` (N days after the real now) or an ISO instant (``2028-02-29T12:00:00Z``). The clock
+keeps ticking from there. Only this process moves: the embedded Postgres, Redis and Temporal servers and
+any subprocess keep the real time, so code that mixes the application clock with a server's clock shows up
+too. Used to prove the suite holds no date time bombs (README, "Time-independent tests"); CI runs the
+date-sensitive paths at pinned dates in ``tests/kernel/test_moved_dates.py`` instead.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+_traveller: time_machine.travel | None = None
+
+
+def parse_when(value: str, now: datetime) -> datetime:
+    """The instant ``value`` names (``+<N>d`` relative to ``now``, else an ISO instant, UTC if naive)."""
+    relative = re.fullmatch(r"\+(\d+)d", value)
+    if relative:
+        return now + timedelta(days=int(relative.group(1)))
+    instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--move-clock",
+        default=None,
+        metavar="WHEN",
+        help="run with this process's clock moved: +<N>d or an ISO instant (time-machine, ticking)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _traveller
+    when = config.getoption("--move-clock")
+    if when:
+        destination = parse_when(when, datetime.now(UTC))
+        _traveller = time_machine.travel(destination, tick=True)
+        _traveller.start()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    when = config.getoption("--move-clock")
+    return f"clock moved to {datetime.now(UTC).isoformat()} ({when})" if when else None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _traveller
+    if _traveller is not None:
+        _traveller.stop()
+        _traveller = None
