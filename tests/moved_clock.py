@@ -10,6 +10,9 @@ date-sensitive paths at pinned dates in ``tests/kernel/test_moved_dates.py`` ins
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,6 +28,26 @@ def parse_when(value: str, now: datetime) -> datetime:
         return now + timedelta(days=int(relative.group(1)))
     instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+@contextmanager
+def real_clock() -> Iterator[None]:
+    """Run the block on the real clock, then continue the moved clock where it would be.
+
+    For test harness parts that cannot run under a patched clock (grpc's server start hangs under
+    time-machine); product code never needs it.
+    """
+    global _traveller
+    if _traveller is None:
+        yield
+        return
+    moved, started = datetime.now(UTC), time.monotonic()
+    _traveller.stop()
+    try:
+        yield
+    finally:
+        _traveller = time_machine.travel(moved + timedelta(seconds=time.monotonic() - started), tick=True)
+        _traveller.start()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

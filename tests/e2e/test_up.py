@@ -1,5 +1,7 @@
 """End to end: ``cloudoptima up`` as a subprocess on free ports, healthy, Ctrl-C leaves no process behind.
 
+The printed demo login works exactly as the README tells a newcomer: email + password over REST give a
+token, the token opens the WebSocket, and one chat question is answered on it.
 Also: a restart keeps the data, a busy port and a corrupt state directory give one clear line.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from websockets.sync.client import connect
 
 from cloudoptima.embedded.ports import free_port
 
@@ -121,6 +124,7 @@ def test_up_is_healthy_and_ctrl_c_leaves_no_orphan(
     assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
     credentials = json.loads(credentials_file.read_text())
     assert set(credentials) == {"email", "password", "api_key", "organization_id"}
+    _newcomer_signs_in_and_chats(ports, credentials)
 
     status = subprocess.run(
         [*CLI, "status", "--state-dir", str(state), "--json"],
@@ -154,6 +158,35 @@ def test_up_is_healthy_and_ctrl_c_leaves_no_orphan(
     finally:
         if again.poll() is None:
             again.kill()
+
+
+def _newcomer_signs_in_and_chats(ports: Ports, credentials: dict[str, str]) -> None:
+    """README "First steps": log in with the printed email and password, open the socket, ask one question."""
+    base = f"http://127.0.0.1:{ports.gateway}"
+    login = httpx.post(
+        f"{base}/v1/auth/login",
+        json={"email": credentials["email"], "password": credentials["password"]},
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
+    token = login.json()["access_token"]
+    overview = httpx.get(f"{base}/v1/auth/api-keys", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert overview.status_code == 200, overview.text
+    with connect(f"ws://127.0.0.1:{ports.gateway}/v1/stream?token={token}", open_timeout=30) as socket:
+        socket.send(json.dumps({"type": "chat", "message": "What are my top spenders this month?"}))
+        chat: list[dict[str, object]] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            frame = json.loads(socket.recv(timeout=max(deadline - time.monotonic(), 1)))
+            if frame["type"] != "chat":
+                continue
+            chat.append(frame)
+            if frame["event"] in ("done", "error"):
+                break
+    events = [f["event"] for f in chat]
+    assert events[0] == "conversation" and events[-1] == "done", events
+    answer = next(f["data"]["text"] for f in chat if f["event"] == "message")  # type: ignore[index]
+    assert isinstance(answer, str) and answer.strip()
 
 
 def test_busy_port_gives_one_clear_line(tmp_path: Path, ports: Ports) -> None:
