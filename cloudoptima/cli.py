@@ -156,7 +156,13 @@ def _load_default_sandbox(engine: Any, settings: Settings, organization_id: str)
     estate_dir = settings.state_path / "sandbox"
     if not (estate_dir / "manifest.json").exists():
         generate_to(estate_dir, seed=42, accounts=6, days=120, end=datetime.now(UTC).date())
-    report = load_sandbox(engine, CredentialCipher(settings.resolved_encryption_key), org_id, estate_dir)
+    report = load_sandbox(
+        engine,
+        CredentialCipher(settings.resolved_encryption_key),
+        org_id,
+        estate_dir,
+        window_days=settings.utilisation_window_days,
+    )
     console.print(
         f"[dim]•[/] loaded the sandbox estate: {len(report.accounts)} accounts, {report.cost_rows:,} cost rows, "
         f"{report.resources} resources ({time.monotonic() - started:.1f} s)"
@@ -530,7 +536,13 @@ def sandbox_generate(
             shutil.rmtree(keep)
         keep.parent.mkdir(parents=True, exist_ok=True)
         target.rename(keep)
-        report = load_sandbox(engine, CredentialCipher(settings.resolved_encryption_key), org_id, keep)
+        report = load_sandbox(
+            engine,
+            CredentialCipher(settings.resolved_encryption_key),
+            org_id,
+            keep,
+            window_days=settings.utilisation_window_days,
+        )
     except (SettingsError, OrganisationNotFoundError) as exc:
         fail(str(exc))
     _announce_costs(settings, org_id, {"source": "sandbox", "accounts": len(report.accounts)})

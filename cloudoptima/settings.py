@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 UNSAFE_SECRETS = frozenset({"", "change-me", "changeme", "secret", "your-secret-key", "dev", "development"})
@@ -130,6 +130,28 @@ class Settings(BaseSettings):
         default=20, ge=1, validation_alias=AliasChoices("COLLECTION_CONCURRENCY", "collection_concurrency")
     )
     """How many accounts one CollectAll run collects at the same time."""
+    utilisation_backfill_days: int = Field(
+        default=30,
+        ge=1,
+        le=93,
+        validation_alias=AliasChoices("UTILISATION_BACKFILL_DAYS", "utilisation_backfill_days"),
+    )
+    """Hours of utilisation a first collection reads back, in days (CloudWatch keeps hourly data 63 days,
+    Azure Monitor 93, Cloud Monitoring 6 weeks); later collections append from the newest stored hour."""
+    utilisation_window_days: int = Field(
+        default=93,
+        ge=1,
+        le=400,
+        validation_alias=AliasChoices("UTILISATION_WINDOW_DAYS", "utilisation_window_days"),
+    )
+    """Days of utilisation history the summaries cover (what idle and rightsizing rules judge on)."""
+    utilisation_retention_days: int = Field(
+        default=93,
+        ge=1,
+        le=400,
+        validation_alias=AliasChoices("UTILISATION_RETENTION_DAYS", "utilisation_retention_days"),
+    )
+    """Days of hourly utilisation history kept; whole older months are dropped."""
     worker_activity_threads: int = Field(
         default=16,
         ge=1,
@@ -150,6 +172,15 @@ class Settings(BaseSettings):
         if not 0 < value < 65536:
             raise ValueError(f"port {value} is outside 1..65535")
         return value
+
+    @model_validator(mode="after")
+    def _window_within_retention(self) -> Settings:
+        if self.utilisation_window_days > self.utilisation_retention_days:
+            raise ValueError(
+                f"UTILISATION_WINDOW_DAYS ({self.utilisation_window_days}) cannot exceed "
+                f"UTILISATION_RETENTION_DAYS ({self.utilisation_retention_days}): summaries read only kept history"
+            )
+        return self
 
     # ---- derived paths -------------------------------------------------------------------------------
     @property

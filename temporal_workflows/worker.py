@@ -70,6 +70,10 @@ class WorkerDeps:
     narrate: Narrate | None = None
     """The recommendation narrator (``narrator_from_settings``); None leaves narratives to be written on
     first request (``GET /v1/recommendations/{id}/narrative``)."""
+    utilisation_window_days: int = 93
+    """Days of utilisation history the summaries (what the rules read) cover (``Settings``)."""
+    utilisation_retention_days: int = 93
+    """Days of utilisation history kept (``Settings``)."""
 
 
 def explainer_from_settings(settings: Settings) -> Explain:
@@ -136,6 +140,8 @@ def build_deps(settings: Settings) -> WorkerDeps:
         publish=publish,
         explain=explainer_from_settings(settings),
         narrate=narrator_from_settings(settings),
+        utilisation_window_days=settings.utilisation_window_days,
+        utilisation_retention_days=settings.utilisation_retention_days,
     )
 
 
@@ -156,7 +162,13 @@ def provider_by_account_id(deps: WorkerDeps) -> Callable[[uuid.UUID], CloudProvi
 def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
     """Workflows and activities per task queue."""
     collection = CollectionActivities(
-        CollectionService(deps.engine, deps.providers.for_account, publish=deps.publish)
+        CollectionService(
+            deps.engine,
+            deps.providers.for_account,
+            publish=deps.publish,
+            utilisation_window_days=deps.utilisation_window_days,
+            utilisation_retention_days=deps.utilisation_retention_days,
+        )
     )
     analysis = AnalysisActivities(deps.sessions, deps.publish, explain=deps.explain, narrate=deps.narrate)
     maintenance = MaintenanceActivities(deps.sessions)

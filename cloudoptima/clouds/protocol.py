@@ -95,7 +95,11 @@ class Verification(_Model):
 
 
 class DailyCost(_Model):
-    """Cost of one UTC day for one (account, service, region, usage type), FOCUS-shaped."""
+    """Cost of one UTC day for one (account, service, region, usage type[, resource]), FOCUS-shaped.
+
+    Connectors keep the detail their source gives: ``resource_id`` / ``resource_name`` and the resource's
+    ``tags`` (labels on GCP) when the cost is per resource; ``None`` / empty when the source sums them away.
+    """
 
     day: date
     provider: str
@@ -106,6 +110,8 @@ class DailyCost(_Model):
     region: str | None = None
     usage_type: str | None = None
     resource_id: str | None = None
+    resource_name: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
     charge_category: str = "Usage"
     billed_cost: Decimal
     effective_cost: Decimal | None = None

@@ -8,14 +8,23 @@ of them (after a crash, between commit and acknowledgement) without duplicating 
   (``[start, end)``, end = tomorrow), capped at ``MAX_CATCH_UP_DAYS``; split into ``window_days`` windows.
 - ``collect_costs(window)`` fetches that day window and replaces exactly those days of this account in
   ``cost_data`` (and its ``cost_daily`` rows) — loads of the same account are serialised with an advisory
-  lock; different accounts load concurrently. An incomplete read (a region failed) raises
+  lock; different accounts load concurrently. A re-collection never replaces detailed rows with coarser ones:
+  when the fetched rows carry no resource ids, days that already hold resource-level rows of the account
+  (from a CUR / FOCUS export or an earlier detailed read) are kept and counted in ``kept_days``; the other
+  days are replaced. An incomplete read (a region failed) raises
   :class:`IncompleteReadError` (retryable) and writes nothing: replacing with a partial window would
   delete good rows.
 - ``collect_inventory`` upserts resources (keeping their utilisation summaries); resources not seen in a
   complete read are marked deleted.
-- ``collect_utilisation`` reads hourly series of the account's live instances and databases for the last
-  ``days`` and stores their summaries (avg/max/p95/p99) in ``resources.metrics``; ``heartbeat`` is called
-  between chunks.
+- ``collect_utilisation`` appends hourly series of the account's live instances and databases to the
+  utilisation history (``storage.utilisation_history``): a resource never read is backfilled from
+  ``start`` (a first collection reads ``utilisation_days``, default 30, back), one read before is read
+  again from the last day it was read up to (which may have been partial), so later collections only
+  append. A chunk whose read reported a failure does not advance its resources' cursors (read again next
+  time). Then the summaries
+  (avg/max/p95/p99/samples over the last ``utilisation_window_days`` of history, default 93) are written
+  to ``resources.metrics`` — what the rules read — and history months older than the retention (default
+  93 days) are dropped. ``heartbeat`` is called between chunks.
 - ``collect_iam`` upserts ``iam_principals``; principals missing from a complete read are marked deleted.
 - ``finish`` sets ``status = 'active'``, ``monthly_spend`` (the last 30 days of billed cost in the
   account's main currency) and — when every cost window loaded — ``last_sync_at``; then publishes
@@ -48,19 +57,18 @@ from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloudoptima.analytics.utilisation import summarise
 from cloudoptima.clouds.protocol import CloudProviderClient, CredentialsError, Failure, ProviderError
 from cloudoptima.domain.inventory import (
     Principal,
     Resource,
     ResourceKind,
     ResourceState,
-    UtilisationSeries,
 )
 from cloudoptima.services.cost_rows import cost_batch
 from cloudoptima.services.events import Publish
 from cloudoptima.services.ingestion import rollup_tag_keys
 from cloudoptima.services.recommendations import resource_from_document
+from cloudoptima.storage import utilisation_history
 from cloudoptima.storage.cost_loader import CostLoader, LoadTarget
 from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import CloudAccount, IamPrincipal, Organization, ResourceDocument
@@ -75,6 +83,11 @@ MAX_CATCH_UP_DAYS = 93
 SPEND_DAYS = 30
 UTILISATION_KINDS = (ResourceKind.COMPUTE_INSTANCE.value, ResourceKind.DATABASE.value)
 UTILISATION_CHUNK = 50
+UTILISATION_BACKFILL_DAYS = (
+    30  # a first collection reads this far back (CloudWatch keeps hourly data 63 days)
+)
+UTILISATION_WINDOW_DAYS = 93  # summaries (what the rules read) cover this much of the stored history
+UTILISATION_RETENTION_DAYS = 93  # whole months of history older than this are dropped
 COLLECTABLE_STATUSES = ("active", "pending")
 _PRINCIPAL_UPDATES = (
     "name",
@@ -133,6 +146,7 @@ class CostStep:
     rows: int
     replaced: int
     billed_total: Decimal
+    kept_days: int = 0  # days whose resource-level rows were kept because the fetched rows were coarser
 
 
 @dataclass(frozen=True)
@@ -144,9 +158,10 @@ class InventoryStep:
 
 @dataclass(frozen=True)
 class UtilisationStep:
-    resources: int
+    resources: int  # resources whose summaries were refreshed from the history
     series: int
     failures: list[str] = field(default_factory=list)
+    samples: int = 0  # hourly samples written to the history
 
 
 @dataclass(frozen=True)
@@ -240,6 +255,28 @@ def plan_windows(
     return CollectionPlan(start=start, end=end, windows=windows, first_sync=last_sync_at is None)
 
 
+def _runs_without(start: date, end: date, skipped: set[date]) -> list[tuple[date, date]]:
+    """The maximal day ranges ``[a, b)`` inside ``[start, end)`` that contain no day of ``skipped``.
+
+    With nothing skipped this is ``[(start, end)]`` — also for an empty window, so a window that fetched no
+    rows still replaces (clears) its days.
+    """
+    if not skipped:
+        return [(start, end)]
+    runs: list[tuple[date, date]] = []
+    cursor = start
+    while cursor < end:
+        if cursor in skipped:
+            cursor += timedelta(days=1)
+            continue
+        stop = cursor
+        while stop < end and stop not in skipped:
+            stop += timedelta(days=1)
+        runs.append((cursor, stop))
+        cursor = stop
+    return runs
+
+
 def _failures(items: Sequence[Failure]) -> list[str]:
     return [f"{f.scope}: {f.error}" for f in items]
 
@@ -254,12 +291,21 @@ class CollectionService:
         *,
         publish: Publish | None = None,
         now: Callable[[], datetime] = _utc_now,
+        utilisation_window_days: int = UTILISATION_WINDOW_DAYS,
+        utilisation_retention_days: int = UTILISATION_RETENTION_DAYS,
     ) -> None:
+        if not 1 <= utilisation_window_days <= utilisation_retention_days:
+            raise ValueError(
+                f"utilisation_window_days ({utilisation_window_days}) must be between 1 and the retention "
+                f"({utilisation_retention_days})"
+            )
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._providers = providers
         self._publish = publish
         self._now = now
+        self._window_days = utilisation_window_days
+        self._retention_days = utilisation_retention_days
 
     # -- accounts ---------------------------------------------------------------------------------------
 
@@ -357,7 +403,8 @@ class CollectionService:
         read = provider.costs(start, end)
         if not read.complete:
             raise IncompleteReadError(f"costs {start}..{end}", read.failures)
-        batch = cost_batch(read.items, f"collection:{row.provider}:{row.account_identifier}")
+        source = f"collection:{row.provider}:{row.account_identifier}"
+        coarse = not any(item.resource_id for item in read.items)
         with self._transaction(connection) as bound:
             bound.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
@@ -365,25 +412,51 @@ class CollectionService:
             )
             if tag_keys is None:
                 tag_keys = self._tag_keys(bound, ref)
-            loader = CostLoader(
-                bound,
-                LoadTarget(
-                    organization_id=ref.organization_id,
-                    batch_id=uuid.uuid4(),
-                    cloud_account_id=ref.cloud_account_id,
-                    tag_keys=tag_keys,
-                    replace_days=(start, end),
-                ),
-            )
-            loader.copy_batch(batch)
-            result = loader.finish()
+            kept = self._detailed_days(bound, ref, start, end) if coarse else set()
+            copied = replaced = 0
+            for run_start, run_end in _runs_without(start, end, kept):
+                loader = CostLoader(
+                    bound,
+                    LoadTarget(
+                        organization_id=ref.organization_id,
+                        batch_id=uuid.uuid4(),
+                        cloud_account_id=ref.cloud_account_id,
+                        tag_keys=tag_keys,
+                        replace_days=(run_start, run_end),
+                    ),
+                )
+                items = [i for i in read.items if run_start <= i.day < run_end]
+                loader.copy_batch(cost_batch(items, source))
+                result = loader.finish()
+                copied += result.rows_copied
+                replaced += result.rows_replaced
         return CostStep(
             start=start,
             end=end,
-            rows=result.rows_copied,
-            replaced=result.rows_replaced,
-            billed_total=sum((item.billed_cost for item in read.items), Decimal(0)),
+            rows=copied,
+            replaced=replaced,
+            billed_total=sum((item.billed_cost for item in read.items if item.day not in kept), Decimal(0)),
+            kept_days=len(kept),
         )
+
+    @staticmethod
+    def _detailed_days(connection: Connection, ref: AccountRef, start: date, end: date) -> set[date]:
+        """Days of ``[start, end)`` on which this account already has resource-level cost rows."""
+        rows = connection.execute(
+            text(
+                "SELECT DISTINCT CAST(charge_period_start AT TIME ZONE 'UTC' AS date) FROM cost_data "
+                # Written so only the account index fits (see storage.cost_loader._account_scope).
+                "WHERE (organization_id = :org) IS TRUE AND cloud_account_id = :account "
+                "AND charge_period_start >= :t0 AND charge_period_start < :t1 AND resource_id IS NOT NULL"
+            ),
+            {
+                "org": ref.organization_id,
+                "account": ref.cloud_account_id,
+                "t0": datetime(start.year, start.month, start.day, tzinfo=UTC),
+                "t1": datetime(end.year, end.month, end.day, tzinfo=UTC),
+            },
+        )
+        return {r[0] for r in rows}
 
     @staticmethod
     def _tag_keys(connection: Connection, ref: AccountRef) -> tuple[str, ...]:
@@ -442,8 +515,14 @@ class CollectionService:
         inventory: Sequence[Resource] | None,
         connection: Connection | None = None,
     ) -> UtilisationStep:
-        """``inventory``: the complete read just upserted (its live instances and databases are exactly the
-        stored ones), so the targets need not be read back; None reads them from ``resources``."""
+        """Append the hourly history of the live instances and databases, then refresh their summaries.
+
+        ``start`` bounds the backfill of a resource with no history; one with history is read again from
+        the day of its newest stored hour (completing a partial day) up to ``end``. Summaries cover the last
+        ``utilisation_window_days`` of the stored history before ``end``. ``inventory``: the complete read
+        just upserted (its live instances and databases are exactly the stored ones), so the targets need not
+        be read back; None reads them from ``resources``.
+        """
         if inventory is None:
             targets = self._utilisation_targets(ref, connection)
         else:
@@ -452,25 +531,49 @@ class CollectionService:
                 for r in inventory
                 if str(r.kind) in UTILISATION_KINDS and r.state is not ResourceState.DELETED
             ]
-        updates: list[dict[str, Any]] = []
+        with self._transaction(connection) as bound:
+            known = utilisation_history.read_until(bound, ref.organization_id, ref.cloud_account_id)
+        groups: dict[date, list[Resource]] = {}
+        for resource in targets:
+            cursor = known.get(resource.resource_id)
+            # The last day read may have been partial (read before its end): read it again.
+            since = max(start, cursor - timedelta(days=1)) if cursor is not None else start
+            groups.setdefault(min(since, end), []).append(resource)
         failures: list[str] = []
-        series = 0
-        for offset in range(0, len(targets), UTILISATION_CHUNK):
-            chunk = targets[offset : offset + UTILISATION_CHUNK]
-            read = provider.utilisation(chunk, start, end)
-            failures += _failures(read.failures)
-            series += len(read.items)
-            by_resource: dict[str, list[UtilisationSeries]] = {}
-            for item in read.items:
-                by_resource.setdefault(item.resource_id, []).append(item)
-            updates += [
-                {"rid": resource_id, "metrics": summarise(items)}
-                for resource_id, items in by_resource.items()
-            ]
-            if heartbeat is not None:
-                heartbeat(f"{offset + len(chunk)}/{len(targets)}")
-        if updates:
-            with self._transaction(connection) as bound:
+        series = samples = done = 0
+        for since, members in sorted(groups.items(), key=lambda kv: kv[0]):
+            for offset in range(0, len(members), UTILISATION_CHUNK):
+                chunk = members[offset : offset + UTILISATION_CHUNK]
+                read = provider.utilisation(chunk, since, end) if since < end else None
+                if read is not None:
+                    failures += _failures(read.failures)
+                    series += len(read.items)
+                    with self._transaction(connection) as bound:
+                        samples += utilisation_history.store(
+                            bound, ref.organization_id, ref.cloud_account_id, read.items
+                        )
+                        if not read.failures:
+                            utilisation_history.advance(
+                                bound,
+                                ref.organization_id,
+                                ref.cloud_account_id,
+                                [r.resource_id for r in chunk],
+                                end,
+                            )
+                done += len(chunk)
+                if heartbeat is not None:
+                    heartbeat(f"{done}/{len(targets)}")
+        window_end = datetime(end.year, end.month, end.day, tzinfo=UTC)
+        with self._transaction(connection) as bound:
+            summaries = utilisation_history.summaries(
+                bound,
+                ref.organization_id,
+                ref.cloud_account_id,
+                window_end - timedelta(days=self._window_days),
+                window_end,
+                [r.resource_id for r in targets],
+            )
+            if summaries:
                 bound.execute(
                     text(
                         "UPDATE resources r SET metrics = v.metrics FROM ("
@@ -480,13 +583,19 @@ class CollectionService:
                         "AND r.resource_id = v.resource_id"
                     ),
                     {
-                        "ids": [change["rid"] for change in updates],
-                        "metrics": [json.dumps(change["metrics"]) for change in updates],
+                        "ids": list(summaries),
+                        "metrics": [json.dumps(summary) for summary in summaries.values()],
                         "org": ref.organization_id,
                         "account": ref.cloud_account_id,
                     },
                 )
-        return UtilisationStep(resources=len(updates), series=series, failures=failures)
+            self._prune(bound, window_end)
+        return UtilisationStep(resources=len(summaries), series=series, failures=failures, samples=samples)
+
+    def _prune(self, connection: Connection, now: datetime) -> None:
+        """Drop history months older than the retention (once per month in practice; serialised)."""
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('cloudoptima.utilisation_prune'))"))
+        utilisation_history.prune(connection, now - timedelta(days=self._retention_days))
 
     def collect_iam(self, ref: AccountRef) -> IamStep:
         """Upsert the account's principals; mark those missing from a complete read deleted."""
@@ -540,7 +649,7 @@ class CollectionService:
         initial_days: int,
         restate_days: int,
         window_days: int = 7,
-        utilisation_days: int = 7,
+        utilisation_days: int = UTILISATION_BACKFILL_DAYS,
         today: date | None = None,
         progress: Progress | None = None,
         resume: AccountCollection | None = None,

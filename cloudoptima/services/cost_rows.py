@@ -9,11 +9,14 @@ Contract:
 - ``provider`` is the short code (``aws | azure | gcp | oci | other``), ``provider_name`` the FOCUS
   ProviderName; ``usage_type`` goes to ``sku_meter`` (where the sandbox's FOCUS files put it too), usage
   quantity and unit to ``consumed_quantity`` / ``consumed_unit``.
+- ``resource_id`` / ``resource_name`` are kept as given; ``tags`` become compact JSON text with sorted keys
+  (what the ingest path stores, so the rollup projects both the same way), ``NULL`` when there are none.
 - ``source_file`` names the collection (``collection:<provider>:<account>``) so a row says where it came from.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -71,6 +74,8 @@ def cost_batch(items: Sequence[DailyCost], source: str) -> pa.Table:
             "service_category",
             "region_id",
             "resource_id",
+            "resource_name",
+            "tags",
             "sku_meter",
             "consumed_quantity",
             "consumed_unit",
@@ -100,6 +105,8 @@ def cost_batch(items: Sequence[DailyCost], source: str) -> pa.Table:
             "service_category": item.service_category,
             "region_id": item.region,
             "resource_id": item.resource_id,
+            "resource_name": item.resource_name,
+            "tags": json.dumps(item.tags, sort_keys=True, separators=(",", ":")) if item.tags else None,
             "sku_meter": item.usage_type,
             "consumed_quantity": _money(item.usage_quantity),
             "consumed_unit": item.usage_unit,

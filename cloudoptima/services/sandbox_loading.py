@@ -1,7 +1,10 @@
 """Load a generated sandbox estate into an organisation: accounts, FOCUS costs and inventory.
 
 Costs go through the very same ingestion path as any billing export (``ingest_path`` per account folder);
-inventory goes into ``resources`` with utilisation summaries (avg/max/p95/p99 per metric).
+the hourly utilisation goes into the utilisation history (``storage.utilisation_history``) with each
+resource's read cursor at the end of the generated window, and the inventory into ``resources`` with the
+summaries computed from that history over the same window a collection uses (``window_days``), so a later
+collection appends to the history and recomputes the very same numbers.
 """
 
 from __future__ import annotations
@@ -9,19 +12,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert
 
-from cloudoptima.analytics.utilisation import summarise_values
 from cloudoptima.clouds.sandbox import Estate, generate_estate, load_estate, write_estate
 from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.collection import UTILISATION_WINDOW_DAYS
 from cloudoptima.services.ingestion import ProgressCallback, ingest_path
+from cloudoptima.storage import utilisation_history
 from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import CloudAccount
 
@@ -44,15 +50,20 @@ def generate_to(out_dir: Path, seed: int, accounts: int, days: int, end: Any = N
     return estate
 
 
-def _utilisation_summaries(estate_dir: Path) -> dict[str, dict[str, dict[str, float]]]:
-    table = pq.read_table(estate_dir / "utilisation.parquet", columns=["resource_id", "metric", "value"])
-    summaries: dict[str, dict[str, dict[str, float]]] = {}
-    if table.num_rows == 0:
-        return summaries
-    frame = table.to_pandas()
-    for (resource_id, metric), values in frame.groupby(["resource_id", "metric"], sort=False)["value"]:
-        summaries.setdefault(str(resource_id), {})[str(metric)] = summarise_values(values.to_numpy())
-    return summaries
+def _utilisation_table(estate_dir: Path) -> pa.Table:
+    """``resource_id, metric, hour, value`` of every present sample of the estate."""
+    table = pq.read_table(
+        estate_dir / "utilisation.parquet", columns=["resource_id", "metric", "ts", "value"]
+    )
+    table = table.filter(pc.is_valid(table.column("value")))
+    return pa.table(
+        {
+            "resource_id": table.column("resource_id").cast(pa.string()),
+            "metric": table.column("metric").cast(pa.string()),
+            "hour": table.column("ts"),
+            "value": table.column("value"),
+        }
+    )
 
 
 def load_sandbox(
@@ -63,6 +74,7 @@ def load_sandbox(
     *,
     on_batch: ProgressCallback | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    window_days: int = UTILISATION_WINDOW_DAYS,
 ) -> SandboxLoadReport:
     """Create one cloud account per sandbox account and load its costs and inventory (idempotent)."""
     estate = load_estate(estate_dir)
@@ -107,20 +119,28 @@ def load_sandbox(
         )
         report.cost_rows += ingested.summary.rows_accepted
         report.billed_total += ingested.summary.total_billed_cost()
-    metrics = _utilisation_summaries(estate_dir)
+    samples = _utilisation_table(estate_dir)
+    window_end = datetime.combine(estate.spec.end, time(), tzinfo=UTC)
     seen = now()
-    with engine.begin() as connection:
-        for account in estate.accounts:
-            resources = [
-                r for r in estate.resources if r.account_id == account.account_id and r.deleted_at is None
-            ]
-            report.resources += upsert_resources(
+    for account in estate.accounts:
+        resources = [
+            r for r in estate.resources if r.account_id == account.account_id and r.deleted_at is None
+        ]
+        ids = [r.resource_id for r in resources]
+        cloud_account_id = report.accounts[account.account_id]
+        with engine.begin() as connection:
+            mine = samples.filter(pc.is_in(samples.column("resource_id"), pa.array(ids, pa.string())))
+            utilisation_history.store_table(connection, organization_id, cloud_account_id, mine)
+            utilisation_history.advance(connection, organization_id, cloud_account_id, ids, estate.spec.end)
+            metrics = utilisation_history.summaries(
                 connection,
                 organization_id,
-                report.accounts[account.account_id],
-                resources,
-                metrics,
-                seen,
-                complete=True,
+                cloud_account_id,
+                window_end - timedelta(days=window_days),
+                window_end,
+                ids,
+            )
+            report.resources += upsert_resources(
+                connection, organization_id, cloud_account_id, resources, metrics, seen, complete=True
             )
     return report

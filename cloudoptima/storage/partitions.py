@@ -1,8 +1,8 @@
-"""Monthly partitions of ``cost_data`` (native range partitioning on ``charge_period_start``)."""
+"""Monthly partitions: ``cost_data`` on ``charge_period_start``, ``utilisation_hourly`` on ``hour``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from sqlalchemy import Connection, text
@@ -35,10 +35,22 @@ def ensure_cost_partitions(connection: Connection, months: Iterable[date]) -> li
 
     Takes a transaction-level advisory lock so concurrent loaders do not race on DDL.
     """
+    return ensure_month_partitions(connection, "cost_data", months, partition_name)
+
+
+def utilisation_partition_name(month: date) -> str:
+    return f"utilisation_hourly_y{month.year:04d}m{month.month:02d}"
+
+
+def ensure_month_partitions(
+    connection: Connection, table: str, months: Iterable[date], name_of: Callable[[date], str]
+) -> list[str]:
+    """Create ``table``'s missing monthly partitions (named by ``name_of``) under an advisory lock."""
     created: list[str] = []
-    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('cloudoptima.cost_partitions'))"))
+    lock = "cloudoptima.cost_partitions" if table == "cost_data" else f"cloudoptima.partitions.{table}"
+    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:lock))"), {"lock": lock})
     for month in sorted(set(map(month_start, months))):
-        name = partition_name(month)
+        name = name_of(month)
         # pg_class under this statement's snapshot: to_regclass may answer from a stale catalog cache after
         # waiting on the lock for another loader that just created the partition.
         exists = connection.execute(
@@ -48,7 +60,7 @@ def ensure_cost_partitions(connection: Connection, months: Iterable[date]) -> li
             continue
         connection.execute(
             text(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF cost_data "
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
                 f"FOR VALUES FROM ('{month.isoformat()}T00:00:00+00') TO ('{next_month(month).isoformat()}T00:00:00+00')"
             )
         )

@@ -195,6 +195,7 @@ async def sync_cloud_account(account_id: uuid.UUID, runtime: RuntimeDep, princip
         cloud_account_id=str(account_id),
         initial_days=settings.collection_initial_days,
         restate_days=settings.collection_restate_days,
+        utilisation_days=settings.utilisation_backfill_days,
     )
     try:
         await client.start_workflow(

@@ -22,7 +22,7 @@ class CollectAccountInput:
     initial_days: int = 30
     restate_days: int = 3
     window_days: int = 7
-    utilisation_days: int = 7
+    utilisation_days: int = 30  # backfill bound of a first collection (later ones append)
     heartbeat_seconds: int = 60
     today: str | None = None
 
@@ -58,6 +58,7 @@ class CostWindowResult:
     rows: int
     replaced: int
     billed_total: str
+    kept_days: int = 0  # days whose resource-level rows were kept (the fetched rows were coarser)
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ class CollectAllInput:
     analyse: bool = True
     initial_days: int = 30
     restate_days: int = 3
-    utilisation_days: int = 7
+    utilisation_days: int = 30  # backfill bound of a first collection (later ones append)
     heartbeat_seconds: int = 60
     today: str | None = None
     analysis_task_queue: str = "processing"

@@ -54,6 +54,7 @@ def cost_result(step: CostStep) -> CostWindowResult:
         rows=step.rows,
         replaced=step.replaced,
         billed_total=str(step.billed_total),
+        kept_days=step.kept_days,
     )
 
 
@@ -64,6 +65,7 @@ def cost_step(result: CostWindowResult) -> CostStep:
         rows=result.rows,
         replaced=result.replaced,
         billed_total=Decimal(result.billed_total),
+        kept_days=result.kept_days,
     )
 
 

@@ -4,6 +4,7 @@ with utilisation, IAM, bookkeeping and the error paths."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -14,7 +15,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select, text
 
-from cloudoptima.clouds.protocol import CredentialsError
+from cloudoptima.clouds.protocol import CredentialsError, DailyCost, Partial
 from cloudoptima.clouds.registry import ProviderRegistry, sandbox_store_dir
 from cloudoptima.clouds.sandbox import generate_estate, write_estate
 from cloudoptima.clouds.sandbox.provider import SandboxProvider
@@ -298,3 +299,93 @@ def test_a_read_listing_an_item_twice_stores_it_once_with_its_last_copy(
         ).all()
     assert inventory.resources == len(names) > 0 and iam.principals == len(principals) > 0
     assert all(name.endswith("-again") for name in [*names, *principals])
+
+
+class _CoarseCosts:
+    """An account whose cost source sums resources away (Cost Explorer by service / region / usage type)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def costs(self, start: date, end: date) -> Partial[DailyCost]:
+        read = self._inner.costs(start, end)
+        sums: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
+        first: dict[tuple[Any, ...], DailyCost] = {}
+        for item in read.items:
+            key = (item.day, item.service_name, item.region, item.usage_type)
+            sums[key] += item.billed_cost
+            first.setdefault(key, item)
+        coarse = [
+            first[key].model_copy(
+                update={"resource_id": None, "resource_name": None, "tags": {}, "billed_cost": total,
+                        "effective_cost": total, "list_cost": total, "usage_quantity": None}
+            )
+            for key, total in sums.items()
+        ]  # fmt: skip
+        return Partial[DailyCost](items=coarse, failures=read.failures)
+
+
+def _by_day_and_tags(
+    engine: Engine, ref: AccountRef, start: date, end: date
+) -> dict[tuple[Any, ...], Decimal]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT usage_date, CAST(tag_values AS text), sum(billed_cost) FROM cost_daily "
+                "WHERE organization_id = :org AND cloud_account_id = :account "
+                "AND usage_date >= :d0 AND usage_date < :d1 GROUP BY 1, 2"
+            ),
+            {"org": ref.organization_id, "account": ref.cloud_account_id, "d0": start, "d1": end},
+        ).all()
+    return {(r[0], r[1]): Decimal(r[2]) for r in rows}
+
+
+def test_a_coarser_recollection_keeps_resource_level_days_and_fills_the_others(
+    engine: Engine, tenant: Tenant, store: SandboxEstateStore
+) -> None:
+    aws = _refs(tenant)[0]
+    detailed_end = date(2026, 11, 3)
+    detailed = _service(engine).collect_costs(aws, WINDOW[0], detailed_end)
+    assert detailed.rows > 0 and detailed.kept_days == 0
+    tagged = _by_day_and_tags(engine, aws, WINDOW[0], detailed_end)
+    assert any(key[1] != "{}" for key in tagged), "the sandbox's costs carry tags"
+    with engine.connect() as connection:
+        resources_before = connection.execute(
+            text("SELECT count(DISTINCT resource_id) FROM cost_data WHERE organization_id = :org"),
+            {"org": aws.organization_id},
+        ).scalar()
+    assert resources_before
+
+    coarse_service = CollectionService(
+        engine,
+        lambda row: _CoarseCosts(registry().for_account(row)),
+        now=lambda: datetime(2026, 11, 5, 12, tzinfo=UTC),
+    )
+    step = coarse_service.collect_costs(aws, *WINDOW)
+    assert step.kept_days == (detailed_end - WINDOW[0]).days
+    assert step.rows > 0  # 3 to 5 November had no detailed rows: they are filled, coarse
+    assert _by_day_and_tags(engine, aws, WINDOW[0], detailed_end) == tagged
+    with engine.connect() as connection:
+        per_day = dict(
+            connection.execute(
+                text(
+                    "SELECT CAST(charge_period_start AT TIME ZONE 'UTC' AS date), bool_and(resource_id IS NULL) "
+                    "FROM cost_data WHERE organization_id = :org AND cloud_account_id = :account GROUP BY 1"
+                ),
+                {"org": aws.organization_id, "account": aws.cloud_account_id},
+            ).all()
+        )
+    assert [day for day, coarse in sorted(per_day.items()) if coarse] == [
+        date(2026, 11, 3),
+        date(2026, 11, 4),
+        date(2026, 11, 5),
+    ]
+    totals = counts(engine, tenant.organization_id)
+    assert totals["billed"] == totals["daily_billed"]
+
+    # A detailed read replaces coarse days again: detail always wins.
+    again = _service(engine).collect_costs(aws, *WINDOW)
+    assert again.kept_days == 0 and again.replaced > 0

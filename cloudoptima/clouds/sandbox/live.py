@@ -3,8 +3,9 @@
 Contract:
 
 - ``account_costs`` sums the per-resource, per-day charges of ``billing.charge`` (the very numbers written
-  to the FOCUS files, already rounded to 6 decimals) into one :class:`DailyCost` per day × service × region ×
-  usage type, so a total over the generated window equals the FOCUS files' total exactly. Days after the
+  to the FOCUS files, already rounded to 6 decimals) into one :class:`DailyCost` per day × resource × usage
+  type, carrying the resource's id, name and tags as the FOCUS files do, so a total over the generated
+  window equals the FOCUS files' total exactly and cost by tag or by resource survives a collection. Days after the
   window bill from each resource's open billing segment, so the estate keeps costing money after ``spec.end``.
 - ``hourly_series`` returns the generator's series inside the window. Past it, the window is continued in
   blocks of ``spec.days`` days: block ``b`` is the generator's formula on a window shifted by ``b`` windows,
@@ -44,13 +45,12 @@ class _Sum:
 def account_costs(
     estate: Estate, account_id: str, start: date, end: date, resources: Iterable[Resource]
 ) -> list[DailyCost]:
-    """Daily costs of ``resources`` (of ``account_id``) on the days ``[start, end)``, grouped, ordered by key."""
+    """Daily costs of ``resources`` (of ``account_id``) on the days ``[start, end)``, per resource, ordered."""
     account = estate.account(account_id)
-    sums: dict[tuple[date, str, str, str, str], _Sum] = {}
-    categories: dict[str, str] = {}
+    sums: dict[tuple[date, str, str, str], _Sum] = {}
+    by_id: dict[str, Resource] = {}
     for resource in resources:
-        label = service(resource.provider, resource.kind)
-        categories[label.name] = label.category
+        by_id[resource.resource_id] = resource
         for segment in estate.segments.get(resource.resource_id, ()):
             day = max(start, segment.start.date())
             stop = end if segment.end is None else min(end, segment.end.date() + _DAY)
@@ -59,31 +59,38 @@ def account_costs(
                 day += _DAY
                 if item is None:
                     continue
-                key = (item.day, label.name, label.category, resource.region, segment.usage_type)
+                key = (item.day, resource.resource_id, segment.usage_type, segment.unit)
                 total = sums.get(key)
                 if total is None:
                     sums[key] = _Sum(item.cost, item.quantity, segment.unit)
                 else:
                     total.cost += item.cost
                     total.quantity += item.quantity
-    return [
-        DailyCost(
-            day=day,
-            provider=account.provider.value,
-            billing_account_id=account.billing_account_id,
-            account_id=account_id,
-            service_name=name,
-            service_category=category,
-            region=region,
-            usage_type=usage_type,
-            billed_cost=total.cost,
-            effective_cost=total.cost,
-            list_cost=total.cost,
-            usage_quantity=total.quantity,
-            usage_unit=total.unit,
+    items = []
+    for (day, resource_id, usage_type, _unit), total in sorted(sums.items(), key=lambda kv: kv[0]):
+        resource = by_id[resource_id]
+        label = service(resource.provider, resource.kind)
+        items.append(
+            DailyCost(
+                day=day,
+                provider=account.provider.value,
+                billing_account_id=account.billing_account_id,
+                account_id=account_id,
+                service_name=label.name,
+                service_category=label.category,
+                region=resource.region,
+                usage_type=usage_type,
+                resource_id=resource_id,
+                resource_name=resource.name,
+                tags=dict(resource.tags),
+                billed_cost=total.cost,
+                effective_cost=total.cost,
+                list_cost=total.cost,
+                usage_quantity=total.quantity,
+                usage_unit=total.unit,
+            )
         )
-        for (day, name, category, region, usage_type), total in sorted(sums.items(), key=lambda kv: kv[0])
-    ]
+    return items
 
 
 def _continued(profile: UsageProfile, block: int, days: int) -> UsageProfile:

@@ -157,7 +157,7 @@ class SandboxProvider:
         return self._call("verify", run)
 
     def costs(self, start: date, end: date) -> Partial[DailyCost]:
-        """Daily costs of ``[start, end)`` up to today (clock), per day × service × region × usage type."""
+        """Daily costs of ``[start, end)`` up to today (clock), per day × resource × usage type, with tags."""
         self._require_read("costs")
 
         def run() -> Partial[DailyCost]:

@@ -1,7 +1,12 @@
 """All tables. Import this package to register every model on ``Base.metadata``."""
 
 from cloudoptima.storage.models.accounts import CloudAccount
-from cloudoptima.storage.models.collection import CostForecast, IamPrincipal
+from cloudoptima.storage.models.collection import (
+    CostForecast,
+    IamPrincipal,
+    UtilisationCursor,
+    UtilisationHour,
+)
 from cloudoptima.storage.models.costs import CostRow
 from cloudoptima.storage.models.documents import AuditLog, ResourceDocument
 from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshToken, RevokedToken, User
@@ -30,4 +35,6 @@ __all__ = [
     "ResourceDocument",
     "RevokedToken",
     "User",
+    "UtilisationCursor",
+    "UtilisationHour",
 ]

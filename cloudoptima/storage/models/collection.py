@@ -1,4 +1,5 @@
-"""Tables written by collection and analysis: IAM principals (JSONB documents) and stored cost forecasts."""
+"""Tables written by collection and analysis: IAM principals (JSONB documents), utilisation history and stored
+cost forecasts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, Double, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +40,39 @@ class IamPrincipal(UUIDPrimaryKey, TenantScoped, Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UtilisationHour(Base):
+    """One hourly sample (the hour's mean) of one metric of one resource; monthly partitions on ``hour``.
+
+    Read and written only through :mod:`cloudoptima.storage.utilisation_history`, whose every statement
+    filters the organisation and the cloud account (migration 0011 has the table's DDL).
+    """
+
+    __tablename__ = "utilisation_hourly"
+    __table_args__ = {"postgresql_partition_by": "RANGE (hour)"}
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    cloud_account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cloud_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    resource_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    value: Mapped[float] = mapped_column(Double)
+
+
+class UtilisationCursor(Base):
+    """The day (exclusive) up to which one resource's utilisation was read, samples or not."""
+
+    __tablename__ = "utilisation_cursors"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    cloud_account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cloud_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    resource_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    read_until: Mapped[date] = mapped_column(Date)
 
 
 class CostForecast(UUIDPrimaryKey, TenantScoped, Base):

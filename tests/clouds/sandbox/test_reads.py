@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -20,22 +21,31 @@ from tests.clouds.sandbox.conftest import CLOCK, END, fixed, running_instance
 _GB_MONTH = (ResourceKind.DISK, ResourceKind.SNAPSHOT, ResourceKind.BUCKET)
 
 
-def test_costs_equal_the_focus_files_day_by_day(
+def test_costs_equal_the_focus_files_day_by_day_and_resource_by_resource(
     provider: SandboxProvider, state_dir: Path, estate: Estate, account_id: str
 ) -> None:
-    files: dict[date, Decimal] = defaultdict(Decimal)
+    """A collection carries the same detail as the FOCUS files: resource ids, names, usage types and tags."""
+    files: dict[tuple[date, str, str], Decimal] = defaultdict(Decimal)
+    file_tags: dict[str, dict[str, str]] = {}
+    names: dict[str, str] = {}
     for row in read_cost_rows(SandboxEstateStore.open(state_dir).estate_dir):
         if row["SubAccountId"] == account_id:
-            files[date.fromisoformat(row["ChargePeriodStart"][:10])] += Decimal(row["BilledCost"])
+            key = (date.fromisoformat(row["ChargePeriodStart"][:10]), row["ResourceId"], row["SkuMeter"])
+            files[key] += Decimal(row["BilledCost"])
+            file_tags[row["ResourceId"]] = json.loads(row["Tags"] or "{}")
+            names[row["ResourceId"]] = row["ResourceName"]
     costs = provider.costs(estate.spec.start, estate.spec.end)
     assert costs.complete
-    ours: dict[date, Decimal] = defaultdict(Decimal)
+    ours: dict[tuple[date, str, str], Decimal] = defaultdict(Decimal)
     for item in costs.items:
-        ours[item.day] += item.billed_cost
         assert item.account_id == account_id and item.provider == "aws" and item.usage_type
+        assert item.resource_id is not None
+        ours[(item.day, item.resource_id, item.usage_type)] += item.billed_cost
+        assert item.tags == file_tags[item.resource_id] and item.resource_name == names[item.resource_id]
     assert ours == files
-    keys = [(c.day, c.service_name, c.region, c.usage_type) for c in costs.items]
-    assert len(keys) == len(set(keys)), "one row per day x service x region x usage type"
+    assert any(item.tags for item in costs.items)
+    keys = [(c.day, c.resource_id, c.usage_type) for c in costs.items]
+    assert len(keys) == len(set(keys)), "one row per day x resource x usage type"
 
 
 def test_days_after_the_window_bill_at_inventory_prices(provider: SandboxProvider) -> None:
