@@ -1,19 +1,21 @@
 """``pytest --move-clock WHEN``: run the whole suite with this process's clock moved (time-machine).
 
 ``WHEN`` is ``+<N>d`` (N days after the real now) or an ISO instant (``2028-02-29T12:00:00Z``). The clock
-keeps ticking from there. Only this process moves: the embedded Postgres, Redis and Temporal servers and
-any subprocess keep the real time, so code that mixes the application clock with a server's clock shows up
-too. Used to prove the suite holds no date time bombs (README, "Time-independent tests"); CI runs the
+keeps ticking from there. Python subprocesses the tests start (workers, MCP servers, ``cloudoptima up``)
+move by the same offset (``moved_clock_site/sitecustomize.py`` on ``PYTHONPATH``); the embedded Postgres,
+Redis and Temporal servers keep the real time. Used to prove the suite holds no date time bombs (README, "Time-independent tests"); CI runs the
 date-sensitive paths at pinned dates in ``tests/kernel/test_moved_dates.py`` instead.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -48,6 +50,7 @@ def real_clock() -> Iterator[None]:
     finally:
         _traveller = time_machine.travel(moved + timedelta(seconds=time.monotonic() - started), tick=True)
         _traveller.start()
+        time.time()  # a ticking traveller starts ticking at the first reading, not at start()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,9 +66,14 @@ def pytest_configure(config: pytest.Config) -> None:
     global _traveller
     when = config.getoption("--move-clock")
     if when:
-        destination = parse_when(when, datetime.now(UTC))
+        real = datetime.now(UTC)
+        destination = parse_when(when, real)
+        os.environ["TEST_MOVED_CLOCK_OFFSET"] = str((destination - real).total_seconds())
+        site = str(Path(__file__).with_name("moved_clock_site"))
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [site, os.environ.get("PYTHONPATH")]))
         _traveller = time_machine.travel(destination, tick=True)
         _traveller.start()
+        time.time()  # a ticking traveller starts ticking at the first reading, not at start()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

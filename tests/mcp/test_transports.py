@@ -51,7 +51,7 @@ def server_env(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         DATABASE_URL=pg_url,
         CLOUDOPTIMA_STATE_DIR=str(state),
         JWT_SECRET=JWT_SECRET,
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
     return env
 

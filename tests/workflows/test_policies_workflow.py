@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,11 @@ async def test_policy_dry_run_then_approved_execution_with_history(
     pending = await until_state(client, run.workflow_id, {"pending_approval"})
     assert pending.plan is not None and [s.resource_id for s in pending.plan.steps] == targets
     with tenant_session(session_factory(engine), org.organization_id) as session:
-        listed = RemediationService(session, org.organization_id, sandbox_factory(org)).pending_approvals()
+        # The approval window is on the workflow's clock (Temporal's): judge it at a moment inside it.
+        inside = pending.expires_at - timedelta(minutes=1) if pending.expires_at else datetime.now(UTC)
+        listed = RemediationService(
+            session, org.organization_id, sandbox_factory(org), now=lambda: inside
+        ).pending_approvals()
     assert [p.workflow_id for p in listed] == [run.workflow_id]
     assert listed[0].policy_id == str(policy_id) and listed[0].impact["savings"] == pending.plan.savings
 
