@@ -6,7 +6,10 @@ Contract (thresholds in ``profiles``):
   bills (5/7 on the weekday schedule); its disks keep billing and are not counted.
 - ``rightsizing``: running, not already covered, a smaller size exists in the family, CPU and memory
   have ≥ ``min_days`` of samples and both projected onto the smaller size stay within the headroom →
-  ``resize {"size": smaller}``. Saving = price difference × billed share of the week.
+  ``resize {"size": smaller}``. Saving = price difference × billed share of the week. When memory was
+  never observed (AWS without the CloudWatch agent) but CPU and network were, the resize is still advised
+  as Compute Optimizer does, if the CPU statistic *and its observed peak* fit the smaller size with the
+  headroom; the finding says memory was not observed, lists it as a risk and has lower confidence.
 - ``stopped_vms``: stopped for ≥ ``min_days`` (the stop time must be known) with disks still billing →
   ``snapshot_and_delete_disk`` for each disk. Saving = the disks' monthly price.
 """
@@ -133,15 +136,28 @@ def rightsizing(ctx: RuleContext) -> list[Finding]:
         rid = vm.resource_id
         current = ctx.prices.instance_size(vm.provider, attributes.instance_type)
         target = ctx.prices.next_smaller_instance(vm.provider, attributes.instance_type)
-        if current is None or target is None or not ctx.enough(rid, (CPU, MEMORY), profile.min_days):
+        if current is None or target is None or not ctx.enough(rid, (CPU,), profile.min_days):
             continue
+        memory_seen = ctx.enough(rid, (MEMORY,), profile.min_days)
+        if not memory_seen and (
+            ctx.metric(rid, MEMORY) or not ctx.enough(rid, (NET_IN, NET_OUT), profile.min_days)
+        ):
+            continue  # some memory samples but too few, or memory unknown without network evidence either
         cpu, memory = ctx.metric(rid, CPU), ctx.metric(rid, MEMORY)
-        assert cpu is not None and memory is not None
+        assert cpu is not None
         cpu_projected = cpu[profile.cpu_stat] * current.vcpu / target.vcpu
-        memory_projected = memory[profile.memory_stat] * float(current.memory_gib / target.memory_gib)
         cpu_limit = 100.0 - profile.cpu_headroom_percent
         memory_limit = 100.0 - profile.memory_headroom_percent
-        if cpu_projected > cpu_limit or memory_projected > memory_limit:
+        if memory is not None and memory_seen:
+            memory_projected: float | None = memory[profile.memory_stat] * float(
+                current.memory_gib / target.memory_gib
+            )
+        else:
+            memory_projected = None
+            # Without memory the CPU is judged on its observed peak too: the smaller size must still hold it.
+            if cpu["max"] * current.vcpu / target.vcpu > cpu_limit:
+                continue
+        if cpu_projected > cpu_limit or (memory_projected is not None and memory_projected > memory_limit):
             continue
         now = ctx.prices.instance_monthly(vm.provider, vm.region, current.name)
         after = ctx.prices.instance_monthly(vm.provider, vm.region, target.name)
@@ -149,7 +165,19 @@ def rightsizing(ctx: RuleContext) -> list[Finding]:
             continue
         share = billed_share(attributes)
         days = ctx.sample_days(rid, CPU)
-        margin = min(cpu_limit - cpu_projected, memory_limit - memory_projected) / max(cpu_limit, 1.0)
+        if memory_projected is not None:
+            margin = min(cpu_limit - cpu_projected, memory_limit - memory_projected) / max(cpu_limit, 1.0)
+            memory_text = (
+                f"memory {profile.memory_stat} {memory_projected:.0f} % (limit {memory_limit:.0f} %)"
+            )
+            base_confidence = 0.7
+        else:
+            margin = (cpu_limit - cpu["max"] * current.vcpu / target.vcpu) / max(cpu_limit, 1.0)
+            memory_text = (
+                f"its CPU peak {cpu['max'] * current.vcpu / target.vcpu:.0f} %; memory was not observed (no memory "
+                f"metric, e.g. no CloudWatch agent), so check that {target.memory_gib} GiB is enough"
+            )
+            base_confidence = 0.5
         findings.append(
             Finding(
                 rule_id="rightsize_vm",
@@ -157,20 +185,19 @@ def rightsizing(ctx: RuleContext) -> list[Finding]:
                 title=f"Resize {vm.name} from {current.name} to {target.name}",
                 description=(
                     f"On {target.name} ({target.vcpu} vCPU, {target.memory_gib} GiB) {vm.name} would run at "
-                    f"CPU {profile.cpu_stat} {cpu_projected:.0f} % (limit {cpu_limit:.0f} %) and memory "
-                    f"{profile.memory_stat} {memory_projected:.0f} % (limit {memory_limit:.0f} %), measured "
-                    f"over {days:.0f} days. {profile.source}."
+                    f"CPU {profile.cpu_stat} {cpu_projected:.0f} % (limit {cpu_limit:.0f} %) and {memory_text}, "
+                    f"measured over {days:.0f} days. {profile.source}."
                 ),
                 category=Category.COMPUTE,
                 risk=RiskLevel.MEDIUM,
-                confidence=data_confidence(0.7 + 0.25 * min(1.0, margin * 4), days),
+                confidence=data_confidence(base_confidence + 0.25 * min(1.0, margin * 4), days),
                 savings_monthly=(now - after) * share,
                 resources=[(vm, now * share)],
                 actions=[action("resize", vm, f"Resize {vm.name} to {target.name}", size=target.name)],
                 impact=ImpactAnalysis(
                     performance_impact=(
                         f"less headroom: projected CPU {profile.cpu_stat} {cpu_projected:.0f} %, memory "
-                        f"{memory_projected:.0f} %"
+                        + (f"{memory_projected:.0f} %" if memory_projected is not None else "not observed")
                     ),
                     availability_impact="the VM restarts once to change size (minutes of downtime)",
                     security_impact="none",
@@ -186,13 +213,21 @@ def rightsizing(ctx: RuleContext) -> list[Finding]:
                 risks=[
                     "peaks outside the observed window may exceed the smaller size",
                     "a restart is needed; schedule it in a maintenance window",
+                    *(
+                        []
+                        if memory_projected is not None
+                        else [f"memory use was not observed: {target.memory_gib} GiB may be too little"]
+                    ),
                 ],
                 rollback=f"resize back to {current.name} (one more restart)",
                 evidence={
                     "cpu": dict(cpu),
-                    "memory": dict(memory),
+                    "memory": dict(memory) if memory_projected is not None and memory else None,
+                    "memory_observed": memory_projected is not None,
+                    "network_in": dict(ctx.metric(rid, NET_IN) or {}),
+                    "network_out": dict(ctx.metric(rid, NET_OUT) or {}),
                     "cpu_projected": round(cpu_projected, 2),
-                    "memory_projected": round(memory_projected, 2),
+                    "memory_projected": round(memory_projected, 2) if memory_projected is not None else None,
                     "target": target.name,
                     "days": round(days, 1),
                 },

@@ -1,8 +1,10 @@
 """Network rules: unassociated public IPs and idle load balancers.
 
 Contract (thresholds in ``profiles``):
-- ``unassociated_ips``: an address associated with nothing, ≥ ``min_days`` old → ``release_ip``. Saving =
-  the provider's price of an idle address (GCP charges more for an unused one).
+- ``unassociated_ips``: an address associated with nothing, ≥ ``min_days`` old (default 0: on first sight,
+  as Trusted Advisor; the Custodian profile waits 7 days) → ``release_ip``. Saving = the provider's price
+  of an idle address (GCP charges more for an unused one). An address of unknown age is judged on first
+  sight only when ``min_days`` is 0.
 - ``idle_load_balancers``: ≥ ``min_days`` old and either no target that exists and runs, or — with at least
   ``min_days`` of request metrics — fewer than 100 requests a day → ``tag`` it as marked for deletion (the
   Custodian mark-for-op pattern); deleting a load balancer is not a provider action yet, so the deletion
@@ -32,7 +34,8 @@ def unassociated_ips(ctx: RuleContext) -> list[Finding]:
         if not isinstance(attributes, PublicIpAttributes) or attributes.associated_with is not None:
             continue
         days = ctx.age_days(ip.created_at)
-        if ip.state is ResourceState.DELETED or days < profile.min_days or ctx.excluded(ip):
+        young = profile.min_days > 0 and days < profile.min_days
+        if ip.state is ResourceState.DELETED or young or ctx.excluded(ip):
             continue
         if ip.resource_id in ctx.claimed:
             continue
@@ -44,8 +47,9 @@ def unassociated_ips(ctx: RuleContext) -> list[Finding]:
                 profile=profile.name,
                 title=f"Release unassociated IP {attributes.address}",
                 description=(
-                    f"{ip.name} ({attributes.address}) is associated with nothing and is {days:.0f} days old. "
-                    f"{profile.source}."
+                    f"{ip.name} ({attributes.address}) is associated with nothing"
+                    + (f" and is {days:.0f} days old. " if days >= 0 else ". ")
+                    + f"{profile.source}."
                 ),
                 category=Category.NETWORK,
                 risk=RiskLevel.MEDIUM,

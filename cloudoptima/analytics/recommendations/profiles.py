@@ -142,8 +142,14 @@ ORPHANED_SNAPSHOT = AgeProfile(
     30,
 )
 UNASSOCIATED_IP = AgeProfile(
+    "aws_trusted_advisor_unassociated_eip",
+    "R-EIP-TA [T1][T3]: an allocated address associated with nothing is flagged on first sight (every "
+    "public IPv4 address is billed by the hour, used or not)",
+    0,
+)
+UNASSOCIATED_IP_GRACE = AgeProfile(
     "custodian_eip_garbage_collect",
-    "R-EIP-TA [T1] unassociated Elastic IP, released after the 7-day grace of R-EIP-C7N [S6]",
+    "R-EIP-C7N [S6]: unassociated, released after a 7-day grace",
     7,
 )
 IDLE_LOAD_BALANCER = AgeProfile(

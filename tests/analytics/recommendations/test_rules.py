@@ -303,3 +303,49 @@ def test_anomaly_scope_window() -> None:
     util = {"i-late": metrics((45, 80), memory=(65, 85))}
     # launched 9 days after the anomaly began: not part of it, so it is committed to
     assert [r.rule_id for r in run([late], util, anomaly_scopes=[scope])] == ["commitment_coverage"]
+
+
+def test_unassociated_ip_is_flagged_on_first_sight_unless_a_grace_profile_is_chosen() -> None:
+    """Trusted Advisor flags an unassociated address at once (it bills from the first hour); the Custodian
+    profile waits 7 days."""
+    from cloudoptima.analytics.recommendations.profiles import UNASSOCIATED_IP_GRACE
+
+    fresh = Resource(
+        resource_id="eip-new", name="new-ip", kind=ResourceKind.PUBLIC_IP, provider=CloudProvider.AWS,
+        account_id="111111111111", region="us-east-1", service_name="svc", sku_id="sku", monthly_cost=Decimal(1),
+        state=ResourceState.AVAILABLE, attributes=PublicIpAttributes(address="203.0.113.10"), created_at=NOW,
+    )  # fmt: skip
+    [rec] = run([fresh], {})
+    assert rec.rule_id == "unassociated_ip" and rec.estimated_savings_monthly == Decimal("3.65")
+    assert "first sight" in rec.description
+    assert run([fresh], {}, settings=RuleSettings(unassociated_ip=UNASSOCIATED_IP_GRACE)) == []
+    tagged = fresh.model_copy(update={"tags": {"do-not-optimize": "true"}})
+    assert run([tagged], {}) == []
+
+
+def _without_memory(cpu: tuple[float, float], *, peak: float, days: float = 30) -> dict[str, Any]:
+    observed = metrics(cpu, days=days)
+    observed.pop("memory_percent")
+    observed["cpu_percent"]["max"] = peak
+    return observed
+
+
+def test_rightsizing_without_memory_metrics_keeps_the_cpu_peak_and_says_memory_was_not_seen() -> None:
+    # No CloudWatch agent: CPU p99 35 % and peak 38 % fit m5.large at 70 % / 76 % (< 80 %).
+    [rec] = run([vm("i-noagent")], {"i-noagent": _without_memory((20, 35), peak=38)})
+    assert rec.rule_id == "rightsize_vm" and rec.risk_level == "medium"
+    assert "memory was not observed" in rec.description
+    assert any("memory use was not observed" in risk for risk in rec.impact_preview.risks)
+    assert rec.evidence["memory_observed"] is False
+    with_memory = run([vm("i-agent")], {"i-agent": metrics((20, 35), memory=(30, 38))})
+    assert rec.confidence < with_memory[0].confidence
+    # The observed peak must fit too: a 45 % spike would run at 90 % on half the vCPUs.
+    assert "rightsize_vm" not in _rules(run([vm("i-spiky")], {"i-spiky": _without_memory((20, 35), peak=45)}))
+    # Neither memory nor network observed: no evidence beyond CPU, no advice.
+    cpu_only = _without_memory((20, 35), peak=38)
+    del cpu_only["network_in_bytes"], cpu_only["network_out_bytes"]
+    assert "rightsize_vm" not in _rules(run([vm("i-cpu")], {"i-cpu": cpu_only}))
+    # Some memory samples but fewer than the profile's days: too little to judge, not "unknown".
+    partial = _without_memory((20, 35), peak=38)
+    partial["memory_percent"] = _summary(30, 38, days=3)
+    assert "rightsize_vm" not in _rules(run([vm("i-partial")], {"i-partial": partial}))
