@@ -8,6 +8,9 @@ Contract:
   ``error`` and verification ``failed`` with the reason (never a secret).
 - ``listing`` adds ``monthly_spend`` = the last 30 days of billed cost of the account in ``cost_daily``
   (the stored column when there are no rows) and hides ``disconnected`` accounts unless asked for.
+- ``update_settings`` applies a patch of the editable settings (``domain.account_settings``: a ``None``
+  value removes a setting), validates the result and returns the changed keys;
+  :class:`AccountSettingsError` lists every problem as ``(field, message)`` and changes nothing.
 - ``disconnect`` (default) keeps every cost, resource and anomaly row: the account becomes
   ``disconnected`` (no scheduled collection picks it up) and its credentials are erased. ``purge``
   deletes the account's cost rows, rollups and resources and then the account.
@@ -17,17 +20,19 @@ Every statement is scoped to the organisation.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from cloudoptima.clouds.protocol import ProviderError
 from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.domain.account_settings import EDITABLE, check_settings
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.storage.models import CloudAccount, CostDaily
 from cloudoptima.storage.tenancy import TenantRepository
@@ -37,6 +42,15 @@ DISCONNECTED = "disconnected"
 
 class AccountExistsError(ValueError):
     pass
+
+
+class AccountSettingsError(ValueError):
+    """The patch is not valid for this account; ``problems`` are ``(field, message)`` pairs (field ``""``:
+    the settings as a whole)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
+        self.problems = problems
 
 
 class _Accounts(TenantRepository[CloudAccount]):
@@ -97,6 +111,38 @@ class CloudAccountService:
             verification_status="pending",
         )
         return self._repo.add(row)
+
+    def update_settings(self, account_id: uuid.UUID, changes: Mapping[str, Any]) -> list[str]:
+        """Apply a settings patch (see module contract); the changed keys, sorted."""
+        row = self.get(account_id)
+        model = EDITABLE.get(row.provider)
+        if model is None:
+            raise AccountSettingsError([("", f"{row.provider} accounts have no editable settings")])
+        try:
+            patch = model.model_validate(dict(changes))
+        except ValidationError as exc:
+            raise AccountSettingsError(
+                [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+            ) from None
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise AccountSettingsError([(field, message or str(exc))]) from None
+        merged = dict(row.settings or {})
+        given = patch.model_dump(include=set(changes))
+        for key, value in given.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        try:
+            check_settings(row.provider, merged)
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise AccountSettingsError([(field, message or str(exc))]) from None
+        changed = sorted(k for k in given if (row.settings or {}).get(k) != merged.get(k))
+        row.settings = merged
+        self._session.flush()
+        return changed
 
     def verify(self, account_id: uuid.UUID, registry: ProviderRegistry) -> CloudAccount:
         row = self.get(account_id)

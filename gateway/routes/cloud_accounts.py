@@ -1,4 +1,4 @@
-"""``/v1/cloud-accounts``: list, connect AWS/Azure/GCP (verified for real), sync now, disconnect."""
+"""``/v1/cloud-accounts``: list, connect AWS/Azure/GCP (verified for real), edit settings, sync now, disconnect."""
 
 from __future__ import annotations
 
@@ -9,13 +9,20 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from cloudoptima.domain.account_settings import GcpAccountSettings
 from cloudoptima.services.cache import abump_cost_version
-from cloudoptima.services.cloud_accounts import DISCONNECTED, AccountExistsError, CloudAccountService
+from cloudoptima.services.cloud_accounts import (
+    DISCONNECTED,
+    AccountExistsError,
+    AccountSettingsError,
+    CloudAccountService,
+)
 from cloudoptima.storage.models import CloudAccount
 from cloudoptima.storage.tenancy import tenant_session
 from gateway.audit import AuditedRoute
@@ -29,9 +36,11 @@ from gateway.schemas.cloud_accounts import (
     CloudAccountOut,
     ConnectOut,
     GcpConnect,
+    SettingsOut,
+    SettingsPatch,
     SyncOut,
 )
-from gateway.schemas.common import Success, not_found
+from gateway.schemas.common import Success, invalid, not_found
 from temporal_workflows.collection.inputs import CollectAccountInput
 from temporal_workflows.queues import COLLECTION
 
@@ -166,10 +175,59 @@ async def connect_gcp(
     credentials = {
         "service_account_json_b64": base64.b64encode(base64.b64decode(body.service_account_json)).decode()
     }
-    settings = {"project_id": body.project_id}
+    settings: dict[str, Any] = {"project_id": body.project_id}
+    extra = body.model_dump(include={"billing_export_table", "billing_export_detailed", "billing_account_id"})
+    given = {k: v for k, v in extra.items() if v is not None}
+    if given:
+        try:
+            GcpAccountSettings.model_validate(given)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise invalid(str(first["loc"][0]), first["msg"], "body") from None
+        settings.update(given)
     return await _connect(
         request, runtime, principal, "gcp", body.project_id, body.account_name, credentials, settings
     )
+
+
+@router.patch("/{account_id}", response_model=SettingsOut)
+async def update_cloud_account_settings(
+    account_id: uuid.UUID, body: SettingsPatch, request: Request, runtime: RuntimeDep, principal: Admin
+) -> SettingsOut:
+    """Change an account's editable settings (validated; ``null`` removes one); audited with the keys."""
+    org = principal.organization_id
+
+    def update() -> SettingsOut:
+        with tenant_session(runtime.sessions(), org) as session:
+            service = CloudAccountService(session, org, runtime.cipher())
+            changed = service.update_settings(account_id, body.settings)
+            row = service.get(account_id)
+            return SettingsOut(
+                id=row.id,
+                provider=row.provider,
+                account_id=row.account_identifier,
+                settings=dict(row.settings or {}),
+                changed=changed,
+            )
+
+    try:
+        result = await run_in_threadpool(update)
+    except LookupError as exc:
+        raise not_found("cloud account", account_id) from exc
+    except AccountSettingsError as exc:
+        detail = [
+            {
+                "type": "value_error",
+                "loc": ["body", "settings", *(field.split(".") if field else [])],
+                "msg": message,
+                "input": None,
+            }
+            for field, message in exc.problems
+        ]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from None
+    request.state.audit_resource_id = str(account_id)
+    request.state.audit_details = {"changed": result.changed}
+    return result
 
 
 @router.post("/{account_id}/sync", status_code=status.HTTP_202_ACCEPTED, response_model=SyncOut)

@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -51,6 +51,13 @@ class GcpConnect(StrictBody):
     project_id: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     service_account_json: str = Field(min_length=4, max_length=20_000, description="base64 of the key file")
     account_name: str | None = Field(default=None, max_length=255)
+    billing_export_table: str | None = Field(
+        default=None,
+        description="project.dataset.table of the BigQuery billing export (GCP costs exist only there); "
+        "settable later with PATCH",
+    )
+    billing_export_detailed: bool | None = None
+    billing_account_id: str | None = None
 
     @field_validator("service_account_json")
     @classmethod
@@ -65,6 +72,22 @@ class GcpConnect(StrictBody):
         if missing:
             raise ValueError(f"key file lacks {', '.join(missing)}")
         return value
+
+
+class SettingsPatch(StrictBody):
+    settings: dict[str, Any] = Field(
+        min_length=1,
+        description="editable settings to change; null removes one (aws: regions, cost_source, cur_bucket, "
+        "cur_prefix; gcp: billing_export_table, billing_export_detailed, billing_account_id)",
+    )
+
+
+class SettingsOut(Schema):
+    id: uuid.UUID
+    provider: str
+    account_id: str
+    settings: dict[str, Any]
+    changed: list[str]
 
 
 class ConnectOut(Schema):

@@ -67,6 +67,7 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "GcpConnect": {"project_id": "my-project-1", "service_account_json": "e30="},
     "BulkTagIn": {"resource_ids": ["i-1"], "tags": {"team": "a"}},
+    "SettingsPatch": {"settings": {"regions": ["us-east-1"]}},
     "RegisterRequest": {
         "email": "x@example.com",
         "password": "long enough",

@@ -1,0 +1,64 @@
+"""Editable settings of a connected cloud account (``PATCH /v1/cloud-accounts/{id}``, ``POST .../gcp``).
+
+Only settings a connector really reads are editable; every field is optional (a patch names what changes,
+``null`` removes a setting) and unknown fields are refused by name:
+
+- AWS: ``regions`` (the regions inventory and utilisation scan; default every enabled region),
+  ``cost_source`` (``ce`` = Cost Explorer, default; ``cur_s3`` = the CUR 2.0 export in ``cur_bucket`` under
+  ``cur_prefix``).
+- GCP: ``billing_export_table`` (``project.dataset.table`` of the BigQuery billing export: GCP costs exist
+  only there), ``billing_export_detailed`` (the detailed export carries resource names), and
+  ``billing_account_id``.
+- Azure: nothing yet (the subscription is the scope and every region is read).
+
+``check_settings(provider, merged)`` validates the settings after a patch is applied (``cur_s3`` needs a
+bucket); it raises ``ValueError`` naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_AWS_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
+
+
+class _Patch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AwsAccountSettings(_Patch):
+    regions: list[str] | None = Field(default=None, min_length=1, max_length=40)
+    cost_source: Literal["ce", "cur_s3"] | None = None
+    cur_bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    cur_prefix: str | None = Field(default=None, max_length=1024)
+
+    @field_validator("regions")
+    @classmethod
+    def _region_codes(cls, value: list[str] | None) -> list[str] | None:
+        for region in value or []:
+            if not re.fullmatch(_AWS_REGION, region):
+                raise ValueError(f"{region!r} is not an AWS region code (like us-east-1)")
+        return sorted(set(value)) if value else value
+
+
+class GcpAccountSettings(_Patch):
+    billing_export_table: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\.[A-Za-z0-9_]{1,1024}\.[A-Za-z0-9_$-]{1,1024}$",
+        description="project.dataset.table of the BigQuery billing export",
+    )
+    billing_export_detailed: bool | None = None
+    billing_account_id: str | None = Field(default=None, pattern=r"^[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}$")
+
+
+EDITABLE: dict[str, type[_Patch]] = {"aws": AwsAccountSettings, "gcp": GcpAccountSettings}
+
+
+def check_settings(provider: str, merged: Mapping[str, Any]) -> None:
+    """Validate the account's settings as a whole after a patch (see the module contract)."""
+    if provider == "aws" and merged.get("cost_source") == "cur_s3" and not merged.get("cur_bucket"):
+        raise ValueError("cur_bucket: cost_source cur_s3 needs the bucket of the CUR 2.0 export")
