@@ -1,4 +1,5 @@
-"""Storage tools: unattached disks, old or orphaned snapshots, object-storage buckets.
+"""Storage tools: unattached disks and orphaned snapshots as the recommendation engine judged them
+(``tools.findings``), and object-storage buckets.
 
 Money is monthly list cost in USD from the stored inventory; ages are whole days (UTC) before now.
 """
@@ -9,141 +10,20 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from cloudoptima.storage.models import ResourceDocument
 from tools.context import ToolContext
-from tools.inventory import age_days, config, money, repository
+from tools.findings import FindingsInput, FindingsOutput, findings
+from tools.inventory import config, money, repository
 from tools.spec import CloudScope, PagedOutput, PageInput, ToolSpec, decode_cursor, page_of
 
 
-class DisksInput(CloudScope, PageInput):
-    min_days_unattached: int = Field(default=0, ge=0, description="Only disks detached at least this long.")
+def storage_unattached_disks(ctx: ToolContext, params: FindingsInput) -> FindingsOutput:
+    return findings(ctx, params, ("unattached_disk", "stopped_vm_disks"))
 
 
-class DiskRow(BaseModel):
-    resource_id: str
-    name: str | None
-    provider: str
-    account: str | None
-    region: str | None
-    disk_type: str | None
-    size_gb: int | None
-    days_unattached: int | None
-    monthly_cost_usd: Decimal
-
-
-class DisksOutput(PagedOutput):
-    items: list[DiskRow]
-    monthly_cost_total_usd: Decimal = Field(description="All matching disks, every page.")
-
-
-def storage_unattached_disks(ctx: ToolContext, params: DisksInput) -> DisksOutput:
-    offset = decode_cursor(params)
-    now = ctx.now()
-    with ctx.read_session() as session:
-        repo = repository(ctx, session)
-        docs = list(repo.fetch(repo.live("disk", params), 0, 100_000))
-    found = []
-    for doc in docs:
-        if config(doc, "attached_to") is not None and doc.status != "available":
-            continue
-        days = age_days(config(doc, "detached_at"), now)
-        if params.min_days_unattached and (days is None or days < params.min_days_unattached):
-            continue
-        found.append((doc, days))
-    page, cursor = page_of(params, found[offset : offset + params.limit + 1], len(found), offset)
-    items = [
-        DiskRow(
-            resource_id=d.resource_id,
-            name=d.resource_name,
-            provider=d.provider,
-            account=config(d, "account_id"),
-            region=d.region,
-            disk_type=config(d, "disk_type"),
-            size_gb=config(d, "size_gb"),
-            days_unattached=days,
-            monthly_cost_usd=money(d.cost_monthly),
-        )
-        for d, days in page
-    ]
-    return DisksOutput(
-        items=items,
-        returned=len(items),
-        total=len(found),
-        next_cursor=cursor,
-        monthly_cost_total_usd=sum((money(d.cost_monthly) for d, _ in found), Decimal("0.00")),
-    )
-
-
-class SnapshotsInput(CloudScope, PageInput):
-    min_age_days: int = Field(default=90, ge=0, description="Only snapshots at least this old (days).")
-    orphaned_only: bool = Field(default=False, description="Only snapshots whose source disk is gone.")
-
-
-class SnapshotRow(BaseModel):
-    resource_id: str
-    name: str | None
-    provider: str
-    account: str | None
-    region: str | None
-    size_gb: int | None
-    age_days: int | None
-    source_disk_id: str | None
-    orphaned: bool = Field(description="The source disk no longer exists in the inventory.")
-    monthly_cost_usd: Decimal
-
-
-class SnapshotsOutput(PagedOutput):
-    items: list[SnapshotRow]
-    monthly_cost_total_usd: Decimal
-
-
-def storage_snapshots(ctx: ToolContext, params: SnapshotsInput) -> SnapshotsOutput:
-    offset = decode_cursor(params)
-    now = ctx.now()
-    with ctx.read_session() as session:
-        repo = repository(ctx, session)
-        docs = list(repo.fetch(repo.live("snapshot", params), 0, 100_000))
-        live_disks = set(
-            session.scalars(
-                select(ResourceDocument.resource_id).where(
-                    ResourceDocument.organization_id == ctx.organization_id,
-                    ResourceDocument.resource_type == "disk",
-                    ResourceDocument.status != "deleted",
-                )
-            )
-        )
-    found = []
-    for doc in docs:
-        age = age_days(doc.created_at, now)
-        orphaned = config(doc, "source_disk_id") not in live_disks
-        if (age or 0) < params.min_age_days or (params.orphaned_only and not orphaned):
-            continue
-        found.append((doc, age, orphaned))
-    page, cursor = page_of(params, found[offset : offset + params.limit + 1], len(found), offset)
-    items = [
-        SnapshotRow(
-            resource_id=d.resource_id,
-            name=d.resource_name,
-            provider=d.provider,
-            account=config(d, "account_id"),
-            region=d.region,
-            size_gb=config(d, "size_gb"),
-            age_days=age,
-            source_disk_id=config(d, "source_disk_id"),
-            orphaned=orphaned,
-            monthly_cost_usd=money(d.cost_monthly),
-        )
-        for d, age, orphaned in page
-    ]
-    return SnapshotsOutput(
-        items=items,
-        returned=len(items),
-        total=len(found),
-        next_cursor=cursor,
-        monthly_cost_total_usd=sum((money(d.cost_monthly) for d, _, _ in found), Decimal("0.00")),
-    )
+def storage_snapshots(ctx: ToolContext, params: FindingsInput) -> FindingsOutput:
+    return findings(ctx, params, ("orphaned_snapshot",))
 
 
 class BucketsInput(CloudScope, PageInput):
@@ -201,34 +81,36 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         domain="storage",
         title="Unattached disks",
         description=(
-            "Block volumes (EBS, managed disks, persistent disks) attached to nothing, with size in GB, days "
-            "unattached and monthly cost in USD.\n"
-            'Example: {"min_days_unattached": 7}'
+            "Block volumes (EBS, managed disks, persistent disks) the recommendation engine would snapshot and "
+            "delete: unattached past the profile's days, or kept by a VM stopped for long; with the monthly "
+            "USD saved and the recommendation id. The same findings as GET /v1/recommendations.\n"
+            'Example: {"provider": "azure"}'
         ),
-        input_model=DisksInput,
-        output_model=DisksOutput,
+        input_model=FindingsInput,
+        output_model=FindingsOutput,
         handler=storage_unattached_disks,
-        permission="read:resources",
+        permission="read:recommendations",
         cloud_scoped=True,
         max_output_tokens=10_000,
-        example={"min_days_unattached": 7},
+        example={"limit": 20},
     ),
     ToolSpec(
         name="storage_snapshots",
         domain="storage",
-        title="Old and orphaned snapshots",
+        title="Orphaned snapshots",
         description=(
-            "Disk snapshots at least min_age_days old (days), flagged orphaned when their source disk is "
-            "gone, with size in GB and monthly cost in USD.\n"
-            'Example: {"min_age_days": 90, "orphaned_only": true}'
+            "Disk snapshots the recommendation engine would delete (source disk gone, older than the "
+            "profile's days, not excluded by tags), with the monthly USD saved and the recommendation id. "
+            "The same findings as GET /v1/recommendations.\n"
+            'Example: {"limit": 20}'
         ),
-        input_model=SnapshotsInput,
-        output_model=SnapshotsOutput,
+        input_model=FindingsInput,
+        output_model=FindingsOutput,
         handler=storage_snapshots,
-        permission="read:resources",
+        permission="read:recommendations",
         cloud_scoped=True,
         max_output_tokens=10_000,
-        example={"min_age_days": 90},
+        example={"limit": 20},
     ),
     ToolSpec(
         name="storage_buckets",

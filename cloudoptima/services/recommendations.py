@@ -219,11 +219,14 @@ class RecommendationService:
         category: str | None = None,
         risk_level: str | None = None,
         min_savings: Decimal | None = None,
+        rule_ids: Sequence[str] | None = None,
         sort_by: str = "priority",
         limit: int = 100,
     ) -> list[RecommendationRow]:
-        """Seed ``GET /recommendations`` filters; ``sort_by`` is priority, savings, age or risk."""
+        """Seed ``GET /recommendations`` filters (+ ``rule_ids``); ``sort_by`` is priority, savings, age or risk."""
         query = self._repo.query()
+        if rule_ids is not None:
+            query = query.where(RecommendationRow.rule_id.in_(list(rule_ids)))
         if status is not None:
             query = query.where(RecommendationRow.status == status.value)
         if category:

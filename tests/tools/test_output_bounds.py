@@ -32,13 +32,6 @@ WIDEST: dict[str, dict[str, Any]] = {
     "cost_forecast": {"days_ahead": 365, "include_daily": True, "history_days": 366},
     "cost_compare_periods": {"top_drivers": 50, "group_by": "account"},
     "cost_by_dimension": {"granularity": "daily", "group_by": "account"},
-    "compute_rightsizing_options": {
-        "max_options": 4,
-        "cpu_p95_below_percent": 90,
-        "memory_p95_below_percent": 100,
-    },
-    "compute_idle_instances": {"cpu_p95_below_percent": 50, "min_samples": 1},
-    "storage_snapshots": {"min_age_days": 0},
     "iam_stale_credentials": {"unused_days": 1, "max_age_days": 1},
     "iam_principals": {},
 }

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import CostDaily, PolicyExecution
 from tests.tools.conftest import context_for
 from tests.tools.seed import END, Estates
@@ -91,25 +92,36 @@ def test_forecast_and_top_spenders(ctx_a: ToolContext) -> None:
     assert costs == sorted(costs, reverse=True) and len(costs) == 10
 
 
-def test_compute_and_storage_findings_match_their_definitions(ctx_a: ToolContext) -> None:
-    idle = call(ctx_a, "compute_idle_instances", cpu_p95_below_percent=5, limit=500)
-    assert idle.items, "the sandbox estate plants idle instances"
-    assert all(i.utilisation.cpu_p95_percent < 5 and i.state == "running" for i in idle.items)
-    assert idle.monthly_savings_total_usd == sum(
-        (i.monthly_savings_if_stopped_usd for i in idle.items), Decimal(0)
-    )
-    sizing = call(ctx_a, "compute_rightsizing_options", limit=500)
-    assert sizing.items
-    for candidate in sizing.items:
-        for option in candidate.options:
-            assert option.monthly_price_usd < candidate.current_monthly_price_usd
-            assert (
-                option.monthly_savings_usd == candidate.current_monthly_price_usd - option.monthly_price_usd
-            )
-    disks = call(ctx_a, "storage_unattached_disks", limit=500)
-    assert disks.items and all(d.days_unattached is None or d.days_unattached >= 0 for d in disks.items)
-    orphans = call(ctx_a, "storage_snapshots", min_age_days=0, orphaned_only=True, limit=500)
-    assert all(s.orphaned for s in orphans.items)
+def test_compute_and_storage_findings_are_the_recommendation_engines(
+    ctx_a: ToolContext, estates: Estates
+) -> None:
+    """MCP and chat see exactly the findings the REST API lists: no second waste detector."""
+    with ctx_a.read_session() as session:
+        active = RecommendationService(session, ctx_a.organization_id, ctx_a.prices).list(limit=100_000)
+    by_rule: dict[str, set[str]] = {}
+    for row in active:
+        by_rule.setdefault(str(row.rule_id), set()).add(str(row.id))
+    expected = {
+        "compute_idle_instances": by_rule.get("idle_vm", set()),
+        "compute_rightsizing_options": by_rule.get("rightsize_vm", set()),
+        "storage_unattached_disks": by_rule.get("unattached_disk", set())
+        | by_rule.get("stopped_vm_disks", set()),
+        "storage_snapshots": by_rule.get("orphaned_snapshot", set()),
+    }
+    assert expected["compute_idle_instances"], "the sandbox estate plants idle instances"
+    for tool, ids in expected.items():
+        found = call(ctx_a, tool, limit=500)
+        assert {item.recommendation_id for item in found.items} == ids, tool
+        assert found.monthly_savings_total_usd == sum(
+            (i.monthly_savings_usd or Decimal(0) for i in found.items), Decimal(0)
+        )
+        savings = [i.monthly_savings_usd or Decimal(0) for i in found.items]
+        assert savings == sorted(savings, reverse=True)
+    idle = call(ctx_a, "compute_idle_instances", limit=500)
+    assert all(i.actions == ["stop"] and i.profile and i.reason for i in idle.items)
+    some = idle.items[0]
+    scoped = call(ctx_a, "compute_idle_instances", provider=some.provider, account=some.account, limit=500)
+    assert scoped.items and all(i.account == some.account for i in scoped.items)
 
 
 def test_iam_tools_report_credentials_without_secrets(ctx_a: ToolContext) -> None:
