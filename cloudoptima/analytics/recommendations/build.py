@@ -48,6 +48,23 @@ class Finding:
     rollback: str
     manual_steps: list[str] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
+    price_known: bool = True
+    """False when no price of the resource is known: listed with a saving of 0 and "price unknown"."""
+
+
+PRICE_CATALOGUE = "list price of the price catalogue (on-demand, 730 h/month)"
+PRICE_INVENTORY = "the resource's own monthly cost as the cloud reported it"
+PRICE_UNKNOWN = "price unknown"
+
+
+def monthly_price(catalogue: Decimal | None, resource: Resource) -> tuple[Decimal, str]:
+    """The monthly amount a finding saves on ``resource`` and where it comes from: the catalogue's list
+    price, else the resource's own reported cost, else 0 with :data:`PRICE_UNKNOWN` (listed, never dropped)."""
+    if catalogue is not None:
+        return catalogue, PRICE_CATALOGUE
+    if resource.monthly_cost > 0:
+        return resource.monthly_cost, PRICE_INVENTORY
+    return Decimal(0), PRICE_UNKNOWN
 
 
 def action(kind: str, resource: Resource, description: str, **parameters: Any) -> RecommendationAction:

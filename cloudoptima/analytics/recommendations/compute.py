@@ -3,7 +3,9 @@
 Contract (thresholds in ``profiles``):
 - ``idle_vms``: running, not excluded, ≥ ``min_days`` of CPU and network samples, CPU statistic and
   network within the profile → ``stop``. Saving = the instance's monthly price × the share of the week it
-  bills (5/7 on the weekday schedule); its disks keep billing and are not counted.
+  bills (5/7 on the weekday schedule); its disks keep billing and are not counted. The price is the
+  catalogue's list price, else the resource's own reported cost, else unknown: the finding is still listed
+  (saving 0, "price unknown"); ``evidence.price_source`` says which.
 - ``rightsizing``: running, not already covered, a smaller size exists in the family, CPU and memory
   have ≥ ``min_days`` of samples and both projected onto the smaller size stay within the headroom →
   ``resize {"size": smaller}``. Saving = price difference × billed share of the week. When memory was
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cloudoptima.analytics.recommendations.build import Finding, action
+from cloudoptima.analytics.recommendations.build import PRICE_UNKNOWN, Finding, action, monthly_price
 from cloudoptima.analytics.recommendations.context import RuleContext, data_confidence
 from cloudoptima.domain.inventory import (
     DiskAttributes,
@@ -85,11 +87,17 @@ def idle_vms(ctx: RuleContext) -> list[Finding]:
         network_ok, network = _network_ok(ctx, rid)
         if cpu[profile.cpu_stat] > limit or not network_ok:
             continue
-        monthly = ctx.prices.instance_monthly(vm.provider, vm.region, attributes.instance_type)
-        if monthly is None:
-            continue
+        monthly, price_source = monthly_price(
+            ctx.prices.instance_monthly(vm.provider, vm.region, attributes.instance_type), vm
+        )
         cost = monthly * billed_share(attributes)
         days = ctx.sample_days(rid, CPU)
+        priced = price_source != PRICE_UNKNOWN
+        price_note = (
+            ""
+            if priced
+            else f" Price unknown for {attributes.instance_type} in {vm.region}: the saving is not estimated."
+        )
         findings.append(
             Finding(
                 rule_id="idle_vm",
@@ -100,6 +108,7 @@ def idle_vms(ctx: RuleContext) -> list[Finding]:
                     f"{cpu[profile.cpu_stat]:.1f} % (limit {limit:.2f} %) and "
                     f"{network.get('network_bytes_per_day', 0) / 1e6:.2f} MB/day of network over {days:.0f} "
                     f"days. Stopping it ends the compute charge; its disks keep billing. {profile.source}."
+                    f"{price_note}"
                 ),
                 category=Category.COMPUTE,
                 risk=RiskLevel.LOW,
@@ -122,7 +131,14 @@ def idle_vms(ctx: RuleContext) -> list[Finding]:
                 ],
                 risks=["a rarely used job (monthly, quarterly) may need the VM outside the observed window"],
                 rollback="start the VM again (same disks, same configuration)",
-                evidence={"cpu": dict(cpu), **network, "cpu_limit_percent": limit, "days": round(days, 1)},
+                evidence={
+                    "cpu": dict(cpu),
+                    **network,
+                    "cpu_limit_percent": limit,
+                    "days": round(days, 1),
+                    "price_source": price_source,
+                },
+                price_known=priced,
             )
         )
     return findings

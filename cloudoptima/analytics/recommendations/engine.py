@@ -66,7 +66,7 @@ def generate_recommendations(
     found: dict[str, Recommendation] = {}
     for rule in RULES:
         for finding in rule(context):
-            if finding.savings_monthly <= 0:
+            if finding.savings_monthly <= 0 and finding.price_known:
                 continue
             recommendation = assemble(finding)
             context.claim(recommendation.resource_ids)

@@ -349,3 +349,20 @@ def test_rightsizing_without_memory_metrics_keeps_the_cpu_peak_and_says_memory_w
     partial = _without_memory((20, 35), peak=38)
     partial["memory_percent"] = _summary(30, 38, days=3)
     assert "rightsize_vm" not in _rules(run([vm("i-partial")], {"i-partial": partial}))
+
+
+def test_idle_vm_of_an_unpriced_size_is_listed_with_its_price_source() -> None:
+    """A size the catalogue does not know is never dropped: its own reported cost, else "price unknown"."""
+    base = vm("i-exotic")
+    exotic = base.model_copy(
+        update={"attributes": base.attributes.model_copy(update={"instance_type": "x9z.metal-48xl"})}
+    )
+    [own] = run([exotic.model_copy(update={"monthly_cost": Decimal("812.50")})], {"i-exotic": IDLE})
+    assert own.rule_id == "idle_vm" and own.estimated_savings_monthly == Decimal("812.50")
+    assert own.evidence["price_source"] == "the resource's own monthly cost as the cloud reported it"
+    [unknown] = run([exotic.model_copy(update={"monthly_cost": Decimal(0)})], {"i-exotic": IDLE})
+    assert unknown.estimated_savings_monthly == Decimal(0)
+    assert unknown.evidence["price_source"] == "price unknown"
+    assert "Price unknown for x9z.metal-48xl in us-east-1" in unknown.description
+    [priced] = run([vm("i-idle")], {"i-idle": IDLE})
+    assert priced.evidence["price_source"].startswith("list price of the price catalogue")
