@@ -7,8 +7,9 @@ Contract:
 
 - One parameterised query (``@start``, ``@end``, ``@project``; never string-formatted values; the table name
   is validated as ``project.dataset.table`` before it is quoted into the SQL) sums ``cost`` and the credits
-  per UTC day, service, ``location.region``, SKU, project, resource and cost type, as ``NUMERIC``, so amounts
-  arrive as ``Decimal`` and ``billed_cost = cost + credits`` exactly.
+  per UTC day, service, ``location.region``, SKU, project, resource (``global_name`` and ``name`` of the
+  detailed export), labels and cost type, as ``NUMERIC``, so amounts arrive as ``Decimal`` and
+  ``billed_cost = cost + credits`` exactly; the labels become the cost's ``tags``.
 - Result pages are followed with ``pageToken`` (by the BigQuery client) until the end.
 - No table configured, or the query failing with a non-credential error, gives an empty result with one
   failure; credential errors raise :class:`CredentialsError` naming the permission.
@@ -16,9 +17,10 @@ Contract:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Protocol
@@ -63,6 +65,9 @@ SELECT
   location.region AS region,
   sku.description AS sku,
   {resource} AS resource,
+  {resource_name} AS resource_name,
+  (SELECT TO_JSON_STRING(ARRAY_AGG(STRUCT(l.key AS key, l.value AS value) ORDER BY l.key))
+   FROM UNNEST(labels) AS l) AS labels,
   cost_type,
   currency,
   SUM(CAST(cost AS NUMERIC)) AS cost,
@@ -73,7 +78,8 @@ FROM `{table}`
 WHERE _PARTITIONTIME >= TIMESTAMP_SUB(@start, INTERVAL 1 DAY)
   AND usage_start_time >= @start AND usage_start_time < @end
   AND project.id = @project
-GROUP BY day, billing_account_id, project_id, service, region, sku, resource, cost_type, currency
+GROUP BY day, billing_account_id, project_id, service, region, sku, resource, resource_name, labels,
+  cost_type, currency
 ORDER BY day, service, sku
 """
 
@@ -95,6 +101,16 @@ class BillingRow:
     credits: Decimal
     usage_amount: Decimal | None
     usage_unit: str | None
+    resource_name: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def parse_labels(value: str | None) -> dict[str, str]:
+    """The export's ``labels`` (``[{"key", "value"}]`` as JSON text, or null) as a dict; last key wins."""
+    if not value:
+        return {}
+    items = json.loads(value)
+    return {str(item["key"]): str(item.get("value") or "") for item in items or []}
 
 
 class BillingExportReader(Protocol):
@@ -108,7 +124,9 @@ def build_query(table: str, detailed: bool) -> str:
     if not _TABLE.match(table):
         raise ValueError("billing_export_table must look like project.dataset.table")
     return COST_SQL.format(
-        table=table, resource="resource.global_name" if detailed else "CAST(NULL AS STRING)"
+        table=table,
+        resource="resource.global_name" if detailed else "CAST(NULL AS STRING)",
+        resource_name="resource.name" if detailed else "CAST(NULL AS STRING)",
     )
 
 
@@ -178,6 +196,8 @@ class BigQueryBillingExportReader:
                 credits=Decimal(row["credits"] or 0),
                 usage_amount=row["usage_amount"],
                 usage_unit=row["usage_unit"],
+                resource_name=row["resource_name"],
+                labels=parse_labels(row["labels"]),
             )
 
 
@@ -207,6 +227,8 @@ def daily_costs(
             region=row.region,
             usage_type=row.sku,
             resource_id=row.resource,
+            resource_name=row.resource_name,
+            tags=row.labels,
             charge_category=_CHARGE_CATEGORY.get(row.cost_type, "Usage"),
             billed_cost=row.cost + row.credits,
             effective_cost=row.cost + row.credits,

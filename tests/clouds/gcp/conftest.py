@@ -107,6 +107,7 @@ def seed(state: FakeGcp) -> dict[str, str]:
             "1.234567891",
             "-0.100000001",
             f"//compute.googleapis.com/{ids['web']}",
+            labels={"team": "web", "env": "prod"},
         )
         state.add_cost(d, "Cloud Storage", "Standard Storage US Multi-region", "0.333333333")
     start = datetime.combine(METRIC_START, datetime.min.time(), UTC)

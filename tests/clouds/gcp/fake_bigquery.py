@@ -33,6 +33,8 @@ class BigQueryRoutes:
         ("region", "STRING"),
         ("sku", "STRING"),
         ("resource", "STRING"),
+        ("resource_name", "STRING"),
+        ("labels", "STRING"),
         ("cost_type", "STRING"),
         ("currency", "STRING"),
         ("cost", "NUMERIC"),
@@ -62,6 +64,13 @@ class BigQueryRoutes:
         if body.get("useLegacySql") is not False or "@start" not in sql or "@end" not in sql:
             raise ApiError(
                 400, "INVALID_ARGUMENT", "expected a standard-SQL query with @start/@end", "invalidQuery"
+            )
+        if "UNNEST(labels)" not in sql or "resource.name AS resource_name" not in sql:
+            raise ApiError(
+                400,
+                "INVALID_ARGUMENT",
+                "the fake serves the labels and resource name columns",
+                "invalidQuery",
             )
         if "FROM `billing-admin.billing.gcp_billing_export_resource_v1_X`" not in sql:
             raise ApiError(404, "NOT_FOUND", "Not found: Table in query", "notFound")

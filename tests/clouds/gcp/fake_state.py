@@ -8,6 +8,7 @@ always). ``calls`` records every (route, page token) so tests can prove paging h
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -203,7 +204,14 @@ class FakeGcp:
         return f"projects/{self.project}/regions/{region}/forwardingRules/{name}"
 
     def add_cost(
-        self, day: date, service: str, sku: str, cost: str, credits: str = "0", resource: str = ""
+        self,
+        day: date,
+        service: str,
+        sku: str,
+        cost: str,
+        credits: str = "0",
+        resource: str = "",
+        labels: dict[str, str] | None = None,
     ) -> None:
         self.billing_rows.append(
             {
@@ -214,6 +222,10 @@ class FakeGcp:
                 "region": "us-central1",
                 "sku": sku,
                 "resource": resource or None,
+                "resource_name": resource.rsplit("/", 1)[-1] if resource else None,
+                "labels": json.dumps([{"key": k, "value": v} for k, v in sorted(labels.items())])
+                if labels
+                else None,
                 "cost_type": "regular",
                 "currency": "USD",
                 "cost": cost,

@@ -138,6 +138,12 @@ def test_costs_follow_bigquery_pages_and_keep_decimal_precision(world: GcpWorld)
     assert all(c.billed_cost == Decimal("1.134567890") for c in compute)
     assert compute[0].resource_id == f"//compute.googleapis.com/{world.ids['web']}"
     assert compute[0].service_category == "Compute" and compute[0].region == "us-central1"
+    # Labels and the resource name of the (detailed) export travel with the cost: cost by tag works on GCP.
+    assert compute[0].tags == {"env": "prod", "team": "web"}
+    assert compute[0].resource_name == world.ids["web"].rsplit("/", 1)[-1]
+    assert all(
+        c.tags == {} and c.resource_id is None for c in costs.items if c.service_name == "Cloud Storage"
+    )
     assert sum(c.billed_cost for c in costs.items) == world.state.expected_total(COST_START, COST_END)
 
 
