@@ -1,5 +1,7 @@
 """``python -m evals [--json] [--seeds 11 2024 ... | --seeds 1,2,3,7]``: run every evaluation, print a table or JSON.
 
+``--live`` runs the live-path eval (``evals/live_aws.py``: an AWS estate in moto, connected over REST,
+collected by the real connector) on its own temporary database instead.
 ``--narratives [--provider offline|configured|anthropic|openai]`` runs the narrative faithfulness eval
 instead (every number, id and date in an explanation or narrative must be in its evidence): offline by
 default (floor 100%), or against the model the settings select when a key is set.
@@ -95,6 +97,38 @@ def _narratives(provider: str, seeds: list[int], limit: int, *, as_json: bool) -
     return 0 if results["passed"] else 1
 
 
+def _live(*, as_json: bool) -> int:
+    from evals import live_aws
+
+    try:
+        result = live_aws.run_standalone()
+    except RuntimeError as exc:
+        print(f"live eval could not run: {exc}", file=sys.stderr)
+        return 2
+    problems = live_aws.failures(result)
+    if as_json:
+        print(json.dumps({**result, "failures": problems}, indent=2, default=str))
+        return 1 if problems else 0
+    console = Console()
+    table = Table(title="Live-path eval (AWS in moto, REST connect, real connector)")
+    for column in ("planted", "found", "recall", "precision", "crit FP", "first analysis"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(result["planted"]),
+        str(result["found"]),
+        f"{result['recall']:.3f}",
+        f"{result['precision']:.3f}",
+        str(result["critical_false_positives"]),
+        "all found" if result["first_analysis_found_all"] else "missed some",
+    )
+    console.print(table)
+    for line in result["spurious"]:
+        console.print(f"spurious: {line}")
+    for line in problems:
+        console.print(f"[red]floor failed:[/red] {line}")
+    return 1 if problems else 0
+
+
 def _seeds(text: str) -> list[int]:
     """One ``--seeds`` token: a seed or a comma-separated list of seeds."""
     try:
@@ -124,7 +158,15 @@ def main(argv: list[str] | None = None) -> int:
         help="who writes the narratives (with --narratives); 'configured' = the model the settings select",
     )
     parser.add_argument("--limit", type=int, default=40, help="texts per kind and seed (with --narratives)")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="run the live-path eval instead: an AWS estate in moto, connected over REST, collected by the "
+        "real connector (own temporary Postgres and Redis; needs the dev dependencies)",
+    )
     args = parser.parse_args(argv)
+    if args.live:
+        return _live(as_json=args.json)
     seeds = list(dict.fromkeys(seed for group in args.seeds for seed in group))
     if args.narratives:
         return _narratives(args.provider, seeds, args.limit, as_json=args.json)

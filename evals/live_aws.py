@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -333,3 +333,72 @@ def run(api: Any, engine: Any, providers: Any, now: datetime) -> dict[str, Any]:
     result["collection_failures"] = [f"{f.step}: {f.reason}" for f in state.failures]
     result["first_analysis_found_all"] = not result["missed"]
     return result
+
+
+def run_standalone(now: datetime | None = None) -> dict[str, Any]:
+    """``cloudoptima eval --live``: the eval on its own embedded Postgres and Redis in a temporary directory
+    (the user's data is never touched), through an in-process gateway; needs moto (``make install-dev``)."""
+    import shutil
+    import signal
+    import tempfile
+    from pathlib import Path
+
+    try:
+        import moto  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeError(
+            "the live eval needs moto: install the dev dependencies (make install-dev)"
+        ) from exc
+    from fastapi.testclient import TestClient
+
+    from cloudoptima.clouds.registry import ProviderRegistry
+    from cloudoptima.embedded import postgres, redis
+    from cloudoptima.embedded.ports import free_port
+    from cloudoptima.embedded.process import stop
+    from cloudoptima.security.encryption import CredentialCipher
+    from cloudoptima.settings import Settings
+    from cloudoptima.storage.engine import make_engine
+    from cloudoptima.storage.migrate import upgrade
+    from gateway.main import build_app
+
+    when = now or datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+    state = Path(tempfile.mkdtemp(prefix="cloudoptima-live-eval-"))
+    pg_port, redis_port = free_port(), free_port()
+    pg = postgres.start(postgres.PostgresLayout.in_state_dir(state), pg_port)
+    cache = redis.start(state / "redis", redis_port, state / "redis.log")
+    engine = None
+    try:
+        postgres.ensure_database(pg_port, "cloudoptima_eval")
+        url = postgres.url_for(pg_port, "cloudoptima_eval")
+        upgrade(url)
+        engine = make_engine(url)
+        settings = Settings(
+            state_dir=state / "gateway",
+            database_url=url,
+            redis_url=redis.url_for(redis_port),
+            log_level="WARNING",
+        )
+        providers = ProviderRegistry(CredentialCipher(settings.resolved_encryption_key))
+        with TestClient(build_app(settings, providers=providers)) as api:
+            return run(api, engine, providers, when)
+    finally:
+        if engine is not None:
+            engine.dispose()
+        stop(cache)
+        stop(pg, sig=signal.SIGINT)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+FLOORS = {"recall": 0.9, "precision": 0.9}
+
+
+def failures(result: dict[str, Any]) -> list[str]:
+    """The live floors that do not hold (CI: tests/evals/test_live_aws.py)."""
+    problems = [f"{name} {result[name]} < {floor}" for name, floor in FLOORS.items() if result[name] < floor]
+    if result["critical_false_positives"]:
+        problems.append(f"critical false positives: {', '.join(result['critical_details'])}")
+    if not result["first_analysis_found_all"]:
+        problems.append(f"not found in the first analysis: {', '.join(result['missed'])}")
+    if result["collection_failures"]:
+        problems.append(f"collection failures: {'; '.join(result['collection_failures'])}")
+    return problems

@@ -45,6 +45,7 @@ def result(
 
 
 def test_live_aws_floors(result: dict[str, object]) -> None:
+    assert live_aws.failures(result) == []  # type: ignore[arg-type]
     assert result["collection_failures"] == []
     assert result["critical_false_positives"] == 0, result["critical_details"]
     assert result["recall"] >= 0.9, result["missed"]  # type: ignore[operator]
