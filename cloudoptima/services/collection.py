@@ -593,9 +593,16 @@ class CollectionService:
         return UtilisationStep(resources=len(summaries), series=series, failures=failures, samples=samples)
 
     def _prune(self, connection: Connection, now: datetime) -> None:
-        """Drop history months older than the retention (once per month in practice; serialised)."""
-        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('cloudoptima.utilisation_prune'))"))
-        utilisation_history.prune(connection, now - timedelta(days=self._retention_days))
+        """Drop history months older than the retention: checked without a lock; the drop (about once a
+        month) is serialised, and a collection that finds another one dropping leaves it to that one."""
+        before = now - timedelta(days=self._retention_days)
+        if not utilisation_history.prunable(connection, before):
+            return
+        locked = connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(hashtext('cloudoptima.utilisation_prune'))")
+        ).scalar()
+        if locked:
+            utilisation_history.prune(connection, before)
 
     def collect_iam(self, ref: AccountRef) -> IamStep:
         """Upsert the account's principals; mark those missing from a complete read deleted."""

@@ -87,7 +87,10 @@ def store_table(
     table = table.select(["resource_id", "metric", "hour", "value"])
     bounds = pc.min_max(table.column("hour")).as_py()
     months = months_between(bounds["min"].date(), bounds["max"].date() + timedelta(days=1))
-    ensure_month_partitions(connection, "utilisation_hourly", months, utilisation_partition_name)
+    if _missing(connection, months):
+        # The DDL lock is held to the end of the transaction: take it only when a month is missing, so
+        # concurrent collections into existing months never wait on each other.
+        ensure_month_partitions(connection, "utilisation_hourly", months, utilisation_partition_name)
     connection.execute(
         text(
             "CREATE TEMPORARY TABLE IF NOT EXISTS utilisation_incoming "
@@ -114,6 +117,14 @@ def store_table(
         {"org": organization_id, "account": cloud_account_id},
     )
     return int(table.num_rows)
+
+
+def _missing(connection: Connection, months: Sequence[date]) -> bool:
+    names = [utilisation_partition_name(m) for m in months]
+    found = connection.execute(
+        text("SELECT count(*) FROM pg_class WHERE relname = ANY(CAST(:names AS text[]))"), {"names": names}
+    ).scalar()
+    return int(found or 0) < len(set(names))
 
 
 def read_until(
@@ -194,19 +205,30 @@ def summaries(
     return found
 
 
-def prune(connection: Connection, before: datetime) -> list[str]:
-    """Drop the monthly partitions wholly before ``before``; their names, oldest first."""
+def prunable(connection: Connection, before: datetime) -> bool:
+    """True when some monthly partition lies wholly before ``before`` (a cheap catalogue read, no lock)."""
+    return bool(_old_partitions(connection, before))
+
+
+def _old_partitions(connection: Connection, before: datetime) -> list[str]:
     rows = connection.execute(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = CAST('utilisation_hourly' AS regclass) ORDER BY 1"
         )
     ).all()
-    dropped: list[str] = []
+    old: list[str] = []
     for (name,) in rows:
         year, month = int(name[-7:-3]), int(name[-2:])
         end = next_month(datetime(year, month, 1, tzinfo=UTC).date())
         if datetime(end.year, end.month, 1, tzinfo=UTC) <= before:
-            connection.execute(text(f'DROP TABLE "{name}"'))
-            dropped.append(name)
+            old.append(name)
+    return old
+
+
+def prune(connection: Connection, before: datetime) -> list[str]:
+    """Drop the monthly partitions wholly before ``before``; their names, oldest first."""
+    dropped = _old_partitions(connection, before)
+    for name in dropped:
+        connection.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
     return dropped
