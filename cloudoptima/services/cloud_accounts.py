@@ -13,7 +13,7 @@ Contract:
   :class:`AccountSettingsError` lists every problem as ``(field, message)`` and changes nothing.
 - ``disconnect`` (default) keeps every cost, resource and anomaly row: the account becomes
   ``disconnected`` (no scheduled collection picks it up) and its credentials are erased. ``purge``
-  deletes the account's cost rows, rollups and resources and then the account.
+  deletes the account's cost rows, rollups, resources and utilisation history and then the account.
 Every statement is scoped to the organisation.
 """
 
@@ -198,7 +198,7 @@ class CloudAccountService:
             self._session.flush()
             return
         params = {"org": self._org, "account": row.id}
-        for table in ("cost_data", "cost_daily", "resources"):
+        for table in ("cost_data", "cost_daily", "resources", "utilisation_hourly", "utilisation_cursors"):
             self._session.execute(
                 text(f"DELETE FROM {table} WHERE organization_id = :org AND cloud_account_id = :account"),
                 params,

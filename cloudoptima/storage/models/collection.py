@@ -52,10 +52,8 @@ class UtilisationHour(Base):
     __tablename__ = "utilisation_hourly"
     __table_args__ = {"postgresql_partition_by": "RANGE (hour)"}
 
-    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    cloud_account_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("cloud_accounts.id", ondelete="CASCADE"), primary_key=True
-    )
+    organization_id: Mapped[uuid.UUID]  # no foreign keys on this fact table (see migration 0011)
+    cloud_account_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     resource_id: Mapped[str] = mapped_column(Text, primary_key=True)
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
