@@ -3,9 +3,10 @@
 Contract (every statement filters the organisation and the cloud account; the caller owns the transaction):
 
 - ``store(connection, org, account, series)`` writes every present sample of ``series`` (hours that are
-  ``None`` are skipped) with one CSV COPY into a temporary table and one upsert: a re-read hour replaces
-  the stored value, so a retried or overlapping collection never duplicates. Missing monthly partitions
-  are created first. Returns the number of samples written.
+  ``None`` are skipped): the stored samples of those resources between the first and last hour read are
+  deleted, then one CSV COPY writes the new ones — a re-read window replaces what was stored for it, so a
+  retried or overlapping collection never duplicates (one ``(resource, metric, hour)`` per read, as every
+  connector gives). Missing monthly partitions are created first. Returns the number of samples written.
 - ``store_table(connection, org, account, table)`` does the same for a long Arrow table
   (``resource_id, metric, hour, value``), as the sandbox's ``utilisation.parquet`` is.
 - ``advance(connection, org, account, resource_ids, until)`` records that those resources were read up to
@@ -91,31 +92,41 @@ def store_table(
         # The DDL lock is held to the end of the transaction: take it only when a month is missing, so
         # concurrent collections into existing months never wait on each other.
         ensure_month_partitions(connection, "utilisation_hourly", months, utilisation_partition_name)
+    # A re-read window replaces what is stored for those resources in it (idempotent, no per-row conflict
+    # checks): delete the window, then one COPY straight into the partitioned table.
     connection.execute(
         text(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS utilisation_incoming "
-            "(resource_id text, metric text, hour timestamptz, value double precision) ON COMMIT DELETE ROWS"
-        )
-    )
-    connection.execute(text("TRUNCATE utilisation_incoming"))
-    payload = io.BytesIO()
-    pacsv.write_csv(table, payload, pacsv.WriteOptions(include_header=False))
-    raw: Any = connection.connection.driver_connection
-    with (
-        raw.cursor() as cursor,
-        cursor.copy("COPY utilisation_incoming FROM STDIN WITH (FORMAT csv)") as copy,
-    ):
-        copy.write(payload.getvalue())
-    connection.execute(
-        text(
-            "INSERT INTO utilisation_hourly (organization_id, cloud_account_id, resource_id, metric, hour, value) "
-            "SELECT :org, :account, resource_id, metric, hour, value FROM ("
-            " SELECT DISTINCT ON (resource_id, metric, hour) resource_id, metric, hour, value"
-            " FROM utilisation_incoming) AS v "
-            "ON CONFLICT (cloud_account_id, resource_id, metric, hour) DO UPDATE SET value = EXCLUDED.value"
+            "DELETE FROM utilisation_hourly WHERE organization_id = :org AND cloud_account_id = :account "
+            "AND resource_id = ANY(CAST(:ids AS text[])) AND hour >= :low AND hour <= :high"
         ),
-        {"org": organization_id, "account": cloud_account_id},
+        {
+            "org": organization_id,
+            "account": cloud_account_id,
+            "ids": pc.unique(table.column("resource_id")).to_pylist(),
+            "low": bounds["min"],
+            "high": bounds["max"],
+        },
     )
+    n = table.num_rows
+    rows = pa.table(
+        {
+            "organization_id": pa.array([str(organization_id)] * n, pa.string()),
+            "cloud_account_id": pa.array([str(cloud_account_id)] * n, pa.string()),
+            "resource_id": table.column("resource_id"),
+            "metric": table.column("metric"),
+            "hour": table.column("hour"),
+            "value": table.column("value"),
+        }
+    )
+    payload = io.BytesIO()
+    pacsv.write_csv(rows, payload, pacsv.WriteOptions(include_header=False))
+    raw: Any = connection.connection.driver_connection
+    copy_sql = (
+        "COPY utilisation_hourly (organization_id, cloud_account_id, resource_id, metric, hour, value) "
+        "FROM STDIN WITH (FORMAT csv)"
+    )
+    with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        copy.write(payload.getvalue())
     return int(table.num_rows)
 
 
