@@ -100,8 +100,8 @@ def _put_metrics(endpoint: str, instance_id: str, start: datetime, cpu: np.ndarr
             {"MetricName": "NetworkIn", "Dimensions": dims, "Timestamp": stamp, "Value": float(n), "Unit": "Bytes"},
             {"MetricName": "NetworkOut", "Dimensions": dims, "Timestamp": stamp, "Value": float(n) * 0.7, "Unit": "Bytes"},
         ]  # fmt: skip
-    for offset in range(0, len(data), 20):
-        cloudwatch.put_metric_data(Namespace="AWS/EC2", MetricData=data[offset : offset + 20])
+    for offset in range(0, len(data), 1000):  # PutMetricData takes up to 1,000 metrics per request
+        cloudwatch.put_metric_data(Namespace="AWS/EC2", MetricData=data[offset : offset + 1000])
 
 
 def build_estate(endpoint: str, now: datetime, seed: int = 11) -> LiveEstate:
@@ -243,6 +243,12 @@ def score(estate: LiveEstate, recommendations: list[dict[str, Any]]) -> dict[str
     }
 
 
+def _reset(endpoint: str) -> None:
+    import httpx
+
+    httpx.post(f"{endpoint}/moto-api/reset", timeout=30).raise_for_status()
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     """A moto server on a free loopback port, with boto3's environment pointed at it; restored after."""
@@ -262,9 +268,12 @@ def moto_server() -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     os.environ["AWS_ENDPOINT_URL"] = endpoint
+    # moto keeps its state per process, not per server: start from an empty account and leave one behind.
+    _reset(endpoint)
     try:
         yield endpoint
     finally:
+        _reset(endpoint)
         server.stop()
         for key, value in saved.items():
             if value is None:
