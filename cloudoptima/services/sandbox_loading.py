@@ -1,8 +1,8 @@
 """Load a generated sandbox estate into an organisation: accounts, FOCUS costs and inventory.
 
 Costs go through the very same ingestion path as any billing export (``ingest_path`` per account folder);
-the hourly utilisation goes into the utilisation history (``storage.utilisation_history``) with each
-resource's read cursor at the end of the generated window, and the inventory into ``resources`` with the
+the hourly utilisation of the last ``window_days`` goes into the utilisation history
+(``storage.utilisation_history``) with each resource's read cursor at the end of the generated window, and the inventory into ``resources`` with the
 summaries computed from that history over the same window a collection uses (``window_days``), so a later
 collection appends to the history and recomputes the very same numbers.
 """
@@ -121,6 +121,13 @@ def load_sandbox(
         report.billed_total += ingested.summary.total_billed_cost()
     samples = _utilisation_table(estate_dir)
     window_end = datetime.combine(estate.spec.end, time(), tzinfo=UTC)
+    # Only the hours the summaries read (older ones would be dropped by the retention anyway).
+    samples = samples.filter(
+        pc.greater_equal(
+            samples.column("hour"),
+            pa.scalar(window_end - timedelta(days=window_days), samples.column("hour").type),
+        )
+    )
     seen = now()
     for account in estate.accounts:
         resources = [
