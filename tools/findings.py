@@ -90,7 +90,10 @@ def findings(ctx: ToolContext, params: FindingsInput, rules: tuple[str, ...]) ->
         returned=len(items),
         total=len(rows),
         next_cursor=cursor,
-        monthly_savings_total_usd=sum(
-            (r.estimated_savings_monthly or Decimal(0) for r in rows), Decimal("0.00")
-        ),
+        monthly_savings_total_usd=savings_total(rows),
     )
+
+
+def savings_total(rows: list[Recommendation]) -> Decimal:
+    """Monthly savings of every row (all pages), in cents."""
+    return sum((r.estimated_savings_monthly or Decimal(0) for r in rows), Decimal("0.00"))

@@ -27,6 +27,7 @@ from cloudoptima.services.remediation import RemediationService
 from cloudoptima.storage.models import Anomaly, Policy, Recommendation
 from cloudoptima.storage.tenancy import TenantRepository
 from tools.context import ToolContext
+from tools.findings import savings_total
 from tools.spec import (
     PagedOutput,
     PageInput,
@@ -245,9 +246,7 @@ def recommendations_list(ctx: ToolContext, params: RecommendationsInput) -> Reco
         returned=len(items),
         total=len(rows),
         next_cursor=cursor,
-        monthly_savings_total_usd=sum(
-            (r.estimated_savings_monthly or Decimal(0) for r in rows), Decimal("0.00")
-        ),
+        monthly_savings_total_usd=savings_total(rows),
     )
 
 
