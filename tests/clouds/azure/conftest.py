@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cloudoptima.clouds.azure import AzureProvider
-from tests.clouds.azure.fake_server import FakeAzureServer
-from tests.clouds.azure.fake_state import OWNER_ROLE_ID, READER_ROLE_ID, Client, CostRow, FakeTenant
+from evals.fakes.azure.server import FakeAzureServer
+from evals.fakes.azure.state import OWNER_ROLE_ID, READER_ROLE_ID, Client, CostRow, FakeTenant
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 SUBSCRIPTION = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"

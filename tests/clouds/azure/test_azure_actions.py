@@ -6,8 +6,8 @@ import pytest
 
 from cloudoptima.clouds.protocol import ActionKind, ActionRefusedError, ActionRequest, CredentialsError
 from cloudoptima.domain.inventory import ResourceState
+from evals.fakes.azure.server import FakeAzureServer
 from tests.clouds.azure.conftest import READER_ID, READER_SECRET, Estate, ProviderFactory
-from tests.clouds.azure.fake_server import FakeAzureServer
 
 
 def test_stop_deallocates_once_per_key(

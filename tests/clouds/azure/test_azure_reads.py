@@ -10,8 +10,8 @@ import requests
 
 from cloudoptima.clouds.protocol import CredentialsError, ThrottledError
 from cloudoptima.domain.inventory import MetricName, ResourceKind, ResourceState
+from evals.fakes.azure.server import FakeAzureServer, Fault
 from tests.clouds.azure.conftest import READER_ID, READER_SECRET, Estate, ProviderFactory
-from tests.clouds.azure.fake_server import FakeAzureServer, Fault
 
 
 def test_inventory_follows_next_link_for_vms_and_disks(

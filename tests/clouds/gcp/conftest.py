@@ -11,9 +11,10 @@ import pytest
 from google.auth.credentials import Credentials
 
 from cloudoptima.clouds.gcp import GcpProvider, GcpSettings
-from tests.clouds.gcp.fake_grpc import FakeGrpcServer
-from tests.clouds.gcp.fake_rest import FakeGcpServer
-from tests.clouds.gcp.fake_state import TOKEN, FakeGcp
+from evals.fakes.gcp.grpc_server import FakeGrpcServer
+from evals.fakes.gcp.rest import FakeGcpServer
+from evals.fakes.gcp.state import TOKEN, FakeGcp
+from tests.moved_clock import real_clock
 
 BILLING_TABLE = "billing-admin.billing.gcp_billing_export_resource_v1_X"
 METRIC_START = date(2024, 5, 1)
@@ -203,5 +204,5 @@ class GcpWorld:
 def world() -> Iterator[GcpWorld]:
     state = FakeGcp()
     ids = seed(state)
-    with FakeGcpServer(state) as rest, FakeGrpcServer(state) as grpc_server:
+    with FakeGcpServer(state) as rest, FakeGrpcServer(state, real_clock) as grpc_server:
         yield GcpWorld(state=state, rest=rest, grpc=grpc_server, ids=ids)

@@ -16,9 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.clouds.gcp.fake_bigquery import BigQueryRoutes
-from tests.clouds.gcp.fake_errors import ApiError, page
-from tests.clouds.gcp.fake_state import MACHINE_TYPES, TOKEN, FakeGcp
+from evals.fakes.gcp.bigquery import BigQueryRoutes
+from evals.fakes.gcp.errors import ApiError, page
+from evals.fakes.gcp.state import MACHINE_TYPES, TOKEN, FakeGcp
 
 Reply = tuple[int, dict[str, Any]]
 

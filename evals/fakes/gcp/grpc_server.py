@@ -9,15 +9,16 @@ It listens with gRPC *local* credentials: no TLS, but call credentials (the bear
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent import futures
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
 import grpc
 from google.cloud import iam_admin_v1, monitoring_v3
 
-from tests.clouds.gcp.fake_state import TOKEN, FakeGcp
-from tests.moved_clock import real_clock
+from evals.fakes.gcp.state import TOKEN, FakeGcp
 
 
 def _check(state: FakeGcp, context: grpc.ServicerContext, route: str, permission: str) -> None:
@@ -129,9 +130,16 @@ def iam_handler(state: FakeGcp) -> grpc.GenericRpcHandler:
 
 
 class FakeGrpcServer:
-    """Monitoring + IAM Admin on a free 127.0.0.1 port with local credentials."""
+    """Monitoring + IAM Admin on a free 127.0.0.1 port with local credentials.
 
-    def __init__(self, state: FakeGcp) -> None:
+    ``start_guard`` wraps the server's start (tests pass their ``real_clock``: grpc's server start hangs
+    under a moved clock, ``pytest --move-clock``).
+    """
+
+    def __init__(
+        self, state: FakeGcp, start_guard: Callable[[], AbstractContextManager[None]] = nullcontext
+    ) -> None:
+        self._start_guard = start_guard
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         self.server.add_generic_rpc_handlers((monitoring_handler(state), iam_handler(state)))
         port = self.server.add_secure_port(
@@ -140,7 +148,7 @@ class FakeGrpcServer:
         self.target = f"127.0.0.1:{port}"
 
     def __enter__(self) -> FakeGrpcServer:
-        with real_clock():  # grpc's server start hangs under a moved clock (pytest --move-clock)
+        with self._start_guard():
             self.server.start()
         return self
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from tests.clouds.gcp.fake_errors import ApiError, page
-from tests.clouds.gcp.fake_state import FakeGcp
+from evals.fakes.gcp.errors import ApiError, page
+from evals.fakes.gcp.state import FakeGcp
 
 Reply = tuple[int, dict[str, Any]]
 

@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from tests.clouds.azure.fake_server import Reply, error
-from tests.clouds.azure.fake_state import ROLE_NAMES, VM_SIZES, Client, iso
+from evals.fakes.azure.server import Reply, error
+from evals.fakes.azure.state import ROLE_NAMES, VM_SIZES, Client, iso
 
 if TYPE_CHECKING:
-    from tests.clouds.azure.fake_server import FakeAzureServer
+    from evals.fakes.azure.server import FakeAzureServer
 
 _FREE = ("microsoft.authorization/permissions/read", "microsoft.resources/subscriptions/read")
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import trustme
 
-from tests.clouds.azure.fake_state import Client, FakeTenant
+from evals.fakes.azure.state import Client, FakeTenant
 
 PAGE_SIZE = 2
 
@@ -53,7 +53,7 @@ class FakeAzureServer:
     """Runs the fake on ``https://127.0.0.1:<free port>`` in a daemon thread."""
 
     def __init__(self, tenant: FakeTenant, cert_dir: Path) -> None:
-        from tests.clouds.azure.fake_arm import ArmRoutes
+        from evals.fakes.azure.arm import ArmRoutes
 
         self.tenant = tenant
         self.tokens: dict[str, tuple[Client, str]] = {}
