@@ -190,7 +190,12 @@ class Resource(_Model):
 
 
 class MetricName(StrEnum):
-    """Utilisation metrics. Percentages are 0–100; bytes and operations are per hour."""
+    """Utilisation metrics. Percentages are 0–100; bytes and operations are per hour.
+
+    ``connections`` is the peak number of client connections to a database in the hour (AWS RDS
+    ``DatabaseConnections`` Maximum, Cloud SQL ``network/connections`` max); Azure SQL reports successful
+    connections opened in the hour (``connection_successful`` Total). 0 means no client connected.
+    """
 
     CPU_PERCENT = "cpu_percent"
     MEMORY_PERCENT = "memory_percent"
@@ -198,6 +203,7 @@ class MetricName(StrEnum):
     NETWORK_OUT_BYTES = "network_out_bytes"
     DISK_IO_OPS = "disk_io_ops"
     REQUESTS = "requests"
+    CONNECTIONS = "connections"
 
 
 class UtilisationPoint(_Model):

@@ -221,6 +221,16 @@ class PriceCatalog(Protocol):
         """Monthly price of a block volume."""
         ...
 
+    def database_monthly(self, provider: CloudProvider, region: str, instance_class: str) -> Decimal | None:
+        """Monthly on-demand price of one managed database instance class running 24x7 (compute only:
+        single-zone, storage and backups not included)."""
+        ...
+
+    def next_smaller_database(self, provider: CloudProvider, instance_class: str) -> InstanceSize | None:
+        """The next smaller class of the same database family (same engine offering and memory per vCPU),
+        or ``None`` for the smallest or an unknown class."""
+        ...
+
     def snapshot_monthly(self, provider: CloudProvider, region: str, size_gb: int) -> Decimal | None:
         """Monthly price of a (full-size) snapshot."""
         ...

@@ -49,6 +49,23 @@ class SandboxPriceCatalog:
         except KeyError:
             return None
 
+    def database_monthly(self, provider: CloudProvider, region: str, instance_class: str) -> Decimal | None:
+        try:
+            return catalog.monthly(catalog.database_hourly(provider, instance_class, region))
+        except KeyError:
+            return None
+
+    def next_smaller_database(self, provider: CloudProvider, instance_class: str) -> InstanceSize | None:
+        try:
+            smaller = catalog.next_smaller_database(provider, instance_class)
+        except KeyError:
+            return None
+        if smaller is None:
+            return None
+        return InstanceSize(
+            name=smaller.name, family=smaller.family, vcpu=smaller.vcpu, memory_gib=smaller.memory_gib
+        )
+
     def snapshot_monthly(self, provider: CloudProvider, region: str, size_gb: int) -> Decimal | None:
         try:
             return catalog.snapshot_gb_month(provider, region) * size_gb

@@ -10,12 +10,14 @@ Pure computation: no database, no network, no clock.
 from cloudoptima.analytics.recommendations.context import AnomalyScope, scopes_from_anomalies
 from cloudoptima.analytics.recommendations.engine import RULES, generate_recommendations
 from cloudoptima.analytics.recommendations.profiles import (
+    IDLE_DATABASE_PROFILES,
     IDLE_VM_PROFILES,
     RIGHTSIZING_PROFILES,
     RuleSettings,
 )
 
 __all__ = [
+    "IDLE_DATABASE_PROFILES",
     "IDLE_VM_PROFILES",
     "RIGHTSIZING_PROFILES",
     "RULES",

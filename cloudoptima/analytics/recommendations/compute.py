@@ -37,18 +37,11 @@ _WEEKDAY_SHARE = Decimal(5) / Decimal(7)
 
 
 def _running_vms(ctx: RuleContext) -> list[tuple[Resource, InstanceAttributes]]:
-    out = []
-    for resource in ctx.resources.values():
-        attributes = resource.attributes
-        if (
-            resource.kind is ResourceKind.COMPUTE_INSTANCE
-            and resource.state is ResourceState.RUNNING
-            and isinstance(attributes, InstanceAttributes)
-            and resource.resource_id not in ctx.claimed
-            and not ctx.excluded(resource)
-        ):
-            out.append((resource, attributes))
-    return out
+    return [
+        (r, r.attributes)
+        for r in ctx.running(ResourceKind.COMPUTE_INSTANCE)
+        if isinstance(r.attributes, InstanceAttributes)
+    ]
 
 
 def billed_share(attributes: InstanceAttributes) -> Decimal:

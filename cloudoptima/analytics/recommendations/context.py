@@ -19,7 +19,7 @@ from datetime import date, datetime
 
 from cloudoptima.analytics.recommendations.profiles import HOURS_PER_DAY, RuleSettings
 from cloudoptima.domain.analytics import CostAnomaly
-from cloudoptima.domain.inventory import Resource
+from cloudoptima.domain.inventory import Resource, ResourceKind, ResourceState
 from cloudoptima.domain.recommendations import PriceCatalog
 
 MetricSummary = Mapping[str, float]
@@ -66,6 +66,17 @@ class RuleContext:
             key.lower() in keys and value.strip().lower() not in _FALSE_VALUES
             for key, value in resource.tags.items()
         )
+
+    def running(self, kind: ResourceKind) -> list[Resource]:
+        """Running resources of ``kind`` that no finding has claimed and no exclusion tag protects."""
+        return [
+            r
+            for r in self.resources.values()
+            if r.kind is kind
+            and r.state is ResourceState.RUNNING
+            and r.resource_id not in self.claimed
+            and not self.excluded(r)
+        ]
 
     def any_excluded(self, resources: Sequence[Resource]) -> bool:
         """True when any of ``resources`` is excluded."""

@@ -2,9 +2,10 @@
 
 Contract (``generate_recommendations``):
 - Pure: the result depends only on the arguments (no clock, no I/O); ``as_of`` is the inventory's moment.
-- Rules run in a fixed order — idle VMs, stopped VMs, rightsizing, unattached disks, orphaned snapshots,
-  unassociated IPs, idle load balancers, storage tiering, commitment coverage — and a resource covered by
-  one finding is not judged by later rules (an idle VM is stopped, not resized, and never committed to).
+- Rules run in a fixed order — idle VMs, stopped VMs, rightsizing, idle databases, database rightsizing,
+  unattached disks, orphaned snapshots, unassociated IPs, idle load balancers, storage tiering, commitment
+  coverage — and a resource covered by one finding is not judged by later rules (an idle VM is stopped, not
+  resized, and never committed to; an idle database is not resized).
 - Findings with no saving are dropped; findings with the same fingerprint are reported once.
 - Sorted by priority (savings × confidence / risk weight), highest first, then by fingerprint.
 """
@@ -18,6 +19,7 @@ from cloudoptima.analytics.recommendations.build import Finding, assemble
 from cloudoptima.analytics.recommendations.commitments import commitment_coverage
 from cloudoptima.analytics.recommendations.compute import idle_vms, rightsizing, stopped_vms
 from cloudoptima.analytics.recommendations.context import AnomalyScope, ResourceSummary, RuleContext
+from cloudoptima.analytics.recommendations.database import idle_databases, rightsize_databases
 from cloudoptima.analytics.recommendations.network import idle_load_balancers, unassociated_ips
 from cloudoptima.analytics.recommendations.profiles import RuleSettings
 from cloudoptima.analytics.recommendations.storage import (
@@ -34,6 +36,8 @@ RULES: tuple[Rule, ...] = (
     idle_vms,
     stopped_vms,
     rightsizing,
+    idle_databases,
+    rightsize_databases,
     unattached_disks,
     orphaned_snapshots,
     unassociated_ips,

@@ -114,6 +114,75 @@ AZURE_ADVISOR_RESIZE = RightsizingProfile(
 
 
 @dataclass(frozen=True)
+class IdleDatabaseProfile:
+    """A running database no client connects to → stop it (then snapshot and delete it).
+
+    Idle when every hourly connection peak of the window is ≤ ``max_connections`` over ≥ ``min_days`` of
+    samples and, when ``cpu_stat`` is set, that CPU statistic is ≤ ``cpu_max_percent``.
+    """
+
+    name: str
+    source: str
+    max_connections: float
+    min_days: int
+    cpu_stat: str | None = None
+    cpu_max_percent: float = 100.0
+
+
+AWS_TRUSTED_ADVISOR_IDLE_RDS = IdleDatabaseProfile(
+    name="aws_trusted_advisor_idle_rds",
+    source="R-RDS-TA [T3]: no connection in the last 7 days (restated: the peak of hourly connection counts "
+    "is 0 over ≥ 7 days of samples)",
+    max_connections=0.0,
+    min_days=7,
+)
+CONSERVATIVE_IDLE_DATABASE = IdleDatabaseProfile(
+    name="cloudoptima_conservative_idle_database",
+    source="Ours (default): R-RDS-TA [T3] (no connection over ≥ 7 days of samples) and CPU p95 ≤ 10 %, so "
+    "an instance working without client connections (replication, jobs scheduled inside the engine) is "
+    "never called idle",
+    max_connections=0.0,
+    min_days=7,
+    cpu_stat="p95",
+    cpu_max_percent=10.0,
+)
+
+
+@dataclass(frozen=True)
+class DatabaseRightsizingProfile:
+    """Move a database that clients use to the next smaller class of its family when its CPU fits there.
+
+    Projected CPU = statistic × vCPU now / vCPU of the smaller class; ``cpu_stat`` must project to
+    ≤ ``cpu_limit_percent`` and the observed peak to ≤ ``peak_limit_percent``. Memory, when observed
+    (``memory_percent``; RDS, Azure SQL and Cloud SQL do not report it as a percentage), must project to
+    ≤ ``memory_limit_percent``; otherwise the finding says memory was not observed.
+    """
+
+    name: str
+    source: str
+    cpu_stat: str
+    cpu_limit_percent: float
+    peak_limit_percent: float
+    memory_stat: str
+    memory_limit_percent: float
+    min_days: int
+
+
+DATABASE_RIGHTSIZING = DatabaseRightsizingProfile(
+    name="database_resize_user_facing",
+    source="R-VM-AZ-RESIZE [Z1] user-facing targets applied to database classes: P95 CPU ≤ 40 % and P100 "
+    "memory ≤ 60 % on the smaller class; CPU peak ≤ 80 % there (Compute Optimizer's 20 % headroom [C5]); "
+    "14 days of metrics as Compute Optimizer [C3]",
+    cpu_stat="p95",
+    cpu_limit_percent=40.0,
+    peak_limit_percent=80.0,
+    memory_stat="max",
+    memory_limit_percent=60.0,
+    min_days=14,
+)
+
+
+@dataclass(frozen=True)
 class AgeProfile:
     """A structural finding that must have lasted ``min_days`` (unattached, orphaned, stopped, idle LB)."""
 
@@ -221,6 +290,8 @@ class RuleSettings:
     idle_load_balancer: AgeProfile = IDLE_LOAD_BALANCER
     storage_tiering: TieringProfile = STORAGE_TIERING
     commitment: CommitmentProfile = COMMITMENT_COVERAGE
+    idle_database: IdleDatabaseProfile = CONSERVATIVE_IDLE_DATABASE
+    database_rightsizing: DatabaseRightsizingProfile = DATABASE_RIGHTSIZING
     exclude_tag_keys: tuple[str, ...] = field(
         default=("cloudoptima:ignore", "do-not-optimize", "do-not-optimise", "finops:exclude")
     )
@@ -234,3 +305,4 @@ IDLE_VM_PROFILES = (
     GCP_IDLE_VM,
 )
 RIGHTSIZING_PROFILES = (COMPUTE_OPTIMIZER_RIGHTSIZING, AZURE_ADVISOR_RESIZE)
+IDLE_DATABASE_PROFILES = (CONSERVATIVE_IDLE_DATABASE, AWS_TRUSTED_ADVISOR_IDLE_RDS)

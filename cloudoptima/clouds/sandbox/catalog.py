@@ -52,7 +52,10 @@ class InstanceType:
 
 @dataclass(frozen=True)
 class DatabaseClass:
-    """A managed database size with its on-demand hourly list price in the reference region."""
+    """A managed database size with its on-demand hourly list price in the reference region.
+
+    ``family`` groups classes that differ only in size (same offering, same memory per vCPU), smallest first.
+    """
 
     provider: CloudProvider
     engine: str
@@ -60,6 +63,7 @@ class DatabaseClass:
     vcpu: int
     memory_gib: Decimal
     hourly_usd: Decimal
+    family: str
 
 
 def _sizes(provider: CloudProvider, family: str, rows: list[tuple[str, int, str, str]]) -> list[InstanceType]:
@@ -127,19 +131,19 @@ _INSTANCE_TYPES: tuple[InstanceType, ...] = tuple(
 # fmt: on
 
 _DATABASE_CLASSES: tuple[DatabaseClass, ...] = tuple(
-    DatabaseClass(p, e, n, c, Decimal(m), Decimal(h))
-    for p, e, n, c, m, h in [
-        (_P.AWS, "postgres", "db.t3.medium", 2, "4", "0.072"),
-        (_P.AWS, "postgres", "db.m5.large", 2, "8", "0.178"),
-        (_P.AWS, "postgres", "db.m5.xlarge", 4, "16", "0.356"),
-        (_P.AWS, "postgres", "db.r5.large", 2, "16", "0.25"),
-        (_P.AWS, "postgres", "db.r5.xlarge", 4, "32", "0.5"),
-        (_P.AZURE, "postgres", "GP_Standard_D2ds_v4", 2, "8", "0.178"),
-        (_P.AZURE, "postgres", "GP_Standard_D4ds_v4", 4, "16", "0.356"),
-        (_P.AZURE, "postgres", "MO_Standard_E2ds_v4", 2, "16", "0.2455"),
-        (_P.GCP, "postgres", "db-custom-2-7680", 2, "7.5", "0.1351"),
-        (_P.GCP, "postgres", "db-custom-4-15360", 4, "15", "0.2702"),
-        (_P.GCP, "postgres", "db-custom-2-13312", 2, "13", "0.1736"),
+    DatabaseClass(p, e, n, c, Decimal(m), Decimal(h), f)
+    for p, e, n, c, m, h, f in [
+        (_P.AWS, "postgres", "db.t3.medium", 2, "4", "0.072", "db.t3"),
+        (_P.AWS, "postgres", "db.m5.large", 2, "8", "0.178", "db.m5"),
+        (_P.AWS, "postgres", "db.m5.xlarge", 4, "16", "0.356", "db.m5"),
+        (_P.AWS, "postgres", "db.r5.large", 2, "16", "0.25", "db.r5"),
+        (_P.AWS, "postgres", "db.r5.xlarge", 4, "32", "0.5", "db.r5"),
+        (_P.AZURE, "postgres", "GP_Standard_D2ds_v4", 2, "8", "0.178", "GP_Ddsv4"),
+        (_P.AZURE, "postgres", "GP_Standard_D4ds_v4", 4, "16", "0.356", "GP_Ddsv4"),
+        (_P.AZURE, "postgres", "MO_Standard_E2ds_v4", 2, "16", "0.2455", "MO_Edsv4"),
+        (_P.GCP, "postgres", "db-custom-2-7680", 2, "7.5", "0.1351", "custom-3.75"),
+        (_P.GCP, "postgres", "db-custom-4-15360", 4, "15", "0.2702", "custom-3.75"),
+        (_P.GCP, "postgres", "db-custom-2-13312", 2, "13", "0.1736", "custom-6.5"),
     ]
 )
 
@@ -264,6 +268,15 @@ def database_class(provider: CloudProvider, name: str) -> DatabaseClass:
         if candidate.provider == provider and candidate.name == name:
             return candidate
     raise KeyError(f"unknown {provider} database class {name!r}")
+
+
+def next_smaller_database(provider: CloudProvider, name: str) -> DatabaseClass | None:
+    """The next smaller class of the same family, or ``None`` for the smallest (``KeyError`` when unknown)."""
+    current = database_class(provider, name)
+    family = [d for d in database_classes(provider) if d.family == current.family]
+    family.sort(key=lambda d: (d.vcpu, d.memory_gib))
+    index = family.index(current)
+    return family[index - 1] if index > 0 else None
 
 
 def database_hourly(provider: CloudProvider, name: str, region: str) -> Decimal:
