@@ -198,7 +198,7 @@ class CloudAccountService:
             self._session.flush()
             return
         params = {"org": self._org, "account": row.id}
-        for table in ("cost_data", "cost_daily", "resources", "utilisation_hourly", "utilisation_cursors"):
+        for table in ("cost_data", "cost_daily", "resources", "utilisation_daily", "utilisation_cursors"):
             self._session.execute(
                 text(f"DELETE FROM {table} WHERE organization_id = :org AND cloud_account_id = :account"),
                 params,

@@ -1,4 +1,4 @@
-"""Monthly partitions: ``cost_data`` on ``charge_period_start``, ``utilisation_hourly`` on ``hour``."""
+"""Monthly partitions: ``cost_data`` on ``charge_period_start``, ``utilisation_daily`` on ``day``."""
 
 from __future__ import annotations
 
@@ -39,13 +39,25 @@ def ensure_cost_partitions(connection: Connection, months: Iterable[date]) -> li
 
 
 def utilisation_partition_name(month: date) -> str:
-    return f"utilisation_hourly_y{month.year:04d}m{month.month:02d}"
+    return f"utilisation_daily_y{month.year:04d}m{month.month:02d}"
+
+
+def timestamp_bound(month: date) -> str:
+    """A partition bound on a ``timestamptz`` column: midnight UTC of ``month``."""
+    return f"{month.isoformat()}T00:00:00+00"
 
 
 def ensure_month_partitions(
-    connection: Connection, table: str, months: Iterable[date], name_of: Callable[[date], str]
+    connection: Connection,
+    table: str,
+    months: Iterable[date],
+    name_of: Callable[[date], str],
+    *,
+    bound: Callable[[date], str] = timestamp_bound,
 ) -> list[str]:
-    """Create ``table``'s missing monthly partitions (named by ``name_of``) under an advisory lock."""
+    """Create ``table``'s missing monthly partitions (named by ``name_of``, bounds written by ``bound``:
+    :func:`timestamp_bound` for a ``timestamptz`` key, ``date.isoformat`` for a ``date`` key) under an
+    advisory lock."""
     created: list[str] = []
     lock = "cloudoptima.cost_partitions" if table == "cost_data" else f"cloudoptima.partitions.{table}"
     connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:lock))"), {"lock": lock})
@@ -61,7 +73,7 @@ def ensure_month_partitions(
         connection.execute(
             text(
                 f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
-                f"FOR VALUES FROM ('{month.isoformat()}T00:00:00+00') TO ('{next_month(month).isoformat()}T00:00:00+00')"
+                f"FOR VALUES FROM ('{bound(month)}') TO ('{bound(next_month(month))}')"
             )
         )
         created.append(name)

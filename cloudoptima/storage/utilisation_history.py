@@ -1,12 +1,16 @@
-"""Hourly utilisation history (``utilisation_hourly``): store series, read rolling-window summaries, prune.
+"""Utilisation history (``utilisation_daily``): store series, read rolling-window summaries, prune.
+
+Storage: one row per (cloud account, resource, metric, UTC day) holding that day's 24 hourly values (the
+hour's mean, as the clouds report hourly data; ``NULL`` for an hour without a sample) — 24× fewer rows
+than one per hour, which is what keeps a first collection of many accounts (30 days of backfill) cheap.
 
 Contract (every statement filters the organisation and the cloud account; the caller owns the transaction):
 
 - ``store(connection, org, account, series)`` writes every present sample of ``series`` (hours that are
-  ``None`` are skipped): the stored samples of those resources between the first and last hour read are
-  deleted, then one CSV COPY writes the new ones — a re-read window replaces what was stored for it, so a
-  retried or overlapping collection never duplicates (one ``(resource, metric, hour)`` per read, as every
-  connector gives). Missing monthly partitions are created first. Returns the number of samples written.
+  ``None`` are skipped). A re-read window replaces what was stored for it: for the resources in the read,
+  every stored sample between the first and the last hour read is replaced (samples outside that span, on
+  the same days, are kept), so a retried or overlapping collection never duplicates. Missing monthly
+  partitions are created first. Returns the number of samples written (hours, not rows).
 - ``store_table(connection, org, account, table)`` does the same for a long Arrow table
   (``resource_id, metric, hour, value``), as the sandbox's ``utilisation.parquet`` is.
 - ``advance(connection, org, account, resource_ids, until)`` records that those resources were read up to
@@ -25,7 +29,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -85,49 +89,127 @@ def store_table(
     """Upsert a long table ``resource_id, metric, hour (timestamp, UTC), value`` (see the module contract)."""
     if table.num_rows == 0:
         return 0
-    table = table.select(["resource_id", "metric", "hour", "value"])
+    table = pa.table(
+        {
+            "resource_id": table.column("resource_id").cast(pa.string()),
+            "metric": table.column("metric").cast(pa.string()),
+            "hour": table.column("hour").cast(pa.timestamp("s", tz="UTC")),
+            "value": table.column("value").cast(pa.float64()),
+        }
+    )
     bounds = pc.min_max(table.column("hour")).as_py()
-    months = months_between(bounds["min"].date(), bounds["max"].date() + timedelta(days=1))
+    low, high = bounds["min"], bounds["max"]
+    months = months_between(low.date(), high.date() + timedelta(days=1))
     if _missing(connection, months):
         # The DDL lock is held to the end of the transaction: take it only when a month is missing, so
         # concurrent collections into existing months never wait on each other.
-        ensure_month_partitions(connection, "utilisation_hourly", months, utilisation_partition_name)
-    # A re-read window replaces what is stored for those resources in it (idempotent, no per-row conflict
-    # checks): delete the window, then one COPY straight into the partitioned table.
+        ensure_month_partitions(
+            connection, "utilisation_daily", months, utilisation_partition_name, bound=date.isoformat
+        )
+    written = int(table.num_rows)
+    ids = pc.unique(table.column("resource_id")).to_pylist()
+    scope = {"org": organization_id, "account": cloud_account_id, "ids": ids}
+    if low.hour != 0 or high.hour != 23:
+        # The first or last day is read in part: keep its stored hours outside the span read.
+        table = pa.concat_tables([table, _stored_outside(connection, scope, low, high)])
+    # A re-read window replaces what is stored for those resources on its days (idempotent, no per-row
+    # conflict checks): delete those days, then one COPY straight into the partitioned table.
     connection.execute(
         text(
-            "DELETE FROM utilisation_hourly WHERE organization_id = :org AND cloud_account_id = :account "
-            "AND resource_id = ANY(CAST(:ids AS text[])) AND hour >= :low AND hour <= :high"
+            "DELETE FROM utilisation_daily WHERE organization_id = :org AND cloud_account_id = :account "
+            "AND resource_id = ANY(CAST(:ids AS text[])) AND day >= :low AND day <= :high"
         ),
-        {
-            "org": organization_id,
-            "account": cloud_account_id,
-            "ids": pc.unique(table.column("resource_id")).to_pylist(),
-            "low": bounds["min"],
-            "high": bounds["max"],
-        },
+        {**scope, "low": low.date(), "high": high.date()},
     )
-    n = table.num_rows
+    days = _day_rows(table)
+    n = days.num_rows
     rows = pa.table(
         {
             "organization_id": pa.array([str(organization_id)] * n, pa.string()),
             "cloud_account_id": pa.array([str(cloud_account_id)] * n, pa.string()),
-            "resource_id": table.column("resource_id"),
-            "metric": table.column("metric"),
-            "hour": table.column("hour"),
-            "value": table.column("value"),
+            "resource_id": days.column("resource_id"),
+            "metric": days.column("metric"),
+            "day": days.column("day"),
+            "hours": days.column("hours"),
         }
     )
     payload = io.BytesIO()
     pacsv.write_csv(rows, payload, pacsv.WriteOptions(include_header=False))
     raw: Any = connection.connection.driver_connection
     copy_sql = (
-        "COPY utilisation_hourly (organization_id, cloud_account_id, resource_id, metric, hour, value) "
+        "COPY utilisation_daily (organization_id, cloud_account_id, resource_id, metric, day, hours) "
         "FROM STDIN WITH (FORMAT csv)"
     )
     with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
         copy.write(payload.getvalue())
-    return int(table.num_rows)
+    return written
+
+
+def _stored_outside(connection: Connection, scope: dict[str, Any], low: datetime, high: datetime) -> pa.Table:
+    """The stored samples of ``scope``'s resources on the days of ``low`` and ``high``, outside [low, high]."""
+    rows = connection.execute(
+        text(
+            "SELECT d.resource_id, d.metric, d.day, u.i - 1, u.v FROM utilisation_daily d "
+            "CROSS JOIN LATERAL unnest(d.hours) WITH ORDINALITY AS u(v, i) "
+            "WHERE d.organization_id = :org AND d.cloud_account_id = :account "
+            "AND d.resource_id = ANY(CAST(:ids AS text[])) AND d.day IN (:low_day, :high_day) "
+            "AND u.v IS NOT NULL"
+        ),
+        {**scope, "low_day": low.date(), "high_day": high.date()},
+    ).all()
+    kept = [
+        (resource_id, metric, hour, value)
+        for resource_id, metric, day, slot, value in rows
+        if not low <= (hour := datetime.combine(day, time(), tzinfo=UTC) + timedelta(hours=slot)) <= high
+    ]
+    return pa.table(
+        {
+            "resource_id": pa.array([k[0] for k in kept], pa.string()),
+            "metric": pa.array([k[1] for k in kept], pa.string()),
+            "hour": pa.array([k[2] for k in kept], pa.timestamp("s", tz="UTC")),
+            "value": pa.array([k[3] for k in kept], pa.float64()),
+        }
+    )
+
+
+def _day_rows(table: pa.Table) -> pa.Table:
+    """Group a long table into ``resource_id, metric, day, hours`` rows, ``hours`` a Postgres array literal
+    of 24 values (``NULL`` where no sample); the last of duplicate samples of one hour wins."""
+    hours = table.column("hour").combine_chunks()
+    stamps = hours.cast(pa.int64()).to_numpy()
+    day_numbers = stamps // 86_400
+    long = pa.table(
+        {
+            "resource_id": table.column("resource_id"),
+            "metric": table.column("metric"),
+            "day": pa.array(day_numbers.astype("datetime64[D]"), pa.date32()),
+            "slot": pa.array((stamps - day_numbers * 86_400) // 3_600, pa.int64()),
+            "value": table.column("value"),
+        }
+    )
+    grouped = long.group_by(["resource_id", "metric", "day"], use_threads=False).aggregate(
+        [("slot", "list"), ("value", "list")]
+    )
+    slots = grouped.column("slot_list").combine_chunks()
+    parents = pc.list_parent_indices(slots).to_numpy()
+    matrix = np.full((grouped.num_rows, 24), np.nan)
+    matrix[parents, pc.list_flatten(slots).to_numpy()] = pc.list_flatten(
+        grouped.column("value_list").combine_chunks()
+    ).to_numpy()
+    flat = matrix.ravel()
+    text_values = pc.fill_null(
+        pc.cast(pa.array(flat, pa.float64(), mask=np.isnan(flat)), pa.string()), "NULL"
+    )
+    offsets = pa.array(np.arange(0, flat.size + 1, 24, dtype=np.int32))
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, text_values), ",")
+    return pa.table(
+        {
+            "resource_id": grouped.column("resource_id"),
+            "metric": grouped.column("metric"),
+            "day": grouped.column("day"),
+            "hours": pc.binary_join_element_wise("{", joined, "}", ""),
+        }
+    )
 
 
 def _missing(connection: Connection, months: Sequence[date]) -> bool:
@@ -187,20 +269,27 @@ def summaries(
     resource_ids: Sequence[str] | None = None,
 ) -> dict[str, Summary]:
     """Per resource and metric: avg, max, p95, p99 and samples of ``[start, end)`` (see module contract)."""
-    only = "AND resource_id = ANY(CAST(:ids AS text[])) " if resource_ids is not None else ""
+    only = "AND d.resource_id = ANY(CAST(:ids AS text[])) " if resource_ids is not None else ""
     rows = connection.execute(
         text(
-            "SELECT resource_id, metric, round(CAST(avg(value) AS numeric), 4), round(CAST(max(value) AS numeric), 4),"
-            " round(CAST(percentile_cont(0.95) WITHIN GROUP (ORDER BY value) AS numeric), 4),"
-            " round(CAST(percentile_cont(0.99) WITHIN GROUP (ORDER BY value) AS numeric), 4), count(*) "
-            "FROM utilisation_hourly WHERE organization_id = :org AND cloud_account_id = :account "
-            f"AND hour >= :start AND hour < :end {only}GROUP BY 1, 2"
+            "SELECT d.resource_id, d.metric, round(CAST(avg(u.v) AS numeric), 4),"
+            " round(CAST(max(u.v) AS numeric), 4),"
+            " round(CAST(percentile_cont(0.95) WITHIN GROUP (ORDER BY u.v) AS numeric), 4),"
+            " round(CAST(percentile_cont(0.99) WITHIN GROUP (ORDER BY u.v) AS numeric), 4), count(*) "
+            "FROM utilisation_daily d CROSS JOIN LATERAL unnest(d.hours) WITH ORDINALITY AS u(v, i) "
+            "WHERE d.organization_id = :org AND d.cloud_account_id = :account "
+            "AND d.day >= :first_day AND d.day <= :last_day AND u.v IS NOT NULL "
+            "AND (CAST(d.day AS timestamp) AT TIME ZONE 'UTC') + (u.i - 1) * interval '1 hour' >= :start "
+            "AND (CAST(d.day AS timestamp) AT TIME ZONE 'UTC') + (u.i - 1) * interval '1 hour' < :end "
+            f"{only}GROUP BY 1, 2"
         ),
         {
             "org": organization_id,
             "account": cloud_account_id,
             "start": start,
             "end": end,
+            "first_day": start.astimezone(UTC).date(),
+            "last_day": end.astimezone(UTC).date(),
             "ids": list(resource_ids or []),
         },
     )
@@ -225,7 +314,7 @@ def _old_partitions(connection: Connection, before: datetime) -> list[str]:
     rows = connection.execute(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = CAST('utilisation_hourly' AS regclass) ORDER BY 1"
+            "WHERE i.inhparent = CAST('utilisation_daily' AS regclass) ORDER BY 1"
         )
     ).all()
     old: list[str] = []

@@ -59,7 +59,7 @@ def _picture(engine: Engine, org: uuid.UUID) -> dict[str, Any]:
         by_service = analytics.by_service(END - timedelta(days=1))
         history = connection.execute(
             text(
-                "SELECT count(*), count(DISTINCT resource_id) FROM utilisation_hourly WHERE organization_id = :org"
+                "SELECT count(*), count(DISTINCT resource_id) FROM utilisation_daily WHERE organization_id = :org"
             ),
             {"org": org},
         ).one()

@@ -117,7 +117,8 @@ def test_summaries_from_history_equal_summarise_values(engine: Engine, tenant: T
         )
         stored = connection.execute(
             text(
-                "SELECT count(*) FROM utilisation_hourly WHERE organization_id = :org AND resource_id = 'i-summary'"
+                "SELECT count(*) FROM utilisation_daily d, unnest(d.hours) AS u(v) "
+                "WHERE d.organization_id = :org AND d.resource_id = 'i-summary' AND u.v IS NOT NULL"
             ),
             {"org": org},
         ).scalar()
@@ -137,14 +138,59 @@ def test_prune_drops_only_months_wholly_before_the_retention(engine: Engine, ten
         dropped = utilisation_history.prune(connection, datetime(2019, 2, 15, tzinfo=UTC))
         kept = connection.execute(
             text(
-                "SELECT count(*) FROM utilisation_hourly WHERE organization_id = :org AND resource_id = 'i-old'"
+                "SELECT count(*) FROM utilisation_daily d, unnest(d.hours) AS u(v) "
+                "WHERE d.organization_id = :org AND d.resource_id = 'i-old' AND u.v IS NOT NULL"
             ),
             {"org": org},
         ).scalar()
-    assert dropped == ["utilisation_hourly_y2019m01"]
+    assert dropped == ["utilisation_daily_y2019m01"]
     assert kept == 2  # the two February hours stay: their month is not over before the cut-off
 
 
 def test_window_must_fit_in_the_retention(engine: Engine) -> None:
     with pytest.raises(ValueError, match="between 1 and the retention"):
         CollectionService(engine, lambda row: row, utilisation_window_days=120, utilisation_retention_days=93)
+
+
+def test_a_reread_span_replaces_only_its_own_hours(engine: Engine, tenant: Tenant) -> None:
+    org, account = tenant.organization_id, next(iter(tenant.accounts.values()))
+    day = datetime(2026, 10, 10, tzinfo=UTC)
+
+    def series(start: datetime, values: tuple[float | None, ...], metric: MetricName) -> UtilisationSeries:
+        return UtilisationSeries(resource_id="i-span", metric=metric, start=start, values=values)
+
+    with engine.begin() as connection:
+        utilisation_history.store(
+            connection,
+            org,
+            account,
+            [
+                series(day, tuple(float(h) for h in range(24)), MetricName.CPU_PERCENT),
+                series(day, tuple(1000.0 + h for h in range(24)), MetricName.NETWORK_IN_BYTES),
+            ],
+        )
+        # Noon of day 1 to 05:00 of day 2, CPU only, with 14:00 missing in the new read.
+        reread = tuple(None if h == 2 else 100.0 + h for h in range(18))
+        written = utilisation_history.store(
+            connection, org, account, [series(day + timedelta(hours=12), reread, MetricName.CPU_PERCENT)]
+        )
+        rows = connection.execute(
+            text(
+                "SELECT d.metric, d.day, u.i - 1, u.v FROM utilisation_daily d "
+                "CROSS JOIN LATERAL unnest(d.hours) WITH ORDINALITY AS u(v, i) "
+                "WHERE d.organization_id = :org AND d.resource_id = 'i-span' AND u.v IS NOT NULL"
+            ),
+            {"org": org},
+        ).all()
+    stored = {
+        (str(metric), datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(hours=slot)): value
+        for metric, d, slot, value in rows
+    }
+    assert written == 17
+    cpu = {hour: value for (metric, hour), value in stored.items() if metric == "cpu_percent"}
+    expected = {day + timedelta(hours=h): float(h) for h in range(12)}
+    expected |= {day + timedelta(hours=12 + h): 100.0 + h for h in range(18) if h != 2}
+    assert cpu == expected  # the morning kept, the span replaced (14:00 now absent), day 2 appended
+    # The network metric was not in the re-read: outside the span kept, inside it replaced by nothing.
+    network = {hour for (metric, hour) in stored if metric == "network_in_bytes"}
+    assert network == {day + timedelta(hours=h) for h in range(12)}

@@ -5,7 +5,7 @@ from cloudoptima.storage.models.collection import (
     CostForecast,
     IamPrincipal,
     UtilisationCursor,
-    UtilisationHour,
+    UtilisationDay,
 )
 from cloudoptima.storage.models.costs import CostRow
 from cloudoptima.storage.models.documents import AuditLog, ResourceDocument
@@ -36,5 +36,5 @@ __all__ = [
     "RevokedToken",
     "User",
     "UtilisationCursor",
-    "UtilisationHour",
+    "UtilisationDay",
 ]

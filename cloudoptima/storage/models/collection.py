@@ -8,8 +8,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Double, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloudoptima.storage.base import Base, TenantScoped, UUIDPrimaryKey, utcnow
@@ -42,22 +53,26 @@ class IamPrincipal(UUIDPrimaryKey, TenantScoped, Base):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class UtilisationHour(Base):
-    """One hourly sample (the hour's mean) of one metric of one resource; monthly partitions on ``hour``.
+class UtilisationDay(Base):
+    """One UTC day of one metric of one resource: 24 hourly values (the hour's mean; ``None`` where no
+    sample); monthly partitions on ``day``.
 
     Read and written only through :mod:`cloudoptima.storage.utilisation_history`, whose every statement
-    filters the organisation and the cloud account (migration 0011 has the table's DDL).
+    filters the organisation and the cloud account (migration 0012 has the table's DDL).
     """
 
-    __tablename__ = "utilisation_hourly"
-    __table_args__ = {"postgresql_partition_by": "RANGE (hour)"}
+    __tablename__ = "utilisation_daily"
+    __table_args__ = (
+        CheckConstraint("cardinality(hours) = 24", name="24_hours"),
+        {"postgresql_partition_by": "RANGE (day)"},
+    )
 
-    organization_id: Mapped[uuid.UUID]  # no foreign keys on this fact table (see migration 0011)
+    organization_id: Mapped[uuid.UUID]  # no foreign keys on this fact table (see migration 0012)
     cloud_account_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     resource_id: Mapped[str] = mapped_column(Text, primary_key=True)
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(primary_key=True)
-    value: Mapped[float] = mapped_column(Double)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hours: Mapped[list[float | None]] = mapped_column(ARRAY(Double))
 
 
 class UtilisationCursor(Base):
