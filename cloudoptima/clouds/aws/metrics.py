@@ -4,7 +4,8 @@ Contract: for ``[start, end)`` (whole UTC days) each series starts at ``start`` 
 per hour (``None`` where CloudWatch has no sample). Queries are batched up to 500 per request and every
 ``NextToken`` page is read. Instances give CPU (Average, clipped to 0–100), NetworkIn/Out (Sum, bytes per
 hour) and DiskReadOps + DiskWriteOps (Sum); application load balancers give RequestCount (Sum); RDS
-instances give CPU. Series with no sample at all are left out. A region whose reads fail becomes a
+instances give CPU (Average) and ``DatabaseConnections`` (Maximum: the hour's peak, so one short-lived
+connection shows; 0 = nobody connected). Series with no sample at all are left out. A region whose reads fail becomes a
 :class:`Failure` with scope ``"cloudwatch/<region>"``.
 """
 
@@ -64,7 +65,10 @@ def queries_for(resource: Resource) -> list[MetricQuery]:
         ]
     if resource.kind == ResourceKind.DATABASE:
         dim = ("DBInstanceIdentifier", resource.name)
-        return [MetricQuery(rid, MetricName.CPU_PERCENT, "AWS/RDS", "CPUUtilization", dim, "Average")]
+        return [
+            MetricQuery(rid, MetricName.CPU_PERCENT, "AWS/RDS", "CPUUtilization", dim, "Average"),
+            MetricQuery(rid, MetricName.CONNECTIONS, "AWS/RDS", "DatabaseConnections", dim, "Maximum"),
+        ]
     return []
 
 
