@@ -13,6 +13,7 @@ from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshTok
 from cloudoptima.storage.models.ingest import IngestRun, QuarantinedRow
 from cloudoptima.storage.models.optimisation import Anomaly, Budget, Recommendation
 from cloudoptima.storage.models.policies import Policy, PolicyExecution
+from cloudoptima.storage.models.prices import ListPriceRow, PriceRefreshRow
 from cloudoptima.storage.models.rollups import CostDaily
 
 __all__ = [
@@ -26,9 +27,11 @@ __all__ = [
     "CostRow",
     "IamPrincipal",
     "IngestRun",
+    "ListPriceRow",
     "Organization",
     "Policy",
     "PolicyExecution",
+    "PriceRefreshRow",
     "QuarantinedRow",
     "Recommendation",
     "RefreshToken",
