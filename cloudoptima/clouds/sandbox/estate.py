@@ -95,6 +95,8 @@ class UsageProfile(_Model):
     network_bytes_per_hour: float = Field(ge=0)
     disk_ops_per_hour: float = Field(ge=0)
     requests_per_hour: float = Field(ge=0)
+    connections: float = Field(default=30.0, ge=0)
+    """Typical client connections of a database (0: nobody connects, every hour reads 0)."""
 
 
 class Estate(_Model):

@@ -17,6 +17,7 @@ from cloudoptima.clouds.sandbox.anomalies import plant_anomalies
 from cloudoptima.clouds.sandbox.billing import day_start
 from cloudoptima.clouds.sandbox.builder import AccountBuilder
 from cloudoptima.clouds.sandbox.commitments import commitment_items
+from cloudoptima.clouds.sandbox.database_waste import plant_databases
 from cloudoptima.clouds.sandbox.estate import BillingSegment, Estate, EstateSpec, UsageProfile
 from cloudoptima.clouds.sandbox.fleet import build_fleet
 from cloudoptima.clouds.sandbox.iam import build_principals
@@ -86,8 +87,10 @@ def generate_estate(
         excluded = [rid for item in plants.waste for rid in item.resource_ids]
         excluded += [rid for a in planted_anomalies for rid in a.root_cause.resource_ids]
         excluded += [rid for n in plants.look_alikes for rid in n.resource_ids]
-        waste += plants.waste + commitment_items(builder, excluded, prefix)
-        look_alikes += plants.look_alikes
+        commitments = commitment_items(builder, excluded, prefix)
+        databases = plant_databases(builder, regions[0], prefix, fleet, plants)
+        waste += plants.waste + commitments + databases.waste
+        look_alikes += plants.look_alikes + databases.look_alikes
         anomalies += planted_anomalies
         all_accounts.append(account)
         resources += builder.resources

@@ -36,6 +36,8 @@ class WasteKind(StrEnum):
     IDLE_LOAD_BALANCER = "idle_load_balancer"
     STOPPED_VM_WITH_DISKS = "stopped_vm_with_disks"
     MISSING_COMMITMENT = "missing_commitment"
+    IDLE_DATABASE = "idle_database"
+    OVERSIZED_DATABASE = "oversized_database"
 
 
 class LookAlikeKind(StrEnum):
@@ -46,6 +48,7 @@ class LookAlikeKind(StrEnum):
     RECENT_UNATTACHED_DISK = "recent_unattached_disk"
     LIVE_VOLUME_SNAPSHOT = "live_volume_snapshot"
     RECENTLY_STOPPED_VM = "recently_stopped_vm"
+    IGNORE_TAGGED_DATABASE = "ignore_tagged_database"
 
 
 class AnomalyKind(StrEnum):

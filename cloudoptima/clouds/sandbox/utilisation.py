@@ -5,7 +5,7 @@ For hour ``i`` of the window (day ``d``, hour-of-day ``h``, weekday ``w``)::
     shape  = (1 + amplitude·sin(2π(h − 8)/24)) · (weekend_factor if w ≥ Sat else 1) · (1 + growth)^d
     cpu    = min(cap, cpu_base · shape · lognormal_noise), raised to burst_level·U(0.85, 1) in burst hours
     memory = min(memory_cap, memory_base · (1 + 0.1·sin(…)) · lognormal_noise)
-    network in (out at 0.6×), disk ops, requests = rate · shape · lognormal_noise
+    network in (out at 0.6×), disk ops, requests, database connections = rate · shape · lognormal_noise
 
 Each metric draws from its own stream seeded by ``(profile.seed, metric)``.
 
@@ -46,6 +46,7 @@ METRICS: dict[ResourceKind, tuple[MetricName, ...]] = {
         MetricName.NETWORK_IN_BYTES,
         MetricName.NETWORK_OUT_BYTES,
         MetricName.DISK_IO_OPS,
+        MetricName.CONNECTIONS,
     ),
     ResourceKind.LOAD_BALANCER: (
         MetricName.REQUESTS,
@@ -120,6 +121,8 @@ def _rate(profile: UsageProfile, metric: MetricName) -> float:
         return 0.6 * profile.network_bytes_per_hour
     if metric is MetricName.DISK_IO_OPS:
         return profile.disk_ops_per_hour
+    if metric is MetricName.CONNECTIONS:
+        return profile.connections
     return profile.requests_per_hour
 
 

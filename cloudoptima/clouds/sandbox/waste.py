@@ -48,7 +48,9 @@ def idle_profile_args() -> dict[str, float]:
     }
 
 
-class _Planter:
+class Planter:
+    """Plants waste and look-alikes of one account into ``plants`` (ids numbered in planting order)."""
+
     def __init__(self, builder: AccountBuilder, region: str, prefix: str, fleet: Fleet) -> None:
         self.b = builder
         self.region = region
@@ -336,7 +338,7 @@ def _steady() -> dict[str, float]:
 
 def plant(builder: AccountBuilder, region: str, prefix: str, fleet: Fleet) -> Plants:
     """Plant one of each waste kind (except commitments) and each look-alike in ``region``."""
-    planter = _Planter(builder, region, prefix, fleet)
+    planter = Planter(builder, region, prefix, fleet)
     planter.plant_vm_waste()
     planter.plant_storage_and_network_waste()
     planter.plant_look_alikes()
