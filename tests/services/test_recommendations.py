@@ -100,6 +100,11 @@ def test_list_filters_sorting_and_impact_preview(db_session: Session, loaded: tu
     assert savings == sorted(savings, reverse=True)
     storage = service.list(category="storage")
     assert storage and {r.category for r in storage} == {"storage"}
+    databases = service.list(category="database")
+    assert {(r.category, r.rule_id) for r in databases} == {
+        ("database", "idle_database"),
+        ("database", "rightsize_database"),
+    }
     preview = service.impact_preview(by_savings[0].id)
     cost = preview["cost_impact"]
     assert float(cost["current_monthly"]) - float(cost["projected_monthly"]) == pytest.approx(
