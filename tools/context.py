@@ -6,7 +6,8 @@ Contract:
 - ``session()`` is a tenant-scoped session (``cloudoptima.storage.tenancy``): every ORM statement on a
   tenant-scoped table is filtered to ``organization_id``; it commits on success. ``read_session()`` is the
   same but always rolls back, so read-only tools cannot write even by accident.
-- ``prices`` answers list prices for rightsizing options (the sandbox catalogue unless given).
+- ``price_catalog(session)`` is ``prices`` when given, else the organisation's catalogue
+  (``cloudoptima.services.price_catalog.price_catalog_for``: the price store with built-in fallbacks).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.domain.rbac import Role, has_permission
 from cloudoptima.domain.recommendations import PriceCatalog
-from cloudoptima.services.pricing import SandboxPriceCatalog
+from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.storage.tenancy import scope, tenant_session
 from tools.cache import ResultCache
 
@@ -68,9 +69,13 @@ class ToolContext:
     """Starts the approval-gated remediation workflow (``request_remediation`` needs it)."""
     principal: str = "unknown"
     """Who is calling (user id or API key prefix), recorded by tools that start work."""
-    prices: PriceCatalog = field(default_factory=SandboxPriceCatalog)
+    prices: PriceCatalog | None = None
     cache: ResultCache = field(default_factory=ResultCache)
     now: Callable[[], datetime] = _utcnow
+
+    def price_catalog(self, session: Session) -> PriceCatalog:
+        """``prices`` when given, else the organisation's catalogue (see module contract)."""
+        return self.prices if self.prices is not None else price_catalog_for(session, self.organization_id)
 
     def can(self, permission: str) -> bool:
         return has_permission(self.role, permission)

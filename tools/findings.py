@@ -74,9 +74,9 @@ def findings(ctx: ToolContext, params: FindingsInput, rules: tuple[str, ...]) ->
     """The active findings of ``rules`` in the caller's scope, most saving first, paged."""
     offset = decode_cursor(params)
     with ctx.read_session() as session:
-        rows = RecommendationService(session, ctx.organization_id, ctx.prices, now=ctx.now).list(
-            rule_ids=rules, sort_by="savings", limit=100_000
-        )
+        rows = RecommendationService(
+            session, ctx.organization_id, ctx.price_catalog(session), now=ctx.now
+        ).list(rule_ids=rules, sort_by="savings", limit=100_000)
     rows = [
         r
         for r in rows

@@ -223,7 +223,7 @@ def _rec_summary(row: Recommendation) -> RecommendationSummary:
 
 
 def _service(ctx: ToolContext, session: Any) -> RecommendationService:
-    return RecommendationService(session, ctx.organization_id, ctx.prices, now=ctx.now)
+    return RecommendationService(session, ctx.organization_id, ctx.price_catalog(session), now=ctx.now)
 
 
 def recommendations_list(ctx: ToolContext, params: RecommendationsInput) -> RecommendationsOutput:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 from cloudoptima.domain.inventory import CloudProvider
 
@@ -58,6 +59,15 @@ PRICE_LIST_NAMES: dict[CloudProvider, str] = {
     CloudProvider.GCP: "GCP Cloud Billing Catalog",
 }
 """How a provider's own price source is named in a saving's ``price_source``."""
+
+
+@runtime_checkable
+class PriceSources(Protocol):
+    """A price catalogue that can say which source answers a price (the stored catalogue does)."""
+
+    def price_source(self, provider: CloudProvider, kind: str, region: str, sku: str) -> str | None:
+        """A label of the source of this price (``"AWS Price List, fetched 2031-03-01"``), None if unknown."""
+        ...
 
 
 class PriceListError(RuntimeError):

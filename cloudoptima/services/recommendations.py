@@ -9,6 +9,8 @@ Contract (``RecommendationService.run``):
 - Active (or scheduled) recommendations not found again are ``expired``; expired or completed ones found
   again become ``active``. Dismissed ones stay dismissed: for good when ``permanent``, else until
   ``SNOOZE_DAYS`` after the dismissal.
+- Savings of findings that stop or remove a whole resource are what it was billed over the last 30 days
+  where the collected costs say (``cloudoptima.services.billed_costs``), else list prices from ``prices``.
 - ``expires_at`` of a live recommendation is ``TTL_DAYS`` after it was last seen (runs refresh it).
 Rows that cannot be rebuilt as domain resources (unknown shapes) are skipped and counted.
 """
@@ -30,6 +32,7 @@ from cloudoptima.analytics.recommendations import AnomalyScope, RuleSettings, ge
 from cloudoptima.analytics.recommendations.context import cause_scopes
 from cloudoptima.domain.inventory import Resource
 from cloudoptima.domain.recommendations import PriceCatalog, Recommendation, RecommendationStatus, RiskLevel
+from cloudoptima.services.billed_costs import billed_last_30_days
 from cloudoptima.storage.models import Anomaly, ResourceDocument
 from cloudoptima.storage.models import Recommendation as RecommendationRow
 from cloudoptima.storage.tenancy import TenantRepository
@@ -154,6 +157,7 @@ class RecommendationService:
             as_of=as_of or now,
             settings=self._settings,
             anomaly_scopes=self.anomaly_scopes(),
+            billed_monthly=billed_last_30_days(self._session, self._org, as_of or now, resources),
         )
         report = RecommendationRunReport(recommendations=found, skipped_resources=skipped)
         existing = {row.fingerprint: row for row in self._session.scalars(self._repo.query())}

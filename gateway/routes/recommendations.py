@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.recommendations import RecommendationStatus
-from cloudoptima.services.pricing import SandboxPriceCatalog
+from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Recommendation
 from gateway.audit import AuditedRoute
@@ -28,6 +28,11 @@ Reader = Annotated[Principal, Permission("read:recommendations")]
 Dismisser = Annotated[Principal, Permission("dismiss:recommendations")]
 
 
+def _price_source(evidence: dict[str, Any] | None) -> str | None:
+    value = (evidence or {}).get("price_source")
+    return str(value) if value is not None else None
+
+
 def recommendation_out(row: Recommendation) -> RecommendationOut:
     return RecommendationOut(
         id=row.id,
@@ -41,6 +46,7 @@ def recommendation_out(row: Recommendation) -> RecommendationOut:
         confidence=float(row.confidence) if row.confidence is not None else None,
         estimated_savings_monthly=row.estimated_savings_monthly,
         estimated_savings_annual=row.estimated_savings_annual,
+        price_source=_price_source(row.evidence),
         affected_resources=row.affected_resources or [],  # type: ignore[arg-type]
         actions=row.actions or [],  # type: ignore[arg-type]
         manual_steps=[str(s) for s in row.manual_steps or []],
@@ -51,7 +57,8 @@ def recommendation_out(row: Recommendation) -> RecommendationOut:
 
 
 def service(session: Session, principal: Principal) -> RecommendationService:
-    return RecommendationService(session, principal.organization_id, SandboxPriceCatalog())
+    org = principal.organization_id
+    return RecommendationService(session, org, price_catalog_for(session, org))
 
 
 @router.get("", response_model=RecommendationList)

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.rbac import RISK_PERMISSION
 from cloudoptima.domain.remediation import PendingApproval
-from cloudoptima.services.pricing import SandboxPriceCatalog
+from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.services.remediation import RemediationService
 from cloudoptima.storage.models import Organization
@@ -59,7 +59,7 @@ async def apply_recommendation(
 
     def load() -> tuple[str, str, str, bool]:
         with tenant_session(runtime.sessions(), org) as session:
-            row = RecommendationService(session, org, SandboxPriceCatalog()).get(recommendation_id)
+            row = RecommendationService(session, org, price_catalog_for(session, org)).get(recommendation_id)
             organisation = session.get(Organization, org)
             required = bool((organisation.settings or {}).get("require_approval")) if organisation else False
             return row.risk_level, row.status, row.title, required

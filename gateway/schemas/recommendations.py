@@ -42,6 +42,13 @@ class RecommendationOut(Schema):
     confidence: float | None
     estimated_savings_monthly: Money | None
     estimated_savings_annual: Money | None
+    price_source: str | None = Field(
+        default=None,
+        description=(
+            'Where the saving comes from: "billed cost (last 30 days)", a price list ("AWS Price List, '
+            'fetched 2031-03-01"), a built-in table, the resource\'s own reported cost, or "price unknown".'
+        ),
+    )
     affected_resources: list[AffectedResourceOut]
     actions: list[ActionOut]
     manual_steps: list[str]

@@ -21,7 +21,7 @@ from cloudoptima.services.anomalies import AnomalyService
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.events import Publish
 from cloudoptima.services.forecast_refresh import refresh_forecasts
-from cloudoptima.services.pricing import SandboxPriceCatalog
+from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Anomaly, Organization, Recommendation
 from cloudoptima.storage.tenancy import tenant_session
@@ -157,7 +157,8 @@ class AnalysisActivities:
             else None
         )
         with tenant_session(self._sessions, org) as session:
-            report = RecommendationService(session, org, SandboxPriceCatalog(), now=self._now).run(as_of)
+            prices = price_catalog_for(session, org)
+            report = RecommendationService(session, org, prices, now=self._now).run(as_of)
             if self._narrate is not None:
                 top = session.scalars(
                     select(Recommendation.id)

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from cloudoptima.analytics.recommendations.context import RuleContext
 from cloudoptima.domain.inventory import Resource
+from cloudoptima.domain.prices import PriceKind, PriceSources
 from cloudoptima.domain.recommendations import (
     AffectedResource,
     Category,
@@ -55,6 +57,38 @@ class Finding:
 PRICE_CATALOGUE = "list price of the price catalogue (on-demand, 730 h/month)"
 PRICE_INVENTORY = "the resource's own monthly cost as the cloud reported it"
 PRICE_UNKNOWN = "price unknown"
+PRICE_BILLED = "billed cost (last 30 days)"
+
+
+def list_source(ctx: RuleContext, resource: Resource, kind: PriceKind, sku: str) -> str:
+    """Who answers the list price of ``sku`` for ``resource``: the catalogue's own label when it can say
+    (``"AWS Price List, fetched 2031-03-01"``, a built-in table), else :data:`PRICE_CATALOGUE`."""
+    if isinstance(ctx.prices, PriceSources):
+        label = ctx.prices.price_source(resource.provider, kind.value, resource.region, sku)
+        if label:
+            return label
+    return PRICE_CATALOGUE
+
+
+def whole_saving(
+    ctx: RuleContext,
+    resource: Resource,
+    list_monthly: Decimal | None,
+    kind: PriceKind,
+    sku: str,
+    share: Decimal = Decimal(1),
+) -> tuple[Decimal, str]:
+    """The monthly saving of stopping or removing all of ``resource`` and where it comes from: what the
+    resource was billed over the last 30 days (:data:`PRICE_BILLED`), else ``list_monthly × share`` with its
+    list source, else its own reported cost × share, else 0 with :data:`PRICE_UNKNOWN`."""
+    billed = ctx.billed_monthly.get(resource.resource_id)
+    if billed is not None and billed > 0:
+        return billed, PRICE_BILLED
+    if list_monthly is not None:
+        return list_monthly * share, list_source(ctx, resource, kind, sku)
+    if resource.monthly_cost > 0:
+        return resource.monthly_cost * share, PRICE_INVENTORY
+    return Decimal(0), PRICE_UNKNOWN
 
 
 def monthly_price(catalogue: Decimal | None, resource: Resource) -> tuple[Decimal, str]:

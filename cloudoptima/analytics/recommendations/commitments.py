@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from cloudoptima.analytics.recommendations.build import Finding
+from cloudoptima.analytics.recommendations.build import Finding, list_source
 from cloudoptima.analytics.recommendations.context import RuleContext, data_confidence
 from cloudoptima.domain.inventory import InstanceAttributes, Resource, ResourceKind, ResourceState
+from cloudoptima.domain.prices import PriceKind
 from cloudoptima.domain.recommendations import Category, ImpactAnalysis, ResourceChange, RiskLevel
 
 CPU = "cpu_percent"
@@ -42,6 +43,12 @@ def _steady(ctx: RuleContext, vm: Resource) -> bool:
     if cpu["avg"] <= profile.bursty_max_avg_cpu and cpu["p99"] >= profile.bursty_min_p99_cpu:
         return False
     return not ctx.in_open_anomaly(vm, attributes.instance_type)
+
+
+def _instance_type(vm: Resource) -> str:
+    attributes = vm.attributes
+    assert isinstance(attributes, InstanceAttributes)
+    return attributes.instance_type
 
 
 def commitment_coverage(ctx: RuleContext) -> list[Finding]:
@@ -108,6 +115,11 @@ def commitment_coverage(ctx: RuleContext) -> list[Finding]:
                     "hourly_commitment_usd": str(hourly),
                     "rate": str(rate),
                     "min_days": round(days, 1),
+                    "price_source": "; ".join(
+                        dict.fromkeys(
+                            list_source(ctx, vm, PriceKind.INSTANCE, _instance_type(vm)) for vm, _ in members
+                        )
+                    ),
                 },
             )
         )

@@ -20,7 +20,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cloudoptima.analytics.recommendations.build import PRICE_UNKNOWN, Finding, action, monthly_price
+from cloudoptima.analytics.recommendations.build import (
+    PRICE_UNKNOWN,
+    Finding,
+    action,
+    list_source,
+    whole_saving,
+)
 from cloudoptima.analytics.recommendations.context import RuleContext, data_confidence
 from cloudoptima.domain.inventory import (
     DiskAttributes,
@@ -29,6 +35,7 @@ from cloudoptima.domain.inventory import (
     ResourceKind,
     ResourceState,
 )
+from cloudoptima.domain.prices import PriceKind
 from cloudoptima.domain.recommendations import Category, ImpactAnalysis, ResourceChange, RiskLevel
 
 CPU, MEMORY = "cpu_percent", "memory_percent"
@@ -80,10 +87,14 @@ def idle_vms(ctx: RuleContext) -> list[Finding]:
         network_ok, network = _network_ok(ctx, rid)
         if cpu[profile.cpu_stat] > limit or not network_ok:
             continue
-        monthly, price_source = monthly_price(
-            ctx.prices.instance_monthly(vm.provider, vm.region, attributes.instance_type), vm
+        cost, price_source = whole_saving(
+            ctx,
+            vm,
+            ctx.prices.instance_monthly(vm.provider, vm.region, attributes.instance_type),
+            PriceKind.INSTANCE,
+            attributes.instance_type,
+            billed_share(attributes),
         )
-        cost = monthly * billed_share(attributes)
         days = ctx.sample_days(rid, CPU)
         priced = price_source != PRICE_UNKNOWN
         price_note = (
@@ -239,6 +250,7 @@ def rightsizing(ctx: RuleContext) -> list[Finding]:
                     "memory_projected": round(memory_projected, 2) if memory_projected is not None else None,
                     "target": target.name,
                     "days": round(days, 1),
+                    "price_source": list_source(ctx, vm, PriceKind.INSTANCE, current.name),
                 },
             )
         )
@@ -267,14 +279,16 @@ def stopped_vms(ctx: RuleContext) -> list[Finding]:
             continue
         if vm.resource_id in ctx.claimed or any(d.resource_id in ctx.claimed for d in disks):
             continue
-        costs = []
+        costs, sources = [], []
         for disk in disks:
             attributes = disk.attributes
             assert isinstance(attributes, DiskAttributes)
             price = ctx.prices.disk_monthly(
                 disk.provider, disk.region, attributes.disk_type, attributes.size_gb
             )
-            costs.append(price if price is not None else disk.monthly_cost)
+            cost, source = whole_saving(ctx, disk, price, PriceKind.DISK, attributes.disk_type)
+            costs.append(cost)
+            sources.append(source)
         total = sum(costs, Decimal(0))
         findings.append(
             Finding(
@@ -313,7 +327,11 @@ def stopped_vms(ctx: RuleContext) -> list[Finding]:
                     "restoring takes time and new volume ids",
                 ],
                 rollback="restore each disk from its snapshot and attach it to the VM again",
-                evidence={"stopped_days": round(stopped_days, 1), "disks": [d.resource_id for d in disks]},
+                evidence={
+                    "stopped_days": round(stopped_days, 1),
+                    "disks": [d.resource_id for d in disks],
+                    "price_source": "; ".join(dict.fromkeys(sources)),
+                },
             )
         )
     return findings

@@ -7,6 +7,9 @@ Contract:
 - ``as_of`` is the UTC moment the inventory describes; ages are measured to it.
 - A resource is excluded when it, or a resource it belongs to, carries an exclusion tag (keys compared
   case-insensitively; values ``false``/``no``/``0``/``off`` do not exclude).
+- ``billed_monthly[resource_id]`` is what the resource itself cost over the 30 days before ``as_of`` (the
+  collected costs' effective cost, with discounts), present only where those costs cover the whole window;
+  a finding that stops or removes a whole resource saves that amount (``build.whole_saving``).
 - ``claim`` records resources already covered by a finding, so later rules (rightsizing after idle,
   commitments after both) never recommend two changes for one resource.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from cloudoptima.analytics.recommendations.profiles import HOURS_PER_DAY, RuleSettings
 from cloudoptima.domain.analytics import CostAnomaly
@@ -58,6 +62,7 @@ class RuleContext:
     settings: RuleSettings
     anomaly_scopes: Sequence[AnomalyScope] = ()
     claimed: set[str] = field(default_factory=set)
+    billed_monthly: Mapping[str, Decimal] = field(default_factory=dict)
 
     def excluded(self, resource: Resource) -> bool:
         """True when the resource carries an exclusion tag."""

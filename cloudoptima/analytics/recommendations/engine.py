@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from cloudoptima.analytics.recommendations.build import Finding, assemble
 from cloudoptima.analytics.recommendations.commitments import commitment_coverage
@@ -55,6 +56,7 @@ def generate_recommendations(
     as_of: datetime,
     settings: RuleSettings | None = None,
     anomaly_scopes: Sequence[AnomalyScope] = (),
+    billed_monthly: Mapping[str, Decimal] | None = None,
 ) -> list[Recommendation]:
     """Recommendations for ``resources`` (see module contract)."""
     if as_of.tzinfo is None:
@@ -66,6 +68,7 @@ def generate_recommendations(
         prices=prices,
         settings=settings or RuleSettings(),
         anomaly_scopes=anomaly_scopes,
+        billed_monthly=billed_monthly or {},
     )
     found: dict[str, Recommendation] = {}
     for rule in RULES:

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from cloudoptima.analytics.recommendations.build import Finding, action
+from cloudoptima.analytics.recommendations.build import Finding, action, whole_saving
 from cloudoptima.analytics.recommendations.context import RuleContext
 from cloudoptima.analytics.recommendations.profiles import LB_DELETE_AFTER_DAYS, LB_MAX_REQUESTS_PER_DAY
 from cloudoptima.domain.inventory import LoadBalancerAttributes, PublicIpAttributes, ResourceState
+from cloudoptima.domain.prices import PriceKind
 from cloudoptima.domain.recommendations import Category, ImpactAnalysis, ResourceChange, RiskLevel
 
 MARK_TAG = "cloudoptima:marked-for-deletion"
+LOAD_BALANCER_SKU = {"aws": "application", "azure": "standard", "gcp": "forwarding-rule"}
+"""The load-balancer product whose fixed price ``PriceCatalog.load_balancer_monthly`` answers."""
 _LIVE = (ResourceState.RUNNING, ResourceState.IN_USE)
 
 
@@ -40,7 +43,7 @@ def unassociated_ips(ctx: RuleContext) -> list[Finding]:
         if ip.resource_id in ctx.claimed:
             continue
         price = ctx.prices.public_ip_monthly(ip.provider, ip.region, associated=False)
-        cost = price if price is not None else ip.monthly_cost
+        cost, price_source = whole_saving(ctx, ip, price, PriceKind.PUBLIC_IP, "idle")
         findings.append(
             Finding(
                 rule_id="unassociated_ip",
@@ -72,7 +75,7 @@ def unassociated_ips(ctx: RuleContext) -> list[Finding]:
                 ],
                 risks=["the same address cannot be reserved again once released"],
                 rollback="none for the address itself; reserve a new one if needed",
-                evidence={"age_days": round(days, 1)},
+                evidence={"age_days": round(days, 1), "price_source": price_source},
             )
         )
     return findings
@@ -103,7 +106,9 @@ def idle_load_balancers(ctx: RuleContext) -> list[Finding]:
             continue
         reason = "no running target" if not live else f"{per_day:.0f} requests/day"
         price = ctx.prices.load_balancer_monthly(lb.provider, lb.region)
-        cost = price if price is not None else lb.monthly_cost
+        cost, price_source = whole_saving(
+            ctx, lb, price, PriceKind.LOAD_BALANCER, LOAD_BALANCER_SKU.get(lb.provider.value, "")
+        )
         delete_on = (ctx.as_of + timedelta(days=LB_DELETE_AFTER_DAYS)).date().isoformat()
         findings.append(
             Finding(
@@ -134,7 +139,12 @@ def idle_load_balancers(ctx: RuleContext) -> list[Finding]:
                 ],
                 risks=["a standby or disaster-recovery endpoint may be idle by design"],
                 rollback=f"remove the {MARK_TAG} tag (untag) before the deletion date",
-                evidence={"live_targets": len(live), "requests_per_day": per_day, "age_days": round(days, 1)},
+                evidence={
+                    "live_targets": len(live),
+                    "requests_per_day": per_day,
+                    "age_days": round(days, 1),
+                    "price_source": price_source,
+                },
             )
         )
     return findings

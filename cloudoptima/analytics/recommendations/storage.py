@@ -14,7 +14,7 @@ Contract (thresholds in ``profiles``):
 
 from __future__ import annotations
 
-from cloudoptima.analytics.recommendations.build import Finding, action
+from cloudoptima.analytics.recommendations.build import Finding, action, list_source, whole_saving
 from cloudoptima.analytics.recommendations.context import RuleContext, data_confidence
 from cloudoptima.domain.inventory import (
     BucketAttributes,
@@ -22,6 +22,7 @@ from cloudoptima.domain.inventory import (
     ResourceState,
     SnapshotAttributes,
 )
+from cloudoptima.domain.prices import PriceKind
 from cloudoptima.domain.recommendations import Category, ImpactAnalysis, ResourceChange, RiskLevel
 
 REQUESTS = "requests"
@@ -42,7 +43,7 @@ def unattached_disks(ctx: RuleContext) -> list[Finding]:
         if days < profile.min_days:
             continue
         price = ctx.prices.disk_monthly(disk.provider, disk.region, attributes.disk_type, attributes.size_gb)
-        cost = price if price is not None else disk.monthly_cost
+        cost, price_source = whole_saving(ctx, disk, price, PriceKind.DISK, attributes.disk_type)
         snapshot = ctx.prices.snapshot_monthly(disk.provider, disk.region, attributes.size_gb)
         findings.append(
             Finding(
@@ -78,7 +79,7 @@ def unattached_disks(ctx: RuleContext) -> list[Finding]:
                     else "the safety snapshot bills until deleted"
                 ],
                 rollback="create a disk from the snapshot",
-                evidence={"unattached_days": round(days, 1)},
+                evidence={"unattached_days": round(days, 1), "price_source": price_source},
             )
         )
     return findings
@@ -99,7 +100,7 @@ def orphaned_snapshots(ctx: RuleContext) -> list[Finding]:
         if days < profile.min_days or snap.resource_id in ctx.claimed or ctx.excluded(snap):
             continue
         price = ctx.prices.snapshot_monthly(snap.provider, snap.region, attributes.size_gb)
-        cost = price if price is not None else snap.monthly_cost
+        cost, price_source = whole_saving(ctx, snap, price, PriceKind.SNAPSHOT, "standard")
         findings.append(
             Finding(
                 rule_id="orphaned_snapshot",
@@ -130,7 +131,11 @@ def orphaned_snapshots(ctx: RuleContext) -> list[Finding]:
                 ],
                 risks=["irreversible: check no image, template or restore plan still uses it"],
                 rollback="none: deleting a snapshot cannot be undone",
-                evidence={"age_days": round(days, 1), "source_disk_id": attributes.source_disk_id},
+                evidence={
+                    "age_days": round(days, 1),
+                    "source_disk_id": attributes.source_disk_id,
+                    "price_source": price_source,
+                },
             )
         )
     return findings
@@ -194,7 +199,11 @@ def storage_tiering(ctx: RuleContext) -> list[Finding]:
                 ],
                 risks=["colder classes charge per GB read and have a minimum storage duration"],
                 rollback=f"a lifecycle transition back to {classes[0]} (copying objects)",
-                evidence={"requests_per_gb_month": round(per_gb_month, 4), "days": round(days, 1)},
+                evidence={
+                    "requests_per_gb_month": round(per_gb_month, 4),
+                    "days": round(days, 1),
+                    "price_source": list_source(ctx, bucket, PriceKind.OBJECT_STORAGE, classes[0]),
+                },
             )
         )
     return findings
