@@ -6,8 +6,10 @@ Contract (every implementation, same file roles: ``provider.py`` implements :cla
 - Reads return :class:`Partial` results: one region or service failing is listed in ``failures`` and the
   rest is still returned. Throttling is retried with exponential backoff inside the implementation;
   :class:`ThrottledError` escapes only after retries are exhausted.
-- Bad credentials and missing permissions raise :class:`CredentialsError` (never retried), naming the
-  missing permission when the cloud says which.
+- Bad credentials and missing permissions raise :class:`CredentialsError` (never retried). Its
+  ``permission`` is set exactly when the identity is valid but lacks that permission (collection then
+  records a permission problem and reads the rest); ``None`` means the credentials themselves were refused.
+  A part of a read denied for a permission may instead be listed as a :class:`Failure` with ``permission``.
 - Money is ``Decimal``, datetimes are UTC, periods are ``[start, end)``.
 - Actions: :meth:`CloudProviderClient.validate_action` checks permissions and preconditions and changes
   nothing; :meth:`CloudProviderClient.execute_action` acts once per ``idempotency_key`` (a repeated key
@@ -65,11 +67,13 @@ class ActionRefusedError(ProviderError):
 
 
 class Failure(_Model):
-    """One part of a read that failed: ``scope`` is e.g. ``"ec2/us-west-2"``."""
+    """One part of a read that failed: ``scope`` is e.g. ``"ec2/us-west-2"``; ``permission`` names the
+    permission it was denied for (None: failed for another reason)."""
 
     scope: str
     error: str
     retryable: bool = False
+    permission: str | None = None
 
 
 class Partial(BaseModel, Generic[T]):
@@ -86,7 +90,9 @@ class Partial(BaseModel, Generic[T]):
 
 
 class Verification(_Model):
-    """Result of checking credentials for real: ``status`` is verified or failed, with the reason."""
+    """Result of checking credentials for real: ``status`` is ``verified``; ``partial`` (the identity is valid
+    and only the read permissions in ``missing_permissions`` are lacking: the account can be collected
+    without those reads); or ``failed``, with the reason."""
 
     status: str
     account_id: str | None = None

@@ -4,8 +4,11 @@ Contract:
 - ``connect`` stores the credentials encrypted (Fernet) with status ``pending`` / verification ``pending``;
   the same (provider, account id) twice in one organisation raises :class:`AccountExistsError`.
 - ``verify`` builds the account's provider through the :class:`ProviderRegistry` and calls its ``verify()``
-  for real: ``verified`` sets status ``active``; anything else (including a provider error) sets status
-  ``error`` and verification ``failed`` with the reason (never a secret).
+  for real: ``verified`` sets status ``active``; ``partial`` (valid identity, some read permissions missing)
+  sets verification ``verified`` and status ``degraded`` with one permission problem per missing
+  permission (collection goes on without those reads and replaces them with what it meets); anything else
+  (including a provider error) sets status ``error`` and verification ``failed`` with the reason (never a
+  secret).
 - ``listing`` adds ``monthly_spend`` = the last 30 days of billed cost of the account in ``cost_daily``
   (the stored column when there are no rows) and hides ``disconnected`` accounts unless asked for.
 - ``update_settings`` applies a patch of the editable settings (``domain.account_settings``: a ``None``
@@ -33,6 +36,7 @@ from sqlalchemy.orm import Session
 from cloudoptima.clouds.protocol import ProviderError
 from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.domain.account_settings import EDITABLE, check_settings
+from cloudoptima.domain.permission_problems import PermissionProblem
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.storage.models import CloudAccount, CostDaily
 from cloudoptima.storage.tenancy import TenantRepository
@@ -146,11 +150,19 @@ class CloudAccountService:
 
     def verify(self, account_id: uuid.UUID, registry: ProviderRegistry) -> CloudAccount:
         row = self.get(account_id)
+        problems: list[PermissionProblem] = []
         try:
             result = registry.for_account(row).verify()
-            verified = result.status == "verified"
+            verified = result.status in ("verified", "partial")
             reason = None if verified else (result.detail or "verification failed")
-            if result.missing_permissions:
+            if result.status == "partial":
+                problems = [
+                    PermissionProblem(
+                        step="verify", permission=p, purpose="collection (checked when connecting)"
+                    )
+                    for p in result.missing_permissions
+                ]
+            elif result.missing_permissions:
                 reason = f"{reason}; missing permissions: {', '.join(result.missing_permissions)}"
         except ProviderError as exc:
             verified, reason = False, str(exc) or type(exc).__name__
@@ -158,7 +170,8 @@ class CloudAccountService:
             verified, reason = False, f"{type(exc).__name__}: {exc}"[:500]
         row.verification_status = "verified" if verified else "failed"
         row.verification_error = reason
-        row.status = "active" if verified else "error"
+        row.status = ("degraded" if problems else "active") if verified else "error"
+        row.permission_problems = [problem.as_json() for problem in problems]
         self._session.flush()
         return row
 
@@ -173,7 +186,13 @@ class CloudAccountService:
             if status
             else query.where(CloudAccount.status != DISCONNECTED)
         )
-        rows: Sequence[CloudAccount] = self._session.scalars(query).all()
+        return self._views(self._session.scalars(query).all(), today)
+
+    def view(self, account_id: uuid.UUID, *, today: date | None = None) -> AccountView:
+        """One account as :meth:`listing` shows it (also when disconnected); LookupError if unknown."""
+        return self._views([self.get(account_id)], today)[0]
+
+    def _views(self, rows: Sequence[CloudAccount], today: date | None) -> list[AccountView]:
         end = (today or self._now().date()) + timedelta(days=1)
         spend = dict(
             self._session.execute(

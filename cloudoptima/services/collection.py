@@ -26,15 +26,24 @@ of them (after a crash, between commit and acknowledgement) without duplicating 
   to ``resources.metrics`` — what the rules read — and history months older than the retention (default
   93 days) are dropped. ``heartbeat`` is called between chunks.
 - ``collect_iam`` upserts ``iam_principals``; principals missing from a complete read are marked deleted.
-- ``finish`` sets ``status = 'active'``, ``monthly_spend`` (the last 30 days of billed cost in the
+- A read the credentials are not allowed to make never stops the others and never passes silently: a step
+  that raises :class:`CredentialsError` naming a permission, and the parts of a read listed as denied
+  (``Failure.permission``), become :class:`PermissionProblem` records ("missing permission
+  cloudwatch:GetMetricData for utilisation of 12 instances"); the other steps still collect. A denied
+  utilisation read writes nothing and moves no cursor, so the stored history and summaries stay as they
+  were (the rules need enough samples: no finding is made from absent data). A :class:`CredentialsError`
+  without a permission (the credentials themselves were refused) stops the account.
+- ``finish`` sets ``status = 'active'`` (``'degraded'`` when permission problems were met; they are stored
+  in ``permission_problems`` and replaced — cleared — by the next collection's), ``monthly_spend`` (the last 30 days of billed cost in the
   account's main currency) and — when every cost window loaded — ``last_sync_at``; then publishes
   ``cost_updates`` and ``resource_changes`` events.
-- ``mark_error`` records a :class:`CredentialsError` (``status = 'error'`` with the reason) and publishes
+- ``mark_error`` records refused credentials (``status = 'error'`` with the reason) and publishes
   ``collection_failed``.
 - ``collect_account`` runs all of the above for one account in one call (what the workflow's one activity
   per account does): the account row, its provider and the rollup tag keys are loaded once and every step's
   transaction runs on one connection; a step's provider error is recorded (retryable ones are left pending
-  for the caller to retry singly, and ``finish`` then waits for them) instead of stopping the others. Only
+  for the caller to retry singly, and ``finish`` then waits for them) instead of stopping the others, and a
+  denied step is recorded as a permission problem. Only
   one ``collect_account`` of an account runs at a time (a session advisory lock; a second one raises
   :class:`CollectionInProgressError`).
 
@@ -64,6 +73,8 @@ from cloudoptima.domain.inventory import (
     ResourceKind,
     ResourceState,
 )
+from cloudoptima.domain.permission_problems import PermissionProblem, Step, distinct
+from cloudoptima.services import collection_problems
 from cloudoptima.services.cost_rows import cost_batch
 from cloudoptima.services.events import Publish
 from cloudoptima.services.ingestion import rollup_tag_keys
@@ -88,7 +99,7 @@ UTILISATION_BACKFILL_DAYS = (
 )
 UTILISATION_WINDOW_DAYS = 93  # summaries (what the rules read) cover this much of the stored history
 UTILISATION_RETENTION_DAYS = 93  # whole months of history older than this are dropped
-COLLECTABLE_STATUSES = ("active", "pending")
+COLLECTABLE_STATUSES = ("active", "pending", "degraded")
 _PRINCIPAL_UPDATES = (
     "name",
     "kind",
@@ -154,6 +165,7 @@ class InventoryStep:
     resources: int
     complete: bool
     failures: list[str] = field(default_factory=list)
+    problems: list[PermissionProblem] = field(default_factory=list)  # denied parts (also in failures)
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,7 @@ class UtilisationStep:
     series: int
     failures: list[str] = field(default_factory=list)
     samples: int = 0  # hourly samples written to the history
+    problems: list[PermissionProblem] = field(default_factory=list)  # resources whose read was denied
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,7 @@ class IamStep:
     principals: int
     privileged: int
     complete: bool
+    problems: list[PermissionProblem] = field(default_factory=list)  # denied parts of the read
 
 
 @dataclass(frozen=True)
@@ -209,10 +223,18 @@ class AccountCollection:
     failures: list[StepFailure] = field(default_factory=list)
     finish: FinishStep | None = None
     """Set when the sync was recorded (no retryable failure was left)."""
+    denied: list[PermissionProblem] = field(default_factory=list)
+    """Steps (or cost windows) that raised a permission denial; carried by a resume."""
 
     @property
     def pending(self) -> list[StepFailure]:
         return [f for f in self.failures if f.retryable]
+
+    @property
+    def permission_problems(self) -> list[PermissionProblem]:
+        """Every permission problem met so far: denied steps plus the denied parts of the reads."""
+        parts = [step.problems for step in (self.inventory, self.utilisation, self.iam) if step is not None]
+        return distinct([*self.denied, *(p for problems in parts for p in problems)])
 
     @property
     def costs_complete(self) -> bool:
@@ -484,7 +506,12 @@ class CollectionService:
                 self._now(),
                 complete=read.complete,
             )
-        step = InventoryStep(resources=count, complete=read.complete, failures=_failures(read.failures))
+        step = InventoryStep(
+            resources=count,
+            complete=read.complete,
+            failures=_failures(read.failures),
+            problems=collection_problems.from_failures("inventory", read.failures),
+        )
         return step, read.items
 
     def _utilisation_targets(self, ref: AccountRef, connection: Connection | None = None) -> list[Resource]:
@@ -521,7 +548,9 @@ class CollectionService:
         the day of its newest stored hour (completing a partial day) up to ``end``. Summaries cover the last
         ``utilisation_window_days`` of the stored history before ``end``. ``inventory``: the complete read
         just upserted (its live instances and databases are exactly the stored ones), so the targets need not
-        be read back; None reads them from ``resources``.
+        be read back; None reads them from ``resources``. Resources whose read was denied (the call raised
+        a permission denial — then the remaining chunks are not read — or listed a denied part) are
+        reported in ``problems``; nothing of theirs is written.
         """
         if inventory is None:
             targets = self._utilisation_targets(ref, connection)
@@ -540,12 +569,24 @@ class CollectionService:
             since = max(start, cursor - timedelta(days=1)) if cursor is not None else start
             groups.setdefault(min(since, end), []).append(resource)
         failures: list[str] = []
+        denied: dict[str, list[Resource]] = {}
+        refused: str | None = None  # a permission the whole read was denied: the other chunks are not read
         series = samples = done = 0
         for since, members in sorted(groups.items(), key=lambda kv: kv[0]):
             for offset in range(0, len(members), UTILISATION_CHUNK):
                 chunk = members[offset : offset + UTILISATION_CHUNK]
-                read = provider.utilisation(chunk, since, end) if since < end else None
+                read = None
+                if refused is not None:
+                    denied[refused].extend(chunk)
+                elif since < end:
+                    try:
+                        read = provider.utilisation(chunk, since, end)
+                    except CredentialsError as exc:
+                        refused = collection_problems.denied(exc, "utilisation", "utilisation").permission
+                        denied.setdefault(refused, []).extend(chunk)
                 if read is not None:
+                    for permission, resources in collection_problems.denied_in(chunk, read.failures).items():
+                        denied.setdefault(permission, []).extend(resources)
                     failures += _failures(read.failures)
                     series += len(read.items)
                     with self._transaction(connection) as bound:
@@ -590,7 +631,13 @@ class CollectionService:
                     },
                 )
             self._prune(bound, window_end)
-        return UtilisationStep(resources=len(summaries), series=series, failures=failures, samples=samples)
+        return UtilisationStep(
+            resources=len(summaries),
+            series=series,
+            failures=failures,
+            samples=samples,
+            problems=collection_problems.utilisation_problems(denied),
+        )
 
     def _prune(self, connection: Connection, now: datetime) -> None:
         """Drop history months older than the retention: checked without a lock; the drop (about once a
@@ -644,7 +691,10 @@ class CollectionService:
                     execution_options={"synchronize_session": False},
                 )
         return IamStep(
-            principals=len(rows), privileged=sum(1 for r in rows if r["privileged"]), complete=read.complete
+            principals=len(rows),
+            privileged=sum(1 for r in rows if r["privileged"]),
+            complete=read.complete,
+            problems=collection_problems.from_failures("iam", read.failures),
         )
 
     # -- the whole account in one call -----------------------------------------------------------------
@@ -667,9 +717,11 @@ class CollectionService:
         idempotency, so a retry (``resume`` = the last reported progress) repeats no committed step and a
         repeated step replaces rather than duplicates. A provider error in one step is recorded in
         ``failures`` and the other steps still run; utilisation waits for a retryable inventory failure
-        (it reads what inventory stores). ``finish`` runs only when no retryable failure is left; the caller
-        retries those steps singly and then calls :meth:`finish`. :class:`CredentialsError` and
-        :class:`AccountNotFoundError` propagate (the caller marks the account).
+        (it reads what inventory stores). A step denied a permission is recorded in ``denied`` (the cost
+        windows after a denied one are not asked for) and the others still run. ``finish`` runs only when
+        no retryable failure is left, with the permission problems; the caller retries those steps singly
+        and then calls :meth:`finish`. A :class:`CredentialsError` naming no permission (refused
+        credentials) and :class:`AccountNotFoundError` propagate (the caller marks the account).
 
         One run per account at a time, whatever started it: a session advisory lock keyed by the account is
         held for the call (and released by the server if the process dies); when another run holds it,
@@ -738,6 +790,7 @@ class CollectionService:
                 utilisation=resume.utilisation,
                 iam=resume.iam,
                 finish=resume.finish,
+                denied=list(resume.denied),
             )
         else:
             state = AccountCollection(
@@ -756,14 +809,19 @@ class CollectionService:
             if progress is not None:
                 progress(state)
 
+        def deny(error: CredentialsError, step: Step, purpose: str) -> None:
+            state.denied = distinct([*state.denied, collection_problems.denied(error, step, purpose)])
+
         loaded = {(c.start, c.end) for c in state.costs}
         for start, end in state.plan.windows:
             if (start, end) in loaded:
                 continue
+            if any(problem.step == "costs" for problem in state.denied):
+                break
             try:
                 state.costs.append(self._load_costs(ref, row, provider, start, end, tag_keys, connection))
-            except CredentialsError:
-                raise
+            except CredentialsError as exc:
+                deny(exc, "costs", "costs")
             except ProviderError as exc:
                 state.failures.append(StepFailure("costs", str(exc), exc.retryable, (start, end)))
             report()
@@ -773,8 +831,8 @@ class CollectionService:
             try:
                 state.inventory, items = self._inventory(ref, provider, connection)
                 inventory = items if state.inventory.complete else None
-            except CredentialsError:
-                raise
+            except CredentialsError as exc:
+                deny(exc, "inventory", "inventory")
             except ProviderError as exc:
                 state.failures.append(StepFailure("inventory", str(exc), exc.retryable))
                 inventory_pending = exc.retryable
@@ -796,16 +854,14 @@ class CollectionService:
                         inventory,
                         connection,
                     )
-                except CredentialsError:
-                    raise
                 except ProviderError as exc:
                     state.failures.append(StepFailure("utilisation", str(exc), exc.retryable))
                 report()
         if state.iam is None:
             try:
                 state.iam = self._iam(ref, provider, connection)
-            except CredentialsError:
-                raise
+            except CredentialsError as exc:
+                deny(exc, "iam", "IAM principals")
             except ProviderError as exc:
                 state.failures.append(StepFailure("iam", str(exc), exc.retryable))
             report()
@@ -817,6 +873,7 @@ class CollectionService:
                 inventory=state.inventory,
                 connection=connection,
                 today=as_of,
+                permission_problems=state.permission_problems,
             )
         return state
 
@@ -831,8 +888,12 @@ class CollectionService:
         inventory: InventoryStep | None = None,
         connection: Connection | None = None,
         today: date | None = None,
+        permission_problems: Sequence[PermissionProblem] = (),
     ) -> FinishStep:
         """Record the sync on the account and publish the change events (see the module contract).
+
+        ``permission_problems`` (what this collection was denied) replace the account's: status
+        ``degraded`` with them, ``active`` (and none stored) without.
 
         ``monthly_spend`` covers the 30 days up to ``today`` inclusive: the day the collection runs "as of"
         (the same ``today`` its plan used), else the service clock's date. ``last_sync_at`` is the service
@@ -844,7 +905,9 @@ class CollectionService:
             if row is None:
                 raise AccountNotFoundError(f"cloud account {ref.cloud_account_id} does not exist")
             spend = self._monthly_spend(session, ref, today or now.date())
-            row.status = "active"
+            problems = distinct(permission_problems)
+            row.status = "degraded" if problems else "active"
+            row.permission_problems = [problem.as_json() for problem in problems]
             row.monthly_spend = spend
             if costs_complete:
                 row.last_sync_at = now
@@ -906,6 +969,7 @@ class CollectionService:
             row.status = "error"
             row.verification_status = "failed"
             row.verification_error = reason
+            row.permission_problems = []
         if self._publish is not None:
             self._publish(
                 ref.organization_id,

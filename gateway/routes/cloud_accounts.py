@@ -21,6 +21,7 @@ from cloudoptima.services.cloud_accounts import (
     DISCONNECTED,
     AccountExistsError,
     AccountSettingsError,
+    AccountView,
     CloudAccountService,
 )
 from cloudoptima.storage.models import CloudAccount
@@ -36,6 +37,7 @@ from gateway.schemas.cloud_accounts import (
     CloudAccountOut,
     ConnectOut,
     GcpConnect,
+    PermissionProblemOut,
     SettingsOut,
     SettingsPatch,
     SyncOut,
@@ -68,21 +70,36 @@ def list_cloud_accounts(
     views = CloudAccountService(session, principal.organization_id, runtime.cipher()).listing(
         provider=provider, status=status
     )
-    accounts = [
-        CloudAccountOut(
-            id=v.row.id,
-            provider=v.row.provider,
-            account_id=v.row.account_identifier,
-            account_name=v.row.account_name,
-            status=v.row.status,
-            verification_status=v.row.verification_status,
-            verification_error=v.row.verification_error,
-            last_sync=v.row.last_sync_at,
-            monthly_spend=v.monthly_spend,
-        )
-        for v in views
-    ]
+    accounts = [_account_out(v) for v in views]
     return CloudAccountList(accounts=accounts, total=len(accounts))
+
+
+@router.get("/{account_id}", response_model=CloudAccountOut)
+def get_cloud_account(
+    account_id: uuid.UUID, principal: Reader, runtime: RuntimeDep, session: TenantDb
+) -> CloudAccountOut:
+    """One account: status (``degraded`` when reads were denied) and its ``permission_problems``."""
+    try:
+        view = CloudAccountService(session, principal.organization_id, runtime.cipher()).view(account_id)
+    except LookupError as exc:
+        raise not_found("cloud account", account_id) from exc
+    return _account_out(view)
+
+
+def _account_out(view: AccountView) -> CloudAccountOut:
+    row = view.row
+    return CloudAccountOut(
+        id=row.id,
+        provider=row.provider,
+        account_id=row.account_identifier,
+        account_name=row.account_name,
+        status=row.status,
+        verification_status=row.verification_status,
+        verification_error=row.verification_error,
+        last_sync=row.last_sync_at,
+        monthly_spend=view.monthly_spend,
+        permission_problems=[PermissionProblemOut.model_validate(p) for p in row.permission_problems or []],
+    )
 
 
 async def _connect(

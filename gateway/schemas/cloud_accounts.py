@@ -13,7 +13,17 @@ from pydantic import Field, field_validator
 
 from gateway.schemas.common import Money, Schema, StrictBody
 
-AccountStatus = Literal["active", "error", "pending", "disconnected"]
+AccountStatus = Literal["active", "degraded", "error", "pending", "disconnected"]
+"""``degraded``: collected, but some reads were denied (see ``permission_problems``)."""
+
+
+class PermissionProblemOut(Schema):
+    """A read the account's credentials were not allowed to make, and what it was for."""
+
+    step: Literal["verify", "costs", "inventory", "utilisation", "iam"]
+    permission: str
+    purpose: str
+    message: str = Field(description="e.g. 'missing permission ce:GetCostAndUsage for costs'")
 
 
 class CloudAccountOut(Schema):
@@ -26,6 +36,9 @@ class CloudAccountOut(Schema):
     verification_error: str | None
     last_sync: datetime | None
     monthly_spend: Money | None
+    permission_problems: list[PermissionProblemOut] = Field(
+        default_factory=list, description="reads the last collection (or verification) was denied"
+    )
 
 
 class CloudAccountList(Schema):

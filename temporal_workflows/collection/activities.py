@@ -9,7 +9,11 @@ pending (a retryable provider error) under the workflow's retry policy.
 Error contract (what the workflows rely on):
 
 - :class:`CredentialsError` (and an account that no longer exists) → the account is marked ``error`` with the
-  reason, then ``ApplicationError(type="CredentialsError", non_retryable=True)``.
+  reason, then ``ApplicationError(type="CredentialsError", non_retryable=True)`` — except in a single step
+  (``collection.costs`` / ``inventory`` / ``iam``) denied a named permission: that is
+  ``ApplicationError(type="PermissionDenied", non_retryable=True)`` whose one detail is the
+  :class:`PermissionProblemResult`; the account is not marked (the workflow records the problem at
+  ``finish``). Inside ``collection.account`` denied steps are returned in ``denied`` and the others run.
 - Another collection of the account is running → ``ApplicationError(type="CollectionInProgress")``,
   retryable: ``CollectAccount`` waits for it under the retry policy (about a minute); nothing was read or
   written. In a batch that account is ``skipped``.
@@ -37,12 +41,14 @@ from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from cloudoptima.clouds.protocol import CredentialsError, ProviderError
+from cloudoptima.domain.permission_problems import Step
 from cloudoptima.services.collection import (
     AccountNotFoundError,
     AccountRef,
     CollectionInProgressError,
     CollectionService,
 )
+from cloudoptima.services.collection_problems import denied
 from temporal_workflows.collection import wire
 from temporal_workflows.collection.inputs import (
     AccountKey,
@@ -64,6 +70,7 @@ from temporal_workflows.collection.inputs import (
 )
 
 CREDENTIALS_ERROR = "CredentialsError"
+PERMISSION_DENIED = "PermissionDenied"
 ACCOUNT_MISSING = "AccountNotFound"
 IN_PROGRESS = "CollectionInProgress"
 
@@ -109,10 +116,20 @@ class CollectionActivities:
         self._service = service
 
     @contextmanager
-    def _errors(self, ref: AccountRef) -> Iterator[None]:
+    def _errors(self, ref: AccountRef, step: tuple[Step, str] | None = None) -> Iterator[None]:
+        """Translate the service's errors (see the module contract); ``step`` = (step, what it reads) of a
+        single-step activity, whose permission denial is reported instead of stopping the account."""
         try:
             yield
         except CredentialsError as exc:
+            if step is not None and exc.permission:
+                problem = denied(exc, *step)
+                raise ApplicationError(
+                    problem.message,
+                    wire.problem_result(problem),
+                    type=PERMISSION_DENIED,
+                    non_retryable=True,
+                ) from None
             reason = str(exc) + (f" (missing permission {exc.permission})" if exc.permission else "")
             self._service.mark_error(ref, reason)
             raise ApplicationError(reason, type=CREDENTIALS_ERROR, non_retryable=True) from None
@@ -224,7 +241,7 @@ class CollectionActivities:
     def costs(self, params: CostWindowInput) -> CostWindowResult:
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat(f"costs {params.start}..{params.end}")
-        with self._errors(ref):
+        with self._errors(ref, ("costs", "costs")):
             step = self._service.collect_costs(
                 ref, date.fromisoformat(params.start), date.fromisoformat(params.end)
             )
@@ -234,7 +251,7 @@ class CollectionActivities:
     def inventory(self, params: CollectAccountInput) -> InventoryResult:
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat("inventory")
-        with self._errors(ref):
+        with self._errors(ref, ("inventory", "inventory")):
             step = self._service.collect_inventory(ref)
         return wire.inventory_result(step)
 
@@ -252,7 +269,7 @@ class CollectionActivities:
     def iam(self, params: CollectAccountInput) -> IamResult:
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat("iam")
-        with self._errors(ref):
+        with self._errors(ref, ("iam", "IAM principals")):
             step = self._service.collect_iam(ref)
         return wire.iam_result(step)
 
@@ -266,6 +283,7 @@ class CollectionActivities:
                 cost_steps=[wire.cost_step(w) for w in params.cost_windows],
                 inventory=wire.inventory_step(params.inventory) if params.inventory else None,
                 today=date.fromisoformat(params.today) if params.today else None,
+                permission_problems=wire.problems(params.permission_problems),
             )
         return wire.finish_result(step)
 

@@ -44,6 +44,16 @@ class PlanResult:
 
 
 @dataclass(frozen=True)
+class PermissionProblemResult:
+    """A read the account's credentials were denied (``PermissionProblem``): the step, the cloud's name of
+    the permission, and what the read was for."""
+
+    step: str
+    permission: str
+    purpose: str
+
+
+@dataclass(frozen=True)
 class CostWindowInput:
     organization_id: str
     cloud_account_id: str
@@ -66,6 +76,7 @@ class InventoryResult:
     resources: int
     complete: bool
     failures: list[str] = field(default_factory=list)
+    permission_problems: list[PermissionProblemResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class UtilisationResult:
     resources: int
     series: int
     failures: list[str] = field(default_factory=list)
+    permission_problems: list[PermissionProblemResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,7 @@ class IamResult:
     principals: int
     privileged: int
     complete: bool
+    permission_problems: list[PermissionProblemResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,8 @@ class FinishInput:
     cost_windows: list[CostWindowResult] = field(default_factory=list)
     inventory: InventoryResult | None = None
     today: str | None = None  # the collection's "as of" day (None: the activity's clock)
+    permission_problems: list[PermissionProblemResult] = field(default_factory=list)
+    """Everything this collection was denied: the account becomes ``degraded`` with them, else ``active``."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +138,8 @@ class AccountSteps:
     a retried attempt resumes from the last one (the same plan; committed steps are not repeated).
 
     ``failed_steps`` are final (non-retryable); ``finish`` is set when the sync was recorded, i.e. nothing
-    was ``pending``."""
+    was ``pending``. ``denied``: steps (or cost windows) refused for a permission; the denied parts of the
+    inventory, utilisation and IAM reads are in their results."""
 
     plan: PlanResult
     cost_windows: list[CostWindowResult] = field(default_factory=list)
@@ -133,6 +149,7 @@ class AccountSteps:
     failed_steps: list[str] = field(default_factory=list)
     pending: list[PendingStep] = field(default_factory=list)
     finish: FinishResult | None = None
+    denied: list[PermissionProblemResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -177,6 +194,7 @@ class CollectAccountResult:
     principals: int
     failed_steps: list[str]
     last_sync_at: str | None
+    permission_problems: list[str] = field(default_factory=list)  # "missing permission X for Y"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from cloudoptima.domain.permission_problems import PermissionProblem
 from cloudoptima.services.collection import (
     AccountCollection,
     CollectionPlan,
@@ -22,9 +23,26 @@ from temporal_workflows.collection.inputs import (
     IamResult,
     InventoryResult,
     PendingStep,
+    PermissionProblemResult,
     PlanResult,
     UtilisationResult,
 )
+
+
+def problem_result(problem: PermissionProblem) -> PermissionProblemResult:
+    return PermissionProblemResult(step=problem.step, permission=problem.permission, purpose=problem.purpose)
+
+
+def problem(result: PermissionProblemResult) -> PermissionProblem:
+    return PermissionProblem.model_validate(result, from_attributes=True)
+
+
+def problem_results(problems: list[PermissionProblem]) -> list[PermissionProblemResult]:
+    return [problem_result(p) for p in problems]
+
+
+def problems(results: list[PermissionProblemResult]) -> list[PermissionProblem]:
+    return [problem(r) for r in results]
 
 
 def plan_result(plan: CollectionPlan, utilisation_days: int) -> PlanResult:
@@ -70,27 +88,57 @@ def cost_step(result: CostWindowResult) -> CostStep:
 
 
 def inventory_result(step: InventoryStep) -> InventoryResult:
-    return InventoryResult(resources=step.resources, complete=step.complete, failures=list(step.failures))
+    return InventoryResult(
+        resources=step.resources,
+        complete=step.complete,
+        failures=list(step.failures),
+        permission_problems=problem_results(step.problems),
+    )
 
 
 def inventory_step(result: InventoryResult) -> InventoryStep:
-    return InventoryStep(resources=result.resources, complete=result.complete, failures=list(result.failures))
+    return InventoryStep(
+        resources=result.resources,
+        complete=result.complete,
+        failures=list(result.failures),
+        problems=problems(result.permission_problems),
+    )
 
 
 def utilisation_result(step: UtilisationStep) -> UtilisationResult:
-    return UtilisationResult(resources=step.resources, series=step.series, failures=list(step.failures))
+    return UtilisationResult(
+        resources=step.resources,
+        series=step.series,
+        failures=list(step.failures),
+        permission_problems=problem_results(step.problems),
+    )
 
 
 def utilisation_step(result: UtilisationResult) -> UtilisationStep:
-    return UtilisationStep(resources=result.resources, series=result.series, failures=list(result.failures))
+    return UtilisationStep(
+        resources=result.resources,
+        series=result.series,
+        failures=list(result.failures),
+        problems=problems(result.permission_problems),
+    )
 
 
 def iam_result(step: IamStep) -> IamResult:
-    return IamResult(principals=step.principals, privileged=step.privileged, complete=step.complete)
+    return IamResult(
+        principals=step.principals,
+        privileged=step.privileged,
+        complete=step.complete,
+        permission_problems=problem_results(step.problems),
+    )
 
 
 def iam_step(result: IamResult) -> IamStep:
-    return IamStep(principals=result.principals, privileged=result.privileged, complete=result.complete)
+    return IamStep(
+        principals=result.principals,
+        privileged=result.privileged,
+        complete=result.complete,
+        problems=problems(result.permission_problems),
+    )
 
 
 def finish_result(step: FinishStep) -> FinishResult:
@@ -127,6 +175,7 @@ def account_steps(state: AccountCollection, utilisation_days: int) -> AccountSte
             for f in state.pending
         ],
         finish=finish_result(state.finish) if state.finish else None,
+        denied=problem_results(state.denied),
     )
 
 
@@ -139,4 +188,5 @@ def account_collection(steps: AccountSteps) -> AccountCollection:
         utilisation=utilisation_step(steps.utilisation) if steps.utilisation else None,
         iam=iam_step(steps.iam) if steps.iam else None,
         finish=finish_step(steps.finish) if steps.finish else None,
+        denied=problems(steps.denied),
     )

@@ -7,7 +7,10 @@ and the database light. A step that failed there with a retryable error comes ba
 here as its own activity under the retry policy (cost windows in parallel, then inventory, utilisation, IAM),
 then ``collection.finish`` records the sync. A failed cost window or step is listed in the result and does not
 stop the others (``last_sync_at`` only moves when every cost window loaded, so the next run re-fetches from the
-last good sync). A rejected credential fails the workflow non-retryably (the activity has already marked the
+last good sync). A step denied a permission is recorded as a permission problem (from the activity's
+``denied`` and step results, or a single step's ``PermissionDenied``), passed to ``collection.finish`` (the
+account becomes ``degraded``, naming them) and listed in the result. A rejected credential fails the
+workflow non-retryably (the activity has already marked the
 account ``error``). While another collection of the account runs, the activity is refused
 (``CollectionInProgress``) and retried under the policy, so a manual collection waits for a scheduled one
 (about a minute at most, then it fails saying so).
@@ -64,11 +67,13 @@ with workflow.unsafe.imports_passed_through():
         IamResult,
         InventoryResult,
         ListAccountsInput,
+        PermissionProblemResult,
         UtilisationInput,
         UtilisationResult,
     )
 
 CREDENTIALS_ERROR = "CredentialsError"
+PERMISSION_DENIED = "PermissionDenied"
 IN_PROGRESS = "CollectionInProgress"
 ANALYSIS_WORKFLOW = "AnalyseOrganisation"
 BATCHES_PATCH = "collect-all-batches"
@@ -121,13 +126,42 @@ def _raise_if_credentials(error: BaseException) -> None:
         raise ApplicationError(str(cause), type=CREDENTIALS_ERROR, non_retryable=True) from error
 
 
-async def _optional(failed: list[str], name: str, call: Any) -> Any:
+def _denied(error: BaseException) -> PermissionProblemResult | None:
+    """The permission problem a single step's ``PermissionDenied`` failure carries, if that is what it is."""
+    cause: BaseException | None = error
+    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    if isinstance(cause, ApplicationError) and cause.type == PERMISSION_DENIED and cause.details:
+        detail = cause.details[0]
+        if isinstance(detail, dict):
+            return PermissionProblemResult(
+                step=str(detail["step"]), permission=str(detail["permission"]), purpose=str(detail["purpose"])
+            )
+    return None
+
+
+def _step_failed(
+    failed: list[str], denied: list[PermissionProblemResult], name: str, error: BaseException
+) -> None:
+    """Record a step's failure: a permission problem, else a failed step; refused credentials raise."""
+    _raise_if_credentials(error)
+    problem = _denied(error)
+    if problem is not None:
+        denied.append(problem)
+    else:
+        failed.append(f"{name}: {_reason(error)}")
+
+
+async def _optional(failed: list[str], denied: list[PermissionProblemResult], name: str, call: Any) -> Any:
     try:
         return await call
     except ActivityError as error:
-        _raise_if_credentials(error)
-        failed.append(f"{name}: {_reason(error)}")
+        _step_failed(failed, denied, name, error)
         return None
+
+
+def _message(problem: PermissionProblemResult) -> str:
+    return f"missing permission {problem.permission} for {problem.purpose}"
 
 
 async def _complete(params: CollectAccountInput, collected: AccountSteps) -> CollectAccountResult:
@@ -149,6 +183,7 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
 
     plan = collected.plan
     failed = list(collected.failed_steps)
+    denied = list(collected.denied)
     loaded = list(collected.cost_windows)
     inventory: InventoryResult | None = collected.inventory
     utilisation: UtilisationResult | None = collected.utilisation
@@ -171,17 +206,17 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
         )
         for window, outcome in zip(windows, outcomes, strict=True):
             if isinstance(outcome, BaseException):
-                _raise_if_credentials(outcome)
-                failed.append(f"costs {window.start}..{window.end}: {_reason(outcome)}")
+                _step_failed(failed, denied, f"costs {window.start}..{window.end}", outcome)
             else:
                 loaded.append(outcome)
         if "inventory" in pending:
             inventory = await _optional(
-                failed, "inventory", step("collection.inventory", params, InventoryResult, long=True)
+                failed, denied, "inventory", step("collection.inventory", params, InventoryResult, long=True)
             )
         if "utilisation" in pending:
             utilisation = await _optional(
                 failed,
+                denied,
                 "utilisation",
                 step(
                     "collection.utilisation",
@@ -196,7 +231,7 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
                 ),
             )
         if "iam" in pending:
-            iam = await _optional(failed, "iam", step("collection.iam", params, IamResult))
+            iam = await _optional(failed, denied, "iam", step("collection.iam", params, IamResult))
         finish = await workflow.execute_activity(
             "collection.finish",
             FinishInput(
@@ -206,6 +241,7 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
                 cost_windows=loaded,
                 inventory=inventory,
                 today=params.today,
+                permission_problems=_problems(denied, inventory, utilisation, iam),
             ),
             result_type=FinishResult,
             start_to_close_timeout=timedelta(minutes=2),
@@ -221,7 +257,19 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
         principals=iam.principals if iam else 0,
         failed_steps=failed,
         last_sync_at=finish.last_sync_at,
+        permission_problems=[_message(p) for p in _problems(denied, inventory, utilisation, iam)],
     )
+
+
+def _problems(
+    denied: list[PermissionProblemResult],
+    inventory: InventoryResult | None,
+    utilisation: UtilisationResult | None,
+    iam: IamResult | None,
+) -> list[PermissionProblemResult]:
+    """Every permission problem of the collection (denied steps, then the denied parts of the reads), once."""
+    parts = [r.permission_problems for r in (inventory, utilisation, iam) if r is not None]
+    return list(dict.fromkeys([*denied, *(p for problems in parts for p in problems)]))
 
 
 @workflow.defn(name="CollectAccount")

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from cloudoptima.clouds.protocol import CredentialsError, ProviderError, ThrottledError
 from cloudoptima.clouds.sandbox.state import SandboxEstateStore
@@ -181,14 +181,106 @@ def test_a_retryable_failure_is_left_pending_and_a_resume_repeats_no_committed_s
     assert counts(engine, flaky.organization_id) == counts(engine, clean.organization_id)
 
 
-def test_rejected_credentials_propagate(engine: Engine, store: SandboxEstateStore) -> None:
-    account = store.estate().accounts[0].account_id
-    tenant = create_tenant(
-        engine, store, limit=1, extra_settings={account: {"denied_permissions": ["iam.read"]}}
-    )
+def _set_denied(engine: Engine, ref: AccountRef, denied: list[str]) -> None:
+    with session_factory(engine)() as session, session.begin():
+        row = session.get(CloudAccount, ref.cloud_account_id)
+        assert row is not None
+        row.settings = {"sandbox": {**row.settings["sandbox"], "denied_permissions": denied}}
+
+
+def _history(engine: Engine, ref: AccountRef) -> tuple[int, dict[str, Any]]:
+    with engine.connect() as connection:
+        samples = connection.execute(
+            text("SELECT count(*) FROM utilisation_daily WHERE cloud_account_id = :a"),
+            {"a": ref.cloud_account_id},
+        ).scalar_one()
+        metrics = dict(
+            connection.execute(
+                text("SELECT resource_id, metrics FROM resources WHERE cloud_account_id = :a"),
+                {"a": ref.cloud_account_id},
+            ).all()
+        )
+    return int(samples), metrics
+
+
+def test_denied_steps_are_permission_problems_the_others_collect_and_a_later_success_clears_them(
+    engine: Engine, store: SandboxEstateStore
+) -> None:
+    tenant = create_tenant(engine, store, limit=1)
+    ref = _refs(tenant)[0]
+    service = _service(engine)
     try:
-        with pytest.raises(CredentialsError) as raised:
-            _collect(_service(engine), _refs(tenant)[0])
-        assert raised.value.permission == "iam.read"
+        clean = _collect(service, ref)
+        samples, metrics = _history(engine, ref)
+        assert clean.permission_problems == [] and samples > 0
+
+        _set_denied(engine, ref, ["monitoring.read", "iam.read"])
+        state = _collect(service, ref)
+        assert state.finish is not None and state.costs_complete and state.inventory is not None
+        messages = [p.message for p in state.permission_problems]
+        with engine.connect() as connection:
+            kinds = dict(
+                connection.execute(
+                    text(
+                        "SELECT resource_type, count(*) FROM resources WHERE cloud_account_id = :a "
+                        "AND status != 'deleted' GROUP BY 1"
+                    ),
+                    {"a": ref.cloud_account_id},
+                ).all()
+            )
+        assert messages == [
+            "missing permission iam.read for IAM principals",
+            f"missing permission monitoring.read for utilisation of {kinds['compute_instance']} instances "
+            f"and {kinds['database']} databases",
+        ]
+        assert state.utilisation is not None and state.utilisation.samples == 0
+        with session_factory(engine)() as session:
+            row = session.get(CloudAccount, ref.cloud_account_id)
+            assert row is not None
+            assert row.status == "degraded"
+            assert [p["message"] for p in row.permission_problems] == messages
+        # A denied utilisation read leaves the stored history and the summaries the rules read as they were.
+        assert _history(engine, ref) == (samples, metrics)
+        assert ref in service.list_accounts("sandbox", tenant.organization_id)  # still collected
+
+        _set_denied(engine, ref, [])
+        again = _collect(service, ref)
+        assert again.permission_problems == []
+        with session_factory(engine)() as session:
+            row = session.get(CloudAccount, ref.cloud_account_id)
+            assert row is not None and (row.status, row.permission_problems) == ("active", [])
     finally:
         drop_tenant(engine, tenant)
+
+
+def test_denied_costs_stop_asking_for_windows_and_refused_credentials_propagate(
+    engine: Engine, store: SandboxEstateStore
+) -> None:
+    account = store.estate().accounts[0].account_id
+    tenant = create_tenant(
+        engine, store, limit=1, extra_settings={account: {"denied_permissions": ["billing.read"]}}
+    )
+    ref = _refs(tenant)[0]
+    calls: list[tuple[Any, ...]] = []
+    counting = registry()
+
+    def providers(row: CloudAccount) -> Any:
+        return Flaky(counting.for_account(row), {}, calls)
+
+    try:
+        state = _collect(_service(engine, providers), ref)
+        assert [p.message for p in state.permission_problems] == ["missing permission billing.read for costs"]
+        assert [c[0] for c in calls] == ["costs", "iam"]  # one denied window: the others are not asked for
+        assert not state.costs_complete and state.inventory is not None and state.inventory.resources > 0
+        with session_factory(engine)() as session:
+            row = session.get(CloudAccount, ref.cloud_account_id)
+            assert row is not None and row.status == "degraded" and row.last_sync_at is None
+    finally:
+        drop_tenant(engine, tenant)
+    stranger = create_tenant(engine, store, limit=1, extra_settings={account: {"account_id": "999999999999"}})
+    try:
+        with pytest.raises(CredentialsError) as raised:
+            _collect(_service(engine), _refs(stranger)[0])
+        assert raised.value.permission is None and "999999999999" in str(raised.value)
+    finally:
+        drop_tenant(engine, stranger)

@@ -93,7 +93,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> SandboxEstateStore:
 @pytest.fixture
 def tenants(engine: Engine, store: SandboxEstateStore) -> Iterator[tuple[Tenant, Tenant]]:
     denied = store.estate().accounts[1].account_id
-    settings = {denied: {"denied_permissions": ["billing.read"]}}
+    settings = {denied: {"account_id": "999999999999"}}  # credentials the cloud refuses
     faulty = create_tenant(engine, store, extra_settings=settings)
     clean = create_tenant(engine, store, extra_settings=settings)
     yield faulty, clean
@@ -142,7 +142,7 @@ async def test_one_batch_reports_each_account_and_an_unexpected_error_gets_its_o
     assert len(result.failed) == 1 and result.failed[0].startswith(
         f"{faulty.accounts[denied]}: CredentialsError"
     )
-    assert "billing.read" in result.failed[0] and not result.skipped and not result.incomplete
+    assert "999999999999" in result.failed[0] and not result.skipped and not result.incomplete
     # The broken account was collected again by its own child workflow; the others were not.
     child = temporal_env.client.get_workflow_handle(f"collect-account-{faulty.accounts[broken]}")
     assert (await child.describe()).status == WorkflowExecutionStatus.COMPLETED

@@ -176,7 +176,7 @@ async def test_rejected_credentials_mark_the_account_and_fail_without_retry(
     temporal_env: WorkflowEnvironment, engine: Engine, redis_url: str, store: SandboxEstateStore
 ) -> None:
     denied = store.estate().accounts[1].account_id
-    tenant = create_tenant(engine, store, extra_settings={denied: {"denied_permissions": ["billing.read"]}})
+    tenant = create_tenant(engine, store, extra_settings={denied: {"account_id": "999999999999"}})
     client = temporal_env.client
     try:
         async with running_worker(client, engine, redis_url) as queues:
@@ -190,7 +190,7 @@ async def test_rejected_credentials_mark_the_account_and_fail_without_retry(
             cause = raised.value.cause
             assert isinstance(cause, ApplicationError)
             assert (
-                cause.type == "CredentialsError" and cause.non_retryable and "billing.read" in cause.message
+                cause.type == "CredentialsError" and cause.non_retryable and "999999999999" in cause.message
             )
 
             everyone: CollectAllResult = await client.execute_workflow(
@@ -202,7 +202,7 @@ async def test_rejected_credentials_mark_the_account_and_fail_without_retry(
         with session_factory(engine)() as session:
             row = session.get(CloudAccount, tenant.accounts[denied])
         assert row is not None and row.status == "error"
-        assert row.verification_error is not None and "billing.read" in row.verification_error
+        assert row.verification_error is not None and "999999999999" in row.verification_error
         # The errored account is no longer collectable; the two others are collected.
         assert everyone.accounts == 2 and len(everyone.succeeded) == 2
     finally:
@@ -213,7 +213,7 @@ async def test_a_failing_account_is_listed_and_does_not_stop_the_others(
     temporal_env: WorkflowEnvironment, engine: Engine, redis_url: str, store: SandboxEstateStore
 ) -> None:
     denied = store.estate().accounts[2].account_id
-    tenant = create_tenant(engine, store, extra_settings={denied: {"denied_permissions": ["iam.read"]}})
+    tenant = create_tenant(engine, store, extra_settings={denied: {"account_id": "999999999999"}})
     client = temporal_env.client
     try:
         async with running_worker(client, engine, redis_url) as queues:
@@ -231,7 +231,38 @@ async def test_a_failing_account_is_listed_and_does_not_stop_the_others(
             )
         assert len(result.succeeded) == 2
         assert len(result.failed) == 1 and result.failed[0].startswith(str(tenant.accounts[denied]))
-        assert "iam.read" in result.failed[0]
+        assert "999999999999" in result.failed[0]
         assert child.failed_steps == [] and child.cost_rows > 0 and child.principals > 0
+    finally:
+        drop_tenant(engine, tenant)
+
+
+async def test_a_denied_permission_degrades_the_account_and_the_other_steps_collect(
+    temporal_env: WorkflowEnvironment, engine: Engine, redis_url: str, store: SandboxEstateStore
+) -> None:
+    denied = store.estate().accounts[0].account_id
+    tenant = create_tenant(engine, store, extra_settings={denied: {"denied_permissions": ["billing.read"]}})
+    client = temporal_env.client
+    try:
+        async with running_worker(client, engine, redis_url) as queues:
+            one: CollectAccountResult = await client.execute_workflow(
+                CollectAccountWorkflow.run,
+                account_input(tenant, denied),
+                id=f"collect-degraded-{uuid.uuid4()}",
+                task_queue=queues[COLLECTION],
+            )
+            everyone: CollectAllResult = await client.execute_workflow(
+                CollectAllWorkflow.run,
+                _params(tenant, queues, analyse=False),
+                id=f"collect-all-{uuid.uuid4()}",
+                task_queue=queues[COLLECTION],
+            )
+        assert one.permission_problems == ["missing permission billing.read for costs"]
+        assert one.cost_rows == 0 and one.resources > 0 and one.principals > 0 and one.failed_steps == []
+        assert len(everyone.succeeded) == 3 and not everyone.failed  # degraded accounts are still collected
+        with session_factory(engine)() as session:
+            row = session.get(CloudAccount, tenant.accounts[denied])
+            assert row is not None and row.status == "degraded" and row.last_sync_at is None
+            assert [p["message"] for p in row.permission_problems] == one.permission_problems
     finally:
         drop_tenant(engine, tenant)

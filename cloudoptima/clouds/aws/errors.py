@@ -4,9 +4,11 @@ Contract:
 
 - Throttling codes (``ThrottlingException``, ``RequestLimitExceeded``, ...) that survive botocore's own
   retries become :class:`ThrottledError` (retryable).
-- Access and credential codes become :class:`CredentialsError` naming the IAM action: the action quoted in
-  AWS's message (``not authorized to perform: ec2:DescribeInstances``) when present, else the action derived
-  from the service prefix and the operation that failed.
+- Access-denied codes (:data:`DENIED_CODES`, or any other 403) become :class:`CredentialsError` naming the
+  IAM action: the action quoted in AWS's message (``not authorized to perform: ec2:DescribeInstances``) when
+  present, else the action derived from the service prefix and the operation that failed. Codes that say
+  the credentials themselves are refused (:data:`REFUSED_CODES`: unknown key, bad signature, expired token)
+  become :class:`CredentialsError` without a permission.
 - 5xx, timeouts and connection failures become :class:`ProviderUnavailableError` (retryable).
 - Any other client error becomes a plain :class:`ProviderError` carrying AWS's code and message.
 - Messages carry the AWS error code, the operation and AWS's own message; never request parameters,
@@ -48,13 +50,18 @@ THROTTLING_CODES = frozenset(
         "SlowDown",
     }
 )
-ACCESS_CODES = frozenset(
+DENIED_CODES = frozenset(
     {
         "AccessDenied",
         "AccessDeniedException",
         "UnauthorizedOperation",
         "UnauthorizedAccess",
         "AuthorizationError",
+        "OptInRequired",
+    }
+)
+REFUSED_CODES = frozenset(
+    {
         "AuthFailure",
         "InvalidClientTokenId",
         "UnrecognizedClientException",
@@ -62,9 +69,9 @@ ACCESS_CODES = frozenset(
         "InvalidAccessKeyId",
         "ExpiredToken",
         "ExpiredTokenException",
-        "OptInRequired",
     }
 )
+ACCESS_CODES = DENIED_CODES | REFUSED_CODES
 DRY_RUN_OK = "DryRunOperation"
 
 # IAM action prefix per botocore service name, where they differ.
@@ -111,7 +118,9 @@ def translate(error: Exception, service: str) -> ProviderError:
         where = f"{service}:{error.operation_name}"
         if code in THROTTLING_CODES:
             return ThrottledError(f"{where} still throttled after retries ({code})")
-        if code in ACCESS_CODES or status == 403:
+        if code in REFUSED_CODES:
+            return CredentialsError(f"{where} refused the credentials ({code}): {message}")
+        if code in DENIED_CODES or status == 403:
             permission = permission_named_in(error, service)
             return CredentialsError(f"{where} denied ({code}): missing {permission}", permission=permission)
         if status >= 500:

@@ -18,7 +18,7 @@ from cloudoptima.clouds.aws.errors import aws_errors
 from cloudoptima.clouds.aws.pricing import PriceCatalog
 from cloudoptima.clouds.aws.service_inventory import BucketInventory, databases, load_balancers
 from cloudoptima.clouds.aws.session import DEFAULT_REGION, AwsSession
-from cloudoptima.clouds.protocol import Failure, Partial, ProviderError
+from cloudoptima.clouds.protocol import CredentialsError, Failure, Partial, ProviderError
 from cloudoptima.domain.inventory import Resource
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,14 @@ MAX_PARALLEL_REGIONS = 8
 
 
 def failure_of(scope: str, error: ProviderError) -> Failure:
-    """A :class:`Failure` for ``scope`` from a protocol error (message only, never request data)."""
-    return Failure(scope=scope, error=f"{type(error).__name__}: {error}", retryable=error.retryable)
+    """A :class:`Failure` for ``scope`` from a protocol error (message only, never request data), naming the
+    permission it was denied for."""
+    return Failure(
+        scope=scope,
+        error=f"{type(error).__name__}: {error}",
+        retryable=error.retryable,
+        permission=error.permission if isinstance(error, CredentialsError) else None,
+    )
 
 
 def enabled_regions(session: AwsSession) -> list[str]:

@@ -109,7 +109,8 @@ class AwsProvider:
         return self._inventory_reader().regions()
 
     def verify(self) -> Verification:
-        """STS GetCallerIdentity, then one cheap read per permission family in the default region.
+        """STS GetCallerIdentity, then one cheap read per permission family in the default region: partial
+        when only read permissions are missing, failed on any other problem.
 
         Cost Explorer is not called (each request is billed); with ``cost_source="cur_s3"`` the CUR bucket
         listing is checked instead.
@@ -134,9 +135,9 @@ class AwsProvider:
                 details.append(f"{label}: {error}")
         if account != self.account_id:
             details.append(f"credentials belong to {account}, not {self.account_id}")
-        ok = not missing and not details
+        status = "failed" if details else "partial" if missing else "verified"
         return Verification(
-            status="verified" if ok else "failed",
+            status=status,
             account_id=account,
             detail="; ".join(details) or None,
             missing_permissions=missing,

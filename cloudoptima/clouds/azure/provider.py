@@ -87,10 +87,19 @@ class AzureProvider:
                 missing_permissions=[exc.permission] if exc.permission else [],
             )
         state = str(sub.get("state") or "")
-        if lacking or state.lower() not in ("enabled", "pastdue", "warned"):
-            detail = f"subscription state {state}" if not lacking else "missing read permissions"
+        if state.lower() not in ("enabled", "pastdue", "warned"):
             return Verification(
-                status="failed", account_id=self.account_id, detail=detail, missing_permissions=lacking
+                status="failed",
+                account_id=self.account_id,
+                detail=f"subscription state {state}",
+                missing_permissions=lacking,
+            )
+        if lacking:
+            return Verification(
+                status="partial",
+                account_id=self.account_id,
+                detail="missing read permissions",
+                missing_permissions=lacking,
             )
         return Verification(
             status="verified", account_id=self.account_id, detail=str(sub.get("displayName") or "")

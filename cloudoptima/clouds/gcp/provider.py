@@ -91,7 +91,7 @@ class GcpProvider:
         return f"GcpProvider(project={self.account_id!r})"
 
     def verify(self) -> Verification:
-        """Read the project and test one read permission per family."""
+        """Read the project and test one read permission per family (partial when only those are missing)."""
         projects = self.session.rest_client("resourcemanager", resourcemanager_v3.ProjectsClient)
         name = f"projects/{self.account_id}"
         try:
@@ -109,7 +109,7 @@ class GcpProvider:
             )
         if missing:
             return Verification(
-                status="failed",
+                status="partial",
                 account_id=self.account_id,
                 detail=f"missing {len(missing)} read permission(s)",
                 missing_permissions=missing,

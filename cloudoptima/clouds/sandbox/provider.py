@@ -134,7 +134,7 @@ class SandboxProvider:
     # -- reads ------------------------------------------------------------------------------------------
 
     def verify(self) -> Verification:
-        """Verified with the account id, or failed (unknown account, denied read permissions)."""
+        """Verified with the account id; partial with the denied read permissions; failed (unknown account)."""
 
         def run() -> Verification:
             try:
@@ -147,7 +147,7 @@ class SandboxProvider:
             missing = sorted(p for p in READ_PERMISSIONS.values() if p in self.denied_permissions)
             if missing:
                 return Verification(
-                    status="failed",
+                    status="partial",
                     account_id=self.account_id,
                     detail="missing read permissions",
                     missing_permissions=missing,

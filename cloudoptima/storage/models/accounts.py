@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,3 +27,7 @@ class CloudAccount(UUIDPrimaryKey, Timestamps, TenantScoped, Base):
     verification_error: Mapped[str | None] = mapped_column(Text)
     last_sync_at: Mapped[datetime | None]
     monthly_spend: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
+    permission_problems: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
+    """Reads the last collection (or verification) was denied: ``PermissionProblem.as_json()`` each."""

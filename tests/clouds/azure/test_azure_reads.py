@@ -103,7 +103,7 @@ def test_missing_permission_is_named(
         reader.costs(estate.cost_start, estate.cost_end)
     assert raised.value.permission == "Microsoft.CostManagement/query/action"
     verdict = reader.verify()
-    assert verdict.status == "failed"
+    assert verdict.status == "partial"  # the identity is good: the account is collected without costs
     assert verdict.missing_permissions == [
         "Microsoft.CostManagement/query/action",
         "Microsoft.CostManagement/forecast/action",

@@ -101,7 +101,7 @@ def test_permission_denied_names_the_permission(world: GcpWorld) -> None:
         world.provider().inventory()
     assert caught.value.permission == "compute.instances.list"
     verification = world.provider().verify()
-    assert verification.status == "failed" and verification.missing_permissions == ["compute.instances.list"]
+    assert verification.status == "partial" and verification.missing_permissions == ["compute.instances.list"]
 
 
 def test_validate_reports_missing_action_permission_and_execute_refuses(world: GcpWorld) -> None:
