@@ -7,9 +7,10 @@ Contract (thresholds in ``profiles``):
 - ``idle_databases``: ``connections`` and ``cpu_percent`` observed; every hourly connection peak ≤ the
   profile's ``max_connections`` (0: nobody connected) and the CPU statistic within the profile → ``stop``
   (for Azure SQL databases, which cannot be stopped, no provider action: export and delete by hand).
-  Saving = the class's monthly list price from the catalogue, else the resource's own reported cost, else
-  unknown (listed with saving 0, "price unknown"); ``evidence.price_source`` says which. Storage keeps
-  billing while stopped; the manual steps say how to make the saving last (final snapshot, delete).
+  Saving = what the instance was billed over the last 30 days where collected, else the class's monthly
+  list price, else the resource's own reported cost, else unknown (listed with saving 0, "price unknown")
+  (``build.whole_saving``); ``evidence.price_source`` says which. Storage keeps billing while stopped; the
+  manual steps say how to make the saving last (final snapshot, delete).
 - ``rightsize_databases``: clients connect (some connection peak > 0), the catalogue knows a smaller class
   of the family and both prices, and CPU (statistic and observed peak) projected onto the smaller class fit
   the profile; memory, when observed, must fit too, else the finding states memory was not observed (lower
@@ -20,9 +21,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cloudoptima.analytics.recommendations.build import PRICE_UNKNOWN, Finding, action, monthly_price
+from cloudoptima.analytics.recommendations.build import (
+    PRICE_UNKNOWN,
+    Finding,
+    action,
+    list_source,
+    whole_saving,
+)
 from cloudoptima.analytics.recommendations.context import MetricSummary, RuleContext, data_confidence
 from cloudoptima.domain.inventory import DatabaseAttributes, MetricName, Resource, ResourceKind
+from cloudoptima.domain.prices import PriceKind
 from cloudoptima.domain.recommendations import (
     Category,
     ImpactAnalysis,
@@ -85,8 +93,12 @@ def idle_databases(ctx: RuleContext) -> list[Finding]:
             continue
         if profile.cpu_stat is not None and cpu[profile.cpu_stat] > profile.cpu_max_percent:
             continue
-        monthly, price_source = monthly_price(
-            ctx.prices.database_monthly(db.provider, db.region, attributes.instance_class), db
+        monthly, price_source = whole_saving(
+            ctx,
+            db,
+            ctx.prices.database_monthly(db.provider, db.region, attributes.instance_class),
+            PriceKind.DATABASE,
+            attributes.instance_class,
         )
         priced = price_source != PRICE_UNKNOWN
         days = min(ctx.sample_days(rid, CONNECTIONS), ctx.sample_days(rid, CPU))
@@ -231,6 +243,7 @@ def _resize_finding(
             "memory_projected": round(memory_projected, 2) if memory_projected is not None else None,
             "target": target.name,
             "days": round(days, 1),
+            "price_source": list_source(ctx, db, PriceKind.DATABASE, attributes.instance_class),
         },
     )
 

@@ -109,6 +109,14 @@ def test_idle_database_of_an_unknown_class_keeps_the_inventory_price_or_says_unk
     assert unknown.estimated_savings_monthly == 0 and "Price unknown" in unknown.description
 
 
+def test_idle_database_saving_prefers_what_it_was_billed_and_a_resize_names_its_price_source() -> None:
+    [rec] = run([db()], {RID: IDLE}, billed_monthly={RID: Decimal("312.40")})
+    assert rec.estimated_savings_monthly == Decimal("312.40")  # instance + storage as billed
+    assert rec.evidence["price_source"] == "billed cost (last 30 days)"
+    [resize] = run([db()], {RID: OVERSIZED})
+    assert resize.evidence["price_source"].startswith("list price")
+
+
 def test_azure_sql_database_has_no_stop_only_manual_export_and_delete() -> None:
     rid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/srv/databases/orders"
     [rec] = run([db(rid, "GP_Standard_D4ds_v4", provider=CloudProvider.AZURE, region="eastus")], {rid: IDLE})
