@@ -7,6 +7,10 @@ Contract:
   inventory (resources not deleted), utilisation summaries made by the product's ``summarise_values`` from
   the hourly samples, and the daily cost table (one row per day × account × service × region × usage type,
   from the estate's FOCUS rows) — plus the ground-truth manifest.
+- ``expected_changes(estate)`` labels what a FinOps analyst expects to see move the bill: every billing
+  segment that starts (a launch, a resize, a restart) or ends (a decommission, a stop) inside the window
+  and is not part of a planted anomaly, grouped per (account, UTC day), with the cost cells it touches.
+  An alert on one of these is *planned activity* (AWS's feedback label), not a false alarm.
 - ``prophet_series()`` is the Peyton Manning log page-views series shipped in ``tests/fixtures/prophet``.
 """
 
@@ -59,6 +63,15 @@ class EstateCase:
 
 
 @dataclass(frozen=True)
+class ExpectedChange:
+    """Planned activity on one day of one account and the cost cells (account, service, region, usage type)."""
+
+    day: date
+    account: str
+    cells: frozenset[tuple[str, str, str, str]]
+
+
+@dataclass(frozen=True)
 class EstateData:
     """What the product's engines see for one case, plus the estate (and its manifest) for scoring."""
 
@@ -68,6 +81,7 @@ class EstateData:
     resources: tuple[Resource, ...]
     utilisation: dict[str, dict[str, dict[str, float]]]
     daily_costs: pd.DataFrame
+    expected: tuple[ExpectedChange, ...] = ()
 
 
 def cases(
@@ -107,6 +121,28 @@ def _daily_costs(estate: Estate) -> pd.DataFrame:
     return grouped
 
 
+def expected_changes(estate: Estate) -> tuple[ExpectedChange, ...]:
+    """Launches, resizes, stops and decommissions inside the window (see module contract)."""
+    planted = {rid for a in estate.manifest.anomalies for rid in a.root_cause.resource_ids}
+    first, last = estate.spec.start + timedelta(days=1), estate.spec.end
+    by_day: dict[tuple[date, str], set[tuple[str, str, str, str]]] = {}
+    resources = {r.resource_id: r for r in estate.resources}
+    for resource_id, segments in estate.segments.items():
+        resource = resources.get(resource_id)
+        if resource is None or resource_id in planted:
+            continue
+        for segment in segments:
+            for moment in (segment.start, segment.end):
+                if moment is None or not first <= moment.date() < last:
+                    continue
+                cell = (resource.account_id, resource.service_name, resource.region, segment.usage_type)
+                by_day.setdefault((moment.date(), resource.account_id), set()).add(cell)
+    return tuple(
+        ExpectedChange(day=day, account=account, cells=frozenset(cells))
+        for (day, account), cells in sorted(by_day.items())
+    )
+
+
 def load_case(case: EstateCase) -> EstateData:
     """Generate the estate of ``case`` and derive the engines' inputs (see module contract)."""
     estate = generate_estate(seed=case.seed, accounts=case.accounts, days=case.days, end=END)
@@ -119,6 +155,7 @@ def load_case(case: EstateCase) -> EstateData:
         resources=live,
         utilisation=_summaries(estate),
         daily_costs=_daily_costs(estate),
+        expected=expected_changes(estate),
     )
 
 

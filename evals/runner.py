@@ -38,12 +38,13 @@ FLOORS: dict[str, tuple[str, float]] = {
     "recommendations.recall": (">=", 0.9),
     "recommendations.critical_false_positives": ("==", 0.0),
     "anomalies.root_cause_top1": (">=", 0.85),
-    "anomalies.precision": (">=", 0.4),
+    "anomalies.precision": (">=", 0.8),
+    "anomalies.recall": (">=", 0.9),
     "forecast.sandbox.mase": ("<", 1.0),
     "forecast.sandbox.coverage_95": (">=", 0.75),
 }
-DETECTOR_WARMUP_DAYS = 56
-"""The anomaly detector scores a day once 4 weeks of baseline and 28 days of residuals precede it."""
+DETECTOR_WARMUP_DAYS = 28
+"""The anomaly detector scores a day once 2 weeks of baseline and 14 days of residuals precede it."""
 HORIZON = 28
 
 
@@ -70,6 +71,7 @@ def _anomaly_dict(score: AnomalyScore) -> dict[str, Any]:
         "root_cause_top1": round(score.top1_accuracy, 4),
         "root_cause_top3": round(score.top3_accuracy, 4),
         "incidents": score.incidents,
+        "expected_incidents": score.expected_incidents,
         "planted": score.planted,
         "detected": score.detected,
     }
@@ -117,7 +119,7 @@ def evaluate_case(data: EstateData, forecast_folds: int) -> dict[str, Any]:
     )
     rec = score_recommendations(recommendations, data.estate.manifest, data.utilisation)
     warmup = data.estate.spec.start + timedelta(days=DETECTOR_WARMUP_DAYS)
-    anomalies = score_anomalies(incidents, data.estate.manifest.anomalies, warmup)
+    anomalies = score_anomalies(incidents, data.estate.manifest.anomalies, warmup, data.expected)
     forecast = forecast_series_score(daily_totals(data), forecast_folds)
     return {"_scores": (rec, anomalies, forecast)}
 

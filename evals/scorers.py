@@ -12,7 +12,10 @@ Contracts:
   that stops or shrinks a busy resource (CPU p99 ≥ 40 % or memory p99 ≥ 60 %).
 - Anomalies. An incident matches a planted anomaly when it starts between the day before the planted start
   and 4 days after it (before the planted end) and its scope does not contradict the planted root cause.
-  Precision = matched incidents / incidents; recall = planted anomalies matched / planted (``detectable``
+  An unmatched incident that starts between the day before and 4 days after an expected change (a
+  launch, resize, stop or decommission the eval labels as planned activity) and whose scope does not
+  contradict one of that change's cells is *expected*: neither a hit nor a false alarm.
+  Precision = matched incidents / (incidents − expected); recall = planted anomalies matched / planted (``detectable``
   recall counts only anomalies starting after the detector's warm-up). Root cause top-k: among matched
   planted anomalies, the share whose planted (account, service, region, usage type) cell is among the
   incident's first k root causes.
@@ -30,6 +33,7 @@ from decimal import Decimal
 from cloudoptima.clouds.sandbox import LookAlike, Manifest, PlantedAnomaly, WasteItem
 from cloudoptima.domain.analytics import CostAnomaly
 from cloudoptima.domain.recommendations import Recommendation
+from evals.datasets import ExpectedChange
 
 EXPECTED_ACTION: dict[str, str | None] = {
     "stop": "stop",
@@ -144,6 +148,7 @@ class AnomalyScore:
 
     incidents: int = 0
     matched_incidents: int = 0
+    expected_incidents: int = 0
     planted: int = 0
     detected: int = 0
     detectable: int = 0
@@ -153,7 +158,8 @@ class AnomalyScore:
 
     @property
     def precision(self) -> float:
-        return self.matched_incidents / self.incidents if self.incidents else 1.0
+        judged = self.incidents - self.expected_incidents
+        return self.matched_incidents / judged if judged else 1.0
 
     @property
     def recall(self) -> float:
@@ -201,8 +207,21 @@ def _consistent(incident: CostAnomaly, planted: PlantedAnomaly) -> bool:
     return all(cell.get(k) == v for k, v in incident.scope.items())
 
 
+def _planned(incident: CostAnomaly, change: ExpectedChange) -> bool:
+    if not change.day - timedelta(days=1) <= incident.start_date <= change.day + timedelta(days=4):
+        return False
+    names = ("account", "service", "region", "usage_type")
+    return any(
+        all(dict(zip(names, cell, strict=True)).get(k) == v for k, v in incident.scope.items())
+        for cell in change.cells
+    )
+
+
 def score_anomalies(
-    incidents: Sequence[CostAnomaly], planted: Sequence[PlantedAnomaly], detectable_from: date
+    incidents: Sequence[CostAnomaly],
+    planted: Sequence[PlantedAnomaly],
+    detectable_from: date,
+    expected: Sequence[ExpectedChange] = (),
 ) -> AnomalyScore:
     """Score incidents against planted anomalies (see module contract)."""
     score = AnomalyScore(incidents=len(incidents), planted=len(planted))
@@ -222,6 +241,9 @@ def score_anomalies(
         score.top1 += int(bool(causes) and _names(causes[0], cell))
         score.top3 += int(any(_names(c, cell) for c in causes[:3]))
     score.matched_incidents = sum(1 for i in incidents if i.anomaly_id in matched)
+    score.expected_incidents = sum(
+        1 for i in incidents if i.anomaly_id not in matched and any(_planned(i, c) for c in expected)
+    )
     return score
 
 

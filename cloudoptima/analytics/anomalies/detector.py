@@ -60,8 +60,9 @@ class AnomalyConfig:
     """Robust z-score at which a day is anomalous (score 0.5)."""
     direction: Direction = "up"
     """``up`` reports cost increases only, as AWS Cost Anomaly Detection does."""
-    weeks: int = 4
-    residual_span: int = 28
+    weeks: int = 2
+    """Weeks of same-weekday history in the baseline: with ``residual_span`` the warm-up is 28 days."""
+    residual_span: int = 14
     min_daily_impact: float = 1.0
     min_daily_impact_pct: float = 0.0
     max_gap: int = 1
