@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, get_args
 
 import httpx
 import psutil
@@ -430,14 +430,15 @@ def forecast(
     date_col: Annotated[str, typer.Option("--date-col")] = "ds",
     value_col: Annotated[str, typer.Option("--value-col")] = "y",
     freq: Annotated[str, typer.Option("--freq", help="D, H or W.")] = "D",
-    model: Annotated[str, typer.Option("--model", help="auto, prophet, fast or snaive.")] = "auto",
+    model: Annotated[str, typer.Option("--model", help="auto, prophet, fast, damped or snaive.")] = "auto",
     confidence_level: Annotated[float, typer.Option("--confidence-level")] = 0.95,
 ) -> None:
     """Forecast any series in a CSV file (the same engine the product uses for costs)."""
     from cloudoptima.analytics.forecasting import CsvInputError, forecast_csv
+    from cloudoptima.domain.analytics import ForecastModelName
 
-    if model not in ("auto", "prophet", "fast", "snaive"):
-        fail(f"--model must be auto, prophet, fast or snaive (got {model!r})")
+    if model not in get_args(ForecastModelName):
+        fail(f"--model must be one of {', '.join(get_args(ForecastModelName))} (got {model!r})")
     try:
         result = forecast_csv(
             csv_file,
@@ -462,20 +463,52 @@ def anomalies(
     csv_file: Annotated[
         Path, typer.Option("--csv", help="Input CSV with a timestamp column and a value column.")
     ],
-    out: Annotated[Path, typer.Option("--out", help="Output CSV: timestamp,value,score,is_anomaly.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output CSV: timestamp,value,expected,score,is_anomaly,alert.")
+    ],
     date_col: Annotated[str, typer.Option("--date-col")] = "timestamp",
     value_col: Annotated[str, typer.Option("--value-col")] = "value",
-    freq: Annotated[str, typer.Option("--freq", help="D, H or W.")] = "D",
+    freq: Annotated[
+        str | None,
+        typer.Option(
+            "--freq", help="Force the grid: 1min…59min, 1h…23h, 1D, W or M (default: inferred from the timestamps)."
+        ),
+    ] = None,
+    direction: Annotated[str, typer.Option("--direction", help="up, down or both.")] = "both",
+    duplicates: Annotated[
+        str, typer.Option("--duplicates", help="Several rows on one grid point: mean, sum or last.")
+    ] = "mean",
 ) -> None:
-    """Score every point of any series in a CSV file for anomalies (score in [0, 1])."""
+    """Score every point of any regular series in a CSV file for anomalies and changes of level.
+
+    Causal: the decision at each time uses only the points up to that time, exactly as a live alert would
+    (no look-ahead). The grid is inferred from the timestamps; missing points are gaps (never scored, never
+    zero); duplicate timestamps are merged (--duplicates). Daily and weekly cycles are found per series.
+    """
     from cloudoptima.analytics.anomalies import detect_anomalies_csv
     from cloudoptima.analytics.forecasting import CsvInputError
 
+    if direction not in ("up", "down", "both"):
+        fail(f"--direction must be up, down or both (got {direction!r})")
+    if duplicates not in ("mean", "sum", "last"):
+        fail(f"--duplicates must be mean, sum or last (got {duplicates!r})")
     try:
-        result = detect_anomalies_csv(csv_file, out, date_col=date_col, value_col=value_col, freq=freq)
+        result = detect_anomalies_csv(
+            csv_file,
+            out,
+            date_col=date_col,
+            value_col=value_col,
+            freq=freq,
+            direction=direction,  # type: ignore[arg-type]
+            duplicates=duplicates,  # type: ignore[arg-type]
+        )
     except (CsvInputError, ValueError, OSError) as exc:
         fail(str(exc).splitlines()[0])
-    console.print(f"wrote {len(result.score)} scores to {out} ({int(result.is_anomaly.sum())} anomalies)")
+    changes = sum(1 for _, kind in result.alerts if kind == "change")
+    console.print(
+        f"wrote {len(result.score)} scores to {out} (grid {result.grid.label}; "
+        f"{len(result.alerts) - changes} anomalies, {changes} changes of level)"
+    )
 
 
 @sandbox_app.command("generate")

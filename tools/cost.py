@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from cloudoptima.analytics.forecasting import forecast_costs
-from cloudoptima.domain.analytics import ForecastPoint
+from cloudoptima.domain.analytics import ForecastModelName, ForecastPoint
 from cloudoptima.storage.models import CostDaily, CostRow
 from tools.context import ToolContext
 from tools.spec import (
@@ -386,7 +386,7 @@ class ForecastInput(CloudScope):
     days_ahead: int = Field(default=30, ge=1, le=365, description="Days to forecast after today (1-365).")
     history_days: int = Field(default=90, ge=14, le=366, description="Days of history to fit on.")
     confidence_level: float = Field(default=0.95, gt=0.5, lt=1)
-    model: Literal["auto", "prophet", "fast", "snaive"] = Field(
+    model: ForecastModelName = Field(
         default="fast", description="auto compares models by backtest (slower); fast is a seasonal ETS."
     )
     currency: str | None = None

@@ -23,10 +23,10 @@ CENT = Decimal("0.01")
 MAX_FORECAST_DAYS = 365
 """Longest horizon ``/costs/forecast`` accepts."""
 
-ForecastModelName = Literal["auto", "prophet", "fast", "snaive"]
+ForecastModelName = Literal["auto", "prophet", "fast", "damped", "snaive"]
 """Model requested by a caller; ``auto`` picks per series by rolling-origin backtest."""
 
-FittedModelName = Literal["prophet", "fast", "snaive", "naive"]
+FittedModelName = Literal["prophet", "fast", "damped", "snaive", "naive"]
 """Model actually used; ``naive`` only for histories too short for anything else."""
 
 

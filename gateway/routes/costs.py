@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from cloudoptima.domain.analytics import ForecastModelName
 from cloudoptima.domain.costs import CostQueryError
 from cloudoptima.services.anomalies import AnomalyFeedback, AnomalyService, AnomalyStatus
 from cloudoptima.services.cost_analytics import CostAnalytics
@@ -141,7 +142,7 @@ async def cost_forecast(
     runtime: RuntimeDep,
     days_ahead: Annotated[int, Query(ge=1, le=365)] = 30,
     confidence_level: Annotated[float, Query(gt=0.5, lt=1.0)] = 0.95,
-    model: Literal["auto", "prophet", "fast", "snaive"] = "auto",
+    model: ForecastModelName = "auto",
     currency: Currency = None,
 ) -> Response:
     """Daily forecast with intervals over the organisation's daily totals, with backtest accuracy."""

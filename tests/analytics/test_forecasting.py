@@ -160,7 +160,7 @@ def test_auto_keeps_fast_unless_another_model_is_clearly_better_in_the_backtest(
     for row, chosen in enumerate(result.chosen):
         maes = {name: float(s.mae[row]) for name, s in result.scores.items()}
         best = min(maes, key=lambda k: maes[k])
-        expected = best if maes[best] < SWITCH_RATIO * maes["fast"] else "fast"
+        expected = best if maes[best] < SWITCH_RATIO * maes["fast"] else "fast"  # two series: default fast
         assert chosen == expected, (row, maes)
 
 
@@ -208,7 +208,7 @@ def test_many_series_are_forecast_in_one_call() -> None:
     matrix = np.stack([weekly_series(seed, 150) for seed in range(50)])
     result = forecast_matrix(matrix, daily_index(150), "D", 365, model="auto")
     assert result.forecast.mean.shape == (50, 365)
-    assert set(result.chosen) <= {"fast", "snaive"}
+    assert set(result.chosen) <= {"fast", "damped", "snaive"}
 
 
 @pytest.mark.skipif(not prophet_available(), reason="prophet not installed")
