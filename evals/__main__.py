@@ -1,7 +1,8 @@
 """``python -m evals [--json] [--seeds 11 2024 ... | --seeds 1,2,3,7]``: run every evaluation, print a table or JSON.
 
-``--live`` runs the live-path eval (``evals/live_aws.py``: an AWS estate in moto, connected over REST,
-collected by the real connector) on its own temporary database instead.
+``--live [--cloud aws|azure|gcp ...]`` runs the live-path evals instead (``evals/live_aws.py``,
+``live_azure.py``, ``live_gcp.py``: estates in moto and the strict fakes, connected over REST, collected by
+the real connectors, scored by ``evals/live_scoring.py``) on their own temporary database, one table.
 ``--narratives [--provider offline|configured|anthropic|openai]`` runs the narrative faithfulness eval
 instead (every number, id and date in an explanation or narrative must be in its evidence): offline by
 default (floor 100%), or against the model the settings select when a key is set.
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evals.datasets import DEFAULT_SEEDS
+from evals.live import CLOUDS as LIVE_CLOUDS
 from evals.runner import run_all
 
 
@@ -97,36 +99,44 @@ def _narratives(provider: str, seeds: list[int], limit: int, *, as_json: bool) -
     return 0 if results["passed"] else 1
 
 
-def _live(*, as_json: bool) -> int:
-    from evals import live_aws
+def _live(clouds: list[str], *, as_json: bool) -> int:
+    from evals.live import run_standalone
 
     try:
-        result = live_aws.run_standalone()
+        results = run_standalone(clouds)
     except RuntimeError as exc:
         print(f"live eval could not run: {exc}", file=sys.stderr)
         return 2
-    problems = live_aws.failures(result)
+    failed = any(result["failures"] for result in results.values())
     if as_json:
-        print(json.dumps({**result, "failures": problems}, indent=2, default=str))
-        return 1 if problems else 0
+        print(json.dumps(results, indent=2, default=str))
+        return 1 if failed else 0
     console = Console()
-    table = Table(title="Live-path eval (AWS in moto, REST connect, real connector)")
-    for column in ("planted", "found", "recall", "precision", "crit FP", "first analysis"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        str(result["planted"]),
-        str(result["found"]),
-        f"{result['recall']:.3f}",
-        f"{result['precision']:.3f}",
-        str(result["critical_false_positives"]),
-        "all found" if result["first_analysis_found_all"] else "missed some",
-    )
+    table = Table(title="Live-path eval (estates in moto / strict fakes, REST connect, real connectors)")
+    columns = ("cloud", "planted", "found", "recall", "precision", "crit FP", "savings MAPE %",
+               "savings max err %", "first analysis", "seconds")  # fmt: skip
+    for column in columns:
+        table.add_column(column, justify="left" if column == "cloud" else "right")
+    for cloud, result in results.items():
+        table.add_row(
+            cloud,
+            str(result["planted"]),
+            str(result["found"]),
+            f"{result['recall']:.3f}",
+            f"{result['precision']:.3f}",
+            str(result["critical_false_positives"]),
+            f"{result['savings_mape_percent']:.2f}",
+            f"{result['savings_max_error_percent']:.2f}",
+            "all found" if result["first_analysis_found_all"] else "missed some",
+            f"{result['elapsed_s']:.1f}",
+        )
     console.print(table)
-    for line in result["spurious"]:
-        console.print(f"spurious: {line}")
-    for line in problems:
-        console.print(f"[red]floor failed:[/red] {line}")
-    return 1 if problems else 0
+    for cloud, result in results.items():
+        for line in result["spurious"]:
+            console.print(f"{cloud} spurious: {line}")
+        for line in result["failures"]:
+            console.print(f"[red]{cloud} floor failed:[/red] {line}")
+    return 1 if failed else 0
 
 
 def _seeds(text: str) -> list[int]:
@@ -161,12 +171,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--live",
         action="store_true",
-        help="run the live-path eval instead: an AWS estate in moto, connected over REST, collected by the "
-        "real connector (own temporary Postgres and Redis; needs the dev dependencies)",
+        help="run the live-path evals instead: AWS (moto), Azure and GCP (strict fakes) estates connected over "
+        "REST and collected by the real connectors (own temporary Postgres and Redis; needs the dev "
+        "dependencies)",
+    )
+    parser.add_argument(
+        "--cloud",
+        action="append",
+        choices=list(LIVE_CLOUDS),
+        help="with --live: only this cloud (repeatable; default all three)",
     )
     args = parser.parse_args(argv)
     if args.live:
-        return _live(as_json=args.json)
+        return _live(args.cloud or list(LIVE_CLOUDS), as_json=args.json)
     seeds = list(dict.fromkeys(seed for group in args.seeds for seed in group))
     if args.narratives:
         return _narratives(args.provider, seeds, args.limit, as_json=args.json)

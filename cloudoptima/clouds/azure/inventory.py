@@ -11,6 +11,9 @@ Contract:
   ``monthly_cost`` 0; ``stopped`` (powered off but still allocated) → STOPPED but *still billed*, so its
   ``monthly_cost`` stays the full compute price.
 - vCPU/memory come from :mod:`pricing`'s size table, else from the VM's ``vmSizes`` list.
+- References between resources (a snapshot's source disk, a disk's VM, a VM's disks, an address's or a load
+  balancer's targets) are spelled as the referenced resource's own id when it is in the inventory: ARM ids
+  are case-insensitive and a reference keeps the casing its creator typed (``RG-PROD`` for ``rg-prod``).
 - Missing permissions and bad credentials raise :class:`CredentialsError` (protocol rule), never a Failure.
 - Databases and storage accounts are not inventoried by this adapter.
 """
@@ -82,6 +85,33 @@ def power_state(instance_view: dict[str, Any]) -> str:
     return "unknown"
 
 
+def canonical_references(resources: list[Resource]) -> list[Resource]:
+    """``resources`` with every reference to another listed resource spelled as that resource's own id
+    (ARM compares ids case-insensitively, the rules compare them exactly); other references unchanged."""
+    known = {r.resource_id.lower(): r.resource_id for r in resources}
+
+    def same(value: str | None) -> str | None:
+        return known.get(value.lower(), value) if value else value
+
+    out = []
+    for resource in resources:
+        a = resource.attributes
+        update: dict[str, Any] = {}
+        if isinstance(a, SnapshotAttributes):
+            update = {"source_disk_id": same(a.source_disk_id)}
+        elif isinstance(a, DiskAttributes):
+            update = {"attached_to": same(a.attached_to)}
+        elif isinstance(a, InstanceAttributes):
+            update = {"attached_disk_ids": tuple(same(d) or d for d in a.attached_disk_ids)}
+        elif isinstance(a, PublicIpAttributes):
+            update = {"associated_with": same(a.associated_with)}
+        elif isinstance(a, LoadBalancerAttributes):
+            update = {"target_ids": tuple(same(t) or t for t in a.target_ids)}
+        spelled = a.model_copy(update=update) if update else a
+        out.append(resource if spelled == a else resource.model_copy(update={"attributes": spelled}))
+    return out
+
+
 class InventoryReader:
     """Reads the inventory of ``session``'s subscription (see module contract)."""
 
@@ -120,7 +150,7 @@ class InventoryReader:
             self._load_balancer(lb, vm_of_ipconfig)
             for lb in self._list("network/loadBalancers", self.session.network.load_balancers.list_all)
         ]
-        return resources, self.failures
+        return canonical_references(resources), self.failures
 
     def account(self) -> CloudAccount:
         """The subscription as a :class:`CloudAccount` (one ARM call)."""

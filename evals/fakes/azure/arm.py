@@ -97,8 +97,11 @@ class ArmRoutes:
                     "properties": {"roleName": ROLE_NAMES[role_id], "type": "BuiltInRole", "permissions": []},
                 },
             )
-        if tail == "/providers/microsoft.costmanagement/query":
-            return self._cost_query(path, query, body)
+        cost_scope = re.fullmatch(
+            r"(?:/resourcegroups/([^/]+))?/providers/microsoft\.costmanagement/query", tail
+        )
+        if cost_scope:
+            return self._cost_query(path, query, body, cost_scope.group(1))
         if tail == "/providers/microsoft.costmanagement/forecast":
             return self._forecast(body)
         if tail.endswith("/providers/microsoft.insights/metrics"):
@@ -339,8 +342,16 @@ class ArmRoutes:
         )
 
     # -- cost management and monitor -------------------------------------------------------------------
-    def _cost_query(self, path: str, query: dict[str, str], body: dict[str, Any]) -> Reply:
+    def _cost_query(
+        self, path: str, query: dict[str, str], body: dict[str, Any], resource_group: str | None = None
+    ) -> Reply:
+        """The Query API at subscription or resource-group scope (``resource_group``: lower-cased name).
+        ``dataset.include: ["Tags"]`` adds a ``Tags`` column (``"key":"value"`` strings, as Cost Management
+        answers) and needs a ``ResourceId`` grouping; anything else in ``include`` is refused."""
         dataset = body.get("dataset") or {}
+        include = dataset.get("include") or []
+        if any(i != "Tags" for i in include):
+            return error(400, "BadRequest", f"Invalid query definition: invalid include value(s) {include}.")
         if body.get("timeframe") != "Custom" or dataset.get("granularity") != "Daily":
             return error(
                 400,
@@ -356,14 +367,26 @@ class ArmRoutes:
         }
         if any(g not in known for g in groups):
             return error(400, "BadRequest", f"Invalid dimension in grouping: {groups}.")
+        tagged = "Tags" in include
+        if tagged and "ResourceId" not in groups:
+            return error(
+                400, "BadRequest", "Invalid query definition: Tags can only be included per ResourceId."
+            )
         start = date.fromisoformat(body["timePeriod"]["from"][:10])
         end = date.fromisoformat(body["timePeriod"]["to"][:10])
         totals: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
         for row in self.t.costs:
-            if start <= row.day <= end:
+            if start <= row.day <= end and resource_group in (None, row.resource_group.lower()):
                 key = (int(row.day.strftime("%Y%m%d")), *(getattr(row, known[g]) for g in groups))
                 totals[key] += row.cost
-        rows = [[float(total), *key, "USD"] for key, total in sorted(totals.items())]
+
+        def tags(key: tuple[Any, ...]) -> list[list[str]]:
+            if not tagged:
+                return []
+            resource = self.t.get(str(key[1 + groups.index("ResourceId")])) or {}
+            return [[f'"{k}":"{v}"' for k, v in sorted((resource.get("tags") or {}).items())]]
+
+        rows = [[float(total), *key, *tags(key), "USD"] for key, total in sorted(totals.items())]
         agg_name = next(iter(dataset.get("aggregation", {}).values()), {}).get("name", "Cost")
         skip = int(query.get("$skiptoken", "0"))
         properties: dict[str, Any] = {
@@ -371,6 +394,7 @@ class ArmRoutes:
                 {"name": agg_name, "type": "Number"},
                 {"name": "UsageDate", "type": "Number"},
                 *({"name": g, "type": "String"} for g in groups),
+                *([{"name": "Tags", "type": "String"}] if tagged else []),
                 {"name": "Currency", "type": "String"},
             ],
             "rows": rows[skip : skip + 3],

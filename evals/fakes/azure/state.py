@@ -66,6 +66,9 @@ class FakeTenant:
         self.graph: dict[str, dict[str, Any]] = {}
         self.applications: dict[str, dict[str, Any]] = {}
         self.location_failures: set[str] = set()
+        self.metric_points: dict[str, dict[str, dict[datetime, float]]] = {}
+        """Planted Azure Monitor data: lower-cased resource id → metric name → hour start → hourly value
+        (the hour's average for a percentage or a rate, its total for a ``... Total`` byte counter)."""
         self.now = datetime.now(UTC).replace(microsecond=0)
 
     # -- seeding -----------------------------------------------------------------------------------
@@ -81,7 +84,17 @@ class FakeTenant:
             return body
 
     def add_vm(
-        self, rg: str, name: str, location: str, size: str, disk_ids: list[str], nic_id: str, running: bool
+        self,
+        rg: str,
+        name: str,
+        location: str,
+        size: str,
+        disk_ids: list[str],
+        nic_id: str,
+        running: bool,
+        *,
+        tags: dict[str, str] | None = None,
+        age_days: float = 90,
     ) -> str:
         vm_id = self.rid(rg, "Microsoft.Compute", "virtualMachines", name)
         os_disk, *data = disk_ids
@@ -91,7 +104,7 @@ class FakeTenant:
                 "name": name,
                 "type": "Microsoft.Compute/virtualMachines",
                 "location": location,
-                "tags": {"env": "prod"},
+                "tags": {"env": "prod"} if tags is None else dict(tags),
                 "properties": {
                     "vmId": f"vm-{name}",
                     "hardwareProfile": {"vmSize": size},
@@ -108,7 +121,7 @@ class FakeTenant:
                     },
                     "networkProfile": {"networkInterfaces": [{"id": nic_id}]},
                     "provisioningState": "Succeeded",
-                    "timeCreated": _iso(self.now - timedelta(days=90)),
+                    "timeCreated": _iso(self.now - timedelta(days=age_days)),
                 },
             }
         )
@@ -123,7 +136,18 @@ class FakeTenant:
             nic["properties"]["virtualMachine"] = {"id": vm_id}
         return vm_id
 
-    def add_disk(self, rg: str, name: str, location: str, size_gb: int, sku: str, age_days: int = 60) -> str:
+    def add_disk(
+        self,
+        rg: str,
+        name: str,
+        location: str,
+        size_gb: int,
+        sku: str,
+        age_days: int = 60,
+        *,
+        never_attached: bool = False,
+    ) -> str:
+        """A managed disk; ARM reports ``LastOwnershipUpdateTime`` only once a disk was attached."""
         disk_id = self.rid(rg, "Microsoft.Compute", "disks", name)
         self.put(
             {
@@ -143,9 +167,13 @@ class FakeTenant:
                 },
             }
         )
+        if never_attached:
+            del self.resources[disk_id.lower()]["properties"]["LastOwnershipUpdateTime"]
         return disk_id
 
-    def add_snapshot(self, rg: str, name: str, location: str, source_id: str, size_gb: int) -> str:
+    def add_snapshot(
+        self, rg: str, name: str, location: str, source_id: str, size_gb: int, age_days: float = 200
+    ) -> str:
         snap_id = self.rid(rg, "Microsoft.Compute", "snapshots", name)
         self.put(
             {
@@ -158,7 +186,7 @@ class FakeTenant:
                 "properties": {
                     "diskSizeGB": size_gb,
                     "incremental": False,
-                    "timeCreated": _iso(self.now - timedelta(days=200)),
+                    "timeCreated": _iso(self.now - timedelta(days=age_days)),
                     "provisioningState": "Succeeded",
                     "creationData": {"createOption": "Copy", "sourceResourceId": source_id},
                 },
@@ -294,6 +322,13 @@ class FakeTenant:
                 },
             }
         )
+
+    def add_metric(self, resource_id: str, metric: str, start: datetime, values: list[float]) -> None:
+        """Plant hourly values of one platform metric from the hour ``start`` on (see ``metric_points``)."""
+        with self.lock:
+            points = self.metric_points.setdefault(resource_id.lower(), {}).setdefault(metric, {})
+            for hour, value in enumerate(values):
+                points[start + timedelta(hours=hour)] = float(value)
 
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, resource_id: str) -> dict[str, Any] | None:

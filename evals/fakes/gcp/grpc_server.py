@@ -18,12 +18,12 @@ from typing import Any
 import grpc
 from google.cloud import iam_admin_v1, monitoring_v3
 
-from evals.fakes.gcp.state import TOKEN, FakeGcp
+from evals.fakes.gcp.state import FakeGcp
 
 
 def _check(state: FakeGcp, context: grpc.ServicerContext, route: str, permission: str) -> None:
     metadata = dict(context.invocation_metadata())
-    if metadata.get("authorization") != f"Bearer {TOKEN}":
+    if not state.authorised(metadata.get("authorization")):
         context.abort(grpc.StatusCode.UNAUTHENTICATED, "Request had invalid authentication credentials.")
     with state.lock:
         state.calls.append((route, ""))

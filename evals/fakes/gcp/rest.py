@@ -18,9 +18,14 @@ from urllib.parse import parse_qs, urlparse
 
 from evals.fakes.gcp.bigquery import BigQueryRoutes
 from evals.fakes.gcp.errors import ApiError, page
-from evals.fakes.gcp.state import MACHINE_TYPES, TOKEN, FakeGcp
+from evals.fakes.gcp.state import MACHINE_TYPES, FakeGcp
 
 Reply = tuple[int, dict[str, Any]]
+TOKEN_PATH = "/token"
+"""OAuth 2.0 token endpoint (a service-account key file's ``token_uri`` may name ``<url>/token``)."""
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+"""The audience google-auth signs assertions for whatever the key's ``token_uri`` (Google accepts both)."""
 
 
 class Api(BigQueryRoutes):
@@ -105,6 +110,39 @@ class Api(BigQueryRoutes):
         self.queries: dict[str, list[dict[str, Any]]] = {}
 
     # ----- helpers -------------------------------------------------------------------------------
+
+    def dispatch(self, command: str, path: str, q: dict[str, str], raw: bytes, auth: str | None) -> Reply:
+        """Check the bearer token, find the route, record the call, inject faults, run the handler."""
+        st = self.s
+        if not st.authorised(auth):
+            raise ApiError(
+                401,
+                "UNAUTHENTICATED",
+                "Request is missing required authentication credential. Expected OAuth 2 access token.",
+                "unauthorized",
+            )
+        for method, pattern, route, fn in self.routes:
+            match = pattern.match(path) if method == command else None
+            if match is None:
+                continue
+            with st.lock:
+                st.calls.append((f"{route}:{match.groupdict().get('coll', '')}", q.get("pageToken", "")))
+            if st.take_throttle(route):
+                raise ApiError(
+                    429,
+                    "RESOURCE_EXHAUSTED",
+                    "Quota exceeded for quota metric 'Read requests'",
+                    "rateLimitExceeded",
+                )
+            if match.groupdict().get("p") not in (None, st.project):
+                raise ApiError(
+                    403,
+                    "PERMISSION_DENIED",
+                    f"Required 'resourcemanager.projects.get' permission for 'projects/{match['p']}'",
+                    "forbidden",
+                )
+            return fn(match, q, json.loads(raw) if raw else {})
+        raise ApiError(404, "NOT_FOUND", f"no fake route for {command} {path}", "notFound")
 
     def need(self, permission: str, resource: str) -> None:
         if permission not in self.s.permissions:
@@ -308,6 +346,23 @@ class Api(BigQueryRoutes):
             )
         return self.operation(q, obj["selfLink"], "delete", lambda: self.table(coll).pop(key))
 
+    # ----- oauth ----------------------------------------------------------------------------------
+
+    def token(self, raw: bytes, token_uri: str) -> Reply:
+        """RFC 7523 JWT-bearer grant: a JWT assertion signed by a registered key, for this token endpoint."""
+        form = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
+        if form.get("grant_type") != JWT_BEARER:
+            return 400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type."}
+        claims = self.s.verified_jwt(form.get("assertion", ""), audience=[token_uri, GOOGLE_TOKEN_AUDIENCE])
+        if claims is None:
+            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+        if "cloud-platform" not in str(claims.get("scope", "")):
+            return 400, {"error": "invalid_scope", "error_description": "Invalid OAuth scope."}
+        issued = f"ya29.fake-{self.s.next_id()}"
+        with self.s.lock:
+            self.s.issued_tokens.add(issued)
+        return 200, {"access_token": issued, "expires_in": 3599, "token_type": "Bearer"}
+
     # ----- resource manager / recommender / asset -------------------------------------------------
 
     def project_get(self, m: re.Match[str], q: dict[str, str], body: Any) -> Reply:
@@ -372,7 +427,7 @@ class FakeGcpServer:
     def __init__(self, state: FakeGcp) -> None:
         self.state = state
         self.api = Api(state)
-        api, st = self.api, state
+        api, server = self.api, self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -386,42 +441,11 @@ class FakeGcpServer:
                 raw = self.rfile.read(length) if length else b""
                 q = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 try:
-                    if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                        raise ApiError(
-                            401,
-                            "UNAUTHENTICATED",
-                            "Request is missing required authentication "
-                            "credential. Expected OAuth 2 access token.",
-                            "unauthorized",
-                        )
-                    for method, pattern, route, fn in api.routes:
-                        match = pattern.match(url.path) if method == self.command else None
-                        if match is None:
-                            continue
-                        with st.lock:
-                            st.calls.append(
-                                (f"{route}:{match.groupdict().get('coll', '')}", q.get("pageToken", ""))
-                            )
-                        if st.take_throttle(route):
-                            raise ApiError(
-                                429,
-                                "RESOURCE_EXHAUSTED",
-                                "Quota exceeded for quota metric 'Read requests'",
-                                "rateLimitExceeded",
-                            )
-                        if match.groupdict().get("p") not in (None, st.project):
-                            raise ApiError(
-                                403,
-                                "PERMISSION_DENIED",
-                                f"Required 'resourcemanager.projects.get' "
-                                f"permission for 'projects/{match['p']}'",
-                                "forbidden",
-                            )
-                        code, reply = fn(match, q, json.loads(raw) if raw else {})
-                        break
+                    if self.command == "POST" and url.path == TOKEN_PATH:  # the one route without a token
+                        code, reply = api.token(raw, f"{server.url}{TOKEN_PATH}")
                     else:
-                        raise ApiError(
-                            404, "NOT_FOUND", f"no fake route for {self.command} {url.path}", "notFound"
+                        code, reply = api.dispatch(
+                            self.command, url.path, q, raw, self.headers.get("Authorization")
                         )
                 except ApiError as exc:
                     code, reply = exc.code, exc.body

@@ -91,6 +91,9 @@ class FakeGcp:
     throttle: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    service_account_keys: dict[str, str] = field(default_factory=dict)
+    """client_email → PEM public key of a service-account key the project accepts (see ``authorised``)."""
+    issued_tokens: set[str] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -99,6 +102,34 @@ class FakeGcp:
 
     def link(self, path: str) -> str:
         return f"{BASE}projects/{self.project}/{path}"
+
+    def authorised(self, header: str | None) -> bool:
+        """True for ``Bearer`` + the fixed test token, a token the fake's token endpoint issued, or a
+        self-signed JWT of a registered service-account key (what Google's client libraries send for
+        service accounts), signed, unexpired and scoped to cloud-platform."""
+        if not header or not header.startswith("Bearer "):
+            return False
+        token = header[len("Bearer ") :]
+        if token == TOKEN or token in self.issued_tokens:
+            return True
+        claims = self.verified_jwt(token)
+        return claims is not None and "cloud-platform" in str(claims.get("scope", ""))
+
+    def verified_jwt(self, token: str, audience: str | list[str] | None = None) -> dict[str, Any] | None:
+        """The claims of a JWT signed by the key of its issuer (a registered service account), else None."""
+        from google.auth import exceptions, jwt
+
+        try:
+            issuer = jwt.decode(token, verify=False).get("iss", "")  # type: ignore[no-untyped-call]
+            key = self.service_account_keys.get(str(issuer))
+            if key is None:
+                return None
+            claims: dict[str, Any] = jwt.decode(  # type: ignore[no-untyped-call]
+                token, certs=key, audience=audience, clock_skew_in_seconds=60
+            )
+        except (ValueError, exceptions.GoogleAuthError):
+            return None
+        return claims
 
     def take_throttle(self, route: str) -> bool:
         """True when ``route`` must answer 429 now (consumes one injected fault)."""
@@ -113,9 +144,17 @@ class FakeGcp:
     # ----- seeding -------------------------------------------------------------------------------
 
     def add_instance(
-        self, name: str, zone: str, machine_type: str, status: str = "RUNNING", disks: tuple[str, ...] = ()
+        self,
+        name: str,
+        zone: str,
+        machine_type: str,
+        status: str = "RUNNING",
+        disks: tuple[str, ...] = (),
+        *,
+        created: datetime | None = None,
+        labels: dict[str, str] | None = None,
     ) -> str:
-        created = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+        created = created or datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
         self.instances[f"{zone}/{name}"] = {
             "kind": "compute#instance",
             "id": self.next_id(),
@@ -125,7 +164,7 @@ class FakeGcp:
             "status": status,
             "creationTimestamp": stamp(created),
             "lastStartTimestamp": stamp(created),
-            "labels": {"env": "prod"},
+            "labels": {"env": "prod"} if labels is None else dict(labels),
             "labelFingerprint": "fp-0",
             "disks": [
                 {"source": self.link(f"zones/{zone}/disks/{d}"), "boot": i == 0} for i, d in enumerate(disks)
@@ -136,7 +175,18 @@ class FakeGcp:
             self.disks[f"{zone}/{disk}"]["users"] = [self.link(f"zones/{zone}/instances/{name}")]
         return f"projects/{self.project}/zones/{zone}/instances/{name}"
 
-    def add_disk(self, name: str, zone: str, size_gb: int = 100, disk_type: str = "pd-balanced") -> str:
+    def add_disk(
+        self,
+        name: str,
+        zone: str,
+        size_gb: int = 100,
+        disk_type: str = "pd-balanced",
+        *,
+        created: datetime | None = None,
+        last_detach: datetime | None = None,
+        never_attached: bool = False,
+    ) -> str:
+        """A persistent disk; Compute reports ``lastDetachTimestamp`` only once a disk was detached."""
         self.disks[f"{zone}/{name}"] = {
             "kind": "compute#disk",
             "id": self.next_id(),
@@ -148,13 +198,17 @@ class FakeGcp:
             "users": [],
             "labels": {},
             "labelFingerprint": "fp-0",
-            "creationTimestamp": stamp(datetime(2024, 2, 1, tzinfo=UTC)),
-            "lastDetachTimestamp": stamp(datetime(2024, 3, 1, tzinfo=UTC)),
+            "creationTimestamp": stamp(created or datetime(2024, 2, 1, tzinfo=UTC)),
+            "lastDetachTimestamp": stamp(last_detach or datetime(2024, 3, 1, tzinfo=UTC)),
             "selfLink": self.link(f"zones/{zone}/disks/{name}"),
         }
+        if never_attached:
+            del self.disks[f"{zone}/{name}"]["lastDetachTimestamp"]
         return f"projects/{self.project}/zones/{zone}/disks/{name}"
 
-    def add_snapshot(self, name: str, source_disk: str, size_gb: int = 100) -> str:
+    def add_snapshot(
+        self, name: str, source_disk: str, size_gb: int = 100, *, created: datetime | None = None
+    ) -> str:
         self.snapshots[name] = {
             "kind": "compute#snapshot",
             "id": self.next_id(),
@@ -167,12 +221,14 @@ class FakeGcp:
             "status": "READY",
             "labels": {},
             "labelFingerprint": "fp-0",
-            "creationTimestamp": stamp(datetime(2024, 3, 5, tzinfo=UTC)),
+            "creationTimestamp": stamp(created or datetime(2024, 3, 5, tzinfo=UTC)),
             "selfLink": self.link(f"global/snapshots/{name}"),
         }
         return f"projects/{self.project}/global/snapshots/{name}"
 
-    def add_address(self, name: str, region: str, ip: str, user: str | None = None) -> str:
+    def add_address(
+        self, name: str, region: str, ip: str, user: str | None = None, *, created: datetime | None = None
+    ) -> str:
         self.addresses[f"{region}/{name}"] = {
             "kind": "compute#address",
             "id": self.next_id(),
@@ -184,7 +240,7 @@ class FakeGcp:
             "users": [self.link(user)] if user else [],
             "labels": {},
             "labelFingerprint": "fp-0",
-            "creationTimestamp": stamp(datetime(2024, 1, 10, tzinfo=UTC)),
+            "creationTimestamp": stamp(created or datetime(2024, 1, 10, tzinfo=UTC)),
             "selfLink": self.link(f"regions/{region}/addresses/{name}"),
         }
         return f"projects/{self.project}/regions/{region}/addresses/{name}"

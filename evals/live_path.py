@@ -1,0 +1,121 @@
+"""The live path the evals drive, the same for every cloud: register and connect over REST, collect with
+the real connector, analyse with the recommendation engine.
+
+Contract:
+
+- :class:`LiveProviderRegistry` is the gateway's provider registry with the real connectors; while
+  :meth:`~LiveProviderRegistry.pointed` is open, the accounts of one provider get extra settings merged into
+  theirs (the endpoints of a strict fake, as the connector tests pass them; AWS needs none: boto3 reads
+  ``AWS_ENDPOINT_URL``). Nothing else about the account, its credentials or the connector changes.
+- :func:`connect` registers a fresh organisation (``POST /v1/auth/register``), connects the account with the
+  cloud's connect route and body, applies ``settings`` with ``PATCH /v1/cloud-accounts/{id}`` when given,
+  and returns ``(organisation id, account id)``; it raises ``RuntimeError`` unless the account is
+  ``verified``.
+- :func:`collect_and_analyse` runs the first collection (30 days of costs and utilisation, at ``now``) and
+  the first analysis, and returns the recommendations as the scorer reads them plus the collection's
+  failures.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from cloudoptima.clouds.protocol import CloudProviderClient
+from cloudoptima.clouds.registry import BUILDERS, ProviderRegistry
+from cloudoptima.security.encryption import CredentialCipher
+
+
+class LiveProviderRegistry(ProviderRegistry):
+    """Real connectors; a provider's accounts can be pointed at a fake (see module contract)."""
+
+    def __init__(self, cipher: CredentialCipher) -> None:
+        self._extra: dict[str, dict[str, Any]] = {}
+        super().__init__(cipher, builders={name: self._builder(name) for name in BUILDERS})
+
+    def _builder(self, name: str) -> Any:
+        def build(credentials: dict[str, Any], settings: dict[str, Any]) -> CloudProviderClient:
+            return BUILDERS[name](credentials, {**settings, **self._extra.get(name, {})})
+
+        return build
+
+    @contextmanager
+    def pointed(self, provider: str, settings: Mapping[str, Any]) -> Iterator[None]:
+        """Merge ``settings`` into every ``provider`` account's settings while the block runs."""
+        self._extra[provider] = dict(settings)
+        try:
+            yield
+        finally:
+            self._extra.pop(provider, None)
+
+
+def _expect(response: Any, status: int, what: str) -> dict[str, Any]:
+    if response.status_code != status:
+        raise RuntimeError(f"{what} failed: {response.status_code} {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def connect(
+    api: Any, cloud: str, body: dict[str, Any], settings: dict[str, Any] | None = None
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """Register an organisation and connect one ``cloud`` account over REST (see module contract).
+
+    ``api`` offers ``post``/``patch`` like httpx or Starlette's TestClient.
+    """
+    registered = _expect(
+        api.post(
+            "/v1/auth/register",
+            json={
+                "email": f"live-eval-{cloud}-{uuid.uuid4().hex[:8]}@example.com",
+                "password": "live eval password",
+                "company_name": f"Live eval {cloud}",
+                "role": "devops",
+            },
+        ),
+        201,
+        "register",
+    )
+    headers = {"Authorization": f"Bearer {registered['access_token']}"}
+    connected = _expect(api.post(f"/v1/cloud-accounts/{cloud}", headers=headers, json=body), 201, "connect")
+    if connected["verification_status"] != "verified":
+        raise RuntimeError(f"connect failed: {connected}")
+    account = uuid.UUID(connected["id"])
+    if settings:
+        _expect(
+            api.patch(f"/v1/cloud-accounts/{account}", headers=headers, json={"settings": settings}),
+            200,
+            "settings",
+        )
+    return uuid.UUID(registered["organization_id"]), account
+
+
+def collect_and_analyse(
+    engine: Any, providers: ProviderRegistry, org: uuid.UUID, account: uuid.UUID, now: datetime
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The first collection and the first analysis of ``account`` at ``now`` (see module contract)."""
+    from cloudoptima.services.collection import AccountRef, CollectionService
+    from cloudoptima.services.pricing import SandboxPriceCatalog
+    from cloudoptima.services.recommendations import RecommendationService
+    from cloudoptima.storage.engine import session_factory
+    from cloudoptima.storage.tenancy import tenant_session
+
+    collection = CollectionService(engine, providers.for_account, now=lambda: now)
+    state = collection.collect_account(
+        AccountRef(org, account), initial_days=30, restate_days=3, today=now.date()
+    )
+    with tenant_session(session_factory(engine), org) as session:
+        report = RecommendationService(session, org, SandboxPriceCatalog(), now=lambda: now).run(as_of=now)
+    recommendations = [
+        {
+            "rule_id": r.rule_id,
+            "resource_ids": list(r.resource_ids),
+            "actions": [a.type for a in r.actions],
+            "savings": r.estimated_savings_monthly,
+        }
+        for r in report.recommendations
+    ]
+    return recommendations, [f"{f.step}: {f.reason}" for f in state.failures]
