@@ -161,6 +161,20 @@ class Settings(BaseSettings):
     """Threads (and concurrent activities per task queue) of one worker process. Live clouds are I/O-bound
     (more threads overlap their API latency); sandbox collection is CPU-bound, where a few threads per core
     waste less CPU on contention (``benchmarks/collect_accounts.py --threads``)."""
+    price_refresh_interval_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 31,
+        validation_alias=AliasChoices("PRICE_REFRESH_INTERVAL_HOURS", "price_refresh_interval_hours"),
+    )
+    """How often the price store is refreshed from the providers' price lists (the ``RefreshPrices`` schedule)."""
+    gcp_billing_api_key: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=AliasChoices("GCP_BILLING_API_KEY", "gcp_billing_api_key"),
+    )
+    """An API key for the GCP Cloud Billing Catalog (the catalog needs a key or OAuth; without one the GCP
+    refresh fails visibly and GCP savings use the built-in tables)."""
     schedules_enabled: bool = Field(
         default=True, validation_alias=AliasChoices("CLOUDOPTIMA_SCHEDULES", "schedules_enabled")
     )

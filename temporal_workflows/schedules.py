@@ -13,6 +13,7 @@ schedule per id. Overlapping runs are skipped; every time is UTC.
 | cloudoptima-budgets | EvaluateBudgets | processing | hourly, minute 0 |
 | cloudoptima-forecasts | RefreshForecasts | ml | daily 02:00 |
 | cloudoptima-cleanup | Cleanup | processing | weekly, Sunday 03:00 |
+| cloudoptima-prices | RefreshPrices | processing | every ``price_refresh_interval_hours`` (24) |
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from cloudoptima.settings import Settings
 from temporal_workflows.analysis.inputs import AnalyseAllInput
 from temporal_workflows.collection.inputs import CollectAllInput
 from temporal_workflows.maintenance.inputs import CleanupInput
+from temporal_workflows.prices.inputs import RefreshPricesInput
 from temporal_workflows.queues import COLLECTION, ML, PROCESSING
 
 PREFIX = "cloudoptima-"
@@ -98,6 +100,12 @@ def desired_schedules(settings: Settings) -> dict[str, Schedule]:
         "budgets": ("EvaluateBudgets", AnalyseAllInput(), PROCESSING, _calendar(minute=0)),
         "forecasts": ("RefreshForecasts", AnalyseAllInput(), ML, _calendar(minute=0, hour=2)),
         "cleanup": ("Cleanup", CleanupInput(), PROCESSING, _calendar(minute=0, hour=3, day_of_week=0)),
+        "prices": (
+            "RefreshPrices",
+            RefreshPricesInput(),
+            PROCESSING,
+            _every(settings.price_refresh_interval_hours * 60),
+        ),
     }
     return {
         PREFIX + name: _schedule(workflow, arg, PREFIX + name, queue, spec)

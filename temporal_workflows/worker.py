@@ -4,7 +4,8 @@ One process polls every requested task queue; more processes on other machines s
 same Temporal cluster. Queues and what runs on them:
 
 - ``collection``: CollectAll, CollectAccount and the ``collection.*`` activities;
-- ``processing``: Cleanup, AnalyseOrganisation, AnalyseAll, EvaluateBudgets and their activities;
+- ``processing``: Cleanup, AnalyseOrganisation, AnalyseAll, EvaluateBudgets, RefreshPrices and their
+  activities;
 - ``ml``: RefreshForecasts and ``analysis.forecast``;
 - ``remediation``: the remediation and policy workflows (``temporal_workflows.remediation.registration``).
 
@@ -19,9 +20,9 @@ import asyncio
 import logging
 import signal
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
@@ -29,11 +30,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from cloudoptima.clouds.price_lists import PriceListOptions
 from cloudoptima.clouds.protocol import CloudProviderClient, CredentialsError
 from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.collection import CollectionService
 from cloudoptima.services.events import EventPublisher, Publish
+from cloudoptima.services.prices import PriceRefresher, ReaderFactory, default_readers
 from cloudoptima.settings import Settings, SettingsError, load_settings
 from cloudoptima.storage.engine import engine_from_settings, session_factory
 from cloudoptima.storage.models import CloudAccount
@@ -48,6 +52,8 @@ from temporal_workflows.collection.activities import CollectionActivities
 from temporal_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
 from temporal_workflows.maintenance.activities import MaintenanceActivities
 from temporal_workflows.maintenance.workflows import CleanupWorkflow
+from temporal_workflows.prices.activities import PriceActivities
+from temporal_workflows.prices.workflows import RefreshPricesWorkflow
 from temporal_workflows.queues import ALL_QUEUES, COLLECTION, ML, PROCESSING, REMEDIATION
 from temporal_workflows.remediation import registration as remediation
 from temporal_workflows.remediation.activities import RemediationDeps
@@ -74,6 +80,8 @@ class WorkerDeps:
     """Days of utilisation history the summaries (what the rules read) cover (``Settings``)."""
     utilisation_retention_days: int = 93
     """Days of utilisation history kept (``Settings``)."""
+    price_readers: Mapping[CloudProvider, ReaderFactory] = field(default_factory=dict)
+    """The providers' price-list readers (``default_readers``); empty = every price refresh fails visibly."""
 
 
 def explainer_from_settings(settings: Settings) -> Explain:
@@ -142,6 +150,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         narrate=narrator_from_settings(settings),
         utilisation_window_days=settings.utilisation_window_days,
         utilisation_retention_days=settings.utilisation_retention_days,
+        price_readers=default_readers(PriceListOptions(gcp_api_key=settings.gcp_billing_api_key)),
     )
 
 
@@ -172,11 +181,18 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
     )
     analysis = AnalysisActivities(deps.sessions, deps.publish, explain=deps.explain, narrate=deps.narrate)
     maintenance = MaintenanceActivities(deps.sessions)
+    prices = PriceActivities(PriceRefresher(deps.sessions, deps.price_readers))
     return {
         COLLECTION: ([CollectAllWorkflow, CollectAccountWorkflow], collection.all()),
         PROCESSING: (
-            [CleanupWorkflow, AnalyseOrganisationWorkflow, AnalyseAllWorkflow, EvaluateBudgetsWorkflow],
-            [maintenance.purge_expired_tokens, *analysis.processing()],
+            [
+                CleanupWorkflow,
+                AnalyseOrganisationWorkflow,
+                AnalyseAllWorkflow,
+                EvaluateBudgetsWorkflow,
+                RefreshPricesWorkflow,
+            ],
+            [maintenance.purge_expired_tokens, prices.refresh_provider, *analysis.processing()],
         ),
         ML: ([RefreshForecastsWorkflow], analysis.ml()),
         REMEDIATION: (

@@ -3,7 +3,8 @@
 Contract (``builtin_monthly(provider, kind, region, sku)``): the monthly price of one unit (one instance
 running 730 h, one GB-month, one address or load balancer for a month) from ``clouds/<cloud>/pricing.py``,
 or ``None`` when the table has no entry — the tables' vCPU/memory estimates for unlisted sizes are not used.
-Regions: Azure only East US (``eastus``) and GCP only ``us-central1``, the regions their tables were
+The table modules are imported on first use (their packages load the cloud SDKs, which a gateway answering
+from the store or the sandbox catalogue never needs). Regions: Azure only East US (``eastus``) and GCP only ``us-central1``, the regions their tables were
 transcribed for. AWS has no tier here: its table module imports the SDK, which the kernel's services may
 not; AWS resources still carry the table's price as their own reported ``monthly_cost``.
 """
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cloudoptima.clouds.azure import pricing as azure
-from cloudoptima.clouds.gcp import pricing as gcp
 from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.domain.prices import HOURS_PER_MONTH, PriceKind
 from cloudoptima.domain.recommendations import InstanceSize
@@ -26,6 +25,8 @@ _GCP_FAMILIES = ("n1", "n2", "n2d", "e2", "c2", "t2d")
 
 
 def _azure(kind: PriceKind, region: str, sku: str) -> Decimal | None:
+    from cloudoptima.clouds.azure import pricing as azure  # on first use: the package loads the Azure SDK
+
     if region != "eastus":
         return None
     if kind == PriceKind.INSTANCE and sku in azure.VM_SIZES:
@@ -40,6 +41,8 @@ def _azure(kind: PriceKind, region: str, sku: str) -> Decimal | None:
 
 
 def _gcp(kind: PriceKind, region: str, sku: str) -> Decimal | None:
+    from cloudoptima.clouds.gcp import pricing as gcp  # on first use: the package loads the GCP SDK
+
     if region != "us-central1":
         return None
     if kind == PriceKind.INSTANCE:
@@ -69,6 +72,9 @@ def builtin_monthly(provider: CloudProvider, kind: PriceKind, region: str, sku: 
 
 def builtin_size(provider: CloudProvider, instance_type: str) -> InstanceSize | None:
     """The size of a type the Azure table lists or a GCP predefined/custom type; ``None`` otherwise."""
+    from cloudoptima.clouds.azure import pricing as azure
+    from cloudoptima.clouds.gcp import pricing as gcp
+
     if provider == CloudProvider.AZURE and instance_type in azure.VM_SIZES:
         vcpu, memory, _, family = azure.VM_SIZES[instance_type]
         return InstanceSize(name=instance_type, family=family, vcpu=vcpu, memory_gib=memory)

@@ -18,6 +18,7 @@ EXPECTED = {
     "cloudoptima-budgets": "EvaluateBudgets",
     "cloudoptima-forecasts": "RefreshForecasts",
     "cloudoptima-cleanup": "Cleanup",
+    "cloudoptima-prices": "RefreshPrices",
 }
 
 
@@ -64,5 +65,7 @@ async def test_schedule_setup_is_idempotent_and_updates_the_spec(temporal_env: W
 def test_the_plan_has_one_schedule_per_beat_task() -> None:
     plan = desired_schedules(load_settings())
     assert {k: v.action.workflow for k, v in plan.items()} == EXPECTED  # type: ignore[attr-defined]
+    prices = plan["cloudoptima-prices"].spec.intervals
+    assert [i.every for i in prices] == [timedelta(hours=24)], "prices are refreshed daily by default"
     cleanup = plan["cloudoptima-cleanup"].spec.calendars[0]
     assert (cleanup.day_of_week[0].start, cleanup.hour[0].start) == (0, 3)

@@ -164,8 +164,30 @@ def _memory(text: str | None) -> Decimal | None:
     return Decimal(match.group(1).replace(",", "")) if match else None
 
 
+def family_of(instance_type: str) -> str | None:
+    """``m5.large`` → ``m5`` (what a refresh asks the Price List for); None for a name without a family."""
+    return _family(instance_type)
+
+
 class AwsPriceList:
     """Reads list prices of one :class:`PriceScope` from the Price List Query API (see module contract)."""
+
+    @classmethod
+    def from_environment(cls, endpoint_url: str | None = None) -> AwsPriceList:
+        """A reader over a ``pricing`` client in us-east-1 with the default credential chain (any valid AWS
+        credentials may read the Price List) and standard-mode retries."""
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.client(
+            "pricing",
+            region_name="us-east-1",
+            endpoint_url=endpoint_url,
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10, read_timeout=60
+            ),
+        )
+        return cls(client)
 
     def __init__(self, client: Any, *, page_size: int = PAGE_SIZE) -> None:
         self._client = client
