@@ -9,13 +9,13 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from cloudoptima.domain.account_settings import GcpAccountSettings
+from cloudoptima.domain.account_settings import EDITABLE, check_settings
 from cloudoptima.services.cache import abump_cost_version
 from cloudoptima.services.cloud_accounts import (
     DISCONNECTED,
@@ -162,8 +162,9 @@ async def connect_aws(
     """Connect an AWS account through a cross-account role (AssumeRole with the external id)."""
     account = body.role_arn.split(":")[4]
     credentials = {"role_arn": body.role_arn, "external_id": body.external_id}
+    settings = {"account_id": account, **_initial_settings("aws", body)}
     return await _connect(
-        request, runtime, principal, "aws", account, body.account_name, credentials, {"account_id": account}
+        request, runtime, principal, "aws", account, body.account_name, credentials, settings
     )
 
 
@@ -178,7 +179,7 @@ async def connect_azure(
         "client_secret": body.client_secret,
     }
     subscription = str(body.subscription_id)
-    settings = {"subscription_id": subscription}
+    settings = {"subscription_id": subscription, **_initial_settings("azure", body)}
     return await _connect(
         request, runtime, principal, "azure", subscription, body.account_name, credentials, settings
     )
@@ -192,19 +193,27 @@ async def connect_gcp(
     credentials = {
         "service_account_json_b64": base64.b64encode(base64.b64decode(body.service_account_json)).decode()
     }
-    settings: dict[str, Any] = {"project_id": body.project_id}
-    extra = body.model_dump(include={"billing_export_table", "billing_export_detailed", "billing_account_id"})
-    given = {k: v for k, v in extra.items() if v is not None}
-    if given:
-        try:
-            GcpAccountSettings.model_validate(given)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise invalid(str(first["loc"][0]), first["msg"], "body") from None
-        settings.update(given)
+    settings: dict[str, Any] = {"project_id": body.project_id, **_initial_settings("gcp", body)}
     return await _connect(
         request, runtime, principal, "gcp", body.project_id, body.account_name, credentials, settings
     )
+
+
+def _initial_settings(provider: str, body: BaseModel) -> dict[str, Any]:
+    """The editable settings given at connection, validated as ``PATCH`` validates them (422 naming the
+    field)."""
+    model = EDITABLE[provider]
+    given = body.model_dump(include=set(model.model_fields), exclude_none=True)
+    try:
+        settings = model.model_validate(given).model_dump(exclude_none=True)
+        check_settings(provider, settings)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise invalid(str(first["loc"][0]), first["msg"], "body") from None
+    except ValueError as exc:
+        field, _, message = str(exc).partition(": ")
+        raise invalid(field, message or str(exc), "body") from None
+    return settings
 
 
 @router.patch("/{account_id}", response_model=SettingsOut)

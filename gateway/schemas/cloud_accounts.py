@@ -47,9 +47,24 @@ class CloudAccountList(Schema):
 
 
 class AwsConnect(StrictBody):
+    """The role, plus any editable setting (validated as ``PATCH`` validates it)."""
+
     role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
     external_id: str = Field(min_length=2, max_length=1224, pattern=r"^[A-Za-z0-9+=,.@:_/-]+$")
     account_name: str | None = Field(default=None, max_length=255)
+    regions: list[str] | None = None
+    cost_source: Literal["ce", "cur_s3"] | None = None
+    cur_bucket: str | None = None
+    cur_prefix: str | None = None
+    cost_resource_level: bool | None = Field(
+        default=None,
+        description="also read Cost Explorer's resource-level daily costs (last 14 days; opt-in)",
+    )
+    cost_tag_keys: list[str] | None = Field(default=None, description="cost allocation tags to keep (<= 5)")
+    member_role_name: str | None = Field(
+        default=None,
+        description="IAM role assumed in member accounts (default OrganizationAccountAccessRole)",
+    )
 
 
 class AzureConnect(StrictBody):
@@ -58,6 +73,9 @@ class AzureConnect(StrictBody):
     client_id: uuid.UUID
     client_secret: str = Field(min_length=1, max_length=1024)
     account_name: str | None = Field(default=None, max_length=255)
+    resource_groups: list[str] | None = Field(
+        default=None, description="read only these resource groups (default: the whole subscription)"
+    )
 
 
 class GcpConnect(StrictBody):
@@ -91,7 +109,8 @@ class SettingsPatch(StrictBody):
     settings: dict[str, Any] = Field(
         min_length=1,
         description="editable settings to change; null removes one (aws: regions, cost_source, cur_bucket, "
-        "cur_prefix; gcp: billing_export_table, billing_export_detailed, billing_account_id)",
+        "cur_prefix, cost_resource_level, cost_tag_keys, member_role_name; azure: resource_groups; gcp: "
+        "billing_export_table, billing_export_detailed, billing_account_id)",
     )
 
 

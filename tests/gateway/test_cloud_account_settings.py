@@ -18,7 +18,7 @@ from cloudoptima.services.cloud_accounts import CloudAccountService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import AuditLog, CloudAccount
 from cloudoptima.storage.tenancy import scope
-from tests.gateway.conftest import Org, make_org
+from tests.gateway.conftest import GOOD_ROLE, Org, make_org
 
 
 @pytest.fixture
@@ -129,20 +129,92 @@ def test_gcp_billing_export_table_at_connection_and_by_patch(
     assert loc == ["body", "billing_export_table"]
 
 
-def test_azure_has_no_editable_settings_and_other_orgs_are_hidden(
+def test_azure_resource_groups_are_validated_audited_and_other_orgs_are_hidden(
     client: TestClient, engine: Engine, gateway_settings: Settings, org: Org
 ) -> None:
     azure = _account(engine, gateway_settings, org, "azure", str(uuid.uuid4()))
+    url = f"/v1/cloud-accounts/{azure}"
+    [(loc, _msg)] = _errors(client.patch(url, headers=org.headers(), json={"settings": {"regions": ["x"]}}))
+    assert loc == ["body", "settings", "regions"]  # an AWS setting is not an Azure one
     [(loc, msg)] = _errors(
-        client.patch(
-            f"/v1/cloud-accounts/{azure}", headers=org.headers(), json={"settings": {"regions": ["x"]}}
+        client.patch(url, headers=org.headers(), json={"settings": {"resource_groups": ["ok", "bad/name"]}})
+    )
+    assert (
+        loc == ["body", "settings", "resource_groups"] and "'bad/name' is not an Azure resource group" in msg
+    )
+    scoped = client.patch(
+        url, headers=org.headers(), json={"settings": {"resource_groups": ["rg-b", "rg-a"]}}
+    )
+    assert scoped.status_code == 200, scoped.text
+    assert scoped.json()["changed"] == ["resource_groups"]
+    assert _stored(engine, azure)["resource_groups"] == ["rg-a", "rg-b"]
+    with Session(engine) as session:
+        audit = session.scalars(
+            select(AuditLog).where(AuditLog.organization_id == org.id, AuditLog.resource_id == str(azure))
+        ).all()
+    assert [a.details.get("changed") for a in audit if a.result == "success"] == [["resource_groups"]]
+    other = make_org(engine, gateway_settings, name="other")
+    hidden = client.patch(url, headers=other.headers(), json={"settings": {"a": 1}})
+    assert hidden.status_code == 404
+    viewer = client.patch(url, headers=org.headers("viewer"), json={"settings": {"a": 1}})
+    assert viewer.status_code == 403
+    refused = client.post(
+        "/v1/cloud-accounts/azure",
+        headers=org.headers(),
+        json={
+            "subscription_id": str(uuid.uuid4()),
+            "tenant_id": str(uuid.uuid4()),
+            "client_id": str(uuid.uuid4()),
+            "client_secret": "s3cret",
+            "resource_groups": ["trailing."],
+        },
+    )
+    [(loc, _msg)] = _errors(refused)
+    assert loc == ["body", "resource_groups"]
+
+
+def test_aws_connection_takes_the_same_settings_as_patch(
+    client: TestClient, engine: Engine, gateway_settings: Settings, org: Org
+) -> None:
+    body = {"role_arn": GOOD_ROLE, "external_id": "ext-1"}
+    [(loc, _msg)] = _errors(
+        client.post("/v1/cloud-accounts/aws", headers=org.headers(), json={**body, "member_role_name": "a/b"})
+    )
+    assert loc == ["body", "member_role_name"]
+    [(loc, msg)] = _errors(
+        client.post("/v1/cloud-accounts/aws", headers=org.headers(), json={**body, "cost_source": "cur_s3"})
+    )
+    assert loc == ["body", "cur_bucket"] and "needs the bucket" in msg
+    [(loc, _msg)] = _errors(
+        client.post(
+            "/v1/cloud-accounts/aws", headers=org.headers(), json={**body, "cost_tag_keys": ["aws:x"]}
         )
     )
-    assert loc == ["body", "settings"] and "no editable settings" in msg
-    other = make_org(engine, gateway_settings, name="other")
-    hidden = client.patch(f"/v1/cloud-accounts/{azure}", headers=other.headers(), json={"settings": {"a": 1}})
-    assert hidden.status_code == 404
-    viewer = client.patch(
-        f"/v1/cloud-accounts/{azure}", headers=org.headers("viewer"), json={"settings": {"a": 1}}
+    assert loc == ["body", "cost_tag_keys"]
+    made = client.post(
+        "/v1/cloud-accounts/aws",
+        headers=org.headers(),
+        json={
+            **body,
+            "regions": ["us-east-1"],
+            "member_role_name": "CloudOptimaMemberReader",
+            "cost_resource_level": True,
+            "cost_tag_keys": ["team", "cost-center"],
+        },
     )
-    assert viewer.status_code == 403
+    assert made.status_code == 201, made.text
+    stored = _stored(engine, uuid.UUID(made.json()["id"]))
+    assert stored == {
+        "account_id": "123456789012",
+        "regions": ["us-east-1"],
+        "member_role_name": "CloudOptimaMemberReader",
+        "cost_resource_level": True,
+        "cost_tag_keys": ["team", "cost-center"],
+    }
+    url = f"/v1/cloud-accounts/{made.json()['id']}"
+    [(loc, _msg)] = _errors(
+        client.patch(url, headers=org.headers(), json={"settings": {"member_role_name": "role:with:colons"}})
+    )
+    assert loc == ["body", "settings", "member_role_name"]
+    ok = client.patch(url, headers=org.headers(), json={"settings": {"member_role_name": None}})
+    assert ok.status_code == 200 and "member_role_name" not in ok.json()["settings"]

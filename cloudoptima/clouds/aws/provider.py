@@ -8,7 +8,9 @@ Construction: ``AwsProvider(credentials, settings, clock=..., cost_cache=..., id
   moto), ``cost_source`` (``"cost_explorer"`` default, or ``"cur_s3"`` with ``cur_bucket``/``cur_prefix``),
   ``cost_grouping`` (see :mod:`.costs`), ``account_id``/``billing_account_id`` (skip the STS lookup),
   ``retry_mode``/``max_attempts`` (botocore retries), ``page_size``, ``use_pricing_api``,
-  ``waiter_delay``/``waiter_attempts``, ``default_region``.
+  ``waiter_delay``/``waiter_attempts``, ``default_region``, ``member_role_name`` (the role assumed in the
+  member accounts of this management account's organisation, default ``OrganizationAccountAccessRole``:
+  see :meth:`AwsProvider.member`).
 - ``clock`` returns the current UTC time (forecast start, TTLs, first-seen times).
 
 Every method follows the protocol contract in :mod:`cloudoptima.clouds.protocol`.
@@ -44,6 +46,8 @@ from cloudoptima.clouds.protocol import (
 )
 from cloudoptima.domain.inventory import Principal, Resource, UtilisationSeries
 
+MEMBER_ROLE_NAME = "OrganizationAccountAccessRole"
+"""The role AWS Organizations creates in every account it creates (the default ``member_role_name``)."""
 SHARED_COST_CACHE = CostQueryCache()
 """Process-wide cache of Cost Explorer answers (each CE request is billed), shared by all providers."""
 
@@ -71,10 +75,12 @@ class AwsProvider:
         clock: Callable[[], datetime] = utc_now,
         cost_cache: CostQueryCache | None = None,
         idempotency_store: IdempotencyStore | None = None,
+        session: AwsSession | None = None,
     ) -> None:
+        """``session``: an already authenticated session (a member account's, from :meth:`member`)."""
         self.settings: dict[str, Any] = dict(settings or {})
         self._clock = clock
-        self.session = AwsSession(
+        self.session = session or AwsSession(
             credentials,
             endpoint_url=self.settings.get("endpoint_url"),
             retry_mode=str(self.settings.get("retry_mode", "standard")),
@@ -183,7 +189,8 @@ class AwsProvider:
         return self.actions.execute(request, idempotency_key)
 
     def member_accounts(self) -> list[dict[str, str]]:
-        """Accounts of the organisation (management account credentials): id, name, email, status."""
+        """Accounts of the organisation (management account credentials): id, name, email, status, and the
+        ``role_arn`` :meth:`member` assumes to read it."""
         with aws_errors("organizations"):
             paginator = self.session.client("organizations", DEFAULT_REGION).get_paginator("list_accounts")
             return [
@@ -192,10 +199,33 @@ class AwsProvider:
                     "name": a.get("Name", ""),
                     "email": a.get("Email", ""),
                     "status": a.get("Status", ""),
+                    "role_arn": self.member_role_arn(a["Id"]),
                 }
                 for page in paginator.paginate()
                 for a in page.get("Accounts", [])
             ]
+
+    @property
+    def member_role_name(self) -> str:
+        return str(self.settings.get("member_role_name") or MEMBER_ROLE_NAME)
+
+    def member_role_arn(self, account_id: str) -> str:
+        """The role :meth:`member` assumes in ``account_id`` (this account's partition)."""
+        partition = self.session.role_arn.split(":")[1] if self.session.role_arn else "aws"
+        return f"arn:{partition}:iam::{account_id}:role/{self.member_role_name}"
+
+    def member(self, account_id: str) -> AwsProvider:
+        """A provider for a member account of this management account's organisation, reached by assuming
+        ``member_role_name`` in it with this account's credentials; it reads with this provider's settings
+        (regions, cost source, endpoint) and caches, billed to this account."""
+        role_arn = self.member_role_arn(account_id)
+        return AwsProvider(
+            {"role_arn": role_arn},
+            {**self.settings, "account_id": account_id, "billing_account_id": self.billing_account_id},
+            clock=self._clock,
+            cost_cache=self.cost_cache,
+            session=self.session.assume(role_arn),
+        )
 
     def cache_state(self) -> dict[str, int]:
         """Cost Explorer cache counters: hits, misses, live entries."""

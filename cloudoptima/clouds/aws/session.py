@@ -6,6 +6,8 @@ Contract:
   from ``access_key_id``/``secret_access_key`` when both are also given) or
   ``{"access_key_id", "secret_access_key", "session_token"?}``. Assumed-role credentials refresh themselves
   before they expire.
+- ``source`` (another session's boto3 session) replaces the credentials the role is assumed from: role
+  chaining, how a management account reaches its organisation's member accounts (:meth:`AwsSession.assume`).
 - ``endpoint_url`` (from the account settings) sends every call to one endpoint, e.g. a moto server.
 - Every client uses botocore's retry policy (``standard`` by default, ``adaptive`` on request), so
   throttling is retried with exponential backoff before an error escapes.
@@ -54,8 +56,17 @@ class AwsSession:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         role_duration_seconds: int = 3600,
+        source: boto3.Session | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
+        self._options: dict[str, Any] = {
+            "endpoint_url": endpoint_url,
+            "retry_mode": retry_mode,
+            "max_attempts": max_attempts,
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "role_duration_seconds": role_duration_seconds,
+        }
         self.role_arn = credentials.get("role_arn")
         retries: Any = {
             "mode": retry_mode,
@@ -69,7 +80,8 @@ class AwsSession:
         )
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        source = self._source_session(credentials)
+        if source is None:
+            source = self._source_session(credentials)
         if self.role_arn:
             account_of_role(self.role_arn)
             self.boto = self._assumed_session(
@@ -101,6 +113,12 @@ class AwsSession:
                 )
                 self._clients[key] = existing
             return existing
+
+    def assume(self, role_arn: str, external_id: str | None = None) -> AwsSession:
+        """A session for ``role_arn``, assumed with this session's credentials (role chaining; same endpoint,
+        retries and timeouts)."""
+        credentials = {"role_arn": role_arn, **({"external_id": external_id} if external_id else {})}
+        return AwsSession(credentials, source=self.boto, **self._options)
 
     def caller_account(self) -> str:
         """The account id of the effective identity (one STS GetCallerIdentity call)."""

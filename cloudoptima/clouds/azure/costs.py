@@ -4,8 +4,11 @@ Contract:
 
 - :func:`daily_costs` asks the Query API for ``ActualCost`` with ``Daily`` granularity over ``[start, end)``
   (sent as ``from = start 00:00:00``, ``to = end - 1 day 23:59:59``: the API's ``to`` is inclusive), summed
-  ``Cost`` grouped by ServiceName, ResourceLocation, ResourceGroupName and ResourceId. Query results are not
-  auto-paged by the SDK: we POST the same definition to each ``nextLink`` until there is none.
+  ``Cost`` grouped by ServiceName, ResourceLocation, ResourceGroupName and ResourceId, including the
+  resources' ``Tags`` (``dataset.include``), at each of the account's scopes (the subscription, or each
+  configured resource group). Rows keep the resource id and its tags (Cost Management answers tags as
+  ``"key":"value"`` strings; a JSON object is accepted too). Query results are not auto-paged by the SDK: we
+  POST the same definition to each ``nextLink`` until there is none.
 - Amounts are parsed from the raw JSON as ``Decimal`` (never through float), so the sum of the rows equals
   the sum Cost Management reports. The ``Currency`` column gives each row's currency.
 - :func:`forecast` asks the Forecast API for daily ``ActualCost`` over ``[start, end)``; rows whose
@@ -53,6 +56,7 @@ def query_definition(start: date, end: date) -> dict[str, Any]:
             "granularity": "Daily",
             "aggregation": {"totalCost": {"name": "Cost", "function": "Sum"}},
             "grouping": [{"type": "Dimension", "name": name} for name in GROUPS],
+            "include": ["Tags"],
         },
     }
 
@@ -69,20 +73,40 @@ def _day(value: Any) -> date:
     return date.fromisoformat(text[:10])
 
 
+def _tags(value: Any) -> dict[str, str]:
+    """A row's ``Tags`` cell: ``['"env":"prod"', ...]`` (Cost Management's form), a JSON object, or empty."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else None
+        except ValueError:
+            value = [value]
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    tags: dict[str, str] = {}
+    for item in value or []:
+        try:
+            tags.update({str(k): str(v) for k, v in json.loads("{" + str(item) + "}").items()})
+        except ValueError:
+            continue
+    return tags
+
+
 def _columns(properties: dict[str, Any]) -> dict[str, int]:
     return {str(c["name"]).lower(): i for i, c in enumerate(properties.get("columns") or [])}
 
 
 def daily_costs(session: AzureSession, start: date, end: date) -> list[DailyCost]:
-    """Every daily cost row of the subscription in ``[start, end)`` (all pages). Errors propagate."""
+    """Every daily cost row of the account's scopes in ``[start, end)`` (all pages of each scope: the
+    subscription, or each configured resource group). Errors propagate."""
     body = query_definition(start, end)
-    page = session.costs.query.usage(session.scope, QueryDefinition(body), cls=_raw)
     rows: list[DailyCost] = []
-    while page:
-        properties = page.get("properties") or {}
-        rows += _rows(session, properties, start, end)
-        next_link = properties.get("nextLink")
-        page = session.arm_json("POST", next_link, body=body) if next_link else None
+    for scope in session.read_scopes:
+        page = session.costs.query.usage(scope, QueryDefinition(body), cls=_raw)
+        while page:
+            properties = page.get("properties") or {}
+            rows += _rows(session, properties, start, end)
+            next_link = properties.get("nextLink")
+            page = session.arm_json("POST", next_link, body=body) if next_link else None
     return rows
 
 
@@ -110,6 +134,8 @@ def _rows(session: AzureSession, properties: dict[str, Any], start: date, end: d
                 region=(str(row[col["resourcelocation"]]) or None) if "resourcelocation" in col else None,
                 usage_type=parsed.type if parsed else None,
                 resource_id=resource_id,
+                resource_name=parsed.name if parsed else None,
+                tags=_tags(row[col["tags"]]) if "tags" in col else {},
                 billed_cost=amount,
                 effective_cost=amount,
                 currency=str(row[col["currency"]]) if "currency" in col else "USD",
@@ -119,7 +145,10 @@ def _rows(session: AzureSession, properties: dict[str, Any], start: date, end: d
 
 
 def forecast(session: AzureSession, start: date, end: date) -> CloudForecast | None:
-    """Cost Management's daily forecast for ``[start, end)``, or None when it returns no forecast rows."""
+    """Cost Management's daily forecast for ``[start, end)`` at the account's scope, or None when it returns
+    no forecast rows or the account reads several resource groups (forecasts do not add up)."""
+    if len(session.read_scopes) != 1:
+        return None
     body = {
         "type": "ActualCost",
         "timeframe": "Custom",
@@ -131,7 +160,7 @@ def forecast(session: AzureSession, start: date, end: date) -> CloudForecast | N
         "includeActualCost": False,
         "includeFreshPartialCost": False,
     }
-    result: Any = session.costs.forecast.usage(session.scope, ForecastDefinition(body), cls=_raw)
+    result: Any = session.costs.forecast.usage(session.read_scopes[0], ForecastDefinition(body), cls=_raw)
     properties: dict[str, Any] = (result or {}).get("properties") or {}
     col = _columns(properties)
     points: dict[date, ForecastPoint] = {}

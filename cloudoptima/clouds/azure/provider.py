@@ -73,12 +73,15 @@ class AzureProvider:
         return f"AzureProvider(subscription={self.account_id!r})"
 
     def verify(self) -> Verification:
-        """Identity call (the subscription) plus the caller's effective permissions at subscription scope."""
+        """Identity call (the subscription) plus the caller's effective permissions at the account's scopes
+        (the subscription, or each configured resource group)."""
         try:
             with azure_errors("read the subscription"):
                 sub = as_dict(self.session.subscriptions.subscriptions.get(self.account_id))
-            with azure_errors("read permissions at subscription scope"):
-                lacking = missing(self.session, self.session.scope, READ_PERMISSIONS)
+            lacking: list[str] = []
+            for scope in self.session.read_scopes:
+                with azure_errors(f"read permissions at {scope}"):
+                    lacking += [p for p in missing(self.session, scope, READ_PERMISSIONS) if p not in lacking]
         except CredentialsError as exc:
             return Verification(
                 status="failed",
@@ -123,7 +126,7 @@ class AzureProvider:
     def inventory(self) -> Partial[Resource]:
         with azure_errors("read the inventory"):
             items, failures = InventoryReader(self.session).read()
-        return Partial(items=items, failures=failures)
+        return Partial(items=[r for r in items if self.session.in_scope(r.resource_id)], failures=failures)
 
     def utilisation(self, resources: list[Resource], start: date, end: date) -> Partial[UtilisationSeries]:
         items, failures = metrics.utilisation(self.session, resources, start, end)

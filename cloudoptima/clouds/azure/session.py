@@ -4,6 +4,10 @@ Contract:
 
 - Credentials are a service principal ``{tenant_id, client_id, client_secret}`` turned into
   ``azure.identity.ClientSecretCredential``; tests may inject any object with ``get_token()`` instead.
+- ``resource_groups`` (settings) narrows the account to those groups of the subscription:
+  :attr:`AzureSession.read_scopes` are their ARM scopes (costs are queried and read permissions checked
+  there) and :meth:`AzureSession.in_scope` tells whether a resource belongs to them; without it the scope is
+  the subscription.
 - Settings ``{subscription_id, base_url?, authority?, graph_url?, connection_verify?, retry_total?,
   retry_backoff_factor?, polling_interval?}`` point every client at another ARM / Entra ID / Graph host
   (the strict local fake) and tune azure-core's ``RetryPolicy``, which retries 429/5xx honouring
@@ -61,6 +65,7 @@ class AzureSettings:
     retry_backoff_factor: float = 0.8
     retry_backoff_max: float = 30.0
     polling_interval: float = 15.0
+    resource_groups: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -74,14 +79,17 @@ class AzureSettings:
         known = {
             f
             for f in cls.__dataclass_fields__
-            if f not in ("subscription_id", "tenant_id", "client_id", "extra")
+            if f not in ("subscription_id", "tenant_id", "client_id", "extra", "resource_groups")
         }
         return cls(
             subscription_id=str(settings["subscription_id"]),
             tenant_id=str(credentials["tenant_id"]),
             client_id=str(credentials["client_id"]),
             **{k: v for k, v in settings.items() if k in known},
-            extra={k: v for k, v in settings.items() if k not in known and k != "subscription_id"},
+            resource_groups=tuple(settings.get("resource_groups") or ()),
+            extra={
+                k: v for k, v in settings.items() if k not in known | {"subscription_id", "resource_groups"}
+            },
         )
 
 
@@ -116,6 +124,22 @@ class AzureSession:
     def scope(self) -> str:
         """The subscription's ARM scope, ``/subscriptions/{id}``."""
         return f"/subscriptions/{self.settings.subscription_id}"
+
+    @property
+    def read_scopes(self) -> list[str]:
+        """Where costs are read and read permissions checked: each configured resource group's scope, else
+        the subscription's."""
+        groups = self.settings.resource_groups
+        return [f"{self.scope}/resourceGroups/{g}" for g in groups] if groups else [self.scope]
+
+    def in_scope(self, resource_id: str) -> bool:
+        """Whether ``resource_id`` is read by this account (in a configured resource group, if any)."""
+        groups = {g.lower() for g in self.settings.resource_groups}
+        if not groups:
+            return True
+        parts = resource_id.split("/")
+        lowered = [p.lower() for p in parts]
+        return "resourcegroups" in lowered and parts[lowered.index("resourcegroups") + 1].lower() in groups
 
     def _common(self) -> dict[str, Any]:
         s = self.settings

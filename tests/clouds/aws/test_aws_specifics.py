@@ -21,7 +21,7 @@ from cloudoptima.clouds.protocol import (
     ThrottledError,
 )
 from cloudoptima.domain.inventory import MetricName, PrincipalKind, ResourceKind, ResourceState
-from tests.clouds.aws.conftest import HOME, KEYS, OTHER, TODAY, Estate, client, make_provider
+from tests.clouds.aws.conftest import ACCOUNT, HOME, KEYS, OTHER, TODAY, Estate, client, make_provider
 
 
 class _Headers(dict[str, str]):
@@ -401,6 +401,24 @@ def test_member_accounts_from_organizations(estate: Estate) -> None:
     org.create_account(Email="dev@example.com", AccountName="dev")
     accounts = make_provider(estate).member_accounts()
     assert "dev" in {a["name"] for a in accounts}
+
+
+def test_member_accounts_are_read_through_the_configured_role(estate: Estate) -> None:
+    org = client(estate.endpoint, "organizations")
+    if not org.list_roots()["Roots"]:
+        org.create_organization(FeatureSet="ALL")
+    org.create_account(Email="ops@example.com", AccountName="ops")
+    management = make_provider(estate, member_role_name="CloudOptimaMemberReader")
+    ops = next(a for a in management.member_accounts() if a["name"] == "ops")
+    assert ops["role_arn"] == f"arn:aws:iam::{ops['account_id']}:role/CloudOptimaMemberReader"
+    member = management.member(ops["account_id"])
+    identity = member.session.client("sts").get_caller_identity()
+    assert identity["Account"] == ops["account_id"] != ACCOUNT
+    assert ":assumed-role/CloudOptimaMemberReader/cloudoptima" in identity["Arn"]
+    # The member reads its own account (moto keeps state per account): none of the management's instances.
+    assert estate.running_instance_id not in {r.resource_id for r in member.inventory().items}
+    default = make_provider(estate).member(ops["account_id"]).session.client("sts").get_caller_identity()
+    assert ":assumed-role/OrganizationAccountAccessRole/" in default["Arn"]
 
 
 def test_resizing_a_running_instance_stops_resizes_and_starts_it(estate: Estate) -> None:

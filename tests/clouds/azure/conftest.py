@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,7 +128,9 @@ ProviderFactory = Callable[..., AzureProvider]
 def make_provider(fake: FakeAzureServer) -> Iterator[ProviderFactory]:
     made: list[AzureProvider] = []
 
-    def make(client_id: str = OWNER_ID, secret: str = OWNER_SECRET, retry_total: int = 2) -> AzureProvider:
+    def make(
+        client_id: str = OWNER_ID, secret: str = OWNER_SECRET, retry_total: int = 2, **settings: Any
+    ) -> AzureProvider:
         provider = AzureProvider(
             {"tenant_id": TENANT, "client_id": client_id, "client_secret": secret},
             {
@@ -139,6 +142,7 @@ def make_provider(fake: FakeAzureServer) -> Iterator[ProviderFactory]:
                 "retry_total": retry_total,
                 "retry_backoff_factor": 0.01,
                 "polling_interval": 0,
+                **settings,
             },
         )
         made.append(provider)

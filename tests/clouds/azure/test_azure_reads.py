@@ -57,6 +57,28 @@ def test_cost_query_follows_next_link_and_sums_exactly(
     west = [c for c in costs.items if c.region == "westeurope"]
     assert west and all(c.resource_id == estate.west_vm for c in west)
     assert all(c.usage_type == "Microsoft.Compute/virtualMachines" for c in west)
+    # Resource-level rows keep the resource's name and tags (Cost Management's "Tags" column).
+    assert all(c.resource_name == "vm-eu" and c.tags == {"env": "prod"} for c in west)
+    assert {c.tags.get("env") for c in costs.items if c.resource_id == estate.attached_disks[1]} == {None}
+
+
+def test_resource_groups_scope_costs_inventory_and_permission_checks(
+    fake: FakeAzureServer, estate: Estate, make_provider: ProviderFactory
+) -> None:
+    scoped = make_provider(resource_groups=["rg-eu"])
+    costs = scoped.costs(estate.cost_start, estate.cost_end)
+    assert {c.resource_id for c in costs.items} == {estate.west_vm}
+    assert sum(c.billed_cost for c in costs.items) == sum(
+        Decimal("1.0013") + Decimal(i) / 100 for i in range(5)
+    )
+    assert fake.count("POST", r"/resourceGroups/rg-eu/providers/Microsoft\.CostManagement/query") == 2
+    assert fake.count("POST", r"/subscriptions/[^/]+/providers/Microsoft\.CostManagement/query") == 0
+    inventory = scoped.inventory()
+    assert inventory.items and all("/resourceGroups/rg-eu/" in r.resource_id for r in inventory.items)
+    assert estate.west_vm in {r.resource_id for r in inventory.items}
+    assert scoped.forecast(estate.cost_start, estate.cost_end) is not None  # one group: its own forecast
+    assert scoped.verify().status == "verified"
+    assert fake.count("GET", r"/resourceGroups/rg-eu/providers/Microsoft\.Authorization/permissions") == 1
 
 
 def test_forecast_comes_from_cost_management(estate: Estate, make_provider: ProviderFactory) -> None:
