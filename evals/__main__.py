@@ -67,6 +67,21 @@ def _table(results: dict[str, Any]) -> Table:
     return table
 
 
+def _nab_table(nab: dict[str, Any]) -> Table:
+    table = Table(title=f"NAB standard profile, dev split ({nab['files']} files, {nab['windows']} windows)")
+    for column in ("detector", "score", "TP", "FP", "FN"):
+        table.add_column(column, justify="left" if column == "detector" else "right")
+    for name, row in nab["detectors"].items():
+        table.add_row(
+            name,
+            f"{row['score']:.2f}",
+            str(row["true_positives"]),
+            str(row["false_positives"]),
+            str(row["false_negatives"]),
+        )
+    return table
+
+
 def _narratives(provider: str, seeds: list[int], limit: int, *, as_json: bool) -> int:
     from evals.narratives import run_narrative_eval
 
@@ -193,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         console = Console()
         console.print(_table(results))
+        console.print(_nab_table(results["nab"]))
         for failure in results["failures"]:
             console.print(f"[red]floor failed:[/red] {failure}")
         console.print(f"elapsed {results['elapsed_s']} s")

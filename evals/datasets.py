@@ -45,6 +45,9 @@ PROPHET_CSV = (
     / "example_wp_log_peyton_manning.csv"
 )
 
+NAB_DEV = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "nab_dev"
+"""28 labelled NAB series (numenta/NAB, MIT) and their windows: the public anomaly dev benchmark."""
+
 _COL = {name: i for i, name in enumerate(FOCUS_COLUMNS)}
 
 

@@ -5,7 +5,8 @@ runs the product's own engines on it — ``detect_incidents`` over the daily cos
 ``generate_recommendations`` over the live inventory, its utilisation summaries and the sandbox price
 catalogue with the anomalies' scopes (exactly what ``RecommendationService`` does) — and
 ``forecast_costs`` (model ``auto``) on rolling origins of the daily totals and of the real Prophet example
-series. It returns a JSON-serialisable dict: per case and aggregate metrics, the floors, the failures
+series, and the NAB standard-profile score of the anomaly detector and of windowed-Gaussian baselines on the
+NAB dev split (``evals/nab.py``). It returns a JSON-serialisable dict: per case and aggregate metrics, the floors, the failures
 (empty when every floor holds) and the elapsed seconds.
 """
 
@@ -23,7 +24,16 @@ from cloudoptima.analytics.forecasting import forecast_costs
 from cloudoptima.analytics.recommendations import generate_recommendations, scopes_from_anomalies
 from cloudoptima.services.anomalies import detect_incidents
 from cloudoptima.services.pricing import SandboxPriceCatalog
-from evals.datasets import DEFAULT_SEEDS, EstateData, cases, daily_totals, load_case, prophet_series
+from evals.datasets import (
+    DEFAULT_SEEDS,
+    NAB_DEV,
+    EstateData,
+    cases,
+    daily_totals,
+    load_case,
+    prophet_series,
+)
+from evals.nab import run_nab
 from evals.scorers import (
     AnomalyScore,
     ForecastScore,
@@ -42,6 +52,7 @@ FLOORS: dict[str, tuple[str, float]] = {
     "anomalies.recall": (">=", 0.9),
     "forecast.sandbox.mase": ("<", 1.0),
     "forecast.sandbox.coverage_95": (">=", 0.75),
+    "nab.score": (">=", 50.0),
 }
 DETECTOR_WARMUP_DAYS = 28
 """The anomaly detector scores a day once 2 weeks of baseline and 14 days of residuals precede it."""
@@ -166,6 +177,7 @@ def run_all(
         "anomalies": {"aggregate": _anomaly_dict(anomaly_total)},
         "forecast": {"sandbox": _forecast_dict(forecast_total)},
     }
+    results["nab"] = run_nab(NAB_DEV)
     if include_prophet:
         results["forecast"]["prophet_example"] = _forecast_dict(forecast_series_score(prophet_series(), 3))
     results["floors"] = {path: f"{op} {bound}" for path, (op, bound) in FLOORS.items()}

@@ -197,15 +197,68 @@ def test_anomalies_csv_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "scores.csv"
     result = detect_anomalies_csv(source, out)
     rows = read_rows(out)
-    assert list(rows[0]) == ["timestamp", "value", "score", "is_anomaly"]
+    assert list(rows[0]) == ["timestamp", "value", "expected", "score", "is_anomaly", "alert"]
     assert len(rows) == 150
+    assert result.grid.label == "1D"
     scores = np.array([float(r["score"]) for r in rows])
     assert np.all((scores >= 0) & (scores <= 1))
     flagged = [r["timestamp"] for r in rows if r["is_anomaly"] == "true"]
     assert flagged == [str(stamps[120].date()), str(stamps[130].date())]
+    assert [r["alert"] for r in rows if r["alert"]] == ["anomaly", "anomaly"]
     assert rows[48]["value"] == ""
     assert rows[48]["score"] == "0.000000"
     assert result.is_anomaly.sum() == 2
+
+
+def _five_minute_csv(path: Path, *, drop: slice, duplicate_at: int, step_at: int | None = None) -> None:
+    """12 days of 5-minute utilisation with a daily cycle, a spike at 10 d, a gap and a duplicate row."""
+    rng = np.random.default_rng(7)
+    stamps = pd.date_range("2024-03-01", periods=12 * 288, freq="5min", tz="UTC")
+    hours = np.asarray(stamps.hour + stamps.minute / 60, dtype=np.float64)
+    values = 40 + 20 * np.sin(2 * np.pi * hours / 24) + rng.normal(0, 1.0, len(stamps))
+    values[10 * 288 + 100] += 30.0
+    if step_at is not None:
+        values[step_at:] += 25.0
+    keep = np.ones(len(stamps), dtype=bool)
+    keep[drop] = False
+    lines = ["timestamp,value"]
+    for ts, v, k in zip(stamps, values, keep, strict=True):
+        if k:
+            lines.append(f"{ts.isoformat()},{v:.3f}")
+    lines.insert(duplicate_at, lines[duplicate_at])  # the same timestamp twice
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_five_minute_series_with_a_gap_and_a_duplicate_is_scored_on_its_inferred_grid(tmp_path: Path) -> None:
+    source, out = tmp_path / "cpu.csv", tmp_path / "scores.csv"
+    _five_minute_csv(source, drop=slice(5 * 288, 5 * 288 + 24), duplicate_at=2000)
+    result = detect_anomalies_csv(source, out)
+    assert result.grid.label == "5min"
+    assert len(result.timestamps) == 12 * 288  # the gap stays on the grid
+    rows = read_rows(out)
+    gap = rows[5 * 288 + 3]
+    assert gap["value"] == "" and gap["is_anomaly"] == "false"
+    assert [str(ts) for ts, kind in result.alerts] == ["2024-03-11 08:20:00"]  # the spike, and only it
+    forced = detect_anomalies_csv(source, out, freq="5min")
+    assert np.array_equal(forced.is_anomaly, result.is_anomaly)
+
+
+def test_a_lasting_step_is_reported_once_from_its_start(tmp_path: Path) -> None:
+    source, out = tmp_path / "cpu.csv", tmp_path / "scores.csv"
+    step = 6 * 288 + 50
+    _five_minute_csv(source, drop=slice(0, 0), duplicate_at=10, step_at=step)
+    result = detect_anomalies_csv(source, out)
+    stamps = [ts for ts, _ in result.alerts]
+    assert stamps[0] == result.timestamps[step]  # the step, once, from its first point
+    assert result.timestamps[10 * 288 + 100] in stamps  # the later spike is still found
+    assert len(stamps) <= 3
+
+
+def test_a_bad_freq_is_refused_with_the_accepted_forms(tmp_path: Path) -> None:
+    source = tmp_path / "s.csv"
+    source.write_text("timestamp,value\n2024-01-01 00:00,1\n2024-01-01 00:05,2\n")
+    with pytest.raises(ValueError, match="1min"):
+        detect_anomalies_csv(source, tmp_path / "o.csv", freq="7 parsecs")
 
 
 def test_scan_of_many_series_is_vectorised() -> None:

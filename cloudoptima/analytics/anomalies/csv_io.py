@@ -1,12 +1,16 @@
-"""``cloudoptima anomalies --csv FILE --date-col timestamp --value-col value --out OUT.csv`` behaviour.
+"""``cloudoptima anomalies --csv FILE [--freq F] --out OUT.csv`` behaviour: anomalies on any regular series.
 
-Contract: ``detect_anomalies_csv(csv_path, out_path, ...)`` reads one series with the same validation and
-error messages as ``forecast_csv`` (file:line:column), scores it with the weekday/trend-aware baseline of
-:func:`~cloudoptima.analytics.anomalies.baseline.score_matrix` (season 7 for D, 24 for H, none for W), and
-writes one row per input row, sorted by time: ``timestamp,value,score,is_anomaly`` with ``score`` in
-``[0, 1)`` (0.5 at the threshold) and ``is_anomaly`` ``true``/``false``. Missing values are interpolated for
-the baseline only; they are written empty with score 0. Points without enough history (the first
-``(weeks + residual weeks)`` seasons) score 0.
+Contract: ``detect_anomalies_csv(csv_path, out_path, ...)`` reads a header + rows CSV (ISO 8601 timestamps,
+time zones converted to UTC; an empty value or ``NaN`` is a missing observation; anything else that is
+wrong raises :class:`~cloudoptima.analytics.forecasting.CsvInputError` naming ``FILE:LINE`` and the column).
+The grid is inferred from the timestamps unless ``freq`` names one (see :mod:`.grid` for the rules on
+gaps and duplicate timestamps); the series is scored by the causal detector of :mod:`.stream` with knobs
+derived from the step (daily and weekly cycles at sub-daily steps). Every decision at ``t`` uses only
+points up to ``t``. One row per grid point is written, in time order:
+``timestamp,value,expected,score,is_anomaly,alert`` with ``score`` in ``[0, 1)`` (0.5 at the threshold),
+``is_anomaly`` ``true``/``false`` and ``alert`` ``anomaly`` (an event starts), ``change`` (a change of level
+starts; the points after it are judged against the new level) or empty. Gaps are written with an empty
+value and score 0.
 """
 
 from __future__ import annotations
@@ -17,22 +21,54 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cloudoptima.analytics.anomalies.baseline import Direction, score_matrix
-from cloudoptima.analytics.forecasting.csv_io import CsvInputError, check_freq, format_stamp, read_series_csv
-from cloudoptima.analytics.forecasting.series import BoolArray, FloatArray, regularise
+from cloudoptima.analytics.anomalies.grid import Duplicates, Grid, infer_grid, parse_freq, to_grid
+from cloudoptima.analytics.anomalies.stream import ANOMALY, CHANGE, Direction, config_for_step, detect_matrix
+from cloudoptima.analytics.forecasting.csv_io import CsvInputError
+from cloudoptima.analytics.forecasting.series import BoolArray, FloatArray
 
-# freq -> (season m, seasons in the baseline window, points in the residual window)
-_SHAPES: dict[str, tuple[int, int, int]] = {"D": (7, 4, 28), "H": (24, 4, 96), "W": (1, 8, 16)}
+_ALERT_NAMES = {ANOMALY: "anomaly", CHANGE: "change"}
 
 
 @dataclass(frozen=True)
 class AnomalyCsvResult:
-    """Scores of the input rows, in time order."""
+    """Scores of every grid point, in time order, and the grid used."""
 
     timestamps: pd.DatetimeIndex
     values: FloatArray
     score: FloatArray
     is_anomaly: BoolArray
+    alerts: list[tuple[pd.Timestamp, str]]
+    grid: Grid
+
+
+def _read(path: str | Path, date_col: str, value_col: str) -> tuple[pd.DatetimeIndex, FloatArray]:
+    where = str(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except OSError as exc:
+        raise CsvInputError(f"{where}: cannot open file: {exc.strerror}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise CsvInputError(f"{where}:1: no header") from exc
+    for col in (date_col, value_col):
+        if col not in frame.columns:
+            raise CsvInputError(f"{where}:1: missing column {col!r} (columns: {', '.join(frame.columns)})")
+    if frame.empty:
+        raise CsvInputError(f"{where}:2: no data rows")
+    stamps = pd.to_datetime(frame[date_col].str.strip(), errors="coerce", utc=True, format="ISO8601")
+    bad = np.flatnonzero(stamps.isna().to_numpy())
+    if bad.size:
+        raw = frame[date_col].iloc[bad[0]]
+        raise CsvInputError(f"{where}:{bad[0] + 2}: column {date_col!r}: cannot parse date {raw!r}")
+    text = frame[value_col].str.strip()
+    missing = text.str.lower().isin(["", "nan", "na", "null"])
+    numbers = pd.to_numeric(text.where(~missing), errors="coerce")
+    wrong = np.flatnonzero((~missing & (numbers.isna() | ~np.isfinite(numbers.fillna(0.0)))).to_numpy())
+    if wrong.size:
+        raw = frame[value_col].iloc[wrong[0]]
+        raise CsvInputError(f"{where}:{wrong[0] + 2}: column {value_col!r}: not a finite number: {raw!r}")
+    index = pd.DatetimeIndex(stamps).tz_convert("UTC").tz_localize(None)
+    order = np.argsort(index.asi8, kind="stable")
+    return index[order], numbers.to_numpy(dtype=np.float64)[order]
 
 
 def detect_anomalies_csv(
@@ -41,28 +77,36 @@ def detect_anomalies_csv(
     *,
     date_col: str = "timestamp",
     value_col: str = "value",
-    freq: str = "D",
+    freq: str | None = None,
     threshold: float = 5.0,
     direction: Direction = "both",
+    duplicates: Duplicates = "mean",
 ) -> AnomalyCsvResult:
-    """Score every row of ``csv_path`` and write ``timestamp,value,score,is_anomaly`` to ``out_path``."""
-    series = read_series_csv(csv_path, date_col, value_col, freq)
-    grid_freq = check_freq(freq)
-    if not np.isfinite(series.values).any():
+    """Score every grid point of ``csv_path`` and write the rows to ``out_path`` (see module contract)."""
+    stamps, values = _read(csv_path, date_col, value_col)
+    if not np.isfinite(values).any():
         raise CsvInputError(f"{csv_path}: column {value_col!r} has no numeric values")
-    grid, filled = regularise(series.timestamps, series.values, grid_freq)
-    interpolated = pd.Series(filled).interpolate(limit_direction="both").to_numpy(dtype=np.float64)
-    m, weeks, span = _SHAPES[grid_freq]
-    scores = score_matrix(
-        interpolated[None, :], m=m, weeks=weeks, residual_span=span, threshold=threshold, direction=direction
-    )
-    positions = grid.get_indexer(series.timestamps)
-    observed = np.isfinite(series.values)
-    score = np.where(observed, scores.score[0, positions], 0.0)
-    flags = score >= 0.5
+    try:
+        grid = parse_freq(freq) if freq else infer_grid(stamps)
+    except ValueError as exc:
+        raise CsvInputError(f"{csv_path}: column {date_col!r}: {exc}") from exc
+    index, on_grid, _ = to_grid(stamps, values, grid, duplicates)
+    config = config_for_step(grid.step, threshold=threshold, direction=direction)
+    result = detect_matrix(on_grid[None, :], config)
+    score, flags, alert = result.score[0], result.anomalous[0], result.alert[0]
+    alerts = [(index[t], _ALERT_NAMES[int(alert[t])]) for t in np.flatnonzero(alert)]
+    daily = grid.monthly or grid.step >= pd.Timedelta(days=1)
+    fmt = "%Y-%m-%d" if daily else "%Y-%m-%d %H:%M:%S"
     with open(out_path, "w", encoding="utf-8", newline="") as out:
-        out.write("timestamp,value,score,is_anomaly\n")
-        for ts, value, sc, flag in zip(series.timestamps, series.values, score, flags, strict=True):
+        out.write("timestamp,value,expected,score,is_anomaly,alert\n")
+        for t, ts in enumerate(index):
+            value, expected = on_grid[t], result.expected[0, t]
             shown = f"{value:.10g}" if np.isfinite(value) else ""
-            out.write(f"{format_stamp(ts, grid_freq)},{shown},{sc:.6f},{'true' if flag else 'false'}\n")
-    return AnomalyCsvResult(timestamps=series.timestamps, values=series.values, score=score, is_anomaly=flags)
+            base = f"{expected:.10g}" if np.isfinite(expected) else ""
+            name = _ALERT_NAMES.get(int(alert[t]), "")
+            out.write(
+                f"{ts.strftime(fmt)},{shown},{base},{score[t]:.6f},{'true' if flags[t] else 'false'},{name}\n"
+            )
+    return AnomalyCsvResult(
+        timestamps=index, values=on_grid, score=score, is_anomaly=flags, alerts=alerts, grid=grid
+    )
