@@ -7,9 +7,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
 from sqlalchemy.orm import Session
 
-from cloudoptima.clouds.sandbox import catalog
+from cloudoptima.analytics.recommendations import generate_recommendations
+from cloudoptima.analytics.utilisation import summarise_values
+from cloudoptima.clouds.sandbox import catalog, generate_estate
+from cloudoptima.clouds.sandbox.utilisation import resource_arrays
 from cloudoptima.domain.inventory import (
     CloudProvider,
     DiskAttributes,
@@ -102,6 +106,25 @@ def test_never_refreshed_it_prices_the_sandbox_exactly_as_the_sandbox_catalogue(
             assert offline.snapshot_monthly(provider, region, 10) == sandbox.snapshot_monthly(
                 provider, region, 10
             )
+
+
+def test_the_sandbox_estate_gets_the_same_recommendations_from_an_empty_store() -> None:
+    estate = generate_estate(seed=5, accounts=2, days=60)
+    live = [r for r in estate.resources if r.deleted_at is None]
+    metrics = {}
+    for resource in live:
+        arrays = resource_arrays(estate, resource)
+        metrics[resource.resource_id] = {
+            str(m): summarise_values(v[~np.isnan(v)]) for m, v in arrays.items() if (~np.isnan(v)).any()
+        }
+    as_of = datetime(2026, 1, 1, tzinfo=UTC)
+    before = generate_recommendations(live, metrics, SandboxPriceCatalog(), as_of=as_of)
+    after = generate_recommendations(live, metrics, StoredPriceCatalog({}), as_of=as_of)
+    assert len(before) > 10
+    assert [(r.fingerprint, r.estimated_savings_monthly) for r in after] == [
+        (r.fingerprint, r.estimated_savings_monthly) for r in before
+    ]
+    assert {r.evidence["price_source"] for r in after} == {SANDBOX_LABEL}
 
 
 # ---- billed cost vs list price, through the service and the REST schema ------------------------------------

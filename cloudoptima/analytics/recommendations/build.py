@@ -91,16 +91,6 @@ def whole_saving(
     return Decimal(0), PRICE_UNKNOWN
 
 
-def monthly_price(catalogue: Decimal | None, resource: Resource) -> tuple[Decimal, str]:
-    """The monthly amount a finding saves on ``resource`` and where it comes from: the catalogue's list
-    price, else the resource's own reported cost, else 0 with :data:`PRICE_UNKNOWN` (listed, never dropped)."""
-    if catalogue is not None:
-        return catalogue, PRICE_CATALOGUE
-    if resource.monthly_cost > 0:
-        return resource.monthly_cost, PRICE_INVENTORY
-    return Decimal(0), PRICE_UNKNOWN
-
-
 def action(kind: str, resource: Resource, description: str, **parameters: Any) -> RecommendationAction:
     """A provider action on ``resource``."""
     return RecommendationAction(
