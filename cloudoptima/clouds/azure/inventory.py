@@ -1,4 +1,4 @@
-"""Inventory of one subscription: VMs, managed disks, snapshots, public IPs and load balancers.
+"""Inventory of one subscription: VMs, managed disks, snapshots, public IPs, load balancers, SQL databases.
 
 Contract:
 
@@ -15,7 +15,8 @@ Contract:
   balancer's targets) are spelled as the referenced resource's own id when it is in the inventory: ARM ids
   are case-insensitive and a reference keeps the casing its creator typed (``RG-PROD`` for ``rg-prod``).
 - Missing permissions and bad credentials raise :class:`CredentialsError` (protocol rule), never a Failure.
-- Databases and storage accounts are not inventoried by this adapter.
+- Azure SQL databases are read by :mod:`sql_inventory`; other databases (PostgreSQL/MySQL flexible servers)
+  and storage accounts are not inventoried by this adapter.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from cloudoptima.clouds.azure import ids, pricing
 from cloudoptima.clouds.azure.errors import translate
 from cloudoptima.clouds.azure.session import AzureSession
+from cloudoptima.clouds.azure.sql_inventory import sql_databases
 from cloudoptima.clouds.protocol import CredentialsError, Failure
 from cloudoptima.domain.inventory import (
     CloudAccount,
@@ -150,6 +152,7 @@ class InventoryReader:
             self._load_balancer(lb, vm_of_ipconfig)
             for lb in self._list("network/loadBalancers", self.session.network.load_balancers.list_all)
         ]
+        resources += sql_databases(self.session, self._list, self._base, when)
         return canonical_references(resources), self.failures
 
     def account(self) -> CloudAccount:

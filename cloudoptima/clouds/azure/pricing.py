@@ -127,3 +127,39 @@ def disk_monthly(sku: str, size_gb: int) -> Decimal:
 def snapshot_monthly(sku: str, size_gb: int) -> Decimal:
     """Monthly price of a full snapshot of ``size_gb`` GB (incremental snapshots cost at most this)."""
     return (SNAPSHOT_GB_MONTH.get(sku, SNAPSHOT_GB_MONTH["Standard_LRS"]) * size_gb).quantize(Decimal("0.01"))
+
+
+# Azure SQL Database, single database, provisioned, license included, East US.
+SQL_VCORE_HOUR: dict[str, Decimal] = {
+    "GeneralPurpose": Decimal("0.2522"),
+    "BusinessCritical": Decimal("0.6807"),
+}
+"""USD per vCore-hour of a provisioned vCore database by tier (Gen5 hardware)."""
+SQL_DTU_MONTHLY: dict[str, Decimal] = {
+    "Basic": Decimal("4.90"),
+    "S0": Decimal("14.72"),
+    "S1": Decimal("29.43"),
+    "S2": Decimal("73.58"),
+    "S3": Decimal("147.17"),
+    "P1": Decimal("456.25"),
+    "P2": Decimal("912.50"),
+}
+"""USD per month of DTU service objectives."""
+SQL_GIB_PER_VCORE = Decimal("5.1")
+"""Memory of a Gen5 vCore database per vCore (General Purpose and Business Critical)."""
+
+
+def sql_database_monthly(tier: str, objective: str, vcores: int) -> Decimal:
+    """List price of a month of an Azure SQL database: vCore tiers per vCore, DTU objectives by name;
+    0 when neither table knows it (serverless ``*_S_*`` objectives bill per use, not by the month)."""
+    if objective in SQL_DTU_MONTHLY:
+        return SQL_DTU_MONTHLY[objective]
+    hourly = SQL_VCORE_HOUR.get(tier)
+    if hourly is None or vcores <= 0 or "_S_" in objective:
+        return Decimal(0)
+    return (hourly * vcores * HOURS_PER_MONTH).quantize(Decimal("0.01"))
+
+
+def sql_memory_gib(vcores: int) -> Decimal:
+    """Memory of a Gen5 vCore database of ``vcores`` vCores."""
+    return SQL_GIB_PER_VCORE * max(vcores, 1)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from evals.fakes.azure import sql
 from evals.fakes.azure.server import Reply, error
 from evals.fakes.azure.state import ROLE_NAMES, VM_SIZES, Client, iso
 
@@ -102,8 +103,10 @@ class ArmRoutes:
         )
         if cost_scope:
             return self._cost_query(path, query, body, cost_scope.group(1))
-        if re.fullmatch(r"(?:/resourcegroups/[^/]+)?/providers/microsoft\.costmanagement/forecast", tail):
+        if tail == "/providers/microsoft.costmanagement/forecast":
             return self._forecast(body)
+        if tail.endswith("/providers/microsoft.insights/metrics") and "/providers/microsoft.sql/" in tail:
+            return sql.metrics(self.server, path[: lower.rfind("/providers/microsoft.insights")], query)
         if tail.endswith("/providers/microsoft.insights/metrics"):
             return self._metrics(path[: lower.rfind("/providers/microsoft.insights")], query)
         if tail.endswith("/providers/microsoft.resources/tags/default"):
@@ -112,6 +115,10 @@ class ArmRoutes:
             )
         if "/operations/" in tail:
             return Reply(200, {"status": "Succeeded", "name": path.rsplit("/", 1)[1]})
+        if tail == "/resources" and method == "GET":
+            return sql.generic_resources(self.server, path, query)
+        if sql.DATABASES.fullmatch(tail) and method == "GET":
+            return sql.databases(self.server, path, query)
         listing = re.fullmatch(r"/providers/microsoft\.(compute|network)/([a-z]+)", tail)
         if listing and method == "GET":
             return self._list(path, query, f"Microsoft.{listing.group(1).title()}/{listing.group(2)}")
