@@ -2,8 +2,10 @@
 
 Contract (``AzureRetailPrices(client).fetch(scope)``):
 
-- ``GET {base_url}/api/retail/prices?api-version=2023-01-01-preview&$filter=...`` with one OData filter
-  (``eq`` clauses joined by ``and``, string values in single quotes) per region and product: Linux
+- ``GET {base_url}/api/retail/prices?api-version=2023-01-01-preview&meterRegion='primary'&$filter=...``
+  with one OData filter (``eq`` clauses joined by ``and``, string values in single quotes; values are
+  case-sensitive from this api-version on, so the region is sent as its ARM name, ``West Europe`` →
+  ``westeurope``) per region and product: Linux
   pay-as-you-go VM hourly prices of ``scope.families`` (Windows, Spot and Low Priority meters are skipped),
   managed disks (the P10/E10/S10 LRS monthly tier price / 128 GiB as the per-GB-month price, as the sandbox
   catalogue counts), LRS snapshot GB-month, the Standard static public IPv4 hourly price, the Standard load
@@ -172,7 +174,7 @@ class AzureRetailPrices:
         return list(found.values())
 
     def _prices(self, query: _Query, region: str) -> Iterator[ListPrice]:
-        odata = query.odata(region)
+        odata = query.odata(region.lower().replace(" ", ""))
         for page, item in self._items(odata):
             try:
                 picked = query.pick(item)
@@ -202,7 +204,11 @@ class AzureRetailPrices:
 
     def _items(self, odata: str) -> Iterator[tuple[int, dict[str, Any]]]:
         url: str | None = f"{self._base_url}/api/retail/prices"
-        params: dict[str, str] | None = {"api-version": API_VERSION, "$filter": odata}
+        params: dict[str, str] | None = {
+            "api-version": API_VERSION,
+            "meterRegion": "'primary'",
+            "$filter": odata,
+        }
         page = 0
         while url:
             page += 1

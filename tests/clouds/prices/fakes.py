@@ -6,7 +6,9 @@
   ``MaxResults`` ≤ 100, ``NextToken`` only as issued; ``PriceList`` items are JSON strings, as AWS sends.
 - :class:`FakeAzureRetail`: ``GET /api/retail/prices`` requires ``api-version=2023-01-01-preview`` and an
   OData ``$filter`` of ``field eq 'value'`` clauses joined by `` and `` over the documented fields (400
-  otherwise); pages of ``page_size`` items with a ``NextPageLink`` carrying ``$skip``.
+  otherwise), compared case-sensitively as that api-version does; ``meterRegion='primary'`` drops
+  non-primary meters; pages of ``page_size`` items with a ``NextPageLink`` carrying ``$skip`` (and the
+  other parameters), as the service sends it.
 - :class:`FakeGcpCatalog`: ``GET /v1/services/6F81-5844-456A/skus`` requires ``key`` and
   ``currencyCode=USD``; pages by ``pageSize`` with opaque ``nextPageToken`` values it checks.
 
@@ -292,19 +294,19 @@ class FakeAzureRetail(_Server):
             clauses.append((match.group(1), match.group(2)))
         if "$skip" not in query:
             self.filters.append(odata)
+        primary = query.get("meterRegion") == ["'primary'"]
         priced = [dict(i, priceType=i["type"]) for i in self.items]
         matching = [
             {k: v for k, v in i.items() if k != "priceType"}
             for i in priced
-            if all(str(i.get(k, "")).lower() == v.lower() for k, v in clauses)
+            if all(str(i.get(k, "")) == v for k, v in clauses) and (i["isPrimaryMeterRegion"] or not primary)
         ]
         start = int((query.get("$skip") or ["0"])[0])
         chunk, following = _paged(matching, start, self.page_size)
         link = None
         if following is not None:
-            link = f"{self.url}/api/retail/prices?" + urlencode(
-                {"api-version": self.API_VERSION, "$filter": odata, "$skip": following}
-            )
+            kept = {k: v[0] for k, v in query.items() if k != "$skip"}
+            link = f"{self.url}/api/retail/prices?" + urlencode({**kept, "$skip": following})
         return 200, {
             "BillingCurrency": "USD",
             "CustomerEntityId": "Default",

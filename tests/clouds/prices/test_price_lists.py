@@ -164,6 +164,7 @@ def _vm(size: str, price: str, region: str = "westeurope", **extra: Any) -> dict
 
 
 AZURE_ITEMS = [
+    dict(_vm("Standard_D2s_v5", "0.999"), isPrimaryMeterRegion=False),  # not asked for: meterRegion='primary'
     _vm("Standard_D2s_v5", "0.115"),
     _vm("Standard_D4s_v5", "0.23"),
     _vm("Standard_D4s_v5", "0.4", productName="Virtual Machines Dsv5 Series Windows"),
@@ -212,6 +213,7 @@ def test_azure_retail_prices_follow_next_page_link_and_retry_a_429(azure_fake: F
     d4 = prices[("instance", "westeurope", "Standard_D4s_v5")]
     assert (d4.unit_price, d4.vcpu, d4.memory_gib, d4.family) == (Decimal("0.23"), 4, Decimal(16), "Dsv5")
     assert {k[2] for k in prices if k[0] == "instance"} == {"Standard_D2s_v5", "Standard_D4s_v5"}
+    assert prices[("instance", "westeurope", "Standard_D2s_v5")].unit_price == Decimal("0.115")
     assert prices[("disk", "westeurope", "Premium_LRS")].unit_price == Decimal("21.68") / 128
     assert prices[("snapshot", "westeurope", "standard")].unit_price == Decimal("0.055")
     assert prices[("object_storage", "westeurope", "Cool")].unit_price == Decimal("0.011")
