@@ -104,7 +104,7 @@ def damped_trend(values: FloatArray, start: IntArray, m: int, horizon: int, leve
         phase_idx[i] = _indices(data[i], m, bool(mult[i]))
         per_column = phase_idx[i][np.arange(n_time) % m]
         adjusted[i] = data[i] / per_column if mult[i] else data[i] - per_column
-    mean, sigma, coef = _fit(adjusted, horizon)
+    mean, sigma, coef, _alpha = _fit(adjusted, horizon)
     width = z_value(level) * sigma[:, None] * coef
     lower, upper = mean - width, mean + width
     if seasonal.any():
@@ -115,9 +115,21 @@ def damped_trend(values: FloatArray, start: IntArray, m: int, horizon: int, leve
     return BatchForecast(mean=mean, lower=lower, upper=upper)
 
 
-def _fit(data: FloatArray, horizon: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(mean (S, h), residual σ (S,), interval coefficient (S, h)) of the best grid point per series."""
-    grid = np.asarray(list(itertools.product(ALPHAS, BETAS, PHIS)), dtype=np.float64)
+def simple_exponential_smoothing(values: FloatArray, horizon: int) -> tuple[FloatArray, FloatArray]:
+    """(mean (S, h), chosen α (S,)) of SES (no trend), α from the same grid by in-sample squared error."""
+    mean, _sigma, _coef, alpha = _fit(values, horizon, betas=(0.0,), phis=(0.0,))
+    return mean, alpha
+
+
+def _fit(
+    data: FloatArray,
+    horizon: int,
+    *,
+    betas: tuple[float, ...] = BETAS,
+    phis: tuple[float, ...] = PHIS,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(mean (S, h), residual σ (S,), interval coefficient (S, h), α (S,)) of the best grid point per series."""
+    grid = np.asarray(list(itertools.product(ALPHAS, betas, phis)), dtype=np.float64)
     alpha, beta, phi = grid[:, 0][None, :], grid[:, 1][None, :], grid[:, 2][None, :]
     n_series = data.shape[0]
     lvl = np.full((n_series, grid.shape[0]), np.nan)
@@ -148,4 +160,4 @@ def _fit(data: FloatArray, horizon: int) -> tuple[FloatArray, FloatArray, FloatA
     sigma = np.sqrt(sse[rows, best] / np.maximum(count[:, 0], 1.0))
     c = a[:, None] * (1.0 + b[:, None] * cum_phi)  # c_j for j = 1..h
     var = 1.0 + np.concatenate([np.zeros((n_series, 1)), np.cumsum(c[:, :-1] ** 2, axis=1)], axis=1)
-    return mean, sigma, np.sqrt(var)
+    return mean, sigma, np.sqrt(var), a
