@@ -18,6 +18,7 @@ each finding's saving next to the AWS connector's own list price).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -174,6 +175,11 @@ def moto_server() -> Iterator[str]:
     os.environ.update(KEYS)
     os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     os.environ["AWS_DEFAULT_REGION"] = REGION
+    # moto's server logs every request, and the Pricing API it lacks (the connector then falls back to its
+    # table, by design) as an error with a traceback: quiet for the eval's output
+    requests_log = logging.getLogger("werkzeug")
+    saved_level = requests_log.level
+    requests_log.setLevel(logging.CRITICAL)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
@@ -185,6 +191,7 @@ def moto_server() -> Iterator[str]:
     finally:
         _reset(endpoint)
         server.stop()
+        requests_log.setLevel(saved_level)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -12,8 +12,9 @@ Contract:
   and returns ``(organisation id, account id)``; it raises ``RuntimeError`` unless the account is
   ``verified``.
 - :func:`collect_and_analyse` runs the first collection (30 days of costs and utilisation, at ``now``) and
-  the first analysis, and returns the recommendations as the scorer reads them plus the collection's
-  failures.
+  the first analysis with the organisation's price catalogue (``price_catalog_for``, as the analysis
+  workflow and REST price it), and returns the recommendations as the scorer reads them plus the
+  collection's failures.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def collect_and_analyse(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The first collection and the first analysis of ``account`` at ``now`` (see module contract)."""
     from cloudoptima.services.collection import AccountRef, CollectionService
-    from cloudoptima.services.pricing import SandboxPriceCatalog
+    from cloudoptima.services.price_catalog import price_catalog_for
     from cloudoptima.services.recommendations import RecommendationService
     from cloudoptima.storage.engine import session_factory
     from cloudoptima.storage.tenancy import tenant_session
@@ -108,7 +109,8 @@ def collect_and_analyse(
         AccountRef(org, account), initial_days=30, restate_days=3, today=now.date()
     )
     with tenant_session(session_factory(engine), org) as session:
-        report = RecommendationService(session, org, SandboxPriceCatalog(), now=lambda: now).run(as_of=now)
+        prices = price_catalog_for(session, org)  # the catalogue the analysis workflow and REST use
+        report = RecommendationService(session, org, prices, now=lambda: now).run(as_of=now)
     recommendations = [
         {
             "rule_id": r.rule_id,
