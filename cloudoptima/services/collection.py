@@ -8,10 +8,10 @@ of them (after a crash, between commit and acknowledgement) without duplicating 
   (``[start, end)``, end = tomorrow), capped at ``MAX_CATCH_UP_DAYS``; split into ``window_days`` windows.
 - ``collect_costs(window)`` fetches that day window and replaces exactly those days of this account in
   ``cost_data`` (and its ``cost_daily`` rows) — loads of the same account are serialised with an advisory
-  lock; different accounts load concurrently. A re-collection never replaces detailed rows with coarser ones:
-  when the fetched rows carry no resource ids, days that already hold resource-level rows of the account
-  (from a CUR / FOCUS export or an earlier detailed read) are kept and counted in ``kept_days``; the other
-  days are replaced. An incomplete read (a region failed) raises
+  lock; different accounts load concurrently. A re-collection never replaces detailed rows with coarser ones,
+  day by day: a day whose fetched rows carry no resource id but which already holds resource-level rows of
+  the account (from a CUR / FOCUS export or an earlier detailed read, e.g. Cost Explorer's resource-level
+  days, which AWS keeps 14 days) is kept and counted in ``kept_days``; the other days are replaced. An incomplete read (a region failed) raises
   :class:`IncompleteReadError` (retryable) and writes nothing: replacing with a partial window would
   delete good rows.
 - ``collect_inventory`` upserts resources (keeping their utilisation summaries); resources not seen in a
@@ -426,7 +426,7 @@ class CollectionService:
         if not read.complete:
             raise IncompleteReadError(f"costs {start}..{end}", read.failures)
         source = f"collection:{row.provider}:{row.account_identifier}"
-        coarse = not any(item.resource_id for item in read.items)
+        detailed = {item.day for item in read.items if item.resource_id}
         with self._transaction(connection) as bound:
             bound.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
@@ -434,7 +434,7 @@ class CollectionService:
             )
             if tag_keys is None:
                 tag_keys = self._tag_keys(bound, ref)
-            kept = self._detailed_days(bound, ref, start, end) if coarse else set()
+            kept = self._detailed_days(bound, ref, start, end) - detailed
             copied = replaced = 0
             for run_start, run_end in _runs_without(start, end, kept):
                 loader = CostLoader(

@@ -302,10 +302,12 @@ def test_a_read_listing_an_item_twice_stores_it_once_with_its_last_copy(
 
 
 class _CoarseCosts:
-    """An account whose cost source sums resources away (Cost Explorer by service / region / usage type)."""
+    """An account whose cost source sums resources away (Cost Explorer by service / region / usage type) —
+    except the days from ``detailed_from`` on, which stay per resource (Cost Explorer's resource-level days)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, detailed_from: date | None = None) -> None:
         self._inner = inner
+        self._detailed_from = detailed_from
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -314,7 +316,11 @@ class _CoarseCosts:
         read = self._inner.costs(start, end)
         sums: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
         first: dict[tuple[Any, ...], DailyCost] = {}
+        recent = self._detailed_from
+        detailed = [item for item in read.items if recent is not None and item.day >= recent]
         for item in read.items:
+            if item in detailed:
+                continue
             key = (item.day, item.service_name, item.region, item.usage_type)
             sums[key] += item.billed_cost
             first.setdefault(key, item)
@@ -325,7 +331,7 @@ class _CoarseCosts:
             )
             for key, total in sums.items()
         ]  # fmt: skip
-        return Partial[DailyCost](items=coarse, failures=read.failures)
+        return Partial[DailyCost](items=coarse + detailed, failures=read.failures)
 
 
 def _by_day_and_tags(
@@ -385,6 +391,25 @@ def test_a_coarser_recollection_keeps_resource_level_days_and_fills_the_others(
     ]
     totals = counts(engine, tenant.organization_id)
     assert totals["billed"] == totals["daily_billed"]
+
+    # A read detailed only for its recent days (Cost Explorer's resource-level 14 days) is judged day by day:
+    # the older days it brings coarse keep their stored detail; its detailed days replace.
+    mixed = CollectionService(
+        engine,
+        lambda row: _CoarseCosts(registry().for_account(row), detailed_from=date(2026, 11, 4)),
+        now=lambda: datetime(2026, 11, 5, 12, tzinfo=UTC),
+    ).collect_costs(aws, *WINDOW)
+    assert mixed.kept_days == (detailed_end - WINDOW[0]).days
+    assert _by_day_and_tags(engine, aws, WINDOW[0], detailed_end) == tagged
+    with engine.connect() as connection:
+        coarse_days = connection.execute(
+            text(
+                "SELECT DISTINCT CAST(charge_period_start AT TIME ZONE 'UTC' AS date) FROM cost_data "
+                "WHERE organization_id = :org AND cloud_account_id = :account AND resource_id IS NULL"
+            ),
+            {"org": aws.organization_id, "account": aws.cloud_account_id},
+        ).scalars()
+        assert sorted(coarse_days) == [date(2026, 11, 3)]
 
     # A detailed read replaces coarse days again: detail always wins.
     again = _service(engine).collect_costs(aws, *WINDOW)

@@ -7,6 +7,11 @@ Contract:
   (Cost Explorer allows two): ``SERVICE`` + ``USAGE_TYPE`` by default, the region derived from the usage
   type's prefix; or ``LINKED_ACCOUNT`` + ``SERVICE`` for a management account; or ``SERVICE`` + ``REGION``.
   Every page (``NextPageToken``) is read; amounts are exact ``Decimal``.
+- With ``resource_level`` (opt-in) and the default grouping, the days of ``[start, end)`` within the last
+  :data:`~.cost_resources.RESOURCE_DAYS` days (from ``today``) come from ``GetCostAndUsageWithResources``
+  instead: per resource and usage type, tagged with the ``tag_keys`` cost allocation tags (see
+  :mod:`.cost_resources`). When the account has not enabled resource-level data those days keep the coarse
+  rows. Older days stay coarse and untagged (Cost Explorer allows two group-bys; the CUR export keeps all).
 - Each Cost Explorer request is billed (USD 0.01), so whole answers are cached per (account, query) in a
   :class:`CostQueryCache`; a repeated identical query makes no request.
 - :meth:`CostExplorerReader.forecast` asks ``GetCostForecast`` (80 % interval) for the future part of
@@ -16,13 +21,14 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from cloudoptima.clouds.aws.cost_cache import CostQueryCache, query_key
+from cloudoptima.clouds.aws.cost_resources import RESOURCE_DAYS, ResourceCostReader
 from cloudoptima.clouds.aws.errors import aws_errors, error_code
 from cloudoptima.clouds.aws.regions import region_of_usage_type
 from cloudoptima.clouds.protocol import CloudForecast, DailyCost, ForecastPoint
@@ -55,6 +61,9 @@ class CostExplorerReader:
         billing_account_id: str,
         cache: CostQueryCache,
         grouping: str = "service_usage_type",
+        *,
+        resource_level: bool = False,
+        tag_keys: tuple[str, ...] = (),
     ) -> None:
         if grouping not in GROUPINGS:
             raise ValueError(f"unknown cost grouping {grouping!r}; choose one of {sorted(GROUPINGS)}")
@@ -63,9 +72,28 @@ class CostExplorerReader:
         self._billing_account_id = billing_account_id
         self._cache = cache
         self._grouping = GROUPINGS[grouping]
+        self._resources = (
+            ResourceCostReader(client, self._cached, self.row_of, METRICS)
+            if resource_level and grouping == "service_usage_type"
+            else None
+        )
+        self._tag_keys = tag_keys
 
-    def daily_costs(self, start: date, end: date) -> list[DailyCost]:
-        """Every (day, group) row of ``[start, end)``; raises protocol errors on failure."""
+    def daily_costs(self, start: date, end: date, today: date | None = None) -> list[DailyCost]:
+        """Every (day, group) row of ``[start, end)`` — resource-level for the recent days when enabled
+        (``today`` anchors the 14 days AWS keeps); raises protocol errors on failure."""
+        rows = self._coarse(start, end)
+        if self._resources is None or today is None:
+            return rows
+        first = max(start, today - timedelta(days=RESOURCE_DAYS - 1))
+        recent = [r for r in rows if r.day >= first]
+        services_of = {r.usage_type: r.service_name for r in recent if r.usage_type}
+        detailed = self._resources.daily_costs(first, end, services_of, self._tag_keys)
+        if detailed is None:
+            return rows
+        return [r for r in rows if r.day < first] + detailed
+
+    def _coarse(self, start: date, end: date) -> list[DailyCost]:
         if end <= start:
             return []
         query: dict[str, Any] = {
@@ -81,7 +109,18 @@ class CostExplorerReader:
             if not start <= day < end:
                 continue
             for group in period.get("Groups", []):
-                row = self._row(day, group["Keys"], group.get("Metrics", {}))
+                values = dict(zip(self._grouping, group["Keys"], strict=False))
+                usage_type, region = values.get("USAGE_TYPE"), values.get("REGION")
+                if region in _NO_REGION:
+                    region = None
+                row = self.row_of(
+                    day,
+                    group.get("Metrics", {}),
+                    service=values.get("SERVICE", "Unknown"),
+                    usage_type=usage_type,
+                    region=region or (region_of_usage_type(usage_type) if usage_type else None),
+                    account_id=values.get("LINKED_ACCOUNT"),
+                )
                 if row is not None:
                     rows.append(row)
         return rows
@@ -153,27 +192,34 @@ class CostExplorerReader:
                 raise
         return answer
 
-    def _row(self, day: date, keys: list[str], metrics: dict[str, Any]) -> DailyCost | None:
+    def row_of(
+        self,
+        day: date,
+        metrics: dict[str, Any],
+        *,
+        service: str,
+        usage_type: str | None,
+        region: str | None,
+        account_id: str | None = None,
+        resource_id: str | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> DailyCost | None:
+        """One row from a group's metrics (None when it carries no billed cost)."""
         billed, unit = _amount(metrics, "UnblendedCost")
         if billed is None:
             return None
         effective, _ = _amount(metrics, "AmortizedCost")
         quantity, _ = _amount(metrics, "UsageQuantity")
-        values = dict(zip(self._grouping, keys, strict=False))
-        usage_type = values.get("USAGE_TYPE")
-        region = values.get("REGION")
-        if region in _NO_REGION:
-            region = None
-        if region is None and usage_type:
-            region = region_of_usage_type(usage_type)
         return DailyCost(
             day=day,
             provider="aws",
             billing_account_id=self._billing_account_id,
-            account_id=values.get("LINKED_ACCOUNT", self._account_id),
-            service_name=values.get("SERVICE", "Unknown"),
+            account_id=account_id or self._account_id,
+            service_name=service,
             region=region,
             usage_type=usage_type,
+            resource_id=resource_id,
+            tags=tags or {},
             billed_cost=billed,
             effective_cost=effective,
             currency=(unit or "USD")[:3].upper(),

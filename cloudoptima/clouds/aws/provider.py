@@ -6,7 +6,8 @@ Construction: ``AwsProvider(credentials, settings, clock=..., cost_cache=..., id
   "secret_access_key"}``; both together means "assume the role from these keys". Never logged.
 - ``settings``: ``regions`` (default: every enabled region), ``endpoint_url`` (send every call there, e.g.
   moto), ``cost_source`` (``"cost_explorer"`` default, or ``"cur_s3"`` with ``cur_bucket``/``cur_prefix``),
-  ``cost_grouping`` (see :mod:`.costs`), ``account_id``/``billing_account_id`` (skip the STS lookup),
+  ``cost_grouping`` (see :mod:`.costs`), ``cost_resource_level`` / ``cost_tag_keys`` (Cost Explorer's
+  resource-level rows of the last 14 days and their cost allocation tags, see :mod:`.cost_resources`), ``account_id``/``billing_account_id`` (skip the STS lookup),
   ``retry_mode``/``max_attempts`` (botocore retries), ``page_size``, ``use_pricing_api``,
   ``waiter_delay``/``waiter_attempts``, ``default_region``, ``member_role_name`` (the role assumed in the
   member accounts of this management account's organisation, default ``OrganizationAccountAccessRole``:
@@ -156,7 +157,7 @@ class AwsProvider:
             rows = (
                 self._cur_reader().daily_costs(start, end)
                 if scope == "cur"
-                else self._ce_reader().daily_costs(start, end)
+                else self._ce_reader().daily_costs(start, end, today=self._clock().date())
             )
         except CredentialsError:
             raise
@@ -248,6 +249,8 @@ class AwsProvider:
             self.billing_account_id,
             self.cost_cache,
             grouping=str(self.settings.get("cost_grouping", "service_usage_type")),
+            resource_level=bool(self.settings.get("cost_resource_level", False)),
+            tag_keys=tuple(self.settings.get("cost_tag_keys") or ()),
         )
 
     def _cur_reader(self) -> CurReader:
