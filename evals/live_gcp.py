@@ -192,7 +192,7 @@ def run(api: Any, engine: Any, providers: Any, now: datetime) -> dict[str, Any]:
         endpoints = {
             "endpoints": {
                 api_name: rest.url
-                for api_name in ("compute", "resourcemanager", "recommender", "bigquery", "asset")
+                for api_name in ("compute", "resourcemanager", "recommender", "bigquery", "asset", "sqladmin")
             }
             | {"monitoring": grpc_server.target, "iam": grpc_server.target},
             "retry_initial_delay": 0.01,

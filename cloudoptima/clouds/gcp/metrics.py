@@ -1,10 +1,16 @@
-"""Hourly utilisation of Compute instances from Cloud Monitoring (``projects.timeSeries.list`` over gRPC).
+"""Hourly utilisation of Compute instances and Cloud SQL instances from Cloud Monitoring
+(``projects.timeSeries.list`` over gRPC).
 
 Contract:
 
-- One paged ``list_time_series`` per metric type for the whole project (``resource.type="gce_instance"``),
-  aligned to 3600 s; series are matched to the requested instances by ``metric.labels.instance_name`` and
-  ``resource.labels.zone``, so the number of calls does not grow with the number of instances.
+- One paged ``list_time_series`` per metric type for the whole project, aligned to 3600 s, and only for the
+  kinds requested: ``resource.type="gce_instance"`` series are matched to instances by
+  ``metric.labels.instance_name`` and ``resource.labels.zone``; ``resource.type="cloudsql_database"`` series
+  to Cloud SQL instances by ``resource.labels.database_id`` (``project:instance``). The number of calls does
+  not grow with the number of resources.
+- Cloud SQL: ``database/cpu/utilization`` (0–1 gauge, ``ALIGN_MEAN``) → ``cpu_percent``;
+  ``database/network/connections`` (gauge of open connections, ``ALIGN_MAX``: the hour's peak) →
+  ``connections``.
 - CPU (``instance/cpu/utilization``, a 0–1 gauge) uses ``ALIGN_MEAN`` and is reported as a percentage.
   Network bytes and disk operations are DELTA counters: ``ALIGN_SUM`` gives bytes / operations *per hour*,
   which is what :class:`MetricName` promises (``ALIGN_MEAN`` would give a per-sample mean). Disk read and
@@ -16,6 +22,8 @@ Contract:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 
@@ -48,11 +56,56 @@ METRICS: dict[str, tuple[MetricName, int, float]] = {
 }
 
 
+CLOUD_SQL_METRICS: dict[str, tuple[MetricName, int, float]] = {
+    "cloudsql.googleapis.com/database/cpu/utilization": (MetricName.CPU_PERCENT, _A.ALIGN_MEAN, 100.0),
+    "cloudsql.googleapis.com/database/network/connections": (MetricName.CONNECTIONS, _A.ALIGN_MAX, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class _Family:
+    """The Monitoring resource type of one kind of resource, its metrics and how series find resources."""
+
+    resource_type: str
+    metrics: dict[str, tuple[MetricName, int, float]]
+    resource_key: Callable[[Resource], tuple[str, str]]
+    series_key: Callable[[monitoring_v3.TimeSeries], tuple[str, str]]
+    wanted: Callable[[Resource], bool]
+
+
 def _instance_key(resource: Resource) -> tuple[str, str]:
     """(zone, name) of an instance from its ``projects/p/zones/z/instances/name`` id."""
     parts = resource.resource_id.split("/")
     zone = parts[parts.index("zones") + 1] if "zones" in parts else resource.region
     return zone, last_segment(resource.resource_id)
+
+
+def _cloud_sql_key(resource: Resource) -> tuple[str, str]:
+    """("", ``project:instance``) of a Cloud SQL instance from its ``projects/p/instances/name`` id."""
+    parts = resource.resource_id.split("/")
+    return "", f"{parts[1]}:{parts[-1]}"
+
+
+_FAMILIES = (
+    _Family(
+        "gce_instance",
+        METRICS,
+        _instance_key,
+        lambda s: (s.resource.labels.get("zone", ""), s.metric.labels.get("instance_name", "")),
+        lambda r: r.kind == ResourceKind.COMPUTE_INSTANCE,
+    ),
+    _Family(
+        "cloudsql_database",
+        CLOUD_SQL_METRICS,
+        _cloud_sql_key,
+        lambda s: ("", s.resource.labels.get("database_id", "")),
+        lambda r: (
+            r.kind == ResourceKind.DATABASE
+            and "/instances/" in r.resource_id
+            and "/zones/" not in r.resource_id
+        ),
+    ),
+)
 
 
 def _list(
@@ -66,21 +119,49 @@ def _list(
 def utilisation(
     session: GcpSession, resources: list[Resource], start: date, end: date
 ) -> Partial[UtilisationSeries]:
-    """Hourly series for the instances among ``resources`` over ``[start, end)`` (see module docstring)."""
-    instances = {_instance_key(r): r for r in resources if r.kind == ResourceKind.COMPUTE_INSTANCE}
-    if not instances or end <= start:
+    """Hourly series for the instances and Cloud SQL instances among ``resources`` over ``[start, end)``."""
+    if end <= start:
         return Partial[UtilisationSeries]()
-    client = session.grpc_client("monitoring", monitoring_v3.MetricServiceClient, MetricServiceGrpcTransport)
     begin = datetime.combine(start, time(), UTC)
     finish = datetime.combine(end, time(), UTC)
     hours = int((finish - begin) / HOUR)
-    interval = monitoring_v3.TimeInterval(start_time=begin, end_time=finish)
     sums: dict[tuple[str, MetricName], list[float | None]] = defaultdict(lambda: [None] * hours)
     failures: list[Failure] = []
-    for metric_type, (metric, aligner, scale) in METRICS.items():
+    for family in _FAMILIES:
+        wanted = {family.resource_key(r): r for r in resources if family.wanted(r)}
+        if wanted:
+            failures += _read_family(session, family, wanted, begin, finish, sums)
+    items = [
+        UtilisationSeries(
+            resource_id=resource_id,
+            metric=metric,
+            start=begin,
+            values=tuple(
+                min(v, 100.0) if v is not None and metric == MetricName.CPU_PERCENT else v for v in values
+            ),
+        )
+        for (resource_id, metric), values in sums.items()
+    ]
+    return Partial[UtilisationSeries](items=items, failures=failures)
+
+
+def _read_family(
+    session: GcpSession,
+    family: _Family,
+    wanted: dict[tuple[str, str], Resource],
+    begin: datetime,
+    finish: datetime,
+    sums: dict[tuple[str, MetricName], list[float | None]],
+) -> list[Failure]:
+    """Add every metric of ``family`` for the ``wanted`` resources into ``sums``; the failed metrics."""
+    client = session.grpc_client("monitoring", monitoring_v3.MetricServiceClient, MetricServiceGrpcTransport)
+    hours = int((finish - begin) / HOUR)
+    interval = monitoring_v3.TimeInterval(start_time=begin, end_time=finish)
+    failures: list[Failure] = []
+    for metric_type, (metric, aligner, scale) in family.metrics.items():
         request = monitoring_v3.ListTimeSeriesRequest(
             name=f"projects/{session.project}",
-            filter=f'metric.type = "{metric_type}" AND resource.type = "gce_instance"',
+            filter=f'metric.type = "{metric_type}" AND resource.type = "{family.resource_type}"',
             interval=interval,
             aggregation=monitoring_v3.Aggregation(
                 alignment_period={"seconds": 3600}, per_series_aligner=aligner
@@ -97,8 +178,7 @@ def utilisation(
             failures.append(Failure(scope=scope, error=str(exc), retryable=True))
             continue
         for series in series_list:
-            key = (series.resource.labels.get("zone", ""), series.metric.labels.get("instance_name", ""))
-            resource = instances.get(key)
+            resource = wanted.get(family.series_key(series))
             if resource is None:
                 continue
             values = sums[(resource.resource_id, metric)]
@@ -109,16 +189,9 @@ def utilisation(
                     continue
                 value = point.value
                 raw = value.double_value if "double_value" in value else float(value.int64_value)
-                values[slot] = (values[slot] or 0.0) + raw * scale
-    items = [
-        UtilisationSeries(
-            resource_id=resource_id,
-            metric=metric,
-            start=begin,
-            values=tuple(
-                min(v, 100.0) if v is not None and metric == MetricName.CPU_PERCENT else v for v in values
-            ),
-        )
-        for (resource_id, metric), values in sums.items()
-    ]
-    return Partial[UtilisationSeries](items=items, failures=failures)
+                cell = values[slot]
+                if aligner == _A.ALIGN_MAX:  # a peak: several series of one resource keep the highest
+                    values[slot] = max(cell, raw * scale) if cell is not None else raw * scale
+                else:
+                    values[slot] = (cell or 0.0) + raw * scale
+    return failures

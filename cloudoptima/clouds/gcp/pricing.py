@@ -112,3 +112,37 @@ def address_monthly(in_use: bool) -> Decimal:
 def forwarding_rule_monthly() -> Decimal:
     """List price of one forwarding rule (load balancer frontend) for a month."""
     return (FORWARDING_RULE_HOUR * HOURS_PER_MONTH).quantize(Decimal("0.01"))
+
+
+# Cloud SQL (Enterprise edition, us-central1): USD per vCPU hour and per GB of memory hour; shared-core tiers
+# by the instance. High availability (REGIONAL) doubles the instance price.
+CLOUD_SQL_VCPU_HOUR = Decimal("0.0413")
+CLOUD_SQL_GB_HOUR = Decimal("0.007")
+_CLOUD_SQL_SHARED: dict[str, tuple[Decimal, Decimal]] = {
+    "db-f1-micro": (Decimal("0.0105"), Decimal("0.6")),
+    "db-g1-small": (Decimal("0.035"), Decimal("1.7")),
+}
+_CLOUD_SQL_CUSTOM = re.compile(r"^db-custom-(\d+)-(\d+)$")
+_CLOUD_SQL_N1 = re.compile(r"^db-n1-(standard|highmem)-(\d+)$")
+
+
+def cloud_sql_shape(tier: str) -> tuple[int, Decimal]:
+    """(vCPU, memory GB) of a Cloud SQL tier (``db-custom-2-7680``, ``db-n1-standard-4``, shared core);
+    (1, 1) for tiers it cannot read."""
+    custom = _CLOUD_SQL_CUSTOM.match(tier)
+    if custom:
+        return int(custom.group(1)), Decimal(int(custom.group(2))) / Decimal(1024)
+    predefined = _CLOUD_SQL_N1.match(tier)
+    if predefined:
+        vcpu = int(predefined.group(2))
+        return vcpu, _N1_GIB_PER_VCPU[predefined.group(1)] * vcpu
+    if tier in _CLOUD_SQL_SHARED:
+        return 1, _CLOUD_SQL_SHARED[tier][1]
+    return 1, Decimal(1)
+
+
+def cloud_sql_monthly(tier: str, vcpu: int, memory_gb: Decimal, *, regional: bool) -> Decimal:
+    """List price of a month of a running Cloud SQL instance (instance only: storage and backups excluded)."""
+    shared = _CLOUD_SQL_SHARED.get(tier)
+    hourly = shared[0] if shared else CLOUD_SQL_VCPU_HOUR * vcpu + CLOUD_SQL_GB_HOUR * memory_gb
+    return (hourly * HOURS_PER_MONTH * (2 if regional else 1)).quantize(Decimal("0.01"))

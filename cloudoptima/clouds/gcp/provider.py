@@ -27,6 +27,7 @@ from cloudoptima.clouds.gcp.actions import ActionRunner
 from cloudoptima.clouds.gcp.inventory import ComputeInventory
 from cloudoptima.clouds.gcp.recommendations import GcpRecommendation
 from cloudoptima.clouds.gcp.session import GcpSession, GcpSettings, credentials_from_b64
+from cloudoptima.clouds.gcp.sql_inventory import cloud_sql_instances
 from cloudoptima.clouds.protocol import (
     ActionRequest,
     ActionResult,
@@ -127,8 +128,11 @@ class GcpProvider:
         return None
 
     def inventory(self) -> Partial[Resource]:
-        """Compute (or Cloud Asset) inventory (see :mod:`cloudoptima.clouds.gcp.inventory`)."""
-        return self._inventory.read()
+        """Compute (or Cloud Asset) inventory (see :mod:`cloudoptima.clouds.gcp.inventory`) and the Cloud SQL
+        instances (see :mod:`cloudoptima.clouds.gcp.sql_inventory`)."""
+        compute = self._inventory.read()
+        databases = cloud_sql_instances(self.session)
+        return Partial(items=compute.items + databases.items, failures=compute.failures + databases.failures)
 
     def utilisation(self, resources: list[Resource], start: date, end: date) -> Partial[UtilisationSeries]:
         """Hourly Monitoring series (see :mod:`cloudoptima.clouds.gcp.metrics`)."""

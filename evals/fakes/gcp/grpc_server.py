@@ -50,7 +50,12 @@ def monitoring_handler(state: FakeGcp) -> grpc.GenericRpcHandler:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "expected 3600 s alignment")
         start: datetime = request.interval.start_time
         end: datetime = request.interval.end_time
-        matching = [s for s in state.series if f'metric.type = "{s["metric"]}"' in request.filter]
+        matching = [
+            s
+            for s in state.series
+            if f'metric.type = "{s["metric"]}"' in request.filter
+            and f'resource.type = "{s.get("resource_type", "gce_instance")}"' in request.filter
+        ]
         series = []
         for s in matching:
             points = [
@@ -63,7 +68,18 @@ def monitoring_handler(state: FakeGcp) -> grpc.GenericRpcHandler:
                 for ts, v in reversed(s["points"])
                 if start < ts <= end
             ]
-            if points:
+            if points and s.get("resource_type") == "cloudsql_database":
+                series.append(
+                    monitoring_v3.TimeSeries(
+                        metric={"type": s["metric"]},
+                        resource={
+                            "type": "cloudsql_database",
+                            "labels": {"database_id": s["database_id"], "project_id": state.project},
+                        },
+                        points=points,
+                    )
+                )
+            elif points:
                 series.append(
                     monitoring_v3.TimeSeries(
                         metric={"type": s["metric"], "labels": {"instance_name": s["instance"]}},

@@ -98,6 +98,7 @@ class Api(BigQueryRoutes):
                 self.recommendations,
             ),
             ("GET", re.compile(rf"/v1/projects/{p}/assets$"), "assets", self.assets),
+            ("GET", re.compile(rf"/v1/projects/{p}/instances$"), "sql.instances", self.sql_instances),
             ("POST", re.compile(rf"/bigquery/v2/projects/{p}/queries$"), "bq.query", self.bq_query),
             (
                 "GET",
@@ -412,6 +413,18 @@ class Api(BigQueryRoutes):
         ]
         chunk, token = page(assets, q.get("pageToken", ""), self.s.page_size)
         return 200, {"assets": chunk, **({"nextPageToken": token} if token else {})}
+
+    def sql_instances(self, m: re.Match[str], q: dict[str, str], body: Any) -> Reply:
+        """Cloud SQL Admin ``instances.list``: ``items`` + ``nextPageToken``, at most ``maxResults`` a page."""
+        self.need("cloudsql.instances.list", f"projects/{m['p']}")
+        found = [self.s.sql_instances[n] for n in sorted(self.s.sql_instances)]
+        size = min(int(q.get("maxResults") or 500), self.s.page_size)
+        chunk, token = page(found, q.get("pageToken", ""), size)
+        return 200, {
+            "kind": "sql#instancesList",
+            **({"items": chunk} if chunk else {}),
+            **({"nextPageToken": token} if token else {}),
+        }
 
 
 class _Groups(dict[str, str]):

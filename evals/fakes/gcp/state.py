@@ -42,6 +42,7 @@ READ_PERMISSIONS = {
     "recommender.computeInstanceIdleResourceRecommendations.list",
     "recommender.computeInstanceMachineTypeRecommendations.list",
     "cloudasset.assets.listResource",
+    "cloudsql.instances.list",
     "bigquery.jobs.create",
     "bigquery.tables.getData",
 }
@@ -80,6 +81,8 @@ class FakeGcp:
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
     addresses: dict[str, dict[str, Any]] = field(default_factory=dict)
     forwarding_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sql_instances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Cloud SQL ``DatabaseInstance`` JSON by instance name (Cloud SQL Admin v1)."""
     zones: list[str] = field(default_factory=lambda: ["us-central1-a", "us-central1-b", "europe-west1-b"])
     unreachable: set[str] = field(default_factory=set)
     bindings: list[dict[str, Any]] = field(default_factory=list)
@@ -304,6 +307,57 @@ class FakeGcp:
         points = [(start + timedelta(hours=i + 1), v) for i, v in enumerate(values) if v is not None]
         self.series.append(
             {"zone": zone, "instance": instance, "metric": metric, "points": points, "integer": integer}
+        )
+
+    def add_sql_instance(
+        self,
+        name: str,
+        region: str,
+        tier: str,
+        *,
+        state: str = "RUNNABLE",
+        activation: str = "ALWAYS",
+        availability: str = "ZONAL",
+        labels: dict[str, str] | None = None,
+        created: datetime | None = None,
+    ) -> str:
+        """A Cloud SQL instance; returns its ``projects/p/instances/name`` id."""
+        created = created or datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+        self.sql_instances[name] = {
+            "kind": "sql#instance",
+            "name": name,
+            "project": self.project,
+            "region": region,
+            "gceZone": f"{region}-a",
+            "databaseVersion": "POSTGRES_15",
+            "instanceType": "CLOUD_SQL_INSTANCE",
+            "state": state,
+            "createTime": created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "connectionName": f"{self.project}:{region}:{name}",
+            "settings": {
+                "tier": tier,
+                "activationPolicy": activation,
+                "availabilityType": availability,
+                "dataDiskSizeGb": "100",
+                "userLabels": dict(labels or {}),
+            },
+            "selfLink": f"https://sqladmin.googleapis.com/v1/projects/{self.project}/instances/{name}",
+        }
+        return f"projects/{self.project}/instances/{name}"
+
+    def add_cloud_sql_series(
+        self, instance: str, metric: str, start: datetime, values: list[float | None], integer: bool = False
+    ) -> None:
+        """Aligned points of a ``cloudsql_database`` metric (``database_id`` = ``project:instance``)."""
+        points = [(start + timedelta(hours=i + 1), v) for i, v in enumerate(values) if v is not None]
+        self.series.append(
+            {
+                "resource_type": "cloudsql_database",
+                "database_id": f"{self.project}:{instance}",
+                "metric": metric,
+                "points": points,
+                "integer": integer,
+            }
         )
 
     def expected_total(self, start: date, end: date) -> Decimal:

@@ -187,7 +187,7 @@ class GcpWorld:
             "billing_export_table": BILLING_TABLE,
             "endpoints": {
                 api: self.rest.url
-                for api in ("compute", "resourcemanager", "recommender", "bigquery", "asset")
+                for api in ("compute", "resourcemanager", "recommender", "bigquery", "asset", "sqladmin")
             }
             | {"monitoring": self.grpc.target, "iam": self.grpc.target},
             "retry_initial_delay": 0.01,
