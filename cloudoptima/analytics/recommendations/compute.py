@@ -270,8 +270,8 @@ def stopped_vms(ctx: RuleContext) -> list[Finding]:
         ):
             disks_of.setdefault(attributes.attached_to, []).append(resource)
     findings = []
-    for vm in ctx.resources.values():
-        disks = disks_of.get(vm.resource_id, [])
+    for vm in ctx.resources.values():  # disks by id, not in the order the inventory happened to be read
+        disks = sorted(disks_of.get(vm.resource_id, []), key=lambda d: d.resource_id)
         if vm.kind is not ResourceKind.COMPUTE_INSTANCE or vm.state is not ResourceState.STOPPED or not disks:
             continue
         stopped_days = ctx.age_days(vm.stopped_at)
