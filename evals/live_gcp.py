@@ -9,7 +9,8 @@ The estate (``build_estate``) is written from the Compute Engine documentation's
 - waste: idle e2-standard-4 instances (CPU ~1 %, almost no network, 30 days of hourly Cloud Monitoring
   data, created 60 days ago), oversized n2-standard-8 instances (no memory metric: no Ops Agent),
   unattached pd-balanced disks (created 40 days ago, detached 20 days ago), snapshots whose source disk was
-  deleted (45 days old), reserved static external addresses used by nothing;
+  deleted (45 days old; one in the default ``us`` multi-region, one pinned to ``us-central1``), reserved
+  static external addresses used by nothing;
 - look-alikes that must not be touched: busy production instances, an idle instance labelled
   ``do-not-optimize``, an idle instance created 5 days ago, a nightly-burst instance, a disk created 3 days
   ago and never attached, a snapshot of a live disk, an address in use by a busy instance.
@@ -39,9 +40,11 @@ CLIENT_EMAIL = f"cloudoptima-reader@{PROJECT}.iam.gserviceaccount.com"
 PAGE_SIZE = 5
 """Items per page of every fake list (instances, disks, time series, billing rows): paging really runs."""
 MAX_SAVINGS_ERROR_PERCENT = 1.0
-"""CI bound on the worst saving error (measured 0 %: instances, disks and addresses at the catalogue's list
-prices, which equal the connector's table; snapshots stored in the ``us`` multi-region, which the catalogue
-does not price, at the connector's own stored-bytes price; rounding only)."""
+"""CI bound on the worst saving error (measured 0 %: instances, disks, addresses and snapshots at the
+catalogue's list prices, which equal the connector's table, snapshots on the bytes they store; the one in
+the ``us`` multi-region, which the catalogue does not price, at the connector's own price; rounding only).
+Before the connector sized snapshots on their stored bytes the regional one was priced on its source
+disk's size: 300 %."""
 _CPU = "compute.googleapis.com/instance/cpu/utilization"
 _RECEIVED = "compute.googleapis.com/instance/network/received_bytes_count"
 _SENT = "compute.googleapis.com/instance/network/sent_bytes_count"
@@ -130,9 +133,9 @@ def build_estate(state: Any, now: datetime, seed: int = 17) -> LiveEstate:
         )  # fmt: skip
     young = state.add_disk("live-young-disk", ZONE, 100, "pd-balanced", created=ago(3), never_attached=True)
     estate.planted.append(Planted(young, "live-young-disk", None))
-    for n in range(2):
+    for n, location in enumerate(("us", REGION)):  # the default multi-region, and one pinned to a region
         snap = state.add_snapshot(f"live-orphaned-snapshot-{n}", f"zones/{ZONE}/disks/live-deleted-{n}", 100,
-                                  created=ago(45))  # fmt: skip
+                                  created=ago(45), location=location)  # fmt: skip
         stored_gb = int(state.snapshots[f"live-orphaned-snapshot-{n}"]["storageBytes"]) // 1024**3
         estate.planted.append(
             Planted(snap, f"live-orphaned-snapshot-{n}", "orphaned_snapshot",

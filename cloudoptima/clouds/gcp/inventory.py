@@ -12,6 +12,8 @@ Contract:
   content type RESOURCE) and mapped by the same functions, so both sources give identical resources.
 - ``resource_id`` is the relative resource name, e.g. ``projects/p/zones/us-central1-a/instances/vm-1``.
 - ``monthly_cost`` is the list-price estimate of :mod:`cloudoptima.clouds.gcp.pricing` (0 when stopped).
+- A snapshot's ``size_gb`` is the GB it stores (``storageBytes``, rounded up): Compute bills snapshots by
+  stored bytes, a fraction of the source disk's ``diskSizeGb`` (the fallback when the bytes are unknown).
 """
 
 from __future__ import annotations
@@ -274,12 +276,13 @@ class ComputeInventory:
         )
 
     def snapshot(self, obj: compute_v1.Snapshot) -> Resource:
-        """A disk snapshot; priced on its stored bytes (or the disk size when unknown)."""
+        """A disk snapshot, sized and priced on the bytes it stores (what Compute bills; the source disk's
+        size when unknown), not on the source disk's size."""
         locations = list(obj.storage_locations)
-        stored_gb = int(obj.storage_bytes) // 1024**3 if obj.storage_bytes else int(obj.disk_size_gb)
+        stored_gb = -(-int(obj.storage_bytes) // 1024**3) if obj.storage_bytes else int(obj.disk_size_gb)
         tier = (obj.snapshot_type or "STANDARD").lower()
         attributes = SnapshotAttributes(
-            size_gb=max(int(obj.disk_size_gb), 1),
+            size_gb=max(stored_gb, 1),
             source_disk_id=relative_name(obj.source_disk) if obj.source_disk else "",
             storage_tier=tier,
         )

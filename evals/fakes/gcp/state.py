@@ -210,8 +210,16 @@ class FakeGcp:
         return f"projects/{self.project}/zones/{zone}/disks/{name}"
 
     def add_snapshot(
-        self, name: str, source_disk: str, size_gb: int = 100, *, created: datetime | None = None
+        self,
+        name: str,
+        source_disk: str,
+        size_gb: int = 100,
+        *,
+        created: datetime | None = None,
+        location: str = "us",
     ) -> str:
+        """A standard snapshot of a ``size_gb`` disk storing a quarter of it, in ``location`` (a multi-region
+        by default, as Compute chooses; a region when the owner pins one)."""
         self.snapshots[name] = {
             "kind": "compute#snapshot",
             "id": self.next_id(),
@@ -219,7 +227,7 @@ class FakeGcp:
             "sourceDisk": self.link(source_disk),
             "diskSizeGb": str(size_gb),
             "storageBytes": str(size_gb * 1024**3 // 4),
-            "storageLocations": ["us"],
+            "storageLocations": [location],
             "snapshotType": "STANDARD",
             "status": "READY",
             "labels": {},
