@@ -33,7 +33,7 @@ def from_failures(step: Step, failures: Sequence[Failure]) -> list[PermissionPro
     """One problem per permission among the denied parts of a read (parts in the order listed)."""
     scopes: dict[str, list[str]] = {}
     for failure in failures:
-        if failure.permission:
+        if failure.permission and failure.scope not in scopes.get(failure.permission, []):
             scopes.setdefault(failure.permission, []).append(failure.scope)
     return [
         PermissionProblem(step=step, permission=permission, purpose=f"{step} ({', '.join(parts)})")

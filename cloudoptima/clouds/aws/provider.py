@@ -7,7 +7,8 @@ Construction: ``AwsProvider(credentials, settings, clock=..., cost_cache=..., id
 - ``settings``: ``regions`` (default: every enabled region), ``endpoint_url`` (send every call there, e.g.
   moto), ``cost_source`` (``"cost_explorer"`` default, or ``"cur_s3"`` with ``cur_bucket``/``cur_prefix``),
   ``cost_grouping`` (see :mod:`.costs`), ``cost_resource_level`` / ``cost_tag_keys`` (Cost Explorer's
-  resource-level rows of the last 14 days and their cost allocation tags, see :mod:`.cost_resources`), ``account_id``/``billing_account_id`` (skip the STS lookup),
+  resource-level rows of the last 14 days and their cost allocation tags, see :mod:`.cost_resources`),
+  ``account_id``/``billing_account_id`` (skip the STS lookup),
   ``retry_mode``/``max_attempts`` (botocore retries), ``page_size``, ``use_pricing_api``,
   ``waiter_delay``/``waiter_attempts``, ``default_region``, ``member_role_name`` (the role assumed in the
   member accounts of this management account's organisation, default ``OrganizationAccountAccessRole``:

@@ -46,6 +46,11 @@ BUILT_IN_ROLES = {
 _KINDS = {"serviceprincipal": PrincipalKind.SERVICE_ACCOUNT, "user": PrincipalKind.USER}
 
 
+GRAPH_READ_PERMISSION = "Application.Read.All"
+"""The Microsoft Graph permission that reads service principals' and applications' credentials (Graph's
+403 does not name it)."""
+
+
 class IamReader:
     """Reads role assignments and resolves their principals (see module contract)."""
 
@@ -97,7 +102,15 @@ class IamReader:
             name, credentials, graph_created = self._graph(principal_id, kind_name)
         except Exception as exc:
             error = translate(exc, f"read principal {principal_id} from Microsoft Graph")
-            self.failures.append(Failure(scope="graph", error=str(error), retryable=error.retryable))
+            denied = isinstance(error, CredentialsError)
+            self.failures.append(
+                Failure(
+                    scope="graph",
+                    error=str(error),
+                    retryable=error.retryable,
+                    permission=(error.permission or GRAPH_READ_PERMISSION) if denied else None,
+                )
+            )
         return Principal(
             principal_id=principal_id,
             provider=CloudProvider.AZURE,
