@@ -52,7 +52,7 @@ FLOORS: dict[str, tuple[str, float]] = {
     "anomalies.recall": (">=", 0.9),
     "forecast.sandbox.mase": ("<", 1.0),
     "forecast.sandbox.coverage_95": (">=", 0.75),
-    "nab.score": (">=", 50.0),
+    "nab.score": (">=", 57.0),
 }
 DETECTOR_WARMUP_DAYS = 28
 """The anomaly detector scores a day once 2 weeks of baseline and 14 days of residuals precede it."""

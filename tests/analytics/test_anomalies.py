@@ -243,13 +243,13 @@ def test_five_minute_series_with_a_gap_and_a_duplicate_is_scored_on_its_inferred
     assert np.array_equal(forced.is_anomaly, result.is_anomaly)
 
 
-def test_a_lasting_step_is_reported_once_from_its_start(tmp_path: Path) -> None:
+def test_a_lasting_step_is_one_change_from_its_start(tmp_path: Path) -> None:
     source, out = tmp_path / "cpu.csv", tmp_path / "scores.csv"
     step = 6 * 288 + 50
     _five_minute_csv(source, drop=slice(0, 0), duplicate_at=10, step_at=step)
     result = detect_anomalies_csv(source, out)
     stamps = [ts for ts, _ in result.alerts]
-    assert stamps[0] == result.timestamps[step]  # the step, once, from its first point
+    assert result.alerts[0] == (result.timestamps[step], "change")  # the step, once, from its first point
     assert result.timestamps[10 * 288 + 100] in stamps  # the later spike is still found
     assert len(stamps) <= 3
 

@@ -15,10 +15,14 @@ Contract (``detect_matrix(values, season_lengths, config)``), for an ``(S, T)`` 
 - ``z = (y - expected) / sigma``; ``score = z⁺ / (z⁺ + threshold)`` in ``[0, 1)`` in the monitored
   direction (0.5 at the threshold). A point is anomalous when ``score ≥ 0.5``.
 - Events: anomalous points separated by fewer than ``quiet`` normal points are one event; an alert is
-  raised at an event's first point only. An event whose deviation persists with one sign for
+  raised at an event's first point, and again inside the event only when a point's score escalates to
+  ``escalation`` times the event's largest so far (a much bigger excursion is news). An event whose deviation persists with one sign for
   ``persist`` points is a **change of level**: it is reported once, from its first point, and the
-  baseline restarts there (points after a change are judged against the new level only, after a fresh
-  warm-up of ``restart_warmup`` points during which nothing is flagged). The alert itself fires at the
+  baseline restarts there (points after a change are judged against the new level only, with the noise
+  scale from before until enough new points exist, after a fresh warm-up of ``restart_warmup`` points
+  during which nothing is flagged). Persisting means: for ``persist`` points, at least 80 % stay beyond
+  half the threshold (in the event's direction) from a reference taken before the event — the same phase a
+  season earlier, or the pre-event level median for series without a season. The alert itself fires at the
   event's first point; whether it is an anomaly or a change is settled ``persist`` points later, as a live
   alert's label would be (its time never moves).
 - Points without enough history (``warmup`` points) and missing points score 0 and are never flagged.
@@ -52,7 +56,7 @@ class StreamConfig:
     threshold: float = 5.0
     direction: Direction = "both"
     level_span: int = 12
-    cycles: int = 4
+    cycles: int = 3
     noise_span: int = 288
     tail_quantile: float = 0.99
     tail_z: float = 3.0
@@ -60,8 +64,7 @@ class StreamConfig:
     persist: int = 36
     warmup: int = 288
     restart_warmup: int = 36
-    novelty_span: int = 0
-    novelty_ratio: float = 1.0
+    escalation: float = 2.0
     rel_floor: float = 0.0
     abs_floor: float = 1e-9
     season_lengths: tuple[int, ...] = field(default_factory=tuple)
@@ -168,16 +171,36 @@ def _baseline(values: FloatArray, cfg: StreamConfig) -> tuple[FloatArray, FloatA
     return expected, sigma, z
 
 
+def _change(row: FloatArray, first: int, sign: float, scale: float, cfg: StreamConfig) -> float | None:
+    """The size of the shift when the ``persist`` points from ``first`` stay shifted against references
+    from before it, else ``None``.
+
+    The reference of a point is the same phase one (shortest) season earlier when that lies before the
+    event, else the median of the ``level_span`` points before the event: a spike returns, a step stays.
+    """
+    end = min(row.size, first + cfg.persist)
+    if end - first < cfg.persist:
+        return None
+    before = row[max(0, first - cfg.level_span) : first]
+    level = float(np.nanmedian(before)) if np.isfinite(before).any() else np.nan
+    moved = np.arange(first, end)
+    m = min(cfg.season_lengths, default=0)
+    reference = np.full(moved.size, level)
+    if m > cfg.persist and first >= m:
+        reference = row[moved - m]
+    delta = row[first:end] - reference
+    kept = np.isfinite(delta)
+    if kept.sum() < cfg.persist // 2 or np.mean(sign * delta[kept] >= cfg.threshold / 2 * scale) < 0.8:
+        return None
+    return float(np.median(delta[kept]))
+
+
 def _events(
-    row: FloatArray, z_row: FloatArray, start: int, cfg: StreamConfig
-) -> tuple[list[tuple[int, int]], int | None]:
-    """Alerts ``(t, code)`` of one row from ``start`` on, and the index of the first change (if any)."""
+    row: FloatArray, z_row: FloatArray, sigma_row: FloatArray, start: int, cfg: StreamConfig
+) -> tuple[list[tuple[int, int]], tuple[int, float] | None]:
+    """Alerts ``(t, code)`` of one row from ``start`` on, and the first change (index, shift) if any."""
     signed = np.nan_to_num(_signed(z_row, cfg.direction), nan=0.0)
-    candidate = signed >= cfg.threshold
-    if cfg.novelty_span > 0:
-        recent = pd.Series(signed).shift(1).rolling(cfg.novelty_span, min_periods=1).max().to_numpy()
-        candidate &= signed > cfg.novelty_ratio * np.nan_to_num(recent, nan=0.0)
-    flagged = np.flatnonzero(candidate)
+    flagged = np.flatnonzero(signed >= cfg.threshold)
     flagged = flagged[flagged >= start]
     alerts: list[tuple[int, int]] = []
     i = 0
@@ -186,15 +209,17 @@ def _events(
         j = i
         while j + 1 < flagged.size and flagged[j + 1] - flagged[j] <= cfg.quiet:
             j += 1
-        sign = np.sign(z_row[first])
-        stretch = z_row[first : first + cfg.persist]
-        observed = stretch[np.isfinite(stretch)]
-        same = np.sign(observed) == sign
-        beyond = np.abs(observed) >= cfg.threshold / 2
-        if observed.size >= cfg.persist // 2 and np.mean(same & beyond) >= 0.8:
+        shift = _change(row, first, float(np.sign(z_row[first])), float(sigma_row[first]), cfg)
+        if shift is not None:
             alerts.append((first, CHANGE))
-            return alerts, first
+            return alerts, (first, shift)
         alerts.append((first, ANOMALY))
+        if cfg.escalation > 0:
+            peak = signed[first]
+            for k in flagged[i + 1 : j + 1]:
+                if signed[k] >= cfg.escalation * peak:
+                    alerts.append((int(k), ANOMALY))
+                peak = max(peak, signed[k])
         i = j + 1
     return alerts, None
 
@@ -210,18 +235,24 @@ def detect_matrix(values: FloatArray, config: StreamConfig | None = None) -> Str
     for s in range(n_series):
         start = cfg.warmup
         while start < n_time:
-            found, change = _events(values[s], z[s], start, cfg)
+            found, change = _events(values[s], z[s], sigma[s], start, cfg)
             for t, code in found:
                 alert[s, t] = code
             if change is None:
                 break
-            restart = change
+            restart, shift = change
             kept = (expected[s, restart], sigma[s, restart], z[s, restart])
-            e2, s2, z2 = _baseline(values[s : s + 1, restart:], cfg)
-            expected[s, restart:], sigma[s, restart:], z[s, restart:] = e2[0], s2[0], z2[0]
-            # the change point keeps its own score; the fresh warm-up after it flags nothing
+            moved = values[s].copy()
+            moved[:restart] += shift  # the history, moved onto the new level, keeps its seasons
+            e2, s2, z2 = _baseline(moved[None, :], cfg)
+            expected[s, restart:], sigma[s, restart:], z[s, restart:] = (
+                e2[0, restart:],
+                s2[0, restart:],
+                z2[0, restart:],
+            )
+            # the change point keeps its own score; the points that confirmed the change flag nothing
             expected[s, restart], sigma[s, restart], z[s, restart] = kept
-            quiet_until = min(n_time, restart + cfg.restart_warmup)
+            quiet_until = min(n_time, restart + max(cfg.restart_warmup, cfg.persist))
             valid[s, restart + 1 : quiet_until] = False
             start = quiet_until
     observed = np.isfinite(values) & np.isfinite(z) & valid
