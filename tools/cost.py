@@ -7,7 +7,7 @@ All amounts are ``Decimal`` in the billing currency (``currency`` in each output
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -15,8 +15,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from cloudoptima.analytics.forecasting import forecast_costs
 from cloudoptima.domain.analytics import ForecastModelName, ForecastPoint
+from cloudoptima.domain.costs import CostQueryError
+from cloudoptima.services.cost_forecast import forecast_organisation
+from cloudoptima.services.cost_scope import ForecastScope
 from cloudoptima.storage.models import CostDaily, CostRow
 from tools.context import ToolContext
 from tools.spec import (
@@ -391,6 +393,9 @@ class ForecastInput(CloudScope):
     )
     currency: str | None = None
     include_daily: bool = Field(default=True, description="Return each forecast day (else totals only).")
+    services: list[str] = Field(
+        default_factory=list, description="Only these services (e.g. AmazonEC2); default: every service."
+    )
 
 
 class ForecastOutput(BaseModel):
@@ -411,30 +416,30 @@ class ForecastOutput(BaseModel):
 
 def cost_forecast(ctx: ToolContext, params: ForecastInput) -> ForecastOutput:
     today = ctx.now().date()
-    start = today - timedelta(days=params.history_days)
+    scope = ForecastScope(
+        provider=params.provider,
+        accounts=(params.account,) if params.account else (),
+        services=tuple(params.services),
+    )
     with ctx.read_session() as session:
-        where = _where(ctx, params, start, today)
-        currency = _currency(session, where, params.currency)
-        rows = session.execute(
-            select(CostDaily.usage_date, func.sum(CostDaily.billed_cost))
-            .where(*where, CostDaily.billing_currency == currency)
-            .group_by(CostDaily.usage_date)
-            .order_by(CostDaily.usage_date)
-        ).all()
-    if not rows:
+        try:
+            found = forecast_organisation(
+                session.connection(),
+                ctx.organization_id,
+                today=today,
+                days_ahead=params.days_ahead,
+                confidence_level=params.confidence_level,
+                currency=params.currency,
+                history_days=params.history_days,
+                model=params.model,
+                scope=scope,
+            )
+        except (CostQueryError, ValueError) as exc:
+            raise ToolInputError(str(exc)) from exc
+    result = found.result
+    if result is None:
         raise ToolInputError("no cost history in the selected scope to forecast from")
-    history = {day: Decimal(cost) for day, cost in rows}
-    first = min(history)
-    series = [
-        (first + timedelta(days=n), history.get(first + timedelta(days=n), Decimal(0)))
-        for n in range((today - first).days)
-    ]
-    try:
-        result = forecast_costs(
-            series, days_ahead=params.days_ahead, confidence_level=params.confidence_level, model=params.model
-        )
-    except ValueError as exc:
-        raise ToolInputError(str(exc)) from exc
+    currency = found.currency
     return ForecastOutput(
         currency=currency,
         model=result.model,

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -32,29 +31,14 @@ from cloudoptima.domain.budgets import (
     BudgetPeriod,
     BudgetScope,
     BudgetSpec,
-    ScopeType,
 )
+from cloudoptima.services.cost_scope import budget_scope_sql
 from cloudoptima.storage.models import Budget
 from cloudoptima.storage.tenancy import TenantRepository
-
-TEAM_TAG = "team"
 
 
 class _BudgetRepository(TenantRepository[Budget]):
     model = Budget
-
-
-def _scope_sql(scope: BudgetScope) -> tuple[str, dict[str, Any]]:
-    if scope.type is ScopeType.ACCOUNT:
-        if not scope.values:
-            return "TRUE", {}
-        return "(sub_account_id = ANY(:values) OR billing_account_id = ANY(:values))", {
-            "values": scope.values
-        }
-    if scope.type is ScopeType.SERVICE:
-        return "service_name = ANY(:values)", {"values": scope.values}
-    key = TEAM_TAG if scope.type is ScopeType.TEAM else scope.tag_key
-    return "tag_values ->> :tag_key = ANY(:values)", {"values": scope.values, "tag_key": key}
 
 
 class BudgetService:
@@ -105,7 +89,7 @@ class BudgetService:
 
     def daily_spend(self, scope: BudgetScope, currency: str, start: date, end: date) -> dict[date, Decimal]:
         """Scoped spend per day of ``[start, end)`` (days without rows are absent)."""
-        where, params = _scope_sql(scope)
+        where, params = budget_scope_sql(scope)
         rows = self._session.execute(
             text(
                 "SELECT usage_date, sum(billed_cost) FROM cost_daily WHERE organization_id = :org "

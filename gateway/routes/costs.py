@@ -17,10 +17,13 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.analytics import ForecastModelName
+from cloudoptima.domain.budgets import BudgetScope
 from cloudoptima.domain.costs import CostQueryError
 from cloudoptima.services.anomalies import AnomalyFeedback, AnomalyService, AnomalyStatus
+from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.cost_forecast import forecast_organisation
+from cloudoptima.services.cost_scope import ForecastScope
 from cloudoptima.services.ingestion import rollup_tag_keys
 from cloudoptima.storage.models import Anomaly, Organization
 from gateway.audit import AuditedRoute
@@ -140,14 +143,37 @@ async def cost_forecast(
     request: Request,
     principal: Reader,
     runtime: RuntimeDep,
+    session: TenantDb,
     days_ahead: Annotated[int, Query(ge=1, le=365)] = 30,
     confidence_level: Annotated[float, Query(gt=0.5, lt=1.0)] = 0.95,
     model: ForecastModelName = "auto",
     currency: Currency = None,
+    provider: CloudProviderName | None = None,
+    account: Annotated[list[str] | None, Query(description="Account ids (repeatable).")] = None,
+    service: Annotated[list[str] | None, Query(description="Service names (repeatable).")] = None,
+    budget_id: Annotated[uuid.UUID | None, Query(description="Forecast what this budget covers.")] = None,
 ) -> Response:
-    """Daily forecast with intervals over the organisation's daily totals, with backtest accuracy."""
+    """Daily forecast with intervals and backtest accuracy: of the organisation's daily totals, or of a
+    scope — a provider, accounts, services and/or what a budget covers (every given part must hold)."""
     today = _today()
-    params = {"t": today, "n": days_ahead, "l": confidence_level, "m": model, "c": currency}
+    budget = None
+    if budget_id is not None:
+        try:
+            row = BudgetService(session, principal.organization_id).get(budget_id)
+        except LookupError:
+            raise not_found("budget", budget_id) from None
+        budget = BudgetScope.model_validate(row.scope_filters or {"type": row.scope_type or "account"})
+    scope = ForecastScope(
+        provider=provider, accounts=tuple(account or ()), services=tuple(service or ()), budget=budget
+    )
+    params = {
+        "t": today,
+        "n": days_ahead,
+        "l": confidence_level,
+        "m": model,
+        "c": currency,
+        "s": scope.describe(),
+    }
     org = principal.organization_id
 
     def compute() -> str:
@@ -160,6 +186,7 @@ async def cost_forecast(
                 confidence_level=confidence_level,
                 currency=currency,
                 model=model,
+                scope=scope,
             )
         result = found.result
         if result is None:
@@ -175,7 +202,8 @@ async def cost_forecast(
                 accuracy_metrics=None,
                 history_start=None,
                 history_end=None,
-                message="no cost history to forecast from",
+                scope=scope.describe(),
+                message="no cost history in this scope to forecast from",
             )
             return empty.model_dump_json()
         accuracy = result.accuracy
@@ -196,6 +224,7 @@ async def cost_forecast(
             accuracy_metrics=AccuracyOut.model_validate(accuracy.model_dump()) if accuracy else None,
             history_start=result.history_start,
             history_end=result.history_end,
+            scope=scope.describe(),
         ).model_dump_json()
 
     return await _cached(request, runtime, principal, "forecast", params, compute)

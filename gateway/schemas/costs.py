@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -74,6 +74,7 @@ class ForecastOut(Schema):
     accuracy_metrics: AccuracyOut | None
     history_start: date | None
     history_end: date | None
+    scope: dict[str, Any] | None = None
     message: str | None = None
 
 

@@ -3,9 +3,11 @@ rate limits per tier, budgets CRUD and the audit trail of writes."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -148,3 +150,54 @@ def test_budget_crud_status_and_audit(client: TestClient, engine: Engine, gatewa
     ]
     assert rows[0].resource_id == budget_id and rows[0].ip_address == "testclient"
     assert rows[0].user_agent == "testclient" and rows[0].details["status"] == 201
+
+
+def test_forecast_of_a_service_an_account_or_a_budget_scope(
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> None:
+    org = make_org(engine, gateway_settings)
+    days = recent_days(60)
+    add_daily_costs(
+        engine, org.id, [(d, "EC2", Decimal(100)) for d in days] + [(d, "S3", Decimal(10)) for d in days]
+    )
+
+    def total(**params: object) -> dict[str, object]:
+        answer = client.get(
+            "/v1/costs/forecast", params={"days_ahead": 14, "model": "fast", **params}, headers=org.headers()
+        )
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    whole, s3, ec2 = total(), total(service="S3"), total(service=["EC2"], provider="aws")
+    assert float(whole["total_forecasted"]) == pytest.approx(110 * 14, rel=0.02)
+    assert float(s3["total_forecasted"]) == pytest.approx(10 * 14, rel=0.02)
+    assert float(ec2["total_forecasted"]) == pytest.approx(100 * 14, rel=0.02)
+    assert s3["scope"] == {"provider": None, "accounts": [], "services": ["S3"], "budget": None}
+    both = total(service=["S3", "EC2"], account="123456789012")
+    assert float(both["total_forecasted"]) == pytest.approx(float(whole["total_forecasted"]), rel=0.001)
+    elsewhere = total(account="999999999999")
+    assert (
+        elsewhere["forecast"] == []
+        and elsewhere["message"] == "no cost history in this scope to forecast from"
+    )
+
+    budget = client.post(
+        "/v1/budgets",
+        json={
+            "name": "storage",
+            "amount": 400,
+            "period": "monthly",
+            "start_date": str(days[0].replace(day=1)),
+            "end_date": str(days[0].replace(day=1) + timedelta(days=400)),
+            "scope": {"type": "service", "values": ["S3"]},
+        },
+        headers=org.headers("finops_manager"),
+    )
+    assert budget.status_code == 201, budget.text
+    scoped = total(budget_id=budget.json()["budget_id"])
+    assert scoped["total_forecasted"] == s3["total_forecasted"]
+    assert scoped["scope"]["budget"] == {"type": "service", "values": ["S3"], "tag_key": None}
+    missing = client.get("/v1/costs/forecast", params={"budget_id": str(uuid.uuid4())}, headers=org.headers())
+    assert missing.status_code == 404 and "not found" in missing.json()["detail"]
+    bad = client.get("/v1/costs/forecast", params={"provider": "oracle"}, headers=org.headers())
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "provider"]

@@ -87,6 +87,12 @@ def test_forecast_and_top_spenders(ctx_a: ToolContext) -> None:
     forecast = call(ctx_a, "cost_forecast", days_ahead=14)
     assert len(forecast.points) == 14
     assert forecast.total_lower <= forecast.total <= forecast.total_upper
+    # A service's forecast is the same service the REST API forecasts (services.cost_forecast), and smaller.
+    biggest = call(ctx_a, "cost_by_dimension", group_by="service", limit=1).items[0].key
+    one = call(ctx_a, "cost_forecast", days_ahead=14, services=[biggest])
+    assert 0 < one.total < forecast.total
+    with pytest.raises(ToolInputError, match="no cost history in the selected scope"):
+        call(ctx_a, "cost_forecast", days_ahead=14, services=["NoSuchService"])
     top = call(ctx_a, "cost_top_spenders", limit=10)
     costs = [s.billed_cost for s in top.items]
     assert costs == sorted(costs, reverse=True) and len(costs) == 10
