@@ -102,14 +102,11 @@ class IamReader:
             name, credentials, graph_created = self._graph(principal_id, kind_name)
         except Exception as exc:
             error = translate(exc, f"read principal {principal_id} from Microsoft Graph")
-            denied = isinstance(error, CredentialsError)
+            permission = None
+            if isinstance(error, CredentialsError):
+                permission = error.permission or GRAPH_READ_PERMISSION
             self.failures.append(
-                Failure(
-                    scope="graph",
-                    error=str(error),
-                    retryable=error.retryable,
-                    permission=(error.permission or GRAPH_READ_PERMISSION) if denied else None,
-                )
+                Failure(scope="graph", error=str(error), retryable=error.retryable, permission=permission)
             )
         return Principal(
             principal_id=principal_id,
