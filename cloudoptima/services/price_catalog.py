@@ -33,7 +33,7 @@ from cloudoptima.domain.prices import ListPrice, PriceKind, PriceSnapshot
 from cloudoptima.domain.recommendations import InstanceSize
 from cloudoptima.services.builtin_prices import BUILTIN_LABELS, builtin_monthly, builtin_size
 from cloudoptima.services.pricing import SandboxPriceCatalog
-from cloudoptima.storage.models import CloudAccount
+from cloudoptima.storage.models import CloudAccount, ResourceDocument
 from cloudoptima.storage.price_store import load_snapshots
 
 SANDBOX_LABEL = "built-in sandbox catalogue (list prices, on-demand, 730 h/month)"
@@ -188,9 +188,17 @@ def live_account_ids(session: Session, organization_id: uuid.UUID) -> list[uuid.
 
 
 def price_catalog_for(session: Session, organization_id: uuid.UUID) -> StoredPriceCatalog:
-    """The catalogue of one organisation (see module contract); reads the store on its first question."""
+    """The catalogue of one organisation (see module contract); reads the store, for the regions the
+    organisation's resources are in, on its first question."""
 
     def load() -> Mapping[CloudProvider, PriceSnapshot]:
-        return load_snapshots(session) if live_account_ids(session, organization_id) else {}
+        if not live_account_ids(session, organization_id):
+            return {}
+        regions = session.scalars(
+            select(ResourceDocument.region)
+            .where(ResourceDocument.organization_id == organization_id, ResourceDocument.region.is_not(None))
+            .distinct()
+        ).all()
+        return load_snapshots(session, [r for r in regions if r])
 
     return StoredPriceCatalog(load)

@@ -7,14 +7,14 @@ Contract (the caller owns the transaction; nothing here commits):
   a successful refresh. Run inside one transaction, readers see either the old or the new list, never a mix.
 - ``record_failure(session, provider, source, error, attempted_at)`` records a failed attempt and leaves the
   stored prices as they were (the last good list keeps answering).
-- ``load_snapshots(session)`` returns ``{provider: PriceSnapshot}`` of every provider with stored prices
-  (``fetched_at`` = the oldest fetch time of its rows); ``refresh_status(session)`` the last attempt per
+- ``load_snapshots(session, regions=None)`` returns ``{provider: PriceSnapshot}`` of every provider with
+  stored prices (of those regions when given; ``fetched_at`` = the oldest fetch time of its rows); ``refresh_status(session)`` the last attempt per
   provider, ``{provider: PriceRefreshRow}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
@@ -98,34 +98,37 @@ def _record(
     session.execute(statement.on_conflict_do_update(index_elements=["provider"], set_=update))
 
 
-def _price(row: ListPriceRow) -> ListPrice:
-    return ListPrice(
-        provider=CloudProvider(row.provider),
-        kind=PriceKind(row.kind),
-        region=row.region,
-        sku=row.sku,
-        unit_price=row.unit_price,
-        service=row.service,
-        provider_sku_id=row.provider_sku_id,
-        family=row.family,
-        vcpu=row.vcpu,
-        memory_gib=row.memory_gib,
-    )
-
-
-def load_snapshots(session: Session) -> dict[CloudProvider, PriceSnapshot]:
-    """Every provider's stored prices (see module contract)."""
-    grouped: dict[CloudProvider, list[ListPriceRow]] = {}
-    for row in session.scalars(select(ListPriceRow).order_by(ListPriceRow.provider, ListPriceRow.kind)):
-        grouped.setdefault(CloudProvider(row.provider), []).append(row)
-    return {
-        provider: PriceSnapshot(
-            provider=provider,
-            source=rows[0].source,
-            fetched_at=min(r.fetched_at for r in rows),
-            prices=tuple(_price(r) for r in rows),
+def load_snapshots(
+    session: Session, regions: Collection[str] | None = None
+) -> dict[CloudProvider, PriceSnapshot]:
+    """Every provider's stored prices, of ``regions`` only when given (see module contract)."""
+    table = ListPriceRow.__table__
+    query = select(table).order_by(table.c.provider, table.c.kind)
+    if regions is not None:
+        query = query.where(table.c.region.in_(list(regions)))
+    grouped: dict[CloudProvider, list[ListPrice]] = {}
+    sources: dict[CloudProvider, tuple[str, datetime]] = {}
+    for row in session.execute(query).mappings():
+        provider = CloudProvider(row["provider"])
+        grouped.setdefault(provider, []).append(
+            ListPrice(
+                provider=provider,
+                kind=PriceKind(row["kind"]),
+                region=row["region"],
+                sku=row["sku"],
+                unit_price=row["unit_price"],
+                service=row["service"],
+                provider_sku_id=row["provider_sku_id"],
+                family=row["family"],
+                vcpu=row["vcpu"],
+                memory_gib=row["memory_gib"],
+            )
         )
-        for provider, rows in grouped.items()
+        source, fetched = sources.get(provider, (row["source"], row["fetched_at"]))
+        sources[provider] = (source, min(fetched, row["fetched_at"]))
+    return {
+        provider: PriceSnapshot(provider, sources[provider][0], sources[provider][1], tuple(prices))
+        for provider, prices in grouped.items()
     }
 
 
