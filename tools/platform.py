@@ -194,6 +194,11 @@ class RecommendationSummary(BaseModel):
     region: str | None
     estimated_savings_monthly_usd: Decimal | None
     estimated_savings_annual_usd: Decimal | None
+    price_source: str | None = Field(
+        default=None,
+        description='Where the saving comes from: "billed cost (last 30 days)", a price list and its fetch date, '
+        'a built-in table, or "price unknown".',
+    )
     confidence: Decimal | None
     resource_ids: list[str]
     actions: list[str] = Field(description="Provider action kinds a remediation would run.")
@@ -202,6 +207,11 @@ class RecommendationSummary(BaseModel):
 class RecommendationsOutput(PagedOutput):
     items: list[RecommendationSummary]
     monthly_savings_total_usd: Decimal = Field(description="All matching recommendations, every page.")
+
+
+def _price_source(evidence: dict[str, Any] | None) -> str | None:
+    value = (evidence or {}).get("price_source")
+    return str(value) if value is not None else None
 
 
 def _rec_summary(row: Recommendation) -> RecommendationSummary:
@@ -216,6 +226,7 @@ def _rec_summary(row: Recommendation) -> RecommendationSummary:
         region=row.region,
         estimated_savings_monthly_usd=row.estimated_savings_monthly,
         estimated_savings_annual_usd=row.estimated_savings_annual,
+        price_source=_price_source(row.evidence),
         confidence=row.confidence,
         resource_ids=list(row.resource_ids or [])[:20],
         actions=[str(a.get("type")) for a in row.actions or []],

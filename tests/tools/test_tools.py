@@ -148,6 +148,7 @@ def test_platform_tools(ctx_a: ToolContext, estates: Estates) -> None:
     assert detail.root_cause and detail.root_causes
     recs = call(ctx_a, "recommendations_list", sort_by="savings", limit=500)
     savings = [r.estimated_savings_monthly_usd for r in recs.items]
+    assert all(r.price_source for r in recs.items), "every saving says where it comes from"
     assert savings == sorted(savings, reverse=True)
     preview = call(ctx_a, "recommendation_impact_preview", recommendation_id=estates.a.recommendation_ids[0])
     assert preview.impact_preview.savings_monthly_usd is not None
@@ -200,3 +201,23 @@ def test_rbac_and_two_step_remediation(engine: Engine, estates: Estates) -> None
     preview = call(admin, "request_remediation", recommendation_id=estates.a.recommendation_ids[0])
     assert preview.state == "awaiting_confirmation" and preview.workflow_id is None
     assert executions() == before, "the first (unconfirmed) call starts nothing"
+
+
+@pytest.mark.parametrize("group_by", ["service", "account", "tag:team", "tag:do-not-optimize"])
+def test_cost_tools_and_the_rest_overview_give_the_same_numbers(ctx_a: ToolContext, group_by: str) -> None:
+    """One source of truth: the MCP tool and GET /v1/costs/overview both read CostAnalytics (a tag key
+    outside the rollup keys falls back to raw rows on both, instead of being all "(untagged)")."""
+    from datetime import timedelta
+
+    from cloudoptima.services.cost_analytics import CostAnalytics
+
+    start, end = END - timedelta(days=30), END
+    tool = call(ctx_a, "cost_by_dimension", group_by=group_by, start_date=start, end_date=end, limit=500)
+    with ctx_a.read_session() as session:
+        rest = CostAnalytics.for_organisation(session.connection(), ctx_a.organization_id).overview(
+            start, end, group_by=group_by, breakdown_limit=500
+        )
+    assert {g.key: g.billed_cost for g in tool.items} == {b.dimension: b.cost for b in rest.breakdown}
+    assert tool.total_billed_cost == rest.total_cost
+    if group_by.startswith("tag:"):
+        assert {g.key for g in tool.items} - {"(untagged)"}, "tagged spend is found (raw rows for a non-rollup key)"
