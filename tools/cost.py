@@ -1,25 +1,25 @@
 """Cost tools: spend by dimension and period, period comparison with drivers, top spenders, forecast.
 
-All amounts are ``Decimal`` in the billing currency (``currency`` in each output), read from the local
-``cost_daily`` rollup (top spenders: raw ``cost_data`` rows) of the caller's organisation only. Periods are
-``[start_date, end_date)`` in UTC days.
+All amounts are ``Decimal`` in the billing currency (``currency`` in each output), of the caller's
+organisation only, answered by the services the REST API uses (``services.cost_analytics.CostAnalytics``,
+``services.cost_forecast``): the same numbers on every surface. Periods are ``[start_date, end_date)`` in UTC
+days.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.analytics import ForecastModelName, ForecastPoint
 from cloudoptima.domain.costs import CostQueryError
+from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.cost_forecast import forecast_organisation
 from cloudoptima.services.cost_scope import ForecastScope
-from cloudoptima.storage.models import CostDaily, CostRow
 from tools.context import ToolContext
 from tools.spec import (
     CloudScope,
@@ -34,14 +34,6 @@ from tools.spec import (
 )
 
 Dimension = Literal["service", "region", "account", "provider", "category", "charge_category"]
-_DIMENSIONS: dict[str, Any] = {
-    "service": func.coalesce(CostDaily.service_name, "(none)"),
-    "region": func.coalesce(CostDaily.region_id, "(none)"),
-    "account": func.coalesce(CostDaily.sub_account_id, CostDaily.billing_account_id, "(none)"),
-    "provider": CostDaily.provider,
-    "category": func.coalesce(CostDaily.service_category, "(none)"),
-    "charge_category": func.coalesce(CostDaily.charge_category, "(none)"),
-}
 
 
 class PeriodInput(CloudScope):
@@ -52,40 +44,6 @@ class PeriodInput(CloudScope):
     currency: str | None = Field(
         default=None, description="Billing currency (ISO 4217) when data has several."
     )
-
-
-def _where(ctx: ToolContext, scope: CloudScope, start: date, end: date) -> list[ColumnElement[bool]]:
-    clauses: list[ColumnElement[bool]] = [
-        CostDaily.organization_id == ctx.organization_id,
-        CostDaily.usage_date >= start,
-        CostDaily.usage_date < end,
-    ]
-    if scope.provider:
-        clauses.append(CostDaily.provider == scope.provider)
-    if scope.account:
-        clauses.append(
-            (CostDaily.sub_account_id == scope.account) | (CostDaily.billing_account_id == scope.account)
-        )
-    return clauses
-
-
-def _currency(session: Session, where: list[ColumnElement[bool]], wanted: str | None) -> str:
-    found = sorted(
-        str(c) for c in session.scalars(select(CostDaily.billing_currency).where(*where).distinct())
-    )
-    if wanted:
-        return wanted.upper()
-    if len(found) > 1:
-        raise ToolInputError(f"costs are in several currencies ({', '.join(found)}); pass currency")
-    return found[0] if found else "USD"
-
-
-def _dimension(group_by: str) -> Any:
-    if group_by in _DIMENSIONS:
-        return _DIMENSIONS[group_by]
-    if group_by.startswith("tag:") and len(group_by) > 4:
-        return func.coalesce(CostDaily.tag_values[group_by[4:]].astext, "(untagged)")
-    raise ToolInputError(f"group_by must be one of {', '.join(_DIMENSIONS)} or tag:<key> (got {group_by!r})")
 
 
 # ---- cost_by_dimension -----------------------------------------------------------------------------------
@@ -125,75 +83,52 @@ class CostByDimensionOutput(PagedOutput):
     series: list[TimeBucket] = Field(default_factory=list)
 
 
-_BUCKETS = {
-    "daily": CostDaily.usage_date,
-    "weekly": func.date_trunc("week", CostDaily.usage_date),
-    "monthly": func.date_trunc("month", CostDaily.usage_date),
-}
+def _analytics(ctx: ToolContext, session: Session) -> CostAnalytics:
+    return CostAnalytics.for_organisation(session.connection(), ctx.organization_id)
 
 
 def cost_by_dimension(ctx: ToolContext, params: CostByDimensionInput) -> CostByDimensionOutput:
     start, end = day_range(params.start_date, params.end_date, ctx.now().date(), 30)
     offset = decode_cursor(params)
-    dim = _dimension(params.group_by).label("key")
     with ctx.read_session() as session:
-        where = _where(ctx, params, start, end)
-        currency = _currency(session, where, params.currency)
-        where.append(CostDaily.billing_currency == currency)
-        total = session.scalar(select(func.coalesce(func.sum(CostDaily.billed_cost), 0)).where(*where))
-        total = Decimal(total or 0)
-        grouped = (
-            select(
-                dim,
-                func.sum(CostDaily.billed_cost),
-                func.sum(CostDaily.effective_cost),
-                func.sum(CostDaily.list_cost),
-                func.sum(CostDaily.row_count),
+        try:
+            found = _analytics(ctx, session).groups(
+                start,
+                end,
+                group_by=params.group_by,
+                provider=params.provider,
+                account=params.account,
+                currency=params.currency,
+                granularity=None if params.granularity == "none" else params.granularity,
+                offset=offset,
+                limit=params.limit + 1,
             )
-            .where(*where)
-            .group_by(dim)
-        )
-        count = session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
-        rows = session.execute(
-            grouped.order_by(func.sum(CostDaily.billed_cost).desc(), dim)
-            .offset(offset)
-            .limit(params.limit + 1)
-        ).all()
-        series: list[TimeBucket] = []
-        if params.granularity != "none":
-            bucket = _BUCKETS[params.granularity]
-            series = [
-                TimeBucket(period_start=b.date() if hasattr(b, "date") else b, billed_cost=Decimal(c))
-                for b, c in session.execute(
-                    select(bucket, func.sum(CostDaily.billed_cost))
-                    .where(*where)
-                    .group_by(bucket)
-                    .order_by(bucket)
-                )
-            ]
-    page, cursor = page_of(params, list(rows), count, offset)
+        except CostQueryError as exc:
+            raise ToolInputError(str(exc)) from exc
+    page, cursor = page_of(params, found.groups, found.count, offset)
+    total = found.total_billed_cost
     items = [
         CostGroup(
-            key=str(key),
-            billed_cost=Decimal(billed),
-            effective_cost=Decimal(effective or 0),
-            list_cost=Decimal(listed or 0),
-            percent_of_total=(Decimal(billed) / total * 100).quantize(Decimal("0.01")) if total else None,
-            charge_rows=int(n or 0),
+            key=g.key,
+            billed_cost=g.billed_cost,
+            effective_cost=g.effective_cost,
+            list_cost=g.list_cost,
+            percent_of_total=_pct(g.billed_cost, total),
+            charge_rows=g.charge_rows,
         )
-        for key, billed, effective, listed, n in page
+        for g in page
     ]
     return CostByDimensionOutput(
         items=items,
         returned=len(items),
-        total=count,
+        total=found.count,
         next_cursor=cursor,
         start_date=start,
         end_date=end,
-        currency=currency,
+        currency=found.currency,
         group_by=params.group_by,
         total_billed_cost=total,
-        series=series,
+        series=[TimeBucket(period_start=p.date, billed_cost=p.cost) for p in found.time_series],
     )
 
 
@@ -241,52 +176,36 @@ def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
 
 def cost_compare_periods(ctx: ToolContext, params: ComparePeriodsInput) -> ComparePeriodsOutput:
     start, end = day_range(params.start_date, params.end_date, ctx.now().date(), 30)
-    length = end - start
-    previous_start = params.previous_start_date or start - length
-    previous_end = previous_start + length
-    dim = _dimension(params.group_by).label("key")
+    previous_start = params.previous_start_date or start - (end - start)
     with ctx.read_session() as session:
-        where_now = _where(ctx, params, start, end)
-        currency = _currency(session, where_now, params.currency)
-        totals: list[dict[str, Decimal]] = []
-        for d0, d1 in ((start, end), (previous_start, previous_end)):
-            where = [*_where(ctx, params, d0, d1), CostDaily.billing_currency == currency]
-            rows = session.execute(
-                select(dim, func.sum(CostDaily.billed_cost)).where(*where).group_by(dim)
-            ).all()
-            totals.append({str(k): Decimal(v) for k, v in rows})
-    now, before = totals
-    current_total, previous_total = sum(now.values(), Decimal(0)), sum(before.values(), Decimal(0))
-    change = current_total - previous_total
-    drivers = []
-    for key in set(now) | set(before):
-        cur, prev = now.get(key, Decimal(0)), before.get(key, Decimal(0))
-        drivers.append(
-            Driver(
-                key=key,
-                current=cur,
-                previous=prev,
-                change=cur - prev,
-                change_percent=_pct(cur - prev, prev),
-                share_of_change_percent=_pct(cur - prev, change),
+        try:
+            found = _analytics(ctx, session).compare(
+                start,
+                end,
+                previous_start,
+                group_by=params.group_by,
+                provider=params.provider,
+                account=params.account,
+                currency=params.currency,
             )
-        )
-    drivers.sort(key=lambda d: (-abs(d.change), d.key))
+        except CostQueryError as exc:
+            raise ToolInputError(str(exc)) from exc
+    drivers = [Driver.model_validate(d.model_dump()) for d in found.drivers]
     return ComparePeriodsOutput(
-        currency=currency,
+        currency=found.currency,
         group_by=params.group_by,
         current_start=start,
         current_end=end,
         previous_start=previous_start,
-        previous_end=previous_end,
-        current_total=current_total,
-        previous_total=previous_total,
-        change=change,
-        change_percent=_pct(change, previous_total),
+        previous_end=previous_start + (end - start),
+        current_total=found.current_total,
+        previous_total=found.previous_total,
+        change=found.change,
+        change_percent=found.change_percent,
         increases=[d for d in drivers if d.change > 0][: params.top_drivers],
         decreases=[d for d in drivers if d.change < 0][: params.top_drivers],
-        new_keys=len(set(now) - set(before)),
-        gone_keys=len(set(before) - set(now)),
+        new_keys=found.new_keys,
+        gone_keys=found.gone_keys,
     )
 
 
@@ -317,68 +236,31 @@ class TopSpendersOutput(PagedOutput):
 def cost_top_spenders(ctx: ToolContext, params: TopSpendersInput) -> TopSpendersOutput:
     start, end = day_range(params.start_date, params.end_date, ctx.now().date(), 30)
     offset = decode_cursor(params)
-    t0, t1 = _midnight(start), _midnight(end)
-    where: list[ColumnElement[bool]] = [
-        CostRow.organization_id == ctx.organization_id,
-        CostRow.charge_period_start >= t0,
-        CostRow.charge_period_start < t1,
-        CostRow.resource_id.is_not(None),
-    ]
-    if params.provider:
-        where.append(CostRow.provider == params.provider)
-    if params.account:
-        where.append(
-            (CostRow.sub_account_id == params.account) | (CostRow.billing_account_id == params.account)
-        )
-    if params.service:
-        where.append(CostRow.service_name == params.service)
     with ctx.read_session() as session:
-        currency = _currency(session, _where(ctx, params, start, end), params.currency)
-        where.append(CostRow.billing_currency == currency)
-        cost = func.sum(CostRow.billed_cost)
-        grouped = (
-            select(
-                CostRow.resource_id,
-                func.max(CostRow.resource_name),
-                func.max(CostRow.service_name),
-                func.max(func.coalesce(CostRow.sub_account_id, CostRow.billing_account_id)),
-                func.max(CostRow.region_id),
-                CostRow.provider,
-                cost,
+        try:
+            found = _analytics(ctx, session).top_resources(
+                start,
+                end,
+                provider=params.provider,
+                account=params.account,
+                service=params.service,
+                currency=params.currency,
+                offset=offset,
+                limit=params.limit + 1,
             )
-            .where(*where)
-            .group_by(CostRow.resource_id, CostRow.provider)
-        )
-        count = session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
-        rows = session.execute(
-            grouped.order_by(cost.desc(), CostRow.resource_id).offset(offset).limit(params.limit + 1)
-        ).all()
-    page, cursor = page_of(params, list(rows), count, offset)
-    items = [
-        Spender(
-            resource_id=r[0],
-            resource_name=r[1],
-            service=r[2],
-            account=r[3],
-            region=r[4],
-            provider=r[5],
-            billed_cost=Decimal(r[6]),
-        )
-        for r in page
-    ]
+        except CostQueryError as exc:
+            raise ToolInputError(str(exc)) from exc
+    page, cursor = page_of(params, found.resources, found.count, offset)
+    items = [Spender.model_validate(r.model_dump()) for r in page]
     return TopSpendersOutput(
         items=items,
         returned=len(items),
-        total=count,
+        total=found.count,
         next_cursor=cursor,
         start_date=start,
         end_date=end,
-        currency=currency,
+        currency=found.currency,
     )
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 # ---- cost_forecast -----------------------------------------------------------------------------------------

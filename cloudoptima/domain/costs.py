@@ -71,3 +71,69 @@ class CostsByService(BaseModel):
     currency: str
     month_start: date
     services: list[ServiceCost]
+
+
+class GroupTotal(BaseModel):
+    """Cost of one value of a dimension over a period."""
+
+    key: str
+    billed_cost: Decimal
+    effective_cost: Decimal
+    list_cost: Decimal
+    charge_rows: int
+
+
+class GroupPage(BaseModel):
+    """One page of a period's cost grouped by a dimension, largest first (``count`` = every group)."""
+
+    currency: str
+    group_by: str
+    total_billed_cost: Decimal
+    count: int
+    groups: list[GroupTotal]
+    time_series: list[TimePoint]
+    source: Literal["rollup", "raw"]
+
+
+class Driver(BaseModel):
+    """One value's cost in a period and in the baseline period, and its share of the total change."""
+
+    key: str
+    current: Decimal
+    previous: Decimal
+    change: Decimal
+    change_percent: Decimal | None
+    share_of_change_percent: Decimal | None
+
+
+class PeriodDrivers(BaseModel):
+    """What changed between two periods of equal length, by one dimension (largest moves first)."""
+
+    currency: str
+    current_total: Decimal
+    previous_total: Decimal
+    change: Decimal
+    change_percent: Decimal | None
+    drivers: list[Driver]
+    new_keys: int
+    gone_keys: int
+
+
+class ResourceSpend(BaseModel):
+    """A resource's billed cost over a period, with where it runs."""
+
+    resource_id: str
+    resource_name: str | None
+    service: str | None
+    account: str | None
+    region: str | None
+    provider: str
+    billed_cost: Decimal
+
+
+class ResourcePage(BaseModel):
+    """One page of resources by billed cost, largest first (``count`` = every resource)."""
+
+    currency: str
+    count: int
+    resources: list[ResourceSpend]

@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.analytics import ForecastModelName
@@ -24,8 +23,7 @@ from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.cost_forecast import forecast_organisation
 from cloudoptima.services.cost_scope import ForecastScope
-from cloudoptima.services.ingestion import rollup_tag_keys
-from cloudoptima.storage.models import Anomaly, Organization
+from cloudoptima.storage.models import Anomaly
 from gateway.audit import AuditedRoute
 from gateway.deps import Permission, Principal, RuntimeDep, TenantDb
 from gateway.edge_cache import edge_text
@@ -95,12 +93,6 @@ async def _cached(
     return Response(body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"})
 
 
-def _tag_keys(runtime: Runtime, org: uuid.UUID) -> tuple[str, ...]:
-    with runtime.sessions()() as session:
-        settings = session.scalar(select(Organization.settings).where(Organization.id == org))
-    return rollup_tag_keys(settings or {})
-
-
 @router.get("/overview", response_model=CostOverviewOut)
 async def cost_overview(
     request: Request,
@@ -123,9 +115,8 @@ async def cost_overview(
     org = principal.organization_id
 
     def compute() -> str:
-        keys = _tag_keys(runtime, org)
         with runtime.engine().connect() as connection:
-            result = CostAnalytics(connection, org, keys).overview(
+            result = CostAnalytics.for_organisation(connection, org).overview(
                 start,
                 end,
                 granularity=granularity,

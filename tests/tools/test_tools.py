@@ -220,4 +220,6 @@ def test_cost_tools_and_the_rest_overview_give_the_same_numbers(ctx_a: ToolConte
     assert {g.key: g.billed_cost for g in tool.items} == {b.dimension: b.cost for b in rest.breakdown}
     assert tool.total_billed_cost == rest.total_cost
     if group_by.startswith("tag:"):
-        assert {g.key for g in tool.items} - {"(untagged)"}, "tagged spend is found (raw rows for a non-rollup key)"
+        assert {g.key for g in tool.items} - {"(untagged)"}, (
+            "tagged spend is found (raw rows for a non-rollup key)"
+        )
