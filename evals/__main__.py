@@ -129,7 +129,7 @@ def _live(clouds: list[str], *, as_json: bool) -> int:
     console = Console(width=max(Console().width, 110))
     table = Table(title="Live-path eval (estates in moto / strict fakes, REST connect, real connectors)")
     columns = ("cloud", "planted", "found", "recall", "prec.", "crit FP", "save err %", "max err %",
-               "1st analysis", "s")  # fmt: skip
+               "1st analysis", "costed", "s")  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column == "cloud" else "right")
     for cloud, result in results.items():
@@ -143,6 +143,7 @@ def _live(clouds: list[str], *, as_json: bool) -> int:
             f"{result['savings_mape_percent']:.2f}",
             f"{result['savings_max_error_percent']:.2f}",
             "all found" if result["first_analysis_found_all"] else "missed some",
+            f"{len(result['costed'])}/{result['resources']}",
             f"{result['elapsed_s']:.0f}",
         )
     console.print(table)

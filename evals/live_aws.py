@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from evals.live_path import collect_and_analyse, connect
-from evals.live_scoring import HOURS, FloatArray, LiveEstate, Planted, score, steady_production, workload
+from evals.live_path import collect_and_analyse, connect, judged
+from evals.live_scoring import HOURS, FloatArray, LiveEstate, Planted, steady_production, workload
 
 ACCOUNT = "123456789012"  # moto's default account: the assumed role reads the state the estate wrote
 REGION = "us-east-1"
@@ -213,11 +213,8 @@ def run(api: Any, engine: Any, providers: Any, now: datetime) -> dict[str, Any]:
             {"role_arn": ROLE_ARN, "external_id": "live-eval"},
             settings={"regions": [REGION]},
         )
-        recommendations, collection_failures = collect_and_analyse(engine, providers, org, account, now)
-    result = score(estate, recommendations)
-    result["collection_failures"] = collection_failures
-    result["first_analysis_found_all"] = not result["missed"]
-    return result
+        look = collect_and_analyse(engine, providers, org, account, now)
+    return judged(estate, look)
 
 
 def needs() -> None:

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from evals.live_path import collect_and_analyse, connect
-from evals.live_scoring import HOURS, LiveEstate, Planted, score, steady_production, workload
+from evals.live_path import collect_and_analyse, connect, judged
+from evals.live_scoring import HOURS, LiveEstate, Planted, steady_production, workload
 
 TENANT = "7d1f4c2e-5a3b-4c8d-9e0f-1a2b3c4d5e6f"
 SUBSCRIPTION = "0b9e8d7c-6f5a-4b3c-8d2e-1f0a9b8c7d6e"
@@ -168,15 +168,10 @@ def run(api: Any, engine: Any, providers: Any, now: datetime) -> dict[str, Any]:
                         "client_secret": CLIENT_SECRET,
                     },
                 )
-                recommendations, collection_failures = collect_and_analyse(
-                    engine, providers, org, account, now
-                )
+                look = collect_and_analyse(engine, providers, org, account, now)
         finally:
             server.stop()
-    result = score(estate, recommendations)
-    result["collection_failures"] = collection_failures
-    result["first_analysis_found_all"] = not result["missed"]
-    return result
+    return judged(estate, look)
 
 
 def needs() -> None:

@@ -15,8 +15,8 @@ The estate (``build_estate``) is written from the Compute Engine documentation's
   ``do-not-optimize``, an idle instance created 5 days ago, a nightly-burst instance, a disk created 3 days
   ago and never attached, a snapshot of a live disk, an address in use by a busy instance.
 
-Every instance has its boot disk, and the BigQuery billing export (detailed, with ``resource.name``,
-``resource.global_name`` and labels) carries a daily cost per instance and disk.
+Every instance has its boot disk, and the BigQuery billing export (detailed, with labels, ``resource.name``
+and a ``resource.global_name`` that ends in the numeric id) carries a daily cost per instance and disk.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from evals.live_path import collect_and_analyse, connect
-from evals.live_scoring import HOURS, LiveEstate, Planted, score, steady_production, workload
+from evals.live_path import collect_and_analyse, connect, judged
+from evals.live_scoring import HOURS, LiveEstate, Planted, steady_production, workload
 
 PROJECT = "live-eval-project"
 ZONE = "us-central1-a"
@@ -63,9 +63,13 @@ def build_estate(state: Any, now: datetime, seed: int = 17) -> LiveEstate:
 
     def daily_cost(rid: str, service: str, sku: str, monthly: Decimal, age_days: int,
                    labels: dict[str, str]) -> None:  # fmt: skip
+        # the export names Compute resources by their numeric id in resource.global_name, by name in resource.name
+        kind, name = rid.rsplit("/", 2)[1:]
+        numeric = (state.instances if kind == "instances" else state.disks)[f"{ZONE}/{name}"]["id"]
+        global_name = f"//compute.googleapis.com/{rid.rsplit('/', 1)[0]}/{numeric}"
         for back in range(1, min(age_days, 30) + 1):
             state.add_cost(ago(back).date(), service, sku, str((monthly / 730 * 24).quantize(Decimal("0.000001"))),
-                           resource=f"//compute.googleapis.com/{rid}", labels=labels or None)  # fmt: skip
+                           resource=global_name, labels=labels or None, resource_name=name)  # fmt: skip
 
     def instance(label: str, machine_type: str, kind: str, *, age_days: int, labels: dict[str, str],
                  metric_hours: int = HOURS) -> str:  # fmt: skip
@@ -212,11 +216,8 @@ def run(api: Any, engine: Any, providers: Any, now: datetime) -> dict[str, Any]:
                     "billing_export_table": BILLING_TABLE,
                 },
             )
-            recommendations, collection_failures = collect_and_analyse(engine, providers, org, account, now)
-    result = score(estate, recommendations)
-    result["collection_failures"] = collection_failures
-    result["first_analysis_found_all"] = not result["missed"]
-    return result
+            look = collect_and_analyse(engine, providers, org, account, now)
+    return judged(estate, look)
 
 
 def needs() -> None:

@@ -13,8 +13,8 @@ Contract:
   ``verified``.
 - :func:`collect_and_analyse` runs the first collection (30 days of costs and utilisation, at ``now``) and
   the first analysis with the organisation's price catalogue (``price_catalog_for``, as the analysis
-  workflow and REST price it), and returns the recommendations as the scorer reads them plus the
-  collection's failures.
+  workflow and REST price it), and returns (:class:`FirstLook`) the recommendations as the scorer reads
+  them, the collection's failures and the resources the collected costs name.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from cloudoptima.clouds.protocol import CloudProviderClient
-from cloudoptima.clouds.registry import BUILDERS, ProviderRegistry
+from cloudoptima.clouds.registry import BUILDERS, Builder, ProviderRegistry
 from cloudoptima.security.encryption import CredentialCipher
+from evals.live_scoring import LiveEstate, score
 
 
 class LiveProviderRegistry(ProviderRegistry):
@@ -37,7 +39,7 @@ class LiveProviderRegistry(ProviderRegistry):
         self._extra: dict[str, dict[str, Any]] = {}
         super().__init__(cipher, builders={name: self._builder(name) for name in BUILDERS})
 
-    def _builder(self, name: str) -> Any:
+    def _builder(self, name: str) -> Builder:
         def build(credentials: dict[str, Any], settings: dict[str, Any]) -> CloudProviderClient:
             return BUILDERS[name](credentials, {**settings, **self._extra.get(name, {})})
 
@@ -94,10 +96,22 @@ def connect(
     return uuid.UUID(registered["organization_id"]), account
 
 
+@dataclass(frozen=True)
+class FirstLook:
+    """What the first collection and analysis of an account gave."""
+
+    recommendations: list[dict[str, Any]]
+    collection_failures: list[str]
+    costed_resources: frozenset[str]
+    """Lower-cased ids of the resources the collected costs name (a per-resource cost exists)."""
+
+
 def collect_and_analyse(
     engine: Any, providers: ProviderRegistry, org: uuid.UUID, account: uuid.UUID, now: datetime
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> FirstLook:
     """The first collection and the first analysis of ``account`` at ``now`` (see module contract)."""
+    from sqlalchemy import text
+
     from cloudoptima.services.collection import AccountRef, CollectionService
     from cloudoptima.services.price_catalog import price_catalog_for
     from cloudoptima.services.recommendations import RecommendationService
@@ -111,6 +125,14 @@ def collect_and_analyse(
     with tenant_session(session_factory(engine), org) as session:
         prices = price_catalog_for(session, org)  # the catalogue the analysis workflow and REST use
         report = RecommendationService(session, org, prices, now=lambda: now).run(as_of=now)
+        costed = session.execute(
+            text(
+                "SELECT DISTINCT lower(resource_id) FROM cost_data "
+                "WHERE organization_id = :org AND cloud_account_id = :account AND resource_id IS NOT NULL"
+            ),
+            {"org": org, "account": account},
+        ).scalars()
+        costed_resources = frozenset(str(rid) for rid in costed)
     recommendations = [
         {
             "rule_id": r.rule_id,
@@ -120,4 +142,18 @@ def collect_and_analyse(
         }
         for r in report.recommendations
     ]
-    return recommendations, [f"{f.step}: {f.reason}" for f in state.failures]
+    return FirstLook(recommendations, [f"{f.step}: {f.reason}" for f in state.failures], costed_resources)
+
+
+def judged(estate: LiveEstate, look: FirstLook) -> dict[str, Any]:
+    """The score of the first look at ``estate`` (``evals.live_scoring.score``) with the collection's
+    failures, whether every planted item was found in this first analysis, and the planted resources the
+    collected costs name (``costed``: their labels; ``resources``: how many were planted)."""
+    result = score(estate, look.recommendations)
+    result["collection_failures"] = look.collection_failures
+    result["first_analysis_found_all"] = not result["missed"]
+    result["costed"] = sorted(
+        p.label for p in estate.planted if p.resource_id.lower() in look.costed_resources
+    )
+    result["resources"] = len(estate.planted)
+    return result

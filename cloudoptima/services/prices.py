@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.clouds.price_lists import PriceListOptions, PriceReader, default_reader, family_of
@@ -47,34 +47,35 @@ class ProviderRefresh:
 
 def price_scopes(session: Session) -> dict[CloudProvider, PriceScope]:
     """See module contract."""
+    config = ResourceDocument.configuration
+    sandbox = CloudAccount.settings["sandbox"]
     rows = session.execute(
         select(
             ResourceDocument.provider,
             ResourceDocument.region,
             ResourceDocument.resource_type,
-            ResourceDocument.configuration,
-            CloudAccount.settings,
+            config["instance_type"].astext,
+            config["instance_class"].astext,
         )
         .outerjoin(CloudAccount, CloudAccount.id == ResourceDocument.cloud_account_id)
-        .where(ResourceDocument.status != "deleted")
+        .where(
+            ResourceDocument.status != "deleted", sandbox.is_(None) | (func.jsonb_typeof(sandbox) != "object")
+        )
+        .distinct()
     ).all()
     regions: dict[CloudProvider, set[str]] = {}
     types: dict[CloudProvider, set[str]] = {}
     databases: dict[CloudProvider, set[str]] = {}
-    for provider_code, region, kind, configuration, settings in rows:
-        if (
-            isinstance((settings or {}).get("sandbox"), dict)
-            or provider_code not in CloudProvider._value2member_map_
-        ):
+    for provider_code, region, kind, instance_type, instance_class in rows:
+        if provider_code not in CloudProvider._value2member_map_:
             continue
         provider = CloudProvider(provider_code)
         if region:
             regions.setdefault(provider, set()).add(region)
-        config = configuration or {}
-        if kind == "compute_instance" and config.get("instance_type"):
-            types.setdefault(provider, set()).add(str(config["instance_type"]))
-        if kind == "database" and config.get("instance_class"):
-            databases.setdefault(provider, set()).add(str(config["instance_class"]))
+        if kind == "compute_instance" and instance_type:
+            types.setdefault(provider, set()).add(instance_type)
+        if kind == "database" and instance_class:
+            databases.setdefault(provider, set()).add(instance_class)
     scopes = {}
     for provider, used in regions.items():
         seen = types.get(provider, set())

@@ -30,6 +30,7 @@ def test_live_gcp_floors(result: dict[str, Any]) -> None:
     assert result["recall"] >= 0.9, result["missed"]
     assert result["precision"] >= 0.9, result["spurious"]
     assert result["first_analysis_found_all"] is True, result["missed"]
+    assert len(result["costed"]) == 12, result["costed"]  # its 10 VMs and 2 unattached disks have costs
     assert result["savings_max_error_percent"] <= live_gcp.MAX_SAVINGS_ERROR_PERCENT, result[
         "savings_vs_list_price"
     ]

@@ -76,6 +76,17 @@ def live_estate(engine: Engine) -> Iterator[None]:
             _vm(f"vm-{uuid.uuid4().hex[:8]}", CloudProvider.AZURE, "westeurope", "Standard_D2s_v5"),
         ]
         upsert_resources(session.connection(), org.id, account.id, vms, {}, NOW, complete=True)
+        sandbox = CloudAccount(
+            organization_id=org.id,
+            provider="aws",
+            account_identifier="sandbox",
+            credentials_encrypted="x",
+            settings={"sandbox": {"estate_dir": "/nowhere", "account_id": "sandbox"}},
+        )
+        session.add(sandbox)
+        session.flush()
+        demo = [_vm(f"i-{uuid.uuid4().hex[:8]}", CloudProvider.AWS, "xx-sandbox-1", "c5.large")]
+        upsert_resources(session.connection(), org.id, sandbox.id, demo, {}, NOW, complete=True)
         replace_prices(
             session, CloudProvider.AZURE, [AZURE_BEFORE], "Azure Retail Prices", NOW - timedelta(days=1)
         )
@@ -134,6 +145,9 @@ async def test_refresh_stores_aws_and_keeps_azure_when_its_price_list_fails(
     scopes = refresher.scopes()
     assert "eu-west-1" in scopes[CloudProvider.AWS].regions and "m5" in scopes[CloudProvider.AWS].families
     assert "Dsv5" in scopes[CloudProvider.AZURE].families, "families as the price lists name them"
+    assert "xx-sandbox-1" not in scopes[CloudProvider.AWS].regions, (
+        "a sandbox estate is priced by its catalogue"
+    )
     queue = f"prices-{uuid.uuid4().hex[:8]}"
     try:
         with ThreadPoolExecutor(4) as executor:

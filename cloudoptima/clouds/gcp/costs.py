@@ -10,6 +10,9 @@ Contract:
   per UTC day, service, ``location.region``, SKU, project, resource (``global_name`` and ``name`` of the
   detailed export), labels and cost type, as ``NUMERIC``, so amounts arrive as ``Decimal`` and
   ``billed_cost = cost + credits`` exactly; the labels become the cost's ``tags``.
+- A Compute Engine cost's ``resource_id`` is the inventory's id of the resource it names (the relative
+  name ``projects/p/zones/z/instances/<name>``, see :func:`inventory_id`), so costs and resources join;
+  other services keep the export's ``global_name``.
 - Result pages are followed with ``pageToken`` (by the BigQuery client) until the end.
 - No table configured, or the query failing with a non-credential error, gives an empty result with one
   failure; credential errors raise :class:`CredentialsError` naming the permission.
@@ -39,6 +42,7 @@ from cloudoptima.clouds.protocol import (
     ThrottledError,
 )
 
+_COMPUTE = "//compute.googleapis.com/"
 _TABLE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_$-]+$")
 _CHARGE_CATEGORY = {
     "regular": "Usage",
@@ -201,6 +205,20 @@ class BigQueryBillingExportReader:
             )
 
 
+def inventory_id(global_name: str | None, name: str | None) -> str | None:
+    """The inventory's id of the resource a billing row names.
+
+    For Compute Engine the export's ``resource.global_name`` is ``//compute.googleapis.com/projects/p/zones/
+    z/instances/<id or name>`` and ``resource.name`` the resource's name; the inventory names resources by
+    relative name, so the scope path of the global name is kept and its last segment spelled with the name.
+    Other global names are returned unchanged.
+    """
+    if not global_name or not global_name.startswith(_COMPUTE):
+        return global_name
+    relative = global_name[len(_COMPUTE) :]
+    return f"{relative.rsplit('/', 1)[0]}/{name}" if name and "/" in relative else relative
+
+
 def daily_costs(
     session: GcpSession, reader: BillingExportReader | None, start: date, end: date
 ) -> Partial[DailyCost]:
@@ -226,7 +244,7 @@ def daily_costs(
             service_category=_SERVICE_CATEGORY.get(row.service),
             region=row.region,
             usage_type=row.sku,
-            resource_id=row.resource,
+            resource_id=inventory_id(row.resource, row.resource_name),
             resource_name=row.resource_name,
             tags=row.labels,
             charge_category=_CHARGE_CATEGORY.get(row.cost_type, "Usage"),

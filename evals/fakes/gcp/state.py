@@ -279,7 +279,10 @@ class FakeGcp:
         credits: str = "0",
         resource: str = "",
         labels: dict[str, str] | None = None,
+        resource_name: str | None = None,
     ) -> None:
+        """One row of the detailed export: ``resource`` is ``resource.global_name`` and ``resource_name``
+        ``resource.name`` (by default the global name's last segment)."""
         self.billing_rows.append(
             {
                 "day": day.isoformat(),
@@ -289,7 +292,7 @@ class FakeGcp:
                 "region": "us-central1",
                 "sku": sku,
                 "resource": resource or None,
-                "resource_name": resource.rsplit("/", 1)[-1] if resource else None,
+                "resource_name": resource_name or (resource.rsplit("/", 1)[-1] if resource else None),
                 "labels": json.dumps([{"key": k, "value": v} for k, v in sorted(labels.items())])
                 if labels
                 else None,

@@ -136,7 +136,7 @@ def test_costs_follow_bigquery_pages_and_keep_decimal_precision(world: GcpWorld)
     assert "8" in tokens, f"getQueryResults pageToken paging did not run to the end: {tokens}"
     compute = [c for c in costs.items if c.service_name == "Compute Engine"]
     assert all(c.billed_cost == Decimal("1.134567890") for c in compute)
-    assert compute[0].resource_id == f"//compute.googleapis.com/{world.ids['web']}"
+    assert compute[0].resource_id == world.ids["web"]  # the inventory's id: costs and resources join
     assert compute[0].service_category == "Compute" and compute[0].region == "us-central1"
     # Labels and the resource name of the (detailed) export travel with the cost: cost by tag works on GCP.
     assert compute[0].tags == {"env": "prod", "team": "web"}
