@@ -427,6 +427,10 @@ class CollectionService:
             raise IncompleteReadError(f"costs {start}..{end}", read.failures)
         source = f"collection:{row.provider}:{row.account_identifier}"
         detailed = {item.day for item in read.items if item.resource_id}
+        # Days that may keep stored detail: all of a coarse read; the coarse days of a mixed one; none of a
+        # detailed one (which then reads nothing before loading: the cost table is not locked ahead of the
+        # loader's partition DDL).
+        coarse = None if not detailed else {item.day for item in read.items} - detailed
         with self._transaction(connection) as bound:
             bound.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
@@ -434,7 +438,10 @@ class CollectionService:
             )
             if tag_keys is None:
                 tag_keys = self._tag_keys(bound, ref)
-            kept = self._detailed_days(bound, ref, start, end) - detailed
+            kept: set[date] = set()
+            if coarse is None or coarse:
+                kept = self._detailed_days(bound, ref, start, end)
+                kept = kept if coarse is None else kept & coarse
             copied = replaced = 0
             for run_start, run_end in _runs_without(start, end, kept):
                 loader = CostLoader(

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select
 from temporalio.testing import WorkflowEnvironment
 
-from cloudoptima.clouds.protocol import ThrottledError
+from cloudoptima.clouds.protocol import CredentialsError, ThrottledError
 from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.clouds.sandbox.state import SandboxEstateStore
 from cloudoptima.security.encryption import CredentialCipher
@@ -163,3 +163,57 @@ def test_the_heartbeat_detail_round_trips_into_what_a_retry_resumes_from() -> No
     assert resumed == AccountCollection(
         plan=plan, costs=state.costs, inventory=state.inventory, finish=state.finish
     )
+
+
+class ThrottleThenDenyCostRead(ProviderRegistry):
+    """Sandbox providers whose first cost read per account is throttled and its retry denied ``billing.read``
+    (the other windows read normally)."""
+
+    def __init__(self) -> None:
+        super().__init__(CredentialCipher(KEY))
+        self.windows: dict[str, list[tuple[date, date]]] = {}
+        self._lock = threading.Lock()
+
+    def for_account(self, row: Any) -> Any:
+        return _ThrottledThenDenied(super().for_account(row), self, row.account_identifier)
+
+
+class _ThrottledThenDenied:
+    def __init__(self, inner: Any, registry: ThrottleThenDenyCostRead, account: str) -> None:
+        self._inner, self._registry, self._account = inner, registry, account
+
+    def costs(self, start: date, end: date) -> Any:
+        with self._registry._lock:
+            seen = self._registry.windows.setdefault(self._account, [])
+            first = seen[0] if seen else (start, end)
+            attempt = seen.count((start, end))
+            seen.append((start, end))
+        if (start, end) == first and attempt == 0:
+            raise ThrottledError("throttled (injected)")
+        if (start, end) == first:
+            raise CredentialsError(f"account {self._account} lacks billing.read", permission="billing.read")
+        return self._inner.costs(start, end)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+async def test_a_retried_step_denied_a_permission_is_a_permission_problem_not_an_error(
+    temporal_env: WorkflowEnvironment, engine: Engine, tenants: tuple[Tenant, Tenant]
+) -> None:
+    flaky, _clean = tenants
+    denying = ThrottleThenDenyCostRead()
+    result = await _collect_all(temporal_env, engine, flaky, denying, concurrency=3)
+    assert len(result.succeeded) == 3 and not result.failed and not result.incomplete
+    # Per account: the throttled window, the other one, then the throttled one again (denied as its own step).
+    assert all(len(w) == 3 and w[0] == w[2] != w[1] for w in denying.windows.values())
+    with session_factory(engine)() as session:
+        rows = session.scalars(
+            select(CloudAccount).where(CloudAccount.organization_id == flaky.organization_id)
+        ).all()
+    assert {row.status for row in rows} == {"degraded"}
+    assert all(
+        [p["message"] for p in row.permission_problems] == ["missing permission billing.read for costs"]
+        for row in rows
+    )
+    assert all(row.last_sync_at is None for row in rows)  # a cost window is missing: the next run re-reads it
