@@ -37,7 +37,7 @@ from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.collection import CollectionService
 from cloudoptima.services.events import EventPublisher, Publish
-from cloudoptima.services.prices import PriceRefresher, ReaderFactory, default_readers
+from cloudoptima.services.prices import PriceRefresher, ReaderFactory, default_readers, first_live_account
 from cloudoptima.settings import Settings, SettingsError, load_settings
 from cloudoptima.storage.engine import engine_from_settings, session_factory
 from cloudoptima.storage.models import CloudAccount
@@ -141,16 +141,21 @@ def build_deps(settings: Settings) -> WorkerDeps:
     except SettingsError as exc:
         log.warning("events are not published: %s", exc)
         publish = None
+    sessions = session_factory(engine)
+    providers = ProviderRegistry(CredentialCipher(settings.resolved_encryption_key))
     return WorkerDeps(
         engine=engine,
-        sessions=session_factory(engine),
-        providers=ProviderRegistry(CredentialCipher(settings.resolved_encryption_key)),
+        sessions=sessions,
+        providers=providers,
         publish=publish,
         explain=explainer_from_settings(settings),
         narrate=narrator_from_settings(settings),
         utilisation_window_days=settings.utilisation_window_days,
         utilisation_retention_days=settings.utilisation_retention_days,
-        price_readers=default_readers(PriceListOptions(gcp_api_key=settings.gcp_billing_api_key)),
+        price_readers=default_readers(
+            PriceListOptions(gcp_api_key=settings.gcp_billing_api_key),
+            first_live_account(sessions, providers.for_account),
+        ),
     )
 
 

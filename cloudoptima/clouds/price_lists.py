@@ -2,8 +2,10 @@
 
 Contract:
 
-- ``default_reader(provider, options)`` builds the reader of one provider's own price source
-  (AWS Price List Query API, Azure Retail Prices, GCP Cloud Billing Catalog); readers are imported on first
+- ``default_reader(provider, options, account=None)`` builds the reader of one provider's own price source
+  (AWS Price List Query API, Azure Retail Prices, GCP Cloud Billing Catalog). The AWS Price List wants any
+  signed request: with ``account`` (a connected AWS account's provider client) it signs with that account's
+  session, else with the default credential chain of the machine; readers are imported on first
   use (``importlib``, as are the family rules), so importing this module loads no cloud SDK and kernel services may use it, as with
   :mod:`cloudoptima.clouds.registry`. A reader's ``fetch(scope)`` returns list prices or raises.
 - ``family_of(provider, instance_type)`` is the instance family a refresh asks for (``m5``, ``Dsv5``,
@@ -53,11 +55,17 @@ def family_of(provider: CloudProvider, instance_type: str) -> str | None:
     return family or None
 
 
-def default_reader(provider: CloudProvider, options: PriceListOptions) -> PriceReader:
+def default_reader(
+    provider: CloudProvider, options: PriceListOptions, account: Any | None = None
+) -> PriceReader:
     """See module contract."""
     if provider == CloudProvider.AWS:
         aws: Any = import_module("cloudoptima.clouds.aws.price_list")
-        reader: PriceReader = aws.AwsPriceList.from_environment(options.aws_endpoint_url)
+        session = getattr(account, "session", None)
+        if session is not None and callable(getattr(session, "client", None)):
+            reader: PriceReader = aws.AwsPriceList(session.client("pricing", "us-east-1"))
+            return reader
+        reader = aws.AwsPriceList.from_environment(options.aws_endpoint_url)
         return reader
     client = httpx.Client(timeout=options.timeout_seconds)
     if provider == CloudProvider.AZURE:

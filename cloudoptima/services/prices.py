@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,13 +90,46 @@ def price_scopes(session: Session) -> dict[CloudProvider, PriceScope]:
     return scopes
 
 
-def default_readers(options: PriceListOptions) -> dict[CloudProvider, ReaderFactory]:
-    """Each provider's own price list (built when its refresh starts, so a construction error is a failure)."""
+def default_readers(
+    options: PriceListOptions, account: Callable[[CloudProvider], Any | None] | None = None
+) -> dict[CloudProvider, ReaderFactory]:
+    """Each provider's own price list (built when its refresh starts, so a construction error is a failure);
+    ``account(provider)`` may give a connected account's provider client to sign with (AWS)."""
 
     def factory(provider: CloudProvider) -> ReaderFactory:
-        return lambda: default_reader(provider, options)
+        return lambda: default_reader(provider, options, account(provider) if account else None)
 
     return {provider: factory(provider) for provider in CloudProvider}
+
+
+def first_live_account(
+    sessions: sessionmaker[Session], build: Callable[[CloudAccount], Any]
+) -> Callable[[CloudProvider], Any | None]:
+    """``provider -> the provider client of the oldest active live account of that cloud`` (any
+    organisation), or None when there is none or it cannot be built (the reader then uses the machine's
+    own credentials)."""
+
+    def find(provider: CloudProvider) -> Any | None:
+        with sessions() as session:
+            rows = session.scalars(
+                select(CloudAccount)
+                .where(
+                    CloudAccount.provider == provider.value,
+                    CloudAccount.status.in_(("active", "degraded", "pending")),
+                )
+                .order_by(CloudAccount.created_at, CloudAccount.id)
+            ).all()
+            row = next((r for r in rows if not isinstance((r.settings or {}).get("sandbox"), dict)), None)
+            if row is None:
+                return None
+            session.expunge(row)
+        try:
+            return build(row)
+        except Exception as error:
+            log.warning("price refresh cannot use account %s: %s", row.id, type(error).__name__)
+            return None
+
+    return find
 
 
 class PriceRefresher:

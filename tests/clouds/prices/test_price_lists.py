@@ -14,9 +14,11 @@ import httpx
 import pytest
 from botocore.config import Config
 
+from cloudoptima.clouds.aws import AwsProvider
 from cloudoptima.clouds.aws.price_list import AwsPriceList
 from cloudoptima.clouds.azure.price_list import AzureRetailPrices
 from cloudoptima.clouds.gcp.price_list import GcpBillingCatalog
+from cloudoptima.clouds.price_lists import PriceListOptions, default_reader
 from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.domain.prices import ListPrice, PriceKind, PriceListError, PriceScope
 from tests.clouds.prices.fakes import (
@@ -143,6 +145,18 @@ def test_aws_price_list_pages_retries_and_keeps_only_the_scope(aws_fake: FakeAws
     ec2_calls = [r for r in aws_fake.requests if r[0] == "POST"]
     assert len(ec2_calls) > 6, "the instance query needed two pages and a throttled call was retried"
     assert reader.pages_read >= 7
+
+
+def test_aws_price_list_signs_with_a_connected_accounts_session(aws_fake: FakeAwsPricing) -> None:
+    account = AwsProvider(
+        {"access_key_id": "AKIAEXAMPLEKEY000002", "secret_access_key": "another-test-secret"},
+        {"endpoint_url": aws_fake.url, "account_id": "123456789012", "use_pricing_api": False},
+    )
+    reader = default_reader(CloudProvider.AWS, PriceListOptions(), account)
+    prices = reader.fetch(PriceScope(regions=frozenset({"eu-west-1"}), families=frozenset({"m5"})))
+    assert ("instance", "eu-west-1", "m5.large") in _by_key(prices)
+    signed = {r[3].get("Authorization", "") for r in aws_fake.requests}
+    assert signed and all("Credential=AKIAEXAMPLEKEY000002/" in a for a in signed), "the account's keys sign"
 
 
 def test_aws_price_list_names_the_product_it_cannot_read(aws_fake: FakeAwsPricing) -> None:
