@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from cloudoptima.analytics.anomalies import AnomalyConfig
 from cloudoptima.analytics.forecasting import forecast_costs
 from cloudoptima.analytics.recommendations import generate_recommendations, scopes_from_anomalies
 from cloudoptima.services.anomalies import detect_incidents
@@ -54,8 +55,8 @@ FLOORS: dict[str, tuple[str, float]] = {
     "forecast.sandbox.coverage_95": (">=", 0.75),
     "nab.score": (">=", 57.0),
 }
-DETECTOR_WARMUP_DAYS = 28
-"""The anomaly detector scores a day once 2 weeks of baseline and 14 days of residuals precede it."""
+DETECTOR_WARMUP_DAYS = AnomalyConfig().warmup_days
+"""The anomaly detector judges a day once this many days of history precede it."""
 HORIZON = 28
 
 

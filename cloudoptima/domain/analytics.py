@@ -174,3 +174,6 @@ class CostAnomaly(BaseModel):
     contributions: list[DimensionContribution] = Field(default_factory=list)
     """For every analysed dimension, its values ranked by contribution (plus an ``(other)`` remainder);
     the contributions of one dimension add up to ``impact``."""
+    kind: Literal["anomaly", "change"] = "anomaly"
+    """``change``: the start of a lasting change of level (reported once, from its first day); the days
+    after it are judged against the new level. ``anomaly``: a departure that returns."""

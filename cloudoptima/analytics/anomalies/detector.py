@@ -5,9 +5,13 @@ Contract (``detect_cost_anomalies``):
   (default ``service, account, region, usage_type``; ``resource_id`` and tag columns — named ``tag:*``,
   ``tag_*`` or ``tags.*`` — are used for drill-down when present). A day without rows costs 0.
 - Every series of every level (default: total, account, service, region, usage type) is scored at once by
-  :func:`~cloudoptima.analytics.anomalies.baseline.score_matrix` (weekday- and trend-aware). A day is
+  the causal detector of :mod:`~cloudoptima.analytics.anomalies.stream` (the same one that serves any
+  series and utilisation metrics; weekly season, daily step, ``warmup_days`` of history, noise relative to
+  spend and at least ``rel_floor`` of it). A day is
   anomalous when ``z ≥ threshold`` in the monitored direction and its daily impact is at least
   ``min_daily_impact`` dollars and ``min_daily_impact_pct`` percent; consecutive anomalous days are one event.
+  An event that starts a lasting change of level (a launch, a new fleet) is reported once as
+  ``kind="change"`` from its first day; the days after it are judged against the new level.
 - An event on a series' first scoreable day (baseline + residual warm-up) starts on the first earlier day
   whose deviation already exceeds the threshold under the first noise scale: a change that began during
   the warm-up is reported from when it began, not as new on the day the detector could first see it.
@@ -34,7 +38,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cloudoptima.analytics.anomalies.baseline import Direction, score_matrix
 from cloudoptima.analytics.anomalies.events import Event, SeverityThresholds, find_events, severity
 from cloudoptima.analytics.anomalies.root_cause import (
     NONE_VALUE,
@@ -44,12 +47,15 @@ from cloudoptima.analytics.anomalies.root_cause import (
     group_cells,
     ranked,
 )
+from cloudoptima.analytics.anomalies.stream import CHANGE, Direction, config_for_step, detect_matrix
 from cloudoptima.domain.analytics import CostAnomaly, DimensionContribution, RootCause, to_money
 
 DEFAULT_LEVELS: tuple[tuple[str, ...], ...] = ((), ("account",), ("service",), ("region",), ("usage_type",))
 ROOT_CAUSE_DIMENSIONS = ("service", "account", "region", "usage_type")
 DETAIL_DIMENSIONS = ("resource_id",)
 TAG_PREFIXES = ("tag:", "tag_", "tags.")
+BASELINE_DAYS = 14
+"""Days before an incident that root-cause contributions compare against."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,10 @@ class AnomalyConfig:
     """Robust z-score at which a day is anomalous (score 0.5)."""
     direction: Direction = "up"
     """``up`` reports cost increases only, as AWS Cost Anomaly Detection does."""
-    weeks: int = 2
-    """Weeks of same-weekday history in the baseline: with ``residual_span`` the warm-up is 28 days."""
-    residual_span: int = 14
+    warmup_days: int = 28
+    """Days of history before a day can be judged."""
+    rel_floor: float = 0.02
+    """The noise scale is at least this share of the expected daily cost (a 2 % wobble is never news)."""
     min_daily_impact: float = 1.0
     min_daily_impact_pct: float = 0.0
     max_gap: int = 1
@@ -84,6 +91,7 @@ class _Scored:
     score: float
     cells: list[Cell]
     top: dict[str, str]
+    change: bool
 
 
 def _frame(rows: Any, date_col: str, cost_col: str, dims: Sequence[str]) -> pd.DataFrame:
@@ -186,6 +194,7 @@ def _anomaly(
         severity=severity(impact, pct, cfg.severity),
         root_causes=root_causes,
         contributions=per_dim,
+        kind="change" if rep.change else "anomaly",
     )
 
 
@@ -250,14 +259,15 @@ def detect_cost_anomalies(
         return []
     grid = pd.date_range(frame["date"].min(), frame["date"].max(), freq="D")
     values, scopes = _series(frame, levels, grid)
-    scores = score_matrix(
-        values,
-        m=7,
-        weeks=cfg.weeks,
-        residual_span=cfg.residual_span,
+    stream = config_for_step(
+        pd.Timedelta(days=1),
         threshold=cfg.threshold,
         direction=cfg.direction,
+        warmup=cfg.warmup_days,
+        rel_floor=cfg.rel_floor,
+        relative_noise=True,
     )
+    scores = detect_matrix(values, stream)
     impact = values - scores.expected
     signed = {"up": impact, "down": -impact, "both": np.abs(impact)}[cfg.direction]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -265,11 +275,11 @@ def detect_cost_anomalies(
     flags = (scores.score >= 0.5) & (signed >= cfg.min_daily_impact) & (pct >= cfg.min_daily_impact_pct)
     if cfg.evaluate_from is not None:
         flags &= np.asarray(grid >= pd.Timestamp(cfg.evaluate_from))[None, :]
-    width = cfg.weeks * 7
+    width = BASELINE_DAYS
     account_rows = {scope["account"]: i for i, scope in enumerate(scopes) if list(scope) == ["account"]}
     total_row = next((i for i, scope in enumerate(scopes) if not scope), None)
     scored: list[_Scored] = []
-    first_scored = np.argmax(np.isfinite(scores.z), axis=1)
+    first_scored = np.maximum(np.argmax(np.isfinite(scores.z), axis=1), cfg.warmup_days)
     for found in find_events(flags, cfg.max_gap):
         ev = _backdated(found, int(first_scored[found.series]), signed, scores.sigma, cfg.threshold)
         scope = scopes[ev.series]
@@ -299,6 +309,7 @@ def detect_cost_anomalies(
                 score=float(np.max(scores.score[ev.series, span])),
                 cells=cells,
                 top=top,
+                change=bool(scores.alert[ev.series, found.first] == CHANGE),
             )
         )
     incidents = [_anomaly(group, grid, dims, cfg) for group in _incidents(scored)]

@@ -1,6 +1,6 @@
 """Causal anomaly and level-change detection on any regular series, many series at once.
 
-Contract (``detect_matrix(values, season_lengths, config)``), for an ``(S, T)`` matrix on a regular grid
+Contract (``detect_matrix(values, config)``), for an ``(S, T)`` matrix on a regular grid
 (``NaN`` = missing point):
 - Every quantity at ``t`` uses only points before ``t`` (and ``t`` itself for its own score): the same
   answer at ``t`` whether or not later points exist. A cost alert cannot see the future.
@@ -11,20 +11,22 @@ Contract (``detect_matrix(values, season_lengths, config)``), for an ``(S, T)`` 
   points and their own same-phase medians). A candidate competes once its history exists.
 - Noise: ``sigma`` is the larger of ``1.4826 × MAD`` and ``tail_quantile``-quantile / ``tail_z`` of the
   absolute residuals of the last ``noise_span`` points (heavy-tailed series are judged against their own
-  tail), floored at ``rel_floor × |expected|`` and ``abs_floor``.
+  tail), floored at ``rel_floor × |expected|`` and ``abs_floor``. With ``relative_noise`` (cost: noise grows
+  with spend) the same statistics of ``|residual| / |expected|`` times ``|expected|`` also bound it below,
+  so a busy weekday is not judged by the quiet weekend's noise.
 - ``z = (y - expected) / sigma``; ``score = z⁺ / (z⁺ + threshold)`` in ``[0, 1)`` in the monitored
   direction (0.5 at the threshold). A point is anomalous when ``score ≥ 0.5``.
-- Events: anomalous points separated by fewer than ``quiet`` normal points are one event; an alert is
+- Events: anomalous points separated by at most ``quiet`` normal points are one event; an alert is
   raised at an event's first point, and again inside the event only when a point's score escalates to
-  ``escalation`` times the event's largest so far (a much bigger excursion is news). An event whose deviation persists with one sign for
-  ``persist`` points is a **change of level**: it is reported once, from its first point, and the
-  baseline restarts there (points after a change are judged against the new level only, with the noise
-  scale from before until enough new points exist, after a fresh warm-up of ``restart_warmup`` points
-  during which nothing is flagged). Persisting means: for ``persist`` points, at least 80 % stay beyond
-  half the threshold (in the event's direction) from a reference taken before the event — the same phase a
-  season earlier, or the pre-event level median for series without a season. The alert itself fires at the
-  event's first point; whether it is an anomaly or a change is settled ``persist`` points later, as a live
-  alert's label would be (its time never moves).
+  ``escalation`` times the event's largest so far (a much bigger excursion is news).
+- Changes of level: when, for the ``persist`` points from an event's first point, at least 80 % stay
+  beyond half the threshold (in the event's direction) from references taken before the event (the same
+  phase one season earlier; the pre-event median of ``level_span`` points without a season), the event is
+  a **change**: reported once, from its first point (the alert's time never moves; its label settles
+  ``persist`` points later, as a live alert's would). Those ``persist`` points keep their judgement
+  against the old level; after them the history is moved by the shift (the median gap over those points)
+  and the baseline goes on from the new level with its seasons intact: a launch is one change, not a run
+  of anomalies.
 - Points without enough history (``warmup`` points) and missing points score 0 and are never flagged.
 """
 
@@ -63,9 +65,9 @@ class StreamConfig:
     quiet: int = 12
     persist: int = 36
     warmup: int = 288
-    restart_warmup: int = 36
     escalation: float = 2.0
     rel_floor: float = 0.0
+    relative_noise: bool = False
     abs_floor: float = 1e-9
     season_lengths: tuple[int, ...] = field(default_factory=tuple)
 
@@ -88,7 +90,7 @@ def config_for_step(step: pd.Timedelta, **overrides: object) -> StreamConfig:
     The tail scale uses the quantile beyond which ``TAIL_POINTS`` of the noise window lie, divided by the
     same quantile of a normal |z| (so it equals sigma for Gaussian noise). Seasons: the daily cycle when a day holds at least 4 points, the weekly cycle when the step is at most
     a day. Level median over an hour (≥ 3 points); noise over 3 days (≥ 28 points); a new alert only after
-    a quiet day (≥ 3 points); a change persists 3 hours (≥ 3 points); warm-up one day (≥ 28 points).
+    a quiet day (≥ 3 points); a change persists 3 hours (≥ 5 points); warm-up one day (≥ 28 points).
     """
     hour = max(1, round(pd.Timedelta(hours=1) / step))
     day = round(pd.Timedelta(days=1) / step)
@@ -102,9 +104,8 @@ def config_for_step(step: pd.Timedelta, **overrides: object) -> StreamConfig:
         "level_span": max(3, hour),
         "noise_span": max(3 * day, 28),
         "quiet": max(day, 3),
-        "persist": max(3 * hour, 3),
+        "persist": max(3 * hour, 5),
         "warmup": max(day, 28),
-        "restart_warmup": max(3 * hour, 14),
     }
     noise_span = int(shape["noise_span"])  # type: ignore[call-overload]
     tail = 1.0 - TAIL_POINTS / noise_span
@@ -151,13 +152,25 @@ def _choose(values: FloatArray, candidates: list[FloatArray], cfg: StreamConfig)
     return np.where(none_ready, candidates[0], chosen)
 
 
-def _sigma(residual: FloatArray, expected: FloatArray, cfg: StreamConfig) -> FloatArray:
-    frame = pd.DataFrame(np.abs(residual).T).shift(1)
+def _scale(deviation: FloatArray, cfg: StreamConfig) -> FloatArray:
+    """max(1.4826 × MAD, tail quantile / tail z) of the last ``noise_span`` deviations before each point."""
+    frame = pd.DataFrame(deviation.T).shift(1)
     min_periods = max(3, cfg.noise_span // 4)
     mad = 1.4826 * _rolling(frame, cfg.noise_span, "median", min_periods).to_numpy().T
     tail = _rolling(frame, cfg.noise_span, str(cfg.tail_quantile), min_periods).to_numpy().T / cfg.tail_z
-    sigma: FloatArray = np.fmax(np.fmax(np.fmax(mad, tail), cfg.rel_floor * np.abs(expected)), cfg.abs_floor)
-    return sigma
+    scale: FloatArray = np.fmax(mad, tail)
+    return scale
+
+
+def _sigma(residual: FloatArray, expected: FloatArray, cfg: StreamConfig) -> FloatArray:
+    sigma = _scale(np.abs(residual), cfg)
+    if cfg.relative_noise:
+        size = np.abs(expected)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = np.where(size > 0, np.abs(residual) / size, np.nan)
+        sigma = np.fmax(sigma, _scale(relative, cfg) * size)
+    floored: FloatArray = np.fmax(np.fmax(sigma, cfg.rel_floor * np.abs(expected)), cfg.abs_floor)
+    return floored
 
 
 def _signed(z: FloatArray, direction: Direction) -> FloatArray:
@@ -166,6 +179,8 @@ def _signed(z: FloatArray, direction: Direction) -> FloatArray:
 
 def _baseline(values: FloatArray, cfg: StreamConfig) -> tuple[FloatArray, FloatArray, FloatArray]:
     expected = _choose(values, _candidates(values, cfg), cfg)
+    past_min = pd.DataFrame(values.T).shift(1).expanding().min().to_numpy().T
+    expected = np.where(past_min >= 0, np.maximum(expected, 0.0), expected)  # costs, counts: never < 0
     sigma = _sigma(values - expected, expected, cfg)
     z = (values - expected) / sigma
     return expected, sigma, z
@@ -195,20 +210,53 @@ def _change(row: FloatArray, first: int, sign: float, scale: float, cfg: StreamC
     return float(np.median(delta[kept]))
 
 
+def _starts(flagged: IntArray, quiet: int) -> list[tuple[int, int]]:
+    """``(first, last)`` positions in ``flagged`` of runs whose points are at most ``quiet`` apart."""
+    runs = []
+    i = 0
+    while i < flagged.size:
+        j = i
+        while j + 1 < flagged.size and flagged[j + 1] - flagged[j] <= quiet:
+            j += 1
+        runs.append((i, j))
+        i = j + 1
+    return runs
+
+
+def _silent_change(
+    row: FloatArray, z_row: FloatArray, sigma_row: FloatArray, start: int, cfg: StreamConfig
+) -> tuple[int, float] | None:
+    """The first lasting change in the direction that is not monitored (the baseline must follow it too)."""
+    if cfg.direction == "both":
+        return None
+    other: Direction = "down" if cfg.direction == "up" else "up"
+    signed = np.nan_to_num(_signed(z_row, other), nan=0.0)
+    flagged = np.flatnonzero(signed >= cfg.threshold)
+    flagged = flagged[flagged >= start]
+    for i, _ in _starts(flagged, cfg.quiet):
+        first = int(flagged[i])
+        shift = _change(row, first, float(np.sign(z_row[first])), float(sigma_row[first]), cfg)
+        if shift is not None:
+            return first, shift
+    return None
+
+
 def _events(
     row: FloatArray, z_row: FloatArray, sigma_row: FloatArray, start: int, cfg: StreamConfig
 ) -> tuple[list[tuple[int, int]], tuple[int, float] | None]:
-    """Alerts ``(t, code)`` of one row from ``start`` on, and the first change (index, shift) if any."""
+    """Alerts ``(t, code)`` of one row from ``start`` on, and the first change (index, shift) if any.
+
+    A lasting change against the monitored direction raises no alert but still restarts the baseline.
+    """
     signed = np.nan_to_num(_signed(z_row, cfg.direction), nan=0.0)
     flagged = np.flatnonzero(signed >= cfg.threshold)
     flagged = flagged[flagged >= start]
+    silent = _silent_change(row, z_row, sigma_row, start, cfg)
     alerts: list[tuple[int, int]] = []
-    i = 0
-    while i < flagged.size:
+    for i, j in _starts(flagged, cfg.quiet):
         first = int(flagged[i])
-        j = i
-        while j + 1 < flagged.size and flagged[j + 1] - flagged[j] <= cfg.quiet:
-            j += 1
+        if silent is not None and silent[0] <= first:
+            break
         shift = _change(row, first, float(np.sign(z_row[first])), float(sigma_row[first]), cfg)
         if shift is not None:
             alerts.append((first, CHANGE))
@@ -217,11 +265,12 @@ def _events(
         if cfg.escalation > 0:
             peak = signed[first]
             for k in flagged[i + 1 : j + 1]:
+                if silent is not None and k >= silent[0]:
+                    break
                 if signed[k] >= cfg.escalation * peak:
                     alerts.append((int(k), ANOMALY))
                 peak = max(peak, signed[k])
-        i = j + 1
-    return alerts, None
+    return alerts, silent
 
 
 def detect_matrix(values: FloatArray, config: StreamConfig | None = None) -> StreamResult:
@@ -234,26 +283,22 @@ def detect_matrix(values: FloatArray, config: StreamConfig | None = None) -> Str
     valid[:, : cfg.warmup] = False
     for s in range(n_series):
         start = cfg.warmup
+        row = values[s].copy()  # the history as seen from the current level
         while start < n_time:
-            found, change = _events(values[s], z[s], sigma[s], start, cfg)
+            found, change = _events(row, z[s], sigma[s], start, cfg)
             for t, code in found:
                 alert[s, t] = code
             if change is None:
                 break
             restart, shift = change
-            kept = (expected[s, restart], sigma[s, restart], z[s, restart])
-            moved = values[s].copy()
-            moved[:restart] += shift  # the history, moved onto the new level, keeps its seasons
-            e2, s2, z2 = _baseline(moved[None, :], cfg)
-            expected[s, restart:], sigma[s, restart:], z[s, restart:] = (
-                e2[0, restart:],
-                s2[0, restart:],
-                z2[0, restart:],
-            )
-            # the change point keeps its own score; the points that confirmed the change flag nothing
-            expected[s, restart], sigma[s, restart], z[s, restart] = kept
-            quiet_until = min(n_time, restart + max(cfg.restart_warmup, cfg.persist))
-            valid[s, restart + 1 : quiet_until] = False
+            # the points that confirmed the change keep their (pre-change) judgement; from the next one
+            # on, the history is moved onto the new level, so its seasons survive the restart
+            quiet_until = min(n_time, restart + cfg.persist)
+            row[:restart] += shift
+            e2, s2, z2 = _baseline(row[None, :], cfg)
+            expected[s, quiet_until:] = e2[0, quiet_until:]
+            sigma[s, quiet_until:] = s2[0, quiet_until:]
+            z[s, quiet_until:] = z2[0, quiet_until:]
             start = quiet_until
     observed = np.isfinite(values) & np.isfinite(z) & valid
     signed = np.where(observed, _signed(z, cfg.direction), 0.0)
