@@ -175,3 +175,30 @@ def test_a_denied_permission_is_shown_on_the_account_and_no_finding_comes_from_a
     finally:
         DENIED.clear()
     assert api.get(f"/v1/cloud-accounts/{uuid.uuid4()}", headers=org.headers()).status_code == 404
+
+
+def test_a_connection_missing_a_read_permission_is_verified_but_degraded(
+    world: tuple[TestClient, ProviderRegistry, str], engine: Engine, gateway_settings: Settings
+) -> None:
+    api, _registry, _endpoint = world
+    org = make_org(engine, gateway_settings, name="partial")
+    DENIED.add("cloudwatch.ListMetrics")  # one of verify's reads
+    try:
+        connected = api.post(
+            "/v1/cloud-accounts/aws",
+            headers=org.headers(),
+            json={"role_arn": live_aws.ROLE_ARN, "external_id": "ext-partial"},
+        )
+    finally:
+        DENIED.clear()
+    assert connected.status_code == 201, connected.text
+    body = connected.json()
+    assert (body["status"], body["verification_status"], body["verification_error"]) == (
+        "degraded",
+        "verified",
+        None,
+    )
+    shown = api.get(f"/v1/cloud-accounts/{body['id']}", headers=org.headers()).json()
+    assert [p["message"] for p in shown["permission_problems"]] == [
+        "missing permission cloudwatch:ListMetrics for collection (checked when connecting)"
+    ]
