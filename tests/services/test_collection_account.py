@@ -194,7 +194,7 @@ def _history(engine: Engine, ref: AccountRef) -> tuple[int, dict[str, Any]]:
             text("SELECT count(*) FROM utilisation_daily WHERE cloud_account_id = :a"),
             {"a": ref.cloud_account_id},
         ).scalar_one()
-        metrics = dict(
+        metrics: dict[str, Any] = dict(
             connection.execute(
                 text("SELECT resource_id, metrics FROM resources WHERE cloud_account_id = :a"),
                 {"a": ref.cloud_account_id},
@@ -219,7 +219,7 @@ def test_denied_steps_are_permission_problems_the_others_collect_and_a_later_suc
         assert state.finish is not None and state.costs_complete and state.inventory is not None
         messages = [p.message for p in state.permission_problems]
         with engine.connect() as connection:
-            kinds = dict(
+            kinds: dict[str, int] = dict(
                 connection.execute(
                     text(
                         "SELECT resource_type, count(*) FROM resources WHERE cloud_account_id = :a "
