@@ -28,8 +28,8 @@ def test_every_floor_holds(results: dict[str, Any]) -> None:
     assert results["anomalies"]["aggregate"]["root_cause_top1"] >= 0.85
     assert results["forecast"]["sandbox"]["mase"] < 1.0
     assert results["forecast"]["sandbox"]["coverage_95"] >= 0.75
-    assert results["anomalies"]["aggregate"]["precision"] >= 0.8
-    assert results["anomalies"]["aggregate"]["recall"] >= 0.9
+    assert results["anomalies"]["aggregate"]["precision"] >= 0.9  # measured 0.965 (2026-12-07)
+    assert results["anomalies"]["aggregate"]["recall"] >= 0.95  # measured 1.000
     assert results["recommendations"]["aggregate"]["savings_mape_percent"] < 1.0
 
 
