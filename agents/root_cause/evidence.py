@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.analytics import CostAnomaly
+from cloudoptima.services.anomaly_drivers import Window, resource_drivers
 from cloudoptima.storage.models import Anomaly, AuditLog, CostRow, ResourceDocument
 
 LOOKBACK_DAYS = 3
@@ -60,14 +61,26 @@ class Contributor(BaseModel):
 
 
 class BilledItem(BaseModel):
-    """A resource or SKU billed in the top contributor's cell during the window."""
+    """A resource of the top contributor's cell whose cost changed in the window (ranked by change)."""
 
     resource_id: str
     resource_name: str | None = None
     sku_id: str | None = None
     cost_in_window: Decimal
+    change: Decimal | None = None
+    """Cost in the window minus its baseline (``services.anomaly_drivers``)."""
+    share_percent: Decimal | None = None
+    """change / impact × 100."""
     first_billed_day: date | None = None
     new_in_window: bool = False
+
+
+class TagChange(BaseModel):
+    """A ``key=value`` tag of the top cell whose cost changed in the window."""
+
+    tag: str
+    change: Decimal
+    share_percent: Decimal | None = None
 
 
 class InventoryChange(BaseModel):
@@ -115,6 +128,7 @@ class AnomalyEvidence(BaseModel):
     contributors: list[Contributor] = Field(default_factory=list)
     related_scopes: list[str] = Field(default_factory=list)
     billed_items: list[BilledItem] = Field(default_factory=list)
+    tag_changes: list[TagChange] = Field(default_factory=list)
     inventory_changes: list[InventoryChange] = Field(default_factory=list)
     audit_events: list[AuditFact] = Field(default_factory=list)
     similar: list[SimilarIncident] = Field(default_factory=list)
@@ -190,10 +204,10 @@ def _base(
 
 
 def from_row(row: Anomaly) -> AnomalyEvidence:
-    """The incident part of the evidence from a stored anomaly."""
+    """The incident part of the evidence from a stored anomaly (with its stored tag drivers)."""
     if row.start_date is None or row.end_date is None:
         raise ValueError(f"anomaly {row.id} has no window")
-    return _base(
+    evidence = _base(
         str(row.id),
         dict(row.scope or {}),
         list(row.related_scopes or []),
@@ -206,6 +220,15 @@ def from_row(row: Anomaly) -> AnomalyEvidence:
         row.deviation_percent,
         list(row.contributions or []),
     )
+    evidence.tag_changes = [
+        TagChange(
+            tag=str(t["key"]),
+            change=_money(t["change"]),
+            share_percent=None if t.get("share_percent") is None else Decimal(str(t["share_percent"])),
+        )
+        for t in (row.drivers or {}).get("tags", [])
+    ]
+    return evidence
 
 
 def from_incident(incident: CostAnomaly) -> AnomalyEvidence:
@@ -255,26 +278,13 @@ class KernelEvidence:
         return from_row(row)
 
     def billed_items(self, evidence: AnomalyEvidence) -> list[BilledItem]:
-        cell = evidence.top_cell()
-        start, stop = _midnight(evidence.start_date), _midnight(evidence.end_date + timedelta(days=1))
-        filters = [CostRow.organization_id == self._org, CostRow.resource_id.is_not(None)]
-        for dim, column in _CELL_COLUMNS.items():
-            if dim in cell and cell[dim] not in _HIDDEN:
-                filters.append(getattr(CostRow, column) == cell[dim])
-        in_window = (
-            select(
-                CostRow.resource_id,
-                func.max(CostRow.resource_name),
-                func.max(CostRow.sku_id),
-                func.sum(CostRow.billed_cost),
-            )
-            .where(*filters, CostRow.charge_period_start >= start, CostRow.charge_period_start < stop)
-            .group_by(CostRow.resource_id)
-            .order_by(func.sum(CostRow.billed_cost).desc())
-            .limit(MAX_RESOURCES)
+        """Resources of the top cell whose cost moved with the impact, largest change first (not the
+        biggest spenders: a long-running resource billed the same every day explains nothing)."""
+        window = Window(
+            cell=evidence.top_cell(), start=evidence.start_date, end=evidence.end_date, impact=evidence.impact
         )
-        rows = self._session.execute(in_window).all()
-        ids = [str(r[0]) for r in rows]
+        drivers = resource_drivers(self._session.connection(), self._org, window, limit=MAX_RESOURCES)
+        ids = [d.key for d in drivers]
         first = dict(
             self._session.execute(
                 select(CostRow.resource_id, func.min(CostRow.charge_period_start))
@@ -282,18 +292,27 @@ class KernelEvidence:
                 .group_by(CostRow.resource_id)
             ).all()
         )
+        skus = dict(
+            self._session.execute(
+                select(CostRow.resource_id, func.max(CostRow.sku_id))
+                .where(CostRow.organization_id == self._org, CostRow.resource_id.in_(ids))
+                .group_by(CostRow.resource_id)
+            ).all()
+        )
         items = []
-        for resource_id, name, sku, cost in rows:
-            began = first.get(resource_id)
+        for driver in drivers:
+            began = first.get(driver.key)
             day = began.date() if isinstance(began, datetime) else None
             items.append(
                 BilledItem(
-                    resource_id=str(resource_id),
-                    resource_name=name,
-                    sku_id=sku,
-                    cost_in_window=_money(cost),
+                    resource_id=driver.key,
+                    resource_name=driver.label,
+                    sku_id=skus.get(driver.key),
+                    cost_in_window=driver.actual,
+                    change=driver.change,
+                    share_percent=driver.share_percent,
                     first_billed_day=day,
-                    new_in_window=day is not None and day >= evidence.start_date,
+                    new_in_window=driver.new or (day is not None and day >= evidence.start_date),
                 )
             )
         return items

@@ -3,16 +3,19 @@
 Contract: ``offline_explanation(evidence)`` states what changed, where, since when, how much, the likely
 cause and what to do, using only values copied from the evidence (amounts, shares, ids, ISO dates), so it
 is faithful by construction (checked by :mod:`agents.grounding` in tests and evals). Free text from the
-estate (names, tags) is never copied: only ids, SKUs and the computed labels.
+estate (names) is never copied: only ids, SKUs, the computed labels and ``key=value`` tags made only of
+letters, digits and ``_.:/@+-`` (at most 64 characters; others are left out).
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from agents.root_cause.evidence import AnomalyEvidence
 
 OFFLINE_LABEL = "[offline narrator]"
+_PLAIN_TAG = re.compile(r"^[A-Za-z0-9_.:/@+-]{1,64}=[A-Za-z0-9_.:/@+()-]{1,64}$")
 
 
 def _amount(value: Decimal, currency: str) -> str:
@@ -59,8 +62,22 @@ def offline_explanation(evidence: AnomalyEvidence) -> str:
         for item in evidence.billed_items[:4]:
             sku = f" ({item.sku_id})" if item.sku_id else ""
             since = f", first billed {item.first_billed_day}" if item.first_billed_day else ""
-            items.append(f"{item.resource_id}{sku}: {_amount(item.cost_in_window, cur)}{since}")
+            moved = (
+                f"{_amount(item.change, cur)} change"
+                + (f", {item.share_percent} % of it" if item.share_percent is not None else "")
+                + f", {_amount(item.cost_in_window, cur)} in the window"
+                if item.change is not None
+                else _amount(item.cost_in_window, cur)
+            )
+            items.append(f"{item.resource_id}{sku}: {moved}{since}")
         lines.append("Behind it: " + "; ".join(items) + ".")
+    if any(_PLAIN_TAG.match(t.tag) for t in evidence.tag_changes):
+        tags = [
+            f"{t.tag} ({_amount(t.change, cur)}"
+            + (f", {t.share_percent} % of the change)" if t.share_percent is not None else ")")
+            for t in [t for t in evidence.tag_changes if _PLAIN_TAG.match(t.tag)][:3]
+        ]
+        lines.append("Tags whose cost changed: " + "; ".join(tags) + ".")
     if evidence.inventory_changes:
         changes = [f"{c.resource_id} {c.change} on {c.day}" for c in evidence.inventory_changes[:4]]
         lines.append("Inventory changes: " + "; ".join(changes) + ".")

@@ -12,7 +12,10 @@ Contract:
   last anomalous day is before the last day of data is ``resolved`` by the system (cost back to expected).
 - Statuses: ``active``, ``resolved``, ``ignored``; feedback: ``yes``, ``no``, ``planned_activity`` (AWS
   Cost Anomaly Detection's labels). ``set_status``/``set_feedback`` are user actions and are kept.
-- ``root_cause_text`` is one deterministic paragraph built only from the incident's numbers.
+- ``root_cause_text`` is one deterministic paragraph built only from the incident's numbers: the cells
+  that explain the impact and, inside the top cell, the resources, usage types and tag values whose cost
+  changed (``services.anomaly_drivers``: ranked by change, not by size, each with its share of the
+  change). The same drivers are stored on the row (``drivers``; resource ids in ``affected_resources``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,16 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.analytics.anomalies import AnomalyConfig, detect_cost_anomalies
 from cloudoptima.domain.analytics import CostAnomaly
-from cloudoptima.storage.models import Anomaly, CloudAccount
+from cloudoptima.services.anomaly_drivers import (
+    HIDDEN,
+    Driver,
+    Window,
+    resource_drivers,
+    tag_drivers,
+    usage_type_drivers,
+)
+from cloudoptima.services.ingestion import rollup_tag_keys
+from cloudoptima.storage.models import Anomaly, CloudAccount, Organization
 from cloudoptima.storage.tenancy import TenantRepository
 
 BASE_LEVELS: tuple[tuple[str, ...], ...] = ((), ("account",), ("service",), ("region",))
@@ -64,8 +76,51 @@ def _cell(dimensions: dict[str, str]) -> str:
     return ", ".join(parts) if parts else "all other costs"
 
 
-def root_cause_text(anomaly: CostAnomaly) -> str:
-    """One paragraph explaining the incident from its contributions (deterministic)."""
+@dataclass(frozen=True)
+class Drivers:
+    """What changed inside an incident's top cell (see ``services.anomaly_drivers``)."""
+
+    resources: list[Driver] = field(default_factory=list)
+    usage_types: list[Driver] = field(default_factory=list)
+    tags: list[Driver] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        def rows(items: list[Driver]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "key": d.key,
+                    "label": d.label,
+                    "actual": str(d.actual),
+                    "expected": str(d.expected),
+                    "change": str(d.change),
+                    "share_percent": None if d.share_percent is None else str(d.share_percent),
+                    "new": d.new,
+                }
+                for d in items
+            ]
+
+        return {
+            "resources": rows(self.resources),
+            "usage_types": rows(self.usage_types),
+            "tags": rows(self.tags),
+        }
+
+
+def _signed(value: Decimal) -> str:
+    return f"{'+' if value >= 0 else '-'}${abs(value):,}"
+
+
+def _driver_text(items: list[Driver], new_word: bool) -> str:
+    parts = []
+    for d in items[:3]:
+        share = f", {d.share_percent} % of the change" if d.share_percent is not None else ""
+        new = "new, " if new_word and d.new else ""
+        parts.append(f"{d.key} ({new}{_signed(d.change)}{share})")
+    return "; ".join(parts)
+
+
+def root_cause_text(anomaly: CostAnomaly, drivers: Drivers | None = None) -> str:
+    """One paragraph explaining the incident from its contributions and drivers (deterministic)."""
     scope = _cell(anomaly.scope) if anomaly.scope else "total spend"
     days = (
         f"on {anomaly.start_date}"
@@ -89,10 +144,26 @@ def root_cause_text(anomaly: CostAnomaly) -> str:
         sentences.append(f"The largest contributor was {ranked[0]}.")
         if len(ranked) > 1:
             sentences.append(f"Next came {' and '.join(ranked[1:])}.")
+    if drivers is not None and drivers.resources:
+        sentences.append(f"Resources whose cost changed: {_driver_text(drivers.resources, True)}.")
+    if drivers is not None and drivers.usage_types:
+        sentences.append(f"Usage types: {_driver_text(drivers.usage_types, False)}.")
+    if drivers is not None and drivers.tags:
+        sentences.append(f"Tags: {_driver_text(drivers.tags, False)}.")
     if anomaly.related_scopes:
         seen = "; ".join(_cell(s) if s else "total spend" for s in anomaly.related_scopes[:4])
         sentences.append(f"The same change shows in: {seen}.")
     return " ".join(sentences)
+
+
+def top_cell(anomaly: CostAnomaly) -> dict[str, str]:
+    """The incident's scope narrowed by its largest root cause (hidden values left out)."""
+    cell = {k: v for k, v in anomaly.scope.items() if v not in HIDDEN}
+    for cause in anomaly.root_causes:
+        if cause.contribution != 0 and not set(cause.dimensions.values()) & set(HIDDEN):
+            cell |= {k: v for k, v in cause.dimensions.items() if v not in HIDDEN}
+            break
+    return cell
 
 
 def _money(value: Any) -> str:
@@ -178,17 +249,18 @@ class AnomalyService:
         accounts = self._account_ids()
         now = self._now()
         for incident in report.incidents:
+            drivers = self.drivers(incident)
             row = self._match(incident, existing, claimed)
             if row is None:
                 row = Anomaly(
                     status=AnomalyStatus.ACTIVE.value, detected_at=now, fingerprint=incident.anomaly_id
                 )
-                self._fill(row, incident, accounts, now)
+                self._fill(row, incident, accounts, now, drivers)
                 self._repo.add(row)
                 existing.append(row)
                 report.created += 1
             else:
-                self._fill(row, incident, accounts, now)
+                self._fill(row, incident, accounts, now, drivers)
                 report.updated += 1
             claimed.add(row.id)
             if (
@@ -204,6 +276,22 @@ class AnomalyService:
                 report.resolved += 1
         self._session.flush()
         return report
+
+    def drivers(self, incident: CostAnomaly) -> Drivers:
+        """Resources, usage types and tag values whose cost changed in the incident's top cell."""
+        window = Window(
+            cell=top_cell(incident),
+            start=incident.start_date,
+            end=incident.end_date,
+            impact=Decimal(str(incident.impact)),
+        )
+        connection = self._session.connection()
+        settings = self._session.scalar(select(Organization.settings).where(Organization.id == self._org))
+        return Drivers(
+            resources=resource_drivers(connection, self._org, window, limit=10),
+            usage_types=usage_type_drivers(connection, self._org, window),
+            tags=tag_drivers(connection, self._org, window, rollup_tag_keys(settings or {})),
+        )
 
     def _account_ids(self) -> dict[str, uuid.UUID]:
         rows = self._session.execute(
@@ -228,7 +316,9 @@ class AnomalyService:
         return None
 
     @staticmethod
-    def _fill(row: Anomaly, incident: CostAnomaly, accounts: dict[str, uuid.UUID], now: datetime) -> None:
+    def _fill(
+        row: Anomaly, incident: CostAnomaly, accounts: dict[str, uuid.UUID], now: datetime, drivers: Drivers
+    ) -> None:
         unchanged = (
             row.root_cause is not None
             and row.end_date == incident.end_date
@@ -254,8 +344,10 @@ class AnomalyService:
         if not (unchanged and (row.root_cause_source or "").startswith("agent")):
             # An agent's explanation stays while the incident's numbers are unchanged; otherwise the
             # deterministic text replaces it until the analysis step explains the incident again.
-            row.root_cause = root_cause_text(incident)
+            row.root_cause = root_cause_text(incident, drivers)
             row.root_cause_source = "contributions"
+        row.drivers = drivers.as_json()
+        row.affected_resources = [d.key for d in drivers.resources]
         row.contributions = _root_causes_json(incident)
         row.dimension_contributions = [
             {"dimension": c.dimension, "value": c.value, "contribution": _money(c.contribution)}

@@ -31,6 +31,7 @@ from gateway.runtime import Runtime
 from gateway.schemas.common import invalid, not_found
 from gateway.schemas.costs import (
     AccuracyOut,
+    AnomalyDriversOut,
     AnomalyFeedbackIn,
     AnomalyList,
     AnomalyOut,
@@ -264,6 +265,7 @@ def _anomaly(row: Anomaly) -> AnomalyOut:
         status=row.status,
         feedback=row.feedback,
         affected_resources=[str(r) for r in row.affected_resources or []],
+        drivers=AnomalyDriversOut.model_validate(row.drivers) if row.drivers else None,
     )
 
 

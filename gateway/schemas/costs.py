@@ -78,6 +78,22 @@ class ForecastOut(Schema):
     message: str | None = None
 
 
+class AnomalyDriverOut(Schema):
+    key: str = Field(description="Resource id, usage type or key=value tag.")
+    label: str | None = None
+    actual: Money
+    expected: Money
+    change: Money
+    share_percent: float | None = Field(description="change / impact × 100.")
+    new: bool = Field(description="No cost in the baseline before the incident.")
+
+
+class AnomalyDriversOut(Schema):
+    resources: list[AnomalyDriverOut] = Field(default_factory=list)
+    usage_types: list[AnomalyDriverOut] = Field(default_factory=list)
+    tags: list[AnomalyDriverOut] = Field(default_factory=list)
+
+
 class AnomalyOut(Schema):
     id: uuid.UUID
     detected_at: datetime
@@ -97,6 +113,10 @@ class AnomalyOut(Schema):
     status: str
     feedback: str | None
     affected_resources: list[str]
+    drivers: AnomalyDriversOut | None = Field(
+        default=None,
+        description="What changed inside the top cell, ranked by change with each one's share of the impact.",
+    )
 
 
 class AnomalyList(Schema):

@@ -201,3 +201,33 @@ def test_forecast_of_a_service_an_account_or_a_budget_scope(
     assert missing.status_code == 404 and "not found" in missing.json()["detail"]
     bad = client.get("/v1/costs/forecast", params={"provider": "oracle"}, headers=org.headers())
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "provider"]
+
+
+def test_an_anomaly_lists_its_drivers_with_their_share(
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> None:
+    from cloudoptima.storage.models import Anomaly
+
+    org = make_org(engine, gateway_settings)
+    day = recent_days(3)[0]
+    driver = {"key": "i-gpu", "label": "gpu", "actual": "1800.00", "expected": "0.00", "change": "1800.00"}
+    with Session(engine) as session:
+        session.add(
+            Anomaly(
+                organization_id=org.id, severity="high", fingerprint=uuid.uuid4().hex[:32], start_date=day,
+                end_date=day, impact_amount=Decimal(1800), affected_resources=["i-gpu"],
+                drivers={
+                    "resources": [{**driver, "share_percent": "100.0", "new": True}],
+                    "usage_types": [],
+                    "tags": [{**driver, "key": "team=ml", "label": None, "share_percent": "100.0", "new": True}],
+                },
+            )
+        )  # fmt: skip
+        session.commit()
+    listed = client.get("/v1/costs/anomalies", headers=org.headers()).json()["anomalies"]
+    assert listed[0]["affected_resources"] == ["i-gpu"]
+    assert listed[0]["drivers"]["resources"][0] == {
+        "key": "i-gpu", "label": "gpu", "actual": 1800.0, "expected": 0.0, "change": 1800.0,
+        "share_percent": 100.0, "new": True,
+    }  # fmt: skip
+    assert listed[0]["drivers"]["tags"][0]["key"] == "team=ml"

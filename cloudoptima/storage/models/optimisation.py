@@ -104,5 +104,7 @@ class Anomaly(UUIDPrimaryKey, TenantScoped, Base):
     feedback: Mapped[str | None] = mapped_column(String(32))
     feedback_at: Mapped[datetime | None]
     affected_resources: Mapped[list[Any] | None] = mapped_column(JSONB)
+    drivers: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    """What changed inside the top cell (``services.anomaly_drivers``; migration 0015)."""
     resolved_at: Mapped[datetime | None]
     resolution_note: Mapped[str | None] = mapped_column(Text)
