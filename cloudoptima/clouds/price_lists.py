@@ -6,10 +6,10 @@ Contract:
   (AWS Price List Query API, Azure Retail Prices, GCP Cloud Billing Catalog). The AWS Price List wants any
   signed request: with ``account`` (a connected AWS account's provider client) it signs with that account's
   session, else with the default credential chain of the machine; readers are imported on first
-  use (``importlib``, as are the family rules), so importing this module loads no cloud SDK and kernel services may use it, as with
+  use (``importlib``), so importing this module loads no cloud SDK and kernel services may use it, as with
   :mod:`cloudoptima.clouds.registry`. A reader's ``fetch(scope)`` returns list prices or raises.
 - ``family_of(provider, instance_type)`` is the instance family a refresh asks for (``m5``, ``Dsv5``,
-  ``n2-highmem``), the same names the readers store; None when the name has none.
+  ``n2-highmem``; :mod:`cloudoptima.clouds.instance_families`, the rules the readers store with).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from cloudoptima.clouds.instance_families import aws_family, azure_family, gcp_family
 from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.domain.prices import ListPrice, PriceScope
 
@@ -45,14 +46,8 @@ class PriceListOptions:
 
 def family_of(provider: CloudProvider, instance_type: str) -> str | None:
     """See module contract."""
-    if provider == CloudProvider.AWS:
-        prefix, dot, _ = instance_type.partition(".")
-        return prefix if dot and prefix else None
-    module: Any = import_module(f"cloudoptima.clouds.{provider.value}.price_list")
-    family: str | None = module.vm_family(instance_type) if provider == CloudProvider.AZURE else None
-    if provider == CloudProvider.GCP:
-        family = module.family_of(instance_type)
-    return family or None
+    rule = {CloudProvider.AWS: aws_family, CloudProvider.AZURE: azure_family, CloudProvider.GCP: gcp_family}
+    return rule[provider](instance_type)
 
 
 def default_reader(

@@ -29,6 +29,7 @@ import httpx
 
 from cloudoptima.clouds.azure import pricing
 from cloudoptima.clouds.http_json import get_json
+from cloudoptima.clouds.instance_families import azure_family
 from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.domain.prices import ListPrice, PriceKind, PriceListError, PriceScope
 
@@ -67,11 +68,7 @@ class _Query:
 
 def vm_family(size: str) -> str | None:
     """``Standard_D4s_v5`` → ``Dsv5``; ``Standard_B2ms`` → ``B`` (the sandbox catalogue's family names)."""
-    match = _VM.match(size)
-    if match is None:
-        return None
-    series, _, suffix, version = match.groups()
-    return f"{series}{suffix}v{version}" if version else series
+    return azure_family(size)
 
 
 def vm_shape(size: str) -> tuple[int | None, Decimal | None]:

@@ -27,6 +27,7 @@ import httpx
 
 from cloudoptima.clouds.gcp import pricing
 from cloudoptima.clouds.http_json import get_json
+from cloudoptima.clouds.instance_families import gcp_family
 from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.domain.prices import ListPrice, PriceKind, PriceListError, PriceScope
 
@@ -46,17 +47,12 @@ _DISKS = {
     "Balanced PD Capacity": "pd-balanced",
     "SSD backed PD Capacity": "pd-ssd",
 }
-_SHAPED = re.compile(r"^([a-z0-9]+)-(standard|highmem|highcpu)-(\d+)$")
 
 
 def family_of(machine_type: str) -> str:
     """The rightsizing family of a machine type: ``n2`` for n2-standard-*, ``n2-highmem`` for highmem, ...
     (the sandbox catalogue's family names)."""
-    shaped = _SHAPED.match(machine_type)
-    if shaped is None:
-        return pricing.family_of(machine_type)
-    family, shape = shaped.group(1), shaped.group(2)
-    return family if shape == "standard" else f"{family}-{shape}"
+    return gcp_family(machine_type) or pricing.family_of(machine_type)
 
 
 def _unit_price(sku: dict[str, Any]) -> Decimal:
