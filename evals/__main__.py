@@ -3,6 +3,9 @@
 ``--live [--cloud aws|azure|gcp ...]`` runs the live-path evals instead (``evals/live_aws.py``,
 ``live_azure.py``, ``live_gcp.py``: estates in moto and the strict fakes, connected over REST, collected by
 the real connectors, scored by ``evals/live_scoring.py``) on their own temporary database, one table.
+The M4 weekly forecasting eval (``evals/m4.py``: naive, seasonal naive, Theta-like and the product, sMAPE,
+MASE and 95 % coverage over rolling origins) runs too, on the 60-series subset in the repository unless
+``--m4-dir`` names the full set (``--no-m4`` skips it).
 ``--narratives [--provider offline|configured|anthropic|openai]`` runs the narrative faithfulness eval
 instead (every number, id and date in an explanation or narrative must be in its evidence): offline by
 default (floor 100%), or against the model the settings select when a key is set.
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +25,7 @@ from rich.table import Table
 
 from evals.datasets import DEFAULT_SEEDS
 from evals.live import CLOUDS as LIVE_CLOUDS
+from evals.m4 import M4_SUBSET, M4FormatError, load_m4, m4_failures, score_m4
 from evals.runner import run_all
 
 
@@ -79,6 +84,18 @@ def _nab_table(nab: dict[str, Any]) -> Table:
             str(row["false_positives"]),
             str(row["false_negatives"]),
         )
+    return table
+
+
+def _m4_table(m4: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"M4 weekly ({m4['series']} series, h={m4['horizon']}, {m4['rolling_origins']} rolling origins)"
+    )
+    for column in ("method", "sMAPE", "MASE", "cov95"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for name, row in m4["methods"].items():
+        cover = "" if row["coverage_95"] is None else f"{row['coverage_95']:.3f}"
+        table.add_row(name, f"{row['smape']:.3f}", f"{row['mase']:.3f}", cover)
     return table
 
 
@@ -197,6 +214,15 @@ def main(argv: list[str] | None = None) -> int:
         choices=list(LIVE_CLOUDS),
         help="with --live: only this cloud (repeatable; default all three)",
     )
+    parser.add_argument(
+        "--m4-dir",
+        type=Path,
+        default=M4_SUBSET,
+        help="folder with M4's Weekly-train.csv and Weekly-test.csv (default: the 60-series subset in the "
+        "repository; point it at the full 359 series)",
+    )
+    parser.add_argument("--m4-origins", type=int, default=3, help="rolling origins of the M4 eval")
+    parser.add_argument("--no-m4", action="store_true", help="skip the M4 weekly forecasting eval")
     args = parser.parse_args(argv)
     if args.live:
         return _live(args.cloud or list(LIVE_CLOUDS), as_json=args.json)
@@ -204,12 +230,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.narratives:
         return _narratives(args.provider, seeds, args.limit, as_json=args.json)
     results = run_all(seeds, include_prophet=not args.no_prophet_example)
+    if not args.no_m4:
+        try:
+            results["m4"] = score_m4(load_m4(args.m4_dir), rolling_origins=args.m4_origins)
+        except M4FormatError as exc:
+            print(f"M4 eval: {exc}", file=sys.stderr)
+            return 2
+        results["failures"] += m4_failures(results["m4"])
     if args.json:
         print(json.dumps(results, indent=2, default=str))
     else:
         console = Console()
         console.print(_table(results))
         console.print(_nab_table(results["nab"]))
+        if "m4" in results:
+            console.print(_m4_table(results["m4"]))
         for failure in results["failures"]:
             console.print(f"[red]floor failed:[/red] {failure}")
         console.print(f"elapsed {results['elapsed_s']} s")

@@ -177,3 +177,24 @@ def score_m4(data: M4Data, rolling_origins: int = 1, *, product: bool = True) ->
         "rolling_origins": rolling_origins,
         "methods": {name: score.as_dict() for name, score in scores.items()},
     }
+
+
+M4_SUBSET = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "m4_weekly"
+"""Every 6th M4 weekly series (60), in the repository; ``cloudoptima eval --m4-dir`` points at the full set."""
+
+
+def m4_failures(scores: dict[str, Any]) -> list[str]:
+    """What the product must do on M4: beat every benchmark on sMAPE and MASE; cover 0.93–0.97 at 95 %."""
+    methods = scores["methods"]
+    ours = methods["cloudoptima"]
+    failures = [
+        f"m4.{metric}: cloudoptima {ours[metric]} does not beat {name} {row[metric]}"
+        for name, row in methods.items()
+        if name != "cloudoptima"
+        for metric in ("smape", "mase")
+        if not ours[metric] < row[metric]
+    ]
+    coverage = ours["coverage_95"]
+    if coverage is None or not 0.93 <= coverage <= 0.97:
+        failures.append(f"m4.coverage_95 = {coverage} (wanted 0.93-0.97)")
+    return failures
