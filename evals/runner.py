@@ -52,6 +52,7 @@ FLOORS: dict[str, tuple[str, float]] = {
     "anomalies.precision": (">=", 0.9),
     "anomalies.recall": (">=", 0.95),
     "forecast.sandbox.mase": ("<", 1.0),
+    "forecast.sandbox.smape_vs_snaive": ("<", 1.0),
     "forecast.sandbox.coverage_95": (">=", 0.75),
     "nab.score": (">=", 57.0),
 }
@@ -92,6 +93,9 @@ def _anomaly_dict(score: AnomalyScore) -> dict[str, Any]:
 def _forecast_dict(score: ForecastScore) -> dict[str, Any]:
     return {
         "mase": round(score.mase, 4),
+        "smape": round(score.smape, 3),
+        "smape_snaive": round(score.smape_naive, 3),
+        "smape_vs_snaive": round(score.smape / score.smape_naive, 4) if score.smape_naive else float("nan"),
         "coverage_95": round(score.coverage, 4),
         "points": score.points,
         "models": sorted(set(score.models)),

@@ -20,7 +20,8 @@ Contracts:
   planted anomalies, the share whose planted (account, service, region, usage type) cell is among the
   incident's first k root causes.
 - Forecasts. ``forecast_scores`` sums absolute errors over rolling origins: MASE = Σ|model error| /
-  Σ|seasonal-naive error| (< 1 beats seasonal naive), coverage = share of actuals inside the interval.
+  Σ|seasonal-naive error| (< 1 beats seasonal naive), sMAPE of the model and of seasonal naive (mean over
+  held-out days, M4's definition), coverage = share of actuals inside the interval.
 """
 
 from __future__ import annotations
@@ -256,6 +257,8 @@ class ForecastScore:
     inside: int = 0
     points: int = 0
     models: list[str] = field(default_factory=list)
+    model_smape_sum: float = 0.0
+    naive_smape_sum: float = 0.0
 
     @property
     def mase(self) -> float:
@@ -265,6 +268,16 @@ class ForecastScore:
     def coverage(self) -> float:
         return self.inside / self.points if self.points else float("nan")
 
+    @property
+    def smape(self) -> float:
+        """Mean sMAPE (percent, M4's ``200·|F−Y| / (|F| + |Y|)``) of the model over held-out days."""
+        return self.model_smape_sum / self.points if self.points else float("nan")
+
+    @property
+    def smape_naive(self) -> float:
+        """The same for seasonal naive."""
+        return self.naive_smape_sum / self.points if self.points else float("nan")
+
     def merge(self, other: ForecastScore) -> ForecastScore:
         """The sum of two scores."""
         return ForecastScore(
@@ -273,7 +286,14 @@ class ForecastScore:
             self.inside + other.inside,
             self.points + other.points,
             self.models + other.models,
+            self.model_smape_sum + other.model_smape_sum,
+            self.naive_smape_sum + other.naive_smape_sum,
         )
+
+
+def _smape(actual: float, forecast: float) -> float:
+    denominator = abs(actual) + abs(forecast)
+    return 200.0 * abs(forecast - actual) / denominator if denominator else 0.0
 
 
 def add_fold(
@@ -288,5 +308,7 @@ def add_fold(
     for a, p, lo, hi, n in zip(actual, predicted, lower, upper, naive, strict=True):
         score.model_abs_error += abs(a - float(p))
         score.naive_abs_error += abs(a - float(n))
+        score.model_smape_sum += _smape(a, float(p))
+        score.naive_smape_sum += _smape(a, float(n))
         score.inside += int(float(lo) <= a <= float(hi))
         score.points += 1
