@@ -5,7 +5,8 @@ Contract:
 - AWS keeps resource-level daily data for the last :data:`RESOURCE_DAYS` days, and only when the payer
   account opted in (Billing preferences). :meth:`ResourceCostReader.daily_costs` asks for ``[start, end)``
   (the caller clips it to that window) grouped by ``RESOURCE_ID`` + ``USAGE_TYPE``, filtered to the services
-  the coarse read saw (the API requires a filter; together they cover every cost of those days). The service
+  the coarse read saw. Only the services the payer opted in have resource-level data: the caller keeps what
+  these rows do not cover (see ``costs._remainders``). The service
   of a row is the one the coarse read put its usage type under, the region comes from the usage type's
   prefix; amounts are exact ``Decimal``. A row without a resource (``NoResourceId``) keeps ``resource_id``
   None.

@@ -10,7 +10,9 @@ Contract:
 - With ``resource_level`` (opt-in) and the default grouping, the days of ``[start, end)`` within the last
   :data:`~.cost_resources.RESOURCE_DAYS` days (from ``today``) come from ``GetCostAndUsageWithResources``
   instead: per resource and usage type, tagged with the ``tag_keys`` cost allocation tags (see
-  :mod:`.cost_resources`). When the account has not enabled resource-level data those days keep the coarse
+  :mod:`.cost_resources`). Resource-level data exists only for the services the payer opted in, so what the
+  resource rows of a (day, service, usage type) do not cover stays as one coarse remainder row: the totals
+  equal the coarse read's. When the account has not enabled resource-level data those days keep the coarse
   rows. Older days stay coarse and untagged (Cost Explorer allows two group-bys; the CUR export keeps all).
 - Each Cost Explorer request is billed (USD 0.01), so whole answers are cached per (account, query) in a
   :class:`CostQueryCache`; a repeated identical query makes no request.
@@ -42,6 +44,30 @@ METRICS = ("UnblendedCost", "AmortizedCost", "UsageQuantity")
 NO_FORECAST_CODES = frozenset({"DataUnavailableException", "ValidationException"})
 # Cost Explorer answers "NoRegion" for global charges.
 _NO_REGION = {"NoRegion", "global", ""}
+
+
+def _remainders(coarse: list[DailyCost], detailed: list[DailyCost]) -> list[DailyCost]:
+    """Per (day, service, usage type) of ``coarse``: what its resource rows in ``detailed`` do not cover, as
+    a row without a resource (none where they cover it exactly)."""
+
+    def key(row: DailyCost) -> tuple[Any, ...]:
+        return (row.day, row.service_name, row.usage_type)
+
+    covered: dict[tuple[Any, ...], tuple[Decimal, Decimal]] = {}
+    for row in detailed:
+        billed, effective = covered.get(key(row), (Decimal(0), Decimal(0)))
+        covered[key(row)] = (billed + row.billed_cost, effective + (row.effective_cost or row.billed_cost))
+    rest = []
+    for row in coarse:
+        billed, effective = covered.get(key(row), (Decimal(0), Decimal(0)))
+        left = row.billed_cost - billed
+        left_effective = (row.effective_cost or row.billed_cost) - effective
+        if left or left_effective:
+            update: dict[str, Decimal | None] = {"billed_cost": left, "effective_cost": left_effective}
+            if billed or effective:  # partly covered: the quantity no longer describes the remainder
+                update["usage_quantity"] = None
+            rest.append(row.model_copy(update=update))
+    return rest
 
 
 def _amount(metrics: dict[str, Any], name: str) -> tuple[Decimal | None, str | None]:
@@ -91,7 +117,7 @@ class CostExplorerReader:
         detailed = self._resources.daily_costs(first, end, services_of, self._tag_keys)
         if detailed is None:
             return rows
-        return [r for r in rows if r.day < first] + detailed
+        return [r for r in rows if r.day < first] + detailed + _remainders(recent, detailed)
 
     def _coarse(self, start: date, end: date) -> list[DailyCost]:
         if end <= start:

@@ -156,3 +156,30 @@ def test_resource_level_is_opt_in(estate: Estate) -> None:
         rows = provider.costs(START, END).items
         stub.assert_no_pending_responses()  # no GetCostAndUsageWithResources request (each is billed)
     assert len(rows) == 6 and all(r.resource_id is None for r in rows)
+
+
+def test_what_resource_rows_do_not_cover_stays_as_a_coarse_remainder(estate: Estate) -> None:
+    """S3 was not opted in to resource-level data and one EC2 charge has no resource: the recent day keeps
+    the EC2 instances' rows plus the uncovered amounts, so its total equals the coarse read's."""
+    provider = _provider(estate, cost_resource_level=True)
+    with Stubber(provider.session.client("ce", "us-east-1")) as stub:
+        stub.add_response("get_cost_and_usage", COARSE, COARSE_QUERY)
+        stub.add_response(
+            "get_cost_and_usage_with_resources",
+            {"ResultsByTime": [_period(RECENT, [(["i-0aaa", "BoxUsage:m5.large"], "1.50"), (["i-0bbb", "BoxUsage:m5.large"], "0.50")])]},
+            _resource_query({"Type": "DIMENSION", "Key": "USAGE_TYPE"}),
+        )  # fmt: skip
+        read = provider.costs(START, END)
+        stub.assert_no_pending_responses()
+    recent = [r for r in read.items if r.day == RECENT]
+    by_resource = {r.resource_id: r.billed_cost for r in recent if r.resource_id}
+    assert by_resource == {"i-0aaa": Decimal("1.50"), "i-0bbb": Decimal("0.50")}
+    remainders = {(r.service_name, r.usage_type): r for r in recent if r.resource_id is None}
+    assert {k: r.billed_cost for k, r in remainders.items()} == {
+        (EC2, "BoxUsage:m5.large"): Decimal("0.30"),
+        ("Amazon Simple Storage Service", "TimedStorage-ByteHrs"): Decimal("0.70"),
+    }
+    assert remainders[(EC2, "BoxUsage:m5.large")].usage_quantity is None  # partly covered
+    assert remainders[("Amazon Simple Storage Service", "TimedStorage-ByteHrs")].usage_quantity == Decimal(24)
+    assert sum(r.billed_cost for r in recent) == Decimal("3.00")
+    assert sum(r.billed_cost for r in read.items) == Decimal("9.00")
