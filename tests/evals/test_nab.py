@@ -77,10 +77,10 @@ def nab() -> dict[str, Any]:
 def test_product_holds_its_nab_floor_and_beats_the_windowed_gaussian(nab: dict[str, Any]) -> None:
     detectors = nab["detectors"]
     product = detectors["cloudoptima"]["score"]
-    assert product >= 57.0, product  # measured 59.82 (2026-12-07)
+    assert product >= 60.0, product  # measured 63.07 (2026-12-07)
     assert product > detectors["windowed_gaussian_runs"]["score"] + 50
     assert product > detectors["windowed_gaussian_points"]["score"] + 50
-    assert detectors["cloudoptima"]["false_negatives"] <= 16
+    assert detectors["cloudoptima"]["false_negatives"] <= 14
     assert nab["files"] == 28
 
 

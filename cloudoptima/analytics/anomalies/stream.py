@@ -4,7 +4,8 @@ Contract (``detect_matrix(values, config)``), for an ``(S, T)`` matrix on a regu
 (``NaN`` = missing point):
 - Every quantity at ``t`` uses only points before ``t`` (and ``t`` itself for its own score): the same
   answer at ``t`` whether or not later points exist. A cost alert cannot see the future.
-- Expected value: per point, the candidate baseline whose recent one-step errors are smallest: the median
+- Expected value: per point, the candidate baseline with the smallest mean absolute error over the last
+  ``noise_span`` points (a mean, so a cycle that matters at a few hours of the day still counts): the median
   of the last ``level_span`` points (no season) or, for each season length ``m`` (daily and weekly cycles
   at sub-daily steps, the week at daily steps), the median of the same phase over the last ``cycles``
   seasons, each value moved to the current level (the median gap between the last ``level_span``
@@ -137,13 +138,13 @@ def _candidates(values: FloatArray, cfg: StreamConfig) -> list[FloatArray]:
 
 
 def _choose(values: FloatArray, candidates: list[FloatArray], cfg: StreamConfig) -> FloatArray:
-    """Per point, the candidate with the smallest median absolute error over the last ``noise_span``."""
+    """Per point, the candidate with the smallest mean absolute error over the last ``noise_span``."""
     if len(candidates) == 1:
         return candidates[0]
     errors = []
     for cand in candidates:
         err = pd.DataFrame(np.abs(values - cand).T).shift(1)
-        errors.append(_rolling(err, cfg.noise_span, "median", cfg.noise_span // 2).to_numpy().T)
+        errors.append(err.rolling(cfg.noise_span, min_periods=cfg.noise_span // 2).mean().to_numpy().T)
     stack = np.stack(errors)  # (C, S, T)
     filled = np.where(np.isnan(stack), np.inf, stack)
     best = np.argmin(filled, axis=0)
