@@ -37,8 +37,9 @@ ZONE = "us-central1-a"
 REGION = "us-central1"
 BILLING_TABLE = "billing-admin.billing.gcp_billing_export_resource_v1_X"
 CLIENT_EMAIL = f"cloudoptima-reader@{PROJECT}.iam.gserviceaccount.com"
-PAGE_SIZE = 5
-"""Items per page of every fake list (instances, disks, time series, billing rows): paging really runs."""
+PAGE_SIZE = 8
+"""Items per page of every fake list (instances, disks, time series of 10 instances, billing rows): paging
+really runs."""
 MAX_SAVINGS_ERROR_PERCENT = 1.0
 """CI bound on the worst saving error (measured 0 %: instances, disks, addresses and snapshots at the
 catalogue's list prices, which equal the connector's table, snapshots on the bytes they store; the one in

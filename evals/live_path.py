@@ -102,6 +102,7 @@ class FirstLook:
 
     recommendations: list[dict[str, Any]]
     collection_failures: list[str]
+    """Steps that failed, parts of the inventory and utilisation reads that failed, permissions denied."""
     costed_resources: frozenset[str]
     """Lower-cased ids of the resources the collected costs name (a per-resource cost exists)."""
 
@@ -142,7 +143,11 @@ def collect_and_analyse(
         }
         for r in report.recommendations
     ]
-    return FirstLook(recommendations, [f"{f.step}: {f.reason}" for f in state.failures], costed_resources)
+    failures = [f"{f.step}: {f.reason}" for f in state.failures]  # steps that raised
+    for name, step in (("inventory", state.inventory), ("utilisation", state.utilisation)):
+        failures += [f"{name}: {failure}" for failure in (step.failures if step is not None else [])]
+    failures += [f"{p.step}: {p.message}" for p in state.permission_problems]
+    return FirstLook(recommendations, list(dict.fromkeys(failures)), costed_resources)
 
 
 def judged(estate: LiveEstate, look: FirstLook) -> dict[str, Any]:
