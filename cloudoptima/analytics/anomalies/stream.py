@@ -42,10 +42,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from cloudoptima.analytics.forecasting.series import BoolArray, FloatArray
+from cloudoptima.analytics.forecasting.series import BoolArray, FloatArray, IntArray
 
 Direction = Literal["up", "down", "both"]
-IntArray = npt.NDArray[np.int64]
 
 TAIL_POINTS = 3
 NO_ALERT, ANOMALY, CHANGE = 0, 1, 2
@@ -54,7 +53,8 @@ NO_ALERT, ANOMALY, CHANGE = 0, 1, 2
 
 @dataclass(frozen=True)
 class StreamConfig:
-    """Detection knobs, in points of the series' own grid (``shape_for`` derives them from the step)."""
+    """Detection knobs, in points of the series' own grid (``config_for_step`` derives them from the step;
+    the module contract says what each one does)."""
 
     threshold: float = 5.0
     direction: Direction = "both"
@@ -89,9 +89,11 @@ def config_for_step(step: pd.Timedelta, **overrides: object) -> StreamConfig:
     """Knobs for a series sampled every ``step``: spans in points of one hour, one day, three days.
 
     The tail scale uses the quantile beyond which ``TAIL_POINTS`` of the noise window lie, divided by the
-    same quantile of a normal |z| (so it equals sigma for Gaussian noise). Seasons: the daily cycle when a day holds at least 4 points, the weekly cycle when the step is at most
-    a day. Level median over an hour (≥ 3 points); noise over 3 days (≥ 28 points); a new alert only after
-    a quiet day (≥ 3 points); a change persists 3 hours (≥ 5 points); warm-up one day (≥ 28 points).
+    same quantile of a normal |z| (so it equals sigma for Gaussian noise). Seasons: the daily cycle when a
+    day holds at least 4 points, the weekly cycle when the step is at most a day. Level median over an hour
+    (≥ 3 points); noise over 3 days (≥ 28 points); a new alert only after a quiet day (≥ 3 points); a
+    change persists 3 hours (≥ 5 points); warm-up one day (≥ 28 points). These are the only defaults: the
+    same for every series (they were chosen on the NAB dev split and the sandbox, never per file).
     """
     hour = max(1, round(pd.Timedelta(hours=1) / step))
     day = round(pd.Timedelta(days=1) / step)
@@ -115,16 +117,16 @@ def config_for_step(step: pd.Timedelta, **overrides: object) -> StreamConfig:
     return StreamConfig(**shape)  # type: ignore[arg-type]
 
 
-def _rolling(frame: pd.DataFrame, span: int, how: str, min_periods: int) -> pd.DataFrame:
-    roll = frame.rolling(span, min_periods=min_periods)
-    return roll.median() if how == "median" else roll.quantile(float(how))
+def _median(frame: pd.DataFrame, span: int, min_periods: int) -> pd.DataFrame:
+    """Rolling median down the columns (time) of a ``(T, S)`` frame."""
+    return frame.rolling(span, min_periods=min_periods).median()
 
 
 def _candidates(values: FloatArray, cfg: StreamConfig) -> list[FloatArray]:
     """Expected value of every point under each baseline (columns are time; NaN until available)."""
     frame = pd.DataFrame(values.T)  # (T, S): pandas rolls down columns
     past = frame.shift(1)
-    level = _rolling(past, cfg.level_span, "median", max(2, cfg.level_span // 2))
+    level = _median(past, cfg.level_span, max(2, cfg.level_span // 2))
     out = [level.to_numpy().T]
     for m in cfg.season_lengths:
         shifted = [frame.shift(k * m).to_numpy() for k in range(1, cfg.cycles + 1)]
@@ -132,7 +134,7 @@ def _candidates(values: FloatArray, cfg: StreamConfig) -> list[FloatArray]:
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN phases stay NaN
             phase = np.nanmedian(np.stack(shifted), axis=0)  # (T, S)
         gap = pd.DataFrame(frame.to_numpy() - phase).shift(1)
-        adjust = _rolling(gap, cfg.level_span, "median", max(2, cfg.level_span // 2)).to_numpy()
+        adjust = _median(gap, cfg.level_span, max(2, cfg.level_span // 2)).to_numpy()
         out.append((phase + adjust).T)
     return out
 
@@ -157,8 +159,9 @@ def _scale(deviation: FloatArray, cfg: StreamConfig) -> FloatArray:
     """max(1.4826 × MAD, tail quantile / tail z) of the last ``noise_span`` deviations before each point."""
     frame = pd.DataFrame(deviation.T).shift(1)
     min_periods = max(3, cfg.noise_span // 4)
-    mad = 1.4826 * _rolling(frame, cfg.noise_span, "median", min_periods).to_numpy().T
-    tail = _rolling(frame, cfg.noise_span, str(cfg.tail_quantile), min_periods).to_numpy().T / cfg.tail_z
+    mad = 1.4826 * _median(frame, cfg.noise_span, min_periods).to_numpy().T
+    roll = frame.rolling(cfg.noise_span, min_periods=min_periods)
+    tail = roll.quantile(cfg.tail_quantile).to_numpy().T / cfg.tail_z
     scale: FloatArray = np.fmax(mad, tail)
     return scale
 
