@@ -51,6 +51,7 @@ READ_PERMISSIONS = (
     "iam.serviceAccounts.list",
     "iam.serviceAccountKeys.list",
     "recommender.computeInstanceIdleResourceRecommendations.list",
+    "cloudsql.instances.list",
 )
 
 
