@@ -207,7 +207,7 @@ def first_of_runs(flags: BoolArray) -> BoolArray:
 
 
 def _week(series: NabSeries) -> int:
-    return max(2, int(round(pd.Timedelta(weeks=1) / infer_grid(series.timestamps).step)))
+    return max(2, round(pd.Timedelta(weeks=1) / infer_grid(series.timestamps).step))
 
 
 def product_alerts(series: NabSeries) -> BoolArray:
