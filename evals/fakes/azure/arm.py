@@ -103,7 +103,7 @@ class ArmRoutes:
         )
         if cost_scope:
             return self._cost_query(path, query, body, cost_scope.group(1))
-        if tail == "/providers/microsoft.costmanagement/forecast":
+        if re.fullmatch(r"(?:/resourcegroups/[^/]+)?/providers/microsoft\.costmanagement/forecast", tail):
             return self._forecast(body)
         if tail.endswith("/providers/microsoft.insights/metrics") and "/providers/microsoft.sql/" in tail:
             return sql.metrics(self.server, path[: lower.rfind("/providers/microsoft.insights")], query)
