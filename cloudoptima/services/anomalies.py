@@ -335,6 +335,7 @@ class AnomalyService:
         row.region = incident.scope.get("region") or top.get("region")
         row.cloud_account_id = accounts.get(account) if account else None
         row.severity = incident.severity.value
+        row.kind = incident.kind
         row.actual_spend = incident.actual_spend
         row.expected_spend = incident.expected_spend
         row.impact_amount = incident.impact

@@ -256,6 +256,7 @@ def _anomaly(row: Anomaly) -> AnomalyOut:
         service=row.service_name,
         region=row.region,
         severity=row.severity,
+        kind="change" if row.kind == "change" else "anomaly",
         impact_amount=row.impact_amount,
         expected_spend=row.expected_spend,
         actual_spend=row.actual_spend,

@@ -102,6 +102,10 @@ class AnomalyOut(Schema):
     service: str | None
     region: str | None
     severity: str
+    kind: Literal["anomaly", "change"] = Field(
+        default="anomaly",
+        description="'anomaly' (a spike or dip) or 'change' (a lasting step of level reported once from its start).",
+    )
     impact_amount: Money | None
     expected_spend: Money | None
     actual_spend: Money | None

@@ -82,3 +82,25 @@ def test_the_changed_resource_usage_type_and_tag_lead_with_their_share(db_sessio
     assert evidence.billed_items[0].change == Decimal("1800.00") and evidence.billed_items[0].new_in_window
     text = offline_explanation(evidence)
     assert "i-gpu" in text and "i-big" not in text and "team=ml" in text
+
+
+def test_a_lasting_step_is_stored_once_as_a_change(db_session: Session) -> None:
+    org = Organization(name=f"step-{uuid.uuid4().hex[:6]}", subscription_tier="free", settings={})
+    db_session.add(org)
+    db_session.flush()
+    for n in range(DAYS):
+        day = START + timedelta(days=n)
+        cost = Decimal(500 + n % 3) + (Decimal(400) if day >= SPIKE else Decimal(0))
+        db_session.add(
+            CostDaily(
+                organization_id=org.id, usage_date=day, provider="aws", billing_account_id="111122223333",
+                sub_account_id="111122223333", service_name="Amazon EC2", region_id="us-east-1",
+                billing_currency="USD", tag_values={}, billed_cost=cost, effective_cost=cost, list_cost=cost,
+                row_count=1,
+            )
+        )  # fmt: skip
+    db_session.flush()
+    service = AnomalyService(db_session, org.id, now=lambda: NOW)
+    service.run(START, START + timedelta(days=DAYS))
+    rows = [r for r in service.list() if r.start_date is not None and r.start_date >= SPIKE]
+    assert len(rows) == 1 and rows[0].start_date == SPIKE and rows[0].kind == "change"

@@ -89,6 +89,8 @@ class Anomaly(UUIDPrimaryKey, TenantScoped, Base):
     service_name: Mapped[str | None] = mapped_column(String(255))
     region: Mapped[str | None] = mapped_column(String(100))
     severity: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(16), default="anomaly", server_default=text("'anomaly'"))
+    """``anomaly`` (spike or dip) or ``change`` (a lasting step of level, reported once; migration 0016)."""
     actual_spend: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
     expected_spend: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
     impact_amount: Mapped[Decimal | None] = mapped_column(Numeric(15, 2))
