@@ -10,7 +10,8 @@ The estate (``build_estate``) is written from the Compute Engine documentation's
   data, created 60 days ago), oversized n2-standard-8 instances (no memory metric: no Ops Agent),
   unattached pd-balanced disks (created 40 days ago, detached 20 days ago), snapshots whose source disk was
   deleted (45 days old; one in the default ``us`` multi-region, one pinned to ``us-central1``), reserved
-  static external addresses used by nothing;
+  static external addresses used by nothing; an idle and an oversized Cloud SQL instance
+  (``evals.live_gcp_databases``, with its look-alikes);
 - look-alikes that must not be touched: busy production instances, an idle instance labelled
   ``do-not-optimize``, an idle instance created 5 days ago, a nightly-burst instance, a disk created 3 days
   ago and never attached, a snapshot of a live disk, an address in use by a busy instance.
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from evals.live_gcp_databases import plant_cloud_sql
 from evals.live_path import collect_and_analyse, connect, judged
 from evals.live_scoring import HOURS, LiveEstate, Planted, steady_production, workload
 
@@ -154,6 +156,7 @@ def build_estate(state: Any, now: datetime, seed: int = 17) -> LiveEstate:
         estate.planted.append(
             Planted(address, f"live-free-ip-{n}", "unassociated_ip", list_price_usd=pricing.address_monthly(False))
         )  # fmt: skip
+    plant_cloud_sql(state, estate, now, rng)
     return estate
 
 
