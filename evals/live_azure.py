@@ -8,7 +8,8 @@ The estate (``build_estate``) is written from the Azure documentation's point of
 - waste: idle Standard_D4s_v5 VMs (CPU ~1 %, almost no network, 30 days of hourly Azure Monitor data,
   created 60 days ago), oversized Standard_D8s_v5 VMs (no memory metric: no guest agent), unattached
   Premium_LRS managed disks (created 40 days ago, detached 20 days ago), snapshots whose source disk was
-  deleted (45 days old), unassociated Standard public IPs;
+  deleted (45 days old), unassociated Standard public IPs, an idle Azure SQL database
+  (``evals.live_azure_databases``, with its look-alikes);
 - look-alikes that must not be touched: busy production VMs, an idle VM tagged ``do-not-optimize``, an idle
   VM created 5 days ago, a nightly-burst VM (idle but for one hour a day at 95 %), a disk created 3 days ago
   and never attached, a snapshot of a live disk whose source id spells the resource group in another case
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from evals.live_azure_databases import plant_sql
 from evals.live_path import collect_and_analyse, connect, judged
 from evals.live_scoring import HOURS, LiveEstate, Planted, steady_production, workload
 
@@ -131,6 +133,7 @@ def build_estate(tenant: Any, now: datetime, seed: int = 13) -> LiveEstate:
             Planted(ip, f"live-free-ip-{n}", "unassociated_ip",
                     list_price_usd=pricing.PUBLIC_IP_MONTHLY["Standard"])
         )  # fmt: skip
+    plant_sql(tenant, GROUP, LOCATION, estate, now, rng)
     return estate
 
 

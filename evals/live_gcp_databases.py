@@ -18,23 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from evals.live_scoring import HOURS, FloatArray, LiveEstate, Planted
+from evals.live_databases import database_load
+from evals.live_scoring import HOURS, LiveEstate, Planted
 
 REGION = "us-central1"
 _CPU = "cloudsql.googleapis.com/database/cpu/utilization"
 _CONNECTIONS = "cloudsql.googleapis.com/database/network/connections"
-
-
-def _load(rng: np.random.Generator, kind: str, hours: int) -> tuple[FloatArray, FloatArray]:
-    """Hourly CPU percent and peak connections of one kind of database workload."""
-    hour_of_day = np.arange(hours) % 24
-    if kind == "idle":
-        return rng.uniform(0.8, 2.2, hours), np.zeros(hours)
-    if kind == "oversized":
-        cpu = np.clip(10 + 4 * np.sin(hour_of_day / 24 * 2 * np.pi) + rng.normal(0, 1.5, hours), 3, 18)
-        return cpu, rng.integers(8, 40, hours).astype(np.float64)
-    cpu = np.clip(60 + 12 * np.sin(hour_of_day / 24 * 2 * np.pi) + rng.normal(0, 4, hours), 30, 95)
-    return cpu, rng.integers(80, 200, hours).astype(np.float64)
 
 
 def plant_cloud_sql(state: Any, estate: LiveEstate, now: datetime, rng: np.random.Generator) -> None:
@@ -48,7 +37,7 @@ def plant_cloud_sql(state: Any, estate: LiveEstate, now: datetime, rng: np.rando
         made: str = state.add_sql_instance(
             label, REGION, tier, labels=labels, created=now - timedelta(hours=metric_hours + 24)
         )
-        cpu, connections = _load(rng, kind, metric_hours)
+        cpu, connections = database_load(rng, kind, metric_hours)
         start = hour0 - timedelta(hours=metric_hours)
         state.add_cloud_sql_series(label, _CPU, start, list(cpu / 100))
         state.add_cloud_sql_series(label, _CONNECTIONS, start, list(connections), integer=True)
