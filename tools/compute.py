@@ -7,11 +7,13 @@ Utilisation comes from the stored summaries (``metrics``: avg, max, p95, p99 of 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from cloudoptima.services.utilisation_anomalies import UtilisationAnomalies
 from cloudoptima.storage.models import ResourceDocument
 from tools.context import ToolContext
 from tools.findings import FindingsInput, FindingsOutput, findings
@@ -101,6 +103,76 @@ def compute_rightsizing_options(ctx: ToolContext, params: FindingsInput) -> Find
     return findings(ctx, params, ("rightsize_vm",))
 
 
+# ---- utilisation anomalies: the cost detector on the collected hourly history -------------------------
+
+
+class UtilisationAnomaliesInput(CloudScope, PageInput):
+    days: int = Field(default=14, ge=2, le=93, description="Hours of history to scan, in days before now.")
+    resource_id: str | None = Field(default=None, description="Only this resource.")
+    metric: str | None = Field(
+        default=None, description="Only this metric: cpu_percent, memory_percent, network_in_bytes, …"
+    )
+    direction: Literal["up", "down", "both"] = Field(
+        default="both", description="Which departures to report."
+    )
+
+
+class UtilisationAlertRow(BaseModel):
+    resource_id: str
+    metric: str
+    at: datetime = Field(description="The hour (UTC) the anomaly or change started.")
+    value: float
+    expected: float
+    score: float = Field(description="0-1; 0.5 is the alert threshold.")
+    kind: Literal["anomaly", "change"] = Field(description="change: a lasting step of level, reported once.")
+    direction: Literal["up", "down"]
+
+
+class UtilisationAnomaliesOutput(PagedOutput):
+    items: list[UtilisationAlertRow]
+    start: datetime
+    end: datetime
+
+
+def compute_utilisation_anomalies(
+    ctx: ToolContext, params: UtilisationAnomaliesInput
+) -> UtilisationAnomaliesOutput:
+    end = ctx.now().replace(minute=0, second=0, microsecond=0)
+    offset = decode_cursor(params)
+    with ctx.read_session() as session:
+        alerts = UtilisationAnomalies(session.connection(), ctx.organization_id).scan(
+            end,
+            days=params.days,
+            provider=params.provider,
+            account=params.account,
+            resource_ids=[params.resource_id] if params.resource_id else None,
+            metrics=[params.metric] if params.metric else None,
+            direction=params.direction,
+            limit=None,
+        )
+    page, cursor = page_of(params, alerts[offset : offset + params.limit + 1], len(alerts), offset)
+    return UtilisationAnomaliesOutput(
+        returned=len(page),
+        total=len(alerts),
+        next_cursor=cursor,
+        items=[
+            UtilisationAlertRow(
+                resource_id=a.resource_id,
+                metric=a.metric,
+                at=a.at,
+                value=a.value,
+                expected=a.expected,
+                score=a.score,
+                kind=a.kind,
+                direction=a.direction,
+            )
+            for a in page
+        ],
+        start=end - timedelta(days=params.days),
+        end=end,
+    )
+
+
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         name="compute_instances",
@@ -156,5 +228,24 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         cloud_scoped=True,
         max_output_tokens=10_000,
         example={"limit": 20},
+    ),
+    ToolSpec(
+        name="compute_utilisation_anomalies",
+        domain="compute",
+        title="Utilisation anomalies",
+        description=(
+            "Spikes, dips and lasting changes of level in the hourly utilisation the product collects (CPU, "
+            "memory, network, connections), found by the same causal detector as cost anomalies: daily and "
+            "weekly cycles learnt per series, each decision from earlier hours only, a step reported once. "
+            "Newest first.\n"
+            'Example: {"days": 14, "metric": "cpu_percent", "direction": "up"}'
+        ),
+        input_model=UtilisationAnomaliesInput,
+        output_model=UtilisationAnomaliesOutput,
+        handler=compute_utilisation_anomalies,
+        permission="read:resources",
+        cloud_scoped=True,
+        max_output_tokens=10_000,
+        example={"days": 14},
     ),
 ]

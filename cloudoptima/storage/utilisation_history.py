@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -332,3 +333,62 @@ def prune(connection: Connection, before: datetime) -> list[str]:
     for name in dropped:
         connection.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
     return dropped
+
+
+def hourly_matrix(
+    connection: Connection,
+    organization_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    *,
+    provider: str | None = None,
+    account: str | None = None,
+    resource_ids: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+) -> tuple[list[tuple[uuid.UUID, str, str]], pd.DatetimeIndex, np.ndarray]:  # type: ignore[type-arg]
+    """The stored hours of ``[start, end)`` (both on the hour) as one row per (cloud account, resource,
+    metric) — ``(keys, hours, values)``, ``values`` ``(len(keys), len(hours))`` with ``NaN`` where no
+    sample — filtered by provider, account identifier, resources and metrics when given."""
+    hours = pd.date_range(start, end, freq="h", inclusive="left")
+    clauses = ["d.organization_id = :org", "d.day >= :first_day", "d.day <= :last_day"]
+    params: dict[str, Any] = {
+        "org": organization_id,
+        "first_day": start.astimezone(UTC).date(),
+        "last_day": (end - timedelta(hours=1)).astimezone(UTC).date(),
+    }
+    if provider:
+        clauses.append("a.provider = :provider")
+        params["provider"] = provider
+    if account:
+        clauses.append("a.account_identifier = :account")
+        params["account"] = account
+    if resource_ids is not None:
+        clauses.append("d.resource_id = ANY(CAST(:ids AS text[]))")
+        params["ids"] = list(resource_ids)
+    if metrics is not None:
+        clauses.append("d.metric = ANY(CAST(:metrics AS text[]))")
+        params["metrics"] = list(metrics)
+    rows = connection.execute(
+        text(
+            "SELECT d.cloud_account_id, d.resource_id, d.metric, d.day, d.hours FROM utilisation_daily d "
+            "JOIN cloud_accounts a ON a.id = d.cloud_account_id AND a.organization_id = d.organization_id "
+            f"WHERE {' AND '.join(clauses)} ORDER BY 1, 2, 3, 4"
+        ),
+        params,
+    ).all()
+    index: dict[tuple[uuid.UUID, str, str], int] = {}
+    for account_id, resource_id, metric, _day, _hours in rows:
+        index.setdefault((account_id, str(resource_id), str(metric)), len(index))
+    values = np.full((len(index), len(hours)), np.nan)
+    origin = (
+        pd.Timestamp(start).tz_convert("UTC") if pd.Timestamp(start).tzinfo else pd.Timestamp(start, tz="UTC")
+    )
+    for account_id, resource_id, metric, day, day_hours in rows:
+        offset = int((pd.Timestamp(day, tz="UTC") - origin) / pd.Timedelta(hours=1))
+        day_values = np.asarray([np.nan if v is None else v for v in day_hours], dtype=float)
+        low, high = max(0, -offset), min(24, len(hours) - offset)
+        if low < high:
+            values[index[(account_id, str(resource_id), str(metric))], offset + low : offset + high] = (
+                day_values[low:high]
+            )
+    return list(index), hours, values

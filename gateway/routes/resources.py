@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.services.resources import ResourceQueries
+from cloudoptima.services.utilisation_anomalies import UtilisationAnomalies
 from cloudoptima.storage.models import Organization
 from cloudoptima.storage.tenancy import tenant_session
 from gateway.audit import AuditedRoute
@@ -24,6 +26,8 @@ from gateway.schemas.resources import (
     Pagination,
     StorageList,
     TagFailure,
+    UtilisationAlertList,
+    UtilisationAlertOut,
     Utilization,
     VolumeOut,
 )
@@ -47,6 +51,38 @@ def _tags(values: list[str]) -> dict[str, str]:
 
 def _pagination(page: int, page_size: int, total: int) -> Pagination:
     return Pagination(page=page, page_size=page_size, total=total, total_pages=math.ceil(total / page_size))
+
+
+@router.get("/utilisation/anomalies", response_model=UtilisationAlertList)
+def utilisation_anomalies(
+    principal: Reader,
+    session: TenantDb,
+    days: Annotated[int, Query(ge=2, le=93, description="Days of hourly history before now")] = 14,
+    provider: Literal["aws", "azure", "gcp"] | None = None,
+    account: Annotated[str | None, Query(max_length=200, description="Account identifier")] = None,
+    resource_id: Annotated[list[str] | None, Query(description="Only these resources (repeatable)")] = None,
+    metric: Annotated[list[str] | None, Query(description="Only these metrics (repeatable)")] = None,
+    direction: Literal["up", "down", "both"] = "both",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> UtilisationAlertList:
+    """Spikes, dips and lasting changes of level in the collected hourly utilisation, newest first: the
+    causal detector cost anomalies use, with daily and weekly cycles learnt per series."""
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    alerts = UtilisationAnomalies(session.connection(), principal.organization_id).scan(
+        end,
+        days=days,
+        provider=provider,
+        account=account,
+        resource_ids=resource_id,
+        metrics=metric,
+        direction=direction,
+        limit=limit,
+    )
+    return UtilisationAlertList(
+        start=end - timedelta(days=days),
+        end=end,
+        alerts=[UtilisationAlertOut.model_validate(a, from_attributes=True) for a in alerts],
+    )
 
 
 @router.get("/compute", response_model=ComputeList)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -90,3 +92,21 @@ class BulkTagOut(Schema):
     failed: list[TagFailure]
     approval_required: bool = False
     execution_id: str | None = Field(default=None, description="set when the tags wait for an approval")
+
+
+class UtilisationAlertOut(Schema):
+    cloud_account_id: uuid.UUID
+    resource_id: str
+    metric: str
+    at: datetime = Field(description="The hour (UTC) the anomaly or change started.")
+    value: float
+    expected: float
+    score: float = Field(description="0-1; 0.5 is the alert threshold.")
+    kind: Literal["anomaly", "change"]
+    direction: Literal["up", "down"]
+
+
+class UtilisationAlertList(Schema):
+    start: datetime
+    end: datetime
+    alerts: list[UtilisationAlertOut]

@@ -34,6 +34,7 @@ WIDEST: dict[str, dict[str, Any]] = {
     "cost_by_dimension": {"granularity": "daily", "group_by": "account"},
     "iam_stale_credentials": {"unused_days": 1, "max_age_days": 1},
     "iam_principals": {},
+    "compute_utilisation_anomalies": {"days": 93, "direction": "both"},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -223,3 +224,15 @@ def test_cost_tools_and_the_rest_overview_give_the_same_numbers(ctx_a: ToolConte
         assert {g.key for g in tool.items} - {"(untagged)"}, (
             "tagged spend is found (raw rows for a non-rollup key)"
         )
+
+
+def test_utilisation_anomalies_tool_reads_the_collected_history(ctx_a: ToolContext) -> None:
+    out = call(ctx_a, "compute_utilisation_anomalies", days=30, limit=500)
+    assert out.end - out.start == timedelta(days=30)
+    assert all(out.start <= a.at < out.end and 0.5 <= a.score <= 1 for a in out.items)
+    if out.items:
+        one = out.items[0]
+        scoped = call(ctx_a, "compute_utilisation_anomalies", days=30, resource_id=one.resource_id, limit=500)
+        assert scoped.items and {a.resource_id for a in scoped.items} == {one.resource_id}
+    with pytest.raises(ToolInputError):
+        call(ctx_a, "compute_utilisation_anomalies", days=365)
