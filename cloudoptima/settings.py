@@ -123,9 +123,10 @@ class Settings(BaseSettings):
     )
     """Days before the last sync that are fetched again (clouds restate recent days)."""
     collection_initial_days: int = Field(
-        default=30, ge=1, validation_alias=AliasChoices("COLLECTION_INITIAL_DAYS", "collection_initial_days")
+        default=31, ge=1, validation_alias=AliasChoices("COLLECTION_INITIAL_DAYS", "collection_initial_days")
     )
-    """Days of costs fetched for an account that was never synced."""
+    """Days of costs fetched for an account that was never synced (today included): 31 covers the 30 whole
+    days before the first analysis, so its savings can already be what each resource was billed."""
     collection_concurrency: int = Field(
         default=20, ge=1, validation_alias=AliasChoices("COLLECTION_CONCURRENCY", "collection_concurrency")
     )

@@ -116,12 +116,17 @@ def collect_and_analyse(
     from cloudoptima.services.collection import AccountRef, CollectionService
     from cloudoptima.services.price_catalog import price_catalog_for
     from cloudoptima.services.recommendations import RecommendationService
+    from cloudoptima.settings import Settings
     from cloudoptima.storage.engine import session_factory
     from cloudoptima.storage.tenancy import tenant_session
 
     collection = CollectionService(engine, providers.for_account, now=lambda: now)
+    defaults = Settings.model_fields
     state = collection.collect_account(
-        AccountRef(org, account), initial_days=30, restate_days=3, today=now.date()
+        AccountRef(org, account),
+        initial_days=defaults["collection_initial_days"].default,  # a first collection as the product does it
+        restate_days=defaults["collection_restate_days"].default,
+        today=now.date(),
     )
     with tenant_session(session_factory(engine), org) as session:
         prices = price_catalog_for(session, org)  # the catalogue the analysis workflow and REST use
@@ -140,6 +145,7 @@ def collect_and_analyse(
             "resource_ids": list(r.resource_ids),
             "actions": [a.type for a in r.actions],
             "savings": r.estimated_savings_monthly,
+            "price_source": r.evidence.get("price_source"),
         }
         for r in report.recommendations
     ]

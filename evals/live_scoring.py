@@ -13,9 +13,11 @@ Contract:
   when its rule and one of its resources match a planted waste item; anything else is a false positive.
   ``recall`` = planted waste found / planted waste; ``precision`` = true positives / recommendations;
   ``critical_false_positives`` = recommendations whose actions stop, resize or terminate a protected
-  resource. The saving error of a finding is ``|engine − list price| / list price`` (the engine prices
-  from the product's price catalogue, the list price is the connector's table); ``savings_mape_percent``
-  is their mean, ``savings_max_error_percent`` the worst.
+  resource. The saving error of a finding is ``|engine − truth| / truth``: the truth is the connector's
+  list price, or — when the engine saved the resource's billed cost (``price_source`` "billed cost (last
+  30 days)") — what the estate billed it over those 30 days (the estates bill the list price per hour,
+  24 hours a day: list × 720 / 730); ``savings_mape_percent`` is their mean, ``savings_max_error_percent``
+  the worst.
 - :func:`failures` lists the floors that do not hold: recall and precision ≥ :data:`FLOORS`, no critical
   false positive, every planted item found in the first analysis after connecting, no collection
   failure, and the saving error bound of the cloud when one is given.
@@ -31,6 +33,8 @@ from typing import Any
 import numpy as np
 
 STOP_OR_SHRINK = frozenset({"stop", "resize", "terminate"})
+BILLED_SOURCE = "billed cost (last 30 days)"  # analytics.recommendations.build.PRICE_BILLED
+BILLED_HOURS, MONTH_HOURS = Decimal(720), Decimal(730)
 FLOORS = {"recall": 0.9, "precision": 0.9}
 HOURS = 30 * 24
 """Hours of metrics a 60-day-old planted VM has (the collection backfills 30 days)."""
@@ -112,12 +116,16 @@ def score(estate: LiveEstate, recommendations: list[dict[str, Any]]) -> dict[str
             planted = by_resource[hits[0][1]]
             if planted.list_price_usd:
                 engine = Decimal(str(rec["savings"]))
-                error = abs(float(engine - planted.list_price_usd)) / float(planted.list_price_usd)
+                billed = rec.get("price_source") == BILLED_SOURCE
+                truth = planted.list_price_usd * (BILLED_HOURS / MONTH_HOURS if billed else 1)
+                error = abs(float(engine - truth)) / float(truth)
                 errors.append(error)
                 savings.append(
                     {
                         "resource": planted.label,
                         "engine_usd": str(engine.quantize(Decimal("0.01"))),
+                        "truth_usd": str(truth.quantize(Decimal("0.01"))),
+                        "truth": "billed 30 days" if billed else "list price",
                         "list_price_usd": str(planted.list_price_usd.quantize(Decimal("0.01"))),
                         "error_percent": _percent(error),
                     }

@@ -19,7 +19,7 @@ class CollectAccountInput:
 
     organization_id: str
     cloud_account_id: str
-    initial_days: int = 30
+    initial_days: int = 31  # settings.collection_initial_days
     restate_days: int = 3
     window_days: int = 7
     utilisation_days: int = 30  # backfill bound of a first collection (later ones append)
@@ -219,7 +219,7 @@ class CollectAllInput:
     organization_id: str | None = None
     max_concurrency: int = 20
     analyse: bool = True
-    initial_days: int = 30
+    initial_days: int = 31  # settings.collection_initial_days
     restate_days: int = 3
     utilisation_days: int = 30  # backfill bound of a first collection (later ones append)
     heartbeat_seconds: int = 60

@@ -243,3 +243,26 @@ def test_costs_that_do_not_cover_30_days_give_list_prices(db_session: Session) -
     service = RecommendationService(db_session, org, price_catalog_for(db_session, org), now=lambda: AS_OF)
     disk = {r.rule_id: r for r in service.run(AS_OF).recommendations}["unattached_disk"]
     assert disk.evidence["price_source"] == SANDBOX_LABEL, "19 days of costs are not a month"
+
+
+def test_the_first_collection_fetches_enough_days_for_billed_savings(db_session: Session) -> None:
+    """With the default settings, the costs of a first collection already cover the billed-cost window,
+    so the first analysis after connecting saves what the resource really cost."""
+    from cloudoptima.services.collection import plan_windows
+    from cloudoptima.settings import Settings
+
+    org, account = _organisation(db_session, sandbox=False)
+    _seed(db_session, org, account)
+    db_session.execute(CostRow.__table__.delete().where(CostRow.organization_id == org))  # type: ignore[attr-defined]
+    today = date(2031, 2, 28)
+    initial = Settings.model_fields["collection_initial_days"].default
+    plan = plan_windows(today, None, initial_days=initial, restate_days=3, window_days=7)
+    day = plan.start
+    while day <= today:  # the cloud has the days up to today (today's still partial)
+        db_session.add(_cost(org, account, "vol-0billed", day, "1.00", "1.00"))
+        day += timedelta(days=1)
+    db_session.flush()
+    analysed = datetime(2031, 2, 28, 18, tzinfo=UTC)  # the analysis after the first collection, same day
+    service = RecommendationService(db_session, org, price_catalog_for(db_session, org), now=lambda: analysed)
+    disk = {r.rule_id: r for r in service.run(analysed).recommendations}["unattached_disk"]
+    assert disk.evidence["price_source"] == "billed cost (last 30 days)"
