@@ -28,7 +28,7 @@ def _wait(response: httpx.Response | None, attempt: int, backoff: float, max_wai
         try:
             return min(max_wait, max(0.0, float(header)))
         except ValueError:
-            pass
+            pass  # an HTTP date or garbage: fall back to the exponential backoff below
     return float(min(max_wait, backoff * 2**attempt))
 
 
