@@ -54,7 +54,8 @@ FLOORS: dict[str, tuple[str, float]] = {
     "forecast.sandbox.mase": ("<", 1.0),
     "forecast.sandbox.smape_vs_snaive": ("<", 1.0),
     "forecast.sandbox.coverage_95": (">=", 0.75),
-    "nab.score": (">=", 60.0),
+    "nab.score": (">=", 65.0),
+    "nab.over_best_baseline": (">=", 1.2),
 }
 DETECTOR_WARMUP_DAYS = AnomalyConfig().warmup_days
 """The anomaly detector judges a day once this many days of history precede it."""

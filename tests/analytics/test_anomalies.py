@@ -14,8 +14,10 @@ import pytest
 
 from cloudoptima.analytics.anomalies import (
     AnomalyConfig,
+    config_for_step,
     detect_anomalies_csv,
     detect_cost_anomalies,
+    detect_matrix,
     score_matrix,
     severity,
 )
@@ -304,3 +306,22 @@ def test_a_change_during_the_warm_up_is_dated_from_its_first_day() -> None:
     found = detect_cost_anomalies(rows)
     assert len(found) == 1
     assert found[0].start_date == date(2024, 2, 20)
+
+
+def test_a_burst_no_single_point_reveals_is_one_alert_at_its_start() -> None:
+    """Spikes of the usual height growing dense for a few hours: judged on the 3-hour mean, alerted once."""
+    rng = np.random.default_rng(11)
+    n = 6 * 288
+    values = np.abs(rng.normal(0.0, 0.05, n))
+    spikes = rng.choice(np.arange(n), size=n // 40, replace=False)  # a spike every ~3 hours on average
+    values[spikes] = rng.uniform(2.0, 3.0, spikes.size)
+    start = 4 * 288 + 100
+    dense = np.arange(start, start + 48, 2)  # four hours with a spike every 10 minutes
+    values[dense] = rng.uniform(2.0, 3.0, dense.size)
+    cfg = config_for_step(pd.Timedelta(minutes=5))
+    assert cfg.burst_span == 36
+    alerts = np.flatnonzero(detect_matrix(values[None, :], cfg).alert[0])
+    assert alerts.size == 1 and start <= alerts[0] < start + 36, alerts
+    quiet = detect_matrix(values[None, :], config_for_step(pd.Timedelta(minutes=5), burst_span=0))
+    assert not quiet.alert[0, start : start + 48].any()  # no single spike stands out
+    assert config_for_step(pd.Timedelta(days=1)).burst_span == 0  # daily costs: points only
