@@ -172,6 +172,21 @@ def _live(clouds: list[str], *, as_json: bool) -> int:
         )
     console.print(table)
     for cloud, result in results.items():
+        for forecast in result.get("forecasts", []):
+            console.print(
+                f"{cloud} next {forecast['days']} days: the cloud's forecast ({forecast['source']}) "
+                f"{forecast['provider_total']:.2f}, ours {forecast['ours_total']:.2f} "
+                f"[{forecast['ours_lower']:.2f}, {forecast['ours_upper']:.2f}] "
+                + (
+                    f"({forecast['difference_percent']:+.2f} %)"
+                    if forecast["difference_percent"] is not None
+                    else ""
+                )
+                if forecast["ours_total"] is not None
+                else f"{cloud}: the cloud's forecast {forecast['provider_total']:.2f}; ours has no history"
+            )
+        if not result.get("forecasts"):
+            console.print(f"{cloud}: the cloud offers no forecast of this account")
         for line in result["spurious"]:
             console.print(f"{cloud} spurious: {line}")
         for line in result["failures"]:

@@ -18,6 +18,7 @@ each finding's saving next to the AWS connector's own list price).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -67,9 +68,31 @@ def _put_metrics(endpoint: str, instance_id: str, start: datetime, cpu: FloatArr
         cloudwatch.put_metric_data(Namespace="AWS/EC2", MetricData=data[offset : offset + 1000])
 
 
+def _answer_cost_forecasts_like_a_new_account() -> None:
+    """Give moto's Cost Explorer the ``GetCostForecast`` it lacks, answering as AWS does for an account whose
+    Cost Explorer holds no cost history (this estate plants none): ``DataUnavailableException``. Without
+    it moto's server answers HTTP 500, which no real account does."""
+    from moto.ce.responses import CostExplorerResponse
+    from moto.core.exceptions import JsonRESTError
+
+    def get_cost_forecast(self: CostExplorerResponse) -> str:
+        params = json.loads(self.body)
+        for field in ("TimePeriod", "Metric", "Granularity"):
+            if field not in params:
+                raise JsonRESTError("ValidationException", f"{field} is required")
+        raise JsonRESTError(
+            "DataUnavailableException", "Insufficient amount of historical data to generate forecast."
+        )
+
+    if not hasattr(CostExplorerResponse, "get_cost_forecast"):
+        CostExplorerResponse.get_cost_forecast = get_cost_forecast  # type: ignore[attr-defined]
+
+
 def build_estate(endpoint: str, now: datetime, seed: int = 11) -> LiveEstate:
     """Create the estate in the moto server at ``endpoint`` (see module docstring); returns the truth."""
     from moto.ec2.models import ec2_backends
+
+    _answer_cost_forecasts_like_a_new_account()
 
     from cloudoptima.clouds.aws import pricing
 

@@ -105,6 +105,8 @@ class FirstLook:
     """Steps that failed, parts of the inventory and utilisation reads that failed, permissions denied."""
     costed_resources: frozenset[str]
     """Lower-cased ids of the resources the collected costs name (a per-resource cost exists)."""
+    forecasts: list[dict[str, Any]]
+    """The cloud's own forecast of the account beside ours over the same days (none when it offers none)."""
 
 
 def collect_and_analyse(
@@ -113,7 +115,9 @@ def collect_and_analyse(
     """The first collection and the first analysis of ``account`` at ``now`` (see module contract)."""
     from sqlalchemy import text
 
+    from cloudoptima.services import provider_forecasts
     from cloudoptima.services.collection import AccountRef, CollectionService
+    from cloudoptima.services.cost_scope import ForecastScope
     from cloudoptima.services.price_catalog import price_catalog_for
     from cloudoptima.services.recommendations import RecommendationService
     from cloudoptima.settings import Settings
@@ -139,6 +143,18 @@ def collect_and_analyse(
             {"org": org, "account": account},
         ).scalars()
         costed_resources = frozenset(str(rid) for rid in costed)
+        forecasts = [
+            {
+                "source": c.source,
+                "days": (c.end - c.start).days,
+                "provider_total": c.provider_total,
+                "ours_total": c.ours_total,
+                "ours_lower": c.ours_lower,
+                "ours_upper": c.ours_upper,
+                "difference_percent": c.difference_percent,
+            }
+            for c in provider_forecasts.compare(session.connection(), org, ForecastScope(), today=now.date())
+        ]
     recommendations = [
         {
             "rule_id": r.rule_id,
@@ -153,7 +169,7 @@ def collect_and_analyse(
     for name, step in (("inventory", state.inventory), ("utilisation", state.utilisation)):
         failures += [f"{name}: {failure}" for failure in (step.failures if step is not None else [])]
     failures += [f"{p.step}: {p.message}" for p in state.permission_problems]
-    return FirstLook(recommendations, list(dict.fromkeys(failures)), costed_resources)
+    return FirstLook(recommendations, list(dict.fromkeys(failures)), costed_resources, forecasts)
 
 
 def judged(estate: LiveEstate, look: FirstLook) -> dict[str, Any]:
@@ -167,4 +183,5 @@ def judged(estate: LiveEstate, look: FirstLook) -> dict[str, Any]:
         p.label for p in estate.planted if p.resource_id.lower() in look.costed_resources
     )
     result["resources"] = len(estate.planted)
+    result["forecasts"] = look.forecasts
     return result

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.analytics import ForecastModelName, ForecastPoint
 from cloudoptima.domain.costs import CostQueryError
+from cloudoptima.services import provider_forecasts
 from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.cost_forecast import forecast_organisation
 from cloudoptima.services.cost_scope import ForecastScope
@@ -280,6 +281,19 @@ class ForecastInput(CloudScope):
     )
 
 
+class ProviderForecast(BaseModel):
+    account: str
+    account_name: str
+    provider: str
+    source: str
+    currency: str
+    start: date
+    end: date = Field(description="End-exclusive.")
+    provider_total: Decimal
+    ours_total: Decimal | None
+    difference_percent: float | None = Field(description="(ours - provider) / provider x 100.")
+
+
 class ForecastOutput(BaseModel):
     currency: str
     model: str
@@ -293,6 +307,11 @@ class ForecastOutput(BaseModel):
     mape_percent: float | None = Field(description="Backtest mean absolute percentage error, when measured.")
     flags: list[str]
     points: list[ForecastPoint]
+    provider_forecasts: list[ProviderForecast] = Field(
+        default_factory=list,
+        description="The clouds' own forecasts (AWS Cost Explorer, Azure Cost Management) of the accounts in "
+        "scope, each beside ours over the same days; none for a service scope.",
+    )
     data: DataSource = Field(default_factory=DataSource)
 
 
@@ -316,6 +335,14 @@ def cost_forecast(ctx: ToolContext, params: ForecastInput) -> ForecastOutput:
                 model=params.model,
                 scope=scope,
             )
+            beside = provider_forecasts.compare(
+                session.connection(),
+                ctx.organization_id,
+                scope,
+                today=today,
+                confidence_level=params.confidence_level,
+                model=params.model,
+            )
         except (CostQueryError, ValueError) as exc:
             raise ToolInputError(str(exc)) from exc
     result = found.result
@@ -335,6 +362,7 @@ def cost_forecast(ctx: ToolContext, params: ForecastInput) -> ForecastOutput:
         mape_percent=result.accuracy.mape if result.accuracy else None,
         flags=[str(f) for f in result.flags],
         points=list(result.points) if params.include_daily else [],
+        provider_forecasts=[ProviderForecast.model_validate(c, from_attributes=True) for c in beside],
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Step = Literal["verify", "costs", "inventory", "utilisation", "iam"]
+Step = Literal["verify", "costs", "inventory", "utilisation", "iam", "forecast"]
 
 
 class PermissionProblem(BaseModel):

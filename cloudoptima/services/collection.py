@@ -79,7 +79,7 @@ from cloudoptima.services.cost_rows import cost_batch
 from cloudoptima.services.events import Publish
 from cloudoptima.services.ingestion import rollup_tag_keys
 from cloudoptima.services.recommendations import resource_from_document
-from cloudoptima.storage import utilisation_history
+from cloudoptima.storage import provider_forecasts, utilisation_history
 from cloudoptima.storage.cost_loader import CostLoader, LoadTarget
 from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import CloudAccount, IamPrincipal, Organization, ResourceDocument
@@ -98,6 +98,7 @@ UTILISATION_BACKFILL_DAYS = (
     30  # a first collection reads this far back (CloudWatch keeps hourly data 63 days)
 )
 UTILISATION_WINDOW_DAYS = 93  # summaries (what the rules read) cover this much of the stored history
+FORECAST_DAYS = 30  # the cloud's own forecast is fetched for the 30 days from the collection's day on
 UTILISATION_RETENTION_DAYS = 93  # whole months of history older than this are dropped
 COLLECTABLE_STATUSES = ("active", "pending", "degraded")
 _PRINCIPAL_UPDATES = (
@@ -186,6 +187,17 @@ class IamStep:
 
 
 @dataclass(frozen=True)
+class ForecastStep:
+    """The cloud's own forecast of the account's next ``FORECAST_DAYS`` days, as stored (``source`` None:
+    the cloud offers none, and any stored one was removed)."""
+
+    source: str | None
+    total: Decimal | None
+    currency: str | None
+    days: int
+
+
+@dataclass(frozen=True)
 class FinishStep:
     last_sync_at: datetime | None
     monthly_spend: Decimal | None
@@ -199,7 +211,7 @@ class StepFailure:
     ``retryable`` failures are left for the caller to retry as single steps (``window`` names the cost
     window; for ``utilisation`` after a retryable inventory failure, the reason says so)."""
 
-    step: Literal["costs", "inventory", "utilisation", "iam"]
+    step: Literal["costs", "inventory", "utilisation", "iam", "forecast"]
     reason: str
     retryable: bool
     window: tuple[date, date] | None = None
@@ -220,6 +232,8 @@ class AccountCollection:
     inventory: InventoryStep | None = None
     utilisation: UtilisationStep | None = None
     iam: IamStep | None = None
+    forecast: ForecastStep | None = None
+    """Best effort: a failure is recorded (never retried) and the next collection fetches it again."""
     failures: list[StepFailure] = field(default_factory=list)
     finish: FinishStep | None = None
     """Set when the sync was recorded (no retryable failure was left)."""
@@ -704,6 +718,24 @@ class CollectionService:
             problems=collection_problems.from_failures("iam", read.failures),
         )
 
+    def _provider_forecast(
+        self, ref: AccountRef, provider: CloudProviderClient, today: date, connection: Connection | None
+    ) -> ForecastStep:
+        """Fetch the cloud's forecast of ``[today, today + FORECAST_DAYS)`` and store it in place of the
+        account's previous one (none offered: the previous one is removed)."""
+        forecast = provider.forecast(today, today + timedelta(days=FORECAST_DAYS))
+        stored = None
+        if forecast is not None and forecast.points:
+            days = [provider_forecasts.ForecastDay(p.day, p.mean, p.lower, p.upper) for p in forecast.points]
+            stored = (forecast.source, forecast.currency, forecast.total, days)
+        with self._tenant(ref, connection) as session:
+            provider_forecasts.save(
+                session.connection(), ref.organization_id, ref.cloud_account_id, stored, self._now()
+            )
+        if stored is None:
+            return ForecastStep(source=None, total=None, currency=None, days=0)
+        return ForecastStep(source=stored[0], total=stored[2], currency=stored[1], days=len(stored[3]))
+
     # -- the whole account in one call -----------------------------------------------------------------
 
     def collect_account(
@@ -871,6 +903,14 @@ class CollectionService:
                 deny(exc, "iam", "IAM principals")
             except ProviderError as exc:
                 state.failures.append(StepFailure("iam", str(exc), exc.retryable))
+            report()
+        if state.forecast is None and not any(f.step == "forecast" for f in state.failures):
+            try:
+                state.forecast = self._provider_forecast(ref, provider, as_of, connection)
+            except CredentialsError as exc:
+                deny(exc, "forecast", "the cloud's own cost forecast")
+            except ProviderError as exc:
+                state.failures.append(StepFailure("forecast", str(exc), retryable=False))
             report()
         if not state.pending:
             state.finish = self.finish(

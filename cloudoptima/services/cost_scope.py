@@ -25,15 +25,20 @@ class ForecastScope:
     accounts: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
     budget: BudgetScope | None = None
+    cloud_account_ids: tuple[str, ...] = ()
+    """Connected cloud accounts (``cloud_accounts.id``): what a cloud's own per-account forecast covers."""
 
     def describe(self) -> dict[str, Any]:
-        """The scope as JSON (for responses and cache keys)."""
-        return {
+        """The scope as JSON (for responses and cache keys); ``cloud_account_ids`` only when set."""
+        described: dict[str, Any] = {
             "provider": self.provider,
             "accounts": list(self.accounts),
             "services": list(self.services),
             "budget": self.budget.model_dump(mode="json") if self.budget else None,
         }
+        if self.cloud_account_ids:
+            described["cloud_account_ids"] = list(self.cloud_account_ids)
+        return described
 
 
 def budget_scope_sql(scope: BudgetScope, prefix: str = "b") -> tuple[str, dict[str, Any]]:
@@ -64,6 +69,9 @@ def forecast_scope_sql(scope: ForecastScope) -> tuple[str, dict[str, Any]]:
     if scope.accounts:
         parts.append("(sub_account_id = ANY(:s_accounts) OR billing_account_id = ANY(:s_accounts))")
         params["s_accounts"] = list(scope.accounts)
+    if scope.cloud_account_ids:
+        parts.append("cloud_account_id = ANY(CAST(:s_cloud_accounts AS uuid[]))")
+        params["s_cloud_accounts"] = list(scope.cloud_account_ids)
     if scope.services:
         parts.append("service_name = ANY(:s_services)")
         params["s_services"] = list(scope.services)

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from cloudoptima.domain.analytics import ForecastModelName
 from cloudoptima.domain.budgets import BudgetScope
 from cloudoptima.domain.costs import CostQueryError
+from cloudoptima.services import provider_forecasts
 from cloudoptima.services.anomalies import AnomalyFeedback, AnomalyService, AnomalyStatus
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cost_analytics import CostAnalytics
@@ -43,6 +44,7 @@ from gateway.schemas.costs import (
     ForecastPointOut,
     Granularity,
     GroupBy,
+    ProviderForecastOut,
 )
 
 router = APIRouter(prefix="/costs", tags=["costs"], route_class=AuditedRoute)
@@ -180,6 +182,12 @@ async def cost_forecast(
                 model=model,
                 scope=scope,
             )
+            beside = [
+                ProviderForecastOut.model_validate(comparison, from_attributes=True)
+                for comparison in provider_forecasts.compare(
+                    connection, org, scope, today=today, confidence_level=confidence_level, model=model
+                )
+            ]
         result = found.result
         if result is None:
             empty = ForecastOut(
@@ -196,6 +204,7 @@ async def cost_forecast(
                 history_end=None,
                 scope=scope.describe(),
                 message="no cost history in this scope to forecast from",
+                provider_forecasts=beside,
             )
             return empty.model_dump_json()
         accuracy = result.accuracy
@@ -217,6 +226,7 @@ async def cost_forecast(
             history_start=result.history_start,
             history_end=result.history_end,
             scope=scope.describe(),
+            provider_forecasts=beside,
         ).model_dump_json()
 
     return await _cached(request, runtime, principal, "forecast", params, compute)

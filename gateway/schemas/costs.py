@@ -62,6 +62,25 @@ class AccuracyOut(Schema):
     coverage: float | None = None
 
 
+class ProviderForecastOut(Schema):
+    """A connected account's forecast made by its cloud, beside ours over the same days."""
+
+    cloud_account_id: uuid.UUID
+    account: str = Field(description="The provider's account id.")
+    account_name: str
+    provider: str
+    source: str = Field(description="aws_cost_explorer or azure-cost-management-forecast.")
+    currency: str
+    start: date
+    end: date = Field(description="End-exclusive.")
+    provider_total: Money
+    ours_total: Money | None = Field(description="CloudOptima's forecast of the account over the same days.")
+    ours_lower: Money | None
+    ours_upper: Money | None
+    difference_percent: float | None = Field(description="(ours - provider) / provider x 100.")
+    fetched_at: datetime
+
+
 class ForecastOut(Schema):
     currency: str
     days_ahead: int
@@ -76,6 +95,10 @@ class ForecastOut(Schema):
     history_end: date | None
     scope: dict[str, Any] | None = None
     message: str | None = None
+    provider_forecasts: list[ProviderForecastOut] = Field(
+        default_factory=list,
+        description="The clouds' own forecasts of the accounts in scope (none for a service or budget scope).",
+    )
 
 
 class AnomalyDriverOut(Schema):

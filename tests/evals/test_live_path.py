@@ -39,3 +39,12 @@ def test_live_floors(live_gateway: LiveGateway, cloud: str) -> None:
     assert result["savings_max_error_percent"] <= module.MAX_SAVINGS_ERROR_PERCENT, result[
         "savings_vs_list_price"
     ]
+    forecasts = result["forecasts"]
+    if cloud == "azure":  # Cost Management forecasts the subscription: shown beside ours over the same days
+        (forecast,) = forecasts
+        assert forecast["source"] == "azure-cost-management-forecast"
+        assert forecast["days"] == 30
+        assert forecast["ours_total"] is not None
+        assert abs(forecast["difference_percent"]) <= 10.0, forecast  # a flat estate: both near its run-rate
+    else:  # AWS: Cost Explorer has no history of this estate (DataUnavailable); GCP has no forecast API
+        assert forecasts == []

@@ -231,3 +231,65 @@ def test_an_anomaly_lists_its_drivers_with_their_share(
         "share_percent": 100.0, "new": True,
     }  # fmt: skip
     assert listed[0]["drivers"]["tags"][0]["key"] == "team=ml"
+
+
+def test_the_clouds_own_forecast_is_shown_beside_ours_for_the_accounts_in_scope(
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from cloudoptima.storage import provider_forecasts
+    from cloudoptima.storage.models import CloudAccount, CostDaily
+
+    org = make_org(engine, gateway_settings)
+    days = recent_days(60)
+    add_daily_costs(engine, org.id, [(d, "EC2", Decimal(100)) for d in days])
+    today = days[-1] + timedelta(days=1)
+    with Session(engine) as session:
+        account = CloudAccount(
+            organization_id=org.id,
+            provider="aws",
+            account_identifier="123456789012",
+            account_name="prod",
+            credentials_encrypted="x",
+        )
+        session.add(account)
+        session.flush()
+        account_id = account.id
+        session.execute(
+            update(CostDaily).where(CostDaily.organization_id == org.id).values(cloud_account_id=account_id)
+        )
+        forecast_days = [
+            provider_forecasts.ForecastDay(today + timedelta(days=n), Decimal(90), Decimal(80), Decimal(100))
+            for n in range(-1, 30)  # a day already past when it is read is dropped
+        ]
+        provider_forecasts.save(
+            session.connection(),
+            org.id,
+            account_id,
+            ("aws_cost_explorer", "USD", Decimal(90 * 31), forecast_days),
+            datetime.now(UTC),
+        )
+        session.commit()
+
+    def forecast(**params: object) -> dict[str, object]:
+        answer = client.get("/v1/costs/forecast", params={"model": "fast", **params}, headers=org.headers())
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    (beside,) = forecast()["provider_forecasts"]  # type: ignore[misc]
+    assert beside["account"] == "123456789012" and beside["account_name"] == "prod"
+    assert beside["source"] == "aws_cost_explorer"
+    assert (beside["start"], beside["end"]) == (str(today), str(today + timedelta(days=30)))
+    assert beside["provider_total"] == 2700.0  # 30 days from today, not the day before
+    assert beside["ours_total"] == pytest.approx(3000.0, rel=0.02)  # our run-rate: 100 a day
+    assert beside["difference_percent"] == pytest.approx(11.1, abs=0.8)
+    assert len(forecast(account="123456789012")["provider_forecasts"]) == 1  # type: ignore[arg-type]
+    assert forecast(provider="azure")["provider_forecasts"] == []
+    assert forecast(service="EC2")["provider_forecasts"] == []  # the cloud forecasts whole accounts only
+    with Session(engine) as session:  # the cloud offers none any more: the stored one goes
+        provider_forecasts.save(session.connection(), org.id, account_id, None, datetime.now(UTC))
+        session.commit()
+    assert forecast(days_ahead=29)["provider_forecasts"] == []

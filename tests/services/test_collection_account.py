@@ -284,3 +284,76 @@ def test_denied_costs_stop_asking_for_windows_and_refused_credentials_propagate(
         assert raised.value.permission is None and "999999999999" in str(raised.value)
     finally:
         drop_tenant(engine, stranger)
+
+
+class Forecasting:
+    """The real (sandbox) provider, with a cloud forecast of its own: a fixed answer, or an error."""
+
+    def __init__(self, inner: Any, answer: Any) -> None:
+        self._inner, self._answer = inner, answer
+        self.asked: list[tuple[date, date]] = []
+
+    def forecast(self, start: date, end: date) -> Any:
+        self.asked.append((start, end))
+        if isinstance(self._answer, Exception):
+            raise self._answer
+        return self._answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_the_clouds_forecast_is_stored_and_its_failure_never_blocks_the_sync(
+    engine: Engine, tenants: tuple[Tenant, Tenant]
+) -> None:
+    from decimal import Decimal
+
+    from cloudoptima.clouds.protocol import CloudForecast, ForecastPoint
+    from cloudoptima.storage import provider_forecasts
+
+    tenant, _ = tenants
+    ref = _refs(tenant)[0]
+    points = [ForecastPoint(day=TODAY + timedelta(days=n), mean=Decimal("12.5")) for n in range(30)]
+    answer = CloudForecast(points=points, total=Decimal(375), source="aws_cost_explorer")
+    wrapped: list[Forecasting] = []
+
+    def providers(answer_now: Any) -> Any:
+        def build(row: CloudAccount) -> Any:
+            wrapped.append(Forecasting(registry().for_account(row), answer_now))
+            return wrapped[-1]
+
+        return build
+
+    def stored() -> list[provider_forecasts.StoredProviderForecast]:
+        with engine.connect() as connection:
+            return provider_forecasts.for_accounts(connection, ref.organization_id, [ref.cloud_account_id])
+
+    result = _collect(_service(engine, providers(answer)), ref)
+    assert wrapped[-1].asked == [(TODAY, TODAY + timedelta(days=30))]
+    assert (
+        result.forecast is not None and result.forecast.total == Decimal(375) and result.forecast.days == 30
+    )
+    (kept,) = stored()
+    assert (kept.start, kept.end, kept.total, kept.source) == (
+        TODAY,
+        TODAY + timedelta(days=30),
+        Decimal(375),
+        "aws_cost_explorer",
+    )
+
+    failing = _collect(_service(engine, providers(ThrottledError("ce:GetCostForecast failed"))), ref)
+    assert [f.label() for f in failing.failures] == ["forecast: ce:GetCostForecast failed"]
+    assert not failing.pending and failing.finish is not None  # recorded, never retried, the sync still lands
+    assert stored() == [kept]  # the last good forecast stays
+
+    denied = _collect(
+        _service(engine, providers(CredentialsError("denied", permission="ce:GetCostForecast"))), ref
+    )
+    assert [(p.step, p.permission) for p in denied.permission_problems] == [
+        ("forecast", "ce:GetCostForecast")
+    ]
+    assert denied.finish is not None
+
+    gone = _collect(_service(engine, providers(None)), ref)
+    assert gone.forecast is not None and gone.forecast.source is None
+    assert stored() == []  # the cloud offers none now: the stale one is removed

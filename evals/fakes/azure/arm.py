@@ -452,7 +452,13 @@ class ArmRoutes:
         start = date.fromisoformat(body["timePeriod"]["from"][:10])
         end = date.fromisoformat(body["timePeriod"]["to"][:10])
         days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-        rows = [[float(self.t.forecast_daily), int(d.strftime("%Y%m%d")), "Forecast", "USD"] for d in days]
+        daily = self.t.forecast_daily
+        if (
+            daily is None
+        ):  # the run-rate of the last 7 days before the forecast: Azure's view of a flat estate
+            week = [row.cost for row in self.t.costs if start - timedelta(days=7) <= row.day < start]
+            daily = (sum(week, Decimal(0)) / 7).quantize(Decimal("0.0001"))
+        rows = [[float(daily), int(d.strftime("%Y%m%d")), "Forecast", "USD"] for d in days]
         columns = [
             {"name": "Cost", "type": "Number"},
             {"name": "UsageDate", "type": "Number"},

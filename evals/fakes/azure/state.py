@@ -61,7 +61,8 @@ class FakeTenant:
         self.resources: dict[str, dict[str, Any]] = {}
         self.power: dict[str, str] = {}
         self.costs: list[CostRow] = []
-        self.forecast_daily: Decimal = Decimal("10.00")
+        self.forecast_daily: Decimal | None = None
+        """A fixed daily forecast; None: the run-rate of the last 7 days of cost before the forecast."""
         self.role_assignments: list[dict[str, Any]] = []
         self.graph: dict[str, dict[str, Any]] = {}
         self.applications: dict[str, dict[str, Any]] = {}
