@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.ingest import BillingFileError, IngestSummary, open_billing_source
 from cloudoptima.services.prefetch import prefetch
 from cloudoptima.storage.base import utcnow
-from cloudoptima.storage.cost_loader import DEFAULT_ROLLUP_TAG_KEYS, CostLoader, LoadResult, LoadTarget
+from cloudoptima.storage.cost_loader import CostLoader, LoadResult, LoadTarget
 from cloudoptima.storage.models import CloudAccount, IngestRun, Organization, QuarantinedRow
 
 ProgressCallback = Callable[[int, str], None]
@@ -85,10 +86,7 @@ class IngestReport:
 
 def rollup_tag_keys(settings: Mapping[str, Any]) -> tuple[str, ...]:
     """The organisation's configured rollup tag keys (``settings["rollup_tag_keys"]``) or the defaults."""
-    keys = settings.get("rollup_tag_keys")
-    if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
-        return tuple(keys)
-    return DEFAULT_ROLLUP_TAG_KEYS
+    return OrganisationSettings.of(settings).rollup_tag_keys
 
 
 def ingest_path(

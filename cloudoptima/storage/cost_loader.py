@@ -54,19 +54,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, text
 
+from cloudoptima.domain.organisation_settings import DEFAULT_ROLLUP_TAG_KEYS as DEFAULT_ROLLUP_TAG_KEYS
 from cloudoptima.storage.partitions import ensure_cost_partitions, months_between, partition_name
 
-DEFAULT_ROLLUP_TAG_KEYS: tuple[str, ...] = (
-    "team",
-    "env",
-    "environment",
-    "cost-center",
-    "cost_center",
-    "costcenter",
-    "project",
-    "owner",
-    "application",
-)
 _CONSTANT_COLUMNS = ("organization_id", "cloud_account_id", "import_id")
 _KEY_COLUMNS = ("provider", "billing_account_id", "billing_period_start")
 _ROLLUP_DIMENSIONS = (

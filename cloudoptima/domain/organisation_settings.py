@@ -1,0 +1,109 @@
+"""An organisation's settings (``organizations.settings``, JSON): one typed model every reader and the admin
+API share, so a setting has one name, one type and one default.
+
+Contract:
+- ``OrganisationSettings.of(raw)`` reads the stored JSON: known keys are validated (a stored value of the wrong
+  type falls back to the default rather than failing a read), unknown keys are kept untouched in ``extra``
+  (e.g. ``personas``, written by registration), so a PATCH never loses what it does not know.
+- ``apply_patch(raw, patch)`` validates a PATCH body (unknown key → ``SettingsError`` naming it and listing the
+  known ones; wrong type → ``SettingsError`` naming the key) and returns the merged JSON to store and the keys
+  whose value changed. ``None`` in a patch resets a key to its default.
+- Safety defaults: approval is required for every change a cloud sees (``require_approval`` true); the requester
+  may not approve their own request; one approver suffices unless ``high_risk_approvers`` is 2; automatic
+  approval is off and, when on, only ever covers low-risk reversible actions (the remediation workflow enforces
+  that, whatever is stored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_ROLLUP_TAG_KEYS: tuple[str, ...] = (
+    "team",
+    "env",
+    "environment",
+    "cost-center",
+    "cost_center",
+    "costcenter",
+    "project",
+    "owner",
+    "application",
+)
+"""Tag keys kept in the daily rollup when the organisation names none (``storage.cost_loader`` uses them)."""
+
+
+class SettingsError(ValueError):
+    """A settings patch names an unknown key or gives a value of the wrong type."""
+
+
+class OrganisationSettings(BaseModel):
+    """The known settings with their defaults (see module contract)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    require_approval: bool = Field(
+        default=True, description="Every remediation waits for a person's approval (the default and advice)."
+    )
+    allow_self_approval: bool = Field(
+        default=False, description="The requester may approve their own request (separation of duties off)."
+    )
+    high_risk_approvers: int = Field(
+        default=1, ge=1, le=2, description="Distinct approvers a high-risk remediation needs (1 or 2)."
+    )
+    auto_approve_low_risk: bool = Field(
+        default=False,
+        description="Low-risk, reversible actions run without waiting for a person; never high-risk or "
+        "irreversible ones.",
+    )
+    rollup_tag_keys: tuple[str, ...] = Field(
+        default=DEFAULT_ROLLUP_TAG_KEYS, max_length=20, description="Tag keys kept in the daily cost rollup."
+    )
+    audit_retention_days: int = Field(
+        default=365, ge=30, le=3650, description="Audit log entries older than this are deleted."
+    )
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any] | None) -> OrganisationSettings:
+        """The settings stored in ``raw`` (see module contract: bad stored values read as defaults)."""
+        known: dict[str, Any] = {}
+        for name in cls.model_fields:
+            if raw is None or name not in raw or raw[name] is None:
+                continue
+            try:
+                cls.model_validate({name: raw[name]})
+            except ValidationError:
+                continue
+            known[name] = raw[name]
+        return cls.model_validate(known)
+
+
+def known_keys() -> tuple[str, ...]:
+    """The names of the known settings, in declaration order."""
+    return tuple(OrganisationSettings.model_fields)
+
+
+def apply_patch(raw: Mapping[str, Any] | None, patch: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``(merged JSON to store, changed keys)`` of ``patch`` on ``raw`` (see module contract)."""
+    unknown = sorted(set(patch) - set(known_keys()))
+    if unknown:
+        raise SettingsError(
+            f"unknown organisation setting(s): {', '.join(unknown)}; known: {', '.join(known_keys())}"
+        )
+    before = OrganisationSettings.of(raw)
+    merged = dict(raw or {})
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+            continue
+        try:
+            OrganisationSettings.model_validate({key: value})
+        except ValidationError as exc:
+            problem = exc.errors()[0]["msg"]
+            raise SettingsError(f"setting {key!r}: {problem}") from None
+        merged[key] = list(value) if isinstance(value, tuple) else value
+    after = OrganisationSettings.of(merged)
+    changed = [k for k in known_keys() if getattr(before, k) != getattr(after, k)]
+    return merged, changed
