@@ -1,8 +1,9 @@
 """Request dependencies: the caller (JWT or API key), permissions, rate limits, tenant-scoped sessions.
 
 Every ``/v1`` route except sign-up/sign-in depends on :data:`CurrentPrincipal` (directly or through
-:func:`require`), which authenticates, refuses revoked tokens, and counts the request against the caller's
-tier limit (429 + ``Retry-After`` when exhausted). :data:`TenantDb` is a session scoped to the caller's
+:func:`require`), which authenticates, refuses revoked tokens, sessions and deactivated users (the markers
+of ``cloudoptima.services.revocation``, read in the same Redis round trip as the rate limit), and counts the
+request against the caller's tier limit (429 + ``Retry-After`` when exhausted). :data:`TenantDb` is a session scoped to the caller's
 organisation that commits when the route returns and rolls back when it raises.
 """
 
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from cloudoptima.domain.rbac import Role, has_permission
 from cloudoptima.services.api_keys import authenticate_api_key
 from cloudoptima.services.rate_limits import Decision
+from cloudoptima.services.revocation import deny_keys
 from cloudoptima.services.tokens import AccessClaims, TokenError
 from cloudoptima.storage.tenancy import scope
 from gateway.runtime import Runtime
@@ -48,6 +50,15 @@ class Principal:
 
 
 REVOKED_DETAIL = "access token has been revoked"
+KEY_REVOKED_DETAIL = "API key is invalid or revoked"
+
+
+def principal_deny_keys(principal: Principal) -> list[str]:
+    """The revocation markers that refuse ``principal`` (its token, its sign-in, its user)."""
+    claims = principal.claims
+    if claims is None:
+        return deny_keys(principal.user_id)
+    return deny_keys(principal.user_id, jti=claims.jti, session_id=claims.session_id)
 
 
 def rate_limit_detail(decision: Decision, tier: str) -> str:
@@ -86,7 +97,7 @@ async def _identify(runtime: Runtime, secret: str) -> Principal:
 
         found = await run_in_threadpool(check)
         if found is None:
-            raise _unauthorised("API key is invalid or revoked")
+            raise _unauthorised(KEY_REVOKED_DETAIL)
         return found
     try:
         claims = runtime.issuer().verify(secret)
@@ -111,10 +122,9 @@ async def current_principal(
     if tier is None:
         tier = await run_in_threadpool(runtime.tier, principal.organization_id)
     caller = f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
-    deny = revoked_key(principal.claims.jti) if principal.claims is not None else None
-    decision = await runtime.limiter().hit(caller, tier, deny_key=deny)
+    decision = await runtime.limiter().hit(caller, tier, deny_key=principal_deny_keys(principal))
     if decision.denied:
-        raise _unauthorised(REVOKED_DETAIL)
+        raise _unauthorised(REVOKED_DETAIL if principal.claims is not None else KEY_REVOKED_DETAIL)
     if not decision.allowed:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,

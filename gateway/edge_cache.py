@@ -11,7 +11,8 @@ solving or parameter parsing, but with the same checks the route's dependencies 
    normal path, which gives the normal 401/403 answers;
 2. the organisation's tier is known in this process (else the normal path reads it);
 3. the answer exists for the organisation's *current* cost version (new data makes it unreachable);
-4. the rate limiter's hit, which also refuses revoked tokens: 401 or 429 exactly as the dependency
+4. the rate limiter's hit, which also refuses revoked tokens, sessions and users
+   (``cloudoptima.services.revocation``): 401 or 429 exactly as the dependency
    answers them; otherwise the cached JSON with ``X-Cache: hit`` and the rate-limit headers.
 Steps 3 and 4 are one Redis round trip (``RateLimiter.hit_if_present``); a miss counts nothing and falls
 through. Nothing here writes; only GETs of the listed paths are
@@ -30,8 +31,9 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cloudoptima.domain.rbac import has_permission
+from cloudoptima.services.revocation import deny_keys
 from cloudoptima.services.tokens import TokenError
-from gateway.deps import REVOKED_DETAIL, rate_limit_detail, revoked_key
+from gateway.deps import REVOKED_DETAIL, rate_limit_detail
 from gateway.observability import ROUTE_LABEL, send_json
 from gateway.runtime import Runtime
 
@@ -94,7 +96,7 @@ class CachedReadMiddleware:
         found = await self.runtime.limiter().hit_if_present(
             f"user:{claims.user_id}",
             tier,
-            deny_key=revoked_key(claims.jti),
+            deny_key=deny_keys(claims.user_id, jti=claims.jti, session_id=claims.session_id),
             version_key=version_key,
             prefix=prefix,
             suffix=suffix,

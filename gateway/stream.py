@@ -6,7 +6,10 @@ own organisation's events. Client frames: ``{"type": "subscribe" | "unsubscribe"
 (``ping`` is answered with ``pong``). Server frames: ``subscribed`` / ``unsubscribed`` acknowledgements,
 ``{"type": "message", "channel", "data", "ts"}`` for events of subscribed channels, and
 ``{"type": "error", "error": reason}`` for a bad frame (the socket stays open). A bad or revoked token
-closes the socket with code 4401 before it is accepted.
+closes the socket with code 4401 before it is accepted. A socket whose token, sign-in or user is revoked
+while it is open (``cloudoptima.services.revocation``) is closed with code 4401 and the reason
+(``"revoked: <why>"``): at once on the revocation notice, and at the latest ``RECHECK_S`` seconds later
+through a periodic re-check of the markers.
 
 Chat over the same socket, when the app serves the chat (``app.state.socket_chat``, set by the chat
 router): ``{"type": "chat", "message": str, "conversation_id"?: str}`` runs one turn of the assistant as the
@@ -29,8 +32,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from redis.asyncio.client import PubSub
 
 from cloudoptima.services.events import channel as event_channel
+from cloudoptima.services.revocation import Revocation, deny_keys, notice_channel
 from cloudoptima.services.tokens import AccessClaims, TokenError
-from gateway.deps import Principal, revoked_key
+from gateway.deps import Principal
+from gateway.revocation import marks
 from gateway.runtime import Runtime
 
 router = APIRouter()
@@ -38,6 +43,8 @@ CHANNELS = frozenset(
     {"cost_updates", "anomalies", "recommendations", "policy_executions", "resource_changes", "budget_alerts"}
 )
 UNAUTHORISED = 4401
+RECHECK_S = 5.0
+"""An open socket re-reads its revocation markers this often (the notice normally closes it at once)."""
 CHAT_PERMISSION = "read:costs"
 MAX_CHAT_CHARS = 4000
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
@@ -45,6 +52,10 @@ CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 SocketTurn = AsyncIterator[tuple[str, dict[str, Any]]]
 SocketChat = Callable[[Principal, str, str | None], SocketTurn]
 """``(principal, message, conversation_id) -> (event, data)`` pairs of one chat turn."""
+
+
+class _Revoked(Exception):
+    """The socket's token, sign-in or user was revoked; the message is the reason."""
 
 
 class _Socket:
@@ -69,9 +80,26 @@ async def _authenticate(runtime: Runtime, token: str | None) -> AccessClaims | N
         claims = runtime.issuer().verify(token)
     except TokenError:
         return None
-    if await runtime.redis().exists(revoked_key(claims.jti)):
+    if await marks(runtime).revoked(_deny_keys(claims)):
         return None
     return claims
+
+
+def _deny_keys(claims: AccessClaims) -> list[str]:
+    return deny_keys(claims.user_id, jti=claims.jti, session_id=claims.session_id)
+
+
+def _revoked_by(message: dict[str, Any], claims: AccessClaims) -> str | None:
+    """The reason when ``message`` is a revocation notice that matches ``claims``."""
+    if message.get("channel") != notice_channel(claims.organization_id):
+        return None
+    try:
+        notice = Revocation.decode(message["data"])
+    except ValueError:
+        return None
+    if notice.matches(claims.user_id, session_id=claims.session_id, jti=claims.jti):
+        return notice.reason
+    return None
 
 
 def _chat_frame(frame: dict[str, Any]) -> tuple[str, str, str | None] | str:
@@ -111,11 +139,22 @@ def _parse(raw: str) -> tuple[str, str] | tuple[str, str, str | None] | str:
     return (str(kind), str(name))
 
 
-async def _forward(socket: _Socket, pubsub: PubSub) -> None:
+async def _forward(socket: _Socket, pubsub: PubSub, runtime: Runtime) -> None:
+    claims = socket.principal.claims
+    assert claims is not None  # sockets authenticate with access tokens only
+    loop = asyncio.get_running_loop()
+    recheck_at = loop.time() + RECHECK_S
     while True:
         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        if loop.time() >= recheck_at:
+            recheck_at = loop.time() + RECHECK_S
+            if await marks(runtime).revoked(_deny_keys(claims)):
+                raise _Revoked("session revoked")
         if message is None:
             continue
+        reason = _revoked_by(message, claims)
+        if reason is not None:
+            raise _Revoked(reason)
         try:
             event: dict[str, Any] = json.loads(message["data"])
         except (TypeError, ValueError):
@@ -186,17 +225,24 @@ async def stream(websocket: WebSocket, token: str | None = None) -> None:
         websocket, Principal(claims.user_id, claims.organization_id, claims.role, "token", claims=claims)
     )
     pubsub = runtime.redis().pubsub()
-    await pubsub.subscribe(event_channel(claims.organization_id))
+    await pubsub.subscribe(event_channel(claims.organization_id), notice_channel(claims.organization_id))
+    # A revocation between the check above and the subscription would have no notice to deliver.
+    revoked_meanwhile = await marks(runtime).revoked(_deny_keys(claims))
     tasks = [
-        asyncio.create_task(_forward(socket, pubsub)),
+        asyncio.create_task(_forward(socket, pubsub, runtime)),
         asyncio.create_task(_receive(socket)),
     ]
     try:
+        if revoked_meanwhile:
+            raise _Revoked("session revoked")
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             exc = task.exception()
             if exc is not None and not isinstance(exc, WebSocketDisconnect):
                 raise exc
+    except _Revoked as revoked:
+        with contextlib.suppress(Exception):
+            await websocket.close(code=UNAUTHORISED, reason=f"revoked: {revoked}")
     finally:
         if socket.turn is not None:
             tasks.append(socket.turn)

@@ -11,8 +11,10 @@ Contract:
 - Refresh tokens are opaque, stored as SHA-256, single use, and rotate within a *family*: presenting a token
   that was already used or revoked revokes every token of its family (someone holds a stolen copy), commits
   that revocation and raises :class:`RefreshTokenReusedError`.
-- ``logout`` revokes the access token's ``jti`` until it expires (``revoked_tokens``) and, when given, the
-  refresh token's family.
+- ``logout`` revokes the access token's ``jti`` until it expires (``revoked_tokens``), the token's own
+  sign-in (its ``sid`` family) and, when given, the refresh token's family.
+- Every access token carries its sign-in's family as ``sid``, so the gateway can refuse the access tokens of a
+  revoked family on their next request (``cloudoptima.services.revocation``).
 The session is unscoped (sign-in happens before a tenant is known); rows are written with explicit
 organisation ids. The caller commits, except for the reuse revocation, which must survive the error.
 """
@@ -57,7 +59,13 @@ class InvalidRefreshTokenError(AuthError):
 
 
 class RefreshTokenReusedError(InvalidRefreshTokenError):
-    pass
+    """A spent or revoked refresh token was presented; its family (one sign-in) is now revoked."""
+
+    def __init__(self, message: str, *, family_id: uuid.UUID, user_id: uuid.UUID, organization_id: uuid.UUID):
+        super().__init__(message)
+        self.family_id = family_id
+        self.user_id = user_id
+        self.organization_id = organization_id
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,10 @@ class AuthService:
             self.revoke_family(row.family_id)
             self._session.commit()
             raise RefreshTokenReusedError(
-                "refresh token was already used; every session of this sign-in has been revoked"
+                "refresh token was already used; every session of this sign-in has been revoked",
+                family_id=row.family_id,
+                user_id=row.user_id,
+                organization_id=row.organization_id,
             )
         if row.expires_at <= now:
             raise InvalidRefreshTokenError("refresh token has expired")
@@ -181,6 +192,8 @@ class AuthService:
             .values(jti=claims.jti, expires_at=claims.expires_at, revoked_at=self._now())
             .on_conflict_do_nothing(index_elements=["jti"])
         )
+        if claims.session_id is not None:
+            self.revoke_family(claims.session_id)
         if refresh_token:
             row = self._session.scalars(
                 select(RefreshToken).where(
@@ -201,7 +214,9 @@ class AuthService:
             raise InvalidCredentialsError("account has no valid role")
         role: Role = user.role  # type: ignore[assignment]
         now = self._now()
-        access, claims = self._issuer.issue(user.id, user.organization_id, role, now=now)
+        access, claims = self._issuer.issue(
+            user.id, user.organization_id, role, now=now, session_id=family_id
+        )
         refresh = opaque_secret()
         self._session.add(
             RefreshToken(

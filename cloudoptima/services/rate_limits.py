@@ -8,8 +8,9 @@ Contract:
 - :class:`LoginThrottle` counts *failed* sign-ins per account (``ACCOUNT_FAILURES`` per ``WINDOW_S``) and per
   client address (``IP_FAILURES`` per ``WINDOW_S``); while either is exhausted every attempt is refused,
   correct password or not. A successful sign-in clears the account's counter (not the address's).
-- ``hit(..., deny_key=k)`` refuses (``denied``) without counting when Redis holds key ``k`` (the gateway
-  passes a revoked token's marker, so revocation and the limit cost one round trip).
+- ``hit(..., deny_key=k)`` refuses (``denied``) without counting when Redis holds key ``k`` — or any of the
+  keys, when given several (the gateway passes the revocation markers of the caller's token, session and
+  user, ``cloudoptima.services.revocation``, so revocation and the limit cost one round trip).
 - ``hit_if_present(..., version_key, prefix, suffix)`` reads ``prefix + GET(version_key) + suffix`` first
   and counts (exactly like ``hit``) only when that value exists, returning it with the decision, all in
   one round trip; nothing is counted on a miss (the caller then takes its normal path, which counts).
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -30,6 +31,8 @@ TIER_LIMITS: Final[dict[str, int]] = {"free": 1_000, "pro": 10_000, "enterprise"
 BURST_DIVISOR: Final = 20
 MIN_BURST: Final = 10
 PREFIX: Final = "cloudoptima:rl"
+DenyKeys = str | Sequence[str] | None
+"""One key, several keys, or none (see ``RateLimiter.hit``)."""
 
 
 def hourly_limit(tier: str) -> int:
@@ -61,12 +64,21 @@ if h > tonumber(ARGV[1]) or m > tonumber(ARGV[2]) then
   redis.call('DECR', KEYS[2])
 end
 """
-_DENIED = "ARGV[5] ~= '' and redis.call('EXISTS', ARGV[5]) == 1"
+# ARGV[5]: the deny keys, separated by spaces ('' for none); denied when any of them exists.
+_DENY_FUNCTION = """
+local function denied()
+  if ARGV[5] == '' then return false end
+  local names = {}
+  for name in string.gmatch(ARGV[5], '%S+') do names[#names + 1] = name end
+  return redis.call('EXISTS', unpack(names)) > 0
+end
+"""
+_DENIED = "denied()"
 
-_HIT_SCRIPT = f"if {_DENIED} then return {{-1, -1}} end{_COUNT_WINDOWS}return {{h, m}}"
+_HIT_SCRIPT = f"{_DENY_FUNCTION}if {_DENIED} then return {{-1, -1}} end{_COUNT_WINDOWS}return {{h, m}}"
 
 # Read the versioned value first; on a miss return nothing (and count nothing); else count like _HIT_SCRIPT.
-_HIT_IF_PRESENT_SCRIPT = f"""
+_HIT_IF_PRESENT_SCRIPT = f"""{_DENY_FUNCTION}
 local version = redis.call('GET', ARGV[6]) or '0'
 local value = redis.call('GET', ARGV[7] .. version .. ARGV[8])
 if not value then return false end
@@ -92,13 +104,16 @@ class RateLimiter:
         self._script = client.register_script(_HIT_SCRIPT)
         self._present_script = client.register_script(_HIT_IF_PRESENT_SCRIPT)
 
-    def _window(self, caller: str, tier: str, deny_key: str | None) -> tuple[int, list[str], list[str | int]]:
+    def _window(self, caller: str, tier: str, deny_key: DenyKeys) -> tuple[int, list[str], list[str | int]]:
         now = int(self._clock())
         keys = [f"{PREFIX}:h:{caller}:{now // 3600}", f"{PREFIX}:m:{caller}:{now // 60}"]
-        args: list[str | int] = [hourly_limit(tier), burst_limit(tier), 3700, 70, deny_key or ""]
+        names = [deny_key] if isinstance(deny_key, str) else list(deny_key or ())
+        if any(not name or any(c.isspace() for c in name) for name in names):
+            raise ValueError("deny keys must be non-empty and contain no whitespace")
+        args: list[str | int] = [hourly_limit(tier), burst_limit(tier), 3700, 70, " ".join(names)]
         return now, keys, args
 
-    async def hit(self, caller: str, tier: str, *, deny_key: str | None = None) -> Decision:
+    async def hit(self, caller: str, tier: str, *, deny_key: DenyKeys = None) -> Decision:
         now, keys, args = self._window(caller, tier, deny_key)
         used_hour, used_minute = (int(v) for v in await self._script(keys=keys, args=args))
         return self._decide(now, tier, used_hour, used_minute)
@@ -108,7 +123,7 @@ class RateLimiter:
         caller: str,
         tier: str,
         *,
-        deny_key: str | None,
+        deny_key: DenyKeys,
         version_key: str,
         prefix: str,
         suffix: str,

@@ -2,7 +2,9 @@
 
 Contract:
 - ``issue`` signs ``{sub, org_id, role, permissions, iat, exp, jti}`` with the configured secret and
-  algorithm; ``permissions`` are the role's permissions at issue time (``cloudoptima.domain.rbac``).
+  algorithm; ``permissions`` are the role's permissions at issue time (``cloudoptima.domain.rbac``). Given a
+  ``session_id`` (the sign-in's refresh-token family) it also signs ``sid``, so revoking a session reaches
+  its access tokens (``cloudoptima.services.revocation``).
 - ``verify`` checks signature, expiry (no leeway), required claims and the role; anything else raises
   :class:`TokenError` with a message safe to show a caller. Revocation (``jti``) is the caller's check.
 - ``opaque_secret`` / ``secret_hash``: refresh and invitation secrets are random URL-safe strings; only their
@@ -41,6 +43,8 @@ class AccessClaims:
     issued_at: datetime
     expires_at: datetime
     jti: str
+    session_id: uuid.UUID | None = None
+    """The sign-in (refresh-token family) the token belongs to; None for tokens issued without one."""
 
 
 def opaque_secret() -> str:
@@ -71,8 +75,9 @@ class TokenIssuer:
         role: Role,
         *,
         now: datetime | None = None,
+        session_id: uuid.UUID | None = None,
     ) -> tuple[str, AccessClaims]:
-        """A signed token and its claims."""
+        """A signed token and its claims (``sid`` = ``session_id`` when given)."""
         issued = (now or datetime.now(UTC)).replace(microsecond=0)
         claims = AccessClaims(
             user_id=user_id,
@@ -82,6 +87,7 @@ class TokenIssuer:
             issued_at=issued,
             expires_at=issued + self.access_ttl,
             jti=uuid.uuid4().hex,
+            session_id=session_id,
         )
         payload: dict[str, Any] = {
             "sub": str(user_id),
@@ -92,6 +98,8 @@ class TokenIssuer:
             "exp": int(claims.expires_at.timestamp()),
             "jti": claims.jti,
         }
+        if session_id is not None:
+            payload["sid"] = str(session_id)
         return jwt.encode(payload, self._secret, algorithm=self._algorithm), claims
 
     def verify(self, token: str) -> AccessClaims:
@@ -130,6 +138,7 @@ class TokenIssuer:
         try:
             user_id = uuid.UUID(str(payload["sub"]))
             org_id = uuid.UUID(str(payload["org_id"]))
+            session_id = uuid.UUID(str(payload["sid"])) if payload.get("sid") is not None else None
         except ValueError as exc:
             raise TokenError("access token is invalid") from exc
         typed_role = cast(Role, role)
@@ -142,4 +151,5 @@ class TokenIssuer:
             issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
             jti=str(payload["jti"]),
+            session_id=session_id,
         )

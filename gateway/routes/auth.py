@@ -15,9 +15,11 @@ from cloudoptima.services.auth import (
     EmailTakenError,
     InvalidCredentialsError,
     InvalidRefreshTokenError,
+    RefreshTokenReusedError,
     TokenPair,
 )
 from cloudoptima.services.invitations import InvalidInvitationError, InvitationService, accept_invitation
+from cloudoptima.services.revocation import Revocation
 from cloudoptima.storage.models import ApiKey
 from gateway.audit import AuditedRoute
 from gateway.deps import (
@@ -28,8 +30,8 @@ from gateway.deps import (
     SystemDb,
     TenantDb,
     client_address,
-    revoked_key,
 )
+from gateway.revocation import revoke
 from gateway.runtime import Runtime
 from gateway.schemas.auth import (
     ApiKeyCreate,
@@ -123,33 +125,65 @@ async def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> To
 
 
 @router.post("/refresh", response_model=TokenResponse)
-def refresh(body: RefreshRequest, request: Request, runtime: RuntimeDep, session: SystemDb) -> TokenResponse:
-    """Exchange a refresh token for a new pair; a reused refresh token revokes its whole family."""
-    try:
-        pair = _auth(runtime, session).refresh(body.refresh_token)
-    except InvalidRefreshTokenError as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=str(exc)) from exc
-    _audit_as(request, pair)
-    return _tokens(pair)
+async def refresh(body: RefreshRequest, request: Request, runtime: RuntimeDep) -> TokenResponse:
+    """Exchange a refresh token for a new pair; a reused refresh token revokes its whole family, whose
+    access tokens and open sockets then stop working at once."""
+
+    def attempt() -> TokenPair | InvalidRefreshTokenError:
+        with runtime.sessions()() as session:
+            try:
+                pair = _auth(runtime, session).refresh(body.refresh_token)
+            except InvalidRefreshTokenError as exc:
+                return exc
+            session.commit()
+            return pair
+
+    outcome = await run_in_threadpool(attempt)
+    if isinstance(outcome, RefreshTokenReusedError):
+        request.state.audit_org, request.state.audit_user = outcome.organization_id, outcome.user_id
+        await revoke(
+            runtime,
+            Revocation(
+                outcome.organization_id,
+                outcome.user_id,
+                "refresh token reused",
+                session_ids=(outcome.family_id,),
+            ),
+        )
+    if isinstance(outcome, InvalidRefreshTokenError):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=str(outcome))
+    _audit_as(request, outcome)
+    return _tokens(outcome)
 
 
 @router.post("/logout", response_model=Success)
 async def logout(
     principal: CurrentPrincipal, runtime: RuntimeDep, body: LogoutRequest | None = None
 ) -> Success:
-    """Revoke this access token (and the refresh token's family when given)."""
+    """Revoke this access token and its sign-in (and the refresh token's family when given)."""
     claims = principal.claims
     if claims is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="API keys are revoked, not logged out")
 
-    def revoke() -> None:
+    def sign_out() -> None:
         with runtime.sessions()() as session:
             AuthService(session, runtime.issuer()).logout(claims, body.refresh_token if body else None)
             session.commit()
 
-    await run_in_threadpool(revoke)
+    await run_in_threadpool(sign_out)
     ttl = max(int((claims.expires_at - datetime.now(UTC)).total_seconds()), 1)
-    await runtime.redis().set(revoked_key(claims.jti), "1", ex=ttl)
+    sessions = (claims.session_id,) if claims.session_id is not None else ()
+    await revoke(
+        runtime,
+        Revocation(
+            claims.organization_id,
+            claims.user_id,
+            "signed out",
+            session_ids=sessions,
+            jtis=(claims.jti,),
+            token_ttl={claims.jti: ttl},
+        ),
+    )
     return Success()
 
 
