@@ -47,6 +47,8 @@ sandbox_app = typer.Typer(no_args_is_help=True, help="The generated sandbox esta
 app.add_typer(sandbox_app, name="sandbox")
 prices_app = typer.Typer(no_args_is_help=True, help="The price store: the providers' own list prices.")
 app.add_typer(prices_app, name="prices")
+secrets_app = typer.Typer(no_args_is_help=True, help="Encryption and signing keys: generate and rotate.")
+app.add_typer(secrets_app, name="secrets")
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
@@ -160,7 +162,7 @@ def _load_default_sandbox(engine: Any, settings: Settings, organization_id: str)
         generate_to(estate_dir, seed=42, accounts=6, days=120, end=datetime.now(UTC).date())
     report = load_sandbox(
         engine,
-        CredentialCipher(settings.resolved_encryption_key),
+        CredentialCipher(settings.resolved_encryption_keys),
         org_id,
         estate_dir,
         window_days=settings.utilisation_window_days,
@@ -574,7 +576,7 @@ def sandbox_generate(
         target.rename(keep)
         report = load_sandbox(
             engine,
-            CredentialCipher(settings.resolved_encryption_key),
+            CredentialCipher(settings.resolved_encryption_keys),
             org_id,
             keep,
             window_days=settings.utilisation_window_days,
@@ -812,6 +814,74 @@ def mcp(
     if host:
         args += ["--host", host]
     _exec_module(f"mcp_servers.{server}", args)
+
+
+@secrets_app.command("generate-key")
+def secrets_generate_key() -> None:
+    """Print a fresh Fernet key (for the front of CLOUDOPTIMA_ENCRYPTION_KEYS)."""
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    state_dir: StateDir = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Rows re-encrypted per transaction.")
+    ] = 200,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Re-encrypt every stored secret under the newest key of CLOUDOPTIMA_ENCRYPTION_KEYS.
+
+    Readers keep every key of the ring, so the platform keeps running; rows move in batches, each in its own
+    transaction; a value no key can read stops the command before anything changes; running it again is a
+    no-op.
+    """
+    from cloudoptima.security.encryption import CredentialCipher
+    from cloudoptima.services.key_rotation import KeyRotationError, rotate_stored_secrets
+    from cloudoptima.storage.engine import make_engine
+
+    settings = _settings(state_dir)
+    try:
+        keys = settings.resolved_encryption_keys
+        engine = make_engine(settings.resolved_database_url(), pool_size=2)
+    except SettingsError as exc:
+        fail(str(exc))
+    try:
+        report = rotate_stored_secrets(engine, CredentialCipher(keys), batch_size=batch_size)
+    except KeyRotationError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "keys": len(keys),
+                    "rotated": report.rotated,
+                    "columns": [
+                        {
+                            "column": c.column,
+                            "rows": c.rows,
+                            "rotated": c.rotated,
+                            "already_current": c.already_current,
+                        }
+                        for c in report.columns
+                    ],
+                }
+            )
+        )
+        return
+    table = Table("column", "rows", "re-encrypted", "already current", title="secrets rotate")
+    for column in report.columns:
+        table.add_row(column.column, str(column.rows), str(column.rotated), str(column.already_current))
+    console.print(table)
+    if len(keys) > 1:
+        console.print(
+            "every stored secret is under the newest key; the older keys can now be removed from "
+            "CLOUDOPTIMA_ENCRYPTION_KEYS"
+        )
 
 
 def main() -> None:

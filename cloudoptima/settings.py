@@ -15,12 +15,16 @@ import base64
 import json
 import os
 import secrets
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from cloudoptima.security.encryption import parse_fernet_key
+from cloudoptima.security.jwt_keys import SigningKey, SigningKeyRing, default_kid
 
 UNSAFE_SECRETS = frozenset({"", "change-me", "changeme", "secret", "your-secret-key", "dev", "development"})
 MIN_JWT_SECRET_LENGTH = 32
@@ -28,6 +32,14 @@ MIN_JWT_SECRET_LENGTH = 32
 
 class SettingsError(RuntimeError):
     """A configuration value is missing, unsafe or unreadable; the message names the variable or file."""
+
+
+class JwtPreviousKey(BaseModel):
+    """A retired JWT signing key (``JWT_PREVIOUS_KEYS`` item): its tokens verify until ``retired_at`` + grace."""
+
+    kid: str
+    secret: str = Field(repr=False)
+    retired_at: AwareDatetime
 
 
 class Settings(BaseSettings):
@@ -75,6 +87,27 @@ class Settings(BaseSettings):
     encryption_key: str | None = Field(
         default=None, validation_alias=AliasChoices("CLOUDOPTIMA_ENCRYPTION_KEY", "encryption_key")
     )
+    encryption_keys: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        repr=False,
+        validation_alias=AliasChoices("CLOUDOPTIMA_ENCRYPTION_KEYS", "encryption_keys"),
+    )
+    """The encryption key ring, newest first (comma-separated or a JSON list): the newest key encrypts, every
+    key decrypts; ``cloudoptima secrets rotate`` moves stored values to the newest. Replaces
+    ``CLOUDOPTIMA_ENCRYPTION_KEY`` when set (which, if also set, must be the newest)."""
+    jwt_key_id: str | None = Field(default=None, validation_alias=AliasChoices("JWT_KEY_ID", "jwt_key_id"))
+    """The ``kid`` of ``JWT_SECRET`` (default: derived from the secret's hash)."""
+    jwt_previous_keys: list[JwtPreviousKey] = Field(
+        default_factory=list,
+        repr=False,
+        validation_alias=AliasChoices("JWT_PREVIOUS_KEYS", "jwt_previous_keys"),
+    )
+    """Retired signing keys (JSON list of ``{"kid", "secret", "retired_at"}``): tokens they signed are still
+    accepted until ``retired_at`` + ``JWT_KEY_GRACE_MINUTES``; new tokens are signed with ``JWT_SECRET``."""
+    jwt_key_grace_minutes: int | None = Field(
+        default=None, validation_alias=AliasChoices("JWT_KEY_GRACE_MINUTES", "jwt_key_grace_minutes")
+    )
+    """How long a retired signing key still verifies tokens (default: the access-token lifetime)."""
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"],
         validation_alias=AliasChoices("CORS_ORIGINS", "cors_origins"),
@@ -188,6 +221,16 @@ class Settings(BaseSettings):
             raise ValueError(f"port {value} is outside 1..65535")
         return value
 
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _window_within_retention(self) -> Settings:
         if self.utilisation_window_days > self.utilisation_retention_days:
@@ -295,15 +338,84 @@ class Settings(BaseSettings):
 
     @property
     def resolved_encryption_key(self) -> str:
-        """A Fernet key (urlsafe base64 of 32 bytes)."""
-        return self._secret(self.encryption_key, "encryption_key", "CLOUDOPTIMA_ENCRYPTION_KEY")
+        """The newest Fernet key (urlsafe base64 of 32 bytes): the one that encrypts."""
+        return self.resolved_encryption_keys[0]
+
+    @property
+    def resolved_encryption_keys(self) -> tuple[str, ...]:
+        """The key ring, newest first: ``CLOUDOPTIMA_ENCRYPTION_KEYS``, else the single key.
+
+        Every key must be a Fernet key and not a known default; keys are unique; a single
+        ``CLOUDOPTIMA_ENCRYPTION_KEY`` set beside the ring must be its newest key.
+        """
+        if not self.encryption_keys:
+            key = self._secret(self.encryption_key, "encryption_key", "CLOUDOPTIMA_ENCRYPTION_KEY")
+            self._check_fernet((key,), "CLOUDOPTIMA_ENCRYPTION_KEY")
+            return (key,)
+        ring = tuple(k.strip() for k in self.encryption_keys)
+        if any(k.lower() in UNSAFE_SECRETS for k in ring):
+            raise SettingsError("CLOUDOPTIMA_ENCRYPTION_KEYS holds an empty or known default key")
+        if len(set(ring)) != len(ring):
+            raise SettingsError("CLOUDOPTIMA_ENCRYPTION_KEYS lists the same key twice")
+        self._check_fernet(ring, "CLOUDOPTIMA_ENCRYPTION_KEYS")
+        if self.encryption_key and self.encryption_key.strip() != ring[0]:
+            raise SettingsError(
+                "CLOUDOPTIMA_ENCRYPTION_KEY differs from the first (newest) key of CLOUDOPTIMA_ENCRYPTION_KEYS; "
+                "unset it or put it first"
+            )
+        return ring
+
+    @staticmethod
+    def _check_fernet(keys: tuple[str, ...], variable: str) -> None:
+        for position, key in enumerate(keys):
+            try:
+                parse_fernet_key(key, position)
+            except ValueError as exc:
+                raise SettingsError(f"{variable}: {exc}") from None
+
+    @property
+    def resolved_jwt_keys(self) -> SigningKeyRing:
+        """The JWT signing key ring: ``JWT_SECRET`` (kid ``JWT_KEY_ID``) signs; ``JWT_PREVIOUS_KEYS`` still
+        verify during ``JWT_KEY_GRACE_MINUTES``. Unsafe values (known defaults, short secrets in production,
+        reused kids or secrets, a grace outside 1 minute..1 day) are refused naming the variable."""
+        secret = self.resolved_jwt_secret
+        current = SigningKey(kid=self.jwt_key_id or default_kid(secret), secret=secret)
+        previous = []
+        for item in self.jwt_previous_keys:
+            if item.secret.strip().lower() in UNSAFE_SECRETS:
+                raise SettingsError(f"JWT_PREVIOUS_KEYS: key {item.kid!r} is empty or a known default")
+            if len(item.secret) < MIN_JWT_SECRET_LENGTH and self.mode == "production":
+                raise SettingsError(
+                    f"JWT_PREVIOUS_KEYS: key {item.kid!r} must be at least {MIN_JWT_SECRET_LENGTH} characters "
+                    "in production"
+                )
+            previous.append(SigningKey(kid=item.kid, secret=item.secret, retired_at=item.retired_at))
+        minutes = self.jwt_key_grace_minutes
+        if minutes is None:
+            minutes = self.access_token_minutes
+        try:
+            return SigningKeyRing(current, previous, grace=timedelta(minutes=minutes))
+        except ValueError as exc:
+            variable = "JWT_KEY_GRACE_MINUTES" if "grace" in str(exc) else "JWT_PREVIOUS_KEYS / JWT_KEY_ID"
+            raise SettingsError(f"{variable}: {exc}") from None
+
+    def jwt_keys_retired_at(self, when: datetime) -> list[dict[str, str]]:
+        """``JWT_PREVIOUS_KEYS`` after retiring the current key at ``when`` (what to set when rotating)."""
+        ring = self.resolved_jwt_keys
+        items = [{"kid": ring.current.kid, "secret": ring.current.secret, "retired_at": when.isoformat()}]
+        items += [
+            {"kid": k.kid, "secret": k.secret, "retired_at": k.retired_at.isoformat()}
+            for k in ring.previous
+            if k.retired_at is not None and when < k.retired_at + ring.grace
+        ]
+        return items
 
     def check_production_safety(self) -> None:
         """Raise :class:`SettingsError` when production mode lacks a safe secret or a service URL."""
         if self.mode != "production":
             return
-        _ = self.resolved_jwt_secret
-        _ = self.resolved_encryption_key
+        _ = self.resolved_jwt_keys
+        _ = self.resolved_encryption_keys
         for value, variable in (
             (self.database_url, "DATABASE_URL"),
             (self.redis_url, "REDIS_URL"),

@@ -83,10 +83,12 @@ class Runtime:
     # ---- helpers built on the connections ------------------------------------------------------------
     def issuer(self) -> TokenIssuer:
         if self._issuer is None:
+            keys = self.settings.resolved_jwt_keys
             self._issuer = TokenIssuer(
-                self.settings.resolved_jwt_secret,
+                keys.current.secret,
                 algorithm=self.settings.jwt_algorithm,
                 access_minutes=self.settings.access_token_minutes,
+                keys=keys,
             )
         return self._issuer
 
@@ -107,7 +109,7 @@ class Runtime:
 
     def cipher(self) -> CredentialCipher:
         if self._cipher is None:
-            self._cipher = CredentialCipher(self.settings.resolved_encryption_key)
+            self._cipher = CredentialCipher(self.settings.resolved_encryption_keys)
         return self._cipher
 
     def db_slots(self) -> asyncio.Semaphore:

@@ -74,7 +74,13 @@ def http_server(
 ) -> FastMCP:
     """A server that authenticates every HTTP request with a bearer token."""
     runtime = runtime or runtime_from_settings(settings)
-    issuer = TokenIssuer(settings.resolved_jwt_secret, algorithm=settings.jwt_algorithm)
+    keys = settings.resolved_jwt_keys
+    issuer = TokenIssuer(
+        keys.current.secret,
+        algorithm=settings.jwt_algorithm,
+        access_minutes=settings.access_token_minutes,
+        keys=keys,
+    )
     return build_server(
         name, runtime, read_only=read_only, auth=BearerVerifier(runtime.session_factory, issuer)
     )

@@ -142,7 +142,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         log.warning("events are not published: %s", exc)
         publish = None
     sessions = session_factory(engine)
-    providers = ProviderRegistry(CredentialCipher(settings.resolved_encryption_key))
+    providers = ProviderRegistry(CredentialCipher(settings.resolved_encryption_keys))
     return WorkerDeps(
         engine=engine,
         sessions=sessions,

@@ -5,6 +5,9 @@ Contract:
   algorithm; ``permissions`` are the role's permissions at issue time (``cloudoptima.domain.rbac``). Given a
   ``session_id`` (the sign-in's refresh-token family) it also signs ``sid``, so revoking a session reaches
   its access tokens (``cloudoptima.services.revocation``).
+- Signing keys rotate (``cloudoptima.security.jwt_keys``): tokens are signed with the ring's current key and
+  carry its ``kid`` header; ``verify`` picks the key by ``kid`` and accepts a retired key only inside its
+  grace period (a token without ``kid`` is checked against the current key).
 - ``verify`` checks signature, expiry (no leeway), required claims and the role; anything else raises
   :class:`TokenError` with a message safe to show a caller. Revocation (``jti``) is the caller's check.
 - ``opaque_secret`` / ``secret_hash``: refresh and invitation secrets are random URL-safe strings; only their
@@ -23,6 +26,13 @@ from typing import Any, cast
 import jwt
 
 from cloudoptima.domain.rbac import Role, is_role, permissions_for
+from cloudoptima.security.jwt_keys import (
+    MAX_GRACE,
+    SigningKey,
+    SigningKeyError,
+    SigningKeyRing,
+    default_kid,
+)
 
 REQUIRED_CLAIMS = ("sub", "org_id", "role", "permissions", "iat", "exp", "jti")
 VERIFIED_CACHE = 10_000
@@ -45,6 +55,8 @@ class AccessClaims:
     jti: str
     session_id: uuid.UUID | None = None
     """The sign-in (refresh-token family) the token belongs to; None for tokens issued without one."""
+    key_id: str | None = None
+    """The ``kid`` of the key that signed the token (None for tokens issued before key ids existed)."""
 
 
 def opaque_secret() -> str:
@@ -58,14 +70,31 @@ def secret_hash(secret: str) -> str:
 
 
 class TokenIssuer:
-    """Signs and verifies access tokens with one secret."""
+    """Signs access tokens with the current key of a ring and verifies them with the ring.
 
-    def __init__(self, secret: str, *, algorithm: str = "HS256", access_minutes: int = 30) -> None:
+    ``secret`` alone makes a ring of one key (kid derived from the secret); ``keys`` (whose current key must
+    be ``secret``) adds retired keys still inside their grace period.
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        *,
+        algorithm: str = "HS256",
+        access_minutes: int = 30,
+        keys: SigningKeyRing | None = None,
+    ) -> None:
         if not secret:
             raise ValueError("a JWT secret is required")
+        self.access_ttl = timedelta(minutes=access_minutes)
+        if keys is None:
+            grace = max(timedelta(minutes=1), min(self.access_ttl, MAX_GRACE))
+            keys = SigningKeyRing(SigningKey(default_kid(secret), secret), grace=grace)
+        elif keys.current.secret != secret:
+            raise ValueError("the key ring's current key must be the issuer's secret")
+        self._keys = keys
         self._secret = secret
         self._algorithm = algorithm
-        self.access_ttl = timedelta(minutes=access_minutes)
         self._verified: dict[str, AccessClaims] = {}
 
     def issue(
@@ -88,6 +117,7 @@ class TokenIssuer:
             expires_at=issued + self.access_ttl,
             jti=uuid.uuid4().hex,
             session_id=session_id,
+            key_id=self._keys.current.kid,
         )
         payload: dict[str, Any] = {
             "sub": str(user_id),
@@ -100,7 +130,10 @@ class TokenIssuer:
         }
         if session_id is not None:
             payload["sid"] = str(session_id)
-        return jwt.encode(payload, self._secret, algorithm=self._algorithm), claims
+        token = jwt.encode(
+            payload, self._secret, algorithm=self._algorithm, headers={"kid": self._keys.current.kid}
+        )
+        return token, claims
 
     def verify(self, token: str) -> AccessClaims:
         """The claims of a valid token (see module contract).
@@ -110,6 +143,7 @@ class TokenIssuer:
         """
         known = self._verified.get(token)
         if known is not None:
+            self._key_for(known.key_id)  # a retired key's grace period may have ended since
             if datetime.now(UTC) < known.expires_at:
                 return known
             self._verified.pop(token, None)
@@ -120,11 +154,24 @@ class TokenIssuer:
         self._verified[token] = claims
         return claims
 
+    def _key_for(self, kid: str | None) -> SigningKey:
+        try:
+            return self._keys.verification_key(kid, datetime.now(UTC))
+        except SigningKeyError as exc:
+            raise TokenError(str(exc)) from exc
+
     def _decode(self, token: str) -> AccessClaims:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise TokenError("access token is invalid") from exc
+        if kid is not None and not isinstance(kid, str):
+            raise TokenError("access token is invalid")
+        key = self._key_for(kid)
         try:
             payload = jwt.decode(
                 token,
-                self._secret,
+                key.secret,
                 algorithms=[self._algorithm],
                 options={"require": list(REQUIRED_CLAIMS)},
             )
@@ -152,4 +199,5 @@ class TokenIssuer:
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
             jti=str(payload["jti"]),
             session_id=session_id,
+            key_id=kid,
         )
