@@ -9,6 +9,7 @@ from cloudoptima.storage.models.collection import (
 )
 from cloudoptima.storage.models.costs import CostRow
 from cloudoptima.storage.models.documents import AuditLog, ResourceDocument
+from cloudoptima.storage.models.executions import ExecutionEvent
 from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshToken, RevokedToken, User
 from cloudoptima.storage.models.ingest import IngestRun, QuarantinedRow
 from cloudoptima.storage.models.optimisation import Anomaly, Budget, Recommendation
@@ -25,6 +26,7 @@ __all__ = [
     "CostDaily",
     "CostForecast",
     "CostRow",
+    "ExecutionEvent",
     "IamPrincipal",
     "IngestRun",
     "ListPriceRow",
