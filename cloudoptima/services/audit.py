@@ -1,16 +1,30 @@
-"""The audit trail (seed §4.2 ``audit_logs``): who did what, to which resource, from where, with what result.
+"""The audit trail (seed §4.2 ``audit_logs``): who did what, to which resource, through which channel, from
+where, with what result.
 
-``record`` writes one row in its own short transaction, so a failed or refused action is recorded even
-though the action itself was rolled back. ``details`` must be JSON-serialisable and never hold secrets.
+Contract:
+- ``record(factory, entry)`` writes one row in its own short transaction, so a failed or refused action is
+  recorded even though the action itself was rolled back. REST (``gateway.audit``), MCP tool calls
+  (``mcp_servers.audit``), workflow activities (``temporal_workflows.audit``) and approval decisions all
+  write through it.
+- ``stage(session, organization_id, action, ...)`` adds a row to the caller's session instead, so it commits
+  (or rolls back) with the change it describes; the actor is the one set by ``acting_as`` around the current
+  code (a workflow activity sets ``system`` + its workflow id), ``system`` when none is set.
+- ``channel`` says how the action arrived (``rest``, ``mcp``, ``workflow``, ``temporal_ui``); ``actor`` who
+  acted (``user:<id>``, ``api_key:<id>`` or ``system``; by default ``user:<user_id>`` when a user is named,
+  else ``system``). ``details`` must be JSON-serialisable and never hold secrets (summarise arguments with
+  ``cloudoptima.services.audit_summary.summarise``).
+- Reading and pruning live in ``cloudoptima.services.audit_queries`` and ``audit_retention``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +32,18 @@ from cloudoptima.storage.models import AuditLog
 from cloudoptima.storage.tenancy import TenantRepository
 
 AuditResult = Literal["success", "failure", "denied"]
+AuditChannel = Literal["rest", "mcp", "workflow", "temporal_ui"]
+AUDIT_RESULTS: Final[tuple[str, ...]] = get_args(AuditResult)
+AUDIT_CHANNELS: Final[tuple[str, ...]] = get_args(AuditChannel)
+SYSTEM_ACTOR: Final = "system"
+
+
+def user_actor(user_id: uuid.UUID | str) -> str:
+    return f"user:{user_id}"
+
+
+def api_key_actor(key_id: uuid.UUID | str) -> str:
+    return f"api_key:{key_id}"
 
 
 @dataclass(frozen=True)
@@ -31,32 +57,105 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
     ip_address: str | None = None
     user_agent: str | None = None
+    channel: AuditChannel = "rest"
+    actor: str | None = None
+    """``user:<id>``, ``api_key:<id>`` or ``system``; None derives it from ``user_id``."""
+    timestamp: datetime | None = None
+    """When it happened; None is now (UTC)."""
 
 
-class _AuditRepository(TenantRepository[AuditLog]):
+@dataclass(frozen=True)
+class AuditActor:
+    """Who the code running now acts for, for rows written with :func:`stage`."""
+
+    channel: AuditChannel = "workflow"
+    actor: str = SYSTEM_ACTOR
+    user_id: uuid.UUID | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    """Merged into every staged row's details (e.g. ``workflow_id``, ``activity``)."""
+
+
+_SYSTEM = AuditActor()
+_current: ContextVar[AuditActor] = ContextVar("cloudoptima_audit_actor", default=_SYSTEM)
+
+
+def current_actor() -> AuditActor:
+    """The actor set by the innermost :func:`acting_as` (``system`` on the ``workflow`` channel if none)."""
+    return _current.get()
+
+
+@contextmanager
+def acting_as(actor: AuditActor) -> Iterator[AuditActor]:
+    """Run the block as ``actor`` (see module contract)."""
+    token = _current.set(actor)
+    try:
+        yield actor
+    finally:
+        _current.reset(token)
+
+
+class AuditRepository(TenantRepository[AuditLog]):
     model = AuditLog
+
+
+def _row(entry: AuditEntry) -> AuditLog:
+    if entry.channel not in AUDIT_CHANNELS:
+        raise ValueError(
+            f"unknown audit channel {entry.channel!r}; expected one of {', '.join(AUDIT_CHANNELS)}"
+        )
+    actor = entry.actor or (user_actor(entry.user_id) if entry.user_id is not None else SYSTEM_ACTOR)
+    return AuditLog(
+        user_id=entry.user_id,
+        timestamp=entry.timestamp or datetime.now(UTC),
+        action=entry.action[:100],
+        resource_type=entry.resource_type[:64] if entry.resource_type else None,
+        resource_id=entry.resource_id,
+        details=entry.details,
+        ip_address=entry.ip_address[:64] if entry.ip_address else None,
+        user_agent=entry.user_agent,
+        result=entry.result,
+        channel=entry.channel,
+        actor=actor[:128],
+    )
 
 
 def record(factory: sessionmaker[Session], entry: AuditEntry) -> uuid.UUID:
     """Write ``entry`` and commit; returns the row id."""
     with factory() as session:
-        row = AuditLog(
-            user_id=entry.user_id,
-            timestamp=datetime.now(UTC),
-            action=entry.action[:100],
-            resource_type=entry.resource_type[:64] if entry.resource_type else None,
-            resource_id=entry.resource_id,
-            details=entry.details,
-            ip_address=entry.ip_address[:64] if entry.ip_address else None,
-            user_agent=entry.user_agent,
-            result=entry.result,
-        )
-        _AuditRepository(session, entry.organization_id).add(row)
+        row = AuditRepository(session, entry.organization_id).add(_row(entry))
         session.commit()
         return row.id
 
 
+def stage(
+    session: Session,
+    organization_id: uuid.UUID,
+    action: str,
+    *,
+    result: AuditResult = "success",
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Add a row for the current actor to ``session`` (committed with the caller's change)."""
+    who = current_actor()
+    entry = AuditEntry(
+        organization_id=organization_id,
+        user_id=who.user_id,
+        action=action,
+        result=result,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        details={**who.details, **(details or {})},
+        channel=who.channel,
+        actor=who.actor,
+    )
+    return AuditRepository(session, organization_id).add(_row(entry))
+
+
 def recent(session: Session, organization_id: uuid.UUID, *, limit: int = 100) -> Sequence[AuditLog]:
     """The organisation's latest audit rows, newest first."""
-    repo = _AuditRepository(session, organization_id)
-    return session.scalars(repo.query().order_by(AuditLog.timestamp.desc()).limit(limit)).all()
+    repo = AuditRepository(session, organization_id)
+    return session.scalars(
+        repo.query().order_by(AuditLog.timestamp.desc(), AuditLog.id.desc()).limit(limit)
+    ).all()

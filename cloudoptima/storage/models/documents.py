@@ -51,9 +51,16 @@ class AuditLog(UUIDPrimaryKey, TenantScoped, Base):
 
     __tablename__ = "audit_logs"
     __table_args__ = (
-        Index("ix_audit_logs_org_time", "organization_id", "timestamp"),
+        # Every read is one organisation's, newest first with ``id`` breaking ties (the keyset order of
+        # ``GET /v1/audit-logs``); each filter has an index that starts with the organisation.
+        Index("ix_audit_logs_org_time_id", "organization_id", "timestamp", "id"),
+        Index("ix_audit_logs_org_action_time", "organization_id", "action", "timestamp"),
+        Index("ix_audit_logs_org_channel_time", "organization_id", "channel", "timestamp"),
+        Index("ix_audit_logs_org_actor_time", "organization_id", "actor", "timestamp"),
+        Index(
+            "ix_audit_logs_org_resource_time", "organization_id", "resource_type", "resource_id", "timestamp"
+        ),
         Index("ix_audit_logs_user_time", "user_id", "timestamp"),
-        Index("ix_audit_logs_action", "action"),
     )
 
     user_id: Mapped[uuid.UUID | None]
@@ -65,3 +72,7 @@ class AuditLog(UUIDPrimaryKey, TenantScoped, Base):
     ip_address: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(Text)
     result: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(16), default="rest")
+    """How the action arrived: ``rest``, ``mcp``, ``workflow`` or ``temporal_ui``."""
+    actor: Mapped[str] = mapped_column(String(128), default="system")
+    """Who acted: ``user:<id>``, ``api_key:<id>`` or ``system`` (a workflow; its id is in ``details``)."""
