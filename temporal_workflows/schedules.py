@@ -12,7 +12,7 @@ schedule per id. Overlapping runs are skipped; every time is UTC.
 | cloudoptima-analyse | AnalyseAll | processing | hourly, minute 0 |
 | cloudoptima-budgets | EvaluateBudgets | processing | hourly, minute 0 |
 | cloudoptima-forecasts | RefreshForecasts | ml | daily 02:00 |
-| cloudoptima-cleanup | Cleanup | processing | weekly, Sunday 03:00 |
+| cloudoptima-cleanup | Cleanup (expired tokens, audit retention) | processing | weekly, Sunday 03:00 |
 | cloudoptima-prices | RefreshPrices | processing | every ``price_refresh_interval_hours`` (24) |
 """
 

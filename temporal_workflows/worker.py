@@ -10,7 +10,8 @@ same Temporal cluster. Queues and what runs on them:
 - ``remediation``: the remediation and policy workflows (``temporal_workflows.remediation.registration``).
 
 At start the worker creates or updates the Temporal Schedules (``temporal_workflows.schedules``) unless
-``CLOUDOPTIMA_SCHEDULES=false``.
+``CLOUDOPTIMA_SCHEDULES=false``. Every worker records workflow writes in the audit log
+(``temporal_workflows.audit.AuditInterceptor``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from temporal_workflows.analysis.workflows import (
     EvaluateBudgetsWorkflow,
     RefreshForecastsWorkflow,
 )
+from temporal_workflows.audit import AuditInterceptor
 from temporal_workflows.collection.activities import CollectionActivities
 from temporal_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
 from temporal_workflows.maintenance.activities import MaintenanceActivities
@@ -197,7 +199,12 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
                 EvaluateBudgetsWorkflow,
                 RefreshPricesWorkflow,
             ],
-            [maintenance.purge_expired_tokens, prices.refresh_provider, *analysis.processing()],
+            [
+                maintenance.purge_expired_tokens,
+                maintenance.prune_audit_logs,
+                prices.refresh_provider,
+                *analysis.processing(),
+            ],
         ),
         ML: ([RefreshForecastsWorkflow], analysis.ml()),
         REMEDIATION: (
@@ -237,6 +244,7 @@ def build_workers(
                 activities=activities,
                 activity_executor=executor,
                 max_concurrent_activities=max_concurrent_activities or ACTIVITY_THREADS,
+                interceptors=[AuditInterceptor(deps.sessions)],
             )
         )
     return workers

@@ -39,6 +39,8 @@ of them (after a crash, between commit and acknowledgement) without duplicating 
   ``cost_updates`` and ``resource_changes`` events.
 - ``mark_error`` records refused credentials (``status = 'error'`` with the reason) and publishes
   ``collection_failed``.
+- A status change (``finish``, ``mark_error``) is audited in the same transaction
+  (``cloud_account.status_changed``, from/to, as the current actor: ``system`` + the workflow inside one).
 - ``collect_account`` runs all of the above for one account in one call (what the workflow's one activity
   per account does): the account row, its provider and the rollup tag keys are loaded once and every step's
   transaction runs on one connection; a step's provider error is recorded (retryable ones are left pending
@@ -74,7 +76,7 @@ from cloudoptima.domain.inventory import (
     ResourceState,
 )
 from cloudoptima.domain.permission_problems import PermissionProblem, Step, distinct
-from cloudoptima.services import collection_problems
+from cloudoptima.services import audit, collection_problems
 from cloudoptima.services.cost_rows import cost_batch
 from cloudoptima.services.events import Publish
 from cloudoptima.services.ingestion import rollup_tag_keys
@@ -953,7 +955,17 @@ class CollectionService:
                 raise AccountNotFoundError(f"cloud account {ref.cloud_account_id} does not exist")
             spend = self._monthly_spend(session, ref, today or now.date())
             problems = distinct(permission_problems)
+            previous = row.status
             row.status = "degraded" if problems else "active"
+            if row.status != previous:
+                audit.stage(
+                    session,
+                    ref.organization_id,
+                    "cloud_account.status_changed",
+                    resource_type="cloud_account",
+                    resource_id=str(ref.cloud_account_id),
+                    details={"from": previous, "to": row.status, "permission_problems": len(problems)},
+                )
             row.permission_problems = [problem.as_json() for problem in problems]
             row.monthly_spend = spend
             if costs_complete:
@@ -1013,10 +1025,20 @@ class CollectionService:
             row = _Accounts(session, ref.organization_id).get(ref.cloud_account_id)
             if row is None:
                 raise AccountNotFoundError(f"cloud account {ref.cloud_account_id} does not exist")
+            previous = row.status
             row.status = "error"
             row.verification_status = "failed"
             row.verification_error = reason
             row.permission_problems = []
+            audit.stage(
+                session,
+                ref.organization_id,
+                "cloud_account.status_changed",
+                result="failure",
+                resource_type="cloud_account",
+                resource_id=str(ref.cloud_account_id),
+                details={"from": previous, "to": "error", "reason": reason[:500]},
+            )
         if self._publish is not None:
             self._publish(
                 ref.organization_id,

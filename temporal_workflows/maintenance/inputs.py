@@ -16,3 +16,13 @@ class CleanupInput:
 class CleanupResult:
     revoked_tokens_deleted: int
     refresh_tokens_deleted: int
+    audit_logs_pruned: int = 0
+    """Audit rows deleted under the organisations' ``audit_retention_days`` (all organisations)."""
+
+
+@dataclass(frozen=True)
+class AuditPruneResult:
+    """Audit rows deleted per organisation (only those that lost rows) and in total."""
+
+    pruned: dict[str, int]
+    total: int
