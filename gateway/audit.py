@@ -1,9 +1,10 @@
 """Every write through the API lands in ``audit_logs``: the route class marks it, a middleware records it.
 
 :class:`AuditedRoute` wraps POST/PUT/PATCH/DELETE handlers. After the handler answers (or raises) it records
-user, action (the route's name), resource (type from the route's first tag, id from the path), details
-(method, path, status, plus whatever the route put in ``request.state.audit_details``), client address,
-user agent and result (``success`` for 2xx, ``denied`` for 401/403, else ``failure``). Sign-up and
+user, actor (``api_key:<id>`` for an API key, else ``user:<id>``), channel ``rest``, action (the route's
+name), resource (type from the route's first tag, id from the path), details (method, path, status, plus
+whatever the route put in ``request.state.audit_details``), client address, user agent and result
+(``success`` for 2xx, ``denied`` for 401/403, else ``failure``). Sign-up and
 sign-in have no principal yet: those routes name the organisation in ``request.state.audit_org`` /
 ``audit_user``. Requests whose organisation is unknown (a bad token) are not recorded.
 """
@@ -21,7 +22,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cloudoptima.services.audit import AuditEntry, AuditResult, record
+from cloudoptima.services.audit import AuditEntry, AuditResult, api_key_actor, record
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _log = logging.getLogger("cloudoptima.gateway.audit")
@@ -49,6 +50,7 @@ def _entry(route: APIRoute, request: Request, status: int) -> AuditEntry | None:
     details: dict[str, Any] = {"method": request.method, "path": request.url.path, "status": status}
     details.update(getattr(request.state, "audit_details", {}) or {})
     resource_id = getattr(request.state, "audit_resource_id", None) or (path_ids[0] if path_ids else None)
+    key_id = getattr(principal, "key_id", None)
     return AuditEntry(
         organization_id=org,
         user_id=user,
@@ -59,6 +61,8 @@ def _entry(route: APIRoute, request: Request, status: int) -> AuditEntry | None:
         details=details,
         ip_address=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
+        channel="rest",
+        actor=api_key_actor(key_id) if key_id is not None else None,
     )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.domain.rbac import Role, is_role
 from cloudoptima.services.api_keys import authenticate_api_key
+from cloudoptima.services.audit import api_key_actor
 from cloudoptima.services.tokens import TokenError, TokenIssuer
 from cloudoptima.storage.models import RevokedToken
 
@@ -43,9 +44,14 @@ class Identity:
     organization_id: uuid.UUID
     role: Role
     principal: str
+    credential: str | None = None
+    """``api_key:<key id>`` when the caller presented an API key (the audit log's actor), else None."""
 
     def claims(self) -> dict[str, str]:
-        return {"org_id": str(self.organization_id), "role": self.role, "sub": self.principal}
+        claims = {"org_id": str(self.organization_id), "role": self.role, "sub": self.principal}
+        if self.credential is not None:
+            claims["credential"] = self.credential
+        return claims
 
     @classmethod
     def from_claims(cls, claims: dict[str, object]) -> Identity:
@@ -56,7 +62,13 @@ class Identity:
             org = uuid.UUID(str(claims.get("org_id")))
         except ValueError as exc:
             raise AuthenticationError("token carries no organisation") from exc
-        return cls(organization_id=org, role=role, principal=str(claims.get("sub", "unknown")))  # type: ignore[arg-type]
+        credential = claims.get("credential")
+        return cls(
+            organization_id=org,
+            role=role,  # type: ignore[arg-type]
+            principal=str(claims.get("sub", "unknown")),
+            credential=str(credential) if credential else None,
+        )
 
 
 def identity_from_api_key(factory: sessionmaker[Session], plaintext: str | None) -> Identity:
@@ -68,7 +80,12 @@ def identity_from_api_key(factory: sessionmaker[Session], plaintext: str | None)
         if found is None:
             raise AuthenticationError("CLOUDOPTIMA_API_KEY is not a valid, active API key")
         session.commit()  # last_used_at
-    return Identity(organization_id=found.organization_id, role=found.role, principal=f"user:{found.user_id}")
+    return Identity(
+        organization_id=found.organization_id,
+        role=found.role,
+        principal=f"user:{found.user_id}",
+        credential=api_key_actor(found.key_id),
+    )
 
 
 def identity_from_jwt(factory: sessionmaker[Session], issuer: TokenIssuer, token: str) -> Identity:

@@ -8,7 +8,8 @@ Contract:
   (``account`` on AWS, ``subscription`` on Azure, ``project`` on GCP).
 - Every call resolves the caller (fixed identity on stdio, bearer claims on HTTP), runs the tool in a
   worker thread through :func:`tools.spec.run_tool` (permission, cache, output budget), reports progress
-  for long-running tools, and turns :class:`tools.spec.ToolError` into an MCP tool error.
+  for long-running tools, and turns :class:`tools.spec.ToolError` into an MCP tool error. Every call of an
+  identified caller is recorded in the audit log (:func:`mcp_servers.audit.audited_call`).
 - A paged result with more rows also carries a resource link to ``cloudoptima://results/{id}``: reading it
   returns every row (up to ``FULL_RESULT_MAX_ROWS``) as JSON, for the same organisation only.
 """
@@ -32,6 +33,7 @@ from fastmcp.tools import FunctionTool, ToolResult
 from pydantic import BaseModel, Field
 from pydantic_core import PydanticUndefined
 
+from mcp_servers.audit import audited_call
 from mcp_servers.identity import AuthenticationError, Identity
 from mcp_servers.runtime import Runtime
 from tools.spec import PagedOutput, Provider, ToolError, ToolSpec, run_tool
@@ -162,6 +164,11 @@ def make_tool(
         arguments = {renames[k]: v for k, v in kwargs.items()}
         if scope.provider is not None and "provider" in spec.input_model.model_fields:
             arguments["provider"] = scope.provider
+        async with audited_call(runtime, scope.name, spec, identity, arguments) as audit:
+            audit.result = await run(ctx, identity, arguments)
+        return audit.result  # type: ignore[no-any-return]
+
+    async def run(ctx: Context, identity: Identity, arguments: dict[str, Any]) -> ToolResult:
         if before_run is not None:
             decided = await before_run(spec, arguments, ctx, identity)
             if isinstance(decided, mcp_types.InputRequiredResult):

@@ -26,8 +26,9 @@ from cloudoptima.settings import Settings, SettingsError
 from cloudoptima.storage.engine import make_engine, session_factory
 from mcp_servers.identity import Identity
 from temporal_workflows.client import Approver, RemediationRequest, start_remediation
+from temporal_workflows.remediation.inputs import ResourceAction, SafetyControlsInput
 from tools.cache import ResultCache
-from tools.context import RemediationStart, RemediationStarted, ToolContext
+from tools.context import RemediationStart, RemediationStarted, RollbackStart, ToolContext
 
 
 def _utcnow() -> datetime:
@@ -52,6 +53,7 @@ class Runtime:
             role=identity.role,
             session_factory=self.session_factory,
             start_remediation=starter,
+            start_rollback=self.rollback_starter if starter is not None else None,
             principal=identity.principal,
             cache=self.cache,
             now=self.now,
@@ -92,6 +94,33 @@ class Runtime:
     def remediation_starter(self, start: RemediationStart) -> RemediationStarted:
         """Start the workflow from a tool's worker thread (see module contract)."""
         return anyio.from_thread.run(self._start, start)
+
+    async def _start_rollback(self, start: RollbackStart) -> RemediationStarted:
+        client = await self._client()
+        user = start.requested_by.removeprefix("user:")
+        info = await start_remediation(
+            client,
+            RemediationRequest(
+                organization_id=str(start.organization_id),
+                requested_by=Approver(user_id=user, role=start.requested_by_role),
+                execution_id="",
+                actions=[ResourceAction(**action) for action in start.actions],
+                title=start.title,
+                approval_required=True,
+                safety=SafetyControlsInput(require_approval=True),
+            ),
+            temporal_ui_url=self.temporal_ui_url,
+        )
+        return RemediationStarted(
+            execution_id=info.execution_id,
+            workflow_id=info.workflow_id,
+            state=info.status,
+            temporal_ui_url=info.temporal_ui_url,
+        )
+
+    def rollback_starter(self, start: RollbackStart) -> RemediationStarted:
+        """Start the approval-gated rollback remediation from a tool's worker thread."""
+        return anyio.from_thread.run(self._start_rollback, start)
 
 
 def runtime_from_settings(settings: Settings) -> Runtime:

@@ -210,7 +210,9 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         REMEDIATION: (
             remediation.workflows(),
             remediation.activities(
-                RemediationDeps(sessions=deps.sessions, providers=provider_by_account_id(deps))
+                RemediationDeps(
+                    sessions=deps.sessions, providers=provider_by_account_id(deps), publish=deps.publish
+                )
             ),
         ),
     }

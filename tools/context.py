@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +60,23 @@ RemediationStarter = Callable[[RemediationStart], RemediationStarted]
 
 
 @dataclass(frozen=True)
+class RollbackStart:
+    """What a tool asks the workflow engine to start to undo an execution: a remediation of the undo
+    actions (``PlannedAction`` dicts), always approval-gated."""
+
+    organization_id: uuid.UUID
+    rollback_of: uuid.UUID
+    actions: list[dict[str, Any]]
+    title: str
+    requested_by: str
+    requested_by_role: Role
+
+
+RollbackStarter = Callable[[RollbackStart], RemediationStarted]
+"""Starts the approval-gated remediation of a rollback (wired like :data:`RemediationStarter`)."""
+
+
+@dataclass(frozen=True)
 class ToolContext:
     """The caller (organisation, role) and the dependencies tools use."""
 
@@ -67,6 +85,8 @@ class ToolContext:
     session_factory: sessionmaker[Session]
     start_remediation: RemediationStarter | None = None
     """Starts the approval-gated remediation workflow (``request_remediation`` needs it)."""
+    start_rollback: RollbackStarter | None = None
+    """Starts the approval-gated rollback of an execution (``rollback_remediation`` needs it)."""
     principal: str = "unknown"
     """Who is calling (user id or API key prefix), recorded by tools that start work."""
     prices: PriceCatalog | None = None

@@ -175,7 +175,7 @@ def anomaly_detail(ctx: ToolContext, params: AnomalyInput) -> AnomalyDetail:
 
 
 class RecommendationsInput(PageInput):
-    status: Literal["active", "dismissed", "expired", "scheduled", "completed"] | None = "active"
+    status: Literal["active", "applied", "dismissed", "expired", "scheduled", "completed"] | None = "active"
     category: Literal["compute", "storage", "network", "database"] | None = None
     risk_level: Literal["low", "medium", "high"] | None = None
     provider: Literal["aws", "azure", "gcp"] | None = None

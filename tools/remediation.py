@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from cloudoptima.domain.rbac import RISK_PERMISSION
 from tools.context import RemediationStart, ToolContext
+from tools.executions import refuse_if_open
 from tools.platform import RecommendationDetail, RecommendationInput, parse_id, recommendation_impact_preview
 from tools.spec import ToolInputError, ToolPermissionError, ToolSpec, ToolUnavailableError
 
@@ -56,6 +57,8 @@ def request_remediation(ctx: ToolContext, params: RemediationInput) -> Remediati
         raise ToolPermissionError(
             f"role {ctx.role!r} cannot request a {detail.risk_level}-risk remediation (needs {permission!r})"
         )
+    if not params.dry_run:
+        refuse_if_open(ctx, parse_id(detail.id, "recommendation"))
     if detail.status not in _REQUESTABLE:
         raise ToolInputError(
             f"recommendation {detail.id} is {detail.status}; only active ones can be applied"

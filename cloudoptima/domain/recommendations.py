@@ -74,10 +74,15 @@ RISK_WEIGHT: dict[RiskLevel, Decimal] = {
 
 
 class RecommendationStatus(StrEnum):
-    """Lifecycle: ``active`` → ``scheduled``/``completed`` or ``dismissed``; ``expired`` when not re-found."""
+    """Lifecycle: ``active`` → ``scheduled``/``completed`` or ``dismissed``; ``expired`` when not re-found.
+
+    ``applied`` while an approved execution of it is changing the cloud; ``completed`` once the change was
+    verified; a rejected, failed or rolled-back execution (or a completed rollback) makes it ``active``
+    again (``cloudoptima.services.execution_progress``)."""
 
     ACTIVE = "active"
     SCHEDULED = "scheduled"
+    APPLIED = "applied"
     COMPLETED = "completed"
     DISMISSED = "dismissed"
     EXPIRED = "expired"

@@ -7,8 +7,9 @@ Contract (``RecommendationService.run``):
 - Dedupe by fingerprint (rule + resource ids + actions): a finding seen before updates its row (savings,
   evidence, preview, ``last_seen_at``) instead of adding one.
 - Active (or scheduled) recommendations not found again are ``expired``; expired or completed ones found
-  again become ``active``. Dismissed ones stay dismissed: for good when ``permanent``, else until
-  ``SNOOZE_DAYS`` after the dismissal.
+  again become ``active``; ``applied`` ones (an execution is changing the cloud) are left as they are.
+  Dismissed ones stay dismissed: for good when ``permanent``, else until ``SNOOZE_DAYS`` after the
+  dismissal.
 - Savings of findings that stop or remove a whole resource are what it was billed over the last 30 days
   where the collected costs say (``cloudoptima.services.billed_costs``), else list prices from ``prices``.
 - ``expires_at`` of a live recommendation is ``TTL_DAYS`` after it was last seen (runs refresh it).
@@ -41,6 +42,14 @@ SNOOZE_DAYS = 30
 TTL_DAYS = 7
 _EXTRA_KEYS = ("account_id", "service_name", "sku_id", "launched_at", "stopped_at", "deleted_at")
 _RISK_ORDER = {RiskLevel.LOW.value: 0, RiskLevel.MEDIUM.value: 1, RiskLevel.HIGH.value: 2}
+_LIVE = frozenset(
+    {
+        RecommendationStatus.ACTIVE.value,
+        RecommendationStatus.SCHEDULED.value,
+        RecommendationStatus.APPLIED.value,
+    }
+)
+"""Statuses a run that finds the recommendation again leaves as they are."""
 
 
 class _Repository(TenantRepository[RecommendationRow]):
@@ -179,10 +188,7 @@ class RecommendationService:
                     report.kept_dismissed += 1
                     continue
                 row.dismissed_at, row.dismissal_reason = None, None
-            if (
-                row.status != RecommendationStatus.ACTIVE.value
-                and row.status != RecommendationStatus.SCHEDULED.value
-            ):
+            if row.status not in _LIVE:
                 row.status = RecommendationStatus.ACTIVE.value
                 report.reactivated += 1
         for row in existing.values():

@@ -65,7 +65,7 @@ def service(session: Session, principal: Principal) -> RecommendationService:
 def list_recommendations(
     principal: Reader,
     session: TenantDb,
-    status: Literal["active", "scheduled", "completed", "dismissed", "expired"] = "active",
+    status: Literal["active", "applied", "scheduled", "completed", "dismissed", "expired"] = "active",
     category: Literal["compute", "storage", "network", "database"] | None = None,
     risk_level: Literal["low", "medium", "high"] | None = None,
     min_savings: Annotated[Decimal | None, Query(ge=0, le=1_000_000_000)] = None,

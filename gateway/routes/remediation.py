@@ -24,6 +24,7 @@ from cloudoptima.storage.models import Organization
 from cloudoptima.storage.tenancy import tenant_session
 from gateway.audit import AuditedRoute
 from gateway.deps import Permission, Principal, RuntimeDep
+from gateway.open_executions import refuse_if_open
 from gateway.remediation_requests import approver_of, provider_factory, start_recommendation
 from gateway.runtime import Runtime
 from gateway.schemas.approvals import ApprovalList, DecisionIn, DecisionOut, PendingApprovalOut
@@ -71,6 +72,8 @@ async def apply_recommendation(
     refused = _risk_forbidden(principal, risk, "applying")
     if refused is not None:
         raise refused
+    if not body.dry_run:
+        await refuse_if_open(runtime, org, recommendation_id)
     if current not in APPLICABLE:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"recommendation is {current}, not applicable")
     approval = body.approval_required or org_requires

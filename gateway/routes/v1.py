@@ -9,6 +9,7 @@ from gateway.routes import (
     budgets,
     cloud_accounts,
     costs,
+    executions,
     policies,
     recommendations,
     remediation,
@@ -20,4 +21,5 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
     for module in (auth, cloud_accounts, costs, resources, recommendations, remediation, budgets, policies):
         router.include_router(module.router)
+    router.include_router(executions.router)
     return router

@@ -27,6 +27,7 @@ from cloudoptima.domain.remediation import (
     SafetyControls,
     StepOutcome,
 )
+from cloudoptima.services.events import Publish
 from cloudoptima.services.remediation import ProviderFactory, RemediationError, RemediationService
 from cloudoptima.storage.tenancy import tenant_session
 from temporal_workflows.remediation import inputs as i
@@ -43,6 +44,8 @@ class RemediationDeps:
     sessions: sessionmaker[Session]
     providers: ProviderFactory
     now: Callable[[], datetime] = _utcnow
+    publish: Publish | None = None
+    """Publishes the progress events (``temporal_workflows.remediation.progress``); None: none published."""
 
 
 def safety_of(value: i.SafetyControlsInput) -> SafetyControls:

@@ -12,7 +12,8 @@ from typing import Any
 
 from temporal_workflows.policies.activities import PolicyActivities
 from temporal_workflows.policies.workflows import PolicyExecutionWorkflow, PolicyTriggersWorkflow
-from temporal_workflows.remediation.activities import RemediationActivities, RemediationDeps
+from temporal_workflows.remediation.activities import RemediationDeps
+from temporal_workflows.remediation.progress import FollowedRemediationActivities
 from temporal_workflows.remediation.workflows import RemediationWorkflow
 
 
@@ -23,7 +24,7 @@ def workflows() -> list[type]:
 
 def activities(deps: RemediationDeps) -> list[Callable[..., Any]]:
     """The remediation and policy activities bound to ``deps``."""
-    remediation, policies = RemediationActivities(deps), PolicyActivities(deps)
+    remediation, policies = FollowedRemediationActivities(deps), PolicyActivities(deps)
     return [
         remediation.plan,
         remediation.execute_step,

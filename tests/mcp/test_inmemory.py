@@ -12,11 +12,12 @@ from fastmcp.exceptions import ToolError
 from sqlalchemy import Engine
 
 from tests.mcp.conftest import server_for
+from tests.tools.execution_seed import EXECUTION_TOOLS
 from tests.tools.seed import Estates
 from tools import catalog
 
 SPECS = catalog.by_name()
-ID_TOOLS = ("anomaly_root_cause", "recommendation_impact_preview", "request_remediation")
+ID_TOOLS = ("anomaly_root_cause", "recommendation_impact_preview", "request_remediation", *EXECUTION_TOOLS)
 
 
 def default_arguments(name: str, estates: Estates, org: str = "a") -> dict[str, Any]:
@@ -25,6 +26,8 @@ def default_arguments(name: str, estates: Estates, org: str = "a") -> dict[str, 
         return {"anomaly_id": seeded.anomaly_ids[0]}
     if name in ("recommendation_impact_preview", "request_remediation"):
         return {"recommendation_id": seeded.recommendation_ids[0]}
+    if name in EXECUTION_TOOLS:
+        return {"execution_id": seeded.execution_ids[0]}
     if name == "cost_forecast":
         return {"days_ahead": 7}
     return {}

@@ -33,6 +33,7 @@ from cloudoptima.services.sandbox_loading import generate_to, load_sandbox
 from cloudoptima.storage.base import Base
 from cloudoptima.storage.models import CloudAccount, Organization, User
 from cloudoptima.storage.tenancy import tenant_session
+from tests.tools.execution_seed import seed_completed_execution
 
 END = date(2030, 1, 1)
 """First day after the estates' history; tools run with ``now`` = this day at 00:00 UTC."""
@@ -53,6 +54,8 @@ class SeededOrg:
     anomaly_ids: list[str] = field(default_factory=list)
     recommendation_ids: list[str] = field(default_factory=list)
     policy_ids: list[str] = field(default_factory=list)
+    execution_ids: list[str] = field(default_factory=list)
+    """A completed remediation with one reversible step (``tests.tools.execution_seed``)."""
 
 
 @dataclass
@@ -114,6 +117,7 @@ def _org(
             )
         )
         seeded.policy_ids.append(str(policy.id))
+        seeded.execution_ids.append(seed_completed_execution(session, org_id))
     registry = ProviderRegistry(cipher)
     collection = CollectionService(engine, registry.for_account, now=lambda: NOW)
     with engine.connect() as connection:

@@ -23,6 +23,7 @@ from mcp_servers.identity import Identity
 from mcp_servers.server import build_server
 from tests.mcp.conftest import runtime_for
 from tests.tools.conftest import context_for
+from tests.tools.execution_seed import EXECUTION_TOOLS, completed_execution_of
 from tests.tools.seed import NOW, Estates, SeededOrg, delete_orgs
 from tools import catalog
 from tools.spec import HARD_TOKEN_LIMIT, estimate_tokens, run_tool
@@ -109,6 +110,8 @@ def _arguments(name: str, big_org: SeededOrg, engine: Engine) -> dict[str, Any]:
     spec = catalog.by_name()[name]
     if "limit" in spec.input_model.model_fields:
         arguments["limit"] = 500
+    if name in EXECUTION_TOOLS:
+        arguments["execution_id"] = completed_execution_of(engine, big_org.organization_id)
     with engine.connect() as connection:
         if name == "anomaly_root_cause":
             arguments["anomaly_id"] = str(

@@ -33,9 +33,10 @@ def test_catalog_declares_behaviour_and_budgets() -> None:
         assert "Example:" in spec.description, spec.name
         assert not (spec.read_only and spec.destructive)
     changing = [s.name for s in specs if not s.read_only]
-    assert changing == ["request_remediation"]
+    assert changing == ["request_remediation", "rollback_remediation"]
     assert {s.name for s in catalog.catalog(read_only=True)} == {s.name for s in specs} - {
-        "request_remediation"
+        "request_remediation",
+        "rollback_remediation",
     }
 
 
