@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools import compute, cost, executions, iam, platform, remediation, storage
+from tools import audit, compute, cost, executions, iam, platform, remediation, storage
 from tools.spec import ToolSpec
 
 _ALL: tuple[ToolSpec[Any, Any], ...] = (
@@ -19,6 +19,7 @@ _ALL: tuple[ToolSpec[Any, Any], ...] = (
     *platform.TOOLS,
     *remediation.TOOLS,
     *executions.TOOLS,
+    *audit.TOOLS,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.routes import (
+    audit_logs,
     auth,
     budgets,
     cloud_accounts,
@@ -22,4 +23,5 @@ def build_router() -> APIRouter:
     for module in (auth, cloud_accounts, costs, resources, recommendations, remediation, budgets, policies):
         router.include_router(module.router)
     router.include_router(executions.router)
+    router.include_router(audit_logs.router)
     return router

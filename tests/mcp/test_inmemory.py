@@ -179,6 +179,12 @@ async def test_an_org_a_caller_never_sees_org_b_data(engine: Engine, estates: Es
                 arguments["limit"] = 500
             result = await client.call_tool(tool.name, arguments)
             text = json.dumps(result.structured_content)
+            if tool.name == "audit_log":
+                # A's own audit log quotes the arguments of A's probes below (B's ids, refused as not found):
+                # nothing but those quoted arguments may name B.
+                rows = result.structured_content["items"]
+                assert rows
+                text = json.dumps([{k: v for k, v in r.items() if k != "details"} for r in rows])
             leaked = [m for m in markers if m in text]
             assert not leaked, f"{tool.name} leaked {leaked[:3]}"
             if tool.name in ID_TOOLS:
