@@ -31,6 +31,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from redis.asyncio.client import PubSub
 
+from cloudoptima.services.events import EVENT_TYPES
 from cloudoptima.services.events import channel as event_channel
 from cloudoptima.services.revocation import Revocation, deny_keys, notice_channel
 from cloudoptima.services.tokens import AccessClaims, TokenError
@@ -39,9 +40,8 @@ from gateway.revocation import marks
 from gateway.runtime import Runtime
 
 router = APIRouter()
-CHANNELS = frozenset(
-    {"cost_updates", "anomalies", "recommendations", "policy_executions", "resource_changes", "budget_alerts"}
-)
+CHANNELS = EVENT_TYPES
+"""Every event type anything publishes (``cloudoptima.services.events.EVENT_TYPES``) can be subscribed to."""
 UNAUTHORISED = 4401
 RECHECK_S = 5.0
 """An open socket re-reads its revocation markers this often (the notice normally closes it at once)."""

@@ -6,7 +6,9 @@ Contract:
   own tenant's events).
 - Message: JSON ``{"type", "organization_id", "data", "ts"}``; ``type`` is one of :data:`EVENT_TYPES`
   (the seed's WebSocket channels: ``cost_updates``, ``resource_changes``, ``anomalies``,
-  ``recommendations``, ``budget_alerts``, ``policy_executions``, ``collection_failed``); ``ts`` is an
+  ``recommendations``, ``budget_alerts``, ``policy_executions`` — each stage of a policy run: ``fired``,
+  ``started``, ``skipped``, ``finished`` —, ``collection_failed``, ``forecasts``; the gateway WebSocket
+  lets a client subscribe to every one of them); ``ts`` is an
   ISO-8601 UTC timestamp; ``data`` is JSON (Decimal and dates are written as strings).
 - Delivery is at most once per subscriber and only to subscribers connected at the time (pub/sub). Callers
   running in retried activities may publish an event more than once; consumers treat events as "something

@@ -3,9 +3,11 @@
 Contract:
 
 - :func:`validate_policy` turns a request body into a :class:`PolicyDefinition` or raises
-  :class:`PolicyValidationError` listing every problem (unknown condition field roots, action parameters a
-  provider would refuse: ``resize`` needs ``config.size``, ``tag`` a ``config.tags`` mapping, ``untag`` a
-  ``config.keys`` list).
+  :class:`PolicyValidationError` listing every problem, each starting with its field path: condition fields
+  and trigger events, filters and metrics that do not exist (checked against
+  :mod:`cloudoptima.domain.policy_fields`, the message lists the valid names), action parameters a
+  provider would refuse (``resize`` needs ``config.size``, ``tag`` a ``config.tags`` mapping, ``untag`` a
+  ``config.keys`` list). A policy stored before a check existed still loads (:meth:`definition_of`).
 - Conditions are ANDed and evaluated over the organisation's ``resources`` documents that are not deleted
   (:func:`resource_view`): columns, ``tags.<key>``, ``configuration.<path>`` and ``metrics.<metric>.<stat>``.
   Numbers (and numeric strings) compare as ``Decimal``; datetimes and ISO strings as UTC datetimes. A
@@ -13,8 +15,11 @@ Contract:
   time is more than that many days before ``now``.
 - Each matched resource × each policy action becomes one :class:`PlannedAction`; execution goes through the
   remediation workflow, so the approval rules of :mod:`cloudoptima.services.remediation` apply.
-- Event and threshold triggers are evaluated by :meth:`PolicyService.triggered` (for the analysis
-  workflow); schedule triggers run from Temporal Schedules (``temporal_workflows.client``).
+- A dry run (:meth:`PolicyService.dry_run`) lists every resource it would touch: id, name, type, region
+  and the action with its provider check, one entry per matched resource × action.
+- Event and threshold triggers are evaluated after each collection and analysis by
+  :mod:`cloudoptima.services.policy_triggers`; schedule triggers run from Temporal Schedules
+  (``temporal_workflows.client``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloudoptima.domain.policy_fields import condition_field_problem, trigger_problems
 from cloudoptima.domain.remediation import (
     PlannedAction,
     PolicyCondition,
@@ -40,19 +46,6 @@ from cloudoptima.services.remediation import RemediationError, RemediationServic
 from cloudoptima.storage.models import Policy, ResourceDocument
 from cloudoptima.storage.tenancy import TenantRepository
 
-COLUMNS = (
-    "resource_id",
-    "resource_name",
-    "provider",
-    "resource_type",
-    "region",
-    "status",
-    "cost_monthly",
-    "created_at",
-    "last_seen",
-    "cloud_account_id",
-)
-PATH_ROOTS = ("tags", "configuration", "metrics")
 _MISSING = object()
 
 
@@ -91,15 +84,11 @@ def validate_policy(payload: Mapping[str, Any]) -> PolicyDefinition:
         raise PolicyValidationError(
             [f"{'.'.join(str(p) for p in err['loc']) or 'policy'}: {err['msg']}" for err in exc.errors()]
         ) from None
-    problems = []
+    problems = trigger_problems(definition.trigger.type, definition.trigger.config)
     for i, condition in enumerate(definition.conditions):
-        root = condition.field.split(".", 1)
-        known = condition.field in COLUMNS or condition.field in PATH_ROOTS
-        if not known and not (len(root) == 2 and root[0] in PATH_ROOTS and root[1]):
-            problems.append(
-                f"conditions[{i}].field {condition.field!r}: use a column ({', '.join(COLUMNS)}) or a path "
-                f"under {', '.join(r + '.' for r in PATH_ROOTS)}"
-            )
+        problem = condition_field_problem(condition.field)
+        if problem is not None:
+            problems.append(f"conditions[{i}].field: {problem}")
     problems += _action_problems(definition)
     if problems:
         raise PolicyValidationError(problems)
@@ -219,19 +208,6 @@ def matches(conditions: Sequence[PolicyCondition], view: Mapping[str, Any], now:
     return all(evaluate_condition(c, view, now) for c in conditions)
 
 
-def threshold_fires(config: Mapping[str, Any], metrics: Mapping[str, Any]) -> bool:
-    """A threshold trigger fires when ``metrics[config.metric]`` compares true against ``config.value``."""
-    observed, limit = _number(metrics.get(str(config["metric"]))), _number(config["value"])
-    if observed is None or limit is None:
-        return False
-    op = config.get("operator", "gte")
-    return bool(
-        {"gt": observed > limit, "gte": observed >= limit, "lt": observed < limit, "lte": observed <= limit}[
-            op
-        ]
-    )
-
-
 def event_fires(config: Mapping[str, Any], event: str, payload: Mapping[str, Any]) -> bool:
     """An event trigger fires for its event name when every filter equals the payload's field."""
     if config["event"] != event:
@@ -240,12 +216,32 @@ def event_fires(config: Mapping[str, Any], event: str, payload: Mapping[str, Any
 
 
 @dataclass(frozen=True)
+class DryRunResource:
+    """One resource a policy run would touch and the action it would take there (one per resource × action);
+    ``valid``/``problems`` are the provider's dry-run verdict (``valid`` None when it was not checked)."""
+
+    resource_id: str
+    resource_name: str | None
+    resource_type: str
+    provider: str
+    region: str | None
+    cloud_account_id: str
+    action: str
+    parameters: dict[str, Any]
+    valid: bool | None
+    problems: list[str]
+    monthly_cost_before: Decimal
+    monthly_cost_after: Decimal | None
+
+
+@dataclass(frozen=True)
 class PolicyDryRun:
-    """What executing a policy now would do: the matched resources and the checked plan."""
+    """What executing a policy now would do: the matched resources, what it would do to each, the plan."""
 
     policy_id: str
     matched_resource_ids: list[str]
     plan: RemediationPlan
+    resources: list[DryRunResource]
 
 
 class _Policies(TenantRepository[Policy]):
@@ -304,7 +300,7 @@ class PolicyService:
         """The stored policy as a validated definition."""
         safety = dict(row.safety_controls or {})
         risk = safety.pop("risk_level", None)
-        return validate_policy(
+        return PolicyDefinition.model_validate(
             {
                 "name": row.name,
                 "description": row.description,
@@ -327,9 +323,15 @@ class PolicyService:
         now = self._now()
         return [doc for doc in docs if matches(definition.conditions, resource_view(doc), now)]
 
-    def planned_actions(self, definition: PolicyDefinition) -> tuple[list[str], list[PlannedAction]]:
-        """Matched resource ids and one planned action per matched resource × policy action."""
+    def planned_actions(
+        self, definition: PolicyDefinition, *, only: Sequence[str] | None = None
+    ) -> tuple[list[str], list[PlannedAction]]:
+        """Matched resource ids and one planned action per matched resource × policy action (``only``: of
+        these resource ids alone, e.g. the resources a threshold trigger fired for)."""
         matched = self.matching_resources(definition)
+        if only is not None:
+            chosen = set(only)
+            matched = [doc for doc in matched if doc.resource_id in chosen]
         actions = [
             PlannedAction(
                 cloud_account_id=str(doc.cloud_account_id) if doc.cloud_account_id else "",
@@ -350,6 +352,7 @@ class PolicyService:
         """What executing the policy now would do (seed ``POST /policies/{id}/execute`` with dry_run)."""
         row = self.get(policy_id)
         definition = self.definition_of(row)
+        docs = {doc.resource_id: doc for doc in self.matching_resources(definition)}
         matched, actions = self.planned_actions(definition)
         plan = remediation.plan_actions(
             actions,
@@ -360,30 +363,23 @@ class PolicyService:
             safety=definition.safety_controls,
             requested_by_role=requested_by_role,
         )
-        return PolicyDryRun(policy_id=str(row.id), matched_resource_ids=matched, plan=plan)
-
-    def triggered(
-        self,
-        *,
-        event: str | None = None,
-        payload: Mapping[str, Any] | None = None,
-        metrics: Mapping[str, Any] | None = None,
-    ) -> list[uuid.UUID]:
-        """Enabled policies whose event trigger matches ``event`` or whose threshold fires on ``metrics``."""
-        fired = []
-        for row in self._session.scalars(
-            self._repo.query().where(Policy.enabled.is_(True)).order_by(Policy.created_at, Policy.id)
-        ):
-            trigger = dict(row.trigger_config or {})
-            config = dict(trigger.get("config") or {})
-            kind = trigger.get("type")
-            try:
-                by_event = kind == "event" and event is not None and event_fires(config, event, payload or {})
-                by_threshold = (
-                    kind == "threshold" and metrics is not None and threshold_fires(config, metrics)
-                )
-            except (KeyError, TypeError):
-                continue
-            if by_event or by_threshold:
-                fired.append(row.id)
-        return fired
+        resources = [
+            DryRunResource(
+                resource_id=step.resource_id,
+                resource_name=docs[step.resource_id].resource_name,
+                resource_type=docs[step.resource_id].resource_type,
+                provider=docs[step.resource_id].provider,
+                region=step.region,
+                cloud_account_id=step.cloud_account_id,
+                action=step.action,
+                parameters=dict(step.parameters),
+                valid=step.valid,
+                problems=list(step.problems),
+                monthly_cost_before=step.monthly_cost_before,
+                monthly_cost_after=step.monthly_cost_after,
+            )
+            for step in plan.steps
+        ]
+        return PolicyDryRun(
+            policy_id=str(row.id), matched_resource_ids=matched, plan=plan, resources=resources
+        )

@@ -2,6 +2,8 @@
 
 ``upsert_resources`` inserts or updates one row per (organisation, cloud account, resource id), so a retried
 or replayed collection never duplicates; resources not seen in a *complete* collection are marked deleted.
+``first_seen`` is set when a resource is first stored; ``last_updated`` moves only when its name, status,
+region, tags or configuration changed (or it was marked deleted), not on every sighting.
 With ``metrics=None`` the stored utilisation summaries of existing rows are kept (new rows get ``{}``).
 The rows go in one cached statement that SQLAlchemy batches into multi-row ``VALUES`` (its "insertmanyvalues"
 mode, which it applies to an upsert only when the statement has ``RETURNING``: without it, psycopg sends one
@@ -16,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, case, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from cloudoptima.domain.inventory import Resource
@@ -69,6 +71,7 @@ def _document(
         "created_at": resource.created_at,
         "last_seen": seen_at,
         "last_updated": seen_at,
+        "first_seen": seen_at,
     }
 
 
@@ -99,7 +102,7 @@ def upsert_resources(
     rows = list({row["resource_id"]: row for row in documents}.values())
     if rows:
         statement = insert(ResourceDocument)
-        excluded = statement.excluded
+        excluded, table = statement.excluded, ResourceDocument.__table__.c
         updates = {
             "resource_name": excluded.resource_name,
             "status": excluded.status,
@@ -108,7 +111,24 @@ def upsert_resources(
             "tags": excluded.tags,
             "region": excluded.region,
             "last_seen": excluded.last_seen,
-            "last_updated": excluded.last_updated,
+            # Moves only when what a person would call the resource changed (``resource.changed`` events).
+            "last_updated": case(
+                (
+                    tuple_(
+                        table.resource_name, table.status, table.region, table.tags, table.configuration
+                    ).is_distinct_from(
+                        tuple_(
+                            excluded.resource_name,
+                            excluded.status,
+                            excluded.region,
+                            excluded.tags,
+                            excluded.configuration,
+                        )
+                    ),
+                    excluded.last_updated,
+                ),
+                else_=table.last_updated,
+            ),
         }
         if metrics is not None:
             updates["metrics"] = excluded.metrics

@@ -1,4 +1,9 @@
-"""``/v1/policies``: CRUD, execute now (optionally dry run) and execution history.
+"""``/v1/policies``: CRUD, execute now (optionally dry run), execution history and trigger firings.
+
+A condition, event, filter or metric that does not exist is refused with 422 naming its field path
+(``["body", "conditions", 0, "field"]``) and listing the valid names. A dry run answers with every
+resource it would touch and the action per resource (``PolicyService.dry_run``), and is also recorded in
+the execution history through the workflow.
 
 A policy whose trigger is ``schedule`` gets a Temporal Schedule (``temporal_workflows.client``), kept in
 step on create, update and delete; creating or changing one also needs ``schedule:policies``.
@@ -7,14 +12,16 @@ step on create, update and delete; creating or changing one also needs ``schedul
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.remediation import PolicyDefinition
-from cloudoptima.services.policies import PolicyService, PolicyValidationError, validate_policy
+from cloudoptima.services.policies import PolicyDryRun, PolicyService, PolicyValidationError, validate_policy
 from cloudoptima.services.policy_catalog import delete_policy, list_policies
+from cloudoptima.services.policy_triggers import PolicyTriggerService
 from cloudoptima.services.remediation import RemediationService
 from cloudoptima.storage.models import Policy
 from cloudoptima.storage.tenancy import tenant_session
@@ -24,10 +31,13 @@ from gateway.remediation_requests import approver_of, provider_factory
 from gateway.runtime import Runtime
 from gateway.schemas.common import Success, not_found
 from gateway.schemas.policies import (
+    DryRunResourceOut,
     ExecuteIn,
     ExecuteOut,
     ExecutionList,
     ExecutionOut,
+    FiringList,
+    FiringOut,
     PolicyCreated,
     PolicyIn,
     PolicyList,
@@ -56,14 +66,22 @@ def _out(row: Policy) -> PolicyOut:
     )
 
 
+def _loc(problem: str) -> list[str | int]:
+    """``conditions[0].field: ...`` -> ``["body", "conditions", 0, "field"]``."""
+    loc: list[str | int] = ["body"]
+    for part in problem.split(":", 1)[0].split("."):
+        name, _, index = part.partition("[")
+        loc.append(name)
+        if index.rstrip("]").isdigit():
+            loc.append(int(index.rstrip("]")))
+    return loc
+
+
 def _definition(body: PolicyIn, principal: Principal) -> PolicyDefinition:
     try:
         definition = validate_policy(body.model_dump())
     except PolicyValidationError as exc:
-        detail = [
-            {"type": "value_error", "loc": ["body", *p.split(":", 1)[0].split(".")], "msg": p, "input": None}
-            for p in exc.problems
-        ]
+        detail = [{"type": "value_error", "loc": _loc(p), "msg": p, "input": None} for p in exc.problems]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from exc
     if definition.trigger.type == "schedule" and not principal.can("schedule:policies"):
         raise HTTPException(
@@ -164,12 +182,19 @@ async def execute_policy(
     """Run the policy now through the remediation workflow (``dry_run`` stops after the checked plan)."""
     org = principal.organization_id
 
-    def check() -> None:
+    def check() -> PolicyDryRun | None:
         with tenant_session(runtime.sessions(), org) as session:
-            PolicyService(session, org).get(policy_id)
+            service = PolicyService(session, org)
+            service.get(policy_id)
+            if not body.dry_run:
+                return None
+            remediation = RemediationService(session, org, provider_factory(runtime, session))
+            dry = service.dry_run(policy_id, remediation, requested_by_role=principal.role)
+            session.rollback()  # a dry run changes nothing
+            return dry
 
     try:
-        await run_in_threadpool(check)
+        dry = await run_in_threadpool(check)
     except LookupError as exc:
         raise not_found("policy", policy_id) from exc
     info = await start_policy_execution(
@@ -181,7 +206,12 @@ async def execute_policy(
         temporal_ui_url=runtime.settings.resolved_temporal_ui_url(),
     )
     request.state.audit_details = {"execution_id": info.execution_id, "dry_run": body.dry_run}
-    return ExecuteOut(execution_id=info.execution_id, workflow_id=info.workflow_id, status=info.status)
+    out = ExecuteOut(execution_id=info.execution_id, workflow_id=info.workflow_id, status=info.status)
+    if dry is not None:
+        out.matched_resource_ids = list(dry.matched_resource_ids)
+        out.resources = [DryRunResourceOut.model_validate(asdict(r)) for r in dry.resources]
+        out.plan_problems = list(dry.plan.problems)
+    return out
 
 
 @router.get("/{policy_id}/executions", response_model=ExecutionList)
@@ -197,3 +227,35 @@ def policy_executions(
         policy_id=policy_id
     )
     return ExecutionList(executions=[ExecutionOut.model_validate(r.model_dump()) for r in records])
+
+
+@router.get("/{policy_id}/firings", response_model=FiringList)
+def policy_firings(policy_id: uuid.UUID, principal: Reader, session: TenantDb) -> FiringList:
+    """What fired the policy's event or threshold trigger, newest first (the last 100 firings)."""
+    org = principal.organization_id
+    try:
+        PolicyService(session, org).get(policy_id)
+    except LookupError as exc:
+        raise not_found("policy", policy_id) from exc
+    rows = PolicyTriggerService(session, org).firings(policy_id)
+    return FiringList(
+        firings=[
+            FiringOut(
+                id=row.id,
+                trigger=row.trigger_type,
+                event=row.event,
+                event_id=row.event_id,
+                metric=row.metric,
+                observed=row.observed,
+                threshold=row.threshold,
+                window_start=row.window_start,
+                window_end=row.window_end,
+                resource_ids=list(row.resource_ids or []),
+                details=dict(row.details or {}),
+                execution_id=row.execution_id,
+                workflow_id=row.workflow_id,
+                fired_at=row.fired_at,
+            )
+            for row in rows
+        ]
+    )

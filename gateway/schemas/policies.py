@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import Field
@@ -74,10 +75,56 @@ class ExecuteIn(StrictBody):
     dry_run: bool = False
 
 
+class DryRunResourceOut(Schema):
+    """One resource a dry run would touch and the action it would take there (with the provider's check)."""
+
+    resource_id: str
+    resource_name: str | None
+    resource_type: str
+    provider: str
+    region: str | None
+    cloud_account_id: str
+    action: str
+    parameters: dict[str, Any]
+    valid: bool | None
+    problems: list[str]
+    monthly_cost_before: Decimal
+    monthly_cost_after: Decimal | None
+
+
 class ExecuteOut(Schema):
     execution_id: str
     workflow_id: str
     status: str
+    matched_resource_ids: list[str] | None = None
+    """Dry run only: every resource the policy's conditions match now."""
+    resources: list[DryRunResourceOut] | None = None
+    """Dry run only: what the run would do, one entry per matched resource × action."""
+    plan_problems: list[str] | None = None
+    """Dry run only: why the plan as a whole could not run (over the resource cap, nothing to do)."""
+
+
+class FiringOut(Schema):
+    """One firing of an event or threshold trigger: what fired it and the execution it started."""
+
+    id: uuid.UUID
+    trigger: str
+    event: str | None
+    event_id: str | None
+    metric: str | None
+    observed: Decimal | None
+    threshold: Decimal | None
+    window_start: date | None
+    window_end: date | None
+    resource_ids: list[str]
+    details: dict[str, Any]
+    execution_id: uuid.UUID
+    workflow_id: str | None
+    fired_at: datetime
+
+
+class FiringList(Schema):
+    firings: list[FiringOut]
 
 
 class ExecutionOut(Schema):

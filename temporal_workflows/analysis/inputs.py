@@ -13,6 +13,8 @@ class AnalyseOrganisationInput:
     organization_id: str
     lookback_days: int = 90
     today: str | None = None
+    policy_task_queue: str = "remediation"
+    """Where ``PolicyTriggers`` runs (started once the analysis is done)."""
 
 
 @dataclass(frozen=True)

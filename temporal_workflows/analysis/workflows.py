@@ -1,8 +1,11 @@
 """Analysis workflows: deterministic; all I/O is in the ``analysis.*`` activities.
 
 - ``AnalyseOrganisation`` (processing queue): anomalies → recommendations (they skip what anomalies
-  explain) → budget evaluation → events. Started by ``CollectAll`` after a collection and hourly by
-  ``AnalyseAll``; its id ``analyse-organisation-<org>`` keeps one analysis per organisation at a time.
+  explain) → budget evaluation → events → ``PolicyTriggers`` (started on ``policy_task_queue`` and
+  abandoned: the policies' event and threshold triggers are evaluated over what the analysis found).
+  Started by ``CollectAll`` after a collection and hourly by ``AnalyseAll``; its id
+  ``analyse-organisation-<org>`` keeps one analysis per organisation at a time. Histories from before the
+  trigger step replay without it (``workflow.patched``).
 - ``AnalyseAll``: one ``AnalyseOrganisation`` child per organisation (one already running is skipped).
 - ``EvaluateBudgets``: budgets of every organisation and their alert events (hourly schedule).
 - ``RefreshForecasts`` (ml queue): the stored cost forecast of every organisation (daily schedule).
@@ -39,6 +42,7 @@ RETRY = RetryPolicy(
     maximum_attempts=5,
 )
 STEP_TIMEOUT = timedelta(minutes=15)
+POLICY_TRIGGERS_PATCH = "analysis-policy-triggers"
 
 
 async def _organisations(params: AnalyseAllInput) -> OrganisationList:
@@ -91,6 +95,20 @@ class AnalyseOrganisationWorkflow:
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=RETRY,
         )
+        if workflow.patched(POLICY_TRIGGERS_PATCH):
+            await workflow.start_child_workflow(
+                "PolicyTriggers",
+                {
+                    "evaluation": {
+                        "organization_id": params.organization_id,
+                        "today": params.today,
+                        "source": "analysis",
+                    }
+                },
+                id=f"policy-triggers-{params.organization_id}-{workflow.info().run_id}",
+                task_queue=params.policy_task_queue,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
         return AnalyseOrganisationResult(params.organization_id, anomalies, recommendations, budgets, events)
 
 

@@ -25,6 +25,8 @@ class CollectAccountInput:
     utilisation_days: int = 30  # backfill bound of a first collection (later ones append)
     heartbeat_seconds: int = 60
     today: str | None = None
+    policy_task_queue: str = "remediation"
+    """Where ``PolicyTriggers`` runs after a collection started on its own (not as ``CollectAll``'s child)."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,8 @@ class CollectAllInput:
     heartbeat_seconds: int = 60
     today: str | None = None
     analysis_task_queue: str = "processing"
+    policy_task_queue: str = "remediation"
+    """Where ``PolicyTriggers`` runs for the organisations no analysis was started for."""
     batch_size: int = 8
     """Accounts per ``collection.accounts`` activity (1: one activity per account)."""
 

@@ -28,7 +28,12 @@ advisory lock per account) is ``skipped``; an unexpected error, or a batch that 
 account to its own ``CollectAccount`` child (id ``collect-account-<cloud account id>``), retried under
 the policy. When ``analyse`` is set, it then starts ``AnalyseOrganisation`` (``analysis_task_queue``,
 abandoned on close, id ``analyse-organisation-<org>``) for each organisation with a successful collection.
-Histories from before batches (a child per account) replay the old path (``workflow.patched``).
+Every other organisation it listed (a failed collection, ``analyse`` off, an analysis already running) gets
+``PolicyTriggers`` (``policy_task_queue``, abandoned) so its ``collection.failed`` and ``resource.*`` policy
+triggers are evaluated; the analysis starts it for the others. A ``CollectAccount`` started on its own (a
+manual sync) starts ``PolicyTriggers`` for its organisation when it ends, failed or not.
+Histories from before batches (a child per account) replay the old path (``workflow.patched``); histories
+from before the policy triggers replay without them.
 """
 
 from __future__ import annotations
@@ -77,6 +82,8 @@ PERMISSION_DENIED = "PermissionDenied"
 IN_PROGRESS = "CollectionInProgress"
 ANALYSIS_WORKFLOW = "AnalyseOrganisation"
 BATCHES_PATCH = "collect-all-batches"
+POLICY_TRIGGERS_PATCH = "collection-policy-triggers"
+POLICY_TRIGGERS_WORKFLOW = "PolicyTriggers"
 """``CollectAll`` histories from before batches (one child workflow per account) replay the old path."""
 
 READ_RETRY = RetryPolicy(
@@ -158,6 +165,17 @@ async def _optional(failed: list[str], denied: list[PermissionProblemResult], na
     except ActivityError as error:
         _step_failed(failed, denied, name, error)
         return None
+
+
+async def _evaluate_policies(organization_id: str, today: str | None, task_queue: str) -> None:
+    """Start ``PolicyTriggers`` for the organisation (abandoned; a unique id per collection run)."""
+    await workflow.start_child_workflow(
+        POLICY_TRIGGERS_WORKFLOW,
+        {"evaluation": {"organization_id": organization_id, "today": today, "source": "collection"}},
+        id=f"policy-triggers-{organization_id}-{workflow.info().run_id}",
+        task_queue=task_queue,
+        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+    )
 
 
 def _message(problem: PermissionProblemResult) -> str:
@@ -276,6 +294,8 @@ def _problems(
 class CollectAccountWorkflow:
     @workflow.run
     async def run(self, params: CollectAccountInput) -> CollectAccountResult:
+        # On its own (a manual sync), not as CollectAll's child: evaluate the policies when it ends.
+        alone = workflow.info().parent is None and workflow.patched(POLICY_TRIGGERS_PATCH)
         try:
             collected: AccountSteps = await workflow.execute_activity(
                 "collection.account",
@@ -285,10 +305,19 @@ class CollectAccountWorkflow:
                 heartbeat_timeout=timedelta(seconds=params.heartbeat_seconds),
                 retry_policy=READ_RETRY,
             )
-            return await _complete(params, collected)
+            result = await _complete(params, collected)
         except ActivityError as error:
+            if alone:
+                await _evaluate_policies(params.organization_id, params.today, params.policy_task_queue)
             _raise_if_credentials(error)
             raise
+        except ApplicationError:
+            if alone:
+                await _evaluate_policies(params.organization_id, params.today, params.policy_task_queue)
+            raise
+        if alone:
+            await _evaluate_policies(params.organization_id, params.today, params.policy_task_queue)
+        return result
 
 
 @workflow.defn(name="CollectAll")
@@ -373,6 +402,11 @@ class CollectAllWorkflow:
                 except WorkflowAlreadyStartedError:
                     continue
                 started.append(organization_id)
+        if workflow.patched(POLICY_TRIGGERS_PATCH):
+            listed_orgs = sorted({key.organization_id for key in listed.accounts})
+            for organization_id in listed_orgs:
+                if organization_id not in started:
+                    await _evaluate_policies(organization_id, params.today, params.policy_task_queue)
         return CollectAllResult(
             accounts=len(listed.accounts),
             succeeded=sorted(succeeded),

@@ -33,4 +33,6 @@ def activities(deps: RemediationDeps) -> list[Callable[..., Any]]:
         remediation.record,
         policies.match,
         policies.evaluate_triggers,
+        policies.firings_started,
+        policies.publish,
     ]

@@ -192,37 +192,8 @@ def test_matching_is_scoped_to_the_organisation(db_session: Session, stored: Sto
     } == {other.org}
 
 
-def test_triggers_and_dry_run(db_session: Session, stored: Stored) -> None:
+def test_dry_run_lists_the_resources_it_would_touch(db_session: Session, stored: Stored) -> None:
     service = stored.service(db_session)
-    on_event = service.create(
-        validate_policy(
-            {
-                **BASE,
-                "trigger": {
-                    "type": "event",
-                    "config": {"event": "anomaly.detected", "filters": {"severity": "high"}},
-                },
-            }
-        )
-    )
-    on_threshold = service.create(
-        validate_policy(
-            {
-                **BASE,
-                "trigger": {
-                    "type": "threshold",
-                    "config": {"metric": "budget_utilisation_percent", "operator": "gte", "value": 90},
-                },
-            }
-        )
-    )
-    disabled = service.create(validate_policy({**BASE, "enabled": False}))
-    assert service.triggered(event="anomaly.detected", payload={"severity": "high"}) == [on_event.id]
-    assert service.triggered(event="anomaly.detected", payload={"severity": "low"}) == []
-    assert service.triggered(metrics={"budget_utilisation_percent": "93.5"}) == [on_threshold.id]
-    assert service.triggered(metrics={"budget_utilisation_percent": 89}) == []
-    assert disabled.id not in service.triggered(event="anomaly.detected", payload={})
-
     body = {
         **BASE,
         "conditions": [
@@ -246,5 +217,10 @@ def test_triggers_and_dry_run(db_session: Session, stored: Stored) -> None:
     assert dry.plan.impact.savings == sum(
         r.monthly_cost for r in stored.resources if r.resource_id in running
     )
+    names = {r.resource_id: r.name for r in stored.resources}
+    assert [(r.resource_id, r.resource_name, r.action, r.valid) for r in dry.resources] == [
+        (rid, names[rid], "stop", True) for rid in running
+    ]
+    assert all(r.resource_type == "compute_instance" and r.monthly_cost_after == 0 for r in dry.resources)
     assert SandboxEstateStore.open(stored.state_dir).journal() == [], "a dry run changes nothing"
     assert uuid.UUID(dry.policy_id) == policy.id

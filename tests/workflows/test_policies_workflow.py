@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from cloudoptima.domain.inventory import ResourceState
 from cloudoptima.domain.remediation import PolicyTrigger
 from cloudoptima.services.policies import PolicyService, validate_policy
+from cloudoptima.services.policy_triggers import PolicyTriggerService
 from cloudoptima.services.remediation import RemediationService
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import Policy
@@ -154,7 +155,6 @@ async def test_event_trigger_starts_the_policy_through_approval(
         organization_id=str(org.organization_id),
         event="anomaly.detected",
         payload={"severity": "high"},
-        metrics={"daily_cost": 5},
     )
     result = await client.execute_workflow(
         PolicyTriggersWorkflow.run,
@@ -162,15 +162,17 @@ async def test_event_trigger_starts_the_policy_through_approval(
         id=f"triggers-{uuid.uuid4()}",
         task_queue=REMEDIATION,
     )
-    assert len(result.started_workflow_ids) == 1 and result.started_workflow_ids[0].endswith(
-        f"policy-{policy_id}"
-    )
+    assert len(result.started_workflow_ids) == 1, "the threshold policy stays quiet (no cost data)"
     child = f"{result.started_workflow_ids[0]}/remediation"
     pending = await until_state(client, child, {"pending_approval"})
     assert pending.plan is not None and pending.plan.approval_required, (
         "a triggered policy still waits for a human"
     )
     assert org.journal() == []
+    with tenant_session(session_factory(engine), org.organization_id) as session:
+        [firing] = PolicyTriggerService(session, org.organization_id).firings(policy_id)
+        assert firing.workflow_id == result.started_workflow_ids[0]
+        assert firing.execution_id == uuid.UUID(pending.execution_id)
 
 
 async def test_schedule_trigger_becomes_a_temporal_schedule(temporal_env: WorkflowEnvironment) -> None:

@@ -14,6 +14,7 @@ from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshTok
 from cloudoptima.storage.models.ingest import IngestRun, QuarantinedRow
 from cloudoptima.storage.models.optimisation import Anomaly, Budget, Recommendation
 from cloudoptima.storage.models.policies import Policy, PolicyExecution
+from cloudoptima.storage.models.policy_firings import PolicyFiring
 from cloudoptima.storage.models.prices import ListPriceRow, PriceRefreshRow
 from cloudoptima.storage.models.rollups import CostDaily
 
@@ -33,6 +34,7 @@ __all__ = [
     "Organization",
     "Policy",
     "PolicyExecution",
+    "PolicyFiring",
     "PriceRefreshRow",
     "QuarantinedRow",
     "Recommendation",

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,6 +44,9 @@ class ResourceDocument(UUIDPrimaryKey, TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_updated: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    """When the name, status, region, tags or configuration last changed (not every sighting)."""
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    """When a collection first stored the resource (``created_at`` is the cloud's creation time)."""
 
 
 class AuditLog(UUIDPrimaryKey, TenantScoped, Base):
