@@ -1,23 +1,25 @@
 """Policies that fire, on a real Temporal dev server and Postgres: an analysis ends by evaluating the
 triggers; a new high-severity anomaly fires its event policy once, the firing is recorded with what fired
 it and the execution it started, that execution waits for a person's approval, and each stage is published
-on ``policy_executions``."""
+on ``policy_executions``. A manual collection whose credentials are refused fires ``collection.failed``."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from cloudoptima.services.policies import PolicyService, validate_policy
 from cloudoptima.services.policy_triggers import PolicyTriggerService
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import Anomaly
@@ -25,10 +27,20 @@ from cloudoptima.storage.tenancy import tenant_session
 from temporal_workflows.analysis.activities import AnalysisActivities
 from temporal_workflows.analysis.inputs import AnalyseOrganisationInput
 from temporal_workflows.analysis.workflows import AnalyseOrganisationWorkflow
+from temporal_workflows.collection.workflows import CollectAccountWorkflow
 from temporal_workflows.policies.inputs import PolicyTriggersResult
 from temporal_workflows.policies.workflows import PolicyTriggersWorkflow
+from temporal_workflows.queues import COLLECTION
 from temporal_workflows.remediation import registration
 from temporal_workflows.remediation.activities import RemediationDeps
+from temporal_workflows.worker import WorkerDeps, build_workers
+from tests.workflows.collection_support import (
+    account_input,
+    create_store,
+    create_tenant,
+    drop_tenant,
+    registry,
+)
 from tests.workflows.test_policies_workflow import SEARCH_STOP, create_policy, search_instances
 from tests.workflows.test_remediation_harness import Tenant, sandbox_copy, sandbox_factory, tenant
 from tests.workflows.test_remediation_workflow import until_state
@@ -125,3 +137,72 @@ async def test_analysis_fires_the_event_policy_once_and_it_waits_for_approval(
     assert recorded == ("event", "anomaly.detected", anomaly_id, execution)
     assert pending.execution_id == execution_id, "the firing names the execution it started"
     assert published.stages(execution_id) == ["fired", "started"], published.events
+
+
+def _no_provider(cloud_account_id: uuid.UUID) -> Any:
+    raise LookupError(f"no provider for {cloud_account_id}: this test changes nothing in a cloud")
+
+
+async def test_a_refused_collection_fires_collection_failed(
+    temporal_env: WorkflowEnvironment, engine: Engine, tmp_path: Path
+) -> None:
+    store = create_store(tmp_path / "estate", accounts=1)
+    account = store.estate().accounts[0].account_id
+    collected = create_tenant(engine, store, extra_settings={account: {"account_id": "999999999999"}})
+    client, sessions = temporal_env.client, session_factory(engine)
+    queues = {q: f"{q}-{uuid.uuid4().hex[:8]}" for q in (COLLECTION, "remediation")}
+    with tenant_session(sessions, collected.organization_id) as session:
+        policy_id = (
+            PolicyService(session, collected.organization_id)
+            .create(
+                validate_policy(
+                    {
+                        "name": "tag on failure",
+                        "trigger": {"type": "event", "config": {"event": "collection.failed"}},
+                        "actions": [{"type": "tag", "config": {"tags": {"collection": "failed"}}}],
+                    }
+                )
+            )
+            .id
+        )
+    deps = WorkerDeps(engine=engine, sessions=sessions, providers=registry(), publish=None)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as executor:
+            (collector,) = build_workers(
+                client, deps, [COLLECTION], executor, queue_names=queues, max_concurrent_activities=8
+            )
+            async with (
+                collector,
+                Worker(
+                    client,
+                    task_queue=queues["remediation"],
+                    workflows=registration.workflows(),
+                    activities=registration.activities(
+                        RemediationDeps(sessions=sessions, providers=_no_provider)
+                    ),
+                    activity_executor=executor,
+                ),
+            ):
+                handle = await client.start_workflow(
+                    CollectAccountWorkflow.run,
+                    replace(account_input(collected, account), policy_task_queue=queues["remediation"]),
+                    id=f"collect-refused-{uuid.uuid4()}",
+                    task_queue=queues[COLLECTION],
+                )
+                with pytest.raises(WorkflowFailureError):
+                    await handle.result()
+                triggers = client.get_workflow_handle_for(
+                    PolicyTriggersWorkflow.run,
+                    f"policy-triggers-{collected.organization_id}-{handle.result_run_id}",
+                )
+                [started] = (await triggers.result()).started_workflow_ids
+        with tenant_session(sessions, collected.organization_id) as session:
+            [firing] = PolicyTriggerService(session, collected.organization_id).firings(policy_id)
+            assert (firing.event, firing.event_id.split(":")[0], firing.workflow_id) == (
+                "collection.failed",
+                str(collected.accounts[account]),
+                started,
+            )
+            assert "999999999999" in firing.details["payload"]["reason"]
+    finally:
+        drop_tenant(engine, collected)
