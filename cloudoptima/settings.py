@@ -213,6 +213,36 @@ class Settings(BaseSettings):
         default=True, validation_alias=AliasChoices("CLOUDOPTIMA_SCHEDULES", "schedules_enabled")
     )
     """Create or update the Temporal Schedules when a worker starts."""
+    public_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CLOUDOPTIMA_PUBLIC_URL", "public_url")
+    )
+    """The address people reach the product at, for links in emails (default: ``http://HOST:PORT``)."""
+    smtp_host: str | None = Field(default=None, validation_alias=AliasChoices("SMTP_HOST", "smtp_host"))
+    """The mail server for password-reset links; unset: embedded mode writes the email to the log."""
+    smtp_port: int = Field(default=587, validation_alias=AliasChoices("SMTP_PORT", "smtp_port"))
+    smtp_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMTP_USERNAME", "smtp_username")
+    )
+    smtp_password: str | None = Field(
+        default=None, repr=False, validation_alias=AliasChoices("SMTP_PASSWORD", "smtp_password")
+    )
+    smtp_from: str = Field(
+        default="CloudOptima <no-reply@localhost>", validation_alias=AliasChoices("SMTP_FROM", "smtp_from")
+    )
+    smtp_starttls: bool = Field(default=True, validation_alias=AliasChoices("SMTP_STARTTLS", "smtp_starttls"))
+    """Upgrade the SMTP connection with STARTTLS (certificate verified) before sending."""
+    password_reset_minutes: int = Field(
+        default=30,
+        ge=5,
+        le=1440,
+        validation_alias=AliasChoices("PASSWORD_RESET_MINUTES", "password_reset_minutes"),
+    )
+    """How long an emailed password-reset link works (it works once)."""
+
+    @property
+    def resolved_public_url(self) -> str:
+        """``CLOUDOPTIMA_PUBLIC_URL`` without a trailing slash, or the gateway's own address."""
+        return (self.public_url or f"http://{self.host}:{self.gateway_port}").rstrip("/")
 
     @field_validator("gateway_port", "postgres_port", "redis_port", "temporal_port", "temporal_ui_port")
     @classmethod

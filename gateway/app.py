@@ -18,6 +18,7 @@ from cloudoptima.settings import Settings, load_settings
 from cloudoptima.storage.tenancy import TenantViolation
 from gateway import health, stream
 from gateway.audit import AuditMiddleware
+from gateway.docs_pages import DEFAULT_CSP, docs_router
 from gateway.edge_cache import CachedReadMiddleware
 from gateway.observability import Metrics, RequestMiddleware, configure_logging
 from gateway.routes.v1 import build_router
@@ -28,7 +29,9 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "strict-origin-when-cross-origin",
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Content-Security-Policy": DEFAULT_CSP,
 }
+"""Sent with every response that does not set the header itself (the docs pages send their own CSP)."""
 
 
 async def _not_found(_request: Request, _exc: Exception) -> Response:
@@ -71,6 +74,8 @@ def create_app(
         version=cloudoptima.__version__,
         description="Multi-cloud FinOps: costs, forecasts, anomalies, recommendations, budgets, remediation.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.runtime = runtime
@@ -89,6 +94,7 @@ def create_app(
 
     app.add_middleware(RequestMiddleware, metrics=metrics, security_headers=SECURITY_HEADERS)
     app.include_router(health.router)
+    app.include_router(docs_router(app.openapi_url or "/openapi.json", app.title))
     app.include_router(build_router())
     app.include_router(stream.router)
     for extra in routers:

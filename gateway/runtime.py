@@ -150,6 +150,11 @@ class Runtime:
         self._tiers[organization_id] = (now + TIER_TTL_S, value)
         return value
 
+    def forget_tier(self, organization_id: uuid.UUID) -> None:
+        """Drop this process's cached tier (the organisation's tier changed; other replicas catch up within
+        ``TIER_TTL_S``)."""
+        self._tiers.pop(organization_id, None)
+
     async def close(self) -> None:
         if self._redis is not None:
             await self._redis.aclose()

@@ -5,7 +5,8 @@ Contract:
   ``cloudoptima.services.api_keys``) once at start; the server then acts for that key's organisation and
   its user's role. A missing or invalid key stops the server with a clear message.
 - HTTP: :class:`BearerVerifier` accepts ``Authorization: Bearer <token>`` where the token is an API key
-  (``co_...``) or a gateway access token (JWT, ``cloudoptima.services.tokens``; revoked ``jti`` refused).
+  (``co_...``) or a gateway access token (JWT, ``cloudoptima.services.tokens``; a revoked ``jti``, a revoked
+  sign-in (its ``sid`` family) and a deactivated user are refused, read from the database).
   The organisation and role travel in the access token's claims; every tool call reads them per request.
   A verified bearer is remembered for ``VERIFIED_TTL_SECONDS`` (keyed by its SHA-256, never the token), so
   argon2 runs once per key per minute rather than per request: revoking a key or a user takes effect
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudoptima.domain.rbac import Role, is_role
 from cloudoptima.services.api_keys import authenticate_api_key
 from cloudoptima.services.audit import api_key_actor
+from cloudoptima.services.revocation import revoked_in_database
 from cloudoptima.services.tokens import TokenError, TokenIssuer
 from cloudoptima.storage.models import RevokedToken
 
@@ -96,6 +98,9 @@ def identity_from_jwt(factory: sessionmaker[Session], issuer: TokenIssuer, token
     with factory() as session:
         if session.get(RevokedToken, claims.jti) is not None:
             raise AuthenticationError("access token has been revoked")
+        why = revoked_in_database(session, claims.user_id, claims.session_id)
+        if why is not None:
+            raise AuthenticationError(f"access token has been revoked ({why})")
     return Identity(
         organization_id=claims.organization_id, role=claims.role, principal=f"user:{claims.user_id}"
     )

@@ -35,10 +35,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cloudoptima.storage.models import RefreshToken
+from cloudoptima.storage.models import RefreshToken, User
 
 TOKEN_PREFIX = "cloudoptima:revoked:"
 SESSION_PREFIX = "cloudoptima:revoked-session:"
@@ -138,6 +138,45 @@ def live_sessions(
         .distinct()
     ).all()
     return tuple(sorted((f for f in found if f != keep), key=str))
+
+
+def end_sign_ins(
+    session: Session,
+    organization_id: uuid.UUID,
+    user_id: uuid.UUID,
+    reason: str,
+    *,
+    now: datetime,
+    access_ttl: timedelta,
+    keep: uuid.UUID | None = None,
+    whole_user: bool = False,
+) -> Revocation:
+    """Revoke every refresh-token family of the user except ``keep`` in the database (the caller commits) and
+    return the :class:`Revocation` to apply once committed (``whole_user``: the user is deactivated)."""
+    sessions = live_sessions(session, user_id, now=now, access_ttl=access_ttl, keep=keep)
+    revoked = update(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+    if keep is not None:
+        revoked = revoked.where(RefreshToken.family_id != keep)
+    session.execute(revoked.values(revoked_at=now))
+    return Revocation(organization_id, user_id, reason, session_ids=sessions, user=whole_user)
+
+
+def revoked_in_database(session: Session, user_id: uuid.UUID, session_id: uuid.UUID | None) -> str | None:
+    """Why an access token of ``user_id`` / ``session_id`` is revoked according to the database alone (for
+    callers without the gateway's Redis, e.g. MCP servers): ``"user deactivated"``, ``"session revoked"``, or
+    None."""
+    active = session.scalar(select(User.is_active).where(User.id == user_id))
+    if not active:
+        return "user deactivated"
+    if session_id is not None:
+        revoked = session.scalar(
+            select(RefreshToken.id)
+            .where(RefreshToken.family_id == session_id, RefreshToken.revoked_at.is_not(None))
+            .limit(1)
+        )
+        if revoked is not None:
+            return "session revoked"
+    return None
 
 
 class RevocationMarks:

@@ -5,16 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.routes import (
+    account,
     audit_logs,
     auth,
     budgets,
     cloud_accounts,
     costs,
     executions,
+    organization,
     policies,
     recommendations,
     remediation,
     resources,
+    users,
 )
 
 
@@ -24,4 +27,6 @@ def build_router() -> APIRouter:
         router.include_router(module.router)
     router.include_router(executions.router)
     router.include_router(audit_logs.router)
+    for admin in (account, organization, users):
+        router.include_router(admin.router)
     return router

@@ -34,8 +34,21 @@ from cloudoptima.storage.tenancy import scope
 from gateway.route_table import RouteEntry, api_routes
 from tests.gateway.conftest import Org, make_org
 
-PUBLIC = {"/v1/auth/register", "/v1/auth/login", "/v1/auth/refresh", "/v1/auth/invitations/accept"}
-SELF_SERVICE = PUBLIC | {"/v1/auth/logout", "/v1/auth/api-keys", "/v1/auth/api-keys/{key_id}"}
+PUBLIC = {
+    "/v1/auth/register",
+    "/v1/auth/login",
+    "/v1/auth/refresh",
+    "/v1/auth/invitations/accept",
+    "/v1/auth/password-reset",
+    "/v1/auth/password-reset/confirm",
+}
+SELF_SERVICE = PUBLIC | {
+    "/v1/auth/logout",
+    "/v1/auth/logout-all",
+    "/v1/auth/password",
+    "/v1/auth/api-keys",
+    "/v1/auth/api-keys/{key_id}",
+}
 # POSTs that change nothing a viewer may not change: asking the assistant (its tools are read-only and bound
 # to the caller's role; a remediation it requests still needs a permitted approver).
 READ_ONLY_POSTS = {"/v1/chat"}
@@ -78,6 +91,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "RefreshRequest": {"refresh_token": "x"},
     "InvitationAccept": {"token": "x", "password": "long enough"},
     "ChatIn": {"message": "What did we spend last month?"},
+    "OrganizationPatch": {"settings": {"require_approval": True}},
+    "UserPatch": {"role": "analyst"},
+    "PasswordChange": {"current_password": "x", "new_password": "long enough pass"},
+    "PasswordResetRequest": {"email": "nobody@example.com"},
+    "PasswordResetConfirm": {"token": "x", "new_password": "long enough pass"},
 }
 
 
@@ -148,6 +166,7 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             "key_id": key.id,
             "invitation_id": invitation.id,
             "execution_id": execution.id,
+            "user_id": org.users["engineer"],
         }
         session.commit()
     return ids

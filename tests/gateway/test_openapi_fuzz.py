@@ -25,6 +25,16 @@ from cloudoptima.settings import Settings
 from gateway.main import build_app
 from tests.gateway.conftest import make_org
 
+REVOKING = frozenset(
+    {
+        "POST /v1/auth/logout",
+        "POST /v1/auth/logout-all",
+        "POST /v1/auth/password",
+        "PATCH /v1/users/{user_id}",
+        "POST /v1/users/{user_id}/deactivate",
+    }
+)
+
 
 @pytest.fixture(scope="module")
 def server(gateway_settings: Settings) -> Iterator[str]:
@@ -51,8 +61,8 @@ def schema_and_auth(server: str, engine: Engine, gateway_settings: Settings) -> 
     shared = make_org(engine, gateway_settings)
 
     def headers(label: str) -> dict[str, str]:
-        # logout revokes the token it is called with: give it a throwaway one
-        org = make_org(engine, gateway_settings) if label == "POST /v1/auth/logout" else shared
+        # these revoke the token they are called with (or its user's sign-ins): give them a throwaway one
+        org = make_org(engine, gateway_settings) if label in REVOKING else shared
         return {"Authorization": f"Bearer {org.tokens['admin']}"}
 
     return schema, headers

@@ -13,6 +13,7 @@ from cloudoptima.storage.models.executions import ExecutionEvent
 from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshToken, RevokedToken, User
 from cloudoptima.storage.models.ingest import IngestRun, QuarantinedRow
 from cloudoptima.storage.models.optimisation import Anomaly, Budget, Recommendation
+from cloudoptima.storage.models.password_resets import PasswordResetToken
 from cloudoptima.storage.models.policies import Policy, PolicyExecution
 from cloudoptima.storage.models.policy_firings import PolicyFiring
 from cloudoptima.storage.models.prices import ListPriceRow, PriceRefreshRow
@@ -32,6 +33,7 @@ __all__ = [
     "IngestRun",
     "ListPriceRow",
     "Organization",
+    "PasswordResetToken",
     "Policy",
     "PolicyExecution",
     "PolicyFiring",

@@ -30,6 +30,9 @@ class User(UUIDPrimaryKey, Timestamps, TenantScoped, Base):
     role: Mapped[str] = mapped_column(String(50))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login: Mapped[datetime | None]
+    is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    """An operator of the platform (granted only by ``cloudoptima users platform-admin``): may change an
+    organisation's subscription tier."""
 
 
 class ApiKey(UUIDPrimaryKey, TenantScoped, Base):

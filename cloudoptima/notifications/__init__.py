@@ -1,0 +1,1 @@
+"""Messages the product sends to people (email today)."""
