@@ -50,6 +50,7 @@ async def _mcp_calls(engine: Engine, org: Org) -> uuid.UUID:
     plaintext, key_id = _api_key(engine, org, "admin")
     identity = identity_from_api_key(factory, plaintext)
     assert identity.credential == f"api_key:{key_id}"
+    assert Identity.from_claims(dict(identity.claims())) == identity  # as HTTP bearers carry it per request
     async with Client(build_server("platform", runtime, identity=identity)) as client:
         listed = await client.call_tool("recommendations_list", {"limit": 5})
         assert not listed.is_error
