@@ -56,6 +56,26 @@ _FAILED_ROLLBACK = frozenset(
 )
 
 
+_STAGE = {
+    name: rank
+    for rank, name in enumerate(
+        (
+            "queued",
+            "planned",
+            "planning",
+            "pending_approval",
+            "approved",
+            "rejected",
+            "scheduled",
+            "executing",
+            "verifying",
+            "rolling_back",
+        )
+    )
+}
+"""The order of the stages, for states recorded at the same instant (terminal states come last)."""
+
+
 class RollbackRefused(ValueError):
     """This execution cannot be rolled back; the message says why."""
 
@@ -197,7 +217,12 @@ class ExecutionService:
             verifications=[dict(e.data) for e in sorted(by_kind.get("verification", []), key=_index)],
             rollbacks=[dict(e.data) for e in sorted(by_kind.get("rollback", []), key=_index)],
             snapshots=snapshots,
-            timeline=[StateReached(state=e.key, at=e.at) for e in by_kind.get("state", [])],
+            timeline=[
+                StateReached(state=e.key, at=e.at)
+                for e in sorted(
+                    by_kind.get("state", []), key=lambda e: (e.at, _STAGE.get(e.key, len(_STAGE)))
+                )
+            ],
             saving=SavingView(
                 planned_monthly=planned,
                 safety_snapshots_monthly=snapshot_cost,
