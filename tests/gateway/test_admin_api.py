@@ -8,14 +8,18 @@ import base64
 import hashlib
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
+from typer.testing import CliRunner
 
+from cloudoptima.cli import app
 from cloudoptima.domain.organisation_settings import known_keys
+from cloudoptima.services.user_admin import LastAdminError, UserAdminService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import AuditLog, Organization, User
 from gateway.docs_pages import DEFAULT_CSP
@@ -33,6 +37,10 @@ def _audit(engine: Engine, org: uuid.UUID, action: str) -> list[AuditLog]:
                 .order_by(AuditLog.timestamp)
             )
         )
+
+
+def _db_env(settings: Settings) -> dict[str, str]:
+    return {"DATABASE_URL": settings.resolved_database_url()}
 
 
 def test_organisation_settings_are_validated_audited_and_the_tier_is_the_platforms(
@@ -78,10 +86,17 @@ def test_organisation_settings_are_validated_audited_and_the_tier_is_the_platfor
     assert [a.result for a in audits] == ["failure", "failure", "denied", "success"]
     assert audits[-1].details["changed"] == ["name", "require_approval", "rollup_tag_keys"]
 
-    # A platform administrator (flag set from the command line) may change the tier; limits follow at once.
+    # A platform administrator (flagged by the command line, the only way) may change the tier; the limits
+    # follow at once.
     with Session(engine) as session:
-        session.execute(update(User).where(User.id == org.users["admin"]).values(is_platform_admin=True))
-        session.commit()
+        email = session.scalars(select(User.email).where(User.id == org.users["admin"])).one()
+    cli = ["users", "platform-admin", email.upper(), "--state-dir", str(gateway_settings.state_dir)]
+    unknown_account = CliRunner().invoke(
+        app, [*cli[:2], "nobody@example.com", *cli[3:]], env=_db_env(gateway_settings)
+    )
+    assert unknown_account.exit_code == 1 and "no account with email" in unknown_account.output
+    granted = CliRunner().invoke(app, cli, env=_db_env(gateway_settings))
+    assert granted.exit_code == 0 and f"{email} is now a platform administrator" in granted.output
     bad_tier = client.patch("/v1/organization", headers=org.headers(), json={"tier": "platinum"})
     assert bad_tier.status_code == 422 and "free, pro, enterprise" in bad_tier.json()["detail"][0]["msg"]
     upgraded = client.patch("/v1/organization", headers=org.headers(), json={"tier": "pro"})
@@ -193,3 +208,32 @@ def test_html_pages_carry_a_strict_content_security_policy(client: TestClient) -
     api = client.get("/openapi.json")
     assert api.headers["content-security-policy"] == DEFAULT_CSP
     assert "script-src 'self'" in DEFAULT_CSP and "unsafe" not in DEFAULT_CSP
+
+
+def test_the_service_never_leaves_an_organisation_without_an_active_admin(db_session: Session) -> None:
+    org = Organization(name="one-admin", subscription_tier="free", settings={})
+    db_session.add(org)
+    db_session.flush()
+    people = {}
+    for role in ("admin", "finops_manager"):
+        user = User(
+            organization_id=org.id,
+            email=f"{role}-{uuid.uuid4().hex[:6]}@example.com",
+            password_hash="x",
+            role=role,
+        )
+        db_session.add(user)
+        db_session.flush()
+        people[role] = user.id
+    service = UserAdminService(db_session, org.id, access_ttl=timedelta(minutes=30))
+    with pytest.raises(LastAdminError, match="last admin"):
+        service.deactivate(people["finops_manager"], people["admin"])
+    with pytest.raises(LastAdminError, match="last admin"):
+        service.change_role(people["finops_manager"], people["admin"], "viewer")
+    with pytest.raises(ValueError, match="expected one of viewer, analyst"):
+        service.change_role(people["admin"], people["finops_manager"], "owner")
+    with pytest.raises(LookupError):
+        service.deactivate(people["admin"], uuid.uuid4())
+    assert service.change_role(people["admin"], people["finops_manager"], "admin").revocation is not None
+    done = service.deactivate(people["finops_manager"], people["admin"])
+    assert done.user.is_active is False and done.revocation.user is True
