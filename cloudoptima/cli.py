@@ -918,6 +918,34 @@ def users_platform_admin(
     console.print(f"{user.email} {state} a platform administrator")
 
 
+@secrets_app.command("rotate-jwt")
+def secrets_rotate_jwt(
+    state_dir: StateDir = None,
+    key_id: Annotated[
+        str | None, typer.Option("--key-id", help="kid of the new key (default: derived).")
+    ] = None,
+) -> None:
+    """Print the settings that retire the current JWT signing key now and sign with a fresh one.
+
+    Set the printed JWT_SECRET, JWT_KEY_ID and JWT_PREVIOUS_KEYS on every gateway and MCP server and restart
+    them: tokens of the retired key keep working for JWT_KEY_GRACE_MINUTES, new tokens use the new key.
+    """
+    import secrets as random_secrets
+    from datetime import UTC, datetime
+
+    from cloudoptima.security.jwt_keys import default_kid
+
+    settings = _settings(state_dir)
+    secret = random_secrets.token_urlsafe(48)
+    try:
+        previous = settings.jwt_keys_retired_at(datetime.now(UTC).replace(microsecond=0))
+    except SettingsError as exc:
+        fail(str(exc))
+    print(f"JWT_SECRET={secret}")
+    print(f"JWT_KEY_ID={key_id or default_kid(secret)}")
+    print(f"JWT_PREVIOUS_KEYS='{json.dumps(previous)}'")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

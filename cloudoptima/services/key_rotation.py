@@ -24,7 +24,7 @@ from sqlalchemy import Column, Engine, Table, select, update
 from sqlalchemy.orm import Session
 
 from cloudoptima.security.encryption import CredentialCipher, CredentialDecryptionError
-from cloudoptima.storage.models import CloudAccount
+from cloudoptima.storage.models import CloudAccount, SsoProvider
 
 DEFAULT_BATCH = 200
 
@@ -53,6 +53,7 @@ def _table(model: object) -> Table:
 
 ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(_table(CloudAccount), "credentials_encrypted"),
+    EncryptedColumn(_table(SsoProvider), "client_secret_encrypted"),
 )
 
 

@@ -17,6 +17,7 @@ from gateway.routes import (
     recommendations,
     remediation,
     resources,
+    sso,
     users,
 )
 
@@ -25,8 +26,9 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
     for module in (auth, cloud_accounts, costs, resources, recommendations, remediation, budgets, policies):
         router.include_router(module.router)
-    router.include_router(executions.router)
+    router.include_router(sso.router)
     router.include_router(audit_logs.router)
+    router.include_router(executions.router)
     for admin in (account, organization, users):
         router.include_router(admin.router)
     return router

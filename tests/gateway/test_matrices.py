@@ -41,6 +41,8 @@ PUBLIC = {
     "/v1/auth/invitations/accept",
     "/v1/auth/password-reset",
     "/v1/auth/password-reset/confirm",
+    "/v1/auth/sso/login",
+    "/v1/auth/sso/callback",
 }
 SELF_SERVICE = PUBLIC | {
     "/v1/auth/logout",
@@ -91,6 +93,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "RefreshRequest": {"refresh_token": "x"},
     "InvitationAccept": {"token": "x", "password": "long enough"},
     "ChatIn": {"message": "What did we spend last month?"},
+    "SsoConfigIn": {"slug": "matrix", "issuer": "https://idp.example.com", "client_id": "c", "client_secret": "s"},
     "OrganizationPatch": {"settings": {"require_approval": True}},
     "UserPatch": {"role": "analyst"},
     "PasswordChange": {"current_password": "x", "new_password": "long enough pass"},

@@ -3,6 +3,7 @@ signing-key rotation with a pinned clock."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,3 +111,27 @@ def test_old_tokens_verify_within_the_grace_period_only(tmp_path: Path) -> None:
         relabelled = jwt.encode(payload, OLD_SECRET, algorithm="HS256", headers={"kid": "2030-03"})
         with pytest.raises(TokenError, match="invalid"):
             after.verify(relabelled)
+
+
+def test_rotate_jwt_prints_settings_that_keep_old_tokens_valid(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cloudoptima.cli import app
+
+    before = Settings(state_dir=tmp_path)
+    old = TokenIssuer(before.resolved_jwt_secret, keys=before.resolved_jwt_keys)
+    token, claims = old.issue(uuid.uuid4(), uuid.uuid4(), "viewer")
+    result = CliRunner().invoke(
+        app, ["secrets", "rotate-jwt", "--state-dir", str(tmp_path), "--key-id", "next"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    after = Settings(
+        state_dir=tmp_path,
+        jwt_secret=lines["JWT_SECRET"],
+        jwt_key_id=lines["JWT_KEY_ID"],
+        jwt_previous_keys=json.loads(lines["JWT_PREVIOUS_KEYS"].strip("'")),
+    )
+    ring = after.resolved_jwt_keys
+    assert ring.current.kid == "next" and ring.previous[0].kid == claims.key_id
+    assert TokenIssuer(ring.current.secret, keys=ring).verify(token).jti == claims.jti

@@ -20,7 +20,7 @@ from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.key_rotation import ColumnReport, KeyRotationError, rotate_stored_secrets
 from cloudoptima.storage.engine import normalise_url
 from cloudoptima.storage.migrate import upgrade
-from cloudoptima.storage.models import CloudAccount, Organization
+from cloudoptima.storage.models import CloudAccount, Organization, SsoProvider
 
 OLD, NEW, STRANGER = (Fernet.generate_key().decode() for _ in range(3))
 
@@ -53,6 +53,19 @@ def _accounts(engine: Engine, cipher: CredentialCipher, count: int, tag: str) ->
                     credentials_encrypted=cipher.encrypt({"role_arn": f"arn:{tag}:{i}"}),
                 )
             )
+        if tag == "a":  # an organisation's single sign-on client secret is encrypted the same way
+            session.add(
+                SsoProvider(
+                    organization_id=org.id,
+                    slug=f"sso-{tag}",
+                    issuer="https://idp.example.com",
+                    client_id="c",
+                    client_secret_encrypted=cipher.encrypt({"client_secret": "s3cret"}),
+                    scopes="openid",
+                    groups_claim="groups",
+                    group_roles={},
+                )
+            )
         session.commit()
 
 
@@ -63,7 +76,12 @@ def _stored(engine: Engine) -> dict[str, tuple[str, object]]:
                 CloudAccount.account_identifier, CloudAccount.credentials_encrypted, CloudAccount.updated_at
             )
         )
-        return {ident: (value, updated) for ident, value, updated in rows}
+        found: dict[str, tuple[str, object]] = {ident: (value, updated) for ident, value, updated in rows}
+        for slug, value, updated in session.execute(
+            select(SsoProvider.slug, SsoProvider.client_secret_encrypted, SsoProvider.updated_at)
+        ):
+            found[slug] = (value, updated)
+        return found
 
 
 def _readable(engine: Engine, cipher: CredentialCipher) -> dict[str, bool]:
@@ -78,14 +96,14 @@ def test_rotation_keeps_every_secret_readable_and_runs_once(
     _accounts(engine, old_only, 5, "a")
     _accounts(engine, ring, 2, "b")  # written after the processes got the ring: mixed keys at rest
     assert all(_readable(engine, ring).values())
-    assert sum(_readable(engine, old_only).values()) == 5
+    assert sum(_readable(engine, old_only).values()) == 6
     assert sum(_readable(engine, new_only).values()) == 2
     before = _stored(engine)
 
     # A ring that lacks the key some rows were written with: refused before anything changes.
     with pytest.raises(KeyRotationError, match=r"cloud_accounts.credentials_encrypted: 7 value\(s\)"):
         rotate_stored_secrets(engine, CredentialCipher(STRANGER))
-    with pytest.raises(KeyRotationError, match=r"5 value\(s\)"):  # the old key was dropped too soon
+    with pytest.raises(KeyRotationError, match=r"5 value\(s\).*sso_providers.client_secret_encrypted: 1"):
         rotate_stored_secrets(engine, CredentialCipher([NEW]))
     assert _stored(engine) == before
 
@@ -97,14 +115,16 @@ def test_rotation_keeps_every_secret_readable_and_runs_once(
         during.append((progress.rows, sum(_readable(engine, new_only).values())))
 
     report = rotate_stored_secrets(engine, ring, batch_size=3, after_batch=check)
-    (column,) = report.columns
+    column, sso = report.columns
     assert (column.rows, column.rotated, column.already_current, column.batches) == (7, 5, 2, 3)
+    assert (sso.column, sso.rows, sso.rotated) == ("sso_providers.client_secret_encrypted", 1, 1)
     assert during[0][0] == 3 and 2 < during[0][1] < 7  # a mixed state was observed and read
     after = _stored(engine)
     assert all(_readable(engine, new_only).values())
     assert not any(_readable(engine, old_only).values())
     assert {k: v[1] for k, v in after.items()} == {k: v[1] for k, v in before.items()}  # updated_at kept
     assert new_only.decrypt(after["a-3"][0]) == {"role_arn": "arn:a:3"}
+    assert new_only.decrypt(after["sso-a"][0]) == {"client_secret": "s3cret"}
 
     # The CLI: a second run changes nothing; a wrong key fails with one clear line and changes nothing.
     monkeypatch.setenv("DATABASE_URL", url)
@@ -114,7 +134,7 @@ def test_rotation_keeps_every_secret_readable_and_runs_once(
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["rotated"] == 0 and summary["keys"] == 2
-    assert summary["columns"][0]["already_current"] == 7
+    assert [c["already_current"] for c in summary["columns"]] == [7, 1]
     assert _stored(engine) == after
 
     monkeypatch.setenv("CLOUDOPTIMA_ENCRYPTION_KEYS", STRANGER)

@@ -18,6 +18,7 @@ from cloudoptima.storage.models.policies import Policy, PolicyExecution
 from cloudoptima.storage.models.policy_firings import PolicyFiring
 from cloudoptima.storage.models.prices import ListPriceRow, PriceRefreshRow
 from cloudoptima.storage.models.rollups import CostDaily
+from cloudoptima.storage.models.sso import SsoIdentity, SsoLogin, SsoProvider
 
 __all__ = [
     "Anomaly",
@@ -43,6 +44,9 @@ __all__ = [
     "RefreshToken",
     "ResourceDocument",
     "RevokedToken",
+    "SsoIdentity",
+    "SsoLogin",
+    "SsoProvider",
     "User",
     "UtilisationCursor",
     "UtilisationDay",
