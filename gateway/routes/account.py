@@ -4,7 +4,7 @@
   once, this one stays.
 - ``POST /auth/logout-all``: every sign-in of yours ends, this one included (tokens and open sockets).
 - ``POST /auth/password-reset``: always the same 202 answer, whether or not the address has an account; an
-  active account is emailed a one-time link (SMTP, or the log in embedded mode without ``SMTP_HOST``) valid
+  active account is emailed (after the answer, so the mail server's latency reveals nothing) a one-time link (SMTP, or the log in embedded mode without ``SMTP_HOST``) valid
   for ``PASSWORD_RESET_MINUTES``. At most ``RESET_REQUESTS`` emails per address per ``RESET_WINDOW_S``.
 - ``POST /auth/password-reset/confirm``: the link's token and a new password; the token works once, and
   every sign-in of the account ends.
@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import replace
@@ -21,7 +22,12 @@ from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from cloudoptima.notifications.email import EmailDeliveryError, EmailMessage, sender_from_settings
+from cloudoptima.notifications.email import (
+    EmailDeliveryError,
+    EmailMessage,
+    EmailSender,
+    sender_from_settings,
+)
 from cloudoptima.services.passwords import (
     InvalidResetTokenError,
     PasswordPolicyError,
@@ -156,11 +162,16 @@ async def request_password_reset(
     link = await run_in_threadpool(issue)
     if link is not None:
         request.state.audit_org, request.state.audit_user = link.organization_id, link.user_id
-        try:
-            await run_in_threadpool(sender.send, _reset_email(runtime, link))
-        except EmailDeliveryError:
-            _log.exception("password reset email could not be sent")
+        # Sent after the answer, so the mail server's latency does not tell who has an account.
+        runtime.background(asyncio.ensure_future(_deliver(sender, _reset_email(runtime, link))))
     return PasswordResetRequested(detail=RESET_ANSWER)
+
+
+async def _deliver(sender: EmailSender, message: EmailMessage) -> None:
+    try:
+        await run_in_threadpool(sender.send, message)
+    except EmailDeliveryError:
+        _log.exception("password reset email could not be sent")
 
 
 @router.post("/password-reset/confirm", response_model=Success)
