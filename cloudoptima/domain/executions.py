@@ -57,10 +57,12 @@ class StateReached(_Model):
 
 
 class SavingView(_Model):
-    """The monthly saving: as planned, the safety snapshots' monthly cost, and the net saving."""
+    """The monthly saving before safety snapshots (``gross_monthly``), what the safety snapshots cost a month
+    (those taken once the steps ran, else those the plan expects: ``snapshots_taken``) and the net saving."""
 
-    planned_monthly: Decimal | None
+    gross_monthly: Decimal | None
     safety_snapshots_monthly: Decimal
+    snapshots_taken: bool
     net_monthly: Decimal | None
 
 

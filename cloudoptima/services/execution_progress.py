@@ -15,6 +15,8 @@ Called by the remediation activities after each stage (never by workflow code). 
   collection does not find the finding again. A ``snapshot_and_delete_disk`` step's safety snapshot becomes
   a ``snapshot`` resource (see :mod:`cloudoptima.services.safety_snapshots`) whose monthly cost is netted
   from the recommendation's reported saving.
+- :meth:`ExecutionProgress.net_planned_snapshots` nets, in a freshly built plan, the safety snapshot each
+  ``snapshot_and_delete_disk`` step would keep (what the approver reads is the net saving).
 - Each method returns the event to publish on the organisation's ``policy_executions`` channel
   (:func:`event_payload`); the caller publishes it after its transaction committed.
 - Every query is scoped to the organisation; the caller owns the transaction.
@@ -35,7 +37,12 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.recommendations import RecommendationStatus, money
 from cloudoptima.domain.remediation import RemediationState, RollbackOutcome, StepOutcome, StepVerification
-from cloudoptima.services.safety_snapshots import SafetySnapshot, inventory_snapshot
+from cloudoptima.services.safety_snapshots import (
+    SNAPSHOT_ACTION,
+    SafetySnapshot,
+    estimate_snapshot,
+    inventory_snapshot,
+)
 from cloudoptima.storage.models import ExecutionEvent, PolicyExecution, ResourceDocument
 from cloudoptima.storage.models import Recommendation as RecommendationRow
 from cloudoptima.storage.tenancy import TenantRepository
@@ -283,6 +290,51 @@ class ExecutionProgress:
         self.note(row.id, "rollback", str(rollback.index), rollback.model_dump(mode="json"))
         self._session.flush()
         return event_payload(row, "rollback", rollback=rollback.model_dump(mode="json"))
+
+    def net_planned_snapshots(self, execution_id: uuid.UUID) -> dict[int, Decimal]:
+        """Price the safety snapshot each planned ``snapshot_and_delete_disk`` step would keep and net it in
+        the stored plan (the step's monthly cost after, the impact's savings and projection, a risk line
+        naming size, price and source; ``impact.safety_snapshots_monthly`` holds the total). Returns the
+        step index → monthly cost of each priced snapshot (empty: nothing changed)."""
+        row = self._executions.get(execution_id)
+        if row is None or not row.plan:
+            return {}
+        plan = dict(row.plan)
+        steps = [dict(step) for step in plan.get("steps") or []]
+        priced: dict[int, Decimal] = {}
+        risks: list[str] = []
+        for step in steps:
+            if step.get("action") != SNAPSHOT_ACTION or not step.get("cloud_account_id"):
+                continue
+            estimate = estimate_snapshot(
+                self._session,
+                self._org,
+                uuid.UUID(str(step["cloud_account_id"])),
+                str(step.get("resource_id")),
+                dict(step.get("current_state") or {}),
+            )
+            if estimate is None:
+                continue
+            size, cost, source = estimate
+            index = int(step.get("index", 0))
+            priced[index] = cost
+            step["monthly_cost_after"] = str(cost)
+            risks.append(
+                f"step {index} keeps a safety snapshot of {step.get('resource_id')} ({size} GB): {cost}/month "
+                f"at list price ({source or 'no known price'}); the saving shown is net of it"
+            )
+        if not priced:
+            return {}
+        total = sum(priced.values(), Decimal(0))
+        impact = dict(plan.get("impact") or {})
+        impact["savings"] = str(Decimal(str(impact.get("savings") or 0)) - total)
+        impact["projected_monthly"] = str(Decimal(str(impact.get("projected_monthly") or 0)) + total)
+        impact["risks"] = [*(impact.get("risks") or []), *risks]
+        impact["safety_snapshots_monthly"] = str(total)
+        plan["steps"], plan["impact"] = steps, impact
+        row.plan = plan
+        self._session.flush()
+        return priced
 
     # -- inventory ------------------------------------------------------------------------------------------
 

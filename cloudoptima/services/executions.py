@@ -194,8 +194,12 @@ class ExecutionService:
             by_kind.setdefault(event.kind, []).append(event)
         plan = dict(row.plan or {})
         snapshots = [dict(e.data) for e in by_kind.get("snapshot", [])]
-        snapshot_cost = sum((_money(s.get("monthly_cost")) or Decimal(0) for s in snapshots), Decimal(0))
-        planned = _money(dict(plan.get("impact") or {}).get("savings"))
+        impact = dict(plan.get("impact") or {})
+        planned = _money(impact.get("savings"))
+        expected = _money(impact.get("safety_snapshots_monthly")) or Decimal(0)
+        taken = sum((_money(s.get("monthly_cost")) or Decimal(0) for s in snapshots), Decimal(0))
+        snapshot_cost = taken if snapshots else expected
+        gross = None if planned is None else planned + expected
         try:
             refusal: str | None = None
             self.rollback_plan(row.id, _row=row, _events=events)
@@ -224,9 +228,10 @@ class ExecutionService:
                 )
             ],
             saving=SavingView(
-                planned_monthly=planned,
+                gross_monthly=gross,
                 safety_snapshots_monthly=snapshot_cost,
-                net_monthly=None if planned is None else planned - snapshot_cost,
+                snapshots_taken=bool(snapshots),
+                net_monthly=None if gross is None else gross - snapshot_cost,
             ),
             rollback_of=None if origin is None else self._link(origin, origin.execution_id),
             rolled_back_by=[self._link(e, uuid.UUID(e.key)) for e in by_kind.get(ROLLBACK_REQUEST, [])],

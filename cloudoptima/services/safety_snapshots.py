@@ -12,6 +12,8 @@ Contract:
   organisation has live accounts and a refresh stored one, else the built-in sandbox catalogue, else the
   connectors' built-in tables); ``price_source`` names that tier. Snapshots are incremental, so a full-size
   price is the upper bound of what it bills. Unknown price: cost 0 with ``price_source`` None.
+- :func:`estimate_snapshot` prices the snapshot a planned ``snapshot_and_delete_disk`` would keep the same
+  way, so the plan an approver reads already shows the saving net of it.
 - The caller owns the transaction.
 """
 
@@ -77,6 +79,59 @@ def _size(value: Any) -> int | None:
     return size if size > 0 else None
 
 
+@dataclass(frozen=True)
+class _Disk:
+    row: ResourceDocument
+    provider: CloudProvider
+    region: str
+    size_gb: int
+    monthly_cost: Decimal
+    price_source: str | None
+
+
+def _disk(
+    session: Session,
+    organization_id: uuid.UUID,
+    cloud_account_id: uuid.UUID,
+    resource_id: str,
+    state: dict[str, Any],
+) -> _Disk | None:
+    """The stored disk, its size and region (``state`` first: what the provider reported) and the monthly
+    price of a full-size snapshot of it; None when the disk or its size is unknown."""
+    disk = session.scalars(
+        select(ResourceDocument).where(
+            ResourceDocument.organization_id == organization_id,
+            ResourceDocument.cloud_account_id == cloud_account_id,
+            ResourceDocument.resource_id == resource_id,
+        )
+    ).first()
+    if disk is None:
+        return None
+    size = _size(state.get("size_gb")) or _size(dict(disk.configuration or {}).get("size_gb"))
+    region = str(state.get("region") or disk.region or "")
+    if size is None or not region:
+        return None
+    provider = CloudProvider(disk.provider)
+    prices = price_catalog_for(session, organization_id)
+    price = prices.snapshot_monthly(provider, region, size)
+    source = prices.price_source(provider, "snapshot", region, "standard") if price is not None else None
+    cost = money(price) if price is not None else Decimal(0)
+    return _Disk(disk, provider, region, size, cost, source)
+
+
+def estimate_snapshot(
+    session: Session,
+    organization_id: uuid.UUID,
+    cloud_account_id: uuid.UUID,
+    resource_id: str,
+    state: dict[str, Any],
+) -> tuple[int, Decimal, str | None] | None:
+    """``(size_gb, monthly cost, price source)`` of the safety snapshot a ``snapshot_and_delete_disk`` of
+    ``resource_id`` would keep (priced as in the module contract), or None when the disk is unknown."""
+    disk = _disk(session, organization_id, cloud_account_id, resource_id, state)
+    return None if disk is None else (disk.size_gb, disk.monthly_cost, disk.price_source)
+
+
 def inventory_snapshot(
     session: Session,
     organization_id: uuid.UUID,
@@ -89,36 +144,23 @@ def inventory_snapshot(
     snapshot_id = outcome.after.get("snapshot_id")
     if outcome.action != SNAPSHOT_ACTION or outcome.status != "succeeded" or not snapshot_id:
         return None
-    disk = session.scalars(
-        select(ResourceDocument).where(
-            ResourceDocument.organization_id == organization_id,
-            ResourceDocument.cloud_account_id == cloud_account_id,
-            ResourceDocument.resource_id == outcome.resource_id,
-        )
-    ).first()
-    configuration: dict[str, Any] = dict(disk.configuration or {}) if disk is not None else {}
-    size = _size(outcome.before.get("size_gb")) or _size(configuration.get("size_gb"))
-    region = str(outcome.before.get("region") or (disk.region if disk is not None else "") or "")
-    if disk is None or size is None or not region:
+    found = _disk(session, organization_id, cloud_account_id, outcome.resource_id, dict(outcome.before))
+    if found is None:
         return None
-    provider = CloudProvider(disk.provider)
-    prices = price_catalog_for(session, organization_id)
-    price = prices.snapshot_monthly(provider, region, size)
-    source = prices.price_source(provider, "snapshot", region, "standard") if price is not None else None
-    cost = money(price) if price is not None else Decimal(0)
+    disk, configuration = found.row, dict(found.row.configuration or {})
     tags = {str(k): str(v) for k, v in (disk.tags or {}).items()} | {SAFETY_TAG: outcome.resource_id}
     resource = Resource(
         resource_id=str(snapshot_id),
         name=f"{disk.resource_name or outcome.resource_id}-safety-snapshot",
         kind=ResourceKind.SNAPSHOT,
-        provider=provider,
+        provider=found.provider,
         account_id=str(configuration.get("account_id") or ""),
-        region=region,
+        region=found.region,
         service_name=str(configuration.get("service_name") or ""),
         sku_id="",
-        attributes=SnapshotAttributes(size_gb=size, source_disk_id=outcome.resource_id),
+        attributes=SnapshotAttributes(size_gb=found.size_gb, source_disk_id=outcome.resource_id),
         tags=tags,
-        monthly_cost=cost,
+        monthly_cost=found.monthly_cost,
         state=ResourceState.RUNNING,
         created_at=seen_at,
     )
@@ -128,9 +170,9 @@ def inventory_snapshot(
     return SafetySnapshot(
         resource_id=str(snapshot_id),
         source_disk_id=outcome.resource_id,
-        provider=provider.value,
-        region=region,
-        size_gb=size,
-        monthly_cost=cost,
-        price_source=source,
+        provider=found.provider.value,
+        region=found.region,
+        size_gb=found.size_gb,
+        monthly_cost=found.monthly_cost,
+        price_source=found.price_source,
     )

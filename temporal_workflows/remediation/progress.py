@@ -15,7 +15,9 @@ Publishing is best effort: a Redis failure is logged and never fails the activit
 Postgres; ``GET /v1/executions/{id}`` shows them).
 
 The plan activity also refuses (as a plan problem, so nothing executes) a recommendation that already has
-an older open execution: two requests racing past the API's check cannot both change the cloud.
+an older open execution: two requests racing past the API's check cannot both change the cloud; and it nets
+the safety snapshot each ``snapshot_and_delete_disk`` step would keep from the plan's saving (priced by
+``cloudoptima.services.safety_snapshots``), so the approver reads the net saving.
 """
 
 from __future__ import annotations
@@ -83,6 +85,21 @@ class FollowedRemediationActivities(RemediationActivities):
                     stored = dict(row.plan or {})
                     stored["problems"] = [*stored.get("problems", []), problem]
                     row.plan = stored
+            priced = progress.net_planned_snapshots(row.id)
+            if priced:
+                impact = dict(dict(row.plan or {}).get("impact") or {})
+                view = dataclasses.replace(
+                    view,
+                    steps=[
+                        dataclasses.replace(step, monthly_cost_after=str(priced[step.index]))
+                        if step.index in priced
+                        else step
+                        for step in view.steps
+                    ],
+                    savings=str(impact["savings"]),
+                    projected_monthly=str(impact["projected_monthly"]),
+                    risks=[str(r) for r in impact.get("risks") or []],
+                )
             summary = {
                 "steps": len(view.steps),
                 "risk_level": view.risk_level,

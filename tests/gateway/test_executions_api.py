@@ -210,6 +210,17 @@ async def test_follow_an_execution_to_completion_and_roll_it_back(
             assert pending["dry_run_result"]["valid"] is True
             assert pending["dry_run_result"]["steps"][0]["action"] == "snapshot_and_delete_disk"
             assert pending["steps"] == [] and pending["decision"] is None
+            # the approver reads the saving net of the safety snapshot the step will keep
+            expected = pending["saving"]
+            assert expected["snapshots_taken"] is False and Decimal(expected["safety_snapshots_monthly"]) > 0
+            assert Decimal(pending["plan"]["impact"]["savings"]) == Decimal(expected["net_monthly"])
+            assert Decimal(expected["net_monthly"]) == Decimal(expected["gross_monthly"]) - Decimal(
+                expected["safety_snapshots_monthly"]
+            )
+            assert any("safety snapshot" in r for r in pending["plan"]["impact"]["risks"])
+            assert Decimal(pending["plan"]["steps"][0]["monthly_cost_after"]) == Decimal(
+                expected["safety_snapshots_monthly"]
+            )
             assert tenant.resource(disk_id).state is ResourceState.AVAILABLE
 
             again = await _post(client, f"/v1/recommendations/{rec_id}/apply", admin, {})
@@ -282,8 +293,10 @@ async def test_follow_an_execution_to_completion_and_roll_it_back(
     snapshot = done["snapshots"][0]
     cost = Decimal(snapshot["monthly_cost"])
     assert cost > 0 and snapshot["price_source"], snapshot
-    assert Decimal(done["saving"]["safety_snapshots_monthly"]) == cost
-    assert Decimal(done["saving"]["net_monthly"]) == Decimal(done["saving"]["planned_monthly"]) - cost
+    saving = done["saving"]
+    assert saving["snapshots_taken"] is True and Decimal(saving["safety_snapshots_monthly"]) == cost
+    assert Decimal(saving["net_monthly"]) == Decimal(saving["gross_monthly"]) - cost
+    assert Decimal(done["plan"]["impact"]["savings"]) == Decimal(saving["net_monthly"]), "the approver saw it"
     assert done["rollback_possible"] is True and done["rollback_refusal"] is None
 
     # the snapshot is inventoried, the disk is gone from the inventory, the saving is netted
