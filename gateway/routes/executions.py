@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.executions import ExecutionDetail
 from cloudoptima.domain.rbac import RISK_PERMISSION
+from cloudoptima.domain.remediation import RemediationState
 from cloudoptima.services.executions import ExecutionService, RollbackPlan, RollbackRefused
 from cloudoptima.storage.tenancy import tenant_session
 from gateway.audit import AuditedRoute
@@ -41,7 +42,7 @@ Applier = Annotated[Principal, Permission(RISK_PERMISSION["low"])]
 async def list_executions(
     runtime: RuntimeDep,
     principal: Reader,
-    state: Annotated[str | None, Query(max_length=32, description="Only executions in this state.")] = None,
+    state: Annotated[RemediationState | None, Query(description="Only executions in this state.")] = None,
     recommendation_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -52,7 +53,10 @@ async def list_executions(
     def load() -> ExecutionList:
         with tenant_session(runtime.sessions(), org) as session:
             items, total = ExecutionService(session, org).list(
-                state=state, recommendation_id=recommendation_id, limit=limit, offset=offset
+                state=state.value if state is not None else None,
+                recommendation_id=recommendation_id,
+                limit=limit,
+                offset=offset,
             )
         return ExecutionList(executions=items, total=total, limit=limit, offset=offset)
 

@@ -327,6 +327,8 @@ async def test_follow_an_execution_to_completion_and_roll_it_back(
     listed = client.get("/v1/executions", headers=admin, params={"recommendation_id": str(rec_id)}).json()
     assert [e["id"] for e in listed["executions"]] == [execution_id] and listed["total"] == 1
     assert client.get("/v1/executions", headers=admin, params={"state": "completed"}).json()["total"] == 2
+    bad = client.get("/v1/executions", headers=admin, params={"state": "done"})
+    assert bad.status_code == 422 and "state" in bad.text
     assert client.get(f"/v1/executions/{execution_id}", headers=org.headers("viewer")).status_code == 200
     theirs = other.headers("admin")
     assert client.get(f"/v1/executions/{execution_id}", headers=theirs).status_code == 404
