@@ -117,19 +117,33 @@ def rollback_remediation(ctx: ToolContext, params: RollbackInput) -> RollbackOut
         )
     if ctx.start_rollback is None:
         raise ToolUnavailableError("rollback needs Temporal: this server has no Temporal connection")
-    started = ctx.start_rollback(
-        RollbackStart(
-            organization_id=ctx.organization_id,
-            rollback_of=execution_id,
-            actions=actions,
-            title=undo.title,
-            requested_by=ctx.principal,
-            requested_by_role=ctx.role,
+    with ctx.session() as session:
+        try:
+            undo, reservation = ExecutionService(session, ctx.organization_id).reserve_rollback(
+                execution_id, ctx.principal
+            )
+        except LookupError as exc:
+            raise ToolNotFoundError(str(exc)) from exc
+        except RollbackRefused as exc:
+            raise ToolInputError(str(exc)) from exc
+    try:
+        started = ctx.start_rollback(
+            RollbackStart(
+                organization_id=ctx.organization_id,
+                rollback_of=execution_id,
+                actions=[a.model_dump() for a in undo.actions],
+                title=undo.title,
+                requested_by=ctx.principal,
+                requested_by_role=ctx.role,
+            )
         )
-    )
+    except BaseException:
+        with ctx.session() as session:
+            ExecutionService(session, ctx.organization_id).release_rollback(execution_id, reservation)
+        raise
     with ctx.session() as session:
         ExecutionService(session, ctx.organization_id).link_rollback(
-            execution_id, started.execution_id, ctx.principal
+            execution_id, started.execution_id, ctx.principal, reservation=reservation
         )
     return RollbackOutput(
         state=started.state,

@@ -9,9 +9,10 @@ Contract:
   action, last step first) with their risk, or raises :class:`RollbackRefused` naming why: the execution was
   a dry run, is not ``completed`` (still open, failed, rolled back automatically…), has a rollback open or
   completed already, changed nothing, or has steps that cannot be undone (each named with its reason).
-- :meth:`link_rollback` records that a rollback execution was requested for an execution; the rollback
-  itself is an ordinary approval-gated remediation of those actions (started by the caller through the
-  same path as any remediation, never here).
+- :meth:`reserve_rollback` checks under a row lock and reserves; the caller then starts the rollback (an
+  ordinary approval-gated remediation of those actions, through the same path as any remediation, never
+  here) and :meth:`link_rollback` replaces the reservation with the rollback execution's id, or
+  :meth:`release_rollback` drops it when the start failed. Two requests at once start one rollback.
 - Every query is scoped to the organisation; the caller owns the transaction.
 """
 
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.executions import (
@@ -74,6 +75,10 @@ _STAGE = {
     )
 }
 """The order of the stages, for states recorded at the same instant (terminal states come last)."""
+
+
+_RESERVED = "reserved:"
+"""Key prefix of a rollback request whose rollback execution is being started."""
 
 
 class RollbackRefused(ValueError):
@@ -234,7 +239,11 @@ class ExecutionService:
                 net_monthly=None if gross is None else gross - snapshot_cost,
             ),
             rollback_of=None if origin is None else self._link(origin, origin.execution_id),
-            rolled_back_by=[self._link(e, uuid.UUID(e.key)) for e in by_kind.get(ROLLBACK_REQUEST, [])],
+            rolled_back_by=[
+                self._link(e, uuid.UUID(e.key))
+                for e in by_kind.get(ROLLBACK_REQUEST, [])
+                if not e.key.startswith(_RESERVED)
+            ],
             rollback_possible=refusal is None,
             rollback_refusal=refusal,
             logs=[str(line) for line in row.execution_logs or []],
@@ -320,6 +329,8 @@ class ExecutionService:
             )
             raise RollbackRefused(f"{name} is {row.status}; {reason}")
         for request in (e for e in events if e.kind == ROLLBACK_REQUEST):
+            if request.key.startswith(_RESERVED):
+                raise RollbackRefused(f"{name} already has a rollback being started")
             other = self._executions.get(uuid.UUID(request.key))
             state = other.status if other is not None else RemediationState.QUEUED.value
             if state == RemediationState.COMPLETED.value:
@@ -348,10 +359,47 @@ class ExecutionService:
         title = f"roll back {dict(row.plan or {}).get('title') or name}"
         return RollbackPlan(execution_id=row.id, actions=actions, risk_level=risk, title=title[:500])
 
-    def link_rollback(self, execution_id: uuid.UUID, rollback_execution_id: str, requested_by: str) -> None:
-        """Record that ``rollback_execution_id`` rolls ``execution_id`` back."""
+    def reserve_rollback(self, execution_id: uuid.UUID, requested_by: str) -> tuple[RollbackPlan, str]:
+        """Check a rollback under a lock on the execution row and reserve it (a fact that refuses any other
+        rollback until it is linked or released): two requests at once start one rollback, never two.
+        Returns the undo plan and the reservation (``LookupError`` / :class:`RollbackRefused` as
+        :meth:`rollback_plan`). The caller commits, starts the rollback, then links or releases."""
+        row = self._session.scalars(
+            self._executions.query().where(PolicyExecution.id == execution_id).with_for_update()
+        ).first()
+        if row is None:
+            raise LookupError(f"execution {execution_id} not found")
+        plan = self.rollback_plan(execution_id, _row=row)
+        reservation = f"{_RESERVED}{uuid.uuid4()}"
+        self._progress.note(row.id, ROLLBACK_REQUEST, reservation, {"requested_by": requested_by})
+        self._session.flush()
+        return plan, reservation
+
+    def link_rollback(
+        self,
+        execution_id: uuid.UUID,
+        rollback_execution_id: str,
+        requested_by: str,
+        *,
+        reservation: str | None = None,
+    ) -> None:
+        """Record that ``rollback_execution_id`` rolls ``execution_id`` back (replacing ``reservation``)."""
+        if reservation is not None:
+            self.release_rollback(execution_id, reservation)
         self._progress.note(
             execution_id, ROLLBACK_REQUEST, rollback_execution_id, {"requested_by": requested_by}
+        )
+        self._session.flush()
+
+    def release_rollback(self, execution_id: uuid.UUID, reservation: str) -> None:
+        """Drop a reservation whose rollback could not be started (the execution is as it was)."""
+        self._session.execute(
+            delete(ExecutionEvent).where(
+                ExecutionEvent.organization_id == self._org,
+                ExecutionEvent.execution_id == execution_id,
+                ExecutionEvent.kind == ROLLBACK_REQUEST,
+                ExecutionEvent.key == reservation,
+            )
         )
         self._session.flush()
 

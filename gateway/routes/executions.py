@@ -102,21 +102,38 @@ async def rollback_execution(
             detail=f"rolling back needs a {undo.risk_level.value}-risk change, which requires permission "
             f"'{needed}'; role '{principal.role}' does not grant it",
         )
-    info = await start_actions(
-        runtime,
-        principal,
-        [action.model_dump() for action in undo.actions],
-        title=undo.title,
-        approval_required=True,
-    )
+    requester = str(principal.user_id)
 
-    def link() -> None:
+    def reserve() -> tuple[RollbackPlan, str]:
         with tenant_session(runtime.sessions(), org) as session:
-            ExecutionService(session, org).link_rollback(
-                execution_id, info.execution_id, str(principal.user_id)
-            )
+            return ExecutionService(session, org).reserve_rollback(execution_id, requester)
 
-    await run_in_threadpool(link)
+    def settle(rollback_id: str | None, reservation: str) -> None:
+        with tenant_session(runtime.sessions(), org) as session:
+            service = ExecutionService(session, org)
+            if rollback_id is None:
+                service.release_rollback(execution_id, reservation)
+            else:
+                service.link_rollback(execution_id, rollback_id, requester, reservation=reservation)
+
+    try:
+        undo, reservation = await run_in_threadpool(reserve)
+    except LookupError as exc:
+        raise not_found("execution", execution_id) from exc
+    except RollbackRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    try:
+        info = await start_actions(
+            runtime,
+            principal,
+            [action.model_dump() for action in undo.actions],
+            title=undo.title,
+            approval_required=True,
+        )
+    except BaseException:
+        await run_in_threadpool(settle, None, reservation)
+        raise
+    await run_in_threadpool(settle, info.execution_id, reservation)
     request.state.audit_details = {
         "rollback_of": str(execution_id),
         "execution_id": info.execution_id,

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.remediation import RemediationState
 from cloudoptima.services.execution_progress import ExecutionProgress
-from cloudoptima.services.executions import ExecutionService
-from cloudoptima.storage.models import Organization, PolicyExecution, Recommendation
+from cloudoptima.services.executions import ExecutionService, RollbackRefused
+from cloudoptima.storage.models import ExecutionEvent, Organization, PolicyExecution, Recommendation
 from cloudoptima.storage.tenancy import scope
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -121,3 +121,40 @@ def test_another_organisation_sees_nothing(db_session: Session) -> None:
     assert service.open_execution_of(rec.id) is None
     with pytest.raises(LookupError, match=str(row.id)):
         service.get(row.id)
+
+
+def test_a_rollback_is_reserved_under_a_lock_so_only_one_starts(db_session: Session) -> None:
+    org = _org(db_session)
+    done = _execution(db_session, org, None, "completed")
+    db_session.add(
+        ExecutionEvent(
+            organization_id=org,
+            execution_id=done.id,
+            kind="step",
+            key="0",
+            at=NOW,
+            data={
+                "index": 0,
+                "resource_id": "i-1",
+                "action": "stop",
+                "status": "succeeded",
+                "rollback_action": {"cloud_account_id": "", "resource_id": "i-1", "action": "start"},
+            },
+        )
+    )
+    db_session.flush()
+    service = ExecutionService(db_session, org, now=lambda: NOW)
+    plan, reservation = service.reserve_rollback(done.id, "admin")
+    assert [a.action for a in plan.actions] == ["start"] and plan.risk_level.value == "low"
+    with pytest.raises(RollbackRefused, match="already has a rollback being started"):
+        service.reserve_rollback(done.id, "someone else")
+    service.release_rollback(done.id, reservation)
+    _plan, reservation = service.reserve_rollback(done.id, "admin")
+    undo = _execution(db_session, org, None, "pending_approval")
+    service.link_rollback(done.id, str(undo.id), "admin", reservation=reservation)
+    detail = service.get(done.id)
+    assert [link.execution_id for link in detail.rolled_back_by] == [str(undo.id)]
+    assert (
+        detail.rollback_refusal
+        == f"execution {done.id} already has an open rollback: execution {undo.id} (pending_approval)"
+    )

@@ -40,8 +40,19 @@ def test_rollback_tool_previews_then_starts_an_approval_gated_rollback_once(
             temporal_ui_url=None,
         )
 
+    def unreachable(start: RollbackStart) -> RemediationStarted:
+        raise ConnectionError("Temporal is unreachable")
+
     ctx = dataclasses.replace(context_for(engine, estates.a), start_rollback=starter)
     try:
+        down = dataclasses.replace(ctx, start_rollback=unreachable)
+        with pytest.raises(ConnectionError):
+            run_tool(SPECS["rollback_remediation"], down, {"execution_id": execution_id, "confirm": True})
+        released = run_tool(SPECS["get_execution"], ctx, {"execution_id": execution_id})
+        assert released.rollback_possible is True and released.rolled_back_by == [], (
+            "a failed start leaves it as it was"
+        )
+
         preview = run_tool(SPECS["rollback_remediation"], ctx, {"execution_id": execution_id})
         assert preview.state == "awaiting_confirmation" and not started
         assert [(a["action"], a["resource_id"]) for a in preview.actions] == [("start", "i-tool-rollback")]
