@@ -1,7 +1,8 @@
 """Confirmation of state-changing tool calls: MCP elicitation when the client supports it, else two steps.
 
 Contract: before a tool that is not read-only runs, a call without ``confirm=true`` is shown to the user
-through elicitation (a yes/no form) when the client declared the elicitation capability; acceptance sets
+through elicitation (a yes/no form; the approve/reject tools word it with ``tools.remediation``'s
+``CONFIRMATION_PROMPTS``) when the client declared the elicitation capability; acceptance sets
 ``confirm=true``, anything else leaves it false. Clients without elicitation get the tool's own two-step
 behaviour: the first call returns a preview and asks to call again with ``confirm=true``.
 
@@ -20,6 +21,7 @@ from fastmcp import Context
 from fastmcp.server.elicitation import AcceptedElicitation
 
 from mcp_servers.identity import Identity
+from tools.remediation import CONFIRMATION_PROMPTS
 from tools.spec import ToolSpec
 
 
@@ -62,8 +64,11 @@ async def confirm_remediation(
     if not client_can_elicit(ctx):
         return arguments
     target = ", ".join(f"{k}={v}" for k, v in arguments.items() if k != _KEY and v is not None)
+    prompt = CONFIRMATION_PROMPTS.get(spec.name)
     message = (
-        f"Start {spec.title.lower()} ({target})? It starts an approval-gated workflow: nothing changes in "
+        prompt.format(target=target)
+        if prompt is not None
+        else f"Start {spec.title.lower()} ({target})? It starts an approval-gated workflow: nothing changes in "
         "the cloud until an approver with the right role approves it."
     )
     if _modern(ctx):

@@ -5,10 +5,13 @@ Contract: nothing connects at import; :func:`runtime_from_settings` builds the e
 result cache is shared by every call of one server process (its keys include the organisation).
 
 Remediation: :meth:`Runtime.remediation_starter` starts workflows through ``temporal_workflows.client``
-(the one workflow module MCP servers may use, as the gateway does) with ``approval_required=True`` always.
-Tools run in worker threads, so the starter hops back to the event loop with ``anyio.from_thread``. The
-Temporal client connects lazily on the first remediation request (``TEMPORAL_ADDRESS``); without an address
-the tool reports that remediation is unavailable.
+(the one workflow module MCP servers may use, as the gateway does) with the tool's ``approval_required``
+(true unless the caller sets it false; the plan decides whether it may be waived).
+:meth:`Runtime.remediation_decider` sends approvals and rejections through
+``temporal_workflows.client.decide_execution`` (channel ``mcp``), the decision path the REST API uses.
+Tools run in worker threads, so both hop back to the event loop with ``anyio.from_thread``. The Temporal
+client connects lazily on the first remediation request (``TEMPORAL_ADDRESS``); without an address the
+tools report that remediation is unavailable.
 """
 
 from __future__ import annotations
@@ -25,10 +28,25 @@ from temporalio.client import Client
 from cloudoptima.settings import Settings, SettingsError
 from cloudoptima.storage.engine import make_engine, session_factory
 from mcp_servers.identity import Identity
-from temporal_workflows.client import Approver, RemediationRequest, start_remediation
-from temporal_workflows.remediation.inputs import ResourceAction, SafetyControlsInput
+from temporal_workflows.client import (
+    Approver,
+    DecisionRefusedError,
+    NotPendingError,
+    RemediationRequest,
+    decide_execution,
+    start_remediation,
+)
+from temporal_workflows.remediation.inputs import CHANNEL_MCP, ResourceAction, SafetyControlsInput
 from tools.cache import ResultCache
-from tools.context import RemediationStart, RemediationStarted, RollbackStart, ToolContext
+from tools.context import (
+    RemediationDecided,
+    RemediationDecision,
+    RemediationStart,
+    RemediationStarted,
+    RollbackStart,
+    ToolContext,
+)
+from tools.spec import ToolNotFoundError, ToolPermissionError
 
 
 def _utcnow() -> datetime:
@@ -53,6 +71,7 @@ class Runtime:
             role=identity.role,
             session_factory=self.session_factory,
             start_remediation=starter,
+            decide_remediation=self.remediation_decider if starter is not None else None,
             start_rollback=self.rollback_starter if starter is not None else None,
             principal=identity.principal,
             cache=self.cache,
@@ -79,7 +98,7 @@ class Runtime:
                 recommendation_id=str(start.recommendation_id),
                 title=start.title,
                 risk_level=start.risk_level,
-                approval_required=True,
+                approval_required=start.approval_required,
                 dry_run=start.dry_run,
             ),
             temporal_ui_url=self.temporal_ui_url,
@@ -94,6 +113,34 @@ class Runtime:
     def remediation_starter(self, start: RemediationStart) -> RemediationStarted:
         """Start the workflow from a tool's worker thread (see module contract)."""
         return anyio.from_thread.run(self._start, start)
+
+    async def _decide(self, decision: RemediationDecision) -> RemediationDecided:
+        try:
+            result = await decide_execution(
+                await self._client(),
+                self.session_factory,
+                decision.organization_id,
+                decision.execution_id,
+                approve=decision.approve,
+                comment=decision.comment,
+                user_id=decision.user_id,
+                channel=CHANNEL_MCP,
+            )
+        except NotPendingError as exc:
+            raise ToolNotFoundError(str(exc)) from exc
+        except DecisionRefusedError as exc:
+            raise ToolPermissionError(str(exc)) from exc
+        return RemediationDecided(
+            execution_id=result.execution_id,
+            workflow_id=result.workflow_id,
+            state=result.status.state,
+            approvals=len(result.status.approvals),
+            approvals_needed=result.status.approvals_needed,
+        )
+
+    def remediation_decider(self, decision: RemediationDecision) -> RemediationDecided:
+        """Approve or reject from a tool's worker thread (see module contract)."""
+        return anyio.from_thread.run(self._decide, decision)
 
     async def _start_rollback(self, start: RollbackStart) -> RemediationStarted:
         client = await self._client()

@@ -57,6 +57,8 @@ NOT_AUDITED: Final[dict[str, str]] = {
     "policies.match": "reads the resources a policy matches",
     "policies.evaluate_triggers": "reads which policies fire",
     "remediation.verify_step": "re-reads a resource after a step",
+    "remediation.verify_decision": "reads who decides (the decision is audited by remediation.audit_decision)",
+    "remediation.audit_decision": "writes the decision's own audit_logs row (channel, user, verdict)",
     "prices.refresh_provider": "refreshes the shared price store (no organisation)",
     "maintenance.purge_expired_tokens": "deletes expired auth bookkeeping (no organisation)",
     "maintenance.prune_audit_logs": "records its own audit_logs.pruned row per organisation",

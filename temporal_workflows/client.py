@@ -4,9 +4,15 @@ Typed async functions over a connected ``temporalio.client.Client``:
 
 - :func:`start_remediation` starts the remediation workflow on the ``remediation`` queue and returns at
   once with the ``policy_executions`` id (generated here), the workflow id and a Temporal UI link.
-- :func:`decide` approves or rejects through the workflow's ``decide`` Update; a refusal (second decision,
-  under-privileged approver, nothing pending, workflow finished) raises :class:`DecisionRefusedError` with
-  the workflow's reason. :func:`remediation_status` reads the ``status`` query.
+- :func:`decide` approves or rejects through the workflow's ``decide`` Update, naming only the deciding
+  user's id and the channel (``rest`` or ``mcp``): the workflow looks the user up in the database before it
+  accepts (see ``temporal_workflows.remediation.workflows``). A refusal (unknown, deactivated or
+  under-privileged user, the requester, a second decision, nothing pending, workflow finished) raises
+  :class:`DecisionRefusedError` with the reason. :func:`remediation_status` reads the ``status`` query.
+- :func:`decide_execution` is the one decision path of the REST API and the MCP tools: it finds the
+  remediation waiting for a decision in the caller's organisation (``cloudoptima.services.approvals``), then
+  calls :func:`decide`. A decision refused before it reaches the workflow (nothing pending, workflow gone) is
+  audited here with its channel; the workflow audits every decision it judges.
 - :func:`start_policy_execution` runs a policy now (its remediation child has a deterministic id, returned
   as ``workflow_id`` so approvals go straight to it).
 - :func:`sync_policy_schedule` creates, updates or deletes the Temporal Schedule of a policy whose trigger
@@ -16,12 +22,14 @@ Typed async functions over a connected ``temporalio.client.Client``:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import (
     Client,
     Schedule,
@@ -39,11 +47,14 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from cloudoptima.domain.remediation import PolicyTrigger
+from cloudoptima.domain.remediation import PendingApproval, PolicyTrigger
+from cloudoptima.services.approvals import ApprovalService, DecisionClaim, NotPendingError
+from cloudoptima.storage.tenancy import tenant_session
 from temporal_workflows.policies.inputs import PolicyExecutionInput
 from temporal_workflows.policies.workflows import PolicyExecutionWorkflow
 from temporal_workflows.queues import REMEDIATION
 from temporal_workflows.remediation.inputs import (
+    CHANNEL_REST,
     DEFAULT_APPROVAL_TTL_SECONDS,
     QUEUED,
     Approver,
@@ -56,10 +67,13 @@ from temporal_workflows.remediation.workflows import RemediationWorkflow
 __all__ = [
     "Approver",
     "DecisionRefusedError",
+    "DecisionResult",
+    "NotPendingError",
     "RemediationHandleInfo",
     "RemediationRequest",
     "RemediationStatus",
     "decide",
+    "decide_execution",
     "delete_policy_schedule",
     "policy_schedule_id",
     "remediation_status",
@@ -72,7 +86,12 @@ _UNATTENDED_ESTIMATE = timedelta(minutes=5)
 
 
 class DecisionRefusedError(RuntimeError):
-    """The workflow refused the decision; the message is its reason (safe to show the user)."""
+    """The decision was refused; the message is the reason (safe to show the user). ``judged``: the workflow
+    itself judged (and audited) it, rather than the decision never reaching a running workflow."""
+
+    def __init__(self, reason: str, *, judged: bool = False) -> None:
+        super().__init__(reason)
+        self.judged = judged
 
 
 @dataclass(frozen=True)
@@ -131,22 +150,93 @@ async def start_remediation(
 
 
 async def decide(
-    client: Client, workflow_id: str, approve: bool, comment: str, approver: Approver
+    client: Client,
+    workflow_id: str,
+    approve: bool,
+    comment: str,
+    user_id: str,
+    *,
+    channel: str = CHANNEL_REST,
 ) -> RemediationStatus:
-    """Approve or reject a pending remediation; :class:`DecisionRefusedError` when the workflow refuses."""
+    """``user_id`` approves or rejects a pending remediation through ``channel``; :class:`DecisionRefusedError`
+    when the workflow refuses (its reason) or is not running."""
     handle = client.get_workflow_handle_for(RemediationWorkflow.run, workflow_id)
     try:
         return await handle.execute_update(
-            RemediationWorkflow.decide, DecisionInput(approve=approve, comment=comment, approver=approver)
+            RemediationWorkflow.decide,
+            DecisionInput(approve=approve, comment=comment, user_id=user_id, channel=channel),
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         reason = getattr(cause, "message", None) or str(cause or exc)
-        raise DecisionRefusedError(reason) from exc
+        raise DecisionRefusedError(reason, judged=True) from exc
     except RPCError as exc:
         if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise DecisionRefusedError(f"remediation {workflow_id} is not running: {exc.message}") from exc
         raise
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    """What a decision did: the remediation's ids and its state afterwards (``pending_approval`` while a
+    high-risk plan waits for its second approver)."""
+
+    execution_id: str
+    workflow_id: str
+    status: RemediationStatus
+
+
+async def decide_execution(
+    client: Client,
+    sessions: sessionmaker[Session],
+    organization_id: uuid.UUID,
+    execution_id: uuid.UUID,
+    *,
+    approve: bool,
+    comment: str,
+    user_id: str,
+    channel: str,
+) -> DecisionResult:
+    """``user_id`` decides the pending remediation ``execution_id`` (see module contract).
+
+    Raises :class:`NotPendingError` when nothing of this organisation waits for a decision under that id and
+    :class:`DecisionRefusedError` when the workflow refuses; both are audited.
+    """
+
+    def pending() -> PendingApproval:
+        with tenant_session(sessions, organization_id) as session:
+            return ApprovalService(session, organization_id).pending(execution_id)
+
+    def audit_refusal(reason: str, workflow_id: str, risk: str, requested_by: str) -> None:
+        claim = DecisionClaim(
+            user_id=user_id,
+            approve=approve,
+            channel=channel,
+            execution_id=str(execution_id),
+            workflow_id=workflow_id,
+            risk_level=risk,
+            requested_by=requested_by,
+            comment=comment,
+        )
+        with tenant_session(sessions, organization_id) as session:
+            ApprovalService(session, organization_id).audit(claim, accepted=False, reason=reason)
+
+    try:
+        found = await asyncio.to_thread(pending)
+    except NotPendingError as exc:
+        await asyncio.to_thread(audit_refusal, str(exc), "", "", "")
+        raise
+    assert found.workflow_id is not None
+    try:
+        status = await decide(client, found.workflow_id, approve, comment, user_id, channel=channel)
+    except DecisionRefusedError as exc:
+        if exc.judged:
+            raise
+        await asyncio.to_thread(
+            audit_refusal, str(exc), found.workflow_id, found.risk_level or "", found.requested_by or ""
+        )
+        raise
+    return DecisionResult(execution_id=str(execution_id), workflow_id=found.workflow_id, status=status)
 
 
 async def remediation_status(client: Client, workflow_id: str) -> RemediationStatus:

@@ -34,7 +34,9 @@ def _utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class RemediationStart:
-    """What a tool asks the workflow engine to start: always approval-gated (``approval_required``)."""
+    """What a tool asks the workflow engine to start. ``approval_required`` (the default) makes it wait for a
+    person; false only lets a low-risk, reversible plan of an organisation with ``auto_approve_low_risk`` run
+    at once (the plan decides; the chat starter always asks for approval)."""
 
     organization_id: uuid.UUID
     recommendation_id: uuid.UUID
@@ -43,6 +45,7 @@ class RemediationStart:
     title: str
     risk_level: str
     dry_run: bool
+    approval_required: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,35 @@ RollbackStarter = Callable[[RollbackStart], RemediationStarted]
 
 
 @dataclass(frozen=True)
+class RemediationDecision:
+    """A decision a tool passes on: ``user_id`` approves or rejects the pending remediation ``execution_id``."""
+
+    organization_id: uuid.UUID
+    execution_id: uuid.UUID
+    approve: bool
+    comment: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class RemediationDecided:
+    """The remediation after the decision (``pending_approval`` while another approver is needed)."""
+
+    execution_id: str
+    workflow_id: str
+    state: str
+    approvals: int
+    approvals_needed: int
+
+
+RemediationDecider = Callable[[RemediationDecision], RemediationDecided]
+"""Sends a decision through the one decision path (``temporal_workflows.client.decide_execution``, channel
+``mcp``), wired by a composition root. It raises ``tools.spec.ToolNotFoundError`` when nothing of the
+organisation waits under that id and ``tools.spec.ToolPermissionError`` with the workflow's reason when the
+decision is refused."""
+
+
+@dataclass(frozen=True)
 class ToolContext:
     """The caller (organisation, role) and the dependencies tools use."""
 
@@ -87,6 +119,8 @@ class ToolContext:
     """Starts the approval-gated remediation workflow (``request_remediation`` needs it)."""
     start_rollback: RollbackStarter | None = None
     """Starts the approval-gated rollback of an execution (``rollback_remediation`` needs it)."""
+    decide_remediation: RemediationDecider | None = None
+    """Approves or rejects a pending remediation (``approve_remediation`` / ``reject_remediation`` need it)."""
     principal: str = "unknown"
     """Who is calling (user id or API key prefix), recorded by tools that start work."""
     prices: PriceCatalog | None = None

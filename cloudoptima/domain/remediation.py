@@ -7,9 +7,11 @@ Modelled on AWS Budgets actions (propose → pending → approve → execute →
   may approve it (:func:`approver_roles`, from the seed's risk-based RBAC: engineer low, finops_manager
   medium, admin high).
 - The plan's ``risk_level`` is the highest of the source's risk and every step's :data:`ACTION_RISK`.
-- ``approval_required`` is decided once, when the plan is built (:func:`needs_approval`): only a requester
-  who could approve the plan themself may skip the approval, and only when both the request and the
-  safety controls allow it.
+- ``approval_required`` is decided once, when the plan is built (:func:`needs_approval`): a person must
+  approve every plan, except that an organisation that turned on ``auto_approve_low_risk`` lets a low-risk
+  plan whose every step can be rolled back run without waiting, when neither the request nor the safety
+  controls ask for approval and the requester could approve it themself. High-risk, medium-risk and
+  irreversible plans always wait for a person.
 - Policies (seed §3.2 Policies API): a trigger (schedule / event / threshold), conditions over stored
   resources, and actions that are provider action kinds (as plain strings: the domain never imports
   ``clouds``).
@@ -79,10 +81,28 @@ class SafetyControls(_Model):
     rollback_enabled: bool = True
 
 
-def needs_approval(requested: bool, safety: SafetyControls, requester_role: str, risk: RiskLevel) -> bool:
-    """Whether a human must approve: yes unless the request and the controls both waive it and the
-    requester could approve a plan of ``risk`` themself."""
-    return requested or safety.require_approval or not can_approve(requester_role, risk)
+def needs_approval(
+    requested: bool,
+    safety: SafetyControls,
+    requester_role: str,
+    risk: RiskLevel,
+    *,
+    reversible: bool,
+    auto_approve_low_risk: bool,
+) -> bool:
+    """Whether a person must approve (see module contract): always, unless the organisation allows automatic
+    approval (``auto_approve_low_risk``), ``risk`` is low, the plan is ``reversible`` (every step has a
+    rollback), neither the request nor the safety controls ask for approval and the requester could approve
+    a plan of ``risk`` themself."""
+    automatic = (
+        auto_approve_low_risk
+        and risk is RiskLevel.LOW
+        and reversible
+        and not requested
+        and not safety.require_approval
+        and can_approve(requester_role, risk)
+    )
+    return not automatic
 
 
 class Approver(_Model):
@@ -94,13 +114,14 @@ class Approver(_Model):
 
 
 class Decision(_Model):
-    """An approval or rejection; ``channel`` is ``update`` (API/MCP) or ``signal`` (Temporal UI)."""
+    """An approval or rejection and where it came from: ``rest``, ``mcp``, ``temporal_ui`` (a signal), or the
+    older generic ``update`` / ``signal``."""
 
     approved: bool
     comment: str = ""
     approver: Approver
     decided_at: datetime
-    channel: Literal["update", "signal"] = "update"
+    channel: Literal["rest", "mcp", "temporal_ui", "update", "signal"] = "update"
 
 
 class RemediationState(StrEnum):

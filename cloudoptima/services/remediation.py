@@ -7,7 +7,9 @@ Contract:
   a step problem, never an exception); a plan over ``max_resources_per_execution`` carries a plan-level
   problem naming the count and the cap and its steps are not dry-run. Monthly cost before comes from the
   provider's current state, else the stored ``resources`` row; after is 0 for stop/delete/release, unchanged
-  for tags and unknown (None) otherwise.
+  for tags and unknown (None) otherwise. ``approval_required`` follows ``domain.remediation.needs_approval``
+  with the organisation's ``auto_approve_low_risk`` setting read now: only a low-risk plan whose every step
+  validated with a rollback can skip the wait, never a high-risk or irreversible one.
 - ``execute_step`` acts once per idempotency key (the provider dedupes); a provider refusal (precondition,
   permission) is a ``failed`` outcome, while retryable provider errors propagate so the caller retries.
 - ``verify_step`` re-reads state: the rollback action must now validate (and the state it reports must
@@ -33,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudoptima.clouds.protocol import ActionKind, ActionRequest, CloudProviderClient, ProviderError
+from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.domain.recommendations import RiskLevel
 from cloudoptima.domain.remediation import (
     ACTION_RISK,
@@ -53,7 +56,7 @@ from cloudoptima.domain.remediation import (
     highest_risk,
     needs_approval,
 )
-from cloudoptima.storage.models import CloudAccount, Policy, PolicyExecution, ResourceDocument
+from cloudoptima.storage.models import CloudAccount, Organization, Policy, PolicyExecution, ResourceDocument
 from cloudoptima.storage.models import Recommendation as RecommendationRow
 from cloudoptima.storage.tenancy import TenantRepository
 
@@ -121,6 +124,27 @@ def _planned(step: PlanStep) -> PlannedAction:
         region=step.region,
         parameters=step.parameters,
         description=step.description,
+    )
+
+
+def pending_approval_of(row: PolicyExecution) -> PendingApproval:
+    """The approval view of one ``policy_executions`` row (its plan, impact, requester and expiry)."""
+    plan = dict(row.plan or {})
+    return PendingApproval(
+        execution_id=str(row.id),
+        workflow_id=row.workflow_id,
+        kind=row.kind,
+        policy_id=str(row.policy_id) if row.policy_id else None,
+        recommendation_id=str(row.recommendation_id) if row.recommendation_id else None,
+        title=str(plan.get("title", "")),
+        risk_level=row.risk_level,
+        approver_roles=list(plan.get("approver_roles", [])),
+        requested_by=row.requested_by,
+        requested_at=row.started_at,
+        expires_at=row.expires_at,
+        scheduled_for=row.scheduled_for,
+        plan=plan,
+        impact=dict(plan.get("impact", {})),
     )
 
 
@@ -242,6 +266,9 @@ class RemediationService:
             for index, action in enumerate(actions)
         ]
         risk = highest_risk(*([risk_floor] if risk_floor else []), *(ACTION_RISK[a.action] for a in actions))
+        reversible = bool(steps) and all(s.rollback_available and not s.irreversible for s in steps)
+        organisation = self._session.get(Organization, self._org)
+        settings = OrganisationSettings.of(organisation.settings if organisation is not None else None)
         return RemediationPlan(
             organization_id=str(self._org),
             source=source,  # type: ignore[arg-type]
@@ -251,7 +278,14 @@ class RemediationService:
             steps=steps,
             impact=self._impact(steps),
             safety=safety,
-            approval_required=needs_approval(approval_requested, safety, requested_by_role, risk),
+            approval_required=needs_approval(
+                approval_requested,
+                safety,
+                requested_by_role,
+                risk,
+                reversible=reversible,
+                auto_approve_low_risk=settings.auto_approve_low_risk,
+            ),
             approver_roles=approver_roles(risk),
             problems=problems,
             created_at=self._now(),
@@ -508,28 +542,7 @@ class RemediationService:
             .order_by(PolicyExecution.started_at, PolicyExecution.id)
             .limit(limit)
         ).all()
-        pending = []
-        for row in rows:
-            plan = dict(row.plan or {})
-            pending.append(
-                PendingApproval(
-                    execution_id=str(row.id),
-                    workflow_id=row.workflow_id,
-                    kind=row.kind,
-                    policy_id=str(row.policy_id) if row.policy_id else None,
-                    recommendation_id=str(row.recommendation_id) if row.recommendation_id else None,
-                    title=str(plan.get("title", "")),
-                    risk_level=row.risk_level,
-                    approver_roles=list(plan.get("approver_roles", [])),
-                    requested_by=row.requested_by,
-                    requested_at=row.started_at,
-                    expires_at=row.expires_at,
-                    scheduled_for=row.scheduled_for,
-                    plan=plan,
-                    impact=dict(plan.get("impact", {})),
-                )
-            )
-        return pending
+        return [pending_approval_of(row) for row in rows]
 
     def executions(self, *, policy_id: uuid.UUID | None = None, limit: int = 50) -> list[ExecutionRecord]:
         """Execution history, newest first (seed ``GET /policies/{id}/executions`` when ``policy_id``)."""

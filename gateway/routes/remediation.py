@@ -1,9 +1,13 @@
 """Acting on findings: ``POST /v1/recommendations/{id}/apply`` and ``/v1/approvals`` (pending decisions).
 
 Both go through the remediation workflow (``temporal_workflows.client``): apply starts it (dry run first,
-approval when asked, when the organisation requires it or when the requester could not approve it, a
-schedule), and a decision is an Update on the waiting workflow. Risk-based RBAC (seed §6.2): applying or
-approving a recommendation of risk R needs ``apply:R_risk_recommendations``.
+then a person's approval: ``approval_required`` defaults to true, and the plan waives it only for a low-risk,
+reversible plan of an organisation with ``auto_approve_low_risk`` on, when the caller sends
+``approval_required: false``; never for a high-risk or irreversible one), and a decision goes through
+``temporal_workflows.client.decide_execution`` (channel ``rest``), the path the MCP tools share: the
+workflow verifies the caller against the database, applies separation of duties and audits the decision.
+Risk-based RBAC (seed §6.2): applying or approving a recommendation of risk R needs
+``apply:R_risk_recommendations``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
+from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.domain.rbac import RISK_PERMISSION
 from cloudoptima.domain.remediation import PendingApproval
 from cloudoptima.services.price_catalog import price_catalog_for
@@ -25,12 +30,13 @@ from cloudoptima.storage.tenancy import tenant_session
 from gateway.audit import AuditedRoute
 from gateway.deps import Permission, Principal, RuntimeDep
 from gateway.open_executions import refuse_if_open
-from gateway.remediation_requests import approver_of, provider_factory, start_recommendation
+from gateway.remediation_requests import provider_factory, start_recommendation
 from gateway.runtime import Runtime
 from gateway.schemas.approvals import ApprovalList, DecisionIn, DecisionOut, PendingApprovalOut
 from gateway.schemas.common import invalid, not_found
 from gateway.schemas.recommendations import ApplyIn, ApplyOut
-from temporal_workflows.client import DecisionRefusedError, decide
+from temporal_workflows.client import DecisionRefusedError, NotPendingError, decide_execution
+from temporal_workflows.remediation.inputs import CHANNEL_REST
 
 router = APIRouter(route_class=AuditedRoute)
 LOWEST_APPLY = "apply:low_risk_recommendations"
@@ -62,11 +68,11 @@ async def apply_recommendation(
         with tenant_session(runtime.sessions(), org) as session:
             row = RecommendationService(session, org, price_catalog_for(session, org)).get(recommendation_id)
             organisation = session.get(Organization, org)
-            required = bool((organisation.settings or {}).get("require_approval")) if organisation else False
-            return row.risk_level, row.status, row.title, required
+            settings = OrganisationSettings.of(organisation.settings if organisation else None)
+            return row.risk_level, row.status, row.title, settings.auto_approve_low_risk
 
     try:
-        risk, current, title, org_requires = await run_in_threadpool(load)
+        risk, current, title, auto_low = await run_in_threadpool(load)
     except LookupError as exc:
         raise not_found("recommendation", recommendation_id) from exc
     refused = _risk_forbidden(principal, risk, "applying")
@@ -76,14 +82,15 @@ async def apply_recommendation(
         await refuse_if_open(runtime, org, recommendation_id)
     if current not in APPLICABLE:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"recommendation is {current}, not applicable")
-    approval = body.approval_required or org_requires
+    # the plan decides for good: only a low-risk reversible plan with auto_approve_low_risk skips the wait
+    approval = body.approval_required or not (auto_low and risk == "low")
     info = await start_recommendation(
         runtime,
         principal,
         str(recommendation_id),
         risk_level=risk,
         title=title,
-        approval_required=approval,
+        approval_required=body.approval_required,
         dry_run=body.dry_run,
         schedule=body.schedule,
     )
@@ -121,21 +128,31 @@ async def decide_approval(
     """Approve or reject a pending remediation (the workflow refuses a second or an unauthorised decision)."""
     pending = await run_in_threadpool(_pending, runtime, principal.organization_id)
     found = next((p for p in pending if p.execution_id == str(execution_id)), None)
-    if found is None or not found.workflow_id:
-        raise not_found("pending approval", execution_id)
-    refused = _risk_forbidden(principal, found.risk_level or "high", "deciding")
-    if refused is not None:
-        raise refused
+    if found is not None:
+        refused = _risk_forbidden(principal, found.risk_level or "high", "deciding")
+        if refused is not None:
+            raise refused
+    request.state.audit_details = {"approve": body.approve, "comment": body.comment[:200], "channel": "rest"}
     try:
-        result = await decide(
-            await runtime.temporal(), found.workflow_id, body.approve, body.comment, approver_of(principal)
+        result = await decide_execution(
+            await runtime.temporal(),
+            runtime.sessions(),
+            principal.organization_id,
+            execution_id,
+            approve=body.approve,
+            comment=body.comment,
+            user_id=str(principal.user_id),
+            channel=CHANNEL_REST,
         )
+    except NotPendingError as exc:
+        raise not_found("pending approval", execution_id) from exc
     except DecisionRefusedError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    request.state.audit_details = {"approve": body.approve, "comment": body.comment[:200]}
     return DecisionOut(
         execution_id=str(execution_id),
-        workflow_id=found.workflow_id,
-        state=result.state,
+        workflow_id=result.workflow_id,
+        state=result.status.state,
         approved=body.approve,
+        approvals=len(result.status.approvals),
+        approvals_needed=result.status.approvals_needed,
     )

@@ -40,5 +40,7 @@ class DecisionIn(StrictBody):
 class DecisionOut(Schema):
     execution_id: str
     workflow_id: str
-    state: str
+    state: str = Field(description="pending_approval while a high-risk plan waits for another approver")
     approved: bool
+    approvals: int = Field(default=0, description="distinct approvals accepted so far")
+    approvals_needed: int = Field(default=1, description="distinct approvals the plan needs")

@@ -69,7 +69,11 @@ class DismissIn(StrictBody):
 
 class ApplyIn(StrictBody):
     schedule: datetime | None = Field(default=None, description="run at this UTC time instead of now")
-    approval_required: bool = False
+    approval_required: bool = Field(
+        default=True,
+        description="wait for a person's approval (the default). false only lets a low-risk, reversible plan "
+        "run at once when the organisation turned on auto_approve_low_risk; anything else still waits",
+    )
     dry_run: bool = False
 
 

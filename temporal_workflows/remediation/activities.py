@@ -7,6 +7,7 @@ tests). Retryable provider errors propagate so Temporal retries them; refusals c
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -27,10 +28,13 @@ from cloudoptima.domain.remediation import (
     SafetyControls,
     StepOutcome,
 )
+from cloudoptima.services.approvals import AUDIT_NAMESPACE, ApprovalService, DecisionClaim
 from cloudoptima.services.events import Publish
 from cloudoptima.services.remediation import ProviderFactory, RemediationError, RemediationService
 from cloudoptima.storage.tenancy import tenant_session
 from temporal_workflows.remediation import inputs as i
+
+_CHANNELS = frozenset({"rest", "mcp", "temporal_ui", "update", "signal"})
 
 
 def _utcnow() -> datetime:
@@ -212,7 +216,9 @@ class RemediationActivities:
                 policy_id=_uuid(request.policy_id),
                 recommendation_id=recommendation_id,
             )
-        return plan_view(plan)
+            settings = ApprovalService(session, org, now=self._deps.now).settings()
+        needed = settings.high_risk_approvers if plan.risk_level is RiskLevel.HIGH else 1
+        return dataclasses.replace(plan_view(plan), approvals_needed=needed)
 
     @activity.defn(name="remediation.execute_step")
     def execute_step(self, params: i.StepInput) -> i.StepResult:
@@ -267,7 +273,7 @@ class RemediationActivities:
                 comment=d.comment,
                 approver=Approver(user_id=d.approver.user_id, role=d.approver.role, email=d.approver.email),
                 decided_at=d.decided_at,
-                channel="signal" if d.channel == "signal" else "update",
+                channel=d.channel if d.channel in _CHANNELS else "update",  # type: ignore[arg-type]
             )
         with tenant_session(self._deps.sessions, uuid.UUID(params.organization_id)) as session:
             self._service(session, params.organization_id).record(
@@ -279,3 +285,56 @@ class RemediationActivities:
                 resources_affected=params.resources_affected,
                 error=params.error,
             )
+
+    @activity.defn(name="remediation.verify_decision")
+    def verify_decision(self, params: i.VerifyDecisionInput) -> i.DecisionVerdict:
+        """Look the claimed decider up in the database now (``ApprovalService.verify``); read-only."""
+        org = uuid.UUID(params.organization_id)
+        with tenant_session(self._deps.sessions, org) as session:
+            verdict = ApprovalService(session, org, now=self._deps.now).verify(_claim(params))
+            session.rollback()
+        return i.DecisionVerdict(
+            accepted=verdict.accepted,
+            reason=verdict.reason,
+            user_id=verdict.user_id,
+            role=verdict.role,
+            email=verdict.email,
+            approvals_needed=verdict.approvals_needed,
+        )
+
+    @activity.defn(name="remediation.audit_decision")
+    def audit_decision(self, params: i.AuditDecisionInput) -> None:
+        """Write the decision's ``audit_logs`` row once per ``entry_id`` (accepted or refused)."""
+        org = uuid.UUID(params.organization_id)
+        claim = DecisionClaim(
+            user_id=params.user_id,
+            approve=params.approve,
+            channel=params.channel,
+            execution_id=params.execution_id,
+            workflow_id=params.workflow_id,
+            risk_level=params.risk_level,
+            requested_by=params.requested_by,
+            comment=params.comment,
+        )
+        with tenant_session(self._deps.sessions, org) as session:
+            ApprovalService(session, org, now=self._deps.now).audit(
+                claim,
+                accepted=params.accepted,
+                reason=params.reason,
+                approvals=params.approvals,
+                approvals_needed=params.approvals_needed,
+                entry_id=uuid.uuid5(AUDIT_NAMESPACE, params.entry_id),
+            )
+
+
+def _claim(params: i.VerifyDecisionInput) -> DecisionClaim:
+    return DecisionClaim(
+        user_id=params.user_id,
+        approve=params.approve,
+        channel=params.channel,
+        execution_id=params.execution_id,
+        workflow_id=params.workflow_id,
+        risk_level=params.risk_level,
+        requested_by=params.requested_by,
+        approved_by=tuple(params.approved_by),
+    )

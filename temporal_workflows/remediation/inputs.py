@@ -126,6 +126,8 @@ class PlanView:
     valid: bool
     problems: list[str]
     safety: SafetyControlsInput
+    approvals_needed: int = 1
+    """Distinct approvals the plan needs (the organisation's ``high_risk_approvers`` for a high-risk plan)."""
 
 
 @dataclass(frozen=True)
@@ -134,32 +136,93 @@ class PlanInput:
     workflow_id: str
 
 
+CHANNEL_REST = "rest"
+CHANNEL_MCP = "mcp"
+CHANNEL_TEMPORAL_UI = "temporal_ui"
+UPDATE_CHANNELS = frozenset({CHANNEL_REST, CHANNEL_MCP})
+
+
 @dataclass(frozen=True)
 class DecisionInput:
-    """The ``decide`` Update's argument."""
+    """The ``decide`` Update's argument: the claimed user id and the channel (``rest`` or ``mcp``). Who the
+    user is, and their role, is read from the database by the workflow before it accepts anything."""
 
     approve: bool
     comment: str
-    approver: Approver
+    user_id: str
+    channel: str = CHANNEL_REST
 
 
 @dataclass(frozen=True)
 class SignalDecision:
-    """The ``approve`` / ``reject`` Signals' payload (so a person can decide from the Temporal UI)."""
+    """The ``approve`` / ``reject`` Signals' payload, typed in the Temporal UI: ``{"user_id": "<your user
+    id>", "comment": "..."}``. The channel is always ``temporal_ui``; a ``role`` or ``email`` in the payload
+    is ignored (accepted only so an old-style payload is still judged and audited rather than dropped)."""
 
     user_id: str
-    role: str
     comment: str = ""
+    role: str = ""
     email: str = ""
 
 
 @dataclass(frozen=True)
 class DecisionRecord:
+    """One accepted decision: the approver as stored in the database, when and through which channel."""
+
     approve: bool
     comment: str
     approver: Approver
     decided_at: datetime
     channel: str
+
+
+@dataclass(frozen=True)
+class VerifyDecisionInput:
+    """Ask the database whether a claimed decision may be accepted now (``remediation.verify_decision``)."""
+
+    organization_id: str
+    execution_id: str
+    workflow_id: str
+    user_id: str
+    approve: bool
+    channel: str
+    risk_level: str
+    requested_by: str
+    approved_by: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DecisionVerdict:
+    """The database's answer: accepted, or refused with ``reason``; the user's stored role and e-mail, and how
+    many distinct approvals the plan needs now."""
+
+    accepted: bool
+    reason: str
+    user_id: str
+    role: str
+    email: str
+    approvals_needed: int
+
+
+@dataclass(frozen=True)
+class AuditDecisionInput:
+    """One decision, accepted or refused, for ``audit_logs`` (``remediation.audit_decision``); ``entry_id``
+    makes a retried write idempotent."""
+
+    organization_id: str
+    execution_id: str
+    workflow_id: str
+    entry_id: str
+    user_id: str
+    approve: bool
+    channel: str
+    accepted: bool
+    reason: str
+    comment: str
+    risk_level: str
+    requested_by: str
+    approvals: int
+    approvals_needed: int
 
 
 @dataclass(frozen=True)
@@ -246,3 +309,6 @@ class RemediationStatus:
     error: str | None = None
     expires_at: datetime | None = None
     scheduled_for: datetime | None = None
+    approvals: list[DecisionRecord] = field(default_factory=list)
+    """Every accepted approval so far (a high-risk plan may need two distinct approvers)."""
+    approvals_needed: int = 1

@@ -31,6 +31,8 @@ def activities(deps: RemediationDeps) -> list[Callable[..., Any]]:
         remediation.verify_step,
         remediation.rollback_step,
         remediation.record,
+        remediation.verify_decision,
+        remediation.audit_decision,
         policies.match,
         policies.evaluate_triggers,
         policies.firings_started,

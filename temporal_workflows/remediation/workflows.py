@@ -7,9 +7,23 @@ Contract:
   ``dry_run_first`` every step validated) and either a valid approval arrived before the TTL or the plan
   does not require one (decided by the plan activity from the request, the safety controls and the
   requester's role). A ``dry_run`` request stops after the plan.
-- Decisions: the ``decide`` Update (its validator refuses a second decision, a decision while not pending,
-  and an approver whose role lacks the plan's risk permission) or the ``approve`` / ``reject`` Signals
-  (same checks; an invalid signal is logged and ignored). Rejection needs the same permission as approval.
+- Decisions are verified, never trusted. They arrive as the ``decide`` Update (REST API and MCP: the claimed
+  user id and the channel ``rest`` / ``mcp``; a refusal fails the Update with the reason) or as the
+  ``approve`` / ``reject`` Signals (the Temporal UI: a payload ``{"user_id": "...", "comment": "..."}``,
+  channel ``temporal_ui``; a refusal is logged). Neither carries a role the workflow believes: before
+  accepting anything the workflow runs the ``remediation.verify_decision`` activity, which looks the user up
+  in Postgres at decision time (``cloudoptima.services.approvals``): a user of this organisation, active,
+  whose stored role grants the plan's risk permission; the requester may not approve their own request
+  unless the organisation's ``allow_self_approval`` is on; a high-risk plan needs the organisation's
+  ``high_risk_approvers`` distinct approvals (the state stays ``pending_approval`` until the last one);
+  any valid rejection ends it. Only then, re-checking that no other decision landed meanwhile, does the
+  workflow accept. Every decision, accepted or refused (also one that arrives when nothing is pending), is
+  written to ``audit_logs`` by the ``remediation.audit_decision`` activity with its channel, user, workflow
+  and execution ids and the reason of a refusal. The activities keep the workflow deterministic: the
+  verdict is recorded in the history.
+- Approval is required unless the plan says otherwise, and the plan (built by the ``remediation.plan``
+  activity, ``domain.remediation.needs_approval``) waives it only for a low-risk, reversible plan of an
+  organisation that turned on ``auto_approve_low_risk``, never for a high-risk or irreversible one.
 - Each step runs as its own activity with the idempotency key ``{workflow_id}/step-{index}``, so a retried
   activity never acts twice. After all steps, each is verified by re-reading state. A refused step, an
   exhausted retry or a failed verification stops execution; with ``rollback_enabled`` the steps that
@@ -25,7 +39,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from temporal_workflows.remediation import inputs as i
@@ -55,6 +69,10 @@ class RemediationWorkflow:
         self._expires_at: datetime | None = None
         self._scheduled_for: datetime | None = None
         self._organization_id = ""
+        self._requested_by = ""
+        self._approvals: list[i.DecisionRecord] = []
+        self._approvals_needed = 1
+        self._received = 0
 
     # -- status and decisions -------------------------------------------------------------------------
 
@@ -74,64 +92,151 @@ class RemediationWorkflow:
             error=self._error,
             expires_at=self._expires_at,
             scheduled_for=self._scheduled_for,
+            approvals=list(self._approvals),
+            approvals_needed=self._approvals_needed,
         )
 
-    def _refusal(self, approver: i.Approver) -> str | None:
-        """Why a decision by ``approver`` cannot be accepted now, or None."""
+    def _refusal(self) -> str | None:
+        """Why no decision can be accepted now (already decided, not pending), or None."""
         if self._decision is not None:
             verb = "approved" if self._decision.approve else "rejected"
             return f"a decision was already made: {verb} by {self._decision.approver.user_id}"
         if self._state != i.PENDING_APPROVAL or self._plan is None:
             return f"the remediation is not waiting for approval (state {self._state})"
-        if not approver.user_id:
-            return "the approver's user id is required"
-        if approver.role not in self._plan.approver_roles:
-            allowed = ", ".join(self._plan.approver_roles)
-            return (
-                f"role {approver.role!r} may not decide a {self._plan.risk_level}-risk remediation; "
-                f"allowed roles: {allowed}"
-            )
         return None
 
-    def _accept(self, approve: bool, comment: str, approver: i.Approver, channel: str) -> None:
-        self._decision = i.DecisionRecord(
+    async def _verify_decider(self, approve: bool, user_id: str, channel: str) -> i.DecisionVerdict | str:
+        """The database's verdict on the claimed user, or why it could not be had."""
+        assert self._plan is not None
+        try:
+            verdict: i.DecisionVerdict = await workflow.execute_activity(
+                "remediation.verify_decision",
+                i.VerifyDecisionInput(
+                    organization_id=self._organization_id,
+                    execution_id=self._execution_id,
+                    workflow_id=workflow.info().workflow_id,
+                    user_id=user_id,
+                    approve=approve,
+                    channel=channel,
+                    risk_level=self._plan.risk_level,
+                    requested_by=self._requested_by,
+                    approved_by=[a.approver.user_id for a in self._approvals],
+                ),
+                result_type=i.DecisionVerdict,
+                start_to_close_timeout=timedelta(minutes=1),
+                retry_policy=_QUICK,
+            )
+        except ActivityError as exc:
+            return f"the approver could not be verified: {_failure(exc)}"
+        return verdict
+
+    async def _judge(self, approve: bool, comment: str, user_id: str, channel: str) -> str | None:
+        """Verify, accept or refuse, and audit one decision; returns the refusal reason or None."""
+        self._received += 1
+        sequence = self._received
+        claimed = user_id.strip()
+        refusal = self._refusal() or (None if claimed else "the approver's user id is required")
+        verdict: i.DecisionVerdict | None = None
+        if refusal is None:
+            checked = await self._verify_decider(approve, claimed, channel)
+            if isinstance(checked, str):
+                refusal = checked
+            else:
+                verdict = checked
+                # another decision may have been accepted while this one was being verified
+                refusal = None if verdict.accepted else verdict.reason
+                refusal = refusal or self._refusal()
+                if refusal is None and approve and verdict.user_id in self._approvers():
+                    refusal = f"{verdict.email or verdict.user_id} already approved this remediation"
+        if refusal is None:
+            assert verdict is not None
+            self._accept(approve, comment, verdict, channel)
+        else:
+            verb = "approval" if approve else "rejection"
+            self._log(f"refused {verb} from {claimed or '(no user)'} via {channel}: {refusal}")
+        await self._audit(
+            sequence, approve, comment, claimed, channel, accepted=refusal is None, reason=refusal or ""
+        )
+        return refusal
+
+    def _approvers(self) -> set[str]:
+        return {a.approver.user_id for a in self._approvals}
+
+    def _accept(self, approve: bool, comment: str, verdict: i.DecisionVerdict, channel: str) -> None:
+        approver = i.Approver(user_id=verdict.user_id, role=verdict.role, email=verdict.email)
+        record = i.DecisionRecord(
             approve=approve, comment=comment, approver=approver, decided_at=workflow.now(), channel=channel
         )
-        self._state = i.APPROVED if approve else i.REJECTED
-        verb = "approved" if approve else "rejected"
-        self._log(f"{verb} by {approver.user_id} ({approver.role}) via {channel}: {comment}")
-
-    @workflow.update
-    def decide(self, decision: i.DecisionInput) -> i.RemediationStatus:
-        """Approve or reject (API / MCP); see the validator for what is refused."""
-        self._accept(decision.approve, decision.comment, decision.approver, "update")
-        return self.status()
-
-    @decide.validator
-    def _validate_decide(self, decision: i.DecisionInput) -> None:
-        refusal = self._refusal(decision.approver)
-        if refusal is not None:
-            raise ValueError(refusal)
-
-    def _signalled(self, approve: bool, payload: i.SignalDecision) -> None:
-        approver = i.Approver(user_id=payload.user_id, role=payload.role, email=payload.email)
-        refusal = self._refusal(approver)
-        if refusal is not None:
+        self._approvals_needed = max(1, verdict.approvals_needed)
+        who = f"{approver.email or approver.user_id} ({approver.role}) via {channel}"
+        if not approve:
+            self._decision, self._state = record, i.REJECTED
+            self._log(f"rejected by {who}: {comment}")
+            return
+        self._approvals.append(record)
+        if len(self._approvals) < self._approvals_needed:
             self._log(
-                f"ignored {'approve' if approve else 'reject'} signal from {payload.user_id}: {refusal}"
+                f"approval {len(self._approvals)} of {self._approvals_needed} by {who}: {comment}; "
+                "waiting for another, distinct approver"
             )
             return
-        self._accept(approve, payload.comment, approver, "signal")
+        self._decision, self._state = record, i.APPROVED
+        self._log(f"approved by {who}: {comment}")
+
+    async def _audit(
+        self,
+        sequence: int,
+        approve: bool,
+        comment: str,
+        user_id: str,
+        channel: str,
+        *,
+        accepted: bool,
+        reason: str,
+    ) -> None:
+        info = workflow.info()
+        await workflow.execute_activity(
+            "remediation.audit_decision",
+            i.AuditDecisionInput(
+                organization_id=self._organization_id,
+                execution_id=self._execution_id,
+                workflow_id=info.workflow_id,
+                entry_id=f"{info.workflow_id}/{info.run_id}/decision-{sequence}",
+                user_id=user_id,
+                approve=approve,
+                channel=channel,
+                accepted=accepted,
+                reason=reason,
+                comment=comment,
+                risk_level=self._plan.risk_level if self._plan is not None else "",
+                requested_by=self._requested_by,
+                approvals=len(self._approvals),
+                approvals_needed=self._approvals_needed,
+            ),
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=_RECORD,
+        )
+
+    @workflow.update
+    async def decide(self, decision: i.DecisionInput) -> i.RemediationStatus:
+        """Approve or reject from the REST API or MCP (channel ``rest`` / ``mcp``); a refused decision fails
+        the Update with the reason (see module contract)."""
+        channel = decision.channel if decision.channel in i.UPDATE_CHANNELS else i.CHANNEL_REST
+        refusal = await self._judge(decision.approve, decision.comment, decision.user_id, channel)
+        if refusal is not None:
+            raise ApplicationError(refusal, type="DecisionRefused", non_retryable=True)
+        return self.status()
 
     @workflow.signal
-    def approve(self, payload: i.SignalDecision) -> None:
-        """Approve from the Temporal UI (same checks as ``decide``; invalid signals are ignored)."""
-        self._signalled(True, payload)
+    async def approve(self, payload: i.SignalDecision) -> None:
+        """Approve from the Temporal UI: ``{"user_id": "<your user id>", "comment": "..."}`` (verified like
+        ``decide``; a refused signal is logged and audited)."""
+        await self._judge(True, payload.comment, payload.user_id, i.CHANNEL_TEMPORAL_UI)
 
     @workflow.signal
-    def reject(self, payload: i.SignalDecision) -> None:
-        """Reject from the Temporal UI (same checks as ``decide``)."""
-        self._signalled(False, payload)
+    async def reject(self, payload: i.SignalDecision) -> None:
+        """Reject from the Temporal UI (same payload and checks as ``approve``)."""
+        await self._judge(False, payload.comment, payload.user_id, i.CHANNEL_TEMPORAL_UI)
 
     # -- stages -----------------------------------------------------------------------------------------
 
@@ -168,13 +273,17 @@ class RemediationWorkflow:
     @workflow.run
     async def run(self, request: i.RemediationRequest) -> i.RemediationStatus:
         self._execution_id, self._organization_id = request.execution_id, request.organization_id
+        self._requested_by = request.requested_by.user_id
         self._scheduled_for = request.schedule
         try:
-            return await self._run(request)
+            await self._run(request)
         except asyncio.CancelledError:
             self._log("cancelled before any action ran" if not self._steps else "cancelled")
             await self._record(i.CANCELLED, error="cancelled")
             raise
+        # decisions that arrived late are still refused and audited before the workflow closes
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
 
     async def _run(self, request: i.RemediationRequest) -> i.RemediationStatus:
         self._state = i.PLANNING
@@ -186,6 +295,7 @@ class RemediationWorkflow:
             retry_policy=_QUICK,
         )
         self._plan = plan
+        self._approvals_needed = max(1, plan.approvals_needed)
         self._log(
             f"planned {len(plan.steps)} step(s), {plan.risk_level} risk, savings {plan.savings}/month; "
             f"approval {'required' if plan.approval_required else 'waived'}"
@@ -205,7 +315,8 @@ class RemediationWorkflow:
             ttl = timedelta(seconds=max(1, request.approval_ttl_seconds))
             self._expires_at = workflow.now() + ttl
             self._log(
-                f"waiting for approval by one of {', '.join(plan.approver_roles)} until {self._expires_at.isoformat()}"
+                f"waiting for {self._approvals_needed} approval(s) by one of {', '.join(plan.approver_roles)} "
+                f"until {self._expires_at.isoformat()}"
             )
             await self._record(i.PENDING_APPROVAL)
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import mcp_types
@@ -12,12 +13,26 @@ from fastmcp.exceptions import ToolError
 from sqlalchemy import Engine
 
 from tests.mcp.conftest import server_for
+from tests.tools.approval_seed import DECISION_TOOLS, pending_executions, pending_of
 from tests.tools.execution_seed import EXECUTION_TOOLS
 from tests.tools.seed import Estates
 from tools import catalog
 
 SPECS = catalog.by_name()
-ID_TOOLS = ("anomaly_root_cause", "recommendation_impact_preview", "request_remediation", *EXECUTION_TOOLS)
+ID_TOOLS = (
+    "anomaly_root_cause",
+    "recommendation_impact_preview",
+    "request_remediation",
+    *EXECUTION_TOOLS,
+    *DECISION_TOOLS,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pending(engine: Engine, estates: Estates) -> Iterator[None]:
+    """A remediation waiting for approval in each organisation (for the decision tools)."""
+    with pending_executions(engine, estates.a.organization_id, estates.b.organization_id):
+        yield
 
 
 def default_arguments(name: str, estates: Estates, org: str = "a") -> dict[str, Any]:
@@ -28,6 +43,8 @@ def default_arguments(name: str, estates: Estates, org: str = "a") -> dict[str, 
         return {"recommendation_id": seeded.recommendation_ids[0]}
     if name in EXECUTION_TOOLS:
         return {"execution_id": seeded.execution_ids[0]}
+    if name in DECISION_TOOLS:
+        return {"execution_id": pending_of(seeded.organization_id)[0]}
     if name == "cost_forecast":
         return {"days_ahead": 7}
     return {}

@@ -19,7 +19,7 @@ from cloudoptima.domain.recommendations import RiskLevel
 from cloudoptima.domain.remediation import Approver, Decision, PlannedAction, RemediationState, SafetyControls
 from cloudoptima.services.policies import PolicyService, validate_policy
 from cloudoptima.services.remediation import RemediationError, RemediationService
-from cloudoptima.storage.models import PolicyExecution, Recommendation
+from cloudoptima.storage.models import Organization, PolicyExecution, Recommendation
 from cloudoptima.storage.tenancy import scope
 from tests.services.test_policies_service import BASE, Stored
 from tests.workflows.test_remediation_harness import sandbox_copy
@@ -135,27 +135,41 @@ def test_plan_checks_each_step_and_the_safety_controls(db_session: Session, stor
     assert all(s.valid is None for s in capped.steps), "an over-cap plan is not dry-run"
 
     waived = SafetyControls(require_approval=False)
-    by_admin = remediation.plan_actions(
-        [stop(stored, vm)],
-        source="manual",
-        source_id=None,
-        title="t",
-        risk_floor=None,
-        safety=waived,
-        requested_by_role="admin",
-        approval_requested=False,
+
+    def required(
+        action: PlannedAction, role: str, *, requested: bool = False, floor: RiskLevel | None = None
+    ) -> bool:
+        plan = remediation.plan_actions(
+            [action],
+            source="manual",
+            source_id=None,
+            title="t",
+            risk_floor=floor,
+            safety=waived,
+            requested_by_role=role,
+            approval_requested=requested,
+        )
+        return plan.approval_required
+
+    tag = PlannedAction(
+        cloud_account_id=str(stored.account_row),
+        resource_id=vm,
+        action="tag",
+        parameters={"tags": {"reviewed": "yes"}},
     )
-    by_engineer = remediation.plan_actions(
-        [stop(stored, vm)],
-        source="manual",
-        source_id=None,
-        title="t",
-        risk_floor=None,
-        safety=waived,
-        requested_by_role="engineer",
-        approval_requested=False,
-    )
-    assert (by_admin.approval_required, by_engineer.approval_required) == (False, True)
+    # by default nothing skips a person's approval, whoever asks and whatever the request says
+    assert [required(stop(stored, vm), "admin"), required(tag, "admin")] == [True, True]
+    organisation = db_session.get(Organization, stored.org)
+    assert organisation is not None
+    organisation.settings = {**(organisation.settings or {}), "auto_approve_low_risk": True}
+    db_session.flush()
+    # with automatic low-risk approval: only a low-risk reversible plan the requester could approve, when
+    # neither the request nor the safety controls ask for approval
+    assert required(tag, "engineer") is False
+    assert required(tag, "engineer", requested=True) is True
+    assert required(tag, "viewer") is True
+    assert required(stop(stored, vm), "admin") is True, "medium risk always waits"
+    assert required(tag, "admin", floor=RiskLevel.HIGH) is True, "high risk always waits"
 
 
 def test_execute_verify_and_roll_back_a_step(db_session: Session, stored: Stored) -> None:

@@ -7,6 +7,7 @@ largest limit and widest options, directly and through an in-memory MCP server.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from cloudoptima.storage.models import Organization
 from mcp_servers.identity import Identity
 from mcp_servers.server import build_server
 from tests.mcp.conftest import runtime_for
+from tests.tools.approval_seed import DECISION_TOOLS, pending_executions, pending_of
 from tests.tools.conftest import context_for
 from tests.tools.execution_seed import EXECUTION_TOOLS, completed_execution_of
 from tests.tools.seed import NOW, Estates, SeededOrg, delete_orgs
@@ -101,7 +103,8 @@ def big(engine: Engine, estates: Estates) -> Iterator[SeededOrg]:
         )
         _copy(connection, tables["cost_daily"], source, org, ("sub_account_id",))
     seeded = SeededOrg(organization_id=org, name="org-big")
-    yield seeded
+    with pending_executions(engine, org):
+        yield seeded
     delete_orgs(engine, [org])
 
 
@@ -110,6 +113,8 @@ def _arguments(name: str, big_org: SeededOrg, engine: Engine) -> dict[str, Any]:
     spec = catalog.by_name()[name]
     if "limit" in spec.input_model.model_fields:
         arguments["limit"] = 500
+    if name in DECISION_TOOLS:
+        arguments["execution_id"] = pending_of(big_org.organization_id)[0]
     if name in EXECUTION_TOOLS:
         arguments["execution_id"] = completed_execution_of(engine, big_org.organization_id)
     with engine.connect() as connection:
@@ -136,10 +141,11 @@ def _arguments(name: str, big_org: SeededOrg, engine: Engine) -> dict[str, Any]:
 
 def test_every_tool_stays_inside_its_budget_at_maximum_size(engine: Engine, big: SeededOrg) -> None:
     ctx = context_for(engine, big)
+    decider = dataclasses.replace(ctx, principal=f"user:{pending_of(big.organization_id)[1]}")
     truncated = []
     for spec in catalog.catalog():
         arguments = _arguments(spec.name, big, engine)
-        output = run_tool(spec, ctx, arguments)
+        output = run_tool(spec, decider if spec.name in DECISION_TOOLS else ctx, arguments)
         tokens = estimate_tokens(output.model_dump_json())
         assert tokens <= spec.max_output_tokens, (spec.name, tokens)
         if getattr(output, "truncated_for_size", False):
@@ -158,7 +164,8 @@ def test_every_tool_stays_inside_its_budget_at_maximum_size(engine: Engine, big:
 
 
 async def test_no_mcp_response_exceeds_25k_tokens(engine: Engine, big: SeededOrg) -> None:
-    identity = Identity(organization_id=big.organization_id, role="admin", principal="user:big")
+    decider = pending_of(big.organization_id)[1]
+    identity = Identity(organization_id=big.organization_id, role="admin", principal=f"user:{decider}")
     server = build_server("platform", runtime_for(engine), identity=identity)
     async with Client(server) as client:
         for tool in await client.list_tools():

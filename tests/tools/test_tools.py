@@ -33,11 +33,13 @@ def test_catalog_declares_behaviour_and_budgets() -> None:
         assert "Example:" in spec.description, spec.name
         assert not (spec.read_only and spec.destructive)
     changing = [s.name for s in specs if not s.read_only]
-    assert changing == ["request_remediation", "rollback_remediation"]
-    assert {s.name for s in catalog.catalog(read_only=True)} == {s.name for s in specs} - {
+    assert changing == [
         "request_remediation",
+        "approve_remediation",
+        "reject_remediation",
         "rollback_remediation",
-    }
+    ]
+    assert {s.name for s in catalog.catalog(read_only=True)} == {s.name for s in specs} - set(changing)
 
 
 def test_cost_by_dimension_totals_equal_the_store_exactly(

@@ -42,7 +42,7 @@ from tests.workflows.test_remediation_harness import (
     sandbox_factory,
     tenant,
 )
-from tests.workflows.test_remediation_workflow import ENGINEER, MANAGER, until_state
+from tests.workflows.test_remediation_workflow import until_state
 
 SEARCH_STOP: dict[str, Any] = {
     "name": "stop search instances",
@@ -95,7 +95,7 @@ async def test_policy_dry_run_then_approved_execution_with_history(
     assert targets, "the sandbox estate has running search instances"
 
     dry = await start_policy_execution(
-        client, str(org.organization_id), str(policy_id), ENGINEER, dry_run=True
+        client, str(org.organization_id), str(policy_id), org.approver("engineer"), dry_run=True
     )
     parent = client.get_workflow_handle_for(
         PolicyExecutionWorkflow.run, dry.workflow_id.removesuffix("/remediation")
@@ -104,7 +104,9 @@ async def test_policy_dry_run_then_approved_execution_with_history(
     assert (outcome.state, outcome.matched_resource_ids) == ("dry_run", targets)
     assert org.journal() == []
 
-    run = await start_policy_execution(client, str(org.organization_id), str(policy_id), ENGINEER)
+    run = await start_policy_execution(
+        client, str(org.organization_id), str(policy_id), org.approver("engineer")
+    )
     pending = await until_state(client, run.workflow_id, {"pending_approval"})
     assert pending.plan is not None and [s.resource_id for s in pending.plan.steps] == targets
     with tenant_session(session_factory(engine), org.organization_id) as session:
@@ -116,7 +118,7 @@ async def test_policy_dry_run_then_approved_execution_with_history(
     assert [p.workflow_id for p in listed] == [run.workflow_id]
     assert listed[0].policy_id == str(policy_id) and listed[0].impact["savings"] == pending.plan.savings
 
-    await decide(client, run.workflow_id, True, "approved", MANAGER)
+    await decide(client, run.workflow_id, True, "approved", org.user("finops_manager"))
     parent = client.get_workflow_handle_for(
         PolicyExecutionWorkflow.run, run.workflow_id.removesuffix("/remediation")
     )
@@ -134,7 +136,9 @@ async def test_policy_dry_run_then_approved_execution_with_history(
         ("success", "completed", False),
         ("success", "dry_run", True),
     ]
-    assert history[0].resources_affected == len(targets) and history[0].decided_by == "max"
+    assert history[0].resources_affected == len(targets) and history[0].decided_by == org.user(
+        "finops_manager"
+    )
     assert counters == (1, 1, True), "a dry run does not count as an execution"
 
 

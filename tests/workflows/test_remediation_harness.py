@@ -1,22 +1,25 @@
 """Shared helpers (no tests) for the remediation and policy tests: a sandbox estate per test, an organisation
-with its connected sandbox account and stored inventory in the real Postgres, and a worker on the
-``remediation`` queue with the real activities.
+with its connected sandbox account, stored inventory and one active user per role in the real Postgres (the
+workflow verifies every decider against ``users``), and a worker on the ``remediation`` queue with the real
+activities.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -29,12 +32,14 @@ from cloudoptima.clouds.protocol import (
 from cloudoptima.clouds.sandbox.provider import SandboxProvider
 from cloudoptima.clouds.sandbox.state import JournalEntry, SandboxEstateStore
 from cloudoptima.domain.inventory import InstanceAttributes, Resource, ResourceKind, ResourceState
+from cloudoptima.domain.rbac import ROLE_ORDER
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.inventory_store import upsert_resources
-from cloudoptima.storage.models import CloudAccount, Organization
+from cloudoptima.storage.models import CloudAccount, Organization, PolicyExecution, User
 from temporal_workflows.queues import REMEDIATION
 from temporal_workflows.remediation import registration
 from temporal_workflows.remediation.activities import RemediationDeps
+from temporal_workflows.remediation.inputs import Approver
 
 SEED, ACCOUNTS, DAYS, END = 11, 1, 14, date(2026, 1, 1)
 
@@ -54,12 +59,24 @@ def sandbox_copy(target: Path) -> Path:
 
 @dataclass
 class Tenant:
-    """One organisation with one connected sandbox account and its inventory stored."""
+    """One organisation with one connected sandbox account, its inventory stored and a user per role."""
 
     organization_id: uuid.UUID
     cloud_account_id: uuid.UUID
     account_identifier: str
     state_dir: Path
+    users: dict[str, uuid.UUID] = field(default_factory=dict)
+    """Role → the id of an active user with that role."""
+
+    def approver(self, role: str) -> Approver:
+        """The real user of ``role`` as a requester (``Approver``)."""
+        return Approver(
+            user_id=str(self.users[role]), role=role, email=f"{role}@{self.organization_id}.example.com"
+        )
+
+    def user(self, role: str) -> str:
+        """The id (string) of the real user of ``role``: what a decision names."""
+        return str(self.users[role])
 
     def provider(self) -> SandboxProvider:
         return SandboxProvider(self.state_dir, self.account_identifier)
@@ -108,12 +125,48 @@ def tenant(engine: Engine, state_dir: Path, name: str = "remediation") -> Iterat
         session.flush()
         live = [r for r in store.estate().account_resources(account.account_id) if r.deleted_at is None]
         upsert_resources(session.connection(), org.id, row.id, live, {}, datetime.now(UTC), complete=True)
+        users: dict[str, uuid.UUID] = {role: add_user(session, org.id, role).id for role in ROLE_ORDER}
         org_id, account_row = org.id, row.id
     try:
-        yield Tenant(org_id, account_row, account.account_id, state_dir)
+        yield Tenant(org_id, account_row, account.account_id, state_dir, users)
     finally:
         with sessions() as session, session.begin():
             session.execute(delete(Organization).where(Organization.id == org_id))
+
+
+def add_user(session: Session, organization_id: uuid.UUID, role: str, *, active: bool = True) -> User:
+    """An extra user of ``role`` in the organisation (flushed; the caller commits)."""
+    user = User(
+        organization_id=organization_id,
+        email=f"{role}-{uuid.uuid4().hex[:10]}@example.com",
+        password_hash="not-a-password",
+        role=role,
+        is_active=active,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+async def until_recorded(engine: Engine, execution_id: str, state: str) -> None:
+    """Poll the ``policy_executions`` row until it records ``state`` (bounded): what the REST API and the MCP
+    tools read, a moment after the workflow's own status query shows it."""
+    sessions = session_factory(engine)
+    for _ in range(600):
+        with sessions() as session:
+            row = session.get(PolicyExecution, uuid.UUID(execution_id))
+            if row is not None and row.status == state:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"execution {execution_id} never recorded {state}")
+
+
+def set_settings(engine: Engine, organization_id: uuid.UUID, **settings: object) -> None:
+    """Merge ``settings`` into the organisation's stored settings (committed)."""
+    with session_factory(engine)() as session, session.begin():
+        org = session.get(Organization, organization_id)
+        assert org is not None
+        org.settings = {**(org.settings or {}), **settings}
 
 
 def sandbox_factory(tenant_: Tenant) -> Callable[[uuid.UUID], CloudProviderClient]:

@@ -1,5 +1,7 @@
 """Property: whatever the sequence of decisions, signals, duplicate decisions, role mixes and timeouts, a plan
-that requires approval acts only after a valid approval that came first and before the TTL.
+that requires approval acts only after a valid approval that came first and before the TTL. Deciders are real
+users of the tenant, one per role, and the requester is the user of its role: that user may reject but never
+approve their own request (separation of duties, the default).
 
 Hypothesis drives a real worker on the time-skipping server (run in a background event loop so the examples
 can be plain functions); the oracle is an independent table of who may approve which risk.
@@ -26,7 +28,6 @@ from temporalio.testing import WorkflowEnvironment
 from cloudoptima.embedded.temporal import executable
 from cloudoptima.storage.engine import session_factory
 from temporal_workflows.client import (
-    Approver,
     DecisionRefusedError,
     decide,
     remediation_status,
@@ -121,7 +122,7 @@ async def _scenario(
     vm = org.running_instances(1)[0]
     request = RemediationRequest(
         organization_id=str(org.organization_id),
-        requested_by=Approver(user_id="requester", role=requester),
+        requested_by=org.approver(requester),
         execution_id="",
         actions=[
             ResourceAction(
@@ -153,19 +154,18 @@ async def _scenario(
     expired = False
     for kind, role in events:
         open_for_decisions = decided is None and not expired
-        valid = open_for_decisions and role in MAY_APPROVE[risk]
+        approve = kind.endswith("approve")
+        own = approve and role == requester
+        valid = open_for_decisions and role in MAY_APPROVE[risk] and not own
         if kind == "timeout":
             if open_for_decisions:
                 expired = True
                 await env.sleep(TTL + timedelta(minutes=1))
                 await _wait(closed, "the expiry")
             continue
-        approve = kind.endswith("approve")
         if kind.startswith("update"):
             try:
-                await decide(
-                    client, info.workflow_id, approve, "property", Approver(user_id=f"u-{role}", role=role)
-                )
+                await decide(client, info.workflow_id, approve, "property", org.user(role))
                 accepted = True
             except DecisionRefusedError:
                 accepted = False
@@ -174,7 +174,7 @@ async def _scenario(
             before = len((await remediation_status(client, info.workflow_id)).logs)
             try:
                 signal = RemediationWorkflow.approve if approve else RemediationWorkflow.reject
-                await wf.signal(signal, SignalDecision(user_id=f"u-{role}", role=role))
+                await wf.signal(signal, SignalDecision(user_id=org.user(role), role="admin"))
             except RPCError:
                 assert not open_for_decisions, "an open workflow accepts signals"
                 continue

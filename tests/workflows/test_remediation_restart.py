@@ -16,7 +16,6 @@ from cloudoptima.embedded.ports import free_port
 from cloudoptima.embedded.process import stop
 from cloudoptima.storage.engine import session_factory
 from temporal_workflows.client import (
-    Approver,
     DecisionRefusedError,
     decide,
     remediation_status,
@@ -31,7 +30,7 @@ from tests.workflows.test_remediation_harness import (
     sandbox_factory,
     tenant,
 )
-from tests.workflows.test_remediation_workflow import MANAGER, stop_request, until_state
+from tests.workflows.test_remediation_workflow import stop_request, until_state
 
 
 class DevServer:
@@ -90,10 +89,10 @@ async def test_approval_after_a_server_restart_acts_exactly_once(
     client = await Client.connect(server.address)
     async with remediation_worker(client, deps):
         assert (await remediation_status(client, info.workflow_id)).state == "pending_approval"
-        await decide(client, info.workflow_id, True, "after the restart", MANAGER)
+        await decide(client, info.workflow_id, True, "after the restart", org.user("finops_manager"))
         final = await client.get_workflow_handle_for(RemediationWorkflow.run, info.workflow_id).result()
         with pytest.raises(DecisionRefusedError):
-            await decide(client, info.workflow_id, True, "again", Approver("ada", "admin"))
+            await decide(client, info.workflow_id, True, "again", org.user("admin"))
     assert final.state == "completed"
     assert org.resource(vm.resource_id).state is ResourceState.STOPPED
     executed = [e for e in org.journal() if e.idempotency_key.startswith(info.workflow_id)]

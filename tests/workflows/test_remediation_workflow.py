@@ -1,5 +1,6 @@
 """The remediation workflow on the time-skipping server with a real worker, real Postgres and the sandbox:
-approval, rejection, expiry, schedule, the Update validator, the Signals, rollback and idempotent retries."""
+approval, rejection, expiry, schedule, refused decisions, the Signals, rollback and idempotent retries. Every
+decider is a real user of the tenant (the workflow looks them up)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from cloudoptima.domain.inventory import ResourceState
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import PolicyExecution
 from temporal_workflows.client import (
-    Approver,
     DecisionRefusedError,
     RemediationRequest,
     RemediationStatus,
@@ -40,10 +40,6 @@ from tests.workflows.test_remediation_harness import (
     sandbox_factory,
     tenant,
 )
-
-ENGINEER = Approver(user_id="eve", role="engineer", email="eve@example.com")
-MANAGER = Approver(user_id="max", role="finops_manager", email="max@example.com")
-ADMIN = Approver(user_id="ada", role="admin", email="ada@example.com")
 
 
 @pytest.fixture
@@ -68,7 +64,7 @@ def stop_request(org: Tenant, resource_ids: list[str], **overrides: object) -> R
     ]
     fields: dict[str, object] = {
         "organization_id": str(org.organization_id),
-        "requested_by": ENGINEER,
+        "requested_by": org.approver("engineer"),
         "execution_id": "",
         "actions": actions,
         "title": "stop idle instances",
@@ -139,7 +135,7 @@ async def test_approved_plan_executes_and_verifies(client: Client, org: Tenant, 
         and row.workflow_id == info.workflow_id
     )
 
-    decided = await decide(client, info.workflow_id, True, "idle for weeks", MANAGER)
+    decided = await decide(client, info.workflow_id, True, "idle for weeks", org.user("finops_manager"))
     assert decided.state == "approved" and decided.decision is not None
 
     final = await handle(client, info.workflow_id).result()
@@ -152,7 +148,7 @@ async def test_approved_plan_executes_and_verifies(client: Client, org: Tenant, 
     assert (row.status, row.decision, row.decided_by, row.resources_affected) == (
         "completed",
         "approved",
-        "max",
+        org.user("finops_manager"),
         1,
     )
     assert row.completed_at is not None and any("verified step 0: ok" in line for line in row.execution_logs)
@@ -162,7 +158,7 @@ async def test_rejection_executes_nothing(client: Client, org: Tenant, engine: E
     vm = org.running_instances(1)[0]
     info = await start_remediation(client, stop_request(org, [vm.resource_id]))
     await until_state(client, info.workflow_id, {"pending_approval"})
-    await decide(client, info.workflow_id, False, "needed for the quarter close", ADMIN)
+    await decide(client, info.workflow_id, False, "needed for the quarter close", org.user("admin"))
     final = await handle(client, info.workflow_id).result()
     assert final.state == "rejected"
     assert org.journal() == [] and org.resource(vm.resource_id).state is ResourceState.RUNNING
@@ -187,7 +183,7 @@ async def test_pending_approval_expires_after_the_ttl(
     assert org.journal() == []
     assert execution_row(engine, info.execution_id).status == "expired"
     with pytest.raises(DecisionRefusedError):
-        await decide(client, info.workflow_id, True, "too late", ADMIN)
+        await decide(client, info.workflow_id, True, "too late", org.user("admin"))
     assert org.journal() == []
 
 
@@ -198,7 +194,7 @@ async def test_scheduled_execution_waits_until_its_time(
     at = (await time_skipping_env.get_current_time()) + timedelta(hours=6)
     info = await start_remediation(client, stop_request(org, [vm.resource_id], schedule=at))
     await until_state(client, info.workflow_id, {"pending_approval"})
-    await decide(client, info.workflow_id, True, "in the maintenance window", MANAGER)
+    await decide(client, info.workflow_id, True, "in the maintenance window", org.user("finops_manager"))
     waiting = await until_state(client, info.workflow_id, {"scheduled"})
     assert waiting.scheduled_for == at
     assert org.journal() == [], "a scheduled remediation does not act before its time"
@@ -211,24 +207,22 @@ async def test_scheduled_execution_waits_until_its_time(
     assert org.resource(vm.resource_id).state is ResourceState.STOPPED
 
 
-async def test_update_validator_refuses_under_privileged_and_second_decisions(
-    client: Client, org: Tenant
-) -> None:
+async def test_update_refuses_under_privileged_and_second_decisions(client: Client, org: Tenant) -> None:
     vm = org.running_instances(1)[0]
     info = await start_remediation(client, stop_request(org, [vm.resource_id], risk_level="high"))
     pending = await until_state(client, info.workflow_id, {"pending_approval"})
     assert pending.plan is not None and pending.plan.approver_roles == ["admin"]
-    for approver in (ENGINEER, MANAGER):
-        with pytest.raises(DecisionRefusedError, match=f"role '{approver.role}' may not decide a high-risk"):
-            await decide(client, info.workflow_id, True, "ok", approver)
+    for role in ("engineer", "finops_manager"):
+        with pytest.raises(DecisionRefusedError, match=f"role '{role}' may not decide a high-risk"):
+            await decide(client, info.workflow_id, True, "ok", org.user(role))
     assert (await remediation_status(client, info.workflow_id)).decision is None
-    await decide(client, info.workflow_id, True, "approved", ADMIN)
-    with pytest.raises(DecisionRefusedError, match="already made: approved by ada"):
-        await decide(client, info.workflow_id, False, "changed my mind", ADMIN)
+    admin = org.user("admin")
+    await decide(client, info.workflow_id, True, "approved", admin)
+    with pytest.raises(DecisionRefusedError, match=f"already made: approved by {admin}"):
+        await decide(client, info.workflow_id, False, "changed my mind", admin)
     final = await handle(client, info.workflow_id).result()
-    assert (
-        final.state == "completed" and final.decision is not None and final.decision.approver.user_id == "ada"
-    )
+    assert final.state == "completed" and final.decision is not None
+    assert (final.decision.approver.user_id, final.decision.approver.role) == (admin, "admin")
 
 
 async def test_signals_decide_from_the_temporal_ui(client: Client, org: Tenant) -> None:
@@ -236,23 +230,24 @@ async def test_signals_decide_from_the_temporal_ui(client: Client, org: Tenant) 
     approve = await start_remediation(client, stop_request(org, [first.resource_id], risk_level="high"))
     await until_state(client, approve.workflow_id, {"pending_approval"})
     wf = handle(client, approve.workflow_id)
-    await wf.signal(RemediationWorkflow.approve, SignalDecision(user_id="eve", role="engineer", comment="me"))
-    await wf.signal(
-        RemediationWorkflow.approve, SignalDecision(user_id="ada", role="admin", comment="from UI")
-    )
+    engineer = org.user("engineer")
+    await wf.signal(RemediationWorkflow.approve, SignalDecision(user_id=engineer, role="admin", comment="me"))
+    await wf.signal(RemediationWorkflow.approve, SignalDecision(user_id=org.user("admin"), comment="from UI"))
     final = await wf.result()
     assert final.state == "completed"
     assert final.decision is not None and (final.decision.channel, final.decision.approver.user_id) == (
-        "signal",
-        "ada",
+        "temporal_ui",
+        org.user("admin"),
     )
-    assert any("ignored approve signal from eve" in line for line in final.logs)
+    assert any(
+        f"refused approval from {engineer} via temporal_ui: role 'engineer'" in line for line in final.logs
+    ), "the claimed role 'admin' is ignored: the stored role decides"
     assert org.resource(first.resource_id).state is ResourceState.STOPPED
 
     reject = await start_remediation(client, stop_request(org, [second.resource_id]))
     await until_state(client, reject.workflow_id, {"pending_approval"})
     await handle(client, reject.workflow_id).signal(
-        RemediationWorkflow.reject, SignalDecision(user_id="max", role="finops_manager", comment="no")
+        RemediationWorkflow.reject, SignalDecision(user_id=org.user("finops_manager"), comment="no")
     )
     assert (await handle(client, reject.workflow_id).result()).state == "rejected"
     assert org.resource(second.resource_id).state is ResourceState.RUNNING
@@ -269,7 +264,7 @@ async def test_failure_mid_execution_rolls_back_the_earlier_steps(
     org.provider().execute_action(
         ActionRequest(kind=ActionKind.STOP, resource_id=vms[1].resource_id), "outsider"
     )
-    await decide(client, info.workflow_id, True, "go", MANAGER)
+    await decide(client, info.workflow_id, True, "go", org.user("finops_manager"))
     final = await handle(client, info.workflow_id).result()
 
     assert final.state == "rolled_back"
@@ -319,7 +314,7 @@ async def test_a_lost_response_is_retried_without_acting_twice(
         client = time_skipping_env.client
         info = await start_remediation(client, stop_request(org, [vm.resource_id]))
         await until_state(client, info.workflow_id, {"pending_approval"})
-        await decide(client, info.workflow_id, True, "go", ADMIN)
+        await decide(client, info.workflow_id, True, "go", org.user("admin"))
         final = await handle(client, info.workflow_id).result()
     assert final.state == "completed"
     assert flaky.calls == 2, "the activity was retried after the lost response"
