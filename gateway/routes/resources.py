@@ -1,4 +1,5 @@
-"""``/v1/resources``: compute and storage inventory, bulk tagging (approval-gated when the org says so)."""
+"""``/v1/resources``: compute and storage inventory, bulk tagging (approval-gated unless the organisation turned
+on ``auto_approve_low_risk``: tags are low-risk and reversible)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.services.resources import ResourceQueries
 from cloudoptima.services.utilisation_anomalies import UtilisationAnomalies
 from cloudoptima.storage.models import Organization
@@ -154,8 +156,9 @@ def list_storage(
 
 @router.post("/bulk-tag", response_model=BulkTagOut)
 async def bulk_tag(body: BulkTagIn, request: Request, runtime: RuntimeDep, principal: Tagger) -> BulkTagOut:
-    """Tag many resources; failures are listed per resource. When the organisation requires approval the
-    tags go through the remediation workflow and wait for a decision (``execution_id``)."""
+    """Tag many resources; failures are listed per resource. The tags go through the remediation workflow and
+    wait for a person's approval (``execution_id``), unless the organisation allows automatic approval of
+    low-risk, reversible changes (``auto_approve_low_risk``), when they are applied at once."""
     org = principal.organization_id
     request_id = uuid.uuid4().hex
 
@@ -164,7 +167,8 @@ async def bulk_tag(body: BulkTagIn, request: Request, runtime: RuntimeDep, princ
             queries = ResourceQueries(session, org)
             targets, failed = queries.tag_targets(body.resource_ids, body.tags, overwrite=body.overwrite)
             organisation = session.get(Organization, org)
-            gated = bool((organisation.settings or {}).get("require_approval")) if organisation else False
+            settings = OrganisationSettings.of(organisation.settings if organisation else None)
+            gated = not settings.auto_approve_low_risk
             if gated:
                 pending = [
                     (str(t.cloud_account_id or ""), t.resource_id, t.region, t.resource_name or t.resource_id)

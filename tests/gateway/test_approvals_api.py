@@ -135,3 +135,23 @@ async def test_rest_approval_is_verified_separated_audited_and_executes_once(
         ("remediation.approve", "success", "rest", str(org.users["admin"])),
         ("remediation.approve", "denied", "rest", str(org.users["admin"])),
     ]
+
+
+async def test_bulk_tagging_waits_for_approval_by_default(
+    client: TestClient,
+    engine: Engine,
+    gateway_settings: Settings,
+    temporal_env: WorkflowEnvironment,
+    org: Tenant,
+) -> None:
+    vm = org.running_instances(1)[0].resource_id
+    engineer = headers_for(engine, gateway_settings, org.users["engineer"])
+    body = {"resource_ids": [vm], "tags": {"approvals-test": "yes"}}
+    response = await asyncio.to_thread(client.post, "/v1/resources/bulk-tag", headers=engineer, json=body)
+    assert response.status_code == 200, response.text
+    tagged = response.json()
+    assert tagged["approval_required"] is True and tagged["updated_count"] == 0 and tagged["execution_id"]
+    await temporal_env.client.get_workflow_handle(f"remediation-{tagged['execution_id']}").terminate(
+        "test over"
+    )
+    assert "approvals-test" not in org.resource(vm).tags, "nothing was tagged before an approval"
