@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastmcp import Client
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, exists, func, select
 from sqlalchemy.orm import sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -38,6 +38,8 @@ def _low_risk_recommendation(engine: Engine, org: uuid.UUID) -> tuple[str, list[
                 Recommendation.organization_id == org,
                 Recommendation.risk_level == "low",
                 func.jsonb_array_length(Recommendation.actions) > 0,
+                # one an earlier test left with an open (terminated, still pending) execution is not requestable
+                ~exists().where(PolicyExecution.recommendation_id == Recommendation.id),
             )
             .order_by(Recommendation.estimated_savings_monthly.desc())
             .limit(1)
