@@ -83,8 +83,6 @@ def request_remediation(ctx: ToolContext, params: RemediationInput) -> Remediati
         raise ToolPermissionError(
             f"role {ctx.role!r} cannot request a {detail.risk_level}-risk remediation (needs {permission!r})"
         )
-    if not params.dry_run:
-        refuse_if_open(ctx, parse_id(detail.id, "recommendation"))
     if detail.status not in _REQUESTABLE:
         raise ToolInputError(
             f"recommendation {detail.id} is {detail.status}; only active ones can be applied"
@@ -106,6 +104,8 @@ def request_remediation(ctx: ToolContext, params: RemediationInput) -> Remediati
         )
     if ctx.start_remediation is None:
         raise ToolUnavailableError("remediation needs Temporal: this server has no Temporal connection")
+    if not params.dry_run:
+        refuse_if_open(ctx, parse_id(detail.id, "recommendation"))
     started = ctx.start_remediation(
         RemediationStart(
             organization_id=ctx.organization_id,

@@ -15,7 +15,7 @@ from tests.tools.conftest import context_for
 from tests.tools.execution_seed import seed_completed_execution
 from tests.tools.seed import Estates
 from tools import catalog
-from tools.context import RemediationStarted, RollbackStart
+from tools.context import RemediationStart, RemediationStarted, RollbackStart
 from tools.spec import ToolInputError, ToolNotFoundError, ToolPermissionError, run_tool
 
 SPECS = catalog.by_name()
@@ -96,14 +96,23 @@ def test_request_remediation_names_the_open_execution(engine: Engine, estates: E
         session.add(open_row)
         session.commit()
         open_id = open_row.id
-    try:
-        ctx = context_for(engine, estates.a)
-        with pytest.raises(ToolInputError, match=f"open execution {open_id} \\(pending_approval\\)"):
-            run_tool(SPECS["request_remediation"], ctx, {"recommendation_id": str(recommendation)})
-        dry = run_tool(
-            SPECS["request_remediation"], ctx, {"recommendation_id": str(recommendation), "dry_run": True}
+    started: list[RemediationStart] = []
+
+    def starter(start: RemediationStart) -> RemediationStarted:
+        started.append(start)
+        return RemediationStarted(
+            execution_id="x", workflow_id="remediation-x", state="queued", temporal_ui_url=None
         )
-        assert dry.state == "awaiting_confirmation"
+
+    try:
+        ctx = dataclasses.replace(context_for(engine, estates.a), start_remediation=starter)
+        arguments = {"recommendation_id": str(recommendation)}
+        with pytest.raises(ToolInputError, match=f"open execution {open_id} \\(pending_approval\\)"):
+            run_tool(SPECS["request_remediation"], ctx, {**arguments, "confirm": True})
+        assert not started, "nothing was started"
+        assert run_tool(SPECS["request_remediation"], ctx, arguments).state == "awaiting_confirmation"
+        dry = run_tool(SPECS["request_remediation"], ctx, {**arguments, "dry_run": True, "confirm": True})
+        assert dry.state == "queued" and started[0].dry_run is True, "a dry run changes nothing: allowed"
     finally:
         with Session(engine) as session:
             session.execute(delete(PolicyExecution).where(PolicyExecution.id == open_id))
