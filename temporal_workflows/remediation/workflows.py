@@ -20,7 +20,9 @@ Contract:
   workflow accept. Every decision, accepted or refused (also one that arrives when nothing is pending), is
   written to ``audit_logs`` by the ``remediation.audit_decision`` activity with its channel, user, workflow
   and execution ids and the reason of a refusal. The activities keep the workflow deterministic: the
-  verdict is recorded in the history.
+  verdict is recorded in the history. A signal proves that the user it names may decide, not that the
+  person who sent it is that user (the Temporal UI signs nobody in as a CloudOptima user): access to the
+  Temporal UI must be limited to people trusted to approve.
 - Approval is required unless the plan says otherwise, and the plan (built by the ``remediation.plan``
   activity, ``domain.remediation.needs_approval``) waives it only for a low-risk, reversible plan of an
   organisation that turned on ``auto_approve_low_risk``, never for a high-risk or irreversible one.
