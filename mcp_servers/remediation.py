@@ -37,11 +37,14 @@ def client_can_elicit(ctx: Context) -> bool:
 
 
 _KEY = "confirm"
-_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"value": {"type": "boolean", "title": "Start the workflow"}},
-    "required": ["value"],
-}
+
+
+def _schema(title: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"value": {"type": "boolean", "title": title}},
+        "required": ["value"],
+    }
 
 
 def _modern(ctx: Context) -> bool:
@@ -65,6 +68,7 @@ async def confirm_remediation(
         return arguments
     target = ", ".join(f"{k}={v}" for k, v in arguments.items() if k != _KEY and v is not None)
     prompt = CONFIRMATION_PROMPTS.get(spec.name)
+    title = "Start the workflow" if prompt is None else spec.title
     message = (
         prompt.format(target=target)
         if prompt is not None
@@ -76,9 +80,9 @@ async def confirm_remediation(
         if responses and _KEY in responses:
             return {**arguments, _KEY: _accepted(responses[_KEY])}
         request = mcp_types.ElicitRequest(
-            params=mcp_types.ElicitRequestFormParams(message=message, requested_schema=_SCHEMA)
+            params=mcp_types.ElicitRequestFormParams(message=message, requested_schema=_schema(title))
         )
         return mcp_types.InputRequiredResult(input_requests={_KEY: request})
-    answer = await ctx.elicit(message, bool, response_title="Start the workflow")
+    answer = await ctx.elicit(message, bool, response_title=title)
     confirmed = isinstance(answer, AcceptedElicitation) and bool(answer.data)
     return {**arguments, _KEY: confirmed}
