@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.domain.rbac import RISK_PERMISSION
 from cloudoptima.domain.remediation import PendingApproval
+from cloudoptima.services.approvals import ApprovalService
 from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.services.remediation import RemediationService
@@ -111,11 +112,22 @@ def _pending(runtime: Runtime, org: uuid.UUID) -> list[PendingApproval]:
         )
 
 
+def _self_approval(runtime: Runtime, org: uuid.UUID) -> bool:
+    with tenant_session(runtime.sessions(), org) as session:
+        return ApprovalService(session, org).settings().allow_self_approval
+
+
 @router.get("/approvals", tags=["approvals"], response_model=ApprovalList)
 async def list_approvals(runtime: RuntimeDep, principal: Applier) -> ApprovalList:
-    """Remediations waiting for a decision that the caller's role may take, with plan and impact."""
+    """Remediations waiting for a decision that the caller's role may take, with plan and impact (the
+    caller's own requests only when the organisation allows self-approval)."""
     pending = await run_in_threadpool(_pending, runtime, principal.organization_id)
-    mine = [p for p in pending if principal.role in p.approver_roles]
+    own_too = await run_in_threadpool(_self_approval, runtime, principal.organization_id)
+    mine = [
+        p
+        for p in pending
+        if principal.role in p.approver_roles and (own_too or p.requested_by != str(principal.user_id))
+    ]
     return ApprovalList(
         approvals=[PendingApprovalOut.model_validate(p.model_dump()) for p in mine], total=len(mine)
     )

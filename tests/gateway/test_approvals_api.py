@@ -113,6 +113,12 @@ async def test_rest_approval_is_verified_separated_audited_and_executes_once(
         workflow_id = f"remediation-{execution_id}"
         await until_recorded(engine, execution_id, "pending_approval")
 
+        def listed(headers: dict[str, str]) -> list[object]:
+            body = client.get("/v1/approvals", headers=headers).json()
+            return [a["execution_id"] for a in body["approvals"]]
+
+        assert execution_id in await asyncio.to_thread(listed, admin)
+        assert execution_id not in await asyncio.to_thread(listed, manager), "not offered to its requester"
         decision = f"/v1/approvals/{execution_id}/decision"
         code, refused = await asyncio.to_thread(post, decision, manager, {"approve": True, "comment": "mine"})
         assert code == 409 and "requester may not approve" in str(refused["detail"])
