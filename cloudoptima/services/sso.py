@@ -54,7 +54,11 @@ DEFAULT_SCOPES = "openid email profile"
 
 
 class SsoConfigError(ValueError):
-    """A single sign-on setting is invalid; the message names the field."""
+    """A single sign-on setting is invalid; the message names the field, ``field`` holds its name."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field or re.split(r"[\s\[:]", message, maxsplit=1)[0]
 
 
 class SsoError(Exception):
@@ -106,7 +110,7 @@ def validate_spec(spec: SsoConfigSpec) -> SsoConfigSpec:
     try:
         issuer = oidc.check_issuer_url(spec.issuer)
     except ValueError as exc:
-        raise SsoConfigError(str(exc)) from exc
+        raise SsoConfigError(str(exc), field="issuer") from exc
     if not spec.client_id.strip():
         raise SsoConfigError("client_id is required")
     scopes = " ".join(spec.scopes.split())

@@ -37,7 +37,7 @@ from gateway.audit import AuditedRoute
 from gateway.deps import Permission, Principal, RuntimeDep, SystemDb, TenantDb
 from gateway.runtime import Runtime
 from gateway.schemas.auth import TokenResponse
-from gateway.schemas.common import Success
+from gateway.schemas.common import Success, invalid
 from gateway.schemas.sso import SsoConfigIn, SsoConfigOut
 
 router = APIRouter(tags=["sso"], route_class=AuditedRoute)
@@ -178,7 +178,7 @@ def put_sso(body: SsoConfigIn, principal: SsoAdmin, runtime: RuntimeDep, session
     try:
         row = SsoConfigService(session, principal.organization_id, runtime.cipher()).put(spec)
     except SsoConfigError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+        raise invalid(exc.field, str(exc), location="body") from exc
     session.refresh(row)
     return _out(row)
 

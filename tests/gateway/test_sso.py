@@ -230,25 +230,30 @@ def test_callbacks_the_platform_did_not_start_and_admin_api(
         cipher = CredentialCipher(gateway_settings.resolved_encryption_keys)
         assert cipher.decrypt(stored.client_secret_encrypted) == {"client_secret": CLIENT_SECRET}
     first = client.put("/v1/organization/sso", headers=other.headers("admin"), json=_config(idp, slug))
-    assert first.status_code == 422 and "already used" in first.json()["detail"]
+    assert first.status_code == 422 and "already used" in first.json()["detail"][0]["msg"]
+    assert first.json()["detail"][0]["loc"] == ["body", "slug"]
     no_secret = client.put(
         "/v1/organization/sso",
         headers=other.headers("admin"),
         json=_config(idp, f"x{slug}", client_secret=None),
     )
-    assert no_secret.status_code == 422 and "client_secret is required" in no_secret.json()["detail"]
+    assert (
+        no_secret.status_code == 422 and "client_secret is required" in no_secret.json()["detail"][0]["msg"]
+    )
+    assert no_secret.json()["detail"][0]["loc"] == ["body", "client_secret"]
     plain_http = client.put(
         "/v1/organization/sso",
         headers=other.headers("admin"),
         json=_config(idp, f"x{slug}", issuer="http://idp.example.com"),
     )
-    assert plain_http.status_code == 422 and "https" in plain_http.json()["detail"]
+    assert plain_http.status_code == 422 and "https" in plain_http.json()["detail"][0]["msg"]
+    assert plain_http.json()["detail"][0]["loc"] == ["body", "issuer"]
     bad_role = client.put(
         "/v1/organization/sso",
         headers=other.headers("admin"),
         json=_config(idp, f"x{slug}", default_role="root"),
     )
-    assert bad_role.status_code == 422
+    assert bad_role.status_code == 422 and bad_role.json()["detail"][0]["loc"] == ["body", "default_role"]
 
     # A wrong client secret: the IdP refuses the code, the gateway says so.
     wrong = _config(idp, f"w{slug}", client_secret="not-the-secret")
