@@ -93,7 +93,12 @@ BODIES: dict[str, dict[str, Any]] = {
     "RefreshRequest": {"refresh_token": "x"},
     "InvitationAccept": {"token": "x", "password": "long enough"},
     "ChatIn": {"message": "What did we spend last month?"},
-    "SsoConfigIn": {"slug": "matrix", "issuer": "https://idp.example.com", "client_id": "c", "client_secret": "s"},
+    "SsoConfigIn": {
+        "slug": "matrix",
+        "issuer": "https://idp.example.com",
+        "client_id": "c",
+        "client_secret": "s",
+    },
     "OrganizationPatch": {"settings": {"require_approval": True}},
     "UserPatch": {"role": "analyst"},
     "PasswordChange": {"current_password": "x", "new_password": "long enough pass"},
