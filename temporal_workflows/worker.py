@@ -84,6 +84,8 @@ class WorkerDeps:
     """Days of utilisation history kept (``Settings``)."""
     price_readers: Mapping[CloudProvider, ReaderFactory] = field(default_factory=dict)
     """The providers' price-list readers (``default_readers``); empty = every price refresh fails visibly."""
+    approval_keys: tuple[str, ...] = ()
+    """The encryption key ring, which Temporal-UI approval codes are checked with (``Settings``)."""
 
 
 def explainer_from_settings(settings: Settings) -> Explain:
@@ -154,6 +156,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         narrate=narrator_from_settings(settings),
         utilisation_window_days=settings.utilisation_window_days,
         utilisation_retention_days=settings.utilisation_retention_days,
+        approval_keys=tuple(settings.resolved_encryption_keys),
         price_readers=default_readers(
             PriceListOptions(gcp_api_key=settings.gcp_billing_api_key),
             first_live_account(sessions, providers.for_account),
@@ -211,7 +214,10 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
             remediation.workflows(),
             remediation.activities(
                 RemediationDeps(
-                    sessions=deps.sessions, providers=provider_by_account_id(deps), publish=deps.publish
+                    sessions=deps.sessions,
+                    providers=provider_by_account_id(deps),
+                    publish=deps.publish,
+                    approval_keys=deps.approval_keys,
                 )
             ),
         ),

@@ -9,7 +9,9 @@ Contract:
   (``cloudoptima.domain.rbac.RISK_PERMISSION``). Separation of duties, from the organisation's settings
   (``OrganisationSettings``) as they are now: the requester may not approve their own request unless
   ``allow_self_approval`` is on (withdrawing it by rejecting is allowed), and a user who already approved
-  cannot approve again. A high-risk plan needs ``high_risk_approvers`` distinct approvals, any other plan
+  cannot approve again. A decision from the Temporal UI (channel ``temporal_ui``, where nobody is signed in)
+  must also carry the user's one-time approval code for this remediation (``security.approval_codes``; keys:
+  the encryption key ring given as ``approval_keys``): a user id alone is not secret. A high-risk plan needs ``high_risk_approvers`` distinct approvals, any other plan
   one; the verdict says how many (``approvals_needed``). A rejection by any valid user ends the request.
 - ``audit`` writes one ``audit_logs`` row per decision, accepted or refused: action
   ``remediation.approve`` / ``remediation.reject``, result ``success`` or ``denied``, resource the
@@ -37,6 +39,7 @@ from sqlalchemy.orm import Session
 from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.domain.rbac import RISK_PERMISSION, has_permission, is_role
 from cloudoptima.domain.remediation import PendingApproval, RemediationState
+from cloudoptima.security.approval_codes import check_approval_code
 from cloudoptima.services.audit import AUDIT_CHANNELS, user_actor
 from cloudoptima.services.remediation import pending_approval_of
 from cloudoptima.storage.models import AuditLog, Organization, PolicyExecution, User
@@ -62,6 +65,8 @@ class DecisionClaim:
     approved_by: Sequence[str] = ()
     """Users whose approval the remediation already accepted."""
     comment: str = ""
+    approval_code: str = ""
+    """The one-time approval code a Temporal-UI decision must carry (``security.approval_codes``)."""
 
 
 @dataclass(frozen=True)
@@ -100,11 +105,17 @@ class ApprovalService:
     """Decision checks and decision audit of one organisation over one session (the caller commits)."""
 
     def __init__(
-        self, session: Session, organization_id: uuid.UUID, *, now: Callable[[], datetime] = _utcnow
+        self,
+        session: Session,
+        organization_id: uuid.UUID,
+        *,
+        now: Callable[[], datetime] = _utcnow,
+        approval_keys: Sequence[str] = (),
     ) -> None:
         self._session = session
         self._org = organization_id
         self._now = now
+        self._approval_keys = tuple(approval_keys)
         self._users = _Users(session, organization_id)
         self._audit = _Audit(session, organization_id)
 
@@ -165,6 +176,15 @@ class ApprovalService:
             return _refuse(
                 found,
                 f"{user.email} already approved; a high-risk remediation needs {needed} distinct approvers",
+            )
+        if claim.channel == "temporal_ui" and not check_approval_code(
+            self._approval_keys, str(self._org), claim.execution_id, str(user.id), claim.approval_code
+        ):
+            return _refuse(
+                found,
+                "a Temporal UI decision must carry the approval code CloudOptima shows this user for this "
+                "remediation (GET /v1/approvals, field temporal_ui_approval_code); "
+                + ("the code given is wrong" if claim.approval_code.strip() else "none was given"),
             )
         return DecisionVerdict(
             accepted=True,

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.domain.rbac import RISK_PERMISSION
 from cloudoptima.domain.remediation import PendingApproval
+from cloudoptima.security.approval_codes import approval_code
 from cloudoptima.services.approvals import ApprovalService
 from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.services.recommendations import RecommendationService
@@ -128,8 +129,20 @@ async def list_approvals(runtime: RuntimeDep, principal: Applier) -> ApprovalLis
         for p in pending
         if principal.role in p.approver_roles and (own_too or p.requested_by != str(principal.user_id))
     ]
+    keys = runtime.settings.resolved_encryption_keys
+    user = str(principal.user_id)
+    org = str(principal.organization_id)
     return ApprovalList(
-        approvals=[PendingApprovalOut.model_validate(p.model_dump()) for p in mine], total=len(mine)
+        approvals=[
+            PendingApprovalOut.model_validate(
+                {
+                    **p.model_dump(),
+                    "temporal_ui_approval_code": approval_code(keys, org, p.execution_id, user),
+                }
+            )
+            for p in mine
+        ],
+        total=len(mine),
     )
 
 

@@ -25,6 +25,11 @@ class PendingApprovalOut(Schema):
     scheduled_for: datetime | None
     plan: dict[str, Any]
     impact: dict[str, Any]
+    temporal_ui_approval_code: str | None = Field(
+        default=None,
+        description="Your one-time code for deciding this remediation from the Temporal UI (signal approve or "
+        'reject with {"user_id", "approval_code", "comment"}); bound to you and this remediation.',
+    )
 
 
 class ApprovalList(Schema):

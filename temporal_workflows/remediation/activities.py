@@ -50,6 +50,9 @@ class RemediationDeps:
     now: Callable[[], datetime] = _utcnow
     publish: Publish | None = None
     """Publishes the progress events (``temporal_workflows.remediation.progress``); None: none published."""
+    approval_keys: tuple[str, ...] = ()
+    """The encryption key ring: what Temporal-UI approval codes are checked with (none: every such decision
+    is refused)."""
 
 
 def safety_of(value: i.SafetyControlsInput) -> SafetyControls:
@@ -291,7 +294,9 @@ class RemediationActivities:
         """Look the claimed decider up in the database now (``ApprovalService.verify``); read-only."""
         org = uuid.UUID(params.organization_id)
         with tenant_session(self._deps.sessions, org) as session:
-            verdict = ApprovalService(session, org, now=self._deps.now).verify(_claim(params))
+            verdict = ApprovalService(
+                session, org, now=self._deps.now, approval_keys=self._deps.approval_keys
+            ).verify(_claim(params))
             session.rollback()
         return i.DecisionVerdict(
             accepted=verdict.accepted,
@@ -337,4 +342,5 @@ def _claim(params: i.VerifyDecisionInput) -> DecisionClaim:
         risk_level=params.risk_level,
         requested_by=params.requested_by,
         approved_by=tuple(params.approved_by),
+        approval_code=params.approval_code,
     )

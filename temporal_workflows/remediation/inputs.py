@@ -156,13 +156,15 @@ class DecisionInput:
 @dataclass(frozen=True)
 class SignalDecision:
     """The ``approve`` / ``reject`` Signals' payload, typed in the Temporal UI: ``{"user_id": "<your user
-    id>", "comment": "..."}``. The channel is always ``temporal_ui``; a ``role`` or ``email`` in the payload
+    id>", "approval_code": "<the code CloudOptima shows you for it>", "comment": "..."}``. The channel is always ``temporal_ui``; a ``role`` or ``email`` in the payload
     is ignored (accepted only so an old-style payload is still judged and audited rather than dropped)."""
 
     user_id: str
     comment: str = ""
     role: str = ""
     email: str = ""
+    approval_code: str = ""
+    """The one-time code CloudOptima shows this user for this remediation (``GET /v1/approvals``)."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ class VerifyDecisionInput:
     risk_level: str
     requested_by: str
     approved_by: list[str] = field(default_factory=list)
+    approval_code: str = ""
 
 
 @dataclass(frozen=True)

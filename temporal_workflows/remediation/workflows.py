@@ -9,8 +9,8 @@ Contract:
   requester's role). A ``dry_run`` request stops after the plan.
 - Decisions are verified, never trusted. They arrive as the ``decide`` Update (REST API and MCP: the claimed
   user id and the channel ``rest`` / ``mcp``; a refusal fails the Update with the reason) or as the
-  ``approve`` / ``reject`` Signals (the Temporal UI: a payload ``{"user_id": "...", "comment": "..."}``,
-  channel ``temporal_ui``; a refusal is logged). Neither carries a role the workflow believes: before
+  ``approve`` / ``reject`` Signals (the Temporal UI: a payload ``{"user_id": "...", "approval_code":
+  "...", "comment": "..."}``, channel ``temporal_ui``; a refusal is logged). Neither carries a role the workflow believes: before
   accepting anything the workflow runs the ``remediation.verify_decision`` activity, which looks the user up
   in Postgres at decision time (``cloudoptima.services.approvals``): a user of this organisation, active,
   whose stored role grants the plan's risk permission; the requester may not approve their own request
@@ -20,9 +20,11 @@ Contract:
   workflow accept. Every decision, accepted or refused (also one that arrives when nothing is pending), is
   written to ``audit_logs`` by the ``remediation.audit_decision`` activity with its channel, user, workflow
   and execution ids and the reason of a refusal. The activities keep the workflow deterministic: the
-  verdict is recorded in the history. A signal proves that the user it names may decide, not that the
-  person who sent it is that user (the Temporal UI signs nobody in as a CloudOptima user): access to the
-  Temporal UI must be limited to people trusted to approve.
+  verdict is recorded in the history. The Temporal UI signs nobody in as a CloudOptima user and user ids
+  are not secret, so a signal must also carry the one-time approval code CloudOptima shows that user, signed
+  in to the app, for this remediation (``GET /v1/approvals``; ``cloudoptima.security.approval_codes``: bound
+  to the remediation and the user, checked by the same activity): a signal without it, or with another
+  user's or another remediation's code, is refused and audited.
 - Approval is required unless the plan says otherwise, and the plan (built by the ``remediation.plan``
   activity, ``domain.remediation.needs_approval``) waives it only for a low-risk, reversible plan of an
   organisation that turned on ``auto_approve_low_risk``, never for a high-risk or irreversible one.
@@ -107,7 +109,9 @@ class RemediationWorkflow:
             return f"the remediation is not waiting for approval (state {self._state})"
         return None
 
-    async def _verify_decider(self, approve: bool, user_id: str, channel: str) -> i.DecisionVerdict | str:
+    async def _verify_decider(
+        self, approve: bool, user_id: str, channel: str, code: str
+    ) -> i.DecisionVerdict | str:
         """The database's verdict on the claimed user, or why it could not be had."""
         assert self._plan is not None
         try:
@@ -123,6 +127,7 @@ class RemediationWorkflow:
                     risk_level=self._plan.risk_level,
                     requested_by=self._requested_by,
                     approved_by=[a.approver.user_id for a in self._approvals],
+                    approval_code=code,
                 ),
                 result_type=i.DecisionVerdict,
                 start_to_close_timeout=timedelta(minutes=1),
@@ -132,7 +137,9 @@ class RemediationWorkflow:
             return f"the approver could not be verified: {_failure(exc)}"
         return verdict
 
-    async def _judge(self, approve: bool, comment: str, user_id: str, channel: str) -> str | None:
+    async def _judge(
+        self, approve: bool, comment: str, user_id: str, channel: str, code: str = ""
+    ) -> str | None:
         """Verify, accept or refuse, and audit one decision; returns the refusal reason or None."""
         self._received += 1
         sequence = self._received
@@ -140,7 +147,7 @@ class RemediationWorkflow:
         refusal = self._refusal() or (None if claimed else "the approver's user id is required")
         verdict: i.DecisionVerdict | None = None
         if refusal is None:
-            checked = await self._verify_decider(approve, claimed, channel)
+            checked = await self._verify_decider(approve, claimed, channel, code)
             if isinstance(checked, str):
                 refusal = checked
             else:
@@ -231,14 +238,19 @@ class RemediationWorkflow:
 
     @workflow.signal
     async def approve(self, payload: i.SignalDecision) -> None:
-        """Approve from the Temporal UI: ``{"user_id": "<your user id>", "comment": "..."}`` (verified like
-        ``decide``; a refused signal is logged and audited)."""
-        await self._judge(True, payload.comment, payload.user_id, i.CHANNEL_TEMPORAL_UI)
+        """Approve from the Temporal UI: ``{"user_id": "<your user id>", "approval_code": "<shown to you in
+        CloudOptima>", "comment": "..."}`` (verified like ``decide``, and the code must be this user's for this
+        remediation; a refused signal is logged and audited)."""
+        await self._judge(
+            True, payload.comment, payload.user_id, i.CHANNEL_TEMPORAL_UI, payload.approval_code
+        )
 
     @workflow.signal
     async def reject(self, payload: i.SignalDecision) -> None:
         """Reject from the Temporal UI (same payload and checks as ``approve``)."""
-        await self._judge(False, payload.comment, payload.user_id, i.CHANNEL_TEMPORAL_UI)
+        await self._judge(
+            False, payload.comment, payload.user_id, i.CHANNEL_TEMPORAL_UI, payload.approval_code
+        )
 
     # -- stages -----------------------------------------------------------------------------------------
 

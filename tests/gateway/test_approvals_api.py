@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
 from cloudoptima.domain.inventory import ResourceState
+from cloudoptima.security.approval_codes import approval_code, check_approval_code
 from cloudoptima.services.auth import AuthService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.engine import session_factory
@@ -97,7 +98,10 @@ async def test_rest_approval_is_verified_separated_audited_and_executes_once(
     recommendation = stop_recommendation(engine, org, vm)
     manager = headers_for(engine, gateway_settings, org.users["finops_manager"])
     admin = headers_for(engine, gateway_settings, org.users["admin"])
-    deps = RemediationDeps(sessions=session_factory(engine), providers=sandbox_factory(org))
+    keys = tuple(gateway_settings.resolved_encryption_keys)  # the gateway shows codes the workers check
+    deps = RemediationDeps(
+        sessions=session_factory(engine), providers=sandbox_factory(org), approval_keys=keys
+    )
 
     def post(path: str, headers: dict[str, str], body: dict[str, object]) -> tuple[int, dict[str, object]]:
         response = client.post(path, headers=headers, json=body)
@@ -118,6 +122,22 @@ async def test_rest_approval_is_verified_separated_audited_and_executes_once(
             return [a["execution_id"] for a in body["approvals"]]
 
         assert execution_id in await asyncio.to_thread(listed, admin)
+        offered = client.get("/v1/approvals", headers=admin).json()["approvals"]
+        (mine,) = [a for a in offered if a["execution_id"] == execution_id]
+        admin_id = str(org.users["admin"])
+        assert mine["temporal_ui_approval_code"] == approval_code(
+            keys, str(org.organization_id), execution_id, admin_id
+        )
+        assert check_approval_code(
+            keys, str(org.organization_id), execution_id, admin_id, mine["temporal_ui_approval_code"]
+        )
+        assert not check_approval_code(
+            keys,
+            str(org.organization_id),
+            execution_id,
+            str(org.users["engineer"]),
+            mine["temporal_ui_approval_code"],
+        )
         assert execution_id not in await asyncio.to_thread(listed, manager), "not offered to its requester"
         decision = f"/v1/approvals/{execution_id}/decision"
         code, refused = await asyncio.to_thread(post, decision, manager, {"approve": True, "comment": "mine"})

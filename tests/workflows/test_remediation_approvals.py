@@ -32,6 +32,7 @@ from tests.workflows.test_remediation_harness import (
     sandbox_factory,
     set_settings,
     tenant,
+    ui_code,
 )
 from tests.workflows.test_remediation_workflow import (
     execution_row,
@@ -117,17 +118,29 @@ async def test_forged_temporal_ui_signals_are_refused_and_audited_then_a_real_ad
             org.user("viewer"): "role 'viewer' may not decide a high-risk remediation",
             extra_user(engine, org.organization_id, "admin", active=False): "is deactivated",
             requester.user_id: "the requester may not approve their own request",
+            # real admins of this organisation, but the signal does not prove who sent it
+            extra_user(engine, org.organization_id, "admin"): "must carry the approval code",
+            extra_user(engine, org.organization_id, "admin"): "the code given is wrong",
         }
+        wrong_code = list(forged)[-1]
+        codes = {wrong_code: ui_code(org.organization_id, str(uuid.uuid4()), wrong_code)}  # another's
         wf = handle(client, info.workflow_id)
         for user_id in forged:  # each claims to be an admin: the claim is ignored
-            await wf.signal(RemediationWorkflow.approve, SignalDecision(user_id=user_id, role="admin"))
+            await wf.signal(
+                RemediationWorkflow.approve,
+                SignalDecision(user_id=user_id, role="admin", approval_code=codes.get(user_id, "")),
+            )
         await until_logged(client, info.workflow_id, "refused approval from", len(forged))
         status = await remediation_status(client, info.workflow_id)
         assert status.state == "pending_approval" and status.decision is None and status.approvals == []
         assert org.journal() == [], "nothing ran"
 
         approver = extra_user(engine, org.organization_id, "admin")
-        await wf.signal(RemediationWorkflow.approve, SignalDecision(user_id=approver, comment="checked it"))
+        code = ui_code(org.organization_id, info.execution_id, approver)
+        await wf.signal(
+            RemediationWorkflow.approve,
+            SignalDecision(user_id=approver, comment="checked it", approval_code=code.lower()),
+        )
         final = await wf.result()
         assert final.state == "completed", final.error
         assert final.decision is not None and final.decision.channel == "temporal_ui"

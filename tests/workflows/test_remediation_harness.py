@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
@@ -33,6 +33,7 @@ from cloudoptima.clouds.sandbox.provider import SandboxProvider
 from cloudoptima.clouds.sandbox.state import JournalEntry, SandboxEstateStore
 from cloudoptima.domain.inventory import InstanceAttributes, Resource, ResourceKind, ResourceState
 from cloudoptima.domain.rbac import ROLE_ORDER
+from cloudoptima.security.approval_codes import approval_code
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import CloudAccount, Organization, PolicyExecution, User
@@ -199,9 +200,20 @@ class LostResponseProvider:
         return result
 
 
+APPROVAL_KEYS = ("x9eZ3lYQvM6m2nE1WbN0oF4jR8tK7sQpA5cHdLuVgIk=",)
+"""The key ring the test workers check Temporal-UI approval codes with (a test-only Fernet key)."""
+
+
+def ui_code(organization_id: object, execution_id: str, user_id: str) -> str:
+    """The approval code CloudOptima would show ``user_id`` for ``execution_id`` (test workers' keys)."""
+    return approval_code(APPROVAL_KEYS, str(organization_id), execution_id, user_id)
+
+
 @asynccontextmanager
 async def remediation_worker(client: Client, deps: RemediationDeps) -> AsyncIterator[Worker]:
-    """A worker polling the ``remediation`` queue with every remediation and policy workflow/activity."""
+    """A worker polling the ``remediation`` queue with every remediation and policy workflow/activity
+    (checking Temporal-UI approval codes with ``APPROVAL_KEYS`` unless ``deps`` names keys)."""
+    deps = deps if deps.approval_keys else replace(deps, approval_keys=APPROVAL_KEYS)
     with ThreadPoolExecutor(max_workers=8) as executor:
         async with Worker(
             client,

@@ -42,6 +42,7 @@ from tests.workflows.test_remediation_harness import (
     sandbox_copy,
     sandbox_factory,
     tenant,
+    ui_code,
 )
 
 T = TypeVar("T")
@@ -174,7 +175,10 @@ async def _scenario(
             before = len((await remediation_status(client, info.workflow_id)).logs)
             try:
                 signal = RemediationWorkflow.approve if approve else RemediationWorkflow.reject
-                await wf.signal(signal, SignalDecision(user_id=org.user(role), role="admin"))
+                code = ui_code(org.organization_id, info.execution_id, org.user(role))
+                await wf.signal(
+                    signal, SignalDecision(user_id=org.user(role), role="admin", approval_code=code)
+                )
             except RPCError:
                 assert not open_for_decisions, "an open workflow accepts signals"
                 continue

@@ -39,6 +39,7 @@ from tests.workflows.test_remediation_harness import (
     sandbox_copy,
     sandbox_factory,
     tenant,
+    ui_code,
 )
 
 
@@ -230,9 +231,13 @@ async def test_signals_decide_from_the_temporal_ui(client: Client, org: Tenant) 
     approve = await start_remediation(client, stop_request(org, [first.resource_id], risk_level="high"))
     await until_state(client, approve.workflow_id, {"pending_approval"})
     wf = handle(client, approve.workflow_id)
-    engineer = org.user("engineer")
+    engineer, admin = org.user("engineer"), org.user("admin")
     await wf.signal(RemediationWorkflow.approve, SignalDecision(user_id=engineer, role="admin", comment="me"))
-    await wf.signal(RemediationWorkflow.approve, SignalDecision(user_id=org.user("admin"), comment="from UI"))
+    await wf.signal(RemediationWorkflow.approve, SignalDecision(user_id=admin, comment="no code"))
+    code = ui_code(org.organization_id, approve.execution_id, admin)
+    await wf.signal(
+        RemediationWorkflow.approve, SignalDecision(user_id=admin, comment="UI", approval_code=code)
+    )
     final = await wf.result()
     assert final.state == "completed"
     assert final.decision is not None and (final.decision.channel, final.decision.approver.user_id) == (
@@ -242,12 +247,23 @@ async def test_signals_decide_from_the_temporal_ui(client: Client, org: Tenant) 
     assert any(
         f"refused approval from {engineer} via temporal_ui: role 'engineer'" in line for line in final.logs
     ), "the claimed role 'admin' is ignored: the stored role decides"
+    assert any(
+        f"refused approval from {admin} via temporal_ui: a Temporal UI decision must carry the approval code"
+        in line
+        for line in final.logs
+    ), "a real admin's id alone proves nothing: the code CloudOptima showed them is required"
     assert org.resource(first.resource_id).state is ResourceState.STOPPED
 
     reject = await start_remediation(client, stop_request(org, [second.resource_id]))
     await until_state(client, reject.workflow_id, {"pending_approval"})
+    manager = org.user("finops_manager")
     await handle(client, reject.workflow_id).signal(
-        RemediationWorkflow.reject, SignalDecision(user_id=org.user("finops_manager"), comment="no")
+        RemediationWorkflow.reject,
+        SignalDecision(
+            user_id=manager,
+            comment="no",
+            approval_code=ui_code(org.organization_id, reject.execution_id, manager),
+        ),
     )
     assert (await handle(client, reject.workflow_id).result()).state == "rejected"
     assert org.resource(second.resource_id).state is ResourceState.RUNNING
