@@ -75,6 +75,8 @@ def test_a_reader_without_cost_queries_is_degraded_and_a_later_owner_clears_it(
     messages = [p["message"] for p in row.permission_problems]
     assert messages == [
         "missing permission Microsoft.CostManagement/query/action for costs",
+        # nor may it read Cost Management's forecast, shown beside ours
+        "missing permission Microsoft.CostManagement/forecast/action for the cloud's own cost forecast",
         "missing permission Application.Read.All for iam (graph)",  # Graph is closed to the reader too
     ]
     with engine.connect() as connection:

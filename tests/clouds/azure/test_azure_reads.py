@@ -81,11 +81,19 @@ def test_resource_groups_scope_costs_inventory_and_permission_checks(
     assert fake.count("GET", r"/resourceGroups/rg-eu/providers/Microsoft\.Authorization/permissions") == 1
 
 
-def test_forecast_comes_from_cost_management(estate: Estate, make_provider: ProviderFactory) -> None:
+def test_forecast_comes_from_cost_management(
+    estate: Estate, fake: FakeAzureServer, make_provider: ProviderFactory
+) -> None:
     start = datetime.now(UTC).date()
+    fake.tenant.forecast_daily = Decimal("10.00")
     forecast = make_provider().forecast(start, start + timedelta(days=10))
     assert forecast is not None and len(forecast.points) == 10
     assert forecast.total == Decimal("100.00") and isinstance(forecast.total, Decimal)
+    fake.tenant.forecast_daily = None  # the fake's own view: the run-rate of the 7 days before the forecast
+    week = [row.cost for row in fake.tenant.costs if start - timedelta(days=7) <= row.day < start]
+    rate = (sum(week, Decimal(0)) / 7).quantize(Decimal("0.0001"))
+    again = make_provider().forecast(start, start + timedelta(days=10))
+    assert again is not None and again.total == rate * 10
 
 
 def test_throttling_is_retried_then_succeeds(
