@@ -503,10 +503,17 @@ class RemediationService:
         resources_affected: int | None = None,
         error: str | None = None,
     ) -> PolicyExecution:
-        """Advance the row to ``state`` with the full log so far (idempotent for a retried call)."""
+        """Advance the row to ``state`` with the full log so far (idempotent for a retried call).
+
+        The row is locked while it is read and written, and a terminal state is final: a late write of an
+        earlier stage (a record activity still running when the workflow was cancelled and recorded
+        ``cancelled``) leaves the row as it is."""
         row = self._executions.get(execution_id)
         if row is None:
             raise RemediationError(f"execution {execution_id} not found")
+        self._session.refresh(row, with_for_update=True)
+        if RemediationState(row.status) in TERMINAL_STATES and state not in TERMINAL_STATES:
+            return row
         now = self._now()
         row.status, row.execution_logs, row.updated_at = state.value, list(logs), now
         if expires_at is not None:

@@ -56,7 +56,7 @@ def list_users(
     principal: UserAdmin,
     runtime: RuntimeDep,
     session: TenantDb,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> UserList:
     """The organisation's users and pending invitations, newest first, with their status."""
