@@ -257,6 +257,10 @@ def test_the_execution_record_and_policy_counters(db_session: Session, stored: S
     assert (policy.execution_count, policy.success_count) == (1, 1), "a repeated terminal record counts once"
     history = remediation.executions(policy_id=policy.id)
     assert [(h.status, h.state, h.resources_affected) for h in history] == [("success", "completed", 1)]
+    # a record activity of an earlier stage that lands late (it was still running when the workflow ended)
+    remediation.record(execution_id, RemediationState.PENDING_APPROVAL, ["planned"])
+    db_session.refresh(row)
+    assert (row.status, row.execution_logs) == ("completed", ["planned", "done"]), "terminal is final"
 
 
 def test_pending_approvals_are_scoped_to_the_organisation(
