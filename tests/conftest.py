@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import tempfile
@@ -26,6 +27,13 @@ from cloudoptima.embedded.process import stop
 from cloudoptima.embedded.temporal import executable
 from cloudoptima.storage.engine import make_engine
 from cloudoptima.storage.migrate import upgrade
+
+# Temporal's 2-second deadlock detector fails a workflow task whenever the test process pauses that long
+# (a full garbage collection of this large process under CI load), which made unrelated remediation tests
+# flaky; debug mode turns off only that timer (workflows still run in the sandbox, with its determinism
+# checks). A workflow that truly blocks still fails its test by timing out.
+os.environ.setdefault("TEMPORAL_DEBUG", "1")
+
 
 TEST_DB = "cloudoptima_test"
 pytest_plugins = ["tests.moved_clock"]
