@@ -258,7 +258,8 @@ class RemediationWorkflow:
         self._logs.append(f"{workflow.now().isoformat()} {message}")
 
     async def _record(self, state: str, *, error: str | None = None, affected: int | None = None) -> None:
-        self._state = state
+        """Write ``state`` to the execution row, then show it in the ``status`` query: a reader of the query
+        never sees a state the database (REST, the approvals list) does not have yet."""
         if error is not None:
             self._error = error
         await workflow.execute_activity(
@@ -276,6 +277,7 @@ class RemediationWorkflow:
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=_RECORD,
         )
+        self._state = state
 
     async def _finish(
         self, state: str, *, error: str | None = None, affected: int | None = None
