@@ -41,11 +41,11 @@ class UserAdminError(ValueError):
 
 
 class LastAdminError(UserAdminError):
-    pass
+    """The change would leave the organisation without an active admin."""
 
 
 class SelfDeactivationError(UserAdminError):
-    pass
+    """An admin tried to deactivate their own account."""
 
 
 class _Users(TenantRepository[User]):
