@@ -7,11 +7,11 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/bootst
       --find-links https://download.pytorch.org/whl/cpu/torch/ -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
 COPY cloudoptima cloudoptima
-COPY tools tools
-COPY mcp_servers mcp_servers
-COPY agents agents
-COPY temporal_workflows temporal_workflows
-COPY gateway gateway
-COPY evals evals
+COPY cloudoptima_tools cloudoptima_tools
+COPY cloudoptima_mcp cloudoptima_mcp
+COPY cloudoptima_agents cloudoptima_agents
+COPY cloudoptima_workflows cloudoptima_workflows
+COPY cloudoptima_gateway cloudoptima_gateway
+COPY cloudoptima_evals cloudoptima_evals
 RUN uv pip install --system --no-deps --no-build-isolation --no-cache .
 USER nobody

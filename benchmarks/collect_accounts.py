@@ -1,7 +1,7 @@
 """Collect N sandbox accounts end to end through Temporal with 1 and with 2 worker processes.
 
 Everything is real: an embedded Postgres, an embedded Redis, a Temporal dev server, and
-``python -m temporal_workflows.worker --queues collection`` processes. Each run collects a fresh organisation
+``python -m cloudoptima_workflows.worker --queues collection`` processes. Each run collects a fresh organisation
 holding one cloud account per sandbox account (first sync: ``--initial-days`` of costs in 7-day windows,
 inventory, 7 days of utilisation, IAM) with one ``CollectAll`` workflow; the wall time runs from the start of
 ``CollectAll`` to its result, worker start-up excluded (the workers are polling before the clock starts, but
@@ -46,8 +46,8 @@ from cloudoptima.embedded.temporal import executable
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.storage.engine import make_engine
 from cloudoptima.storage.models import CloudAccount, CostRow, IamPrincipal, Organization, ResourceDocument
-from temporal_workflows.collection.inputs import CollectAllInput, CollectAllResult
-from temporal_workflows.queues import COLLECTION
+from cloudoptima_workflows.collection.inputs import CollectAllInput, CollectAllResult
+from cloudoptima_workflows.queues import COLLECTION
 
 ROOT = Path(__file__).resolve().parents[1]
 END = date(2026, 11, 1)
@@ -181,7 +181,7 @@ def start_workers(
         log = logs / f"worker-{count}-{index}.log"
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-m", "temporal_workflows.worker", "--queues", COLLECTION, *extra],
+                [sys.executable, "-m", "cloudoptima_workflows.worker", "--queues", COLLECTION, *extra],
                 cwd=ROOT,
                 env=env,
                 stdout=sink,

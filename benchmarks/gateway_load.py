@@ -199,7 +199,7 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
             "TRUSTED_HOSTS": '["127.0.0.1","localhost"]',
         }
-        processes.append(start_uvicorn("gateway.main:app_factory", gw_port, env, factory=True))
+        processes.append(start_uvicorn("cloudoptima_gateway.main:app_factory", gw_port, env, factory=True))
         processes.append(start_uvicorn("benchmarks.bare_app:app", bare_port, env, factory=False))
         gw, bare = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{bare_port}"
         today = datetime.now(UTC).date()

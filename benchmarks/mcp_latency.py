@@ -1,7 +1,7 @@
 """Latency of a cached cost tool over streamable HTTP, and the response size of every tool.
 
 Starts an embedded Postgres, loads a sandbox estate (ending today) into a fresh organisation with an API
-key, starts the real platform server (``python -m mcp_servers.platform --transport http``) and drives it
+key, starts the real platform server (``python -m cloudoptima_mcp.platform --transport http``) and drives it
 with the official ``mcp`` client:
 
 - ``cost_by_dimension`` with the same arguments ``--calls`` times (served from the tool cache after the
@@ -42,7 +42,7 @@ from cloudoptima.services.sandbox_loading import generate_to, load_sandbox
 from cloudoptima.storage.engine import make_engine
 from cloudoptima.storage.models import Organization, User
 from cloudoptima.storage.tenancy import tenant_session
-from tools.spec import HARD_TOKEN_LIMIT, estimate_tokens
+from cloudoptima_tools.spec import HARD_TOKEN_LIMIT, estimate_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,7 +73,7 @@ def _start(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET": "bench-secret-0123456789abcdef0123456789"}
     env["CLOUDOPTIMA_STATE_DIR"] = tempfile.mkdtemp(prefix="cloudoptima-bench-state-")
     process = subprocess.Popen(
-        [sys.executable, "-m", "mcp_servers.platform", "--transport", "http", "--port", str(port)],
+        [sys.executable, "-m", "cloudoptima_mcp.platform", "--transport", "http", "--port", str(port)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -312,7 +312,7 @@ def worker(
         args += ["--queues", queues]
     if threads is not None:
         args += ["--threads", str(threads)]
-    _exec_module("temporal_workflows.worker", args)
+    _exec_module("cloudoptima_workflows.worker", args)
 
 
 def _announce_costs(settings: Settings, organization_id: Any, data: dict[str, Any]) -> None:
@@ -599,7 +599,7 @@ def run_eval(
     args = [*ctx.args]
     if as_json:
         args.append("--json")
-    _exec_module("evals", args)
+    _exec_module("cloudoptima_evals", args)
 
 
 @db_app.command("upgrade")
@@ -813,7 +813,7 @@ def mcp(
         args.append("--read-only")
     if host:
         args += ["--host", host]
-    _exec_module(f"mcp_servers.{server}", args)
+    _exec_module(f"cloudoptima_mcp.{server}", args)
 
 
 @secrets_app.command("generate-key")

@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     database_name: str = "cloudoptima"
-    # ---- LLM providers (agents.models picks exactly one, explicitly; none = offline narrator) ---------
+    # ---- LLM providers (cloudoptima_agents.models picks exactly one, explicitly; none = offline narrator) ---------
     anthropic_api_key: str | None = Field(
         default=None, repr=False, validation_alias=AliasChoices("ANTHROPIC_API_KEY", "anthropic_api_key")
     )
@@ -138,7 +138,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("LLM_EMBEDDING_MODEL", "llm_embedding_model")
     )
     """An OpenAI-compatible embedding model (384 dimensions requested); unset = the bundled MiniLM."""
-    # ---- collection and scheduling (temporal_workflows.schedules / collection) ------------------------
+    # ---- collection and scheduling (cloudoptima_workflows.schedules / collection) ------------------------
     collection_sandbox_interval_minutes: int = Field(
         default=5,
         gt=0,

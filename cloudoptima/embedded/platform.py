@@ -200,7 +200,7 @@ def start_platform(
         env = _child_env(settings, platform.urls)
         say("starting worker")
         worker = spawn(
-            [sys.executable, "-m", "temporal_workflows.worker"], log_file=logs / "worker.log", env=env
+            [sys.executable, "-m", "cloudoptima_workflows.worker"], log_file=logs / "worker.log", env=env
         )
         platform.children.append(Child("worker", worker))
         say(f"starting gateway on {gateway_url}")
@@ -209,7 +209,7 @@ def start_platform(
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "gateway.main:app_factory",
+                "cloudoptima_gateway.main:app_factory",
                 "--factory",
                 "--host",
                 host,

@@ -3,8 +3,8 @@ where, with what result.
 
 Contract:
 - ``record(factory, entry)`` writes one row in its own short transaction, so a failed or refused action is
-  recorded even though the action itself was rolled back. REST (``gateway.audit``), MCP tool calls
-  (``mcp_servers.audit``), workflow activities (``temporal_workflows.audit``) and approval decisions all
+  recorded even though the action itself was rolled back. REST (``cloudoptima_gateway.audit``), MCP tool calls
+  (``cloudoptima_mcp.audit``), workflow activities (``cloudoptima_workflows.audit``) and approval decisions all
   write through it.
 - ``stage(session, organization_id, action, ...)`` adds a row to the caller's session instead, so it commits
   (or rolls back) with the change it describes; the actor is the one set by ``acting_as`` around the current

@@ -19,7 +19,7 @@ Contract:
   and the action with its provider check, one entry per matched resource × action.
 - Event and threshold triggers are evaluated after each collection and analysis by
   :mod:`cloudoptima.services.policy_triggers`; schedule triggers run from Temporal Schedules
-  (``temporal_workflows.client``).
+  (``cloudoptima_workflows.client``).
 """
 
 from __future__ import annotations

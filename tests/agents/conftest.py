@@ -30,7 +30,7 @@ from cloudoptima.storage.models import (
     Recommendation,
     ResourceDocument,
 )
-from tools.context import ToolContext
+from cloudoptima_tools.context import ToolContext
 
 
 @pytest.fixture(scope="session")

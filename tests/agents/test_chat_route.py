@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from agents.offline import OfflineChatModel
 from cloudoptima.settings import Settings
-from gateway.app import create_app
-from gateway.deps import Principal, current_principal
-from gateway.routes import chat
+from cloudoptima_agents.offline import OfflineChatModel
+from cloudoptima_gateway.app import create_app
+from cloudoptima_gateway.deps import Principal, current_principal
+from cloudoptima_gateway.routes import chat
 
 
 def _events(raw: str) -> list[tuple[str, dict[str, Any]]]:

@@ -10,16 +10,16 @@ from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from agents import grounding
-from agents.chat.graph import build_graph as build_chat
-from agents.narrator import narrate_recommendation
-from agents.offline import OfflineChatModel
-from agents.root_cause import explain_and_store
-from agents.toolkit import chat_tools
 from cloudoptima.storage.models import Anomaly, Recommendation
+from cloudoptima_agents import grounding
+from cloudoptima_agents.chat.graph import build_graph as build_chat
+from cloudoptima_agents.narrator import narrate_recommendation
+from cloudoptima_agents.offline import OfflineChatModel
+from cloudoptima_agents.root_cause import explain_and_store
+from cloudoptima_agents.toolkit import chat_tools
+from cloudoptima_tools.catalog import catalog
+from cloudoptima_tools.context import ToolContext
 from tests.agents.scripted import ScriptedChatModel
-from tools.catalog import catalog
-from tools.context import ToolContext
 
 
 def _biggest_anomaly(session: Session, org: uuid.UUID) -> Anomaly:
@@ -122,7 +122,7 @@ async def test_offline_chat_answers_from_tool_results(tool_context: ToolContext)
 def test_offline_chat_requests_a_remediation_only_when_asked(
     engine: Engine, tool_context: ToolContext
 ) -> None:
-    from agents.offline_chat import route
+    from cloudoptima_agents.offline_chat import route
 
     schemas = [
         {
@@ -147,7 +147,7 @@ def test_offline_chat_requests_a_remediation_only_when_asked(
 def test_stored_narratives_are_keyed_by_evidence_and_writer() -> None:
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-    from agents.narrator import RecommendationEvidence, narrative_key
+    from cloudoptima_agents.narrator import RecommendationEvidence, narrative_key
 
     evidence = RecommendationEvidence(
         recommendation_id=str(uuid.uuid4()),

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from evals.narratives import OFFLINE_FLOOR, run_narrative_eval
+from cloudoptima_evals.narratives import OFFLINE_FLOOR, run_narrative_eval
 
 
 def test_offline_narratives_are_fully_faithful() -> None:
@@ -21,7 +21,7 @@ def test_offline_narratives_are_fully_faithful() -> None:
 
 
 def test_the_checker_catches_what_the_eval_is_about() -> None:
-    from agents import grounding
+    from cloudoptima_agents import grounding
 
     evidence = {"impact": "120.50", "resource": "i-0abc", "day": "2031-03-04"}
     assert grounding.check("Impact 120.50 USD on i-0abc since 2031-03-04.", evidence).ok
@@ -32,7 +32,7 @@ def test_the_checker_catches_what_the_eval_is_about() -> None:
 def test_eval_cli_runs_the_narrative_eval(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from evals.__main__ import main
+    from cloudoptima_evals.__main__ import main
 
     assert main(["--narratives", "--seeds", "11", "--limit", "3", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.chat.service import history, stream_turn
-from agents.models import chat_model, select_provider
-from agents.narrator import narrate
-from agents.narrator.evidence import RecommendationEvidence
-from agents.root_cause import explain_anomaly
-from agents.root_cause.evidence import AnomalyEvidence, Contributor
-from agents.toolkit import runbook_tool
 from cloudoptima.settings import Settings
+from cloudoptima_agents.chat.service import history, stream_turn
+from cloudoptima_agents.models import chat_model, select_provider
+from cloudoptima_agents.narrator import narrate
+from cloudoptima_agents.narrator.evidence import RecommendationEvidence
+from cloudoptima_agents.root_cause import explain_anomaly
+from cloudoptima_agents.root_cause.evidence import AnomalyEvidence, Contributor
+from cloudoptima_agents.toolkit import runbook_tool
 from tests.agents.fake_llm import Reply, fake_llm, last_user_text, tool_results_in
 
 KEY = "sk-test-0123456789abcdef"

@@ -7,11 +7,11 @@ import uuid
 import pytest
 from sqlalchemy.orm import Session
 
-from agents.root_cause import explain_and_store
-from agents.runbook import load_runbooks
 from cloudoptima.services.embeddings import DIMENSIONS, LocalEmbedder
 from cloudoptima.services.semantic_memory import MemoryKind, SemanticMemory
 from cloudoptima.storage.models import Anomaly, Organization
+from cloudoptima_agents.root_cause import explain_and_store
+from cloudoptima_agents.runbook import load_runbooks
 
 
 @pytest.fixture(scope="module")

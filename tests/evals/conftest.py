@@ -14,8 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.settings import Settings
-from evals.live_path import LiveProviderRegistry
-from gateway.main import build_app
+from cloudoptima_evals.live_path import LiveProviderRegistry
+from cloudoptima_gateway.main import build_app
 
 
 @dataclass

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-import evals.__main__ as evals_main
+import cloudoptima_evals.__main__ as evals_main
 from cloudoptima.analytics.recommendations import generate_recommendations
 from cloudoptima.domain.recommendations import RecommendationAction
 from cloudoptima.services.pricing import SandboxPriceCatalog
-from evals.datasets import DEFAULT_SEEDS, EstateCase, load_case
-from evals.runner import FLOORS, check_floors, run_all
-from evals.scorers import score_recommendations
+from cloudoptima_evals.datasets import DEFAULT_SEEDS, EstateCase, load_case
+from cloudoptima_evals.runner import FLOORS, check_floors, run_all
+from cloudoptima_evals.scorers import score_recommendations
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Live-path evals (``evals/live_aws.py``, ``live_azure.py``, ``live_gcp.py``): estates written in moto and the
+"""Live-path evals (``cloudoptima_evals/live_aws.py``, ``live_azure.py``, ``live_gcp.py``): estates written in moto and the
 strict fakes apart from the sandbox generator, connected through the REST API, collected by the real
 connectors, analysed; the CI floors are enforced here, one case per cloud."""
 
@@ -10,8 +10,8 @@ from types import ModuleType
 
 import pytest
 
-from evals import live_aws, live_azure, live_gcp
-from evals.live import run_cloud
+from cloudoptima_evals import live_aws, live_azure, live_gcp
+from cloudoptima_evals.live import run_cloud
 from tests.evals.conftest import LiveGateway
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """The forecaster on public series it was never tuned on: M4 weekly (every 6th series), scored as M4 does.
 
-Floors sit a little under what this subset measured (see evals/m4.py and the README's eval table): the
+Floors sit a little under what this subset measured (see cloudoptima_evals/m4.py and the README's eval table): the
 product must beat naive, seasonal naive and the Theta-like benchmark on both sMAPE and MASE, and its 95 %
 intervals must cover 0.93–0.97 of the actuals over three rolling origins.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evals.m4 import M4FormatError, load_m4, score_m4
+from cloudoptima_evals.m4 import M4FormatError, load_m4, score_m4
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "m4_weekly"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evals.datasets import NAB_DEV
-from evals.nab import (
+from cloudoptima_evals.datasets import NAB_DEV
+from cloudoptima_evals.nab import (
     A_FP,
     MAX_TP,
     PUBLISHED_WINDOWED_GAUSSIAN,

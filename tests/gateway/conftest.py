@@ -26,7 +26,7 @@ from cloudoptima.security.passwords import hash_password
 from cloudoptima.services.auth import AuthService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import CostDaily, Organization, User
-from gateway.main import build_app
+from cloudoptima_gateway.main import build_app
 
 PASSWORD = "correct horse battery"
 GOOD_ROLE = "arn:aws:iam::123456789012:role/CloudOptimaReader"
@@ -94,7 +94,7 @@ class Org:
 
 def make_org(engine: Engine, settings: Settings, *, tier: str = "enterprise", name: str = "org") -> Org:
     """An organisation with one active user per role, each with an access token."""
-    from gateway.runtime import Runtime
+    from cloudoptima_gateway.runtime import Runtime
 
     issuer = Runtime(settings).issuer()
     tag = uuid.uuid4().hex[:8]

@@ -22,9 +22,9 @@ from cloudoptima.domain.organisation_settings import known_keys
 from cloudoptima.services.user_admin import LastAdminError, UserAdminService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import AuditLog, Organization, User
-from gateway.docs_pages import DEFAULT_CSP
-from gateway.runtime import Runtime
-from mcp_servers.identity import AuthenticationError, identity_from_jwt
+from cloudoptima_gateway.docs_pages import DEFAULT_CSP
+from cloudoptima_gateway.runtime import Runtime
+from cloudoptima_mcp.identity import AuthenticationError, identity_from_jwt
 from tests.gateway.conftest import PASSWORD, make_org
 
 

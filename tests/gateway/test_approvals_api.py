@@ -22,8 +22,8 @@ from cloudoptima.services.auth import AuthService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import AuditLog, CloudAccount, Recommendation, User
-from temporal_workflows.remediation.activities import RemediationDeps
-from temporal_workflows.remediation.workflows import RemediationWorkflow
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 from tests.workflows.test_remediation_harness import (
     Tenant,
     remediation_worker,
@@ -41,7 +41,7 @@ def org(engine: Engine, tmp_path: Path) -> Iterator[Tenant]:
 
 
 def headers_for(engine: Engine, settings: Settings, user_id: uuid.UUID) -> dict[str, str]:
-    from gateway.runtime import Runtime
+    from cloudoptima_gateway.runtime import Runtime
 
     with Session(engine) as session:
         user = session.get(User, user_id)

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudoptima.services.api_keys import ApiKeyService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.tenancy import scope
-from mcp_servers.identity import Identity, identity_from_api_key
-from mcp_servers.runtime import Runtime
-from mcp_servers.server import build_server
+from cloudoptima_mcp.identity import Identity, identity_from_api_key
+from cloudoptima_mcp.runtime import Runtime
+from cloudoptima_mcp.server import build_server
 from tests.gateway.conftest import Org, make_org
 
 SECRET_LOOKING = "co_abcdefghij0123456789"

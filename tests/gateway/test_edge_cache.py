@@ -1,4 +1,4 @@
-"""The cached-read fast path (``gateway.edge_cache``): a repeated cost GET is answered before routing with
+"""The cached-read fast path (``cloudoptima_gateway.edge_cache``): a repeated cost GET is answered before routing with
 exactly the normal path's body, checks and refusals — revocation, rate limits, tenancy, new data."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from cloudoptima.services.cache import bump_cost_version
 from cloudoptima.settings import Settings
-from gateway.edge_cache import edge_text
+from cloudoptima_gateway.edge_cache import edge_text
 from tests.gateway.conftest import add_daily_costs, make_org, recent_days, start_inside_one_minute
 
 

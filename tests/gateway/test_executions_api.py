@@ -35,7 +35,7 @@ from cloudoptima.storage.models import (
     ResourceDocument,
     User,
 )
-from temporal_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.remediation.activities import RemediationDeps
 from tests.gateway.conftest import _HASH, Org, make_org
 from tests.workflows.test_remediation_harness import (
     Tenant,
@@ -49,7 +49,7 @@ TERMINAL = {"completed", "failed", "rolled_back", "rejected", "refused", "expire
 
 def _second_admin(engine: Engine, settings: Settings, org: Org) -> dict[str, str]:
     """Another admin of ``org`` (the approver: the requester may not approve their own request)."""
-    from gateway.runtime import Runtime
+    from cloudoptima_gateway.runtime import Runtime
 
     with Session(engine) as session:
         user = User(

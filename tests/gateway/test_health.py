@@ -11,7 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from cloudoptima.embedded.ports import free_port
 from cloudoptima.settings import Settings
-from gateway.app import create_app
+from cloudoptima_gateway.app import create_app
 
 
 @pytest.fixture

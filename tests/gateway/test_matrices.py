@@ -31,7 +31,7 @@ from cloudoptima.services.policies import PolicyService, validate_policy
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Anomaly, PolicyExecution, Recommendation
 from cloudoptima.storage.tenancy import scope
-from gateway.route_table import RouteEntry, api_routes
+from cloudoptima_gateway.route_table import RouteEntry, api_routes
 from tests.gateway.conftest import Org, make_org
 
 PUBLIC = {

@@ -20,8 +20,8 @@ from cloudoptima.services.sandbox_loading import generate_to, load_sandbox
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Recommendation
 from cloudoptima.storage.tenancy import scope
-from gateway.app import create_app
-from gateway.routes import narratives
+from cloudoptima_gateway.app import create_app
+from cloudoptima_gateway.routes import narratives
 from tests.gateway.conftest import make_org
 
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from cloudoptima.settings import Settings
-from gateway.schemas.common import nul_field
+from cloudoptima_gateway.schemas.common import nul_field
 from tests.gateway.conftest import make_org
 
 

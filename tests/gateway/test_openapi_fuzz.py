@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from cloudoptima.embedded.ports import free_port
 from cloudoptima.settings import Settings
-from gateway.main import build_app
+from cloudoptima_gateway.main import build_app
 from tests.gateway.conftest import make_org
 
 REVOKING = frozenset(

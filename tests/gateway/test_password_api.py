@@ -31,7 +31,7 @@ from cloudoptima.security.passwords import hash_password
 from cloudoptima.services.passwords import InvalidResetTokenError, PasswordService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Organization, PasswordResetToken, User
-from gateway.routes.account import RESET_ANSWER
+from cloudoptima_gateway.routes.account import RESET_ANSWER
 from tests.gateway.conftest import PASSWORD
 from tests.gateway.fake_smtp import FakeSmtp, start_fake_smtp
 

@@ -33,8 +33,8 @@ from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.tenancy import tenant_session
-from evals import live_aws
-from gateway.main import build_app
+from cloudoptima_evals import live_aws
+from cloudoptima_gateway.main import build_app
 from tests.gateway.conftest import Org, make_org
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)

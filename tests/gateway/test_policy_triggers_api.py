@@ -27,10 +27,10 @@ from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import Anomaly, CloudAccount
 from cloudoptima.storage.tenancy import tenant_session
-from temporal_workflows.policies.inputs import PolicyTriggersInput, TriggerEvaluationInput
-from temporal_workflows.policies.workflows import PolicyTriggersWorkflow
-from temporal_workflows.queues import REMEDIATION
-from temporal_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.policies.inputs import PolicyTriggersInput, TriggerEvaluationInput
+from cloudoptima_workflows.policies.workflows import PolicyTriggersWorkflow
+from cloudoptima_workflows.queues import REMEDIATION
+from cloudoptima_workflows.remediation.activities import RemediationDeps
 from tests.gateway.conftest import Org, make_org
 from tests.gateway.test_executions_api import Frames
 from tests.workflows.test_remediation_harness import Tenant, remediation_worker, sandbox_copy, sandbox_factory
@@ -200,7 +200,14 @@ def _published_event_types() -> set[str]:
     a module-level string constant is resolved)."""
     trees = [
         ast.parse(path.read_text(), str(path))
-        for package in ("cloudoptima", "temporal_workflows", "gateway", "tools", "mcp_servers", "agents")
+        for package in (
+            "cloudoptima",
+            "cloudoptima_workflows",
+            "cloudoptima_gateway",
+            "cloudoptima_tools",
+            "cloudoptima_mcp",
+            "cloudoptima_agents",
+        )
         for path in (ROOT / package).rglob("*.py")
     ]
     constants: dict[str, set[str]] = {}

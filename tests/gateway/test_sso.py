@@ -22,7 +22,7 @@ from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.security.jwt_keys import default_kid
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import AuditLog, SsoProvider, User
-from gateway.main import build_app
+from cloudoptima_gateway.main import build_app
 from tests.gateway.conftest import Org, make_org
 from tests.gateway.fake_idp import FakeIdentityProvider, Person
 

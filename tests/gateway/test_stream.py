@@ -120,8 +120,8 @@ def test_chat_over_the_socket_shares_history_with_the_api(
 async def test_one_chat_turn_at_a_time_per_socket() -> None:
     from types import SimpleNamespace
 
-    from gateway.deps import Principal
-    from gateway.stream import _Socket, _start_chat
+    from cloudoptima_gateway.deps import Principal
+    from cloudoptima_gateway.stream import _Socket, _start_chat
 
     gate = asyncio.Event()
 

@@ -9,9 +9,9 @@ from fastmcp import FastMCP
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from mcp_servers.identity import Identity
-from mcp_servers.runtime import Runtime
-from mcp_servers.server import build_server
+from cloudoptima_mcp.identity import Identity
+from cloudoptima_mcp.runtime import Runtime
+from cloudoptima_mcp.server import build_server
 from tests.tools.seed import NOW, Estates, SeededOrg, release_estates, shared_estates
 
 

@@ -19,12 +19,12 @@ from temporalio.testing import WorkflowEnvironment
 from cloudoptima.domain.inventory import ResourceState
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import AuditLog
-from mcp_servers.identity import Identity
-from mcp_servers.runtime import Runtime
-from mcp_servers.server import build_server
-from temporal_workflows.client import start_remediation
-from temporal_workflows.remediation.activities import RemediationDeps
-from temporal_workflows.remediation.workflows import RemediationWorkflow
+from cloudoptima_mcp.identity import Identity
+from cloudoptima_mcp.runtime import Runtime
+from cloudoptima_mcp.server import build_server
+from cloudoptima_workflows.client import start_remediation
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 from tests.workflows.test_remediation_harness import (
     Tenant,
     remediation_worker,

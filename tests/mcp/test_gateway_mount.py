@@ -1,4 +1,4 @@
-"""``mcp_servers.platform.http_app(settings)`` mounted under ``/mcp`` of another ASGI app (as the gateway
+"""``cloudoptima_mcp.platform.http_app(settings)`` mounted under ``/mcp`` of another ASGI app (as the gateway
 will mount it), served by uvicorn and reached with the official client and a bearer API key."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from starlette.routing import Mount
 
 from cloudoptima.embedded.ports import free_port
 from cloudoptima.settings import load_settings
-from mcp_servers.platform import http_app
+from cloudoptima_mcp.platform import http_app
 from tests.mcp.conftest import runtime_for
 from tests.tools.seed import Estates
 

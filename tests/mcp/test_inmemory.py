@@ -12,11 +12,11 @@ from fastmcp import Client
 from fastmcp.exceptions import ToolError
 from sqlalchemy import Engine
 
+from cloudoptima_tools import catalog
 from tests.mcp.conftest import server_for
 from tests.tools.approval_seed import DECISION_TOOLS, pending_executions, pending_of
 from tests.tools.execution_seed import EXECUTION_TOOLS
 from tests.tools.seed import Estates
-from tools import catalog
 
 SPECS = catalog.by_name()
 ID_TOOLS = (

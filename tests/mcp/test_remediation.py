@@ -19,10 +19,10 @@ from cloudoptima.clouds.protocol import CloudProviderClient
 from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.storage.models import CloudAccount, PolicyExecution, Recommendation
-from mcp_servers.runtime import Runtime
-from mcp_servers.server import build_server
-from temporal_workflows.client import remediation_status
-from temporal_workflows.remediation.activities import RemediationDeps
+from cloudoptima_mcp.runtime import Runtime
+from cloudoptima_mcp.server import build_server
+from cloudoptima_workflows.client import remediation_status
+from cloudoptima_workflows.remediation.activities import RemediationDeps
 from tests.mcp.conftest import identity_of
 from tests.tools.seed import NOW, Estates
 from tests.workflows.test_remediation_harness import remediation_worker

@@ -26,10 +26,10 @@ from sqlalchemy import Engine
 
 from cloudoptima.embedded.ports import free_port
 from cloudoptima.services.tokens import TokenIssuer
+from cloudoptima_tools import catalog
+from cloudoptima_tools.spec import run_tool
 from tests.tools.conftest import context_for
 from tests.tools.seed import END, Estates
-from tools import catalog
-from tools.spec import run_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 JWT_SECRET = "test-secret-for-mcp-transports-0123456789abcdef"
@@ -72,7 +72,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], deadline_s: floa
 def http_url(server_env: dict[str, str], estates: Estates) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "mcp_servers.platform", "--transport", "http", "--port", str(port)],
+        [sys.executable, "-m", "cloudoptima_mcp.platform", "--transport", "http", "--port", str(port)],
         env=server_env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -92,7 +92,7 @@ def http_url(server_env: dict[str, str], estates: Estates) -> Iterator[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        [sys.executable, "-m", "mcp_servers.platform"],
+        [sys.executable, "-m", "cloudoptima_mcp.platform"],
         [str(Path(sys.executable).parent / "cloudoptima"), "mcp", "platform"],
     ],
     ids=["python-m", "cloudoptima-mcp"],
@@ -118,7 +118,7 @@ async def test_stdio_with_the_official_client(
 
 def test_stdio_refuses_a_bad_key(server_env: dict[str, str]) -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "mcp_servers.aws"],
+        [sys.executable, "-m", "cloudoptima_mcp.aws"],
         env={**server_env, "CLOUDOPTIMA_API_KEY": "co_abc_not-a-real-secret"},
         cwd=ROOT,
         input=b"",
@@ -190,7 +190,7 @@ def test_inspector_cli_over_stdio(engine: Engine, estates: Estates, server_env: 
         "-e", f"CLOUDOPTIMA_STATE_DIR={server_env['CLOUDOPTIMA_STATE_DIR']}",
         "-e", f"CLOUDOPTIMA_API_KEY={estates.a.keys['admin']}",
         "-e", f"PYTHONPATH={ROOT}",
-        sys.executable, "-m", "mcp_servers.platform",
+        sys.executable, "-m", "cloudoptima_mcp.platform",
     ]  # fmt: skip
     listed = _inspector(*server, "--method", "tools/list", env=server_env)
     assert {t["name"] for t in listed["tools"]} == {s.name for s in catalog.catalog()}

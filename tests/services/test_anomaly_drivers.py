@@ -9,11 +9,11 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from agents.root_cause.evidence import KernelEvidence, from_row
-from agents.root_cause.template import offline_explanation
 from cloudoptima.services.anomalies import AnomalyService
 from cloudoptima.storage.models import CostDaily, CostRow, Organization
 from cloudoptima.storage.partitions import ensure_cost_partitions, months_between
+from cloudoptima_agents.root_cause.evidence import KernelEvidence, from_row
+from cloudoptima_agents.root_cause.template import offline_explanation
 
 START = date(2031, 3, 1)
 DAYS = 60

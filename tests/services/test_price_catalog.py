@@ -31,7 +31,7 @@ from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import CloudAccount, CostRow, Organization
 from cloudoptima.storage.partitions import ensure_cost_partitions
 from cloudoptima.storage.price_store import replace_prices
-from gateway.routes.recommendations import recommendation_out
+from cloudoptima_gateway.routes.recommendations import recommendation_out
 
 AWS, AZURE = CloudProvider.AWS, CloudProvider.AZURE
 FETCHED = datetime(2031, 2, 27, 3, tzinfo=UTC)

@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from cloudoptima.domain.rbac import Role
+from cloudoptima_tools.cache import ResultCache
+from cloudoptima_tools.context import ToolContext
 from tests.tools.seed import NOW, Estates, SeededOrg, release_estates, shared_estates
-from tools.cache import ResultCache
-from tools.context import ToolContext
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,11 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import sessionmaker
 
 from cloudoptima.storage.models import AuditLog, Organization
-from mcp_servers.identity import Identity
-from mcp_servers.runtime import Runtime
-from mcp_servers.server import build_server
-from tools.audit import BUDGET, AuditLogOutput
-from tools.spec import estimate_tokens
+from cloudoptima_mcp.identity import Identity
+from cloudoptima_mcp.runtime import Runtime
+from cloudoptima_mcp.server import build_server
+from cloudoptima_tools.audit import BUDGET, AuditLogOutput
+from cloudoptima_tools.spec import estimate_tokens
 
 ROWS = 120
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

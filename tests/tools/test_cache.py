@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.cache import ResultCache
+from cloudoptima_tools.cache import ResultCache
 
 
 def test_entries_expire_after_their_ttl_and_are_counted() -> None:

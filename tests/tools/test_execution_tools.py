@@ -11,12 +11,12 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from cloudoptima.storage.models import PolicyExecution
+from cloudoptima_tools import catalog
+from cloudoptima_tools.context import RemediationStart, RemediationStarted, RollbackStart
+from cloudoptima_tools.spec import ToolInputError, ToolNotFoundError, ToolPermissionError, run_tool
 from tests.tools.conftest import context_for
 from tests.tools.execution_seed import seed_completed_execution
 from tests.tools.seed import Estates
-from tools import catalog
-from tools.context import RemediationStart, RemediationStarted, RollbackStart
-from tools.spec import ToolInputError, ToolNotFoundError, ToolPermissionError, run_tool
 
 SPECS = catalog.by_name()
 

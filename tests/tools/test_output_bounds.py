@@ -20,15 +20,15 @@ from sqlalchemy import Engine, Table, func, insert, literal, select
 
 from cloudoptima.storage.base import Base
 from cloudoptima.storage.models import Organization
-from mcp_servers.identity import Identity
-from mcp_servers.server import build_server
+from cloudoptima_mcp.identity import Identity
+from cloudoptima_mcp.server import build_server
+from cloudoptima_tools import catalog
+from cloudoptima_tools.spec import HARD_TOKEN_LIMIT, estimate_tokens, run_tool
 from tests.mcp.conftest import runtime_for
 from tests.tools.approval_seed import DECISION_TOOLS, pending_executions, pending_of
 from tests.tools.conftest import context_for
 from tests.tools.execution_seed import EXECUTION_TOOLS, completed_execution_of
 from tests.tools.seed import NOW, Estates, SeededOrg, delete_orgs
-from tools import catalog
-from tools.spec import HARD_TOKEN_LIMIT, estimate_tokens, run_tool
 
 COPIES = 12
 WIDEST: dict[str, dict[str, Any]] = {

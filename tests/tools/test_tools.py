@@ -11,11 +11,17 @@ from sqlalchemy import Engine, func, select
 
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import CostDaily, PolicyExecution
+from cloudoptima_tools import catalog
+from cloudoptima_tools.context import ToolContext
+from cloudoptima_tools.spec import (
+    HARD_TOKEN_LIMIT,
+    ToolInputError,
+    ToolNotFoundError,
+    ToolPermissionError,
+    run_tool,
+)
 from tests.tools.conftest import context_for
 from tests.tools.seed import END, Estates
-from tools import catalog
-from tools.context import ToolContext
-from tools.spec import HARD_TOKEN_LIMIT, ToolInputError, ToolNotFoundError, ToolPermissionError, run_tool
 
 SPECS = catalog.by_name()
 

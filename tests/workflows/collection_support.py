@@ -25,9 +25,9 @@ from cloudoptima.clouds.sandbox.state import SandboxEstateStore
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CloudAccount, CostRow, IamPrincipal, Organization, ResourceDocument
-from temporal_workflows.collection.inputs import CollectAccountInput
-from temporal_workflows.queues import COLLECTION
-from temporal_workflows.worker import WorkerDeps, build_workers
+from cloudoptima_workflows.collection.inputs import CollectAccountInput
+from cloudoptima_workflows.queues import COLLECTION
+from cloudoptima_workflows.worker import WorkerDeps, build_workers
 
 SEED, ACCOUNTS, DAYS, END = 7, 3, 30, date(2026, 11, 1)
 TODAY = date(2026, 11, 5)

@@ -15,7 +15,6 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from agents.root_cause import explain_and_store
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.sandbox_loading import generate_to, load_sandbox
 from cloudoptima.storage.engine import session_factory
@@ -30,8 +29,9 @@ from cloudoptima.storage.models import (
     Recommendation,
     ResourceDocument,
 )
-from temporal_workflows.analysis.activities import NARRATED_PER_RUN, AnalysisActivities
-from temporal_workflows.analysis.inputs import MAX_DIGESTS, AnalyseOrganisationInput, PublishInput
+from cloudoptima_agents.root_cause import explain_and_store
+from cloudoptima_workflows.analysis.activities import NARRATED_PER_RUN, AnalysisActivities
+from cloudoptima_workflows.analysis.inputs import MAX_DIGESTS, AnalyseOrganisationInput, PublishInput
 
 END = date(2031, 6, 1)
 
@@ -115,7 +115,7 @@ def test_touched_incidents_get_the_agents_explanation(engine: Engine, org: uuid.
 def test_recommendations_step_keeps_narratives_of_the_top_recommendations(
     engine: Engine, org: uuid.UUID
 ) -> None:
-    from agents.narrator import narrate_recommendation
+    from cloudoptima_agents.narrator import narrate_recommendation
 
     looked: list[int] = []
 

@@ -21,16 +21,16 @@ from cloudoptima.services.events import EventPublisher, channel
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import Budget, CostForecast
 from cloudoptima.storage.tenancy import tenant_session
-from temporal_workflows.analysis.inputs import AnalyseAllInput, FanOutResult
-from temporal_workflows.analysis.workflows import (
+from cloudoptima_workflows.analysis.inputs import AnalyseAllInput, FanOutResult
+from cloudoptima_workflows.analysis.workflows import (
     AnalyseAllWorkflow,
     EvaluateBudgetsWorkflow,
     RefreshForecastsWorkflow,
 )
-from temporal_workflows.collection.inputs import CollectAllInput
-from temporal_workflows.collection.workflows import CollectAllWorkflow
-from temporal_workflows.queues import COLLECTION, ML, PROCESSING
-from temporal_workflows.worker import WorkerDeps, build_workers
+from cloudoptima_workflows.collection.inputs import CollectAllInput
+from cloudoptima_workflows.collection.workflows import CollectAllWorkflow
+from cloudoptima_workflows.queues import COLLECTION, ML, PROCESSING
+from cloudoptima_workflows.worker import WorkerDeps, build_workers
 from tests.workflows.collection_support import (
     TODAY,
     Tenant,

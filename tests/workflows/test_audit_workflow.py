@@ -16,14 +16,14 @@ from temporalio.worker import Worker
 
 from cloudoptima.services.audit_queries import AuditFilter, search
 from cloudoptima.storage.engine import session_factory
-from temporal_workflows.audit import NOT_AUDITED, AuditInterceptor
-from temporal_workflows.client import start_remediation
-from temporal_workflows.collection.workflows import CollectAccountWorkflow
-from temporal_workflows.queues import COLLECTION, REMEDIATION
-from temporal_workflows.remediation import registration
-from temporal_workflows.remediation.activities import RemediationDeps
-from temporal_workflows.remediation.workflows import RemediationWorkflow
-from temporal_workflows.worker import WorkerDeps, build_workers
+from cloudoptima_workflows.audit import NOT_AUDITED, AuditInterceptor
+from cloudoptima_workflows.client import start_remediation
+from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow
+from cloudoptima_workflows.queues import COLLECTION, REMEDIATION
+from cloudoptima_workflows.remediation import registration
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
+from cloudoptima_workflows.worker import WorkerDeps, build_workers
 from tests.workflows.collection_support import (
     account_input,
     create_store,

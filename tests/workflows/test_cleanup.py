@@ -17,9 +17,9 @@ from cloudoptima.services.audit import AuditEntry, record
 from cloudoptima.storage.base import utcnow
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import AuditLog, Organization, RevokedToken
-from temporal_workflows.maintenance.activities import MaintenanceActivities
-from temporal_workflows.maintenance.inputs import CleanupInput, CleanupResult
-from temporal_workflows.maintenance.workflows import CleanupWorkflow
+from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
+from cloudoptima_workflows.maintenance.inputs import CleanupInput, CleanupResult
+from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
 
 
 @pytest.fixture

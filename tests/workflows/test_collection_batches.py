@@ -26,14 +26,14 @@ from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.collection import CollectionService, collection_lock_key
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CloudAccount
-from temporal_workflows.collection.activities import CollectionActivities, _BatchProgress
-from temporal_workflows.collection.inputs import (
+from cloudoptima_workflows.collection.activities import CollectionActivities, _BatchProgress
+from cloudoptima_workflows.collection.inputs import (
     AccountOutcome,
     CollectAllInput,
     CollectAllResult,
     CollectBatchInput,
 )
-from temporal_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
+from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
 from tests.workflows.collection_support import (
     INITIAL_DAYS,
     KEY,

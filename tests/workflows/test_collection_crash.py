@@ -1,7 +1,7 @@
 """Crash test: a worker process is killed with SIGKILL in the middle of a CollectAll run; a new worker process
 finishes it, and the organisation's data equals that of a clean run (nothing duplicated, nothing lost).
 
-The workers are real ``python -m temporal_workflows.worker --queues collection`` processes pointed at the
+The workers are real ``python -m cloudoptima_workflows.worker --queues collection`` processes pointed at the
 test's Postgres, Redis and Temporal dev server through their environment variables.
 """
 
@@ -24,9 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 from cloudoptima.clouds.sandbox.state import SandboxEstateStore
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CostRow
-from temporal_workflows.collection.inputs import CollectAllInput, CollectAllResult
-from temporal_workflows.collection.workflows import CollectAllWorkflow
-from temporal_workflows.queues import COLLECTION
+from cloudoptima_workflows.collection.inputs import CollectAllInput, CollectAllResult
+from cloudoptima_workflows.collection.workflows import CollectAllWorkflow
+from cloudoptima_workflows.queues import COLLECTION
 from tests.workflows.collection_support import (
     INITIAL_DAYS,
     KEY,
@@ -70,7 +70,7 @@ def start_worker(
     }
     with log.open("ab") as sink:
         return subprocess.Popen(
-            [sys.executable, "-m", "temporal_workflows.worker", "--queues", COLLECTION],
+            [sys.executable, "-m", "cloudoptima_workflows.worker", "--queues", COLLECTION],
             cwd=ROOT,
             env=variables,
             stdout=sink,

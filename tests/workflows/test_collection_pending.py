@@ -20,8 +20,8 @@ from cloudoptima.clouds.sandbox.state import SandboxEstateStore
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CloudAccount
-from temporal_workflows.collection.inputs import CollectAllInput, CollectAllResult
-from temporal_workflows.collection.workflows import CollectAllWorkflow
+from cloudoptima_workflows.collection.inputs import CollectAllInput, CollectAllResult
+from cloudoptima_workflows.collection.workflows import CollectAllWorkflow
 from tests.workflows.collection_support import (
     INITIAL_DAYS,
     KEY,
@@ -141,8 +141,8 @@ def test_the_heartbeat_detail_round_trips_into_what_a_retry_resumes_from() -> No
         StepFailure,
         plan_windows,
     )
-    from temporal_workflows.collection import wire
-    from temporal_workflows.collection.inputs import AccountSteps
+    from cloudoptima_workflows.collection import wire
+    from cloudoptima_workflows.collection.inputs import AccountSteps
 
     plan = plan_windows(TODAY, None, initial_days=INITIAL_DAYS, restate_days=3, window_days=7)
     state = AccountCollection(

@@ -13,8 +13,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from temporal_workflows.analysis.workflows import AnalyseOrganisationWorkflow
-from temporal_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
+from cloudoptima_workflows.analysis.workflows import AnalyseOrganisationWorkflow
+from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDED = {

@@ -29,14 +29,14 @@ from cloudoptima.clouds.sandbox.state import SandboxEstateStore
 from cloudoptima.services.events import EventPublisher, channel
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import CloudAccount, Recommendation
-from temporal_workflows.collection.inputs import (
+from cloudoptima_workflows.collection.inputs import (
     CollectAccountResult,
     CollectAllInput,
     CollectAllResult,
 )
-from temporal_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
-from temporal_workflows.queues import COLLECTION, PROCESSING
-from temporal_workflows.worker import WorkerDeps, build_workers
+from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
+from cloudoptima_workflows.queues import COLLECTION, PROCESSING
+from cloudoptima_workflows.worker import WorkerDeps, build_workers
 from tests.workflows.collection_support import (
     INITIAL_DAYS,
     TODAY,

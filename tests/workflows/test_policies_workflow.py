@@ -23,7 +23,7 @@ from cloudoptima.services.remediation import RemediationService
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import Policy
 from cloudoptima.storage.tenancy import tenant_session
-from temporal_workflows.client import (
+from cloudoptima_workflows.client import (
     Approver,
     decide,
     delete_policy_schedule,
@@ -31,10 +31,10 @@ from temporal_workflows.client import (
     start_policy_execution,
     sync_policy_schedule,
 )
-from temporal_workflows.policies.inputs import PolicyRunResult, PolicyTriggersInput, TriggerEvaluationInput
-from temporal_workflows.policies.workflows import PolicyExecutionWorkflow, PolicyTriggersWorkflow
-from temporal_workflows.queues import REMEDIATION
-from temporal_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.policies.inputs import PolicyRunResult, PolicyTriggersInput, TriggerEvaluationInput
+from cloudoptima_workflows.policies.workflows import PolicyExecutionWorkflow, PolicyTriggersWorkflow
+from cloudoptima_workflows.queues import REMEDIATION
+from cloudoptima_workflows.remediation.activities import RemediationDeps
 from tests.workflows.test_remediation_harness import (
     Tenant,
     remediation_worker,

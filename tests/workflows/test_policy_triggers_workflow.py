@@ -24,16 +24,16 @@ from cloudoptima.services.policy_triggers import PolicyTriggerService
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import Anomaly
 from cloudoptima.storage.tenancy import tenant_session
-from temporal_workflows.analysis.activities import AnalysisActivities
-from temporal_workflows.analysis.inputs import AnalyseOrganisationInput
-from temporal_workflows.analysis.workflows import AnalyseOrganisationWorkflow
-from temporal_workflows.collection.workflows import CollectAccountWorkflow
-from temporal_workflows.policies.inputs import PolicyTriggersResult
-from temporal_workflows.policies.workflows import PolicyTriggersWorkflow
-from temporal_workflows.queues import COLLECTION
-from temporal_workflows.remediation import registration
-from temporal_workflows.remediation.activities import RemediationDeps
-from temporal_workflows.worker import WorkerDeps, build_workers
+from cloudoptima_workflows.analysis.activities import AnalysisActivities
+from cloudoptima_workflows.analysis.inputs import AnalyseOrganisationInput
+from cloudoptima_workflows.analysis.workflows import AnalyseOrganisationWorkflow
+from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow
+from cloudoptima_workflows.policies.inputs import PolicyTriggersResult
+from cloudoptima_workflows.policies.workflows import PolicyTriggersWorkflow
+from cloudoptima_workflows.queues import COLLECTION
+from cloudoptima_workflows.remediation import registration
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.worker import WorkerDeps, build_workers
 from tests.workflows.collection_support import (
     account_input,
     create_store,

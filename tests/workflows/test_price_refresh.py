@@ -30,9 +30,9 @@ from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import CloudAccount, ListPriceRow, Organization, PriceRefreshRow
 from cloudoptima.storage.price_store import load_snapshots, refresh_status, replace_prices
-from temporal_workflows.prices.activities import PriceActivities
-from temporal_workflows.prices.inputs import RefreshPricesInput, RefreshPricesResult
-from temporal_workflows.prices.workflows import RefreshPricesWorkflow
+from cloudoptima_workflows.prices.activities import PriceActivities
+from cloudoptima_workflows.prices.inputs import RefreshPricesInput, RefreshPricesResult
+from cloudoptima_workflows.prices.workflows import RefreshPricesWorkflow
 from tests.clouds.prices.fakes import FakeAwsPricing, aws_product
 
 NOW = datetime(2031, 3, 1, 4, tzinfo=UTC)

@@ -20,10 +20,10 @@ from temporalio.testing import WorkflowEnvironment
 from cloudoptima.domain.inventory import ResourceState
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import AuditLog, Organization
-from temporal_workflows.client import DecisionRefusedError, decide, remediation_status, start_remediation
-from temporal_workflows.remediation.activities import RemediationDeps
-from temporal_workflows.remediation.inputs import ResourceAction, SafetyControlsInput, SignalDecision
-from temporal_workflows.remediation.workflows import RemediationWorkflow
+from cloudoptima_workflows.client import DecisionRefusedError, decide, remediation_status, start_remediation
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.remediation.inputs import ResourceAction, SafetyControlsInput, SignalDecision
+from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 from tests.workflows.test_remediation_harness import (
     Tenant,
     add_user,

@@ -37,10 +37,10 @@ from cloudoptima.security.approval_codes import approval_code
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import CloudAccount, Organization, PolicyExecution, User
-from temporal_workflows.queues import REMEDIATION
-from temporal_workflows.remediation import registration
-from temporal_workflows.remediation.activities import RemediationDeps
-from temporal_workflows.remediation.inputs import Approver
+from cloudoptima_workflows.queues import REMEDIATION
+from cloudoptima_workflows.remediation import registration
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.remediation.inputs import Approver
 
 SEED, ACCOUNTS, DAYS, END = 11, 1, 14, date(2026, 1, 1)
 

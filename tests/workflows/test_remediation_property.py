@@ -27,15 +27,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from cloudoptima.embedded.temporal import executable
 from cloudoptima.storage.engine import session_factory
-from temporal_workflows.client import (
+from cloudoptima_workflows.client import (
     DecisionRefusedError,
     decide,
     remediation_status,
     start_remediation,
 )
-from temporal_workflows.remediation.activities import RemediationDeps
-from temporal_workflows.remediation.inputs import RemediationRequest, ResourceAction, SignalDecision
-from temporal_workflows.remediation.workflows import RemediationWorkflow
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.remediation.inputs import RemediationRequest, ResourceAction, SignalDecision
+from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 from tests.workflows.test_remediation_harness import (
     Tenant,
     remediation_worker,

@@ -15,14 +15,14 @@ from cloudoptima.embedded import temporal
 from cloudoptima.embedded.ports import free_port
 from cloudoptima.embedded.process import stop
 from cloudoptima.storage.engine import session_factory
-from temporal_workflows.client import (
+from cloudoptima_workflows.client import (
     DecisionRefusedError,
     decide,
     remediation_status,
     start_remediation,
 )
-from temporal_workflows.remediation.activities import RemediationDeps
-from temporal_workflows.remediation.workflows import RemediationWorkflow
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 from tests.workflows.test_remediation_harness import (
     Tenant,
     remediation_worker,

@@ -21,7 +21,7 @@ from cloudoptima.clouds.protocol import ActionKind, ActionRequest, CloudProvider
 from cloudoptima.domain.inventory import ResourceState
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import PolicyExecution
-from temporal_workflows.client import (
+from cloudoptima_workflows.client import (
     DecisionRefusedError,
     RemediationRequest,
     RemediationStatus,
@@ -29,9 +29,9 @@ from temporal_workflows.client import (
     remediation_status,
     start_remediation,
 )
-from temporal_workflows.remediation.activities import RemediationDeps
-from temporal_workflows.remediation.inputs import ResourceAction, SafetyControlsInput, SignalDecision
-from temporal_workflows.remediation.workflows import RemediationWorkflow
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.remediation.inputs import ResourceAction, SafetyControlsInput, SignalDecision
+from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 from tests.workflows.test_remediation_harness import (
     LostResponseProvider,
     Tenant,

@@ -9,7 +9,7 @@ from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 from cloudoptima.settings import load_settings
-from temporal_workflows.schedules import PREFIX, desired_schedules, ensure_schedules
+from cloudoptima_workflows.schedules import PREFIX, desired_schedules, ensure_schedules
 
 EXPECTED = {
     "cloudoptima-collect-sandbox": "CollectAll",

@@ -1,4 +1,4 @@
-"""``python -m temporal_workflows.worker`` refuses bad arguments with one line naming them (exit 2)."""
+"""``python -m cloudoptima_workflows.worker`` refuses bad arguments with one line naming them (exit 2)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from cloudoptima.settings import Settings
-from temporal_workflows.worker import main
+from cloudoptima_workflows.worker import main
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from cloudoptima.clouds.azure import AzureProvider
-from evals.fakes.azure.server import FakeAzureServer
-from evals.fakes.azure.state import OWNER_ROLE_ID, READER_ROLE_ID, Client, CostRow, FakeTenant
+from cloudoptima_evals.fakes.azure.server import FakeAzureServer
+from cloudoptima_evals.fakes.azure.state import OWNER_ROLE_ID, READER_ROLE_ID, Client, CostRow, FakeTenant
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 SUBSCRIPTION = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"

@@ -6,7 +6,7 @@ import pytest
 
 from cloudoptima.clouds.protocol import ActionKind, ActionRefusedError, ActionRequest, CredentialsError
 from cloudoptima.domain.inventory import ResourceState
-from evals.fakes.azure.server import FakeAzureServer
+from cloudoptima_evals.fakes.azure.server import FakeAzureServer
 from tests.clouds.azure.conftest import READER_ID, READER_SECRET, Estate, ProviderFactory
 
 

@@ -10,8 +10,8 @@ from cloudoptima.analytics.recommendations import generate_recommendations
 from cloudoptima.analytics.utilisation import summarise
 from cloudoptima.domain.inventory import DatabaseAttributes, MetricName, ResourceKind, ResourceState
 from cloudoptima.services.pricing import SandboxPriceCatalog
-from evals.fakes.azure import sql
-from evals.fakes.azure.server import FakeAzureServer
+from cloudoptima_evals.fakes.azure import sql
+from cloudoptima_evals.fakes.azure.server import FakeAzureServer
 from tests.clouds.azure.conftest import READER_ID, READER_SECRET, Estate, ProviderFactory
 
 DAYS = 8

@@ -10,7 +10,7 @@ import requests
 
 from cloudoptima.clouds.protocol import CredentialsError, ThrottledError
 from cloudoptima.domain.inventory import MetricName, ResourceKind, ResourceState
-from evals.fakes.azure.server import FakeAzureServer, Fault
+from cloudoptima_evals.fakes.azure.server import FakeAzureServer, Fault
 from tests.clouds.azure.conftest import READER_ID, READER_SECRET, Estate, ProviderFactory
 
 

@@ -5,7 +5,7 @@ do not take a live source disk for a deleted one."""
 from __future__ import annotations
 
 from cloudoptima.domain.inventory import DiskAttributes, SnapshotAttributes
-from evals.fakes.azure.server import FakeAzureServer
+from cloudoptima_evals.fakes.azure.server import FakeAzureServer
 from tests.clouds.azure.conftest import Estate, ProviderFactory
 
 

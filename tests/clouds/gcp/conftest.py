@@ -11,9 +11,9 @@ import pytest
 from google.auth.credentials import Credentials
 
 from cloudoptima.clouds.gcp import GcpProvider, GcpSettings
-from evals.fakes.gcp.grpc_server import FakeGrpcServer
-from evals.fakes.gcp.rest import FakeGcpServer
-from evals.fakes.gcp.state import TOKEN, FakeGcp
+from cloudoptima_evals.fakes.gcp.grpc_server import FakeGrpcServer
+from cloudoptima_evals.fakes.gcp.rest import FakeGcpServer
+from cloudoptima_evals.fakes.gcp.state import TOKEN, FakeGcp
 from tests.moved_clock import real_clock
 
 BILLING_TABLE = "billing-admin.billing.gcp_billing_export_resource_v1_X"

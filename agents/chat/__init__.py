@@ -1,2 +1,0 @@
-"""Chat agent: a tool-using assistant over the read-only catalog (plus request_remediation), conversations
-kept per user in a LangGraph checkpointer. See :mod:`agents.chat.graph` and :mod:`agents.chat.service`."""

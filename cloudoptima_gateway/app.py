@@ -1,0 +1,110 @@
+"""The gateway's composition root: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+
+import cloudoptima
+from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.settings import Settings, load_settings
+from cloudoptima.storage.tenancy import TenantViolation
+from cloudoptima_gateway import health, stream
+from cloudoptima_gateway.audit import AuditMiddleware
+from cloudoptima_gateway.docs_pages import DEFAULT_CSP, docs_router
+from cloudoptima_gateway.edge_cache import CachedReadMiddleware
+from cloudoptima_gateway.observability import Metrics, RequestMiddleware, configure_logging
+from cloudoptima_gateway.routes.v1 import build_router
+from cloudoptima_gateway.runtime import Runtime
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Content-Security-Policy": DEFAULT_CSP,
+}
+"""Sent with every response that does not set the header itself (the docs pages send their own CSP)."""
+
+
+async def _not_found(_request: Request, _exc: Exception) -> Response:
+    """A write that crossed organisations is answered as a missing resource (ids of others are unknown)."""
+    return JSONResponse({"detail": "not found"}, status_code=404)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    providers: ProviderRegistry | None = None,
+    mounts: Mapping[str, Starlette] | None = None,
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """Build the FastAPI app; connections are opened lazily and closed at shutdown.
+
+    ``providers`` builds cloud clients of connected accounts (default: the registry over the configured
+    credential key); tests pass one with strict fakes at the edge of the world. ``mounts`` are ASGI apps
+    mounted at their path whose lifespans run inside the gateway's (the composition root in
+    :mod:`cloudoptima_gateway.main` mounts the MCP server at ``/mcp``); ``routers`` are extra ``/v1`` routers (chat).
+    """
+    settings = settings or load_settings()
+    settings.check_production_safety()
+    configure_logging(settings.log_level)
+    runtime = Runtime(settings, providers=providers)
+    metrics = Metrics()
+
+    mounted = dict(mounts or {})
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for sub_app in mounted.values():
+                await stack.enter_async_context(sub_app.router.lifespan_context(sub_app))
+            yield
+        await runtime.close()
+
+    app = FastAPI(
+        title="CloudOptima API",
+        version=cloudoptima.__version__,
+        description="Multi-cloud FinOps: costs, forecasts, anomalies, recommendations, budgets, remediation.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.metrics = metrics
+
+    app.add_middleware(CachedReadMiddleware, runtime=runtime)
+    app.add_middleware(AuditMiddleware)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+
+    app.add_middleware(RequestMiddleware, metrics=metrics, security_headers=SECURITY_HEADERS)
+    app.include_router(health.router)
+    app.include_router(docs_router(app.openapi_url or "/openapi.json", app.title))
+    app.include_router(build_router())
+    app.include_router(stream.router)
+    for extra in routers:
+        app.include_router(extra, prefix="/v1")
+    for path, sub_app in mounted.items():
+        app.mount(path, sub_app)
+    app.add_exception_handler(TenantViolation, _not_found)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

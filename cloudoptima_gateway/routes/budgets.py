@@ -1,0 +1,120 @@
+"""``/v1/budgets``: CRUD with scope and alert thresholds; every read evaluates the current period."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from cloudoptima.domain.budgets import BudgetSpec
+from cloudoptima.services.budget_edits import delete_budget, update_budget
+from cloudoptima.services.budgets import BudgetService
+from cloudoptima.storage.models import Budget
+from cloudoptima_gateway.audit import AuditedRoute
+from cloudoptima_gateway.deps import Permission, Principal, TenantDb
+from cloudoptima_gateway.schemas.budgets import (
+    BudgetAlertOut,
+    BudgetCreated,
+    BudgetIn,
+    BudgetList,
+    BudgetOut,
+    BudgetScopeOut,
+)
+from cloudoptima_gateway.schemas.common import Success, not_found
+
+router = APIRouter(prefix="/budgets", tags=["budgets"], route_class=AuditedRoute)
+Reader = Annotated[Principal, Permission("read:budgets")]
+Writer = Annotated[Principal, Permission("write:budgets")]
+
+
+def _service(session: Session, principal: Principal) -> BudgetService:
+    return BudgetService(session, principal.organization_id, forecast_model="fast")
+
+
+def _spec(body: BudgetIn) -> BudgetSpec:
+    try:
+        return BudgetSpec.model_validate(body.model_dump())
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.errors(include_url=False)
+        ) from exc
+
+
+def _out(service: BudgetService, row: Budget) -> BudgetOut:
+    today = datetime.now(UTC).date()
+    as_of = min(max(today, row.start_date), row.end_date - timedelta(days=1))
+    evaluation = service.evaluate(row.id, as_of)
+    filters = dict(row.scope_filters or {})
+    filters.pop("type", None)
+    return BudgetOut(
+        id=row.id,
+        name=row.name,
+        amount=row.amount,
+        currency=row.currency,
+        period=row.period,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        scope=BudgetScopeOut(type=row.scope_type or "account", filters=filters),
+        period_start=evaluation.period_start,
+        period_end=evaluation.period_end,
+        current_spend=evaluation.current_spend,
+        forecasted_spend=evaluation.forecasted_spend,
+        forecast_available=evaluation.forecast_available,
+        utilization_percent=float(evaluation.utilization_percent),
+        status=evaluation.status.value,
+        alerts=[
+            BudgetAlertOut(
+                threshold=float(a.threshold),
+                type=a.type.value,
+                triggered=a.triggered,
+                last_triggered_at=a.last_triggered_at,
+            )
+            for a in evaluation.alerts
+        ],
+    )
+
+
+@router.get("", response_model=BudgetList)
+def list_budgets(principal: Reader, session: TenantDb) -> BudgetList:
+    """Every budget with its current-period spend, forecast, utilisation, status and alerts."""
+    service = _service(session, principal)
+    return BudgetList(budgets=[_out(service, row) for row in service.list()])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=BudgetCreated)
+def create_budget(body: BudgetIn, request: Request, principal: Writer, session: TenantDb) -> BudgetCreated:
+    row = _service(session, principal).create(_spec(body))
+    request.state.audit_resource_id = str(row.id)
+    request.state.audit_details = {"name": row.name, "amount": str(row.amount), "period": row.period}
+    return BudgetCreated(budget_id=row.id)
+
+
+@router.get("/{budget_id}", response_model=BudgetOut)
+def get_budget(budget_id: uuid.UUID, principal: Reader, session: TenantDb) -> BudgetOut:
+    service = _service(session, principal)
+    try:
+        return _out(service, service.get(budget_id))
+    except LookupError as exc:
+        raise not_found("budget", budget_id) from exc
+
+
+@router.put("/{budget_id}", response_model=Success)
+def replace_budget(budget_id: uuid.UUID, body: BudgetIn, principal: Writer, session: TenantDb) -> Success:
+    try:
+        update_budget(session, principal.organization_id, budget_id, _spec(body))
+    except LookupError as exc:
+        raise not_found("budget", budget_id) from exc
+    return Success()
+
+
+@router.delete("/{budget_id}", response_model=Success)
+def remove_budget(budget_id: uuid.UUID, principal: Writer, session: TenantDb) -> Success:
+    try:
+        delete_budget(session, principal.organization_id, budget_id)
+    except LookupError as exc:
+        raise not_found("budget", budget_id) from exc
+    return Success()

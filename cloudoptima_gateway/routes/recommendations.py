@@ -1,0 +1,115 @@
+"""``/v1/recommendations``: list with filters, dismiss, impact preview (apply lives in ``remediation``)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
+
+from cloudoptima.domain.recommendations import RecommendationStatus
+from cloudoptima.services.price_catalog import price_catalog_for
+from cloudoptima.services.recommendations import RecommendationService
+from cloudoptima.storage.models import Recommendation
+from cloudoptima_gateway.audit import AuditedRoute
+from cloudoptima_gateway.deps import Permission, Principal, TenantDb
+from cloudoptima_gateway.schemas.common import Success, not_found
+from cloudoptima_gateway.schemas.recommendations import (
+    DismissIn,
+    ImpactPreviewOut,
+    RecommendationList,
+    RecommendationOut,
+)
+
+router = APIRouter(prefix="/recommendations", tags=["recommendations"], route_class=AuditedRoute)
+Reader = Annotated[Principal, Permission("read:recommendations")]
+Dismisser = Annotated[Principal, Permission("dismiss:recommendations")]
+
+
+def _price_source(evidence: dict[str, Any] | None) -> str | None:
+    value = (evidence or {}).get("price_source")
+    return str(value) if value is not None else None
+
+
+def recommendation_out(row: Recommendation) -> RecommendationOut:
+    return RecommendationOut(
+        id=row.id,
+        title=row.title,
+        description=row.description,
+        category=row.category,
+        risk_level=row.risk_level,  # type: ignore[arg-type]
+        status=row.status,
+        provider=row.provider,
+        region=row.region,
+        confidence=float(row.confidence) if row.confidence is not None else None,
+        estimated_savings_monthly=row.estimated_savings_monthly,
+        estimated_savings_annual=row.estimated_savings_annual,
+        price_source=_price_source(row.evidence),
+        affected_resources=row.affected_resources or [],  # type: ignore[arg-type]
+        actions=row.actions or [],  # type: ignore[arg-type]
+        manual_steps=[str(s) for s in row.manual_steps or []],
+        impact_analysis=row.impact_analysis,  # type: ignore[arg-type]
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+def service(session: Session, principal: Principal) -> RecommendationService:
+    org = principal.organization_id
+    return RecommendationService(session, org, price_catalog_for(session, org))
+
+
+@router.get("", response_model=RecommendationList)
+def list_recommendations(
+    principal: Reader,
+    session: TenantDb,
+    status: Literal["active", "applied", "scheduled", "completed", "dismissed", "expired"] = "active",
+    category: Literal["compute", "storage", "network", "database"] | None = None,
+    risk_level: Literal["low", "medium", "high"] | None = None,
+    min_savings: Annotated[Decimal | None, Query(ge=0, le=1_000_000_000)] = None,
+    sort_by: Literal["savings", "age", "risk", "priority"] = "priority",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> RecommendationList:
+    rows = service(session, principal).list(
+        status=RecommendationStatus(status),
+        category=category,
+        risk_level=risk_level,
+        min_savings=min_savings,
+        sort_by=sort_by,
+        limit=limit,
+    )
+    return RecommendationList(recommendations=[recommendation_out(r) for r in rows], total=len(rows))
+
+
+@router.get("/{recommendation_id}", response_model=RecommendationOut)
+def get_recommendation(
+    recommendation_id: uuid.UUID, principal: Reader, session: TenantDb
+) -> RecommendationOut:
+    try:
+        return recommendation_out(service(session, principal).get(recommendation_id))
+    except LookupError as exc:
+        raise not_found("recommendation", recommendation_id) from exc
+
+
+@router.post("/{recommendation_id}/dismiss", response_model=Success)
+def dismiss_recommendation(
+    recommendation_id: uuid.UUID, body: DismissIn, principal: Dismisser, session: TenantDb
+) -> Success:
+    """Dismiss for ``SNOOZE_DAYS`` (it comes back if still found), or for good when ``permanent``."""
+    try:
+        service(session, principal).dismiss(recommendation_id, body.reason, permanent=body.permanent)
+    except LookupError as exc:
+        raise not_found("recommendation", recommendation_id) from exc
+    return Success()
+
+
+@router.get("/{recommendation_id}/impact-preview", response_model=ImpactPreviewOut)
+def impact_preview(recommendation_id: uuid.UUID, principal: Reader, session: TenantDb) -> ImpactPreviewOut:
+    """Monthly cost before and after, per-resource changes, risks and how to roll back."""
+    try:
+        preview = service(session, principal).impact_preview(recommendation_id)
+    except LookupError as exc:
+        raise not_found("recommendation", recommendation_id) from exc
+    return ImpactPreviewOut.model_validate(preview)

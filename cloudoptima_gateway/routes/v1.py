@@ -1,0 +1,34 @@
+"""The ``/v1`` API: every router of the documented REST API (reports are a later issue)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cloudoptima_gateway.routes import (
+    account,
+    audit_logs,
+    auth,
+    budgets,
+    cloud_accounts,
+    costs,
+    executions,
+    organization,
+    policies,
+    recommendations,
+    remediation,
+    resources,
+    sso,
+    users,
+)
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    for module in (auth, cloud_accounts, costs, resources, recommendations, remediation, budgets, policies):
+        router.include_router(module.router)
+    router.include_router(sso.router)
+    router.include_router(audit_logs.router)
+    router.include_router(executions.router)
+    for admin in (account, organization, users):
+        router.include_router(admin.router)
+    return router

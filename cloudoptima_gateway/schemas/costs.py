@@ -1,0 +1,180 @@
+"""Cost Data API bodies (seed §3.2): overview, forecast, anomalies, by-service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from cloudoptima_gateway.schemas.common import Money, Schema, StrictBody
+
+GroupBy = Literal["service", "region", "tag", "account", "provider", "category"]
+Granularity = Literal["daily", "weekly", "monthly"]
+CloudProviderName = Literal["aws", "azure", "gcp"]
+
+
+class PeriodComparison(Schema):
+    previous_period: Money
+    previous_start: date
+    previous_end: date
+    change_amount: Money
+    change_percent: float | None = Field(description="null when the previous period cost is 0")
+
+
+class BreakdownItem(Schema):
+    dimension: str
+    cost: Money
+    percentage: float
+
+
+class TimePoint(Schema):
+    date: date
+    cost: Money
+
+
+class CostOverviewOut(Schema):
+    start_date: date
+    end_date: date = Field(description="exclusive")
+    granularity: Granularity
+    group_by: str
+    currency: str
+    total_cost: Money
+    period_comparison: PeriodComparison
+    breakdown: list[BreakdownItem]
+    time_series: list[TimePoint]
+    source: Literal["rollup", "raw"]
+
+
+class ForecastPointOut(Schema):
+    date: date
+    predicted_cost: Money
+    lower_bound: Money
+    upper_bound: Money
+
+
+class AccuracyOut(Schema):
+    model: str
+    mape: float | None
+    rmse: float
+    mae: float | None = None
+    coverage: float | None = None
+
+
+class ProviderForecastOut(Schema):
+    """A connected account's forecast made by its cloud, beside ours over the same days."""
+
+    cloud_account_id: uuid.UUID
+    account: str = Field(description="The provider's account id.")
+    account_name: str
+    provider: str
+    source: str = Field(description="aws_cost_explorer or azure-cost-management-forecast.")
+    currency: str
+    start: date
+    end: date = Field(description="End-exclusive.")
+    provider_total: Money
+    ours_total: Money | None = Field(description="CloudOptima's forecast of the account over the same days.")
+    ours_lower: Money | None
+    ours_upper: Money | None
+    difference_percent: float | None = Field(description="(ours - provider) / provider x 100.")
+    fetched_at: datetime
+
+
+class ForecastOut(Schema):
+    currency: str
+    days_ahead: int
+    confidence_level: float
+    model: str | None
+    forecast: list[ForecastPointOut]
+    total_forecasted: Money
+    total_lower: Money
+    total_upper: Money
+    accuracy_metrics: AccuracyOut | None
+    history_start: date | None
+    history_end: date | None
+    scope: dict[str, Any] | None = None
+    message: str | None = None
+    provider_forecasts: list[ProviderForecastOut] = Field(
+        default_factory=list,
+        description="The clouds' own forecasts of the accounts in scope (none for a service or budget scope).",
+    )
+
+
+class AnomalyDriverOut(Schema):
+    key: str = Field(description="Resource id, usage type or key=value tag.")
+    label: str | None = None
+    actual: Money
+    expected: Money
+    change: Money
+    share_percent: float | None = Field(description="change / impact × 100.")
+    new: bool = Field(description="No cost in the baseline before the incident.")
+
+
+class AnomalyDriversOut(Schema):
+    resources: list[AnomalyDriverOut] = Field(default_factory=list)
+    usage_types: list[AnomalyDriverOut] = Field(default_factory=list)
+    tags: list[AnomalyDriverOut] = Field(default_factory=list)
+
+
+class AnomalyOut(Schema):
+    id: uuid.UUID
+    detected_at: datetime
+    start_date: date | None
+    end_date: date | None
+    service: str | None
+    region: str | None
+    severity: str
+    kind: Literal["anomaly", "change"] = Field(
+        default="anomaly",
+        description="'anomaly' (a spike or dip) or 'change' (a lasting step of level reported once from its start).",
+    )
+    impact_amount: Money | None
+    expected_spend: Money | None
+    actual_spend: Money | None
+    deviation_percent: float | None
+    root_cause: str | None
+    root_cause_source: str = Field(
+        description="'contributions' (deterministic text) or 'agent:<provider>' (the root-cause agent)."
+    )
+    status: str
+    feedback: str | None
+    affected_resources: list[str]
+    drivers: AnomalyDriversOut | None = Field(
+        default=None,
+        description="What changed inside the top cell, ranked by change with each one's share of the impact.",
+    )
+
+
+class AnomalyList(Schema):
+    anomalies: list[AnomalyOut]
+    total: int
+
+
+class AnomalyStatusUpdate(StrictBody):
+    status: Literal["active", "resolved", "ignored"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class AnomalyFeedbackIn(StrictBody):
+    feedback: Literal["yes", "no", "planned_activity"]
+
+
+class ResourceCostOut(Schema):
+    resource_id: str
+    cost: Money
+
+
+class ServiceCostOut(Schema):
+    service_name: str
+    provider: str
+    current_month: Money
+    last_month: Money
+    trend: float | None
+    top_resources: list[ResourceCostOut]
+
+
+class CostsByServiceOut(Schema):
+    currency: str
+    month_start: date
+    services: list[ServiceCostOut]

@@ -1,0 +1,4 @@
+from cloudoptima_mcp.aws import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""The azure MCP server: azure cost, compute and storage tools (provider fixed), resources and prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cloudoptima_mcp.server import main as _main
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the azure server (``--transport stdio|http --read-only --port``)."""
+    _main("azure", argv)

@@ -1,0 +1,4 @@
+from cloudoptima_mcp.azure import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Maintenance activities: database I/O through the kernel's storage layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from cloudoptima.services.audit_retention import prune_all
+from cloudoptima.storage.base import utcnow
+from cloudoptima.storage.models import RefreshToken, RevokedToken
+from cloudoptima_workflows.maintenance.inputs import AuditPruneResult, CleanupInput, CleanupResult
+
+
+class MaintenanceActivities:
+    """Activities bound to a session factory (wired in ``worker.main``) and a clock."""
+
+    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime] = utcnow) -> None:
+        self._sessions = sessions
+        self._now = now
+
+    @activity.defn(name="maintenance.purge_expired_tokens")
+    def purge_expired_tokens(self, params: CleanupInput) -> CleanupResult:
+        """Delete revoked access-token ids and refresh tokens that expired before the grace window."""
+        cutoff = utcnow() - timedelta(days=params.grace_days)
+        with self._sessions() as session, session.begin():
+            revoked = session.execute(delete(RevokedToken).where(RevokedToken.expires_at < cutoff))
+            refresh = session.execute(delete(RefreshToken).where(RefreshToken.expires_at < cutoff))
+        return CleanupResult(
+            revoked_tokens_deleted=int(revoked.rowcount or 0),  # type: ignore[attr-defined]
+            refresh_tokens_deleted=int(refresh.rowcount or 0),  # type: ignore[attr-defined]
+        )
+
+    @activity.defn(name="maintenance.prune_audit_logs")
+    def prune_audit_logs(self, params: CleanupInput) -> AuditPruneResult:
+        """Delete each organisation's audit rows older than its ``audit_retention_days``, in batches; each
+        organisation that lost rows gets an ``audit_logs.pruned`` row with the count
+        (``cloudoptima.services.audit_retention``)."""
+        pruned = prune_all(self._sessions, now=self._now())
+        return AuditPruneResult(pruned=pruned, total=sum(pruned.values()))

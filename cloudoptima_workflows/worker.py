@@ -1,0 +1,306 @@
+"""The worker's composition root: ``python -m cloudoptima_workflows.worker [--queues a,b]``.
+
+One process polls every requested task queue; more processes on other machines scale out against the
+same Temporal cluster. Queues and what runs on them:
+
+- ``collection``: CollectAll, CollectAccount and the ``collection.*`` activities;
+- ``processing``: Cleanup, AnalyseOrganisation, AnalyseAll, EvaluateBudgets, RefreshPrices and their
+  activities;
+- ``ml``: RefreshForecasts and ``analysis.forecast``;
+- ``remediation``: the remediation and policy workflows (``cloudoptima_workflows.remediation.registration``).
+
+At start the worker creates or updates the Temporal Schedules (``cloudoptima_workflows.schedules``) unless
+``CLOUDOPTIMA_SCHEDULES=false``. Every worker records workflow writes in the audit log
+(``cloudoptima_workflows.audit.AuditInterceptor``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from cloudoptima.clouds.price_lists import PriceListOptions
+from cloudoptima.clouds.protocol import CloudProviderClient, CredentialsError
+from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.domain.inventory import CloudProvider
+from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.collection import CollectionService
+from cloudoptima.services.events import EventPublisher, Publish
+from cloudoptima.services.prices import PriceRefresher, ReaderFactory, default_readers, first_live_account
+from cloudoptima.settings import Settings, SettingsError, load_settings
+from cloudoptima.storage.engine import engine_from_settings, session_factory
+from cloudoptima.storage.models import CloudAccount
+from cloudoptima_workflows.analysis.activities import AnalysisActivities, Explain, Narrate
+from cloudoptima_workflows.analysis.workflows import (
+    AnalyseAllWorkflow,
+    AnalyseOrganisationWorkflow,
+    EvaluateBudgetsWorkflow,
+    RefreshForecastsWorkflow,
+)
+from cloudoptima_workflows.audit import AuditInterceptor
+from cloudoptima_workflows.collection.activities import CollectionActivities
+from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
+from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
+from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
+from cloudoptima_workflows.prices.activities import PriceActivities
+from cloudoptima_workflows.prices.workflows import RefreshPricesWorkflow
+from cloudoptima_workflows.queues import ALL_QUEUES, COLLECTION, ML, PROCESSING, REMEDIATION
+from cloudoptima_workflows.remediation import registration as remediation
+from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.schedules import ensure_schedules
+
+log = logging.getLogger("cloudoptima.worker")
+ACTIVITY_THREADS = 16
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    """Everything the activities need, built once per process (tests build their own)."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    providers: ProviderRegistry
+    publish: Publish | None
+    explain: Explain | None = None
+    """The root-cause agent (``explainer_from_settings``); None keeps the deterministic contribution text."""
+    narrate: Narrate | None = None
+    """The recommendation narrator (``narrator_from_settings``); None leaves narratives to be written on
+    first request (``GET /v1/recommendations/{id}/narrative``)."""
+    utilisation_window_days: int = 93
+    """Days of utilisation history the summaries (what the rules read) cover (``Settings``)."""
+    utilisation_retention_days: int = 93
+    """Days of utilisation history kept (``Settings``)."""
+    price_readers: Mapping[CloudProvider, ReaderFactory] = field(default_factory=dict)
+    """The providers' price-list readers (``default_readers``); empty = every price refresh fails visibly."""
+    approval_keys: tuple[str, ...] = ()
+    """The encryption key ring, which Temporal-UI approval codes are checked with (``Settings``)."""
+
+
+def explainer_from_settings(settings: Settings) -> Explain:
+    """The root-cause explainer of the analysis step: the configured LLM (offline narrator without one),
+    with semantic memory for similar past incidents. A failure on one anomaly keeps its deterministic text."""
+    from cloudoptima.services.embeddings import embedder_from_settings
+    from cloudoptima.services.semantic_memory import SemanticMemory
+    from cloudoptima_agents.models import chat_model, select_provider
+    from cloudoptima_agents.root_cause import explain_and_store
+
+    model = None if select_provider(settings).provider == "offline" else chat_model(settings)
+    embedder = embedder_from_settings(settings)
+
+    def explain(session: Session, organization_id: uuid.UUID, anomaly_ids: list[uuid.UUID]) -> int:
+        memory = SemanticMemory(session, organization_id, embedder)
+        done = 0
+        for anomaly_id in anomaly_ids:
+            try:
+                with session.begin_nested():
+                    explain_and_store(session, organization_id, anomaly_id, model=model, memory=memory)
+                done += 1
+            except Exception:
+                log.exception("root-cause explanation failed for anomaly %s", anomaly_id)
+        return done
+
+    return explain
+
+
+def narrator_from_settings(settings: Settings) -> Narrate:
+    """The analysis step's narrator: the configured LLM (offline narrator without one). Narratives whose
+    evidence and model are unchanged are not rewritten; a failure on one recommendation is logged and skipped."""
+    from cloudoptima_agents.models import chat_model, select_provider
+    from cloudoptima_agents.narrator import narrate_recommendation
+
+    model = None if select_provider(settings).provider == "offline" else chat_model(settings)
+
+    def narrate(session: Session, organization_id: uuid.UUID, recommendation_ids: list[uuid.UUID]) -> int:
+        done = 0
+        for recommendation_id in recommendation_ids:
+            try:
+                with session.begin_nested():
+                    narrate_recommendation(session, organization_id, recommendation_id, model=model)
+                done += 1
+            except Exception:
+                log.exception("narrative failed for recommendation %s", recommendation_id)
+        return done
+
+    return narrate
+
+
+def build_deps(settings: Settings) -> WorkerDeps:
+    """Real dependencies from settings: database, credential cipher + provider registry, Redis events."""
+    engine = engine_from_settings(settings)
+    publish: Publish | None
+    try:
+        publish = EventPublisher.from_url(settings.resolved_redis_url())
+    except SettingsError as exc:
+        log.warning("events are not published: %s", exc)
+        publish = None
+    sessions = session_factory(engine)
+    providers = ProviderRegistry(CredentialCipher(settings.resolved_encryption_keys))
+    return WorkerDeps(
+        engine=engine,
+        sessions=sessions,
+        providers=providers,
+        publish=publish,
+        explain=explainer_from_settings(settings),
+        narrate=narrator_from_settings(settings),
+        utilisation_window_days=settings.utilisation_window_days,
+        utilisation_retention_days=settings.utilisation_retention_days,
+        approval_keys=tuple(settings.resolved_encryption_keys),
+        price_readers=default_readers(
+            PriceListOptions(gcp_api_key=settings.gcp_billing_api_key),
+            first_live_account(sessions, providers.for_account),
+        ),
+    )
+
+
+def provider_by_account_id(deps: WorkerDeps) -> Callable[[uuid.UUID], CloudProviderClient]:
+    """``cloud_account_id -> provider`` (what remediation needs); CredentialsError for an unknown id."""
+
+    def build(cloud_account_id: uuid.UUID) -> CloudProviderClient:
+        with deps.sessions() as session:
+            row = session.get(CloudAccount, cloud_account_id)
+            if row is None:
+                raise CredentialsError(f"cloud account {cloud_account_id} does not exist")
+            session.expunge(row)
+        return deps.providers.for_account(row)
+
+    return build
+
+
+def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
+    """Workflows and activities per task queue."""
+    collection = CollectionActivities(
+        CollectionService(
+            deps.engine,
+            deps.providers.for_account,
+            publish=deps.publish,
+            utilisation_window_days=deps.utilisation_window_days,
+            utilisation_retention_days=deps.utilisation_retention_days,
+        )
+    )
+    analysis = AnalysisActivities(deps.sessions, deps.publish, explain=deps.explain, narrate=deps.narrate)
+    maintenance = MaintenanceActivities(deps.sessions)
+    prices = PriceActivities(PriceRefresher(deps.sessions, deps.price_readers))
+    return {
+        COLLECTION: ([CollectAllWorkflow, CollectAccountWorkflow], collection.all()),
+        PROCESSING: (
+            [
+                CleanupWorkflow,
+                AnalyseOrganisationWorkflow,
+                AnalyseAllWorkflow,
+                EvaluateBudgetsWorkflow,
+                RefreshPricesWorkflow,
+            ],
+            [
+                maintenance.purge_expired_tokens,
+                maintenance.prune_audit_logs,
+                prices.refresh_provider,
+                *analysis.processing(),
+            ],
+        ),
+        ML: ([RefreshForecastsWorkflow], analysis.ml()),
+        REMEDIATION: (
+            remediation.workflows(),
+            remediation.activities(
+                RemediationDeps(
+                    sessions=deps.sessions,
+                    providers=provider_by_account_id(deps),
+                    publish=deps.publish,
+                    approval_keys=deps.approval_keys,
+                )
+            ),
+        ),
+    }
+
+
+def build_workers(
+    client: Client,
+    deps: WorkerDeps,
+    queues: Sequence[str],
+    executor: ThreadPoolExecutor,
+    *,
+    queue_names: dict[str, str] | None = None,
+    max_concurrent_activities: int | None = None,
+) -> list[Worker]:
+    """One Temporal ``Worker`` per task queue; ``queue_names`` renames queues (tests isolate with it).
+
+    ``max_concurrent_activities`` should not exceed the executor's threads (sync activities wait for one).
+    """
+    table = registrations(deps)
+    workers = []
+    for queue in queues:
+        workflows, activities = table.get(queue, ([], []))
+        if not workflows and not activities:
+            log.info("no workflows on queue %s yet; not polling it", queue)
+            continue
+        workers.append(
+            Worker(
+                client,
+                task_queue=(queue_names or {}).get(queue, queue),
+                workflows=workflows,
+                activities=activities,
+                activity_executor=executor,
+                max_concurrent_activities=max_concurrent_activities or ACTIVITY_THREADS,
+                interceptors=[AuditInterceptor(deps.sessions)],
+            )
+        )
+    return workers
+
+
+async def run(settings: Settings, queues: Sequence[str], threads: int | None = None) -> None:
+    """Poll ``queues`` until SIGINT/SIGTERM with ``threads`` activity threads (default: the setting)."""
+    threads = threads or settings.worker_activity_threads
+    client = await Client.connect(settings.resolved_temporal_address(), namespace=settings.temporal_namespace)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if settings.schedules_enabled:
+        outcome = await ensure_schedules(client, settings)
+        log.info("schedules: %s", ", ".join(f"{k} {v}" for k, v in sorted(outcome.items())))
+    deps = build_deps(settings)
+    with ThreadPoolExecutor(max_workers=threads) as executor:
+        workers = build_workers(client, deps, queues, executor, max_concurrent_activities=threads)
+        log.info(
+            "worker polling %s with %d activity threads", ", ".join(w.task_queue for w in workers), threads
+        )
+        tasks = [asyncio.create_task(worker.run()) for worker in workers]
+        await stop.wait()
+        await asyncio.gather(*(worker.shutdown() for worker in workers))
+        await asyncio.gather(*tasks, return_exceptions=True)
+    deps.engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="cloudoptima worker")
+    parser.add_argument("--queues", default=",".join(ALL_QUEUES), help="comma-separated task queues")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="activity threads (default: CLOUDOPTIMA_WORKER_THREADS, else 16)",
+    )
+    args = parser.parse_args(argv)
+    if args.threads is not None and not 1 <= args.threads <= 256:
+        parser.error(f"--threads must be between 1 and 256, got {args.threads}")
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    unknown = sorted(set(queues) - set(ALL_QUEUES))
+    if unknown:
+        parser.error(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(ALL_QUEUES)}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run(load_settings(), queues, args.threads))
+
+
+if __name__ == "__main__":
+    main()

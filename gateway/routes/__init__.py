@@ -1,1 +1,0 @@
-"""The ``/v1`` routers; :func:`gateway.routes.v1.build_router` assembles them."""
