@@ -1,45 +1,26 @@
-"""One settings tree for every deployable; the only module that reads the environment.
+"""The settings tree: every field (its environment variable is its alias), its validation, and what is
+derived from it (paths in the state directory, service URLs, secrets and key rings).
 
-Two modes:
-
-* ``embedded`` (default): the laptop / demo / test mode. Secrets that are not given are generated once and
-  stored in ``<state_dir>/secrets.json`` (mode 600); service URLs that are not given are read from
-  ``<state_dir>/runtime.json``, written by ``cloudoptima up``.
-* ``production``: nothing is generated. A missing or default JWT secret or encryption key, or a missing
-  service URL, is refused at start with a message naming the variable.
+The derivations live beside this module, one concern each: ``runtime_state`` (URLs of the running embedded
+platform), ``stored_secrets`` (secrets generated in embedded mode, refusal of unsafe values) and ``key_rings``
+(encryption and JWT key rings).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from cloudoptima.security.encryption import parse_fernet_key
-from cloudoptima.security.jwt_keys import SigningKey, SigningKeyRing, default_kid
-
-UNSAFE_SECRETS = frozenset({"", "change-me", "changeme", "secret", "your-secret-key", "dev", "development"})
-MIN_JWT_SECRET_LENGTH = 32
-
-
-class SettingsError(RuntimeError):
-    """A configuration value is missing, unsafe or unreadable; the message names the variable or file."""
-
-
-class JwtPreviousKey(BaseModel):
-    """A retired JWT signing key (``JWT_PREVIOUS_KEYS`` item): its tokens verify until ``retired_at`` + grace."""
-
-    kid: str
-    secret: str = Field(repr=False)
-    retired_at: AwareDatetime
+from cloudoptima.security.jwt_keys import SigningKeyRing
+from cloudoptima.settings import key_rings, runtime_state, stored_secrets
+from cloudoptima.settings.errors import SettingsError
+from cloudoptima.settings.key_rings import JwtPreviousKey
 
 
 class Settings(BaseSettings):
@@ -289,30 +270,8 @@ class Settings(BaseSettings):
         return self.state_path / "demo-credentials.json"
 
     # ---- service URLs ---------------------------------------------------------------------------------
-    def _runtime(self) -> dict[str, str]:
-        path = self.runtime_file
-        if not path.exists():
-            return {}
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise SettingsError(
-                f"state file {path} is unreadable ({exc}); remove it and run `cloudoptima up`"
-            ) from exc
-        if not isinstance(data, dict):
-            raise SettingsError(f"state file {path} is not a JSON object; remove it and run `cloudoptima up`")
-        return {str(k): str(v) for k, v in data.items() if isinstance(v, str | int)}
-
     def _service_url(self, given: str | None, key: str, variable: str) -> str:
-        if given:
-            return given
-        found = self._runtime().get(key)
-        if found:
-            return found
-        raise SettingsError(
-            f"{variable} is not set and no running platform was found in {self.state_path} "
-            f"(start one with `cloudoptima up` or set {variable})"
-        )
+        return runtime_state.service_url(given, self.runtime_file, self.state_path, key, variable)
 
     def resolved_database_url(self) -> str:
         """SQLAlchemy URL of the database: ``DATABASE_URL`` or the embedded server's."""
@@ -325,42 +284,17 @@ class Settings(BaseSettings):
         return self._service_url(self.temporal_address, "temporal_address", "TEMPORAL_ADDRESS")
 
     def resolved_temporal_ui_url(self) -> str | None:
-        return self.temporal_ui_url or self._runtime().get("temporal_ui_url")
+        return self.temporal_ui_url or runtime_state.read_runtime(self.runtime_file).get("temporal_ui_url")
 
     # ---- secrets --------------------------------------------------------------------------------------
     @cached_property
     def _stored_secrets(self) -> dict[str, str]:
-        path = self.secrets_file
-        if path.exists():
-            try:
-                data = json.loads(path.read_text())
-                if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-                    raise ValueError("not an object of strings")
-                return dict(data)
-            except (OSError, ValueError) as exc:
-                raise SettingsError(
-                    f"secrets file {path} is corrupt ({exc}); restore it from a backup"
-                ) from exc
-        created = {
-            "jwt_secret": secrets.token_urlsafe(48),
-            "encryption_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(created, handle)
-        return created
+        return stored_secrets.load_or_create(self.secrets_file)
 
     def _secret(self, value: str | None, key: str, variable: str) -> str:
-        if value is not None and value.strip().lower() not in UNSAFE_SECRETS:
-            if key == "jwt_secret" and len(value) < MIN_JWT_SECRET_LENGTH and self.mode == "production":
-                raise SettingsError(
-                    f"{variable} must be at least {MIN_JWT_SECRET_LENGTH} characters in production"
-                )
-            return value
-        if self.mode == "production":
-            raise SettingsError(f"{variable} is missing or a known default; production mode refuses to start")
-        return self._stored_secrets[key]
+        return stored_secrets.given_or_stored(
+            value, key, variable, production=self.mode == "production", stored=lambda: self._stored_secrets
+        )
 
     @property
     def resolved_jwt_secret(self) -> str:
@@ -380,65 +314,29 @@ class Settings(BaseSettings):
         """
         if not self.encryption_keys:
             key = self._secret(self.encryption_key, "encryption_key", "CLOUDOPTIMA_ENCRYPTION_KEY")
-            self._check_fernet((key,), "CLOUDOPTIMA_ENCRYPTION_KEY")
+            key_rings.check_fernet((key,), "CLOUDOPTIMA_ENCRYPTION_KEY")
             return (key,)
-        ring = tuple(k.strip() for k in self.encryption_keys)
-        if any(k.lower() in UNSAFE_SECRETS for k in ring):
-            raise SettingsError("CLOUDOPTIMA_ENCRYPTION_KEYS holds an empty or known default key")
-        if len(set(ring)) != len(ring):
-            raise SettingsError("CLOUDOPTIMA_ENCRYPTION_KEYS lists the same key twice")
-        self._check_fernet(ring, "CLOUDOPTIMA_ENCRYPTION_KEYS")
-        if self.encryption_key and self.encryption_key.strip() != ring[0]:
-            raise SettingsError(
-                "CLOUDOPTIMA_ENCRYPTION_KEY differs from the first (newest) key of CLOUDOPTIMA_ENCRYPTION_KEYS; "
-                "unset it or put it first"
-            )
-        return ring
-
-    @staticmethod
-    def _check_fernet(keys: tuple[str, ...], variable: str) -> None:
-        for position, key in enumerate(keys):
-            try:
-                parse_fernet_key(key, position)
-            except ValueError as exc:
-                raise SettingsError(f"{variable}: {exc}") from None
+        return key_rings.encryption_key_ring(self.encryption_keys, self.encryption_key)
 
     @property
     def resolved_jwt_keys(self) -> SigningKeyRing:
         """The JWT signing key ring: ``JWT_SECRET`` (kid ``JWT_KEY_ID``) signs; ``JWT_PREVIOUS_KEYS`` still
         verify during ``JWT_KEY_GRACE_MINUTES``. Unsafe values (known defaults, short secrets in production,
         reused kids or secrets, a grace outside 1 minute..1 day) are refused naming the variable."""
-        secret = self.resolved_jwt_secret
-        current = SigningKey(kid=self.jwt_key_id or default_kid(secret), secret=secret)
-        previous = []
-        for item in self.jwt_previous_keys:
-            if item.secret.strip().lower() in UNSAFE_SECRETS:
-                raise SettingsError(f"JWT_PREVIOUS_KEYS: key {item.kid!r} is empty or a known default")
-            if len(item.secret) < MIN_JWT_SECRET_LENGTH and self.mode == "production":
-                raise SettingsError(
-                    f"JWT_PREVIOUS_KEYS: key {item.kid!r} must be at least {MIN_JWT_SECRET_LENGTH} characters "
-                    "in production"
-                )
-            previous.append(SigningKey(kid=item.kid, secret=item.secret, retired_at=item.retired_at))
         minutes = self.jwt_key_grace_minutes
         if minutes is None:
             minutes = self.access_token_minutes
-        try:
-            return SigningKeyRing(current, previous, grace=timedelta(minutes=minutes))
-        except ValueError as exc:
-            variable = "JWT_KEY_GRACE_MINUTES" if "grace" in str(exc) else "JWT_PREVIOUS_KEYS / JWT_KEY_ID"
-            raise SettingsError(f"{variable}: {exc}") from None
+        return key_rings.jwt_key_ring(
+            self.resolved_jwt_secret,
+            self.jwt_key_id,
+            self.jwt_previous_keys,
+            minutes,
+            production=self.mode == "production",
+        )
 
     def jwt_keys_retired_at(self, when: datetime) -> list[dict[str, str]]:
         """``JWT_PREVIOUS_KEYS`` after retiring the current key at ``when`` (what to set when rotating)."""
-        ring = self.resolved_jwt_keys
-        items = [{"kid": ring.current.kid, "secret": ring.current.secret, "retired_at": when.isoformat()}]
-        items += [
-            {"kid": k.kid, "secret": k.secret, "retired_at": k.retired_at.isoformat()}
-            for k in ring.previous
-            if k.retired_at is not None and when < k.retired_at + ring.grace
-        ]
-        return items
+        return key_rings.retired_at(self.resolved_jwt_keys, when)
 
     def check_production_safety(self) -> None:
         """Raise :class:`SettingsError` when production mode lacks a safe secret or a service URL."""
