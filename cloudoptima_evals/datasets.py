@@ -11,7 +11,8 @@ Contract:
   segment that starts (a launch, a resize, a restart) or ends (a decommission, a stop) inside the window
   and is not part of a planted anomaly, grouped per (account, UTC day), with the cost cells it touches.
   An alert on one of these is *planned activity* (AWS's feedback label), not a false alarm.
-- ``prophet_series()`` is the Peyton Manning log page-views series shipped in ``tests/fixtures/prophet``.
+- ``prophet_series()`` is the Peyton Manning log page-views series shipped as package data
+  (``cloudoptima_evals.data``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ from cloudoptima.clouds.sandbox import Estate, generate_estate, iter_cost_rows
 from cloudoptima.clouds.sandbox.billing import FOCUS_COLUMNS
 from cloudoptima.clouds.sandbox.utilisation import resource_arrays
 from cloudoptima.domain.inventory import Resource
+from cloudoptima_evals.data import nab_dev, prophet_csv
 
 DEFAULT_SEEDS: tuple[int, ...] = (11, 2024, 90210)
 DEFAULT_SHAPES: dict[str, tuple[int, int]] = {
@@ -37,15 +38,10 @@ DEFAULT_SHAPES: dict[str, tuple[int, int]] = {
 }
 """Shape name → (accounts, days of history)."""
 END = date(2026, 1, 1)
-PROPHET_CSV = (
-    Path(__file__).resolve().parents[1]
-    / "tests"
-    / "fixtures"
-    / "prophet"
-    / "example_wp_log_peyton_manning.csv"
-)
+PROPHET_CSV = prophet_csv()
+"""The Prophet example series, shipped as package data (``cloudoptima_evals/data/prophet``)."""
 
-NAB_DEV = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "nab_dev"
+NAB_DEV = nab_dev()
 """28 labelled NAB series (numenta/NAB, MIT) and their windows: the public anomaly dev benchmark."""
 
 _COL = {name: i for i, name in enumerate(FOCUS_COLUMNS)}

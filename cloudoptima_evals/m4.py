@@ -30,6 +30,7 @@ import pandas as pd
 from cloudoptima.analytics.forecasting import forecast_matrix
 from cloudoptima.analytics.forecasting.baselines import seasonal_naive
 from cloudoptima.analytics.forecasting.damped_trend import simple_exponential_smoothing
+from cloudoptima_evals.data import m4_weekly
 
 HORIZON = 13
 SEASON = 52
@@ -179,8 +180,8 @@ def score_m4(data: M4Data, rolling_origins: int = 1, *, product: bool = True) ->
     }
 
 
-M4_SUBSET = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "m4_weekly"
-"""Every 6th M4 weekly series (60), in the repository; ``cloudoptima eval --m4-dir`` points at the full set."""
+M4_SUBSET = m4_weekly()
+"""Every 6th M4 weekly series (60), shipped as package data; ``cloudoptima eval --m4-dir`` points at the full set."""
 
 
 def m4_failures(scores: dict[str, Any]) -> list[str]:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from cloudoptima.analytics.forecasting import CsvInputError, forecast_csv
+from cloudoptima_evals.data import prophet_csv
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "prophet"
+FIXTURES = prophet_csv().parent
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

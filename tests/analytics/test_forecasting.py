@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,9 @@ from cloudoptima.analytics.forecasting.engine import SWITCH_RATIO, _runner
 from cloudoptima.analytics.forecasting.prophet_model import prophet_available
 from cloudoptima.analytics.forecasting.series import prepare_matrix, regularise
 from cloudoptima.domain.analytics import ForecastFlag
+from cloudoptima_evals.data import prophet_csv
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "prophet"
+FIXTURES = prophet_csv().parent
 SEEDS = range(6)
 
 

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from cloudoptima_evals.data import m4_weekly
 from cloudoptima_evals.m4 import M4FormatError, load_m4, score_m4
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "m4_weekly"
+FIXTURES = m4_weekly()
 
 
 @pytest.fixture(scope="module")
