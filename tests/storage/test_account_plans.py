@@ -1,6 +1,6 @@
 """Account-scoped statements keep an account-sized plan whatever the statistics say — none yet (a table
 filled in a burst), or an organisation that grew since the last ANALYZE (migration 0010,
-``cost_loader._account_scope``): collection must not scan every row of the organisation for each account
+``cost_loader.account_scope``): collection must not scan every row of the organisation for each account
 it loads."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cloudoptima.storage.cost_loader import _account_scope
+from cloudoptima.storage.cost_loader import account_scope
 from cloudoptima.storage.models import Organization
 from cloudoptima.storage.partitions import ensure_cost_partitions
 
@@ -88,7 +88,7 @@ def test_a_grown_organisation_reads_one_account_through_the_account_index(db_ses
 
     def assert_account_sized(org: uuid.UUID, account: uuid.UUID) -> None:
         window = {"org": org, "account": account, "t0": "2031-03-05", "t1": "2031-03-12"}
-        scope = _account_scope("", account)
+        scope = account_scope("", account)
         for sql in (
             f"SELECT count(*) FROM cost_data WHERE {scope}"
             " AND charge_period_start >= CAST(:t0 AS timestamptz) AND charge_period_start < CAST(:t1 AS timestamptz)",
