@@ -47,6 +47,7 @@ from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.storage.engine import make_engine
 from cloudoptima.storage.models import CloudAccount, CostRow, IamPrincipal, Organization, ResourceDocument
 from cloudoptima_workflows.collection.inputs import CollectAllInput, CollectAllResult
+from cloudoptima_workflows.connection import DATA_CONVERTER
 from cloudoptima_workflows.queues import COLLECTION
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,6 +239,7 @@ async def run(args: argparse.Namespace) -> None:
         ui=False,
         dev_server_extra_args=[],
         dev_server_log_level="error",
+        data_converter=DATA_CONVERTER,
     )
     try:
         with embedded_database("bench_collect") as url:

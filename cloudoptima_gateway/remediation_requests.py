@@ -18,7 +18,7 @@ from cloudoptima_workflows.remediation.inputs import (
     Approver,
     RemediationRequest,
     ResourceAction,
-    SafetyControlsInput,
+    SafetyControls,
 )
 
 
@@ -54,7 +54,7 @@ async def start_actions(
         actions=[ResourceAction(**action) for action in actions],
         title=title,
         approval_required=approval_required,
-        safety=SafetyControlsInput(require_approval=approval_required),
+        safety=SafetyControls(require_approval=approval_required),
     )
     return await start_remediation(
         await runtime.temporal(), request, temporal_ui_url=runtime.settings.resolved_temporal_ui_url()
@@ -83,7 +83,7 @@ async def start_recommendation(
         approval_required=approval_required,
         dry_run=dry_run,
         schedule=schedule,
-        safety=SafetyControlsInput(require_approval=approval_required),
+        safety=SafetyControls(require_approval=approval_required),
     )
     return await start_remediation(
         await runtime.temporal(), request, temporal_ui_url=runtime.settings.resolved_temporal_ui_url()

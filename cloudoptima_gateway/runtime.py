@@ -24,6 +24,7 @@ from cloudoptima.services.tokens import TokenIssuer
 from cloudoptima.settings import Settings
 from cloudoptima.storage.engine import make_engine, session_factory
 from cloudoptima.storage.models import Organization
+from cloudoptima_workflows.client import connect
 
 TIER_TTL_S = 60.0
 DB_POOL_SIZE = 45
@@ -75,7 +76,7 @@ class Runtime:
     async def temporal(self) -> Client:
         async with self._temporal_lock:
             if self._temporal is None:
-                self._temporal = await Client.connect(
+                self._temporal = await connect(
                     self.settings.resolved_temporal_address(), namespace=self.settings.temporal_namespace
                 )
             return self._temporal

@@ -43,10 +43,11 @@ from cloudoptima_workflows.client import (
     DecisionRefusedError,
     NotPendingError,
     RemediationRequest,
+    connect,
     decide_execution,
     start_remediation,
 )
-from cloudoptima_workflows.remediation.inputs import CHANNEL_MCP, ResourceAction, SafetyControlsInput
+from cloudoptima_workflows.remediation.inputs import CHANNEL_MCP, ResourceAction, SafetyControls
 
 
 def _utcnow() -> datetime:
@@ -81,9 +82,7 @@ class Runtime:
     async def _client(self) -> Client:
         if self.temporal_client is None:
             assert self.temporal_address is not None
-            self.temporal_client = await Client.connect(
-                self.temporal_address, namespace=self.temporal_namespace
-            )
+            self.temporal_client = await connect(self.temporal_address, namespace=self.temporal_namespace)
         return self.temporal_client
 
     async def _start(self, start: RemediationStart) -> RemediationStarted:
@@ -154,7 +153,7 @@ class Runtime:
                 actions=[ResourceAction(**action) for action in start.actions],
                 title=start.title,
                 approval_required=True,
-                safety=SafetyControlsInput(require_approval=True),
+                safety=SafetyControls(require_approval=True),
             ),
             temporal_ui_url=self.temporal_ui_url,
         )

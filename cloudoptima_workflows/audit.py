@@ -17,7 +17,6 @@ Contract of :class:`AuditInterceptor` (passed to ``Worker(interceptors=...)`` by
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 import uuid
@@ -25,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import anyio
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.worker import (
@@ -110,8 +110,8 @@ def resource_of(args: Sequence[Any]) -> tuple[str | None, str | None]:
 
 
 def _summary(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return summarise(dataclasses.asdict(value))
+    if isinstance(value, BaseModel):
+        return summarise(value.model_dump())
     if value is None:
         return None
     return summarise({"value": value})["value"]

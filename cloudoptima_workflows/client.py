@@ -23,7 +23,6 @@ Typed async functions over a connected ``temporalio.client.Client``:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,16 +46,16 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from cloudoptima.domain.remediation import PendingApproval, PolicyTrigger
+from cloudoptima.domain.remediation import PendingApproval, PolicyTrigger, RemediationState
 from cloudoptima.services.approvals import ApprovalService, DecisionClaim, NotPendingError
 from cloudoptima.storage.tenancy import tenant_session
+from cloudoptima_workflows.connection import DATA_CONVERTER, connect
 from cloudoptima_workflows.policies.inputs import PolicyExecutionInput
 from cloudoptima_workflows.policies.workflows import PolicyExecutionWorkflow
 from cloudoptima_workflows.queues import REMEDIATION
 from cloudoptima_workflows.remediation.inputs import (
     CHANNEL_REST,
     DEFAULT_APPROVAL_TTL_SECONDS,
-    QUEUED,
     Approver,
     DecisionInput,
     RemediationRequest,
@@ -65,6 +64,7 @@ from cloudoptima_workflows.remediation.inputs import (
 from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 
 __all__ = [
+    "DATA_CONVERTER",
     "Approver",
     "DecisionRefusedError",
     "DecisionResult",
@@ -72,6 +72,7 @@ __all__ = [
     "RemediationHandleInfo",
     "RemediationRequest",
     "RemediationStatus",
+    "connect",
     "decide",
     "decide_execution",
     "delete_policy_schedule",
@@ -129,7 +130,7 @@ async def start_remediation(
 ) -> RemediationHandleInfo:
     """Start a remediation (an empty ``request.execution_id`` is generated); returns without waiting."""
     if not request.execution_id:
-        request = dataclasses.replace(request, execution_id=str(uuid.uuid4()))
+        request = request.model_copy(update={"execution_id": str(uuid.uuid4())})
     workflow_id = workflow_id or f"remediation-{request.execution_id}"
     await client.start_workflow(
         RemediationWorkflow.run,
@@ -141,7 +142,7 @@ async def start_remediation(
     return RemediationHandleInfo(
         execution_id=request.execution_id,
         workflow_id=workflow_id,
-        status=QUEUED,
+        status=RemediationState.QUEUED,
         estimated_completion=None
         if request.dry_run
         else _estimate(request.approval_required, request.schedule),
@@ -278,7 +279,7 @@ async def start_policy_execution(
     return RemediationHandleInfo(
         execution_id=execution_id,
         workflow_id=child_id,
-        status=QUEUED,
+        status=RemediationState.QUEUED,
         estimated_completion=None,
         temporal_ui_url=_ui_link(client, temporal_ui_url, child_id),
     )

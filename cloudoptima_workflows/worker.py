@@ -52,6 +52,7 @@ from cloudoptima_workflows.analysis.workflows import (
 from cloudoptima_workflows.audit import AuditInterceptor
 from cloudoptima_workflows.collection.activities import CollectionActivities
 from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
+from cloudoptima_workflows.connection import connect
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
 from cloudoptima_workflows.prices.activities import PriceActivities
@@ -261,7 +262,7 @@ def build_workers(
 async def run(settings: Settings, queues: Sequence[str], threads: int | None = None) -> None:
     """Poll ``queues`` until SIGINT/SIGTERM with ``threads`` activity threads (default: the setting)."""
     threads = threads or settings.worker_activity_threads
-    client = await Client.connect(settings.resolved_temporal_address(), namespace=settings.temporal_namespace)
+    client = await connect(settings.resolved_temporal_address(), namespace=settings.temporal_namespace)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -27,6 +27,7 @@ from cloudoptima.embedded.process import stop
 from cloudoptima.embedded.temporal import executable
 from cloudoptima.storage.engine import make_engine
 from cloudoptima.storage.migrate import upgrade
+from cloudoptima_workflows.connection import DATA_CONVERTER
 
 # Temporal's 2-second deadlock detector fails a workflow task whenever the test process pauses that long
 # (a full garbage collection of this large process under CI load), which made unrelated remediation tests
@@ -94,6 +95,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=executable("temporal"),
         ui=False,
         dev_server_extra_args=["--log-level", "error"],
+        data_converter=DATA_CONVERTER,
     )
     try:
         yield env
@@ -104,7 +106,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest_asyncio.fixture
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=executable("temporal-test-server")
+        test_server_existing_path=executable("temporal-test-server"), data_converter=DATA_CONVERTER
     )
     try:
         yield env

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, text
@@ -98,7 +97,7 @@ class AnalysisActivities:
             query = query.where(Organization.id == uuid.UUID(params.organization_id))
         with self._sessions() as session:
             ids = session.scalars(query).all()
-        return OrganisationList([str(i) for i in ids])
+        return OrganisationList(organization_ids=[str(i) for i in ids])
 
     @activity.defn(name="analysis.anomalies")
     def anomalies(self, params: AnalyseOrganisationInput) -> AnomalyStepResult:
@@ -106,7 +105,7 @@ class AnalysisActivities:
         org = uuid.UUID(params.organization_id)
         end = _today(params.today, self._now) + timedelta(days=1)
         start = end - timedelta(days=params.lookback_days)
-        total = AnomalyStepResult(0, 0, 0, 0)
+        total = AnomalyStepResult(incidents=0, created=0, updated=0, resolved=0)
         with tenant_session(self._sessions, org) as session:
             currencies = session.scalars(
                 text(
@@ -146,7 +145,7 @@ class AnalysisActivities:
                     .limit(MAX_DIGESTS)
                 )
             ]
-        return replace(total, touched=digests)
+        return total.model_copy(update={"touched": digests})
 
     @activity.defn(name="analysis.recommendations")
     def recommendations(self, params: AnalyseOrganisationInput) -> RecommendationStepResult:
@@ -209,7 +208,7 @@ class AnalysisActivities:
             return 0
         org, sent = uuid.UUID(params.organization_id), 0
         if params.anomalies is not None and (params.anomalies.created or params.anomalies.resolved):
-            self._publish(org, "anomalies", asdict(params.anomalies))
+            self._publish(org, "anomalies", params.anomalies.model_dump(mode="json"))
             sent += 1
         if params.recommendations is not None and (
             params.recommendations.created

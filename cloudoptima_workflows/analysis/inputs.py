@@ -3,11 +3,12 @@ days ISO dates, money decimal strings)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pydantic import Field
+
+from cloudoptima_workflows.message import Message
 
 
-@dataclass(frozen=True)
-class AnalyseOrganisationInput:
+class AnalyseOrganisationInput(Message):
     """Analyse one organisation as of ``today`` (None: the activity's clock) over ``lookback_days``."""
 
     organization_id: str
@@ -17,8 +18,7 @@ class AnalyseOrganisationInput:
     """Where ``PolicyTriggers`` runs (started once the analysis is done)."""
 
 
-@dataclass(frozen=True)
-class AnalyseAllInput:
+class AnalyseAllInput(Message):
     """A run over every organisation, or only ``organization_id`` when given."""
 
     lookback_days: int = 90
@@ -26,13 +26,11 @@ class AnalyseAllInput:
     organization_id: str | None = None
 
 
-@dataclass(frozen=True)
-class OrganisationList:
+class OrganisationList(Message):
     organization_ids: list[str]
 
 
-@dataclass(frozen=True)
-class AnomalyDigest:
+class AnomalyDigest(Message):
     """One incident the run touched, as the WebSocket ``anomalies`` channel shows it (money as strings)."""
 
     id: str
@@ -47,21 +45,19 @@ class AnomalyDigest:
     root_cause_source: str
 
 
-@dataclass(frozen=True)
-class AnomalyStepResult:
+class AnomalyStepResult(Message):
     incidents: int
     created: int
     updated: int
     resolved: int
-    touched: list[AnomalyDigest] = field(default_factory=list)
+    touched: list[AnomalyDigest] = Field(default_factory=list)
     """The incidents this run created or updated, largest impact first (at most ``MAX_DIGESTS``)."""
 
 
 MAX_DIGESTS = 20
 
 
-@dataclass(frozen=True)
-class RecommendationStepResult:
+class RecommendationStepResult(Message):
     found: int
     created: int
     updated: int
@@ -69,8 +65,7 @@ class RecommendationStepResult:
     expired: int
 
 
-@dataclass(frozen=True)
-class BudgetAlert:
+class BudgetAlert(Message):
     budget_id: str
     name: str
     threshold: str
@@ -79,22 +74,19 @@ class BudgetAlert:
     limit: str
 
 
-@dataclass(frozen=True)
-class BudgetStepResult:
+class BudgetStepResult(Message):
     evaluated: int
-    alerts: list[BudgetAlert] = field(default_factory=list)
+    alerts: list[BudgetAlert] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class PublishInput:
+class PublishInput(Message):
     organization_id: str
     anomalies: AnomalyStepResult | None = None
     recommendations: RecommendationStepResult | None = None
     budgets: BudgetStepResult | None = None
 
 
-@dataclass(frozen=True)
-class AnalyseOrganisationResult:
+class AnalyseOrganisationResult(Message):
     organization_id: str
     anomalies: AnomalyStepResult
     recommendations: RecommendationStepResult
@@ -102,22 +94,19 @@ class AnalyseOrganisationResult:
     events: int
 
 
-@dataclass(frozen=True)
-class ForecastInput:
+class ForecastInput(Message):
     organization_id: str
     today: str | None = None
     history_days: int = 90
     days_ahead: int = 30
 
 
-@dataclass(frozen=True)
-class ForecastStepResult:
+class ForecastStepResult(Message):
     currencies: list[str]
     totals: list[str]
 
 
-@dataclass(frozen=True)
-class FanOutResult:
+class FanOutResult(Message):
     """A run over every organisation: which succeeded and which failed (with the reason)."""
 
     succeeded: list[str]

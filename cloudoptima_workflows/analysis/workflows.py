@@ -90,7 +90,12 @@ class AnalyseOrganisationWorkflow:
         )
         events: int = await workflow.execute_activity(
             "analysis.publish",
-            PublishInput(params.organization_id, anomalies, recommendations, budgets),
+            PublishInput(
+                organization_id=params.organization_id,
+                anomalies=anomalies,
+                recommendations=recommendations,
+                budgets=budgets,
+            ),
             result_type=int,
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=RETRY,
@@ -109,7 +114,13 @@ class AnalyseOrganisationWorkflow:
                 task_queue=params.policy_task_queue,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
-        return AnalyseOrganisationResult(params.organization_id, anomalies, recommendations, budgets, events)
+        return AnalyseOrganisationResult(
+            organization_id=params.organization_id,
+            anomalies=anomalies,
+            recommendations=recommendations,
+            budgets=budgets,
+            events=events,
+        )
 
 
 @workflow.defn(name="AnalyseAll")
@@ -122,7 +133,11 @@ class AnalyseAllWorkflow:
             try:
                 await workflow.execute_child_workflow(
                     AnalyseOrganisationWorkflow.run,
-                    AnalyseOrganisationInput(organization_id, params.lookback_days, params.today),
+                    AnalyseOrganisationInput(
+                        organization_id=organization_id,
+                        lookback_days=params.lookback_days,
+                        today=params.today,
+                    ),
                     id=f"analyse-organisation-{organization_id}",
                 )
             except WorkflowAlreadyStartedError:
@@ -131,7 +146,7 @@ class AnalyseAllWorkflow:
                 failed.append(f"{organization_id}: {_reason(error)}")
                 continue
             succeeded.append(organization_id)
-        return FanOutResult(succeeded, failed)
+        return FanOutResult(succeeded=succeeded, failed=failed)
 
 
 @workflow.defn(name="EvaluateBudgets")
@@ -141,7 +156,9 @@ class EvaluateBudgetsWorkflow:
         organisations = await _organisations(params)
         succeeded, failed = [], []
         for organization_id in organisations.organization_ids:
-            single = AnalyseOrganisationInput(organization_id, params.lookback_days, params.today)
+            single = AnalyseOrganisationInput(
+                organization_id=organization_id, lookback_days=params.lookback_days, today=params.today
+            )
             try:
                 budgets: BudgetStepResult = await workflow.execute_activity(
                     "analysis.budgets",
@@ -153,7 +170,7 @@ class EvaluateBudgetsWorkflow:
                 if budgets.alerts:
                     await workflow.execute_activity(
                         "analysis.publish",
-                        PublishInput(organization_id, budgets=budgets),
+                        PublishInput(organization_id=organization_id, budgets=budgets),
                         result_type=int,
                         start_to_close_timeout=timedelta(minutes=1),
                         retry_policy=RETRY,
@@ -162,7 +179,7 @@ class EvaluateBudgetsWorkflow:
                 failed.append(f"{organization_id}: {_reason(error)}")
                 continue
             succeeded.append(organization_id)
-        return FanOutResult(succeeded, failed)
+        return FanOutResult(succeeded=succeeded, failed=failed)
 
 
 @workflow.defn(name="RefreshForecasts")
@@ -175,7 +192,9 @@ class RefreshForecastsWorkflow:
             try:
                 await workflow.execute_activity(
                     "analysis.forecast",
-                    ForecastInput(organization_id, params.today, history_days=params.lookback_days),
+                    ForecastInput(
+                        organization_id=organization_id, today=params.today, history_days=params.lookback_days
+                    ),
                     result_type=ForecastStepResult,
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=RETRY,
@@ -184,4 +203,4 @@ class RefreshForecastsWorkflow:
                 failed.append(f"{organization_id}: {_reason(error)}")
                 continue
             succeeded.append(organization_id)
-        return FanOutResult(succeeded, failed)
+        return FanOutResult(succeeded=succeeded, failed=failed)

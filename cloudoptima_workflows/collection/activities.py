@@ -12,7 +12,7 @@ Error contract (what the workflows rely on):
   reason, then ``ApplicationError(type="CredentialsError", non_retryable=True)`` — except in a single step
   (``collection.costs`` / ``inventory`` / ``iam``) denied a named permission: that is
   ``ApplicationError(type="PermissionDenied", non_retryable=True)`` whose one detail is the
-  :class:`PermissionProblemResult`; the account is not marked (the workflow records the problem at
+  :class:`PermissionProblem`; the account is not marked (the workflow records the problem at
   ``finish``). Inside ``collection.account`` denied steps are returned in ``denied`` and the others run.
 - Another collection of the account is running → ``ApplicationError(type="CollectionInProgress")``,
   retryable: ``CollectAccount`` waits for it under the retry policy (about a minute); nothing was read or
@@ -33,11 +33,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from temporalio import activity
-from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from cloudoptima.clouds.protocol import CredentialsError, ProviderError
@@ -68,6 +66,7 @@ from cloudoptima_workflows.collection.inputs import (
     UtilisationInput,
     UtilisationResult,
 )
+from cloudoptima_workflows.message import Message
 
 CREDENTIALS_ERROR = "CredentialsError"
 PERMISSION_DENIED = "PermissionDenied"
@@ -83,8 +82,7 @@ def _heartbeat(detail: str) -> None:
     activity.heartbeat(detail)
 
 
-@dataclass(frozen=True)
-class _BatchProgress:
+class _BatchProgress(Message):
     """Heartbeat detail of ``collection.accounts``: the accounts finished and the current one's steps."""
 
     done: list[AccountOutcome]
@@ -126,7 +124,7 @@ class CollectionActivities:
                 problem = denied(exc, *step)
                 raise ApplicationError(
                     problem.message,
-                    wire.problem_result(problem),
+                    problem,
                     type=PERMISSION_DENIED,
                     non_retryable=True,
                 ) from None
@@ -149,7 +147,10 @@ class CollectionActivities:
         org = uuid.UUID(params.organization_id) if params.organization_id else None
         refs = self._service.list_accounts(params.kind, org)  # type: ignore[arg-type]
         return AccountList(
-            accounts=[AccountKey(str(r.organization_id), str(r.cloud_account_id)) for r in refs]
+            accounts=[
+                AccountKey(organization_id=str(r.organization_id), cloud_account_id=str(r.cloud_account_id))
+                for r in refs
+            ]
         )
 
     @activity.defn(name="collection.account")
@@ -160,7 +161,7 @@ class CollectionActivities:
         retryably are returned ``pending`` for the workflow to retry singly."""
         ref = _ref(params.organization_id, params.cloud_account_id)
         details = activity.info().heartbeat_details
-        resume = value_to_type(AccountSteps, details[0]) if details else None
+        resume = AccountSteps.model_validate(details[0]) if details else None
         beat = _Throttled(params.heartbeat_seconds)
         with self._errors(ref):
             return self._collect(params, resume, beat, lambda steps: steps)
@@ -175,7 +176,7 @@ class CollectionActivities:
         done: list[AccountOutcome] = []
         current: AccountSteps | None = None
         if details:
-            previous = value_to_type(_BatchProgress, details[0])
+            previous = _BatchProgress.model_validate(details[0])
             done, current = list(previous.done), previous.current
         finished = {outcome.cloud_account_id for outcome in done}
         beat = _Throttled(params.accounts[0].heartbeat_seconds if params.accounts else 60)
@@ -190,7 +191,7 @@ class CollectionActivities:
             )
             beat(lambda: _BatchProgress(done=list(done), current=None))
         order = {account.cloud_account_id: index for index, account in enumerate(params.accounts)}
-        return CollectBatchResult(sorted(done, key=lambda outcome: order[outcome.cloud_account_id]))
+        return CollectBatchResult(outcomes=sorted(done, key=lambda outcome: order[outcome.cloud_account_id]))
 
     def _outcome(
         self,
@@ -206,15 +207,21 @@ class CollectionActivities:
                 steps = self._collect(params, resume, beat, detail)
         except ApplicationError as exc:
             if exc.type == IN_PROGRESS:
-                return AccountOutcome(account, "skipped", reason=exc.message)
+                return AccountOutcome(cloud_account_id=account, status="skipped", reason=exc.message)
             if exc.non_retryable:
-                return AccountOutcome(account, "failed", reason=f"{exc.type}: {exc.message}")
-            return AccountOutcome(account, "retry", reason=f"{exc.type}: {exc.message}")
+                return AccountOutcome(
+                    cloud_account_id=account, status="failed", reason=f"{exc.type}: {exc.message}"
+                )
+            return AccountOutcome(
+                cloud_account_id=account, status="retry", reason=f"{exc.type}: {exc.message}"
+            )
         except CancelledError:
             raise
         except Exception as exc:  # reported; the workflow collects the account again on its own
-            return AccountOutcome(account, "retry", reason=f"{type(exc).__name__}: {exc}")
-        return AccountOutcome(account, "collected", steps=steps)
+            return AccountOutcome(
+                cloud_account_id=account, status="retry", reason=f"{type(exc).__name__}: {exc}"
+            )
+        return AccountOutcome(cloud_account_id=account, status="collected", steps=steps)
 
     def _collect(
         self,
@@ -283,7 +290,7 @@ class CollectionActivities:
                 cost_steps=[wire.cost_step(w) for w in params.cost_windows],
                 inventory=wire.inventory_step(params.inventory) if params.inventory else None,
                 today=date.fromisoformat(params.today) if params.today else None,
-                permission_problems=wire.problems(params.permission_problems),
+                permission_problems=list(params.permission_problems),
             )
         return wire.finish_result(step)
 

@@ -1,20 +1,21 @@
-"""Inputs and results of the collection workflows and activities (plain dataclasses: Temporal serialises
-them as JSON). Ids are UUID strings and days ISO dates (``YYYY-MM-DD``); windows are ``[start, end)``;
+"""Inputs and results of the collection workflows and activities (pydantic messages, see
+``cloudoptima_workflows.message``); a denied read is the kernel's ``PermissionProblem``. Ids are UUID strings and days ISO dates (``YYYY-MM-DD``); windows are ``[start, end)``;
 money is a decimal string."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pydantic import Field
+
+from cloudoptima.domain.permission_problems import PermissionProblem
+from cloudoptima_workflows.message import Message
 
 
-@dataclass(frozen=True)
-class AccountKey:
+class AccountKey(Message):
     organization_id: str
     cloud_account_id: str
 
 
-@dataclass(frozen=True)
-class CollectAccountInput:
+class CollectAccountInput(Message):
     """Collect one account. ``today`` pins the day collection runs "as of" (None: the activity's clock)."""
 
     organization_id: str
@@ -29,14 +30,12 @@ class CollectAccountInput:
     """Where ``PolicyTriggers`` runs after a collection started on its own (not as ``CollectAll``'s child)."""
 
 
-@dataclass(frozen=True)
-class CostWindow:
+class CostWindow(Message):
     start: str
     end: str
 
 
-@dataclass(frozen=True)
-class PlanResult:
+class PlanResult(Message):
     start: str
     end: str
     windows: list[CostWindow]
@@ -45,26 +44,14 @@ class PlanResult:
     utilisation_end: str
 
 
-@dataclass(frozen=True)
-class PermissionProblemResult:
-    """A read the account's credentials were denied (``PermissionProblem``): the step, the cloud's name of
-    the permission, and what the read was for."""
-
-    step: str
-    permission: str
-    purpose: str
-
-
-@dataclass(frozen=True)
-class CostWindowInput:
+class CostWindowInput(Message):
     organization_id: str
     cloud_account_id: str
     start: str
     end: str
 
 
-@dataclass(frozen=True)
-class CostWindowResult:
+class CostWindowResult(Message):
     start: str
     end: str
     rows: int
@@ -73,59 +60,52 @@ class CostWindowResult:
     kept_days: int = 0  # days whose resource-level rows were kept (the fetched rows were coarser)
 
 
-@dataclass(frozen=True)
-class InventoryResult:
+class InventoryResult(Message):
     resources: int
     complete: bool
-    failures: list[str] = field(default_factory=list)
-    permission_problems: list[PermissionProblemResult] = field(default_factory=list)
+    failures: list[str] = Field(default_factory=list)
+    permission_problems: list[PermissionProblem] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class UtilisationInput:
+class UtilisationInput(Message):
     organization_id: str
     cloud_account_id: str
     start: str
     end: str
 
 
-@dataclass(frozen=True)
-class UtilisationResult:
+class UtilisationResult(Message):
     resources: int
     series: int
-    failures: list[str] = field(default_factory=list)
-    permission_problems: list[PermissionProblemResult] = field(default_factory=list)
+    failures: list[str] = Field(default_factory=list)
+    permission_problems: list[PermissionProblem] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class IamResult:
+class IamResult(Message):
     principals: int
     privileged: int
     complete: bool
-    permission_problems: list[PermissionProblemResult] = field(default_factory=list)
+    permission_problems: list[PermissionProblem] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class FinishInput:
+class FinishInput(Message):
     organization_id: str
     cloud_account_id: str
     costs_complete: bool
-    cost_windows: list[CostWindowResult] = field(default_factory=list)
+    cost_windows: list[CostWindowResult] = Field(default_factory=list)
     inventory: InventoryResult | None = None
     today: str | None = None  # the collection's "as of" day (None: the activity's clock)
-    permission_problems: list[PermissionProblemResult] = field(default_factory=list)
+    permission_problems: list[PermissionProblem] = Field(default_factory=list)
     """Everything this collection was denied: the account becomes ``degraded`` with them, else ``active``."""
 
 
-@dataclass(frozen=True)
-class FinishResult:
+class FinishResult(Message):
     last_sync_at: str | None
     monthly_spend: str | None
     events: int
 
 
-@dataclass(frozen=True)
-class PendingStep:
+class PendingStep(Message):
     """A step that failed with a retryable error inside ``collection.account``; the workflow retries it as its
     own activity (``costs`` with its ``window``, ``inventory``, ``utilisation`` or ``iam``)."""
 
@@ -134,8 +114,7 @@ class PendingStep:
     window: CostWindow | None = None
 
 
-@dataclass(frozen=True)
-class AccountSteps:
+class AccountSteps(Message):
     """Result of ``collection.account`` (every step of one account in one activity), and its heartbeat detail:
     a retried attempt resumes from the last one (the same plan; committed steps are not repeated).
 
@@ -144,25 +123,23 @@ class AccountSteps:
     inventory, utilisation and IAM reads are in their results."""
 
     plan: PlanResult
-    cost_windows: list[CostWindowResult] = field(default_factory=list)
+    cost_windows: list[CostWindowResult] = Field(default_factory=list)
     inventory: InventoryResult | None = None
     utilisation: UtilisationResult | None = None
     iam: IamResult | None = None
-    failed_steps: list[str] = field(default_factory=list)
-    pending: list[PendingStep] = field(default_factory=list)
+    failed_steps: list[str] = Field(default_factory=list)
+    pending: list[PendingStep] = Field(default_factory=list)
     finish: FinishResult | None = None
-    denied: list[PermissionProblemResult] = field(default_factory=list)
+    denied: list[PermissionProblem] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class CollectBatchInput:
+class CollectBatchInput(Message):
     """Collect several accounts, one after the other, in one ``collection.accounts`` activity."""
 
     accounts: list[CollectAccountInput]
 
 
-@dataclass(frozen=True)
-class AccountOutcome:
+class AccountOutcome(Message):
     """One account of a batch. ``status``:
 
     - ``collected``: ``steps`` holds what ran (``steps.finish`` is None when steps are left ``pending``);
@@ -178,15 +155,13 @@ class AccountOutcome:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class CollectBatchResult:
+class CollectBatchResult(Message):
     """The batch's outcomes, in input order; also its heartbeat detail (a retry skips the accounts done)."""
 
     outcomes: list[AccountOutcome]
 
 
-@dataclass(frozen=True)
-class CollectAccountResult:
+class CollectAccountResult(Message):
     organization_id: str
     cloud_account_id: str
     cost_rows: int
@@ -196,24 +171,21 @@ class CollectAccountResult:
     principals: int
     failed_steps: list[str]
     last_sync_at: str | None
-    permission_problems: list[str] = field(default_factory=list)  # "missing permission X for Y"
+    permission_problems: list[str] = Field(default_factory=list)  # "missing permission X for Y"
 
 
-@dataclass(frozen=True)
-class ListAccountsInput:
+class ListAccountsInput(Message):
     """``kind``: ``sandbox`` | ``live`` | ``all``; ``organization_id`` None = every organisation."""
 
     kind: str = "all"
     organization_id: str | None = None
 
 
-@dataclass(frozen=True)
-class AccountList:
+class AccountList(Message):
     accounts: list[AccountKey]
 
 
-@dataclass(frozen=True)
-class CollectAllInput:
+class CollectAllInput(Message):
     """Collect every collectable account of ``kind`` (and organisation), ``max_concurrency`` at a time,
     then start the analysis of each organisation that collected something (``analyse``)."""
 
@@ -233,8 +205,7 @@ class CollectAllInput:
     """Accounts per ``collection.accounts`` activity (1: one activity per account)."""
 
 
-@dataclass(frozen=True)
-class CollectAllResult:
+class CollectAllResult(Message):
     """``succeeded``/``skipped``: account ids (skipped: another collection of it was running); ``failed``:
     ``"<account id>: <reason>"``; ``incomplete``: ``"<account id>: <step>: <reason>"`` for the steps that
     failed in accounts that otherwise succeeded; the totals sum the succeeded accounts."""
@@ -247,4 +218,4 @@ class CollectAllResult:
     cost_rows: int = 0
     resources: int = 0
     principals: int = 0
-    incomplete: list[str] = field(default_factory=list)
+    incomplete: list[str] = Field(default_factory=list)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from cloudoptima.domain.permission_problems import PermissionProblem
 from cloudoptima.services.collection import (
     AccountCollection,
     CollectionPlan,
@@ -23,33 +22,16 @@ from cloudoptima_workflows.collection.inputs import (
     IamResult,
     InventoryResult,
     PendingStep,
-    PermissionProblemResult,
     PlanResult,
     UtilisationResult,
 )
-
-
-def problem_result(problem: PermissionProblem) -> PermissionProblemResult:
-    return PermissionProblemResult(step=problem.step, permission=problem.permission, purpose=problem.purpose)
-
-
-def problem(result: PermissionProblemResult) -> PermissionProblem:
-    return PermissionProblem.model_validate(result, from_attributes=True)
-
-
-def problem_results(problems: list[PermissionProblem]) -> list[PermissionProblemResult]:
-    return [problem_result(p) for p in problems]
-
-
-def problems(results: list[PermissionProblemResult]) -> list[PermissionProblem]:
-    return [problem(r) for r in results]
 
 
 def plan_result(plan: CollectionPlan, utilisation_days: int) -> PlanResult:
     return PlanResult(
         start=plan.start.isoformat(),
         end=plan.end.isoformat(),
-        windows=[CostWindow(a.isoformat(), b.isoformat()) for a, b in plan.windows],
+        windows=[CostWindow(start=a.isoformat(), end=b.isoformat()) for a, b in plan.windows],
         first_sync=plan.first_sync,
         utilisation_start=(plan.end - timedelta(days=utilisation_days)).isoformat(),
         utilisation_end=plan.end.isoformat(),
@@ -92,7 +74,7 @@ def inventory_result(step: InventoryStep) -> InventoryResult:
         resources=step.resources,
         complete=step.complete,
         failures=list(step.failures),
-        permission_problems=problem_results(step.problems),
+        permission_problems=list(step.problems),
     )
 
 
@@ -101,7 +83,7 @@ def inventory_step(result: InventoryResult) -> InventoryStep:
         resources=result.resources,
         complete=result.complete,
         failures=list(result.failures),
-        problems=problems(result.permission_problems),
+        problems=list(result.permission_problems),
     )
 
 
@@ -110,7 +92,7 @@ def utilisation_result(step: UtilisationStep) -> UtilisationResult:
         resources=step.resources,
         series=step.series,
         failures=list(step.failures),
-        permission_problems=problem_results(step.problems),
+        permission_problems=list(step.problems),
     )
 
 
@@ -119,7 +101,7 @@ def utilisation_step(result: UtilisationResult) -> UtilisationStep:
         resources=result.resources,
         series=result.series,
         failures=list(result.failures),
-        problems=problems(result.permission_problems),
+        problems=list(result.permission_problems),
     )
 
 
@@ -128,7 +110,7 @@ def iam_result(step: IamStep) -> IamResult:
         principals=step.principals,
         privileged=step.privileged,
         complete=step.complete,
-        permission_problems=problem_results(step.problems),
+        permission_problems=list(step.problems),
     )
 
 
@@ -137,7 +119,7 @@ def iam_step(result: IamResult) -> IamStep:
         principals=result.principals,
         privileged=result.privileged,
         complete=result.complete,
-        problems=problems(result.permission_problems),
+        problems=list(result.permission_problems),
     )
 
 
@@ -170,12 +152,14 @@ def account_steps(state: AccountCollection, utilisation_days: int) -> AccountSte
             PendingStep(
                 step=f.step,
                 reason=f.reason,
-                window=CostWindow(f.window[0].isoformat(), f.window[1].isoformat()) if f.window else None,
+                window=CostWindow(start=f.window[0].isoformat(), end=f.window[1].isoformat())
+                if f.window
+                else None,
             )
             for f in state.pending
         ],
         finish=finish_result(state.finish) if state.finish else None,
-        denied=problem_results(state.denied),
+        denied=list(state.denied),
     )
 
 
@@ -188,5 +172,5 @@ def account_collection(steps: AccountSteps) -> AccountCollection:
         utilisation=utilisation_step(steps.utilisation) if steps.utilisation else None,
         iam=iam_step(steps.iam) if steps.iam else None,
         finish=finish_step(steps.finish) if steps.finish else None,
-        denied=problems(steps.denied),
+        denied=list(steps.denied),
     )

@@ -54,6 +54,7 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from cloudoptima.domain.permission_problems import PermissionProblem
     from cloudoptima_workflows.collection.inputs import (
         AccountKey,
         AccountList,
@@ -72,7 +73,6 @@ with workflow.unsafe.imports_passed_through():
         IamResult,
         InventoryResult,
         ListAccountsInput,
-        PermissionProblemResult,
         UtilisationInput,
         UtilisationResult,
     )
@@ -133,7 +133,7 @@ def _raise_if_credentials(error: BaseException) -> None:
         raise ApplicationError(str(cause), type=CREDENTIALS_ERROR, non_retryable=True) from error
 
 
-def _denied(error: BaseException) -> PermissionProblemResult | None:
+def _denied(error: BaseException) -> PermissionProblem | None:
     """The permission problem a single step's ``PermissionDenied`` failure carries, if that is what it is."""
     cause: BaseException | None = error
     while isinstance(cause, ActivityError | ChildWorkflowError) and cause.__cause__ is not None:
@@ -141,15 +141,11 @@ def _denied(error: BaseException) -> PermissionProblemResult | None:
     if isinstance(cause, ApplicationError) and cause.type == PERMISSION_DENIED and cause.details:
         detail = cause.details[0]
         if isinstance(detail, dict):
-            return PermissionProblemResult(
-                step=str(detail["step"]), permission=str(detail["permission"]), purpose=str(detail["purpose"])
-            )
+            return PermissionProblem.model_validate(detail)
     return None
 
 
-def _step_failed(
-    failed: list[str], denied: list[PermissionProblemResult], name: str, error: BaseException
-) -> None:
+def _step_failed(failed: list[str], denied: list[PermissionProblem], name: str, error: BaseException) -> None:
     """Record a step's failure: a permission problem, else a failed step; refused credentials raise."""
     _raise_if_credentials(error)
     problem = _denied(error)
@@ -159,7 +155,7 @@ def _step_failed(
         failed.append(f"{name}: {_reason(error)}")
 
 
-async def _optional(failed: list[str], denied: list[PermissionProblemResult], name: str, call: Any) -> Any:
+async def _optional(failed: list[str], denied: list[PermissionProblem], name: str, call: Any) -> Any:
     try:
         return await call
     except ActivityError as error:
@@ -178,7 +174,7 @@ async def _evaluate_policies(organization_id: str, today: str | None, task_queue
     )
 
 
-def _message(problem: PermissionProblemResult) -> str:
+def _message(problem: PermissionProblem) -> str:
     return f"missing permission {problem.permission} for {problem.purpose}"
 
 
@@ -214,7 +210,12 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
             *(
                 step(
                     "collection.costs",
-                    CostWindowInput(params.organization_id, params.cloud_account_id, w.start, w.end),
+                    CostWindowInput(
+                        organization_id=params.organization_id,
+                        cloud_account_id=params.cloud_account_id,
+                        start=w.start,
+                        end=w.end,
+                    ),
                     CostWindowResult,
                     long=True,
                 )
@@ -239,10 +240,10 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
                 step(
                     "collection.utilisation",
                     UtilisationInput(
-                        params.organization_id,
-                        params.cloud_account_id,
-                        plan.utilisation_start,
-                        plan.utilisation_end,
+                        organization_id=params.organization_id,
+                        cloud_account_id=params.cloud_account_id,
+                        start=plan.utilisation_start,
+                        end=plan.utilisation_end,
                     ),
                     UtilisationResult,
                     long=True,
@@ -253,8 +254,8 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
         finish = await workflow.execute_activity(
             "collection.finish",
             FinishInput(
-                params.organization_id,
-                params.cloud_account_id,
+                organization_id=params.organization_id,
+                cloud_account_id=params.cloud_account_id,
                 costs_complete=len(loaded) == len(plan.windows),
                 cost_windows=loaded,
                 inventory=inventory,
@@ -280,11 +281,11 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
 
 
 def _problems(
-    denied: list[PermissionProblemResult],
+    denied: list[PermissionProblem],
     inventory: InventoryResult | None,
     utilisation: UtilisationResult | None,
     iam: IamResult | None,
-) -> list[PermissionProblemResult]:
+) -> list[PermissionProblem]:
     """Every permission problem of the collection (denied steps, then the denied parts of the reads), once."""
     parts = [r.permission_problems for r in (inventory, utilisation, iam) if r is not None]
     return list(dict.fromkeys([*denied, *(p for problems in parts for p in problems)]))
@@ -463,7 +464,7 @@ class CollectAllWorkflow:
                 try:
                     result: CollectBatchResult = await workflow.execute_activity(
                         "collection.accounts",
-                        CollectBatchInput([account_input(key) for key in keys]),
+                        CollectBatchInput(accounts=[account_input(key) for key in keys]),
                         result_type=CollectBatchResult,
                         start_to_close_timeout=timedelta(minutes=30) * len(keys),
                         heartbeat_timeout=timedelta(seconds=params.heartbeat_seconds),

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from cloudoptima_workflows.message import Message
 
 
-@dataclass(frozen=True)
-class CleanupInput:
+class CleanupInput(Message):
     """Purge bookkeeping that expired more than ``grace_days`` ago."""
 
     grace_days: int = 1
 
 
-@dataclass(frozen=True)
-class CleanupResult:
+class CleanupResult(Message):
     revoked_tokens_deleted: int
     refresh_tokens_deleted: int
     audit_logs_pruned: int = 0
     """Audit rows deleted under the organisations' ``audit_retention_days`` (all organisations)."""
 
 
-@dataclass(frozen=True)
-class AuditPruneResult:
+class AuditPruneResult(Message):
     """Audit rows deleted per organisation (only those that lost rows) and in total."""
 
     pruned: dict[str, int]

@@ -3,7 +3,6 @@ audit retention prune)."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 from temporalio import workflow
@@ -32,5 +31,5 @@ class CleanupWorkflow:
                 start_to_close_timeout=timedelta(minutes=30),
                 retry_policy=RetryPolicy(maximum_attempts=5, backoff_coefficient=2.0),
             )
-            result = dataclasses.replace(result, audit_logs_pruned=audit.total)
+            result = result.model_copy(update={"audit_logs_pruned": audit.total})
         return result

@@ -16,7 +16,7 @@ from cloudoptima.services.remediation import RemediationError
 from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_workflows.policies import inputs as p
 from cloudoptima_workflows.remediation import inputs as r
-from cloudoptima_workflows.remediation.activities import RemediationDeps, safety_input
+from cloudoptima_workflows.remediation.activities import RemediationDeps
 
 POLICY_EXECUTIONS = "policy_executions"
 
@@ -56,7 +56,7 @@ class PolicyActivities:
                     name=f"unknown policy {params.policy_id}",
                     enabled=False,
                     risk_level="high",
-                    safety=r.SafetyControlsInput(),
+                    safety=r.SafetyControls(),
                 )
             definition = service.definition_of(row)
             matched, actions = service.planned_actions(definition, only=params.resource_ids)
@@ -64,7 +64,7 @@ class PolicyActivities:
             name=definition.name,
             enabled=definition.enabled,
             risk_level=definition.risk.value,
-            safety=safety_input(definition.safety_controls),
+            safety=definition.safety_controls,
             matched_resource_ids=matched,
             actions=[r.ResourceAction(**a.model_dump()) for a in actions],
         )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from cloudoptima_workflows.remediation.inputs import Approver, ResourceAction, SafetyControlsInput
+from pydantic import Field
+
+from cloudoptima_workflows.message import Message
+from cloudoptima_workflows.remediation.inputs import Approver, ResourceAction, SafetyControls
 
 
-@dataclass(frozen=True)
-class PolicyExecutionInput:
+class PolicyExecutionInput(Message):
     """Execute one policy now. Empty ``execution_id`` / ``remediation_workflow_id`` are generated."""
 
     organization_id: str
@@ -26,97 +27,87 @@ class PolicyExecutionInput:
     """The ``policy_firings`` row that started this execution (empty for manual and scheduled runs)."""
 
 
-@dataclass(frozen=True)
-class PolicyMatchInput:
+class PolicyMatchInput(Message):
     organization_id: str
     policy_id: str
     resource_ids: list[str] | None = None
 
 
-@dataclass(frozen=True)
-class PolicyMatch:
+class PolicyMatch(Message):
     """The policy's resources that match its conditions, as planned actions, and its controls."""
 
     name: str
     enabled: bool
     risk_level: str
-    safety: SafetyControlsInput
-    matched_resource_ids: list[str] = field(default_factory=list)
-    actions: list[ResourceAction] = field(default_factory=list)
+    safety: SafetyControls
+    matched_resource_ids: list[str] = Field(default_factory=list)
+    actions: list[ResourceAction] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class PolicyRunResult:
+class PolicyRunResult(Message):
     """How a policy execution ended: the remediation it started (and its final state) or why it did not."""
 
     policy_id: str
     state: str
     remediation_workflow_id: str = ""
     execution_id: str = ""
-    matched_resource_ids: list[str] = field(default_factory=list)
+    matched_resource_ids: list[str] = Field(default_factory=list)
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class TriggerEvaluationInput:
+class TriggerEvaluationInput(Message):
     """Evaluate the organisation's event and threshold triggers as of ``today`` (None: the activity's clock)
     over what its tables say happened; ``event`` + ``payload`` push one more event (its id is
     ``payload["id"]`` or a digest of the payload). ``source`` says who asked (``analysis``, ``collection``)."""
 
     organization_id: str
     event: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = Field(default_factory=dict)
     today: str | None = None
     source: str = ""
 
 
-@dataclass(frozen=True)
-class FiringView:
+class FiringView(Message):
     """One new firing (``policy_firings``): the execution it is to start and what fired it."""
 
     firing_id: str
     policy_id: str
     trigger: str
     execution_id: str
-    resource_ids: list[str] = field(default_factory=list)
+    resource_ids: list[str] = Field(default_factory=list)
     """When not empty, the execution acts on these resources only (a usage threshold, a resource or a
     recommendation event)."""
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class TriggeredPolicies:
-    firings: list[FiringView] = field(default_factory=list)
+class TriggeredPolicies(Message):
+    firings: list[FiringView] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class FiringsStarted:
+class FiringsStarted(Message):
     """The workflows the firings started (``policies.firings_started`` records them and publishes)."""
 
     organization_id: str
-    started: dict[str, str] = field(default_factory=dict)
+    started: dict[str, str] = Field(default_factory=dict)
     """``firing id -> PolicyExecution workflow id``."""
-    firings: list[FiringView] = field(default_factory=list)
+    firings: list[FiringView] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class PolicyStage:
+class PolicyStage(Message):
     """One stage of a policy run, published on the ``policy_executions`` channel (``policies.publish``)."""
 
     organization_id: str
     policy_id: str
     stage: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class PolicyTriggersInput:
+class PolicyTriggersInput(Message):
     """Evaluate event/threshold triggers and start a policy execution for each new firing."""
 
     evaluation: TriggerEvaluationInput
-    requested_by: Approver = field(default_factory=lambda: Approver(user_id="system:trigger", role="viewer"))
+    requested_by: Approver = Field(default_factory=lambda: Approver(user_id="system:trigger", role="viewer"))
 
 
-@dataclass(frozen=True)
-class PolicyTriggersResult:
-    started_workflow_ids: list[str] = field(default_factory=list)
+class PolicyTriggersResult(Message):
+    started_workflow_ids: list[str] = Field(default_factory=list)

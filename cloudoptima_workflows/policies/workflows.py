@@ -34,7 +34,9 @@ STAGES_PATCH = "policy-stage-events"
 async def _stage(params: p.PolicyExecutionInput, stage: str, data: dict[str, object]) -> None:
     await workflow.execute_activity(
         "policies.publish",
-        p.PolicyStage(params.organization_id, params.policy_id, stage, dict(data)),
+        p.PolicyStage(
+            organization_id=params.organization_id, policy_id=params.policy_id, stage=stage, data=dict(data)
+        ),
         start_to_close_timeout=timedelta(minutes=1),
         retry_policy=_QUICK,
     )

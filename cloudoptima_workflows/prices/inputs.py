@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from pydantic import Field
+
+from cloudoptima_workflows.message import Message
 
 
-@dataclass(frozen=True)
-class RefreshPricesInput:
+class RefreshPricesInput(Message):
     """Refresh ``providers`` (``aws``, ``azure``, ``gcp``; empty = all)."""
 
-    providers: list[str] = field(default_factory=list)
+    providers: list[str] = Field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class RefreshProviderInput:
+class RefreshProviderInput(Message):
     provider: str
 
 
-@dataclass(frozen=True)
-class ProviderRefreshResult:
+class ProviderRefreshResult(Message):
     """One provider: ``status`` ``ok``, ``failed`` (``error`` says why; the last prices stay) or ``skipped``."""
 
     provider: str
@@ -28,8 +27,7 @@ class ProviderRefreshResult:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class RefreshPricesResult:
+class RefreshPricesResult(Message):
     providers: list[ProviderRefreshResult]
 
     @property

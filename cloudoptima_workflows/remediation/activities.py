@@ -7,10 +7,9 @@ tests). Retryable provider errors propagate so Temporal retries them; refusals c
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -25,7 +24,6 @@ from cloudoptima.domain.remediation import (
     PlanStep,
     RemediationPlan,
     RemediationState,
-    SafetyControls,
     StepOutcome,
 )
 from cloudoptima.services.approvals import AUDIT_NAMESPACE, ApprovalService, DecisionClaim
@@ -53,14 +51,6 @@ class RemediationDeps:
     approval_keys: tuple[str, ...] = ()
     """The encryption key ring: what Temporal-UI approval codes are checked with (none: every such decision
     is refused)."""
-
-
-def safety_of(value: i.SafetyControlsInput) -> SafetyControls:
-    return SafetyControls(**asdict(value))
-
-
-def safety_input(value: SafetyControls) -> i.SafetyControlsInput:
-    return i.SafetyControlsInput(**value.model_dump())
 
 
 def plan_view(plan: RemediationPlan) -> i.PlanView:
@@ -96,7 +86,7 @@ def plan_view(plan: RemediationPlan) -> i.PlanView:
         rollback_available=plan.impact.rollback_available,
         valid=plan.valid,
         problems=list(plan.problems),
-        safety=safety_input(plan.safety),
+        safety=plan.safety,
     )
 
 
@@ -132,7 +122,7 @@ def _outcome(result: i.StepResult) -> StepOutcome:
         idempotency_key=result.idempotency_key,
         before=dict(result.before),
         after=dict(result.after),
-        rollback_action=None if back is None else PlannedAction(**asdict(back)),
+        rollback_action=None if back is None else PlannedAction(**back.model_dump()),
         irreversible=result.irreversible,
         error=result.error,
     )
@@ -169,7 +159,7 @@ class RemediationActivities:
         """Build the plan (dry run + impact preview) and open the ``policy_executions`` row."""
         request = params.request
         org = uuid.UUID(request.organization_id)
-        safety = safety_of(request.safety)
+        safety = request.safety
         role = request.requested_by.role
         floor = RiskLevel(request.risk_level) if request.risk_level else None
         with tenant_session(self._deps.sessions, org) as session:
@@ -198,7 +188,7 @@ class RemediationActivities:
                     recommendation_id = None
             else:
                 plan = service.plan_actions(
-                    [PlannedAction(**asdict(a)) for a in request.actions],
+                    [PlannedAction(**a.model_dump()) for a in request.actions],
                     source="policy" if request.policy_id else "manual",
                     source_id=request.policy_id,
                     title=request.title or "manual remediation",
@@ -221,7 +211,7 @@ class RemediationActivities:
             )
             settings = ApprovalService(session, org, now=self._deps.now).settings()
         needed = settings.high_risk_approvers if plan.risk_level is RiskLevel.HIGH else 1
-        return dataclasses.replace(plan_view(plan), approvals_needed=needed)
+        return plan_view(plan).model_copy(update={"approvals_needed": needed})
 
     @activity.defn(name="remediation.execute_step")
     def execute_step(self, params: i.StepInput) -> i.StepResult:

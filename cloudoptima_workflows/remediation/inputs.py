@@ -1,72 +1,40 @@
-"""Inputs, results and the status of the remediation workflow (plain dataclasses: Temporal serialises them).
+"""Inputs, results and the status of the remediation workflow (pydantic messages, see
+``cloudoptima_workflows.message``).
 
-Money travels as decimal strings (the default converter has no ``Decimal``); datetimes are UTC. The kernel's
-pydantic models (``cloudoptima.domain.remediation``) are converted at the activity boundary.
+Who asks or decides (``Approver``) and the safety controls (``SafetyControls``) are the kernel's own models
+(``cloudoptima.domain.remediation``), as are the states (``RemediationState``); the plan and step views
+are converted from the kernel's at the activity boundary. Datetimes are UTC.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-DEFAULT_APPROVAL_TTL_SECONDS = 72 * 3600
+from pydantic import Field
+
+from cloudoptima.domain.remediation import DEFAULT_APPROVAL_TTL_SECONDS as DEFAULT_APPROVAL_TTL_SECONDS
+from cloudoptima.domain.remediation import Approver as Approver
+from cloudoptima.domain.remediation import RemediationState
+from cloudoptima.domain.remediation import SafetyControls as SafetyControls
+from cloudoptima_workflows.message import Message
+
 STEP_KEY_FORMAT = "{workflow_id}/step-{index}"
 ROLLBACK_KEY_FORMAT = "{workflow_id}/rollback-{index}"
 
-# workflow states (the values of ``cloudoptima.domain.remediation.RemediationState``)
-QUEUED = "queued"
-PLANNING = "planning"
-PENDING_APPROVAL = "pending_approval"
-APPROVED = "approved"
-SCHEDULED = "scheduled"
-EXECUTING = "executing"
-VERIFYING = "verifying"
-ROLLING_BACK = "rolling_back"
-COMPLETED = "completed"
-DRY_RUN = "dry_run"
-REJECTED = "rejected"
-EXPIRED = "expired"
-REFUSED = "refused"
-FAILED = "failed"
-ROLLED_BACK = "rolled_back"
-CANCELLED = "cancelled"
-TERMINAL = frozenset({COMPLETED, DRY_RUN, REJECTED, EXPIRED, REFUSED, FAILED, ROLLED_BACK, CANCELLED})
 
-
-@dataclass(frozen=True)
-class Approver:
-    """Who asks or decides: user id, seed role (viewer … admin) and e-mail."""
-
-    user_id: str
-    role: str
-    email: str = ""
-
-
-@dataclass(frozen=True)
-class SafetyControlsInput:
-    """Seed ``safety_controls``."""
-
-    require_approval: bool = True
-    dry_run_first: bool = True
-    max_resources_per_execution: int = 25
-    rollback_enabled: bool = True
-
-
-@dataclass(frozen=True)
-class ResourceAction:
+class ResourceAction(Message):
     """One provider action (``action`` is an ``ActionKind`` value) on one resource of one account."""
 
     cloud_account_id: str
     resource_id: str
     action: str
     region: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
 
 
-@dataclass(frozen=True)
-class RemediationRequest:
+class RemediationRequest(Message):
     """Apply a recommendation (``recommendation_id``) or explicit ``actions`` (a policy's matches).
 
     Seed ``POST /recommendations/{id}/apply``: ``schedule`` (run at that time after approval),
@@ -79,18 +47,17 @@ class RemediationRequest:
     execution_id: str
     recommendation_id: str | None = None
     policy_id: str | None = None
-    actions: list[ResourceAction] = field(default_factory=list)
+    actions: list[ResourceAction] = Field(default_factory=list)
     title: str = ""
     risk_level: str | None = None
     approval_required: bool = True
     dry_run: bool = False
     schedule: datetime | None = None
     approval_ttl_seconds: int = DEFAULT_APPROVAL_TTL_SECONDS
-    safety: SafetyControlsInput = field(default_factory=SafetyControlsInput)
+    safety: SafetyControls = Field(default_factory=SafetyControls)
 
 
-@dataclass(frozen=True)
-class PlanStepView:
+class PlanStepView(Message):
     """One planned step as the workflow and its status show it."""
 
     index: int
@@ -108,8 +75,7 @@ class PlanStepView:
     irreversible: str | None
 
 
-@dataclass(frozen=True)
-class PlanView:
+class PlanView(Message):
     """The checked, costed plan: steps, impact preview, risk, and who may approve it."""
 
     title: str
@@ -125,13 +91,12 @@ class PlanView:
     rollback_available: bool
     valid: bool
     problems: list[str]
-    safety: SafetyControlsInput
+    safety: SafetyControls
     approvals_needed: int = 1
     """Distinct approvals the plan needs (the organisation's ``high_risk_approvers`` for a high-risk plan)."""
 
 
-@dataclass(frozen=True)
-class PlanInput:
+class PlanInput(Message):
     request: RemediationRequest
     workflow_id: str
 
@@ -142,8 +107,7 @@ CHANNEL_TEMPORAL_UI = "temporal_ui"
 UPDATE_CHANNELS = frozenset({CHANNEL_REST, CHANNEL_MCP})
 
 
-@dataclass(frozen=True)
-class DecisionInput:
+class DecisionInput(Message):
     """The ``decide`` Update's argument: the claimed user id and the channel (``rest`` or ``mcp``). Who the
     user is, and their role, is read from the database by the workflow before it accepts anything."""
 
@@ -153,8 +117,7 @@ class DecisionInput:
     channel: str = CHANNEL_REST
 
 
-@dataclass(frozen=True)
-class SignalDecision:
+class SignalDecision(Message):
     """The ``approve`` / ``reject`` Signals' payload, typed in the Temporal UI: ``{"user_id": "<your user
     id>", "approval_code": "<the code CloudOptima shows you for it>", "comment": "..."}``. The channel is always ``temporal_ui``; a ``role`` or ``email`` in the payload
     is ignored (accepted only so an old-style payload is still judged and audited rather than dropped)."""
@@ -167,8 +130,7 @@ class SignalDecision:
     """The one-time code CloudOptima shows this user for this remediation (``GET /v1/approvals``)."""
 
 
-@dataclass(frozen=True)
-class DecisionRecord:
+class DecisionRecord(Message):
     """One accepted decision: the approver as stored in the database, when and through which channel."""
 
     approve: bool
@@ -178,8 +140,7 @@ class DecisionRecord:
     channel: str
 
 
-@dataclass(frozen=True)
-class VerifyDecisionInput:
+class VerifyDecisionInput(Message):
     """Ask the database whether a claimed decision may be accepted now (``remediation.verify_decision``)."""
 
     organization_id: str
@@ -190,12 +151,11 @@ class VerifyDecisionInput:
     channel: str
     risk_level: str
     requested_by: str
-    approved_by: list[str] = field(default_factory=list)
+    approved_by: list[str] = Field(default_factory=list)
     approval_code: str = ""
 
 
-@dataclass(frozen=True)
-class DecisionVerdict:
+class DecisionVerdict(Message):
     """The database's answer: accepted, or refused with ``reason``; the user's stored role and e-mail, and how
     many distinct approvals the plan needs now."""
 
@@ -207,8 +167,7 @@ class DecisionVerdict:
     approvals_needed: int
 
 
-@dataclass(frozen=True)
-class AuditDecisionInput:
+class AuditDecisionInput(Message):
     """One decision, accepted or refused, for ``audit_logs`` (``remediation.audit_decision``); ``entry_id``
     makes a retried write idempotent."""
 
@@ -228,15 +187,13 @@ class AuditDecisionInput:
     approvals_needed: int
 
 
-@dataclass(frozen=True)
-class StepInput:
+class StepInput(Message):
     organization_id: str
     step: PlanStepView
     idempotency_key: str
 
 
-@dataclass(frozen=True)
-class StepResult:
+class StepResult(Message):
     """What executing one step did (``failed``: the provider refused, nothing changed)."""
 
     index: int
@@ -244,51 +201,46 @@ class StepResult:
     action: str
     status: str
     idempotency_key: str
-    before: dict[str, Any] = field(default_factory=dict)
-    after: dict[str, Any] = field(default_factory=dict)
+    before: dict[str, Any] = Field(default_factory=dict)
+    after: dict[str, Any] = Field(default_factory=dict)
     rollback_action: ResourceAction | None = None
     irreversible: str | None = None
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class VerifyInput:
+class VerifyInput(Message):
     organization_id: str
     step: PlanStepView
     result: StepResult
 
 
-@dataclass(frozen=True)
-class VerifyResult:
+class VerifyResult(Message):
     index: int
     ok: bool
     observed: dict[str, Any]
     detail: str
 
 
-@dataclass(frozen=True)
-class RollbackInput:
+class RollbackInput(Message):
     organization_id: str
     step: PlanStepView
     result: StepResult
     idempotency_key: str
 
 
-@dataclass(frozen=True)
-class RollbackResult:
+class RollbackResult(Message):
     index: int
     resource_id: str
     status: str
     detail: str
 
 
-@dataclass(frozen=True)
-class RecordInput:
+class RecordInput(Message):
     """Advance the ``policy_executions`` row to ``state`` with the whole log so far."""
 
     organization_id: str
     execution_id: str
-    state: str
+    state: RemediationState
     logs: list[str]
     decision: DecisionRecord | None = None
     expires_at: datetime | None = None
@@ -296,22 +248,21 @@ class RecordInput:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class RemediationStatus:
+class RemediationStatus(Message):
     """The ``status`` query (and the ``decide`` Update's result): the plan and the progress so far."""
 
     workflow_id: str
     execution_id: str
-    state: str
+    state: RemediationState
     plan: PlanView | None = None
     decision: DecisionRecord | None = None
-    steps: list[StepResult] = field(default_factory=list)
-    verifications: list[VerifyResult] = field(default_factory=list)
-    rollbacks: list[RollbackResult] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
+    steps: list[StepResult] = Field(default_factory=list)
+    verifications: list[VerifyResult] = Field(default_factory=list)
+    rollbacks: list[RollbackResult] = Field(default_factory=list)
+    logs: list[str] = Field(default_factory=list)
     error: str | None = None
     expires_at: datetime | None = None
     scheduled_for: datetime | None = None
-    approvals: list[DecisionRecord] = field(default_factory=list)
+    approvals: list[DecisionRecord] = Field(default_factory=list)
     """Every accepted approval so far (a high-risk plan may need two distinct approvers)."""
     approvals_needed: int = 1

@@ -22,7 +22,6 @@ the safety snapshot each ``snapshot_and_delete_disk`` step would keep from the p
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
 from collections.abc import Mapping
@@ -81,24 +80,25 @@ class FollowedRemediationActivities(RemediationActivities):
                         f"recommendation {row.recommendation_id} already has an open execution {other.id} "
                         f"({other.status}); wait for it to finish"
                     )
-                    view = dataclasses.replace(view, problems=[*view.problems, problem], valid=False)
+                    view = view.model_copy(update={"problems": [*view.problems, problem], "valid": False})
                     stored = dict(row.plan or {})
                     stored["problems"] = [*stored.get("problems", []), problem]
                     row.plan = stored
             priced = progress.net_planned_snapshots(row.id)
             if priced:
                 impact = dict(dict(row.plan or {}).get("impact") or {})
-                view = dataclasses.replace(
-                    view,
-                    steps=[
-                        dataclasses.replace(step, monthly_cost_after=str(priced[step.index]))
-                        if step.index in priced
-                        else step
-                        for step in view.steps
-                    ],
-                    savings=str(impact["savings"]),
-                    projected_monthly=str(impact["projected_monthly"]),
-                    risks=[str(r) for r in impact.get("risks") or []],
+                view = view.model_copy(
+                    update=dict(
+                        steps=[
+                            step.model_copy(update={"monthly_cost_after": str(priced[step.index])})
+                            if step.index in priced
+                            else step
+                            for step in view.steps
+                        ],
+                        savings=str(impact["savings"]),
+                        projected_monthly=str(impact["projected_monthly"]),
+                        risks=[str(r) for r in impact.get("risks") or []],
+                    )
                 )
             summary = {
                 "steps": len(view.steps),

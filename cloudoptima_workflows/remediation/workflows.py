@@ -46,6 +46,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from cloudoptima.domain.remediation import RemediationState
     from cloudoptima_workflows.remediation import inputs as i
 
 _QUICK = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
@@ -61,7 +62,7 @@ def _failure(exc: ActivityError) -> str:
 @workflow.defn(name="Remediation")
 class RemediationWorkflow:
     def __init__(self) -> None:
-        self._state = i.QUEUED
+        self._state = RemediationState.QUEUED
         self._execution_id = ""
         self._plan: i.PlanView | None = None
         self._decision: i.DecisionRecord | None = None
@@ -105,7 +106,7 @@ class RemediationWorkflow:
         if self._decision is not None:
             verb = "approved" if self._decision.approve else "rejected"
             return f"a decision was already made: {verb} by {self._decision.approver.user_id}"
-        if self._state != i.PENDING_APPROVAL or self._plan is None:
+        if self._state != RemediationState.PENDING_APPROVAL or self._plan is None:
             return f"the remediation is not waiting for approval (state {self._state})"
         return None
 
@@ -179,7 +180,7 @@ class RemediationWorkflow:
         self._approvals_needed = max(1, verdict.approvals_needed)
         who = f"{approver.email or approver.user_id} ({approver.role}) via {channel}"
         if not approve:
-            self._decision, self._state = record, i.REJECTED
+            self._decision, self._state = record, RemediationState.REJECTED
             self._log(f"rejected by {who}: {comment}")
             return
         self._approvals.append(record)
@@ -189,7 +190,7 @@ class RemediationWorkflow:
                 "waiting for another, distinct approver"
             )
             return
-        self._decision, self._state = record, i.APPROVED
+        self._decision, self._state = record, RemediationState.APPROVED
         self._log(f"approved by {who}: {comment}")
 
     async def _audit(
@@ -257,7 +258,9 @@ class RemediationWorkflow:
     def _log(self, message: str) -> None:
         self._logs.append(f"{workflow.now().isoformat()} {message}")
 
-    async def _record(self, state: str, *, error: str | None = None, affected: int | None = None) -> None:
+    async def _record(
+        self, state: RemediationState, *, error: str | None = None, affected: int | None = None
+    ) -> None:
         """Write ``state`` to the execution row, then show it in the ``status`` query: a reader of the query
         never sees a state the database (REST, the approvals list) does not have yet."""
         if error is not None:
@@ -280,7 +283,7 @@ class RemediationWorkflow:
         self._state = state
 
     async def _finish(
-        self, state: str, *, error: str | None = None, affected: int | None = None
+        self, state: RemediationState, *, error: str | None = None, affected: int | None = None
     ) -> i.RemediationStatus:
         self._log(f"finished: {state}" + (f" ({error})" if error else ""))
         await self._record(state, error=error, affected=affected)
@@ -295,14 +298,14 @@ class RemediationWorkflow:
             await self._run(request)
         except asyncio.CancelledError:
             self._log("cancelled before any action ran" if not self._steps else "cancelled")
-            await self._record(i.CANCELLED, error="cancelled")
+            await self._record(RemediationState.CANCELLED, error="cancelled")
             raise
         # decisions that arrived late are still refused and audited before the workflow closes
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
     async def _run(self, request: i.RemediationRequest) -> i.RemediationStatus:
-        self._state = i.PLANNING
+        self._state = RemediationState.PLANNING
         plan: i.PlanView = await workflow.execute_activity(
             "remediation.plan",
             i.PlanInput(request=request, workflow_id=workflow.info().workflow_id),
@@ -317,14 +320,14 @@ class RemediationWorkflow:
             f"approval {'required' if plan.approval_required else 'waived'}"
         )
         if request.dry_run:
-            return await self._finish(i.DRY_RUN, error="; ".join(plan.problems) or None)
+            return await self._finish(RemediationState.DRY_RUN, error="; ".join(plan.problems) or None)
         if plan.problems:
-            return await self._finish(i.REFUSED, error="; ".join(plan.problems))
+            return await self._finish(RemediationState.REFUSED, error="; ".join(plan.problems))
         refused = [s for s in plan.steps if s.valid is False]
         if plan.safety.dry_run_first and refused:
             detail = "; ".join(p for s in refused for p in s.problems)
             return await self._finish(
-                i.REFUSED, error=f"the dry run refused {len(refused)} step(s): {detail}"
+                RemediationState.REFUSED, error=f"the dry run refused {len(refused)} step(s): {detail}"
             )
 
         if plan.approval_required:
@@ -334,25 +337,27 @@ class RemediationWorkflow:
                 f"waiting for {self._approvals_needed} approval(s) by one of {', '.join(plan.approver_roles)} "
                 f"until {self._expires_at.isoformat()}"
             )
-            await self._record(i.PENDING_APPROVAL)
+            await self._record(RemediationState.PENDING_APPROVAL)
             try:
                 await workflow.wait_condition(lambda: self._decision is not None, timeout=ttl)
             except TimeoutError:
-                return await self._finish(i.EXPIRED, error="no decision before the approval expired")
+                return await self._finish(
+                    RemediationState.EXPIRED, error="no decision before the approval expired"
+                )
             assert self._decision is not None
             if not self._decision.approve:
-                return await self._finish(i.REJECTED)
-            await self._record(i.APPROVED)
+                return await self._finish(RemediationState.REJECTED)
+            await self._record(RemediationState.APPROVED)
 
         if request.schedule is not None and request.schedule > workflow.now():
             self._log(f"scheduled for {request.schedule.isoformat()}")
-            await self._record(i.SCHEDULED)
+            await self._record(RemediationState.SCHEDULED)
             await workflow.sleep(request.schedule - workflow.now())
         return await self._execute(request, plan)
 
     async def _execute(self, request: i.RemediationRequest, plan: i.PlanView) -> i.RemediationStatus:
         workflow_id = workflow.info().workflow_id
-        await self._record(i.EXECUTING)
+        await self._record(RemediationState.EXECUTING)
         self._log("executing")
         failure: str | None = None
         for step in plan.steps:
@@ -377,14 +382,14 @@ class RemediationWorkflow:
             failure = await self._verify(request, plan)
         done = [r for r in self._steps if r.status == "succeeded"]
         if failure is None:
-            return await self._finish(i.COMPLETED, affected=len(done))
+            return await self._finish(RemediationState.COMPLETED, affected=len(done))
         self._log(failure)
         if not plan.safety.rollback_enabled or not done:
-            return await self._finish(i.FAILED, error=failure, affected=len(done))
+            return await self._finish(RemediationState.FAILED, error=failure, affected=len(done))
         return await self._roll_back(request, plan, done, failure)
 
     async def _verify(self, request: i.RemediationRequest, plan: i.PlanView) -> str | None:
-        await self._record(i.VERIFYING)
+        await self._record(RemediationState.VERIFYING)
         for result in self._steps:
             step = plan.steps[result.index]
             try:
@@ -407,7 +412,7 @@ class RemediationWorkflow:
         self, request: i.RemediationRequest, plan: i.PlanView, done: list[i.StepResult], failure: str
     ) -> i.RemediationStatus:
         workflow_id = workflow.info().workflow_id
-        await self._record(i.ROLLING_BACK, error=failure)
+        await self._record(RemediationState.ROLLING_BACK, error=failure)
         for result in reversed(done):
             key = i.ROLLBACK_KEY_FORMAT.format(workflow_id=workflow_id, index=result.index)
             try:
@@ -424,9 +429,15 @@ class RemediationWorkflow:
                     retry_policy=_ACT,
                 )
             except ActivityError as exc:
-                undone = i.RollbackResult(result.index, result.resource_id, "failed", _failure(exc))
+                undone = i.RollbackResult(
+                    index=result.index, resource_id=result.resource_id, status="failed", detail=_failure(exc)
+                )
             self._rollbacks.append(undone)
             self._log(f"rollback of step {result.index}: {undone.status} ({undone.detail})")
         still_changed = sum(1 for r in self._rollbacks if r.status != "rolled_back")
-        state = i.ROLLED_BACK if all(r.status != "failed" for r in self._rollbacks) else i.FAILED
+        state = (
+            RemediationState.ROLLED_BACK
+            if all(r.status != "failed" for r in self._rollbacks)
+            else RemediationState.FAILED
+        )
         return await self._finish(state, error=failure, affected=still_changed)

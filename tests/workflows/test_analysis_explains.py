@@ -76,7 +76,9 @@ def test_touched_incidents_get_the_agents_explanation(engine: Engine, org: uuid.
     activities = AnalysisActivities(
         session_factory(engine), now=lambda: datetime(2031, 6, 1, 6, tzinfo=UTC), explain=explain
     )
-    result = activities.anomalies(AnalyseOrganisationInput(str(org), lookback_days=120, today="2031-05-31"))
+    result = activities.anomalies(
+        AnalyseOrganisationInput(organization_id=str(org), lookback_days=120, today="2031-05-31")
+    )
     with session_factory(engine)() as session:
         rows = session.scalars(select(Anomaly).where(Anomaly.organization_id == org)).all()
     assert result.incidents > 0
@@ -98,14 +100,16 @@ def test_touched_incidents_get_the_agents_explanation(engine: Engine, org: uuid.
     publisher = AnalysisActivities(
         session_factory(engine), lambda o, kind, data: sent.append((o, kind, dict(data))) or 1
     )
-    assert publisher.publish(PublishInput(str(org), anomalies=result)) == 1
+    assert publisher.publish(PublishInput(organization_id=str(org), anomalies=result)) == 1
     ((_, kind, data),) = sent
     assert kind == "anomalies" and data["created"] == result.created
     assert data["touched"][0]["root_cause"] == result.touched[0].root_cause
     assert json.loads(json.dumps(data))["touched"][0]["id"] == result.touched[0].id
 
     # A second run with unchanged numbers keeps the explanations and explains nothing again.
-    activities.anomalies(AnalyseOrganisationInput(str(org), lookback_days=120, today="2031-05-31"))
+    activities.anomalies(
+        AnalyseOrganisationInput(organization_id=str(org), lookback_days=120, today="2031-05-31")
+    )
     assert len(calls) == 1
     with session_factory(engine)() as session:
         again = session.scalars(select(Anomaly).where(Anomaly.organization_id == org)).all()
@@ -128,7 +132,7 @@ def test_recommendations_step_keeps_narratives_of_the_top_recommendations(
     activities = AnalysisActivities(
         session_factory(engine), now=lambda: datetime(2031, 6, 1, 6, tzinfo=UTC), narrate=narrate
     )
-    params = AnalyseOrganisationInput(str(org), lookback_days=120, today="2031-05-31")
+    params = AnalyseOrganisationInput(organization_id=str(org), lookback_days=120, today="2031-05-31")
     result = activities.recommendations(params)
     assert result.found > 0 and looked and looked[0] == min(result.found, NARRATED_PER_RUN)
     with session_factory(engine)() as session:

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -34,6 +33,7 @@ from cloudoptima_workflows.collection.inputs import (
     CollectBatchInput,
 )
 from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
+from cloudoptima_workflows.connection import DATA_CONVERTER
 from tests.workflows.collection_support import (
     INITIAL_DAYS,
     KEY,
@@ -228,13 +228,15 @@ def test_a_retried_batch_skips_the_accounts_it_finished_and_keeps_input_order(
     providers = BreakFirstInventory()
     activities = CollectionActivities(CollectionService(engine, providers.for_account))
     first, denied, third = (account.account_id for account in store.estate().accounts)
-    batch = CollectBatchInput([account_input(tenant, account) for account in (first, denied, third)])
+    batch = CollectBatchInput(accounts=[account_input(tenant, account) for account in (first, denied, third)])
     # What an earlier attempt heartbeated: the denied account (second in the batch) was finished.
     finished = AccountOutcome(
-        str(tenant.accounts[denied]), "failed", reason="CredentialsError: earlier attempt"
+        cloud_account_id=str(tenant.accounts[denied]),
+        status="failed",
+        reason="CredentialsError: earlier attempt",
     )
-    # As the server hands it back: through the default converter (JSON), not the Python object.
-    converter = DataConverter.default.payload_converter
+    # As the server hands it back: through the data converter (JSON), not the Python object.
+    converter = DATA_CONVERTER.payload_converter
     details = converter.from_payloads(converter.to_payloads([_BatchProgress(done=[finished])]))
     environment = ActivityEnvironment()
     environment.info = dataclasses.replace(

@@ -127,11 +127,9 @@ async def test_a_pending_cost_window_is_retried_as_its_own_activity(
 
 
 def test_the_heartbeat_detail_round_trips_into_what_a_retry_resumes_from() -> None:
-    """A retried ``collection.account`` reads its last heartbeat back through the default converter."""
+    """A retried ``collection.account`` reads its last heartbeat back through the data converter."""
     from datetime import UTC, datetime
     from decimal import Decimal
-
-    from temporalio.converter import DataConverter, value_to_type
 
     from cloudoptima.services.collection import (
         AccountCollection,
@@ -143,6 +141,7 @@ def test_the_heartbeat_detail_round_trips_into_what_a_retry_resumes_from() -> No
     )
     from cloudoptima_workflows.collection import wire
     from cloudoptima_workflows.collection.inputs import AccountSteps
+    from cloudoptima_workflows.connection import DATA_CONVERTER
 
     plan = plan_windows(TODAY, None, initial_days=INITIAL_DAYS, restate_days=3, window_days=7)
     state = AccountCollection(
@@ -152,9 +151,9 @@ def test_the_heartbeat_detail_round_trips_into_what_a_retry_resumes_from() -> No
         failures=[StepFailure("costs", "throttled", True, plan.windows[0])],
         finish=FinishStep(datetime(2026, 11, 5, 12, tzinfo=UTC), Decimal("10.00"), 2),
     )
-    converter = DataConverter.default.payload_converter
+    converter = DATA_CONVERTER.payload_converter
     (decoded,) = converter.from_payloads(converter.to_payloads([wire.account_steps(state, 7)]))
-    steps = value_to_type(AccountSteps, decoded)
+    steps = AccountSteps.model_validate(decoded)
     assert (
         steps.pending[0].window is not None
         and steps.pending[0].window.start == plan.windows[0][0].isoformat()

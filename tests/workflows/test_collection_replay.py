@@ -15,6 +15,7 @@ from temporalio.worker import Replayer
 
 from cloudoptima_workflows.analysis.workflows import AnalyseOrganisationWorkflow
 from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
+from cloudoptima_workflows.connection import DATA_CONVERTER
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDED = {
@@ -30,6 +31,9 @@ RECORDED = {
 async def test_recorded_history_replays_deterministically(name: str) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", (HISTORIES / name).read_text())
     assert history.events[0].workflow_execution_started_event_attributes.workflow_type.name == RECORDED[name]
-    replayer = Replayer(workflows=[CollectAllWorkflow, CollectAccountWorkflow, AnalyseOrganisationWorkflow])
+    replayer = Replayer(
+        workflows=[CollectAllWorkflow, CollectAccountWorkflow, AnalyseOrganisationWorkflow],
+        data_converter=DATA_CONVERTER,
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{name}: {result.replay_failure}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,7 +73,9 @@ async def _analyse(client: Client, queues: dict[str, str], org: Tenant) -> Polic
     """Run one analysis of the organisation and wait for the trigger evaluation it starts."""
     handle = await client.start_workflow(
         AnalyseOrganisationWorkflow.run,
-        AnalyseOrganisationInput(str(org.organization_id), policy_task_queue=queues["remediation"]),
+        AnalyseOrganisationInput(
+            organization_id=str(org.organization_id), policy_task_queue=queues["remediation"]
+        ),
         id=f"analyse-{uuid.uuid4()}",
         task_queue=queues["processing"],
     )
@@ -185,7 +186,9 @@ async def test_a_refused_collection_fires_collection_failed(
             ):
                 handle = await client.start_workflow(
                     CollectAccountWorkflow.run,
-                    replace(account_input(collected, account), policy_task_queue=queues["remediation"]),
+                    account_input(collected, account).model_copy(
+                        update={"policy_task_queue": queues["remediation"]}
+                    ),
                     id=f"collect-refused-{uuid.uuid4()}",
                     task_queue=queues[COLLECTION],
                 )

@@ -22,7 +22,7 @@ from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import AuditLog, Organization
 from cloudoptima_workflows.client import DecisionRefusedError, decide, remediation_status, start_remediation
 from cloudoptima_workflows.remediation.activities import RemediationDeps
-from cloudoptima_workflows.remediation.inputs import ResourceAction, SafetyControlsInput, SignalDecision
+from cloudoptima_workflows.remediation.inputs import ResourceAction, SafetyControls, SignalDecision
 from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 from tests.workflows.test_remediation_harness import (
     Tenant,
@@ -224,7 +224,7 @@ async def test_approval_is_required_by_default_and_automatic_only_for_low_risk_r
     client: Client, org: Tenant, engine: Engine
 ) -> None:
     first, second = (vm.resource_id for vm in org.running_instances(2))
-    waived = {"approval_required": False, "safety": SafetyControlsInput(require_approval=False)}
+    waived = {"approval_required": False, "safety": SafetyControls(require_approval=False)}
 
     # an admin asking to skip approval still waits, by default
     by_default = await start_remediation(

@@ -33,6 +33,7 @@ from cloudoptima_workflows.client import (
     remediation_status,
     start_remediation,
 )
+from cloudoptima_workflows.connection import DATA_CONVERTER
 from cloudoptima_workflows.remediation.activities import RemediationDeps
 from cloudoptima_workflows.remediation.inputs import RemediationRequest, ResourceAction, SignalDecision
 from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
@@ -93,7 +94,7 @@ def world(
 
         async def setup() -> WorkflowEnvironment:
             env = await WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=executable("temporal-test-server")
+                test_server_existing_path=executable("temporal-test-server"), data_converter=DATA_CONVERTER
             )
             stack.push_async_callback(env.shutdown)
             await stack.enter_async_context(remediation_worker(env.client, deps))

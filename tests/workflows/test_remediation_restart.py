@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.client import Client
 
 from cloudoptima.domain.inventory import ResourceState
 from cloudoptima.embedded import temporal
@@ -21,6 +20,7 @@ from cloudoptima_workflows.client import (
     remediation_status,
     start_remediation,
 )
+from cloudoptima_workflows.connection import connect
 from cloudoptima_workflows.remediation.activities import RemediationDeps
 from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 from tests.workflows.test_remediation_harness import (
@@ -78,7 +78,7 @@ async def test_approval_after_a_server_restart_acts_exactly_once(
     deps = RemediationDeps(sessions=session_factory(engine), providers=sandbox_factory(org))
     vm = org.running_instances(1)[0]
 
-    client = await Client.connect(server.address)
+    client = await connect(server.address)
     async with remediation_worker(client, deps):
         info = await start_remediation(client, stop_request(org, [vm.resource_id]))
         await until_state(client, info.workflow_id, {"pending_approval"})
@@ -86,7 +86,7 @@ async def test_approval_after_a_server_restart_acts_exactly_once(
     assert org.journal() == []
 
     server.start()
-    client = await Client.connect(server.address)
+    client = await connect(server.address)
     async with remediation_worker(client, deps):
         assert (await remediation_status(client, info.workflow_id)).state == "pending_approval"
         await decide(client, info.workflow_id, True, "after the restart", org.user("finops_manager"))

@@ -30,7 +30,7 @@ from cloudoptima_workflows.client import (
     start_remediation,
 )
 from cloudoptima_workflows.remediation.activities import RemediationDeps
-from cloudoptima_workflows.remediation.inputs import ResourceAction, SafetyControlsInput, SignalDecision
+from cloudoptima_workflows.remediation.inputs import ResourceAction, SafetyControls, SignalDecision
 from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 from tests.workflows.test_remediation_harness import (
     LostResponseProvider,
@@ -310,7 +310,7 @@ async def test_dry_run_and_blast_radius_cap_execute_nothing(
     assert execution_row(engine, dry.execution_id).dry_run is True
 
     capped = await start_remediation(
-        client, stop_request(org, ids, safety=SafetyControlsInput(max_resources_per_execution=1))
+        client, stop_request(org, ids, safety=SafetyControls(max_resources_per_execution=1))
     )
     refused = await handle(client, capped.workflow_id).result()
     assert refused.state == "refused"

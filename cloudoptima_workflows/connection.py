@@ -1,0 +1,23 @@
+"""How every CloudOptima process talks to Temporal: one wire format, Temporal's pydantic data converter.
+
+Workflows, activities, queries, updates, signals and schedules exchange pydantic models (``Decimal`` money
+as decimal strings, UTC datetimes as ISO 8601); every client — the worker, the gateway, the MCP servers, the
+CLI, tests and benchmarks — must use :data:`DATA_CONVERTER`, or payloads written by one process would not
+read back as the same types in another. :func:`connect` is the one way to open a client.
+"""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+
+__all__ = ["DATA_CONVERTER", "connect"]
+
+DATA_CONVERTER: DataConverter = pydantic_data_converter
+"""The data converter of every Temporal client, worker, replayer and test environment of CloudOptima."""
+
+
+async def connect(address: str, *, namespace: str = "default") -> Client:
+    """A Temporal client on ``address`` / ``namespace`` that speaks :data:`DATA_CONVERTER`."""
+    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
