@@ -13,5 +13,6 @@ COPY cloudoptima_agents cloudoptima_agents
 COPY cloudoptima_workflows cloudoptima_workflows
 COPY cloudoptima_gateway cloudoptima_gateway
 COPY cloudoptima_evals cloudoptima_evals
+COPY cloudoptima_cli cloudoptima_cli
 RUN uv pip install --system --no-deps --no-build-isolation --no-cache .
 USER nobody

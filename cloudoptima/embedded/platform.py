@@ -3,6 +3,9 @@
 Pieces, in start order: Postgres (+pgvector), Redis, the Temporal dev server (+ Web UI), the worker and
 the gateway. A piece whose URL is given (``DATABASE_URL``, ``REDIS_URL``, ``TEMPORAL_ADDRESS``) is not
 started. SIGINT / SIGTERM stop the children in reverse order and leave no process behind.
+
+The worker and the gateway are app layers: the caller (the CLI, the composition root above every layer)
+says how to start them (:class:`AppProcesses`); this kernel module names no app layer.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,16 @@ from cloudoptima.storage.migrate import upgrade
 
 class PlatformError(RuntimeError):
     """The platform cannot start or keep running; the message is one line a person can act on."""
+
+
+@dataclass(frozen=True)
+class AppProcesses:
+    """How to start the app-layer children, given by the caller: ``worker`` is a complete argv; ``gateway``
+    is an argv that serves HTTP once the platform appends ``--host H --port P`` (the platform owns the
+    address, and waits on its ``/health/detailed``)."""
+
+    worker: Sequence[str]
+    gateway: Sequence[str]
 
 
 @dataclass
@@ -139,9 +152,13 @@ def _child_env(settings: Settings, urls: dict[str, str]) -> dict[str, str]:
 
 
 def start_platform(
-    settings: Settings, say: Callable[[str], None], bootstrap: Callable[[Platform], None]
+    settings: Settings,
+    say: Callable[[str], None],
+    bootstrap: Callable[[Platform], None],
+    apps: AppProcesses,
 ) -> Platform:
-    """Start every piece; on any failure stop what was started and raise :class:`PlatformError`."""
+    """Start every piece, ``apps`` last (after ``bootstrap``); on any failure stop what was started and raise
+    :class:`PlatformError`."""
     state = settings.state_path
     logs = state / "logs"
     platform = Platform(settings)
@@ -199,24 +216,11 @@ def start_platform(
 
         env = _child_env(settings, platform.urls)
         say("starting worker")
-        worker = spawn(
-            [sys.executable, "-m", "cloudoptima_workflows.worker"], log_file=logs / "worker.log", env=env
-        )
+        worker = spawn(apps.worker, log_file=logs / "worker.log", env=env)
         platform.children.append(Child("worker", worker))
         say(f"starting gateway on {gateway_url}")
         gateway = spawn(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "cloudoptima_gateway.main:app_factory",
-                "--factory",
-                "--host",
-                host,
-                "--port",
-                str(settings.gateway_port),
-                "--no-access-log",
-            ],
+            [*apps.gateway, "--host", host, "--port", str(settings.gateway_port)],
             log_file=logs / "gateway.log",
             env=env,
         )

@@ -27,7 +27,7 @@ from websockets.sync.client import connect
 from cloudoptima.embedded.ports import free_port
 
 pytestmark = pytest.mark.e2e
-CLI = [sys.executable, "-m", "cloudoptima.cli"]
+CLI = [sys.executable, "-m", "cloudoptima_cli"]
 
 
 @dataclass

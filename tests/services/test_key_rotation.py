@@ -14,13 +14,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from cloudoptima.cli import app
 from cloudoptima.embedded import postgres
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.key_rotation import ColumnReport, KeyRotationError, rotate_stored_secrets
 from cloudoptima.storage.engine import normalise_url
 from cloudoptima.storage.migrate import upgrade
 from cloudoptima.storage.models import CloudAccount, Organization, SsoProvider
+from cloudoptima_cli import app
 
 OLD, NEW, STRANGER = (Fernet.generate_key().decode() for _ in range(3))
 

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import Engine, delete
 from typer.testing import CliRunner
 
-from cloudoptima.cli import app
 from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.domain.prices import ListPrice, PriceKind
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import ListPriceRow, PriceRefreshRow
 from cloudoptima.storage.price_store import record_failure, replace_prices
+from cloudoptima_cli import app
 
 AT = datetime(2031, 3, 1, 4, tzinfo=UTC)
 
