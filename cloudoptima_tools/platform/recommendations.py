@@ -1,0 +1,196 @@
+"""``recommendations_list`` and ``recommendation_impact_preview``: savings opportunities and what acting on one changes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from cloudoptima.domain.recommendations import RecommendationStatus
+from cloudoptima.services.recommendations import RecommendationService
+from cloudoptima.storage.models import Recommendation
+from cloudoptima_tools.context import ToolContext
+from cloudoptima_tools.findings import savings_total
+from cloudoptima_tools.platform.ids import parse_id
+from cloudoptima_tools.spec import (
+    PagedOutput,
+    PageInput,
+    ToolInput,
+    ToolNotFoundError,
+    ToolSpec,
+    decode_cursor,
+    page_of,
+)
+
+
+class RecommendationsInput(PageInput):
+    status: Literal["active", "applied", "dismissed", "expired", "scheduled", "completed"] | None = "active"
+    category: Literal["compute", "storage", "network", "database"] | None = None
+    risk_level: Literal["low", "medium", "high"] | None = None
+    provider: Literal["aws", "azure", "gcp"] | None = None
+    min_savings: Decimal | None = Field(default=None, description="Minimum monthly savings (USD).")
+    sort_by: Literal["priority", "savings", "age", "risk"] = "priority"
+
+
+class RecommendationSummary(BaseModel):
+    id: str
+    title: str
+    category: str
+    risk_level: str
+    status: str
+    provider: str | None
+    account: str | None
+    region: str | None
+    estimated_savings_monthly_usd: Decimal | None
+    estimated_savings_annual_usd: Decimal | None
+    price_source: str | None = Field(
+        default=None,
+        description='Where the saving comes from: "billed cost (last 30 days)", a price list and its fetch date, '
+        'a built-in table, or "price unknown".',
+    )
+    confidence: Decimal | None
+    resource_ids: list[str]
+    actions: list[str] = Field(description="Provider action kinds a remediation would run.")
+
+
+class RecommendationsOutput(PagedOutput):
+    items: list[RecommendationSummary]
+    monthly_savings_total_usd: Decimal = Field(description="All matching recommendations, every page.")
+
+
+def _price_source(evidence: dict[str, Any] | None) -> str | None:
+    value = (evidence or {}).get("price_source")
+    return str(value) if value is not None else None
+
+
+def _rec_summary(row: Recommendation) -> RecommendationSummary:
+    return RecommendationSummary(
+        id=str(row.id),
+        title=row.title,
+        category=row.category,
+        risk_level=row.risk_level,
+        status=row.status,
+        provider=row.provider,
+        account=row.account_identifier,
+        region=row.region,
+        estimated_savings_monthly_usd=row.estimated_savings_monthly,
+        estimated_savings_annual_usd=row.estimated_savings_annual,
+        price_source=_price_source(row.evidence),
+        confidence=row.confidence,
+        resource_ids=list(row.resource_ids or [])[:20],
+        actions=[str(a.get("type")) for a in row.actions or []],
+    )
+
+
+def _service(ctx: ToolContext, session: Any) -> RecommendationService:
+    return RecommendationService(session, ctx.organization_id, ctx.price_catalog(session), now=ctx.now)
+
+
+def recommendations_list(ctx: ToolContext, params: RecommendationsInput) -> RecommendationsOutput:
+    offset = decode_cursor(params)
+    with ctx.read_session() as session:
+        rows = _service(ctx, session).list(
+            status=RecommendationStatus(params.status) if params.status else None,
+            category=params.category,
+            risk_level=params.risk_level,
+            min_savings=params.min_savings,
+            sort_by=params.sort_by,
+            limit=100_000,
+        )
+    if params.provider:
+        rows = [r for r in rows if r.provider == params.provider]
+    page, cursor = page_of(params, rows[offset : offset + params.limit + 1], len(rows), offset)
+    items = [_rec_summary(r) for r in page]
+    return RecommendationsOutput(
+        items=items,
+        returned=len(items),
+        total=len(rows),
+        next_cursor=cursor,
+        monthly_savings_total_usd=savings_total(rows),
+    )
+
+
+class RecommendationInput(ToolInput):
+    recommendation_id: str = Field(description="Id returned by recommendations_list.")
+
+
+class ImpactPreview(BaseModel):
+    current_monthly_usd: Decimal | None
+    projected_monthly_usd: Decimal | None
+    savings_monthly_usd: Decimal | None
+    resource_changes: list[dict[str, Any]]
+    risks: list[Any]
+    rollback: Any
+
+
+class RecommendationDetail(RecommendationSummary):
+    description: str | None
+    manual_steps: list[Any]
+    evidence: dict[str, Any]
+    impact_preview: ImpactPreview
+
+
+def _dec(value: Any) -> Decimal | None:
+    return Decimal(str(value)) if value is not None else None
+
+
+def recommendation_impact_preview(ctx: ToolContext, params: RecommendationInput) -> RecommendationDetail:
+    rec_id = parse_id(params.recommendation_id, "recommendation")
+    with ctx.read_session() as session:
+        service = _service(ctx, session)
+        try:
+            row = service.get(rec_id)
+            preview = service.impact_preview(rec_id)
+        except LookupError as exc:
+            raise ToolNotFoundError(str(exc)) from exc
+        cost = preview["cost_impact"]
+        return RecommendationDetail(
+            **_rec_summary(row).model_dump(),
+            description=row.description,
+            manual_steps=list(row.manual_steps or []),
+            evidence=dict(row.evidence or {}),
+            impact_preview=ImpactPreview(
+                current_monthly_usd=_dec(cost["current_monthly"]),
+                projected_monthly_usd=_dec(cost["projected_monthly"]),
+                savings_monthly_usd=_dec(cost["savings"]),
+                resource_changes=list(preview["resource_changes"])[:50],
+                risks=list(preview["risks"]),
+                rollback=preview["rollback"],
+            ),
+        )
+
+
+TOOLS: list[ToolSpec[Any, Any]] = [
+    ToolSpec(
+        name="recommendations_list",
+        domain="platform",
+        title="Recommendations",
+        description=(
+            "Optimisation recommendations with estimated monthly/annual savings in USD, risk, confidence "
+            "and the actions a remediation would run; sorted by priority, savings, age or risk.\n"
+            'Example: {"category": "compute", "min_savings": 50, "sort_by": "savings"}'
+        ),
+        input_model=RecommendationsInput,
+        output_model=RecommendationsOutput,
+        handler=recommendations_list,
+        permission="read:recommendations",
+        max_output_tokens=10_000,
+        example={"sort_by": "savings", "limit": 10},
+    ),
+    ToolSpec(
+        name="recommendation_impact_preview",
+        domain="platform",
+        title="Recommendation impact preview",
+        description=(
+            "One recommendation with its impact preview: current and projected monthly cost (USD), the "
+            "resource changes, risks and the rollback plan.\n"
+            'Example: {"recommendation_id": "9a1b…"}'
+        ),
+        input_model=RecommendationInput,
+        output_model=RecommendationDetail,
+        handler=recommendation_impact_preview,
+        permission="read:recommendations",
+        max_output_tokens=10_000,
+    ),
+]
