@@ -24,6 +24,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 from sqlalchemy.orm import Session
@@ -122,9 +123,17 @@ def start_uvicorn(target: str, port: int, env: dict[str, str], *, factory: bool)
     raise RuntimeError(f"{target} did not start")
 
 
-async def drive(
-    base: str, paths: list[str], tokens: list[str], seconds: float, clients: int
-) -> dict[str, float]:
+class LoadResult(TypedDict):
+    """One workload's figures: request count, throughput, p99 latency, failures and status histogram."""
+
+    requests: int
+    rps: float
+    p99_ms: float
+    errors: int
+    statuses: dict[int, int]
+
+
+async def drive(base: str, paths: list[str], tokens: list[str], seconds: float, clients: int) -> LoadResult:
     latencies: list[float] = []
     errors = 0
     statuses: dict[int, int] = {}
@@ -168,7 +177,7 @@ async def drive(
         "p99_ms": p99 * 1000,
         "errors": errors,
         "statuses": statuses,
-    }  # type: ignore[dict-item]
+    }
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from benchmarks._support import embedded_database, report
 from cloudoptima.clouds.sandbox import FOCUS_COLUMNS, generate_estate, write_estate
@@ -107,9 +107,7 @@ def main() -> None:
             org = uuid.uuid4()
             with engine.begin() as connection:
                 connection.execute(
-                    Organization.__table__.insert().values(
-                        id=org, name="bench", subscription_tier="free", settings={}
-                    )
+                    insert(Organization).values(id=org, name="bench", subscription_tier="free", settings={})
                 )
             copy_s, copied = plain_copy(url, folder / "focus")
             child = subprocess.run(

@@ -32,6 +32,7 @@ from typing import Any
 import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
+from sqlalchemy import insert
 from sqlalchemy.orm import sessionmaker
 
 from benchmarks._support import embedded_database, p50, percentile, report
@@ -52,9 +53,7 @@ def _seed(url: str, accounts: int, days: int) -> str:
     org = uuid.uuid4()
     with engine.begin() as connection:
         connection.execute(
-            Organization.__table__.insert().values(
-                id=org, name="bench", subscription_tier="free", settings={}
-            )
+            insert(Organization).values(id=org, name="bench", subscription_tier="free", settings={})
         )
     estate = Path(tempfile.mkdtemp(prefix="cloudoptima-bench-estate-"))
     generate_to(estate, seed=42, accounts=accounts, days=days, end=datetime.now(UTC).date())

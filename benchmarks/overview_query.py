@@ -11,7 +11,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from benchmarks._support import embedded_database, p50, percentile, report, timed
 from cloudoptima.services.cost_analytics import CostAnalytics
@@ -74,9 +74,7 @@ def main() -> None:
         started = time.perf_counter()
         with engine.begin() as connection:
             connection.execute(
-                Organization.__table__.insert().values(
-                    id=org, name="bench", subscription_tier="free", settings={}
-                )
+                insert(Organization).values(id=org, name="bench", subscription_tier="free", settings={})
             )
             ensure_cost_partitions(connection, months_between(START, END))
         chunk = 1_000_000
@@ -104,9 +102,11 @@ def main() -> None:
             analytics = CostAnalytics(connection, org)
             for label, (d0, d1) in windows.items():
                 analytics.overview(d0, d1, group_by="service")  # warm
-                service = timed(
-                    lambda d0=d0, d1=d1: analytics.overview(d0, d1, group_by="service"), args.repeat
-                )
+
+                def overview(d0: date = d0, d1: date = d1) -> None:
+                    analytics.overview(d0, d1, group_by="service")
+
+                service = timed(overview, args.repeat)
                 params = {"org": org, "t0": utc(d0), "t1": utc(d1)}
 
                 def raw(params: dict[str, object] = params) -> None:

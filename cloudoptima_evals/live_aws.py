@@ -45,7 +45,7 @@ def _client(endpoint: str, service: str) -> Any:
     import boto3
 
     return boto3.client(
-        service,
+        service,  # type: ignore[call-overload]  # boto3-stubs types only literal service names
         region_name=REGION,
         endpoint_url=endpoint,
         aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
@@ -110,7 +110,7 @@ def build_estate(endpoint: str, now: datetime, seed: int = 11) -> LiveEstate:
     def instance(label: str, itype: str, kind: str, *, age_days: int, tags: dict[str, str] | None = None,
                  metric_hours: int = HOURS) -> str:  # fmt: skip
         all_tags = {"Name": label, **(tags or {})}
-        made = ec2.run_instances(
+        made: str = ec2.run_instances(
             ImageId=ami, InstanceType=itype, MinCount=1, MaxCount=1,
             TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in all_tags.items()]}],
         )["Instances"][0]["InstanceId"]  # fmt: skip

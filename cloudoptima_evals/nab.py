@@ -285,7 +285,8 @@ def first_of_runs(flags: BoolArray) -> BoolArray:
 
 
 def _week(series: NabSeries) -> int:
-    return max(2, round(pd.Timedelta(weeks=1) / infer_grid(series.timestamps).step))
+    steps_per_week: float = pd.Timedelta(weeks=1) / infer_grid(series.timestamps).step
+    return max(2, round(steps_per_week))
 
 
 def product_alerts(series: NabSeries) -> BoolArray:

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete, insert, text
 from sqlalchemy.orm import Session
 
 from cloudoptima.security.encryption import CredentialCipher
@@ -40,9 +40,7 @@ def sandbox_org(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Ite
     key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     with engine.begin() as connection:
         connection.execute(
-            Organization.__table__.insert().values(
-                id=org_id, name="agents", subscription_tier="free", settings={}
-            )
+            insert(Organization).values(id=org_id, name="agents", subscription_tier="free", settings={})
         )
     out: Path = tmp_path_factory.mktemp("agents-estate")
     generate_to(out, seed=7, accounts=2, days=90, end=date(2031, 3, 1))

@@ -264,7 +264,7 @@ class FakeLLMServer:
                     return
                 reply = server.script(body)
                 n = server.next_id()
-                calls = [
+                calls: list[dict[str, Any]] = [
                     {
                         "id": f"call_{n}_{i}",
                         "type": "function",

@@ -102,7 +102,8 @@ def make_org(engine: Engine, settings: Settings, *, tier: str = "enterprise", na
         org = Organization(name=f"{name}-{tag}", subscription_tier=tier, settings={})
         session.add(org)
         session.flush()
-        tokens, users = {}, {}
+        tokens: dict[str, str] = {}
+        users: dict[str, uuid.UUID] = {}
         for role in ROLE_ORDER:
             user = User(
                 organization_id=org.id,

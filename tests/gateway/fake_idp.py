@@ -18,6 +18,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -171,7 +172,7 @@ class FakeIdentityProvider:
             def log_message(self, *_args: object) -> None:
                 return
 
-            def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
+            def _send(self, status: int, headers: dict[str, str], body: Mapping[str, object]) -> None:
                 payload = json.dumps(body).encode()
                 self.send_response(status)
                 for name, value in headers.items():

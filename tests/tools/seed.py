@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, text
+from sqlalchemy import Engine, delete, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.clouds.registry import ProviderRegistry
@@ -71,9 +71,7 @@ def _org(
     org_id = uuid.uuid4()
     with engine.begin() as connection:
         connection.execute(
-            Organization.__table__.insert().values(
-                id=org_id, name=name, subscription_tier="free", settings={}
-            )
+            insert(Organization).values(id=org_id, name=name, subscription_tier="free", settings={})
         )
     seeded = SeededOrg(organization_id=org_id, name=name)
     estate = root / name

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent import futures
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import grpc
 from google.cloud import iam_admin_v1, monitoring_v3
@@ -46,10 +46,12 @@ def _page(items: list[Any], token: str, size: int) -> tuple[list[Any], str]:
 def monitoring_handler(state: FakeGcp) -> grpc.GenericRpcHandler:
     def list_time_series(request: monitoring_v3.ListTimeSeriesRequest, context: grpc.ServicerContext) -> Any:
         _check(state, context, "ListTimeSeries", "monitoring.timeSeries.list")
-        if request.aggregation.alignment_period.total_seconds() != 3600:
+        # proto-plus hands Duration and Timestamp fields over as timedelta and datetime; the stubs name
+        # the protobuf types
+        if cast(timedelta, request.aggregation.alignment_period).total_seconds() != 3600:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "expected 3600 s alignment")
-        start: datetime = request.interval.start_time
-        end: datetime = request.interval.end_time
+        start = cast(datetime, request.interval.start_time)
+        end = cast(datetime, request.interval.end_time)
         matching = [
             s
             for s in state.series

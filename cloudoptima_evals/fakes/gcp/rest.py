@@ -173,7 +173,7 @@ class Api(BigQueryRoutes):
             )
         return key, obj
 
-    def operation(self, q: dict[str, str], target: str, kind: str, act: Callable[[], None]) -> Reply:
+    def operation(self, q: dict[str, str], target: str, kind: str, act: Callable[[], object]) -> Reply:
         """Run ``act`` once per requestId and return the finished operation."""
         request_id = q.get("requestId", "")
         with self.s.lock:

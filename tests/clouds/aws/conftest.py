@@ -55,7 +55,7 @@ class Estate:
 
 def client(endpoint: str, service: str, region: str = HOME) -> Any:
     return boto3.client(
-        service,
+        service,  # type: ignore[call-overload]  # boto3-stubs types only literal service names
         region_name=region,
         endpoint_url=endpoint,
         aws_access_key_id=KEYS["access_key_id"],
@@ -216,12 +216,12 @@ def _seed_costs(estate: Estate) -> None:
     ec2_groups = [("Amazon Elastic Compute Cloud - Compute", "BoxUsage:t3.large", "1.9968000001")]
     west_groups = [("Amazon Elastic Compute Cloud - Compute", "USW2-BoxUsage:t3.micro", "0.2496")]
     s3_groups = [("Amazon Simple Storage Service", "TimedStorage-ByteHrs", "0.0333333333")]
-    first_page = {
+    first_page: dict[str, Any] = {
         "ResultsByTime": [day_result(days[0], ec2_groups + west_groups + s3_groups)],
         "NextPageToken": "page-2",
         "DimensionValueAttributes": [],
     }
-    second_page = {
+    second_page: dict[str, Any] = {
         "ResultsByTime": [day_result(day, ec2_groups + s3_groups) for day in days[1:]],
         "DimensionValueAttributes": [],
     }

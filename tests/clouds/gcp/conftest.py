@@ -27,7 +27,7 @@ class StaticTokenCredentials(Credentials):  # type: ignore[misc]
     """Sends a fixed bearer token (AnonymousCredentials sends none, which the strict fakes refuse)."""
 
     def __init__(self, token: str = TOKEN) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # google-auth's __init__ is unannotated
         self.token = token
 
     def refresh(self, request: Any) -> None:

@@ -205,7 +205,7 @@ class FakeAwsPricing(_Server):
 
 def _matches(product: dict[str, Any], f: dict[str, str]) -> bool:
     attributes = {**product["product"]["attributes"], "productFamily": product["product"]["productFamily"]}
-    value = attributes.get(f["Field"])
+    value: str | None = attributes.get(f["Field"])
     if value is None:
         return False
     if f["Type"] in ("TERM_MATCH", "EQUALS"):
