@@ -57,6 +57,14 @@ def mcp(
     ] = False,
     port: Annotated[int, typer.Option("--port", help="HTTP port (default 8765).")] = 8765,
     host: Annotated[str | None, typer.Option("--host", help="HTTP bind address.")] = None,
+    toolsets: Annotated[
+        str | None,
+        typer.Option(
+            "--toolsets",
+            help="Toolsets to list, e.g. cost,compute, or all (default CLOUDOPTIMA_MCP_TOOLSETS, else the "
+            "server's default); checked by the server.",
+        ),
+    ] = None,
     state_dir: StateDir = None,
 ) -> None:
     """Run an MCP server (stdio acts for CLOUDOPTIMA_API_KEY; http requires a bearer on every request)."""
@@ -77,6 +85,8 @@ def mcp(
         args.append("--read-only")
     if host:
         args += ["--host", host]
+    if toolsets is not None:
+        args += ["--toolsets", toolsets]
     _become("mcp", [server, *args])
 
 

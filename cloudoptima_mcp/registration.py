@@ -1,9 +1,10 @@
 """Thin registration of catalog tools on a FastMCP server.
 
 Contract:
-- Each :class:`cloudoptima_tools.spec.ToolSpec` becomes one MCP tool with the spec's name, description, flat typed
-  arguments (the input model's fields), typed output schema (structured content) and annotations
-  (``readOnlyHint``, ``destructiveHint``, ``idempotentHint``, ``openWorldHint``).
+- Each :class:`cloudoptima_tools.spec.ToolSpec` becomes one MCP tool with the spec's name, title, description,
+  flat typed arguments (the input model's fields), typed output schema (structured content) and annotations
+  (``readOnlyHint``, ``destructiveHint``, ``idempotentHint``, ``openWorldHint``). Both schemas are listed in
+  their compact form (:mod:`cloudoptima_mcp.schemas`): ``tools/list`` is read into the client's context.
 - On a single-cloud server ``provider`` is fixed and hidden, and ``account`` is named as that cloud names it
   (``account`` on AWS, ``subscription`` on Azure, ``project`` on GCP).
 - Every call resolves the caller (fixed identity on stdio, bearer claims on HTTP), runs the tool in a
@@ -36,6 +37,7 @@ from pydantic_core import PydanticUndefined
 from cloudoptima_mcp.audit import audited_call
 from cloudoptima_mcp.identity import AuthenticationError, Identity
 from cloudoptima_mcp.runtime import Runtime
+from cloudoptima_mcp.schemas import compact_input, compact_output
 from cloudoptima_tools.spec import PagedOutput, Provider, ToolError, ToolSpec, run_tool
 
 BeforeRun = Callable[
@@ -97,7 +99,6 @@ class ResultStore:
 
 def annotations_of(spec: ToolSpec[Any, Any]) -> mcp_types.ToolAnnotations:
     return mcp_types.ToolAnnotations(
-        title=spec.title,
         read_only_hint=spec.read_only,
         destructive_hint=spec.destructive,
         idempotent_hint=spec.idempotent,
@@ -189,14 +190,16 @@ def make_tool(
     call.__signature__ = inspect.Signature(params, return_annotation=spec.output_model)  # type: ignore[attr-defined]
     call.__annotations__ = {p.name: p.annotation for p in params} | {"return": spec.output_model}
     call.__name__ = spec.name
-    return FunctionTool.from_function(
+    tool = FunctionTool.from_function(
         call,
         name=spec.name,
         title=spec.title,
         description=spec.description,
         annotations=annotations_of(spec),
-        tags={spec.domain, "read-only" if spec.read_only else "changes-state"},
-        meta={"max_output_tokens": spec.max_output_tokens, "domain": spec.domain},
+    )
+    output_schema = compact_output(tool.output_schema) if tool.output_schema else None
+    return tool.model_copy(
+        update={"parameters": compact_input(tool.parameters), "output_schema": output_schema}
     )
 
 

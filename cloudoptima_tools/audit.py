@@ -36,7 +36,7 @@ class AuditLogInput(ToolInput):
     outcome: Literal["success", "failure", "denied"] | None = None
     since: datetime | None = Field(default=None, description="From this instant (inclusive, with zone).")
     until: datetime | None = Field(default=None, description="Before this instant (exclusive, with zone).")
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="Maximum rows in this page.")
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="Rows per page.")
     cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
 
 

@@ -198,8 +198,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         description=(
             "Running instances the recommendation engine judged idle (the organisation's idle-VM profile: CPU "
             "and network over at least 14 days of hourly samples; do-not-optimize tags respected), with the "
-            "monthly USD saved by stopping each and the recommendation id to act on. The same findings as "
-            "GET /v1/recommendations.\n"
+            "monthly USD saved by stopping each and the recommendation id to act on.\n"
             'Example: {"provider": "aws", "limit": 20}'
         ),
         input_model=FindingsInput,
@@ -217,8 +216,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         description=(
             "Running instances the recommendation engine would resize to the next smaller size of their family "
             "(CPU, memory when observed, with the profile's headroom), with the target size in the resize "
-            "action's evidence, the monthly USD saved and the recommendation id. The same findings as "
-            "GET /v1/recommendations.\n"
+            "action's evidence, the monthly USD saved and the recommendation id.\n"
             'Example: {"account": "123456789012"}'
         ),
         input_model=FindingsInput,
@@ -234,9 +232,8 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         domain="compute",
         title="Utilisation anomalies",
         description=(
-            "Spikes, dips and lasting changes of level in the hourly utilisation the product collects (CPU, "
-            "memory, network, connections), found by the same causal detector as cost anomalies: daily and "
-            "weekly cycles learnt per series, each decision from earlier hours only, a step reported once. "
+            "Spikes, dips and lasting level changes in hourly utilisation (CPU, memory, network, "
+            "connections), found by the cost-anomaly detector (daily and weekly cycles per series). "
             "Newest first.\n"
             'Example: {"days": 14, "metric": "cpu_percent", "direction": "up"}'
         ),

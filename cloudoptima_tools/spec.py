@@ -75,17 +75,17 @@ class ToolInput(BaseModel):
 class CloudScope(ToolInput):
     """Which cloud and account a question is about (the per-cloud MCP servers fix ``provider``)."""
 
-    provider: Provider | None = Field(default=None, description="Cloud: aws, azure or gcp (default: all).")
+    provider: Provider | None = Field(default=None, description="Default: every cloud.")
     account: str | None = Field(
         default=None,
-        description="AWS account id, Azure subscription id or GCP project id (FOCUS SubAccountId).",
+        description="AWS account id, Azure subscription id or GCP project id.",
     )
 
 
 class PageInput(ToolInput):
     """Row limit and the opaque cursor of the previous page."""
 
-    limit: int = Field(default=50, ge=1, le=500, description="Maximum rows in this page (1-500).")
+    limit: int = Field(default=50, ge=1, le=500, description="Rows per page.")
     cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
 
 

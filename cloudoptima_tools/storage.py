@@ -83,7 +83,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         description=(
             "Block volumes (EBS, managed disks, persistent disks) the recommendation engine would snapshot and "
             "delete: unattached past the profile's days, or kept by a VM stopped for long; with the monthly "
-            "USD saved and the recommendation id. The same findings as GET /v1/recommendations.\n"
+            "USD saved and the recommendation id.\n"
             'Example: {"provider": "azure"}'
         ),
         input_model=FindingsInput,
@@ -100,8 +100,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         title="Orphaned snapshots",
         description=(
             "Disk snapshots the recommendation engine would delete (source disk gone, older than the "
-            "profile's days, not excluded by tags), with the monthly USD saved and the recommendation id. "
-            "The same findings as GET /v1/recommendations.\n"
+            "profile's days, not excluded by tags), with the monthly USD saved and the recommendation id.\n"
             'Example: {"limit": 20}'
         ),
         input_model=FindingsInput,

@@ -8,5 +8,5 @@ from cloudoptima_mcp.server import main as _main
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the aws server (``--transport stdio|http --read-only --port``)."""
+    """Run the aws server (``--transport stdio|http --read-only --toolsets --port``)."""
     _main("aws", argv)

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx2
+import pytest
 import uvicorn
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -18,6 +19,7 @@ from starlette.routing import Mount
 from cloudoptima.embedded.ports import free_port
 from cloudoptima.settings import load_settings
 from cloudoptima_mcp.platform import http_app
+from cloudoptima_mcp.toolsets import TOOLSETS
 from tests.mcp.conftest import runtime_for
 from tests.tools.seed import Estates
 
@@ -38,7 +40,11 @@ async def serving(app: Starlette, port: int) -> AsyncIterator[None]:
         await task
 
 
-async def test_platform_app_mounts_under_mcp(engine: Engine, estates: Estates, tmp_path: object) -> None:
+async def test_platform_app_mounts_under_mcp(
+    engine: Engine, estates: Estates, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mount lists the toolsets of CLOUDOPTIMA_MCP_TOOLSETS (the gateway's only way to choose them)."""
+    monkeypatch.setenv("CLOUDOPTIMA_MCP_TOOLSETS", "storage")
     settings = load_settings(jwt_secret="mount-test-secret-0123456789abcdef0123", state_dir=str(tmp_path))
     mcp_app = http_app(settings, runtime_for(engine))
     gateway = Starlette(routes=[Mount("/mcp", app=mcp_app)], lifespan=mcp_app.router.lifespan_context)
@@ -51,6 +57,8 @@ async def test_platform_app_mounts_under_mcp(engine: Engine, estates: Estates, t
             ClientSession(read, write) as session,
         ):
             await session.initialize()
+            listed = {tool.name for tool in (await session.list_tools()).tools}
+            assert listed == set(TOOLSETS["storage"].tools)
             result = await session.call_tool("storage_buckets", {})
             assert result.structured_content is not None
             assert result.structured_content["items"]

@@ -72,11 +72,14 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], deadline_s: floa
 def http_url(server_env: dict[str, str], estates: Estates) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "cloudoptima_mcp.platform", "--transport", "http", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "cloudoptima_mcp.platform", "--toolsets", "all"),
+            *("--transport", "http", "--port", str(port)),
+        ],
         env=server_env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_for_port(port, process)
@@ -90,20 +93,24 @@ def http_url(server_env: dict[str, str], estates: Estates) -> Iterator[str]:
 
 
 @pytest.mark.parametrize(
-    "command",
+    ("command", "toolsets_env"),
     [
-        [sys.executable, "-m", "cloudoptima_mcp.platform"],
-        [str(Path(sys.executable).parent / "cloudoptima"), "mcp", "platform"],
+        ([sys.executable, "-m", "cloudoptima_mcp.platform"], {"CLOUDOPTIMA_MCP_TOOLSETS": "all"}),
+        ([str(Path(sys.executable).parent / "cloudoptima"), "mcp", "platform", "--toolsets", "all"], {}),
     ],
     ids=["python-m", "cloudoptima-mcp"],
 )
 async def test_stdio_with_the_official_client(
-    engine: Engine, estates: Estates, server_env: dict[str, str], command: list[str]
+    engine: Engine,
+    estates: Estates,
+    server_env: dict[str, str],
+    command: list[str],
+    toolsets_env: dict[str, str],
 ) -> None:
     params = StdioServerParameters(
         command=command[0],
         args=command[1:],
-        env={**server_env, "CLOUDOPTIMA_API_KEY": estates.a.keys["admin"]},
+        env={**server_env, **toolsets_env, "CLOUDOPTIMA_API_KEY": estates.a.keys["admin"]},
         cwd=str(ROOT),
     )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
@@ -190,6 +197,7 @@ def test_inspector_cli_over_stdio(engine: Engine, estates: Estates, server_env: 
         "-e", f"CLOUDOPTIMA_STATE_DIR={server_env['CLOUDOPTIMA_STATE_DIR']}",
         "-e", f"CLOUDOPTIMA_API_KEY={estates.a.keys['admin']}",
         "-e", f"PYTHONPATH={ROOT}",
+        "-e", "CLOUDOPTIMA_MCP_TOOLSETS=all",
         sys.executable, "-m", "cloudoptima_mcp.platform",
     ]  # fmt: skip
     listed = _inspector(*server, "--method", "tools/list", env=server_env)
