@@ -1,8 +1,8 @@
 """Latency of a cached cost tool over streamable HTTP, and the response size of every tool.
 
 Starts an embedded Postgres, loads a sandbox estate (ending today) into a fresh organisation with an API
-key, starts the real platform server (``python -m cloudoptima_mcp.platform --transport http``) and drives it
-with the official ``mcp`` client:
+key, starts the real platform server with every tool (``python -m cloudoptima_mcp.platform --toolsets all
+--transport http``) and drives it with the official ``mcp`` client:
 
 - ``cost_by_dimension`` with the same arguments ``--calls`` times (served from the tool cache after the
   first call): p50/p95 in ms, target p95 ≤ 50 ms;
@@ -72,7 +72,10 @@ def _start(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "JWT_SECRET": "bench-secret-0123456789abcdef0123456789"}
     env["CLOUDOPTIMA_STATE_DIR"] = tempfile.mkdtemp(prefix="cloudoptima-bench-state-")
     process = subprocess.Popen(
-        [sys.executable, "-m", "cloudoptima_mcp.platform", "--transport", "http", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "cloudoptima_mcp.platform", "--toolsets", "all"),
+            *("--transport", "http", "--port", str(port)),
+        ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
