@@ -17,7 +17,7 @@ from cloudoptima.domain.prices import ListPrice, PriceKind
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import ListPriceRow, PriceRefreshRow
 from cloudoptima.storage.price_store import record_failure, replace_prices
-from cloudoptima_cli import app
+from cloudoptima_cli.app import app
 
 AT = datetime(2031, 3, 1, 4, tzinfo=UTC)
 

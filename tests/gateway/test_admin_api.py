@@ -21,7 +21,7 @@ from cloudoptima.domain.organisation_settings import known_keys
 from cloudoptima.services.user_admin import LastAdminError, UserAdminService
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import AuditLog, Organization, User
-from cloudoptima_cli import app
+from cloudoptima_cli.app import app
 from cloudoptima_gateway.docs_pages import DEFAULT_CSP
 from cloudoptima_gateway.runtime import Runtime
 from cloudoptima_mcp.identity import AuthenticationError, identity_from_jwt

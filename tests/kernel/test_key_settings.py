@@ -116,7 +116,7 @@ def test_old_tokens_verify_within_the_grace_period_only(tmp_path: Path) -> None:
 def test_rotate_jwt_prints_settings_that_keep_old_tokens_valid(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from cloudoptima_cli import app
+    from cloudoptima_cli.app import app
 
     before = Settings(state_dir=tmp_path)
     old = TokenIssuer(before.resolved_jwt_secret, keys=before.resolved_jwt_keys)

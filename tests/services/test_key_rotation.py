@@ -20,7 +20,7 @@ from cloudoptima.services.key_rotation import ColumnReport, KeyRotationError, ro
 from cloudoptima.storage.engine import normalise_url
 from cloudoptima.storage.migrate import upgrade
 from cloudoptima.storage.models import CloudAccount, Organization, SsoProvider
-from cloudoptima_cli import app
+from cloudoptima_cli.app import app
 
 OLD, NEW, STRANGER = (Fernet.generate_key().decode() for _ in range(3))
 
