@@ -199,7 +199,7 @@ class CostLoader:
             progress.last = replaced[2] if progress.last is None else max(progress.last, replaced[2])
 
     def finish(self) -> LoadResult:
-        """End the COPY, then bring ``cost_daily`` up to date for every touched day (see the module doc)."""
+        """End the COPY, then bring ``cost_daily`` up to date for every touched day (see the package docstring)."""
         self._end_copy()
         progress, target = self._progress, self._target
         if target.replace_days is not None:

@@ -1,0 +1,161 @@
+"""The dashboard's cost questions: the seed's ``/costs/overview`` (total, previous period, breakdown, time
+series) and month-to-date by service with each service's top resources."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+
+from cloudoptima.domain.costs import (
+    BreakdownItem,
+    CostOverview,
+    CostQueryError,
+    CostsByService,
+    Granularity,
+    PeriodComparison,
+    ResourceCost,
+    ServiceCost,
+)
+from cloudoptima.services.cost_analytics.queries import (
+    BUCKET_SQL,
+    CostQueries,
+    percent,
+    utc_start,
+    validate_range,
+)
+
+
+class DashboardCosts(CostQueries):
+    """Overview and by-service costs (see the package contract)."""
+
+    def overview(
+        self,
+        start: date,
+        end: date,
+        *,
+        granularity: Granularity = "daily",
+        group_by: str = "service",
+        provider: str | None = None,
+        currency: str | None = None,
+        breakdown_limit: int = 50,
+    ) -> CostOverview:
+        """The seed's ``/costs/overview`` for ``[start, end)``; previous period = same length just before."""
+        validate_range(start, end)
+        if granularity not in BUCKET_SQL:
+            raise CostQueryError(f"granularity must be one of daily, weekly, monthly (got {granularity!r})")
+        dimension_sql, table, source, extra = self._dimension(group_by)
+        chosen = self._pick_currency(start, end, provider, currency)
+        where, params = self._filters(provider, chosen)
+        params.update(extra)
+        length = end - start
+        prev_start, prev_end = start - length, start
+        span = {"d0": start, "d1": end}
+        total = self._sum(where, {**params, **span})
+        previous = self._sum(where, {**params, "d0": prev_start, "d1": prev_end})
+        breakdown_rows = self._connection.execute(
+            text(
+                f"SELECT {dimension_sql} AS dim, sum(billed_cost) AS cost FROM {table} WHERE {where} "
+                f"AND {self._day(table)} >= :d0 AND {self._day(table)} < :d1 GROUP BY 1 ORDER BY 2 DESC, 1 "
+                "LIMIT :limit"
+            ),
+            {**params, **span, "limit": breakdown_limit},
+        ).all()
+        series_rows = self._connection.execute(
+            text(
+                f"SELECT {BUCKET_SQL[granularity]} AS bucket, sum(billed_cost) FROM cost_daily WHERE {where} "
+                "AND usage_date >= :d0 AND usage_date < :d1 GROUP BY 1 ORDER BY 1"
+            ),
+            {**params, **span},
+        ).all()
+        return CostOverview(
+            start_date=start,
+            end_date=end,
+            granularity=granularity,
+            group_by=group_by,
+            provider=provider,
+            currency=chosen,
+            total_cost=total,
+            period_comparison=PeriodComparison(
+                previous_period=previous,
+                previous_start=prev_start,
+                previous_end=prev_end,
+                change_amount=total - previous,
+                change_percent=percent(total - previous, previous),
+            ),
+            breakdown=[
+                BreakdownItem(
+                    dimension=str(dim),
+                    cost=Decimal(cost),
+                    percentage=percent(Decimal(cost), total) or Decimal(0),
+                )
+                for dim, cost in breakdown_rows
+            ],
+            time_series=self._fill_series(series_rows, start, end, granularity),
+            source=source,
+        )
+
+    # ---- by service -------------------------------------------------------------------------------------
+    def by_service(
+        self, today: date, *, provider: str | None = None, currency: str | None = None, top_resources: int = 5
+    ) -> CostsByService:
+        """Month-to-date vs the whole previous month per service, with each service's top resources."""
+        month = today.replace(day=1)
+        previous = (month - timedelta(days=1)).replace(day=1)
+        tomorrow = today + timedelta(days=1)
+        chosen = self._pick_currency(previous, tomorrow, provider, currency)
+        where, params = self._filters(provider, chosen)
+        rows = self._connection.execute(
+            text(
+                f"""
+                SELECT COALESCE(service_name, '(none)'), provider,
+                       sum(billed_cost) FILTER (WHERE usage_date >= :m0 AND usage_date < :m1),
+                       sum(billed_cost) FILTER (WHERE usage_date >= :p0 AND usage_date < :m0)
+                FROM cost_daily WHERE {where} AND usage_date >= :p0 AND usage_date < :m1
+                GROUP BY 1, 2 ORDER BY 3 DESC NULLS LAST, 1
+                """
+            ),
+            {**params, "m0": month, "m1": tomorrow, "p0": previous},
+        ).all()
+        top = self._top_resources(where, params, month, tomorrow, top_resources)
+        services = []
+        for name, prov, current, last in rows:
+            current_d, last_d = Decimal(current or 0), Decimal(last or 0)
+            services.append(
+                ServiceCost(
+                    service_name=name,
+                    provider=prov,
+                    current_month=current_d,
+                    last_month=last_d,
+                    trend=percent(current_d - last_d, last_d),
+                    top_resources=top.get((name, prov), []),
+                )
+            )
+        return CostsByService(currency=chosen, month_start=month, services=services)
+
+    def _top_resources(
+        self, where: str, params: dict[str, Any], start: date, end: date, limit: int
+    ) -> dict[tuple[str, str], list[ResourceCost]]:
+        rows = self._connection.execute(
+            text(
+                f"""
+                SELECT service, provider, resource_id, cost FROM (
+                    SELECT COALESCE(service_name, '(none)') AS service, provider, resource_id,
+                           sum(billed_cost) AS cost,
+                           row_number() OVER (PARTITION BY COALESCE(service_name, '(none)'), provider
+                                              ORDER BY sum(billed_cost) DESC, resource_id) AS rank
+                    FROM cost_data
+                    WHERE {where} AND resource_id IS NOT NULL
+                      AND charge_period_start >= :t0 AND charge_period_start < :t1
+                    GROUP BY 1, 2, 3
+                ) ranked WHERE rank <= :limit
+                """
+            ),
+            {**params, "t0": utc_start(start), "t1": utc_start(end), "limit": limit},
+        ).all()
+        top: dict[tuple[str, str], list[ResourceCost]] = {}
+        for service, prov, resource, cost in rows:
+            top.setdefault((service, prov), []).append(ResourceCost(resource_id=resource, cost=Decimal(cost)))
+        return top
