@@ -140,7 +140,7 @@ def test_the_console_script_points_into_the_wheel(built: tuple[Path, Path, set[s
         parser = configparser.ConfigParser()
         parser.read_string(archive.read(entry_points).decode())
     target = parser["console_scripts"]["cloudoptima"]
-    assert target.split(".", 1)[0] in packages
+    assert target.split(":", 1)[0].split(".", 1)[0] in packages
 
 
 def test_the_eval_data_loads_from_an_installed_copy(
