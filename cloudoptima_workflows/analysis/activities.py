@@ -38,6 +38,7 @@ from cloudoptima_workflows.analysis.inputs import (
     PublishInput,
     RecommendationStepResult,
 )
+from cloudoptima_workflows.analysis.interface import AnalysisActivityInterface
 
 Explain = Callable[[Session, uuid.UUID, list[uuid.UUID]], int]
 """Writes an explanation onto each of these anomalies in the session (the root-cause agent, wired by the
@@ -71,7 +72,7 @@ def _today(value: str | None, now: Callable[[], datetime]) -> date:
     return date.fromisoformat(value) if value else now().date()
 
 
-class AnalysisActivities:
+class AnalysisActivities(AnalysisActivityInterface):
     """Activities bound to a session factory and an event publisher (wired in ``worker.main``)."""
 
     def __init__(

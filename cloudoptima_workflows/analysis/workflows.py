@@ -29,11 +29,13 @@ with workflow.unsafe.imports_passed_through():
         BudgetStepResult,
         FanOutResult,
         ForecastInput,
-        ForecastStepResult,
         OrganisationList,
         PublishInput,
         RecommendationStepResult,
     )
+    from cloudoptima_workflows.analysis.interface import AnalysisActivityInterface
+    from cloudoptima_workflows.policies.inputs import PolicyTriggersInput, TriggerEvaluationInput
+    from cloudoptima_workflows.policies.workflows import PolicyTriggersWorkflow
 
 RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -46,10 +48,9 @@ POLICY_TRIGGERS_PATCH = "analysis-policy-triggers"
 
 
 async def _organisations(params: AnalyseAllInput) -> OrganisationList:
-    result: OrganisationList = await workflow.execute_activity(
-        "analysis.list_organisations",
+    result: OrganisationList = await workflow.execute_activity_method(
+        AnalysisActivityInterface.list_organisations,
         params,
-        result_type=OrganisationList,
         start_to_close_timeout=timedelta(minutes=1),
         retry_policy=RETRY,
     )
@@ -67,49 +68,43 @@ def _reason(error: BaseException) -> str:
 class AnalyseOrganisationWorkflow:
     @workflow.run
     async def run(self, params: AnalyseOrganisationInput) -> AnalyseOrganisationResult:
-        anomalies: AnomalyStepResult = await workflow.execute_activity(
-            "analysis.anomalies",
+        anomalies: AnomalyStepResult = await workflow.execute_activity_method(
+            AnalysisActivityInterface.anomalies,
             params,
-            result_type=AnomalyStepResult,
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=RETRY,
         )
-        recommendations: RecommendationStepResult = await workflow.execute_activity(
-            "analysis.recommendations",
+        recommendations: RecommendationStepResult = await workflow.execute_activity_method(
+            AnalysisActivityInterface.recommendations,
             params,
-            result_type=RecommendationStepResult,
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=RETRY,
         )
-        budgets: BudgetStepResult = await workflow.execute_activity(
-            "analysis.budgets",
+        budgets: BudgetStepResult = await workflow.execute_activity_method(
+            AnalysisActivityInterface.budgets,
             params,
-            result_type=BudgetStepResult,
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=RETRY,
         )
-        events: int = await workflow.execute_activity(
-            "analysis.publish",
+        events: int = await workflow.execute_activity_method(
+            AnalysisActivityInterface.publish,
             PublishInput(
                 organization_id=params.organization_id,
                 anomalies=anomalies,
                 recommendations=recommendations,
                 budgets=budgets,
             ),
-            result_type=int,
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=RETRY,
         )
         if workflow.patched(POLICY_TRIGGERS_PATCH):
             await workflow.start_child_workflow(
-                "PolicyTriggers",
-                {
-                    "evaluation": {
-                        "organization_id": params.organization_id,
-                        "today": params.today,
-                        "source": "analysis",
-                    }
-                },
+                PolicyTriggersWorkflow.run,
+                PolicyTriggersInput(
+                    evaluation=TriggerEvaluationInput(
+                        organization_id=params.organization_id, today=params.today, source="analysis"
+                    )
+                ),
                 id=f"policy-triggers-{params.organization_id}-{workflow.info().run_id}",
                 task_queue=params.policy_task_queue,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -160,18 +155,16 @@ class EvaluateBudgetsWorkflow:
                 organization_id=organization_id, lookback_days=params.lookback_days, today=params.today
             )
             try:
-                budgets: BudgetStepResult = await workflow.execute_activity(
-                    "analysis.budgets",
+                budgets: BudgetStepResult = await workflow.execute_activity_method(
+                    AnalysisActivityInterface.budgets,
                     single,
-                    result_type=BudgetStepResult,
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=RETRY,
                 )
                 if budgets.alerts:
-                    await workflow.execute_activity(
-                        "analysis.publish",
+                    await workflow.execute_activity_method(
+                        AnalysisActivityInterface.publish,
                         PublishInput(organization_id=organization_id, budgets=budgets),
-                        result_type=int,
                         start_to_close_timeout=timedelta(minutes=1),
                         retry_policy=RETRY,
                     )
@@ -190,12 +183,11 @@ class RefreshForecastsWorkflow:
         succeeded, failed = [], []
         for organization_id in organisations.organization_ids:
             try:
-                await workflow.execute_activity(
-                    "analysis.forecast",
+                await workflow.execute_activity_method(
+                    AnalysisActivityInterface.forecast,
                     ForecastInput(
                         organization_id=organization_id, today=params.today, history_days=params.lookback_days
                     ),
-                    result_type=ForecastStepResult,
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=RETRY,
                 )

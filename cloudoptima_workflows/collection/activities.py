@@ -66,6 +66,7 @@ from cloudoptima_workflows.collection.inputs import (
     UtilisationInput,
     UtilisationResult,
 )
+from cloudoptima_workflows.collection.interface import CollectionActivityInterface
 from cloudoptima_workflows.message import Message
 
 CREDENTIALS_ERROR = "CredentialsError"
@@ -107,7 +108,7 @@ class _Throttled:
             activity.heartbeat(detail())
 
 
-class CollectionActivities:
+class CollectionActivities(CollectionActivityInterface):
     """Activities bound to one :class:`CollectionService` (wired in ``worker.main``)."""
 
     def __init__(self, service: CollectionService) -> None:

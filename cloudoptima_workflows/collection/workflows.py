@@ -42,7 +42,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -55,6 +55,8 @@ from temporalio.exceptions import (
 
 with workflow.unsafe.imports_passed_through():
     from cloudoptima.domain.permission_problems import PermissionProblem
+    from cloudoptima_workflows.analysis.inputs import AnalyseOrganisationInput
+    from cloudoptima_workflows.analysis.workflows import AnalyseOrganisationWorkflow
     from cloudoptima_workflows.collection.inputs import (
         AccountKey,
         AccountList,
@@ -67,23 +69,25 @@ with workflow.unsafe.imports_passed_through():
         CollectBatchInput,
         CollectBatchResult,
         CostWindowInput,
-        CostWindowResult,
         FinishInput,
-        FinishResult,
         IamResult,
         InventoryResult,
         ListAccountsInput,
         UtilisationInput,
         UtilisationResult,
     )
+    from cloudoptima_workflows.collection.interface import CollectionActivityInterface
+    from cloudoptima_workflows.policies.inputs import PolicyTriggersInput, TriggerEvaluationInput
+    from cloudoptima_workflows.policies.workflows import PolicyTriggersWorkflow
+
+ArgT = TypeVar("ArgT")
+ResultT = TypeVar("ResultT")
 
 CREDENTIALS_ERROR = "CredentialsError"
 PERMISSION_DENIED = "PermissionDenied"
 IN_PROGRESS = "CollectionInProgress"
-ANALYSIS_WORKFLOW = "AnalyseOrganisation"
 BATCHES_PATCH = "collect-all-batches"
 POLICY_TRIGGERS_PATCH = "collection-policy-triggers"
-POLICY_TRIGGERS_WORKFLOW = "PolicyTriggers"
 """``CollectAll`` histories from before batches (one child workflow per account) replay the old path."""
 
 READ_RETRY = RetryPolicy(
@@ -166,8 +170,12 @@ async def _optional(failed: list[str], denied: list[PermissionProblem], name: st
 async def _evaluate_policies(organization_id: str, today: str | None, task_queue: str) -> None:
     """Start ``PolicyTriggers`` for the organisation (abandoned; a unique id per collection run)."""
     await workflow.start_child_workflow(
-        POLICY_TRIGGERS_WORKFLOW,
-        {"evaluation": {"organization_id": organization_id, "today": today, "source": "collection"}},
+        PolicyTriggersWorkflow.run,
+        PolicyTriggersInput(
+            evaluation=TriggerEvaluationInput(
+                organization_id=organization_id, today=today, source="collection"
+            )
+        ),
         id=f"policy-triggers-{organization_id}-{workflow.info().run_id}",
         task_queue=task_queue,
         parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -185,11 +193,12 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
     credentials error if one turns up."""
     heartbeat = timedelta(seconds=params.heartbeat_seconds)
 
-    async def step(name: str, arg: Any, result_type: type[Any], *, long: bool = False) -> Any:
-        return await workflow.execute_activity(
-            name,
+    async def step(
+        activity: Callable[[CollectionActivityInterface, ArgT], ResultT], arg: ArgT, *, long: bool = False
+    ) -> ResultT:
+        return await workflow.execute_activity_method(
+            activity,
             arg,
-            result_type=result_type,
             start_to_close_timeout=timedelta(minutes=30 if long else 5),
             heartbeat_timeout=heartbeat,
             retry_policy=READ_RETRY,
@@ -209,14 +218,13 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
         outcomes = await asyncio.gather(
             *(
                 step(
-                    "collection.costs",
+                    CollectionActivityInterface.costs,
                     CostWindowInput(
                         organization_id=params.organization_id,
                         cloud_account_id=params.cloud_account_id,
                         start=w.start,
                         end=w.end,
                     ),
-                    CostWindowResult,
                     long=True,
                 )
                 for w in windows
@@ -230,7 +238,7 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
                 loaded.append(outcome)
         if "inventory" in pending:
             inventory = await _optional(
-                failed, denied, "inventory", step("collection.inventory", params, InventoryResult, long=True)
+                failed, denied, "inventory", step(CollectionActivityInterface.inventory, params, long=True)
             )
         if "utilisation" in pending:
             utilisation = await _optional(
@@ -238,21 +246,20 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
                 denied,
                 "utilisation",
                 step(
-                    "collection.utilisation",
+                    CollectionActivityInterface.utilisation,
                     UtilisationInput(
                         organization_id=params.organization_id,
                         cloud_account_id=params.cloud_account_id,
                         start=plan.utilisation_start,
                         end=plan.utilisation_end,
                     ),
-                    UtilisationResult,
                     long=True,
                 ),
             )
         if "iam" in pending:
-            iam = await _optional(failed, denied, "iam", step("collection.iam", params, IamResult))
-        finish = await workflow.execute_activity(
-            "collection.finish",
+            iam = await _optional(failed, denied, "iam", step(CollectionActivityInterface.iam, params))
+        finish = await workflow.execute_activity_method(
+            CollectionActivityInterface.finish,
             FinishInput(
                 organization_id=params.organization_id,
                 cloud_account_id=params.cloud_account_id,
@@ -262,7 +269,6 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
                 today=params.today,
                 permission_problems=_problems(denied, inventory, utilisation, iam),
             ),
-            result_type=FinishResult,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=DB_RETRY,
         )
@@ -298,10 +304,9 @@ class CollectAccountWorkflow:
         # On its own (a manual sync), not as CollectAll's child: evaluate the policies when it ends.
         alone = workflow.info().parent is None and workflow.patched(POLICY_TRIGGERS_PATCH)
         try:
-            collected: AccountSteps = await workflow.execute_activity(
-                "collection.account",
+            collected: AccountSteps = await workflow.execute_activity_method(
+                CollectionActivityInterface.account,
                 params,
-                result_type=AccountSteps,
                 start_to_close_timeout=timedelta(minutes=30),
                 heartbeat_timeout=timedelta(seconds=params.heartbeat_seconds),
                 retry_policy=READ_RETRY,
@@ -325,10 +330,9 @@ class CollectAccountWorkflow:
 class CollectAllWorkflow:
     @workflow.run
     async def run(self, params: CollectAllInput) -> CollectAllResult:
-        listed: AccountList = await workflow.execute_activity(
-            "collection.list_accounts",
+        listed: AccountList = await workflow.execute_activity_method(
+            CollectionActivityInterface.list_accounts,
             ListAccountsInput(kind=params.kind, organization_id=params.organization_id),
-            result_type=AccountList,
             start_to_close_timeout=timedelta(minutes=1),
             retry_policy=DB_RETRY,
         )
@@ -394,8 +398,8 @@ class CollectAllWorkflow:
             for organization_id in sorted(organisations):
                 try:
                     await workflow.start_child_workflow(
-                        ANALYSIS_WORKFLOW,
-                        {"organization_id": organization_id, "today": params.today},
+                        AnalyseOrganisationWorkflow.run,
+                        AnalyseOrganisationInput(organization_id=organization_id, today=params.today),
                         id=f"analyse-organisation-{organization_id}",
                         task_queue=params.analysis_task_queue,
                         parent_close_policy=workflow.ParentClosePolicy.ABANDON,
@@ -462,10 +466,9 @@ class CollectAllWorkflow:
             outcomes: dict[str, AccountOutcome] = {}
             async with gate:
                 try:
-                    result: CollectBatchResult = await workflow.execute_activity(
-                        "collection.accounts",
+                    result: CollectBatchResult = await workflow.execute_activity_method(
+                        CollectionActivityInterface.accounts,
                         CollectBatchInput(accounts=[account_input(key) for key in keys]),
-                        result_type=CollectBatchResult,
                         start_to_close_timeout=timedelta(minutes=30) * len(keys),
                         heartbeat_timeout=timedelta(seconds=params.heartbeat_seconds),
                         retry_policy=READ_RETRY,

@@ -13,9 +13,10 @@ from cloudoptima.services.audit_retention import prune_all
 from cloudoptima.storage.base import utcnow
 from cloudoptima.storage.models import RefreshToken, RevokedToken
 from cloudoptima_workflows.maintenance.inputs import AuditPruneResult, CleanupInput, CleanupResult
+from cloudoptima_workflows.maintenance.interface import MaintenanceActivityInterface
 
 
-class MaintenanceActivities:
+class MaintenanceActivities(MaintenanceActivityInterface):
     """Activities bound to a session factory (wired in ``worker.main``) and a clock."""
 
     def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime] = utcnow) -> None:

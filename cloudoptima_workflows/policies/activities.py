@@ -15,6 +15,7 @@ from cloudoptima.services.policy_triggers import Firing, PolicyTriggerService, p
 from cloudoptima.services.remediation import RemediationError
 from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_workflows.policies import inputs as p
+from cloudoptima_workflows.policies.interface import PolicyActivityInterface
 from cloudoptima_workflows.remediation import inputs as r
 from cloudoptima_workflows.remediation.activities import RemediationDeps
 
@@ -32,7 +33,7 @@ def _view(firing: Firing) -> p.FiringView:
     )
 
 
-class PolicyActivities:
+class PolicyActivities(PolicyActivityInterface):
     """Activities bound to the same dependencies as the remediation activities."""
 
     def __init__(self, deps: RemediationDeps) -> None:

@@ -10,8 +10,9 @@ evaluate event/threshold triggers, starting a policy execution for each new firi
   starts one execution, ever) and records and publishes them (``policies.firings_started``). The requester
   of a triggered run is ``system:trigger`` with the viewer role, who can never approve: a person must.
 
-Activities and the remediation workflow are referenced by name; this module imports only temporalio and
-inputs. Histories from before the stage events replay the old path (``workflow.patched``).
+Activities (``PolicyActivityInterface``) and the remediation workflow are referenced as typed methods; this
+module imports no I/O library (an import contract). Histories from before the stage events replay the old
+path (``workflow.patched``).
 """
 
 from __future__ import annotations
@@ -24,16 +25,20 @@ from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from cloudoptima_workflows.policies import inputs as p
-    from cloudoptima_workflows.remediation import inputs as r
+    # By full dotted name: ``from package import module`` would give the sandbox its own copy of the
+    # module, whose classes are not the ones the activity interfaces name (pydantic then refuses them).
+    import cloudoptima_workflows.policies.inputs as p
+    import cloudoptima_workflows.remediation.inputs as r
+    from cloudoptima_workflows.policies.interface import PolicyActivityInterface
+    from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
 
 _QUICK = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
 STAGES_PATCH = "policy-stage-events"
 
 
 async def _stage(params: p.PolicyExecutionInput, stage: str, data: dict[str, object]) -> None:
-    await workflow.execute_activity(
-        "policies.publish",
+    await workflow.execute_activity_method(
+        PolicyActivityInterface.publish,
         p.PolicyStage(
             organization_id=params.organization_id, policy_id=params.policy_id, stage=stage, data=dict(data)
         ),
@@ -49,14 +54,13 @@ class PolicyExecutionWorkflow:
     @workflow.run
     async def run(self, params: p.PolicyExecutionInput) -> p.PolicyRunResult:
         stages = workflow.patched(STAGES_PATCH)
-        match: p.PolicyMatch = await workflow.execute_activity(
-            "policies.match",
+        match: p.PolicyMatch = await workflow.execute_activity_method(
+            PolicyActivityInterface.match,
             p.PolicyMatchInput(
                 organization_id=params.organization_id,
                 policy_id=params.policy_id,
                 resource_ids=params.resource_ids,
             ),
-            result_type=p.PolicyMatch,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=_QUICK,
         )
@@ -95,7 +99,7 @@ class PolicyExecutionWorkflow:
             safety=match.safety,
         )
         status: r.RemediationStatus = await workflow.execute_child_workflow(
-            "Remediation", request, id=child_id, result_type=r.RemediationStatus
+            RemediationWorkflow.run, request, id=child_id
         )
         if stages:
             await _stage(params, "finished", {**about, "state": status.state, "error": status.error})
@@ -115,10 +119,9 @@ class PolicyTriggersWorkflow:
 
     @workflow.run
     async def run(self, params: p.PolicyTriggersInput) -> p.PolicyTriggersResult:
-        fired: p.TriggeredPolicies = await workflow.execute_activity(
-            "policies.evaluate_triggers",
+        fired: p.TriggeredPolicies = await workflow.execute_activity_method(
+            PolicyActivityInterface.evaluate_triggers,
             params.evaluation,
-            result_type=p.TriggeredPolicies,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=_QUICK,
         )
@@ -129,7 +132,7 @@ class PolicyTriggersWorkflow:
             # Another evaluation may have started this firing already: one execution per firing, ever.
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await workflow.start_child_workflow(
-                    "PolicyExecution",
+                    PolicyExecutionWorkflow.run,
                     p.PolicyExecutionInput(
                         organization_id=org,
                         policy_id=firing.policy_id,
@@ -145,10 +148,9 @@ class PolicyTriggersWorkflow:
                 )
             started[firing.firing_id] = child_id
         if fired.firings:
-            await workflow.execute_activity(
-                "policies.firings_started",
+            await workflow.execute_activity_method(
+                PolicyActivityInterface.firings_started,
                 p.FiringsStarted(organization_id=org, started=started, firings=list(fired.firings)),
-                result_type=int,
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=_QUICK,
             )

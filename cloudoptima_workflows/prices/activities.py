@@ -7,9 +7,10 @@ from temporalio import activity
 from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.services.prices import PriceRefresher
 from cloudoptima_workflows.prices.inputs import ProviderRefreshResult, RefreshProviderInput
+from cloudoptima_workflows.prices.interface import PriceActivityInterface
 
 
-class PriceActivities:
+class PriceActivities(PriceActivityInterface):
     """Activities bound to a refresher (wired in ``worker.main`` with the providers' real price lists)."""
 
     def __init__(self, refresher: PriceRefresher) -> None:

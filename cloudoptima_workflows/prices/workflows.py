@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
         RefreshPricesResult,
         RefreshProviderInput,
     )
+    from cloudoptima_workflows.prices.interface import PriceActivityInterface
 
 ALL_PROVIDERS = ("aws", "azure", "gcp")
 
@@ -26,10 +27,9 @@ class RefreshPricesWorkflow:
     async def run(self, params: RefreshPricesInput) -> RefreshPricesResult:
         results = []
         for provider in params.providers or ALL_PROVIDERS:
-            result: ProviderRefreshResult = await workflow.execute_activity(
-                "prices.refresh_provider",
+            result: ProviderRefreshResult = await workflow.execute_activity_method(
+                PriceActivityInterface.refresh_provider,
                 RefreshProviderInput(provider=provider),
-                result_type=ProviderRefreshResult,
                 start_to_close_timeout=timedelta(minutes=30),
                 retry_policy=RetryPolicy(maximum_attempts=3, backoff_coefficient=2.0),
             )

@@ -31,6 +31,7 @@ from cloudoptima.services.events import Publish
 from cloudoptima.services.remediation import ProviderFactory, RemediationError, RemediationService
 from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_workflows.remediation import inputs as i
+from cloudoptima_workflows.remediation.interface import RemediationActivityInterface
 
 _CHANNELS = frozenset({"rest", "mcp", "temporal_ui", "update", "signal"})
 
@@ -143,7 +144,7 @@ def _uuid(value: str | None) -> uuid.UUID | None:
     return uuid.UUID(value) if value else None
 
 
-class RemediationActivities:
+class RemediationActivities(RemediationActivityInterface):
     """Activities bound to a session factory and a provider factory."""
 
     def __init__(self, deps: RemediationDeps) -> None:

@@ -33,7 +33,8 @@ Contract:
   exhausted retry or a failed verification stops execution; with ``rollback_enabled`` the steps that
   succeeded are rolled back in reverse order (irreversible ones are reported).
 - Cancelling the workflow while it waits (approval or schedule) ends it as ``cancelled``.
-- Activities are referenced by name; this module imports only temporalio and its inputs.
+- Activities are referenced as typed methods (``RemediationActivityInterface``); this module imports no
+  I/O library (an import contract).
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # By full dotted name: ``from package import module`` would give the sandbox its own copy of the
+    # module, whose classes are not the ones the activity interfaces name (pydantic then refuses them).
+    import cloudoptima_workflows.remediation.inputs as i
     from cloudoptima.domain.remediation import RemediationState
-    from cloudoptima_workflows.remediation import inputs as i
+    from cloudoptima_workflows.remediation.interface import RemediationActivityInterface
 
 _QUICK = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
 _RECORD = RetryPolicy(maximum_interval=timedelta(minutes=1))
@@ -116,8 +120,8 @@ class RemediationWorkflow:
         """The database's verdict on the claimed user, or why it could not be had."""
         assert self._plan is not None
         try:
-            verdict: i.DecisionVerdict = await workflow.execute_activity(
-                "remediation.verify_decision",
+            verdict: i.DecisionVerdict = await workflow.execute_activity_method(
+                RemediationActivityInterface.verify_decision,
                 i.VerifyDecisionInput(
                     organization_id=self._organization_id,
                     execution_id=self._execution_id,
@@ -130,7 +134,6 @@ class RemediationWorkflow:
                     approved_by=[a.approver.user_id for a in self._approvals],
                     approval_code=code,
                 ),
-                result_type=i.DecisionVerdict,
                 start_to_close_timeout=timedelta(minutes=1),
                 retry_policy=_QUICK,
             )
@@ -205,8 +208,8 @@ class RemediationWorkflow:
         reason: str,
     ) -> None:
         info = workflow.info()
-        await workflow.execute_activity(
-            "remediation.audit_decision",
+        await workflow.execute_activity_method(
+            RemediationActivityInterface.audit_decision,
             i.AuditDecisionInput(
                 organization_id=self._organization_id,
                 execution_id=self._execution_id,
@@ -265,8 +268,8 @@ class RemediationWorkflow:
         never sees a state the database (REST, the approvals list) does not have yet."""
         if error is not None:
             self._error = error
-        await workflow.execute_activity(
-            "remediation.record",
+        await workflow.execute_activity_method(
+            RemediationActivityInterface.record,
             i.RecordInput(
                 organization_id=self._organization_id,
                 execution_id=self._execution_id,
@@ -306,10 +309,9 @@ class RemediationWorkflow:
 
     async def _run(self, request: i.RemediationRequest) -> i.RemediationStatus:
         self._state = RemediationState.PLANNING
-        plan: i.PlanView = await workflow.execute_activity(
-            "remediation.plan",
+        plan: i.PlanView = await workflow.execute_activity_method(
+            RemediationActivityInterface.plan,
             i.PlanInput(request=request, workflow_id=workflow.info().workflow_id),
-            result_type=i.PlanView,
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=_QUICK,
         )
@@ -363,10 +365,9 @@ class RemediationWorkflow:
         for step in plan.steps:
             key = i.STEP_KEY_FORMAT.format(workflow_id=workflow_id, index=step.index)
             try:
-                result: i.StepResult = await workflow.execute_activity(
-                    "remediation.execute_step",
+                result: i.StepResult = await workflow.execute_activity_method(
+                    RemediationActivityInterface.execute_step,
                     i.StepInput(organization_id=request.organization_id, step=step, idempotency_key=key),
-                    result_type=i.StepResult,
                     start_to_close_timeout=timedelta(minutes=15),
                     retry_policy=_ACT,
                 )
@@ -393,10 +394,9 @@ class RemediationWorkflow:
         for result in self._steps:
             step = plan.steps[result.index]
             try:
-                check: i.VerifyResult = await workflow.execute_activity(
-                    "remediation.verify_step",
+                check: i.VerifyResult = await workflow.execute_activity_method(
+                    RemediationActivityInterface.verify_step,
                     i.VerifyInput(organization_id=request.organization_id, step=step, result=result),
-                    result_type=i.VerifyResult,
                     start_to_close_timeout=timedelta(minutes=5),
                     retry_policy=_ACT,
                 )
@@ -416,15 +416,14 @@ class RemediationWorkflow:
         for result in reversed(done):
             key = i.ROLLBACK_KEY_FORMAT.format(workflow_id=workflow_id, index=result.index)
             try:
-                undone: i.RollbackResult = await workflow.execute_activity(
-                    "remediation.rollback_step",
+                undone: i.RollbackResult = await workflow.execute_activity_method(
+                    RemediationActivityInterface.rollback_step,
                     i.RollbackInput(
                         organization_id=request.organization_id,
                         step=plan.steps[result.index],
                         result=result,
                         idempotency_key=key,
                     ),
-                    result_type=i.RollbackResult,
                     start_to_close_timeout=timedelta(minutes=15),
                     retry_policy=_ACT,
                 )

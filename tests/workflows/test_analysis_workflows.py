@@ -40,6 +40,7 @@ from tests.workflows.collection_support import (
     drop_tenant,
     registry,
 )
+from tests.workflows.history_recording import record_history
 
 
 @pytest.fixture(scope="module")
@@ -100,18 +101,24 @@ async def test_budgets_forecasts_and_analysis_after_collection(
                 id=f"collect-{uuid.uuid4()}",
                 task_queue=names[COLLECTION],
             )
-            budgets: FanOutResult = await client.execute_workflow(
+            evaluated = await client.start_workflow(
                 EvaluateBudgetsWorkflow.run, only, id=f"budgets-{uuid.uuid4()}", task_queue=names[PROCESSING]
             )
+            budgets: FanOutResult = await evaluated.result()
+            await record_history(evaluated, "evaluate_budgets")
             again: FanOutResult = await client.execute_workflow(
                 EvaluateBudgetsWorkflow.run, only, id=f"budgets-{uuid.uuid4()}", task_queue=names[PROCESSING]
             )
-            forecasts: FanOutResult = await client.execute_workflow(
+            refreshed = await client.start_workflow(
                 RefreshForecastsWorkflow.run, only, id=f"forecasts-{uuid.uuid4()}", task_queue=names[ML]
             )
-            analysed: FanOutResult = await client.execute_workflow(
+            forecasts: FanOutResult = await refreshed.result()
+            await record_history(refreshed, "refresh_forecasts")
+            everything = await client.start_workflow(
                 AnalyseAllWorkflow.run, only, id=f"analyse-all-{uuid.uuid4()}", task_queue=names[PROCESSING]
             )
+            analysed: FanOutResult = await everything.result()
+            await record_history(everything, "analyse_all")
     publisher.close()
 
     assert budgets == again == forecasts == analysed == FanOutResult(succeeded=[org], failed=[])

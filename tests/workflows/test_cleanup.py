@@ -20,6 +20,7 @@ from cloudoptima.storage.models import AuditLog, Organization, RevokedToken
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.inputs import CleanupInput, CleanupResult
 from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
+from tests.workflows.history_recording import record_history
 
 
 @pytest.fixture
@@ -83,12 +84,14 @@ async def test_cleanup_deletes_only_expired(
             activities=[activities.purge_expired_tokens, activities.prune_audit_logs],
             activity_executor=executor,
         ):
-            result = await time_skipping_env.client.execute_workflow(
+            handle = await time_skipping_env.client.start_workflow(
                 CleanupWorkflow.run,
                 CleanupInput(grace_days=1),
                 id=f"cleanup-{uuid.uuid4()}",
                 task_queue="processing-test",
             )
+            result = await handle.result()
+            await record_history(handle, "cleanup")
     assert isinstance(result, CleanupResult)
     assert result.revoked_tokens_deleted >= 1
     with session_factory(engine)() as session:

@@ -5,7 +5,8 @@ collection workflows' code paths), run::
 
     CLOUDOPTIMA_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows/test_collection_workflow.py -k end_to_end
 
-and commit the JSON files; ``test_collection_replay.py`` replays them on every run.
+and commit the JSON files; ``test_workflow_replay.py`` replays them on every run (``history_recording.py``
+says how every other golden history is recorded).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from cloudoptima_workflows.policies.inputs import PolicyRunResult, PolicyTrigger
 from cloudoptima_workflows.policies.workflows import PolicyExecutionWorkflow, PolicyTriggersWorkflow
 from cloudoptima_workflows.queues import REMEDIATION
 from cloudoptima_workflows.remediation.activities import RemediationDeps
+from tests.workflows.history_recording import record_history
 from tests.workflows.test_remediation_harness import (
     Tenant,
     remediation_worker,
@@ -124,6 +125,7 @@ async def test_policy_dry_run_then_approved_execution_with_history(
     )
     assert (await parent.result()).state == "completed"
     assert all(org.resource(rid).state is ResourceState.STOPPED for rid in targets)
+    await record_history(parent, "policy_execution")
 
     with tenant_session(session_factory(engine), org.organization_id) as session:
         history = RemediationService(session, org.organization_id, sandbox_factory(org)).executions(

@@ -40,6 +40,7 @@ from tests.workflows.collection_support import (
     drop_tenant,
     registry,
 )
+from tests.workflows.history_recording import record_history
 from tests.workflows.test_policies_workflow import SEARCH_STOP, create_policy, search_instances
 from tests.workflows.test_remediation_harness import Tenant, sandbox_copy, sandbox_factory, tenant
 from tests.workflows.test_remediation_workflow import until_state
@@ -69,8 +70,11 @@ def org(engine: Engine, tmp_path: Path) -> Iterator[Tenant]:
         yield created
 
 
-async def _analyse(client: Client, queues: dict[str, str], org: Tenant) -> PolicyTriggersResult:
-    """Run one analysis of the organisation and wait for the trigger evaluation it starts."""
+async def _analyse(
+    client: Client, queues: dict[str, str], org: Tenant, *, record: str | None = None
+) -> PolicyTriggersResult:
+    """Run one analysis of the organisation and wait for the trigger evaluation it starts (``record``: save
+    that evaluation's history under this name, see ``history_recording``)."""
     handle = await client.start_workflow(
         AnalyseOrganisationWorkflow.run,
         AnalyseOrganisationInput(
@@ -83,7 +87,10 @@ async def _analyse(client: Client, queues: dict[str, str], org: Tenant) -> Polic
     triggers = client.get_workflow_handle_for(
         PolicyTriggersWorkflow.run, f"policy-triggers-{org.organization_id}-{handle.result_run_id}"
     )
-    return await triggers.result()
+    result = await triggers.result()
+    if record is not None:
+        await record_history(triggers, record)
+    return result
 
 
 async def test_analysis_fires_the_event_policy_once_and_it_waits_for_approval(
@@ -118,7 +125,7 @@ async def test_analysis_fires_the_event_policy_once_and_it_waits_for_approval(
                 activity_executor=executor,
             ),
         ):
-            first = await _analyse(client, queues, org)
+            first = await _analyse(client, queues, org, record="policy_triggers")
             assert len(first.started_workflow_ids) == 1, "one new event, one policy: one firing"
             execution = first.started_workflow_ids[0]
             pending = await until_state(client, f"{execution}/remediation", {"pending_approval"})

@@ -34,6 +34,7 @@ from cloudoptima_workflows.prices.activities import PriceActivities
 from cloudoptima_workflows.prices.inputs import RefreshPricesInput, RefreshPricesResult
 from cloudoptima_workflows.prices.workflows import RefreshPricesWorkflow
 from tests.clouds.prices.fakes import FakeAwsPricing, aws_product
+from tests.workflows.history_recording import record_history
 
 NOW = datetime(2031, 3, 1, 4, tzinfo=UTC)
 AZURE_BEFORE = ListPrice(
@@ -158,13 +159,15 @@ async def test_refresh_stores_aws_and_keeps_azure_when_its_price_list_fails(
                 activities=[PriceActivities(refresher).refresh_provider],
                 activity_executor=executor,
             ):
-                result = await temporal_env.client.execute_workflow(
+                handle = await temporal_env.client.start_workflow(
                     RefreshPricesWorkflow.run,
                     RefreshPricesInput(providers=["aws", "azure"]),
                     id=f"refresh-prices-{uuid.uuid4()}",
                     task_queue=queue,
                     result_type=RefreshPricesResult,
                 )
+                result = await handle.result()
+                await record_history(handle, "refresh_prices")
     finally:
         fake.stop()
 

@@ -32,6 +32,7 @@ from cloudoptima_workflows.client import (
 from cloudoptima_workflows.remediation.activities import RemediationDeps
 from cloudoptima_workflows.remediation.inputs import ResourceAction, SafetyControls, SignalDecision
 from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
+from tests.workflows.history_recording import record_history
 from tests.workflows.test_remediation_harness import (
     LostResponseProvider,
     Tenant,
@@ -141,6 +142,7 @@ async def test_approved_plan_executes_and_verifies(client: Client, org: Tenant, 
 
     final = await handle(client, info.workflow_id).result()
     assert final.state == "completed", final.error
+    await record_history(handle(client, info.workflow_id), "remediation")
     assert org.resource(vm.resource_id).state is ResourceState.STOPPED
     assert step_keys(org, info.workflow_id) == [f"{info.workflow_id}/step-0"]
     assert [v.ok for v in final.verifications] == [True]

@@ -1,0 +1,75 @@
+"""Replay every golden history (``tests/workflows/histories/``) against the current workflow code, through
+the pydantic data converter every worker uses.
+
+A change that makes a workflow non-deterministic for histories already in flight (reordered or renamed
+activities or children, changed timers) fails here; so does a workflow type without a golden history. How
+each history is recorded, and re-recorded after an *intended* change, is in ``history_recording.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+import cloudoptima_workflows
+from cloudoptima_workflows.connection import DATA_CONVERTER
+from tests.workflows.history_recording import HISTORIES, RECORDERS
+
+RECORDED = {
+    # Recorded before batches (a CollectAccount child per account): replays the unpatched path.
+    "collect_all_children.json": "CollectAll",
+    "collect_all.json": "CollectAll",
+    "collect_account.json": "CollectAccount",
+    "analyse_organisation.json": "AnalyseOrganisation",
+    "analyse_all.json": "AnalyseAll",
+    "evaluate_budgets.json": "EvaluateBudgets",
+    "refresh_forecasts.json": "RefreshForecasts",
+    "cleanup.json": "Cleanup",
+    "refresh_prices.json": "RefreshPrices",
+    "policy_execution.json": "PolicyExecution",
+    "policy_triggers.json": "PolicyTriggers",
+    "remediation.json": "Remediation",
+}
+"""Each golden history and the workflow type it records."""
+
+
+def workflow_classes() -> dict[str, type]:
+    """Every workflow defined in a ``cloudoptima_workflows.<area>.workflows`` module, by workflow type."""
+    found: dict[str, type] = {}
+    for area in pkgutil.iter_modules(cloudoptima_workflows.__path__):
+        if not area.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"cloudoptima_workflows.{area.name}.workflows")
+        except ModuleNotFoundError:
+            continue
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            definition = workflow._Definition.from_class(cls)
+            if definition is not None and definition.name is not None and cls.__module__ == module.__name__:
+                found[definition.name] = cls
+    return found
+
+
+def test_every_workflow_type_has_a_golden_history() -> None:
+    types = workflow_classes()
+    assert len(types) >= 11, sorted(types)
+    assert set(types) <= set(RECORDED.values()), (
+        f"no golden history for {sorted(set(types) - set(RECORDED.values()))}"
+    )
+    on_disk = {path.name for path in HISTORIES.glob("*.json")}
+    assert on_disk == set(RECORDED) == set(RECORDERS)
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED))
+async def test_recorded_history_replays_deterministically(name: str) -> None:
+    history = WorkflowHistory.from_json(f"replay-{name}", (HISTORIES / name).read_text())
+    assert history.events[0].workflow_execution_started_event_attributes.workflow_type.name == RECORDED[name]
+    replayer = Replayer(workflows=list(workflow_classes().values()), data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{name}: {result.replay_failure}"
