@@ -250,10 +250,8 @@ class CollectionActivities(CollectionActivityInterface):
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat(f"costs {params.start}..{params.end}")
         with self._errors(ref, ("costs", "costs")):
-            step = self._service.collect_costs(
-                ref, date.fromisoformat(params.start), date.fromisoformat(params.end)
-            )
-        return wire.cost_result(step)
+            step = self._service.collect_costs(ref, params.start, params.end)
+        return CostWindowResult.model_validate(step, from_attributes=True)
 
     @activity.defn(name="collection.inventory")
     def inventory(self, params: CollectAccountInput) -> InventoryResult:
@@ -261,17 +259,15 @@ class CollectionActivities(CollectionActivityInterface):
         _heartbeat("inventory")
         with self._errors(ref, ("inventory", "inventory")):
             step = self._service.collect_inventory(ref)
-        return wire.inventory_result(step)
+        return InventoryResult.model_validate(step, from_attributes=True)
 
     @activity.defn(name="collection.utilisation")
     def utilisation(self, params: UtilisationInput) -> UtilisationResult:
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat("utilisation")
         with self._errors(ref):
-            step = self._service.collect_utilisation(
-                ref, date.fromisoformat(params.start), date.fromisoformat(params.end), _heartbeat
-            )
-        return wire.utilisation_result(step)
+            step = self._service.collect_utilisation(ref, params.start, params.end, _heartbeat)
+        return UtilisationResult.model_validate(step, from_attributes=True)
 
     @activity.defn(name="collection.iam")
     def iam(self, params: CollectAccountInput) -> IamResult:
@@ -279,7 +275,7 @@ class CollectionActivities(CollectionActivityInterface):
         _heartbeat("iam")
         with self._errors(ref, ("iam", "IAM principals")):
             step = self._service.collect_iam(ref)
-        return wire.iam_result(step)
+        return IamResult.model_validate(step, from_attributes=True)
 
     @activity.defn(name="collection.finish")
     def finish(self, params: FinishInput) -> FinishResult:
@@ -293,7 +289,7 @@ class CollectionActivities(CollectionActivityInterface):
                 today=date.fromisoformat(params.today) if params.today else None,
                 permission_problems=list(params.permission_problems),
             )
-        return wire.finish_result(step)
+        return FinishResult.model_validate(step, from_attributes=True)
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity of this class, for ``Worker(activities=...)``."""

@@ -1,13 +1,21 @@
 """Inputs and results of the collection workflows and activities (pydantic messages, see
-``cloudoptima_workflows.message``); a denied read is the kernel's ``PermissionProblem``. Ids are UUID strings and days ISO dates (``YYYY-MM-DD``); windows are ``[start, end)``;
-money is a decimal string."""
+``cloudoptima_workflows.message``); a denied read is the kernel's ``PermissionProblem``.
+
+Ids are UUID strings; the collection's ``today`` is an ISO date (``YYYY-MM-DD``); windows are ``[start,
+end)`` dates; money is ``Decimal`` (a decimal string on the wire); datetimes are UTC-aware."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import date
+from decimal import Decimal
+
+from pydantic import AliasChoices, AwareDatetime, Field
 
 from cloudoptima.domain.permission_problems import PermissionProblem
 from cloudoptima_workflows.message import Message
+
+_PROBLEMS = AliasChoices("permission_problems", "problems")
+"""A step result's denied reads: ``permission_problems`` on the wire, ``problems`` on the service's step."""
 
 
 class AccountKey(Message):
@@ -31,32 +39,32 @@ class CollectAccountInput(Message):
 
 
 class CostWindow(Message):
-    start: str
-    end: str
+    start: date
+    end: date
 
 
 class PlanResult(Message):
-    start: str
-    end: str
+    start: date
+    end: date
     windows: list[CostWindow]
     first_sync: bool
-    utilisation_start: str
-    utilisation_end: str
+    utilisation_start: date
+    utilisation_end: date
 
 
 class CostWindowInput(Message):
     organization_id: str
     cloud_account_id: str
-    start: str
-    end: str
+    start: date
+    end: date
 
 
 class CostWindowResult(Message):
-    start: str
-    end: str
+    start: date
+    end: date
     rows: int
     replaced: int
-    billed_total: str
+    billed_total: Decimal
     kept_days: int = 0  # days whose resource-level rows were kept (the fetched rows were coarser)
 
 
@@ -64,28 +72,28 @@ class InventoryResult(Message):
     resources: int
     complete: bool
     failures: list[str] = Field(default_factory=list)
-    permission_problems: list[PermissionProblem] = Field(default_factory=list)
+    permission_problems: list[PermissionProblem] = Field(default_factory=list, validation_alias=_PROBLEMS)
 
 
 class UtilisationInput(Message):
     organization_id: str
     cloud_account_id: str
-    start: str
-    end: str
+    start: date
+    end: date
 
 
 class UtilisationResult(Message):
     resources: int
     series: int
     failures: list[str] = Field(default_factory=list)
-    permission_problems: list[PermissionProblem] = Field(default_factory=list)
+    permission_problems: list[PermissionProblem] = Field(default_factory=list, validation_alias=_PROBLEMS)
 
 
 class IamResult(Message):
     principals: int
     privileged: int
     complete: bool
-    permission_problems: list[PermissionProblem] = Field(default_factory=list)
+    permission_problems: list[PermissionProblem] = Field(default_factory=list, validation_alias=_PROBLEMS)
 
 
 class FinishInput(Message):
@@ -100,8 +108,8 @@ class FinishInput(Message):
 
 
 class FinishResult(Message):
-    last_sync_at: str | None
-    monthly_spend: str | None
+    last_sync_at: AwareDatetime | None
+    monthly_spend: Decimal | None
     events: int
 
 

@@ -281,7 +281,7 @@ async def _complete(params: CollectAccountInput, collected: AccountSteps) -> Col
         utilisation_resources=utilisation.resources if utilisation else 0,
         principals=iam.principals if iam else 0,
         failed_steps=failed,
-        last_sync_at=finish.last_sync_at,
+        last_sync_at=finish.last_sync_at.isoformat() if finish.last_sync_at else None,
         permission_problems=[_message(p) for p in _problems(denied, inventory, utilisation, iam)],
     )
 
