@@ -60,20 +60,10 @@ The package, one responsibility per module: ``results`` (the step results, error
 
 from __future__ import annotations
 
-from cloudoptima.services.collection.account_run import (
-    ProviderFactory,
-    collection_lock_key,
-)
-from cloudoptima.services.collection.account_status import (
-    SPEND_DAYS,
-)
-from cloudoptima.services.collection.forecast import (
-    FORECAST_DAYS,
-)
-from cloudoptima.services.collection.plan import (
-    MAX_CATCH_UP_DAYS,
-    plan_windows,
-)
+from cloudoptima.services.collection.account_run import ProviderFactory, collection_lock_key
+from cloudoptima.services.collection.account_status import SPEND_DAYS
+from cloudoptima.services.collection.forecast import FORECAST_DAYS
+from cloudoptima.services.collection.plan import MAX_CATCH_UP_DAYS, plan_windows
 from cloudoptima.services.collection.results import (
     AccountCollection,
     AccountNotFoundError,

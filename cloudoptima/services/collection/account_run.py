@@ -192,7 +192,6 @@ def _collect_locked(
     if state.finish is not None:
         return state
     run = _AccountRun(state, progress)
-
     loaded = {(c.start, c.end) for c in state.costs}
     for start, end in state.plan.windows:
         if (start, end) in loaded:
@@ -224,7 +223,8 @@ def _collect_locked(
             state.failures.append(StepFailure("utilisation", "waits for the inventory retry", retryable=True))
         else:
             since = state.plan.end - timedelta(days=utilisation_days)
-            # A denied utilisation read is recorded by the step itself (its problems).
+            # The step records its own denied reads (its problems); a refusal naming no permission is
+            # recorded here as a failure, never retried.
             state.utilisation, _ = run.attempt(
                 "utilisation",
                 lambda: collect_utilisation(
