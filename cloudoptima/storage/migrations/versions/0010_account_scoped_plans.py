@@ -9,7 +9,7 @@ cleared (``pg_clear_attribute_stats``, Postgres 18; skipped on older servers).
 
 The cost tables keep their statistics (the dashboards' organisation-wide plans use them): their
 account-scoped statements are written so that only the account indexes fit
-(``cost_loader._account_scope``), which holds whatever the statistics say.
+(``cost_loader.account_scope``), which holds whatever the statistics say.
 
 Revision ID: 0010_account_scoped_plans
 """
