@@ -48,6 +48,12 @@ from cloudoptima.services.collection import (
 )
 from cloudoptima.services.collection_problems import denied
 from cloudoptima_workflows.collection import wire
+from cloudoptima_workflows.collection.failures import (
+    ACCOUNT_MISSING,
+    CREDENTIALS_ERROR,
+    IN_PROGRESS,
+    PERMISSION_DENIED,
+)
 from cloudoptima_workflows.collection.inputs import (
     AccountKey,
     AccountList,
@@ -68,11 +74,6 @@ from cloudoptima_workflows.collection.inputs import (
 )
 from cloudoptima_workflows.collection.interface import CollectionActivityInterface
 from cloudoptima_workflows.message import Message
-
-CREDENTIALS_ERROR = "CredentialsError"
-PERMISSION_DENIED = "PermissionDenied"
-ACCOUNT_MISSING = "AccountNotFound"
-IN_PROGRESS = "CollectionInProgress"
 
 
 def _ref(organization_id: str, cloud_account_id: str) -> AccountRef:

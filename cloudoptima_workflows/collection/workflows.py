@@ -34,6 +34,9 @@ triggers are evaluated; the analysis starts it for the others. A ``CollectAccoun
 manual sync) starts ``PolicyTriggers`` for its organisation when it ends, failed or not.
 Histories from before batches (a child per account) replay the old path (``workflow.patched``); histories
 from before the policy triggers replay without them.
+
+How activity failures are read (and the retry policies) is in ``collection.failures``; the end of one
+account's collection (pending steps retried singly, the sync recorded) in ``collection.pending_steps``.
 """
 
 from __future__ import annotations
@@ -42,10 +45,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
 from datetime import timedelta
-from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -54,9 +55,16 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from cloudoptima.domain.permission_problems import PermissionProblem
     from cloudoptima_workflows.analysis.inputs import AnalyseOrganisationInput
     from cloudoptima_workflows.analysis.workflows import AnalyseOrganisationWorkflow
+    from cloudoptima_workflows.collection.failures import (
+        DB_RETRY,
+        IN_PROGRESS,
+        READ_RETRY,
+        failure_type,
+        raise_if_credentials,
+        reason,
+    )
     from cloudoptima_workflows.collection.inputs import (
         AccountKey,
         AccountList,
@@ -68,103 +76,16 @@ with workflow.unsafe.imports_passed_through():
         CollectAllResult,
         CollectBatchInput,
         CollectBatchResult,
-        CostWindowInput,
-        FinishInput,
-        IamResult,
-        InventoryResult,
         ListAccountsInput,
-        UtilisationInput,
-        UtilisationResult,
     )
     from cloudoptima_workflows.collection.interface import CollectionActivityInterface
+    from cloudoptima_workflows.collection.pending_steps import complete
     from cloudoptima_workflows.policies.inputs import PolicyTriggersInput, TriggerEvaluationInput
     from cloudoptima_workflows.policies.workflows import PolicyTriggersWorkflow
 
-ArgT = TypeVar("ArgT")
-ResultT = TypeVar("ResultT")
-
-CREDENTIALS_ERROR = "CredentialsError"
-PERMISSION_DENIED = "PermissionDenied"
-IN_PROGRESS = "CollectionInProgress"
 BATCHES_PATCH = "collect-all-batches"
 POLICY_TRIGGERS_PATCH = "collection-policy-triggers"
 """``CollectAll`` histories from before batches (one child workflow per account) replay the old path."""
-
-READ_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=6,
-    non_retryable_error_types=[CREDENTIALS_ERROR, "AccountNotFound"],
-)
-DB_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=10,
-    non_retryable_error_types=[CREDENTIALS_ERROR, "AccountNotFound"],
-)
-
-
-def _credentials_failure(error: BaseException) -> ApplicationError | None:
-    """The non-retryable credentials error behind an activity or child failure, if that is what it is."""
-    cause = error.__cause__ if isinstance(error, ActivityError | ChildWorkflowError) else error
-    while isinstance(cause, ActivityError | ChildWorkflowError):
-        cause = cause.__cause__
-    if isinstance(cause, ApplicationError) and cause.type == CREDENTIALS_ERROR:
-        return cause
-    return None
-
-
-def _failure_type(error: BaseException) -> str | None:
-    """The type of the application error at the root of an activity or child failure."""
-    cause: BaseException | None = error
-    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.__cause__ is not None:
-        cause = cause.__cause__
-    return cause.type if isinstance(cause, ApplicationError) else None
-
-
-def _reason(error: BaseException) -> str:
-    cause: BaseException | None = error
-    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.__cause__ is not None:
-        cause = cause.__cause__
-    return str(cause)
-
-
-def _raise_if_credentials(error: BaseException) -> None:
-    cause = _credentials_failure(error)
-    if cause is not None:
-        raise ApplicationError(str(cause), type=CREDENTIALS_ERROR, non_retryable=True) from error
-
-
-def _denied(error: BaseException) -> PermissionProblem | None:
-    """The permission problem a single step's ``PermissionDenied`` failure carries, if that is what it is."""
-    cause: BaseException | None = error
-    while isinstance(cause, ActivityError | ChildWorkflowError) and cause.__cause__ is not None:
-        cause = cause.__cause__
-    if isinstance(cause, ApplicationError) and cause.type == PERMISSION_DENIED and cause.details:
-        detail = cause.details[0]
-        if isinstance(detail, dict):
-            return PermissionProblem.model_validate(detail)
-    return None
-
-
-def _step_failed(failed: list[str], denied: list[PermissionProblem], name: str, error: BaseException) -> None:
-    """Record a step's failure: a permission problem, else a failed step; refused credentials raise."""
-    _raise_if_credentials(error)
-    problem = _denied(error)
-    if problem is not None:
-        denied.append(problem)
-    else:
-        failed.append(f"{name}: {_reason(error)}")
-
-
-async def _optional(failed: list[str], denied: list[PermissionProblem], name: str, call: Any) -> Any:
-    try:
-        return await call
-    except ActivityError as error:
-        _step_failed(failed, denied, name, error)
-        return None
 
 
 async def _evaluate_policies(organization_id: str, today: str | None, task_queue: str) -> None:
@@ -182,121 +103,6 @@ async def _evaluate_policies(organization_id: str, today: str | None, task_queue
     )
 
 
-def _message(problem: PermissionProblem) -> str:
-    return f"missing permission {problem.permission} for {problem.purpose}"
-
-
-async def _complete(params: CollectAccountInput, collected: AccountSteps) -> CollectAccountResult:
-    """The account's result from what ``collection.account`` (or a batch) did: first retry the steps it left
-    ``pending``, each as its own activity under the retry policy (cost windows in parallel, then inventory,
-    utilisation, IAM), then record the sync with ``collection.finish``. Raises the non-retryable
-    credentials error if one turns up."""
-    heartbeat = timedelta(seconds=params.heartbeat_seconds)
-
-    async def step(
-        activity: Callable[[CollectionActivityInterface, ArgT], ResultT], arg: ArgT, *, long: bool = False
-    ) -> ResultT:
-        return await workflow.execute_activity_method(
-            activity,
-            arg,
-            start_to_close_timeout=timedelta(minutes=30 if long else 5),
-            heartbeat_timeout=heartbeat,
-            retry_policy=READ_RETRY,
-        )
-
-    plan = collected.plan
-    failed = list(collected.failed_steps)
-    denied = list(collected.denied)
-    loaded = list(collected.cost_windows)
-    inventory: InventoryResult | None = collected.inventory
-    utilisation: UtilisationResult | None = collected.utilisation
-    iam: IamResult | None = collected.iam
-    finish = collected.finish
-    if finish is None:
-        pending = {p.step for p in collected.pending}
-        windows = [p.window for p in collected.pending if p.step == "costs" and p.window]
-        outcomes = await asyncio.gather(
-            *(
-                step(
-                    CollectionActivityInterface.costs,
-                    CostWindowInput(
-                        organization_id=params.organization_id,
-                        cloud_account_id=params.cloud_account_id,
-                        start=w.start,
-                        end=w.end,
-                    ),
-                    long=True,
-                )
-                for w in windows
-            ),
-            return_exceptions=True,
-        )
-        for window, outcome in zip(windows, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                _step_failed(failed, denied, f"costs {window.start}..{window.end}", outcome)
-            else:
-                loaded.append(outcome)
-        if "inventory" in pending:
-            inventory = await _optional(
-                failed, denied, "inventory", step(CollectionActivityInterface.inventory, params, long=True)
-            )
-        if "utilisation" in pending:
-            utilisation = await _optional(
-                failed,
-                denied,
-                "utilisation",
-                step(
-                    CollectionActivityInterface.utilisation,
-                    UtilisationInput(
-                        organization_id=params.organization_id,
-                        cloud_account_id=params.cloud_account_id,
-                        start=plan.utilisation_start,
-                        end=plan.utilisation_end,
-                    ),
-                    long=True,
-                ),
-            )
-        if "iam" in pending:
-            iam = await _optional(failed, denied, "iam", step(CollectionActivityInterface.iam, params))
-        finish = await workflow.execute_activity_method(
-            CollectionActivityInterface.finish,
-            FinishInput(
-                organization_id=params.organization_id,
-                cloud_account_id=params.cloud_account_id,
-                costs_complete=len(loaded) == len(plan.windows),
-                cost_windows=loaded,
-                inventory=inventory,
-                today=params.today,
-                permission_problems=_problems(denied, inventory, utilisation, iam),
-            ),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=DB_RETRY,
-        )
-    return CollectAccountResult(
-        organization_id=params.organization_id,
-        cloud_account_id=params.cloud_account_id,
-        cost_rows=sum(w.rows for w in loaded),
-        cost_windows=len(loaded),
-        resources=inventory.resources if inventory else 0,
-        utilisation_resources=utilisation.resources if utilisation else 0,
-        principals=iam.principals if iam else 0,
-        failed_steps=failed,
-        last_sync_at=finish.last_sync_at.isoformat() if finish.last_sync_at else None,
-        permission_problems=[_message(p) for p in _problems(denied, inventory, utilisation, iam)],
-    )
-
-
-def _problems(
-    denied: list[PermissionProblem],
-    inventory: InventoryResult | None,
-    utilisation: UtilisationResult | None,
-    iam: IamResult | None,
-) -> list[PermissionProblem]:
-    """Every permission problem of the collection (denied steps, then the denied parts of the reads), once."""
-    parts = [r.permission_problems for r in (inventory, utilisation, iam) if r is not None]
-    return list(dict.fromkeys([*denied, *(p for problems in parts for p in problems)]))
-
-
 @workflow.defn(name="CollectAccount")
 class CollectAccountWorkflow:
     @workflow.run
@@ -311,11 +117,11 @@ class CollectAccountWorkflow:
                 heartbeat_timeout=timedelta(seconds=params.heartbeat_seconds),
                 retry_policy=READ_RETRY,
             )
-            result = await _complete(params, collected)
+            result = await complete(params, collected)
         except ActivityError as error:
             if alone:
                 await _evaluate_policies(params.organization_id, params.today, params.policy_task_queue)
-            _raise_if_credentials(error)
+            raise_if_credentials(error)
             raise
         except ApplicationError:
             if alone:
@@ -376,10 +182,10 @@ class CollectAllWorkflow:
                 skipped.append(key.cloud_account_id)
                 return
             except ChildWorkflowError as error:
-                if _failure_type(error) == IN_PROGRESS:
+                if failure_type(error) == IN_PROGRESS:
                     skipped.append(key.cloud_account_id)
                 else:
-                    failed.append(f"{key.cloud_account_id}: {_reason(error)}")
+                    failed.append(f"{key.cloud_account_id}: {reason(error)}")
                 return
             collected(key, result)
 
@@ -437,7 +243,7 @@ class CollectAllWorkflow:
         """Collect ``accounts`` in ``collection.accounts`` batches, at most ``max_concurrency`` accounts at a
         time (batches run their accounts one after the other; a batch is small enough that every slot is
         used: ``len(accounts) // max_concurrency``, capped at ``batch_size``). Then, per account: steps left
-        pending are retried singly and the sync recorded (:func:`_complete`); an account that hit an
+        pending are retried singly and the sync recorded (:func:`complete`); an account that hit an
         unexpected error — or whose batch failed for good — is collected again by its own ``CollectAccount``
         child under the retry policy."""
         concurrency = max(1, params.max_concurrency)
@@ -456,9 +262,9 @@ class CollectAllWorkflow:
                 pending = outcome.steps.finish is None
                 try:
                     async with gate if pending else nullcontext():
-                        result = await _complete(account_input(key), outcome.steps)
+                        result = await complete(account_input(key), outcome.steps)
                 except (ActivityError, ApplicationError) as error:
-                    failed.append(f"{key.cloud_account_id}: {_reason(error)}")
+                    failed.append(f"{key.cloud_account_id}: {reason(error)}")
                     return
                 collected(key, result)
 
