@@ -40,7 +40,7 @@ Contract:
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -52,9 +52,9 @@ with workflow.unsafe.imports_passed_through():
     import cloudoptima_workflows.remediation.inputs as i
     from cloudoptima.domain.remediation import RemediationState
     from cloudoptima_workflows.remediation.interface import RemediationActivityInterface
+    from cloudoptima_workflows.remediation.workflow_state import RECORD_RETRY, RemediationProgress
 
 _QUICK = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
-_RECORD = RetryPolicy(maximum_interval=timedelta(minutes=1))
 _ACT = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(minutes=1))
 
 
@@ -64,46 +64,13 @@ def _failure(exc: ActivityError) -> str:
 
 
 @workflow.defn(name="Remediation")
-class RemediationWorkflow:
-    def __init__(self) -> None:
-        self._state = RemediationState.QUEUED
-        self._execution_id = ""
-        self._plan: i.PlanView | None = None
-        self._decision: i.DecisionRecord | None = None
-        self._steps: list[i.StepResult] = []
-        self._verifications: list[i.VerifyResult] = []
-        self._rollbacks: list[i.RollbackResult] = []
-        self._logs: list[str] = []
-        self._error: str | None = None
-        self._expires_at: datetime | None = None
-        self._scheduled_for: datetime | None = None
-        self._organization_id = ""
-        self._requested_by = ""
-        self._approvals: list[i.DecisionRecord] = []
-        self._approvals_needed = 1
-        self._received = 0
-
+class RemediationWorkflow(RemediationProgress):
     # -- status and decisions -------------------------------------------------------------------------
 
     @workflow.query
     def status(self) -> i.RemediationStatus:
         """The plan and the progress so far."""
-        return i.RemediationStatus(
-            workflow_id=workflow.info().workflow_id,
-            execution_id=self._execution_id,
-            state=self._state,
-            plan=self._plan,
-            decision=self._decision,
-            steps=list(self._steps),
-            verifications=list(self._verifications),
-            rollbacks=list(self._rollbacks),
-            logs=list(self._logs),
-            error=self._error,
-            expires_at=self._expires_at,
-            scheduled_for=self._scheduled_for,
-            approvals=list(self._approvals),
-            approvals_needed=self._approvals_needed,
-        )
+        return self._status()
 
     def _refusal(self) -> str | None:
         """Why no decision can be accepted now (already decided, not pending), or None."""
@@ -227,7 +194,7 @@ class RemediationWorkflow:
                 approvals_needed=self._approvals_needed,
             ),
             start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=_RECORD,
+            retry_policy=RECORD_RETRY,
         )
 
     @workflow.update
@@ -238,7 +205,7 @@ class RemediationWorkflow:
         refusal = await self._judge(decision.approve, decision.comment, decision.user_id, channel)
         if refusal is not None:
             raise ApplicationError(refusal, type="DecisionRefused", non_retryable=True)
-        return self.status()
+        return self._status()
 
     @workflow.signal
     async def approve(self, payload: i.SignalDecision) -> None:
@@ -258,40 +225,6 @@ class RemediationWorkflow:
 
     # -- stages -----------------------------------------------------------------------------------------
 
-    def _log(self, message: str) -> None:
-        self._logs.append(f"{workflow.now().isoformat()} {message}")
-
-    async def _record(
-        self, state: RemediationState, *, error: str | None = None, affected: int | None = None
-    ) -> None:
-        """Write ``state`` to the execution row, then show it in the ``status`` query: a reader of the query
-        never sees a state the database (REST, the approvals list) does not have yet."""
-        if error is not None:
-            self._error = error
-        await workflow.execute_activity_method(
-            RemediationActivityInterface.record,
-            i.RecordInput(
-                organization_id=self._organization_id,
-                execution_id=self._execution_id,
-                state=state,
-                logs=list(self._logs),
-                decision=self._decision,
-                expires_at=self._expires_at,
-                resources_affected=affected,
-                error=error,
-            ),
-            start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=_RECORD,
-        )
-        self._state = state
-
-    async def _finish(
-        self, state: RemediationState, *, error: str | None = None, affected: int | None = None
-    ) -> i.RemediationStatus:
-        self._log(f"finished: {state}" + (f" ({error})" if error else ""))
-        await self._record(state, error=error, affected=affected)
-        return self.status()
-
     @workflow.run
     async def run(self, request: i.RemediationRequest) -> i.RemediationStatus:
         self._execution_id, self._organization_id = request.execution_id, request.organization_id
@@ -305,7 +238,7 @@ class RemediationWorkflow:
             raise
         # decisions that arrived late are still refused and audited before the workflow closes
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.status()
+        return self._status()
 
     async def _run(self, request: i.RemediationRequest) -> i.RemediationStatus:
         self._state = RemediationState.PLANNING
