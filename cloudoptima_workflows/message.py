@@ -1,4 +1,4 @@
-"""The base of every message a workflow or activity sends or receives (see ``cloudoptima_workflows.connection``).
+"""The base of every message a workflow or activity sends or receives (``cloudoptima_workflows.connection``).
 
 A :class:`Message` is an immutable pydantic model: Temporal's pydantic data converter writes it as JSON and
 reads it back as the type the receiving signature names. Unknown fields are ignored on reading, so a history
@@ -13,6 +13,6 @@ __all__ = ["Message"]
 
 
 class Message(BaseModel):
-    """An immutable message between workflows, activities and clients (copy with ``model_copy(update=…)``)."""
+    """An immutable message between workflows, activities and clients (``model_copy(update=…)`` copies)."""
 
     model_config = ConfigDict(frozen=True)

@@ -61,8 +61,8 @@ def _digest(row: Anomaly) -> AnomalyDigest:
         start_date=row.start_date.isoformat() if row.start_date else None,
         service_name=row.service_name,
         region=row.region,
-        impact_amount=None if row.impact_amount is None else str(row.impact_amount),
-        deviation_percent=None if row.deviation_percent is None else str(row.deviation_percent),
+        impact_amount=row.impact_amount,
+        deviation_percent=row.deviation_percent,
         root_cause=row.root_cause,
         root_cause_source=row.root_cause_source,
     )
@@ -193,10 +193,10 @@ class AnalysisActivities(AnalysisActivityInterface):
                     BudgetAlert(
                         budget_id=str(budget.id),
                         name=budget.name,
-                        threshold=str(event.threshold),
+                        threshold=event.threshold,
                         type=str(event.type),
-                        spend=str(event.spend),
-                        limit=str(event.limit),
+                        spend=event.spend,
+                        limit=event.limit,
                     )
                     for event in evaluation.fired
                 ]
@@ -216,10 +216,12 @@ class AnalysisActivities(AnalysisActivityInterface):
             or params.recommendations.expired
             or params.recommendations.reactivated
         ):
-            self._publish(org, "recommendations", vars(params.recommendations))
+            self._publish(org, "recommendations", params.recommendations.model_dump(mode="json"))
             sent += 1
         if params.budgets is not None and params.budgets.alerts:
-            self._publish(org, "budget_alerts", {"alerts": [vars(a) for a in params.budgets.alerts]})
+            self._publish(
+                org, "budget_alerts", {"alerts": [a.model_dump(mode="json") for a in params.budgets.alerts]}
+            )
             sent += 1
         return sent
 

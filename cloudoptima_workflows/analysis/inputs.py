@@ -1,7 +1,9 @@
-"""Inputs and results of the analysis workflows and activities (plain dataclasses; ids are UUID strings,
-days ISO dates, money decimal strings)."""
+"""Inputs and results of the analysis workflows and activities (pydantic messages, see
+``cloudoptima_workflows.message``; ids are UUID strings, days ISO dates, money ``Decimal`` (a decimal string on the wire))."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from pydantic import Field
 
@@ -31,7 +33,7 @@ class OrganisationList(Message):
 
 
 class AnomalyDigest(Message):
-    """One incident the run touched, as the WebSocket ``anomalies`` channel shows it (money as strings)."""
+    """One incident the run touched, as the WebSocket ``anomalies`` channel shows it (money as strings there)."""
 
     id: str
     severity: str
@@ -39,8 +41,8 @@ class AnomalyDigest(Message):
     start_date: str | None
     service_name: str | None
     region: str | None
-    impact_amount: str | None
-    deviation_percent: str | None
+    impact_amount: Decimal | None
+    deviation_percent: Decimal | None
     root_cause: str | None
     root_cause_source: str
 
@@ -68,10 +70,10 @@ class RecommendationStepResult(Message):
 class BudgetAlert(Message):
     budget_id: str
     name: str
-    threshold: str
+    threshold: Decimal
     type: str
-    spend: str
-    limit: str
+    spend: Decimal
+    limit: Decimal
 
 
 class BudgetStepResult(Message):

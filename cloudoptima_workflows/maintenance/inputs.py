@@ -1,4 +1,5 @@
-"""Inputs and results of the maintenance workflows (plain dataclasses: Temporal serialises them)."""
+"""Inputs and results of the maintenance workflows (pydantic messages, see
+``cloudoptima_workflows.message``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Inputs and results of the policy workflows (plain dataclasses: Temporal serialises them)."""
+"""Inputs and results of the policy workflows (pydantic messages, see ``cloudoptima_workflows.message``)."""
 
 from __future__ import annotations
 

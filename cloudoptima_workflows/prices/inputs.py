@@ -1,4 +1,4 @@
-"""Inputs and results of the price refresh (plain dataclasses: Temporal serialises them)."""
+"""Inputs and results of the price refresh (pydantic messages, see ``cloudoptima_workflows.message``)."""
 
 from __future__ import annotations
 
