@@ -11,12 +11,10 @@ says how every other golden history is recorded).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,8 +48,7 @@ from tests.workflows.collection_support import (
     drop_tenant,
     registry,
 )
-
-HISTORIES = Path(__file__).parent / "histories"
+from tests.workflows.history_recording import record_history, recording
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +114,7 @@ async def test_end_to_end_collection_is_idempotent_and_publishes(
         analysed = await analysis.result()
         once = counts(engine, tenant.organization_id)
 
-        recording = bool(os.environ.get("CLOUDOPTIMA_RECORD_HISTORIES"))
-        if recording:
-            HISTORIES.mkdir(exist_ok=True)
+        if recording():
             single = await client.start_workflow(
                 CollectAccountWorkflow.run,
                 account_input(tenant, next(iter(tenant.accounts))),
@@ -134,8 +129,7 @@ async def test_end_to_end_collection_is_idempotent_and_publishes(
                 ("analyse_organisation", analysis),
             )
             for name, recorded in recordings:
-                history = await recorded.fetch_history()
-                (HISTORIES / f"{name}.json").write_text(history.to_json())
+                await record_history(recorded, name)
 
         second: CollectAllResult = await client.execute_workflow(
             CollectAllWorkflow.run,
@@ -168,7 +162,7 @@ async def test_end_to_end_collection_is_idempotent_and_publishes(
     for event in events:
         assert event["organization_id"] == str(tenant.organization_id)
         by_type[event["type"]] = by_type.get(event["type"], 0) + 1
-    synced = 6 + recording  # 3 accounts collected twice (+ the recording's single collection)
+    synced = 6 + recording()  # 3 accounts collected twice (+ the recording's single collection)
     assert by_type["cost_updates"] == synced and by_type["resource_changes"] == synced
     assert by_type.get("recommendations") == 1
 
