@@ -39,6 +39,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from cloudoptima.clouds.protocol import CredentialsError, ProviderError
+from cloudoptima.domain.collection_steps import (
+    AccountCollection,
+    CostStep,
+    FinishStep,
+    IamStep,
+    InventoryStep,
+    UtilisationStep,
+)
 from cloudoptima.domain.permission_problems import Step
 from cloudoptima.services.collection import (
     AccountNotFoundError,
@@ -47,7 +55,6 @@ from cloudoptima.services.collection import (
     CollectionService,
 )
 from cloudoptima.services.collection_problems import denied
-from cloudoptima_workflows.collection import wire
 from cloudoptima_workflows.collection.failures import (
     ACCOUNT_MISSING,
     CREDENTIALS_ERROR,
@@ -58,19 +65,13 @@ from cloudoptima_workflows.collection.inputs import (
     AccountKey,
     AccountList,
     AccountOutcome,
-    AccountSteps,
     CollectAccountInput,
     CollectBatchInput,
     CollectBatchResult,
     CostWindowInput,
-    CostWindowResult,
     FinishInput,
-    FinishResult,
-    IamResult,
-    InventoryResult,
     ListAccountsInput,
     UtilisationInput,
-    UtilisationResult,
 )
 from cloudoptima_workflows.collection.interface import CollectionActivityInterface
 from cloudoptima_workflows.message import Message
@@ -88,7 +89,7 @@ class _BatchProgress(Message):
     """Heartbeat detail of ``collection.accounts``: the accounts finished and the current one's steps."""
 
     done: list[AccountOutcome]
-    current: AccountSteps | None = None
+    current: AccountCollection | None = None
 
 
 class _Throttled:
@@ -156,14 +157,14 @@ class CollectionActivities(CollectionActivityInterface):
         )
 
     @activity.defn(name="collection.account")
-    def account(self, params: CollectAccountInput) -> AccountSteps:
+    def account(self, params: CollectAccountInput) -> AccountCollection:
         """Every step of one account (``CollectionService.collect_account``); heartbeats its progress between
         steps, and a retried attempt resumes from the last heartbeat (same plan, no committed step repeated;
         an attempt that never heartbeated re-plans, and every step is idempotent). Steps that failed
         retryably are returned ``pending`` for the workflow to retry singly."""
         ref = _ref(params.organization_id, params.cloud_account_id)
         details = activity.info().heartbeat_details
-        resume = AccountSteps.model_validate(details[0]) if details else None
+        resume = AccountCollection.model_validate(details[0]) if details else None
         beat = _Throttled(params.heartbeat_seconds)
         with self._errors(ref):
             return self._collect(params, resume, beat, lambda steps: steps)
@@ -176,7 +177,7 @@ class CollectionActivities(CollectionActivityInterface):
         a retried attempt skips the finished accounts and resumes the current one from its progress."""
         details = activity.info().heartbeat_details
         done: list[AccountOutcome] = []
-        current: AccountSteps | None = None
+        current: AccountCollection | None = None
         if details:
             previous = _BatchProgress.model_validate(details[0])
             done, current = list(previous.done), previous.current
@@ -198,9 +199,9 @@ class CollectionActivities(CollectionActivityInterface):
     def _outcome(
         self,
         params: CollectAccountInput,
-        resume: AccountSteps | None,
+        resume: AccountCollection | None,
         beat: _Throttled,
-        detail: Callable[[AccountSteps], object],
+        detail: Callable[[AccountCollection], object],
     ) -> AccountOutcome:
         ref = _ref(params.organization_id, params.cloud_account_id)
         account = params.cloud_account_id
@@ -228,69 +229,63 @@ class CollectionActivities(CollectionActivityInterface):
     def _collect(
         self,
         params: CollectAccountInput,
-        resume: AccountSteps | None,
+        resume: AccountCollection | None,
         beat: _Throttled,
-        detail: Callable[[AccountSteps], object],
-    ) -> AccountSteps:
+        detail: Callable[[AccountCollection], object],
+    ) -> AccountCollection:
         """``collect_account`` with ``resume``; heartbeats ``detail(progress so far)`` through ``beat``."""
-        days = params.utilisation_days
-        state = self._service.collect_account(
+        return self._service.collect_account(
             _ref(params.organization_id, params.cloud_account_id),
             initial_days=params.initial_days,
             restate_days=params.restate_days,
             window_days=params.window_days,
-            utilisation_days=days,
+            utilisation_days=params.utilisation_days,
             today=date.fromisoformat(params.today) if params.today else None,
-            progress=lambda state: beat(lambda: detail(wire.account_steps(state, days))),
-            resume=wire.account_collection(resume) if resume is not None else None,
+            # A copy: the heartbeat is serialised later, while the run goes on changing its progress.
+            progress=lambda state: beat(lambda: detail(state.model_copy(deep=True))),
+            resume=resume,
         )
-        return wire.account_steps(state, days)
 
     @activity.defn(name="collection.costs")
-    def costs(self, params: CostWindowInput) -> CostWindowResult:
+    def costs(self, params: CostWindowInput) -> CostStep:
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat(f"costs {params.start}..{params.end}")
         with self._errors(ref, ("costs", "costs")):
-            step = self._service.collect_costs(ref, params.start, params.end)
-        return CostWindowResult.model_validate(step, from_attributes=True)
+            return self._service.collect_costs(ref, params.start, params.end)
 
     @activity.defn(name="collection.inventory")
-    def inventory(self, params: CollectAccountInput) -> InventoryResult:
+    def inventory(self, params: CollectAccountInput) -> InventoryStep:
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat("inventory")
         with self._errors(ref, ("inventory", "inventory")):
-            step = self._service.collect_inventory(ref)
-        return InventoryResult.model_validate(step, from_attributes=True)
+            return self._service.collect_inventory(ref)
 
     @activity.defn(name="collection.utilisation")
-    def utilisation(self, params: UtilisationInput) -> UtilisationResult:
+    def utilisation(self, params: UtilisationInput) -> UtilisationStep:
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat("utilisation")
         with self._errors(ref):
-            step = self._service.collect_utilisation(ref, params.start, params.end, _heartbeat)
-        return UtilisationResult.model_validate(step, from_attributes=True)
+            return self._service.collect_utilisation(ref, params.start, params.end, _heartbeat)
 
     @activity.defn(name="collection.iam")
-    def iam(self, params: CollectAccountInput) -> IamResult:
+    def iam(self, params: CollectAccountInput) -> IamStep:
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat("iam")
         with self._errors(ref, ("iam", "IAM principals")):
-            step = self._service.collect_iam(ref)
-        return IamResult.model_validate(step, from_attributes=True)
+            return self._service.collect_iam(ref)
 
     @activity.defn(name="collection.finish")
-    def finish(self, params: FinishInput) -> FinishResult:
+    def finish(self, params: FinishInput) -> FinishStep:
         ref = _ref(params.organization_id, params.cloud_account_id)
         with self._errors(ref):
-            step = self._service.finish(
+            return self._service.finish(
                 ref,
                 costs_complete=params.costs_complete,
-                cost_steps=[wire.cost_step(w) for w in params.cost_windows],
-                inventory=wire.inventory_step(params.inventory) if params.inventory else None,
+                cost_steps=params.cost_windows,
+                inventory=params.inventory,
                 today=date.fromisoformat(params.today) if params.today else None,
                 permission_problems=list(params.permission_problems),
             )
-        return FinishResult.model_validate(step, from_attributes=True)
 
     def all(self) -> list[Callable[..., object]]:
         """Every activity of this class, for ``Worker(activities=...)``."""

@@ -1,5 +1,7 @@
 """Inputs and results of the collection workflows and activities (pydantic messages, see
-``cloudoptima_workflows.message``); a denied read is the kernel's ``PermissionProblem``.
+``cloudoptima_workflows.message``); a denied read is the kernel's ``PermissionProblem``. What each collection
+step returns, and ``collection.account``'s result (:class:`AccountCollection`), are the kernel's own models
+(``cloudoptima.domain.collection_steps``), the ones the collection service builds, sent as they are.
 
 Ids are UUID strings; the collection's ``today`` is an ISO date (``YYYY-MM-DD``); windows are ``[start,
 end)`` dates; money is ``Decimal`` (a decimal string on the wire); datetimes are UTC-aware."""
@@ -7,15 +9,12 @@ end)`` dates; money is ``Decimal`` (a decimal string on the wire); datetimes are
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
-from pydantic import AliasChoices, AwareDatetime, Field
+from pydantic import Field
 
+from cloudoptima.domain.collection_steps import AccountCollection, CostStep, InventoryStep
 from cloudoptima.domain.permission_problems import PermissionProblem
 from cloudoptima_workflows.message import Message
-
-_PROBLEMS = AliasChoices("permission_problems", "problems")
-"""A step result's denied reads: ``permission_problems`` on the wire, ``problems`` on the service's step."""
 
 
 class AccountKey(Message):
@@ -38,41 +37,11 @@ class CollectAccountInput(Message):
     """Where ``PolicyTriggers`` runs after a collection started on its own (not as ``CollectAll``'s child)."""
 
 
-class CostWindow(Message):
-    start: date
-    end: date
-
-
-class PlanResult(Message):
-    start: date
-    end: date
-    windows: list[CostWindow]
-    first_sync: bool
-    utilisation_start: date
-    utilisation_end: date
-
-
 class CostWindowInput(Message):
     organization_id: str
     cloud_account_id: str
     start: date
     end: date
-
-
-class CostWindowResult(Message):
-    start: date
-    end: date
-    rows: int
-    replaced: int
-    billed_total: Decimal
-    kept_days: int = 0  # days whose resource-level rows were kept (the fetched rows were coarser)
-
-
-class InventoryResult(Message):
-    resources: int
-    complete: bool
-    failures: list[str] = Field(default_factory=list)
-    permission_problems: list[PermissionProblem] = Field(default_factory=list, validation_alias=_PROBLEMS)
 
 
 class UtilisationInput(Message):
@@ -82,63 +51,15 @@ class UtilisationInput(Message):
     end: date
 
 
-class UtilisationResult(Message):
-    resources: int
-    series: int
-    failures: list[str] = Field(default_factory=list)
-    permission_problems: list[PermissionProblem] = Field(default_factory=list, validation_alias=_PROBLEMS)
-
-
-class IamResult(Message):
-    principals: int
-    privileged: int
-    complete: bool
-    permission_problems: list[PermissionProblem] = Field(default_factory=list, validation_alias=_PROBLEMS)
-
-
 class FinishInput(Message):
     organization_id: str
     cloud_account_id: str
     costs_complete: bool
-    cost_windows: list[CostWindowResult] = Field(default_factory=list)
-    inventory: InventoryResult | None = None
+    cost_windows: list[CostStep] = Field(default_factory=list)
+    inventory: InventoryStep | None = None
     today: str | None = None  # the collection's "as of" day (None: the activity's clock)
     permission_problems: list[PermissionProblem] = Field(default_factory=list)
     """Everything this collection was denied: the account becomes ``degraded`` with them, else ``active``."""
-
-
-class FinishResult(Message):
-    last_sync_at: AwareDatetime | None
-    monthly_spend: Decimal | None
-    events: int
-
-
-class PendingStep(Message):
-    """A step that failed with a retryable error inside ``collection.account``; the workflow retries it as its
-    own activity (``costs`` with its ``window``, ``inventory``, ``utilisation`` or ``iam``)."""
-
-    step: str
-    reason: str
-    window: CostWindow | None = None
-
-
-class AccountSteps(Message):
-    """Result of ``collection.account`` (every step of one account in one activity), and its heartbeat detail:
-    a retried attempt resumes from the last one (the same plan; committed steps are not repeated).
-
-    ``failed_steps`` are final (non-retryable); ``finish`` is set when the sync was recorded, i.e. nothing
-    was ``pending``. ``denied``: steps (or cost windows) refused for a permission; the denied parts of the
-    inventory, utilisation and IAM reads are in their results."""
-
-    plan: PlanResult
-    cost_windows: list[CostWindowResult] = Field(default_factory=list)
-    inventory: InventoryResult | None = None
-    utilisation: UtilisationResult | None = None
-    iam: IamResult | None = None
-    failed_steps: list[str] = Field(default_factory=list)
-    pending: list[PendingStep] = Field(default_factory=list)
-    finish: FinishResult | None = None
-    denied: list[PermissionProblem] = Field(default_factory=list)
 
 
 class CollectBatchInput(Message):
@@ -159,7 +80,7 @@ class AccountOutcome(Message):
 
     cloud_account_id: str
     status: str
-    steps: AccountSteps | None = None
+    steps: AccountCollection | None = None
     reason: str | None = None
 
 

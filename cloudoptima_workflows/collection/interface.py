@@ -12,21 +12,23 @@ from abc import ABC, abstractmethod
 
 from temporalio import activity
 
+from cloudoptima.domain.collection_steps import (
+    AccountCollection,
+    CostStep,
+    FinishStep,
+    IamStep,
+    InventoryStep,
+    UtilisationStep,
+)
 from cloudoptima_workflows.collection.inputs import (
     AccountList,
-    AccountSteps,
     CollectAccountInput,
     CollectBatchInput,
     CollectBatchResult,
     CostWindowInput,
-    CostWindowResult,
     FinishInput,
-    FinishResult,
-    IamResult,
-    InventoryResult,
     ListAccountsInput,
     UtilisationInput,
-    UtilisationResult,
 )
 
 __all__ = ["CollectionActivityInterface"]
@@ -42,7 +44,7 @@ class CollectionActivityInterface(ABC):
 
     @activity.defn(name="collection.account")
     @abstractmethod
-    def account(self, params: CollectAccountInput) -> AccountSteps:
+    def account(self, params: CollectAccountInput) -> AccountCollection:
         """Every step of one account (``CollectionService.collect_account``); heartbeats its progress between
         steps, and a retried attempt resumes from the last heartbeat (same plan, no committed step repeated;
         an attempt that never heartbeated re-plans, and every step is idempotent). Steps that failed
@@ -58,25 +60,25 @@ class CollectionActivityInterface(ABC):
 
     @activity.defn(name="collection.costs")
     @abstractmethod
-    def costs(self, params: CostWindowInput) -> CostWindowResult:
+    def costs(self, params: CostWindowInput) -> CostStep:
         """The ``collection.costs`` activity."""
 
     @activity.defn(name="collection.inventory")
     @abstractmethod
-    def inventory(self, params: CollectAccountInput) -> InventoryResult:
+    def inventory(self, params: CollectAccountInput) -> InventoryStep:
         """The ``collection.inventory`` activity."""
 
     @activity.defn(name="collection.utilisation")
     @abstractmethod
-    def utilisation(self, params: UtilisationInput) -> UtilisationResult:
+    def utilisation(self, params: UtilisationInput) -> UtilisationStep:
         """The ``collection.utilisation`` activity."""
 
     @activity.defn(name="collection.iam")
     @abstractmethod
-    def iam(self, params: CollectAccountInput) -> IamResult:
+    def iam(self, params: CollectAccountInput) -> IamStep:
         """The ``collection.iam`` activity."""
 
     @activity.defn(name="collection.finish")
     @abstractmethod
-    def finish(self, params: FinishInput) -> FinishResult:
+    def finish(self, params: FinishInput) -> FinishStep:
         """The ``collection.finish`` activity."""

@@ -13,18 +13,20 @@ from typing import TypeVar
 
 from temporalio import workflow
 
+from cloudoptima.domain.collection_steps import (
+    AccountCollection,
+    IamStep,
+    InventoryStep,
+    UtilisationStep,
+)
 from cloudoptima.domain.permission_problems import PermissionProblem
 from cloudoptima_workflows.collection.failures import DB_RETRY, READ_RETRY, message, optional, step_failed
 from cloudoptima_workflows.collection.inputs import (
-    AccountSteps,
     CollectAccountInput,
     CollectAccountResult,
     CostWindowInput,
     FinishInput,
-    IamResult,
-    InventoryResult,
     UtilisationInput,
-    UtilisationResult,
 )
 from cloudoptima_workflows.collection.interface import CollectionActivityInterface
 
@@ -34,7 +36,7 @@ ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
 
 
-async def complete(params: CollectAccountInput, collected: AccountSteps) -> CollectAccountResult:
+async def complete(params: CollectAccountInput, collected: AccountCollection) -> CollectAccountResult:
     """The account's result from what ``collection.account`` (or a batch) did: first retry the steps it left
     ``pending``, each as its own activity under the retry policy (cost windows in parallel, then inventory,
     utilisation, IAM), then record the sync with ``collection.finish``. Raises the non-retryable
@@ -55,10 +57,10 @@ async def complete(params: CollectAccountInput, collected: AccountSteps) -> Coll
     plan = collected.plan
     failed = list(collected.failed_steps)
     denied = list(collected.denied)
-    loaded = list(collected.cost_windows)
-    inventory: InventoryResult | None = collected.inventory
-    utilisation: UtilisationResult | None = collected.utilisation
-    iam: IamResult | None = collected.iam
+    loaded = list(collected.costs)
+    inventory: InventoryStep | None = collected.inventory
+    utilisation: UtilisationStep | None = collected.utilisation
+    iam: IamStep | None = collected.iam
     finish = collected.finish
     if finish is None:
         pending = {p.step for p in collected.pending}
@@ -136,9 +138,9 @@ async def complete(params: CollectAccountInput, collected: AccountSteps) -> Coll
 
 def problems(
     denied: list[PermissionProblem],
-    inventory: InventoryResult | None,
-    utilisation: UtilisationResult | None,
-    iam: IamResult | None,
+    inventory: InventoryStep | None,
+    utilisation: UtilisationStep | None,
+    iam: IamStep | None,
 ) -> list[PermissionProblem]:
     """Every permission problem of the collection (denied steps, then the denied parts of the reads), once."""
     parts = [r.permission_problems for r in (inventory, utilisation, iam) if r is not None]

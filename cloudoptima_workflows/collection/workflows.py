@@ -55,6 +55,9 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from cloudoptima.domain.collection_steps import (
+        AccountCollection,
+    )
     from cloudoptima_workflows.analysis.inputs import AnalyseOrganisationInput
     from cloudoptima_workflows.analysis.workflows import AnalyseOrganisationWorkflow
     from cloudoptima_workflows.collection.failures import (
@@ -69,7 +72,6 @@ with workflow.unsafe.imports_passed_through():
         AccountKey,
         AccountList,
         AccountOutcome,
-        AccountSteps,
         CollectAccountInput,
         CollectAccountResult,
         CollectAllInput,
@@ -110,7 +112,7 @@ class CollectAccountWorkflow:
         # On its own (a manual sync), not as CollectAll's child: evaluate the policies when it ends.
         alone = workflow.info().parent is None and workflow.patched(POLICY_TRIGGERS_PATCH)
         try:
-            collected: AccountSteps = await workflow.execute_activity_method(
+            collected: AccountCollection = await workflow.execute_activity_method(
                 CollectionActivityInterface.account,
                 params,
                 start_to_close_timeout=timedelta(minutes=30),

@@ -18,7 +18,14 @@ WINDOW = (date(2026, 11, 1), date(2026, 11, 8))
 
 
 def _run() -> tuple[_AccountRun, list[int]]:
-    plan = CollectionPlan(start=WINDOW[0], end=WINDOW[1], windows=[WINDOW], first_sync=False)
+    plan = CollectionPlan(
+        start=WINDOW[0],
+        end=WINDOW[1],
+        windows=[WINDOW],
+        first_sync=False,
+        utilisation_start=WINDOW[0],
+        utilisation_end=WINDOW[1],
+    )
     reports: list[int] = []
     state = AccountCollection(plan=plan)
     return _AccountRun(state, lambda s: reports.append(len(s.failures) + len(s.denied))), reports

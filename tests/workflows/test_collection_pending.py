@@ -139,26 +139,24 @@ def test_the_heartbeat_detail_round_trips_into_what_a_retry_resumes_from() -> No
         StepFailure,
         plan_windows,
     )
-    from cloudoptima_workflows.collection import wire
-    from cloudoptima_workflows.collection.inputs import AccountSteps
     from cloudoptima_workflows.connection import DATA_CONVERTER
 
     plan = plan_windows(TODAY, None, initial_days=INITIAL_DAYS, restate_days=3, window_days=7)
+    (start, end) = plan.windows[1]
     state = AccountCollection(
         plan=plan,
-        costs=[CostStep(*plan.windows[1], rows=12, replaced=0, billed_total=Decimal("1.234567"))],
+        costs=[CostStep(start=start, end=end, rows=12, replaced=0, billed_total=Decimal("1.234567"))],
         inventory=InventoryStep(resources=5, complete=False, failures=["compute/eu: down"]),
-        failures=[StepFailure("costs", "throttled", True, plan.windows[0])],
-        finish=FinishStep(datetime(2026, 11, 5, 12, tzinfo=UTC), Decimal("10.00"), 2),
+        failures=[StepFailure(step="costs", reason="throttled", retryable=True, window=plan.windows[0])],
+        finish=FinishStep(
+            last_sync_at=datetime(2026, 11, 5, 12, tzinfo=UTC), monthly_spend=Decimal("10.00"), events=2
+        ),
     )
     converter = DATA_CONVERTER.payload_converter
-    (decoded,) = converter.from_payloads(converter.to_payloads([wire.account_steps(state, 7)]))
-    steps = AccountSteps.model_validate(decoded)
+    (decoded,) = converter.from_payloads(converter.to_payloads([state]))
+    steps = AccountCollection.model_validate(decoded)
     assert steps.pending[0].window is not None and steps.pending[0].window.start == plan.windows[0][0]
-    resumed = wire.account_collection(steps)
-    assert resumed == AccountCollection(
-        plan=plan, costs=state.costs, inventory=state.inventory, finish=state.finish
-    )
+    assert steps == state, "the whole progress round trips, failures included (written as failed/pending)"
 
 
 class ThrottleThenDenyCostRead(ProviderRegistry):

@@ -52,7 +52,10 @@ of them (after a crash, between commit and acknowledgement) without duplicating 
 Every statement is scoped to the account's organisation (tenant repository or explicit filter);
 ``list_accounts`` is the one system-wide query (the scheduler's fan-out).
 
-The package, one responsibility per module: ``results`` (the step results, errors and the run's progress),
+The step results and the run's progress (:class:`AccountCollection`) are the kernel's pydantic models
+(``cloudoptima.domain.collection_steps``), re-exported here; the collection workflows send them as they are.
+
+The package, one responsibility per module: ``results`` (the account reference, the errors, the step results),
 ``plan`` (which days), ``context`` (engine, clock, transactions), ``costs``, ``inventory``, ``utilisation``,
 ``iam``, ``forecast`` (one step each), ``account_status`` (``finish``, ``mark_error``), ``account_run``
 (``collect_account``) and ``service`` (:class:`CollectionService`, what callers hold).
@@ -71,6 +74,7 @@ from cloudoptima.services.collection.results import (
     CollectionInProgressError,
     CollectionPlan,
     CostStep,
+    CostWindow,
     FinishStep,
     ForecastStep,
     Heartbeat,
@@ -113,6 +117,7 @@ __all__ = [
     "CollectionPlan",
     "CollectionService",
     "CostStep",
+    "CostWindow",
     "FinishStep",
     "ForecastStep",
     "Heartbeat",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from typing import TypeVar
 
@@ -35,6 +35,7 @@ from cloudoptima.services.collection.results import (
     AccountCollection,
     AccountRef,
     CollectionInProgressError,
+    CostWindow,
     Progress,
     StepFailure,
     StepName,
@@ -142,7 +143,10 @@ class _AccountRun:
                 self.state.denied = distinct([*self.state.denied, problem])
             else:
                 failure = StepFailure(
-                    step, str(exc), exc.retryable if retryable is None else retryable, window
+                    step=step,
+                    reason=str(exc),
+                    retryable=exc.retryable if retryable is None else retryable,
+                    window=CostWindow(*window) if window is not None else None,
                 )
                 self.state.failures.append(failure)
         self.report()
@@ -170,6 +174,7 @@ def _collect_locked(
     provider = providers(row)
     as_of = today or context.now().date()
     if resume is not None:
+        # Failures are not carried (those steps run again), nor the best-effort forecast.
         state = AccountCollection(
             plan=resume.plan,
             costs=list(resume.costs),
@@ -187,6 +192,7 @@ def _collect_locked(
                 initial_days=initial_days,
                 restate_days=restate_days,
                 window_days=window_days,
+                utilisation_days=utilisation_days,
             )
         )
     if state.finish is not None:
@@ -220,9 +226,10 @@ def _collect_locked(
         inventory_pending = failed is not None and failed.retryable
     if state.utilisation is None:
         if inventory_pending:
-            state.failures.append(StepFailure("utilisation", "waits for the inventory retry", retryable=True))
+            state.failures.append(
+                StepFailure(step="utilisation", reason="waits for the inventory retry", retryable=True)
+            )
         else:
-            since = state.plan.end - timedelta(days=utilisation_days)
             # The step records its own denied reads (its problems); a refusal naming no permission is
             # recorded here as a failure, never retried.
             state.utilisation, _ = run.attempt(
@@ -231,8 +238,8 @@ def _collect_locked(
                     context,
                     ref,
                     provider,
-                    since,
-                    state.plan.end,
+                    state.plan.utilisation_start,
+                    state.plan.utilisation_end,
                     lambda _detail: run.report(),
                     inventory,
                     connection,

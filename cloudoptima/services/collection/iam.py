@@ -70,7 +70,7 @@ def collect_iam(
         principals=len(rows),
         privileged=sum(1 for r in rows if r["privileged"]),
         complete=read.complete,
-        problems=collection_problems.from_failures("iam", read.failures),
+        permission_problems=collection_problems.from_failures("iam", read.failures),
     )
 
 

@@ -37,6 +37,6 @@ def collect_inventory(
         resources=count,
         complete=read.complete,
         failures=failure_labels(read.failures),
-        problems=collection_problems.from_failures("inventory", read.failures),
+        permission_problems=collection_problems.from_failures("inventory", read.failures),
     )
     return step, read.items

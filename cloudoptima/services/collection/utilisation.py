@@ -67,7 +67,7 @@ def collect_utilisation(
     just upserted (its live instances and databases are exactly the stored ones), so the targets need not
     be read back; None reads them from ``resources``. Resources whose read was denied (the call raised
     a permission denial — then the remaining chunks are not read — or listed a denied part) are
-    reported in ``problems``; nothing of theirs is written. ``heartbeat`` is called between chunks.
+    reported in ``permission_problems``; nothing of theirs is written. ``heartbeat`` is called between chunks.
     """
     if inventory is None:
         targets = utilisation_targets(context, ref, connection)
@@ -151,7 +151,7 @@ def collect_utilisation(
         series=series,
         failures=failures,
         samples=samples,
-        problems=collection_problems.utilisation_problems(denied),
+        permission_problems=collection_problems.utilisation_problems(denied),
     )
 
 
