@@ -201,6 +201,19 @@ class AccountCollection(BaseModel):
     denied: list[PermissionProblem] = Field(default_factory=list)
     """Steps (or cost windows) that raised a permission denial; carried by a resume."""
 
+    def resumed(self) -> AccountCollection:
+        """What a retried attempt resumes from: the steps already collected, the plan and the denials; not the
+        failures (those steps run again) nor the best-effort forecast (fetched again)."""
+        return AccountCollection(
+            plan=self.plan,
+            costs=list(self.costs),
+            inventory=self.inventory,
+            utilisation=self.utilisation,
+            iam=self.iam,
+            finish=self.finish,
+            denied=list(self.denied),
+        )
+
     @model_validator(mode="before")
     @classmethod
     def _failures_from_wire(cls, data: Any) -> Any:

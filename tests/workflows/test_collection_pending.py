@@ -157,6 +157,10 @@ def test_the_heartbeat_detail_round_trips_into_what_a_retry_resumes_from() -> No
     steps = AccountCollection.model_validate(decoded)
     assert steps.pending[0].window is not None and steps.pending[0].window.start == plan.windows[0][0]
     assert steps == state, "the whole progress round trips, failures included (written as failed/pending)"
+    resumed = steps.resumed()
+    assert resumed == AccountCollection(
+        plan=plan, costs=state.costs, inventory=state.inventory, finish=state.finish
+    ), "a retry resumes from the collected steps; failures (and the forecast) are not carried"
 
 
 class ThrottleThenDenyCostRead(ProviderRegistry):

@@ -174,16 +174,7 @@ def _collect_locked(
     provider = providers(row)
     as_of = today or context.now().date()
     if resume is not None:
-        # Failures are not carried (those steps run again), nor the best-effort forecast.
-        state = AccountCollection(
-            plan=resume.plan,
-            costs=list(resume.costs),
-            inventory=resume.inventory,
-            utilisation=resume.utilisation,
-            iam=resume.iam,
-            finish=resume.finish,
-            denied=list(resume.denied),
-        )
+        state = resume.resumed()
     else:
         state = AccountCollection(
             plan=plan_windows(
