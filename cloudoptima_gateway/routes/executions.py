@@ -38,6 +38,11 @@ Reader = Annotated[Principal, Permission("read:recommendations")]
 Applier = Annotated[Principal, Permission(RISK_PERMISSION["low"])]
 
 
+MAX_OFFSET = 10_000_000
+"""The largest ``offset`` a list accepts: 200-row pages up to 50,000 deep; more is a bad request (422), never
+an OFFSET the database cannot hold."""
+
+
 @router.get("/executions", response_model=ExecutionList)
 async def list_executions(
     runtime: RuntimeDep,
@@ -45,7 +50,7 @@ async def list_executions(
     state: Annotated[RemediationState | None, Query(description="Only executions in this state.")] = None,
     recommendation_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Executions to skip (bounded).")] = 0,
 ) -> ExecutionList:
     """The organisation's executions, newest first."""
     org = principal.organization_id

@@ -329,6 +329,8 @@ async def test_follow_an_execution_to_completion_and_roll_it_back(
     assert client.get("/v1/executions", headers=admin, params={"state": "completed"}).json()["total"] == 2
     bad = client.get("/v1/executions", headers=admin, params={"state": "done"})
     assert bad.status_code == 422 and "state" in bad.text
+    deep = client.get("/v1/executions", headers=admin, params={"offset": 467089619163219820544})
+    assert deep.status_code == 422 and "offset" in deep.text, "an offset beyond any page is a 422, not a 500"
     assert client.get(f"/v1/executions/{execution_id}", headers=org.headers("viewer")).status_code == 200
     theirs = other.headers("admin")
     assert client.get(f"/v1/executions/{execution_id}", headers=theirs).status_code == 404
