@@ -124,6 +124,10 @@ def _query_key(params: BaseModel) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
+MAX_CURSOR_OFFSET = 10_000_000
+"""No cursor this catalog writes points deeper; a crafted one that does is refused, never sent to the database."""
+
+
 def encode_cursor(params: BaseModel, offset: int) -> str:
     raw = json.dumps({"o": offset, "q": _query_key(params)}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -139,7 +143,9 @@ def decode_cursor(params: PageInput) -> int:
         offset, key = int(data["o"]), str(data["q"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ToolInputError("cursor is not a cursor this tool returned") from exc
-    if key != _query_key(params) or offset < 0:
+    if not 0 <= offset <= MAX_CURSOR_OFFSET:
+        raise ToolInputError("cursor is not a cursor this tool returned (its offset is out of range)")
+    if key != _query_key(params):
         raise ToolInputError("cursor belongs to a different query: repeat the same filters or drop it")
     return offset
 
