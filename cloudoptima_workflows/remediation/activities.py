@@ -1,4 +1,4 @@
-"""Remediation activities: thin adapters from the workflow's dataclasses to :mod:`cloudoptima.services.remediation`.
+"""Remediation activities: thin adapters from the workflow's messages to :mod:`cloudoptima.services.remediation`.
 
 Every activity opens its own organisation-scoped session (committed on success). Providers come from the
 injected factory (``cloud_account_id -> CloudProviderClient``; the registry in production, the sandbox in
@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -55,34 +54,18 @@ class RemediationDeps:
 
 
 def plan_view(plan: RemediationPlan) -> i.PlanView:
-    """The kernel plan as the workflow carries it (money as decimal strings)."""
+    """The kernel plan as the workflow carries it: the impact flattened into the plan, each step without its
+    provider ``current_state`` (money stays ``Decimal``)."""
     return i.PlanView(
         title=plan.title,
         source=plan.source,
         risk_level=plan.risk_level.value,
         approval_required=plan.approval_required,
         approver_roles=list(plan.approver_roles),
-        steps=[
-            i.PlanStepView(
-                index=s.index,
-                cloud_account_id=s.cloud_account_id,
-                resource_id=s.resource_id,
-                action=s.action,
-                region=s.region,
-                parameters=dict(s.parameters),
-                description=s.description,
-                valid=s.valid,
-                problems=list(s.problems),
-                monthly_cost_before=str(s.monthly_cost_before),
-                monthly_cost_after=None if s.monthly_cost_after is None else str(s.monthly_cost_after),
-                rollback_available=s.rollback_available,
-                irreversible=s.irreversible,
-            )
-            for s in plan.steps
-        ],
-        current_monthly=str(plan.impact.current_monthly),
-        projected_monthly=str(plan.impact.projected_monthly),
-        savings=str(plan.impact.savings),
+        steps=[i.PlanStepView.model_validate(s.model_dump(exclude={"current_state"})) for s in plan.steps],
+        current_monthly=plan.impact.current_monthly,
+        projected_monthly=plan.impact.projected_monthly,
+        savings=plan.impact.savings,
         risks=list(plan.impact.risks),
         rollback_available=plan.impact.rollback_available,
         valid=plan.valid,
@@ -92,21 +75,8 @@ def plan_view(plan: RemediationPlan) -> i.PlanView:
 
 
 def plan_step(view: i.PlanStepView) -> PlanStep:
-    return PlanStep(
-        index=view.index,
-        cloud_account_id=view.cloud_account_id,
-        resource_id=view.resource_id,
-        action=view.action,
-        region=view.region,
-        parameters=dict(view.parameters),
-        description=view.description,
-        valid=view.valid,
-        problems=list(view.problems),
-        monthly_cost_before=Decimal(view.monthly_cost_before),
-        monthly_cost_after=None if view.monthly_cost_after is None else Decimal(view.monthly_cost_after),
-        rollback_available=view.rollback_available,
-        irreversible=view.irreversible,
-    )
+    """The kernel step a workflow step stands for (its ``current_state`` empty: the workflow never carries it)."""
+    return PlanStep.model_validate(view.model_dump())
 
 
 def _resource_action(action: PlannedAction | None) -> i.ResourceAction | None:

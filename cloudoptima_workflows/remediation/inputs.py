@@ -2,13 +2,19 @@
 ``cloudoptima_workflows.message``).
 
 Who asks or decides (``Approver``) and the safety controls (``SafetyControls``) are the kernel's own models
-(``cloudoptima.domain.remediation``), as are the states (``RemediationState``); the plan and step views
-are converted from the kernel's at the activity boundary. Datetimes are UTC.
+(``cloudoptima.domain.remediation``), as are the states (``RemediationState``). The plan and step views
+(:class:`PlanView`, :class:`PlanStepView`) are not the kernel's ``RemediationPlan`` / ``PlanStep``: they
+leave out what the workflow must not carry (a step's provider ``current_state``, the plan's organisation and
+creation time), flatten the impact preview into the plan, add ``approvals_needed``, and, like every message,
+ignore unknown fields so an older history still replays; they are converted at the activity boundary
+(``cloudoptima_workflows.remediation.activities.plan_view``). Money is ``Decimal`` (written as the same
+decimal string it always was, e.g. ``"12.34"``); datetimes are UTC.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import Field
@@ -69,8 +75,8 @@ class PlanStepView(Message):
     description: str
     valid: bool | None
     problems: list[str]
-    monthly_cost_before: str
-    monthly_cost_after: str | None
+    monthly_cost_before: Decimal
+    monthly_cost_after: Decimal | None
     rollback_available: bool
     irreversible: str | None
 
@@ -84,9 +90,9 @@ class PlanView(Message):
     approval_required: bool
     approver_roles: list[str]
     steps: list[PlanStepView]
-    current_monthly: str
-    projected_monthly: str
-    savings: str
+    current_monthly: Decimal
+    projected_monthly: Decimal
+    savings: Decimal
     risks: list[str]
     rollback_available: bool
     valid: bool

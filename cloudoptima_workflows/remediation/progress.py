@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from temporalio import activity
@@ -90,20 +91,20 @@ class FollowedRemediationActivities(RemediationActivities):
                 view = view.model_copy(
                     update=dict(
                         steps=[
-                            step.model_copy(update={"monthly_cost_after": str(priced[step.index])})
+                            step.model_copy(update={"monthly_cost_after": priced[step.index]})
                             if step.index in priced
                             else step
                             for step in view.steps
                         ],
-                        savings=str(impact["savings"]),
-                        projected_monthly=str(impact["projected_monthly"]),
+                        savings=Decimal(str(impact["savings"])),
+                        projected_monthly=Decimal(str(impact["projected_monthly"])),
                         risks=[str(r) for r in impact.get("risks") or []],
                     )
                 )
             summary = {
                 "steps": len(view.steps),
                 "risk_level": view.risk_level,
-                "savings": view.savings,
+                "savings": str(view.savings),
                 "approval_required": view.approval_required,
                 "rollback_available": view.rollback_available,
                 "problems": list(view.problems),

@@ -117,7 +117,7 @@ async def test_policy_dry_run_then_approved_execution_with_history(
             session, org.organization_id, sandbox_factory(org), now=lambda: inside
         ).pending_approvals()
     assert [p.workflow_id for p in listed] == [run.workflow_id]
-    assert listed[0].policy_id == str(policy_id) and listed[0].impact["savings"] == pending.plan.savings
+    assert listed[0].policy_id == str(policy_id) and listed[0].impact["savings"] == str(pending.plan.savings)
 
     await decide(client, run.workflow_id, True, "approved", org.user("finops_manager"))
     parent = client.get_workflow_handle_for(

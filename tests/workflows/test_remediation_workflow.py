@@ -8,6 +8,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import cast
 
@@ -128,7 +129,8 @@ async def test_approved_plan_executes_and_verifies(client: Client, org: Tenant, 
     pending = await until_state(client, info.workflow_id, {"pending_approval"})
     assert pending.plan is not None and pending.plan.risk_level == "medium"
     assert pending.plan.approver_roles == ["finops_manager", "admin"]
-    assert pending.plan.steps[0].valid is True and pending.plan.projected_monthly == "0"
+    assert pending.plan.steps[0].valid is True and pending.plan.projected_monthly == Decimal("0")
+    assert str(pending.plan.projected_monthly) == "0", "the same decimal string as before"
     assert org.resource(vm.resource_id).state is ResourceState.RUNNING, "nothing runs before approval"
     row = execution_row(engine, info.execution_id)
     assert (
@@ -308,7 +310,8 @@ async def test_dry_run_and_blast_radius_cap_execute_nothing(
     dry = await start_remediation(client, stop_request(org, ids, dry_run=True))
     planned = await handle(client, dry.workflow_id).result()
     assert planned.state == "dry_run" and planned.plan is not None and len(planned.plan.steps) == 2
-    assert planned.plan.savings == str(sum(v.monthly_cost for v in vms))
+    assert planned.plan.savings == sum(v.monthly_cost for v in vms)
+    assert str(planned.plan.savings) == str(sum(v.monthly_cost for v in vms))
     assert execution_row(engine, dry.execution_id).dry_run is True
 
     capped = await start_remediation(
