@@ -2,7 +2,8 @@
 
 Each connection subscribes to its own organisation's channel (``cloudoptima.services.events.channel``) on
 its own Redis pub/sub connection, so any replica can serve any client and a client can only ever see its
-own organisation's events. Client frames: ``{"type": "subscribe" | "unsubscribe", "channel": name}``
+own organisation's events; ``notifications`` events (inbox notices) reach only the sockets of the user they
+name. Client frames: ``{"type": "subscribe" | "unsubscribe", "channel": name}``
 (``ping`` is answered with ``pong``). Server frames: ``subscribed`` / ``unsubscribed`` acknowledgements,
 ``{"type": "message", "channel", "data", "ts"}`` for events of subscribed channels, and
 ``{"type": "error", "error": reason}`` for a bad frame (the socket stays open). A bad or revoked token
@@ -139,6 +140,15 @@ def _parse(raw: str) -> tuple[str, str] | tuple[str, str, str | None] | str:
     return (str(kind), str(name))
 
 
+def _addressed_to(event: dict[str, Any], claims: AccessClaims) -> bool:
+    """False for a per-user event (``notifications``) addressed to someone else: an inbox notice reaches only
+    the sockets of the user it names (``data.user_id``); every other event reaches the whole organisation."""
+    if event.get("type") != "notifications":
+        return True
+    data = event.get("data")
+    return isinstance(data, dict) and data.get("user_id") == str(claims.user_id)
+
+
 async def _forward(socket: _Socket, pubsub: PubSub, runtime: Runtime) -> None:
     claims = socket.principal.claims
     assert claims is not None  # sockets authenticate with access tokens only
@@ -160,7 +170,7 @@ async def _forward(socket: _Socket, pubsub: PubSub, runtime: Runtime) -> None:
         except (TypeError, ValueError):
             continue
         kind = event.get("type")
-        if kind in socket.subscribed:
+        if kind in socket.subscribed and _addressed_to(event, claims):
             await socket.send(
                 {"type": "message", "channel": kind, "data": event.get("data"), "ts": event.get("ts")}
             )

@@ -12,6 +12,7 @@ from cloudoptima.storage.models.documents import AuditLog, ResourceDocument
 from cloudoptima.storage.models.executions import ExecutionEvent
 from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshToken, RevokedToken, User
 from cloudoptima.storage.models.ingest import IngestRun, QuarantinedRow
+from cloudoptima.storage.models.notifications import Notification
 from cloudoptima.storage.models.optimisation import Anomaly, Budget, Recommendation
 from cloudoptima.storage.models.password_resets import PasswordResetToken
 from cloudoptima.storage.models.policies import Policy, PolicyExecution
@@ -33,6 +34,7 @@ __all__ = [
     "IamPrincipal",
     "IngestRun",
     "ListPriceRow",
+    "Notification",
     "Organization",
     "PasswordResetToken",
     "Policy",
