@@ -12,6 +12,7 @@ from cloudoptima_gateway.routes import (
     cloud_accounts,
     costs,
     executions,
+    notifications,
     organization,
     policies,
     recommendations,
@@ -29,6 +30,7 @@ def build_router() -> APIRouter:
     router.include_router(sso.router)
     router.include_router(audit_logs.router)
     router.include_router(executions.router)
+    router.include_router(notifications.router)
     for admin in (account, organization, users):
         router.include_router(admin.router)
     return router

@@ -22,10 +22,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.budgets import BudgetSpec
+from cloudoptima.domain.inbox import InboxNotice
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.api_keys import ApiKeyService
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cloud_accounts import CloudAccountService
+from cloudoptima.services.inbox import Inbox
 from cloudoptima.services.invitations import InvitationService
 from cloudoptima.services.policies import PolicyService, validate_policy
 from cloudoptima.settings import Settings
@@ -50,6 +52,9 @@ SELF_SERVICE = PUBLIC | {
     "/v1/auth/password",
     "/v1/auth/api-keys",
     "/v1/auth/api-keys/{key_id}",
+    # the caller's own inbox: every signed-in role marks its own notices read
+    "/v1/notifications/{notification_id}/read",
+    "/v1/notifications/read-all",
 }
 # POSTs that change nothing a viewer may not change: asking the assistant (its tools are read-only and bound
 # to the caller's role; a remediation it requests still needs a permitted approver).
@@ -165,6 +170,12 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
         )
         session.add(execution)
         session.flush()
+        [notification] = Inbox(session, org.id).post(
+            [org.users["admin"]],
+            InboxNotice(event_type="matrix.notice", title="n"),
+            idempotency_key="matrix",
+            now=datetime.now(UTC),
+        )
         ids = {
             "budget_id": budget.id,
             "recommendation_id": rec.id,
@@ -174,6 +185,7 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             "key_id": key.id,
             "invitation_id": invitation.id,
             "execution_id": execution.id,
+            "notification_id": notification.id,
             "user_id": org.users["engineer"],
         }
         session.commit()
