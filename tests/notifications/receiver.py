@@ -8,6 +8,7 @@ HTTP-date ``Retry-After``, ``/boom`` 500, ``/unavailable`` 503 with ``Retry-Afte
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,10 +101,15 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def running_receiver(now: datetime, secret: str | None = None) -> Iterator[Receiver]:
-    """Starts a receiver on a free port and stops it (closing its socket) on exit."""
+def running_receiver(
+    now: datetime, secret: str | None = None, tls_context: ssl.SSLContext | None = None
+) -> Iterator[Receiver]:
+    """Starts a receiver on a free port (over TLS with ``tls_context``) and stops it (closing its socket)."""
     server = _Server(("127.0.0.1", 0), _Handler)
-    receiver = Receiver(base_url=f"http://127.0.0.1:{server.server_address[1]}", now=now, secret=secret)
+    if tls_context is not None:
+        server.socket = tls_context.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls_context is not None else "http"
+    receiver = Receiver(base_url=f"{scheme}://127.0.0.1:{server.server_address[1]}", now=now, secret=secret)
     server.receiver = receiver
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import trustme
 
 from cloudoptima.domain.notices import NoticeFact
 from cloudoptima.notifications.channels import Channel, DeliveryError
@@ -154,6 +156,18 @@ def test_a_refused_connection_and_a_silent_server_are_retryable() -> None:
         with pytest.raises(DeliveryError, match=r"no answer within 0\.3s") as timed_out:
             channel.deliver(approval_notice(), f"http://127.0.0.1:{silent.getsockname()[1]}/hook")
     assert timed_out.value.retryable
+
+
+def test_an_untrusted_tls_certificate_is_permanent() -> None:
+    ca = trustme.CA()  # a CA nobody trusts: the channel verifies with the system's store
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    with (
+        running_receiver(now=NOW, secret=SECRET, tls_context=server_context) as receiver,
+        pytest.raises(DeliveryError, match="TLS certificate refused") as caught,
+    ):
+        _webhook().deliver(approval_notice(), receiver.url("/ok"))
+    assert not caught.value.retryable and receiver.requests == []
 
 
 @pytest.mark.parametrize(
