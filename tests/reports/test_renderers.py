@@ -1,0 +1,216 @@
+"""Every format shows the same numbers, read back as a person (or their spreadsheet) would."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+from openpyxl import load_workbook
+from openpyxl.chart import BarChart, LineChart
+
+from cloudoptima.reports.document import ReportDocument, format_money
+from cloudoptima.reports.renderers import render
+from cloudoptima.reports.text_renderers import csv_member_names, read_json
+from tests.reports.conftest import NON_ASCII_LABEL, PREVIOUS_TOTAL, TOTAL
+
+
+def _rendered(document: ReportDocument, fmt: str) -> bytes:
+    out = io.BytesIO()
+    written = render(document, fmt, out)
+    assert written == len(out.getvalue()) > 0
+    return out.getvalue()
+
+
+def test_unknown_format_is_refused(review: ReportDocument) -> None:
+    with pytest.raises(ValueError, match=r"format: unknown report format 'docx'; expected one of pdf, xlsx"):
+        render(review, "docx", io.BytesIO())
+
+
+def test_json_parses_back_to_the_same_decimals(review: ReportDocument) -> None:
+    data = _rendered(review, "json")
+    body = json.loads(data)
+    accounts = body["document"]["sections"][1]["tables"][0]
+    assert accounts["rows"][1][1] == "10.225"  # money is a decimal string, never a JSON number
+    assert body["totals"]["by_account/accounts"][1] == "1244.525"
+    assert read_json(data) == review
+
+    body["totals"]["by_account/accounts"][1] = "1244.53"
+    with pytest.raises(ValueError, match="totals do not match"):
+        read_json(json.dumps(body))
+    body = json.loads(data)
+    body["document"]["sections"][1]["tables"][0]["rows"][0][1] = 1234.3
+    with pytest.raises(
+        ValueError, match=r"table 'accounts' row 1 column 'cost' \(money\): expected a decimal string"
+    ):
+        read_json(json.dumps(body))
+
+
+def test_csv_archive_holds_one_exact_csv_per_table_and_chart(review: ReportDocument) -> None:
+    data = _rendered(review, "csv")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == csv_member_names(review)
+        assert archive.namelist()[:4] == [
+            "01-overview-period_comparison.csv",
+            "02-overview-daily_trend.csv",
+            "03-overview-top_services.csv",
+            "04-overview-top_accounts.csv",
+        ]
+        services = list(
+            csv.reader(io.StringIO(archive.read("06-by_service-services.csv").decode("utf-8-sig")))
+        )
+        regions = list(csv.reader(io.StringIO(archive.read("07-by_region-regions.csv").decode("utf-8-sig"))))
+        trend = list(csv.reader(io.StringIO(archive.read("02-overview-daily_trend.csv").decode("utf-8-sig"))))
+    assert services[0] == ["name", "cost", "previous_cost", "change", "change_percent", "share_percent"]
+    body, total = services[1:-1], services[-1]
+    assert [row[0] for row in body] == ["Compute", "Support", "Network", "Storage"]
+    assert [Decimal(row[1]) for row in body] == [
+        Decimal("1234.10"),
+        Decimal("10.125"),
+        Decimal("0.20"),
+        Decimal("0.10"),
+    ]
+    assert body[1][4] == ""  # change % of a line that cost nothing before: empty, not 0 or infinity
+    assert total[:3] == ["Total", "1244.525", "1000.30"]
+    assert sum(Decimal(row[1]) for row in body) == Decimal(total[1]) == TOTAL
+    assert regions[1][0] == NON_ASCII_LABEL
+    assert trend[0] == ["date", "actual", "forecast", "lower", "upper"]
+    assert trend[1] == ["2026-11-01", "41.45", "", "", ""]
+    assert trend[20] == ["2026-11-20", "41.45", "41.5", "38", "45"]
+    assert trend[-1] == ["2026-12-10", "", "41.5", "38", "45"]
+    assert sum(Decimal(row[1]) for row in trend[1:] if row[1]) == TOTAL
+
+
+def test_xlsx_has_typed_cells_sum_formulas_and_native_charts(review: ReportDocument) -> None:
+    data = _rendered(review, "xlsx")
+    workbook = load_workbook(io.BytesIO(data))
+    try:
+        assert workbook.sheetnames == [
+            "Summary",
+            "Overview",
+            "By account",
+            "By service",
+            "By region",
+            "By tag team",
+            "Charts",
+        ]
+        summary = workbook["Summary"]
+        facts = {
+            row[0].value: row[1] for row in summary.iter_rows(min_row=2) if row[0].value and len(row) > 1
+        }
+        assert facts["Last day"].value.date() == date(2026, 11, 30)
+        assert facts["Last day"].is_date
+        assert facts["Total cost"].data_type == "n"
+        assert Decimal(str(facts["Total cost"].value)) == TOTAL
+
+        sheet = workbook["By service"]
+        rows = list(sheet.iter_rows(values_only=False))
+        header_at = next(i for i, row in enumerate(rows) if row[0].value == "Service")
+        assert [c.value for c in rows[header_at]] == [
+            "Service",
+            "Cost",
+            "Previous period",
+            "Change",
+            "Change %",
+            "Share %",
+        ]
+        body = rows[header_at + 1 : header_at + 5]
+        total_row = rows[header_at + 5]
+        for row in body:
+            assert row[1].data_type == "n" and isinstance(row[1].value, (int, float))
+            assert row[1].number_format == '#,##0.00## "EUR";-#,##0.00## "EUR"'
+        first, last = body[0][1].row, body[-1][1].row
+        assert total_row[0].value == "Total"
+        assert total_row[1].value == f"=SUM(B{first}:B{last})"
+        assert total_row[2].value == f"=SUM(C{first}:C{last})"
+        assert total_row[4].value is None  # percentages are not summed
+        # What the spreadsheet's SUM adds up equals the document's total to the cent (and here exactly).
+        assert sum(Decimal(str(row[1].value)) for row in body) == TOTAL
+        assert sum(Decimal(str(row[2].value)) for row in body) == PREVIOUS_TOTAL
+
+        overview = workbook["Overview"]
+        trend_rows = [r for r in overview.iter_rows() if r[0].is_date]
+        assert len(trend_rows) == 40  # 30 actual days + 10 forecast-only days
+        assert trend_rows[0][0].value.date() == date(2026, 11, 1)
+        assert sum(Decimal(str(r[1].value)) for r in trend_rows if r[1].value is not None) == TOTAL
+
+        charts = workbook["Charts"]._charts
+        kinds = [type(chart) for chart in charts]
+        assert kinds == [LineChart, BarChart, BarChart]
+        trend_refs = [s.val.numRef.f for s in charts[0].series]
+        assert trend_refs[0].startswith("'Overview'!$B$") and len(trend_refs) == 4
+    finally:
+        workbook.close()
+
+
+def test_pdf_renders_pages_with_charts_and_the_documents_numbers(review: ReportDocument) -> None:
+    data = _rendered(review, "pdf")
+    assert data.startswith(b"%PDF-")
+    pdf = pdfium.PdfDocument(data)
+    try:
+        assert len(pdf) >= 5  # title page + one page per section
+        texts = []
+        for index in range(len(pdf)):
+            page = pdf[index]
+            textpage = page.get_textpage()
+            texts.append(textpage.get_text_range())
+            textpage.close()
+            if index == 1:  # the overview: the trend chart and the top-N bars
+                bitmap = page.render(scale=1)
+                pixels = bitmap.to_numpy()
+                bitmap.close()
+                assert pixels.std() > 20, "the chart page is blank"
+                assert len(np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)) > 50
+            page.close()
+    finally:
+        pdf.close()
+    title_page = texts[0]
+    assert "Monthly cost review" in title_page
+    assert "2026-11-01 – 2026-11-30" in title_page
+    assert format_money(TOTAL) == "1,244.525"
+    assert "Total cost 1,244.525 EUR" in title_page
+    assert "Generated at" in title_page and "2026-12-01 06:30 UTC" in title_page
+    assert "Acme Wärme GmbH" in title_page
+    everything = "\n".join(texts)
+    assert NON_ASCII_LABEL in everything
+    assert "1,234.10" in everything and "10.125" in everything
+    assert "Cost (EUR)" in everything
+    assert f"page 1 / {len(texts)}" in title_page
+
+
+def test_a_long_table_repeats_its_header_on_every_page(review: ReportDocument) -> None:
+    from cloudoptima.reports.document import Column, Section, Table
+
+    table = Table(
+        id="many",
+        title="Many rows",
+        columns=[
+            Column(key="day", title="Day", kind="date"),
+            Column(key="name", title="Name", kind="text"),
+            Column(key="count", title="Count", kind="integer"),
+            Column(key="cost", title="Cost", kind="money"),
+        ],
+        rows=[[date(2026, 11, 1), f"row {i}", i, Decimal("0.01")] for i in range(300)],
+        totals=True,
+    )
+    document = review.model_copy(update={"sections": [Section(id="long", title="Long", tables=[table])]})
+    pdf = pdfium.PdfDocument(_rendered(document, "pdf"))
+    try:
+        pages = []
+        for index in range(1, len(pdf)):
+            page = pdf[index]
+            textpage = page.get_textpage()
+            pages.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+    finally:
+        pdf.close()
+    assert len(pages) >= 5
+    assert all("Cost (EUR)" in text for text in pages)
+    assert "row 299" in pages[-1] and "Total" in pages[-1] and "3.00" in pages[-1] and "44,850" in pages[-1]
