@@ -20,6 +20,7 @@ from cloudoptima.services.anomalies import AnomalyService
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.events import Publish
 from cloudoptima.services.forecast_refresh import refresh_forecasts
+from cloudoptima.services.inbox import notify_budget_alerts
 from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Anomaly, Organization, Recommendation
@@ -180,7 +181,8 @@ class AnalysisActivities(AnalysisActivityInterface):
 
     @activity.defn(name="analysis.budgets")
     def budgets(self, params: AnalyseOrganisationInput) -> BudgetStepResult:
-        """Evaluate every budget of the organisation; returns the thresholds that fired now."""
+        """Evaluate every budget of the organisation; returns the thresholds that fired now (each also posted,
+        in the same transaction, to the inbox of the organisation's admins)."""
         org = uuid.UUID(params.organization_id)
         today = _today(params.today, self._now)
         alerts: list[BudgetAlert] = []
@@ -189,6 +191,17 @@ class AnalysisActivities(AnalysisActivityInterface):
             budgets = list(service.list())
             for budget in budgets:
                 evaluation = service.evaluate(budget.id, today)
+                if evaluation.fired:  # the admins' inbox keeps what the budget_alerts event only announces
+                    notify_budget_alerts(
+                        session,
+                        org,
+                        budget_id=budget.id,
+                        budget_name=budget.name,
+                        period_start=evaluation.period_start,
+                        fired=evaluation.fired,
+                        now=self._now(),
+                        publish=self._publish,
+                    )
                 alerts += [
                     BudgetAlert(
                         budget_id=str(budget.id),

@@ -51,6 +51,9 @@ class RemediationDeps:
     approval_keys: tuple[str, ...] = ()
     """The encryption key ring: what Temporal-UI approval codes are checked with (none: every such decision
     is refused)."""
+    console_url: str | None = None
+    """The web console's base URL: inbox notices of waiting approvals link to ``{console_url}/approvals/{id}``
+    (None: to the API's ``/v1/approvals``)."""
 
 
 def plan_view(plan: RemediationPlan) -> i.PlanView:

@@ -14,6 +14,10 @@ safety snapshot it took), ``verification`` after each check and ``rollback`` aft
 Publishing is best effort: a Redis failure is logged and never fails the activity (the facts are in
 Postgres; ``GET /v1/executions/{id}`` shows them).
 
+Recording ``pending_approval`` also posts an in-app inbox notice (``cloudoptima.services.inbox``) to every
+active user whose role may decide the execution, once per execution, linking to the approval
+(``deps.console_url`` + ``/approvals/{execution_id}`` when a console is configured, else ``/v1/approvals``).
+
 The plan activity also refuses (as a plan problem, so nothing executes) a recommendation that already has
 an older open execution: two requests racing past the API's check cannot both change the cloud; and it nets
 the safety snapshot each ``snapshot_and_delete_disk`` step would keep from the plan's saving (priced by
@@ -32,6 +36,7 @@ from temporalio import activity
 
 from cloudoptima.domain.remediation import RemediationState, RollbackOutcome, StepVerification
 from cloudoptima.services.execution_progress import EXECUTION_CHANNEL, ExecutionProgress, event_payload
+from cloudoptima.services.inbox import notify_pending_approval
 from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_workflows.remediation import inputs as i
 from cloudoptima_workflows.remediation.activities import (
@@ -187,3 +192,19 @@ class FollowedRemediationActivities(RemediationActivities):
             )
         super().record(params)
         self._emit(org, event)
+        if RemediationState(params.state) is RemediationState.PENDING_APPROVAL:
+            self._notify_approvers(org, params.execution_id)
+
+    def _notify_approvers(self, organization_id: str, execution_id: str) -> None:
+        """Post the waiting approval to the inbox of every user whose role may decide it (once per execution:
+        a retried record posts nothing new)."""
+        org = uuid.UUID(organization_id)
+        with tenant_session(self._deps.sessions, org) as session:
+            notify_pending_approval(
+                session,
+                org,
+                uuid.UUID(execution_id),
+                now=self._deps.now(),
+                publish=self._deps.publish,
+                console_url=self._deps.console_url,
+            )

@@ -4,20 +4,34 @@ the addressed user's sockets."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from temporalio.testing import WorkflowEnvironment
 
 from cloudoptima.domain.inbox import InboxNotice
 from cloudoptima.services.events import EventPublisher
-from cloudoptima.services.inbox import Inbox
+from cloudoptima.services.inbox import Inbox, notify_pending_approval
 from cloudoptima.settings import Settings
+from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.tenancy import scope
+from cloudoptima_workflows.remediation.activities import RemediationDeps
 from tests.gateway.conftest import Org, make_org
+from tests.gateway.test_approvals_api import headers_for, stop_recommendation
+from tests.workflows.test_remediation_harness import (
+    remediation_worker,
+    sandbox_copy,
+    sandbox_factory,
+    tenant,
+    until_recorded,
+)
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -141,3 +155,71 @@ def test_a_posted_notice_is_pushed_to_the_addressed_user_only(
             assert viewer.receive_json()["data"]["notification"]["title"] == "second"
     finally:
         publish.close()
+
+
+async def _inbox_of(client: TestClient, headers: dict[str, str], event_type: str) -> list[dict[str, Any]]:
+    """The caller's notices of ``event_type``, once at least one arrived (bounded poll: the record activity
+    posts right after it recorded the state the test waited for)."""
+    for _ in range(200):
+        body = (await asyncio.to_thread(client.get, "/v1/notifications", headers=headers)).json()
+        found = [i for i in body["items"] if i["event_type"] == event_type]
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {event_type} notice arrived")
+
+
+async def test_a_pending_approval_reaches_the_approvers_inbox_once(
+    client: TestClient,
+    engine: Engine,
+    gateway_settings: Settings,
+    temporal_env: WorkflowEnvironment,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    publish = EventPublisher(redis.Redis.from_url(redis_url))
+    with tenant(engine, sandbox_copy(tmp_path / "sandbox"), name="inbox-approvals") as org:
+        vm = org.running_instances(1)[0].resource_id
+        recommendation = stop_recommendation(engine, org, vm)
+        role_headers = {
+            role: headers_for(engine, gateway_settings, org.users[role])
+            for role in ("engineer", "finops_manager", "admin")
+        }
+        deps = RemediationDeps(
+            sessions=session_factory(engine),
+            providers=sandbox_factory(org),
+            publish=publish,
+            console_url="https://finops.example.com",
+        )
+        try:
+            async with remediation_worker(temporal_env.client, deps):
+                applied = await asyncio.to_thread(
+                    client.post,
+                    f"/v1/recommendations/{recommendation}/apply",
+                    headers=role_headers["finops_manager"],
+                    json={},
+                )
+                assert applied.status_code == 200, applied.text
+                execution_id = str(applied.json()["execution_id"])
+                await until_recorded(engine, execution_id, "pending_approval")
+                [notice] = await _inbox_of(client, role_headers["admin"], "approval.pending")
+                assert notice["link"] == f"https://finops.example.com/approvals/{execution_id}"
+                assert notice["payload"]["execution_id"] == execution_id
+                [manager_notice] = await _inbox_of(client, role_headers["finops_manager"], "approval.pending")
+                roles = notice["payload"]["approver_roles"]
+                assert "engineer" not in roles  # a medium-risk change: engineers may not decide it
+                engineer = client.get("/v1/notifications", headers=role_headers["engineer"]).json()
+                assert engineer["items"] == [] and manager_notice["id"] != notice["id"]
+                # posting again for the same execution (a retried record activity) adds nothing
+                with Session(engine) as session:
+                    scope(session, org.organization_id)
+                    again = notify_pending_approval(
+                        session, org.organization_id, uuid.UUID(execution_id), now=NOW
+                    )
+                    session.commit()
+                assert notice["id"] in {str(i.id) for i in again}
+                admin = client.get("/v1/notifications", headers=role_headers["admin"]).json()
+                assert len(admin["items"]) == 1 and admin["unread_count"] == 1
+                await temporal_env.client.get_workflow_handle(f"remediation-{execution_id}").cancel()
+        finally:
+            publish.close()

@@ -18,6 +18,7 @@ from cloudoptima.clouds.sandbox.state import SandboxEstateStore
 from cloudoptima.domain.budgets import AlertThreshold, BudgetSpec
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.events import EventPublisher, channel
+from cloudoptima.services.inbox import Inbox
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import Budget, CostForecast
 from cloudoptima.storage.tenancy import tenant_session
@@ -41,6 +42,7 @@ from tests.workflows.collection_support import (
     registry,
 )
 from tests.workflows.history_recording import record_history
+from tests.workflows.test_remediation_harness import add_user
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +74,8 @@ async def test_budgets_forecasts_and_analysis_after_collection(
             )
         )
         budget_id = budget.id
+        admin = add_user(session, tenant.organization_id, "admin").id
+        viewer = add_user(session, tenant.organization_id, "viewer").id
     subscriber = redis.Redis.from_url(redis_url).pubsub()
     subscriber.subscribe(channel(tenant.organization_id))
     publisher = EventPublisher.from_url(redis_url)
@@ -136,4 +140,12 @@ async def test_budgets_forecasts_and_analysis_after_collection(
     subscriber.close()
     # The threshold fires once per period: two evaluations, one alert event.
     assert types.count("budget_alerts") == 1
+    # ... and the admin's inbox keeps it (once), announced to the admin alone.
+    assert types.count("notifications") == 1
+    with tenant_session(session_factory(engine), tenant.organization_id) as session:
+        inbox = Inbox(session, tenant.organization_id)
+        [notice] = inbox.list(admin).items
+        assert inbox.list(viewer).items == []
+    assert notice.event_type == "budget.alert" and notice.payload["budget_id"] == str(budget_id)
+    assert notice.payload["threshold"] == "80" and notice.link == f"/v1/budgets/{budget_id}"
     assert types.count("forecasts") == 1
