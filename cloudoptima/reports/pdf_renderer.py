@@ -20,6 +20,7 @@ from typing import IO
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import TTFFont
 
 from cloudoptima.reports.charts import chart_png
 from cloudoptima.reports.document import (
@@ -61,13 +62,25 @@ class _Pdf(FPDF):
         return self.report_font.drawable(value)
 
     def fit(self, value: str, width: float) -> str:
-        """``value`` cut with an ellipsis so it fits ``width`` mm in the current font."""
+        """``value`` cut with an ellipsis so it fits ``width`` mm (less the cell padding) in the current font.
+
+        Measured from the font's glyph widths in one pass (fpdf2's ``get_string_width`` per candidate length
+        made a 5,000-row table take seconds)."""
         value = self.shown(value)
-        if self.get_string_width(value) <= width - 2:
+        font = self.current_font
+        assert isinstance(font, TTFFont), "the report font is a TrueType font"
+        widths = font.cw  # 1/1000 em per code point (a defaultdict: unknown code points get a default width)
+        scale = self.font_size_pt * 0.001 / self.k
+        room = width - 2 * self.c_margin
+        if sum(widths[ord(ch)] for ch in value) * scale <= room:
             return value
-        while value and self.get_string_width(value + "…") > width - 2:
-            value = value[:-1]
-        return value + "…"
+        room -= widths[ord("…")] * scale
+        used, cut = 0.0, 0
+        for cut, ch in enumerate(value):  # noqa: B007 - cut is the length that fits
+            used += widths[ord(ch)] * scale
+            if used > room:
+                break
+        return value[:cut] + "…"
 
 
 def _widths(pdf: _Pdf, kinds: Sequence[ColumnKind]) -> list[float]:

@@ -214,3 +214,63 @@ def test_a_long_table_repeats_its_header_on_every_page(review: ReportDocument) -
     assert len(pages) >= 5
     assert all("Cost (EUR)" in text for text in pages)
     assert "row 299" in pages[-1] and "Total" in pages[-1] and "3.00" in pages[-1] and "44,850" in pages[-1]
+
+
+def _with_burn_down(review: ReportDocument) -> ReportDocument:
+    from datetime import timedelta
+
+    from cloudoptima.reports.document import BurnDownChart, BurnDownPoint, Section
+
+    points = [
+        BurnDownPoint(
+            date=date(2026, 11, 1) + timedelta(days=i), cumulative_actual=Decimal("41.45") * (i + 1)
+        )
+        for i in range(30)
+    ]
+    budget = Section(
+        id="budgets",
+        title="Budgets",
+        charts=[
+            BurnDownChart(
+                id="team_budget", title="Budget – Zürich team", limit=Decimal("1200.00"), points=points
+            )
+        ],
+    )
+    return review.model_copy(update={"sections": [*review.sections, budget]})
+
+
+def test_a_budget_burn_down_reaches_every_format(review: ReportDocument) -> None:
+    document = _with_burn_down(review)
+    workbook = load_workbook(io.BytesIO(_rendered(document, "xlsx")))
+    try:
+        charts = workbook["Charts"]._charts
+        assert [type(c) for c in charts] == [LineChart, BarChart, BarChart, LineChart]
+        refs = [s.val.numRef.f for s in charts[3].series]
+        assert refs == ["'Budgets'!$B$5:$B$34", "'Budgets'!$C$5:$C$34"]
+        budgets = workbook["Budgets"]
+        assert Decimal(str(budgets["B34"].value)) == Decimal("1243.50")
+        assert budgets["C34"].value == 1200
+    finally:
+        workbook.close()
+    with zipfile.ZipFile(io.BytesIO(_rendered(document, "csv"))) as archive:
+        burn = archive.read(archive.namelist()[-1]).decode("utf-8-sig").splitlines()
+    assert burn[0] == "date,cumulative_actual,limit" and burn[-1] == "2026-11-30,1243.50,1200.00"
+    pdf = pdfium.PdfDocument(_rendered(document, "pdf"))
+    try:
+        page = pdf[len(pdf) - 1]
+        bitmap = page.render(scale=1)
+        assert bitmap.to_numpy().std() > 10  # the burn-down chart is drawn
+        bitmap.close()
+        page.close()
+    finally:
+        pdf.close()
+
+
+def test_pdfs_rendered_on_several_threads_equal_the_serial_one(review: ReportDocument) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    document = _with_burn_down(review)
+    serial = _rendered(document, "pdf")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        parallel = list(pool.map(lambda _: _rendered(document, "pdf"), range(3)))
+    assert all(p == serial for p in parallel)
