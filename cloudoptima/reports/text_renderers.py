@@ -13,7 +13,8 @@ sign), dates ISO ``YYYY-MM-DD``, empty cells empty. Chart files hold the chart's
 :func:`render_csv_table` writes a single table's CSV.
 
 **JSON** (:func:`render_json`): ``{"format": "cloudoptima.report/1", "document": <ReportDocument as JSON>,
-"totals": {"<section>/<table>": [cells]}}``; money and percent are decimal strings, dates ISO strings.
+"totals": {"<section>/<table>": [cells]}}``; money and percent are decimal strings, dates ISO strings; the
+computed totals rows (tables with ``totals`` only) are written as their CSV cell strings (``null`` when empty).
 :func:`read_json` parses it back into the same document (and checks the totals agree with the rows).
 """
 

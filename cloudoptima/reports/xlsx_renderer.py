@@ -14,7 +14,9 @@ Workbook layout:
 
 Cells are real types: money is a number with the currency number format ``#,##0.00## "USD"`` (the stored number
 is the document's Decimal; the format shows 2–4 decimals), percent a number with ``0.00" %"`` (percentage points,
-the document's number unchanged), integers ``#,##0``, dates Excel dates ``yyyy-mm-dd``.
+the document's number unchanged), integers ``#,##0``, dates Excel dates ``yyyy-mm-dd``. Spreadsheet numbers are
+IEEE doubles: openpyxl writes the double nearest the Decimal, which reads back as the same decimal for amounts of
+up to 15 significant digits (every realistic amount; the CSV and JSON keep any precision).
 """
 
 from __future__ import annotations
