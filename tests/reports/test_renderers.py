@@ -274,3 +274,41 @@ def test_pdfs_rendered_on_several_threads_equal_the_serial_one(review: ReportDoc
     with ThreadPoolExecutor(max_workers=3) as pool:
         parallel = list(pool.map(lambda _: _rendered(document, "pdf"), range(3)))
     assert all(p == serial for p in parallel)
+
+
+def test_characters_the_font_lacks_become_question_marks_not_warnings(review: ReportDocument) -> None:
+    from cloudoptima.reports.document import Column, Section, Table
+    from cloudoptima.reports.fonts import report_font
+
+    label = "東京 – Zürich"
+    expected = report_font().drawable(label)
+    table = Table(
+        id="empty_and_cjk",
+        title=label,
+        columns=[
+            Column(key="name", title="Name", kind="text"),
+            Column(key="cost", title="Cost", kind="money"),
+        ],
+        rows=[[label, Decimal("1.10")]],
+        totals=True,
+    )
+    empty = table.model_copy(update={"id": "empty", "title": "Nothing", "rows": []})
+    document = review.model_copy(update={"sections": [Section(id="s", title="S", tables=[table, empty])]})
+    pdf = pdfium.PdfDocument(_rendered(document, "pdf"))
+    try:
+        page = pdf[1]
+        textpage = page.get_textpage()
+        text = textpage.get_text_range()
+        textpage.close()
+        page.close()
+    finally:
+        pdf.close()
+    assert expected in text and "Nothing" in text
+    assert text.count("Total") == 2 and "0.00" in text  # the empty table's total is 0, not missing
+    workbook = load_workbook(io.BytesIO(_rendered(document, "xlsx")))
+    try:
+        cells = [c.value for row in workbook["S"].iter_rows() for c in row]
+        assert label in cells  # the spreadsheet keeps every character
+        assert "=SUM(B5:B5)" in cells and "=0" in cells
+    finally:
+        workbook.close()
