@@ -4,7 +4,8 @@ signature with the product's own :func:`verify_signature` at its pinned ``now`` 
 
 Paths: ``/ok`` 200, ``/accepted`` 202, ``/busy`` 429 with ``Retry-After: 7``, ``/busy-date`` 429 with an
 HTTP-date ``Retry-After``, ``/boom`` 500, ``/unavailable`` 503 with ``Retry-After: 30``, ``/bad`` 400
-``invalid_payload``, ``/redirect`` 302 to ``/ok``; anything else 404."""
+``invalid_payload``, ``/redirect`` 302 to ``/ok``, ``/flaky`` 500 on its first request and 200 after;
+anything else 404."""
 
 from __future__ import annotations
 
@@ -77,6 +78,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         headers = {name.lower(): value for name, value in self.headers.items()}
         status, answer_headers, answer = _ANSWERS.get(self.path, (404, {}, b"no such hook"))
+        if self.path == "/flaky":
+            with receiver.lock:
+                seen = any(r.path == "/flaky" for r in receiver.requests)
+            status, answer_headers, answer = (200, {}, b"ok") if seen else (500, {}, b"internal error")
         error: str | None = None
         if receiver.secret is not None:
             try:

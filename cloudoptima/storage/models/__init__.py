@@ -12,6 +12,7 @@ from cloudoptima.storage.models.documents import AuditLog, ResourceDocument
 from cloudoptima.storage.models.executions import ExecutionEvent
 from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshToken, RevokedToken, User
 from cloudoptima.storage.models.ingest import IngestRun, QuarantinedRow
+from cloudoptima.storage.models.notification_delivery import NotificationChannelRow, NotificationDeliveryRow
 from cloudoptima.storage.models.notifications import Notification
 from cloudoptima.storage.models.optimisation import Anomaly, Budget, Recommendation
 from cloudoptima.storage.models.password_resets import PasswordResetToken
@@ -35,6 +36,8 @@ __all__ = [
     "IngestRun",
     "ListPriceRow",
     "Notification",
+    "NotificationChannelRow",
+    "NotificationDeliveryRow",
     "Organization",
     "PasswordResetToken",
     "Policy",
