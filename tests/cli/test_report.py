@@ -87,6 +87,41 @@ def test_xlsx_totals_equal_the_cost_api(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_pdf_text_shows_the_cost_apis_numbers(
+    database: None, org: tuple[uuid.UUID, str], engine: Engine, tmp_path: Path
+) -> None:
+    import pypdfium2 as pdfium
+
+    from cloudoptima.reports.document import format_money
+
+    org_id, name = org
+    out = tmp_path / "review.pdf"
+    code, output = _generate(
+        tmp_path, out, "--org", name, "--format", "pdf", "--start", "2026-11-01", "--end", "2026-12-01"
+    )
+    assert code == 0, output
+    with engine.connect() as connection:
+        api = CostAnalytics.for_organisation(connection, org_id)
+        overview = api.overview(START, END)
+        services = api.overview(START, END, group_by="service").breakdown
+    pdf = pdfium.PdfDocument(out.read_bytes())
+    texts = []
+    try:
+        for index in range(len(pdf)):
+            page = pdf[index]
+            textpage = page.get_textpage()
+            texts.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+    finally:
+        pdf.close()
+    text = " ".join(" ".join(texts).split())
+    assert format_money(overview.total_cost) in text
+    assert format_money(overview.period_comparison.previous_period) in text
+    for item in services:
+        assert format_money(item.cost) in text, item.dimension
+
+
 def test_an_unknown_organisation_fails_and_leaves_no_file(database: None, tmp_path: Path) -> None:
     out = tmp_path / "review.pdf"
     code, output = _generate(
