@@ -212,6 +212,13 @@ class Settings(BaseSettings):
     )
     smtp_starttls: bool = Field(default=True, validation_alias=AliasChoices("SMTP_STARTTLS", "smtp_starttls"))
     """Upgrade the SMTP connection with STARTTLS (certificate verified) before sending."""
+    notifications_allow_insecure_localhost: bool = Field(
+        default=False,
+        validation_alias=AliasChoices(
+            "NOTIFICATIONS_ALLOW_INSECURE_LOCALHOST", "notifications_allow_insecure_localhost"
+        ),
+    )
+    """Accept ``http``/``https`` notification channel URLs on localhost (a receiver on the same machine)."""
     password_reset_minutes: int = Field(
         default=30,
         ge=5,

@@ -12,6 +12,7 @@ from cloudoptima_gateway.routes import (
     cloud_accounts,
     costs,
     executions,
+    notification_channels,
     notifications,
     organization,
     policies,
@@ -31,6 +32,7 @@ def build_router() -> APIRouter:
     router.include_router(audit_logs.router)
     router.include_router(executions.router)
     router.include_router(notifications.router)
+    router.include_router(notification_channels.router)
     for admin in (account, organization, users):
         router.include_router(admin.router)
     return router

@@ -23,12 +23,14 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.budgets import BudgetSpec
 from cloudoptima.domain.inbox import InboxNotice
+from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeSeverity
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.api_keys import ApiKeyService
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cloud_accounts import CloudAccountService
 from cloudoptima.services.inbox import Inbox
 from cloudoptima.services.invitations import InvitationService
+from cloudoptima.services.notification_delivery import NotificationDelivery
 from cloudoptima.services.policies import PolicyService, validate_policy
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Anomaly, PolicyExecution, Recommendation
@@ -109,6 +111,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "PasswordChange": {"current_password": "x", "new_password": "long enough pass"},
     "PasswordResetRequest": {"email": "nobody@example.com"},
     "PasswordResetConfirm": {"token": "x", "new_password": "long enough pass"},
+    "ChannelIn": {"name": "matrix", "kind": "email", "target": "ops@example.com"},
 }
 
 
@@ -176,7 +179,27 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             idempotency_key="matrix",
             now=datetime.now(UTC),
         )
+        deliveries = NotificationDelivery(session, org.id, cipher=cipher, smtp=None)
+        channel = deliveries.create_channel(
+            name=f"matrix-{uuid.uuid4().hex[:6]}",
+            kind="email",
+            target="ops@example.com",
+            secret=None,
+            now=datetime.now(UTC),
+        )
+        notice = Notice(
+            event_type=NoticeEventType.DIGEST,
+            severity=NoticeSeverity.INFO,
+            title="matrix",
+            summary="",
+            organization_id=org.id,
+            occurred_at=datetime.now(UTC),
+            idempotency_key="matrix",
+        )
+        [delivery] = deliveries.enqueue(notice, [channel.id], datetime.now(UTC))
         ids = {
+            "channel_id": channel.id,
+            "delivery_id": delivery.id,
             "budget_id": budget.id,
             "recommendation_id": rec.id,
             "anomaly_id": anomaly.id,
