@@ -14,6 +14,7 @@ schedule per id. Overlapping runs are skipped; every time is UTC.
 | cloudoptima-forecasts | RefreshForecasts | ml | daily 02:00 |
 | cloudoptima-cleanup | Cleanup (expired tokens, audit retention) | processing | weekly, Sunday 03:00 |
 | cloudoptima-prices | RefreshPrices | processing | every ``price_refresh_interval_hours`` (24) |
+| cloudoptima-notifications | DeliverNotifications (due deliveries, retries) | processing | every minute |
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from cloudoptima.settings import Settings
 from cloudoptima_workflows.analysis.inputs import AnalyseAllInput
 from cloudoptima_workflows.collection.inputs import CollectAllInput
 from cloudoptima_workflows.maintenance.inputs import CleanupInput
+from cloudoptima_workflows.notifications.inputs import DeliverNotificationsInput
 from cloudoptima_workflows.prices.inputs import RefreshPricesInput
 from cloudoptima_workflows.queues import COLLECTION, ML, PROCESSING
 
@@ -106,6 +108,7 @@ def desired_schedules(settings: Settings) -> dict[str, Schedule]:
             PROCESSING,
             _every(settings.price_refresh_interval_hours * 60),
         ),
+        "notifications": ("DeliverNotifications", DeliverNotificationsInput(), PROCESSING, _every(1)),
     }
     return {
         PREFIX + name: _schedule(workflow, arg, PREFIX + name, queue, spec)

@@ -4,8 +4,8 @@ One process polls every requested task queue; more processes on other machines s
 same Temporal cluster. Queues and what runs on them:
 
 - ``collection``: CollectAll, CollectAccount and the ``collection.*`` activities;
-- ``processing``: Cleanup, AnalyseOrganisation, AnalyseAll, EvaluateBudgets, RefreshPrices and their
-  activities;
+- ``processing``: Cleanup, AnalyseOrganisation, AnalyseAll, EvaluateBudgets, RefreshPrices,
+  DeliverNotifications and their activities;
 - ``ml``: RefreshForecasts and ``analysis.forecast``;
 - ``remediation``: the remediation and policy workflows (``cloudoptima_workflows.remediation.registration``).
 
@@ -35,9 +35,11 @@ from cloudoptima.clouds.price_lists import PriceListOptions
 from cloudoptima.clouds.protocol import CloudProviderClient, CredentialsError
 from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.domain.inventory import CloudProvider
+from cloudoptima.notifications.email import SmtpSender
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.collection import CollectionService
 from cloudoptima.services.events import EventPublisher, Publish
+from cloudoptima.services.notification_delivery import smtp_sender_from_settings
 from cloudoptima.services.prices import PriceRefresher, ReaderFactory, default_readers, first_live_account
 from cloudoptima.settings import Settings, SettingsError, load_settings
 from cloudoptima.storage.engine import engine_from_settings, session_factory
@@ -55,6 +57,8 @@ from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, C
 from cloudoptima_workflows.connection import connect
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
+from cloudoptima_workflows.notifications.activities import NotificationActivities
+from cloudoptima_workflows.notifications.workflows import DeliverNotificationsWorkflow
 from cloudoptima_workflows.prices.activities import PriceActivities
 from cloudoptima_workflows.prices.workflows import RefreshPricesWorkflow
 from cloudoptima_workflows.queues import ALL_QUEUES, COLLECTION, ML, PROCESSING, REMEDIATION
@@ -87,6 +91,10 @@ class WorkerDeps:
     """The providers' price-list readers (``default_readers``); empty = every price refresh fails visibly."""
     approval_keys: tuple[str, ...] = ()
     """The encryption key ring, which Temporal-UI approval codes are checked with (``Settings``)."""
+    smtp: SmtpSender | None = None
+    """The SMTP server email notification channels send through; None: email deliveries fail permanently."""
+    notifications_allow_insecure_localhost: bool = False
+    """Notification channel URLs on localhost are accepted (``Settings``)."""
 
 
 def explainer_from_settings(settings: Settings) -> Explain:
@@ -158,6 +166,8 @@ def build_deps(settings: Settings) -> WorkerDeps:
         utilisation_window_days=settings.utilisation_window_days,
         utilisation_retention_days=settings.utilisation_retention_days,
         approval_keys=tuple(settings.resolved_encryption_keys),
+        smtp=smtp_sender_from_settings(settings),
+        notifications_allow_insecure_localhost=settings.notifications_allow_insecure_localhost,
         price_readers=default_readers(
             PriceListOptions(gcp_api_key=settings.gcp_billing_api_key),
             first_live_account(sessions, providers.for_account),
@@ -193,6 +203,12 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
     analysis = AnalysisActivities(deps.sessions, deps.publish, explain=deps.explain, narrate=deps.narrate)
     maintenance = MaintenanceActivities(deps.sessions)
     prices = PriceActivities(PriceRefresher(deps.sessions, deps.price_readers))
+    notifications = NotificationActivities(
+        deps.sessions,
+        deps.approval_keys,
+        deps.smtp,
+        allow_insecure_localhost=deps.notifications_allow_insecure_localhost,
+    )
     return {
         COLLECTION: ([CollectAllWorkflow, CollectAccountWorkflow], collection.all()),
         PROCESSING: (
@@ -202,11 +218,13 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
                 AnalyseAllWorkflow,
                 EvaluateBudgetsWorkflow,
                 RefreshPricesWorkflow,
+                DeliverNotificationsWorkflow,
             ],
             [
                 maintenance.purge_expired_tokens,
                 maintenance.prune_audit_logs,
                 prices.refresh_provider,
+                notifications.deliver_due,
                 *analysis.processing(),
             ],
         ),

@@ -35,6 +35,7 @@ RECORDERS: dict[str, str] = {
     "policy_execution.json": "test_policies_workflow.py -k dry_run_then_approved",
     "policy_triggers.json": "test_policy_triggers_workflow.py -k fires_the_event_policy_once",
     "remediation.json": "test_remediation_workflow.py -k approved_plan_executes_and_verifies",
+    "deliver_notifications.json": "test_notification_delivery_workflow.py -k attempted_each_independently",
 }
 """Every golden history and how it is (re-)recorded."""
 

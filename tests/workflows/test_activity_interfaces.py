@@ -19,6 +19,8 @@ from cloudoptima_workflows.collection.activities import CollectionActivities
 from cloudoptima_workflows.collection.interface import CollectionActivityInterface
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.interface import MaintenanceActivityInterface
+from cloudoptima_workflows.notifications.activities import NotificationActivities
+from cloudoptima_workflows.notifications.interface import NotificationActivityInterface
 from cloudoptima_workflows.policies.activities import PolicyActivities
 from cloudoptima_workflows.policies.interface import PolicyActivityInterface
 from cloudoptima_workflows.prices.activities import PriceActivities
@@ -31,6 +33,7 @@ PAIRS: list[tuple[type, type]] = [
     (AnalysisActivityInterface, AnalysisActivities),
     (CollectionActivityInterface, CollectionActivities),
     (MaintenanceActivityInterface, MaintenanceActivities),
+    (NotificationActivityInterface, NotificationActivities),
     (PolicyActivityInterface, PolicyActivities),
     (PriceActivityInterface, PriceActivities),
     (RemediationActivityInterface, RemediationActivities),

@@ -19,6 +19,7 @@ EXPECTED = {
     "cloudoptima-forecasts": "RefreshForecasts",
     "cloudoptima-cleanup": "Cleanup",
     "cloudoptima-prices": "RefreshPrices",
+    "cloudoptima-notifications": "DeliverNotifications",
 }
 
 

@@ -35,6 +35,7 @@ RECORDED = {
     "policy_execution.json": "PolicyExecution",
     "policy_triggers.json": "PolicyTriggers",
     "remediation.json": "Remediation",
+    "deliver_notifications.json": "DeliverNotifications",
 }
 """Each golden history and the workflow type it records."""
 

@@ -1,0 +1,1 @@
+"""Notifications: the every-minute delivery of queued notices to their channels (retries, dead letters)."""
