@@ -24,7 +24,7 @@ from sqlalchemy import Column, Engine, Table, select, update
 from sqlalchemy.orm import Session
 
 from cloudoptima.security.encryption import CredentialCipher, CredentialDecryptionError
-from cloudoptima.storage.models import CloudAccount, SsoProvider
+from cloudoptima.storage.models import CloudAccount, NotificationChannelRow, SsoProvider
 
 DEFAULT_BATCH = 200
 
@@ -54,6 +54,8 @@ def _table(model: object) -> Table:
 ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(_table(CloudAccount), "credentials_encrypted"),
     EncryptedColumn(_table(SsoProvider), "client_secret_encrypted"),
+    EncryptedColumn(_table(NotificationChannelRow), "target_encrypted"),
+    EncryptedColumn(_table(NotificationChannelRow), "secret_encrypted"),
 )
 
 
@@ -89,7 +91,9 @@ def unreadable_values(
     with Session(engine) as session:
         for spec in columns:
             id_col, value_col = spec.table.c.id, spec.table.c[spec.column]
-            rows = session.execute(select(id_col, value_col).execution_options(yield_per=1000))
+            rows = session.execute(
+                select(id_col, value_col).where(value_col.is_not(None)).execution_options(yield_per=1000)
+            )
             bad = [row_id for row_id, value in rows if not cipher.readable(value)]
             if bad:
                 found[spec.name] = bad
@@ -143,7 +147,13 @@ def _rotate_batch(
     table = spec.table
     id_col: Column[uuid.UUID] = table.c.id
     value_col = table.c[spec.column]
-    query = select(id_col, value_col).order_by(id_col).limit(batch_size).with_for_update()
+    query = (
+        select(id_col, value_col)
+        .where(value_col.is_not(None))  # a nullable column: NULL is "no secret", nothing to rotate
+        .order_by(id_col)
+        .limit(batch_size)
+        .with_for_update()
+    )
     if after is not None:
         query = query.where(id_col > after)
     with Session(engine) as session, session.begin():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.fernet import Fernet
@@ -19,7 +20,7 @@ from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.key_rotation import ColumnReport, KeyRotationError, rotate_stored_secrets
 from cloudoptima.storage.engine import normalise_url
 from cloudoptima.storage.migrate import upgrade
-from cloudoptima.storage.models import CloudAccount, Organization, SsoProvider
+from cloudoptima.storage.models import CloudAccount, NotificationChannelRow, Organization, SsoProvider
 from cloudoptima_cli.app import app
 
 OLD, NEW, STRANGER = (Fernet.generate_key().decode() for _ in range(3))
@@ -69,6 +70,39 @@ def _accounts(engine: Engine, cipher: CredentialCipher, count: int, tag: str) ->
         session.commit()
 
 
+def _channels(engine: Engine, cipher: CredentialCipher) -> None:
+    """A signed webhook channel (target and secret encrypted) and a Slack channel (no secret: NULL)."""
+    with Session(engine) as session:
+        org = Organization(name="org-channels", subscription_tier="free", settings={})
+        session.add(org)
+        session.flush()
+        for name, kind, secret in (("hook", "webhook", "a-signing-secret-0123"), ("slack", "slack", None)):
+            session.add(
+                NotificationChannelRow(
+                    organization_id=org.id,
+                    name=name,
+                    kind=kind,
+                    target_encrypted=cipher.encrypt({"target": f"https://example.com/{name}/SECRET"}),
+                    target_hint="https://example.com/…",
+                    secret_encrypted=None if secret is None else cipher.encrypt({"secret": secret}),
+                    created_at=datetime.now(UTC),
+                )
+            )
+        session.commit()
+
+
+def _channel_values(engine: Engine) -> dict[str, tuple[str, str | None]]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                NotificationChannelRow.name,
+                NotificationChannelRow.target_encrypted,
+                NotificationChannelRow.secret_encrypted,
+            )
+        )
+        return {name: (target, secret) for name, target, secret in rows}
+
+
 def _stored(engine: Engine) -> dict[str, tuple[str, object]]:
     with Session(engine) as session:
         rows = session.execute(
@@ -95,6 +129,7 @@ def test_rotation_keeps_every_secret_readable_and_runs_once(
     old_only, ring, new_only = CredentialCipher(OLD), CredentialCipher([NEW, OLD]), CredentialCipher(NEW)
     _accounts(engine, old_only, 5, "a")
     _accounts(engine, ring, 2, "b")  # written after the processes got the ring: mixed keys at rest
+    _channels(engine, old_only)
     assert all(_readable(engine, ring).values())
     assert sum(_readable(engine, old_only).values()) == 6
     assert sum(_readable(engine, new_only).values()) == 2
@@ -115,7 +150,13 @@ def test_rotation_keeps_every_secret_readable_and_runs_once(
         during.append((progress.rows, sum(_readable(engine, new_only).values())))
 
     report = rotate_stored_secrets(engine, ring, batch_size=3, after_batch=check)
-    column, sso = report.columns
+    column, sso, target, secret = report.columns
+    assert (target.column, target.rows, target.rotated) == ("notification_channels.target_encrypted", 2, 2)
+    assert (secret.column, secret.rows, secret.rotated) == ("notification_channels.secret_encrypted", 1, 1)
+    channels = _channel_values(engine)
+    assert new_only.decrypt(channels["hook"][0]) == {"target": "https://example.com/hook/SECRET"}
+    assert new_only.decrypt(channels["hook"][1] or "") == {"secret": "a-signing-secret-0123"}
+    assert channels["slack"][1] is None  # no secret stays no secret
     assert (column.rows, column.rotated, column.already_current, column.batches) == (7, 5, 2, 3)
     assert (sso.column, sso.rows, sso.rotated) == ("sso_providers.client_secret_encrypted", 1, 1)
     assert during[0][0] == 3 and 2 < during[0][1] < 7  # a mixed state was observed and read
@@ -134,7 +175,7 @@ def test_rotation_keeps_every_secret_readable_and_runs_once(
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["rotated"] == 0 and summary["keys"] == 2
-    assert [c["already_current"] for c in summary["columns"]] == [7, 1]
+    assert [c["already_current"] for c in summary["columns"]] == [7, 1, 2, 1]
     assert _stored(engine) == after
 
     monkeypatch.setenv("CLOUDOPTIMA_ENCRYPTION_KEYS", STRANGER)
