@@ -13,14 +13,23 @@ Contract:
 
 from __future__ import annotations
 
+import json
 import ssl
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
-from cloudoptima.notifications.channels import DeliveryError, DeliveryReceipt, redact_url
+from cloudoptima.domain.notices import Notice
+from cloudoptima.notifications.channels import (
+    DeliveryError,
+    DeliveryReceipt,
+    check_webhook_url,
+    redact_url,
+)
 
 MAX_RESPONSE_BYTES = 64 * 1024
 _SNIPPET = 200
@@ -121,3 +130,38 @@ def post_json(
         retry_at=retry_at if retryable else None,
         status=status,
     )
+
+
+class VendorWebhookChannel(ABC):
+    """A channel that POSTs a vendor's JSON message (Slack, Teams) to an incoming-webhook URL on the vendor's
+    hosts: ``target`` is checked against :attr:`hosts` (https only; localhost only when allowed), the
+    :meth:`payload` is sent once through :func:`post_json` (channels.py contract). Subclasses name the
+    channel, its hosts and its payload."""
+
+    name: str
+    hosts: tuple[str, ...]
+
+    def __init__(self, *, allow_insecure_localhost: bool = False, timeout_s: float = 10.0) -> None:
+        self._allow_local = allow_insecure_localhost
+        self._timeout = timeout_s
+
+    @abstractmethod
+    def payload(self, notice: Notice) -> dict[str, Any]:
+        """The vendor's message for ``notice``."""
+
+    def deliver(self, notice: Notice, target: str) -> DeliveryReceipt:
+        """One POST of :meth:`payload` to the webhook URL ``target``."""
+        check_webhook_url(
+            target,
+            channel=self.name,
+            allowed_host_suffixes=self.hosts,
+            allow_insecure_localhost=self._allow_local,
+        )
+        body = json.dumps(self.payload(notice), ensure_ascii=False).encode()
+        return post_json(
+            channel=self.name,
+            url=target,
+            body=body,
+            idempotency_key=notice.idempotency_key,
+            timeout_s=self._timeout,
+        )

@@ -12,12 +12,10 @@ Contract:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cloudoptima.domain.notices import Notice
-from cloudoptima.notifications.channels import DeliveryReceipt, check_webhook_url
-from cloudoptima.notifications.http_delivery import post_json
+from cloudoptima.notifications.http_delivery import VendorWebhookChannel
 from cloudoptima.notifications.render import context_line, display_facts
 
 SLACK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
@@ -71,28 +69,11 @@ def slack_payload(notice: Notice) -> dict[str, Any]:
     return {"text": _cut(f"{notice.title}: {notice.summary}", 3000), "blocks": blocks}
 
 
-class SlackChannel:
+class SlackChannel(VendorWebhookChannel):
     """Delivers notices to Slack incoming webhooks (see module contract)."""
 
     name = "slack"
+    hosts = SLACK_HOSTS
 
-    def __init__(self, *, allow_insecure_localhost: bool = False, timeout_s: float = 10.0) -> None:
-        self._allow_local = allow_insecure_localhost
-        self._timeout = timeout_s
-
-    def deliver(self, notice: Notice, target: str) -> DeliveryReceipt:
-        """One POST of the Block Kit message to the webhook URL ``target`` (channels.py contract)."""
-        check_webhook_url(
-            target,
-            channel=self.name,
-            allowed_host_suffixes=SLACK_HOSTS,
-            allow_insecure_localhost=self._allow_local,
-        )
-        body = json.dumps(slack_payload(notice), ensure_ascii=False).encode()
-        return post_json(
-            channel=self.name,
-            url=target,
-            body=body,
-            idempotency_key=notice.idempotency_key,
-            timeout_s=self._timeout,
-        )
+    def payload(self, notice: Notice) -> dict[str, Any]:
+        return slack_payload(notice)

@@ -13,12 +13,10 @@ Contract:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cloudoptima.domain.notices import Notice, NoticeSeverity
-from cloudoptima.notifications.channels import DeliveryReceipt, check_webhook_url
-from cloudoptima.notifications.http_delivery import post_json
+from cloudoptima.notifications.http_delivery import VendorWebhookChannel
 from cloudoptima.notifications.render import context_line, display_facts
 
 TEAMS_HOSTS = ("webhook.office.com", "logic.azure.com", "api.powerplatform.com")
@@ -76,28 +74,11 @@ def teams_payload(notice: Notice) -> dict[str, Any]:
     }
 
 
-class TeamsChannel:
+class TeamsChannel(VendorWebhookChannel):
     """Delivers notices to Teams webhooks (see module contract)."""
 
     name = "teams"
+    hosts = TEAMS_HOSTS
 
-    def __init__(self, *, allow_insecure_localhost: bool = False, timeout_s: float = 10.0) -> None:
-        self._allow_local = allow_insecure_localhost
-        self._timeout = timeout_s
-
-    def deliver(self, notice: Notice, target: str) -> DeliveryReceipt:
-        """One POST of the card message to the webhook URL ``target`` (channels.py contract)."""
-        check_webhook_url(
-            target,
-            channel=self.name,
-            allowed_host_suffixes=TEAMS_HOSTS,
-            allow_insecure_localhost=self._allow_local,
-        )
-        body = json.dumps(teams_payload(notice), ensure_ascii=False).encode()
-        return post_json(
-            channel=self.name,
-            url=target,
-            body=body,
-            idempotency_key=notice.idempotency_key,
-            timeout_s=self._timeout,
-        )
+    def payload(self, notice: Notice) -> dict[str, Any]:
+        return teams_payload(notice)
