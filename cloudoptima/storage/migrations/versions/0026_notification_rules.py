@@ -1,8 +1,8 @@
 """Notification rules (what notifies whom) and per-user digests.
 
-- ``notification_rules``: one rule of an organisation: ``event_type`` (``budget.actual``, ``budget.forecast``,
-  ``anomaly.detected``, ``recommendation.created``, ``approval.pending``, ``execution.succeeded``,
-  ``execution.failed``, ``collection.failed``), thresholds (``min_severity`` ``info``/``warning``/``critical``,
+- ``notification_rules``: one rule of an organisation: ``event_type`` (``budget.actual``, ``budget.forecasted``,
+  ``anomaly.detected``, ``recommendation.created``, ``approval.requested``, ``execution.succeeded``,
+  ``execution.failed``, ``collection.failed``, ``report.ready``: NoticeEventType but ``digest``), thresholds (``min_severity`` ``info``/``warning``/``critical``,
   ``min_amount`` in the event's currency), ``scope`` (JSONB filters such as account ids, services, budget ids;
   empty matches all), where it goes (``channel_id`` a configured channel, or NULL for the in-app inbox) and to
   whom in-app (``recipients`` JSONB: ``roles`` and ``user_ids``), ``quiet_hours`` (JSONB ``start``, ``end``
@@ -42,8 +42,8 @@ def upgrade() -> None:
             CONSTRAINT pk_notification_rules PRIMARY KEY (id),
             CONSTRAINT uq_notification_rules_name UNIQUE (organization_id, name),
             CONSTRAINT ck_notification_rules_event_type CHECK (event_type IN (
-                'budget.actual', 'budget.forecast', 'anomaly.detected', 'recommendation.created',
-                'approval.pending', 'execution.succeeded', 'execution.failed', 'collection.failed'
+                'budget.actual', 'budget.forecasted', 'anomaly.detected', 'recommendation.created',
+                'approval.requested', 'execution.succeeded', 'execution.failed', 'collection.failed', 'report.ready'
             )),
             CONSTRAINT ck_notification_rules_severity
                 CHECK (min_severity IS NULL OR min_severity IN ('info', 'warning', 'critical'))
