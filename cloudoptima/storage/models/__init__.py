@@ -19,6 +19,7 @@ from cloudoptima.storage.models.password_resets import PasswordResetToken
 from cloudoptima.storage.models.policies import Policy, PolicyExecution
 from cloudoptima.storage.models.policy_firings import PolicyFiring
 from cloudoptima.storage.models.prices import ListPriceRow, PriceRefreshRow
+from cloudoptima.storage.models.reports import ReportRow, ReportScheduleRow
 from cloudoptima.storage.models.rollups import CostDaily
 from cloudoptima.storage.models.sso import SsoIdentity, SsoLogin, SsoProvider
 
@@ -47,6 +48,8 @@ __all__ = [
     "QuarantinedRow",
     "Recommendation",
     "RefreshToken",
+    "ReportRow",
+    "ReportScheduleRow",
     "ResourceDocument",
     "RevokedToken",
     "SsoIdentity",
