@@ -21,8 +21,10 @@ from cloudoptima_cli.common import StateDir, console, err_console, fail, setting
 
 report_app = typer.Typer(no_args_is_help=True, help="Reports: cost reviews as PDF, Excel, CSV or JSON.")
 
-TEMPLATES = ("monthly_cost_review",)
-"""The templates ``report generate`` knows."""
+TEMPLATE_ALIASES = {"monthly": "monthly_cost_review"}
+"""Short names ``--template`` also accepts."""
+FORMAT_ALIASES = {"excel": "xlsx"}
+"""The API's format names ``--format`` also accepts."""
 
 
 def _day(option: str, value: str | None) -> date | None:
@@ -32,6 +34,22 @@ def _day(option: str, value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         fail(f"{option} must be a date as YYYY-MM-DD (got {value!r})")
+
+
+def _parameters(pairs: list[str]) -> dict[str, object]:
+    """``NAME=VALUE`` options as template parameters (integers and true/false typed, the rest text)."""
+    parameters: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            fail(f"--param must be NAME=VALUE (got {pair!r})")
+        typed: object = value
+        if value.isdigit():
+            typed = int(value)
+        elif value.lower() in ("true", "false"):
+            typed = value.lower() == "true"
+        parameters[name.strip()] = typed
+    return parameters
 
 
 def write_atomically(out: Path, write: Callable[[IO[bytes]], int]) -> int:
@@ -55,9 +73,12 @@ def generate(
     out: Annotated[Path, typer.Option("--out", help="The file to write (replaced atomically).")],
     org: Annotated[str, typer.Option("--org", help="Organisation id or name.")],
     template: Annotated[
-        str, typer.Option("--template", help=f"The report template: {', '.join(TEMPLATES)}.")
+        str,
+        typer.Option("--template", help="The report template (`cloudoptima report templates` lists them)."),
     ] = "monthly_cost_review",
-    fmt: Annotated[str, typer.Option("--format", help="pdf, xlsx, csv (a zip of CSVs) or json.")] = "pdf",
+    fmt: Annotated[
+        str, typer.Option("--format", help="pdf, xlsx (or excel), csv (a zip of CSVs) or json.")
+    ] = "pdf",
     start: Annotated[
         str | None,
         typer.Option("--start", help="First day YYYY-MM-DD (default: the last full calendar month)."),
@@ -66,37 +87,56 @@ def generate(
         str | None, typer.Option("--end", help="Day after the last, YYYY-MM-DD (exclusive).")
     ] = None,
     tag_key: Annotated[
-        str | None, typer.Option("--tag-key", help="Add a breakdown by this rollup tag key (e.g. team).")
+        str | None,
+        typer.Option("--tag-key", help="The rollup tag key (e.g. team) of templates that take one."),
     ] = None,
     currency: Annotated[
         str | None, typer.Option("--currency", help="The currency when costs are in several.")
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="Another template parameter as NAME=VALUE (repeatable)."),
+    ] = None,
     state_dir: StateDir = None,
 ) -> None:
-    """Generate a report into --out: the monthly cost review (by account, service, region and a tag
-    key; this period against the previous one of the same length; the daily trend with the forecast band)."""
+    """Generate a report into --out through the same template catalog as ``POST /v1/reports/generate``
+    (the monthly cost review by default: account, service, region and a tag key; this period against the
+    previous one of the same length; the daily trend with the forecast band)."""
     from datetime import UTC, datetime
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from cloudoptima.reports.renderers import FORMATS, render
-    from cloudoptima.reports.templates.monthly_cost_review import build_monthly_cost_review
     from cloudoptima.services.organisations import OrganisationNotFoundError, resolve_organisation
-    from cloudoptima.services.report_inputs import last_full_month, monthly_cost_review_input
+    from cloudoptima.services.report_catalog import TEMPLATES, get_template, resolve_parameters
     from cloudoptima.storage.engine import engine_from_settings
 
+    template = TEMPLATE_ALIASES.get(template, template)
     if template not in TEMPLATES:
-        fail(f"--template must be one of {', '.join(TEMPLATES)} (got {template!r})")
+        fail(f"--template must be one of {', '.join(sorted(TEMPLATES))} (got {template!r})")
+    fmt = FORMAT_ALIASES.get(fmt, fmt)
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})")
     first, after = _day("--start", start), _day("--end", end)
-    now = datetime.now(UTC)
-    if first is None and after is None:
-        first, after = last_full_month(now.date())
-    elif first is None or after is None:
+    if (first is None) != (after is None):
         fail("give both --start and --end, or neither for the last full calendar month")
+    parameters = _parameters(param or [])
+    for name, value in (
+        ("start_date", first),
+        ("end_date", after),
+        ("tag_key", tag_key),
+        ("currency", currency),
+    ):
+        if value is not None:
+            parameters[name] = value
     if not out.parent.is_dir():
         fail(f"--out: the directory {out.parent} does not exist")
+    now = datetime.now(UTC)
+    chosen = get_template(template)
+    try:
+        resolved = resolve_parameters(chosen, parameters, now)
+    except ValueError as exc:
+        fail(str(exc))
     settings = settings_or_fail(state_dir)
     try:
         engine = engine_from_settings(settings)
@@ -112,30 +152,38 @@ def generate(
     )
     try:
         with progress:
-            task = progress.add_task("report", total=3, step="query")
+            task = progress.add_task("report", total=2, step="query and build")
             try:
                 org_id = resolve_organisation(engine, org)
                 with engine.connect() as connection:
-                    data = monthly_cost_review_input(
-                        connection,
-                        org_id,
-                        start=first,
-                        end=after,
-                        generated_at=now,
-                        tag_key=tag_key,
-                        currency=currency,
-                    )
+                    document = chosen.build(connection, org_id, resolved, now)
             except (OrganisationNotFoundError, ValueError) as exc:
                 fail(str(exc))
-            progress.update(task, advance=1, step="build")
-            document = build_monthly_cost_review(data)
             progress.update(task, advance=1, step="render")
             written = write_atomically(out, lambda stream: render(document, fmt, stream))
             progress.update(task, advance=1, step="done")
     finally:
         engine.dispose()
+    summary = ", ".join(
+        f"{h.label.lower()} {h.value}{' ' + document.currency if h.kind == 'money' else ''}"
+        for h in document.highlights[:2]
+    )
     console.print(
-        f"wrote {out} ({fmt}, {written:,} bytes): {template} for {data.organisation_name}, "
-        f"{data.start_date} – {data.end_date} (end-exclusive), total {data.total_cost} {data.currency}",
+        f"wrote {out} ({fmt}, {written:,} bytes): {template} for {document.organisation_name}, "
+        f"{document.start_date} – {document.end_date} (end-exclusive){': ' + summary if summary else ''}",
         highlight=False,
     )
+
+
+@report_app.command("templates")
+def templates() -> None:
+    """List the report templates and their parameters (as ``GET /v1/reports/templates``)."""
+    from cloudoptima.services.report_catalog import TEMPLATES
+
+    for item in TEMPLATES.values():
+        console.print(f"[bold]{item.id}[/]: {item.name} — {item.description}", highlight=False)
+        for parameter in item.parameters:
+            required = " (required)" if parameter.required else ""
+            console.print(
+                f"    {parameter.name} ({parameter.type}){required}: {parameter.description}", highlight=False
+            )

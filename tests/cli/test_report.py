@@ -72,7 +72,7 @@ def test_xlsx_totals_equal_the_cost_api(
     assert code == 0, output
     with engine.connect() as connection:
         overview = CostAnalytics.for_organisation(connection, org_id).overview(START, END)
-    assert f"total {overview.total_cost} USD" in output
+    assert f"total cost {overview.total_cost} USD" in output
     workbook = load_workbook(out)
     try:
         for sheet in ("By service", "By account", "By region", "By tag team"):
@@ -147,7 +147,10 @@ def test_a_bad_period_fails_naming_the_field(
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--template", "weekly"], "--template must be one of monthly_cost_review (got 'weekly')"),
+        (["--template", "weekly"], "--template must be one of "),
+        (["--template", "weekly"], "(got 'weekly')"),
+        (["--param", "top_n"], "--param must be NAME=VALUE (got 'top_n')"),
+        (["--param", "colour=red"], "parameters.colour: monthly_cost_review takes no parameter 'colour'"),
         (["--format", "docx"], "--format must be one of pdf, xlsx, csv, json (got 'docx')"),
         (["--start", "2026-11-01"], "give both --start and --end"),
         (["--start", "11/01/2026", "--end", "2026-12-01"], "--start must be a date as YYYY-MM-DD"),
@@ -157,6 +160,37 @@ def test_bad_options_fail_naming_the_valid_ones(tmp_path: Path, options: list[st
     code, output = _generate(tmp_path, tmp_path / "out.pdf", "--org", "any", *options)
     assert code == 1
     assert message in " ".join(output.split())
+
+
+def test_the_short_template_name_excel_format_and_a_param(
+    database: None, org: tuple[uuid.UUID, str], engine: Engine, tmp_path: Path
+) -> None:
+    """``--template monthly --format excel`` is the monthly cost review as XLSX; ``--param top_n=3`` reaches
+    the template (its top-N chart sheet lists three services)."""
+    out = tmp_path / "review.xlsx"
+    code, output = _generate(
+        tmp_path, out, "--org", org[1], "--template", "monthly", "--format", "excel",
+        "--start", "2026-11-01", "--end", "2026-12-01", "--param", "top_n=3",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "monthly_cost_review" in output and "(xlsx," in output
+    workbook = load_workbook(out)
+    try:
+        texts = [cell for sheet in workbook for row in sheet.iter_rows(values_only=True) for cell in row]
+    finally:
+        workbook.close()
+    assert "Chart data: Top 3 services" in texts
+    assert "Chart data: Top 10 services" not in texts
+
+
+def test_templates_lists_every_catalog_template() -> None:
+    from cloudoptima.services.report_catalog import TEMPLATES
+
+    result = CliRunner().invoke(app, ["report", "templates"])
+    assert result.exit_code == 0, result.output
+    for template_id in TEMPLATES:
+        assert template_id in result.output
+    assert "start_date (date)" in result.output
 
 
 def test_a_failed_render_leaves_the_previous_file_untouched(tmp_path: Path) -> None:
