@@ -9,7 +9,8 @@
   ``HH:MM`` and ``timezone``; deliveries falling inside wait until the end), ``enabled``.
 - ``notification_digests``: one user's digest subscription: ``frequency`` ``daily`` or ``weekly``,
   ``day_of_week`` (weekly), ``time_of_day`` and ``timezone``, ``channel`` (``email`` or ``in_app``),
-  ``last_sent_at``; at most one per user.
+  ``last_sent_at``; ``last_attempt_at`` and ``last_error`` (the reason of the last failed send, cleared by the
+  next successful one); at most one per user.
 
 Revision ID: 0026_notification_rules
 """
@@ -66,6 +67,8 @@ def upgrade() -> None:
             timezone VARCHAR(64) NOT NULL DEFAULT 'UTC',
             channel VARCHAR(8) NOT NULL DEFAULT 'email',
             last_sent_at TIMESTAMP WITH TIME ZONE,
+            last_attempt_at TIMESTAMP WITH TIME ZONE,
+            last_error TEXT,
             created_at TIMESTAMP WITH TIME ZONE NOT NULL,
             CONSTRAINT pk_notification_digests PRIMARY KEY (id),
             CONSTRAINT uq_notification_digests_user UNIQUE (organization_id, user_id),
