@@ -13,6 +13,7 @@ from cloudoptima.storage.models.executions import ExecutionEvent
 from cloudoptima.storage.models.identity import ApiKey, Organization, RefreshToken, RevokedToken, User
 from cloudoptima.storage.models.ingest import IngestRun, QuarantinedRow
 from cloudoptima.storage.models.notification_delivery import NotificationChannelRow, NotificationDeliveryRow
+from cloudoptima.storage.models.notification_digests import NotificationDigestRow
 from cloudoptima.storage.models.notification_rules import NotificationRuleRow
 from cloudoptima.storage.models.notifications import Notification
 from cloudoptima.storage.models.optimisation import Anomaly, Budget, Recommendation
@@ -40,6 +41,7 @@ __all__ = [
     "Notification",
     "NotificationChannelRow",
     "NotificationDeliveryRow",
+    "NotificationDigestRow",
     "NotificationRuleRow",
     "Organization",
     "PasswordResetToken",
