@@ -9,7 +9,7 @@ Contract:
   The target and the secret are stored encrypted with the credential cipher; only ``target_hint`` (the
   redacted target: ``scheme://host[:port]/…`` for URLs, ``a…@domain`` for addresses) is ever shown.
 - :meth:`NotificationDelivery.enqueue` queues one ``pending`` delivery per (notice, enabled channel), due
-  ``now``. It is idempotent per ``(channel, notice.idempotency_key)``: a repeat keeps the existing row
+  ``now`` (or at a later ``due_at``: quiet hours). It is idempotent per ``(channel, notice.idempotency_key)``: a repeat keeps the existing row
   untouched (whatever its status) and returns it. Unknown, other-organisation or disabled channel ids are
   :class:`DeliveryConfigError` on ``channel_ids``.
 - :meth:`NotificationDelivery.deliver_due` attempts up to ``limit`` pending deliveries with
@@ -184,6 +184,66 @@ def organisations_with_due_deliveries(session: Session, now: datetime) -> list[u
     return sorted(rows, key=str)
 
 
+def enqueue_deliveries(
+    session: Session,
+    organization_id: uuid.UUID,
+    notice: Notice,
+    channel_ids: Sequence[uuid.UUID],
+    now: datetime,
+    *,
+    due_at: datetime | None = None,
+) -> list[DeliveryView]:
+    """Queues ``notice`` for each channel of the organisation, idempotently (module contract), due ``now`` or,
+    when given, at ``due_at`` (not before ``now``: a notification dispatcher holds deliveries back through
+    quiet hours this way). Needs no cipher: nothing is decrypted or sent here."""
+    now = _aware(now)
+    due = now if due_at is None else max(_aware(due_at), now)
+    channels = _Channels(session, organization_id)
+    deliveries = _Deliveries(session, organization_id)
+    if notice.organization_id != organization_id:
+        raise DeliveryConfigError("notice.organization_id", "belongs to another organisation")
+    wanted = list(dict.fromkeys(channel_ids))
+    rows = {
+        row.id: row for row in session.scalars(channels.query().where(NotificationChannelRow.id.in_(wanted)))
+    }
+    for channel_id in wanted:
+        row = rows.get(channel_id)
+        if row is None:
+            raise DeliveryConfigError("channel_ids", f"unknown channel {channel_id}")
+        if not row.enabled:
+            raise DeliveryConfigError("channel_ids", f"channel {row.name!r} is disabled")
+    if wanted:
+        payload = notice.model_dump(mode="json")
+        session.execute(
+            insert(NotificationDeliveryRow)
+            .values(
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "organization_id": organization_id,
+                        "channel_id": channel_id,
+                        "idempotency_key": notice.idempotency_key,
+                        "notice": payload,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": due,
+                        "created_at": now,
+                    }
+                    for channel_id in wanted
+                ]
+            )
+            .on_conflict_do_nothing(constraint="uq_notification_deliveries_key")
+        )
+    stored = session.scalars(
+        deliveries.query().where(
+            NotificationDeliveryRow.channel_id.in_(wanted),
+            NotificationDeliveryRow.idempotency_key == notice.idempotency_key,
+        )
+    )
+    by_channel = {row.channel_id: row for row in stored}
+    return [_delivery_view(by_channel[channel_id]) for channel_id in wanted]
+
+
 class NotificationDelivery:
     """One organisation's channels and deliveries (see module contract)."""
 
@@ -313,54 +373,16 @@ class NotificationDelivery:
 
     # -- deliveries -------------------------------------------------------------------------------------
 
-    def enqueue(self, notice: Notice, channel_ids: Sequence[uuid.UUID], now: datetime) -> list[DeliveryView]:
-        """Queues ``notice`` for each channel, idempotently (module contract)."""
-        now = _aware(now)
-        if notice.organization_id != self._org:
-            raise DeliveryConfigError("notice.organization_id", "belongs to another organisation")
-        wanted = list(dict.fromkeys(channel_ids))
-        rows = {
-            row.id: row
-            for row in self._session.scalars(
-                self._channels.query().where(NotificationChannelRow.id.in_(wanted))
-            )
-        }
-        for channel_id in wanted:
-            row = rows.get(channel_id)
-            if row is None:
-                raise DeliveryConfigError("channel_ids", f"unknown channel {channel_id}")
-            if not row.enabled:
-                raise DeliveryConfigError("channel_ids", f"channel {row.name!r} is disabled")
-        if wanted:
-            payload = notice.model_dump(mode="json")
-            self._session.execute(
-                insert(NotificationDeliveryRow)
-                .values(
-                    [
-                        {
-                            "id": uuid.uuid4(),
-                            "organization_id": self._org,
-                            "channel_id": channel_id,
-                            "idempotency_key": notice.idempotency_key,
-                            "notice": payload,
-                            "status": "pending",
-                            "attempts": 0,
-                            "next_attempt_at": now,
-                            "created_at": now,
-                        }
-                        for channel_id in wanted
-                    ]
-                )
-                .on_conflict_do_nothing(constraint="uq_notification_deliveries_key")
-            )
-        stored = self._session.scalars(
-            self._deliveries.query().where(
-                NotificationDeliveryRow.channel_id.in_(wanted),
-                NotificationDeliveryRow.idempotency_key == notice.idempotency_key,
-            )
-        )
-        by_channel = {row.channel_id: row for row in stored}
-        return [_delivery_view(by_channel[channel_id]) for channel_id in wanted]
+    def enqueue(
+        self,
+        notice: Notice,
+        channel_ids: Sequence[uuid.UUID],
+        now: datetime,
+        *,
+        due_at: datetime | None = None,
+    ) -> list[DeliveryView]:
+        """Queues ``notice`` for each channel, idempotently (module contract; :func:`enqueue_deliveries`)."""
+        return enqueue_deliveries(self._session, self._org, notice, channel_ids, now, due_at=due_at)
 
     def deliver_due(self, now: datetime, limit: int = 100) -> list[DeliveryView]:
         """Attempts the due pending deliveries, each independently, and records each outcome (contract)."""
