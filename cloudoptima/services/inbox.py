@@ -19,10 +19,11 @@ Contract:
 - Every query is scoped to the organisation (tenant repository) and to the user; the caller owns the
   transaction. ``now`` comes from the caller and must carry a time zone.
 
-Default notices on a fresh install (hooks called by the kernel's callers, never by routes):
-:func:`notify_pending_approval` posts to every active user whose role may decide the pending execution
-(its plan's ``approver_roles``), once per execution; :func:`notify_budget_alerts` posts each fired budget
-threshold to the organisation's active admins, once per budget, period, threshold and type.
+Event hooks (called by the kernel's callers, never by routes) build the event's notice and hand it to
+:func:`cloudoptima.services.notification_rules.dispatch`, which applies the organisation's notification rules
+(by default, on a fresh install: approvals to the users whose role may decide them, budget alerts to the
+admins, both in-app): :func:`notify_pending_approval` once per execution (in-app only to roles among its
+plan's ``approver_roles``); :func:`notify_budget_alerts` once per budget, period, threshold and type.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, SessionTransaction
 
-from cloudoptima.domain.budgets import AlertEvent
+from cloudoptima.domain.budgets import AlertEvent, NotificationType
 from cloudoptima.domain.inbox import InboxItem, InboxNotice
+from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeFact, NoticeSeverity
+from cloudoptima.domain.notification_rules import DispatchContext
 from cloudoptima.domain.remediation import RemediationState
 from cloudoptima.services.events import Publish
 from cloudoptima.storage.models import Notification, PolicyExecution, User
@@ -296,16 +299,6 @@ def _forget(session: Session, previous: SessionTransaction) -> None:
         session.info.pop(_OUTBOX, None)
 
 
-def _active_users(session: Session, organization_id: uuid.UUID, roles: Iterable[str]) -> list[uuid.UUID]:
-    return list(
-        session.scalars(
-            select(User.id)
-            .where(User.organization_id == organization_id, User.role.in_(list(roles)), User.is_active)
-            .order_by(User.created_at, User.id)
-        ).all()
-    )
-
-
 def approval_link(execution_id: uuid.UUID, console_url: str | None) -> str:
     """Where a reader opens the approval: the console's page when its URL is known, else the API list."""
     if console_url:
@@ -322,9 +315,13 @@ def notify_pending_approval(
     publish: Publish | None = None,
     console_url: str | None = None,
 ) -> list[InboxItem]:
-    """Post "approval waiting" to every active user whose role may decide the execution, once per execution.
+    """Dispatch "approval waiting" (``approval.requested``) through the organisation's notification rules,
+    once per execution; in-app it reaches only users whose role may decide it (its plan's ``approver_roles``;
+    by default every one of them). Returns the inbox notices (new or already posted).
 
-    Nothing is posted (``[]``) when the execution is unknown or no longer ``pending_approval``."""
+    Nothing is dispatched (``[]``) when the execution is unknown or no longer ``pending_approval``."""
+    from cloudoptima.services.notification_rules import dispatch  # here: the rules module imports this one
+
     row = session.scalars(
         select(PolicyExecution).where(
             PolicyExecution.organization_id == organization_id, PolicyExecution.id == execution_id
@@ -334,7 +331,6 @@ def notify_pending_approval(
         return []
     plan = dict(row.plan or {})
     roles = [str(r) for r in plan.get("approver_roles") or []]
-    users = _active_users(session, organization_id, roles)
     title = str(plan.get("title") or "Remediation")
     impact = dict(plan.get("impact") or {})
     savings = impact.get("savings")
@@ -343,12 +339,13 @@ def notify_pending_approval(
         summary += f"; saves {Decimal(str(savings))} per month"
     if row.expires_at is not None:
         summary += f"; expires {row.expires_at.isoformat()}"
-    notice = InboxNotice(
+    link = approval_link(row.id, console_url)
+    shown = InboxNotice(
         event_type="approval.pending",
         severity="warning",
         title=f"Approval needed: {title}"[:200],
         summary=summary,
-        link=approval_link(row.id, console_url),
+        link=link,
         payload={
             "execution_id": str(row.id),
             "risk_level": row.risk_level,
@@ -356,9 +353,27 @@ def notify_pending_approval(
             "expires_at": row.expires_at.isoformat() if row.expires_at else None,
         },
     )
-    return Inbox(session, organization_id, publish=publish).post(
-        users, notice, idempotency_key=f"approval.pending:{row.id}", now=now
+    facts = [NoticeFact(label="Risk", value=str(row.risk_level or "unknown"))]
+    if row.expires_at is not None:
+        facts.append(NoticeFact(label="Expires", value=row.expires_at.isoformat()))
+    notice = Notice(
+        event_type=NoticeEventType.APPROVAL_REQUESTED,
+        severity=NoticeSeverity.WARNING,
+        title=shown.title,
+        summary=summary,
+        link=link if link.startswith(("http://", "https://")) else None,
+        facts=tuple(facts),
+        organization_id=organization_id,
+        occurred_at=now,
+        idempotency_key=f"approval.pending:{row.id}",
     )
+    context = DispatchContext(
+        amount=Decimal(str(savings)) if savings is not None else None,
+        audience_roles=tuple(roles),
+        inbox_notice=shown,
+    )
+    result = dispatch(session, organization_id, notice, context=context, now=now, publish=publish)
+    return list(result.inbox_items)
 
 
 def notify_budget_alerts(
@@ -371,20 +386,25 @@ def notify_budget_alerts(
     fired: Sequence[AlertEvent],
     now: datetime,
     publish: Publish | None = None,
+    currency: str = "USD",
 ) -> list[InboxItem]:
-    """Post each fired threshold of a budget to the organisation's active admins, once per budget, period,
-    threshold and type."""
-    admins = _active_users(session, organization_id, ["admin"])
-    inbox = Inbox(session, organization_id, publish=publish)
+    """Dispatch each fired threshold of a budget (``budget.actual`` / ``budget.forecasted``, with the budget id,
+    the spend as amount and the budget's ``currency``) through the organisation's notification rules (by
+    default: its active admins in-app), once per budget, period, threshold and type. Returns the inbox
+    notices (new or already posted)."""
+    from cloudoptima.services.notification_rules import dispatch  # here: the rules module imports this one
+
     posted: list[InboxItem] = []
     for alert in fired:
         kind = str(alert.type)
         severity = "critical" if alert.threshold >= 100 else "warning"
-        notice = InboxNotice(
+        title = f"Budget {budget_name}: {kind} spend crossed {alert.threshold}%"[:200]
+        summary = f"{kind.capitalize()} spend {alert.spend} of {alert.limit} (threshold {alert.threshold}%)"
+        shown = InboxNotice(
             event_type="budget.alert",
             severity=severity,
-            title=f"Budget {budget_name}: {kind} spend crossed {alert.threshold}%"[:200],
-            summary=f"{kind.capitalize()} spend {alert.spend} of {alert.limit} (threshold {alert.threshold}%)",
+            title=title,
+            summary=summary,
             link=f"/v1/budgets/{budget_id}",
             payload={
                 "budget_id": str(budget_id),
@@ -393,8 +413,31 @@ def notify_budget_alerts(
                 "type": kind,
                 "spend": str(alert.spend),
                 "limit": str(alert.limit),
+                "currency": currency,
             },
         )
-        key = f"budget.alert:{budget_id}:{period_start.isoformat()}:{kind}:{alert.threshold}"
-        posted += inbox.post(admins, notice, idempotency_key=key, now=now)
+        notice = Notice(
+            event_type=(
+                NoticeEventType.BUDGET_FORECASTED
+                if alert.type == NotificationType.FORECASTED
+                else NoticeEventType.BUDGET_ACTUAL
+            ),
+            severity=NoticeSeverity(severity),
+            title=title,
+            summary=summary,
+            amount=alert.spend,
+            currency=currency,
+            facts=(
+                NoticeFact(label="Budget", value=budget_name[:1000]),
+                NoticeFact(label="Period start", value=period_start.isoformat()),
+                NoticeFact(label="Threshold", value=f"{alert.threshold}%"),
+                NoticeFact(label="Limit", value=f"{alert.limit} {currency}"),
+            ),
+            organization_id=organization_id,
+            occurred_at=now,
+            idempotency_key=f"budget.alert:{budget_id}:{period_start.isoformat()}:{kind}:{alert.threshold}",
+        )
+        context = DispatchContext(budget_id=budget_id, amount=alert.spend, inbox_notice=shown)
+        result = dispatch(session, organization_id, notice, context=context, now=now, publish=publish)
+        posted += result.inbox_items
     return posted

@@ -181,8 +181,9 @@ class AnalysisActivities(AnalysisActivityInterface):
 
     @activity.defn(name="analysis.budgets")
     def budgets(self, params: AnalyseOrganisationInput) -> BudgetStepResult:
-        """Evaluate every budget of the organisation; returns the thresholds that fired now (each also posted,
-        in the same transaction, to the inbox of the organisation's admins)."""
+        """Evaluate every budget of the organisation; returns the thresholds that fired now (each also dispatched,
+        in the same transaction, through the organisation's notification rules: by default to the inbox of
+        its admins)."""
         org = uuid.UUID(params.organization_id)
         today = _today(params.today, self._now)
         alerts: list[BudgetAlert] = []
@@ -201,6 +202,7 @@ class AnalysisActivities(AnalysisActivityInterface):
                         fired=evaluation.fired,
                         now=self._now(),
                         publish=self._publish,
+                        currency=budget.currency,
                     )
                 alerts += [
                     BudgetAlert(
