@@ -3,13 +3,19 @@
 Layout: a title block (title, organisation, period as its inclusive first and last day, generated at in UTC,
 currency) and the highlights (money as ``1,234.50 USD``); then each section on a new page: its tables
 (a bold header row repeated on every page the table runs onto; money, percent and integer columns
-right-aligned, money as :func:`~cloudoptima.reports.document.format_money` with the currency in the column
-title; the computed totals row in bold), then its charts as PNG images. Every page has a footer with the
+right-aligned; money rounded half-even to the currency's minor unit with thousands separators
+(:func:`~cloudoptima.reports.money_format.display_money`: ``1,234.57``, ``1,235`` for JPY) with the currency in
+the column title; the totals row, computed from the exact values and then rounded, in bold), then its charts as
+PNG images. Only the display is rounded: the CSV and JSON keep every digit. Every page has a footer with the
 organisation and ``page N / M``.
 
 Text is set in DejaVu Sans (:mod:`cloudoptima.reports.fonts`, embedded as a subset with a Unicode map, so the
 text can be extracted); characters the font lacks are drawn as ``?``. A label too wide for its column is cut
-with ``…``. fpdf2 builds the whole file in memory before writing it to the stream (its output is one buffer).
+with ``…``.
+
+Memory: fpdf2 builds the whole file in memory (its page content and then one output buffer) before it is
+written to the caller's stream, so memory grows with the number of pages: about 45 table rows a page, and
+``benchmarks/reports_render.py`` measures the peak (a 50,000-row table: see ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -29,9 +35,9 @@ from cloudoptima.reports.document import (
     ReportDocument,
     Table,
     format_cell,
-    format_money,
 )
 from cloudoptima.reports.fonts import ReportFont, report_font
+from cloudoptima.reports.money_format import display_cell, display_money
 
 _FAMILY = "ReportSans"
 _ROW_H = 5.5
@@ -89,14 +95,20 @@ def _widths(pdf: _Pdf, kinds: Sequence[ColumnKind]) -> list[float]:
 
 
 def _row(
-    pdf: _Pdf, cells: Sequence[Cell], kinds: Sequence[ColumnKind], widths: Sequence[float], *, bold: bool
+    pdf: _Pdf,
+    cells: Sequence[Cell],
+    kinds: Sequence[ColumnKind],
+    widths: Sequence[float],
+    currency: str,
+    *,
+    bold: bool,
 ) -> None:
     pdf.set_font(_FAMILY, "B" if bold else "", 8)
     for value, kind, width in zip(cells, kinds, widths, strict=True):
         pdf.cell(
             width,
             _ROW_H,
-            pdf.fit(format_cell(kind, value), width),
+            pdf.fit(display_cell(kind, value, currency), width),
             border="T" if bold else 0,
             align="R" if kind in _RIGHT else "L",
             new_x=XPos.RIGHT,
@@ -135,12 +147,12 @@ def _table(pdf: _Pdf, table: Table, currency: str) -> None:
         if pdf.will_page_break(_ROW_H):
             pdf.add_page()
             _header(pdf, titles, kinds, widths)
-        _row(pdf, row, kinds, widths, bold=False)
+        _row(pdf, row, kinds, widths, currency, bold=False)
     if table.totals:
         if pdf.will_page_break(_ROW_H):
             pdf.add_page()
             _header(pdf, titles, kinds, widths)
-        _row(pdf, table.totals_row(), kinds, widths, bold=True)
+        _row(pdf, table.totals_row(), kinds, widths, currency, bold=True)
     pdf.ln(4)
 
 
@@ -156,7 +168,7 @@ def _title_block(pdf: _Pdf, document: ReportDocument) -> None:
     ]
     for item in document.highlights:
         if item.kind == "money" and item.value is not None:
-            facts.append((item.label, f"{format_money(item.value)} {document.currency}"))
+            facts.append((item.label, f"{display_money(item.value, document.currency)} {document.currency}"))
         else:
             facts.append((item.label, format_cell(item.kind, item.value)))
     for label, value in facts:

@@ -12,11 +12,17 @@ Workbook layout:
   (actual, forecast, lower, upper), a horizontal bar chart for top-N, a line chart for a burn-down
   (cumulative actual and the limit).
 
-Cells are real types: money is a number with the currency number format ``#,##0.00## "USD"`` (the stored number
-is the document's Decimal; the format shows 2–4 decimals), percent a number with ``0.00" %"`` (percentage points,
+Cells are real types: money is a number with the currency number format ``#,##0.00 "USD"`` — thousands
+separators and the currency's minor unit (``#,##0 "JPY"``, ``#,##0.000 "KWD"``;
+:func:`~cloudoptima.reports.money_format.xlsx_money_format`) — so only the *display* is rounded: the stored number
+is the document's exact Decimal (``1.68230869740`` stays ``1.6823086974``, shown ``1.68 USD``), percent a number with ``0.00" %"`` (percentage points,
 the document's number unchanged), integers ``#,##0``, dates Excel dates ``yyyy-mm-dd``. Spreadsheet numbers are
 IEEE doubles: openpyxl writes the double nearest the Decimal, which reads back as the same decimal for amounts of
 up to 15 significant digits (every realistic amount; the CSV and JSON keep any precision).
+
+Memory: the workbook is written in openpyxl's write-only mode: rows go to a temporary file per sheet as they
+are appended and ``save`` streams the ZIP to the caller's stream, so memory stays bounded by a row and the
+(small) chart definitions, not by the table (``benchmarks/reports_render.py`` measures it).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from cloudoptima.reports.document import (
     ReportDocument,
     Table,
 )
+from cloudoptima.reports.money_format import xlsx_money_format
 from cloudoptima.reports.text_renderers import CountingWriter, chart_header_and_rows
 
 _BOLD = Font(bold=True)
@@ -54,8 +61,8 @@ _CHART_ROWS = 20  # rows of the Charts sheet each chart occupies
 
 
 def money_format(currency: str) -> str:
-    """The number format of money cells in ``currency``."""
-    return f'#,##0.00## "{currency}";-#,##0.00## "{currency}"'
+    """The number format of money cells in ``currency`` (rounded to its minor unit for display only)."""
+    return xlsx_money_format(currency)
 
 
 def _number_format(kind: ColumnKind | None, currency: str) -> str | None:

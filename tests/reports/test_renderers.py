@@ -15,7 +15,8 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.chart import BarChart, LineChart
 
-from cloudoptima.reports.document import ReportDocument, format_money
+from cloudoptima.reports.document import Column, ReportDocument, Section, Table
+from cloudoptima.reports.money_format import display_money, minor_unit, round_money, xlsx_money_format
 from cloudoptima.reports.renderers import render
 from cloudoptima.reports.text_renderers import csv_member_names, read_json
 from tests.reports.conftest import NON_ASCII_LABEL, PREVIOUS_TOTAL, TOTAL
@@ -124,7 +125,7 @@ def test_xlsx_has_typed_cells_sum_formulas_and_native_charts(review: ReportDocum
         total_row = rows[header_at + 5]
         for row in body:
             assert row[1].data_type == "n" and isinstance(row[1].value, (int, float))
-            assert row[1].number_format == '#,##0.00## "EUR";-#,##0.00## "EUR"'
+            assert row[1].number_format == '#,##0.00 "EUR";-#,##0.00 "EUR"'
         first, last = body[0][1].row, body[-1][1].row
         assert total_row[0].value == "Total"
         assert total_row[1].value == f"=SUM(B{first}:B{last})"
@@ -173,13 +174,13 @@ def test_pdf_renders_pages_with_charts_and_the_documents_numbers(review: ReportD
     title_page = texts[0]
     assert "Monthly cost review" in title_page
     assert "2026-11-01 – 2026-11-30" in title_page
-    assert format_money(TOTAL) == "1,244.525"
-    assert "Total cost 1,244.525 EUR" in title_page
+    assert display_money(TOTAL, "EUR") == "1,244.52"
+    assert "Total cost 1,244.52 EUR" in title_page  # half-even to the cent: …2.525 → …2.52
     assert "Generated at" in title_page and "2026-12-01 06:30 UTC" in title_page
     assert "Acme Wärme GmbH" in title_page
     everything = "\n".join(texts)
     assert NON_ASCII_LABEL in everything
-    assert "1,234.10" in everything and "10.125" in everything
+    assert "1,234.10" in everything and "10.12" in everything and "10.125" not in everything
     assert "Cost (EUR)" in everything
     assert f"page 1 / {len(texts)}" in title_page
 
@@ -312,3 +313,141 @@ def test_characters_the_font_lacks_become_question_marks_not_warnings(review: Re
         assert "=SUM(B5:B5)" in cells and "=0" in cells
     finally:
         workbook.close()
+
+
+def _pdf_text(data: bytes) -> str:
+    pdf = pdfium.PdfDocument(data)
+    try:
+        texts = []
+        for index in range(len(pdf)):
+            page = pdf[index]
+            textpage = page.get_textpage()
+            texts.append(textpage.get_text_range())
+            textpage.close()
+            page.close()
+    finally:
+        pdf.close()
+    return "\n".join(texts)
+
+
+def test_money_is_rounded_half_even_to_the_currencys_minor_unit() -> None:
+    assert (
+        minor_unit("USD"),
+        minor_unit("eur"),
+        minor_unit("JPY"),
+        minor_unit("KRW"),
+        minor_unit("KWD"),
+    ) == (
+        2,
+        2,
+        0,
+        0,
+        3,
+    )
+    assert display_money(Decimal("1.68230869740"), "USD") == "1.68"
+    assert display_money(Decimal("0.125"), "USD") == "0.12"  # half-even, not half-up
+    assert display_money(Decimal("0.135"), "USD") == "0.14"
+    assert display_money(Decimal("1234567.005"), "EUR") == "1,234,567.00"
+    assert display_money(Decimal("-1234.567"), "USD") == "-1,234.57"
+    assert display_money(Decimal("-0.004"), "USD") == "0.00"  # never "-0.00"
+    assert display_money(Decimal("1E+3"), "USD") == "1,000.00"
+    assert display_money(Decimal("1234.5"), "JPY") == "1,234"
+    assert display_money(Decimal("1235.5"), "JPY") == "1,236"
+    assert display_money(Decimal("1.2345"), "KWD") == "1.234"
+    assert round_money(Decimal("2.675"), "USD") == Decimal("2.68")
+    assert xlsx_money_format("USD") == '#,##0.00 "USD";-#,##0.00 "USD"'
+    assert xlsx_money_format("JPY") == '#,##0 "JPY";-#,##0 "JPY"'
+
+
+def _precise(review: ReportDocument, currency: str) -> ReportDocument:
+    table = Table(
+        id="precise",
+        title="Precise amounts",
+        columns=[
+            Column(key="name", title="Name", kind="text"),
+            Column(key="cost", title="Cost", kind="money"),
+        ],
+        rows=[
+            ["stored", Decimal("1.68230869740")],
+            ["big", Decimal("1234567.125")],
+            ["tiny a", Decimal("0.004")],
+            ["tiny b", Decimal("0.004")],
+            ["tiny c", Decimal("0.004")],
+        ],
+        totals=True,
+    )
+    return review.model_copy(
+        update={"currency": currency, "sections": [Section(id="precise", title="Precise", tables=[table])]}
+    )
+
+
+def test_pdf_shows_money_rounded_and_totals_from_exact_values(review: ReportDocument) -> None:
+    text = _pdf_text(_rendered(_precise(review, "USD"), "pdf"))
+    assert "1.68" in text and "1.6823" not in text
+    assert "1,234,567.12" in text  # half-even: …7.125 → …7.12
+    assert text.count("0.00") >= 3  # each 0.004 row shows 0.00 …
+    # … while the total is the exact sum 1234568.81930869740 rounded once, not the sum of the shown rows (…8.80)
+    assert "1,234,568.82" in text and "1,234,568.80" not in text
+    assert "Total cost 1,244.52 USD" in text
+
+    yen = _pdf_text(_rendered(_precise(review, "JPY"), "pdf"))
+    assert "Cost (JPY)" in yen
+    assert "1,234,567" in yen and "1,234,567.1" not in yen and "1,234,569" in yen
+    assert "Total cost 1,245 JPY" in yen  # 1244.525 → 1,245
+
+
+def test_xlsx_cells_keep_exact_values_and_only_the_format_rounds(review: ReportDocument) -> None:
+    for currency, fmt in (("USD", '#,##0.00 "USD";-#,##0.00 "USD"'), ("JPY", '#,##0 "JPY";-#,##0 "JPY"')):
+        workbook = load_workbook(io.BytesIO(_rendered(_precise(review, currency), "xlsx")))
+        try:
+            rows = list(workbook["Precise"].iter_rows())
+            cells = {row[0].value: row[1] for row in rows if len(row) > 1 and row[0].value}
+            assert Decimal(str(cells["stored"].value)) == Decimal("1.68230869740")
+            assert Decimal(str(cells["big"].value)) == Decimal("1234567.125")
+            assert Decimal(str(cells["tiny a"].value)) == Decimal("0.004")
+            assert all(cells[k].number_format == fmt for k in ("stored", "big", "tiny a"))
+            assert cells["Total"].value == f"=SUM(B{cells['stored'].row}:B{cells['tiny c'].row})"
+            total_cost = next(r[1] for r in workbook["Summary"].iter_rows() if r[0].value == "Total cost")
+            assert Decimal(str(total_cost.value)) == TOTAL and total_cost.number_format == fmt
+        finally:
+            workbook.close()
+
+
+def test_csv_and_json_keep_every_stored_digit(review: ReportDocument) -> None:
+    document = _precise(review, "USD")
+    with zipfile.ZipFile(io.BytesIO(_rendered(document, "csv"))) as archive:
+        rows = list(csv.reader(io.StringIO(archive.read(archive.namelist()[0]).decode("utf-8-sig"))))
+    assert rows[1] == ["stored", "1.68230869740"]
+    assert rows[-1] == ["Total", "1234568.81930869740"]
+    body = json.loads(_rendered(document, "json"))
+    assert body["document"]["sections"][0]["tables"][0]["rows"][1] == ["big", "1234567.125"]
+    assert body["totals"]["precise/precise"] == ["Total", "1234568.81930869740"]
+
+
+class _WriteOnly(io.RawIOBase):
+    """A caller's stream that can only be written (no seek, no read), recording every write."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        chunk = bytes(data)  # type: ignore[call-overload]
+        self.chunks.append(chunk)
+        return len(chunk)
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "xlsx", "csv", "json"])
+def test_every_format_writes_to_the_callers_unseekable_stream(review: ReportDocument, fmt: str) -> None:
+    stream = _WriteOnly()
+    written = render(review, fmt, stream)  # type: ignore[arg-type]
+    data = b"".join(stream.chunks)
+    assert written == len(data) > 0
+    assert not stream.closed  # the caller owns the stream
+    assert data == _rendered(review, fmt) or fmt == "xlsx"  # xlsx: zip timestamps differ between runs
+    if fmt == "xlsx":
+        load_workbook(io.BytesIO(data)).close()
+        assert len(stream.chunks) > 1  # streamed in pieces, not one buffer
+    stream.close()
