@@ -34,6 +34,8 @@ from cloudoptima.services.report_inputs import (
     monthly_cost_review_input,
     validate_period,
 )
+from cloudoptima.services.report_inputs_anomalies import build_anomalies_report
+from cloudoptima.services.report_inputs_savings import build_savings_report
 
 ParameterType = Literal["date", "string", "integer", "boolean"]
 
@@ -129,6 +131,34 @@ TEMPLATES: dict[str, ReportTemplate] = _registry(
             ReportParameter("top_n", "integer", "How many lines the top-N charts show.", default=10),
         ),
         build=_build_monthly_cost_review,
+    ),
+    ReportTemplate(
+        id="savings",
+        name="Savings",
+        description=(
+            "Recommendations open now (by type, by risk, the top N), applied and dismissed in the period, with "
+            "their estimated monthly savings; realised savings are not measured from the bill yet."
+        ),
+        parameters=(
+            *PERIOD_PARAMETERS,
+            ReportParameter(
+                "top_n", "integer", "How many recommendations and types the top N show.", default=10
+            ),
+        ),
+        build=build_savings_report,
+    ),
+    ReportTemplate(
+        id="anomalies",
+        name="Cost anomalies",
+        description=(
+            "Cost anomalies that began in the period: expected against actual spend, impact, status and root "
+            "cause (top cause and driver), by severity, with the impact by service."
+        ),
+        parameters=(
+            *PERIOD_PARAMETERS,
+            ReportParameter("top_n", "integer", "How many services the impact chart shows.", default=10),
+        ),
+        build=build_anomalies_report,
     ),
 )
 

@@ -1,0 +1,279 @@
+"""The ``savings`` template: recommendations open now, applied and dismissed in the period, with their
+estimated monthly savings by type and by risk, the top N open ones, and a top-N chart of savings by type.
+
+:func:`build_savings` is pure: it takes a :class:`SavingsInput` whose lines a service has already read (the
+recommendation lists ``GET /v1/recommendations`` answers) and returns a
+:class:`~cloudoptima.reports.document.ReportDocument`. It checks that the inputs tell one story —
+``open_savings_monthly`` and ``applied_savings_monthly`` equal the sums of their lines, every applied line was
+applied inside the period — and raises a ``ValueError`` naming the field otherwise.
+
+What the numbers are:
+
+- *open* is the state when the report is generated (recommendations are a current state, not a history):
+  ``active`` recommendations; ``scheduled`` and ``in progress`` (an execution is changing the cloud) are
+  counted beside them;
+- *applied* are recommendations whose change was verified (``completed``) on a day of ``[start, end)``;
+- *dismissed* counts recommendations dismissed on a day of the period that are still dismissed;
+- every amount is an **estimated** monthly saving. Nothing in the data model measures realised savings from
+  the bill yet (issue #22 builds that), so the report shows the applied recommendations' estimates and says so
+  in the section title and the highlight label; it never presents an estimate as realised.
+
+A recommendation's *type* is its rule (e.g. ``idle_vm``), or its category when it has no rule. Lines without
+an estimate count in the counts and are left out of the sums. Share % is the type's savings over the open
+savings × 100, rounded half-even to 0.01 percentage points (empty when nothing is open).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cloudoptima.reports.document import (
+    BarChart,
+    BarItem,
+    Chart,
+    Column,
+    Highlight,
+    ReportDocument,
+    Section,
+    Table,
+)
+
+TEMPLATE_ID = "savings"
+_CENTI = Decimal("0.01")
+_RISKS: tuple[str, ...] = ("low", "medium", "high")
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class RecommendationLine(_Input):
+    """One recommendation as people read it. ``confidence`` is the rule's confidence in ``[0, 1]``."""
+
+    title: str = Field(min_length=1)
+    resource: str = Field(description="the affected resource(s), e.g. 'web-1 (i-0abc)' or 'i-1 +2 more'")
+    type: str = Field(min_length=1)
+    risk_level: Literal["low", "medium", "high"]
+    estimated_savings_monthly: Decimal | None
+    confidence: Decimal | None = Field(default=None, ge=0, le=1)
+
+
+class AppliedLine(RecommendationLine):
+    """A recommendation whose change was verified on ``applied_on``."""
+
+    applied_on: date
+
+
+class SavingsInput(_Input):
+    """Everything the savings report shows, already read. Money is Decimal in ``currency``."""
+
+    organisation_name: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    start_date: date
+    end_date: date = Field(description="exclusive")
+    generated_at: datetime = Field(description="aware UTC; the caller's clock")
+    open: list[RecommendationLine]
+    open_savings_monthly: Decimal
+    scheduled_count: int = Field(ge=0)
+    in_progress_count: int = Field(ge=0)
+    applied: list[AppliedLine]
+    applied_savings_monthly: Decimal
+    dismissed_count: int = Field(ge=0)
+    top_n: int = Field(default=10, ge=1, le=50)
+    title: str = "Savings"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SavingsInput:
+        if self.end_date <= self.start_date:
+            raise ValueError(
+                f"period: end_date {self.end_date} must be after start_date {self.start_date} (end-exclusive)"
+            )
+        open_sum = _total(self.open)
+        if open_sum != self.open_savings_monthly:
+            raise ValueError(
+                f"open_savings_monthly: {self.open_savings_monthly} is not the sum of the open lines ({open_sum})"
+            )
+        applied_sum = _total(self.applied)
+        if applied_sum != self.applied_savings_monthly:
+            raise ValueError(
+                f"applied_savings_monthly: {self.applied_savings_monthly} is not the sum of the applied lines "
+                f"({applied_sum})"
+            )
+        for n, line in enumerate(self.applied, start=1):
+            if not self.start_date <= line.applied_on < self.end_date:
+                raise ValueError(
+                    f"applied[{n}].applied_on: {line.applied_on} is outside the period "
+                    f"[{self.start_date}, {self.end_date})"
+                )
+        return self
+
+
+def _total(lines: Iterable[RecommendationLine]) -> Decimal:
+    return sum(
+        (line.estimated_savings_monthly for line in lines if line.estimated_savings_monthly is not None),
+        Decimal(0),
+    )
+
+
+def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    if denominator == 0:
+        return None
+    return (numerator / denominator * 100).quantize(_CENTI, rounding=ROUND_HALF_EVEN)
+
+
+def _savings_key(line: RecommendationLine) -> tuple[Decimal, str, str]:
+    return (-(line.estimated_savings_monthly or Decimal(0)), line.title, line.resource)
+
+
+def _groups(lines: list[RecommendationLine], key: str) -> list[tuple[str, int, Decimal]]:
+    """``(label, count, savings)`` per value of ``key`` (``type`` or ``risk_level``), largest savings first."""
+    grouped: dict[str, list[RecommendationLine]] = {}
+    for line in lines:
+        grouped.setdefault(str(getattr(line, key)), []).append(line)
+    rows = [(label, len(members), _total(members)) for label, members in grouped.items()]
+    return sorted(rows, key=lambda r: (-r[2], r[0]))
+
+
+def _percent(confidence: Decimal | None) -> Decimal | None:
+    return None if confidence is None else (confidence * 100).quantize(_CENTI, rounding=ROUND_HALF_EVEN)
+
+
+def build_savings(data: SavingsInput) -> ReportDocument:
+    """The savings document for ``data`` (pure; see the module docstring)."""
+    status = Table(
+        id="status",
+        title="Recommendations by state",
+        columns=[
+            Column(key="state", title="State", kind="text"),
+            Column(key="count", title="Recommendations", kind="integer"),
+            Column(key="estimated_savings_monthly", title="Estimated savings / month", kind="money"),
+        ],
+        rows=[
+            ["Open now", len(data.open), data.open_savings_monthly],
+            ["Scheduled now", data.scheduled_count, None],
+            ["Being applied now", data.in_progress_count, None],
+            [
+                "Applied in the period (estimate, not realised)",
+                len(data.applied),
+                data.applied_savings_monthly,
+            ],
+            ["Dismissed in the period", data.dismissed_count, None],
+        ],
+    )
+    by_type = _groups(data.open, "type")
+    charts: list[Chart] = []
+    if by_type:
+        charts.append(
+            BarChart(
+                id="savings_by_type",
+                title=f"Top {data.top_n} types by open savings / month",
+                items=[BarItem(label=label, value=savings) for label, _n, savings in by_type[: data.top_n]],
+            )
+        )
+    type_table = Table(
+        id="open_by_type",
+        title="Open recommendations by type",
+        columns=[
+            Column(key="type", title="Type", kind="text"),
+            Column(key="count", title="Recommendations", kind="integer"),
+            Column(key="estimated_savings_monthly", title="Estimated savings / month", kind="money"),
+            Column(key="share_percent", title="Share %", kind="percent"),
+        ],
+        rows=[[label, n, s, _ratio(s, data.open_savings_monthly)] for label, n, s in by_type],
+        totals=True,
+    )
+    risks = {label: (n, s) for label, n, s in _groups(data.open, "risk_level")}
+    risk_table = Table(
+        id="open_by_risk",
+        title="Open recommendations by risk",
+        columns=[
+            Column(key="risk", title="Risk", kind="text"),
+            Column(key="count", title="Recommendations", kind="integer"),
+            Column(key="estimated_savings_monthly", title="Estimated savings / month", kind="money"),
+        ],
+        rows=[[risk, *risks[risk]] for risk in _RISKS if risk in risks],
+        totals=True,
+    )
+    line_columns = [
+        Column(key="title", title="Recommendation", kind="text"),
+        Column(key="resource", title="Resource", kind="text"),
+        Column(key="type", title="Type", kind="text"),
+        Column(key="risk", title="Risk", kind="text"),
+        Column(key="estimated_savings_monthly", title="Estimated savings / month", kind="money"),
+        Column(key="confidence_percent", title="Confidence %", kind="percent"),
+    ]
+    top = sorted(data.open, key=_savings_key)[: data.top_n]
+    top_table = Table(
+        id="top_open",
+        title=f"Top {data.top_n} open recommendations",
+        columns=line_columns,
+        rows=[
+            [
+                line.title,
+                line.resource,
+                line.type,
+                line.risk_level,
+                line.estimated_savings_monthly,
+                _percent(line.confidence),
+            ]
+            for line in top
+        ],
+    )
+    applied_table = Table(
+        id="applied",
+        title="Applied in the period",
+        columns=[Column(key="applied_on", title="Applied on", kind="date"), *line_columns],
+        rows=[
+            [
+                line.applied_on,
+                line.title,
+                line.resource,
+                line.type,
+                line.risk_level,
+                line.estimated_savings_monthly,
+                _percent(line.confidence),
+            ]
+            for line in sorted(data.applied, key=lambda a: (a.applied_on, *_savings_key(a)))
+        ],
+        totals=True,
+    )
+    sections = [
+        Section(id="overview", title="Overview", tables=[status], charts=charts),
+        Section(
+            id="open",
+            title=f"Open recommendations (as of {data.generated_at.date().isoformat()})",
+            tables=[type_table, risk_table, top_table],
+        ),
+        Section(
+            id="applied",
+            title=(
+                "Applied in the period: estimated savings (realised savings are not measured from the bill yet)"
+            ),
+            tables=[applied_table],
+        ),
+    ]
+    highlights = [
+        Highlight(label="Open savings / month (estimated)", kind="money", value=data.open_savings_monthly),
+        Highlight(label="Open recommendations", kind="integer", value=len(data.open)),
+        Highlight(label="Applied in the period", kind="integer", value=len(data.applied)),
+        Highlight(
+            label="Applied savings / month (estimated, not realised)",
+            kind="money",
+            value=data.applied_savings_monthly,
+        ),
+    ]
+    return ReportDocument(
+        title=data.title,
+        organisation_name=data.organisation_name,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        generated_at=data.generated_at,
+        currency=data.currency,
+        highlights=highlights,
+        sections=sections,
+    )
