@@ -11,6 +11,7 @@ from cloudoptima_gateway.routes import (
     budgets,
     cloud_accounts,
     costs,
+    digests,
     executions,
     notification_channels,
     notifications,
@@ -31,6 +32,7 @@ def build_router() -> APIRouter:
     router.include_router(sso.router)
     router.include_router(audit_logs.router)
     router.include_router(executions.router)
+    router.include_router(digests.router)  # before notifications: its own fixed path
     router.include_router(notifications.router)
     router.include_router(notification_channels.router)
     for admin in (account, organization, users):
