@@ -113,25 +113,35 @@ class BudgetService:
         result = forecast_costs(series, days_ahead=min(remaining, 365), model=self._model)
         return result.total
 
-    def evaluate(self, budget_id: uuid.UUID, as_of: date | None = None) -> BudgetEvaluation:
-        """Evaluate the budget's current period and persist the alert state (see module contract)."""
-        row = self.get(budget_id)
-        day = as_of or self._now().date()
-        scope = BudgetScope.model_validate(row.scope_filters or {"type": row.scope_type or "account"})
+    @staticmethod
+    def scope_of(row: Budget) -> BudgetScope:
+        """The stored scope of ``row``."""
+        return BudgetScope.model_validate(row.scope_filters or {"type": row.scope_type or "account"})
+
+    def assess(self, row: Budget, day: date, as_of: date) -> BudgetEvaluation:
+        """Evaluate ``row``'s period containing ``day`` with the spend of its days before ``as_of`` (which may be
+        the period's end, for a finished period) as :meth:`evaluate` does, but store nothing (reports read it)."""
+        scope = self.scope_of(row)
         thresholds = [AlertThreshold.model_validate(t) for t in row.alert_thresholds or []]
         start, end = period_bounds(BudgetPeriod(row.period), day, row.start_date, row.end_date)
-        current = sum(self.daily_spend(scope, row.currency, start, day).values(), Decimal(0))
-        evaluation = evaluate_budget(
+        current = sum(self.daily_spend(scope, row.currency, start, as_of).values(), Decimal(0))
+        return evaluate_budget(
             amount=row.amount,
             period_start=start,
             period_end=end,
-            as_of=day,
+            as_of=as_of,
             current_spend=current,
-            forecast_remaining=self._forecast(scope, row.currency, day, end),
+            forecast_remaining=self._forecast(scope, row.currency, as_of, end),
             thresholds=thresholds,
             alert_state=row.alert_state,
             now=self._now(),
         )
+
+    def evaluate(self, budget_id: uuid.UUID, as_of: date | None = None) -> BudgetEvaluation:
+        """Evaluate the budget's current period and persist the alert state (see module contract)."""
+        row = self.get(budget_id)
+        day = as_of or self._now().date()
+        evaluation = self.assess(row, day, day)
         row.alert_state = evaluation.alert_state
         row.last_evaluated_at = self._now()
         row.last_evaluation = evaluation.model_dump(mode="json", exclude={"alert_state"})

@@ -35,7 +35,9 @@ from cloudoptima.services.report_inputs import (
     validate_period,
 )
 from cloudoptima.services.report_inputs_anomalies import build_anomalies_report
+from cloudoptima.services.report_inputs_budgets import build_budgets_document
 from cloudoptima.services.report_inputs_savings import build_savings_report
+from cloudoptima.services.report_inputs_showback import build_showback_document
 
 ParameterType = Literal["date", "string", "integer", "boolean"]
 
@@ -159,6 +161,38 @@ TEMPLATES: dict[str, ReportTemplate] = _registry(
             ReportParameter("top_n", "integer", "How many services the impact chart shows.", default=10),
         ),
         build=build_anomalies_report,
+    ),
+    ReportTemplate(
+        id="budgets",
+        name="Budgets",
+        description=(
+            "Every budget on its period within the report's: limit, spent, used %, forecasted end-of-period "
+            "spend and status (ok, at risk, over), a burn-down per budget, and the alerts fired in the period."
+        ),
+        parameters=(
+            *PERIOD_PARAMETERS,
+            ReportParameter(
+                "currency", "string", "ISO currency when budgets are in several (default: the only one)."
+            ),
+        ),
+        build=build_budgets_document,
+    ),
+    ReportTemplate(
+        id="showback",
+        name="Showback",
+        description=(
+            "Cost by the values of one rollup tag key (team, product, environment) with the untagged remainder "
+            "as its own line, against the previous period of the same length, and each value's top services."
+        ),
+        parameters=(
+            *PERIOD_PARAMETERS,
+            ReportParameter(
+                "tag_key", "string", "The rollup tag key to show back by (e.g. team).", required=True
+            ),
+            CURRENCY_PARAMETER,
+            ReportParameter("top_n", "integer", "Values and services per value to show.", default=10),
+        ),
+        build=build_showback_document,
     ),
 )
 
