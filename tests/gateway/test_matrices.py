@@ -57,6 +57,8 @@ SELF_SERVICE = PUBLIC | {
     # the caller's own inbox: every signed-in role marks its own notices read
     "/v1/notifications/{notification_id}/read",
     "/v1/notifications/read-all",
+    # the caller's own digest subscription: every signed-in role manages its own
+    "/v1/notifications/digest",
 }
 # POSTs that change nothing a viewer may not change: asking the assistant (its tools are read-only and bound
 # to the caller's role; a remediation it requests still needs a permitted approver).
@@ -74,6 +76,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "DismissIn": {"reason": "not now"},
     "ApplyIn": {"dry_run": True},
     "DecisionIn": {"approve": True, "comment": "ok"},
+    "DigestIn": {"frequency": "daily"},
     "AnomalyStatusUpdate": {"status": "resolved"},
     "AnomalyFeedbackIn": {"feedback": "yes"},
     "ExecuteIn": {"dry_run": True},
