@@ -226,6 +226,29 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PASSWORD_RESET_MINUTES", "password_reset_minutes"),
     )
     """How long an emailed password-reset link works (it works once)."""
+    reports_link_ttl_hours: int = Field(
+        default=168,
+        ge=1,
+        le=24 * 90,
+        validation_alias=AliasChoices("REPORTS_LINK_TTL_HOURS", "reports_link_ttl_hours"),
+    )
+    """How long a generated report can be downloaded (its signed link and its artifact), in hours."""
+    reports_s3_bucket: str | None = Field(
+        default=None, validation_alias=AliasChoices("REPORTS_S3_BUCKET", "reports_s3_bucket")
+    )
+    """The S3 bucket reports with ``delivery.method = s3`` are uploaded to (unset: s3 delivery is refused)."""
+    reports_s3_prefix: str = Field(
+        default="cloudoptima-reports", validation_alias=AliasChoices("REPORTS_S3_PREFIX", "reports_s3_prefix")
+    )
+    """The key prefix of uploaded reports: ``<prefix>/<org>/<yyyy-mm-dd>/<template>-<report id><suffix>``."""
+    reports_s3_endpoint_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REPORTS_S3_ENDPOINT_URL", "reports_s3_endpoint_url")
+    )
+    """An S3-compatible endpoint (MinIO, Ceph…) instead of AWS."""
+    reports_s3_region: str | None = Field(
+        default=None, validation_alias=AliasChoices("REPORTS_S3_REGION", "reports_s3_region")
+    )
+    """The bucket's region (default: the AWS SDK's own resolution)."""
 
     @property
     def resolved_public_url(self) -> str:
