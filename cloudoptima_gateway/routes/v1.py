@@ -14,6 +14,7 @@ from cloudoptima_gateway.routes import (
     digests,
     executions,
     notification_channels,
+    notification_rules,
     notifications,
     organization,
     policies,
@@ -35,6 +36,7 @@ def build_router() -> APIRouter:
     router.include_router(digests.router)  # before notifications: its own fixed path
     router.include_router(notifications.router)
     router.include_router(notification_channels.router)
+    router.include_router(notification_rules.router)
     for admin in (account, organization, users):
         router.include_router(admin.router)
     return router

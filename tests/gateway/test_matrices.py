@@ -31,6 +31,7 @@ from cloudoptima.services.cloud_accounts import CloudAccountService
 from cloudoptima.services.inbox import Inbox
 from cloudoptima.services.invitations import InvitationService
 from cloudoptima.services.notification_delivery import NotificationDelivery
+from cloudoptima.services.notification_rules import NotificationRules
 from cloudoptima.services.policies import PolicyService, validate_policy
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Anomaly, PolicyExecution, Recommendation
@@ -115,6 +116,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "PasswordResetRequest": {"email": "nobody@example.com"},
     "PasswordResetConfirm": {"token": "x", "new_password": "long enough pass"},
     "ChannelIn": {"name": "matrix", "kind": "email", "target": "ops@example.com"},
+    "RuleIn": {"name": "matrix rule", "event_type": "anomaly.detected", "recipients": {"roles": ["admin"]}},
+    "RulePatch": {"enabled": False},
 }
 
 
@@ -200,9 +203,16 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             idempotency_key="matrix",
         )
         [delivery] = deliveries.enqueue(notice, [channel.id], datetime.now(UTC))
+        rule = NotificationRules(session, org.id).create(
+            name=f"matrix-{uuid.uuid4().hex[:6]}",
+            event_type="anomaly.detected",
+            recipients={"roles": ["admin"]},
+            now=datetime.now(UTC),
+        )
         ids = {
             "channel_id": channel.id,
             "delivery_id": delivery.id,
+            "rule_id": rule.id,
             "budget_id": budget.id,
             "recommendation_id": rec.id,
             "anomaly_id": anomaly.id,
