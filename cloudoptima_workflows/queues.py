@@ -8,4 +8,5 @@ COLLECTION: Final = "collection"
 PROCESSING: Final = "processing"
 ML: Final = "ml"
 REMEDIATION: Final = "remediation"
-ALL_QUEUES: Final = (COLLECTION, PROCESSING, ML, REMEDIATION)
+REPORTS: Final = "reports"
+ALL_QUEUES: Final = (COLLECTION, PROCESSING, ML, REMEDIATION, REPORTS)

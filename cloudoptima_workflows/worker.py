@@ -7,7 +7,8 @@ same Temporal cluster. Queues and what runs on them:
 - ``processing``: Cleanup, AnalyseOrganisation, AnalyseAll, EvaluateBudgets, RefreshPrices,
   DeliverNotifications and their activities;
 - ``ml``: RefreshForecasts and ``analysis.forecast``;
-- ``remediation``: the remediation and policy workflows (``cloudoptima_workflows.remediation.registration``).
+- ``remediation``: the remediation and policy workflows (``cloudoptima_workflows.remediation.registration``);
+- ``reports``: GenerateReport and the ``reports.*`` activities (generate, deliver by email or to S3).
 
 At start the worker creates or updates the Temporal Schedules (``cloudoptima_workflows.schedules``) unless
 ``CLOUDOPTIMA_SCHEDULES=false``. Every worker records workflow writes in the audit log
@@ -41,6 +42,7 @@ from cloudoptima.services.collection import CollectionService
 from cloudoptima.services.events import EventPublisher, Publish
 from cloudoptima.services.notification_delivery import smtp_sender_from_settings
 from cloudoptima.services.prices import PriceRefresher, ReaderFactory, default_readers, first_live_account
+from cloudoptima.services.reports import ReportsConfig, reports_config_from_settings
 from cloudoptima.settings import Settings, SettingsError, load_settings
 from cloudoptima.storage.engine import engine_from_settings, session_factory
 from cloudoptima.storage.models import CloudAccount
@@ -61,9 +63,11 @@ from cloudoptima_workflows.notifications.activities import NotificationActivitie
 from cloudoptima_workflows.notifications.workflows import DeliverNotificationsWorkflow
 from cloudoptima_workflows.prices.activities import PriceActivities
 from cloudoptima_workflows.prices.workflows import RefreshPricesWorkflow
-from cloudoptima_workflows.queues import ALL_QUEUES, COLLECTION, ML, PROCESSING, REMEDIATION
+from cloudoptima_workflows.queues import ALL_QUEUES, COLLECTION, ML, PROCESSING, REMEDIATION, REPORTS
 from cloudoptima_workflows.remediation import registration as remediation
 from cloudoptima_workflows.remediation.activities import RemediationDeps
+from cloudoptima_workflows.reports.activities import ReportActivities
+from cloudoptima_workflows.reports.workflows import GenerateReportWorkflow
 from cloudoptima_workflows.schedules import ensure_schedules
 
 log = logging.getLogger("cloudoptima.worker")
@@ -95,6 +99,9 @@ class WorkerDeps:
     """The SMTP server email notification channels send through; None: email deliveries fail permanently."""
     notifications_allow_insecure_localhost: bool = False
     """Notification channel URLs on localhost are accepted (``Settings``)."""
+    reports: ReportsConfig | None = None
+    """The report store, link key and S3 destination (``reports_config_from_settings``); None: the reports
+    queue is not served."""
 
 
 def explainer_from_settings(settings: Settings) -> Explain:
@@ -168,6 +175,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         approval_keys=tuple(settings.resolved_encryption_keys),
         smtp=smtp_sender_from_settings(settings),
         notifications_allow_insecure_localhost=settings.notifications_allow_insecure_localhost,
+        reports=reports_config_from_settings(settings),
         price_readers=default_readers(
             PriceListOptions(gcp_api_key=settings.gcp_billing_api_key),
             first_live_account(sessions, providers.for_account),
@@ -209,7 +217,13 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         deps.smtp,
         allow_insecure_localhost=deps.notifications_allow_insecure_localhost,
     )
+    reports: tuple[list[type], list[Any]] = (
+        ([GenerateReportWorkflow], ReportActivities(deps.sessions, deps.reports, deps.smtp).all())
+        if deps.reports is not None
+        else ([], [])
+    )
     return {
+        REPORTS: reports,
         COLLECTION: ([CollectAllWorkflow, CollectAccountWorkflow], collection.all()),
         PROCESSING: (
             [
