@@ -38,8 +38,9 @@ collections, reports)::
   delayed. Every matched channel rule queues one delivery per channel
   (:func:`~cloudoptima.services.notification_delivery.enqueue_deliveries`), due ``now``, or at the end of the
   rule's quiet hours when ``now`` falls inside them (a channel named by several rules is queued once, at the
-  earliest). Each channel is queued in its own savepoint: a channel disabled or deleted meanwhile is
-  reported in ``failures`` and never stops the other rules nor the in-app post.
+  earliest). The in-app post and each channel run in their own savepoint: a channel disabled or deleted
+  meanwhile (or an inbox post that fails) is reported in ``failures`` (and logged) and never stops the
+  others; nothing is raised for it.
 - Runs in the caller's transaction (the caller commits); ``now`` is timezone-aware and comes from the caller.
 """
 
@@ -54,6 +55,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import ValidationError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -73,7 +75,7 @@ from cloudoptima.domain.notification_rules import (
 )
 from cloudoptima.domain.rbac import RISK_PERMISSION, ROLE_ORDER, has_permission, is_role
 from cloudoptima.services.events import Publish
-from cloudoptima.services.inbox import Inbox
+from cloudoptima.services.inbox import Inbox, InboxError
 from cloudoptima.services.notification_delivery import DeliveryConfigError, DeliveryView, enqueue_deliveries
 from cloudoptima.storage.models import NotificationChannelRow, NotificationRuleRow, Organization, User
 from cloudoptima.storage.tenancy import TenantRepository
@@ -566,6 +568,14 @@ def _in_app_users(
     return list(session.scalars(query.order_by(User.created_at, User.id)))
 
 
+def _reason(exc: Exception) -> str:
+    """One line saying why a part of a dispatch failed (the field at fault for a validation error)."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def dispatch(
     session: Session,
     organization_id: uuid.UUID,
@@ -589,11 +599,18 @@ def dispatch(
     in_app = [rule for rule in matched if rule.channel_id is None]
     users = _in_app_users(session, organization_id, in_app, context.audience_roles)
     items: list[InboxItem] = []
+    failures: list[RuleFailure] = []
     if users:
-        shown = context.inbox_notice or inbox_notice_of(notice, context)
-        items = Inbox(session, organization_id, publish=publish).post(
-            users, shown, idempotency_key=notice.idempotency_key, now=now
-        )
+        try:
+            shown = context.inbox_notice or inbox_notice_of(notice, context)
+            with session.begin_nested():
+                items = Inbox(session, organization_id, publish=publish).post(
+                    users, shown, idempotency_key=notice.idempotency_key, now=now
+                )
+        except (InboxError, ValidationError, SQLAlchemyError) as exc:
+            reason = _reason(exc)
+            log.warning("notification %s: inbox not posted: %s", notice.idempotency_key, reason)
+            failures += [RuleFailure(rule.id, None, reason) for rule in in_app]
     due: dict[uuid.UUID, datetime] = {}
     by_channel: dict[uuid.UUID, list[uuid.UUID]] = {}
     for rule in matched:
@@ -604,7 +621,6 @@ def dispatch(
         due[rule.channel_id] = min(due.get(rule.channel_id, at), at)
         by_channel.setdefault(rule.channel_id, []).append(rule.id)
     deliveries: list[DeliveryView] = []
-    failures: list[RuleFailure] = []
     for channel_id, at in due.items():
         try:
             with session.begin_nested():
@@ -612,7 +628,7 @@ def dispatch(
                     session, organization_id, notice, [channel_id], now, due_at=at
                 )
         except (DeliveryConfigError, SQLAlchemyError) as exc:
-            reason = str(exc).splitlines()[0]
+            reason = _reason(exc)
             log.warning(
                 "notification %s: channel %s not queued: %s", notice.idempotency_key, channel_id, reason
             )

@@ -401,3 +401,20 @@ def test_bad_rules_are_refused_naming_the_field(
     with pytest.raises(RuleError) as bad, tenant_session(factory, org.id) as session:
         dispatch(session, org.id, _notice(other.id, "k"), now=NOW)
     assert bad.value.field == "notice.organization_id"
+
+
+def test_an_inbox_post_that_fails_is_reported_not_raised(
+    factory: sessionmaker[Session], tenants: tuple[Tenant, Tenant]
+) -> None:
+    org, _ = tenants
+    with tenant_session(factory, org.id) as session:
+        rules = _no_defaults(session, org.id)
+        rule = rules.create(
+            name="to admins", event_type="anomaly.detected", recipients={"roles": ["admin"]}, now=NOW
+        )
+        broken = _notice(org.id, "nul", title="bad \x00 title")  # the inbox refuses NUL characters
+        result = dispatch(session, org.id, broken, now=NOW)
+        assert result.inbox_items == () and [f.rule_id for f in result.failures] == [rule.id]
+        assert "title" in result.failures[0].reason
+        fine = dispatch(session, org.id, _notice(org.id, "fine"), now=NOW)  # the transaction is still usable
+        assert fine.in_app_users == 1 and fine.failures == ()
