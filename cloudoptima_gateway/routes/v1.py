@@ -1,4 +1,4 @@
-"""The ``/v1`` API: every router of the documented REST API (reports are a later issue)."""
+"""The ``/v1`` API: every router of the documented REST API."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from cloudoptima_gateway.routes import (
     policies,
     recommendations,
     remediation,
+    reports,
     resources,
     sso,
     users,
@@ -37,6 +38,7 @@ def build_router() -> APIRouter:
     router.include_router(notifications.router)
     router.include_router(notification_channels.router)
     router.include_router(notification_rules.router)
+    router.include_router(reports.router)
     for admin in (account, organization, users):
         router.include_router(admin.router)
     return router

@@ -33,6 +33,7 @@ from cloudoptima.services.invitations import InvitationService
 from cloudoptima.services.notification_delivery import NotificationDelivery
 from cloudoptima.services.notification_rules import NotificationRules
 from cloudoptima.services.policies import PolicyService, validate_policy
+from cloudoptima.services.reports import Reports, reports_config_from_settings
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Anomaly, PolicyExecution, Recommendation
 from cloudoptima.storage.tenancy import scope
@@ -49,6 +50,10 @@ PUBLIC = {
     "/v1/auth/sso/login",
     "/v1/auth/sso/callback",
 }
+# Signed links: the signature in the link is the credential (a wrong or missing one is a 403 before any
+# lookup, whoever asks), so they need no bearer token and their isolation is the signature's.
+SIGNED_LINKS = {"/v1/reports/{report_id}/download"}
+PUBLIC |= SIGNED_LINKS
 SELF_SERVICE = PUBLIC | {
     "/v1/auth/logout",
     "/v1/auth/logout-all",
@@ -116,6 +121,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "PasswordResetRequest": {"email": "nobody@example.com"},
     "PasswordResetConfirm": {"token": "x", "new_password": "long enough pass"},
     "ChannelIn": {"name": "matrix", "kind": "email", "target": "ops@example.com"},
+    "ReportRequestIn": {"template_id": "monthly_cost_review", "format": "json"},
     "RuleIn": {"name": "matrix rule", "event_type": "anomaly.detected", "recipients": {"roles": ["admin"]}},
     "RulePatch": {"enabled": False},
 }
@@ -203,6 +209,9 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             idempotency_key="matrix",
         )
         [delivery] = deliveries.enqueue(notice, [channel.id], datetime.now(UTC))
+        report = Reports(session, org.id, reports_config_from_settings(settings)).request(
+            "monthly_cost_review", {}, "json", None, now=datetime.now(UTC)
+        )
         rule = NotificationRules(session, org.id).create(
             name=f"matrix-{uuid.uuid4().hex[:6]}",
             event_type="anomaly.detected",
@@ -223,6 +232,7 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             "execution_id": execution.id,
             "notification_id": notification.id,
             "user_id": org.users["engineer"],
+            "report_id": report.id,
         }
         session.commit()
     return ids
@@ -269,7 +279,7 @@ def test_every_id_route_hides_other_organisations(client: TestClient, orgs: Any)
     mine, _theirs, _my_ids, their_ids = orgs
     checked = []
     for route in _v1_routes(client):
-        if not route.route.param_convertors:
+        if not route.route.param_convertors or route.path in SIGNED_LINKS:
             continue
         response = _call(client, route, their_ids, mine.headers("admin"))
         assert response.status_code == 404, (
