@@ -5,6 +5,11 @@ Each format runs in its own child process (``--one FORMAT``), so its peak RSS is
 RSS before rendering (imports and the built document), the peak while rendering (Linux high-water mark, reset
 just before) and ``ru_maxrss`` of the whole child. The
 output goes to a temporary file, as a large report would. JSON is the baseline for the time ratios. No database.
+
+``--rows 50000`` is the memory-bound check of ``cloudoptima/reports/renderers.py``: what a render adds to the
+child's RSS (``render_peak_rss_mb - rss_before_render_mb``) stays under 100 MB for every format (XLSX and CSV
+stream, so theirs does not grow with the table; PDF and JSON are built in memory). The end-to-end target
+(1M cost rows → 12-month review PDF) is ``benchmarks/report_end_to_end.py``.
 """
 
 from __future__ import annotations
