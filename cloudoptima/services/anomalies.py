@@ -193,6 +193,8 @@ class AnomalyRunReport:
 
     incidents: list[CostAnomaly] = field(default_factory=list)
     created: int = 0
+    created_ids: list[uuid.UUID] = field(default_factory=list)
+    """The rows of the incidents first found by this run (what ``anomaly.detected`` notifies about)."""
     updated: int = 0
     resolved: int = 0
 
@@ -259,6 +261,7 @@ class AnomalyService:
                 self._repo.add(row)
                 existing.append(row)
                 report.created += 1
+                report.created_ids.append(row.id)
             else:
                 self._fill(row, incident, accounts, now, drivers)
                 report.updated += 1

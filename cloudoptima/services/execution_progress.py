@@ -17,6 +17,10 @@ Called by the remediation activities after each stage (never by workflow code). 
   from the recommendation's reported saving.
 - :meth:`ExecutionProgress.net_planned_snapshots` nets, in a freshly built plan, the safety snapshot each
   ``snapshot_and_delete_disk`` step would keep (what the approver reads is the net saving).
+- Reaching ``completed``, ``failed``, ``rolled_back`` or ``refused`` (not in a dry run) also dispatches
+  ``execution.succeeded`` / ``execution.failed`` through the organisation's notification rules in the same
+  transaction, once per execution and state (:func:`cloudoptima.services.event_notices.notify_execution_finished`;
+  in-app posts announced on ``publish``; links under ``console_url`` when given).
 - Each method returns the event to publish on the organisation's ``policy_executions`` channel
   (:func:`event_payload`); the caller publishes it after its transaction committed.
 - Every query is scoped to the organisation; the caller owns the transaction.
@@ -37,6 +41,8 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.recommendations import RecommendationStatus, money
 from cloudoptima.domain.remediation import RemediationState, RollbackOutcome, StepOutcome, StepVerification
+from cloudoptima.services.event_notices import notify_execution_finished
+from cloudoptima.services.events import Publish
 from cloudoptima.services.safety_snapshots import (
     SNAPSHOT_ACTION,
     SafetySnapshot,
@@ -124,10 +130,14 @@ class ExecutionProgress:
         organization_id: uuid.UUID,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        publish: Publish | None = None,
+        console_url: str | None = None,
     ) -> None:
         self._session = session
         self._org = organization_id
         self._now = now
+        self._publish = publish
+        self._console_url = console_url
         self._executions = _Executions(session, organization_id)
         self._recommendations = _Recommendations(session, organization_id)
 
@@ -209,6 +219,15 @@ class ExecutionProgress:
         if not row.dry_run:
             self._move_recommendation(row, state)
         self._session.flush()
+        notify_execution_finished(
+            self._session,
+            row,
+            state,
+            error=error,
+            now=self._now(),
+            publish=self._publish,
+            console_url=self._console_url,
+        )
         return event_payload(row, "state", **{k: v for k, v in data.items() if k != "state"}) | {
             "state": state.value
         }

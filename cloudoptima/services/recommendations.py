@@ -62,6 +62,8 @@ class RecommendationRunReport:
 
     recommendations: list[Recommendation] = field(default_factory=list)
     created: int = 0
+    created_ids: list[uuid.UUID] = field(default_factory=list)
+    """The rows first created by this run (what ``recommendation.created`` notifies about)."""
     updated: int = 0
     reactivated: int = 0
     expired: int = 0
@@ -179,6 +181,7 @@ class RecommendationService:
                 self._write(row, rec, now)
                 self._repo.add(row)
                 report.created += 1
+                report.created_ids.append(row.id)
                 continue
             self._write(row, rec, now)
             report.updated += 1

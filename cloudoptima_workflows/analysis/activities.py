@@ -18,6 +18,7 @@ from temporalio import activity
 
 from cloudoptima.services.anomalies import AnomalyService
 from cloudoptima.services.budgets import BudgetService
+from cloudoptima.services.event_notices import notify_anomalies_detected, notify_recommendations_created
 from cloudoptima.services.events import Publish
 from cloudoptima.services.forecast_refresh import refresh_forecasts
 from cloudoptima.services.inbox import notify_budget_alerts
@@ -84,12 +85,14 @@ class AnalysisActivities(AnalysisActivityInterface):
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         explain: Explain | None = None,
         narrate: Narrate | None = None,
+        console_url: str | None = None,
     ) -> None:
         self._sessions = sessions
         self._publish = publish
         self._now = now
         self._explain = explain
         self._narrate = narrate
+        self._console_url = console_url
 
     @activity.defn(name="analysis.list_organisations")
     def list_organisations(self, params: AnalyseAllInput) -> OrganisationList:
@@ -103,7 +106,9 @@ class AnalysisActivities(AnalysisActivityInterface):
 
     @activity.defn(name="analysis.anomalies")
     def anomalies(self, params: AnalyseOrganisationInput) -> AnomalyStepResult:
-        """Detect incidents over ``lookback_days`` up to today, per currency present."""
+        """Detect incidents over ``lookback_days`` up to today, per currency present; each new incident is
+        dispatched (``anomaly.detected``, after its explanation, in the same transaction) through the
+        organisation's notification rules (``cloudoptima.services.event_notices``)."""
         org = uuid.UUID(params.organization_id)
         end = _today(params.today, self._now) + timedelta(days=1)
         start = end - timedelta(days=params.lookback_days)
@@ -118,8 +123,10 @@ class AnalysisActivities(AnalysisActivityInterface):
             ).all()
             service = AnomalyService(session, org, now=self._now)
             run_started = self._now()
+            created: dict[str, list[uuid.UUID]] = {}
             for currency in currencies:
                 report = service.run(start, end, currency=str(currency))
+                created[str(currency)] = report.created_ids
                 total = AnomalyStepResult(
                     incidents=total.incidents + len(report.incidents),
                     created=total.created + report.created,
@@ -138,6 +145,16 @@ class AnalysisActivities(AnalysisActivityInterface):
                     if activity.in_activity():
                         activity.heartbeat(f"explaining {len(touched)} incidents")
                     self._explain(session, org, list(touched))
+            for currency, ids in created.items():
+                notify_anomalies_detected(
+                    session,
+                    org,
+                    ids,
+                    currency=currency,
+                    now=self._now(),
+                    publish=self._publish,
+                    console_url=self._console_url,
+                )
             digests = [
                 _digest(row)
                 for row in session.scalars(
@@ -151,6 +168,8 @@ class AnalysisActivities(AnalysisActivityInterface):
 
     @activity.defn(name="analysis.recommendations")
     def recommendations(self, params: AnalyseOrganisationInput) -> RecommendationStepResult:
+        """Generate the organisation's recommendations; each new one is dispatched
+        (``recommendation.created``, in the same transaction) through its notification rules."""
         org = uuid.UUID(params.organization_id)
         as_of = (
             datetime.combine(date.fromisoformat(params.today), datetime.min.time(), UTC)
@@ -171,6 +190,14 @@ class AnalysisActivities(AnalysisActivityInterface):
                     if activity.in_activity():
                         activity.heartbeat(f"narrating {len(top)} recommendations")
                     self._narrate(session, org, list(top))
+            notify_recommendations_created(
+                session,
+                org,
+                report.created_ids,
+                now=self._now(),
+                publish=self._publish,
+                console_url=self._console_url,
+            )
         return RecommendationStepResult(
             found=len(report.recommendations),
             created=report.created,

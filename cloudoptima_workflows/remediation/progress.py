@@ -14,7 +14,9 @@ safety snapshot it took), ``verification`` after each check and ``rollback`` aft
 Publishing is best effort: a Redis failure is logged and never fails the activity (the facts are in
 Postgres; ``GET /v1/executions/{id}`` shows them).
 
-Recording ``pending_approval`` also posts an in-app inbox notice (``cloudoptima.services.inbox``) to every
+Recording ``completed``, ``failed``, ``rolled_back`` or ``refused`` dispatches ``execution.succeeded`` /
+``execution.failed`` through the organisation's notification rules (``ExecutionProgress.reached``; by
+default failures reach the admins' inbox). Recording ``pending_approval`` also posts an in-app inbox notice (``cloudoptima.services.inbox``) to every
 active user whose role may decide the execution, once per execution, linking to the approval
 (``deps.console_url`` + ``/approvals/{execution_id}`` when a console is configured, else ``/v1/approvals``).
 
@@ -51,7 +53,13 @@ class FollowedRemediationActivities(RemediationActivities):
     """Remediation activities that record and publish their progress (see module contract)."""
 
     def _progress(self, session: Any, organization_id: str) -> ExecutionProgress:
-        return ExecutionProgress(session, uuid.UUID(organization_id), now=self._deps.now)
+        return ExecutionProgress(
+            session,
+            uuid.UUID(organization_id),
+            now=self._deps.now,
+            publish=self._deps.publish,
+            console_url=self._deps.console_url,
+        )
 
     def _emit(self, organization_id: str, payload: Mapping[str, Any] | None) -> None:
         publish = self._deps.publish

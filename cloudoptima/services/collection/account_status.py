@@ -1,6 +1,8 @@
 """Recording a collection's outcome on the account: :func:`finish` (status, monthly spend, last sync, change
 events) and :func:`mark_error` (refused credentials). A status change is audited in the same transaction
-(``cloud_account.status_changed``, from/to, as the current actor)."""
+(``cloud_account.status_changed``, from/to, as the current actor); a change into ``error`` or ``degraded``
+is also dispatched (``collection.failed``, once per occurrence) through the organisation's notification
+rules in that transaction (:func:`cloudoptima.services.event_notices.notify_collection_failed`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from cloudoptima.domain.permission_problems import PermissionProblem, distinct
 from cloudoptima.services import audit
 from cloudoptima.services.collection.context import CollectionContext, account_row
 from cloudoptima.services.collection.results import AccountRef, CostStep, FinishStep, InventoryStep
+from cloudoptima.services.event_notices import notify_collection_failed
 from cloudoptima.storage.tenancy import tenant_session
 
 SPEND_DAYS = 30
@@ -45,7 +48,7 @@ def finish(
         row = account_row(session, ref)
         spend = monthly_spend(session, ref, today or now.date())
         problems = distinct(permission_problems)
-        previous = row.status
+        previous, previous_sync = row.status, row.last_sync_at
         row.status = "degraded" if problems else "active"
         if row.status != previous:
             audit.stage(
@@ -60,6 +63,17 @@ def finish(
         row.monthly_spend = spend
         if costs_complete:
             row.last_sync_at = now
+        if row.status == "degraded" and previous != "degraded":
+            notify_collection_failed(
+                session,
+                row,
+                status="degraded",
+                steps=[str(problem.step) for problem in problems],
+                error="; ".join(problem.message for problem in problems),
+                last_success=previous_sync,
+                now=now,
+                publish=context.publish,
+            )
         last_sync, provider, identifier = row.last_sync_at, row.provider, row.account_identifier
     events = 0
     if context.publish is not None:
@@ -130,6 +144,17 @@ def mark_error(context: CollectionContext, ref: AccountRef, reason: str) -> None
             resource_id=str(ref.cloud_account_id),
             details={"from": previous, "to": "error", "reason": reason[:500]},
         )
+        if previous != "error":
+            notify_collection_failed(
+                session,
+                row,
+                status="error",
+                steps=["credentials"],
+                error=reason,
+                last_success=row.last_sync_at,
+                now=context.now(),
+                publish=context.publish,
+            )
     if context.publish is not None:
         context.publish(
             ref.organization_id,
