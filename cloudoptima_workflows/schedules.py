@@ -15,6 +15,7 @@ schedule per id. Overlapping runs are skipped; every time is UTC.
 | cloudoptima-cleanup | Cleanup (expired tokens, audit retention) | processing | weekly, Sunday 03:00 |
 | cloudoptima-prices | RefreshPrices | processing | every ``price_refresh_interval_hours`` (24) |
 | cloudoptima-notifications | DeliverNotifications (due deliveries, retries) | processing | every minute |
+| cloudoptima-digests | SendDigests (per-user daily/weekly digests due at their local time) | processing | every 15 minutes |
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from cloudoptima.settings import Settings
 from cloudoptima_workflows.analysis.inputs import AnalyseAllInput
 from cloudoptima_workflows.collection.inputs import CollectAllInput
 from cloudoptima_workflows.maintenance.inputs import CleanupInput
-from cloudoptima_workflows.notifications.inputs import DeliverNotificationsInput
+from cloudoptima_workflows.notifications.inputs import DeliverNotificationsInput, SendDigestsInput
 from cloudoptima_workflows.prices.inputs import RefreshPricesInput
 from cloudoptima_workflows.queues import COLLECTION, ML, PROCESSING
 
@@ -109,6 +110,7 @@ def desired_schedules(settings: Settings) -> dict[str, Schedule]:
             _every(settings.price_refresh_interval_hours * 60),
         ),
         "notifications": ("DeliverNotifications", DeliverNotificationsInput(), PROCESSING, _every(1)),
+        "digests": ("SendDigests", SendDigestsInput(), PROCESSING, _every(15)),
     }
     return {
         PREFIX + name: _schedule(workflow, arg, PREFIX + name, queue, spec)

@@ -5,7 +5,7 @@ same Temporal cluster. Queues and what runs on them:
 
 - ``collection``: CollectAll, CollectAccount and the ``collection.*`` activities;
 - ``processing``: Cleanup, AnalyseOrganisation, AnalyseAll, EvaluateBudgets, RefreshPrices,
-  DeliverNotifications and their activities;
+  DeliverNotifications, SendDigests and their activities;
 - ``ml``: RefreshForecasts and ``analysis.forecast``;
 - ``remediation``: the remediation and policy workflows (``cloudoptima_workflows.remediation.registration``);
 - ``reports``: GenerateReport and the ``reports.*`` activities (generate, deliver by email or to S3).
@@ -60,7 +60,7 @@ from cloudoptima_workflows.connection import connect
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
 from cloudoptima_workflows.notifications.activities import NotificationActivities
-from cloudoptima_workflows.notifications.workflows import DeliverNotificationsWorkflow
+from cloudoptima_workflows.notifications.workflows import DeliverNotificationsWorkflow, SendDigestsWorkflow
 from cloudoptima_workflows.prices.activities import PriceActivities
 from cloudoptima_workflows.prices.workflows import RefreshPricesWorkflow
 from cloudoptima_workflows.queues import ALL_QUEUES, COLLECTION, ML, PROCESSING, REMEDIATION, REPORTS
@@ -99,6 +99,8 @@ class WorkerDeps:
     """The SMTP server email notification channels send through; None: email deliveries fail permanently."""
     notifications_allow_insecure_localhost: bool = False
     """Notification channel URLs on localhost are accepted (``Settings``)."""
+    public_url: str = "http://127.0.0.1:8000"
+    """The address people reach the product at, for the links in digests (``Settings.resolved_public_url``)."""
     reports: ReportsConfig | None = None
     """The report store, link key and S3 destination (``reports_config_from_settings``); None: the reports
     queue is not served."""
@@ -175,6 +177,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         approval_keys=tuple(settings.resolved_encryption_keys),
         smtp=smtp_sender_from_settings(settings),
         notifications_allow_insecure_localhost=settings.notifications_allow_insecure_localhost,
+        public_url=settings.resolved_public_url,
         reports=reports_config_from_settings(settings),
         price_readers=default_readers(
             PriceListOptions(gcp_api_key=settings.gcp_billing_api_key),
@@ -216,6 +219,8 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         deps.approval_keys,
         deps.smtp,
         allow_insecure_localhost=deps.notifications_allow_insecure_localhost,
+        public_url=deps.public_url,
+        publish=deps.publish,
     )
     reports: tuple[list[type], list[Any]] = (
         ([GenerateReportWorkflow], ReportActivities(deps.sessions, deps.reports, deps.smtp).all())
@@ -233,12 +238,14 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
                 EvaluateBudgetsWorkflow,
                 RefreshPricesWorkflow,
                 DeliverNotificationsWorkflow,
+                SendDigestsWorkflow,
             ],
             [
                 maintenance.purge_expired_tokens,
                 maintenance.prune_audit_logs,
                 prices.refresh_provider,
                 notifications.deliver_due,
+                notifications.send_digests,
                 *analysis.processing(),
             ],
         ),

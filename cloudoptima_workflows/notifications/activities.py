@@ -11,9 +11,16 @@ from temporalio.exceptions import ApplicationError
 
 from cloudoptima.notifications.email import SmtpSender
 from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.digests import send_due
+from cloudoptima.services.events import Publish
 from cloudoptima.services.notification_delivery import NotificationDelivery, organisations_with_due_deliveries
 from cloudoptima.storage.tenancy import tenant_session
-from cloudoptima_workflows.notifications.inputs import DeliverDueInput, DeliverDueResult
+from cloudoptima_workflows.notifications.inputs import (
+    DeliverDueInput,
+    DeliverDueResult,
+    SendDigestsResult,
+    SendDueDigestsInput,
+)
 from cloudoptima_workflows.notifications.interface import NotificationActivityInterface
 
 log = logging.getLogger(__name__)
@@ -21,7 +28,9 @@ log = logging.getLogger(__name__)
 
 class NotificationActivities(NotificationActivityInterface):
     """Activities bound to the database, the encryption key ring (channel targets are stored encrypted) and
-    the SMTP sender (``None``: email deliveries fail permanently, saying so)."""
+    the SMTP sender (``None``: email deliveries fail permanently, saying so; email digests wait, recording
+    why). Digests link to ``public_url`` (``Settings.resolved_public_url``) and in-app digests are announced
+    through ``publish``."""
 
     def __init__(
         self,
@@ -30,11 +39,15 @@ class NotificationActivities(NotificationActivityInterface):
         smtp: SmtpSender | None,
         *,
         allow_insecure_localhost: bool = False,
+        public_url: str = "http://127.0.0.1:8000",
+        publish: Publish | None = None,
     ) -> None:
         self._sessions = sessions
         self._keys = tuple(encryption_keys)
         self._smtp = smtp
         self._allow_local = allow_insecure_localhost
+        self._public_url = public_url
+        self._publish = publish
 
     @activity.defn(name="notifications.deliver_due")
     def deliver_due(self, params: DeliverDueInput) -> DeliverDueResult:
@@ -72,3 +85,12 @@ class NotificationActivities(NotificationActivityInterface):
             dead=counts["dead"],
             failed_organisations=failed,
         )
+
+    @activity.defn(name="notifications.send_digests")
+    def send_digests(self, params: SendDueDigestsInput) -> SendDigestsResult:
+        """Send every per-user digest due at ``params.now``; each user's outcome is recorded on their
+        subscription and one user's failure never stops the others (``cloudoptima.services.digests``)."""
+        result = send_due(
+            self._sessions, params.now, smtp=self._smtp, base_url=self._public_url, publish=self._publish
+        )
+        return SendDigestsResult(due=result.due, sent=result.sent, failed_users=result.failed)

@@ -32,3 +32,22 @@ class DeliverDueResult(Message):
     retrying: int = 0
     dead: int = 0
     failed_organisations: list[str] = Field(default_factory=list)
+
+
+class SendDigestsInput(Message):
+    """One digest pass (``SendDigests``): every per-user digest due at the workflow's time."""
+
+
+class SendDueDigestsInput(Message):
+    """Send the digests due at ``now`` (the workflow's time)."""
+
+    now: datetime
+
+
+class SendDigestsResult(Message):
+    """What one digest pass did: subscriptions ``due``, digests ``sent``, and the users whose digest failed
+    (``failed_users``; the reason is on their subscription's ``last_error`` and they are retried next pass)."""
+
+    due: int = 0
+    sent: int = 0
+    failed_users: list[str] = Field(default_factory=list)

@@ -11,7 +11,12 @@ from abc import ABC, abstractmethod
 
 from temporalio import activity
 
-from cloudoptima_workflows.notifications.inputs import DeliverDueInput, DeliverDueResult
+from cloudoptima_workflows.notifications.inputs import (
+    DeliverDueInput,
+    DeliverDueResult,
+    SendDigestsResult,
+    SendDueDigestsInput,
+)
 
 __all__ = ["NotificationActivityInterface"]
 
@@ -23,3 +28,8 @@ class NotificationActivityInterface(ABC):
     @abstractmethod
     def deliver_due(self, params: DeliverDueInput) -> DeliverDueResult:
         """Attempt every delivery due at ``params.now``, organisation by organisation, and record outcomes."""
+
+    @activity.defn(name="notifications.send_digests")
+    @abstractmethod
+    def send_digests(self, params: SendDueDigestsInput) -> SendDigestsResult:
+        """Send every per-user digest due at ``params.now`` (``cloudoptima.services.digests.send_due``)."""

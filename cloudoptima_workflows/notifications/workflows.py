@@ -15,6 +15,9 @@ with workflow.unsafe.imports_passed_through():
         DeliverDueInput,
         DeliverDueResult,
         DeliverNotificationsInput,
+        SendDigestsInput,
+        SendDigestsResult,
+        SendDueDigestsInput,
     )
     from cloudoptima_workflows.notifications.interface import NotificationActivityInterface
 
@@ -31,4 +34,23 @@ class DeliverNotificationsWorkflow:
         )
         if result.failed_organisations:
             workflow.logger.warning("notification delivery failed for %s", result.failed_organisations)
+        return result
+
+
+@workflow.defn(name="SendDigests")
+class SendDigestsWorkflow:
+    """One pass of the per-user digests at the workflow's time (the schedule runs it every 15 minutes). Each
+    subscription records its own outcome (``last_sent_at`` or ``last_error``), so a failed digest is simply
+    due again on the next pass; the activity is retried only briefly for infrastructure failures."""
+
+    @workflow.run
+    async def run(self, params: SendDigestsInput) -> SendDigestsResult:
+        result: SendDigestsResult = await workflow.execute_activity_method(
+            NotificationActivityInterface.send_digests,
+            SendDueDigestsInput(now=workflow.now()),
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(maximum_attempts=2),
+        )
+        if result.failed_users:
+            workflow.logger.warning("digests failed for users %s", result.failed_users)
         return result

@@ -36,6 +36,7 @@ RECORDERS: dict[str, str] = {
     "policy_triggers.json": "test_policy_triggers_workflow.py -k fires_the_event_policy_once",
     "remediation.json": "test_remediation_workflow.py -k approved_plan_executes_and_verifies",
     "deliver_notifications.json": "test_notification_delivery_workflow.py -k attempted_each_independently",
+    "send_digests.json": "test_digests_workflow.py -k sent_once_at_the_workflow_time",
     "generate_report.json": "test_report_workflow.py -k unreachable_smtp",
 }
 """Every golden history and how it is (re-)recorded."""

@@ -20,6 +20,7 @@ EXPECTED = {
     "cloudoptima-cleanup": "Cleanup",
     "cloudoptima-prices": "RefreshPrices",
     "cloudoptima-notifications": "DeliverNotifications",
+    "cloudoptima-digests": "SendDigests",
 }
 
 

@@ -36,6 +36,7 @@ RECORDED = {
     "policy_triggers.json": "PolicyTriggers",
     "remediation.json": "Remediation",
     "deliver_notifications.json": "DeliverNotifications",
+    "send_digests.json": "SendDigests",
     "generate_report.json": "GenerateReport",
 }
 """Each golden history and the workflow type it records."""
