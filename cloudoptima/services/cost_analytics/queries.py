@@ -102,9 +102,10 @@ class CostQueries:
         return [str(r[0]) for r in rows]
 
     def _pick_currency(self, start: date, end: date, provider: str | None, currency: str | None) -> str:
-        found = self.currencies(start, end, provider)
+        # Chosen by the caller: no need to look (the DISTINCT scan costs ~0.3 s at 1M rollup rows).
         if currency:
             return currency.upper()
+        found = self.currencies(start, end, provider)
         if len(found) > 1:
             raise CostQueryError(
                 f"costs in this period are in several currencies ({', '.join(found)}); pass currency= to choose one"
