@@ -8,6 +8,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -456,3 +457,16 @@ def test_email_digest_arrives_and_an_smtp_outage_is_retried_next_pass(
     assert "160.48 USD" in html_part.get_content()
     row = _row_of(factory, seeded, "finops_manager")
     assert row.last_sent_at == later and row.last_error is None
+
+
+def test_two_passes_at_once_send_one_email(
+    factory: sessionmaker[Session], seeded: Seeded, smtp: LocalSmtp
+) -> None:
+    _subscribe(factory, seeded, "admin", "email")
+    user = seeded.users["admin"]
+    sender = _sender(smtp.host, smtp.port, smtp)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: send_due(factory, NOW, smtp=sender, base_url=BASE_URL), range(2)))
+    assert all(str(user.id) not in r.failed for r in results)
+    assert len([m for m in smtp.messages if user.email in m.recipients]) == 1
+    assert _row_of(factory, seeded, "admin").last_sent_at == NOW
