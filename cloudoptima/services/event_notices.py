@@ -28,14 +28,18 @@ What each event sends (idempotency keys are stable across retries of the activit
   error, risk, monthly savings; context amount (the plan's savings) and the account of its first step;
   key ``execution.<state>:<execution id>``.
 - ``collection.failed`` (:func:`notify_collection_failed`) when an account's collection fails: refused
-  credentials (the account turns ``error``; ``critical``) or steps denied permissions (the account turns
-  ``degraded``; ``warning``), once per failure occurrence: only on the account's change into that state,
-  keyed ``collection.failed:<account id>:<error|degraded>:<last successful sync or "never">``; facts
-  account, provider, step, error; context account (identifier).
+  credentials (the account turns ``error``; ``critical``), steps denied permissions (the account turns
+  ``degraded``; ``warning``) — only on the account's change into that state — or steps that failed for
+  good with a provider error (``failed``; ``warning``), once per failure occurrence, keyed
+  ``collection.failed:<account id>:<error|degraded|failed:<steps>>:<last successful sync or "never">``
+  (a retry or a rerun failing the same way before the next successful sync is the same occurrence);
+  title ``Collection failed for <provider> account <name>``; facts account, provider, step, error, last
+  successful sync; context account (identifier).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -67,6 +71,12 @@ EXECUTION_OUTCOMES: Final[Mapping[RemediationState, tuple[NoticeEventType, Notic
     RemediationState.REFUSED: (NoticeEventType.EXECUTION_FAILED, NoticeSeverity.WARNING, "refused"),
 }
 """The finished states that notify, with their event type, severity and word."""
+COLLECTION_FAILURES: Final[Mapping[str, tuple[NoticeSeverity, str]]] = {
+    "error": (NoticeSeverity.CRITICAL, "credentials were refused"),
+    "degraded": (NoticeSeverity.WARNING, "permissions were denied"),
+    "failed": (NoticeSeverity.WARNING, "steps failed"),
+}
+"""How a collection failed (the account turned ``error`` / ``degraded``, or steps failed for good)."""
 _FACT = 1000
 
 
@@ -369,18 +379,20 @@ def notify_collection_failed(
     console_url: str | None = None,
 ) -> DispatchResult:
     """Dispatch ``collection.failed`` for ``account`` that just turned ``status`` (``error``: credentials
-    refused, critical; ``degraded``: steps denied permissions, warning), once per account and occurrence
-    (``last_success``: the account's last successful sync before it; module contract)."""
-    if status not in ("error", "degraded"):
-        raise ValueError(
-            f"status: a failed collection turns an account 'error' or 'degraded', not {status!r}"
-        )
-    severity = NoticeSeverity.CRITICAL if status == "error" else NoticeSeverity.WARNING
+    refused, critical; ``degraded``: steps denied permissions, warning) or whose ``steps`` failed for good
+    (``failed``, warning), once per account and occurrence (``last_success``: the account's last successful
+    sync before it; module contract)."""
+    if status not in COLLECTION_FAILURES:
+        raise ValueError(f"status: must be one of {', '.join(COLLECTION_FAILURES)}, not {status!r}")
+    severity, what = COLLECTION_FAILURES[status]
     name = account.account_name or account.account_identifier
     inbox_link, link = _links(console_url, f"/accounts/{account.id}", f"/v1/cloud-accounts/{account.id}")
-    step = ", ".join(dict.fromkeys(steps)) or "collection"
-    what = "credentials were refused" if status == "error" else "permissions were denied"
+    names = list(dict.fromkeys(steps))
+    step = ", ".join(names) or "collection"
     occurrence = last_success.strftime("%Y%m%dT%H%M%S") if last_success else "never"
+    kind = status
+    if status == "failed":
+        kind += ":" + ".".join(sorted(re.sub(r"[^A-Za-z0-9_-]", "_", n) for n in names))
     notice = Notice(
         event_type=NoticeEventType.COLLECTION_FAILED,
         severity=severity,
@@ -396,7 +408,7 @@ def notify_collection_failed(
         ),
         organization_id=account.organization_id,
         occurred_at=now,
-        idempotency_key=f"collection.failed:{account.id}:{status}:{occurrence}",
+        idempotency_key=f"collection.failed:{account.id}:{kind}:{occurrence}"[:200],
     )
     context = DispatchContext(account_id=account.account_identifier)
     return _send(session, account.organization_id, notice, context, inbox_link, now=now, publish=publish)

@@ -110,6 +110,15 @@ class _Throttled:
             activity.heartbeat(detail())
 
 
+def _last_attempt() -> bool:
+    """True in an activity attempt its retry policy will not retry (outside an activity: False)."""
+    if not activity.in_activity():
+        return False
+    info = activity.info()
+    limit = info.retry_policy.maximum_attempts if info.retry_policy is not None else 0
+    return limit > 0 and info.attempt >= limit
+
+
 class CollectionActivities(CollectionActivityInterface):
     """Activities bound to one :class:`CollectionService` (wired in ``worker.main``)."""
 
@@ -117,9 +126,13 @@ class CollectionActivities(CollectionActivityInterface):
         self._service = service
 
     @contextmanager
-    def _errors(self, ref: AccountRef, step: tuple[Step, str] | None = None) -> Iterator[None]:
+    def _errors(
+        self, ref: AccountRef, step: tuple[Step, str] | None = None, *, name: str | None = None
+    ) -> Iterator[None]:
         """Translate the service's errors (see the module contract); ``step`` = (step, what it reads) of a
-        single-step activity, whose permission denial is reported instead of stopping the account."""
+        single-step activity, whose permission denial is reported instead of stopping the account. A provider
+        error that fails the step ``name`` (default: ``step``'s) for good — not retryable, or on the retry
+        policy's last attempt — is also recorded (``CollectionService.record_failed_steps``: notified once)."""
         try:
             yield
         except CredentialsError as exc:
@@ -139,6 +152,9 @@ class CollectionActivities(CollectionActivityInterface):
         except CollectionInProgressError as exc:
             raise ApplicationError(str(exc), type=IN_PROGRESS) from None
         except ProviderError as exc:
+            label = name or (step[0] if step is not None else None)
+            if label is not None and (not exc.retryable or _last_attempt()):
+                self._service.record_failed_steps(ref, [(label, f"{type(exc).__name__}: {exc}")])
             raise ApplicationError(
                 str(exc), type=type(exc).__name__, non_retryable=not exc.retryable
             ) from None
@@ -233,9 +249,11 @@ class CollectionActivities(CollectionActivityInterface):
         beat: _Throttled,
         detail: Callable[[AccountCollection], object],
     ) -> AccountCollection:
-        """``collect_account`` with ``resume``; heartbeats ``detail(progress so far)`` through ``beat``."""
-        return self._service.collect_account(
-            _ref(params.organization_id, params.cloud_account_id),
+        """``collect_account`` with ``resume``; heartbeats ``detail(progress so far)`` through ``beat``; records
+        the steps that failed for good (``CollectionService.record_failed_steps``: notified once)."""
+        ref = _ref(params.organization_id, params.cloud_account_id)
+        collected = self._service.collect_account(
+            ref,
             initial_days=params.initial_days,
             restate_days=params.restate_days,
             window_days=params.window_days,
@@ -245,6 +263,10 @@ class CollectionActivities(CollectionActivityInterface):
             progress=lambda state: beat(lambda: detail(state.model_copy(deep=True))),
             resume=resume,
         )
+        self._service.record_failed_steps(
+            ref, [(str(f.step), f.reason) for f in collected.failures if not f.retryable]
+        )
+        return collected
 
     @activity.defn(name="collection.costs")
     def costs(self, params: CostWindowInput) -> CostStep:
@@ -264,7 +286,7 @@ class CollectionActivities(CollectionActivityInterface):
     def utilisation(self, params: UtilisationInput) -> UtilisationStep:
         ref = _ref(params.organization_id, params.cloud_account_id)
         _heartbeat("utilisation")
-        with self._errors(ref):
+        with self._errors(ref, name="utilisation"):
             return self._service.collect_utilisation(ref, params.start, params.end, _heartbeat)
 
     @activity.defn(name="collection.iam")

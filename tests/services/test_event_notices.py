@@ -6,6 +6,7 @@ collection (refused credentials, denied permissions) notifies admins once per oc
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,11 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from cloudoptima.clouds.protocol import ProviderUnavailableError
 from cloudoptima.domain.permission_problems import PermissionProblem
 from cloudoptima.domain.remediation import RemediationState
 from cloudoptima.security.encryption import CredentialCipher
@@ -47,6 +52,8 @@ from cloudoptima.storage.models import (
 from cloudoptima.storage.tenancy import scope, tenant_session
 from cloudoptima_workflows.analysis.activities import AnalysisActivities
 from cloudoptima_workflows.analysis.inputs import AnalyseOrganisationInput
+from cloudoptima_workflows.collection.activities import CollectionActivities
+from cloudoptima_workflows.collection.inputs import CollectAccountInput
 
 NOW = datetime(2031, 6, 1, 6, tzinfo=UTC)
 END = date(2031, 6, 1)
@@ -406,3 +413,38 @@ def test_a_failed_collection_notifies_the_admins_once_per_occurrence(
     service.finish(ref, costs_complete=True)  # healthy again: nothing to say
     with tenant_session(factory, org) as session:
         assert len(_inbox(session, org, "collection.failed")) == 2
+
+
+class _Unavailable:
+    """A provider whose inventory read fails with a retryable provider error (the cloud API is down)."""
+
+    def inventory(self) -> Any:
+        raise ProviderUnavailableError("ec2 DescribeInstances: 503 Service Unavailable")
+
+
+def test_a_step_failing_for_good_notifies_once_and_a_retried_attempt_does_not(
+    engine: Engine, factory: sessionmaker[Session], tenant: Tenant
+) -> None:
+    org = tenant.id
+    with tenant_session(factory, org) as session:
+        account_id = _account(session, org).id
+    service = CollectionService(engine, lambda _: _Unavailable(), now=lambda: NOW)  # type: ignore[arg-type,return-value]
+    activities = CollectionActivities(service)
+    params = CollectAccountInput(organization_id=str(org), cloud_account_id=str(account_id))
+    environment = ActivityEnvironment()
+    policy = RetryPolicy(maximum_attempts=6)
+    for attempt in (1, 2, 6, 6):  # retried attempts notify nothing; the last one does, once
+        environment.info = dataclasses.replace(environment.info, attempt=attempt, retry_policy=policy)
+        with pytest.raises(ApplicationError, match="503"):
+            environment.run(activities.inventory, params)
+        with tenant_session(factory, org) as session:
+            items = _inbox(session, org, "collection.failed")
+        assert len(items) == (1 if attempt == 6 else 0)
+    [item] = items
+    assert item.user_id == tenant.users["admin"] and item.severity == "warning"
+    facts = {f["label"]: f["value"] for f in item.payload["facts"]}
+    assert facts["Step"] == "inventory"
+    assert (
+        facts["Error"]
+        == "inventory: ProviderUnavailableError: ec2 DescribeInstances: 503 Service Unavailable"
+    )

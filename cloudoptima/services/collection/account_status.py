@@ -2,7 +2,8 @@
 events) and :func:`mark_error` (refused credentials). A status change is audited in the same transaction
 (``cloud_account.status_changed``, from/to, as the current actor); a change into ``error`` or ``degraded``
 is also dispatched (``collection.failed``, once per occurrence) through the organisation's notification
-rules in that transaction (:func:`cloudoptima.services.event_notices.notify_collection_failed`)."""
+rules in that transaction (:func:`cloudoptima.services.event_notices.notify_collection_failed`), as is a step
+that failed for good with a provider error (:func:`record_failed_steps`)."""
 
 from __future__ import annotations
 
@@ -160,4 +161,26 @@ def mark_error(context: CollectionContext, ref: AccountRef, reason: str) -> None
             ref.organization_id,
             "collection_failed",
             {"cloud_account_id": str(ref.cloud_account_id), "reason": reason},
+        )
+
+
+def record_failed_steps(
+    context: CollectionContext, ref: AccountRef, failures: Sequence[tuple[str, str]]
+) -> None:
+    """Dispatch ``collection.failed`` for steps of the account that failed for good with a provider error
+    (``failures``: (step, reason) pairs; nothing for none), once per account, steps and last successful sync:
+    a retried activity or a rerun failing the same way before a successful sync notifies no one again."""
+    if not failures:
+        return
+    with tenant_session(context.sessions, ref.organization_id) as session:
+        row = account_row(session, ref)
+        notify_collection_failed(
+            session,
+            row,
+            status="failed",
+            steps=[step for step, _ in failures],
+            error="; ".join(f"{step}: {reason}" for step, reason in failures),
+            last_success=row.last_sync_at,
+            now=context.now(),
+            publish=context.publish,
         )

@@ -230,3 +230,7 @@ class CollectionService:
     def mark_error(self, ref: AccountRef, reason: str) -> None:
         """Mark the account ``error`` with ``reason`` (credentials rejected) and publish it."""
         account_status.mark_error(self._context, ref, reason)
+
+    def record_failed_steps(self, ref: AccountRef, failures: Sequence[tuple[str, str]]) -> None:
+        """Notify that steps of the account failed for good (see :func:`account_status.record_failed_steps`)."""
+        account_status.record_failed_steps(self._context, ref, failures)
