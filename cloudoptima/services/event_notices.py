@@ -18,8 +18,9 @@ What each event sends (idempotency keys are stable across retries of the activit
   account (identifier), service, region; key ``anomaly.detected:<anomaly id>``.
 - ``recommendation.created`` (:func:`notify_recommendations_created`), once per new recommendation: title
   ``Recommendation: <title>``, amount the estimated monthly savings in the organisation's cost currency
-  (:func:`cost_currency`), facts category, risk, provider, account, region, resources, annual savings;
-  severity ``info``; context account, region; key ``recommendation.created:<id>``. Rules' ``min_amount``
+  (:func:`cost_currency`), facts category, risk, provider, account, service (the billing service its
+  resources were charged under, :func:`billed_services`, when known), region, resources, annual savings;
+  severity ``info``; context account, service, region; key ``recommendation.created:<id>``. Rules' ``min_amount``
   makes "high-value recommendations".
 - ``execution.succeeded`` / ``execution.failed`` (:func:`notify_execution_finished`) when a (non dry-run)
   execution reaches ``completed`` (succeeded, ``info``) or ``failed`` (``critical``), ``rolled_back``
@@ -221,8 +222,35 @@ def notify_anomalies_detected(
 # -- recommendations ----------------------------------------------------------------------------------------
 
 
+def billed_services(
+    session: Session, organization_id: uuid.UUID, resource_ids: Iterable[str], now: datetime
+) -> dict[str, str]:
+    """The billing service (``cost_data.service_name``) each of these resources was charged under in the 62
+    days before ``now``, by lower-case resource id (the most charged one when several)."""
+    wanted = sorted({r.lower() for r in resource_ids if r})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT lower(resource_id), service_name FROM cost_data WHERE organization_id = :org "
+            "AND charge_period_start >= :d0 AND charge_period_start < :d1 AND lower(resource_id) = ANY(:ids) "
+            "AND service_name IS NOT NULL GROUP BY 1, 2 ORDER BY 1, sum(billed_cost) DESC, 2"
+        ),
+        {"org": organization_id, "d0": now - timedelta(days=62), "d1": now, "ids": wanted},
+    ).all()
+    found: dict[str, str] = {}
+    for resource, service in rows:
+        found.setdefault(str(resource), str(service))
+    return found
+
+
 def recommendation_notice(
-    row: Recommendation, currency: str, *, now: datetime, console_url: str | None = None
+    row: Recommendation,
+    currency: str,
+    *,
+    now: datetime,
+    console_url: str | None = None,
+    service: str | None = None,
 ) -> tuple[Notice, DispatchContext, str]:
     """The ``recommendation.created`` notice of a stored recommendation, its context and the inbox's link."""
     savings = row.estimated_savings_monthly
@@ -239,6 +267,8 @@ def recommendation_notice(
             ", ".join(resources[:10]) + (f" and {len(resources) - 10} more" if len(resources) > 10 else ""),
         ),
     ]
+    if service is not None:
+        facts.insert(4, _fact("Service", service))
     if row.estimated_savings_annual is not None:
         facts.append(_fact("Annual savings", f"{row.estimated_savings_annual} {currency}"))
     summary = (row.description or row.title)[:2000]
@@ -255,7 +285,7 @@ def recommendation_notice(
         occurred_at=now,
         idempotency_key=f"recommendation.created:{row.id}",
     )
-    context = DispatchContext(account_id=row.account_identifier, region=row.region)
+    context = DispatchContext(account_id=row.account_identifier, service=service, region=row.region)
     return notice, context, inbox_link
 
 
@@ -280,9 +310,17 @@ def notify_recommendations_created(
         .where(Recommendation.organization_id == organization_id, Recommendation.id.in_(ids))
         .order_by(Recommendation.estimated_savings_monthly.desc().nulls_last(), Recommendation.id)
     ).all()
+    services = billed_services(
+        session, organization_id, (r for row in rows for r in row.resource_ids or []), now
+    )
     results = []
     for row in rows:
-        notice, context, inbox_link = recommendation_notice(row, currency, now=now, console_url=console_url)
+        service = next(
+            (services[r.lower()] for r in row.resource_ids or [] if r and r.lower() in services), None
+        )
+        notice, context, inbox_link = recommendation_notice(
+            row, currency, now=now, console_url=console_url, service=service
+        )
         results.append(_send(session, organization_id, notice, context, inbox_link, now=now, publish=publish))
     return results
 

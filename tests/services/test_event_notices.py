@@ -270,6 +270,12 @@ def _high_value_recommendations_go_to_the_webhook_once(
         assert facts["Account"] == rec.account_identifier and facts["Risk"] == rec.risk_level
         assert delivery.notice["link"] is None  # no console configured: channels get no relative link
     assert inbox[0].link is not None and inbox[0].link.startswith("/v1/recommendations/")
+    # The billing service the resources were charged under is a fact and what rules scope by.
+    served = [i for i in inbox if i.payload.get("service")]
+    assert served, "the sandbox bills its resources under a service"
+    for item in served:
+        facts = {f["label"]: f["value"] for f in item.payload["facts"]}
+        assert facts["Service"] == item.payload["service"]
 
     activities.recommendations(params)  # found again: updated, not created, nobody notified again
     with tenant_session(factory, org) as session:
