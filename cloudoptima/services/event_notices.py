@@ -10,7 +10,8 @@ path and channels get no link (a channel link must be absolute).
 What each event sends (idempotency keys are stable across retries of the activity that records the event):
 
 - ``anomaly.detected`` (:func:`notify_anomalies_detected`), once per newly created incident (a re-detected
-  incident updates its row and is not passed here): title ``Cost anomaly: <scope> +<impact> <currency>``,
+  incident updates its row and is not passed here): title ``Cost anomaly: <scope> +<impact> <currency>``
+  (``Cost level change: …`` for a lasting change of level),
   summary the stored explanation (``root_cause``), amount the impact in the run's currency, facts severity,
   scope, period, expected, actual, deviation, top cause (the largest contribution's cell and amount), top
   driver (the resource, usage type or tag whose cost changed most, with its change); severity
@@ -155,6 +156,7 @@ def anomaly_notice(
     cell = _cell(scope)
     impact = row.impact_amount if row.impact_amount is not None else Decimal(0)
     sign = "+" if impact >= 0 else ""
+    what = "Cost level change" if row.kind == "change" else "Cost anomaly"
     inbox_link, link = _links(console_url, f"/anomalies/{row.id}", "/v1/costs/anomalies")
     facts = [
         _fact("Severity", row.severity),
@@ -173,7 +175,7 @@ def anomaly_notice(
     notice = Notice(
         event_type=NoticeEventType.ANOMALY_DETECTED,
         severity=ANOMALY_SEVERITY.get(row.severity, NoticeSeverity.WARNING),
-        title=f"Cost anomaly: {cell} {sign}{impact} {currency}"[:200],
+        title=f"{what}: {cell} {sign}{impact} {currency}"[:200],
         summary=(row.root_cause or f"Spend of {cell} differs from its expected level")[:2000],
         amount=impact,
         currency=currency,

@@ -204,6 +204,8 @@ def test_new_anomalies_and_recommendations_reach_their_rules_once(
         row = anomalies[anomaly_id]
         assert Decimal(notice["amount"]) == row.impact_amount and notice["currency"] == "USD"
         assert notice["severity"] == ANOMALY_SEVERITY[row.severity].value
+        kind = "Cost level change" if row.kind == "change" else "Cost anomaly"
+        assert notice["title"].startswith(f"{kind}: ") and notice["title"].endswith(" USD")
         assert notice["link"] == f"https://console.example/anomalies/{row.id}"
         facts = _facts(notice)
         assert (
