@@ -1,0 +1,371 @@
+"""Scheduled reports (seed §3 ``POST /reports/schedule``): recurring report definitions of one organisation.
+
+A schedule says which template to build (``template_id``, ``parameters``, ``format``), how to deliver it
+(``delivery``; ``recipients``) and when: ``frequency`` ``daily``, ``weekly`` (``day_of_week`` 0 = Monday …
+6 = Sunday) or ``monthly`` (``day_of_month`` 1–28), at ``time`` ``HH:MM`` in ``timezone`` (an IANA name). The
+app layer fires each one with a Temporal Schedule whose id, :func:`temporal_schedule_id`, the row records.
+
+Contract:
+
+- :func:`validate_recurrence` checks the recurrence; each bad field raises
+  :class:`~cloudoptima.services.report_inputs.ReportInputError` whose message starts with
+  ``schedule.<field>`` (``frequency``, ``day_of_week``, ``day_of_month``, ``time``, ``timezone``). Weekly
+  needs ``day_of_week`` and takes no ``day_of_month``; monthly the reverse; daily takes neither.
+- **Periods are relative.** A schedule's ``parameters`` never carry ``start_date``/``end_date`` (an error
+  naming ``parameters.start_date``/``parameters.end_date``): each run covers the last full period matching
+  the frequency *in the schedule's time zone* at the run's time (:func:`scheduled_period`): daily → the
+  local day before, weekly → the last full Monday–Sunday week, monthly → the last full calendar month. The
+  other parameters get the template's checks (:func:`~cloudoptima.services.report_catalog.resolve_parameters`).
+- Delivery: ``delivery`` is ``{method, recipients}`` as for an ad hoc report; the seed's top-level
+  ``recipients`` fill an email delivery without its own, and recipients alone (no delivery) mean email.
+  Email needs 1–50 addresses (``delivery.recipients``).
+- :class:`ReportSchedules` creates, lists, reads, enables/disables and deletes rows (every query scoped to
+  its organisation; :class:`ReportScheduleNotFound` for another organisation's id), lists a schedule's runs
+  (its reports, newest first), and :meth:`ReportSchedules.request_run` records one run: a ``generating``
+  report (``schedule_id`` set) for the period at ``now`` through
+  :meth:`~cloudoptima.services.reports.Reports.request`. The caller commits.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloudoptima.services.report_catalog import get_template, resolve_parameters
+from cloudoptima.services.report_inputs import ReportInputError
+from cloudoptima.services.reports import API_FORMATS, Reports, ReportsConfig, ReportView, _check_delivery
+from cloudoptima.storage.models import ReportRow, ReportScheduleRow
+
+Frequency = Literal["daily", "weekly", "monthly"]
+FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly", "monthly")
+TEMPORAL_PREFIX = "cloudoptima-report-"
+PERIOD_NAMES = ("start_date", "end_date")
+_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class ReportScheduleNotFound(LookupError):
+    """No such report schedule in this organisation."""
+
+
+def temporal_schedule_id(schedule_id: uuid.UUID) -> str:
+    """The id of the Temporal Schedule that fires report schedule ``schedule_id``."""
+    return f"{TEMPORAL_PREFIX}{schedule_id}"
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """A checked recurrence: when a schedule fires, in its own time zone."""
+
+    frequency: Frequency
+    hour: int
+    minute: int
+    timezone: str
+    day_of_week: int | None = None
+    day_of_month: int | None = None
+
+    @property
+    def time(self) -> str:
+        return f"{self.hour:02d}:{self.minute:02d}"
+
+
+def _zone(name: object) -> ZoneInfo:
+    if not isinstance(name, str) or not name.strip():
+        raise ReportInputError("schedule.timezone: expected an IANA time zone name such as Europe/Berlin")
+    name = name.strip()
+    if name not in available_timezones() and name != "UTC":
+        raise ReportInputError(
+            f"schedule.timezone: {name!r} is not an IANA time zone name (e.g. Europe/Berlin)"
+        )
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ReportInputError(f"schedule.timezone: {name!r} is not a known time zone") from exc
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def validate_recurrence(
+    frequency: object,
+    time: object,
+    timezone: object,
+    *,
+    day_of_week: object = None,
+    day_of_month: object = None,
+) -> Recurrence:
+    """The recurrence checked (module contract), or :class:`ReportInputError` naming ``schedule.<field>``."""
+    if frequency not in FREQUENCIES:
+        raise ReportInputError(
+            f"schedule.frequency: expected one of {', '.join(FREQUENCIES)}, got {frequency!r}"
+        )
+    match = _TIME.match(time) if isinstance(time, str) else None
+    if match is None:
+        raise ReportInputError(
+            f"schedule.time: expected HH:MM on a 24-hour clock (00:00–23:59), got {time!r}"
+        )
+    zone = _zone(timezone)
+    weekday: int | None = None
+    monthday: int | None = None
+    if frequency == "weekly":
+        weekday = _int(day_of_week)
+        if weekday is None or not 0 <= weekday <= 6:
+            raise ReportInputError(
+                f"schedule.day_of_week: weekly needs a day 0 (Monday) … 6 (Sunday), got {day_of_week!r}"
+            )
+    elif day_of_week is not None:
+        raise ReportInputError(f"schedule.day_of_week: only a weekly schedule takes one, not {frequency}")
+    if frequency == "monthly":
+        monthday = _int(day_of_month)
+        if monthday is None or not 1 <= monthday <= 28:
+            raise ReportInputError(
+                f"schedule.day_of_month: monthly needs a day 1 … 28 (every month has it), got {day_of_month!r}"
+            )
+    elif day_of_month is not None:
+        raise ReportInputError(f"schedule.day_of_month: only a monthly schedule takes one, not {frequency}")
+    return Recurrence(
+        frequency=frequency,
+        hour=int(match.group(1)),
+        minute=int(match.group(2)),
+        timezone=zone.key,
+        day_of_week=weekday,
+        day_of_month=monthday,
+    )
+
+
+def scheduled_period(frequency: str, timezone: str, at: datetime) -> tuple[date, date]:
+    """The last full period before ``at`` (aware) for ``frequency``, in ``timezone``'s calendar:
+    ``[first day, day after the last)``. Daily: the local day before ``at``'s local date; weekly: the last
+    full Monday–Sunday week; monthly: the last full calendar month."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    today = at.astimezone(ZoneInfo(timezone)).date()
+    if frequency == "daily":
+        return today - timedelta(days=1), today
+    if frequency == "weekly":
+        monday = today - timedelta(days=today.weekday())
+        return monday - timedelta(days=7), monday
+    if frequency == "monthly":
+        end = today.replace(day=1)
+        return (end - timedelta(days=1)).replace(day=1), end
+    raise ValueError(f"unknown frequency {frequency!r}")
+
+
+@dataclass(frozen=True)
+class ReportScheduleView:
+    """A schedule as the API shows it."""
+
+    id: uuid.UUID
+    name: str
+    template_id: str
+    parameters: dict[str, Any]
+    format: str
+    delivery: dict[str, Any]
+    recurrence: Recurrence
+    recipients: list[str]
+    enabled: bool
+    temporal_schedule_id: str
+    created_by: uuid.UUID | None
+    created_at: datetime
+
+
+def _view(row: ReportScheduleRow) -> ReportScheduleView:
+    hour, minute = (int(part) for part in row.time_of_day.split(":"))
+    return ReportScheduleView(
+        id=row.id,
+        name=row.name,
+        template_id=row.template_id,
+        parameters=dict(row.parameters),
+        format=row.format,
+        delivery=dict(row.delivery),
+        recurrence=Recurrence(
+            frequency=row.frequency,  # type: ignore[arg-type]  # the CHECK constraint keeps it one of three
+            hour=hour,
+            minute=minute,
+            timezone=row.timezone,
+            day_of_week=row.day_of_week,
+            day_of_month=row.day_of_month,
+        ),
+        recipients=list(row.recipients),
+        enabled=row.enabled,
+        temporal_schedule_id=row.temporal_schedule_id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+def _delivery(
+    delivery: Mapping[str, Any] | None, recipients: Sequence[str] | None, config: ReportsConfig
+) -> dict[str, Any]:
+    given = dict(delivery) if delivery is not None else None
+    top = list(recipients or [])
+    if given is None:
+        given = {"method": "email", "recipients": top} if top else {"method": "download"}
+    elif given.get("method", "download") == "email" and not given.get("recipients") and top:
+        given["recipients"] = top
+    try:
+        return _check_delivery(given, config)
+    except ReportInputError as exc:
+        if top and str(exc).startswith("delivery.recipients"):
+            raise ReportInputError(str(exc).replace("delivery.recipients", "recipients", 1)) from exc
+        raise
+
+
+class ReportSchedules:
+    """The report schedules of one organisation (module contract). The caller commits the session."""
+
+    def __init__(self, session: Session, organization_id: uuid.UUID, config: ReportsConfig) -> None:
+        self.session = session
+        self.organization_id = organization_id
+        self.config = config
+
+    def create(
+        self,
+        *,
+        template_id: str,
+        parameters: Mapping[str, Any] | None,
+        format: str,
+        delivery: Mapping[str, Any] | None,
+        recipients: Sequence[str] | None,
+        recurrence: Recurrence,
+        now: datetime,
+        name: str | None = None,
+        created_by: uuid.UUID | None = None,
+    ) -> ReportScheduleView:
+        """Check everything (module contract) and insert the schedule row (nothing fires it yet)."""
+        template = get_template(template_id)
+        given = dict(parameters or {})
+        for period_name in PERIOD_NAMES:
+            if period_name in given:
+                raise ReportInputError(
+                    f"parameters.{period_name}: a schedule's period is relative; each run covers the last "
+                    f"full {'day' if recurrence.frequency == 'daily' else recurrence.frequency[:-2]} "
+                    f"before it in the schedule's time zone, so leave start_date and end_date out"
+                )
+        resolved = resolve_parameters(template, given, now)
+        if format not in API_FORMATS:
+            raise ReportInputError(
+                f"format: unknown format {format!r}; expected one of {', '.join(API_FORMATS)}"
+            )
+        checked = _delivery(delivery, recipients, self.config)
+        clean_name = (name or "").strip() or f"{template.name} ({recurrence.frequency})"
+        if len(clean_name) > 200:
+            raise ReportInputError("name: at most 200 characters")
+        stored = {k: v for k, v in given.items() if k in resolved}
+        schedule_id = uuid.uuid4()
+        row = ReportScheduleRow(
+            id=schedule_id,
+            organization_id=self.organization_id,
+            name=clean_name,
+            template_id=template.id,
+            parameters=stored,
+            format=format,
+            delivery=checked,
+            frequency=recurrence.frequency,
+            day_of_week=recurrence.day_of_week,
+            day_of_month=recurrence.day_of_month,
+            time_of_day=recurrence.time,
+            timezone=recurrence.timezone,
+            recipients=list(checked["recipients"]),
+            enabled=True,
+            temporal_schedule_id=temporal_schedule_id(schedule_id),
+            created_by=created_by,
+            created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _view(row)
+
+    def _row(self, schedule_id: uuid.UUID) -> ReportScheduleRow:
+        row = self.session.scalars(
+            select(ReportScheduleRow).where(
+                ReportScheduleRow.organization_id == self.organization_id, ReportScheduleRow.id == schedule_id
+            )
+        ).first()
+        if row is None:
+            raise ReportScheduleNotFound(f"report schedule {schedule_id} does not exist")
+        return row
+
+    def get(self, schedule_id: uuid.UUID) -> ReportScheduleView:
+        """The schedule (:class:`ReportScheduleNotFound` if it is not this organisation's)."""
+        return _view(self._row(schedule_id))
+
+    def list(self) -> Sequence[ReportScheduleView]:
+        """Every schedule of the organisation, newest first."""
+        query = (
+            select(ReportScheduleRow)
+            .where(ReportScheduleRow.organization_id == self.organization_id)
+            .order_by(ReportScheduleRow.created_at.desc(), ReportScheduleRow.id.desc())
+        )
+        return [_view(row) for row in self.session.scalars(query)]
+
+    def set_enabled(self, schedule_id: uuid.UUID, enabled: bool) -> ReportScheduleView:
+        """Record that the schedule is paused (``False``) or running (``True``)."""
+        row = self._row(schedule_id)
+        row.enabled = enabled
+        self.session.flush()
+        return _view(row)
+
+    def delete(self, schedule_id: uuid.UUID) -> None:
+        """Delete the schedule row (its reports stay, unlinked: ``schedule_id`` becomes NULL)."""
+        self.session.delete(self._row(schedule_id))
+        self.session.flush()
+
+    def runs(self, schedule_id: uuid.UUID, *, limit: int = 50) -> Sequence[ReportView]:
+        """The schedule's reports, newest first (at most ``limit``)."""
+        self._row(schedule_id)
+        reports = Reports(self.session, self.organization_id, self.config)
+        query = (
+            select(ReportRow.id)
+            .where(ReportRow.organization_id == self.organization_id, ReportRow.schedule_id == schedule_id)
+            .order_by(ReportRow.created_at.desc(), ReportRow.id.desc())
+            .limit(limit)
+        )
+        return [reports.get(report_id) for report_id in self.session.scalars(query)]
+
+    def request_run(self, schedule_id: uuid.UUID, now: datetime) -> ReportView:
+        """Record one run at ``now``: a ``generating`` report of the schedule's template, format and delivery
+        covering :func:`scheduled_period` in the schedule's zone (module contract). Idempotent: asked again for
+        the same ``now`` it returns the report it recorded then."""
+        view = self.get(schedule_id)
+        at = now.astimezone(UTC)
+        already = self.session.scalars(
+            select(ReportRow.id).where(
+                ReportRow.organization_id == self.organization_id,
+                ReportRow.schedule_id == schedule_id,
+                ReportRow.created_at == at,
+            )
+        ).first()
+        if already is not None:  # the same run asked again (an activity retry): the same report
+            return Reports(self.session, self.organization_id, self.config).get(already)
+        start, end = scheduled_period(view.recurrence.frequency, view.recurrence.timezone, now)
+        parameters = {**view.parameters, "start_date": start.isoformat(), "end_date": end.isoformat()}
+        return Reports(self.session, self.organization_id, self.config).request(
+            view.template_id,
+            parameters,
+            view.format,
+            view.delivery,
+            now=at,
+            requested_by=view.created_by,
+            schedule_id=view.id,
+        )
+
+
+__all__ = [
+    "FREQUENCIES",
+    "Recurrence",
+    "ReportScheduleNotFound",
+    "ReportScheduleView",
+    "ReportSchedules",
+    "scheduled_period",
+    "temporal_schedule_id",
+    "validate_recurrence",
+]
