@@ -212,7 +212,9 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         )
     )
     analysis = AnalysisActivities(deps.sessions, deps.publish, explain=deps.explain, narrate=deps.narrate)
-    maintenance = MaintenanceActivities(deps.sessions)
+    maintenance = MaintenanceActivities(
+        deps.sessions, report_store=deps.reports.store if deps.reports is not None else None
+    )
     prices = PriceActivities(PriceRefresher(deps.sessions, deps.price_readers))
     notifications = NotificationActivities(
         deps.sessions,
@@ -223,7 +225,10 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         publish=deps.publish,
     )
     reports: tuple[list[type], list[Any]] = (
-        ([GenerateReportWorkflow], ReportActivities(deps.sessions, deps.reports, deps.smtp).all())
+        (
+            [GenerateReportWorkflow],
+            ReportActivities(deps.sessions, deps.reports, deps.smtp, publish=deps.publish).all(),
+        )
         if deps.reports is not None
         else ([], [])
     )

@@ -286,6 +286,8 @@ class Inbox:
 
 @sa_event.listens_for(Session, "after_commit")
 def _announce(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released (SQLAlchemy fires after_commit for it): wait for the real commit
     for publish, org, data in session.info.pop(_OUTBOX, None) or []:
         try:
             publish(org, NOTIFICATIONS_CHANNEL, data)

@@ -15,7 +15,9 @@ Contract (:class:`Reports`, every query scoped to its organisation):
   :class:`~cloudoptima.reports.store.ReportStore` (atomically: a failure leaves no artifact) and marks the row
   ``completed`` (size, SHA-256, content type, ``completed_at``, ``expires_at = now + REPORTS_LINK_TTL_HOURS``)
   or ``failed`` with the error. A row that is no longer ``generating`` is returned as it is (retries are
-  harmless).
+  harmless). In the same transaction the requester hears of it (``report.ready``, in-app, announced on the
+  ``publish`` the service was built with, and through the organisation's notification rules; once per
+  report: :mod:`cloudoptima.services.report_notices`); :meth:`Reports.fail` does the same.
 - :meth:`Reports.deliver` sends a completed report by email (one message to every recipient, the artifact
   attached, subject and body naming the template, the period and the organisation, with the download link)
   or uploads it to S3 (``<prefix>/<org>/<yyyy-mm-dd>/<template>-<report id><suffix>``). Success records
@@ -50,6 +52,7 @@ from cloudoptima.clouds.object_store import ObjectUploader, ObjectUploadError, s
 from cloudoptima.notifications.email import EmailDeliveryError, SmtpSender
 from cloudoptima.reports.renderers import FILE_SUFFIXES, MEDIA_TYPES, ReportFormat, render
 from cloudoptima.reports.store import ArtifactMissing, ReportStore, artifact_key
+from cloudoptima.services.events import Publish
 from cloudoptima.services.report_catalog import (
     build_report,
     get_template,
@@ -57,6 +60,7 @@ from cloudoptima.services.report_catalog import (
     resolve_parameters,
 )
 from cloudoptima.services.report_inputs import ReportInputError
+from cloudoptima.services.report_notices import notify_report_ready
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Organization, ReportRow
 
@@ -272,12 +276,14 @@ class Reports:
         config: ReportsConfig,
         *,
         smtp: SmtpSender | None = None,
+        publish: Publish | None = None,
     ) -> None:
         self.session = session
         self.organization_id = organization_id
         self.config = config
         self.links = ReportLinks(config.link_key)
         self._smtp = smtp
+        self._publish = publish
 
     # ---- requests ------------------------------------------------------------------------------------
     def request(
@@ -380,14 +386,14 @@ class Reports:
             if row.delivery_status == "pending":
                 row.delivery_status, row.delivery_error = "failed", "the report could not be generated"
             self.session.flush()
-            return _view(row)
+            return self._finished(row, now)
         row.parameters = parameters_as_json(resolved)
         row.status, row.error = "completed", None
         row.artifact_key, row.content_type = stored.key, MEDIA_TYPES[fmt]
         row.size_bytes, row.sha256 = stored.size_bytes, stored.sha256
         row.completed_at, row.expires_at = now, now + self.config.link_ttl
         self.session.flush()
-        return _view(row)
+        return self._finished(row, now)
 
     def fail(self, report_id: uuid.UUID, reason: str, now: datetime) -> ReportView:
         """Mark a report that is still ``generating`` as ``failed`` with ``reason`` (generation gave up)."""
@@ -397,7 +403,29 @@ class Reports:
             if row.delivery_status == "pending":
                 row.delivery_status, row.delivery_error = "failed", "the report could not be generated"
             self.session.flush()
+            return self._finished(row, now)
         return _view(row)
+
+    def _finished(self, row: ReportRow, now: datetime) -> ReportView:
+        """The report just turned ``completed`` or ``failed``: its ``report.ready`` notice, in this
+        transaction (:mod:`cloudoptima.services.report_notices`; once per report)."""
+        view = _view(row)
+        notify_report_ready(
+            self.session,
+            self.organization_id,
+            report_id=view.id,
+            template_id=view.template_id,
+            format=view.format,
+            status=view.status,
+            parameters=view.parameters,
+            size_bytes=view.size_bytes,
+            error=view.error,
+            requested_by=view.requested_by,
+            now=now,
+            publish=self._publish,
+            public_url=self.config.public_url,
+        )
+        return view
 
     # ---- delivery ------------------------------------------------------------------------------------
     def deliver(self, report_id: uuid.UUID, now: datetime, *, final: bool = True) -> ReportView:

@@ -9,7 +9,9 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
+from cloudoptima.reports.store import ReportStore
 from cloudoptima.services.audit_retention import prune_all
+from cloudoptima.services.report_retention import prune_expired_artifacts
 from cloudoptima.storage.base import utcnow
 from cloudoptima.storage.models import RefreshToken, RevokedToken
 from cloudoptima_workflows.maintenance.inputs import AuditPruneResult, CleanupInput, CleanupResult
@@ -17,22 +19,39 @@ from cloudoptima_workflows.maintenance.interface import MaintenanceActivityInter
 
 
 class MaintenanceActivities(MaintenanceActivityInterface):
-    """Activities bound to a session factory (wired in ``worker.main``) and a clock."""
+    """Activities bound to a session factory (wired in ``worker.main``), a clock and the report store
+    (None: no report artifacts are pruned, e.g. a worker without the reports configuration)."""
 
-    def __init__(self, sessions: sessionmaker[Session], now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        now: Callable[[], datetime] = utcnow,
+        *,
+        report_store: ReportStore | None = None,
+    ) -> None:
         self._sessions = sessions
         self._now = now
+        self._report_store = report_store
 
     @activity.defn(name="maintenance.purge_expired_tokens")
     def purge_expired_tokens(self, params: CleanupInput) -> CleanupResult:
-        """Delete revoked access-token ids and refresh tokens that expired before the grace window."""
+        """Delete revoked access-token ids and refresh tokens that expired before the grace window, then
+        the files of reports expired at the activities' clock (their rows stay, without ``artifact_key``;
+        ``cloudoptima.services.report_retention``). Done inside this activity, so the Cleanup workflow's
+        commands (and its golden history) are unchanged."""
         cutoff = utcnow() - timedelta(days=params.grace_days)
         with self._sessions() as session, session.begin():
             revoked = session.execute(delete(RevokedToken).where(RevokedToken.expires_at < cutoff))
             refresh = session.execute(delete(RefreshToken).where(RefreshToken.expires_at < cutoff))
+        artifacts = (
+            prune_expired_artifacts(self._sessions, self._report_store, now=self._now())
+            if self._report_store is not None
+            else {}
+        )
         return CleanupResult(
             revoked_tokens_deleted=int(revoked.rowcount or 0),  # type: ignore[attr-defined]
             refresh_tokens_deleted=int(refresh.rowcount or 0),  # type: ignore[attr-defined]
+            report_artifacts_pruned=sum(artifacts.values()),
         )
 
     @activity.defn(name="maintenance.prune_audit_logs")

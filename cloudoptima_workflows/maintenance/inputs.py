@@ -17,6 +17,8 @@ class CleanupResult(Message):
     refresh_tokens_deleted: int
     audit_logs_pruned: int = 0
     """Audit rows deleted under the organisations' ``audit_retention_days`` (all organisations)."""
+    report_artifacts_pruned: int = 0
+    """Expired report files deleted from the report store (``cloudoptima.services.report_retention``)."""
 
 
 class AuditPruneResult(Message):

@@ -23,7 +23,8 @@ class MaintenanceActivityInterface(ABC):
     @activity.defn(name="maintenance.purge_expired_tokens")
     @abstractmethod
     def purge_expired_tokens(self, params: CleanupInput) -> CleanupResult:
-        """Delete revoked access-token ids and refresh tokens that expired before the grace window."""
+        """Delete revoked access-token ids and refresh tokens that expired before the grace window, then
+        the files of expired reports (their rows stay; ``cloudoptima.services.report_retention``)."""
 
     @activity.defn(name="maintenance.prune_audit_logs")
     @abstractmethod

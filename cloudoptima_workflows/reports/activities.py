@@ -10,6 +10,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from cloudoptima.notifications.email import SmtpSender
+from cloudoptima.services.events import Publish
 from cloudoptima.services.reports import (
     ReportNotFound,
     Reports,
@@ -40,7 +41,8 @@ def _outcome(view: ReportView) -> ReportOutcome:
 class ReportActivities(ReportActivityInterface):
     """Activities bound to the database, the report configuration (store, links, S3) and the SMTP sender
     (``None``: email deliveries fail, saying so). ``delivery_retry_delay`` overrides the workflow's backoff
-    between delivery attempts (doubling from it), e.g. to keep tests short."""
+    between delivery attempts (doubling from it), e.g. to keep tests short. ``publish`` announces the
+    ``report.ready`` inbox notices on the ``notifications`` channel (None: stored, not pushed)."""
 
     def __init__(
         self,
@@ -49,14 +51,16 @@ class ReportActivities(ReportActivityInterface):
         smtp: SmtpSender | None,
         *,
         delivery_retry_delay: timedelta | None = None,
+        publish: Publish | None = None,
     ) -> None:
         self._sessions = sessions
         self._config = config
         self._smtp = smtp
         self._retry_delay = delivery_retry_delay
+        self._publish = publish
 
     def _service(self, session: Session, organization_id: uuid.UUID) -> Reports:
-        return Reports(session, organization_id, self._config, smtp=self._smtp)
+        return Reports(session, organization_id, self._config, smtp=self._smtp, publish=self._publish)
 
     @activity.defn(name="reports.generate")
     def generate(self, params: ReportStepInput) -> ReportOutcome:
