@@ -8,7 +8,8 @@ same Temporal cluster. Queues and what runs on them:
   DeliverNotifications, SendDigests and their activities;
 - ``ml``: RefreshForecasts and ``analysis.forecast``;
 - ``remediation``: the remediation and policy workflows (``cloudoptima_workflows.remediation.registration``);
-- ``reports``: GenerateReport and the ``reports.*`` activities (generate, deliver by email or to S3).
+- ``reports``: GenerateReport, ScheduledReport (one run of a report schedule) and the ``reports.*``
+  activities (generate, deliver by email or to S3, record a scheduled run).
 
 At start the worker creates or updates the Temporal Schedules (``cloudoptima_workflows.schedules``) unless
 ``CLOUDOPTIMA_SCHEDULES=false``. Every worker records workflow writes in the audit log
@@ -67,7 +68,8 @@ from cloudoptima_workflows.queues import ALL_QUEUES, COLLECTION, ML, PROCESSING,
 from cloudoptima_workflows.remediation import registration as remediation
 from cloudoptima_workflows.remediation.activities import RemediationDeps
 from cloudoptima_workflows.reports.activities import ReportActivities
-from cloudoptima_workflows.reports.workflows import GenerateReportWorkflow
+from cloudoptima_workflows.reports.scheduled_activities import ScheduledReportActivities
+from cloudoptima_workflows.reports.workflows import GenerateReportWorkflow, ScheduledReportWorkflow
 from cloudoptima_workflows.schedules import ensure_schedules
 
 log = logging.getLogger("cloudoptima.worker")
@@ -226,8 +228,11 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
     )
     reports: tuple[list[type], list[Any]] = (
         (
-            [GenerateReportWorkflow],
-            ReportActivities(deps.sessions, deps.reports, deps.smtp, publish=deps.publish).all(),
+            [GenerateReportWorkflow, ScheduledReportWorkflow],
+            [
+                *ReportActivities(deps.sessions, deps.reports, deps.smtp, publish=deps.publish).all(),
+                *ScheduledReportActivities(deps.sessions, deps.reports).all(),
+            ],
         )
         if deps.reports is not None
         else ([], [])

@@ -20,6 +20,7 @@ from cloudoptima_gateway.routes import (
     policies,
     recommendations,
     remediation,
+    report_schedules,
     reports,
     resources,
     sso,
@@ -38,6 +39,7 @@ def build_router() -> APIRouter:
     router.include_router(notifications.router)
     router.include_router(notification_channels.router)
     router.include_router(notification_rules.router)
+    router.include_router(report_schedules.router)  # before reports: /reports/schedules is no report id
     router.include_router(reports.router)
     for admin in (account, organization, users):
         router.include_router(admin.router)

@@ -56,3 +56,26 @@ class ReportOutcome(Message):
     delivery_method: str = "download"
     delivery_status: str | None = None
     delivery_error: str | None = None
+
+
+SCHEDULED_REPORT_WORKFLOW = "ScheduledReport"
+"""The workflow type each report schedule's Temporal Schedule starts (on the ``reports`` queue)."""
+
+
+class ScheduledReportInput(Message):
+    """One run of the report schedule ``schedule_id`` (what its Temporal Schedule passes)."""
+
+    schedule_id: str
+    organization_id: str
+
+
+class ScheduledRunInput(ScheduledReportInput):
+    """Record the run at ``now`` (the run's scheduled time): a report for the period before it."""
+
+    now: datetime
+
+
+class ScheduledRunOutcome(Message):
+    """The report the run recorded, or none (``report_id`` None) when the schedule no longer exists."""
+
+    report_id: str | None = None

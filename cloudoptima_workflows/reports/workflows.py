@@ -1,15 +1,21 @@
-"""GenerateReport workflow: deterministic. One activity generates the report at the workflow's time; if its
-delivery is email or s3, a second one delivers it, retried with exponential backoff (30 s, doubling, at most
+"""GenerateReport and ScheduledReport workflows: deterministic.
+
+GenerateReport: one activity generates the report at the workflow's time; if its delivery is email or s3, a
+second one delivers it, retried with exponential backoff (30 s, doubling, at most
 :data:`DELIVERY_ATTEMPTS` attempts; the last attempt records the failure on the row). If an activity runs out
 of attempts without recording its outcome (a crash, a timeout), a third one records the failure, so a report
-never stays ``generating`` or ``pending`` for ever."""
+never stays ``generating`` or ``pending`` for ever.
+
+ScheduledReport: one run of a report schedule (records the report for the period before its due time, then
+runs GenerateReport as a child; see the class).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -19,8 +25,13 @@ with workflow.unsafe.imports_passed_through():
         RecordReportFailureInput,
         ReportOutcome,
         ReportStepInput,
+        ScheduledReportInput,
+        ScheduledRunInput,
+        ScheduledRunOutcome,
+        report_workflow_id,
     )
     from cloudoptima_workflows.reports.interface import ReportActivityInterface
+    from cloudoptima_workflows.reports.scheduled_interface import ScheduledReportActivityInterface
 
 DELIVERY_ATTEMPTS = 4
 
@@ -82,3 +93,35 @@ class GenerateReportWorkflow:
             retry_policy=RetryPolicy(maximum_attempts=5),
         )
         return result
+
+
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+"""Set by Temporal on a workflow a schedule started: the time the run was due (or triggered)."""
+
+
+@workflow.defn(name="ScheduledReport")
+class ScheduledReportWorkflow:
+    """One run of a report schedule: an activity records the report for the period before the run's due
+    time (``TemporalScheduledStartTime``, else the workflow's start), then the ``GenerateReport`` child
+    generates and delivers it on the same queue. Returns the child's outcome, or None when the schedule no
+    longer exists."""
+
+    @workflow.run
+    async def run(self, params: ScheduledReportInput) -> ReportOutcome | None:
+        due = workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
+        recorded: ScheduledRunOutcome = await workflow.execute_activity_method(
+            ScheduledReportActivityInterface.request_scheduled_run,
+            ScheduledRunInput(
+                schedule_id=params.schedule_id, organization_id=params.organization_id, now=due
+            ),
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=RetryPolicy(maximum_attempts=5),
+        )
+        if recorded.report_id is None:
+            return None
+        outcome: ReportOutcome = await workflow.execute_child_workflow(
+            GenerateReportWorkflow.run,
+            GenerateReportInput(report_id=recorded.report_id, organization_id=params.organization_id),
+            id=report_workflow_id(recorded.report_id),
+        )
+        return outcome

@@ -33,6 +33,7 @@ from cloudoptima.services.invitations import InvitationService
 from cloudoptima.services.notification_delivery import NotificationDelivery
 from cloudoptima.services.notification_rules import NotificationRules
 from cloudoptima.services.policies import PolicyService, validate_policy
+from cloudoptima.services.report_schedules import ReportSchedules, validate_recurrence
 from cloudoptima.services.reports import Reports, reports_config_from_settings
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Anomaly, PolicyExecution, Recommendation
@@ -122,6 +123,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "PasswordResetConfirm": {"token": "x", "new_password": "long enough pass"},
     "ChannelIn": {"name": "matrix", "kind": "email", "target": "ops@example.com"},
     "ReportRequestIn": {"template_id": "monthly_cost_review", "format": "json"},
+    "ReportScheduleIn": {
+        "template_id": "monthly_cost_review",
+        "format": "json",
+        "schedule": {"frequency": "daily", "time": "08:00", "timezone": "UTC"},
+    },
     "RuleIn": {"name": "matrix rule", "event_type": "anomaly.detected", "recipients": {"roles": ["admin"]}},
     "RulePatch": {"enabled": False},
 }
@@ -212,6 +218,15 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
         report = Reports(session, org.id, reports_config_from_settings(settings)).request(
             "monthly_cost_review", {}, "json", None, now=datetime.now(UTC)
         )
+        schedule = ReportSchedules(session, org.id, reports_config_from_settings(settings)).create(
+            template_id="monthly_cost_review",
+            parameters={},
+            format="json",
+            delivery=None,
+            recipients=[],
+            recurrence=validate_recurrence("daily", "08:00", "UTC"),
+            now=datetime.now(UTC),
+        )
         rule = NotificationRules(session, org.id).create(
             name=f"matrix-{uuid.uuid4().hex[:6]}",
             event_type="anomaly.detected",
@@ -233,6 +248,7 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             "notification_id": notification.id,
             "user_id": org.users["engineer"],
             "report_id": report.id,
+            "schedule_id": schedule.id,
         }
         session.commit()
     return ids

@@ -38,6 +38,7 @@ RECORDERS: dict[str, str] = {
     "deliver_notifications.json": "test_notification_delivery_workflow.py -k attempted_each_independently",
     "send_digests.json": "test_digests_workflow.py -k sent_once_at_the_workflow_time",
     "generate_report.json": "test_report_workflow.py -k unreachable_smtp",
+    "scheduled_report.json": "../gateway/test_report_schedules_api.py -k monthly_schedule_in_berlin",
 }
 """Every golden history and how it is (re-)recorded."""
 

@@ -28,6 +28,8 @@ from cloudoptima_workflows.prices.interface import PriceActivityInterface
 from cloudoptima_workflows.remediation.activities import RemediationActivities
 from cloudoptima_workflows.remediation.interface import RemediationActivityInterface
 from cloudoptima_workflows.remediation.progress import FollowedRemediationActivities
+from cloudoptima_workflows.reports.scheduled_activities import ScheduledReportActivities
+from cloudoptima_workflows.reports.scheduled_interface import ScheduledReportActivityInterface
 
 PAIRS: list[tuple[type, type]] = [
     (AnalysisActivityInterface, AnalysisActivities),
@@ -38,6 +40,7 @@ PAIRS: list[tuple[type, type]] = [
     (PriceActivityInterface, PriceActivities),
     (RemediationActivityInterface, RemediationActivities),
     (RemediationActivityInterface, FollowedRemediationActivities),
+    (ScheduledReportActivityInterface, ScheduledReportActivities),
 ]
 
 

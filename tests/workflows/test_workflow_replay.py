@@ -38,6 +38,7 @@ RECORDED = {
     "deliver_notifications.json": "DeliverNotifications",
     "send_digests.json": "SendDigests",
     "generate_report.json": "GenerateReport",
+    "scheduled_report.json": "ScheduledReport",
 }
 """Each golden history and the workflow type it records."""
 

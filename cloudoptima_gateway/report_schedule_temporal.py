@@ -1,0 +1,116 @@
+"""The Temporal Schedule behind each report schedule: built from its recurrence, created, paused, resumed,
+described and deleted through the Temporal client.
+
+Each report schedule ``<uuid>`` has the Temporal Schedule ``cloudoptima-report-<uuid>`` (the row's
+``temporal_schedule_id``): a calendar spec at the schedule's hour and minute (every day; on its weekday; on
+its day of the month) evaluated in the schedule's own time zone (``time_zone_name``, so 08:00 Europe/Berlin
+stays 08:00 local across daylight saving time), overlapping runs skipped, each run starting the
+``ScheduledReport`` workflow on the ``reports`` queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleCalendarSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleState,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from cloudoptima.services.report_schedules import ReportScheduleView
+from cloudoptima_workflows.queues import REPORTS
+from cloudoptima_workflows.reports.inputs import SCHEDULED_REPORT_WORKFLOW, ScheduledReportInput
+
+
+def temporal_day_of_week(day: int) -> int:
+    """Our day (0 = Monday … 6 = Sunday) as Temporal's calendar counts it (0 = Sunday … 6 = Saturday)."""
+    return (day + 1) % 7
+
+
+def calendar_spec(view: ReportScheduleView) -> ScheduleSpec:
+    """The schedule's recurrence as a Temporal calendar spec in its time zone."""
+    recurrence = view.recurrence
+    calendar = ScheduleCalendarSpec(
+        second=[ScheduleRange(0)],
+        minute=[ScheduleRange(recurrence.minute)],
+        hour=[ScheduleRange(recurrence.hour)],
+        day_of_month=[ScheduleRange(recurrence.day_of_month)]
+        if recurrence.day_of_month is not None
+        else [ScheduleRange(1, 31)],
+        day_of_week=[ScheduleRange(temporal_day_of_week(recurrence.day_of_week))]
+        if recurrence.day_of_week is not None
+        else [ScheduleRange(0, 6)],
+        comment=f"report schedule {view.id}",
+    )
+    return ScheduleSpec(calendars=[calendar], time_zone_name=recurrence.timezone)
+
+
+def temporal_schedule(view: ReportScheduleView, organization_id: str) -> Schedule:
+    """The whole Temporal Schedule of a report schedule (module docstring)."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            SCHEDULED_REPORT_WORKFLOW,
+            ScheduledReportInput(schedule_id=str(view.id), organization_id=organization_id),
+            id=view.temporal_schedule_id,
+            task_queue=REPORTS,
+        ),
+        spec=calendar_spec(view),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        state=ScheduleState(paused=not view.enabled, note=view.name),
+    )
+
+
+@dataclass(frozen=True)
+class TemporalScheduleState:
+    """What Temporal says about a schedule: paused or not, and its next action times (UTC)."""
+
+    exists: bool
+    paused: bool
+    next_action_times: list[datetime]
+
+
+async def create(client: Client, view: ReportScheduleView, organization_id: str) -> None:
+    """Create the Temporal Schedule (raises the client's error if it cannot)."""
+    await client.create_schedule(view.temporal_schedule_id, temporal_schedule(view, organization_id))
+
+
+async def set_paused(client: Client, view: ReportScheduleView, paused: bool) -> None:
+    """Pause or unpause the Temporal Schedule, noting why."""
+    handle = client.get_schedule_handle(view.temporal_schedule_id)
+    if paused:
+        await handle.pause(note="paused through the Reports API")
+    else:
+        await handle.unpause(note="resumed through the Reports API")
+
+
+async def delete(client: Client, temporal_id: str) -> None:
+    """Delete the Temporal Schedule; one already gone is fine."""
+    try:
+        await client.get_schedule_handle(temporal_id).delete()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+
+
+async def describe(client: Client, temporal_id: str) -> TemporalScheduleState:
+    """Paused state and next action times; ``exists=False`` when Temporal has no such schedule."""
+    try:
+        description = await client.get_schedule_handle(temporal_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return TemporalScheduleState(exists=False, paused=False, next_action_times=[])
+        raise
+    return TemporalScheduleState(
+        exists=True,
+        paused=description.schedule.state.paused,
+        next_action_times=list(description.info.next_action_times),
+    )

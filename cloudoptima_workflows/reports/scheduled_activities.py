@@ -1,0 +1,47 @@
+"""The scheduled-report activity: records one run of a report schedule through the kernel's
+:class:`~cloudoptima.services.report_schedules.ReportSchedules` (the report is then generated and delivered
+by the ``GenerateReport`` child workflow, exactly as an ad hoc one)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from cloudoptima.services.report_inputs import ReportInputError
+from cloudoptima.services.report_schedules import ReportScheduleNotFound, ReportSchedules
+from cloudoptima.services.reports import ReportsConfig
+from cloudoptima.storage.tenancy import tenant_session
+from cloudoptima_workflows.reports.inputs import ScheduledRunInput, ScheduledRunOutcome
+from cloudoptima_workflows.reports.scheduled_interface import ScheduledReportActivityInterface
+
+
+class ScheduledReportActivities(ScheduledReportActivityInterface):
+    """Bound to the database and the report configuration (the store, links and S3 destination)."""
+
+    def __init__(self, sessions: sessionmaker[Session], config: ReportsConfig) -> None:
+        self._sessions = sessions
+        self._config = config
+
+    @activity.defn(name="reports.request_scheduled_run")
+    def request_scheduled_run(self, params: ScheduledRunInput) -> ScheduledRunOutcome:
+        """The report row of this run (committed), or no report when the schedule was deleted meanwhile. A
+        schedule whose parameters no longer pass the template's checks fails without retrying, saying why."""
+        org = uuid.UUID(params.organization_id)
+        try:
+            with tenant_session(self._sessions, org) as session:
+                view = ReportSchedules(session, org, self._config).request_run(
+                    uuid.UUID(params.schedule_id), params.now
+                )
+        except ReportScheduleNotFound:
+            activity.logger.info("report schedule %s no longer exists; nothing to run", params.schedule_id)
+            return ScheduledRunOutcome(report_id=None)
+        except ReportInputError as exc:
+            raise ApplicationError(str(exc), type="ReportInputError", non_retryable=True) from exc
+        return ScheduledRunOutcome(report_id=str(view.id))
+
+    def all(self) -> list[object]:
+        """Every activity, to register on a worker."""
+        return [self.request_scheduled_run]
