@@ -6,6 +6,7 @@ and resume reach Temporal; delete removes both; bad input is a 422 naming the fi
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -16,7 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -25,6 +27,8 @@ from cloudoptima.services.report_schedules import scheduled_period
 from cloudoptima.services.reports import reports_config_from_settings
 from cloudoptima.settings import Settings
 from cloudoptima.storage.engine import session_factory
+from cloudoptima.storage.models import ReportScheduleRow
+from cloudoptima_gateway.main import build_app
 from cloudoptima_workflows.queues import REPORTS
 from cloudoptima_workflows.reports.activities import ReportActivities
 from cloudoptima_workflows.reports.scheduled_activities import ScheduledReportActivities
@@ -242,3 +246,26 @@ def test_bad_input_is_a_422_naming_the_field_and_creates_nothing(
     assert response.json()["detail"][0]["loc"] == ["body", field], response.text
     after = client.get("/v1/reports/schedules", headers=org.headers("analyst")).json()["items"]
     assert len(after) == len(before)
+
+
+def test_without_temporal_nothing_is_created_and_the_answer_is_503(
+    engine: Engine, gateway_settings: Settings, org: Org
+) -> None:
+    """Temporal unreachable (a closed port): the row recorded before is deleted again, so neither exists."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+    settings = gateway_settings.model_copy(update={"temporal_address": closed})
+    with TestClient(build_app(settings)) as offline:
+        before = offline.get("/v1/reports/schedules", headers=org.headers("analyst")).json()["items"]
+        response = offline.post("/v1/reports/schedule", json=MONTHLY, headers=org.headers("analyst"))
+        assert response.status_code == 503, response.text
+        after = offline.get("/v1/reports/schedules", headers=org.headers("analyst")).json()["items"]
+    assert [s["schedule_id"] for s in after] == [s["schedule_id"] for s in before]
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(ReportScheduleRow).where(ReportScheduleRow.organization_id == org.id)
+        ).all()
+        assert {str(r.id) for r in rows} == {s["schedule_id"] for s in before}
+    # Listing still answers without Temporal: the rows, with no next run times and an unknown paused state.
+    assert all(s["next_run_times"] == [] and s["paused"] is None for s in after)
