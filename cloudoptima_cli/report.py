@@ -187,3 +187,46 @@ def templates() -> None:
             console.print(
                 f"    {parameter.name} ({parameter.type}){required}: {parameter.description}", highlight=False
             )
+
+
+@report_app.command("prune")
+def prune(
+    state_dir: StateDir = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", help="Prune as of this UTC time (ISO 8601, e.g. 2026-12-07T00:00:00Z); default now."
+        ),
+    ] = None,
+) -> None:
+    """Delete the files of expired generated reports (what the weekly Cleanup workflow does); their rows stay,
+    so the API still lists them, without a download link (their old links answer 410)."""
+    from datetime import UTC, datetime
+
+    from cloudoptima.reports.store import ReportStore
+    from cloudoptima.services.report_retention import prune_expired_artifacts
+    from cloudoptima.storage.engine import engine_from_settings, session_factory
+
+    moment = datetime.now(UTC)
+    if at is not None:
+        try:
+            moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            fail(f"--at must be an ISO 8601 time (got {at!r})")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    settings = settings_or_fail(state_dir)
+    try:
+        engine = engine_from_settings(settings)
+    except SettingsError as exc:
+        fail(str(exc))
+    try:
+        pruned = prune_expired_artifacts(
+            session_factory(engine), ReportStore(settings.state_path / "reports"), now=moment
+        )
+    finally:
+        engine.dispose()
+    console.print(
+        f"pruned {sum(pruned.values())} expired report file(s) in {len(pruned)} organisation(s)",
+        highlight=False,
+    )

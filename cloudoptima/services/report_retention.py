@@ -1,7 +1,7 @@
 """Expired report artifacts: their files are deleted from the store, their rows kept.
 
 Contract (:func:`prune_expired_artifacts`, run weekly by the maintenance ``Cleanup`` workflow's
-``maintenance.purge_expired_tokens`` activity and by ``cloudoptima reports prune``):
+``maintenance.purge_expired_tokens`` activity and by ``cloudoptima report prune [--at TIME]``):
 
 - A report is expired when it has an ``artifact_key`` and its ``expires_at`` is at or before ``now`` (the
   caller's clock, timezone-aware). Its file is deleted from the :class:`~cloudoptima.reports.store.ReportStore`

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from cloudoptima.services.events import EventPublisher
+from cloudoptima.services.report_retention import prune_organisation
 from cloudoptima.services.reports import reports_config_from_settings
 from cloudoptima.settings import Settings
 from cloudoptima.storage.engine import session_factory
@@ -250,3 +251,16 @@ async def test_the_reports_show_the_apis_numbers(
     keys = [c["key"] for c in services["columns"]]
     json_rows = {row[keys.index("name")]: Decimal(row[keys.index("cost")]) for row in services["rows"]}
     assert json_rows == EXACT
+
+    # Once expired, the weekly cleanup deletes the file: the report is still listed, without a link, and its
+    # old link (still within its signature's time, as a clock behind the prune's would see it) answers 410.
+    expires_at = max(datetime.fromisoformat(r["expires_at"]) for r in reports.values())
+    store = reports_config_from_settings(gateway_settings).store
+    assert prune_organisation(session_factory(engine), org.id, store, now=expires_at) == len(ids)
+    after = client.get(f"/v1/reports/{ids['json']}", headers=org.headers("analyst")).json()
+    assert after["status"] == "completed" and after["download_url"] is None
+    assert (
+        after["sha256"] == reports["json"]["sha256"] and after["expires_at"] == reports["json"]["expires_at"]
+    )
+    gone = client.get(reports["json"]["download_url"])
+    assert gone.status_code == 410, gone.text

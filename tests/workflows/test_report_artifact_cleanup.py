@@ -13,12 +13,14 @@ import pytest
 from sqlalchemy import Engine, delete
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from typer.testing import CliRunner
 
 from cloudoptima.reports.store import ReportStore, artifact_key
 from cloudoptima.services.report_retention import prune_expired_artifacts
 from cloudoptima.services.reports import ReportGone, ReportLinks, ReportsConfig, open_download
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import Organization, ReportRow
+from cloudoptima_cli.app import app
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.inputs import CleanupInput, CleanupResult
 from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
@@ -135,3 +137,26 @@ async def test_cleanup_deletes_expired_report_files_and_keeps_their_rows(
 def test_prune_refuses_a_naive_clock(engine: Engine, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"^now: "):
         prune_expired_artifacts(session_factory(engine), ReportStore(tmp_path), now=datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_the_cli_prunes_as_of_the_given_time(
+    engine: Engine,
+    pg_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reports: tuple[ReportStore, dict[str, ReportRow]],
+) -> None:
+    store, rows = reports
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    bad = CliRunner().invoke(app, ["report", "prune", "--at", "next tuesday", "--state-dir", str(tmp_path)])
+    assert bad.exit_code != 0 and "--at must be an ISO 8601 time" in bad.output
+    assert all(row.artifact_key is None or store.exists(row.artifact_key) for row in rows.values())
+    result = CliRunner().invoke(
+        app, ["report", "prune", "--at", "2026-03-09T04:00:00Z", "--state-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "pruned" in result.output and "expired report file(s)" in result.output
+    assert _row(engine, rows["expired"].id).artifact_key is None
+    assert _row(engine, rows["at_now"].id).artifact_key is None
+    valid = rows["valid"].artifact_key
+    assert valid is not None and store.exists(valid) and _row(engine, rows["valid"].id).artifact_key == valid
