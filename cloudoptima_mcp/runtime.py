@@ -9,7 +9,10 @@ Remediation: :meth:`Runtime.remediation_starter` starts workflows through ``clou
 (true unless the caller sets it false; the plan decides whether it may be waived).
 :meth:`Runtime.remediation_decider` sends approvals and rejections through
 ``cloudoptima_workflows.client.decide_execution`` (channel ``mcp``), the decision path the REST API uses.
-Tools run in worker threads, so both hop back to the event loop with ``anyio.from_thread``. The Temporal
+Reports: ``reports`` (the configuration ``runtime_from_settings`` builds from settings, as the gateway does)
+and :meth:`Runtime.report_starter`, which starts ``GenerateReport`` through
+``cloudoptima_workflows.client.start_report_generation``, the helper the REST API uses.
+Tools run in worker threads, so all three hop back to the event loop with ``anyio.from_thread``. The Temporal
 client connects lazily on the first remediation request (``TEMPORAL_ADDRESS``); without an address the
 tools report that remediation is unavailable.
 """
@@ -25,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
+from cloudoptima.services.reports import ReportsConfig, reports_config_from_settings
 from cloudoptima.settings import Settings, SettingsError
 from cloudoptima.storage.engine import make_engine, session_factory
 from cloudoptima_mcp.identity import Identity
@@ -34,6 +38,7 @@ from cloudoptima_tools.context import (
     RemediationDecision,
     RemediationStart,
     RemediationStarted,
+    ReportStart,
     RollbackStart,
     ToolContext,
 )
@@ -46,6 +51,7 @@ from cloudoptima_workflows.client import (
     connect,
     decide_execution,
     start_remediation,
+    start_report_generation,
 )
 from cloudoptima_workflows.remediation.inputs import CHANNEL_MCP, ResourceAction, SafetyControls
 
@@ -64,6 +70,7 @@ class Runtime:
     cache: ResultCache = field(default_factory=ResultCache)
     now: Callable[[], datetime] = _utcnow
     engine: Engine | None = None
+    reports: ReportsConfig | None = None
 
     def tool_context(self, identity: Identity) -> ToolContext:
         starter = self.remediation_starter if self.temporal_client or self.temporal_address else None
@@ -74,6 +81,8 @@ class Runtime:
             start_remediation=starter,
             decide_remediation=self.remediation_decider if starter is not None else None,
             start_rollback=self.rollback_starter if starter is not None else None,
+            reports=self.reports,
+            start_report=self.report_starter if starter is not None else None,
             principal=identity.principal,
             cache=self.cache,
             now=self.now,
@@ -164,6 +173,13 @@ class Runtime:
             temporal_ui_url=info.temporal_ui_url,
         )
 
+    async def _start_report(self, start: ReportStart) -> str:
+        return await start_report_generation(await self._client(), start.report_id, start.organization_id)
+
+    def report_starter(self, start: ReportStart) -> str:
+        """Start generating a recorded report from a tool's worker thread (see module contract)."""
+        return anyio.from_thread.run(self._start_report, start)
+
     def rollback_starter(self, start: RollbackStart) -> RemediationStarted:
         """Start the approval-gated rollback remediation from a tool's worker thread."""
         return anyio.from_thread.run(self._start_rollback, start)
@@ -182,4 +198,5 @@ def runtime_from_settings(settings: Settings) -> Runtime:
         temporal_namespace=settings.temporal_namespace,
         temporal_ui_url=settings.resolved_temporal_ui_url(),
         engine=engine,
+        reports=reports_config_from_settings(settings),
     )

@@ -78,6 +78,12 @@ TOOLSETS: Mapping[str, Toolset] = {
         ),
     ),
     "audit": Toolset("the organisation's audit log (admins)", ("audit_log",)),
+    "reports": Toolset(
+        "reports: templates, generate, status", ("report_templates", "generate_report", "report_status")
+    ),
+    "notifications": Toolset(
+        "the caller's in-app inbox: list, mark read", ("notifications_inbox", "notifications_mark_read")
+    ),
 }
 
 DEFAULTS: Mapping[str, tuple[str, ...]] = {

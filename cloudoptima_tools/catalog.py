@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudoptima_tools import audit, compute, cost, executions, iam, platform, remediation, storage
+from cloudoptima_tools import (
+    audit,
+    compute,
+    cost,
+    executions,
+    iam,
+    notifications,
+    platform,
+    remediation,
+    reports,
+    storage,
+)
 from cloudoptima_tools.spec import ToolSpec
 
 _ALL: tuple[ToolSpec[Any, Any], ...] = (
@@ -20,6 +31,8 @@ _ALL: tuple[ToolSpec[Any, Any], ...] = (
     *remediation.TOOLS,
     *executions.TOOLS,
     *audit.TOOLS,
+    *reports.TOOLS,
+    *notifications.TOOLS,
 )
 
 

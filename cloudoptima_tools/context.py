@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudoptima.domain.rbac import Role, has_permission
 from cloudoptima.domain.recommendations import PriceCatalog
 from cloudoptima.services.price_catalog import price_catalog_for
+from cloudoptima.services.reports import ReportsConfig
 from cloudoptima.storage.tenancy import scope, tenant_session
 from cloudoptima_tools.cache import ResultCache
 
@@ -109,6 +110,20 @@ decision is refused."""
 
 
 @dataclass(frozen=True)
+class ReportStart:
+    """What a tool asks the workflow engine to start: the generation of the recorded (committed) report."""
+
+    organization_id: uuid.UUID
+    report_id: uuid.UUID
+
+
+ReportStarter = Callable[[ReportStart], str]
+"""Starts the ``GenerateReport`` workflow of a report and returns its workflow id
+(``cloudoptima_workflows.client.start_report_generation``, wired by a composition root). Any exception means
+nothing was started."""
+
+
+@dataclass(frozen=True)
 class ToolContext:
     """The caller (organisation, role) and the dependencies tools use."""
 
@@ -121,6 +136,10 @@ class ToolContext:
     """Starts the approval-gated rollback of an execution (``rollback_remediation`` needs it)."""
     decide_remediation: RemediationDecider | None = None
     """Approves or rejects a pending remediation (``approve_remediation`` / ``reject_remediation`` need it)."""
+    reports: ReportsConfig | None = None
+    """Where report artifacts live and how download links are signed (the report tools need it)."""
+    start_report: ReportStarter | None = None
+    """Starts the generation of a report (``generate_report`` needs it)."""
     principal: str = "unknown"
     """Who is calling (user id or API key prefix), recorded by tools that start work."""
     prices: PriceCatalog | None = None

@@ -52,7 +52,7 @@ from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_workflows.connection import DATA_CONVERTER, connect
 from cloudoptima_workflows.policies.inputs import PolicyExecutionInput
 from cloudoptima_workflows.policies.workflows import PolicyExecutionWorkflow
-from cloudoptima_workflows.queues import REMEDIATION
+from cloudoptima_workflows.queues import REMEDIATION, REPORTS
 from cloudoptima_workflows.remediation.inputs import (
     CHANNEL_REST,
     DEFAULT_APPROVAL_TTL_SECONDS,
@@ -62,6 +62,11 @@ from cloudoptima_workflows.remediation.inputs import (
     RemediationStatus,
 )
 from cloudoptima_workflows.remediation.workflows import RemediationWorkflow
+from cloudoptima_workflows.reports.inputs import (
+    GENERATE_REPORT_WORKFLOW,
+    GenerateReportInput,
+    report_workflow_id,
+)
 
 __all__ = [
     "DATA_CONVERTER",
@@ -80,6 +85,7 @@ __all__ = [
     "remediation_status",
     "start_policy_execution",
     "start_remediation",
+    "start_report_generation",
     "sync_policy_schedule",
 ]
 
@@ -148,6 +154,22 @@ async def start_remediation(
         else _estimate(request.approval_required, request.schedule),
         temporal_ui_url=_ui_link(client, temporal_ui_url, workflow_id),
     )
+
+
+async def start_report_generation(
+    client: Client, report_id: uuid.UUID | str, organization_id: uuid.UUID | str
+) -> str:
+    """Start generating the recorded report ``report_id`` (``Reports.request`` inserted it, committed) on the
+    ``reports`` queue; returns the workflow id without waiting. Temporal errors (``RPCError``, ``OSError``,
+    ``RuntimeError``) propagate: the caller marks the report failed."""
+    workflow_id = report_workflow_id(str(report_id))
+    await client.start_workflow(
+        GENERATE_REPORT_WORKFLOW,
+        GenerateReportInput(report_id=str(report_id), organization_id=str(organization_id)),
+        id=workflow_id,
+        task_queue=REPORTS,
+    )
+    return workflow_id
 
 
 async def decide(

@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
 
 from cloudoptima.services.embeddings import embedder_from_settings
+from cloudoptima.services.reports import reports_config_from_settings
 from cloudoptima.services.semantic_memory import MemoryKind, SemanticMemory
 from cloudoptima.settings import Settings
 from cloudoptima.storage.tenancy import tenant_session
@@ -122,6 +123,7 @@ class ChatRuntime:
             role=principal.role,
             session_factory=self.runtime.sessions(),
             start_remediation=self.remediation_starter(principal),
+            reports=reports_config_from_settings(self.settings),
             principal=f"user:{principal.user_id}",
         )
         return chat_tools(ctx, catalog(), self.runbook_search(principal.organization_id))

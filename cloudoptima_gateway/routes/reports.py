@@ -51,12 +51,7 @@ from cloudoptima_gateway.schemas.reports import (
     TemplateList,
     TemplateOut,
 )
-from cloudoptima_workflows.queues import REPORTS
-from cloudoptima_workflows.reports.inputs import (
-    GENERATE_REPORT_WORKFLOW,
-    GenerateReportInput,
-    report_workflow_id,
-)
+from cloudoptima_workflows.client import start_report_generation
 
 _log = logging.getLogger(__name__)
 router = APIRouter(prefix="/reports", tags=["reports"], route_class=AuditedRoute)
@@ -122,13 +117,7 @@ async def generate_report(body: ReportRequestIn, runtime: RuntimeDep, principal:
         field, _, message = str(exc).partition(": ")
         raise invalid(field, message or str(exc), "body") from None
     try:
-        client = await runtime.temporal()
-        await client.start_workflow(
-            GENERATE_REPORT_WORKFLOW,
-            GenerateReportInput(report_id=str(view.id), organization_id=str(org)),
-            id=report_workflow_id(str(view.id)),
-            task_queue=REPORTS,
-        )
+        await start_report_generation(await runtime.temporal(), view.id, org)
     except (RPCError, OSError, RuntimeError) as exc:
         _log.warning("could not start the generation of report %s: %s", view.id, exc)
         reason = f"could not start generating: {exc}"

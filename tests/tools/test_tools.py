@@ -44,6 +44,8 @@ def test_catalog_declares_behaviour_and_budgets() -> None:
         "approve_remediation",
         "reject_remediation",
         "rollback_remediation",
+        "generate_report",
+        "notifications_mark_read",
     ]
     assert {s.name for s in catalog.catalog(read_only=True)} == {s.name for s in specs} - set(changing)
 
