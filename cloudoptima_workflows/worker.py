@@ -102,7 +102,9 @@ class WorkerDeps:
     notifications_allow_insecure_localhost: bool = False
     """Notification channel URLs on localhost are accepted (``Settings``)."""
     public_url: str = "http://127.0.0.1:8000"
-    """The address people reach the product at, for the links in digests (``Settings.resolved_public_url``)."""
+    """The address people reach the product at (``Settings.resolved_public_url``): the base of the links in
+    digests and of the absolute links every notice carries to channels (analysis, remediation and approvals,
+    collection; reports take theirs from ``reports``)."""
     reports: ReportsConfig | None = None
     """The report store, link key and S3 destination (``reports_config_from_settings``); None: the reports
     queue is not served."""
@@ -211,9 +213,12 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
             publish=deps.publish,
             utilisation_window_days=deps.utilisation_window_days,
             utilisation_retention_days=deps.utilisation_retention_days,
+            public_url=deps.public_url,
         )
     )
-    analysis = AnalysisActivities(deps.sessions, deps.publish, explain=deps.explain, narrate=deps.narrate)
+    analysis = AnalysisActivities(
+        deps.sessions, deps.publish, explain=deps.explain, narrate=deps.narrate, public_url=deps.public_url
+    )
     maintenance = MaintenanceActivities(
         deps.sessions, report_store=deps.reports.store if deps.reports is not None else None
     )
@@ -231,7 +236,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
             [GenerateReportWorkflow, ScheduledReportWorkflow],
             [
                 *ReportActivities(deps.sessions, deps.reports, deps.smtp, publish=deps.publish).all(),
-                *ScheduledReportActivities(deps.sessions, deps.reports).all(),
+                *ScheduledReportActivities(deps.sessions, deps.reports, publish=deps.publish).all(),
             ],
         )
         if deps.reports is not None
@@ -268,6 +273,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
                     providers=provider_by_account_id(deps),
                     publish=deps.publish,
                     approval_keys=deps.approval_keys,
+                    public_url=deps.public_url,
                 )
             ),
         ),

@@ -20,7 +20,8 @@ Called by the remediation activities after each stage (never by workflow code). 
 - Reaching ``completed``, ``failed``, ``rolled_back`` or ``refused`` (not in a dry run) also dispatches
   ``execution.succeeded`` / ``execution.failed`` through the organisation's notification rules in the same
   transaction, once per execution and state (:func:`cloudoptima.services.event_notices.notify_execution_finished`;
-  in-app posts announced on ``publish``; links under ``console_url`` when given).
+  in-app posts announced on ``publish``; links under ``console_url`` when given, else channels get
+  ``{public_url}/v1/executions/{id}``).
 - Each method returns the event to publish on the organisation's ``policy_executions`` channel
   (:func:`event_payload`); the caller publishes it after its transaction committed.
 - Every query is scoped to the organisation; the caller owns the transaction.
@@ -132,12 +133,14 @@ class ExecutionProgress:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         publish: Publish | None = None,
         console_url: str | None = None,
+        public_url: str | None = None,
     ) -> None:
         self._session = session
         self._org = organization_id
         self._now = now
         self._publish = publish
         self._console_url = console_url
+        self._public_url = public_url
         self._executions = _Executions(session, organization_id)
         self._recommendations = _Recommendations(session, organization_id)
 
@@ -227,6 +230,7 @@ class ExecutionProgress:
             now=self._now(),
             publish=self._publish,
             console_url=self._console_url,
+            public_url=self._public_url,
         )
         return event_payload(row, "state", **{k: v for k, v in data.items() if k != "state"}) | {
             "state": state.value

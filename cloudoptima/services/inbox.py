@@ -58,7 +58,9 @@ NOTIFICATIONS_CHANNEL = "notifications"
 """The event type (WebSocket channel) inbox notices are announced on."""
 MAX_PAGE = 100
 MAX_KEY = 200
-APPROVALS_API_PATH = "/v1/approvals"
+APPROVAL_API_PATH = "/v1/executions/{execution_id}"
+"""Where the API shows one waiting approval: the execution (plan, impact, risk, ``pending_approval`` state);
+the decision is ``POST /v1/approvals/{execution_id}/decision``."""
 _OUTBOX = "cloudoptima.inbox.outbox"
 
 
@@ -302,10 +304,22 @@ def _forget(session: Session, previous: SessionTransaction) -> None:
 
 
 def approval_link(execution_id: uuid.UUID, console_url: str | None) -> str:
-    """Where a reader opens the approval: the console's page when its URL is known, else the API list."""
+    """Where a reader opens the approval: the console's page when its URL is known, else the execution in
+    the API (:data:`APPROVAL_API_PATH`, a path: absolute only under the console)."""
     if console_url:
         return f"{console_url.rstrip('/')}/approvals/{execution_id}"
-    return APPROVALS_API_PATH
+    return APPROVAL_API_PATH.format(execution_id=execution_id)
+
+
+def approval_channel_link(
+    execution_id: uuid.UUID, console_url: str | None, public_url: str | None
+) -> str | None:
+    """The absolute link channel notices carry: the console's page, else ``{public_url}/v1/executions/{id}``
+    (``public_url``: ``Settings.resolved_public_url``), else None (a channel link must be absolute)."""
+    link = approval_link(execution_id, console_url)
+    if not link.startswith(("http://", "https://")) and public_url:
+        link = f"{public_url.rstrip('/')}{link}"
+    return link if link.startswith(("http://", "https://")) else None
 
 
 def notify_pending_approval(
@@ -316,6 +330,7 @@ def notify_pending_approval(
     now: datetime,
     publish: Publish | None = None,
     console_url: str | None = None,
+    public_url: str | None = None,
 ) -> list[InboxItem]:
     """Dispatch "approval waiting" (``approval.requested``) through the organisation's notification rules,
     once per execution; in-app it reaches only users whose role may decide it (its plan's ``approver_roles``;
@@ -363,7 +378,7 @@ def notify_pending_approval(
         severity=NoticeSeverity.WARNING,
         title=shown.title,
         summary=summary,
-        link=link if link.startswith(("http://", "https://")) else None,
+        link=approval_channel_link(row.id, console_url, public_url),
         facts=tuple(facts),
         organization_id=organization_id,
         occurred_at=now,

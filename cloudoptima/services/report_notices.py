@@ -16,7 +16,8 @@ completion notifies no one):
 - The same notice is then dispatched through the organisation's notification rules
   (:func:`~cloudoptima.services.notification_rules.dispatch`): no default rule exists for ``report.ready``,
   so by default nothing else happens; an admin's rule can send it to a channel (Slack, Teams, email,
-  webhook; the channel link is absolute only with the public URL) or to more users in-app (a requester who
+  webhook; the channel link is always absolute: :func:`report_link` under the public URL, else under
+  ``base_url``, ``Settings.resolved_public_url``; no link only when neither is given) or to more users in-app (a requester who
   is also a rule recipient gets it once).
 - Idempotent per report: both steps use the key ``report.ready:<report id>``, so a retried activity posts
   and queues nothing new. New inbox rows are announced on ``publish`` (the ``notifications`` WebSocket
@@ -58,6 +59,13 @@ def report_link(report_id: uuid.UUID, public_url: str | None) -> str:
     return f"{public_url.rstrip('/')}{path}" if public_url else path
 
 
+def _channel_link(link: str, base_url: str | None) -> str | None:
+    """``link`` when absolute, else under ``base_url`` (the gateway's address), else None."""
+    if link.startswith(("http://", "https://")):
+        return link
+    return f"{base_url.rstrip('/')}{link}" if base_url else None
+
+
 def idempotency_key(report_id: uuid.UUID) -> str:
     return f"report.ready:{report_id}"
 
@@ -87,6 +95,7 @@ def notify_report_ready(
     now: datetime,
     publish: Publish | None = None,
     public_url: str | None = None,
+    base_url: str | None = None,
 ) -> list[InboxItem]:
     """Notify that the report finished (module contract). Returns the inbox notices (new or already
     posted) of the requester and of any in-app rule; ``[]`` for a report that is not finished."""
@@ -158,7 +167,7 @@ def notify_report_ready(
             severity=severity,
             title=title,
             summary=summary,
-            link=link if link.startswith(("http://", "https://")) else None,
+            link=_channel_link(link, base_url),
             facts=tuple(facts),
             organization_id=organization_id,
             occurred_at=now,

@@ -39,9 +39,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cloudoptima.services.events import Publish
 from cloudoptima.services.report_catalog import get_template, resolve_parameters
 from cloudoptima.services.report_inputs import ReportInputError
-from cloudoptima.services.reports import API_FORMATS, Reports, ReportsConfig, ReportView, _check_delivery
+from cloudoptima.services.reports import API_FORMATS, Reports, ReportsConfig, ReportView, check_delivery
 from cloudoptima.storage.models import ReportRow, ReportScheduleRow
 
 Frequency = Literal["daily", "weekly", "monthly"]
@@ -212,7 +213,7 @@ def _delivery(
     elif given.get("method", "download") == "email" and not given.get("recipients") and top:
         given["recipients"] = top
     try:
-        return _check_delivery(given, config)
+        return check_delivery(given, config)
     except ReportInputError as exc:
         if top and str(exc).startswith("delivery.recipients"):
             raise ReportInputError(str(exc).replace("delivery.recipients", "recipients", 1)) from exc
@@ -222,10 +223,23 @@ def _delivery(
 class ReportSchedules:
     """The report schedules of one organisation (module contract). The caller commits the session."""
 
-    def __init__(self, session: Session, organization_id: uuid.UUID, config: ReportsConfig) -> None:
+    def __init__(
+        self,
+        session: Session,
+        organization_id: uuid.UUID,
+        config: ReportsConfig,
+        *,
+        publish: Publish | None = None,
+    ) -> None:
+        """``publish``: where the reports it records announce their ``report.ready`` notices (passed to
+        :class:`~cloudoptima.services.reports.Reports`; None: stored, not announced live)."""
         self.session = session
         self.organization_id = organization_id
         self.config = config
+        self._publish = publish
+
+    def _reports(self) -> Reports:
+        return Reports(self.session, self.organization_id, self.config, publish=self._publish)
 
     def create(
         self,
@@ -322,7 +336,7 @@ class ReportSchedules:
     def runs(self, schedule_id: uuid.UUID, *, limit: int = 50) -> Sequence[ReportView]:
         """The schedule's reports, newest first (at most ``limit``)."""
         self._row(schedule_id)
-        reports = Reports(self.session, self.organization_id, self.config)
+        reports = self._reports()
         query = (
             select(ReportRow.id)
             .where(ReportRow.organization_id == self.organization_id, ReportRow.schedule_id == schedule_id)
@@ -345,10 +359,10 @@ class ReportSchedules:
             )
         ).first()
         if already is not None:  # the same run asked again (an activity retry): the same report
-            return Reports(self.session, self.organization_id, self.config).get(already)
+            return self._reports().get(already)
         start, end = scheduled_period(view.recurrence.frequency, view.recurrence.timezone, now)
         parameters = {**view.parameters, "start_date": start.isoformat(), "end_date": end.isoformat()}
-        return Reports(self.session, self.organization_id, self.config).request(
+        return self._reports().request(
             view.template_id,
             parameters,
             view.format,

@@ -86,6 +86,7 @@ class AnalysisActivities(AnalysisActivityInterface):
         explain: Explain | None = None,
         narrate: Narrate | None = None,
         console_url: str | None = None,
+        public_url: str | None = None,
     ) -> None:
         self._sessions = sessions
         self._publish = publish
@@ -93,6 +94,7 @@ class AnalysisActivities(AnalysisActivityInterface):
         self._explain = explain
         self._narrate = narrate
         self._console_url = console_url
+        self._public_url = public_url
 
     @activity.defn(name="analysis.list_organisations")
     def list_organisations(self, params: AnalyseAllInput) -> OrganisationList:
@@ -154,6 +156,7 @@ class AnalysisActivities(AnalysisActivityInterface):
                     now=self._now(),
                     publish=self._publish,
                     console_url=self._console_url,
+                    public_url=self._public_url,
                 )
             digests = [
                 _digest(row)
@@ -197,6 +200,7 @@ class AnalysisActivities(AnalysisActivityInterface):
                 now=self._now(),
                 publish=self._publish,
                 console_url=self._console_url,
+                public_url=self._public_url,
             )
         return RecommendationStepResult(
             found=len(report.recommendations),

@@ -52,8 +52,11 @@ class RemediationDeps:
     """The encryption key ring: what Temporal-UI approval codes are checked with (none: every such decision
     is refused)."""
     console_url: str | None = None
-    """The web console's base URL: inbox notices of waiting approvals link to ``{console_url}/approvals/{id}``
-    (None: to the API's ``/v1/approvals``)."""
+    """The web console's base URL: notices of waiting approvals and finished executions link to its pages
+    (``{console_url}/approvals/{id}``, ``{console_url}/executions/{id}``); None: to the API (below)."""
+    public_url: str | None = None
+    """The address people reach the gateway at (``Settings.resolved_public_url``): without a console, channel
+    notices link to ``{public_url}/v1/executions/{id}`` (the inbox to the API path); None: no channel link."""
 
 
 def plan_view(plan: RemediationPlan) -> i.PlanView:

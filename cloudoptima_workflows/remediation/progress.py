@@ -18,7 +18,8 @@ Recording ``completed``, ``failed``, ``rolled_back`` or ``refused`` dispatches `
 ``execution.failed`` through the organisation's notification rules (``ExecutionProgress.reached``; by
 default failures reach the admins' inbox). Recording ``pending_approval`` also posts an in-app inbox notice (``cloudoptima.services.inbox``) to every
 active user whose role may decide the execution, once per execution, linking to the approval
-(``deps.console_url`` + ``/approvals/{execution_id}`` when a console is configured, else ``/v1/approvals``).
+(``deps.console_url`` + ``/approvals/{execution_id}`` when a console is configured, else the execution in
+the API, ``/v1/executions/{execution_id}``, absolute under ``deps.public_url`` on channels).
 
 The plan activity also refuses (as a plan problem, so nothing executes) a recommendation that already has
 an older open execution: two requests racing past the API's check cannot both change the cloud; and it nets
@@ -59,6 +60,7 @@ class FollowedRemediationActivities(RemediationActivities):
             now=self._deps.now,
             publish=self._deps.publish,
             console_url=self._deps.console_url,
+            public_url=self._deps.public_url,
         )
 
     def _emit(self, organization_id: str, payload: Mapping[str, Any] | None) -> None:
@@ -215,4 +217,5 @@ class FollowedRemediationActivities(RemediationActivities):
                 now=self._deps.now(),
                 publish=self._deps.publish,
                 console_url=self._deps.console_url,
+                public_url=self._deps.public_url,
             )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from cloudoptima.services.events import Publish
 from cloudoptima.services.report_inputs import ReportInputError
 from cloudoptima.services.report_schedules import ReportScheduleNotFound, ReportSchedules
 from cloudoptima.services.reports import ReportsConfig
@@ -19,11 +20,15 @@ from cloudoptima_workflows.reports.scheduled_interface import ScheduledReportAct
 
 
 class ScheduledReportActivities(ScheduledReportActivityInterface):
-    """Bound to the database and the report configuration (the store, links and S3 destination)."""
+    """Bound to the database, the report configuration (the store, links and S3 destination) and ``publish``
+    (the live announcement of the ``report.ready`` notices of the reports it records; None: not announced)."""
 
-    def __init__(self, sessions: sessionmaker[Session], config: ReportsConfig) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], config: ReportsConfig, *, publish: Publish | None = None
+    ) -> None:
         self._sessions = sessions
         self._config = config
+        self._publish = publish
 
     @activity.defn(name="reports.request_scheduled_run")
     def request_scheduled_run(self, params: ScheduledRunInput) -> ScheduledRunOutcome:
@@ -32,7 +37,7 @@ class ScheduledReportActivities(ScheduledReportActivityInterface):
         org = uuid.UUID(params.organization_id)
         try:
             with tenant_session(self._sessions, org) as session:
-                view = ReportSchedules(session, org, self._config).request_run(
+                view = ReportSchedules(session, org, self._config, publish=self._publish).request_run(
                     uuid.UUID(params.schedule_id), params.now
                 )
         except ReportScheduleNotFound:

@@ -4,6 +4,7 @@ send it to a channel too; a scheduled run (no requester) notifies no one in-app.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -183,3 +184,18 @@ def test_a_scheduled_run_reaches_only_the_rules(
     assert [(d.channel_id, d.idempotency_key) for d in deliveries] == [
         (channel.id, f"report.ready:{report_id}")
     ]
+    assert deliveries[0].notice["link"] == f"https://finops.example.com/v1/reports/{report_id}"
+    # Without CLOUDOPTIMA_PUBLIC_URL the channel still gets an absolute link, under the gateway's address.
+    gateway = dataclasses.replace(config, public_url=None, notice_base_url="http://127.0.0.1:8000")
+    with tenant_session(factory, org_id) as session:
+        service = Reports(session, org_id, gateway)
+        second = service.request("monthly_cost_review", PERIOD, "csv", None, now=NOW).id
+        assert service.generate(second, NOW).status == "completed"
+    with factory() as session:
+        row = session.scalars(
+            select(NotificationDeliveryRow).where(
+                NotificationDeliveryRow.organization_id == org_id,
+                NotificationDeliveryRow.idempotency_key == f"report.ready:{second}",
+            )
+        ).one()
+    assert row.notice["link"] == f"http://127.0.0.1:8000/v1/reports/{second}"

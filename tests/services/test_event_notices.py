@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from cloudoptima.clouds.protocol import ProviderUnavailableError
+from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.domain.permission_problems import PermissionProblem
 from cloudoptima.domain.remediation import RemediationState
 from cloudoptima.security.encryption import CredentialCipher
@@ -33,6 +34,7 @@ from cloudoptima.services.execution_progress import ExecutionProgress
 from cloudoptima.services.notification_delivery import NotificationDelivery
 from cloudoptima.services.notification_rules import NotificationRules
 from cloudoptima.services.sandbox_loading import generate_to, load_sandbox
+from cloudoptima.settings import Settings
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import (
     Anomaly,
@@ -54,6 +56,8 @@ from cloudoptima_workflows.analysis.activities import AnalysisActivities
 from cloudoptima_workflows.analysis.inputs import AnalyseOrganisationInput
 from cloudoptima_workflows.collection.activities import CollectionActivities
 from cloudoptima_workflows.collection.inputs import CollectAccountInput
+from cloudoptima_workflows.queues import PROCESSING
+from cloudoptima_workflows.worker import WorkerDeps, registrations
 
 NOW = datetime(2031, 6, 1, 6, tzinfo=UTC)
 END = date(2031, 6, 1)
@@ -283,6 +287,46 @@ def _high_value_recommendations_go_to_the_webhook_once(
     with tenant_session(factory, org) as session:
         assert len(_deliveries(session, org, "recommendation.created")) == len(deliveries)
         assert len(_inbox(session, org, "recommendation.created")) == len(inbox)
+
+
+def _worker_activity(engine: Engine, settings: Settings, name: str) -> Callable[..., Any]:
+    """The processing-queue activity ``name`` as the worker registers it, wired from ``settings``."""
+    deps = WorkerDeps(
+        engine=engine,
+        sessions=session_factory(engine),
+        providers=ProviderRegistry(CIPHER),
+        publish=None,
+        public_url=settings.resolved_public_url,
+    )
+    _, activities = registrations(deps)[PROCESSING]
+    return next(a for a in activities if getattr(a, "__name__", "") == name)
+
+
+def test_the_worker_links_channel_notices_under_the_public_url(
+    engine: Engine, factory: sessionmaker[Session], estate: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No console is configured: a channel gets the API link under ``Settings.resolved_public_url`` (the
+    gateway's own address by default, ``CLOUDOPTIMA_PUBLIC_URL`` when set); the inbox keeps the API path."""
+    org = estate.id
+    with tenant_session(factory, org) as session:
+        hook = _webhook(session, org, "links")
+        rules = NotificationRules(session, org)
+        for event_type in ("anomaly.detected", "recommendation.created"):
+            rules.create(name=f"{event_type} out", event_type=event_type, channel_id=hook, now=NOW)
+    params = AnalyseOrganisationInput(organization_id=str(org), lookback_days=90, today="2031-05-31")
+    for variable in ("CLOUDOPTIMA_PUBLIC_URL", "CLOUDOPTIMA_HOST", "CLOUDOPTIMA_PORT"):
+        monkeypatch.delenv(variable, raising=False)
+    assert _worker_activity(engine, Settings(), "anomalies")(params).created > 0
+    monkeypatch.setenv("CLOUDOPTIMA_PUBLIC_URL", "https://finops.example.com/")
+    assert _worker_activity(engine, Settings(), "recommendations")(params).created > 0
+    with tenant_session(factory, org) as session:
+        anomalies = _deliveries(session, org, "anomaly.detected")
+        recommendations = _deliveries(session, org, "recommendation.created")
+    assert anomalies and {d.notice["link"] for d in anomalies} == {"http://127.0.0.1:8000/v1/costs/anomalies"}
+    assert recommendations
+    for delivery in recommendations:
+        rec_id = delivery.notice["idempotency_key"].removeprefix("recommendation.created:")
+        assert delivery.notice["link"] == f"https://finops.example.com/v1/recommendations/{rec_id}"
 
 
 def _execution(

@@ -21,6 +21,7 @@ from cloudoptima.services.inbox import (
     Inbox,
     InboxError,
     NotificationNotFound,
+    approval_channel_link,
     approval_link,
     notify_budget_alerts,
     notify_pending_approval,
@@ -247,7 +248,14 @@ def test_a_pending_approval_reaches_its_approvers_once(
         assert item.event_type == "approval.pending" and "42.50" in item.summary
         assert inbox.list(org.users["engineer"]).items == []  # cannot approve: not told
         assert inbox.list(org.users["viewer"]).items == []
-    assert approval_link(execution, None) == "/v1/approvals"
+    assert approval_link(execution, None) == f"/v1/executions/{execution}"
+    assert approval_channel_link(execution, None, "http://127.0.0.1:8000") == (
+        f"http://127.0.0.1:8000/v1/executions/{execution}"
+    )
+    assert approval_channel_link(execution, "https://finops.example.com", "http://127.0.0.1:8000") == (
+        f"https://finops.example.com/approvals/{execution}"
+    )
+    assert approval_channel_link(execution, None, None) is None
 
 
 def test_fired_budget_thresholds_reach_the_admins_once_per_period(

@@ -74,6 +74,7 @@ def finish(
                 last_success=previous_sync,
                 now=now,
                 publish=context.publish,
+                public_url=context.public_url,
             )
         last_sync, provider, identifier = row.last_sync_at, row.provider, row.account_identifier
     events = 0
@@ -155,6 +156,7 @@ def mark_error(context: CollectionContext, ref: AccountRef, reason: str) -> None
                 last_success=row.last_sync_at,
                 now=context.now(),
                 publish=context.publish,
+                public_url=context.public_url,
             )
     if context.publish is not None:
         context.publish(
@@ -183,4 +185,5 @@ def record_failed_steps(
             last_success=row.last_sync_at,
             now=context.now(),
             publish=context.publish,
+            public_url=context.public_url,
         )

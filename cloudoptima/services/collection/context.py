@@ -29,7 +29,9 @@ class CollectionContext:
     """The dependencies and settings of the collection steps (built once by ``CollectionService``).
 
     ``utilisation_window_days``: how much of the stored history the utilisation summaries cover;
-    ``utilisation_retention_days``: history months older than this are dropped.
+    ``utilisation_retention_days``: history months older than this are dropped; ``public_url``: the address
+    people reach the gateway at (``Settings.resolved_public_url``), the base of the links ``collection.failed``
+    notices carry to channels (None: no channel link).
     """
 
     engine: Engine
@@ -37,6 +39,7 @@ class CollectionContext:
     publish: Publish | None
     utilisation_window_days: int
     utilisation_retention_days: int
+    public_url: str | None = None
     sessions: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -62,6 +62,7 @@ class CollectionService:
         now: Callable[[], datetime] = _utc_now,
         utilisation_window_days: int = UTILISATION_WINDOW_DAYS,
         utilisation_retention_days: int = UTILISATION_RETENTION_DAYS,
+        public_url: str | None = None,
     ) -> None:
         if not 1 <= utilisation_window_days <= utilisation_retention_days:
             raise ValueError(
@@ -74,6 +75,7 @@ class CollectionService:
             publish=publish,
             utilisation_window_days=utilisation_window_days,
             utilisation_retention_days=utilisation_retention_days,
+            public_url=public_url,
         )
         self._providers = providers
 
