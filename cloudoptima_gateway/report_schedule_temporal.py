@@ -1,5 +1,5 @@
 """The Temporal Schedule behind each report schedule: built from its recurrence, created, paused, resumed,
-described and deleted through the Temporal client.
+updated (spec and action replaced, state kept), described and deleted through the Temporal client.
 
 Each report schedule ``<uuid>`` has the Temporal Schedule ``cloudoptima-report-<uuid>`` (the row's
 ``temporal_schedule_id``): a calendar spec at the schedule's hour and minute (every day; on its weekday; on
@@ -23,6 +23,8 @@ from temporalio.client import (
     ScheduleRange,
     ScheduleSpec,
     ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -81,6 +83,32 @@ class TemporalScheduleState:
 async def create(client: Client, view: ReportScheduleView, organization_id: str) -> None:
     """Create the Temporal Schedule (raises the client's error if it cannot)."""
     await client.create_schedule(view.temporal_schedule_id, temporal_schedule(view, organization_id))
+
+
+async def update(client: Client, view: ReportScheduleView, organization_id: str) -> Schedule:
+    """Replace the Temporal Schedule's spec and action with ``view``'s, keeping its state (paused or not,
+    and its note). Returns the schedule as it was before, for :func:`restore`."""
+    before: list[Schedule] = []
+
+    def updater(given: ScheduleUpdateInput) -> ScheduleUpdate:
+        current = given.description.schedule
+        before.append(current)
+        replacement = temporal_schedule(view, organization_id)
+        replacement.state = current.state
+        return ScheduleUpdate(schedule=replacement)
+
+    await client.get_schedule_handle(view.temporal_schedule_id).update(updater)
+    return before[-1]
+
+
+async def restore(client: Client, temporal_id: str, schedule: Schedule) -> None:
+    """Put ``schedule`` (what :func:`update` returned) back, keeping the current state."""
+
+    def updater(given: ScheduleUpdateInput) -> ScheduleUpdate:
+        schedule.state = given.description.schedule.state
+        return ScheduleUpdate(schedule=schedule)
+
+    await client.get_schedule_handle(temporal_id).update(updater)
 
 
 async def set_paused(client: Client, view: ReportScheduleView, paused: bool) -> None:

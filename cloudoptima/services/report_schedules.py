@@ -20,10 +20,14 @@ Contract:
   ``recipients`` fill an email delivery without its own, and recipients alone (no delivery) mean email.
   Email needs 1–50 addresses (``delivery.recipients``).
 - :class:`ReportSchedules` creates, lists, reads, enables/disables and deletes rows (every query scoped to
-  its organisation; :class:`ReportScheduleNotFound` for another organisation's id), lists a schedule's runs
+  its organisation; :class:`ReportScheduleNotFound` for another organisation's id), updates them
+  (:meth:`ReportSchedules.update`: any of the fields, the whole result checked exactly like a new one, nothing
+  changed on an error; :meth:`ReportSchedules.plan_update` checks without writing), lists a schedule's runs
   (its reports, newest first), and :meth:`ReportSchedules.request_run` records one run: a ``generating``
   report (``schedule_id`` set) for the period at ``now`` through
-  :meth:`~cloudoptima.services.reports.Reports.request`. The caller commits.
+  :meth:`~cloudoptima.services.reports.Reports.request`, or, when the stored inputs no longer pass the
+  template's checks, a ``failed`` report with the reason (and the failed ``report.ready`` notice), so every
+  run leaves a row. The caller commits.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudoptima.services.events import Publish
-from cloudoptima.services.report_catalog import get_template, resolve_parameters
+from cloudoptima.services.report_catalog import TEMPLATES, get_template, resolve_parameters
 from cloudoptima.services.report_inputs import ReportInputError
 from cloudoptima.services.reports import API_FORMATS, Reports, ReportsConfig, ReportView, check_delivery
 from cloudoptima.storage.models import ReportRow, ReportScheduleRow
@@ -50,6 +54,9 @@ FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly", "monthly")
 TEMPORAL_PREFIX = "cloudoptima-report-"
 PERIOD_NAMES = ("start_date", "end_date")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+CHANGEABLE = ("name", "template_id", "parameters", "format", "delivery", "recipients", "schedule")
+"""The fields :meth:`ReportSchedules.update` changes."""
+RECURRENCE_FIELDS = ("frequency", "day_of_week", "day_of_month", "time", "timezone")
 
 
 class ReportScheduleNotFound(LookupError):
@@ -241,7 +248,7 @@ class ReportSchedules:
     def _reports(self) -> Reports:
         return Reports(self.session, self.organization_id, self.config, publish=self._publish)
 
-    def create(
+    def _checked(
         self,
         *,
         template_id: str,
@@ -251,10 +258,10 @@ class ReportSchedules:
         recipients: Sequence[str] | None,
         recurrence: Recurrence,
         now: datetime,
-        name: str | None = None,
-        created_by: uuid.UUID | None = None,
-    ) -> ReportScheduleView:
-        """Check everything (module contract) and insert the schedule row (nothing fires it yet)."""
+        name: str | None,
+    ) -> dict[str, Any]:
+        """Every column a schedule row takes from these inputs, checked (module contract), or
+        :class:`ReportInputError` naming the field. Writes nothing."""
         template = get_template(template_id)
         given = dict(parameters or {})
         for period_name in PERIOD_NAMES:
@@ -273,28 +280,139 @@ class ReportSchedules:
         clean_name = (name or "").strip() or f"{template.name} ({recurrence.frequency})"
         if len(clean_name) > 200:
             raise ReportInputError("name: at most 200 characters")
-        stored = {k: v for k, v in given.items() if k in resolved}
+        return {
+            "name": clean_name,
+            "template_id": template.id,
+            "parameters": {k: v for k, v in given.items() if k in resolved},
+            "format": format,
+            "delivery": checked,
+            "frequency": recurrence.frequency,
+            "day_of_week": recurrence.day_of_week,
+            "day_of_month": recurrence.day_of_month,
+            "time_of_day": recurrence.time,
+            "timezone": recurrence.timezone,
+            "recipients": list(checked["recipients"]),
+        }
+
+    def create(
+        self,
+        *,
+        template_id: str,
+        parameters: Mapping[str, Any] | None,
+        format: str,
+        delivery: Mapping[str, Any] | None,
+        recipients: Sequence[str] | None,
+        recurrence: Recurrence,
+        now: datetime,
+        name: str | None = None,
+        created_by: uuid.UUID | None = None,
+    ) -> ReportScheduleView:
+        """Check everything (module contract) and insert the schedule row (nothing fires it yet)."""
+        columns = self._checked(
+            template_id=template_id,
+            parameters=parameters,
+            format=format,
+            delivery=delivery,
+            recipients=recipients,
+            recurrence=recurrence,
+            now=now,
+            name=name,
+        )
         schedule_id = uuid.uuid4()
         row = ReportScheduleRow(
             id=schedule_id,
             organization_id=self.organization_id,
-            name=clean_name,
-            template_id=template.id,
-            parameters=stored,
-            format=format,
-            delivery=checked,
-            frequency=recurrence.frequency,
-            day_of_week=recurrence.day_of_week,
-            day_of_month=recurrence.day_of_month,
-            time_of_day=recurrence.time,
-            timezone=recurrence.timezone,
-            recipients=list(checked["recipients"]),
+            **columns,
             enabled=True,
             temporal_schedule_id=temporal_schedule_id(schedule_id),
             created_by=created_by,
             created_at=now,
         )
         self.session.add(row)
+        self.session.flush()
+        return _view(row)
+
+    def _changed_columns(
+        self, row: ReportScheduleRow, changes: Mapping[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        current = _view(row)
+        unknown = sorted(set(changes) - set(CHANGEABLE))
+        if unknown:
+            raise ReportInputError(f"{unknown[0]}: not a field of a report schedule")
+        timing = dict(changes.get("schedule") or {})
+        unknown = sorted(set(timing) - set(RECURRENCE_FIELDS))
+        if unknown:
+            raise ReportInputError(f"schedule.{unknown[0]}: not a field of a schedule's recurrence")
+        was = current.recurrence
+        frequency = timing.get("frequency", was.frequency)
+        same = frequency == was.frequency  # another frequency drops the day it does not take
+        recurrence = validate_recurrence(
+            frequency,
+            timing.get("time", was.time),
+            timing.get("timezone", was.timezone),
+            day_of_week=timing.get("day_of_week", was.day_of_week if same else None),
+            day_of_month=timing.get("day_of_month", was.day_of_month if same else None),
+        )
+        if "delivery" in changes:
+            delivery, recipients = changes["delivery"], changes.get("recipients")
+        elif "recipients" in changes:
+            if current.delivery.get("method") == "email":
+                delivery, recipients = {**current.delivery, "recipients": []}, changes["recipients"]
+            else:  # recipients alone mean email, as on create
+                delivery, recipients = None, changes["recipients"]
+        else:
+            delivery, recipients = current.delivery, None
+        if "name" in changes:
+            name = changes["name"]
+        elif "template_id" in changes or "schedule" in changes:
+            # A generated name follows the template and frequency; one the user gave stays.
+            template = TEMPLATES.get(current.template_id)
+            generated = template is not None and current.name == f"{template.name} ({was.frequency})"
+            name = None if generated else current.name
+        else:
+            name = current.name
+        return self._checked(
+            template_id=changes.get("template_id", current.template_id),
+            parameters=changes.get("parameters", current.parameters),
+            format=changes.get("format", current.format),
+            delivery=delivery,
+            recipients=recipients,
+            recurrence=recurrence,
+            now=now,
+            name=name,
+        )
+
+    def plan_update(
+        self, schedule_id: uuid.UUID, changes: Mapping[str, Any], now: datetime
+    ) -> ReportScheduleView:
+        """The schedule as :meth:`update` would leave it, checked exactly like :meth:`create`; writes
+        nothing. ``changes`` holds only the fields to change (:data:`CHANGEABLE`; ``schedule`` holds only
+        the recurrence fields to change, merged onto the current ones: a new ``frequency`` drops the day the
+        old one took unless given). A new ``delivery`` takes ``recipients`` as on create; ``recipients``
+        alone replace an email delivery's, or make another delivery email (as on create). A name generated
+        from the template and frequency follows them; one the user gave stays unless changed.
+        :class:`ReportScheduleNotFound` for another organisation's id; :class:`ReportInputError` naming the
+        field for an invalid result."""
+        row = self._row(schedule_id)
+        columns = self._changed_columns(row, changes, now)
+        planned = ReportScheduleRow(
+            id=row.id,
+            organization_id=row.organization_id,
+            **columns,
+            enabled=row.enabled,
+            temporal_schedule_id=row.temporal_schedule_id,
+            created_by=row.created_by,
+            created_at=row.created_at,
+        )
+        return _view(planned)
+
+    def update(self, schedule_id: uuid.UUID, changes: Mapping[str, Any], now: datetime) -> ReportScheduleView:
+        """Apply ``changes`` (see :meth:`plan_update`) to the row and flush; an invalid result raises
+        :class:`ReportInputError` naming the field and changes nothing."""
+        row = self._row(schedule_id)
+        columns = self._changed_columns(row, changes, now)
+        for column, value in columns.items():
+            setattr(row, column, value)
         self.session.flush()
         return _view(row)
 
@@ -347,8 +465,10 @@ class ReportSchedules:
 
     def request_run(self, schedule_id: uuid.UUID, now: datetime) -> ReportView:
         """Record one run at ``now``: a ``generating`` report of the schedule's template, format and delivery
-        covering :func:`scheduled_period` in the schedule's zone (module contract). Idempotent: asked again for
-        the same ``now`` it returns the report it recorded then."""
+        covering :func:`scheduled_period` in the schedule's zone (module contract). When the schedule's inputs
+        no longer pass the template's checks the run is recorded ``failed`` with the reason (and its
+        ``report.ready`` notice) instead of raising. Idempotent: asked again for the same ``now`` it returns
+        the report it recorded then."""
         view = self.get(schedule_id)
         at = now.astimezone(UTC)
         already = self.session.scalars(
@@ -362,15 +482,44 @@ class ReportSchedules:
             return self._reports().get(already)
         start, end = scheduled_period(view.recurrence.frequency, view.recurrence.timezone, now)
         parameters = {**view.parameters, "start_date": start.isoformat(), "end_date": end.isoformat()}
-        return self._reports().request(
-            view.template_id,
-            parameters,
-            view.format,
-            view.delivery,
-            now=at,
-            requested_by=view.created_by,
+        reports = self._reports()
+        try:
+            return reports.request(
+                view.template_id,
+                parameters,
+                view.format,
+                view.delivery,
+                now=at,
+                requested_by=view.created_by,
+                schedule_id=view.id,
+            )
+        except ReportInputError as exc:
+            return self._failed_run(view, parameters, at, str(exc))
+
+    def _failed_run(
+        self, view: ReportScheduleView, parameters: dict[str, Any], at: datetime, reason: str
+    ) -> ReportView:
+        """The run's report, ``failed`` with ``reason``: the schedule's stored inputs no longer pass the
+        template's checks (a template parameter changed, a delivery no longer configured). Recorded as
+        ``generating`` and then failed through :meth:`Reports.fail`, so it gets the ``report.ready`` notice
+        a failed report gets (the same requester as the schedule's other runs, then the rules)."""
+        method = str(view.delivery.get("method", "download"))
+        row = ReportRow(
+            id=uuid.uuid4(),
+            organization_id=self.organization_id,
+            template_id=view.template_id,
+            parameters=parameters,
+            format=view.format,
+            delivery=dict(view.delivery),
+            status="generating",
             schedule_id=view.id,
+            requested_by=view.created_by,
+            delivery_status=None if method == "download" else "pending",
+            created_at=at,
         )
+        self.session.add(row)
+        self.session.flush()
+        return self._reports().fail(row.id, f"the schedule's report could not be requested: {reason}", at)
 
 
 __all__ = [

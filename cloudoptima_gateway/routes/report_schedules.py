@@ -11,6 +11,12 @@ and the Temporal Schedule of each (:mod:`cloudoptima_gateway.report_schedule_tem
   newest first, shown as ``GET /v1/reports/{id}`` shows them).
 - ``POST /v1/reports/schedules/{schedule_id}/pause`` and ``/resume`` (``create:reports``): Temporal first,
   then the row's ``enabled``; 503 (nothing changed) if Temporal cannot be reached.
+- ``PATCH /v1/reports/schedules/{schedule_id}`` (``create:reports``): changes any of ``name``,
+  ``template_id``, ``parameters``, ``format``, ``delivery``, ``recipients`` and ``schedule`` (only the
+  recurrence fields given); the whole result is checked as on create (a 422 naming the field, nothing
+  changed). Temporal first (its spec and action replaced, its paused state kept), then the row; if the row
+  cannot be written the Temporal Schedule is put back, and if Temporal cannot be reached the answer is 503
+  with nothing changed. Answers the schedule with its new next run times.
 - ``DELETE /v1/reports/schedules/{schedule_id}`` (``create:reports``): deletes the Temporal Schedule, then the
   row (its reports stay); 204.
 """
@@ -52,6 +58,7 @@ from cloudoptima_gateway.schemas.report_schedules import (
     ReportScheduleIn,
     ReportScheduleList,
     ReportScheduleOut,
+    ReportSchedulePatch,
 )
 from cloudoptima_gateway.schemas.reports import ReportOut
 
@@ -158,8 +165,7 @@ async def create_schedule(
     try:
         view = await _in_org(runtime, org, record)
     except ReportInputError as exc:
-        field, _, message = str(exc).partition(": ")
-        raise invalid(field, message or str(exc), "body") from None
+        raise _invalid(exc) from None
     try:
         client = await runtime.temporal()
         await temporal.create(client, view, str(org))
@@ -233,6 +239,54 @@ async def resume_schedule(
 ) -> ReportScheduleOut:
     """Resume a paused schedule (runs missed while paused are not caught up)."""
     return await _set_paused(runtime, principal, schedule_id, False)
+
+
+def _invalid(exc: ReportInputError) -> HTTPException:
+    field, _, message = str(exc).partition(": ")
+    return invalid(field, message or str(exc), "body")
+
+
+@router.patch("/schedules/{schedule_id}", response_model=ReportScheduleOut)
+async def update_schedule(
+    schedule_id: uuid.UUID, body: ReportSchedulePatch, principal: Creator, runtime: RuntimeDep
+) -> ReportScheduleOut:
+    """Change the schedule (module docstring); answers it with its new next run times."""
+    org = principal.organization_id
+    now = datetime.now(UTC)
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("schedule") is None:
+        changes.pop("schedule", None)
+    try:
+        planned = await _in_org(
+            runtime, org, lambda schedules: schedules.plan_update(schedule_id, changes, now)
+        )
+    except ReportScheduleNotFound:
+        raise not_found("report schedule", schedule_id) from None
+    except ReportInputError as exc:
+        raise _invalid(exc) from None
+    client = await _client(runtime)
+    try:
+        before = await temporal.update(client, planned, str(org))
+    except TEMPORAL_ERRORS as exc:
+        _log.warning("could not update %s: %s", planned.temporal_schedule_id, exc)
+        raise _unavailable() from None
+    try:
+        updated = await _in_org(runtime, org, lambda schedules: schedules.update(schedule_id, changes, now))
+    except BaseException as exc:  # the row is unchanged: put Temporal's schedule back before answering
+        try:
+            await temporal.restore(client, planned.temporal_schedule_id, before)
+        except TEMPORAL_ERRORS as restore_exc:
+            _log.error(
+                "could not restore %s after the row update failed: %s",
+                planned.temporal_schedule_id,
+                restore_exc,
+            )
+        if isinstance(exc, ReportScheduleNotFound):  # deleted meanwhile
+            raise not_found("report schedule", schedule_id) from None
+        if isinstance(exc, ReportInputError):  # changed meanwhile so that the result no longer passes
+            raise _invalid(exc) from None
+        raise
+    return _out(updated, await _state(runtime, updated))
 
 
 @router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -38,6 +38,35 @@ class ReportScheduleIn(StrictBody):
     name: str | None = Field(default=None, max_length=200)
 
 
+class RecurrencePatch(StrictBody):
+    """Only the recurrence fields to change; the others keep their values (a new frequency drops the day
+    field the old one took unless it is given)."""
+
+    frequency: str | None = Field(default=None, description="daily, weekly or monthly")
+    day_of_week: int | None = Field(default=None, description="weekly: 0 = Monday … 6 = Sunday")
+    day_of_month: int | None = Field(default=None, description="monthly: 1 … 28")
+    time: str | None = Field(default=None, description="HH:MM (24-hour) in the time zone")
+    timezone: str | None = Field(default=None, max_length=64, description="IANA name, e.g. Europe/Berlin")
+
+
+class ReportSchedulePatch(StrictBody):
+    """Only the fields to change; the whole resulting schedule is checked as on create."""
+
+    name: str | None = Field(default=None, max_length=200)
+    template_id: str | None = Field(default=None, min_length=1, max_length=64)
+    parameters: dict[str, Any] | None = Field(
+        default=None, description="replaces the parameters (no start_date/end_date)"
+    )
+    format: Literal["pdf", "excel", "csv", "json"] | None = None
+    delivery: DeliveryIn | None = None
+    recipients: list[str] | None = Field(
+        default=None,
+        max_length=50,
+        description="replaces an email delivery's recipients; on another delivery, alone, means email",
+    )
+    schedule: RecurrencePatch | None = None
+
+
 class RecurrenceOut(Schema):
     frequency: str
     day_of_week: int | None

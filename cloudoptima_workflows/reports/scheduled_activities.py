@@ -33,7 +33,9 @@ class ScheduledReportActivities(ScheduledReportActivityInterface):
     @activity.defn(name="reports.request_scheduled_run")
     def request_scheduled_run(self, params: ScheduledRunInput) -> ScheduledRunOutcome:
         """The report row of this run (committed), or no report when the schedule was deleted meanwhile. A
-        schedule whose parameters no longer pass the template's checks fails without retrying, saying why."""
+        schedule whose inputs no longer pass the template's checks gets a ``failed`` report with the reason
+        (:meth:`~cloudoptima.services.report_schedules.ReportSchedules.request_run`); the ``GenerateReport``
+        child then finds it finished and returns its outcome. Any other input error fails without retrying."""
         org = uuid.UUID(params.organization_id)
         try:
             with tenant_session(self._sessions, org) as session:

@@ -128,6 +128,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "format": "json",
         "schedule": {"frequency": "daily", "time": "08:00", "timezone": "UTC"},
     },
+    "ReportSchedulePatch": {"schedule": {"time": "09:15"}},
     "RuleIn": {"name": "matrix rule", "event_type": "anomaly.detected", "recipients": {"roles": ["admin"]}},
     "RulePatch": {"enabled": False},
 }

@@ -6,7 +6,9 @@ and resume reach Temporal; delete removes both; bad input is a 422 naming the fi
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -17,17 +19,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from cloudoptima.services.report_schedules import scheduled_period
+from cloudoptima.services.report_schedules import ReportSchedules, scheduled_period, validate_recurrence
 from cloudoptima.services.reports import reports_config_from_settings
 from cloudoptima.settings import Settings
 from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import ReportScheduleRow
+from cloudoptima.storage.tenancy import scope
 from cloudoptima_gateway.main import build_app
 from cloudoptima_workflows.queues import REPORTS
 from cloudoptima_workflows.reports.activities import ReportActivities
@@ -269,3 +272,181 @@ def test_without_temporal_nothing_is_created_and_the_answer_is_503(
         assert {str(r.id) for r in rows} == {s["schedule_id"] for s in before}
     # Listing still answers without Temporal: the rows, with no next run times and an unknown paused state.
     assert all(s["next_run_times"] == [] and s["paused"] is None for s in after)
+
+
+def test_without_temporal_a_change_is_a_503_and_changes_nothing(
+    engine: Engine, gateway_settings: Settings, org: Org
+) -> None:
+    with Session(engine) as session:
+        view = ReportSchedules(
+            scope(session, org.id), org.id, reports_config_from_settings(gateway_settings)
+        ).create(
+            template_id="savings",
+            parameters={},
+            format="csv",
+            delivery=None,
+            recipients=[],
+            recurrence=validate_recurrence("daily", "08:00", "UTC"),
+            now=datetime.now(UTC),
+        )
+        session.commit()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+    settings = gateway_settings.model_copy(update={"temporal_address": closed})
+    with TestClient(build_app(settings)) as offline:
+        path = f"/v1/reports/schedules/{view.id}"
+        response = offline.patch(path, json={"schedule": {"time": "09:00"}}, headers=org.headers("analyst"))
+        assert response.status_code == 503, response.text
+        assert offline.get(path, headers=org.headers("analyst")).json()["schedule"]["time"] == "08:00"
+        assert offline.delete(path, headers=org.headers("analyst")).status_code == 503
+    with Session(engine) as session:
+        session.execute(delete(ReportScheduleRow).where(ReportScheduleRow.id == view.id))
+        session.commit()
+
+
+async def test_patch_moves_the_temporal_calendar_keeps_paused_and_changes_nothing_on_bad_input(
+    client: TestClient,
+    temporal_env: WorkflowEnvironment,
+    engine: Engine,
+    gateway_settings: Settings,
+    org: Org,
+) -> None:
+    daily = {**MONTHLY, "schedule": {"frequency": "daily", "time": "08:00", "timezone": "UTC"}}
+    created = (await _call(client, "POST", "/v1/reports/schedule", org, json=daily)).json()
+    schedule_id, temporal_id = created["schedule_id"], created["temporal_schedule_id"]
+    handle = temporal_env.client.get_schedule_handle(temporal_id)
+
+    # Time and zone change the Temporal calendar and the next run times (17:45 in Tokyo, every day).
+    patched = await _call(
+        client,
+        "PATCH",
+        f"/v1/reports/schedules/{schedule_id}",
+        org,
+        json={"schedule": {"time": "17:45", "timezone": "Asia/Tokyo"}, "parameters": {"top_n": 5}},
+    )
+    assert patched.status_code == 200, patched.text
+    out = patched.json()
+    assert out["schedule"] == {
+        "frequency": "daily",
+        "day_of_week": None,
+        "day_of_month": None,
+        "time": "17:45",
+        "timezone": "Asia/Tokyo",
+    }
+    assert out["parameters"] == {"top_n": 5} and out["paused"] is False
+    spec = (await handle.describe()).schedule.spec
+    [calendar] = spec.calendars
+    assert spec.time_zone_name == "Asia/Tokyo"
+    assert [r.start for r in calendar.hour] == [17] and [r.start for r in calendar.minute] == [45]
+    runs = [datetime.fromisoformat(t) for t in out["next_run_times"]]
+    assert runs and all(
+        (t.astimezone(ZoneInfo("Asia/Tokyo")).hour, t.astimezone(ZoneInfo("Asia/Tokyo")).minute) == (17, 45)
+        for t in runs
+    )
+
+    # Paused stays paused through a change; a bad zone is a 422 naming it and changes neither side.
+    assert (await _call(client, "POST", f"/v1/reports/schedules/{schedule_id}/pause", org)).status_code == 200
+    bad = await _call(
+        client,
+        "PATCH",
+        f"/v1/reports/schedules/{schedule_id}",
+        org,
+        json={"schedule": {"timezone": "Europe/Atlantis", "time": "06:00"}, "name": "renamed"},
+    )
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "schedule.timezone"]
+    described = await handle.describe()
+    assert described.schedule.spec.time_zone_name == "Asia/Tokyo"
+    assert [r.start for r in described.schedule.spec.calendars[0].hour] == [17]
+    same = (await _call(client, "GET", f"/v1/reports/schedules/{schedule_id}", org)).json()
+    assert same["schedule"]["timezone"] == "Asia/Tokyo" and same["name"] == created["name"]
+    weekly = await _call(
+        client,
+        "PATCH",
+        f"/v1/reports/schedules/{schedule_id}",
+        org,
+        json={"schedule": {"frequency": "weekly", "day_of_week": 2}, "name": "Wednesdays"},
+    )
+    assert weekly.status_code == 200, weekly.text
+    assert weekly.json()["name"] == "Wednesdays" and weekly.json()["paused"] is True
+    described = await handle.describe()
+    assert described.schedule.state.paused is True
+    assert [r.start for r in described.schedule.spec.calendars[0].day_of_week] == [3]  # Temporal: Wednesday
+
+    # Another organisation's schedule is not found (and unchanged); a viewer may not change one.
+    other = make_org(engine, gateway_settings, name="other-patch")
+    hidden = await _call(
+        client, "PATCH", f"/v1/reports/schedules/{schedule_id}", other, json={"name": "mine now"}
+    )
+    assert hidden.status_code == 404
+    refused = await _call(
+        client, "PATCH", f"/v1/reports/schedules/{schedule_id}", org, role="viewer", json={"name": "x"}
+    )
+    assert refused.status_code == 403
+    assert (await _call(client, "GET", f"/v1/reports/schedules/{schedule_id}", org)).json()[
+        "name"
+    ] == "Wednesdays"
+    assert (await _call(client, "DELETE", f"/v1/reports/schedules/{schedule_id}", org)).status_code == 204
+
+
+async def test_runs_whose_inputs_no_longer_pass_are_recorded_failed_with_the_reason(
+    client: TestClient, temporal_env: WorkflowEnvironment, engine: Engine, gateway_settings: Settings
+) -> None:
+    """The ``team`` rollup tag key is removed after a showback schedule was made; another schedule's stored
+    parameters no longer pass the template's checks. Each triggered run leaves a failed report, with its
+    reason, listed among the schedule's runs."""
+    tags = make_org(engine, gateway_settings, name="schedule-tags")
+    with Session(engine) as session:
+        session.execute(
+            text("UPDATE organizations SET settings = :s WHERE id = :id"),
+            {"s": json.dumps({"rollup_tag_keys": ["team", "environment"]}), "id": tags.id},
+        )
+        session.commit()
+    showback = {
+        "template_id": "showback",
+        "parameters": {"tag_key": "team"},
+        "format": "csv",
+        "schedule": {"frequency": "weekly", "day_of_week": 0, "time": "07:00", "timezone": "UTC"},
+    }
+    by_team = (await _call(client, "POST", "/v1/reports/schedule", tags, json=showback)).json()
+    review = (await _call(client, "POST", "/v1/reports/schedule", tags, json=MONTHLY)).json()
+    with Session(engine) as session:
+        session.execute(
+            text("UPDATE organizations SET settings = :s WHERE id = :id"),
+            {"s": json.dumps({"rollup_tag_keys": ["environment"]}), "id": tags.id},
+        )
+        row = session.get(ReportScheduleRow, uuid.UUID(review["schedule_id"]))
+        assert row is not None
+        row.parameters = {"top_n": "many"}  # stored before the template's checks tightened, say
+        session.commit()
+
+    async with worker(temporal_env, engine, gateway_settings):
+        for created in (by_team, review):
+            await temporal_env.client.get_schedule_handle(created["temporal_schedule_id"]).trigger()
+        details: dict[str, Any] = {}
+        for _ in range(300):
+            for created in (by_team, review):
+                path = f"/v1/reports/schedules/{created['schedule_id']}"
+                details[created["schedule_id"]] = (await _call(client, "GET", path, tags)).json()
+            if all(d["runs"] and d["runs"][0]["status"] != "generating" for d in details.values()):
+                break
+            await asyncio.sleep(0.1)
+        for created in (by_team, review):
+            [action] = (
+                await temporal_env.client.get_schedule_handle(created["temporal_schedule_id"]).describe()
+            ).info.recent_actions
+            await temporal_env.client.get_workflow_handle(action.action.workflow_id).result()
+    [team_run] = details[by_team["schedule_id"]]["runs"]
+    assert team_run["status"] == "failed" and team_run["schedule_id"] == by_team["schedule_id"]
+    assert "tag_key" in team_run["error"] and "'team'" in team_run["error"], team_run
+    [review_run] = details[review["schedule_id"]]["runs"]
+    assert review_run["status"] == "failed" and review_run["schedule_id"] == review["schedule_id"]
+    assert review_run["error"].startswith("the schedule's report could not be requested: parameters.top_n")
+    assert review_run["download_url"] is None
+    # Each failed run notifies as a failed report does: its report.ready notice (here to the creator).
+    inbox = (await _call(client, "GET", "/v1/notifications", tags)).json()["items"]
+    failed = {n["payload"]["report_id"]: n for n in inbox if n["event_type"] == "report.ready"}
+    assert set(failed) == {team_run["id"], review_run["id"]}
+    notice = failed[review_run["id"]]
+    assert notice["severity"] == "warning" and notice["title"] == "Report failed: Monthly cost review"
+    assert notice["payload"]["status"] == "failed" and notice["payload"]["error"] == review_run["error"]

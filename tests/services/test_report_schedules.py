@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from cloudoptima.reports.store import ReportStore
@@ -24,6 +24,7 @@ from cloudoptima.services.report_schedules import (
     validate_recurrence,
 )
 from cloudoptima.services.reports import ReportsConfig
+from cloudoptima.storage.models import ReportScheduleRow
 from cloudoptima.storage.tenancy import scope
 from tests.reports.cost_seeding import make_organisation, remove_organisation
 
@@ -175,3 +176,74 @@ def test_create_checks_everything_and_runs_are_recorded_once_per_due_time(
         session.commit()
         with pytest.raises(ReportScheduleNotFound):
             schedules.get(created.id)
+
+
+def test_update_checks_the_whole_result_and_a_run_that_no_longer_passes_is_recorded_failed_once(
+    engine: Engine, org: uuid.UUID, tmp_path: Path
+) -> None:
+    weekly = validate_recurrence("weekly", "08:00", BERLIN, day_of_week=0)
+    with Session(engine) as session:
+        schedules = _schedules(session, org, tmp_path)
+        created = schedules.create(
+            template_id="monthly_cost_review",
+            parameters={"top_n": 5},
+            format="csv",
+            delivery=None,
+            recipients=["cfo@example.com"],
+            recurrence=weekly,
+            now=NOW,
+        )
+        session.commit()
+        bad = [
+            ({"schedule": {"day_of_week": 7}}, "schedule.day_of_week"),
+            ({"schedule": {"frequency": "monthly"}}, "schedule.day_of_month"),  # weekly's day is dropped
+            ({"schedule": {"timezone": "Mars/Olympus"}}, "schedule.timezone"),
+            ({"template_id": "showback"}, "parameters.tag_key"),  # the old parameters do not fit the new one
+            ({"parameters": {"end_date": "2027-01-01"}}, "parameters.end_date"),
+            ({"recipients": []}, "delivery.recipients"),
+            ({"format": "docx"}, "format"),
+            ({"name": "x" * 201}, "name"),
+            ({"colour": "red"}, "colour"),
+        ]
+        for changes, field in bad:
+            with pytest.raises(ReportInputError, match="^" + re.escape(field) + ": "):
+                schedules.plan_update(created.id, changes, NOW)
+            with pytest.raises(ReportInputError, match="^" + re.escape(field) + ": "):
+                schedules.update(created.id, changes, NOW)
+        session.rollback()
+        assert schedules.get(created.id) == created
+        changes = {"schedule": {"frequency": "monthly", "day_of_month": 1, "time": "07:30"}, "format": "json"}
+        planned = schedules.plan_update(created.id, changes, NOW)
+        assert schedules.get(created.id) == created  # planning writes nothing
+        updated = schedules.update(created.id, changes, NOW)
+        session.commit()
+        assert updated == planned
+        assert (updated.recurrence.frequency, updated.recurrence.day_of_week) == ("monthly", None)
+        assert (updated.recurrence.day_of_month, updated.recurrence.time, updated.format) == (
+            1,
+            "07:30",
+            "json",
+        )
+        assert updated.name == "Monthly cost review (monthly)"  # the generated name follows the frequency
+        assert updated.delivery == created.delivery and updated.parameters == {"top_n": 5}
+        moved = schedules.update(created.id, {"recipients": ["ops@example.com"]}, NOW)
+        assert moved.delivery == {"method": "email", "recipients": ["ops@example.com"]}
+
+        # The stored parameters no longer pass (as if the template's checks tightened): the run is a failed
+        # report with the reason, its email delivery failed with it, recorded once per due time.
+        session.execute(
+            update(ReportScheduleRow)
+            .where(ReportScheduleRow.id == created.id)
+            .values(parameters={"top_n": 0})
+        )
+        due = datetime(2027, 1, 1, 6, 30, tzinfo=UTC)
+        run = schedules.request_run(created.id, due)
+        again = schedules.request_run(created.id, due)
+        session.commit()
+        assert again.id == run.id and run.schedule_id == created.id and run.status == "failed"
+        assert run.error is not None and run.error.startswith(
+            "the schedule's report could not be requested: parameters.top_n"
+        )
+        assert (run.delivery_status, run.delivery_error) == ("failed", "the report could not be generated")
+        assert (run.parameters["start_date"], run.parameters["end_date"]) == ("2026-12-01", "2027-01-01")
+        assert [r.id for r in schedules.runs(created.id)] == [run.id]
