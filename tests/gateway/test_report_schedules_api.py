@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from temporalio.client import ScheduleActionStartWorkflow
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -450,3 +452,44 @@ async def test_runs_whose_inputs_no_longer_pass_are_recorded_failed_with_the_rea
     notice = failed[review_run["id"]]
     assert notice["severity"] == "warning" and notice["title"] == "Report failed: Monthly cost review"
     assert notice["payload"]["status"] == "failed" and notice["payload"]["error"] == review_run["error"]
+
+
+async def test_when_the_row_cannot_be_written_the_temporal_schedule_is_put_back(
+    client: TestClient, temporal_env: WorkflowEnvironment, engine: Engine, org: Org
+) -> None:
+    """A real database failure on the row's update (a trigger refusing it) after Temporal took the new
+    calendar: Temporal gets the old one back and the row is unchanged."""
+    created = (await _call(client, "POST", "/v1/reports/schedule", org, json=MONTHLY)).json()
+    schedule_id = created["schedule_id"]
+    handle = temporal_env.client.get_schedule_handle(created["temporal_schedule_id"])
+    refuse = text(
+        "CREATE FUNCTION refuse_schedule_update() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;"
+        "CREATE TRIGGER refuse_schedule_update BEFORE UPDATE ON report_schedules FOR EACH ROW "
+        f"WHEN (OLD.id = '{schedule_id}') EXECUTE FUNCTION refuse_schedule_update()"
+    )
+    with engine.begin() as connection:
+        connection.execute(refuse)
+    try:
+        with pytest.raises(DBAPIError, match="refused by the test"):
+            await _call(
+                client,
+                "PATCH",
+                f"/v1/reports/schedules/{schedule_id}",
+                org,
+                json={"schedule": {"time": "17:45", "timezone": "Asia/Tokyo"}},
+            )
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER refuse_schedule_update ON report_schedules"))
+            connection.execute(text("DROP FUNCTION refuse_schedule_update()"))
+    described = await handle.describe()
+    assert described.schedule.spec.time_zone_name == "Europe/Berlin"
+    assert [r.start for r in described.schedule.spec.calendars[0].hour] == [8]
+    assert described.schedule.state.paused is False
+    detail = (await _call(client, "GET", f"/v1/reports/schedules/{schedule_id}", org)).json()
+    assert detail["schedule"]["time"] == "08:00" and detail["schedule"]["timezone"] == "Europe/Berlin"
+    # The action still starts the same workflow for the same schedule: the put-back schedule is whole.
+    action = described.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow) and action.workflow == "ScheduledReport"
+    assert (await _call(client, "DELETE", f"/v1/reports/schedules/{schedule_id}", org)).status_code == 204
