@@ -12,7 +12,7 @@ completion notifies no one):
   configured, else the API path ``/v1/reports/{id}``; the signed download link is not put in the inbox: it
   expires, the report's page gives a fresh one) and payload ``report_id``, ``template_id``, ``template``,
   ``format``, ``status``, ``period`` (``start_date``, ``end_date`` end-exclusive, or null), ``size_bytes``,
-  ``error``. A scheduled run has no requester and gets no in-app notice from this step.
+  ``error``. A scheduled run's requester is the schedule's creator (while still an active user).
 - The same notice is then dispatched through the organisation's notification rules
   (:func:`~cloudoptima.services.notification_rules.dispatch`): no default rule exists for ``report.ready``,
   so by default nothing else happens; an admin's rule can send it to a channel (Slack, Teams, email,
