@@ -1,0 +1,102 @@
+// The app shell: sign-in gate, navigation (only screens that exist are listed), theme toggle, sign-out.
+
+import { useEffect, useState, type ReactNode } from "react";
+import { logout } from "./lib/api";
+import { usePrincipal } from "./lib/hooks";
+import { navigate, usePath } from "./lib/router";
+import { applyTheme, storedTheme, systemTheme, type Theme } from "./lib/theme";
+import { Login } from "./screens/Login";
+import { Overview } from "./screens/Overview";
+
+interface Screen {
+  path: string;
+  label: string;
+  testId: string;
+  render: () => ReactNode;
+}
+
+/** The screens in the navigation, in order. Add a screen here when it is built. */
+const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav-overview", render: () => <Overview /> }];
+
+function NotFound() {
+  return (
+    <div data-testid="not-found">
+      <h1>Page not found</h1>
+      <p>
+        <a href="/" onClick={(e) => { e.preventDefault(); navigate("/"); }}>Go to the overview</a>
+      </p>
+    </div>
+  );
+}
+
+function useTheme(): [Theme, () => void] {
+  const [theme, setTheme] = useState<Theme>(storedTheme() ?? systemTheme());
+  useEffect(() => {
+    applyTheme(theme, false);
+    if (storedTheme() !== null) return;
+    const media = window.matchMedia?.("(prefers-color-scheme: dark)");
+    const follow = (): void => setTheme(systemTheme());
+    media?.addEventListener("change", follow);
+    return () => media?.removeEventListener("change", follow);
+  }, [theme]);
+  const toggle = (): void => {
+    const next: Theme = theme === "dark" ? "light" : "dark";
+    applyTheme(next, true);
+    setTheme(next);
+  };
+  return [theme, toggle];
+}
+
+export function App() {
+  const principal = usePrincipal();
+  const path = usePath();
+  const [theme, toggleTheme] = useTheme();
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  if (principal === null) return <Login onSignedIn={() => navigate(path === "/login" ? "/" : path)} />;
+
+  const screen = SCREENS.find((s) => s.path === path);
+  return (
+    <div className="shell" data-testid="app-shell" data-role={principal.role}>
+      <header className="topbar">
+        <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="main-nav" data-testid="nav-toggle" onClick={() => setMenuOpen(!menuOpen)}>
+          Menu
+        </button>
+        <span className="brand">CloudOptima</span>
+        <span className="spacer" />
+        <span className="role" data-testid="current-role" title="Your role">
+          {principal.role.replace("_", " ")}
+        </span>
+        <button type="button" data-testid="theme-toggle" aria-label={`Switch to ${theme === "dark" ? "light" : "dark"} theme`} onClick={toggleTheme}>
+          {theme === "dark" ? "Light" : "Dark"}
+        </button>
+        <button type="button" data-testid="logout" onClick={() => void logout().then(() => navigate("/"))}>
+          Sign out
+        </button>
+      </header>
+      <nav id="main-nav" className={menuOpen ? "nav open" : "nav"} aria-label="Main" data-testid="main-nav">
+        <ul>
+          {SCREENS.map((s) => (
+            <li key={s.path}>
+              <a
+                href={s.path}
+                data-testid={s.testId}
+                aria-current={s.path === path ? "page" : undefined}
+                onClick={(e) => {
+                  e.preventDefault();
+                  setMenuOpen(false);
+                  navigate(s.path);
+                }}
+              >
+                {s.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main className="content" id="content">
+        {screen ? screen.render() : <NotFound />}
+      </main>
+    </div>
+  );
+}

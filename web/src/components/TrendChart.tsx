@@ -1,0 +1,107 @@
+// Daily spend with the forecast band, drawn by uPlot (canvas). The table under it (visually hidden) gives the
+// same numbers to screen readers and to tests.
+
+import { useEffect, useRef } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { parseDay } from "../lib/dates";
+import type { ForecastPoint } from "../lib/types";
+
+export interface TrendChartProps {
+  actual: { date: string; cost: number }[];
+  forecast: ForecastPoint[];
+  currency: string;
+}
+
+function cssVar(name: string, fallback: string): string {
+  const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+export function TrendChart({ actual, forecast, currency }: TrendChartProps) {
+  const host = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const element = host.current;
+    if (element === null) return;
+    const days = [...new Set([...actual.map((p) => p.date), ...forecast.map((p) => p.date)])].sort();
+    const actualBy = new Map(actual.map((p) => [p.date, p.cost]));
+    const forecastBy = new Map(forecast.map((p) => [p.date, p]));
+    const data: uPlot.AlignedData = [
+      days.map((d) => parseDay(d).getTime() / 1000),
+      days.map((d) => actualBy.get(d) ?? null),
+      days.map((d) => forecastBy.get(d)?.predicted_cost ?? null),
+      days.map((d) => forecastBy.get(d)?.upper_bound ?? null),
+      days.map((d) => forecastBy.get(d)?.lower_bound ?? null),
+    ];
+    const axis = cssVar("--muted", "#666");
+    const grid = cssVar("--border", "#ddd");
+    const accent = cssVar("--accent", "#2563eb");
+    const band = cssVar("--band", "rgba(234,88,12,0.18)");
+    const predicted = cssVar("--forecast", "#ea580c");
+    const fmt = new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 });
+    const opts: uPlot.Options = {
+      width: Math.max(element.clientWidth, 280),
+      height: 280,
+      scales: { x: { time: true } },
+      legend: { show: true },
+      series: [
+        {},
+        { label: "Daily cost", stroke: accent, width: 2, value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
+        { label: "Forecast", stroke: predicted, width: 2, dash: [6, 4], value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
+        { label: "Upper bound", stroke: band, width: 1, value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
+        { label: "Lower bound", stroke: band, width: 1, value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
+      ],
+      bands: [{ series: [3, 4], fill: band }],
+      axes: [
+        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, values: (_u, ticks) => ticks.map((t) => fmt.format(t)) },
+      ],
+    };
+    const plot = new uPlot(opts, data, element);
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(element.clientWidth, 280), height: 280 }));
+    resize.observe(element);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [actual, forecast, currency]);
+
+  return (
+    <figure className="chart" data-testid="overview-trend-chart">
+      <div ref={host} className="chart-canvas" role="img" aria-label={`Daily cost of the last ${actual.length} days and the forecast of the next ${forecast.length} days`} />
+      <table className="visually-hidden" data-testid="overview-trend-table">
+        <caption>Daily cost and forecast</caption>
+        <thead>
+          <tr>
+            <th scope="col">Day</th>
+            <th scope="col">Cost</th>
+            <th scope="col">Forecast</th>
+            <th scope="col">Lower</th>
+            <th scope="col">Upper</th>
+          </tr>
+        </thead>
+        <tbody>
+          {actual.map((p) => (
+            <tr key={`a${p.date}`}>
+              <td>{p.date}</td>
+              <td>{p.cost.toFixed(2)}</td>
+              <td />
+              <td />
+              <td />
+            </tr>
+          ))}
+          {forecast.map((p) => (
+            <tr key={`f${p.date}`}>
+              <td>{p.date}</td>
+              <td />
+              <td>{p.predicted_cost.toFixed(2)}</td>
+              <td>{p.lower_bound.toFixed(2)}</td>
+              <td>{p.upper_bound.toFixed(2)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}
