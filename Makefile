@@ -16,7 +16,7 @@ EDITABLE := $(UV) pip install --python $(BIN)/python --no-deps --no-build-isolat
 COMPILE := $(UV) pip compile --generate-hashes --python-version 3.11 --no-header --quiet $(FIND_LINKS) \
 	$(if $(UPGRADE),--upgrade) $(if $(UPGRADE_PACKAGE),--upgrade-package $(UPGRADE_PACKAGE))
 
-.PHONY: demo test install install-dev lock lint typecheck contracts pytest clean node-tools
+.PHONY: demo test install install-dev lock lint typecheck contracts pytest clean node-tools web
 
 # A new venv gets the pinned uv (with its hashes) from pip; uv then installs everything else.
 BOOT := $(VENV)/.bootstrapped
@@ -49,7 +49,7 @@ lock: $(BOOT)
 	grep -h '^uv==' requirements/build.in | $(UV) pip compile --generate-hashes --python-version 3.11 \
 		--no-header --quiet - -o requirements/bootstrap.lock
 
-demo: install
+demo: install web
 	$(BIN)/cloudoptima up
 
 lint: install-dev
@@ -75,10 +75,31 @@ node_modules/.installed: package.json package-lock.json
 
 node-tools: node_modules/.installed
 
+# The web console (web/: its own package.json + package-lock.json): `npm ci` when the lock changes, then
+# `npm run build` (tsc --noEmit, then vite build) into web/dist/, which the gateway serves at /, when a source
+# changes. Without npm the console is skipped and the gateway's / says how to build it.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web && npm ci --no-audit --no-fund && touch node_modules/.installed; \
+	else \
+		echo "npm not found: skipping the web console's install (the gateway's / will say how to build it)"; \
+	fi
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	@if [ -f web/node_modules/.installed ]; then \
+		cd web && npm run --silent build && touch dist/index.html; \
+	else \
+		echo "npm not found: skipping the web console's build"; \
+	fi
+
+web: web/dist/index.html
+
 pytest: install-dev node-tools
 	$(BIN)/pytest
 
-test: lint typecheck contracts pytest
+test: web lint typecheck contracts pytest
 
 clean:
-	rm -rf $(VENV) .cloudoptima .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cloudoptima .pytest_cache .mypy_cache .ruff_cache web/dist web/node_modules
