@@ -18,6 +18,7 @@ from cloudoptima.settings import Settings, load_settings
 from cloudoptima.storage.tenancy import TenantViolation
 from cloudoptima_gateway import health, stream
 from cloudoptima_gateway.audit import AuditMiddleware
+from cloudoptima_gateway.console import install_console, resolve_console_dir
 from cloudoptima_gateway.docs_pages import DEFAULT_CSP, docs_router
 from cloudoptima_gateway.edge_cache import CachedReadMiddleware
 from cloudoptima_gateway.observability import Metrics, RequestMiddleware, configure_logging
@@ -101,6 +102,8 @@ def create_app(
         app.include_router(extra, prefix="/v1")
     for path, sub_app in mounted.items():
         app.mount(path, sub_app)
+    # The web console answers the GET/HEAD requests that no route or mount matches (cloudoptima_gateway.console).
+    install_console(app, resolve_console_dir(settings.console_dir))
     app.add_exception_handler(TenantViolation, _not_found)
 
     @app.get("/metrics", include_in_schema=False)

@@ -198,6 +198,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("CLOUDOPTIMA_PUBLIC_URL", "public_url")
     )
     """The address people reach the product at, for links in emails (default: ``http://HOST:PORT``)."""
+    console_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("CLOUDOPTIMA_CONSOLE_DIR", "console_dir")
+    )
+    """The built web console the gateway serves at ``/`` (default: the checkout's ``web/dist`` when present;
+    ``make web`` builds it). When the folder has no ``index.html``, ``/`` says how to build it (503)."""
     smtp_host: str | None = Field(default=None, validation_alias=AliasChoices("SMTP_HOST", "smtp_host"))
     """The mail server for password-reset links; unset: embedded mode writes the email to the log."""
     smtp_port: int = Field(default=587, validation_alias=AliasChoices("SMTP_PORT", "smtp_port"))
