@@ -9,6 +9,7 @@ Contract:
   templates over them. It never calls a tool that was not bound, so it can never do more than the graph
   allows.
 - Every answer starts with ``[offline narrator]``.
+- ``now`` is its clock (UTC): named periods in chat questions ("last month") resolve against it; tests pin it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -55,6 +57,7 @@ class OfflineChatModel(BaseChatModel):
     """Deterministic routing and templates (see module contract)."""
 
     tool_schemas: list[dict[str, Any]] = []
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
     def _llm_type(self) -> str:
@@ -79,7 +82,7 @@ class OfflineChatModel(BaseChatModel):
             writer = _writers().get(task.group(1))
             if found and writer:
                 return AIMessage(content=writer(json.loads(found.group(1))))
-        return offline_chat.respond(messages, self.tool_schemas, OFFLINE_LABEL)
+        return offline_chat.respond(messages, self.tool_schemas, OFFLINE_LABEL, self.now().date())
 
     def _generate(
         self,

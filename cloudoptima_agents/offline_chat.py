@@ -6,8 +6,12 @@ Contract:
   filled from the question (ids, ISO dates, provider, dimension, the question itself for search tools).
   Intents: remediation request (only with a recommendation id and an explicit verb), anomalies,
   recommendations, forecast, period comparison, top spenders, spend breakdown, budgets, runbooks.
-- ``respond(messages, schemas, label)``: after a new human message → the routed tool calls (or a help
-  answer when nothing matches); after tool results → an answer listing each result's values verbatim.
+- ``respond(messages, schemas, label, today)``: after a new human message → the tool calls of
+  :func:`cloudoptima_agents.offline_answers.plan` for the common questions (top spend, why cost changed,
+  where to save, budgets at risk; periods resolved against ``today``, the caller's clock), else the routed
+  tool calls (or a help answer listing what the offline mode answers when nothing matches); after tool
+  results → :func:`cloudoptima_agents.offline_answers.compose`'s sentences when it recognises them, else an
+  answer listing each result's values verbatim.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from cloudoptima_agents import offline_answers
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -196,14 +203,16 @@ def render(name: str, payload: Any) -> str:
 
 
 HELP = (
-    "I answer from the platform's data with its tools. Ask about spend (by service, region or account), "
-    "top spenders, period comparisons, forecasts, anomalies, recommendations or runbooks. I can request a "
-    "remediation for a recommendation id; a human must approve it before anything changes."
+    f"{offline_answers.HELP} I can request a remediation for a recommendation id; a human must approve it "
+    "before anything changes."
 )
 
 
-def respond(messages: list[BaseMessage], schemas: list[dict[str, Any]], label: str) -> AIMessage:
+def respond(
+    messages: list[BaseMessage], schemas: list[dict[str, Any]], label: str, today: date | None = None
+) -> AIMessage:
     """The next assistant message (see module contract)."""
+    today = today or datetime.now(UTC).date()
     last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
     if last_human < 0:
         return AIMessage(content=f"{label} {HELP}")
@@ -211,10 +220,15 @@ def respond(messages: list[BaseMessage], schemas: list[dict[str, Any]], label: s
     results = [m for m in after if isinstance(m, ToolMessage)]
     if not after:
         question = str(messages[last_human].content)
-        calls = route(question, schemas) if schemas else []
+        planned = None if _UUID.search(question) else offline_answers.plan(question, schemas, today)
+        calls = planned or (route(question, schemas) if schemas else [])
         if calls:
             return AIMessage(content="", tool_calls=calls)
         return AIMessage(content=f"{label} {HELP}")
+    question = str(messages[last_human].content)
+    written = offline_answers.compose(question, [(m.name or "tool", _payload(m)) for m in results], today)
+    if written is not None:
+        return AIMessage(content=f"{label} {written}")
     parts = [f"{label} From the platform's tools (no language model is configured):"]
     for message in results:
         parts.append(render(message.name or "tool", _payload(message)))
