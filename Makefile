@@ -78,7 +78,7 @@ node-tools: node_modules/.installed
 # The web console (web/: its own package.json + package-lock.json): `npm ci` when the lock changes, then
 # `npm run build` (tsc --noEmit, then vite build) into web/dist/, which the gateway serves at /, when a source
 # changes. Without npm the console is skipped and the gateway's / says how to build it.
-WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
 
 web/node_modules/.installed: web/package.json web/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \

@@ -70,7 +70,8 @@ export function TrendChart({ actual, forecast, currency }: TrendChartProps) {
   return (
     <figure className="chart" data-testid="overview-trend-chart">
       <div ref={host} className="chart-canvas" role="img" aria-label={`Daily cost of the last ${actual.length} days and the forecast of the next ${forecast.length} days`} />
-      <table className="visually-hidden" data-testid="overview-trend-table">
+      <div className="visually-hidden">
+      <table data-testid="overview-trend-table">
         <caption>Daily cost and forecast</caption>
         <thead>
           <tr>
@@ -102,6 +103,7 @@ export function TrendChart({ actual, forecast, currency }: TrendChartProps) {
           ))}
         </tbody>
       </table>
+      </div>
     </figure>
   );
 }

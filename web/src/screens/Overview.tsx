@@ -40,6 +40,12 @@ function combine<A, B>(a: Loadable<A>, b: Loadable<B>): Loadable<[A, B]> {
   return { state: "loading" };
 }
 
+/** The recorded days of ``series``: up to the forecast's history end (later days are still being collected). */
+function recorded(series: CostOverview, fc: Forecast): CostOverview["time_series"] {
+  const end = fc.history_end;
+  return end === null ? series.time_series : series.time_series.filter((p) => p.date <= end);
+}
+
 function overview(start: string, end: string, groupBy: string): Promise<CostOverview> {
   return getJson<CostOverview>("/v1/costs/overview", { start_date: start, end_date: end, granularity: "daily", group_by: groupBy });
 }
@@ -167,7 +173,9 @@ export function Overview({ now }: { now?: Date }) {
 
         <Card title={`Daily cost, last ${TREND_DAYS} days, and forecast`} testId="overview-trend" wide>
           <Pending value={trendAndForecast}>
-            {([series, fc]) => <TrendChart actual={series.time_series} forecast={fc.forecast} currency={series.currency} />}
+            {([series, fc]) => (
+              <TrendChart actual={recorded(series, fc)} forecast={fc.forecast} currency={series.currency} />
+            )}
           </Pending>
         </Card>
 
