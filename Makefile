@@ -16,7 +16,7 @@ EDITABLE := $(UV) pip install --python $(BIN)/python --no-deps --no-build-isolat
 COMPILE := $(UV) pip compile --generate-hashes --python-version 3.11 --no-header --quiet $(FIND_LINKS) \
 	$(if $(UPGRADE),--upgrade) $(if $(UPGRADE_PACKAGE),--upgrade-package $(UPGRADE_PACKAGE))
 
-.PHONY: demo test install install-dev lock lint typecheck contracts pytest clean node-tools web
+.PHONY: demo test install install-dev lock lint typecheck contracts pytest clean node-tools web web-test
 
 # A new venv gets the pinned uv (with its hashes) from pip; uv then installs everything else.
 BOOT := $(VENV)/.bootstrapped
@@ -96,10 +96,14 @@ web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
 
 web: web/dist/index.html
 
+# The console's unit tests (Vitest: dates, month-to-date windows, the end-of-month forecast, token claims).
+web-test: web
+	@if [ -f web/node_modules/.installed ]; then cd web && npm run --silent test; else echo "npm not found: skipping the web console's unit tests"; fi
+
 pytest: install-dev node-tools
 	$(BIN)/pytest
 
-test: web lint typecheck contracts pytest
+test: web web-test lint typecheck contracts pytest
 
 clean:
 	rm -rf $(VENV) .cloudoptima .pytest_cache .mypy_cache .ruff_cache web/dist web/node_modules
