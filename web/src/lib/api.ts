@@ -127,20 +127,23 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-/** Sign out: revoke the access token and the refresh token's family on the server, then forget both. */
+/** Sign out: revoke the access token and the refresh token's family on the server, then forget both (also
+ * when the server cannot be reached: the access token then expires on its own). */
 export async function logout(): Promise<void> {
   const token = accessToken;
   const refresh = refreshToken;
-  clear();
-  if (token === null) return;
   try {
-    await fetch("/v1/auth/logout", {
-      method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify(refresh ? { refresh_token: refresh } : {}),
-    });
+    if (token !== null) {
+      await fetch("/v1/auth/logout", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify(refresh ? { refresh_token: refresh } : {}),
+      });
+    }
   } catch {
-    // Signed out locally either way; the access token expires on its own.
+    // Signed out locally either way.
+  } finally {
+    clear();
   }
 }
 
