@@ -32,6 +32,10 @@ class BreakdownItem(BaseModel):
     dimension: str
     cost: Decimal
     percentage: Decimal
+    name: str | None = Field(
+        default=None,
+        description="Display name of the value: the cloud account's name when grouped by account.",
+    )
 
 
 class TimePoint(BaseModel):
@@ -62,14 +66,33 @@ class ServiceCost(BaseModel):
     service_name: str
     provider: str
     current_month: Decimal
-    last_month: Decimal
-    trend: Decimal | None = Field(description="% change vs last month; None when last month was 0")
+    last_month: Decimal = Field(description="The whole previous calendar month.")
+    last_month_same_days: Decimal = Field(
+        description="The previous month over the same days as month to date (see TrendBasis)."
+    )
+    trend: Decimal | None = Field(
+        description="% change of month to date vs last_month_same_days; None when that was 0"
+    )
     top_resources: list[ResourceCost]
+
+
+class TrendBasis(BaseModel):
+    """What ``trend`` compares: month to date ``[current_start, current_end)`` against the same days of the
+    previous month ``[previous_start, previous_end)``. The previous period ends on the same day of the month
+    as today, clamped to the previous month's last day: on 30 March, 1-30 March against 1-28 February (the
+    whole of February, 29 in a leap year); on 1 December, 1 December against 1 November."""
+
+    current_start: date
+    current_end: date = Field(description="exclusive (tomorrow)")
+    previous_start: date
+    previous_end: date = Field(description="exclusive")
+    rule: str = "month_to_date_vs_same_days_of_previous_month"
 
 
 class CostsByService(BaseModel):
     currency: str
     month_start: date
+    trend_basis: TrendBasis
     services: list[ServiceCost]
 
 
@@ -81,6 +104,7 @@ class GroupTotal(BaseModel):
     effective_cost: Decimal
     list_cost: Decimal
     charge_rows: int
+    name: str | None = Field(default=None, description="The cloud account's name when grouped by account.")
 
 
 class GroupPage(BaseModel):
@@ -104,6 +128,7 @@ class Driver(BaseModel):
     change: Decimal
     change_percent: Decimal | None
     share_of_change_percent: Decimal | None
+    name: str | None = Field(default=None, description="The cloud account's name when grouped by account.")
 
 
 class PeriodDrivers(BaseModel):
@@ -129,6 +154,7 @@ class ResourceSpend(BaseModel):
     region: str | None
     provider: str
     billed_cost: Decimal
+    account_name: str | None = Field(default=None, description="The cloud account's name (cloud_accounts).")
 
 
 class ResourcePage(BaseModel):

@@ -4,10 +4,14 @@ Contract:
 - ``compute`` pages the organisation's compute instances (newest-seen first, then id), filtered by provider,
   region, status and *all* of the given tags; each item carries its utilisation averages from
   ``resources.metrics`` (``network_gb`` = mean in+out bytes per sample × samples / 10^9), the number of
-  live recommendations naming it and an optimisation score: the stored score, else
-  ``100 × (1 − potential monthly savings / monthly cost)`` clipped to 0..100 (100 when nothing to save).
-- ``storage`` lists disks with size, iops, attachment, monthly cost, age and how many snapshots were taken
-  from them.
+  live recommendations naming it and an optimisation score: the stored score when one was imported (basis
+  ``stored``), else ``cloudoptima.analytics.optimization_score``: the lower of the utilisation fit (p99 CPU /
+  memory against the rightsizing ceiling) and ``100 × (1 − live recommendation savings / monthly cost)``.
+- ``storage`` lists disks (largest monthly cost first, then id) with size, iops, attachment, monthly cost, age
+  and how many snapshots were taken from them; :class:`StorageFilters` narrows them (all given filters must
+  hold): provider, account (the provider's account id of the connected account), region, disk type,
+  attached / unattached, status, size ≥ ``min_size_gb``, age ≥ ``min_age_days`` (from the cloud's creation
+  time, at the injected ``now``).
 - ``tag_targets`` checks a bulk-tag request per resource: unknown ids and (without ``overwrite``) tags that
   would change an existing value are listed as failures; the rest are returned to be tagged.
 - ``apply_tags`` tags each target through its account's provider (``ActionKind.TAG``) and then stores the
@@ -20,13 +24,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Float, func, select
 from sqlalchemy.orm import Session
 
+from cloudoptima.analytics.optimization_score import optimization_score
 from cloudoptima.clouds.protocol import ActionKind, ActionRequest, CloudProviderClient, ProviderError
 from cloudoptima.storage.models import CloudAccount, Recommendation, ResourceDocument
 from cloudoptima.storage.tenancy import TenantRepository
@@ -46,6 +51,7 @@ class ComputeItem:
     network_gb: float | None
     optimization_score: int
     recommendations_count: int
+    score_basis: Literal["utilisation", "recommendations", "stored"] = "recommendations"
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,20 @@ class StorageItem:
     attached_to: str | None
     age_days: int
     snapshot_count: int
+
+
+@dataclass(frozen=True)
+class StorageFilters:
+    """Filters of the storage list (None = any)."""
+
+    provider: str | None = None
+    account: str | None = None
+    region: str | None = None
+    disk_type: str | None = None
+    attached: bool | None = None
+    status: str | None = None
+    min_size_gb: float | None = None
+    min_age_days: int | None = None
 
 
 @dataclass
@@ -139,14 +159,15 @@ class ResourceQueries:
         items = []
         for row in rows:
             count, savings = live.get(row.resource_id, (0, Decimal(0)))
-            cost = row.cost_monthly or Decimal(0)
+            metrics = row.metrics or {}
+            basis: Literal["utilisation", "recommendations", "stored"] = "stored"
             if row.optimization_score is not None:
                 score = row.optimization_score
-            elif cost > 0:
-                score = int(max(0, min(100, round(100 * (1 - savings / cost)))))
             else:
-                score = 100
-            metrics = row.metrics or {}
+                found = optimization_score(
+                    metrics, status=row.status, monthly_cost=row.cost_monthly, open_savings=savings
+                )
+                score, basis = found.score, found.basis
             items.append(
                 ComputeItem(
                     row=row,
@@ -155,14 +176,39 @@ class ResourceQueries:
                     network_gb=_network_gb(metrics),
                     optimization_score=score,
                     recommendations_count=count,
+                    score_basis=basis,
                 )
             )
         return items, total
 
-    def storage(self, *, page: int = 1, page_size: int = 50) -> tuple[list[StorageItem], int]:
+    def storage(
+        self, *, page: int = 1, page_size: int = 50, filters: StorageFilters | None = None
+    ) -> tuple[list[StorageItem], int]:
         query = self._repo.query().where(
             ResourceDocument.resource_type == "disk", ResourceDocument.status != "deleted"
         )
+        f = filters or StorageFilters()
+        column = ResourceDocument.configuration
+        if f.provider:
+            query = query.where(ResourceDocument.provider == f.provider)
+        if f.account:
+            accounts = select(CloudAccount.id).where(
+                CloudAccount.organization_id == self._org, CloudAccount.account_identifier == f.account
+            )
+            query = query.where(ResourceDocument.cloud_account_id.in_(accounts))
+        if f.region:
+            query = query.where(ResourceDocument.region == f.region)
+        if f.disk_type:
+            query = query.where(column["disk_type"].astext == f.disk_type)
+        if f.attached is not None:
+            attached = func.coalesce(column["attached_to"].astext, "") != ""
+            query = query.where(attached if f.attached else ~attached)
+        if f.status:
+            query = query.where(ResourceDocument.status == f.status)
+        if f.min_size_gb is not None:
+            query = query.where(column["size_gb"].astext.cast(Float) >= f.min_size_gb)
+        if f.min_age_days is not None:
+            query = query.where(ResourceDocument.created_at <= self._now() - timedelta(days=f.min_age_days))
         total = int(self._session.scalar(select(func.count()).select_from(query.subquery())) or 0)
         rows = self._session.scalars(
             query.order_by(ResourceDocument.cost_monthly.desc().nulls_last(), ResourceDocument.id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.budgets import BudgetSpec
 from cloudoptima.services.budget_edits import delete_budget, update_budget
+from cloudoptima.services.budget_scope_check import scope_problems
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.storage.models import Budget
 from cloudoptima_gateway.audit import AuditedRoute
@@ -42,6 +43,28 @@ def _spec(body: BudgetIn) -> BudgetSpec:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.errors(include_url=False)
         ) from exc
+
+
+def _checked(session: Session, principal: Principal, body: BudgetIn) -> BudgetSpec:
+    """The spec of ``body``; 422 naming each scope field that names nothing the organisation knows, with close
+    matches (``cloudoptima.services.budget_scope_check``)."""
+    spec = _spec(body)
+    problems = scope_problems(session.connection(), principal.organization_id, spec.scope)
+    if problems:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=[
+                {
+                    "type": "value_error",
+                    "loc": ["body", *p.loc],
+                    "msg": p.message,
+                    "input": p.value,
+                    "ctx": {"suggestions": p.suggestions},
+                }
+                for p in problems
+            ],
+        )
+    return spec
 
 
 def _out(service: BudgetService, row: Budget) -> BudgetOut:
@@ -87,7 +110,7 @@ def list_budgets(principal: Reader, session: TenantDb) -> BudgetList:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BudgetCreated)
 def create_budget(body: BudgetIn, request: Request, principal: Writer, session: TenantDb) -> BudgetCreated:
-    row = _service(session, principal).create(_spec(body))
+    row = _service(session, principal).create(_checked(session, principal, body))
     request.state.audit_resource_id = str(row.id)
     request.state.audit_details = {"name": row.name, "amount": str(row.amount), "period": row.period}
     return BudgetCreated(budget_id=row.id)
@@ -105,7 +128,7 @@ def get_budget(budget_id: uuid.UUID, principal: Reader, session: TenantDb) -> Bu
 @router.put("/{budget_id}", response_model=Success)
 def replace_budget(budget_id: uuid.UUID, body: BudgetIn, principal: Writer, session: TenantDb) -> Success:
     try:
-        update_budget(session, principal.organization_id, budget_id, _spec(body))
+        update_budget(session, principal.organization_id, budget_id, _checked(session, principal, body))
     except LookupError as exc:
         raise not_found("budget", budget_id) from exc
     return Success()

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.recommendations import RecommendationStatus
 from cloudoptima.services.price_catalog import price_catalog_for
+from cloudoptima.services.recommendation_pages import CursorError, recommendation_page
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Recommendation
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, TenantDb
-from cloudoptima_gateway.schemas.common import Success, not_found
+from cloudoptima_gateway.schemas.common import Success, invalid, not_found
 from cloudoptima_gateway.schemas.recommendations import (
     DismissIn,
     ImpactPreviewOut,
@@ -71,16 +72,32 @@ def list_recommendations(
     min_savings: Annotated[Decimal | None, Query(ge=0, le=1_000_000_000)] = None,
     sort_by: Literal["savings", "age", "risk", "priority"] = "priority",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(min_length=1, max_length=2000, description="next_cursor of the previous page")
+    ] = None,
 ) -> RecommendationList:
-    rows = service(session, principal).list(
-        status=RecommendationStatus(status),
-        category=category,
-        risk_level=risk_level,
-        min_savings=min_savings,
-        sort_by=sort_by,
-        limit=limit,
+    """A page of recommendations in ``sort_by`` order (ties by fingerprint, then id); ``next_cursor`` pages
+    on (keyset: rows added or removed meanwhile never shift the rest); ``total`` counts this page,
+    ``total_matching`` every row the filters select."""
+    try:
+        found = recommendation_page(
+            service(session, principal),
+            status=RecommendationStatus(status),
+            category=category,
+            risk_level=risk_level,
+            min_savings=min_savings,
+            sort_by=sort_by,
+            limit=limit,
+            cursor=cursor,
+        )
+    except CursorError as exc:
+        raise invalid("cursor", str(exc)) from exc
+    return RecommendationList(
+        recommendations=[recommendation_out(r) for r in found.rows],
+        total=len(found.rows),
+        total_matching=found.total,
+        next_cursor=found.next_cursor,
     )
-    return RecommendationList(recommendations=[recommendation_out(r) for r in rows], total=len(rows))
 
 
 @router.get("/{recommendation_id}", response_model=RecommendationOut)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.organisation_settings import OrganisationSettings
-from cloudoptima.services.resources import ResourceQueries
+from cloudoptima.services.resources import ResourceQueries, StorageFilters
 from cloudoptima.services.utilisation_anomalies import UtilisationAnomalies
 from cloudoptima.storage.models import Organization
 from cloudoptima.storage.tenancy import tenant_session
@@ -119,6 +119,7 @@ def list_compute(
                 utilization=Utilization(cpu_avg=i.cpu_avg, memory_avg=i.memory_avg, network_gb=i.network_gb),
                 tags=i.row.tags or {},
                 optimization_score=i.optimization_score,
+                score_basis=i.score_basis,
                 recommendations_count=i.recommendations_count,
             )
             for i in items
@@ -127,14 +128,62 @@ def list_compute(
     )
 
 
+STORAGE_FILTERS = (
+    "provider",
+    "account",
+    "region",
+    "type",
+    "state",
+    "status",
+    "min_size_gb",
+    "min_age_days",
+    "page",
+    "page_size",
+)
+
+
 @router.get("/storage", response_model=StorageList)
 def list_storage(
+    request: Request,
     principal: Reader,
     session: TenantDb,
+    provider: Literal["aws", "azure", "gcp"] | None = None,
+    account: Annotated[
+        str | None, Query(min_length=1, max_length=255, description="Provider account id")
+    ] = None,
+    region: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    type: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Disk type, e.g. gp3")
+    ] = None,
+    state: Annotated[
+        Literal["attached", "unattached"] | None, Query(description="Attached to an instance or not")
+    ] = None,
+    status: Annotated[
+        str | None, Query(min_length=1, max_length=50, description="The cloud's disk status")
+    ] = None,
+    min_size_gb: Annotated[float | None, Query(ge=0)] = None,
+    min_age_days: Annotated[int | None, Query(ge=0, le=36_500)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: PageSize = 50,
 ) -> StorageList:
-    items, total = ResourceQueries(session, principal.organization_id).storage(page=page, page_size=page_size)
+    """Disks, largest monthly cost first; every given filter must hold. An unknown query parameter is a 422
+    naming it (a misspelt filter never silently lists everything)."""
+    for name in request.query_params:
+        if name not in STORAGE_FILTERS:
+            raise invalid(name, f"unknown filter {name!r}; known: {', '.join(STORAGE_FILTERS)}")
+    filters = StorageFilters(
+        provider=provider,
+        account=account,
+        region=region,
+        disk_type=type,
+        attached=None if state is None else state == "attached",
+        status=status,
+        min_size_gb=min_size_gb,
+        min_age_days=min_age_days,
+    )
+    items, total = ResourceQueries(session, principal.organization_id).storage(
+        page=page, page_size=page_size, filters=filters
+    )
     return StorageList(
         volumes=[
             VolumeOut(

@@ -27,6 +27,10 @@ class BreakdownItem(Schema):
     dimension: str
     cost: Money
     percentage: float
+    name: str | None = Field(
+        default=None,
+        description="Display name of the value: the cloud account's name when group_by=account (null if unknown).",
+    )
 
 
 class TimePoint(Schema):
@@ -169,12 +173,27 @@ class ServiceCostOut(Schema):
     service_name: str
     provider: str
     current_month: Money
-    last_month: Money
-    trend: float | None
+    last_month: Money = Field(description="The whole previous calendar month.")
+    last_month_same_days: Money = Field(description="The previous month over trend_basis's previous period.")
+    trend: float | None = Field(
+        description="% change of current_month vs last_month_same_days (null when that was 0)."
+    )
     top_resources: list[ResourceCostOut]
+
+
+class TrendBasisOut(Schema):
+    """Month to date against the same days of the previous month, whose end is clamped to that month's last
+    day: on 30 March, 1-30 March vs 1-28 February (all of February); on 1 December, 1 Dec vs 1 Nov."""
+
+    current_start: date
+    current_end: date = Field(description="exclusive")
+    previous_start: date
+    previous_end: date = Field(description="exclusive")
+    rule: str
 
 
 class CostsByServiceOut(Schema):
     currency: str
     month_start: date
+    trend_basis: TrendBasisOut
     services: list[ServiceCostOut]

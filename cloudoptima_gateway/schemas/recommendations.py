@@ -59,7 +59,12 @@ class RecommendationOut(Schema):
 
 class RecommendationList(Schema):
     recommendations: list[RecommendationOut]
-    total: int
+    total: int = Field(description="Recommendations on this page.")
+    total_matching: int | None = Field(default=None, description="Every recommendation the filters select.")
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as cursor= (with the same sort_by) for the next page; null on the last.",
+    )
 
 
 class DismissIn(StrictBody):

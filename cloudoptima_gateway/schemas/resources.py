@@ -27,7 +27,18 @@ class ComputeResourceOut(Schema):
     monthly_cost: Money | None
     utilization: Utilization
     tags: dict[str, Any]
-    optimization_score: int = Field(ge=0, le=100)
+    optimization_score: int = Field(
+        ge=0,
+        le=100,
+        description="How much of what the instance pays for it needs (100 = nothing to win): the lower of its "
+        "utilisation fit (p99 CPU and memory against the rightsizing ceiling of 80 %) and 100 x (1 - open "
+        "recommendation savings / monthly cost); see score_basis.",
+    )
+    score_basis: Literal["utilisation", "recommendations", "stored"] = Field(
+        default="recommendations",
+        description="utilisation: both parts (running, >= 24 hourly CPU samples); recommendations: savings "
+        "part only (stopped or too little history); stored: a score imported with the inventory.",
+    )
     recommendations_count: int
 
 

@@ -39,6 +39,7 @@ class CostGroup(BaseModel):
     list_cost: Decimal
     percent_of_total: Decimal | None
     charge_rows: int = Field(description="Billing line items summed into this group.")
+    name: str | None = Field(default=None, description="The cloud account's name when grouped by account.")
 
 
 class TimeBucket(BaseModel):
@@ -84,6 +85,7 @@ def cost_by_dimension(ctx: ToolContext, params: CostByDimensionInput) -> CostByD
             list_cost=g.list_cost,
             percent_of_total=percent_of(g.billed_cost, total),
             charge_rows=g.charge_rows,
+            name=g.name,
         )
         for g in page
     ]

@@ -34,6 +34,7 @@ class Driver(BaseModel):
     change: Decimal
     change_percent: Decimal | None
     share_of_change_percent: Decimal | None
+    name: str | None = Field(default=None, description="The cloud account's name when grouped by account.")
 
 
 class ComparePeriodsOutput(BaseModel):

@@ -34,6 +34,7 @@ class Spender(BaseModel):
     region: str | None
     provider: str
     billed_cost: Decimal
+    account_name: str | None = Field(default=None, description="The cloud account's name.")
 
 
 class TopSpendersOutput(PagedOutput):

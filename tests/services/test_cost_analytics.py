@@ -167,7 +167,8 @@ def test_by_service_current_vs_last_month_with_top_resources(engine: Engine, loa
     services = {s.service_name: s for s in result.services}
     assert services["EC2"].current_month == Decimal("25.00")
     assert services["EC2"].last_month == Decimal("28.00")
-    assert services["EC2"].trend == Decimal("-10.71")
+    assert services["EC2"].last_month_same_days == Decimal("10.00")  # 1-10 February
+    assert services["EC2"].trend == Decimal("150.00")  # 25 vs 10, not vs all of February
     assert services["S3"].trend is None
     assert [r.resource_id for r in services["S3"].top_resources] == ["bucket-1", "bucket-2"]
 

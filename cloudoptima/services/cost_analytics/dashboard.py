@@ -18,6 +18,7 @@ from cloudoptima.domain.costs import (
     PeriodComparison,
     ResourceCost,
     ServiceCost,
+    TrendBasis,
 )
 from cloudoptima.services.cost_analytics.queries import (
     BUCKET_SQL,
@@ -26,6 +27,20 @@ from cloudoptima.services.cost_analytics.queries import (
     utc_start,
     validate_range,
 )
+
+
+def trend_basis(today: date) -> TrendBasis:
+    """Month to date (through ``today``) against the same days of the previous month, clamped to that month's
+    last day (see :class:`TrendBasis`)."""
+    month = today.replace(day=1)
+    previous = (month - timedelta(days=1)).replace(day=1)
+    previous_days = (month - previous).days
+    return TrendBasis(
+        current_start=month,
+        current_end=today + timedelta(days=1),
+        previous_start=previous,
+        previous_end=previous + timedelta(days=min(today.day, previous_days)),
+    )
 
 
 class DashboardCosts(CostQueries):
@@ -70,6 +85,7 @@ class DashboardCosts(CostQueries):
             ),
             {**params, **span},
         ).all()
+        names = self.account_names(str(dim) for dim, _ in breakdown_rows) if group_by == "account" else {}
         return CostOverview(
             start_date=start,
             end_date=end,
@@ -90,6 +106,7 @@ class DashboardCosts(CostQueries):
                     dimension=str(dim),
                     cost=Decimal(cost),
                     percentage=percent(Decimal(cost), total) or Decimal(0),
+                    name=names.get(str(dim)),
                 )
                 for dim, cost in breakdown_rows
             ],
@@ -101,10 +118,11 @@ class DashboardCosts(CostQueries):
     def by_service(
         self, today: date, *, provider: str | None = None, currency: str | None = None, top_resources: int = 5
     ) -> CostsByService:
-        """Month-to-date vs the whole previous month per service, with each service's top resources."""
-        month = today.replace(day=1)
-        previous = (month - timedelta(days=1)).replace(day=1)
-        tomorrow = today + timedelta(days=1)
+        """Month to date per service against the same days of the previous month (``trend``, see
+        :func:`trend_basis`) and the whole previous month (``last_month``), with each service's top
+        resources."""
+        basis = trend_basis(today)
+        month, previous, tomorrow = basis.current_start, basis.previous_start, basis.current_end
         chosen = self._pick_currency(previous, tomorrow, provider, currency)
         where, params = self._filters(provider, chosen)
         rows = self._connection.execute(
@@ -112,28 +130,30 @@ class DashboardCosts(CostQueries):
                 f"""
                 SELECT COALESCE(service_name, '(none)'), provider,
                        sum(billed_cost) FILTER (WHERE usage_date >= :m0 AND usage_date < :m1),
-                       sum(billed_cost) FILTER (WHERE usage_date >= :p0 AND usage_date < :m0)
+                       sum(billed_cost) FILTER (WHERE usage_date >= :p0 AND usage_date < :m0),
+                       sum(billed_cost) FILTER (WHERE usage_date >= :p0 AND usage_date < :p1)
                 FROM cost_daily WHERE {where} AND usage_date >= :p0 AND usage_date < :m1
                 GROUP BY 1, 2 ORDER BY 3 DESC NULLS LAST, 1
                 """
             ),
-            {**params, "m0": month, "m1": tomorrow, "p0": previous},
+            {**params, "m0": month, "m1": tomorrow, "p0": previous, "p1": basis.previous_end},
         ).all()
         top = self._top_resources(where, params, month, tomorrow, top_resources)
         services = []
-        for name, prov, current, last in rows:
-            current_d, last_d = Decimal(current or 0), Decimal(last or 0)
+        for name, prov, current, last, same_days in rows:
+            current_d, last_d, same_d = Decimal(current or 0), Decimal(last or 0), Decimal(same_days or 0)
             services.append(
                 ServiceCost(
                     service_name=name,
                     provider=prov,
                     current_month=current_d,
                     last_month=last_d,
-                    trend=percent(current_d - last_d, last_d),
+                    last_month_same_days=same_d,
+                    trend=percent(current_d - same_d, same_d),
                     top_resources=top.get((name, prov), []),
                 )
             )
-        return CostsByService(currency=chosen, month_start=month, services=services)
+        return CostsByService(currency=chosen, month_start=month, trend_basis=basis, services=services)
 
     def _top_resources(
         self, where: str, params: dict[str, Any], start: date, end: date, limit: int

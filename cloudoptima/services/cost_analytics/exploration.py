@@ -75,6 +75,7 @@ class CostExploration(CostQueries):
                 params,
             ).all()
             series = self._fill_series(series_rows, start, end, granularity)
+        names = self.account_names(str(row[0]) for row in rows) if group_by == "account" else {}
         return GroupPage(
             currency=chosen,
             group_by=group_by,
@@ -87,6 +88,7 @@ class CostExploration(CostQueries):
                     effective_cost=Decimal(effective or 0),
                     list_cost=Decimal(listed or 0),
                     charge_rows=int(n or 0),
+                    name=names.get(str(key)),
                 )
                 for key, billed, effective, listed, n in rows
             ],
@@ -127,6 +129,7 @@ class CostExploration(CostQueries):
         current, previous = sum(now.values(), Decimal(0)), sum(before.values(), Decimal(0))
         change = current - previous
         drivers = []
+        names = self.account_names(set(now) | set(before)) if group_by == "account" else {}
         for key in set(now) | set(before):
             cur, prev = now.get(key, Decimal(0)), before.get(key, Decimal(0))
             drivers.append(
@@ -137,6 +140,7 @@ class CostExploration(CostQueries):
                     change=cur - prev,
                     change_percent=percent(cur - prev, prev),
                     share_of_change_percent=percent(cur - prev, change),
+                    name=names.get(key),
                 )
             )
         drivers.sort(key=lambda d: (-abs(d.change), d.key))
@@ -183,6 +187,7 @@ class CostExploration(CostQueries):
             text(f"{grouped} ORDER BY 7 DESC, 1 OFFSET :offset LIMIT :limit"),
             {**params, "offset": offset, "limit": limit},
         ).all()
+        names = self.account_names(str(r[3]) for r in rows if r[3])
         return ResourcePage(
             currency=chosen,
             count=int(count or 0),
@@ -195,6 +200,7 @@ class CostExploration(CostQueries):
                     region=r[4],
                     provider=r[5],
                     billed_cost=Decimal(r[6]),
+                    account_name=names.get(str(r[3])) if r[3] else None,
                 )
                 for r in rows
             ],

@@ -5,6 +5,7 @@ zero-filled time series."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Self
@@ -89,6 +90,24 @@ class CostQueries:
             clauses.append("billing_currency = :currency")
             params["currency"] = currency.upper()
         return " AND ".join(clauses), params
+
+    def account_names(self, identifiers: Iterable[str]) -> dict[str, str]:
+        """The organisation's connected (or sandbox) cloud accounts' names by provider account id, for the
+        ids given that have a named ``cloud_accounts`` row (the others are left out)."""
+        wanted = sorted({i for i in identifiers if i})
+        if not wanted:
+            return {}
+        rows = self._connection.execute(
+            text(
+                "SELECT account_identifier, account_name FROM cloud_accounts WHERE organization_id = :org "
+                "AND account_identifier = ANY(:ids) AND account_name IS NOT NULL ORDER BY provider"
+            ),
+            {"org": self._org, "ids": wanted},
+        ).all()
+        names: dict[str, str] = {}
+        for identifier, name in rows:
+            names.setdefault(str(identifier), str(name))
+        return names
 
     def currencies(self, start: date, end: date, provider: str | None = None) -> list[str]:
         where, params = self._filters(provider, None)
