@@ -46,7 +46,7 @@ _BUDGET = re.compile(r"\b(?:budgets?|over ?spend\w*|overrun\w*)\b")
 _WHY = re.compile(r"\b(?:why|what (?:changed|drove|caused|happened)|explain|reason)\b")
 _MOVE = re.compile(
     r"\b(?:up|down|jump\w*|increas\w*|ris\w*|rose|spik\w*|drop\w*|decreas\w*|fell|fall\w*|chang\w*|"
-    r"higher|lower|grow\w*|grew|double\w*|more|less)\b"
+    r"high|higher|lower|grow\w*|grew|double\w*|more|less|expensive)\b"
 )
 _CHANGE_NO_WHY = re.compile(
     r"\b(?:cost|costs|spend|spending|bill)\b.*\b(?:go|went|gone|jump\w*|increas\w*|spik\w*|ris\w*)\b"
