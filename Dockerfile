@@ -1,3 +1,13 @@
+# The web console, built from its lock file (web/package-lock.json) into /web/dist.
+FROM node:20-slim AS console
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/index.html web/vite.config.ts web/tsconfig.json ./
+COPY web/src src
+COPY web/public public
+RUN npm run build
+
 FROM python:3.11-slim
 WORKDIR /app
 # Install exactly the locked versions (hashes checked); torch is the CPU build from PyTorch's CPU index.
@@ -15,4 +25,7 @@ COPY cloudoptima_gateway cloudoptima_gateway
 COPY cloudoptima_evals cloudoptima_evals
 COPY cloudoptima_cli cloudoptima_cli
 RUN uv pip install --system --no-deps --no-build-isolation --no-cache .
+# The gateway serves the console at / from here (cloudoptima_gateway.console).
+COPY --from=console /web/dist /app/web/dist
+ENV CLOUDOPTIMA_CONSOLE_DIR=/app/web/dist
 USER nobody
