@@ -34,10 +34,13 @@ APP_LAYERS = {
 
 
 def _docker_copies() -> list[str]:
-    """The sources of the Dockerfile's ``COPY`` lines after the lock files: the image's build context."""
-    sources = []
+    """The sources of the final stage's ``COPY`` lines after the lock files: the image's build context (an
+    earlier stage, such as the web console's build, is not the Python package's)."""
+    sources: list[str] = []
     for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines():
         parts = line.split()
+        if parts[:1] == ["FROM"]:
+            sources = []
         if parts[:1] == ["COPY"] and not any(p.startswith("--") for p in parts[1:]):
             sources.extend(parts[1:-1])
     return [s for s in sources if s != "requirements"]
