@@ -55,7 +55,8 @@ export function App() {
 
   if (principal === null) return <Login onSignedIn={() => navigate(path === "/login" ? "/" : path)} />;
 
-  const screen = SCREENS.find((s) => s.path === path);
+  // Signed in, /login is the overview (a bookmarked sign-in page).
+  const screen = SCREENS.find((s) => s.path === (path === "/login" ? "/" : path));
   return (
     <div className="shell" data-testid="app-shell" data-role={principal.role}>
       <header className="topbar">
