@@ -16,7 +16,7 @@ EDITABLE := $(UV) pip install --python $(BIN)/python --no-deps --no-build-isolat
 COMPILE := $(UV) pip compile --generate-hashes --python-version 3.11 --no-header --quiet $(FIND_LINKS) \
 	$(if $(UPGRADE),--upgrade) $(if $(UPGRADE_PACKAGE),--upgrade-package $(UPGRADE_PACKAGE))
 
-.PHONY: demo test install install-dev lock lint typecheck contracts pytest clean node-tools web web-test
+.PHONY: demo test install install-dev lock lint typecheck contracts pytest clean node-tools web web-test browser
 
 # A new venv gets the pinned uv (with its hashes) from pip; uv then installs everything else.
 BOOT := $(VENV)/.bootstrapped
@@ -100,7 +100,22 @@ web: web/dist/index.html
 web-test: web
 	@if [ -f web/node_modules/.installed ]; then cd web && npm run --silent test; else echo "npm not found: skipping the web console's unit tests"; fi
 
-pytest: install-dev node-tools
+# Debian's Chromium for the browser tests (tests/browser, driven by Playwright through executable_path); never a
+# downloaded browser build. Installed as root when missing; otherwise the tests skip and say how to install it.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else \
+		echo "$(CHROMIUM) not found: the browser tests (tests/browser) will be skipped;" \
+			"install it with: sudo apt-get install --no-install-recommends chromium"; \
+	fi
+
+# tests/browser drive the built console (web) in Chromium (browser).
+pytest: install-dev node-tools web browser
 	$(BIN)/pytest
 
 test: web web-test lint typecheck contracts pytest
