@@ -240,7 +240,9 @@ async def costs_by_service(
     cloud_provider: CloudProviderName | None = None,
     currency: Currency = None,
 ) -> Response:
-    """Month to date against last month per service, with each service's top resources."""
+    """Month to date per service with each service's top resources; ``trend`` compares it with the same days
+    of last month (``last_month_same_days``, the period in ``trend_basis``: the previous month up to today's
+    day of the month, clamped to its last day), ``last_month`` is the whole previous month."""
     today = _today()
     org = principal.organization_id
 
