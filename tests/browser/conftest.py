@@ -1,0 +1,203 @@
+"""Browser tests: Debian's headless Chromium, driven by Playwright, against the whole platform.
+
+Contract:
+- ``stack`` (once per session): ``cloudoptima up`` as a subprocess on free ports with a fresh state
+  directory, exactly as ``tests/e2e`` starts it (embedded Postgres, Redis and Temporal, worker, gateway serving
+  the console from ``web/dist``, the demo organisation with the sandbox estate loaded); stopped with Ctrl-C.
+- ``browser`` (once per session): ``/usr/bin/chromium`` (``CHROMIUM`` overrides) through Playwright's
+  ``executable_path`` with the flags this machine needs; no browser is ever downloaded. Missing: every browser
+  test skips, saying how to install it (``make test`` installs it when run as root).
+- ``page``: a fresh context (empty profile: no cookies, no storage) and page per test; every console message,
+  page error and request that leaves the gateway's origin is recorded on ``page_log``. When the test fails, a
+  full-page screenshot is saved under the test's ``tmp_path`` (its path is printed in the failure report).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request, sync_playwright
+
+from cloudoptima.embedded.ports import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CONSOLE_INDEX = REPO / "web" / "dist" / "index.html"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A running platform: its gateway's base URL and the demo login ``cloudoptima up`` created."""
+
+    base_url: str
+    email: str
+    password: str
+    api_key: str
+    organization_id: str
+
+    def api(self, path: str, **params: str) -> httpx.Response:
+        """``GET`` ``path`` on the gateway as the demo organisation (its API key)."""
+        return httpx.get(self.base_url + path, params=params, headers={"X-API-Key": self.api_key}, timeout=30)
+
+
+@dataclass
+class PageLog:
+    """What one page said and asked for: console messages, uncaught errors, requests to other origins."""
+
+    origin: str
+    console: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+
+    def console_errors(self) -> list[str]:
+        return [text for kind, text in self.console if kind == "error"]
+
+
+def _wait_healthy(process: subprocess.Popen[str], base_url: str, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"cloudoptima up exited early:\n{output}")
+        try:
+            if httpx.get(f"{base_url}/health/detailed", timeout=3).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the platform never became healthy")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.is_file():
+        pytest.skip(
+            f"{CHROMIUM} not found: install Debian's chromium (`sudo apt-get install --no-install-recommends "
+            "chromium`; `make test` does it when run as root)"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    state = tmp_path_factory.mktemp("browser-stack") / "state"
+    ports: set[int] = set()
+    while len(ports) < 5:
+        ports.add(free_port())
+    gateway, temporal, ui, postgres, redis = sorted(ports)
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS"}}
+    env |= {"PYTHONUNBUFFERED": "1", "CLOUDOPTIMA_CONSOLE_DIR": str(CONSOLE_INDEX.parent)}
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "cloudoptima_cli", "up", "--state-dir", str(state)),
+            *("--port", str(gateway), "--temporal-port", str(temporal), "--temporal-ui-port", str(ui)),
+            *("--postgres-port", str(postgres), "--redis-port", str(redis)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    base_url = f"http://127.0.0.1:{gateway}"
+    try:
+        _wait_healthy(process, base_url)
+        credentials = json.loads((state / "demo-credentials.json").read_text())
+        yield Stack(
+            base_url=base_url,
+            email=credentials["email"],
+            password=credentials["password"],
+            api_key=credentials["api_key"],
+            organization_id=credentials["organization_id"],
+        )
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+        elif process.stdout:
+            process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def playwright_session() -> Iterator[Playwright]:
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path, playwright_session: Playwright) -> Iterator[Browser]:
+    chromium = playwright_session.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_FLAGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@pytest.fixture
+def page_log(stack: Stack) -> PageLog:
+    return PageLog(origin=stack.base_url)
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember whether the test itself failed, for ``page``'s screenshot."""
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+@pytest.fixture
+def page(
+    browser: Browser, page_log: PageLog, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+
+    def on_console(message: ConsoleMessage) -> None:
+        page_log.console.append((message.type, message.text))
+
+    def on_request(sent: Request) -> None:
+        if not sent.url.startswith((page_log.origin + "/", "data:", "blob:")):
+            page_log.foreign_requests.append(sent.url)
+
+    opened.on("console", on_console)
+    opened.on("pageerror", lambda error: page_log.errors.append(str(error)))
+    opened.on("request", on_request)
+    try:
+        yield opened
+    finally:
+        if request.node.stash.get(_FAILED, False):
+            shot = tmp_path / "failure.png"
+            opened.screenshot(path=str(shot), full_page=True)
+            print(f"screenshot of the failed page: {shot}")
+        context.close()
