@@ -98,6 +98,11 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
+@pytest.fixture(autouse=True)
+def _needs_chromium(chromium_path: Path) -> None:
+    """Skip before anything is started (the stack takes half a minute) when there is no Chromium."""
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("browser-stack") / "state"
