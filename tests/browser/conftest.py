@@ -8,8 +8,9 @@ Contract:
   ``executable_path`` with the flags this machine needs; no browser is ever downloaded. Missing: every browser
   test skips, saying how to install it (``make test`` installs it when run as root).
 - ``page``: a fresh context (empty profile: no cookies, no storage) and page per test; every console message,
-  page error and request that leaves the gateway's origin is recorded on ``page_log``. When the test fails, a
-  full-page screenshot is saved under the test's ``tmp_path`` (its path is printed in the failure report).
+  page error and request that leaves the gateway's origin is recorded on ``page_log``. After the test, a
+  screenshot of the page as it was left is saved under the test's ``tmp_path``: ``screen.png`` (the viewport),
+  or ``failure.png`` (the full page) when the test failed; its path is printed (shown with ``-rA`` or a failure).
 """
 
 from __future__ import annotations
@@ -201,8 +202,8 @@ def page(
     try:
         yield opened
     finally:
-        if request.node.stash.get(_FAILED, False):
-            shot = tmp_path / "failure.png"
-            opened.screenshot(path=str(shot), full_page=True)
-            print(f"screenshot of the failed page: {shot}")
+        failed = request.node.stash.get(_FAILED, False)
+        shot = tmp_path / ("failure.png" if failed else "screen.png")
+        opened.screenshot(path=str(shot), full_page=failed)
+        print(f"screenshot of the page as the test left it: {shot}")
         context.close()
