@@ -25,7 +25,14 @@ EXPECTED = {
 
 
 async def _ours(env: WorkflowEnvironment) -> list[str]:
-    return sorted([s.id async for s in await env.client.list_schedules() if s.id.startswith(PREFIX)])
+    """The system schedules (report schedules, ``cloudoptima-report-<id>``, belong to organisations)."""
+    return sorted(
+        [
+            s.id
+            async for s in await env.client.list_schedules()
+            if s.id.startswith(PREFIX) and not s.id.startswith(f"{PREFIX}report-")
+        ]
+    )
 
 
 async def test_schedule_setup_is_idempotent_and_updates_the_spec(temporal_env: WorkflowEnvironment) -> None:
