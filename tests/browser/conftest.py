@@ -1,12 +1,15 @@
 """Browser tests: Debian's headless Chromium, driven by Playwright, against the whole platform.
 
 Contract:
-- ``stack`` (once per session): ``cloudoptima up`` as a subprocess on free ports with a fresh state
+- ``stack`` (once for this folder, stopped after its last test so the rest of a run does not share the
+  machine with it): ``cloudoptima up`` as a subprocess on free ports with a fresh state
   directory, exactly as ``tests/e2e`` starts it (embedded Postgres, Redis and Temporal, worker, gateway serving
   the console from ``web/dist``, the demo organisation with the sandbox estate loaded); stopped with Ctrl-C.
-- ``browser`` (once per session): ``/usr/bin/chromium`` (``CHROMIUM`` overrides) through Playwright's
+- ``browser`` (once for this folder): ``/usr/bin/chromium`` (``CHROMIUM`` overrides) through Playwright's
   ``executable_path`` with the flags this machine needs; no browser is ever downloaded. Missing: every browser
-  test skips, saying how to install it (``make test`` installs it when run as root).
+  test skips, saying how to install it (``make test`` installs it when run as root). Playwright's async API on
+  the session's event loop (tests are ``async``): its sync API keeps a loop marked running while it is open,
+  which breaks every later asyncio fixture of the session.
 - ``page``: a fresh context (empty profile: no cookies, no storage) and page per test; every console message,
   page error and request that leaves the gateway's origin is recorded on ``page_log``. After the test, a
   screenshot of the page as it was left is saved under the test's ``tmp_path``: ``screen.png`` (the viewport),
@@ -21,13 +24,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request, sync_playwright
+import pytest_asyncio
+from playwright.async_api import Browser, ConsoleMessage, Error, Page, Request, async_playwright
 
 from cloudoptima.embedded.ports import free_port
 
@@ -56,9 +60,10 @@ class Stack:
     api_key: str
     organization_id: str
 
-    def api(self, path: str, **params: str) -> httpx.Response:
+    async def api(self, path: str, **params: str) -> httpx.Response:
         """``GET`` ``path`` on the gateway as the demo organisation (its API key)."""
-        return httpx.get(self.base_url + path, params=params, headers={"X-API-Key": self.api_key}, timeout=30)
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as client:
+            return await client.get(path, params=params, headers={"X-API-Key": self.api_key})
 
 
 @dataclass
@@ -104,7 +109,7 @@ def _needs_chromium(chromium_path: Path) -> None:
     """Skip before anything is started (the stack takes half a minute) when there is no Chromium."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("browser-stack") / "state"
     ports: set[int] = set()
@@ -148,19 +153,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process.stdout.close()
 
 
-@pytest.fixture(scope="session")
-def playwright_session() -> Iterator[Playwright]:
-    with sync_playwright() as playwright:
-        yield playwright
-
-
-@pytest.fixture(scope="session")
-def browser(chromium_path: Path, playwright_session: Playwright) -> Iterator[Browser]:
-    chromium = playwright_session.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_FLAGS)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
+async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_FLAGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
 
 
 @pytest.fixture
@@ -182,28 +182,31 @@ def pytest_runtest_makereport(
     return report
 
 
-@pytest.fixture
-def page(
+@pytest_asyncio.fixture
+async def page(
     browser: Browser, page_log: PageLog, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
+) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = await context.new_page()
 
     def on_console(message: ConsoleMessage) -> None:
         page_log.console.append((message.type, message.text))
+
+    def on_error(error: Error) -> None:
+        page_log.errors.append(str(error))
 
     def on_request(sent: Request) -> None:
         if not sent.url.startswith((page_log.origin + "/", "data:", "blob:")):
             page_log.foreign_requests.append(sent.url)
 
     opened.on("console", on_console)
-    opened.on("pageerror", lambda error: page_log.errors.append(str(error)))
+    opened.on("pageerror", on_error)
     opened.on("request", on_request)
     try:
         yield opened
     finally:
         failed = request.node.stash.get(_FAILED, False)
         shot = tmp_path / ("failure.png" if failed else "screen.png")
-        opened.screenshot(path=str(shot), full_page=failed)
+        await opened.screenshot(path=str(shot), full_page=failed)
         print(f"screenshot of the page as the test left it: {shot}")
-        context.close()
+        await context.close()

@@ -8,7 +8,7 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.async_api import Page, Request, expect
 
 from tests.browser.conftest import CONSOLE_INDEX, PageLog, Stack
 
@@ -22,7 +22,9 @@ def console_built() -> None:
 
 
 @pytest.mark.usefixtures("console_built")
-def test_demo_login_shows_the_apis_month_to_date_total(page: Page, page_log: PageLog, stack: Stack) -> None:
+async def test_demo_login_shows_the_apis_month_to_date_total(
+    page: Page, page_log: PageLog, stack: Stack
+) -> None:
     asked: list[dict[str, list[str]]] = []
 
     def on_request(sent: Request) -> None:
@@ -30,23 +32,23 @@ def test_demo_login_shows_the_apis_month_to_date_total(page: Page, page_log: Pag
             asked.append(parse_qs(urlsplit(sent.url).query))
 
     page.on("request", on_request)
-    page.goto(stack.base_url + "/")
-    page.get_by_test_id("login-email").fill(stack.email)
-    page.get_by_test_id("login-password").fill(stack.password)
-    page.get_by_test_id("login-submit").click()
+    await page.goto(stack.base_url + "/")
+    await page.get_by_test_id("login-email").fill(stack.email)
+    await page.get_by_test_id("login-password").fill(stack.password)
+    await page.get_by_test_id("login-submit").click()
     total = page.get_by_test_id("overview-mtd-total")
-    expect(total).to_have_attribute("data-value", re.compile(r"^-?\d+\.\d{2}$"))
-    shown = Decimal(str(total.get_attribute("data-value")))
+    await expect(total).to_have_attribute("data-value", re.compile(r"^-?\d+\.\d{2}$"))
+    shown = Decimal(str(await total.get_attribute("data-value")))
 
     by_service = [q for q in asked if q.get("group_by") == ["service"]]
     assert by_service, asked
     # The month-to-date window is the latest by-service window the console asks for (the other: last month's).
     start, end = max((q["start_date"][0], q["end_date"][0]) for q in by_service)
-    answer = stack.api("/v1/costs/overview", start_date=start, end_date=end, granularity="daily")
+    answer = await stack.api("/v1/costs/overview", start_date=start, end_date=end, granularity="daily")
     assert answer.status_code == 200, answer.text
     expected = Decimal(str(answer.json()["total_cost"])).quantize(Decimal("0.01"))
     assert expected > 0, "the demo estate has spend this month"
     assert shown == expected
-    assert f"{expected:,.2f}" in total.inner_text()
+    assert f"{expected:,.2f}" in await total.inner_text()
     assert page_log.errors == [] and page_log.console_errors() == []
     assert page_log.foreign_requests == []
