@@ -12,7 +12,19 @@ interface Screen {
   path: string;
   label: string;
   testId: string;
-  render: () => ReactNode;
+  /** The screen; ``rest`` is what follows ``path`` for a detail route (``/anomalies/<id>`` → ``<id>``), else "". */
+  render: (rest: string) => ReactNode;
+}
+
+/** The screen for ``path`` and the rest of the path after it: an exact match, else the longest screen path that
+ * is a prefix followed by "/" (detail routes such as ``/recommendations/<id>``). */
+function route(path: string): [Screen, string] | undefined {
+  const exact = SCREENS.find((s) => s.path === path);
+  if (exact) return [exact, ""];
+  const prefixed = SCREENS.filter((s) => s.path !== "/" && path.startsWith(`${s.path}/`)).sort(
+    (a, b) => b.path.length - a.path.length,
+  )[0];
+  return prefixed ? [prefixed, decodeURIComponent(path.slice(prefixed.path.length + 1))] : undefined;
 }
 
 /** The screens in the navigation, in order. Add a screen here when it is built. */
@@ -56,7 +68,7 @@ export function App() {
   if (principal === null) return <Login onSignedIn={() => navigate(path === "/login" ? "/" : path)} />;
 
   // Signed in, /login is the overview (a bookmarked sign-in page).
-  const screen = SCREENS.find((s) => s.path === (path === "/login" ? "/" : path));
+  const found = route(path === "/login" ? "/" : path);
   return (
     <div className="shell" data-testid="app-shell" data-role={principal.role}>
       <header className="topbar">
@@ -82,7 +94,7 @@ export function App() {
               <a
                 href={s.path}
                 data-testid={s.testId}
-                aria-current={s.path === path ? "page" : undefined}
+                aria-current={found?.[0] === s ? "page" : undefined}
                 onClick={(e) => {
                   e.preventDefault();
                   setMenuOpen(false);
@@ -96,7 +108,7 @@ export function App() {
         </ul>
       </nav>
       <main className="content" id="content">
-        {screen ? screen.render() : <NotFound />}
+        {found ? found[0].render(found[1]) : <NotFound />}
       </main>
     </div>
   );
