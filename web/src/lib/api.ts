@@ -160,3 +160,42 @@ export async function getJson<T>(path: string, params: Record<string, string | n
   if (!response.ok) throw new ApiError(response.status, detailMessage(body, `${path} answered ${response.status}`));
   return body as T;
 }
+
+/** Send a JSON body with ``method`` to a /v1 path and parse the answer; refreshes once on 401. Throws ApiError
+ * with the API's own message (a 422's fields joined as ``field: message``). A 204 answers null. */
+export async function sendJson<T>(method: "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<T> {
+  const attempt = (): Promise<Response> =>
+    fetch(path, {
+      method,
+      headers: {
+        Accept: "application/json",
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        ...(accessToken ? { Authorization: `Bearer ${accessToken}` } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  let response = await attempt();
+  if (response.status === 401 && (await refreshSession())) response = await attempt();
+  const parsed = await parse(response);
+  if (!response.ok) throw new ApiError(response.status, detailMessage(parsed, `${path} answered ${response.status}`));
+  return parsed as T;
+}
+
+/** GET a /v1 path as text (e.g. a CSV export); refreshes once on 401. */
+export async function getText(path: string, params: Record<string, string | number | undefined> = {}): Promise<string> {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) query.set(key, String(value));
+  const url = query.size > 0 ? `${path}?${query.toString()}` : path;
+  const attempt = (): Promise<Response> =>
+    fetch(url, { headers: accessToken ? { Authorization: `Bearer ${accessToken}` } : {} });
+  let response = await attempt();
+  if (response.status === 401 && (await refreshSession())) response = await attempt();
+  const text = await response.text();
+  if (!response.ok) throw new ApiError(response.status, `${path} answered ${response.status}: ${text.slice(0, 200)}`);
+  return text;
+}
+
+/** The current access token (for the WebSocket's ``?token=``; never stored anywhere). */
+export function currentAccessToken(): string | null {
+  return accessToken;
+}
