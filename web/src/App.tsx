@@ -2,6 +2,7 @@
 
 import { useEffect, useState, type ReactNode } from "react";
 import { logout } from "./lib/api";
+import { ChatPanel } from "./components/ChatPanel";
 import { usePrincipal } from "./lib/hooks";
 import { navigate, usePath } from "./lib/router";
 import { applyTheme, storedTheme, systemTheme, type Theme } from "./lib/theme";
@@ -77,6 +78,7 @@ export function App() {
         </button>
         <span className="brand">CloudOptima</span>
         <span className="spacer" />
+        <ChatPanel />
         <span className="role" data-testid="current-role" title="Your role">
           {principal.role.replace("_", " ")}
         </span>
