@@ -8,6 +8,10 @@ import { navigate, usePath } from "./lib/router";
 import { applyTheme, storedTheme, systemTheme, type Theme } from "./lib/theme";
 import { Login } from "./screens/Login";
 import { Overview } from "./screens/Overview";
+import { Accounts } from "./screens/Accounts";
+import { Reports } from "./screens/Reports";
+import { Notifications } from "./screens/Notifications";
+import { NotificationBell } from "./components/NotificationBell";
 
 interface Screen {
   path: string;
@@ -29,7 +33,10 @@ function route(path: string): [Screen, string] | undefined {
 }
 
 /** The screens in the navigation, in order. Add a screen here when it is built. */
-const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav-overview", render: () => <Overview /> }];
+const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav-overview", render: () => <Overview /> },
+  { path: "/accounts", label: "Cloud accounts", testId: "nav-accounts", render: () => <Accounts /> },
+  { path: "/reports", label: "Reports", testId: "nav-reports", render: () => <Reports /> },
+  { path: "/notifications", label: "Notifications", testId: "nav-notifications", render: () => <Notifications /> }];
 
 function NotFound() {
   return (
@@ -79,6 +86,7 @@ export function App() {
         <span className="brand">CloudOptima</span>
         <span className="spacer" />
         <ChatPanel />
+        <NotificationBell />
         <span className="role" data-testid="current-role" title="Your role">
           {principal.role.replace("_", " ")}
         </span>
