@@ -8,6 +8,8 @@ import { navigate, usePath } from "./lib/router";
 import { applyTheme, storedTheme, systemTheme, type Theme } from "./lib/theme";
 import { Login } from "./screens/Login";
 import { Overview } from "./screens/Overview";
+import { CostExplorer } from "./screens/CostExplorer";
+import { Budgets } from "./screens/Budgets";
 import { Accounts } from "./screens/Accounts";
 import { Reports } from "./screens/Reports";
 import { Notifications } from "./screens/Notifications";
@@ -34,6 +36,8 @@ function route(path: string): [Screen, string] | undefined {
 
 /** The screens in the navigation, in order. Add a screen here when it is built. */
 const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav-overview", render: () => <Overview /> },
+  { path: "/costs", label: "Cost explorer", testId: "nav-costs", render: () => <CostExplorer /> },
+  { path: "/budgets", label: "Budgets", testId: "nav-budgets", render: () => <Budgets /> },
   { path: "/accounts", label: "Cloud accounts", testId: "nav-accounts", render: () => <Accounts /> },
   { path: "/reports", label: "Reports", testId: "nav-reports", render: () => <Reports /> },
   { path: "/notifications", label: "Notifications", testId: "nav-notifications", render: () => <Notifications /> }];
