@@ -14,6 +14,7 @@ import { Accounts } from "./screens/Accounts";
 import { Reports } from "./screens/Reports";
 import { Notifications } from "./screens/Notifications";
 import { NotificationBell } from "./components/NotificationBell";
+import { Approvals } from "./screens/Approvals";
 
 interface Screen {
   path: string;
@@ -40,7 +41,8 @@ const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav
   { path: "/budgets", label: "Budgets", testId: "nav-budgets", render: () => <Budgets /> },
   { path: "/accounts", label: "Cloud accounts", testId: "nav-accounts", render: () => <Accounts /> },
   { path: "/reports", label: "Reports", testId: "nav-reports", render: () => <Reports /> },
-  { path: "/notifications", label: "Notifications", testId: "nav-notifications", render: () => <Notifications /> }];
+  { path: "/notifications", label: "Notifications", testId: "nav-notifications", render: () => <Notifications /> },
+  { path: "/approvals", label: "Approvals", testId: "nav-approvals", render: (rest) => <Approvals rest={rest} /> }];
 
 function NotFound() {
   return (
