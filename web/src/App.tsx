@@ -14,6 +14,7 @@ import { Accounts } from "./screens/Accounts";
 import { Reports } from "./screens/Reports";
 import { Notifications } from "./screens/Notifications";
 import { NotificationBell } from "./components/NotificationBell";
+import { Recommendations } from "./screens/Recommendations";
 import { Approvals } from "./screens/Approvals";
 
 interface Screen {
@@ -42,6 +43,7 @@ const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav
   { path: "/accounts", label: "Cloud accounts", testId: "nav-accounts", render: () => <Accounts /> },
   { path: "/reports", label: "Reports", testId: "nav-reports", render: () => <Reports /> },
   { path: "/notifications", label: "Notifications", testId: "nav-notifications", render: () => <Notifications /> },
+  { path: "/recommendations", label: "Recommendations", testId: "nav-recommendations", render: (rest) => <Recommendations rest={rest} /> },
   { path: "/approvals", label: "Approvals", testId: "nav-approvals", render: (rest) => <Approvals rest={rest} /> }];
 
 function NotFound() {
