@@ -142,10 +142,21 @@ function useExecution(id: string): { execution: ExecutionDetail | null; error: s
   return { execution: execution?.id === id ? execution : null, error, status, refresh };
 }
 
-function DecisionForm({ id, onDecided }: { id: string; onDecided: () => void }) {
+function DecisionResult({ result }: { result: DecisionOut }) {
+  return (
+    <p className="decision-result" data-testid="approval-decision-result" data-approved={String(result.approved)} data-state={result.state}>
+      {result.approved ? "Approved" : "Rejected"}
+      {result.approved && result.approvals < result.approvals_needed
+        ? ` (${result.approvals} of ${result.approvals_needed} approvals; waiting for another approver)`
+        : ""}
+      .
+    </p>
+  );
+}
+
+function DecisionForm({ id, onDecided }: { id: string; onDecided: (result: DecisionOut) => void }) {
   const [comment, setComment] = useState("");
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<DecisionOut | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   const decide = (approve: boolean) => async (): Promise<void> => {
@@ -153,8 +164,7 @@ function DecisionForm({ id, onDecided }: { id: string; onDecided: () => void }) 
     setError(null);
     try {
       const out = await sendJson<DecisionOut>("POST", `/v1/approvals/${encodeURIComponent(id)}/decision`, { approve, comment });
-      setResult(out);
-      onDecided();
+      onDecided(out);
     } catch (e) {
       setError(message(e));
     } finally {
@@ -163,16 +173,6 @@ function DecisionForm({ id, onDecided }: { id: string; onDecided: () => void }) 
   };
   const submit = (e: FormEvent): void => e.preventDefault();
 
-  if (result !== null)
-    return (
-      <p className="decision-result" data-testid="approval-decision-result" data-approved={String(result.approved)} data-state={result.state}>
-        {result.approved ? "Approved" : "Rejected"}
-        {result.approved && result.approvals < result.approvals_needed
-          ? ` (${result.approvals} of ${result.approvals_needed} approvals; waiting for another approver)`
-          : ""}
-        .
-      </p>
-    );
   return (
     <form className="decision-form" data-testid="approval-decision" onSubmit={submit}>
       <label htmlFor="approval-comment">Comment</label>
@@ -243,6 +243,7 @@ function Rollback({ execution }: { execution: ExecutionDetail }) {
 function Detail({ id }: { id: string }) {
   const principal = usePrincipal();
   const { execution, error, status, refresh } = useExecution(id);
+  const [decided, setDecided] = useState<DecisionOut | null>(null);
   const canDecide = useCan("apply:low_risk_recommendations");
   const inbox = useLoad(`approvals:${id}`, () =>
     canDecide ? getJson<PendingApprovalList>("/v1/approvals") : Promise.resolve<PendingApprovalList>({ approvals: [], total: 0 }),
@@ -320,8 +321,16 @@ function Detail({ id }: { id: string }) {
               {execution.decision.comment ? `: “${execution.decision.comment}”` : ""}
             </p>
           )}
-          {blocker === null ? (
-            <DecisionForm id={id} onDecided={refresh} />
+          {decided !== null ? (
+            <DecisionResult result={decided} />
+          ) : blocker === null ? (
+            <DecisionForm
+              id={id}
+              onDecided={(out) => {
+                setDecided(out);
+                refresh();
+              }}
+            />
           ) : execution.decision === null ? (
             <p className="muted" data-testid="approval-blocked">{blocker}</p>
           ) : null}
