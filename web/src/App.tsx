@@ -14,6 +14,7 @@ import { Accounts } from "./screens/Accounts";
 import { Reports } from "./screens/Reports";
 import { Notifications } from "./screens/Notifications";
 import { NotificationBell } from "./components/NotificationBell";
+import { Anomalies } from "./screens/Anomalies";
 import { Recommendations } from "./screens/Recommendations";
 import { Approvals } from "./screens/Approvals";
 
@@ -43,6 +44,7 @@ const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav
   { path: "/accounts", label: "Cloud accounts", testId: "nav-accounts", render: () => <Accounts /> },
   { path: "/reports", label: "Reports", testId: "nav-reports", render: () => <Reports /> },
   { path: "/notifications", label: "Notifications", testId: "nav-notifications", render: () => <Notifications /> },
+  { path: "/anomalies", label: "Anomalies", testId: "nav-anomalies", render: (rest) => <Anomalies rest={rest} /> },
   { path: "/recommendations", label: "Recommendations", testId: "nav-recommendations", render: (rest) => <Recommendations rest={rest} /> },
   { path: "/approvals", label: "Approvals", testId: "nav-approvals", render: (rest) => <Approvals rest={rest} /> }];
 

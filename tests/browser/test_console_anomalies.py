@@ -1,0 +1,101 @@
+"""The console's Anomalies screen in a real Chromium against ``cloudoptima up``'s demo organisation: the list
+shows the API's incidents newest first, the first one's detail shows the API's stored explanation and impact,
+and the first status change the screen offers changes the status on the screen and in the API (then changed
+back from the screen, so the shared demo stack keeps its incidents as they were for the other browser tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import CONSOLE_INDEX, PageLog, Stack
+
+pytestmark = pytest.mark.e2e
+
+ANALYSIS_TIMEOUT_S = 180
+
+
+@pytest.fixture
+def console_built() -> None:
+    if not CONSOLE_INDEX.is_file():
+        pytest.skip(f"the console is not built ({CONSOLE_INDEX} missing): run `make web`")
+
+
+async def _anomalies(stack: Stack) -> list[dict[str, Any]]:
+    """The demo organisation's incidents once its first analysis run has explained them (``cloudoptima
+    up`` starts that run in the background)."""
+    deadline = time.monotonic() + ANALYSIS_TIMEOUT_S
+    while True:
+        answer = await stack.api("/v1/costs/anomalies", limit="500")
+        assert answer.status_code == 200, answer.text
+        rows: list[dict[str, Any]] = answer.json()["anomalies"]
+        if rows and all(r["root_cause"] for r in rows):
+            return rows
+        assert time.monotonic() < deadline, f"no explained anomalies after {ANALYSIS_TIMEOUT_S} s: {rows}"
+        await asyncio.sleep(1)
+
+
+async def _status_of(stack: Stack, anomaly_id: str, status: str) -> bool:
+    answer = await stack.api("/v1/costs/anomalies", status=status, limit="500")
+    assert answer.status_code == 200, answer.text
+    return any(r["id"] == anomaly_id for r in answer.json()["anomalies"])
+
+
+@pytest.mark.usefixtures("console_built")
+async def test_anomaly_detail_shows_the_stored_explanation_and_its_status_change_reaches_the_api(
+    page: Page, page_log: PageLog, stack: Stack
+) -> None:
+    listed = await _anomalies(stack)
+
+    await page.goto(stack.base_url + "/")
+    await page.get_by_test_id("login-email").fill(stack.email)
+    await page.get_by_test_id("login-password").fill(stack.password)
+    await page.get_by_test_id("login-submit").click()
+    await page.get_by_test_id("nav-anomalies").click()
+
+    table = page.get_by_test_id("anomalies-table")
+    await expect(table).to_have_attribute("data-total", str(len(listed)))
+    rows = page.get_by_test_id("anomaly-row")
+    await expect(rows).to_have_count(len(listed))
+    first = rows.first
+    anomaly_id = str(await first.get_attribute("data-id"))
+    newest = max(r["start_date"] or "" for r in listed)
+    stored = next(r for r in listed if r["id"] == anomaly_id)
+    assert (stored["start_date"] or "") == newest, "the list is newest first"
+
+    await first.get_by_test_id("anomaly-link").click()
+    detail = page.get_by_test_id("anomaly-detail")
+    await expect(detail).to_have_attribute("data-state", "ready")
+    await expect(detail).to_have_attribute("data-id", anomaly_id)
+    await expect(page.get_by_test_id("anomaly-detail-explanation")).to_have_text(stored["root_cause"])
+    impact = page.get_by_test_id("anomaly-detail-impact")
+    assert Decimal(str(await impact.get_attribute("data-value"))) == Decimal(
+        str(stored["impact_amount"])
+    ).quantize(Decimal("0.01"))
+    drivers = stored["drivers"] or {}
+    stored_bars = sum(len(drivers.get(group) or []) for group in ("resources", "usage_types", "tags"))
+    await expect(page.get_by_test_id("anomaly-contributions")).to_have_attribute(
+        "data-count", str(stored_bars)
+    )
+
+    was = stored["status"]
+    await expect(page.get_by_test_id("anomaly-detail-status")).to_have_attribute("data-value", was)
+    action = page.get_by_test_id("anomaly-actions").locator("button[data-status]").first
+    target = str(await action.get_attribute("data-status"))
+    assert target != was
+    await action.click()
+    await expect(page.get_by_test_id("anomaly-detail-status")).to_have_attribute("data-value", target)
+    assert await _status_of(stack, anomaly_id, target)
+    assert not await _status_of(stack, anomaly_id, was)
+
+    await page.get_by_test_id("anomaly-actions").locator(f'button[data-status="{was}"]').click()
+    await expect(page.get_by_test_id("anomaly-detail-status")).to_have_attribute("data-value", was)
+    assert await _status_of(stack, anomaly_id, was)
+
+    assert page_log.errors == [] and page_log.console_errors() == []
+    assert page_log.foreign_requests == []
