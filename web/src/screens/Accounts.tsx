@@ -224,7 +224,7 @@ export function Accounts() {
           <div className="co-scroll">
             <table className="co-table" data-testid="accounts-list">
               <thead>
-                <tr><th>Provider</th><th>Name</th><th>Status</th><th>Last sync</th><th>Problems</th>{canSync && <th />}</tr>
+                <tr><th>Provider</th><th>Name</th><th>Status</th><th>Last sync</th><th>Problems</th>{canSync && <th><span className="visually-hidden">Actions</span></th>}</tr>
               </thead>
               <tbody>
                 {accounts.map((a) => {
