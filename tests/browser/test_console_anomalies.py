@@ -97,5 +97,15 @@ async def test_anomaly_detail_shows_the_stored_explanation_and_its_status_change
     await expect(page.get_by_test_id("anomaly-detail-status")).to_have_attribute("data-value", was)
     assert await _status_of(stack, anomaly_id, was)
 
+    # On a phone the detail fits the width (the chart and long resource ids wrap instead of overflowing): laid
+    # out at the phone's content width, nothing inside it is wider (the shell's top bar is measured elsewhere).
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(page.get_by_test_id("anomaly-contributions")).to_be_visible()
+    overflow = await page.get_by_test_id("anomaly-detail").evaluate(
+        "e => { e.style.width = (window.innerWidth - 24) + 'px'; const o = e.scrollWidth - e.clientWidth;"
+        " e.style.width = ''; return o; }"
+    )
+    assert overflow <= 0, f"the detail overflows a phone's width by {overflow} px"
+
     assert page_log.errors == [] and page_log.console_errors() == []
     assert page_log.foreign_requests == []
