@@ -36,6 +36,7 @@ EXPECTED_SCREENS = {
     "Cloud accounts",
     "Reports",
     "Notifications",
+    "Policies",
 }
 
 

@@ -17,6 +17,7 @@ import { NotificationBell } from "./components/NotificationBell";
 import { Anomalies } from "./screens/Anomalies";
 import { Recommendations } from "./screens/Recommendations";
 import { Approvals } from "./screens/Approvals";
+import { Policies } from "./screens/Policies";
 
 interface Screen {
   path: string;
@@ -46,7 +47,8 @@ const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav
   { path: "/notifications", label: "Notifications", testId: "nav-notifications", render: () => <Notifications /> },
   { path: "/anomalies", label: "Anomalies", testId: "nav-anomalies", render: (rest) => <Anomalies rest={rest} /> },
   { path: "/recommendations", label: "Recommendations", testId: "nav-recommendations", render: (rest) => <Recommendations rest={rest} /> },
-  { path: "/approvals", label: "Approvals", testId: "nav-approvals", render: (rest) => <Approvals rest={rest} /> }];
+  { path: "/approvals", label: "Approvals", testId: "nav-approvals", render: (rest) => <Approvals rest={rest} /> },
+  { path: "/policies", label: "Policies", testId: "nav-policies", render: (rest) => <Policies rest={rest} /> }];
 
 function NotFound() {
   return (
