@@ -50,5 +50,25 @@ async def test_demo_login_shows_the_apis_month_to_date_total(
     assert expected > 0, "the demo estate has spend this month"
     assert shown == expected
     assert f"{expected:,.2f}" in await total.inner_text()
+
+    # Open savings: the API has no savings total, so the card sums every active recommendation's estimate.
+    recs = await stack.api("/v1/recommendations", status="active", limit="500")
+    assert recs.status_code == 200, recs.text
+    assert recs.json()["next_cursor"] is None, "the demo's active recommendations fit one page"
+    estimates = [r["estimated_savings_monthly"] for r in recs.json()["recommendations"]]
+    open_savings = sum((Decimal(str(e)) for e in estimates if e is not None), Decimal(0))
+    savings = page.get_by_test_id("overview-savings-open")
+    await expect(savings).to_have_attribute("data-value", f"{open_savings.quantize(Decimal('0.01'))}")
+
+    # Top tags: the first rollup tag key's tagged values, the untagged remainder apart.
+    org = await stack.api("/v1/organization")
+    key = org.json()["settings"]["rollup_tag_keys"][0]
+    by_tag = await stack.api(
+        "/v1/costs/overview", start_date=start, end_date=end, group_by="tag", tag_key=key
+    )
+    assert by_tag.status_code == 200, by_tag.text
+    tagged = [b for b in by_tag.json()["breakdown"] if b["dimension"] != "(untagged)"][:5]
+    assert tagged, f"the demo estate carries the {key!r} tag"
+    await expect(page.get_by_test_id("overview-top-tags-list-item")).to_have_count(len(tagged))
     assert page_log.errors == [] and page_log.console_errors() == []
     assert page_log.foreign_requests == []

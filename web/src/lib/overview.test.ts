@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { addDays, daysBetween, nextMonthStart, previousMonthStart } from "./dates";
-import { changePercent, forecastHorizon, monthEndForecast, monthToDateWindows } from "./overview";
+import {
+  addSavings,
+  changePercent,
+  firstRollupTagKey,
+  forecastHorizon,
+  monthEndForecast,
+  monthToDateWindows,
+  NO_SAVINGS,
+  splitUntagged,
+  UNTAGGED,
+} from "./overview";
 import type { CostOverview, Forecast } from "./types";
 
 function month(series: [string, number][]): CostOverview {
@@ -84,5 +94,30 @@ describe("change percent", () => {
     expect(changePercent(10, 0)).toBeNull();
     expect(changePercent(110, 100)).toBeCloseTo(10);
     expect(changePercent(90, 100)).toBeCloseTo(-10);
+  });
+});
+
+describe("top tags and open savings", () => {
+  it("takes the first rollup tag key", () => {
+    expect(firstRollupTagKey({ rollup_tag_keys: ["team", "env"] })).toBe("team");
+    expect(firstRollupTagKey({ rollup_tag_keys: [] })).toBeNull();
+    expect(firstRollupTagKey({})).toBeNull();
+    expect(firstRollupTagKey(null)).toBeNull();
+  });
+  it("keeps the untagged remainder apart from the top tagged values", () => {
+    const rows = [
+      { dimension: UNTAGGED, cost: 50 },
+      { dimension: "web", cost: 30 },
+      { dimension: "data", cost: 20 },
+      { dimension: "ml", cost: 10 },
+    ];
+    expect(splitUntagged(rows, 2)).toEqual({ top: [rows[1], rows[2]], untagged: rows[0] });
+    expect(splitUntagged(rows.slice(1))).toEqual({ top: rows.slice(1), untagged: null });
+  });
+  it("sums monthly savings over pages in cents, counting unpriced recommendations apart", () => {
+    const first = addSavings(NO_SAVINGS, [{ estimated_savings_monthly: 0.1 }, { estimated_savings_monthly: 0.2 }]);
+    const both = addSavings(first, [{ estimated_savings_monthly: null }, { estimated_savings_monthly: 12.34 }]);
+    expect(first.monthly).toBe(0.3);
+    expect(both).toEqual({ monthly: 12.64, counted: 4, unpriced: 1 });
   });
 });

@@ -67,3 +67,50 @@ export function round2(value: number): number {
 export function forecastHorizon(today: string): number {
   return Math.max(daysBetween(today, nextMonthStart(today)), 14);
 }
+
+/** The value the cost rollup gives rows without the tag (cloudoptima/services/cost_analytics/queries.py). */
+export const UNTAGGED = "(untagged)";
+
+/** The first of the organisation's ``settings.rollup_tag_keys`` (GET /v1/organization), or null when none. */
+export function firstRollupTagKey(settings: Record<string, unknown> | null | undefined): string | null {
+  const keys = settings?.["rollup_tag_keys"];
+  if (!Array.isArray(keys)) return null;
+  const first: unknown = keys.find((k) => typeof k === "string" && k.length > 0);
+  return typeof first === "string" ? first : null;
+}
+
+export interface TagSplit<T extends { dimension: string }> {
+  /** The largest tagged values, at most ``limit``, in the API's order (cost, descending). */
+  top: T[];
+  /** The row of costs without the tag, or null when every cost carries it. */
+  untagged: T | null;
+}
+
+/** A by-tag breakdown split into its top tagged values and the untagged remainder. */
+export function splitUntagged<T extends { dimension: string }>(breakdown: readonly T[], limit = 5): TagSplit<T> {
+  const untagged = breakdown.find((item) => item.dimension === UNTAGGED) ?? null;
+  const top = breakdown.filter((item) => item.dimension !== UNTAGGED).slice(0, limit);
+  return { top, untagged };
+}
+
+export interface OpenSavings {
+  /** The sum of ``estimated_savings_monthly`` over the recommendations counted, rounded to cents. */
+  monthly: number;
+  /** Recommendations read. */
+  counted: number;
+  /** Of those, how many have no estimate (price unknown): they add nothing to ``monthly``. */
+  unpriced: number;
+}
+
+export const NO_SAVINGS: OpenSavings = { monthly: 0, counted: 0, unpriced: 0 };
+
+/** ``sum`` plus one page of recommendations (pages of GET /v1/recommendations?status=active). */
+export function addSavings(sum: OpenSavings, page: readonly { estimated_savings_monthly: number | null }[]): OpenSavings {
+  let cents = Math.round(sum.monthly * 100);
+  let unpriced = sum.unpriced;
+  for (const rec of page) {
+    if (rec.estimated_savings_monthly === null) unpriced += 1;
+    else cents += Math.round(rec.estimated_savings_monthly * 100);
+  }
+  return { monthly: cents / 100, counted: sum.counted + page.length, unpriced };
+}

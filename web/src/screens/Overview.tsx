@@ -1,16 +1,77 @@
 // Overview: each card reads the public REST API on its own, so one failing part (a missing permission, an
 // empty organisation) shows its own message and the others still load.
 
-import type { ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { TrendChart } from "../components/TrendChart";
 import { getJson } from "../lib/api";
 import { addDays, monthStart, todayUtc } from "../lib/dates";
 import { money, percent, relativeAge } from "../lib/format";
 import { useCan, useLoad, type Loadable } from "../lib/hooks";
-import { changePercent, forecastHorizon, monthEndForecast, monthToDateWindows } from "../lib/overview";
+import {
+  addSavings,
+  changePercent,
+  firstRollupTagKey,
+  forecastHorizon,
+  monthEndForecast,
+  monthToDateWindows,
+  NO_SAVINGS,
+  splitUntagged,
+  type OpenSavings,
+} from "../lib/overview";
+import type { RecommendationList } from "../lib/recommendations";
+import { subscribe, type Channel } from "../lib/stream";
 import type { AnomalyList, ApprovalList, BudgetList, CloudAccountList, CostOverview, Forecast } from "../lib/types";
 
 const TREND_DAYS = 90;
+/** Events arriving within this many milliseconds reload a card once. */
+const REFRESH_COALESCE_MS = 500;
+
+/** How many events ``channel`` has delivered since the screen opened (coalesced): a card keyed on it reloads. */
+function useChannelVersion(channel: Channel): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const off = subscribe(channel, () => {
+      if (timer === null)
+        timer = setTimeout(() => {
+          timer = null;
+          setVersion((v) => v + 1);
+        }, REFRESH_COALESCE_MS);
+    });
+    return () => {
+      off();
+      if (timer !== null) clearTimeout(timer);
+    };
+  }, [channel]);
+  return version;
+}
+
+interface TopTags {
+  key: string | null;
+  data: CostOverview | null;
+}
+
+/** The month's cost by the first rollup tag key (GET /v1/organization), or no key when none is configured. */
+async function topTags(start: string, end: string): Promise<TopTags> {
+  const org = await getJson<{ settings: Record<string, unknown> }>("/v1/organization");
+  const key = firstRollupTagKey(org.settings);
+  if (key === null) return { key, data: null };
+  const data = await getJson<CostOverview>("/v1/costs/overview", { start_date: start, end_date: end, granularity: "daily", group_by: "tag", tag_key: key });
+  return { key, data };
+}
+
+/** The API has no savings total: sum ``estimated_savings_monthly`` over every page of active recommendations. */
+async function openSavings(): Promise<OpenSavings> {
+  let sum = NO_SAVINGS;
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 100; pages++) {
+    const page = await getJson<RecommendationList>("/v1/recommendations", { status: "active", sort_by: "savings", limit: 500, cursor });
+    sum = addSavings(sum, page.recommendations);
+    if (page.next_cursor === null) break;
+    cursor = page.next_cursor;
+  }
+  return sum;
+}
 
 function Card({ title, testId, children, wide = false }: { title: string; testId: string; children: ReactNode; wide?: boolean }) {
   return (
@@ -76,18 +137,27 @@ export function Overview({ now }: { now?: Date }) {
   const today = todayUtc(now);
   const windows = monthToDateWindows(today);
   const canApprove = useCan("apply:low_risk_recommendations");
-  const mtd = useLoad(`mtd:${today}`, () => overview(windows.current.start, windows.current.end, "service"));
-  const previous = useLoad(`prev:${today}`, () => overview(windows.previous.start, windows.previous.end, "service"));
-  const byAccount = useLoad(`acc:${today}`, () => overview(windows.current.start, windows.current.end, "account"));
-  const byRegion = useLoad(`reg:${today}`, () => overview(windows.current.start, windows.current.end, "region"));
-  const trend = useLoad(`trend:${today}`, () => overview(addDays(today, 1 - TREND_DAYS), addDays(today, 1), "provider"));
-  const forecast = useLoad(`fc:${today}`, () => getJson<Forecast>("/v1/costs/forecast", { days_ahead: forecastHorizon(today) }));
-  const anomalies = useLoad(`an:${today}`, () => getJson<AnomalyList>("/v1/costs/anomalies", { status: "active", limit: 500 }));
-  const budgets = useLoad("budgets", () => getJson<BudgetList>("/v1/budgets"));
-  const accounts = useLoad("accounts", () => getJson<CloudAccountList>("/v1/cloud-accounts"));
-  const approvals = useLoad(`approvals:${String(canApprove)}`, () =>
+  // Live refresh: a card's key carries the version of the channels whose events change it.
+  const costV = useChannelVersion("cost_updates");
+  const anomalyV = useChannelVersion("anomalies");
+  const budgetV = useChannelVersion("budget_alerts");
+  const execV = useChannelVersion("policy_executions");
+  const recV = useChannelVersion("recommendations");
+  const mtd = useLoad(`mtd:${today}:${costV}`, () => overview(windows.current.start, windows.current.end, "service"));
+  const previous = useLoad(`prev:${today}:${costV}`, () => overview(windows.previous.start, windows.previous.end, "service"));
+  const byAccount = useLoad(`acc:${today}:${costV}`, () => overview(windows.current.start, windows.current.end, "account"));
+  const byRegion = useLoad(`reg:${today}:${costV}`, () => overview(windows.current.start, windows.current.end, "region"));
+  const trend = useLoad(`trend:${today}:${costV}`, () => overview(addDays(today, 1 - TREND_DAYS), addDays(today, 1), "provider"));
+  const forecast = useLoad(`fc:${today}:${costV}`, () => getJson<Forecast>("/v1/costs/forecast", { days_ahead: forecastHorizon(today) }));
+  const anomalies = useLoad(`an:${today}:${anomalyV}`, () => getJson<AnomalyList>("/v1/costs/anomalies", { status: "active", limit: 500 }));
+  const budgets = useLoad(`budgets:${costV}:${budgetV}`, () => getJson<BudgetList>("/v1/budgets"));
+  const accounts = useLoad(`accounts:${costV}`, () => getJson<CloudAccountList>("/v1/cloud-accounts"));
+  const approvals = useLoad(`approvals:${String(canApprove)}:${execV}`, () =>
     canApprove ? getJson<ApprovalList>("/v1/approvals") : Promise.resolve<ApprovalList | null>(null),
   );
+
+  const tags = useLoad(`tags:${today}:${costV}`, () => topTags(windows.current.start, windows.current.end));
+  const savings = useLoad(`savings:${execV}:${recV}`, openSavings);
 
   const both = combine(mtd, previous);
   const trendAndForecast = combine(trend, forecast);
@@ -187,6 +257,46 @@ export function Overview({ now }: { now?: Date }) {
         </Card>
         <Card title="Top regions" testId="overview-top-regions">
           <Pending value={byRegion}>{(data) => <TopList data={data} testId="overview-top-regions-list" />}</Pending>
+        </Card>
+
+        <Card title="Top tags" testId="overview-top-tags">
+          <Pending value={tags}>
+            {({ key, data }) => {
+              if (key === null || data === null) return <p className="muted">No rollup tag key is configured.</p>;
+              const { top, untagged } = splitUntagged(data.breakdown);
+              return (
+                <>
+                  <p className="muted small">
+                    By <code>{key}</code>
+                  </p>
+                  <TopList data={{ ...data, breakdown: top }} testId="overview-top-tags-list" />
+                  {untagged !== null && (
+                    <p className="muted small" data-testid="overview-top-tags-untagged" data-value={untagged.cost.toFixed(2)}>
+                      Untagged: {money(untagged.cost, data.currency)} ({untagged.percentage.toFixed(1)} %)
+                    </p>
+                  )}
+                </>
+              );
+            }}
+          </Pending>
+        </Card>
+
+        <Card title="Open savings" testId="overview-savings">
+          <Pending value={savings}>
+            {(sum) => (
+              <>
+                <p className="figure" data-testid="overview-savings-open" data-value={sum.monthly.toFixed(2)}>
+                  {mtd.state === "ready" ? money(sum.monthly, mtd.value.currency) : sum.monthly.toFixed(2)}
+                  <span className="muted small"> / month</span>
+                </p>
+                <p className="muted small">
+                  Estimated monthly savings of {sum.counted} active recommendation{sum.counted === 1 ? "" : "s"}
+                  {sum.unpriced > 0 ? ` (${sum.unpriced} without a price estimate, not counted)` : ""}. Realised savings are
+                  not measured yet.
+                </p>
+              </>
+            )}
+          </Pending>
         </Card>
 
         <Card title="Budgets at risk" testId="overview-budgets">
