@@ -40,7 +40,7 @@ from cloudoptima.reports.templates.budgets import (
     FiredAlert,
     build_budgets_report,
 )
-from cloudoptima.reports.templates.monthly_cost_review import DailySpend
+from cloudoptima.reports.templates.spend import DailySpend
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.report_inputs import ReportInputError, validate_period
 from cloudoptima.storage.models import Budget

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from cloudoptima.reports.document import ReportDocument
-from cloudoptima.reports.templates.monthly_cost_review import SpendLine
 from cloudoptima.reports.templates.showback import UNTAGGED, ServiceCost, ShowbackInput, build_showback
+from cloudoptima.reports.templates.spend import SpendLine
 from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.ingestion import rollup_tag_keys
 from cloudoptima.services.report_inputs import ReportInputError, previous_period, validate_period

@@ -19,7 +19,7 @@ from cloudoptima.domain.budgets import AlertThreshold, BudgetPeriod, BudgetScope
 from cloudoptima.reports.document import BurnDownChart, ReportDocument
 from cloudoptima.reports.renderers import FORMATS, render
 from cloudoptima.reports.templates.budgets import BudgetLine, BudgetsReportInput, FiredAlert
-from cloudoptima.reports.templates.monthly_cost_review import DailySpend
+from cloudoptima.reports.templates.spend import DailySpend
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.report_catalog import build_report

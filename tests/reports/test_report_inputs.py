@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
-from cloudoptima.reports.templates.monthly_cost_review import SpendLine
+from cloudoptima.reports.templates.spend import SpendLine
 from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.report_inputs import (
     ReportInputError,

@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from cloudoptima.reports.document import BarChart, ReportDocument
 from cloudoptima.reports.renderers import FORMATS, render
-from cloudoptima.reports.templates.monthly_cost_review import SpendLine
 from cloudoptima.reports.templates.showback import OTHER_SERVICES, UNTAGGED, ServiceCost, ShowbackInput
+from cloudoptima.reports.templates.spend import SpendLine
 from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.report_catalog import build_report
 from cloudoptima.services.report_inputs import ReportInputError

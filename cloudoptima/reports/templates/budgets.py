@@ -37,10 +37,11 @@ from cloudoptima.reports.document import (
     Section,
     Table,
 )
-from cloudoptima.reports.templates.monthly_cost_review import DailySpend
+from cloudoptima.reports.templates.comparison import CENTI as _CENTI
+from cloudoptima.reports.templates.comparison import percent_of
+from cloudoptima.reports.templates.spend import DailySpend
 
 TEMPLATE_ID = "budgets"
-_CENTI = Decimal("0.01")
 
 BudgetState = Literal["ok", "at risk", "over"]
 
@@ -138,12 +139,6 @@ class BudgetsReportInput(_Input):
         return self
 
 
-def _percent(part: Decimal, whole: Decimal) -> Decimal | None:
-    if whole == 0:
-        return None
-    return (part / whole * 100).quantize(_CENTI, rounding=ROUND_HALF_EVEN)
-
-
 def _burn_down(index: int, budget: BudgetLine, start: date) -> BurnDownChart:
     spend = {d.date: d.cost for d in budget.daily}
     cumulative = sum((cost for day, cost in spend.items() if day < start), Decimal(0))
@@ -188,9 +183,9 @@ def _budget_table(data: BudgetsReportInput) -> Table:
                 b.as_of - timedelta(days=1),
                 b.limit,
                 b.spent,
-                _percent(b.spent, b.limit),
+                percent_of(b.spent, b.limit),
                 b.forecast,
-                _percent(b.forecast, b.limit) if b.forecast is not None else None,
+                percent_of(b.forecast, b.limit) if b.forecast is not None else None,
                 b.status,
             ]
             for b in data.budgets
@@ -242,7 +237,7 @@ def build_budgets_report(data: BudgetsReportInput) -> ReportDocument:
         Highlight(label="At risk", kind="integer", value=sum(b.status == "at risk" for b in data.budgets)),
         Highlight(label="Total limit", kind="money", value=total_limit),
         Highlight(label="Total spent", kind="money", value=total_spent),
-        Highlight(label="Spent of limit %", kind="percent", value=_percent(total_spent, total_limit)),
+        Highlight(label="Spent of limit %", kind="percent", value=percent_of(total_spent, total_limit)),
         Highlight(label="Alerts fired", kind="integer", value=len(data.alerts)),
     ]
     return ReportDocument(

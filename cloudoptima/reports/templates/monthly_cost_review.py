@@ -15,9 +15,9 @@ empty when the previous cost is 0; share is the line's cost over ``total_cost`` 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from cloudoptima.reports.document import (
     BarChart,
@@ -31,29 +31,11 @@ from cloudoptima.reports.document import (
     TrendChart,
     TrendPoint,
 )
+from cloudoptima.reports.templates.comparison import comparison_table, ordered, percent_of
+from cloudoptima.reports.templates.spend import DailySpend, SpendLine, _Input
 
 TEMPLATE_ID = "monthly_cost_review"
-_CENTI = Decimal("0.01")
-
-
-class _Input(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-
-class SpendLine(_Input):
-    """One line of a breakdown: its label as people read it (account name and id, service, region, tag value —
-    the untagged remainder is a line too, e.g. ``(untagged)``), its cost this period and the previous period."""
-
-    label: str = Field(min_length=1)
-    cost: Decimal
-    previous_cost: Decimal = Decimal(0)
-
-
-class DailySpend(_Input):
-    """The actual cost of one day of the period."""
-
-    date: date
-    cost: Decimal
+__all__ = ["DailySpend", "ForecastDay", "MonthlyCostReviewInput", "SpendLine", "build_monthly_cost_review"]
 
 
 class ForecastDay(_Input):
@@ -135,42 +117,11 @@ class MonthlyCostReviewInput(_Input):
         return self.start_date - (self.end_date - self.start_date)
 
 
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    if denominator == 0:
-        return None
-    return (numerator / denominator * 100).quantize(_CENTI, rounding=ROUND_HALF_EVEN)
-
-
-def _ordered(lines: list[SpendLine]) -> list[SpendLine]:
-    return sorted(lines, key=lambda line: (-line.cost, line.label))
-
-
 def _breakdown_table(
     table_id: str, title: str, label_title: str, lines: list[SpendLine], total: Decimal
 ) -> Table:
-    return Table(
-        id=table_id,
-        title=title,
-        columns=[
-            Column(key="name", title=label_title, kind="text"),
-            Column(key="cost", title="Cost", kind="money"),
-            Column(key="previous_cost", title="Previous period", kind="money"),
-            Column(key="change", title="Change", kind="money"),
-            Column(key="change_percent", title="Change %", kind="percent"),
-            Column(key="share_percent", title="Share %", kind="percent"),
-        ],
-        rows=[
-            [
-                line.label,
-                line.cost,
-                line.previous_cost,
-                line.cost - line.previous_cost,
-                _ratio(line.cost - line.previous_cost, line.previous_cost),
-                _ratio(line.cost, total),
-            ]
-            for line in _ordered(lines)
-        ],
-        totals=True,
+    return comparison_table(
+        table_id=table_id, title=title, label_key="name", label_title=label_title, lines=lines, total=total
     )
 
 
@@ -194,7 +145,7 @@ def _trend(data: MonthlyCostReviewInput) -> TrendChart | None:
 
 
 def _top(chart_id: str, title: str, lines: list[SpendLine], n: int) -> BarChart | None:
-    top = _ordered(lines)[:n]
+    top = ordered(lines)[:n]
     if not top:
         return None
     return BarChart(
@@ -205,7 +156,7 @@ def _top(chart_id: str, title: str, lines: list[SpendLine], n: int) -> BarChart 
 def build_monthly_cost_review(data: MonthlyCostReviewInput) -> ReportDocument:
     """The monthly cost review document for ``data`` (pure; see the module docstring)."""
     change = data.total_cost - data.previous_total_cost
-    change_percent = _ratio(change, data.previous_total_cost)
+    change_percent = percent_of(change, data.previous_total_cost)
     previous_last = data.start_date - timedelta(days=1)
     previous_label = f"Previous period ({data.previous_start.isoformat()} – {previous_last.isoformat()})"
 

@@ -42,9 +42,10 @@ from cloudoptima.reports.document import (
     Section,
     Table,
 )
+from cloudoptima.reports.templates.comparison import CENTI as _CENTI
+from cloudoptima.reports.templates.comparison import percent_of
 
 TEMPLATE_ID = "savings"
-_CENTI = Decimal("0.01")
 _RISKS: tuple[str, ...] = ("low", "medium", "high")
 
 
@@ -120,12 +121,6 @@ def _total(lines: Iterable[RecommendationLine]) -> Decimal:
     )
 
 
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    if denominator == 0:
-        return None
-    return (numerator / denominator * 100).quantize(_CENTI, rounding=ROUND_HALF_EVEN)
-
-
 def _savings_key(line: RecommendationLine) -> tuple[Decimal, str, str]:
     return (-(line.estimated_savings_monthly or Decimal(0)), line.title, line.resource)
 
@@ -184,7 +179,7 @@ def build_savings(data: SavingsInput) -> ReportDocument:
             Column(key="estimated_savings_monthly", title="Estimated savings / month", kind="money"),
             Column(key="share_percent", title="Share %", kind="percent"),
         ],
-        rows=[[label, n, s, _ratio(s, data.open_savings_monthly)] for label, n, s in by_type],
+        rows=[[label, n, s, percent_of(s, data.open_savings_monthly)] for label, n, s in by_type],
         totals=True,
     )
     risks = {label: (n, s) for label, n, s in _groups(data.open, "risk_level")}

@@ -19,7 +19,7 @@ cost. Percentages are rounded half-even to 0.01 points; a change % is empty when
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -33,12 +33,12 @@ from cloudoptima.reports.document import (
     Section,
     Table,
 )
-from cloudoptima.reports.templates.monthly_cost_review import SpendLine
+from cloudoptima.reports.templates.comparison import comparison_table, ordered, percent_of
+from cloudoptima.reports.templates.spend import SpendLine
 
 TEMPLATE_ID = "showback"
 UNTAGGED = "(untagged)"
 OTHER_SERVICES = "(other services)"
-_CENTI = Decimal("0.01")
 
 
 class _Input(BaseModel):
@@ -106,46 +106,20 @@ class ShowbackInput(_Input):
         return self
 
 
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    if denominator == 0:
-        return None
-    return (numerator / denominator * 100).quantize(_CENTI, rounding=ROUND_HALF_EVEN)
-
-
-def _ordered(lines: list[SpendLine]) -> list[SpendLine]:
-    return sorted(lines, key=lambda line: (-line.cost, line.label))
-
-
 def _value_table(data: ShowbackInput) -> Table:
-    return Table(
-        id="tag_values",
+    return comparison_table(
+        table_id="tag_values",
         title=f"Cost by {data.tag_key}",
-        columns=[
-            Column(key="tag_value", title=data.tag_key, kind="text"),
-            Column(key="cost", title="Cost", kind="money"),
-            Column(key="previous_cost", title="Previous period", kind="money"),
-            Column(key="change", title="Change", kind="money"),
-            Column(key="change_percent", title="Change %", kind="percent"),
-            Column(key="share_percent", title="Share %", kind="percent"),
-        ],
-        rows=[
-            [
-                line.label,
-                line.cost,
-                line.previous_cost,
-                line.cost - line.previous_cost,
-                _ratio(line.cost - line.previous_cost, line.previous_cost),
-                _ratio(line.cost, data.total_cost),
-            ]
-            for line in _ordered(data.by_value)
-        ],
-        totals=True,
+        label_key="tag_value",
+        label_title=data.tag_key,
+        lines=data.by_value,
+        total=data.total_cost,
     )
 
 
 def _service_rows(data: ShowbackInput) -> list[list[object]]:
     rows: list[list[object]] = []
-    for value in _ordered(data.by_value):
+    for value in ordered(data.by_value):
         services = sorted(
             (s for s in data.services if s.tag_value == value.label), key=lambda s: (-s.cost, s.service)
         )
@@ -159,7 +133,7 @@ def _service_rows(data: ShowbackInput) -> list[list[object]]:
 def build_showback(data: ShowbackInput) -> ReportDocument:
     """The showback document for ``data`` (pure; see the module docstring)."""
     charts: list[Chart] = []
-    top = _ordered(data.by_value)[: data.top_n]
+    top = ordered(data.by_value)[: data.top_n]
     if top:
         charts.append(
             BarChart(
@@ -185,7 +159,7 @@ def build_showback(data: ShowbackInput) -> ReportDocument:
         Highlight(label="Total cost", kind="money", value=data.total_cost),
         Highlight(label="Previous period", kind="money", value=data.previous_total_cost),
         Highlight(
-            label=f"Tagged with {data.tag_key} %", kind="percent", value=_ratio(tagged, data.total_cost)
+            label=f"Tagged with {data.tag_key} %", kind="percent", value=percent_of(tagged, data.total_cost)
         ),
         Highlight(label="Untagged cost", kind="money", value=untagged),
     ]
