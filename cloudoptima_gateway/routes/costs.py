@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.analytics import ForecastModelName
 from cloudoptima.domain.budgets import BudgetScope
+from cloudoptima.domain.cost_filters import CostFilterError
 from cloudoptima.domain.costs import CostQueryError
 from cloudoptima.services import provider_forecasts
 from cloudoptima.services.anomalies import AnomalyFeedback, AnomalyService, AnomalyStatus
@@ -26,6 +27,7 @@ from cloudoptima.services.cost_forecast import forecast_organisation
 from cloudoptima.services.cost_scope import ForecastScope
 from cloudoptima.storage.models import Anomaly
 from cloudoptima_gateway.audit import AuditedRoute
+from cloudoptima_gateway.cost_filter_params import parse_cost_filters
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
 from cloudoptima_gateway.edge_cache import edge_text
 from cloudoptima_gateway.runtime import Runtime
@@ -69,6 +71,8 @@ def _range(start: date | None, end: date | None, default_days: int = 30) -> tupl
 
 
 def _query_error(exc: CostQueryError) -> Exception:
+    if isinstance(exc, CostFilterError):
+        return invalid(exc.field, str(exc))
     field = "currency" if "currenc" in str(exc) else "group_by"
     return invalid(field, str(exc))
 
@@ -108,13 +112,37 @@ async def cost_overview(
     tag_key: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     cloud_provider: CloudProviderName | None = None,
     currency: Currency = None,
+    cloud_account_id: Annotated[
+        list[str] | None, Query(description="Cloud account ids (repeatable or comma-separated).")
+    ] = None,
+    service: Annotated[
+        list[str] | None, Query(description="Service names (repeatable or comma-separated).")
+    ] = None,
+    region: Annotated[
+        list[str] | None, Query(description="Region ids (repeatable or comma-separated).")
+    ] = None,
+    tag: Annotated[str | None, Query(description="key:value, a rollup tag key", max_length=300)] = None,
+    series_by_group: Annotated[bool, Query(description="Add group_series (top groups + other).")] = False,
+    series_groups: Annotated[int, Query(ge=1, le=20, description="How many groups get a series.")] = 8,
 ) -> Response:
-    """Total, previous-period comparison, breakdown and time series of ``[start_date, end_date)``."""
+    """Total, previous-period comparison, breakdown and time series of ``[start_date, end_date)``, narrowed by
+    the filters (every given one must hold; within one, any listed value); with ``series_by_group`` the top
+    ``series_groups`` groups' series and an ``(other)`` remainder, adding up per period to ``time_series``."""
     start, end = _range(start_date, end_date)
     if group_by == "tag" and not tag_key:
         raise invalid("tag_key", "group_by=tag needs tag_key")
     dimension = f"tag:{tag_key}" if group_by == "tag" else group_by
-    params = {"s": start, "e": end, "g": granularity, "d": dimension, "p": cloud_provider, "c": currency}
+    filters = parse_cost_filters(cloud_account_id, service, region, tag)
+    params = {
+        "s": start,
+        "e": end,
+        "g": granularity,
+        "d": dimension,
+        "p": cloud_provider,
+        "c": currency,
+        "f": filters.describe(),
+        "n": series_groups if series_by_group else 0,
+    }
     org = principal.organization_id
 
     def compute() -> str:
@@ -126,6 +154,8 @@ async def cost_overview(
                 group_by=dimension,
                 provider=cloud_provider,
                 currency=currency,
+                filters=filters,
+                series_groups=series_groups if series_by_group else 0,
             )
         return CostOverviewOut.model_validate(result.model_dump()).model_dump_json()
 
@@ -304,6 +334,16 @@ def list_anomalies(
         and (r.start_date is None or start <= r.start_date < end)
     ][:limit]
     return AnomalyList(anomalies=[_anomaly(r) for r in found], total=len(found))
+
+
+@router.get("/anomalies/{anomaly_id}", response_model=AnomalyOut)
+def get_anomaly(anomaly_id: uuid.UUID, principal: Reader, session: TenantDb) -> AnomalyOut:
+    """One incident by id, as the list gives it; 404 when unknown or of another organisation."""
+    try:
+        row = AnomalyService(session, principal.organization_id).get(anomaly_id)
+    except LookupError as exc:
+        raise not_found("anomaly", anomaly_id) from exc
+    return _anomaly(row)
 
 
 @router.post("/anomalies/{anomaly_id}/status", response_model=AnomalyOut)

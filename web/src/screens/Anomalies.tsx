@@ -4,7 +4,7 @@
 // Both refresh when the ``anomalies`` WebSocket channel reports an event.
 
 import { useEffect, useState } from "react";
-import { ApiError, getJson, sendJson } from "../lib/api";
+import { getJson, sendJson } from "../lib/api";
 import {
   contributionBars,
   FEEDBACK_LABELS,
@@ -21,15 +21,11 @@ import {
   type AnomalyPage,
   type AnomalyStatus,
 } from "../lib/anomalies";
-import { addDays, todayUtc } from "../lib/dates";
 import { percent } from "../lib/format";
 import { useCan, useLoad } from "../lib/hooks";
 import { navigate } from "../lib/router";
 import { subscribe } from "../lib/stream";
 import "./anomalies.css";
-
-/** The widest window the API lists at once (MAX_RANGE_DAYS), for finding one incident by id. */
-const DETAIL_WINDOW_DAYS = 365;
 
 function amount(value: number | null): string {
   if (value === null) return "–";
@@ -169,17 +165,9 @@ function AnomalyList() {
   );
 }
 
-/** One incident by id: the API has no single-anomaly GET, so the widest list window is searched. */
-async function loadOne(id: string): Promise<Anomaly> {
-  const today = todayUtc();
-  const page = await getJson<AnomalyPage>("/v1/costs/anomalies", {
-    start_date: addDays(today, 1 - DETAIL_WINDOW_DAYS),
-    end_date: addDays(today, 1),
-    limit: 500,
-  });
-  const found = page.anomalies.find((a) => a.id === id);
-  if (found === undefined) throw new ApiError(404, `anomaly ${id} not found in the last ${DETAIL_WINDOW_DAYS} days`);
-  return found;
+/** One incident by id (GET /v1/costs/anomalies/{id}: 404 when unknown or another organisation's). */
+function loadOne(id: string): Promise<Anomaly> {
+  return getJson<Anomaly>(`/v1/costs/anomalies/${encodeURIComponent(id)}`);
 }
 
 function Contributions({ anomaly }: { anomaly: Anomaly }) {
