@@ -72,6 +72,54 @@ def validate_period(start: date, end: date) -> None:
         )
 
 
+def validate_request(start: date, end: date, generated_at: datetime) -> None:
+    """:class:`ReportInputError` unless ``generated_at`` is aware and ``[start, end)`` is a valid period."""
+    if generated_at.tzinfo is None:
+        raise ReportInputError("generated_at: must be timezone-aware (UTC)")
+    validate_period(start, end)
+
+
+def organisation_and_tag_keys(
+    connection: Connection, organization_id: uuid.UUID, tag_key: str | None
+) -> tuple[str, tuple[str, ...]]:
+    """The organisation's name and rollup tag keys; :class:`ReportInputError` when there is no such
+    organisation, or ``tag_key`` is given and is not one of those keys."""
+    found = connection.execute(
+        text("SELECT name, settings FROM organizations WHERE id = :org"), {"org": organization_id}
+    ).first()
+    if found is None:
+        raise ReportInputError(f"organisation: no organisation with id {organization_id}")
+    name, settings = str(found[0]), found[1] or {}
+    tag_keys = rollup_tag_keys(settings)
+    if tag_key is not None and tag_key not in tag_keys:
+        raise ReportInputError(
+            f"tag_key: {tag_key!r} is not one of the organisation's rollup tag keys "
+            f"({', '.join(tag_keys) or 'none'}); add it to the organisation's rollup_tag_keys setting"
+        )
+    return name, tag_keys
+
+
+def chosen_currency(analytics: CostAnalytics, start: date, end: date, currency: str | None) -> str:
+    """The currency a cost report of ``[start, end)`` (and its previous period) is in: ``currency`` when the
+    costs have it (or there are none), else the costs' only currency (``USD`` when there are none);
+    :class:`ReportInputError` when ``currency`` is absent from the costs or, unasked, there are several."""
+    prev_start, _ = previous_period(start, end)
+    present = analytics.currencies(prev_start, end)
+    if currency is not None:
+        chosen = currency.upper()
+        if present and chosen not in present:
+            raise ReportInputError(
+                f"currency: no costs in {chosen} from {prev_start} to {end}; costs are in {', '.join(present)}"
+            )
+        return chosen
+    if len(present) > 1:
+        raise ReportInputError(
+            f"currency: costs from {prev_start} to {end} are in several currencies "
+            f"({', '.join(present)}); choose one"
+        )
+    return present[0] if present else "USD"
+
+
 def _lines(drivers: list[Driver], labels: dict[str, str] | None = None) -> list[SpendLine]:
     names = labels or {}
     return [
@@ -109,37 +157,11 @@ def monthly_cost_review_input(
 
     ``generated_at`` is the caller's clock (aware); the caller owns and closes ``connection``.
     """
-    if generated_at.tzinfo is None:
-        raise ReportInputError("generated_at: must be timezone-aware (UTC)")
-    validate_period(start, end)
-    found = connection.execute(
-        text("SELECT name, settings FROM organizations WHERE id = :org"), {"org": organization_id}
-    ).first()
-    if found is None:
-        raise ReportInputError(f"organisation: no organisation with id {organization_id}")
-    name, settings = str(found[0]), found[1] or {}
-    tag_keys = rollup_tag_keys(settings)
-    if tag_key is not None and tag_key not in tag_keys:
-        raise ReportInputError(
-            f"tag_key: {tag_key!r} is not one of the organisation's rollup tag keys "
-            f"({', '.join(tag_keys) or 'none'}); add it to the organisation's rollup_tag_keys setting"
-        )
+    validate_request(start, end, generated_at)
+    name, tag_keys = organisation_and_tag_keys(connection, organization_id, tag_key)
     analytics = CostAnalytics(connection, organization_id, tag_keys)
     prev_start, _prev_end = previous_period(start, end)
-    present = analytics.currencies(prev_start, end)
-    if currency is not None:
-        chosen = currency.upper()
-        if present and chosen not in present:
-            raise ReportInputError(
-                f"currency: no costs in {chosen} from {prev_start} to {end}; costs are in {', '.join(present)}"
-            )
-    elif len(present) > 1:
-        raise ReportInputError(
-            f"currency: costs from {prev_start} to {end} are in several currencies "
-            f"({', '.join(present)}); choose one"
-        )
-    else:
-        chosen = present[0] if present else "USD"
+    chosen = chosen_currency(analytics, start, end, currency)
 
     overview = analytics.overview(
         start, end, granularity="daily", group_by="service", currency=chosen, breakdown_limit=1

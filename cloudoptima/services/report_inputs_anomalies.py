@@ -31,7 +31,7 @@ from cloudoptima.reports.document import ReportDocument
 from cloudoptima.reports.templates.anomalies import AnomaliesInput, AnomalyLine, build_anomalies
 from cloudoptima.services.anomalies import AnomalyService
 from cloudoptima.services.report_currency import organisation_name, period_currency
-from cloudoptima.services.report_inputs import ReportInputError, validate_period
+from cloudoptima.services.report_inputs import ReportInputError, validate_request
 from cloudoptima.storage.models import Anomaly
 
 _ALL = 1_000_000
@@ -124,9 +124,7 @@ def anomalies_input(
 
     ``generated_at`` is the caller's clock (aware); the caller owns and closes ``connection``.
     """
-    if generated_at.tzinfo is None:
-        raise ReportInputError("generated_at: must be timezone-aware (UTC)")
-    validate_period(start, end)
+    validate_request(start, end, generated_at)
     name = organisation_name(connection, organization_id)
     currency = period_currency(connection, organization_id, start, end, "anomaly amounts")
     lines = [anomaly_line(row) for row in anomalies_in_period(connection, organization_id, start, end)]

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from cloudoptima.analytics.budgets import period_bounds
@@ -42,7 +42,8 @@ from cloudoptima.reports.templates.budgets import (
 )
 from cloudoptima.reports.templates.spend import DailySpend
 from cloudoptima.services.budgets import BudgetService
-from cloudoptima.services.report_inputs import ReportInputError, validate_period
+from cloudoptima.services.report_currency import organisation_name
+from cloudoptima.services.report_inputs import ReportInputError, validate_request
 from cloudoptima.storage.models import Budget
 
 FORECAST_MODEL: ForecastModelName = "fast"
@@ -100,14 +101,8 @@ def budgets_report_input(
 
     ``generated_at`` is the caller's clock (aware); the caller owns and closes ``connection``.
     """
-    if generated_at.tzinfo is None:
-        raise ReportInputError("generated_at: must be timezone-aware (UTC)")
-    validate_period(start, end)
-    name = connection.execute(
-        text("SELECT name FROM organizations WHERE id = :org"), {"org": organization_id}
-    ).scalar()
-    if name is None:
-        raise ReportInputError(f"organisation: no organisation with id {organization_id}")
+    validate_request(start, end, generated_at)
+    name = organisation_name(connection, organization_id)
     today = generated_at.astimezone(UTC).date()
     data_end = min(end, today)
     if data_end <= start:

@@ -31,7 +31,7 @@ from cloudoptima.reports.templates.savings import AppliedLine, RecommendationLin
 from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.services.report_currency import organisation_name, period_currency
-from cloudoptima.services.report_inputs import ReportInputError, validate_period
+from cloudoptima.services.report_inputs import validate_request
 from cloudoptima.storage.models import Recommendation
 
 _ALL = 1_000_000
@@ -91,9 +91,7 @@ def savings_input(
 
     ``generated_at`` is the caller's clock (aware); the caller owns and closes ``connection``.
     """
-    if generated_at.tzinfo is None:
-        raise ReportInputError("generated_at: must be timezone-aware (UTC)")
-    validate_period(start, end)
+    validate_request(start, end, generated_at)
     name = organisation_name(connection, organization_id)
     currency = period_currency(connection, organization_id, start, end, "recommendation estimates")
     with Session(bind=connection) as session:

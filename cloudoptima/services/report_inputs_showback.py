@@ -28,26 +28,13 @@ from cloudoptima.reports.document import ReportDocument
 from cloudoptima.reports.templates.showback import UNTAGGED, ServiceCost, ShowbackInput, build_showback
 from cloudoptima.reports.templates.spend import SpendLine
 from cloudoptima.services.cost_analytics import CostAnalytics
-from cloudoptima.services.ingestion import rollup_tag_keys
-from cloudoptima.services.report_inputs import ReportInputError, previous_period, validate_period
-
-
-def _currency(analytics: CostAnalytics, start: date, end: date, currency: str | None) -> str:
-    prev_start, _ = previous_period(start, end)
-    present = analytics.currencies(prev_start, end)
-    if currency is not None:
-        chosen = currency.upper()
-        if present and chosen not in present:
-            raise ReportInputError(
-                f"currency: no costs in {chosen} from {prev_start} to {end}; costs are in {', '.join(present)}"
-            )
-        return chosen
-    if len(present) > 1:
-        raise ReportInputError(
-            f"currency: costs from {prev_start} to {end} are in several currencies "
-            f"({', '.join(present)}); choose one"
-        )
-    return present[0] if present else "USD"
+from cloudoptima.services.report_inputs import (
+    ReportInputError,
+    chosen_currency,
+    organisation_and_tag_keys,
+    previous_period,
+    validate_request,
+)
 
 
 def showback_input(
@@ -65,23 +52,10 @@ def showback_input(
 
     ``generated_at`` is the caller's clock (aware); the caller owns and closes ``connection``.
     """
-    if generated_at.tzinfo is None:
-        raise ReportInputError("generated_at: must be timezone-aware (UTC)")
-    validate_period(start, end)
-    found = connection.execute(
-        text("SELECT name, settings FROM organizations WHERE id = :org"), {"org": organization_id}
-    ).first()
-    if found is None:
-        raise ReportInputError(f"organisation: no organisation with id {organization_id}")
-    name, settings = str(found[0]), found[1] or {}
-    tag_keys = rollup_tag_keys(settings)
-    if tag_key not in tag_keys:
-        raise ReportInputError(
-            f"tag_key: {tag_key!r} is not one of the organisation's rollup tag keys "
-            f"({', '.join(tag_keys) or 'none'}); add it to the organisation's rollup_tag_keys setting"
-        )
+    validate_request(start, end, generated_at)
+    name, tag_keys = organisation_and_tag_keys(connection, organization_id, tag_key)
     analytics = CostAnalytics(connection, organization_id, tag_keys)
-    chosen = _currency(analytics, start, end, currency)
+    chosen = chosen_currency(analytics, start, end, currency)
     prev_start, _ = previous_period(start, end)
     overview = analytics.overview(start, end, group_by="service", currency=chosen, breakdown_limit=1)
     drivers = analytics.compare(start, end, prev_start, group_by=f"tag:{tag_key}", currency=chosen).drivers
