@@ -43,6 +43,17 @@ class TimePoint(BaseModel):
     cost: Decimal
 
 
+class GroupSeries(BaseModel):
+    """One group's cost per period of an overview's series, in cents (``other`` = every group not listed:
+    the listed groups' points add up exactly to the overview's cent-rounded series)."""
+
+    key: str
+    name: str | None = None
+    other: bool = False
+    total: Decimal
+    points: list[TimePoint]
+
+
 class CostOverview(BaseModel):
     start_date: date
     end_date: date
@@ -55,6 +66,9 @@ class CostOverview(BaseModel):
     breakdown: list[BreakdownItem]
     time_series: list[TimePoint]
     source: Literal["rollup", "raw"]
+    group_series: list[GroupSeries] = Field(
+        default_factory=list, description="Per-group series (top groups + other) when asked for."
+    )
 
 
 class ResourceCost(BaseModel):

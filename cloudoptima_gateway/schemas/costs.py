@@ -38,6 +38,16 @@ class TimePoint(Schema):
     cost: Money
 
 
+class GroupSeriesOut(Schema):
+    key: str = Field(description="The group's value; '(other)' for the groups not listed.")
+    name: str | None = Field(default=None, description="Display name (the cloud account's name by account).")
+    other: bool = False
+    total: Money = Field(description="Sum of this group's points.")
+    points: list[TimePoint] = Field(
+        description="One per period of time_series; per period the groups add up exactly to its cost."
+    )
+
+
 class CostOverviewOut(Schema):
     start_date: date
     end_date: date = Field(description="exclusive")
@@ -49,6 +59,9 @@ class CostOverviewOut(Schema):
     breakdown: list[BreakdownItem]
     time_series: list[TimePoint]
     source: Literal["rollup", "raw"]
+    group_series: list[GroupSeriesOut] = Field(
+        default_factory=list, description="With series_by_group=true: the top groups' series and '(other)'."
+    )
 
 
 class ForecastPointOut(Schema):

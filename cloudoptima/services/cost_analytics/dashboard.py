@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from cloudoptima.domain.cost_filters import CostFilters
 from cloudoptima.domain.costs import (
     BreakdownItem,
     CostOverview,
@@ -20,6 +21,7 @@ from cloudoptima.domain.costs import (
     ServiceCost,
     TrendBasis,
 )
+from cloudoptima.services.cost_analytics.filters import check_accounts, filter_sql, group_series
 from cloudoptima.services.cost_analytics.queries import (
     BUCKET_SQL,
     CostQueries,
@@ -56,15 +58,27 @@ class DashboardCosts(CostQueries):
         provider: str | None = None,
         currency: str | None = None,
         breakdown_limit: int = 50,
+        filters: CostFilters | None = None,
+        series_groups: int = 0,
     ) -> CostOverview:
-        """The seed's ``/costs/overview`` for ``[start, end)``; previous period = same length just before."""
+        """The seed's ``/costs/overview`` for ``[start, end)``; previous period = same length just before.
+
+        ``filters`` narrow every figure (total, previous period, breakdown, series); ``series_groups`` > 0
+        adds ``group_series``: the largest ``series_groups`` groups' series and an ``other`` remainder, read
+        from the same table as the breakdown (see :func:`filters.group_series` for the exact-sum rule)."""
         validate_range(start, end)
         if granularity not in BUCKET_SQL:
             raise CostQueryError(f"granularity must be one of daily, weekly, monthly (got {granularity!r})")
         dimension_sql, table, source, extra = self._dimension(group_by)
+        if filters is not None:
+            check_accounts(self._connection, self._org, filters.accounts)
+        daily_filter, filter_params = filter_sql(filters, "cost_daily", self._tag_keys)
+        table_filter, _ = filter_sql(filters, table, self._tag_keys)
         chosen = self._pick_currency(start, end, provider, currency)
-        where, params = self._filters(provider, chosen)
+        base, params = self._filters(provider, chosen)
+        where, table_where = base + daily_filter, base + table_filter
         params.update(extra)
+        params.update(filter_params)
         length = end - start
         prev_start, prev_end = start - length, start
         span = {"d0": start, "d1": end}
@@ -72,7 +86,7 @@ class DashboardCosts(CostQueries):
         previous = self._sum(where, {**params, "d0": prev_start, "d1": prev_end})
         breakdown_rows = self._connection.execute(
             text(
-                f"SELECT {dimension_sql} AS dim, sum(billed_cost) AS cost FROM {table} WHERE {where} "
+                f"SELECT {dimension_sql} AS dim, sum(billed_cost) AS cost FROM {table} WHERE {table_where} "
                 f"AND {self._day(table)} >= :d0 AND {self._day(table)} < :d1 GROUP BY 1 ORDER BY 2 DESC, 1 "
                 "LIMIT :limit"
             ),
@@ -86,6 +100,20 @@ class DashboardCosts(CostQueries):
             {**params, **span},
         ).all()
         names = self.account_names(str(dim) for dim, _ in breakdown_rows) if group_by == "account" else {}
+        time_series = self._fill_series(series_rows, start, end, granularity)
+        by_group = []
+        if series_groups > 0:
+            top = [(str(dim), names.get(str(dim))) for dim, _ in breakdown_rows[:series_groups]]
+            bucket = BUCKET_SQL[granularity].replace("usage_date", self._day(table))
+            rows = self._connection.execute(
+                text(
+                    f"SELECT {bucket} AS bucket, {dimension_sql} AS dim, sum(billed_cost) FROM {table} "
+                    f"WHERE {table_where} AND {self._day(table)} >= :d0 AND {self._day(table)} < :d1 "
+                    f"AND {dimension_sql} = ANY(:top) GROUP BY 1, 2"
+                ),
+                {**params, **span, "top": [key for key, _ in top]},
+            ).all()
+            by_group = group_series(time_series, rows, top)
         return CostOverview(
             start_date=start,
             end_date=end,
@@ -110,8 +138,9 @@ class DashboardCosts(CostQueries):
                 )
                 for dim, cost in breakdown_rows
             ],
-            time_series=self._fill_series(series_rows, start, end, granularity),
+            time_series=time_series,
             source=source,
+            group_series=by_group,
         )
 
     # ---- by service -------------------------------------------------------------------------------------
