@@ -22,6 +22,7 @@ import {
 } from "../lib/policies";
 import { navigate } from "../lib/router";
 import { can } from "../lib/session";
+import { EditPolicy, NewPolicy, NewPolicyButton, PolicyWriteTools } from "./PolicyEditor";
 import "./policies.css";
 
 function message(error: unknown): string {
@@ -111,6 +112,7 @@ function PolicyListView() {
       <header className="page-header">
         <h1>Policies</h1>
         <p className="muted">Automation policies: what triggers them, the resources they match and the actions they take.</p>
+        <NewPolicyButton />
       </header>
       {list.state === "loading" && <p className="muted" data-state="loading">Loading…</p>}
       {list.state === "error" && (
@@ -227,6 +229,7 @@ function PolicyDetail({ id }: { id: string }) {
       {policy.description && <p data-testid="policy-description">{policy.description}</p>}
       <p className="muted small"><LastRun policy={policy} /></p>
       <PolicyActions policy={policy} onChanged={setCurrent} onDeleted={() => navigate("/policies")} />
+      <PolicyWriteTools policy={policy} />
       <div className="policy-grid">
         <section className="card" data-testid="policy-definition" aria-labelledby="policy-definition-title">
           <h2 id="policy-definition-title">Definition</h2>
@@ -262,7 +265,10 @@ function PolicyDetail({ id }: { id: string }) {
   );
 }
 
-/** ``/policies`` (``rest`` empty) lists the policies; ``/policies/<id>`` shows one. */
+/** ``/policies`` (``rest`` empty) lists the policies; ``/policies/<id>`` shows one; ``/policies/new`` and
+ * ``/policies/<id>/edit`` are the editor (PolicyEditor.tsx). */
 export function Policies({ rest }: { rest: string }) {
+  if (rest === "new") return <NewPolicy />;
+  if (rest.endsWith("/edit")) return <EditPolicy key={rest} id={rest.slice(0, -"/edit".length)} />;
   return rest ? <PolicyDetail key={rest} id={rest} /> : <PolicyListView />;
 }

@@ -1,13 +1,15 @@
 // Reports: generate a report from a template (its parameters as a form, format, delivery), the organisation's
 // past reports with their status (polled while one is generating) and signed download links, and the report
-// schedules (read-only). Only the public REST API.
+// schedules (ReportSchedules.tsx: create, pause/resume, delete, next runs and run history). Only the public
+// REST API.
 
 import { useEffect, useState, type FormEvent } from "react";
 import { getJson } from "../lib/api";
 import { relativeAge } from "../lib/format";
 import { useCan, useLoad } from "../lib/hooks";
-import { FORMATS, bytes, periodLabel, reportRequest, type Report, type ReportFormat, type ReportSchedule, type ReportTemplate } from "../lib/reports";
+import { FORMATS, bytes, periodLabel, reportRequest, type Report, type ReportFormat, type ReportTemplate } from "../lib/reports";
 import { FieldErrors, submitJson } from "../lib/submit";
+import { ReportSchedules } from "./ReportSchedules";
 import "./co-forms.css";
 
 const POLL_MS = 1500;
@@ -168,26 +170,6 @@ function ReportRows({ reports }: { reports: Report[] }) {
   );
 }
 
-function Schedules() {
-  const schedules = useLoad("schedules", () => getJson<{ items: ReportSchedule[] }>("/v1/reports/schedules"));
-  if (schedules.state === "loading") return <p className="muted" data-state="loading">Loading…</p>;
-  if (schedules.state === "error") return <p className="error" role="alert" data-state="error">{schedules.message}</p>;
-  const items = schedules.value.items;
-  if (items.length === 0) return <p className="muted" data-testid="schedules-empty">No schedules.</p>;
-  return (
-    <ul className="co-list" data-testid="schedules-list">
-      {items.map((s) => (
-        <li key={s.schedule_id} data-testid="schedules-row" data-id={s.schedule_id}>
-          <strong>{s.name}</strong> · {s.template_id.replaceAll("_", " ")} · {s.format} · {s.schedule.frequency} at {s.schedule.time} {s.schedule.timezone}
-          {" · "}
-          {s.enabled ? (s.next_run_times[0] ? `next ${new Date(s.next_run_times[0]).toLocaleString()}` : "enabled") : "paused"}
-          {s.delivery_method === "email" && s.recipients.length > 0 ? ` · to ${s.recipients.join(", ")}` : ""}
-        </li>
-      ))}
-    </ul>
-  );
-}
-
 export function Reports() {
   const canCreate = useCan("create:reports");
   const templates = useLoad("templates", () => getJson<{ templates: ReportTemplate[] }>("/v1/reports/templates"));
@@ -237,7 +219,7 @@ export function Reports() {
       </section>
       <section className="card" data-testid="reports-schedules">
         <h2>Schedules</h2>
-        <Schedules />
+        <ReportSchedules />
       </section>
     </div>
   );
