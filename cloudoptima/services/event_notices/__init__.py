@@ -9,7 +9,7 @@ without it the inbox links to the API path (``/v1/recommendations/{id}`` …) an
 under ``public_url`` (``Settings.resolved_public_url``: ``CLOUDOPTIMA_PUBLIC_URL``, else the gateway's own
 address, e.g. ``http://127.0.0.1:8000/v1/recommendations/{id}``), which the worker always passes. Without
 either, channels get no link (a channel link must be absolute). The API paths: anomalies
-``/v1/costs/anomalies`` (the list: there is no GET of one anomaly), recommendations
+``/v1/costs/anomalies/{id}`` (the console's inbox opens it as ``/anomalies/{id}``), recommendations
 ``/v1/recommendations/{id}``, executions ``/v1/executions/{id}``, accounts ``/v1/cloud-accounts/{id}``.
 
 What each event sends (idempotency keys are stable across retries of the activity that records the event):

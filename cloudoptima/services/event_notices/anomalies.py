@@ -58,7 +58,7 @@ def anomaly_notice(
     impact = row.impact_amount if row.impact_amount is not None else Decimal(0)
     sign = "+" if impact >= 0 else ""
     what = "Cost level change" if row.kind == "change" else "Cost anomaly"
-    inbox_link, link = links(console_url, f"/anomalies/{row.id}", "/v1/costs/anomalies", public_url)
+    inbox_link, link = links(console_url, f"/anomalies/{row.id}", f"/v1/costs/anomalies/{row.id}", public_url)
     facts = [
         fact("Severity", row.severity),
         fact("Scope", where),

@@ -38,6 +38,9 @@ describe("notices", () => {
   it("routes report links to the Reports screen and keeps foreign links external", () => {
     expect(consolePath("/v1/reports/abc", "http://h")).toEqual({ internal: true, href: "/reports" });
     expect(consolePath("http://h/anomalies/1", "http://h")).toEqual({ internal: true, href: "/anomalies/1" });
+    expect(consolePath("http://h/v1/costs/anomalies/a-1", "http://h")).toEqual({ internal: true, href: "/anomalies/a-1" });
+    expect(consolePath("/v1/costs/anomalies/a-1", "http://h")).toEqual({ internal: true, href: "/anomalies/a-1" });
+    expect(consolePath("/v1/costs/anomalies", "http://h")).toEqual({ internal: false, href: "/v1/costs/anomalies" });
     expect(consolePath("https://other/x", "http://h")).toEqual({ internal: false, href: "https://other/x" });
   });
   it("counts only the caller's events", () => {

@@ -40,8 +40,8 @@ export function isForUser(data: unknown, userId: string): boolean {
   return target === undefined || String(target) === userId;
 }
 
-/** Where a notice's link goes in the console: a console URL on this origin or a ``/v1/reports/<id>`` API path
- * opens the matching screen; other absolute URLs open as they are. */
+/** Where a notice's link goes in the console: a console URL on this origin, a ``/v1/reports/<id>`` or a
+ * ``/v1/costs/anomalies/<id>`` API path opens the matching screen; other absolute URLs open as they are. */
 export function consolePath(link: string, origin: string = window.location.origin): { internal: boolean; href: string } {
   let path = link;
   if (/^https?:\/\//.test(link)) {
@@ -50,6 +50,8 @@ export function consolePath(link: string, origin: string = window.location.origi
     path = url.pathname + url.search;
   }
   if (path.startsWith("/v1/reports/")) return { internal: true, href: "/reports" };
+  const anomaly = /^\/v1\/costs\/anomalies\/([^/?#]+)$/.exec(path);
+  if (anomaly !== null) return { internal: true, href: `/anomalies/${anomaly[1]}` };
   if (path.startsWith("/v1/")) return { internal: false, href: path };
   return { internal: true, href: path };
 }
