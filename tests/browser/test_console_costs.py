@@ -127,3 +127,85 @@ async def test_a_budget_for_a_misspelt_service_shows_the_apis_suggestion(
     assert page_log.errors == []
     # The refused POST is the page's only console error (Chromium logs every failed request).
     assert all("422" in message for message in page_log.console_errors()), page_log.console_errors()
+
+
+def _cent_string(value: float) -> str:
+    return f"{Decimal(str(value)).quantize(CENT):.2f}"
+
+
+@pytest.mark.usefixtures("console_built")
+async def test_explorer_by_account_with_a_service_filter_matches_the_api_its_csv_and_its_link(
+    page: Page, page_log: PageLog, stack: Stack
+) -> None:
+    start, end = _last_month()
+    by_service = await stack.api("/v1/costs/overview", start_date=start, end_date=end, group_by="service")
+    service = str(by_service.json()["breakdown"][0]["dimension"])
+    query = {"start_date": start, "end_date": end, "group_by": "account", "service": service}
+    answer = await stack.api("/v1/costs/overview", **query, series_by_group="true", series_groups="8")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["group_series"], "the demo estate has spend on its top service last month"
+
+    await _sign_in(page, stack)
+    await page.get_by_test_id("nav-costs").click()
+    await page.get_by_test_id("explorer-preset-last_month").click()
+    await page.get_by_test_id("explorer-group-by").select_option("account")
+    await expect(page.get_by_test_id("explorer-services").locator("option", has_text=service)).to_have_count(
+        1
+    )
+    await page.get_by_test_id("explorer-services").select_option([service])
+    result = page.get_by_test_id("explorer-result")
+    await expect(result).to_have_attribute("data-group-by", "account")
+    await expect(page).to_have_url(re.compile(r"service="))
+    total = page.get_by_test_id("explorer-group-total")
+    expected_total = sum(Decimal(_cent_string(p["cost"])) for p in body["time_series"])
+    await expect(total).to_have_attribute("data-value", f"{expected_total:.2f}")
+
+    # the period × group table is the API's answer for the same query, cell by cell
+    columns = [
+        await c.get_attribute("data-key") for c in await page.get_by_test_id("explorer-group-column").all()
+    ]
+    assert columns == [s["key"] for s in body["group_series"]]
+    table: list[list[str]] = []
+    for row in await page.get_by_test_id("explorer-group-row").all():
+        cells = [str(await c.get_attribute("data-value")) for c in await row.locator("td").all()]
+        table.append([str(await row.get_attribute("data-period")), *cells])
+    expected_rows = [
+        [
+            point["date"],
+            *(_cent_string(s["points"][i]["cost"]) for s in body["group_series"]),
+            _cent_string(point["cost"]),
+        ]
+        for i, point in enumerate(body["time_series"])
+    ]
+    assert table == expected_rows
+    for row in table:  # each period's groups add up to its total, to the cent
+        assert sum(Decimal(c) for c in row[1:-1]) == Decimal(row[-1])
+    assert await page.get_by_test_id("explorer-group-chart").get_attribute("data-series") == str(len(columns))
+
+    # the CSV download is the table
+    async with page.expect_download() as waiting:
+        await page.get_by_test_id("explorer-groups-export").click()
+    download = await waiting.value
+    assert download.suggested_filename == f"costs-by-account-per-daily-{start}-to-{_day_before(end)}.csv"
+    lines = list(csv.reader(io.StringIO((await download.path()).read_text(encoding="utf-8"))))
+    labels = [s["name"] or s["key"] for s in body["group_series"]]
+    assert lines[0] == ["period_start", *labels, f"total_{body['currency']}"]
+    assert lines[1:] == table
+
+    # the link restores the explorer: a fresh page opened on it shows the same query
+    link = page.url
+    fresh = await page.context.new_page()
+    await fresh.goto(link)
+    if await fresh.get_by_test_id("login-email").count():
+        await fresh.get_by_test_id("login-email").fill(stack.email)
+        await fresh.get_by_test_id("login-password").fill(stack.password)
+        await fresh.get_by_test_id("login-submit").click()
+    await expect(fresh.get_by_test_id("explorer-result")).to_have_attribute("data-group-by", "account")
+    await expect(fresh.get_by_test_id("explorer-group-total")).to_have_attribute(
+        "data-value", f"{expected_total:.2f}"
+    )
+    await expect(fresh.get_by_test_id("explorer-services")).to_have_values([service])
+    await fresh.close()
+    assert page_log.errors == [] and page_log.console_errors() == []
+    assert page_log.foreign_requests == []

@@ -1,16 +1,21 @@
 // Cost explorer: the API's /v1/costs/overview grouped by any dimension it supports (and the organisation's
-// rollup tag keys), filtered by provider, for a chosen period against the previous period of the same length,
-// daily / weekly / monthly; a chart, a table and a CSV export of exactly the table's strings.
+// rollup tag keys), filtered by provider, cloud accounts, services, regions and a tag value, for a chosen period
+// against the previous period of the same length, daily / weekly / monthly; a comparison chart, a per-group
+// chart (the API's group_series), the breakdown table and the period × group table, each exported as CSV with
+// exactly the table's strings. The whole state lives in the query string (a shareable link; reload restores it).
 
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { CompareChart } from "../components/CompareChart";
+import { GroupChart } from "../components/GroupChart";
 import { getJson } from "../lib/api";
 import { todayUtc } from "../lib/dates";
 import { money, percent } from "../lib/format";
 import { useLoad } from "../lib/hooks";
 import { alignPrevious, csvFileName, explorerCsv, explorerRows, periodProblem, presetPeriod, previousPeriod, PRESETS, type Period, type PresetName } from "../lib/costs";
-import type { CostOverview } from "../lib/types";
+import { groupCsv, groupCsvName, groupTable, overviewQuery, stateFromQuery, stateToQuery, tagProblem, type ExplorerState, type GroupSeries } from "../lib/explorer";
+import type { CloudAccountList, CostOverview } from "../lib/types";
 import "./explorer.css";
+import "./explorer-groups.css";
 
 const DIMENSIONS: readonly { value: string; label: string }[] = [
   { value: "service", label: "Service" },
@@ -21,21 +26,33 @@ const DIMENSIONS: readonly { value: string; label: string }[] = [
 ];
 
 type Granularity = "daily" | "weekly" | "monthly";
+type ExplorerOverview = CostOverview & { group_series?: GroupSeries[] };
 
 interface OrganisationSettings {
   settings: { rollup_tag_keys?: string[] };
 }
 
-function overview(period: Period, groupBy: string, granularity: Granularity, provider: string): Promise<CostOverview> {
-  const tag = groupBy.startsWith("tag:") ? groupBy.slice(4) : undefined;
+function overview(state: ExplorerState, period: Period): Promise<ExplorerOverview> {
+  return getJson<ExplorerOverview>("/v1/costs/overview", overviewQuery(state, period));
+}
+
+/** The values one dimension has in ``period`` (for the service and region filters), largest first. */
+function dimensionValues(period: Period, groupBy: string, provider: string): Promise<string[]> {
   return getJson<CostOverview>("/v1/costs/overview", {
     start_date: period.start,
     end_date: period.end,
-    granularity,
-    group_by: tag === undefined ? groupBy : "tag",
-    tag_key: tag,
+    group_by: groupBy,
     cloud_provider: provider || undefined,
-  });
+  }).then((answer) => answer.breakdown.map((b) => b.dimension).filter((d) => d !== "(none)"));
+}
+
+function selected(select: HTMLSelectElement): string[] {
+  return Array.from(select.selectedOptions, (o) => o.value);
+}
+
+/** The options of a filter: the values found, plus any chosen value the data no longer has. */
+function withChosen(values: readonly string[], chosen: readonly string[]): string[] {
+  return [...values, ...chosen.filter((c) => !values.includes(c))];
 }
 
 function download(text: string, name: string): void {
@@ -51,29 +68,47 @@ function download(text: string, name: string): void {
 
 export function CostExplorer({ now }: { now?: Date }) {
   const today = todayUtc(now);
-  const [preset, setPreset] = useState<PresetName | null>("this_month");
-  const [period, setPeriod] = useState<Period>(presetPeriod("this_month", today));
-  const [groupBy, setGroupBy] = useState("service");
-  const [granularity, setGranularity] = useState<Granularity>("daily");
-  const [provider, setProvider] = useState("");
-  const [compare, setCompare] = useState(true);
+  const [state, setState] = useState<ExplorerState>(() => stateFromQuery(window.location.search, today));
+  const { preset, period, groupBy, granularity, provider, compare } = state;
+  const update = (change: Partial<ExplorerState>): void => setState((old) => ({ ...old, ...change }));
+  const setGroupBy = (value: string): void => update({ groupBy: value });
+  const setGranularity = (value: Granularity): void => update({ granularity: value });
+  const setProvider = (value: string): void => update({ provider: value });
+  const setCompare = (value: boolean): void => update({ compare: value });
+  const [tagDraft, setTagDraft] = useState(state.tag);
+  const tagError = tagProblem(tagDraft);
+  const query = stateToQuery(state);
+  useEffect(() => {
+    // Keep the link shareable: the query string follows the state (replace, so Back leaves the explorer).
+    if (window.location.pathname === "/costs" && window.location.search !== `?${query}`) {
+      window.history.replaceState(null, "", `/costs?${query}`);
+    }
+  }, [query]);
   const problem = periodProblem(period);
   const compared = previousPeriod(period);
-  const key = `${period.start}|${period.end}|${groupBy}|${granularity}|${provider}`;
+  const key = stateToQuery({ ...state, compare: true });
+
+  const accountList = useLoad("cloud-accounts", () => getJson<CloudAccountList>("/v1/cloud-accounts"));
+  const accounts = accountList.state === "ready" ? accountList.value.accounts : [];
+  const valuesKey = `${period.start}|${period.end}|${provider}|${problem ?? ""}`;
+  const serviceValues = useLoad(`services:${valuesKey}`, () => (problem ? Promise.resolve([]) : dimensionValues(period, "service", provider)));
+  const regionValues = useLoad(`regions:${valuesKey}`, () => (problem ? Promise.resolve([]) : dimensionValues(period, "region", provider)));
+  const services = withChosen(serviceValues.state === "ready" ? serviceValues.value : [], state.services);
+  const regions = withChosen(regionValues.state === "ready" ? regionValues.value : [], state.regions);
+  const filtered = state.accounts.length + state.services.length + state.regions.length > 0 || state.tag !== "";
 
   const org = useLoad("organization", () => getJson<OrganisationSettings>("/v1/organization"));
   const tagKeys = org.state === "ready" ? (org.value.settings.rollup_tag_keys ?? []) : [];
-  const current = useLoad(`cur:${key}:${problem ?? ""}`, () => (problem ? Promise.reject(new Error(problem)) : overview(period, groupBy, granularity, provider)));
+  const current = useLoad(`cur:${key}:${problem ?? ""}`, () => (problem ? Promise.reject(new Error(problem)) : overview(state, period)));
   const before = useLoad(`prev:${key}:${String(compare)}:${problem ?? ""}`, () =>
-    compare && !problem ? overview(compared, groupBy, granularity, provider) : Promise.resolve<CostOverview | null>(null),
+    compare && !problem ? overview(state, compared) : Promise.resolve<CostOverview | null>(null),
   );
 
-  const choosePreset = (name: PresetName): void => {
-    setPreset(name);
-    setPeriod(presetPeriod(name, today));
-  };
+  const choosePreset = (name: PresetName): void => update({ preset: name, period: presetPeriod(name, today) });
   const previous = before.state === "ready" ? before.value : null;
   const rows = current.state === "ready" ? explorerRows(current.value, previous) : [];
+  const seriesByGroup = current.state === "ready" ? (current.value.group_series ?? []) : [];
+  const table = current.state === "ready" ? groupTable(seriesByGroup, current.value.time_series) : null;
   const dimensionLabel = groupBy.startsWith("tag:") ? `Tag ${groupBy.slice(4)}` : (DIMENSIONS.find((d) => d.value === groupBy)?.label ?? groupBy);
 
   return (
@@ -96,11 +131,11 @@ export function CostExplorer({ now }: { now?: Date }) {
         </div>
         <label>
           Start
-          <input type="date" value={period.start} data-testid="explorer-start" onChange={(e) => { setPreset(null); setPeriod({ ...period, start: e.target.value }); }} />
+          <input type="date" value={period.start} data-testid="explorer-start" onChange={(e) => update({ preset: null, period: { ...period, start: e.target.value } })} />
         </label>
         <label>
           End (not included)
-          <input type="date" value={period.end} data-testid="explorer-end" onChange={(e) => { setPreset(null); setPeriod({ ...period, end: e.target.value }); }} />
+          <input type="date" value={period.end} data-testid="explorer-end" onChange={(e) => update({ preset: null, period: { ...period, end: e.target.value } })} />
         </label>
         <label>
           Group by
@@ -130,6 +165,51 @@ export function CostExplorer({ now }: { now?: Date }) {
             <option value="monthly">Monthly</option>
           </select>
         </label>
+        <label>
+          Accounts
+          <select multiple size={3} value={state.accounts} data-testid="explorer-accounts" onChange={(e) => update({ accounts: selected(e.target) })}>
+            {accounts.map((a) => (
+              <option key={a.id} value={a.id}>{a.account_name ?? a.account_id} ({a.provider})</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Services
+          <select multiple size={3} value={state.services} data-testid="explorer-services" onChange={(e) => update({ services: selected(e.target) })}>
+            {services.map((v) => (
+              <option key={v} value={v}>{v}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Regions
+          <select multiple size={3} value={state.regions} data-testid="explorer-regions" onChange={(e) => update({ regions: selected(e.target) })}>
+            {regions.map((v) => (
+              <option key={v} value={v}>{v}</option>
+            ))}
+          </select>
+        </label>
+        <label className="tag-filter">
+          Tag (key:value)
+          <input
+            type="text"
+            value={tagDraft}
+            placeholder="team:web"
+            data-testid="explorer-tag"
+            aria-invalid={tagError !== null}
+            aria-describedby={tagError ? "explorer-tag-error" : undefined}
+            onChange={(e) => {
+              setTagDraft(e.target.value);
+              if (tagProblem(e.target.value) === null) update({ tag: e.target.value.trim() });
+            }}
+          />
+          {tagError && <span id="explorer-tag-error" className="field-error" data-testid="explorer-tag-error">{tagError}</span>}
+        </label>
+        {filtered && (
+          <button type="button" data-testid="explorer-clear-filters" onClick={() => { setTagDraft(""); update({ accounts: [], services: [], regions: [], tag: "" }); }}>
+            Clear filters
+          </button>
+        )}
         <label className="checkbox">
           <span>
             <input type="checkbox" checked={compare} data-testid="explorer-compare" onChange={(e) => setCompare(e.target.checked)} /> Compare with the previous period
@@ -179,6 +259,56 @@ export function CostExplorer({ now }: { now?: Date }) {
             />
             {before.state === "error" && <p className="error small" role="alert">Previous period: {before.message}</p>}
           </section>
+
+          {table !== null && table.columns.length > 0 && (
+            <section className="card spaced" aria-label="Cost per group over time" data-testid="explorer-groups">
+              <div className="section-head">
+                <h2>{dimensionLabel} over time</h2>
+                <button
+                  type="button"
+                  data-testid="explorer-groups-export"
+                  onClick={() => download(groupCsv(table, current.value.currency), groupCsvName(groupBy, granularity, period))}
+                >
+                  Export CSV (per {granularity === "daily" ? "day" : granularity === "weekly" ? "week" : "month"})
+                </button>
+              </div>
+              <GroupChart testId="explorer-group-chart" dates={current.value.time_series.map((p) => p.date)} series={seriesByGroup} currency={current.value.currency} />
+              <div className="table-wrap">
+                <table className="data group-table" data-testid="explorer-group-table">
+                  <caption className="visually-hidden">Cost per {granularity === "daily" ? "day" : granularity === "weekly" ? "week" : "month"} and {dimensionLabel.toLowerCase()}</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Period from</th>
+                      {table.columns.map((c) => (
+                        <th key={c.key} scope="col" className="num" title={c.key} data-testid="explorer-group-column" data-key={c.key}>{c.label}</th>
+                      ))}
+                      <th scope="col" className="num">Total</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {table.rows.map((r) => (
+                      <tr key={r.period} data-testid="explorer-group-row" data-period={r.period}>
+                        <th scope="row" className="period">{r.period}</th>
+                        {r.cells.map((cell, i) => (
+                          <td key={table.columns[i]?.key ?? i} className="num" data-value={cell}>{cell}</td>
+                        ))}
+                        <td className="num" data-testid="explorer-group-row-total" data-value={r.total}>{r.total}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                  <tfoot>
+                    <tr>
+                      <th scope="row">Total</th>
+                      {table.totals.map((t, i) => (
+                        <td key={table.columns[i]?.key ?? i} className="num" data-value={t}>{t}</td>
+                      ))}
+                      <td className="num" data-testid="explorer-group-total" data-value={table.total}>{table.total}</td>
+                    </tr>
+                  </tfoot>
+                </table>
+              </div>
+            </section>
+          )}
 
           <section className="card table-wrap spaced" aria-label="Breakdown">
             {rows.length === 0 ? (
