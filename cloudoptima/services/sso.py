@@ -10,7 +10,10 @@ Contract:
   :class:`SsoConfigError` naming the field.
 - ``SsoLoginService`` (unscoped session: no tenant is known before sign-in):
   ``begin(slug, redirect_uri)`` stores a pending sign-in (SHA-256 of a fresh ``state``, a ``nonce`` and a PKCE
-  verifier, valid ``LOGIN_TTL``) and answers the IdP's authorization URL.
+  verifier, valid ``LOGIN_TTL``) and answers the IdP's authorization URL. ``begin(..., for_console=True)``
+  marks the sign-in as started by the web console: its state starts with :data:`CONSOLE_STATE_PREFIX`, and
+  since only the state's hash is stored, a state with that prefix has a pending sign-in only when the
+  platform made it so (``started_for_console(state)``; ask before ``complete``, which consumes it).
   ``complete(state, code)`` consumes the pending sign-in (single use: the deletion is committed before
   anything else can fail), exchanges the code with the verifier, validates the ID token
   (``cloudoptima.services.oidc``) and answers the user it signs in as:
@@ -51,6 +54,8 @@ LOGIN_TTL = timedelta(minutes=10)
 SSO_HASH_PREFIX = "!sso:"
 """``users.password_hash`` of a user created by single sign-on (never a valid hash: no password sign-in)."""
 DEFAULT_SCOPES = "openid email profile"
+CONSOLE_STATE_PREFIX = "console."
+"""Prefix of the ``state`` of a sign-in started by the web console (bound to the stored state hash)."""
 
 
 class SsoConfigError(ValueError):
@@ -233,8 +238,8 @@ class SsoLoginService:
         self._cipher = cipher
         self._now = now
 
-    def begin(self, slug: str, redirect_uri: str) -> str:
-        """Store a pending sign-in and answer the IdP's authorization URL."""
+    def begin(self, slug: str, redirect_uri: str, *, for_console: bool = False) -> str:
+        """Store a pending sign-in and answer the IdP's authorization URL (``for_console``: see contract)."""
         provider = self._session.scalars(
             select(SsoProvider).where(SsoProvider.slug == slug.strip().lower())
         ).first()
@@ -247,7 +252,7 @@ class SsoLoginService:
         except oidc.OidcError as exc:
             raise SsoProviderError(str(exc)) from exc
         state, nonce, verifier = (
-            secrets.token_urlsafe(32),
+            (CONSOLE_STATE_PREFIX if for_console else "") + secrets.token_urlsafe(32),
             secrets.token_urlsafe(32),
             secrets.token_urlsafe(48),
         )
@@ -279,6 +284,10 @@ class SsoLoginService:
         return self._session.scalar(
             select(SsoLogin.organization_id).where(SsoLogin.state_hash == _state_hash(state))
         )
+
+    def started_for_console(self, state: str) -> bool:
+        """True when ``state`` names a pending sign-in that ``begin(..., for_console=True)`` stored."""
+        return state.startswith(CONSOLE_STATE_PREFIX) and self.organisation_of(state) is not None
 
     def discard(self, state: str) -> None:
         """Consume a pending sign-in the IdP refused, so its state cannot be replayed (committed)."""

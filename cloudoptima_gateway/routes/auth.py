@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.services.api_keys import ApiKeyService
@@ -50,7 +50,15 @@ from cloudoptima_gateway.schemas.auth import (
     RegisterResponse,
     TokenResponse,
 )
-from cloudoptima_gateway.schemas.common import Success, not_found
+from cloudoptima_gateway.schemas.common import Success, invalid, not_found
+from cloudoptima_gateway.session_cookie import (
+    ClientHeader,
+    clear_refresh_cookie,
+    cookie_token,
+    is_console,
+    refused,
+    set_refresh_cookie,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=AuditedRoute)
 Inviter = Annotated[Principal, Permission("manage:users")]
@@ -64,6 +72,16 @@ def _tokens(pair: TokenPair) -> TokenResponse:
     return TokenResponse(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
     )
+
+
+def _answer(request: Request, response: Response, runtime: Runtime, pair: TokenPair) -> TokenResponse:
+    """The token pair: in the body, or for the console the refresh token as the httpOnly cookie
+    (``cloudoptima_gateway.session_cookie``) and ``refresh_token: ""`` in the body."""
+    if not is_console(request):
+        return _tokens(pair)
+    max_age = runtime.settings.refresh_token_days * 86_400
+    set_refresh_cookie(response, request, pair.refresh_token, max_age)
+    return TokenResponse(access_token=pair.access_token, refresh_token="", expires_in=pair.expires_in)
 
 
 def _audit_as(request: Request, pair: TokenPair) -> None:
@@ -92,8 +110,17 @@ def register(
 
 
 @router.post("/login", response_model=TokenResponse)
-async def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> TokenResponse:
-    """Sign in; repeated failures lock the account and the client address for a while (429)."""
+async def login(
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    x_cloudoptima_client: ClientHeader = None,
+) -> TokenResponse:
+    """Sign in; repeated failures lock the account and the client address for a while (429).
+
+    With ``X-CloudOptima-Client: console`` the refresh token is set as the httpOnly cookie
+    ``cloudoptima_refresh`` (Path=/v1/auth, SameSite=Strict) and the body's ``refresh_token`` is ""."""
     throttle = runtime.login_throttle()
     address = client_address(request)
     wait = await throttle.retry_after(body.email, address)
@@ -121,18 +148,37 @@ async def login(body: LoginRequest, request: Request, runtime: RuntimeDep) -> To
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="email or password is incorrect")
     await throttle.succeeded(body.email)
     _audit_as(request, outcome)
-    return _tokens(outcome)
+    return _answer(request, response, runtime, outcome)
 
 
-@router.post("/refresh", response_model=TokenResponse)
-async def refresh(body: RefreshRequest, request: Request, runtime: RuntimeDep) -> TokenResponse:
+@router.post(
+    "/refresh",
+    response_model=TokenResponse,
+    responses={403: {"description": "the refresh cookie came without the X-CloudOptima-Client header"}},
+)
+async def refresh(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    body: RefreshRequest | None = None,
+    x_cloudoptima_client: ClientHeader = None,
+) -> TokenResponse | Response:
     """Exchange a refresh token for a new pair; a reused refresh token revokes its whole family, whose
-    access tokens and open sockets then stop working at once."""
+    access tokens and open sockets then stop working at once.
+
+    The web console sends no body but ``X-CloudOptima-Client: console`` and the ``cloudoptima_refresh``
+    cookie, which is rotated (a refused cookie is cleared); the cookie without that header is refused (403)."""
+    console = is_console(request)
+    token = body.refresh_token if body is not None else cookie_token(request)
+    if token is None:
+        if console:
+            return refused(request, "no session: sign in")
+        raise invalid("refresh_token", "refresh_token is required", location="body")
 
     def attempt() -> TokenPair | InvalidRefreshTokenError:
         with runtime.sessions()() as session:
             try:
-                pair = _auth(runtime, session).refresh(body.refresh_token)
+                pair = _auth(runtime, session).refresh(token)
             except InvalidRefreshTokenError as exc:
                 return exc
             session.commit()
@@ -151,23 +197,36 @@ async def refresh(body: RefreshRequest, request: Request, runtime: RuntimeDep) -
             ),
         )
     if isinstance(outcome, InvalidRefreshTokenError):
+        if console:
+            return refused(request, str(outcome))
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=str(outcome))
     _audit_as(request, outcome)
-    return _tokens(outcome)
+    return _answer(request, response, runtime, outcome)
 
 
 @router.post("/logout", response_model=Success)
 async def logout(
-    principal: CurrentPrincipal, runtime: RuntimeDep, body: LogoutRequest | None = None
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    request: Request,
+    response: Response,
+    body: LogoutRequest | None = None,
+    x_cloudoptima_client: ClientHeader = None,
 ) -> Success:
-    """Revoke this access token and its sign-in (and the refresh token's family when given)."""
+    """Revoke this access token and its sign-in (and the refresh token's family when given; for the web
+    console, ``X-CloudOptima-Client: console``, the ``cloudoptima_refresh`` cookie's family, and the cookie
+    is cleared)."""
     claims = principal.claims
     if claims is None:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="API keys are revoked, not logged out")
+    refresh_token = body.refresh_token if body is not None else None
+    if is_console(request):
+        refresh_token = refresh_token or cookie_token(request)
+        clear_refresh_cookie(response, request)
 
     def sign_out() -> None:
         with runtime.sessions()() as session:
-            AuthService(session, runtime.issuer()).logout(claims, body.refresh_token if body else None)
+            AuthService(session, runtime.issuer()).logout(claims, refresh_token)
             session.commit()
 
     await run_in_threadpool(sign_out)

@@ -7,19 +7,25 @@
   state or a missing parameter, 401 the IdP refused or the ID token failed a check, 403 the person may not
   sign in here (no role for their groups, deactivated, email of another organisation), 404 no SSO for that
   organisation, 502 the IdP failed. Every completed or refused callback whose organisation is known is audited.
+- The web console starts with ``GET /v1/auth/sso/login?organization=<slug>&client=console``; the flag is kept
+  in the server-side state (``SsoLoginService.begin(..., for_console=True)``), never read from the callback's
+  query. Its callback answers ``303`` to ``/`` with the refresh token as the console's httpOnly cookie
+  (``cloudoptima_gateway.session_cookie``), or ``303`` to ``/?sso_error=<message>`` when it is refused.
 - ``GET`` / ``PUT`` / ``DELETE /v1/organization/sso``: the organisation's IdP (admins only: ``manage:organization``);
   the client secret is write-only.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from cloudoptima.services.audit import AuditEntry, record
-from cloudoptima.services.auth import AuthService
+from cloudoptima.services.auth import AuthService, TokenPair
 from cloudoptima.services.sso import (
     SsoAccessDenied,
     SsoConfigError,
@@ -39,6 +45,7 @@ from cloudoptima_gateway.runtime import Runtime
 from cloudoptima_gateway.schemas.auth import TokenResponse
 from cloudoptima_gateway.schemas.common import Success, invalid
 from cloudoptima_gateway.schemas.sso import SsoConfigIn, SsoConfigOut
+from cloudoptima_gateway.session_cookie import set_refresh_cookie
 
 router = APIRouter(tags=["sso"], route_class=AuditedRoute)
 SsoAdmin = Annotated[Principal, Permission("manage:organization")]
@@ -66,11 +73,17 @@ def sso_login(
     organization: Annotated[
         str, Query(min_length=1, max_length=63, description="the organisation's SSO slug")
     ],
+    client: Annotated[
+        Literal["console"] | None,
+        Query(description="console: the callback redirects to the web console with its session cookie"),
+    ] = None,
 ) -> RedirectResponse:
     """Send the browser to the organisation's identity provider."""
     redirect_uri = str(request.url_for("sso_callback"))
     try:
-        url = SsoLoginService(session, runtime.cipher()).begin(organization, redirect_uri)
+        url = SsoLoginService(session, runtime.cipher()).begin(
+            organization, redirect_uri, for_console=client == "console"
+        )
     except SsoError as exc:
         raise _http(exc) from exc
     return RedirectResponse(url, status_code=status.HTTP_302_FOUND)
@@ -96,7 +109,17 @@ def _audit(
     )
 
 
-@router.get("/auth/sso/callback", response_model=TokenResponse, name="sso_callback")
+@router.get(
+    "/auth/sso/callback",
+    response_model=TokenResponse,
+    name="sso_callback",
+    responses={
+        303: {
+            "description": "a sign-in started by the web console: to / with the session cookie, "
+            "or to /?sso_error=<message> when refused"
+        }
+    },
+)
 def sso_callback(
     request: Request,
     runtime: RuntimeDep,
@@ -105,11 +128,41 @@ def sso_callback(
     code: Annotated[str | None, Query(max_length=4096)] = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
     error_description: Annotated[str | None, Query(max_length=1024)] = None,
-) -> TokenResponse:
-    """Finish a sign-in: answer the platform's token pair for the person the IdP authenticated."""
+) -> TokenResponse | Response:
+    """Finish a sign-in: answer the platform's token pair for the person the IdP authenticated (a sign-in
+    the console started: redirect to the console, see the module docstring)."""
     if not state:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="state is missing from the callback")
     service = SsoLoginService(session, runtime.cipher())
+    console = service.started_for_console(state)  # asked before anything consumes the state
+    try:
+        pair = _finish(request, runtime, session, service, state, code, error, error_description)
+    except HTTPException as exc:
+        if not console:
+            raise
+        query = urlencode({"sso_error": str(exc.detail)})
+        return RedirectResponse(f"/?{query}", status_code=status.HTTP_303_SEE_OTHER)
+    if not console:
+        return TokenResponse(
+            access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+        )
+    redirect = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    max_age = runtime.settings.refresh_token_days * 86_400
+    set_refresh_cookie(redirect, request, pair.refresh_token, max_age)
+    return redirect
+
+
+def _finish(
+    request: Request,
+    runtime: Runtime,
+    session: Session,
+    service: SsoLoginService,
+    state: str,
+    code: str | None,
+    error: str | None,
+    error_description: str | None,
+) -> TokenPair:
+    """Validate the callback, issue the token pair and audit (raises HTTPException when refused)."""
     org = service.organisation_of(state)
     if error or not code:
         if org is not None:
@@ -138,9 +191,7 @@ def sso_callback(
         "success",
         {"subject": signed_in.subject, "created": signed_in.created, "role": pair.role},
     )
-    return TokenResponse(
-        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
-    )
+    return pair
 
 
 # ---- admin: the organisation's identity provider -------------------------------------------------------------

@@ -40,13 +40,20 @@ class LoginRequest(StrictBody):
 
 class TokenResponse(Schema):
     access_token: str
-    refresh_token: str
+    refresh_token: str = Field(
+        description='the rotating refresh token; "" for the web console (X-CloudOptima-Client: console), '
+        "which gets it as the httpOnly cookie cloudoptima_refresh (Path=/v1/auth) instead"
+    )
     expires_in: int
     token_type: str = "bearer"
 
 
 class RefreshRequest(StrictBody):
-    refresh_token: str = Field(min_length=1, max_length=512)
+    refresh_token: str = Field(
+        min_length=1,
+        max_length=512,
+        description="the refresh token; the web console sends no body and the cookie instead",
+    )
 
 
 class LogoutRequest(StrictBody):
