@@ -2,11 +2,12 @@
 
 Contract:
 - ``detect_format(header, file)`` returns the ``BillingFormat`` of a header or raises ``BillingFileError``
-  naming the file when no known format matches (an OCI *usage* report, which has no cost, is named as such).
+  naming the file when no known format matches (an OCI *usage* report, which has no cost, is named as such;
+  so is a FOCUS 1.3 Contract Commitment file, see ``contract_commitment``).
 - ``check_required(fmt, header, file)`` raises ``BillingFileError`` naming the file and the first missing
   column when a required column is absent, and returns the FOCUS version (FOCUS files) or None.
-  FOCUS files need the Mandatory columns of their detected version (1.0, 1.1 or 1.2, by the newest FOCUS
-  column present); native files need the columns that carry money, currency and time.
+  FOCUS files need the Mandatory columns of their detected version (1.0, 1.1, 1.2 or 1.3, by the newest
+  FOCUS column present; see ``focus_versions``); native files need the columns that carry money, currency and time.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from cloudoptima.domain.focus import detect_version, mandatory_columns
 from cloudoptima.ingest.errors import BillingFileError
-from cloudoptima.ingest.mappers.focus import REQUIRED_MARKERS, focus_names
+from cloudoptima.ingest.focus_versions import detect_focus_version, missing_mandatory
+from cloudoptima.ingest.mappers.focus import REQUIRED_MARKERS
 from cloudoptima.ingest.source_columns import column_key
 
 
@@ -59,6 +60,13 @@ def detect_format(header: Sequence[str], file: str) -> BillingFormat:
     keys = {column_key(name) for name in header}
     if keys >= REQUIRED_MARKERS:
         return BillingFormat.FOCUS
+    if {"contractcommitmentid", "contractcommitmentcategory"} <= keys:
+        raise BillingFileError(
+            file,
+            "FOCUS 1.3 Contract Commitment dataset: it holds contract terms, not cost rows; "
+            "read it with cloudoptima.ingest.contract_commitment",
+            line=1,
+        )
     if "lineitemunblendedcost" in keys:
         return BillingFormat.AWS_CUR if any("/" in name for name in header) else BillingFormat.AWS_CUR2
     if "lineitemintervalusagestart" in keys:
@@ -82,9 +90,8 @@ def detect_format(header: Sequence[str], file: str) -> BillingFormat:
 def check_required(fmt: BillingFormat, header: Sequence[str], file: str) -> str | None:
     """Raise for a missing required column; return the FOCUS version of FOCUS files."""
     if fmt is BillingFormat.FOCUS:
-        present = focus_names(header)
-        version = detect_version(present)
-        missing = sorted(mandatory_columns(version) - present)
+        version = detect_focus_version(header)
+        missing = missing_mandatory(version, header)
         if missing:
             raise BillingFileError(
                 file,

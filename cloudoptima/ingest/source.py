@@ -10,6 +10,8 @@ Contract:
   mid-stream. A loader must therefore wrap each file in one transaction (batches carry ``source_file``).
 - ``batches()`` yields ``pyarrow.Table`` objects in ``CANONICAL_SCHEMA`` holding accepted rows only (at most
   ``batch_rows`` source rows each, plus derived rows), never empty. Memory is bounded by ``batch_rows``.
+- FOCUS files are also checked against the FOCUS requirements model (``focus_conformance``): a blocking
+  violation raises ``BillingFileError`` mid-stream; other violations become ``summary.findings``.
 - ``summary`` is updated as batches are consumed; it is complete once ``batches()`` is exhausted.
 """
 
@@ -23,10 +25,12 @@ import pyarrow as pa
 
 from cloudoptima.ingest.batch_context import BatchContext
 from cloudoptima.ingest.errors import BillingFileError
+from cloudoptima.ingest.focus_conformance import check_batch
 from cloudoptima.ingest.formats import BillingFormat, check_required, detect_format
 from cloudoptima.ingest.mappers import aws_cur, azure, focus, gcp, oci
 from cloudoptima.ingest.raw_csv import CsvReader
 from cloudoptima.ingest.raw_parquet import ParquetReader, is_parquet
+from cloudoptima.ingest.requirements_model import load_model
 from cloudoptima.ingest.source_columns import MappedBatch, SourceColumns
 from cloudoptima.ingest.summary import FileReport, IngestSummary
 from cloudoptima.ingest.validation import canonical_table, validate
@@ -129,7 +133,13 @@ class BillingSource:
             rows += raw.table.num_rows
             ctx = BatchContext(name, raw.lines)
             mapped = mapper(SourceColumns(raw.table, ctx))
-            table = canonical_table(validate(mapped, ctx), mapped, ctx, name)
+            validated = validate(mapped, ctx)
+            if opened.fmt is BillingFormat.FOCUS:
+                findings = check_batch(
+                    load_model(), validated, mapped.sources, raw.table, ctx, opened.version
+                )
+                self.summary.add_findings(findings.records, findings.counts)
+            table = canonical_table(validated, mapped, ctx, name)
             self.summary.add_batch(ctx, table)
             if table.num_rows:
                 yield table

@@ -7,6 +7,8 @@ Contract:
   ``rows_read == rows_accepted + rows_quarantined``.
 - ``quarantine`` keeps at most ``max_quarantine_records`` records; ``quarantine_dropped`` counts the rest.
   ``warnings`` (findings on accepted rows) are capped the same way; ``warnings_by_reason`` counts them all.
+- ``findings`` describe FOCUS requirements-model violations on accepted rows (``focus_conformance``; at
+  most 1,000 per rule and batch, capped like ``quarantine``); ``findings_by_rule`` counts them all by rule.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class IngestSummary:
     quarantine_dropped: int = 0
     warnings: list[QuarantineRecord] = field(default_factory=list)
     warnings_by_reason: Counter[str] = field(default_factory=Counter)
+    findings: list[QuarantineRecord] = field(default_factory=list)
+    findings_by_rule: Counter[str] = field(default_factory=Counter)
     totals: dict[tuple[str, str], MoneyTotals] = field(default_factory=dict)
 
     @property
@@ -87,6 +91,11 @@ class IngestSummary:
         self.warnings_by_reason.update(record.reason for record in ctx.warnings)
         self.warnings.extend(ctx.warnings[: max(self.max_quarantine_records - len(self.warnings), 0)])
         self._add_totals(accepted)
+
+    def add_findings(self, records: list[QuarantineRecord], counts: Counter[str]) -> None:
+        """Fold one batch's FOCUS requirements-model findings (records and per-rule counts) into the summary."""
+        self.findings_by_rule.update(counts)
+        self.findings.extend(records[: max(self.max_quarantine_records - len(self.findings), 0)])
 
     def _add_totals(self, table: pa.Table) -> None:
         if table.num_rows == 0:
