@@ -66,6 +66,7 @@ class IngestReport:
             "rows_replaced": self.load.rows_replaced,
             "normalisations": dict(sorted(summary.normalisations.items())),
             "warnings": dict(sorted(summary.warnings_by_reason.items())),
+            "focus_findings": dict(sorted(summary.findings_by_rule.items())),
             "quarantine_sample": [
                 {
                     "file": q.file,
@@ -159,6 +160,7 @@ def ingest_path(
                     summary={
                         "files": [f.path for f in summary.files],
                         "normalisations": dict(summary.normalisations),
+                        "focus_findings": dict(summary.findings_by_rule),
                     },
                 )
             )
