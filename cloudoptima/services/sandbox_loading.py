@@ -5,6 +5,11 @@ the hourly utilisation of the last ``window_days`` goes into the utilisation his
 (``storage.utilisation_history``) with each resource's read cursor at the end of the generated window, and the inventory into ``resources`` with the
 summaries computed from that history over the same window a collection uses (``window_days``), so a later
 collection appends to the history and recomputes the very same numbers.
+
+Each account whose costs were loaded gets ``last_sync_at``, as a collection sets it: the load's ``now`` —
+capped at the end of the generated days, so a later collection still fetches every day after the estate —
+and never moved back by a re-load of an older estate (the console's "Last sync" and the collection plan
+both read it).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from cloudoptima.clouds.sandbox import Estate, generate_estate, load_estate, write_estate
@@ -106,10 +111,12 @@ def load_sandbox(
                     CloudAccount.account_identifier == account.account_id,
                 )
             ).scalar_one()
+    loaded: set[uuid.UUID] = set()
     for account in estate.accounts:
         folder = estate_dir / "focus" / str(account.provider) / account.account_id
         if not folder.exists():
             continue
+        loaded.add(report.accounts[account.account_id])
         ingested = ingest_path(
             engine,
             folder,
@@ -129,6 +136,7 @@ def load_sandbox(
         )
     )
     seen = now()
+    synced = min(seen, window_end)
     for account in estate.accounts:
         resources = [
             r for r in estate.resources if r.account_id == account.account_id and r.deleted_at is None
@@ -150,4 +158,13 @@ def load_sandbox(
             report.resources += upsert_resources(
                 connection, organization_id, cloud_account_id, resources, metrics, seen, complete=True
             )
+            if cloud_account_id in loaded:
+                connection.execute(
+                    update(CloudAccount)
+                    .where(
+                        CloudAccount.organization_id == organization_id,
+                        CloudAccount.id == cloud_account_id,
+                    )
+                    .values(last_sync_at=func.greatest(CloudAccount.last_sync_at, synced))
+                )
     return report

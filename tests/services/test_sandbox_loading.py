@@ -6,7 +6,7 @@ import base64
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -84,3 +84,25 @@ def test_sandbox_loads_exactly_and_idempotently(engine: Engine, org: uuid.UUID, 
     assert instances
     assert all("cpu_percent" in m and 0 <= m["cpu_percent"]["p95"] <= 100 for m in instances if m)
     assert all(cost is not None and cost >= 0 for _, _, cost in resources)
+
+
+def test_loaded_accounts_get_their_last_sync_capped_at_the_estate_end(
+    engine: Engine, org: uuid.UUID, estate_dir: Path
+) -> None:
+    """The console's "Last sync" read ``never`` for the demo's accounts although their data was loaded."""
+    cipher = CredentialCipher(base64.urlsafe_b64encode(os.urandom(32)).decode())
+
+    def last_syncs() -> set[datetime | None]:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(CloudAccount.last_sync_at).where(CloudAccount.organization_id == org)
+            ).scalars()
+            return set(rows)
+
+    inside = datetime(2031, 2, 27, 12, tzinfo=UTC)  # the estate's days end (exclusive) on 2031-03-01
+    load_sandbox(engine, cipher, org, estate_dir, now=lambda: inside)
+    assert last_syncs() == {inside}
+    load_sandbox(engine, cipher, org, estate_dir, now=lambda: datetime(2031, 3, 9, tzinfo=UTC))
+    assert last_syncs() == {datetime(2031, 3, 1, tzinfo=UTC)}, "capped: later days were never loaded"
+    load_sandbox(engine, cipher, org, estate_dir, now=lambda: datetime(2031, 2, 1, tzinfo=UTC))
+    assert last_syncs() == {datetime(2031, 3, 1, tzinfo=UTC)}, "a re-load never moves it back"
