@@ -1,0 +1,179 @@
+"""Every console screen fits a phone (390×844, touch) and a 1280×800 window, in the light and the dark theme.
+
+One page per size: the demo admin signs in once, then every screen the navigation lists is opened by its own
+link (on a phone through the top bar's Menu button, which must be visible and must close the drawer again), and
+one detail page each for anomalies, recommendations, approvals and policies when the demo has one. On every page,
+in both themes (switched by the top bar's theme toggle, as a reader would), the test checks:
+
+- the page itself does not scroll sideways (``documentElement.scrollWidth`` ≤ the viewport's width + 1): a wide
+  table or chart scrolls inside its own wrapper, never the page;
+- the screen's main heading (``main h1``) is visible;
+- no element carrying text (or a control, canvas or image) has an edge beyond the viewport unless it sits in a
+  clipping or scrolling box that itself fits: every such element is named in the failure message.
+
+A full-page screenshot per screen, size and theme is saved as ``<size>/<nn>-<screen>-<theme>.png`` under the
+test's ``tmp_path`` (the folder is printed). Problems are collected over the whole walk and reported together.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser.conftest import CONSOLE_INDEX, PageLog, Stack
+
+pytestmark = pytest.mark.e2e
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+# A list screen's label → the test id of its rows' links to a detail page.
+DETAIL_LINKS = {
+    "Anomalies": "anomaly-link",
+    "Recommendations": "rec-link",
+    "Approvals": "approval-link",
+    "Policies": "policy-link",
+}
+
+# Elements with an edge outside the viewport that no fitting clipping/scrolling ancestor contains.
+OFF_SCREEN_JS = """(width) => {
+    const describe = (el) => {
+        const id = el.getAttribute('data-testid');
+        const cls = typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\\s+/).join('.') : '';
+        const text = (el.innerText || el.getAttribute('aria-label') || '').trim().slice(0, 40).replace(/\\s+/g, ' ');
+        return `${el.tagName.toLowerCase()}${id ? `[data-testid=${id}]` : ''}${cls} "${text}"`;
+    };
+    const contained = (el) => {
+        for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+            if (getComputedStyle(a).overflowX !== 'visible') {
+                const r = a.getBoundingClientRect();
+                return r.right <= width + 1 && r.left >= -1;
+            }
+        }
+        return false;
+    };
+    const leaves = new Set(['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON', 'CANVAS', 'IMG', 'svg']);
+    const out = [];
+    for (const el of document.body.querySelectorAll('*')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0 || (r.right <= width + 1 && r.left >= -1)) continue;
+        const ownText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!ownText && !leaves.has(el.tagName)) continue;
+        const style = getComputedStyle(el);
+        if (style.visibility === 'hidden' || style.display === 'none') continue;
+        if (contained(el)) continue;
+        out.push(`${describe(el)} left=${Math.round(r.left)} right=${Math.round(r.right)}`);
+    }
+    return out.slice(0, 15);
+}"""
+
+
+@pytest.fixture
+def console_built() -> None:
+    if not CONSOLE_INDEX.is_file():
+        pytest.skip(f"the console is not built ({CONSOLE_INDEX} missing): run `make web`")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+async def _sign_in(page: Page, stack: Stack) -> None:
+    await page.goto(stack.base_url + "/login")
+    await page.get_by_test_id("login-email").fill(stack.email)
+    await page.get_by_test_id("login-password").fill(stack.password)
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("app-shell")).to_be_visible()
+
+
+async def _check_both_themes(page: Page, name: str, shots: Path, index: int, width: int) -> list[str]:
+    """Checks the page as it is in the current theme, toggles the theme and checks it again; the problems found."""
+    problems: list[str] = []
+    await expect(page.locator("[data-state=loading]")).to_have_count(0, timeout=30_000)
+    for _ in range(2):
+        theme = await page.evaluate("() => document.documentElement.dataset.theme || 'light'")
+        where = f"{width}px {theme} {name}"
+        scroll_width: int = await page.evaluate("() => document.documentElement.scrollWidth")
+        if scroll_width > width + 1:
+            problems.append(f"{where}: the page scrolls sideways ({scroll_width} px wide)")
+        heading = page.locator("main h1").first
+        if not await heading.is_visible():
+            problems.append(f"{where}: no visible main heading")
+        off_screen: list[Any] = await page.evaluate(OFF_SCREEN_JS, width)
+        problems.extend(f"{where}: off screen: {item}" for item in off_screen)
+        await page.screenshot(path=str(shots / f"{index:02d}-{_slug(name)}-{theme}.png"), full_page=True)
+        toggle = page.get_by_test_id("theme-toggle")
+        await toggle.click()
+        other = "light" if theme == "dark" else "dark"
+        await expect(page.locator("html")).to_have_attribute("data-theme", other)
+    return problems
+
+
+async def _walk(page: Page, stack: Stack, shots: Path, *, phone: bool) -> list[str]:
+    """Signs in, opens every screen (and one detail per list with details) by the console's links, checks each."""
+    width = PHONE["width"] if phone else DESKTOP["width"]
+    await _sign_in(page, stack)
+    nav = page.get_by_test_id("main-nav")
+    toggle = page.get_by_test_id("nav-toggle")
+    if phone:
+        await expect(nav).to_be_hidden()
+        await expect(toggle).to_be_visible()
+        await toggle.click()
+        await expect(toggle).to_have_attribute("aria-expanded", "true")
+    else:
+        await expect(toggle).to_be_hidden()
+    await expect(nav).to_be_visible()
+    links = nav.locator("a")
+    labels = [label.strip() for label in await links.all_inner_texts()]
+    assert len(labels) >= 10, labels
+    problems: list[str] = []
+    index = 0
+    for position, label in enumerate(labels):
+        if phone and not await nav.is_visible():
+            await toggle.click()
+        link = links.nth(position)
+        await expect(link).to_be_visible()
+        await link.click()
+        await expect(link).to_have_attribute("aria-current", "page")
+        if phone:
+            await expect(nav).to_be_hidden()
+        index += 1
+        problems += await _check_both_themes(page, label, shots, index, width)
+        detail_link = DETAIL_LINKS.get(label)
+        if detail_link and await page.get_by_test_id(detail_link).count() > 0:
+            await page.get_by_test_id(detail_link).first.click()
+            await expect(page).to_have_url(re.compile(r"/[^/]+/[^/]+$"))
+            index += 1
+            problems += await _check_both_themes(page, f"{label} detail", shots, index, width)
+    return problems
+
+
+@pytest.mark.usefixtures("console_built")
+async def test_every_screen_fits_a_phone_in_both_themes(
+    browser: Browser, stack: Stack, tmp_path: Path
+) -> None:
+    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    errors: list[str] = []
+    try:
+        page = await context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        problems = await _walk(page, stack, tmp_path / "phone", phone=True)
+    finally:
+        await context.close()
+    print(f"screenshots: {tmp_path / 'phone'}")
+    assert problems == [], "\n".join(problems)
+    assert errors == []
+
+
+@pytest.mark.usefixtures("console_built")
+async def test_every_screen_fits_1280_px_in_both_themes(
+    page: Page, page_log: PageLog, stack: Stack, tmp_path: Path
+) -> None:
+    await page.set_viewport_size(DESKTOP)
+    problems = await _walk(page, stack, tmp_path / "desktop", phone=False)
+    print(f"screenshots: {tmp_path / 'desktop'}")
+    assert problems == [], "\n".join(problems)
+    assert page_log.errors == []
