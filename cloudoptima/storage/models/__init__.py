@@ -7,6 +7,7 @@ from cloudoptima.storage.models.collection import (
     UtilisationCursor,
     UtilisationDay,
 )
+from cloudoptima.storage.models.contract_commitments import ContractCommitmentRow
 from cloudoptima.storage.models.costs import CostRow
 from cloudoptima.storage.models.documents import AuditLog, ResourceDocument
 from cloudoptima.storage.models.executions import ExecutionEvent
@@ -31,6 +32,7 @@ __all__ = [
     "AuditLog",
     "Budget",
     "CloudAccount",
+    "ContractCommitmentRow",
     "CostDaily",
     "CostForecast",
     "CostRow",
