@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cloudoptima.settings import SettingsError
 from cloudoptima_cli.common import StateDir, announce_costs, console, err_console, fail, settings_or_fail
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy import Engine
 
 
 def ingest(
@@ -22,7 +27,11 @@ def ingest(
     ] = None,
     fmt: Annotated[
         str,
-        typer.Option("--format", help="auto, focus, aws_cur, aws_cur2, azure, gcp or oci (default auto)."),
+        typer.Option(
+            "--format",
+            help="auto, focus, aws_cur, aws_cur2, azure, gcp or oci (default auto); contract_commitment "
+            "for a FOCUS 1.3 Contract Commitment file.",
+        ),
     ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     state_dir: StateDir = None,
@@ -46,6 +55,9 @@ def ingest(
         fail(str(exc))
     except ValueError:
         fail(f"--account must be a cloud account id (UUID), got {account!r}")
+    if fmt == "contract_commitment":
+        _contract_commitments(engine, path, org_id, as_json)
+        return
     started = time.monotonic()
     rows_done = 0
     progress = Progress(
@@ -94,6 +106,8 @@ def ingest(
         counts.add_row(key.replace("_", " "), f"{data[key]:,}")
     for kind, count in data["normalisations"].items():
         counts.add_row(f"  normalised: {kind}", f"{count:,}")
+    for rule, count in sorted(data["focus_findings"].items(), key=lambda item: (-item[1], item[0]))[:10]:
+        counts.add_row(f"  FOCUS finding: {rule}", f"{count:,}")
     console.print(counts)
     for sample in data["quarantine_sample"][:5]:
         console.print(
@@ -101,3 +115,21 @@ def ingest(
             f"{sample['reason']}",
             highlight=False,
         )
+
+
+def _contract_commitments(engine: Engine, path: Path, org_id: uuid.UUID, as_json: bool) -> None:
+    """``--format contract_commitment``: store a FOCUS 1.3 Contract Commitment file (all or nothing)."""
+    from cloudoptima.services.contract_commitments import ingest_contract_commitments
+    from cloudoptima.services.ingestion import IngestError
+    from cloudoptima.storage.base import utcnow
+
+    try:
+        stored = ingest_contract_commitments(engine, path, org_id, now=utcnow())
+    except IngestError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    if as_json:
+        console.print_json(json.dumps({"file": str(path), "contract_commitments": stored}))
+        return
+    console.print(f"Stored {stored:,} contract commitments from {path}", highlight=False)
