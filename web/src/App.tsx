@@ -7,6 +7,7 @@ import { usePrincipal } from "./lib/hooks";
 import { navigate, usePath } from "./lib/router";
 import { applyTheme, storedTheme, systemTheme, type Theme } from "./lib/theme";
 import { Login } from "./screens/Login";
+import { useRestoring } from "./lib/restore";
 import { Overview } from "./screens/Overview";
 import { CostExplorer } from "./screens/CostExplorer";
 import { Budgets } from "./screens/Budgets";
@@ -84,7 +85,9 @@ export function App() {
   const path = usePath();
   const [theme, toggleTheme] = useTheme();
   const [menuOpen, setMenuOpen] = useState(false);
+  const restoring = useRestoring(); // a reload or the return from SSO: the refresh cookie signs in again
 
+  if (principal === null && restoring) return <main className="login" data-testid="session-restoring" data-state="loading" aria-busy="true" />;
   if (principal === null) return <Login onSignedIn={() => navigate(path === "/login" ? "/" : path)} />;
 
   // Signed in, /login is the overview (a bookmarked sign-in page).

@@ -1,5 +1,11 @@
 // The REST client: same-origin fetches to the public /v1 API with the in-memory bearer token; one refresh
 // and retry on 401; every error is an ApiError carrying the status and the API's own message.
+//
+// The session: the access token lives in memory only. Sign-in, refresh and sign-out send
+// ``X-CloudOptima-Client: console``, so the gateway keeps the refresh token in an httpOnly, SameSite=Strict
+// cookie (Path=/v1/auth) that script never sees and answers ``refresh_token: ""``; a reload restores the
+// session with ``restoreSession()`` (POST /v1/auth/refresh with the cookie). A refresh token that does arrive
+// in a body (an API that answers one) is kept in memory and sent back in the body as before.
 
 import { principalFromToken, type Principal, type TokenResponse } from "./session";
 
@@ -15,6 +21,8 @@ export class ApiError extends Error {
 type Listener = (principal: Principal | null) => void;
 
 const REFRESH_MARGIN_MS = 60_000;
+/** Tells the gateway to keep the refresh token in its httpOnly cookie (a cross-site form cannot send it). */
+export const CONSOLE_CLIENT_HEADER: Readonly<Record<string, string>> = { "X-CloudOptima-Client": "console" };
 
 let accessToken: string | null = null;
 let refreshToken: string | null = null;
@@ -67,7 +75,7 @@ async function parse(response: Response): Promise<unknown> {
 
 function adopt(tokens: TokenResponse): void {
   accessToken = tokens.access_token;
-  refreshToken = tokens.refresh_token;
+  refreshToken = tokens.refresh_token ? tokens.refresh_token : null; // "" when it is in the cookie
   principal = principalFromToken(tokens.access_token);
   if (refreshTimer !== null) clearTimeout(refreshTimer);
   const delay = Math.max(tokens.expires_in * 1000 - REFRESH_MARGIN_MS, (tokens.expires_in * 1000) / 2, 5_000);
@@ -90,7 +98,8 @@ function clear(): void {
 export async function login(email: string, password: string): Promise<Principal> {
   const response = await fetch("/v1/auth/login", {
     method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", ...CONSOLE_CLIENT_HEADER },
     body: JSON.stringify({ email, password }),
   });
   const body = await parse(response);
@@ -100,17 +109,30 @@ export async function login(email: string, password: string): Promise<Principal>
   return principal;
 }
 
-/** Exchange the refresh token for a new pair (once at a time); false (and signed out) when refused. */
+/** Exchange the refresh token (the cookie, or one held in memory) for a new pair, once at a time; false (and
+ * signed out) when refused. Signed out, there is nothing to refresh: see ``restoreSession``. */
 export function refreshSession(): Promise<boolean> {
   if (refreshing !== null) return refreshing;
-  const token = refreshToken;
-  if (token === null) return Promise.resolve(false);
+  if (refreshToken === null && principal === null) return Promise.resolve(false);
+  return exchange(refreshToken);
+}
+
+/** On start (a reload, the return from SSO): sign in again from the httpOnly refresh cookie, silently; false
+ * when there is no usable cookie (then the sign-in form is shown). */
+export function restoreSession(): Promise<boolean> {
+  if (refreshing !== null) return refreshing;
+  if (principal !== null) return Promise.resolve(true);
+  return exchange(null);
+}
+
+function exchange(token: string | null): Promise<boolean> {
   refreshing = (async () => {
     try {
       const response = await fetch("/v1/auth/refresh", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ refresh_token: token }),
+        credentials: "same-origin",
+        headers: { Accept: "application/json", ...CONSOLE_CLIENT_HEADER, ...(token === null ? {} : { "Content-Type": "application/json" }) },
+        ...(token === null ? {} : { body: JSON.stringify({ refresh_token: token }) }),
       });
       if (!response.ok) {
         clear();
@@ -127,8 +149,9 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
-/** Sign out: revoke the access token and the refresh token's family on the server, then forget both (also
- * when the server cannot be reached: the access token then expires on its own). */
+/** Sign out: revoke the access token and the refresh token's family on the server (which also clears the
+ * refresh cookie), then forget both (also when the server cannot be reached: the access token then expires
+ * on its own). */
 export async function logout(): Promise<void> {
   const token = accessToken;
   const refresh = refreshToken;
@@ -136,7 +159,8 @@ export async function logout(): Promise<void> {
     if (token !== null) {
       await fetch("/v1/auth/logout", {
         method: "POST",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        credentials: "same-origin",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...CONSOLE_CLIENT_HEADER },
         body: JSON.stringify(refresh ? { refresh_token: refresh } : {}),
       });
     }

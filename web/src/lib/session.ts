@@ -1,9 +1,9 @@
-// The signed-in session: tokens in memory only (never localStorage / sessionStorage / cookies written by
-// script), refreshed through /v1/auth/refresh shortly before the access token expires.
+// The signed-in session: the access token in memory only (never localStorage / sessionStorage / cookies
+// written by script), refreshed through /v1/auth/refresh shortly before it expires.
 //
-// The API returns the refresh token in the response body, so it is kept in memory as well: a reload of the
-// page signs the reader out. An httpOnly-cookie variant (the gateway setting the refresh token as a cookie)
-// is a follow-up.
+// The refresh token is an httpOnly, SameSite=Strict cookie the gateway sets for the console (it sends
+// ``X-CloudOptima-Client: console``; see lib/api.ts), so script never reads it and a reload of the page
+// restores the session silently (lib/restore.ts); signing out revokes it and clears the cookie.
 
 export type Role = "viewer" | "analyst" | "engineer" | "finops_manager" | "admin";
 
