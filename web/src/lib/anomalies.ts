@@ -1,4 +1,4 @@
-// Anomalies: the API's shapes (GET /v1/costs/anomalies, POST …/{id}/status and …/{id}/feedback) and the pure
+// Anomalies: the API's shapes (GET /v1/costs/anomalies and …/{id}, POST …/{id}/status and …/{id}/feedback) and the pure
 // helpers the Anomalies screen uses (ordering, filters, the contribution bars, the actions a status offers).
 
 export type AnomalyStatus = "active" | "resolved" | "ignored";
