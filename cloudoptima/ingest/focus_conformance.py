@@ -140,7 +140,10 @@ def check_batch(
         findings.add(rule.rule_id, int(pc.sum(broken).as_py() or 0), records)
     if version == FOCUS_13 and raw.num_rows == length:
         for name, header in columns_13(raw.column_names).items():
-            values = _clean(raw.column(header).combine_chunks())
+            source = raw.column(header).combine_chunks()
+            if not (pa.types.is_string(source.type) or pa.types.is_large_string(source.type)):
+                continue  # a typed Parquet column (e.g. a map for AllocatedTags) is not JSON text to check
+            values = _clean(source)
             for rule13 in RULES_13:
                 if rule13.column == name:
                     broken = pc.and_(pc.fill_null(rule13.broken(values), False), accepted)

@@ -7,6 +7,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from cloudoptima.domain.focus import mandatory_columns, snake_case
@@ -181,3 +184,25 @@ def test_contract_commitment_dataset_is_read_and_checked(tmp_path: Path) -> None
     with pytest.raises(BillingFileError) as error:
         open_billing_source(COMMITMENTS)
     assert "Contract Commitment dataset" in error.value.message
+
+
+def test_a_parquet_13_file_reads_like_the_csv(tmp_path: Path) -> None:
+    table = pacsv.read_csv(FOCUS_13, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    table = table.cast(pa.schema([pa.field(name, pa.string()) for name in table.column_names]))
+    tags = pa.array(
+        [None, None, None, [("team", "team-a")], [("team", "team-b")]], pa.map_(pa.string(), pa.string())
+    )
+    table = table.set_column(table.column_names.index("AllocatedTags"), "AllocatedTags", tags)
+    pq.write_table(table, tmp_path / "focus13.parquet")
+    result = read_all(tmp_path / "focus13.parquet")
+    assert result.summary.files[0].focus_version == "1.3"
+    assert result.summary.total_billed_cost() == Decimal("8770.00")
+    assert result.summary.findings == []
+    extensions = [json.loads(text) for text in result.table.column("extensions").to_pylist()]
+    assert [ext.get("AllocatedMethodId") for ext in extensions] == [
+        None,
+        None,
+        None,
+        "vcpu-proportional",
+        "vcpu-proportional",
+    ]
