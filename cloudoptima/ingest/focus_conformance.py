@@ -68,18 +68,64 @@ def _not_json_object(values: pa.Array) -> pa.Array:
     return pa.array([bad(value) for value in values.to_pylist()], pa.bool_())
 
 
-RULES_13: tuple[ColumnRule13, ...] = tuple(
-    ColumnRule13(
-        f"{column.name}-1.3-json", column.name, f"{column.name} MUST be a JSON object", _not_json_object
+def _applied_element_ok(element: object) -> bool:
+    if not isinstance(element, dict):
+        return False
+    if not all(isinstance(element.get(key), str) for key in ("ContractId", "ContractCommitmentId")):
+        return False
+    cost, quantity = (
+        element.get("ContractCommitmentAppliedCost"),
+        element.get("ContractCommitmentAppliedQuantity"),
     )
-    for column in COLUMNS_13_BY_NAME.values()
-    if column.type is ColumnType.JSON
-) + tuple(
-    ColumnRule13(f"{column.name}-1.3-null", column.name, f"{column.name} MUST NOT be null", pc.is_null)
-    for column in COLUMNS_13_BY_NAME.values()
-    if not column.nullable
+    if cost is None and quantity is None:
+        return False
+    return quantity is None or isinstance(element.get("ContractCommitmentAppliedUnit"), str)
+
+
+def _bad_contract_applied(values: pa.Array) -> pa.Array:
+    """JSON objects that break the ContractAppliedObject schema (non-JSON is the ``-json`` rule's finding)."""
+
+    def bad(text: str | None) -> bool:
+        if text is None:
+            return False
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return False
+        if not isinstance(value, dict):
+            return False
+        elements = value.get("Elements")
+        return not (isinstance(elements, list) and elements and all(_applied_element_ok(e) for e in elements))
+
+    return pa.array([bad(value) for value in values.to_pylist()], pa.bool_())
+
+
+RULES_13: tuple[ColumnRule13, ...] = (
+    tuple(
+        ColumnRule13(
+            f"{column.name}-1.3-json", column.name, f"{column.name} MUST be a JSON object", _not_json_object
+        )
+        for column in COLUMNS_13_BY_NAME.values()
+        if column.type is ColumnType.JSON
+    )
+    + tuple(
+        ColumnRule13(f"{column.name}-1.3-null", column.name, f"{column.name} MUST NOT be null", pc.is_null)
+        for column in COLUMNS_13_BY_NAME.values()
+        if not column.nullable
+    )
+    + (
+        ColumnRule13(
+            "ContractApplied-1.3-object",
+            "ContractApplied",
+            "ContractApplied MUST conform to ContractAppliedObject: a non-empty Elements array whose objects carry "
+            "ContractId, ContractCommitmentId and ContractCommitmentAppliedCost or ContractCommitmentAppliedQuantity "
+            "(with ContractCommitmentAppliedUnit)",
+            _bad_contract_applied,
+        ),
+    )
 )
-"""From the 1.3 column definitions (type JSON object; Mandatory columns that allow no nulls)."""
+"""From the 1.3 column definitions (type JSON object; Mandatory columns that allow no nulls; the
+ContractAppliedObject schema of ``contractapplied.md``)."""
 
 
 def _clean(array: pa.Array) -> pa.Array:

@@ -31,8 +31,9 @@ Contract:
   (``BillingFileError`` naming file, line and source column; the loader discards the whole file). Every
   other violation is a finding on an accepted row (a warning in the ingest summary).
 - 1.3 files are checked with this 1.2 model on the columns they share (no 1.3 model is shipped) plus
-  ``RULES_13``: the 1.3 JSON columns must hold JSON objects and the 1.3 Mandatory provider columns must not
-  be null (from the 1.3 column definitions).
+  ``focus_conformance.RULES_13``: the 1.3 JSON columns must hold JSON objects, the 1.3 Mandatory provider
+  columns must not be null, and ContractApplied must follow the ContractAppliedObject schema (from the 1.3
+  column definitions).
 """
 
 from __future__ import annotations

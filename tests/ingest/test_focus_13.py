@@ -119,7 +119,10 @@ def test_a_cost_rule_violation_refuses_the_file_naming_line_and_column(tmp_path:
 
 
 def test_other_rule_violations_are_findings_on_accepted_rows(tmp_path: Path) -> None:
-    path = _edited(tmp_path, 3, AllocatedTags="team=a")
+    no_commitment_id = json.dumps(
+        {"Elements": [{"ContractId": "12345", "ContractCommitmentAppliedCost": 0.75}]}
+    )
+    path = _edited(tmp_path, 3, AllocatedTags="team=a", ContractApplied=no_commitment_id)
     header, rows = _rows(path)
     rows[3]["ResourceId"] = ""  # line 5 keeps ResourceType "Kubernetes Node"
     result = read_all(_write(path, header, rows))
@@ -128,8 +131,13 @@ def test_other_rule_violations_are_findings_on_accepted_rows(tmp_path: Path) -> 
     assert found == {
         (3, "AllocatedTags", "AllocatedTags-1.3-json", "team=a"),
         (5, "ResourceType", "ResourceType-C-004-C", "Kubernetes Node"),
+        (3, "ContractApplied", "ContractApplied-1.3-object", no_commitment_id),
     }
-    assert result.summary.findings_by_rule == {"AllocatedTags-1.3-json": 1, "ResourceType-C-004-C": 1}
+    assert result.summary.findings_by_rule == {
+        "AllocatedTags-1.3-json": 1,
+        "ResourceType-C-004-C": 1,
+        "ContractApplied-1.3-object": 1,
+    }
 
 
 def test_focus_10_sample_totals_unchanged_and_its_findings_counted() -> None:
