@@ -20,6 +20,14 @@ function cssVar(name: string, fallback: string): string {
   return value || fallback;
 }
 
+const DAY_S = 86_400;
+const DAY_INCREMENTS = [1, 2, 7, 14, 28, 56, 91, 182, 364].map((d) => d * DAY_S);
+
+function dayLabel(seconds: number): string {
+  const day = new Date(seconds * 1000).toISOString();
+  return `${day.slice(5, 7)}/${day.slice(8, 10)}`;
+}
+
 /** The colour of the ``index``-th group (the "other" series is drawn in the muted colour, dashed). */
 export function seriesColour(index: number, other: boolean): string {
   return other ? cssVar("--muted", "#666") : cssVar(`--co-series-${(index % 8) + 1}`, "#1d4ed8");
@@ -50,7 +58,8 @@ export function GroupChart({ dates, series, currency, testId }: GroupChartProps)
         })),
       ],
       axes: [
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+        // Whole UTC days only (the buckets are days, weeks or months): no hour ticks.
+        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, incrs: DAY_INCREMENTS, values: (_u, ticks) => ticks.map(dayLabel) },
         { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, values: (_u, ticks) => ticks.map((t) => fmt.format(t)) },
       ],
     };
