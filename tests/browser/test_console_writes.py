@@ -8,6 +8,7 @@ deletes it (the API then answers 404)."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -39,7 +40,7 @@ async def _sign_in(page: Page, stack: Stack) -> None:
 
 @pytest.mark.usefixtures("console_built")
 async def test_admin_creates_and_edits_a_policy_through_the_form(
-    page: Page, page_log: PageLog, stack: Stack
+    page: Page, page_log: PageLog, stack: Stack, tmp_path: Path
 ) -> None:
     name = f"Stop idle search boxes {uuid.uuid4().hex[:6]}"
     await _sign_in(page, stack)
@@ -60,6 +61,7 @@ async def test_admin_creates_and_edits_a_policy_through_the_form(
     await expect(page.get_by_test_id("policy-form-condition-field-0")).to_have_attribute(
         "aria-invalid", "true"
     )
+    await page.screenshot(path=str(tmp_path / "policy-form-field-error.png"), full_page=True)
 
     await page.get_by_test_id("policy-form-condition-field-0").fill("metrics.cpu_percent.avg")
     await page.get_by_test_id("policy-form-submit").click()
@@ -102,7 +104,7 @@ async def test_admin_creates_and_edits_a_policy_through_the_form(
 
 @pytest.mark.usefixtures("console_built")
 async def test_admin_creates_pauses_and_deletes_a_report_schedule(
-    page: Page, page_log: PageLog, stack: Stack
+    page: Page, page_log: PageLog, stack: Stack, tmp_path: Path
 ) -> None:
     name = f"Weekly review {uuid.uuid4().hex[:6]}"
     await _sign_in(page, stack)
@@ -118,6 +120,11 @@ async def test_admin_creates_pauses_and_deletes_a_report_schedule(
     await page.get_by_test_id("schedule-form-zone-other").fill("Mars/Olympus")
     await page.get_by_test_id("schedule-form-submit").click()
     await expect(page.get_by_test_id("schedule-form-error-schedule.timezone")).to_contain_text("Mars/Olympus")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await page.get_by_test_id("schedule-form").screenshot(path=str(tmp_path / "schedule-form-phone.png"))
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the schedule form widens the page to {width} px on a phone"
+    await page.set_viewport_size({"width": 1280, "height": 900})
 
     await page.get_by_test_id("schedule-form-zone-other").fill("Europe/Madrid")
     async with page.expect_response(lambda r: r.url.endswith("/v1/reports/schedule")) as answered:

@@ -243,7 +243,7 @@ function PolicyForm({ initial }: { initial: PolicyOut | null }) {
       <fieldset data-testid="policy-form-actions">
         <legend>Actions *</legend>
         {form.actions.map((a, i) => (
-          <div className="wr-line" key={i} data-testid="policy-form-action">
+          <div className="wr-line wr-line-action" key={i} data-testid="policy-form-action">
             <select aria-label={`Action ${i + 1} type`} data-testid={`policy-form-action-type-${i}`} value={a.type} onChange={(e) => setAction(i, { type: e.target.value })}>
               {ACTION_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
             </select>
