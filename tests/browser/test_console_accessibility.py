@@ -3,7 +3,9 @@
 The sign-in page is checked first, then the demo admin signs in and every screen the navigation lists is
 opened by its link (the list is read from the page, so a new screen is covered the day it is added). On each
 screen the test waits until nothing is ``[data-state=loading]``, runs ``axe.run(document)`` and saves a
-full-page screenshot, ``<n>-<screen>.png``, under the test's ``tmp_path`` (the folder is printed).
+full-page screenshot, ``<n>-<screen>.png``, under the test's ``tmp_path`` (the folder is printed); then it
+switches to the dark theme with the top bar's toggle and does the same (``<n>-<screen>-dark.png``, reported as
+``<screen> (dark)``), and switches back.
 
 axe-core comes from the console's own npm devDependencies (``web/node_modules/axe-core/axe.min.js``, installed
 by ``npm ci``). It is injected with the DevTools protocol's ``Runtime.evaluate``, which the page's CSP
@@ -82,6 +84,16 @@ async def test_no_critical_accessibility_violation_on_any_screen(
         found[name] = await _audit(page, cdp, axe_source)
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
         await page.screenshot(path=str(tmp_path / f"{index:02d}-{slug}.png"), full_page=True)
+        if index == 0:
+            return
+        # The dark theme too (contrast differs): switched by the top bar's toggle, audited, switched back.
+        html = page.locator("html")
+        await page.get_by_test_id("theme-toggle").click()
+        await expect(html).to_have_attribute("data-theme", "dark")
+        found[f"{name} (dark)"] = await _audit(page, cdp, axe_source)
+        await page.screenshot(path=str(tmp_path / f"{index:02d}-{slug}-dark.png"), full_page=True)
+        await page.get_by_test_id("theme-toggle").click()
+        await expect(html).to_have_attribute("data-theme", "light")
 
     await page.goto(stack.base_url + "/login")
     await expect(page.get_by_test_id("login-submit")).to_be_visible()

@@ -71,6 +71,20 @@ OFF_SCREEN_JS = """(width) => {
 }"""
 
 
+# How many rows the top bar's visible items are laid out in (items whose vertical extents overlap share a row).
+TOP_BAR_ROWS_JS = """() => {
+    const boxes = [...document.querySelectorAll('header.topbar > *')]
+        .map((el) => el.getBoundingClientRect()).filter((r) => r.width > 0 && r.height > 0);
+    const rows = [];
+    for (const r of boxes) {
+        const row = rows.find((o) => r.top < o.bottom && o.top < r.bottom);
+        if (row) { row.top = Math.min(row.top, r.top); row.bottom = Math.max(row.bottom, r.bottom); }
+        else rows.push({top: r.top, bottom: r.bottom});
+    }
+    return rows.length;
+}"""
+
+
 @pytest.fixture
 def console_built() -> None:
     if not CONSOLE_INDEX.is_file():
@@ -104,6 +118,9 @@ async def _check_both_themes(page: Page, name: str, shots: Path, index: int, wid
             problems.append(f"{where}: no visible main heading")
         off_screen: list[Any] = await page.evaluate(OFF_SCREEN_JS, width)
         problems.extend(f"{where}: off screen: {item}" for item in off_screen)
+        rows: int = await page.evaluate(TOP_BAR_ROWS_JS)
+        if rows != 1:
+            problems.append(f"{where}: the top bar takes {rows} rows")
         await page.screenshot(path=str(shots / f"{index:02d}-{_slug(name)}-{theme}.png"), full_page=True)
         toggle = page.get_by_test_id("theme-toggle")
         await toggle.click()
@@ -148,6 +165,20 @@ async def _walk(page: Page, stack: Stack, shots: Path, *, phone: bool) -> list[s
             await expect(page).to_have_url(re.compile(r"/[^/]+/[^/]+$"))
             index += 1
             problems += await _check_both_themes(page, f"{label} detail", shots, index, width)
+    # The assistant: a side sheet at 1280 px, the whole screen on a phone; its own heading is an h2.
+    await page.get_by_test_id("chat-toggle").click()
+    panel = page.get_by_test_id("chat-panel")
+    await expect(panel).to_be_visible()
+    await expect(page.get_by_test_id("chat-input")).to_be_visible()
+    box = await panel.bounding_box()
+    assert box is not None
+    if box["x"] < -1 or box["x"] + box["width"] > width + 1:
+        problems.append(f"{width}px: the chat panel spans {box['x']:.0f}..{box['x'] + box['width']:.0f}")
+    off_screen: list[Any] = await page.evaluate(OFF_SCREEN_JS, width)
+    problems.extend(f"{width}px chat: off screen: {item}" for item in off_screen)
+    await page.screenshot(path=str(shots / f"{index + 1:02d}-chat.png"))
+    await page.get_by_test_id("chat-close").click()
+    await expect(panel).to_be_hidden()
     return problems
 
 
