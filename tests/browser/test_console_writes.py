@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import CONSOLE_INDEX, PageLog, Stack
+from tests.browser.conftest import CONSOLE_INDEX, REPO, PageLog, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -23,6 +24,31 @@ pytestmark = pytest.mark.e2e
 def console_built() -> None:
     if not CONSOLE_INDEX.is_file():
         pytest.skip(f"the console is not built ({CONSOLE_INDEX} missing): run `make web`")
+
+
+AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def _critical_violations(page: Page) -> list[str]:
+    """axe-core's ``critical`` violations on the page as it is, injected over the DevTools protocol (the
+    page's CSP stays on), as in test_console_accessibility.py; skipped when axe-core is not installed."""
+    if not AXE.is_file():
+        pytest.skip(f"{AXE} missing: run `npm ci` in web/")
+    cdp = await page.context.new_cdp_session(page)
+    injected = await cdp.send("Runtime.evaluate", {"expression": AXE.read_text()})
+    assert "exceptionDetails" not in injected, injected
+    result: dict[str, Any] = await page.evaluate(
+        """async () => {
+            const r = await window.axe.run(document, {resultTypes: ['violations']});
+            return {passes: r.passes.length, violations: r.violations.map(v => ({
+                id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))};
+        }"""
+    )
+    await cdp.detach()
+    assert result["passes"] > 0, result
+    return [
+        f"{v['id']} at {', '.join(v['nodes'])}" for v in result["violations"] if v["impact"] == "critical"
+    ]
 
 
 def _unexpected(page_log: PageLog) -> list[str]:
@@ -62,6 +88,7 @@ async def test_admin_creates_and_edits_a_policy_through_the_form(
         "aria-invalid", "true"
     )
     await page.screenshot(path=str(tmp_path / "policy-form-field-error.png"), full_page=True)
+    assert await _critical_violations(page) == []
 
     await page.get_by_test_id("policy-form-condition-field-0").fill("metrics.cpu_percent.avg")
     await page.get_by_test_id("policy-form-submit").click()
@@ -125,6 +152,7 @@ async def test_admin_creates_pauses_and_deletes_a_report_schedule(
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the schedule form widens the page to {width} px on a phone"
     await page.set_viewport_size({"width": 1280, "height": 900})
+    assert await _critical_violations(page) == []
 
     await page.get_by_test_id("schedule-form-zone-other").fill("Europe/Madrid")
     async with page.expect_response(lambda r: r.url.endswith("/v1/reports/schedule")) as answered:
