@@ -26,10 +26,12 @@ from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.cost_forecast import forecast_organisation
 from cloudoptima.services.cost_scope import ForecastScope
 from cloudoptima.storage.models import Anomaly
+from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.cost_filter_params import parse_cost_filters
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
 from cloudoptima_gateway.edge_cache import edge_text
+from cloudoptima_gateway.live_events import announce
 from cloudoptima_gateway.runtime import Runtime
 from cloudoptima_gateway.schemas.common import invalid, not_found
 from cloudoptima_gateway.schemas.costs import (
@@ -346,29 +348,49 @@ def get_anomaly(anomaly_id: uuid.UUID, principal: Reader, session: TenantDb) -> 
     return _anomaly(row)
 
 
-@router.post("/anomalies/{anomaly_id}/status", response_model=AnomalyOut)
-def update_anomaly_status(
-    anomaly_id: uuid.UUID, body: AnomalyStatusUpdate, principal: Triager, session: TenantDb
+async def _triage(
+    runtime: Runtime,
+    principal: Principal,
+    anomaly_id: uuid.UUID,
+    change: Callable[[AnomalyService], Anomaly],
+    what: str,
 ) -> AnomalyOut:
-    """Resolve, ignore or re-open an incident; later detection runs keep the user's status."""
+    """Apply ``change`` to one incident and commit, then tell the organisation's browsers on the
+    ``anomalies`` channel (``{"anomaly_id", "status", "feedback", "change"}``); 404 when it is not theirs."""
+    org = principal.organization_id
+
+    def apply() -> AnomalyOut:
+        with tenant_session(runtime.sessions(), org) as session:
+            return _anomaly(change(AnomalyService(session, org)))
+
     try:
-        row = AnomalyService(session, principal.organization_id).set_status(
-            anomaly_id, AnomalyStatus(body.status), body.note
-        )
+        out = await run_in_threadpool(apply)
     except LookupError as exc:
         raise not_found("anomaly", anomaly_id) from exc
-    return _anomaly(row)
+    data = {"anomaly_id": str(out.id), "status": out.status, "feedback": out.feedback, "change": what}
+    await announce(runtime, org, "anomalies", data, now=datetime.now(UTC))
+    return out
+
+
+@router.post("/anomalies/{anomaly_id}/status", response_model=AnomalyOut)
+async def update_anomaly_status(
+    anomaly_id: uuid.UUID, body: AnomalyStatusUpdate, principal: Triager, runtime: RuntimeDep
+) -> AnomalyOut:
+    """Resolve, ignore or re-open an incident; later detection runs keep the user's status. Published on
+    the ``anomalies`` channel once stored."""
+    status = AnomalyStatus(body.status)
+    return await _triage(
+        runtime, principal, anomaly_id, lambda s: s.set_status(anomaly_id, status, body.note), "status"
+    )
 
 
 @router.post("/anomalies/{anomaly_id}/feedback", response_model=AnomalyOut)
-def anomaly_feedback(
-    anomaly_id: uuid.UUID, body: AnomalyFeedbackIn, principal: Triager, session: TenantDb
+async def anomaly_feedback(
+    anomaly_id: uuid.UUID, body: AnomalyFeedbackIn, principal: Triager, runtime: RuntimeDep
 ) -> AnomalyOut:
-    """Label an incident (yes / no / planned_activity); recommendations skip what planned activity launched."""
-    try:
-        row = AnomalyService(session, principal.organization_id).set_feedback(
-            anomaly_id, AnomalyFeedback(body.feedback)
-        )
-    except LookupError as exc:
-        raise not_found("anomaly", anomaly_id) from exc
-    return _anomaly(row)
+    """Label an incident (yes / no / planned_activity); recommendations skip what planned activity launched.
+    Published on the ``anomalies`` channel once stored."""
+    feedback = AnomalyFeedback(body.feedback)
+    return await _triage(
+        runtime, principal, anomaly_id, lambda s: s.set_feedback(anomaly_id, feedback), "feedback"
+    )

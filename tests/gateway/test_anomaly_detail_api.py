@@ -59,3 +59,48 @@ def test_one_anomaly_by_id_equals_its_list_row_and_stays_in_its_organisation(
     malformed = client.get("/v1/costs/anomalies/not-a-uuid", headers=org.headers())
     assert malformed.status_code == 422
     assert malformed.json()["detail"][0]["loc"] == ["path", "anomaly_id"]
+
+
+def test_triage_is_published_on_the_anomalies_channel_once_stored(
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> None:
+    """Another browser of the organisation refreshes when someone resolves or labels an incident."""
+    org = make_org(engine, gateway_settings, name="triage-live")
+    anomaly = _add_anomaly(engine, org.id, "300.00")
+    with client.websocket_connect(f"/v1/stream?token={org.tokens['viewer']}") as socket:
+        socket.send_json({"type": "subscribe", "channel": "anomalies"})
+        assert socket.receive_json() == {"type": "subscribed", "channel": "anomalies"}
+
+        resolved = client.post(
+            f"/v1/costs/anomalies/{anomaly}/status", json={"status": "resolved"}, headers=org.headers()
+        )
+        assert resolved.status_code == 200 and resolved.json()["status"] == "resolved"
+        event = socket.receive_json()
+        assert (event["channel"], event["data"]) == (
+            "anomalies",
+            {"anomaly_id": str(anomaly), "status": "resolved", "feedback": None, "change": "status"},
+        )
+        # Committed before it was announced: a reload on the event sees the change.
+        assert (
+            client.get(f"/v1/costs/anomalies/{anomaly}", headers=org.headers()).json()["status"] == "resolved"
+        )
+
+        labelled = client.post(
+            f"/v1/costs/anomalies/{anomaly}/feedback",
+            json={"feedback": "planned_activity"},
+            headers=org.headers(),
+        )
+        assert labelled.status_code == 200
+        assert socket.receive_json()["data"] == {
+            "anomaly_id": str(anomaly), "status": "resolved", "feedback": "planned_activity", "change": "feedback",
+        }  # fmt: skip
+
+        # Refused writes announce nothing: the next event is the next accepted change.
+        assert client.post(
+            f"/v1/costs/anomalies/{uuid.uuid4()}/status", json={"status": "ignored"}, headers=org.headers()
+        ).status_code == 404  # fmt: skip
+        assert client.post(
+            f"/v1/costs/anomalies/{anomaly}/status", json={"status": "ignored"}, headers=org.headers("viewer")
+        ).status_code == 403  # fmt: skip
+        client.post(f"/v1/costs/anomalies/{anomaly}/status", json={"status": "active"}, headers=org.headers())
+        assert socket.receive_json()["data"]["status"] == "active"
