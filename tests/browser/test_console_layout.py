@@ -2,12 +2,14 @@
 
 One page per size: the demo admin signs in once, then every screen the navigation lists is opened by its own
 link (on a phone through the top bar's Menu button, which must be visible and must close the drawer again), and
-one detail page each for anomalies, recommendations, approvals and policies when the demo has one. On every page,
+one detail page each for anomalies, recommendations, approvals and policies when the demo has one (the test waits
+for the demo's first analysis run to store its anomalies and adds a disabled policy, deleted afterwards), then the
+chat panel (within the viewport, nothing off screen, closable). On every page,
 in both themes (switched by the top bar's theme toggle, as a reader would), the test checks:
 
 - the page itself does not scroll sideways (``documentElement.scrollWidth`` ≤ the viewport's width + 1): a wide
   table or chart scrolls inside its own wrapper, never the page;
-- the screen's main heading (``main h1``) is visible;
+- the screen's main heading (``main h1``) is visible, and the top bar's items sit in one row;
 - no element carrying text (or a control, canvas or image) has an edge beyond the viewport unless it sits in a
   clipping or scrolling box that itself fits: every such element is named in the failure message.
 
@@ -17,11 +19,16 @@ test's ``tmp_path`` (the folder is printed). Problems are collected over the who
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
 from tests.browser.conftest import CONSOLE_INDEX, PageLog, Stack
@@ -89,6 +96,45 @@ TOP_BAR_ROWS_JS = """() => {
 def console_built() -> None:
     if not CONSOLE_INDEX.is_file():
         pytest.skip(f"the console is not built ({CONSOLE_INDEX} missing): run `make web`")
+
+
+# A policy that never runs (disabled), so the Policies list has a row and a detail page to lay out.
+POLICY: dict[str, Any] = {
+    "name": "Layout check: stop idle search instances (browser test)",
+    "description": "Created by the layout test so the Policies screen has a row; deleted afterwards.",
+    "trigger": {"type": "event", "config": {"event": "anomaly.detected", "filters": {"severity": "high"}}},
+    "conditions": [{"field": "tags.team", "operator": "eq", "value": "search"}],
+    "actions": [{"type": "stop"}],
+    "safety_controls": {"require_approval": True, "max_resources_per_execution": 10},
+    "risk_level": "low",
+    "enabled": False,
+}
+ANALYSIS_TIMEOUT_S = 180
+
+
+@pytest_asyncio.fixture
+async def with_data(stack: Stack) -> AsyncIterator[None]:
+    """The screens with rows: waits for the demo's first analysis run (``cloudoptima up`` starts it) to have
+    stored explained anomalies, and creates a disabled policy through the API (deleted afterwards)."""
+    deadline = time.monotonic() + ANALYSIS_TIMEOUT_S
+    while True:
+        answer = await stack.api("/v1/costs/anomalies", limit="500")
+        assert answer.status_code == 200, answer.text
+        rows = answer.json()["anomalies"]
+        if rows and all(r["root_cause"] for r in rows):
+            break
+        assert time.monotonic() < deadline, f"no explained anomalies after {ANALYSIS_TIMEOUT_S} s: {rows}"
+        await asyncio.sleep(1)
+    async with httpx.AsyncClient(
+        base_url=stack.base_url, timeout=30, headers={"X-API-Key": stack.api_key}
+    ) as admin:
+        created = await admin.post("/v1/policies", json=POLICY)
+        assert created.status_code == 201, created.text
+        try:
+            yield
+        finally:
+            deleted = await admin.delete(f"/v1/policies/{created.json()['policy_id']}")
+            assert deleted.status_code in {200, 204}, deleted.text
 
 
 def _slug(name: str) -> str:
@@ -182,7 +228,7 @@ async def _walk(page: Page, stack: Stack, shots: Path, *, phone: bool) -> list[s
     return problems
 
 
-@pytest.mark.usefixtures("console_built")
+@pytest.mark.usefixtures("console_built", "with_data")
 async def test_every_screen_fits_a_phone_in_both_themes(
     browser: Browser, stack: Stack, tmp_path: Path
 ) -> None:
@@ -199,7 +245,7 @@ async def test_every_screen_fits_a_phone_in_both_themes(
     assert errors == []
 
 
-@pytest.mark.usefixtures("console_built")
+@pytest.mark.usefixtures("console_built", "with_data")
 async def test_every_screen_fits_1280_px_in_both_themes(
     page: Page, page_log: PageLog, stack: Stack, tmp_path: Path
 ) -> None:
