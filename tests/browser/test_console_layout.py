@@ -1,10 +1,12 @@
 """Every console screen fits a phone (390×844, touch) and a 1280×800 window, in the light and the dark theme.
 
-One page per size: the demo admin signs in once, then every screen the navigation lists is opened by its own
+One page per size: the sign-in page is checked (system light and dark scheme), the demo admin signs in once, then
+every screen the navigation lists is opened by its own
 link (on a phone through the top bar's Menu button, which must be visible and must close the drawer again), and
 one detail page each for anomalies, recommendations, approvals and policies when the demo has one (the test waits
 for the demo's first analysis run to store its anomalies and adds a disabled policy, deleted afterwards), then the
-chat panel (within the viewport, nothing off screen, closable). On every page,
+creation form of Budgets, Reports (schedules) and Policies, then the chat panel (within the viewport, nothing off
+screen, closable). On every page,
 in both themes (switched by the top bar's theme toggle, as a reader would), the test checks:
 
 - the page itself does not scroll sideways (``documentElement.scrollWidth`` ≤ the viewport's width + 1): a wide
@@ -44,6 +46,8 @@ DETAIL_LINKS = {
     "Approvals": "approval-link",
     "Policies": "policy-link",
 }
+# A list screen's label → the test id of the button or link that opens its creation form.
+FORM_OPENERS = {"Budgets": "budget-new", "Reports": "schedule-new", "Policies": "policy-new"}
 
 # Elements with an edge outside the viewport that no fitting clipping/scrolling ancestor contains.
 OFF_SCREEN_JS = """(width) => {
@@ -149,35 +153,54 @@ async def _sign_in(page: Page, stack: Stack) -> None:
     await expect(page.get_by_test_id("app-shell")).to_be_visible()
 
 
+async def _check(page: Page, where: str, shot: Path, width: int, *, signed_in: bool = True) -> list[str]:
+    """The page as it is: sideways scroll, a visible heading, elements off screen, the top bar's rows."""
+    problems: list[str] = []
+    scroll_width: int = await page.evaluate("() => document.documentElement.scrollWidth")
+    if scroll_width > width + 1:
+        problems.append(f"{where}: the page scrolls sideways ({scroll_width} px wide)")
+    heading = page.locator("main h1" if signed_in else "h1").first
+    if not await heading.is_visible():
+        problems.append(f"{where}: no visible main heading")
+    off_screen: list[Any] = await page.evaluate(OFF_SCREEN_JS, width)
+    problems.extend(f"{where}: off screen: {item}" for item in off_screen)
+    if signed_in:
+        rows: int = await page.evaluate(TOP_BAR_ROWS_JS)
+        if rows != 1:
+            problems.append(f"{where}: the top bar takes {rows} rows")
+    await page.screenshot(path=str(shot), full_page=True)
+    return problems
+
+
 async def _check_both_themes(page: Page, name: str, shots: Path, index: int, width: int) -> list[str]:
     """Checks the page as it is in the current theme, toggles the theme and checks it again; the problems found."""
     problems: list[str] = []
     await expect(page.locator("[data-state=loading]")).to_have_count(0, timeout=30_000)
     for _ in range(2):
         theme = await page.evaluate("() => document.documentElement.dataset.theme || 'light'")
-        where = f"{width}px {theme} {name}"
-        scroll_width: int = await page.evaluate("() => document.documentElement.scrollWidth")
-        if scroll_width > width + 1:
-            problems.append(f"{where}: the page scrolls sideways ({scroll_width} px wide)")
-        heading = page.locator("main h1").first
-        if not await heading.is_visible():
-            problems.append(f"{where}: no visible main heading")
-        off_screen: list[Any] = await page.evaluate(OFF_SCREEN_JS, width)
-        problems.extend(f"{where}: off screen: {item}" for item in off_screen)
-        rows: int = await page.evaluate(TOP_BAR_ROWS_JS)
-        if rows != 1:
-            problems.append(f"{where}: the top bar takes {rows} rows")
-        await page.screenshot(path=str(shots / f"{index:02d}-{_slug(name)}-{theme}.png"), full_page=True)
-        toggle = page.get_by_test_id("theme-toggle")
-        await toggle.click()
+        shot = shots / f"{index:02d}-{_slug(name)}-{theme}.png"
+        problems += await _check(page, f"{width}px {theme} {name}", shot, width)
+        await page.get_by_test_id("theme-toggle").click()
         other = "light" if theme == "dark" else "dark"
         await expect(page.locator("html")).to_have_attribute("data-theme", other)
     return problems
 
 
 async def _walk(page: Page, stack: Stack, shots: Path, *, phone: bool) -> list[str]:
-    """Signs in, opens every screen (and one detail per list with details) by the console's links, checks each."""
+    """Checks the sign-in page (in the system's light and dark scheme), signs in, opens every screen (one detail
+    per list with details, the creation form of lists with one) by the console's links, checks each."""
     width = PHONE["width"] if phone else DESKTOP["width"]
+    problems: list[str] = []
+    await page.goto(stack.base_url + "/login")
+    await expect(
+        page.get_by_test_id("login-submit")
+    ).to_be_visible()  # the app follows the system's scheme now
+    for scheme in ("dark", "light"):
+        await page.emulate_media(color_scheme=scheme)
+        await expect(page.locator("html")).to_have_attribute("data-theme", scheme)
+        problems += await _check(
+            page, f"{width}px {scheme} sign-in", shots / f"00-sign-in-{scheme}.png", width, signed_in=False
+        )
     await _sign_in(page, stack)
     nav = page.get_by_test_id("main-nav")
     toggle = page.get_by_test_id("nav-toggle")
@@ -192,9 +215,8 @@ async def _walk(page: Page, stack: Stack, shots: Path, *, phone: bool) -> list[s
     links = nav.locator("a")
     labels = [label.strip() for label in await links.all_inner_texts()]
     assert len(labels) >= 10, labels
-    problems: list[str] = []
-    index = 0
-    for position, label in enumerate(labels):
+
+    async def open_screen(position: int) -> None:
         if phone and not await nav.is_visible():
             await toggle.click()
         link = links.nth(position)
@@ -203,6 +225,10 @@ async def _walk(page: Page, stack: Stack, shots: Path, *, phone: bool) -> list[s
         await expect(link).to_have_attribute("aria-current", "page")
         if phone:
             await expect(nav).to_be_hidden()
+
+    index = 0
+    for position, label in enumerate(labels):
+        await open_screen(position)
         index += 1
         problems += await _check_both_themes(page, label, shots, index, width)
         detail_link = DETAIL_LINKS.get(label)
@@ -211,6 +237,15 @@ async def _walk(page: Page, stack: Stack, shots: Path, *, phone: bool) -> list[s
             await expect(page).to_have_url(re.compile(r"/[^/]+/[^/]+$"))
             index += 1
             problems += await _check_both_themes(page, f"{label} detail", shots, index, width)
+        opener = FORM_OPENERS.get(label)
+        if opener:
+            await open_screen(position)
+            await expect(page.locator("[data-state=loading]")).to_have_count(0, timeout=30_000)
+            if await page.get_by_test_id(opener).is_visible():
+                await page.get_by_test_id(opener).click()
+                await expect(page.locator("form").first).to_be_visible()
+                index += 1
+                problems += await _check_both_themes(page, f"{label} form", shots, index, width)
     # The assistant: a side sheet at 1280 px, the whole screen on a phone; its own heading is an h2.
     await page.get_by_test_id("chat-toggle").click()
     panel = page.get_by_test_id("chat-panel")
