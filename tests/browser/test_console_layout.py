@@ -286,6 +286,20 @@ async def test_every_screen_fits_1280_px_in_both_themes(
 ) -> None:
     await page.set_viewport_size(DESKTOP)
     problems = await _walk(page, stack, tmp_path / "desktop", phone=False)
+    # The window narrows to a phone's width: the Overview's chart follows its container, the page stays put.
+    await page.get_by_test_id("nav-overview").click()
+    canvas = page.get_by_test_id("overview-trend-chart").locator("canvas")
+    await expect(canvas).to_be_visible()
+    wide = await canvas.bounding_box()
+    await page.set_viewport_size(PHONE)
+    deadline = time.monotonic() + 10
+    while (box := await canvas.bounding_box()) is None or box["width"] >= PHONE["width"]:
+        assert time.monotonic() < deadline, f"the chart stayed {box} wide in a {PHONE['width']} px window"
+        await asyncio.sleep(0.1)
+    problems += await _check(
+        page, "1280→390px light Overview", tmp_path / "desktop" / "resized.png", PHONE["width"]
+    )
+    assert wide is not None and wide["width"] > PHONE["width"], wide
     print(f"screenshots: {tmp_path / 'desktop'}")
     assert problems == [], "\n".join(problems)
     assert page_log.errors == []
