@@ -8,7 +8,8 @@ Contract:
   (the seed's WebSocket channels: ``cost_updates``, ``resource_changes``, ``anomalies``,
   ``recommendations``, ``budget_alerts``, ``policy_executions`` — each stage of a policy run: ``fired``,
   ``started``, ``skipped``, ``finished`` —, ``collection_failed``, ``forecasts``, ``notifications`` — one
-  in-app inbox notice, ``data.user_id`` names its only reader (``cloudoptima.services.inbox``) —; the gateway WebSocket
+  in-app inbox notice, ``data.user_id`` names its only reader (``cloudoptima.services.inbox``) —, ``policies`` —
+  a policy created, changed or deleted through the API (``cloudoptima_gateway.live_writes``) —; the gateway WebSocket
   lets a client subscribe to every one of them); ``ts`` is an
   ISO-8601 UTC timestamp; ``data`` is JSON (Decimal and dates are written as strings).
 - Delivery is at most once per subscriber and only to subscribers connected at the time (pub/sub). Callers
@@ -45,6 +46,7 @@ EVENT_TYPES = frozenset(
         "collection_failed",
         "forecasts",
         "notifications",
+        "policies",
     }
 )
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,9 @@ from cloudoptima.services.budget_scope_check import scope_problems
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.storage.models import Budget
 from cloudoptima_gateway.audit import AuditedRoute
-from cloudoptima_gateway.deps import Permission, Principal, TenantDb
+from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
+from cloudoptima_gateway.live_writes import announce_committed
+from cloudoptima_gateway.runtime import Runtime
 from cloudoptima_gateway.schemas.budgets import (
     BudgetAlertOut,
     BudgetCreated,
@@ -101,6 +103,19 @@ def _out(service: BudgetService, row: Budget) -> BudgetOut:
     )
 
 
+def _announce(
+    session: Session,
+    background: BackgroundTasks,
+    runtime: Runtime,
+    principal: Principal,
+    budget_id: uuid.UUID,
+    change: str,
+) -> None:
+    """Commit, then tell the organisation's browsers on ``budget_alerts`` (``{"budget_id", "change"}``)."""
+    data = {"budget_id": str(budget_id), "change": change}
+    announce_committed(session, background, runtime, principal.organization_id, "budget_alerts", data)
+
+
 @router.get("", response_model=BudgetList)
 def list_budgets(principal: Reader, session: TenantDb) -> BudgetList:
     """Every budget with its current-period spend, forecast, utilisation, status and alerts."""
@@ -109,11 +124,21 @@ def list_budgets(principal: Reader, session: TenantDb) -> BudgetList:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BudgetCreated)
-def create_budget(body: BudgetIn, request: Request, principal: Writer, session: TenantDb) -> BudgetCreated:
+def create_budget(
+    body: BudgetIn,
+    request: Request,
+    principal: Writer,
+    session: TenantDb,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> BudgetCreated:
+    """Create a budget; published on the ``budget_alerts`` channel once stored."""
     row = _service(session, principal).create(_checked(session, principal, body))
     request.state.audit_resource_id = str(row.id)
     request.state.audit_details = {"name": row.name, "amount": str(row.amount), "period": row.period}
-    return BudgetCreated(budget_id=row.id)
+    budget_id = row.id
+    _announce(session, background, runtime, principal, budget_id, "created")
+    return BudgetCreated(budget_id=budget_id)
 
 
 @router.get("/{budget_id}", response_model=BudgetOut)
@@ -126,18 +151,35 @@ def get_budget(budget_id: uuid.UUID, principal: Reader, session: TenantDb) -> Bu
 
 
 @router.put("/{budget_id}", response_model=Success)
-def replace_budget(budget_id: uuid.UUID, body: BudgetIn, principal: Writer, session: TenantDb) -> Success:
+def replace_budget(
+    budget_id: uuid.UUID,
+    body: BudgetIn,
+    principal: Writer,
+    session: TenantDb,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> Success:
+    """Replace a budget; published on the ``budget_alerts`` channel once stored."""
     try:
         update_budget(session, principal.organization_id, budget_id, _checked(session, principal, body))
     except LookupError as exc:
         raise not_found("budget", budget_id) from exc
+    _announce(session, background, runtime, principal, budget_id, "updated")
     return Success()
 
 
 @router.delete("/{budget_id}", response_model=Success)
-def remove_budget(budget_id: uuid.UUID, principal: Writer, session: TenantDb) -> Success:
+def remove_budget(
+    budget_id: uuid.UUID,
+    principal: Writer,
+    session: TenantDb,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> Success:
+    """Delete a budget; published on the ``budget_alerts`` channel once deleted."""
     try:
         delete_budget(session, principal.organization_id, budget_id)
     except LookupError as exc:
         raise not_found("budget", budget_id) from exc
+    _announce(session, background, runtime, principal, budget_id, "deleted")
     return Success()

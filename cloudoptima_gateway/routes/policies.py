@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -27,6 +28,7 @@ from cloudoptima.storage.models import Policy
 from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
+from cloudoptima_gateway.live_events import announce
 from cloudoptima_gateway.remediation_requests import approver_of, provider_factory
 from cloudoptima_gateway.runtime import Runtime
 from cloudoptima_gateway.schemas.common import Success, not_found
@@ -105,6 +107,17 @@ async def _sync_schedule(
     )
 
 
+async def _announce(
+    runtime: Runtime, org: uuid.UUID, policy_id: uuid.UUID, change: str, enabled: bool | None
+) -> None:
+    """Tell the organisation's browsers on the ``policies`` channel, once the change is committed
+    (``{"policy_id", "change", "enabled"?}``; enabling or disabling is an update)."""
+    data: dict[str, object] = {"policy_id": str(policy_id), "change": change}
+    if enabled is not None:
+        data["enabled"] = enabled
+    await announce(runtime, org, "policies", data, now=datetime.now(UTC))
+
+
 @router.get("", response_model=PolicyList)
 def list_all(principal: Reader, session: TenantDb) -> PolicyList:
     return PolicyList(policies=[_out(r) for r in list_policies(session, principal.organization_id)])
@@ -123,6 +136,7 @@ async def create_policy(
 
     policy_id = await run_in_threadpool(store)
     request.state.audit_resource_id = str(policy_id)
+    await _announce(runtime, org, policy_id, "created", definition.enabled)
     schedule_id = None
     if definition.trigger.type == "schedule":
         schedule_id = await _sync_schedule(runtime, principal, policy_id, definition)
@@ -152,6 +166,7 @@ async def replace_policy(
         await run_in_threadpool(store)
     except LookupError as exc:
         raise not_found("policy", policy_id) from exc
+    await _announce(runtime, org, policy_id, "updated", definition.enabled)
     await _sync_schedule(runtime, principal, policy_id, definition)
     return Success()
 
@@ -170,6 +185,7 @@ async def remove_policy(policy_id: uuid.UUID, runtime: RuntimeDep, principal: Wr
         scheduled = await run_in_threadpool(remove)
     except LookupError as exc:
         raise not_found("policy", policy_id) from exc
+    await _announce(runtime, org, policy_id, "deleted", None)
     if scheduled:
         await delete_policy_schedule(await runtime.temporal(), str(policy_id))
     return Success()

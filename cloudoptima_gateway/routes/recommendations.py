@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.recommendations import RecommendationStatus
@@ -15,7 +15,8 @@ from cloudoptima.services.recommendation_pages import CursorError, recommendatio
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Recommendation
 from cloudoptima_gateway.audit import AuditedRoute
-from cloudoptima_gateway.deps import Permission, Principal, TenantDb
+from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
+from cloudoptima_gateway.live_writes import announce_committed
 from cloudoptima_gateway.schemas.common import Success, invalid, not_found
 from cloudoptima_gateway.schemas.recommendations import (
     DismissIn,
@@ -112,13 +113,25 @@ def get_recommendation(
 
 @router.post("/{recommendation_id}/dismiss", response_model=Success)
 def dismiss_recommendation(
-    recommendation_id: uuid.UUID, body: DismissIn, principal: Dismisser, session: TenantDb
+    recommendation_id: uuid.UUID,
+    body: DismissIn,
+    principal: Dismisser,
+    session: TenantDb,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
 ) -> Success:
-    """Dismiss for ``SNOOZE_DAYS`` (it comes back if still found), or for good when ``permanent``."""
+    """Dismiss for ``SNOOZE_DAYS`` (it comes back if still found), or for good when ``permanent``. Published
+    on the ``recommendations`` channel once stored (``{"recommendation_id", "change": "dismissed" |
+    "snoozed"}``)."""
     try:
         service(session, principal).dismiss(recommendation_id, body.reason, permanent=body.permanent)
     except LookupError as exc:
         raise not_found("recommendation", recommendation_id) from exc
+    data = {
+        "recommendation_id": str(recommendation_id),
+        "change": "dismissed" if body.permanent else "snoozed",
+    }
+    announce_committed(session, background, runtime, principal.organization_id, "recommendations", data)
     return Success()
 
 

@@ -31,6 +31,7 @@ from cloudoptima.storage.models import Organization
 from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep
+from cloudoptima_gateway.live_events import announce
 from cloudoptima_gateway.open_executions import refuse_if_open
 from cloudoptima_gateway.remediation_requests import provider_factory, start_recommendation
 from cloudoptima_gateway.runtime import Runtime
@@ -97,6 +98,13 @@ async def apply_recommendation(
         schedule=body.schedule,
     )
     request.state.audit_details = {"execution_id": info.execution_id, "dry_run": body.dry_run, "risk": risk}
+    requested = {
+        "recommendation_id": str(recommendation_id),
+        "change": "apply_requested",
+        "execution_id": str(info.execution_id),
+        "dry_run": body.dry_run,
+    }
+    await announce(runtime, org, "recommendations", requested, now=datetime.now(UTC))
     return ApplyOut(
         execution_id=info.execution_id,
         status="queued",

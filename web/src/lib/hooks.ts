@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { currentPrincipal, onSessionChange } from "./api";
 import { atLeast, can, type Principal, type Role } from "./session";
+import { current, settled, starting, type Keyed, type Loadable } from "./loadable";
 
 /** The signed-in principal (null when signed out); re-renders on sign-in, refresh and sign-out. */
 export function usePrincipal(): Principal | null {
@@ -21,28 +22,28 @@ export function useRoleAtLeast(role: Role): boolean {
   return atLeast(usePrincipal(), role);
 }
 
-export type Loadable<T> = { state: "loading" } | { state: "ready"; value: T } | { state: "error"; message: string; status?: number };
+export type { Loadable };
 
-/** Run ``load`` when ``key`` changes; the result as a Loadable (stale answers are dropped). */
-export function useLoad<T>(key: string, load: () => Promise<T>): Loadable<T> {
-  const [result, setResult] = useState<Loadable<T>>({ state: "loading" });
+/** Run ``load`` when ``key`` or ``version`` changes; the result as a Loadable (stale answers are dropped).
+ * A new ``key`` (another thing to show) is loading; a new ``version`` of the same key (a live event, a save)
+ * keeps the previous data on screen with ``refreshing`` true until the answer arrives, so forms stay put. */
+export function useLoad<T>(key: string, load: () => Promise<T>, version: string | number = ""): Loadable<T> {
+  const [result, setResult] = useState<Keyed<T>>({ key, loadable: { state: "loading" } });
   useEffect(() => {
     let live = true;
-    setResult({ state: "loading" });
+    setResult((prev) => starting(prev, key));
     load().then(
       (value) => {
-        if (live) setResult({ state: "ready", value });
+        if (live) setResult(settled(key, { value }));
       },
       (error: unknown) => {
-        if (!live) return;
-        const status = typeof error === "object" && error !== null && "status" in error ? Number((error as { status: unknown }).status) : undefined;
-        setResult({ state: "error", message: error instanceof Error ? error.message : String(error), ...(status !== undefined ? { status } : {}) });
+        if (live) setResult(settled<T>(key, { error }));
       },
     );
     return () => {
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key]);
-  return result;
+  }, [key, version]);
+  return current(result, key);
 }

@@ -15,7 +15,8 @@ export type Channel =
   | "budget_alerts"
   | "policy_executions"
   | "resource_changes"
-  | "notifications";
+  | "notifications"
+  | "policies";
 
 export interface ChatFrame {
   event: "token" | "tool_call" | "tool_result" | "message" | "done" | "error";

@@ -55,8 +55,9 @@ function AnomalyList() {
   const [status, setStatus] = useState<AnomalyStatus | "">("");
   const [severity, setSeverity] = useState<string>("");
   const events = useAnomalyEvents();
-  const list = useLoad(`list:${status}:${severity}:${events}`, () =>
+  const list = useLoad(`list:${status}:${severity}`, () =>
     getJson<AnomalyPage>("/v1/costs/anomalies", { status: status || undefined, severity: severity || undefined, limit: 500 }),
+    events,
   );
 
   return (
@@ -286,8 +287,10 @@ function AnomalyDetail({ id }: { id: string }) {
   const events = useAnomalyEvents();
   const canTriage = useCan(TRIAGE_PERMISSION);
   const [changed, setChanged] = useState<Anomaly | null>(null);
-  const loaded = useLoad(`one:${id}:${events}`, () => loadOne(id));
-  useEffect(() => setChanged(null), [id, events]);
+  // a live event reloads in place (the previous answer stays on screen, so a typed note is kept)
+  const loaded = useLoad(`one:${id}`, () => loadOne(id), events);
+  const fresh = loaded.state === "ready" && loaded.refreshing !== true ? loaded.value : null;
+  useEffect(() => setChanged(null), [id, fresh]);
 
   const back = (
     <p>
@@ -321,7 +324,7 @@ function AnomalyDetail({ id }: { id: string }) {
     );
   const a = changed ?? loaded.value;
   return (
-    <div className="anomaly-detail" data-testid="anomaly-detail" data-state="ready" data-id={a.id}>
+    <div className="anomaly-detail" data-testid="anomaly-detail" data-state="ready" data-id={a.id} data-refreshing={String(loaded.refreshing === true)}>
       {back}
       <header className="page-header">
         <h1>

@@ -8,6 +8,7 @@ import { BudgetRefused, bodyOf, emptyForm, formField, formOf, writeBudget, type 
 import { todayUtc } from "../lib/dates";
 import { money } from "../lib/format";
 import { useCan, useLoad } from "../lib/hooks";
+import { useLiveVersion } from "../lib/live";
 import "./explorer.css";
 
 const STATUS_LABEL: Record<BudgetDetail["status"], string> = { on_track: "On track", at_risk: "At risk", exceeded: "Exceeded" };
@@ -157,7 +158,8 @@ export function Budgets({ now }: { now?: Date }) {
   const [version, setVersion] = useState(0);
   const [editing, setEditing] = useState<{ id: string | null; form: BudgetForm } | null>(null);
   const [deleteError, setDeleteError] = useState<string | null>(null);
-  const budgets = useLoad(`budgets:${version}`, () => getJson<{ budgets: BudgetDetail[] }>("/v1/budgets"));
+  const live = useLiveVersion("budget_alerts");
+  const budgets = useLoad("budgets", () => getJson<{ budgets: BudgetDetail[] }>("/v1/budgets"), `${version}:${live}`);
 
   const remove = async (budget: BudgetDetail): Promise<void> => {
     if (!window.confirm(`Delete the budget “${budget.name}”?`)) return;

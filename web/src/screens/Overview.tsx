@@ -137,27 +137,30 @@ export function Overview({ now }: { now?: Date }) {
   const today = todayUtc(now);
   const windows = monthToDateWindows(today);
   const canApprove = useCan("apply:low_risk_recommendations");
-  // Live refresh: a card's key carries the version of the channels whose events change it.
+  // Live refresh: a card reloads in place (previous numbers shown meanwhile) when a channel whose events change it
+  // delivers one (its load's version).
   const costV = useChannelVersion("cost_updates");
   const anomalyV = useChannelVersion("anomalies");
   const budgetV = useChannelVersion("budget_alerts");
   const execV = useChannelVersion("policy_executions");
   const recV = useChannelVersion("recommendations");
-  const mtd = useLoad(`mtd:${today}:${costV}`, () => overview(windows.current.start, windows.current.end, "service"));
-  const previous = useLoad(`prev:${today}:${costV}`, () => overview(windows.previous.start, windows.previous.end, "service"));
-  const byAccount = useLoad(`acc:${today}:${costV}`, () => overview(windows.current.start, windows.current.end, "account"));
-  const byRegion = useLoad(`reg:${today}:${costV}`, () => overview(windows.current.start, windows.current.end, "region"));
-  const trend = useLoad(`trend:${today}:${costV}`, () => overview(addDays(today, 1 - TREND_DAYS), addDays(today, 1), "provider"));
-  const forecast = useLoad(`fc:${today}:${costV}`, () => getJson<Forecast>("/v1/costs/forecast", { days_ahead: forecastHorizon(today) }));
-  const anomalies = useLoad(`an:${today}:${anomalyV}`, () => getJson<AnomalyList>("/v1/costs/anomalies", { status: "active", limit: 500 }));
-  const budgets = useLoad(`budgets:${costV}:${budgetV}`, () => getJson<BudgetList>("/v1/budgets"));
-  const accounts = useLoad(`accounts:${costV}`, () => getJson<CloudAccountList>("/v1/cloud-accounts"));
-  const approvals = useLoad(`approvals:${String(canApprove)}:${execV}`, () =>
-    canApprove ? getJson<ApprovalList>("/v1/approvals") : Promise.resolve<ApprovalList | null>(null),
+  const mtd = useLoad(`mtd:${today}`, () => overview(windows.current.start, windows.current.end, "service"), costV);
+  const previous = useLoad(`prev:${today}`, () => overview(windows.previous.start, windows.previous.end, "service"), costV);
+  const byAccount = useLoad(`acc:${today}`, () => overview(windows.current.start, windows.current.end, "account"), costV);
+  const byRegion = useLoad(`reg:${today}`, () => overview(windows.current.start, windows.current.end, "region"), costV);
+  const trend = useLoad(`trend:${today}`, () => overview(addDays(today, 1 - TREND_DAYS), addDays(today, 1), "provider"), costV);
+  const forecast = useLoad(`fc:${today}`, () => getJson<Forecast>("/v1/costs/forecast", { days_ahead: forecastHorizon(today) }), costV);
+  const anomalies = useLoad(`an:${today}`, () => getJson<AnomalyList>("/v1/costs/anomalies", { status: "active", limit: 500 }), anomalyV);
+  const budgets = useLoad("budgets", () => getJson<BudgetList>("/v1/budgets"), `${costV}:${budgetV}`);
+  const accounts = useLoad("accounts", () => getJson<CloudAccountList>("/v1/cloud-accounts"), costV);
+  const approvals = useLoad(
+    `approvals:${String(canApprove)}`,
+    () => (canApprove ? getJson<ApprovalList>("/v1/approvals") : Promise.resolve<ApprovalList | null>(null)),
+    execV,
   );
 
-  const tags = useLoad(`tags:${today}:${costV}`, () => topTags(windows.current.start, windows.current.end));
-  const savings = useLoad(`savings:${execV}:${recV}`, openSavings);
+  const tags = useLoad(`tags:${today}`, () => topTags(windows.current.start, windows.current.end), costV);
+  const savings = useLoad("savings", openSavings, `${execV}:${recV}`);
 
   const both = combine(mtd, previous);
   const trendAndForecast = combine(trend, forecast);

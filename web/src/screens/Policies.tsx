@@ -9,6 +9,7 @@ import { useState } from "react";
 import { getJson, sendJson } from "../lib/api";
 import { relativeAge } from "../lib/format";
 import { useLoad, usePrincipal } from "../lib/hooks";
+import { useLiveVersion } from "../lib/live";
 import {
   actionsSummary,
   canChange,
@@ -104,7 +105,7 @@ function LastRun({ policy }: { policy: PolicyOut }) {
 }
 
 function PolicyListView() {
-  const list = useLoad("policies", () => getJson<PolicyList>("/v1/policies"));
+  const list = useLoad("policies", () => getJson<PolicyList>("/v1/policies"), useLiveVersion("policies"));
   const [changed, setChanged] = useState<Record<string, PolicyOut | null>>({});
   const policies = list.state === "ready" ? list.value.policies.map((p) => (p.id in changed ? changed[p.id] : p)).filter((p): p is PolicyOut => p !== null && p !== undefined) : [];
   return (
@@ -204,7 +205,7 @@ function Firings({ id }: { id: string }) {
 }
 
 function PolicyDetail({ id }: { id: string }) {
-  const loaded = useLoad(`policy:${id}`, () => getJson<PolicyOut>(`/v1/policies/${encodeURIComponent(id)}`));
+  const loaded = useLoad(`policy:${id}`, () => getJson<PolicyOut>(`/v1/policies/${encodeURIComponent(id)}`), useLiveVersion("policies"));
   const [current, setCurrent] = useState<PolicyOut | null>(null);
   const back = <p><Link to="/policies" testId="policy-back">← All policies</Link></p>;
   if (loaded.state === "loading") return <section data-testid="policy-detail">{back}<p className="muted" data-state="loading">Loading…</p></section>;

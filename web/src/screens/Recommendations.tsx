@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError, getJson, sendJson } from "../lib/api";
 import { useCan, useLoad, type Loadable } from "../lib/hooks";
+import { useLiveVersion } from "../lib/live";
 import {
   amount,
   appendPage,
@@ -403,8 +404,9 @@ function Actions({ rec, onChanged }: { rec: Recommendation; onChanged: () => voi
 function RecommendationDetail({ id }: { id: string }) {
   const [version, setVersion] = useState(0);
   const [audience, setAudience] = useState<"engineer" | "finance">("engineer");
-  const rec = useLoad(`rec:${id}:${version}`, () => getJson<Recommendation>(`/v1/recommendations/${id}`));
-  const preview = useLoad(`preview:${id}:${version}`, () => getJson<ImpactPreview>(`/v1/recommendations/${id}/impact-preview`));
+  const live = useLiveVersion("recommendations");
+  const rec = useLoad(`rec:${id}`, () => getJson<Recommendation>(`/v1/recommendations/${id}`), `${version}:${live}`);
+  const preview = useLoad(`preview:${id}`, () => getJson<ImpactPreview>(`/v1/recommendations/${id}/impact-preview`), `${version}:${live}`);
   const narrative = useLoad(`narrative:${id}:${audience}`, () => getJson<Narrative>(`/v1/recommendations/${id}/narrative`, { audience }));
 
   return (
