@@ -24,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.browser.conftest import CONSOLE_INDEX, PageLog, Stack
 
@@ -263,6 +263,16 @@ async def _walk(page: Page, stack: Stack, shots: Path, *, phone: bool) -> list[s
     return problems
 
 
+async def _chart_width(canvas: Locator, wanted: Callable[[float], bool]) -> float:
+    """The chart canvas's laid-out width once ``wanted`` holds for it (a chart redraws when its data or its
+    container changes, so the canvas may be briefly absent); fails after 10 s naming the last width seen."""
+    deadline = time.monotonic() + 10
+    while (box := await canvas.first.bounding_box()) is None or not wanted(box["width"]):
+        assert time.monotonic() < deadline, f"the chart's box stayed {box}"
+        await asyncio.sleep(0.1)
+    return box["width"]
+
+
 @pytest.mark.usefixtures("console_built", "with_data")
 async def test_every_screen_fits_a_phone_in_both_themes(
     browser: Browser, stack: Stack, tmp_path: Path
@@ -288,18 +298,14 @@ async def test_every_screen_fits_1280_px_in_both_themes(
     problems = await _walk(page, stack, tmp_path / "desktop", phone=False)
     # The window narrows to a phone's width: the Overview's chart follows its container, the page stays put.
     await page.get_by_test_id("nav-overview").click()
+    await expect(page.locator("[data-state=loading]")).to_have_count(0, timeout=30_000)
     canvas = page.get_by_test_id("overview-trend-chart").locator("canvas")
-    await expect(canvas).to_be_visible()
-    wide = await canvas.bounding_box()
+    assert await _chart_width(canvas, lambda w: w > PHONE["width"]) > PHONE["width"]
     await page.set_viewport_size(PHONE)
-    deadline = time.monotonic() + 10
-    while (box := await canvas.bounding_box()) is None or box["width"] >= PHONE["width"]:
-        assert time.monotonic() < deadline, f"the chart stayed {box} wide in a {PHONE['width']} px window"
-        await asyncio.sleep(0.1)
+    assert await _chart_width(canvas, lambda w: w < PHONE["width"]) < PHONE["width"]
     problems += await _check(
         page, "1280→390px light Overview", tmp_path / "desktop" / "resized.png", PHONE["width"]
     )
-    assert wide is not None and wide["width"] > PHONE["width"], wide
     print(f"screenshots: {tmp_path / 'desktop'}")
     assert problems == [], "\n".join(problems)
     assert page_log.errors == []
