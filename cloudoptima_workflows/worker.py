@@ -105,6 +105,10 @@ class WorkerDeps:
     """The address people reach the product at (``Settings.resolved_public_url``): the base of the links in
     digests and of the absolute links every notice carries to channels (analysis, remediation and approvals,
     collection; reports take theirs from ``reports``)."""
+    console_url: str | None = None
+    """The web console's base URL (``Settings.resolved_console_url``): notices of anomalies, recommendations,
+    budgets, executions and approvals, collection failures and reports link to its pages
+    (``cloudoptima.services.notice_links``); None: to the API under ``public_url``."""
     reports: ReportsConfig | None = None
     """The report store, link key and S3 destination (``reports_config_from_settings``); None: the reports
     queue is not served."""
@@ -182,6 +186,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         smtp=smtp_sender_from_settings(settings),
         notifications_allow_insecure_localhost=settings.notifications_allow_insecure_localhost,
         public_url=settings.resolved_public_url,
+        console_url=settings.resolved_console_url,
         reports=reports_config_from_settings(settings),
         price_readers=default_readers(
             PriceListOptions(gcp_api_key=settings.gcp_billing_api_key),
@@ -214,10 +219,16 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
             utilisation_window_days=deps.utilisation_window_days,
             utilisation_retention_days=deps.utilisation_retention_days,
             public_url=deps.public_url,
+            console_url=deps.console_url,
         )
     )
     analysis = AnalysisActivities(
-        deps.sessions, deps.publish, explain=deps.explain, narrate=deps.narrate, public_url=deps.public_url
+        deps.sessions,
+        deps.publish,
+        explain=deps.explain,
+        narrate=deps.narrate,
+        public_url=deps.public_url,
+        console_url=deps.console_url,
     )
     maintenance = MaintenanceActivities(
         deps.sessions, report_store=deps.reports.store if deps.reports is not None else None
@@ -274,6 +285,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
                     publish=deps.publish,
                     approval_keys=deps.approval_keys,
                     public_url=deps.public_url,
+                    console_url=deps.console_url,
                 )
             ),
         ),

@@ -49,6 +49,7 @@ from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeFact, Noti
 from cloudoptima.domain.notification_rules import DispatchContext
 from cloudoptima.domain.remediation import RemediationState
 from cloudoptima.services.events import Publish
+from cloudoptima.services.notice_links import notice_links
 from cloudoptima.storage.models import Notification, PolicyExecution, User
 from cloudoptima.storage.tenancy import TenantRepository
 
@@ -306,9 +307,7 @@ def _forget(session: Session, previous: SessionTransaction) -> None:
 def approval_link(execution_id: uuid.UUID, console_url: str | None) -> str:
     """Where a reader opens the approval: the console's page when its URL is known, else the execution in
     the API (:data:`APPROVAL_API_PATH`, a path: absolute only under the console)."""
-    if console_url:
-        return f"{console_url.rstrip('/')}/approvals/{execution_id}"
-    return APPROVAL_API_PATH.format(execution_id=execution_id)
+    return notice_links("execution", execution_id, console_url, None)[0]
 
 
 def approval_channel_link(
@@ -316,10 +315,7 @@ def approval_channel_link(
 ) -> str | None:
     """The absolute link channel notices carry: the console's page, else ``{public_url}/v1/executions/{id}``
     (``public_url``: ``Settings.resolved_public_url``), else None (a channel link must be absolute)."""
-    link = approval_link(execution_id, console_url)
-    if not link.startswith(("http://", "https://")) and public_url:
-        link = f"{public_url.rstrip('/')}{link}"
-    return link if link.startswith(("http://", "https://")) else None
+    return notice_links("execution", execution_id, console_url, public_url)[1]
 
 
 def notify_pending_approval(
@@ -404,13 +400,17 @@ def notify_budget_alerts(
     now: datetime,
     publish: Publish | None = None,
     currency: str = "USD",
+    console_url: str | None = None,
+    public_url: str | None = None,
 ) -> list[InboxItem]:
     """Dispatch each fired threshold of a budget (``budget.actual`` / ``budget.forecasted``, with the budget id,
     the spend as amount and the budget's ``currency``) through the organisation's notification rules (by
     default: its active admins in-app), once per budget, period, threshold and type. Returns the inbox
-    notices (new or already posted)."""
+    notices (new or already posted). Links: the console's budgets page under ``console_url``, else the budget
+    in the API (absolute under ``public_url`` on channels; ``cloudoptima.services.notice_links``)."""
     from cloudoptima.services.notification_rules import dispatch  # here: the rules module imports this one
 
+    inbox_link, link = notice_links("budget", budget_id, console_url, public_url)
     posted: list[InboxItem] = []
     for alert in fired:
         kind = str(alert.type)
@@ -422,7 +422,7 @@ def notify_budget_alerts(
             severity=severity,
             title=title,
             summary=summary,
-            link=f"/v1/budgets/{budget_id}",
+            link=inbox_link,
             payload={
                 "budget_id": str(budget_id),
                 "period_start": period_start.isoformat(),
@@ -444,6 +444,7 @@ def notify_budget_alerts(
             summary=summary,
             amount=alert.spend,
             currency=currency,
+            link=link,
             facts=(
                 NoticeFact(label="Budget", value=budget_name[:1000]),
                 NoticeFact(label="Period start", value=period_start.isoformat()),

@@ -9,7 +9,9 @@ completion notifies no one):
   type ``report.ready``, severity ``info`` when completed and ``warning`` when failed, title
   ``Report ready: <template name>`` / ``Report failed: <template name>``, summary naming the period, format
   and size (or the error), link :func:`report_link` (``{public_url}/v1/reports/{id}`` when the public URL is
-  configured, else the API path ``/v1/reports/{id}``; the signed download link is not put in the inbox: it
+  configured, else the API path ``/v1/reports/{id}``; with ``console_url`` (``Settings.resolved_console_url``)
+  the console's reports page ``{console_url}/reports`` instead, for the inbox and channels, through
+  ``cloudoptima.services.notice_links``; the signed download link is not put in the inbox: it
   expires, the report's page gives a fresh one) and payload ``report_id``, ``template_id``, ``template``,
   ``format``, ``status``, ``period`` (``start_date``, ``end_date`` end-exclusive, or null), ``size_bytes``,
   ``error``. A scheduled run's requester is the schedule's creator (while still an active user).
@@ -43,6 +45,7 @@ from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeFact, Noti
 from cloudoptima.domain.notification_rules import DispatchContext
 from cloudoptima.services.events import Publish
 from cloudoptima.services.inbox import Inbox, InboxError
+from cloudoptima.services.notice_links import notice_links
 from cloudoptima.services.notification_rules import dispatch
 from cloudoptima.services.report_catalog import TEMPLATES
 from cloudoptima.storage.models import User
@@ -96,6 +99,7 @@ def notify_report_ready(
     publish: Publish | None = None,
     public_url: str | None = None,
     base_url: str | None = None,
+    console_url: str | None = None,
 ) -> list[InboxItem]:
     """Notify that the report finished (module contract). Returns the inbox notices (new or already
     posted) of the requester and of any in-app rule; ``[]`` for a report that is not finished."""
@@ -117,6 +121,11 @@ def notify_report_ready(
         title = f"Report failed: {name}"[:200]
         summary = f"{name}, {period_text}, {format}: {error or 'generation failed'}"[:2000]
     link = report_link(report_id, public_url)
+    channel_link = _channel_link(link, base_url)
+    if (
+        console_url
+    ):  # the console's reports page, for the inbox and channels (cloudoptima.services.notice_links)
+        link, channel_link = notice_links("report", report_id, console_url, public_url or base_url)
     shown = InboxNotice(
         event_type=EVENT_TYPE.value,
         severity=severity.value,
@@ -167,7 +176,7 @@ def notify_report_ready(
             severity=severity,
             title=title,
             summary=summary,
-            link=_channel_link(link, base_url),
+            link=channel_link,
             facts=tuple(facts),
             organization_id=organization_id,
             occurred_at=now,

@@ -22,6 +22,9 @@ from cloudoptima.settings import key_rings, runtime_state, stored_secrets
 from cloudoptima.settings.errors import SettingsError
 from cloudoptima.settings.key_rings import JwtPreviousKey
 
+DEFAULT_CONSOLE_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
+"""The checkout's built console (``make web``); the gateway serves the same folder by default."""
+
 
 class Settings(BaseSettings):
     """CloudOptima configuration. Field aliases are the environment variable names."""
@@ -203,6 +206,12 @@ class Settings(BaseSettings):
     )
     """The built web console the gateway serves at ``/`` (default: the checkout's ``web/dist`` when present;
     ``make web`` builds it). When the folder has no ``index.html``, ``/`` says how to build it (503)."""
+    console_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("CLOUDOPTIMA_CONSOLE_URL", "console_url")
+    )
+    """Where notices link people to (``resolved_console_url``): the web console's base URL (absolute, or a path
+    under the public URL). Unset: the public URL when the console is built; empty: no console, notices link
+    to the API (headless installs)."""
     smtp_host: str | None = Field(default=None, validation_alias=AliasChoices("SMTP_HOST", "smtp_host"))
     """The mail server for password-reset links; unset: embedded mode writes the email to the log."""
     smtp_port: int = Field(default=587, validation_alias=AliasChoices("SMTP_PORT", "smtp_port"))
@@ -259,6 +268,27 @@ class Settings(BaseSettings):
     def resolved_public_url(self) -> str:
         """``CLOUDOPTIMA_PUBLIC_URL`` without a trailing slash, or the gateway's own address."""
         return (self.public_url or f"http://{self.host}:{self.gateway_port}").rstrip("/")
+
+    @property
+    def resolved_console_url(self) -> str | None:
+        """The console base URL notices link to (``console_url`` without a trailing slash; unset: the public URL
+        when the console is served, i.e. ``console_dir`` (default ``web/dist``) has an ``index.html``; empty:
+        None, links go to the API)."""
+        if self.console_url is not None:
+            return self.console_url.strip().rstrip("/") or None
+        folder = self.console_dir if self.console_dir is not None else DEFAULT_CONSOLE_DIR
+        return self.resolved_public_url if (folder / "index.html").is_file() else None
+
+    @field_validator("console_url")
+    @classmethod
+    def _console_url_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return value
+        if not value.strip().startswith(("http://", "https://", "/")):
+            raise ValueError(
+                f"CLOUDOPTIMA_CONSOLE_URL must be an http(s) URL, a path starting with '/', or empty; got {value!r}"
+            )
+        return value.strip()
 
     @field_validator("gateway_port", "postgres_port", "redis_port", "temporal_port", "temporal_ui_port")
     @classmethod

@@ -234,6 +234,8 @@ class AnalysisActivities(AnalysisActivityInterface):
                         now=self._now(),
                         publish=self._publish,
                         currency=budget.currency,
+                        console_url=self._console_url,
+                        public_url=self._public_url,
                     )
                 alerts += [
                     BudgetAlert(

@@ -61,6 +61,7 @@ def gateway_settings(
         redis_url=redis_url,
         temporal_address=address,
         log_level="WARNING",
+        console_url="",  # notices link to the API whether or not web/dist is built (tests/services/test_notice_links)
     )
 
 

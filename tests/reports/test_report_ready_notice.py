@@ -199,3 +199,17 @@ def test_a_scheduled_run_reaches_only_the_rules(
             )
         ).one()
     assert row.notice["link"] == f"http://127.0.0.1:8000/v1/reports/{second}"
+    # With the console (Settings.resolved_console_url): the channel links to its reports page.
+    console = dataclasses.replace(gateway, console_url="https://finops.example.com/console")
+    with tenant_session(factory, org_id) as session:
+        service = Reports(session, org_id, console)
+        third = service.request("monthly_cost_review", PERIOD, "csv", None, now=NOW).id
+        assert service.generate(third, NOW).status == "completed"
+    with factory() as session:
+        row = session.scalars(
+            select(NotificationDeliveryRow).where(
+                NotificationDeliveryRow.organization_id == org_id,
+                NotificationDeliveryRow.idempotency_key == f"report.ready:{third}",
+            )
+        ).one()
+    assert row.notice["link"] == "https://finops.example.com/console/reports"

@@ -288,3 +288,21 @@ def test_fired_budget_thresholds_reach_the_admins_once_per_period(
         assert len(items) == 2 and {i.payload["period_start"] for i in items} == {"2026-06-01", "2026-07-01"}
         assert "812.40" in items[0].summary and items[0].severity == "warning"
         assert Inbox(session, org.id).list(org.users["finops_manager"]).items == []
+        # headless (no console): the inbox links to the budget in the API
+        assert {i.link for i in items} == {f"/v1/budgets/{budget}"}
+
+    # with the console: its budgets page, for the inbox (channel links are checked in test_notice_links)
+    other = uuid.uuid4()
+    with tenant_session(factory, org.id) as session:
+        [posted] = notify_budget_alerts(
+            session,
+            org.id,
+            budget_id=other,
+            budget_name="Data",
+            period_start=date(2026, 6, 1),
+            fired=fired,
+            now=NOW,
+            console_url="https://finops.example.com/",
+            public_url="http://127.0.0.1:8000",
+        )
+    assert posted.link == "https://finops.example.com/budgets"

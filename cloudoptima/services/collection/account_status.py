@@ -75,6 +75,7 @@ def finish(
                 now=now,
                 publish=context.publish,
                 public_url=context.public_url,
+                console_url=context.console_url,
             )
         last_sync, provider, identifier = row.last_sync_at, row.provider, row.account_identifier
     events = 0
@@ -157,6 +158,7 @@ def mark_error(context: CollectionContext, ref: AccountRef, reason: str) -> None
                 now=context.now(),
                 publish=context.publish,
                 public_url=context.public_url,
+                console_url=context.console_url,
             )
     if context.publish is not None:
         context.publish(
@@ -186,4 +188,5 @@ def record_failed_steps(
             now=context.now(),
             publish=context.publish,
             public_url=context.public_url,
+            console_url=context.console_url,
         )

@@ -31,7 +31,8 @@ class CollectionContext:
     ``utilisation_window_days``: how much of the stored history the utilisation summaries cover;
     ``utilisation_retention_days``: history months older than this are dropped; ``public_url``: the address
     people reach the gateway at (``Settings.resolved_public_url``), the base of the links ``collection.failed``
-    notices carry to channels (None: no channel link).
+    notices carry to channels (None: no channel link); ``console_url``: the web console's base URL
+    (``Settings.resolved_console_url``), where those notices link instead (its accounts page; None: the API).
     """
 
     engine: Engine
@@ -40,6 +41,7 @@ class CollectionContext:
     utilisation_window_days: int
     utilisation_retention_days: int
     public_url: str | None = None
+    console_url: str | None = None
     sessions: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:

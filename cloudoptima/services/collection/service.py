@@ -63,6 +63,7 @@ class CollectionService:
         utilisation_window_days: int = UTILISATION_WINDOW_DAYS,
         utilisation_retention_days: int = UTILISATION_RETENTION_DAYS,
         public_url: str | None = None,
+        console_url: str | None = None,
     ) -> None:
         if not 1 <= utilisation_window_days <= utilisation_retention_days:
             raise ValueError(
@@ -76,6 +77,7 @@ class CollectionService:
             utilisation_window_days=utilisation_window_days,
             utilisation_retention_days=utilisation_retention_days,
             public_url=public_url,
+            console_url=console_url,
         )
         self._providers = providers
 

@@ -3,7 +3,7 @@ the organisation's notification rules (:func:`cloudoptima.services.notification_
 
 Each ``notify_*`` function is called by the place where its event becomes true, in the transaction that
 records it (the caller commits: a rolled-back event notifies no one), with the caller's ``now`` and, when it
-has one, the organisation's ``publish``. Links (:func:`links`): ``console_url`` (the web console's base URL,
+has one, the organisation's ``publish``. Links (:func:`cloudoptima.services.notice_links.notice_links`): ``console_url`` (the web console's base URL,
 when one is configured) links inbox and channels to the console's page (``{console_url}/anomalies/{id}`` …);
 without it the inbox links to the API path (``/v1/recommendations/{id}`` …) and channels to the same path
 under ``public_url`` (``Settings.resolved_public_url``: ``CLOUDOPTIMA_PUBLIC_URL``, else the gateway's own
@@ -56,7 +56,7 @@ from cloudoptima.services.event_notices.anomalies import (
     notify_anomalies_detected,
 )
 from cloudoptima.services.event_notices.collections import COLLECTION_FAILURES, notify_collection_failed
-from cloudoptima.services.event_notices.common import DEFAULT_CURRENCY, cost_currency, links
+from cloudoptima.services.event_notices.common import DEFAULT_CURRENCY, cost_currency
 from cloudoptima.services.event_notices.executions import EXECUTION_OUTCOMES, notify_execution_finished
 from cloudoptima.services.event_notices.recommendations import (
     billed_services,
@@ -72,7 +72,6 @@ __all__ = [
     "anomaly_notice",
     "billed_services",
     "cost_currency",
-    "links",
     "notify_anomalies_detected",
     "notify_collection_failed",
     "notify_execution_finished",

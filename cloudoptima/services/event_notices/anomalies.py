@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeSeverity
 from cloudoptima.domain.notification_rules import DispatchContext
-from cloudoptima.services.event_notices.common import cell, fact, links, send
+from cloudoptima.services.event_notices.common import cell, fact, send
 from cloudoptima.services.events import Publish
+from cloudoptima.services.notice_links import notice_links
 from cloudoptima.services.notification_rules import DispatchResult
 from cloudoptima.storage.models import Anomaly
 
@@ -58,7 +59,7 @@ def anomaly_notice(
     impact = row.impact_amount if row.impact_amount is not None else Decimal(0)
     sign = "+" if impact >= 0 else ""
     what = "Cost level change" if row.kind == "change" else "Cost anomaly"
-    inbox_link, link = links(console_url, f"/anomalies/{row.id}", f"/v1/costs/anomalies/{row.id}", public_url)
+    inbox_link, link = notice_links("anomaly", row.id, console_url, public_url)
     facts = [
         fact("Severity", row.severity),
         fact("Scope", where),

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeSeverity
 from cloudoptima.domain.notification_rules import DispatchContext
-from cloudoptima.services.event_notices.common import fact, links, send
+from cloudoptima.services.event_notices.common import fact, send
 from cloudoptima.services.events import Publish
+from cloudoptima.services.notice_links import notice_links
 from cloudoptima.services.notification_rules import DispatchResult
 from cloudoptima.storage.models import CloudAccount
 
@@ -45,9 +46,7 @@ def notify_collection_failed(
         raise ValueError(f"status: must be one of {', '.join(COLLECTION_FAILURES)}, not {status!r}")
     severity, what = COLLECTION_FAILURES[status]
     name = account.account_name or account.account_identifier
-    inbox_link, link = links(
-        console_url, f"/accounts/{account.id}", f"/v1/cloud-accounts/{account.id}", public_url
-    )
+    inbox_link, link = notice_links("account", account.id, console_url, public_url)
     names = list(dict.fromkeys(steps))
     step = ", ".join(names) or "collection"
     occurrence = last_success.strftime("%Y%m%dT%H%M%S") if last_success else "never"

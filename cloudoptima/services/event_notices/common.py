@@ -1,6 +1,6 @@
-"""What every event notice shares: a fact (:func:`fact`), the links (:func:`links`), a scope cell's words
-(:func:`cell`), the organisation's cost currency (:func:`cost_currency`) and sending a notice through the
-rules with the inbox's own link (:func:`send`).
+"""What every event notice shares: a fact (:func:`fact`), a scope cell's words (:func:`cell`), the
+organisation's cost currency (:func:`cost_currency`) and sending a notice through the rules with the inbox's
+own link (:func:`send`). Links come from ``cloudoptima.services.notice_links``.
 """
 
 from __future__ import annotations
@@ -26,25 +26,6 @@ FACT_LIMIT: Final = 1000
 def fact(label: str, value: object) -> NoticeFact:
     """A notice fact, its value as text cut to :data:`FACT_LIMIT` characters."""
     return NoticeFact(label=label, value=str(value)[:FACT_LIMIT])
-
-
-def links(
-    console_url: str | None, console_path: str, api_path: str, public_url: str | None = None
-) -> tuple[str, str | None]:
-    """(the inbox's link, the notice's absolute link or None) of a thing the console shows at
-    ``console_path`` and the API answers at ``api_path``.
-
-    With ``console_url`` (the web console's base URL): ``{console_url}{console_path}`` for both (the
-    notice's only when absolute). Without it, the inbox links to the API path (the inbox is read through the
-    API) and channels get the absolute ``{public_url}{api_path}`` (``public_url``: the address people reach
-    the gateway at, ``Settings.resolved_public_url``); without either, channels get no link (a channel link
-    must be absolute)."""
-    if console_url:
-        link = f"{console_url.rstrip('/')}{console_path}"
-        return link, link if link.startswith(("http://", "https://")) else None
-    if public_url and public_url.startswith(("http://", "https://")):
-        return api_path, f"{public_url.rstrip('/')}{api_path}"
-    return api_path, None
 
 
 def send(

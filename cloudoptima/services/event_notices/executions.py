@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeSeverity
 from cloudoptima.domain.notification_rules import DispatchContext
 from cloudoptima.domain.remediation import RemediationState
-from cloudoptima.services.event_notices.common import fact, links, send
+from cloudoptima.services.event_notices.common import fact, send
 from cloudoptima.services.events import Publish
+from cloudoptima.services.notice_links import notice_links
 from cloudoptima.services.notification_rules import DispatchResult
 from cloudoptima.storage.models import CloudAccount, PolicyExecution
 
@@ -72,7 +73,7 @@ def notify_execution_finished(
     savings = impact.get("savings")
     problems = [str(p) for p in plan.get("problems") or []]
     reason = error or ("; ".join(problems) if state is RemediationState.REFUSED else None)
-    inbox_link, link = links(console_url, f"/executions/{row.id}", f"/v1/executions/{row.id}", public_url)
+    inbox_link, link = notice_links("execution", row.id, console_url, public_url)
     facts = [
         fact("Plan", title),
         fact("Resources", ", ".join(resources[:10]) or "none"),

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeSeverity
 from cloudoptima.domain.notification_rules import DispatchContext
-from cloudoptima.services.event_notices.common import cost_currency, fact, links, send
+from cloudoptima.services.event_notices.common import cost_currency, fact, send
 from cloudoptima.services.events import Publish
+from cloudoptima.services.notice_links import notice_links
 from cloudoptima.services.notification_rules import DispatchResult
 from cloudoptima.storage.models import Recommendation
 
@@ -50,9 +51,7 @@ def recommendation_notice(
 ) -> tuple[Notice, DispatchContext, str]:
     """The ``recommendation.created`` notice of a stored recommendation, its context and the inbox's link."""
     savings = row.estimated_savings_monthly
-    inbox_link, link = links(
-        console_url, f"/recommendations/{row.id}", f"/v1/recommendations/{row.id}", public_url
-    )
+    inbox_link, link = notice_links("recommendation", row.id, console_url, public_url)
     resources = [str(r) for r in row.resource_ids or []]
     facts = [
         fact("Category", row.category),

@@ -27,6 +27,9 @@ class ReportsConfig:
     notice_base_url: str | None = None
     """The absolute base of the link ``report.ready`` notices carry to channels when ``public_url`` is not set
     (``Settings.resolved_public_url``: the gateway's own address); None: no channel link then."""
+    console_url: str | None = None
+    """The web console's base URL (``Settings.resolved_console_url``): ``report.ready`` notices then link to its
+    reports page (``cloudoptima.services.notice_links``); None: to the report in the API."""
 
 
 def link_key_from_secret(secret: str) -> bytes:
@@ -55,4 +58,5 @@ def reports_config_from_settings(settings: Settings) -> ReportsConfig:
         s3=uploader,
         s3_prefix=settings.reports_s3_prefix.strip("/"),
         notice_base_url=settings.resolved_public_url,
+        console_url=settings.resolved_console_url,
     )

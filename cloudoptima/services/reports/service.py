@@ -191,6 +191,7 @@ class Reports:
             publish=self._publish,
             public_url=self.config.public_url,
             base_url=self.config.notice_base_url,
+            console_url=self.config.console_url,
         )
         return view
 

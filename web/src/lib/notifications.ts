@@ -40,8 +40,21 @@ export function isForUser(data: unknown, userId: string): boolean {
   return target === undefined || String(target) === userId;
 }
 
-/** Where a notice's link goes in the console: a console URL on this origin, a ``/v1/reports/<id>`` or a
- * ``/v1/costs/anomalies/<id>`` API path opens the matching screen; other absolute URLs open as they are. */
+/** API paths of things the console shows, and the console page each opens (the API side of
+ * cloudoptima/services/notice_links.py, for notices posted without a console URL). */
+const API_PAGES: readonly [RegExp, (id: string) => string][] = [
+  [/^\/v1\/costs\/anomalies\/([^/?#]+)$/, (id) => `/anomalies/${id}`],
+  [/^\/v1\/recommendations\/([^/?#]+)$/, (id) => `/recommendations/${id}`],
+  [/^\/v1\/executions\/([^/?#]+)$/, (id) => `/approvals/${id}`],
+  [/^\/v1\/policies\/([^/?#]+)$/, (id) => `/policies/${id}`],
+  [/^\/v1\/reports\//, () => "/reports"],
+  [/^\/v1\/budgets\/[^/?#]+$/, () => "/budgets"],
+  [/^\/v1\/cloud-accounts\/[^/?#]+$/, () => "/accounts"],
+];
+
+/** Where a notice's link goes in the console: a console URL on this origin or a console path opens in place;
+ * the API path of an anomaly, recommendation, execution (its approval page), policy, report, budget or cloud
+ * account opens the matching screen; other API paths and absolute URLs elsewhere open as they are. */
 export function consolePath(link: string, origin: string = window.location.origin): { internal: boolean; href: string } {
   let path = link;
   if (/^https?:\/\//.test(link)) {
@@ -49,9 +62,10 @@ export function consolePath(link: string, origin: string = window.location.origi
     if (url.origin !== origin) return { internal: false, href: link };
     path = url.pathname + url.search;
   }
-  if (path.startsWith("/v1/reports/")) return { internal: true, href: "/reports" };
-  const anomaly = /^\/v1\/costs\/anomalies\/([^/?#]+)$/.exec(path);
-  if (anomaly !== null) return { internal: true, href: `/anomalies/${anomaly[1]}` };
+  for (const [pattern, page] of API_PAGES) {
+    const found = pattern.exec(path);
+    if (found !== null) return { internal: true, href: page(found[1] ?? "") };
+  }
   if (path.startsWith("/v1/")) return { internal: false, href: path };
   return { internal: true, href: path };
 }
