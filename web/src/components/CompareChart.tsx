@@ -3,8 +3,9 @@
 // numbers to screen readers.
 
 import { useEffect, useRef } from "react";
-import uPlot from "uplot";
+import type uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { compactMoney, cssVar, dayMoneyAxes, legendValue, mountPlot } from "./plot";
 import { parseDay } from "../lib/dates";
 
 export interface CompareChartProps {
@@ -15,11 +16,6 @@ export interface CompareChartProps {
   testId: string;
 }
 
-function cssVar(name: string, fallback: string): string {
-  const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  return value || fallback;
-}
-
 export function CompareChart({ dates, current, previous, currency, testId }: CompareChartProps) {
   const host = useRef<HTMLDivElement>(null);
 
@@ -27,30 +23,19 @@ export function CompareChart({ dates, current, previous, currency, testId }: Com
     const element = host.current;
     if (element === null) return;
     const data: uPlot.AlignedData = [dates.map((d) => parseDay(d).getTime() / 1000), current, previous];
-    const axis = cssVar("--muted", "#666");
-    const grid = cssVar("--border", "#ddd");
-    const fmt = new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 });
-    const opts: uPlot.Options = {
-      width: Math.max(element.clientWidth, 280),
+    const fmt = compactMoney(currency);
+    const value = legendValue(fmt);
+    const opts: Omit<uPlot.Options, "width"> = {
       height: 260,
       scales: { x: { time: true } },
       series: [
         {},
-        { label: "This period", stroke: cssVar("--accent", "#1d4ed8"), width: 2, value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
-        { label: "Previous period", stroke: axis, width: 2, dash: [6, 4], value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
+        { label: "This period", stroke: cssVar("--accent", "#1d4ed8"), width: 2, value },
+        { label: "Previous period", stroke: cssVar("--muted", "#666"), width: 2, dash: [6, 4], value },
       ],
-      axes: [
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, values: (_u, ticks) => ticks.map((t) => fmt.format(t)) },
-      ],
+      axes: dayMoneyAxes(fmt),
     };
-    const plot = new uPlot(opts, data, element);
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(element.clientWidth, 280), height: 260 }));
-    resize.observe(element);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-    };
+    return mountPlot(element, opts, data);
   }, [dates, current, previous, currency]);
 
   return (

@@ -3,8 +3,9 @@
 // A visually hidden table gives the same numbers to screen readers.
 
 import { useEffect, useRef } from "react";
-import uPlot from "uplot";
+import type uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { compactMoney, cssVar, dayMoneyAxes, legendValue, mountPlot } from "./plot";
 import { parseDay } from "../lib/dates";
 import type { GroupSeries } from "../lib/explorer";
 
@@ -13,19 +14,6 @@ export interface GroupChartProps {
   series: readonly GroupSeries[];
   currency: string;
   testId: string;
-}
-
-function cssVar(name: string, fallback: string): string {
-  const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  return value || fallback;
-}
-
-const DAY_S = 86_400;
-const DAY_INCREMENTS = [1, 2, 7, 14, 28, 56, 91, 182, 364].map((d) => d * DAY_S);
-
-function dayLabel(seconds: number): string {
-  const day = new Date(seconds * 1000).toISOString();
-  return `${day.slice(5, 7)}/${day.slice(8, 10)}`;
 }
 
 /** The colour of the ``index``-th group (the "other" series is drawn in the muted colour, dashed). */
@@ -40,11 +28,9 @@ export function GroupChart({ dates, series, currency, testId }: GroupChartProps)
     const element = host.current;
     if (element === null) return;
     const data: uPlot.AlignedData = [dates.map((d) => parseDay(d).getTime() / 1000), ...series.map((s) => s.points.map((p) => p.cost))];
-    const axis = cssVar("--muted", "#666");
-    const grid = cssVar("--border", "#ddd");
-    const fmt = new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 });
-    const opts: uPlot.Options = {
-      width: Math.max(element.clientWidth, 280),
+    const fmt = compactMoney(currency);
+    const value = legendValue(fmt);
+    const opts: Omit<uPlot.Options, "width"> = {
       height: 280,
       scales: { x: { time: true } },
       series: [
@@ -54,22 +40,12 @@ export function GroupChart({ dates, series, currency, testId }: GroupChartProps)
           stroke: seriesColour(i, s.other),
           width: 2,
           ...(s.other ? { dash: [6, 4] } : {}),
-          value: (_u: uPlot, v: number | null) => (v === null ? "—" : fmt.format(v)),
+          value,
         })),
       ],
-      axes: [
-        // Whole UTC days only (the buckets are days, weeks or months): no hour ticks.
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, incrs: DAY_INCREMENTS, values: (_u, ticks) => ticks.map(dayLabel) },
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, values: (_u, ticks) => ticks.map((t) => fmt.format(t)) },
-      ],
+      axes: dayMoneyAxes(fmt),
     };
-    const plot = new uPlot(opts, data, element);
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(element.clientWidth, 280), height: 280 }));
-    resize.observe(element);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-    };
+    return mountPlot(element, opts, data);
   }, [dates, series, currency]);
 
   return (

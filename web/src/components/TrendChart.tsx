@@ -2,8 +2,9 @@
 // same numbers to screen readers and to tests.
 
 import { useEffect, useRef } from "react";
-import uPlot from "uplot";
+import type uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { compactMoney, cssVar, dayMoneyAxes, legendValue, mountPlot } from "./plot";
 import { parseDay } from "../lib/dates";
 import type { ForecastPoint } from "../lib/types";
 
@@ -11,11 +12,6 @@ export interface TrendChartProps {
   actual: { date: string; cost: number }[];
   forecast: ForecastPoint[];
   currency: string;
-}
-
-function cssVar(name: string, fallback: string): string {
-  const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  return value || fallback;
 }
 
 export function TrendChart({ actual, forecast, currency }: TrendChartProps) {
@@ -34,37 +30,26 @@ export function TrendChart({ actual, forecast, currency }: TrendChartProps) {
       days.map((d) => forecastBy.get(d)?.upper_bound ?? null),
       days.map((d) => forecastBy.get(d)?.lower_bound ?? null),
     ];
-    const axis = cssVar("--muted", "#666");
-    const grid = cssVar("--border", "#ddd");
     const accent = cssVar("--accent", "#2563eb");
     const band = cssVar("--band", "rgba(234,88,12,0.18)");
     const predicted = cssVar("--forecast", "#ea580c");
-    const fmt = new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 });
-    const opts: uPlot.Options = {
-      width: Math.max(element.clientWidth, 280),
+    const fmt = compactMoney(currency);
+    const value = legendValue(fmt);
+    const opts: Omit<uPlot.Options, "width"> = {
       height: 280,
       scales: { x: { time: true } },
       legend: { show: true },
       series: [
         {},
-        { label: "Daily cost", stroke: accent, width: 2, value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
-        { label: "Forecast", stroke: predicted, width: 2, dash: [6, 4], value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
-        { label: "Upper bound", stroke: band, width: 1, value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
-        { label: "Lower bound", stroke: band, width: 1, value: (_u, v) => (v === null ? "—" : fmt.format(v)) },
+        { label: "Daily cost", stroke: accent, width: 2, value },
+        { label: "Forecast", stroke: predicted, width: 2, dash: [6, 4], value },
+        { label: "Upper bound", stroke: band, width: 1, value },
+        { label: "Lower bound", stroke: band, width: 1, value },
       ],
       bands: [{ series: [3, 4], fill: band }],
-      axes: [
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-        { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, values: (_u, ticks) => ticks.map((t) => fmt.format(t)) },
-      ],
+      axes: dayMoneyAxes(fmt),
     };
-    const plot = new uPlot(opts, data, element);
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(element.clientWidth, 280), height: 280 }));
-    resize.observe(element);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-    };
+    return mountPlot(element, opts, data);
   }, [actual, forecast, currency]);
 
   return (

@@ -1,0 +1,59 @@
+// What the console's uPlot charts share: theme colours read from CSS variables, a compact money formatter,
+// day-based axes (ticks on whole UTC days, never hours: every series is daily, weekly or monthly), and mounting a
+// plot that follows its container's width and is destroyed with the component.
+
+import uPlot from "uplot";
+
+/** The value of the CSS variable ``name`` on the document (the current theme's), or ``fallback``. */
+export function cssVar(name: string, fallback: string): string {
+  const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+/** A compact money formatter for axes and legends (e.g. "$1.2K"). */
+export function compactMoney(currency: string): Intl.NumberFormat {
+  return new Intl.NumberFormat(undefined, { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 });
+}
+
+/** A legend value formatter: "—" for a missing point. */
+export function legendValue(fmt: Intl.NumberFormat): (u: uPlot, v: number | null) => string {
+  return (_u, v) => (v === null ? "—" : fmt.format(v));
+}
+
+const DAY_S = 86_400;
+/** Tick spacings of whole days (1 day … 1 year). */
+export const DAY_INCREMENTS = [1, 2, 7, 14, 28, 56, 91, 182, 364].map((d) => d * DAY_S);
+
+const DAY_FORMAT = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+
+/** The UTC day of a tick at ``seconds`` since the epoch, as the reader's locale writes it ("Oct 5"). */
+export function dayLabel(seconds: number): string {
+  return DAY_FORMAT.format(new Date(seconds * 1000));
+}
+
+/** The x (whole UTC days) and y (compact money) axes in the theme's colours. */
+export function dayMoneyAxes(fmt: Intl.NumberFormat): uPlot.Axis[] {
+  const stroke = cssVar("--muted", "#666");
+  const grid = { stroke: cssVar("--border", "#ddd"), width: 1 };
+  const ticks = { stroke: grid.stroke };
+  return [
+    { stroke, grid, ticks, incrs: DAY_INCREMENTS, values: (_u, values) => values.map(dayLabel) },
+    { stroke, grid, ticks, size: 70, values: (_u, values) => values.map((t) => fmt.format(t)) },
+  ];
+}
+
+/** The smallest width a chart is drawn at (narrower containers scroll rather than squash the axes). */
+export const MIN_CHART_WIDTH = 280;
+
+/** Draw ``data`` with ``options`` into ``element`` at its width (and again whenever it is resized); the
+ * returned function removes the plot (a React effect's cleanup). */
+export function mountPlot(element: HTMLElement, options: Omit<uPlot.Options, "width">, data: uPlot.AlignedData): () => void {
+  const width = (): number => Math.max(element.clientWidth, MIN_CHART_WIDTH);
+  const plot = new uPlot({ ...options, width: width() }, data, element);
+  const resize = new ResizeObserver(() => plot.setSize({ width: width(), height: options.height }));
+  resize.observe(element);
+  return () => {
+    resize.disconnect();
+    plot.destroy();
+  };
+}
