@@ -10,6 +10,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -44,6 +45,16 @@ async def _status_of(stack: Stack, anomaly_id: str, status: str) -> bool:
     answer = await stack.api("/v1/costs/anomalies", status=status, limit="500")
     assert answer.status_code == 200, answer.text
     return any(r["id"] == anomaly_id for r in answer.json()["anomalies"])
+
+
+async def _set_status(stack: Stack, anomaly_id: str, status: str) -> httpx.Response:
+    """Another client (the demo organisation's API key) changes an incident's status."""
+    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as client:
+        return await client.post(
+            f"/v1/costs/anomalies/{anomaly_id}/status",
+            json={"status": status},
+            headers={"X-API-Key": stack.api_key},
+        )
 
 
 @pytest.mark.usefixtures("console_built")
@@ -96,6 +107,15 @@ async def test_anomaly_detail_shows_the_stored_explanation_and_its_status_change
     await page.get_by_test_id("anomaly-actions").locator(f'button[data-status="{was}"]').click()
     await expect(page.get_by_test_id("anomaly-detail-status")).to_have_attribute("data-value", was)
     assert await _status_of(stack, anomaly_id, was)
+
+    # Another person's change arrives on the anomalies channel: the detail reloads in place and keeps the
+    # note being typed (useLoad keeps the previous answer while refreshing instead of showing "Loading…").
+    note = page.get_by_test_id("anomaly-note")
+    await note.fill("checking with the data team")
+    for status in (target, was):  # changed, then put back for the other browser tests
+        assert (await _set_status(stack, anomaly_id, status)).status_code == 200
+        await expect(page.get_by_test_id("anomaly-detail-status")).to_have_attribute("data-value", status)
+        await expect(note).to_have_value("checking with the data team")
 
     # On a phone the detail fits the width (the chart and long resource ids wrap instead of overflowing): laid
     # out at the phone's content width, nothing inside it is wider (the shell's top bar is measured elsewhere).
