@@ -1,6 +1,11 @@
 """All tables. Import this package to register every model on ``Base.metadata``."""
 
 from cloudoptima.storage.models.accounts import CloudAccount
+from cloudoptima.storage.models.allocation import (
+    AllocationDimensionRow,
+    AllocationRuleSetRow,
+    CostAllocatedDaily,
+)
 from cloudoptima.storage.models.collection import (
     CostForecast,
     IamPrincipal,
@@ -27,12 +32,15 @@ from cloudoptima.storage.models.rollups import CostDaily
 from cloudoptima.storage.models.sso import SsoIdentity, SsoLogin, SsoProvider
 
 __all__ = [
+    "AllocationDimensionRow",
+    "AllocationRuleSetRow",
     "Anomaly",
     "ApiKey",
     "AuditLog",
     "Budget",
     "CloudAccount",
     "ContractCommitmentRow",
+    "CostAllocatedDaily",
     "CostDaily",
     "CostForecast",
     "CostRow",

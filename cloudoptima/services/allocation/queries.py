@@ -1,0 +1,132 @@
+"""Showback: cost by allocation value over ``[start, end)``, read from ``cost_allocated_daily``.
+
+Contract: one :class:`CurrencyAllocation` per billing currency with cost in the window (largest first), each
+listing every value with cost (``unallocated`` included) by cost descending then name, ``total_cost`` read
+from ``cost_daily`` (the same figure as the overview) and ``pending``: the part of that total not yet
+allocated (cost rows newer than the last re-allocation; zero when up to date), so ``sum(values) + pending ==
+total_cost`` exactly. With ``granularity`` each value carries its series (only buckets with cost).
+Reads only the dimension's ``active_version`` rows (an index range), so it is as fast as the overview.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy import Connection, text
+
+from cloudoptima.domain.costs import CostQueryError
+from cloudoptima.services.cost_analytics.queries import BUCKET_SQL, validate_range
+
+AllocationGranularity = Literal["daily", "weekly", "monthly"]
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    period_start: date
+    cost: Decimal
+
+
+@dataclass
+class ValueCost:
+    value: str
+    cost: Decimal
+    shared_cost: Decimal
+    series: list[SeriesPoint] = field(default_factory=list)
+
+
+@dataclass
+class CurrencyAllocation:
+    currency: str
+    total_cost: Decimal
+    pending: Decimal
+    values: list[ValueCost]
+
+
+@dataclass(frozen=True)
+class AllocationView:
+    dimension: str
+    version: int | None
+    start_date: date
+    end_date: date
+    currencies: list[CurrencyAllocation]
+
+
+def cost_by_allocation(
+    connection: Connection,
+    organization_id: uuid.UUID,
+    dimension: str,
+    start: date,
+    end: date,
+    *,
+    granularity: AllocationGranularity | None = None,
+    currency: str | None = None,
+) -> AllocationView:
+    """The module contract; LookupError for an unknown dimension, CostQueryError for a bad window."""
+    validate_range(start, end)
+    if granularity is not None and granularity not in BUCKET_SQL:
+        raise CostQueryError(f"granularity must be one of daily, weekly, monthly (got {granularity!r})")
+    found = connection.execute(
+        text(
+            "SELECT id, active_version FROM allocation_dimensions WHERE organization_id = :org AND name = :name"
+        ),
+        {"org": organization_id, "name": dimension},
+    ).first()
+    if found is None:
+        raise LookupError(f"allocation dimension {dimension!r} not found")
+    dimension_id, version = found
+    params = {
+        "org": organization_id,
+        "dim": dimension_id,
+        "ver": version,
+        "d0": start,
+        "d1": end,
+        "cur": currency,
+    }
+    currency_sql = "AND billing_currency = :cur" if currency else ""
+    totals = {
+        cur: Decimal(total)
+        for cur, total in connection.execute(
+            text(
+                "SELECT billing_currency, sum(billed_cost) FROM cost_daily WHERE organization_id = :org "
+                f"AND usage_date >= :d0 AND usage_date < :d1 {currency_sql} GROUP BY 1"
+            ),
+            params,
+        )
+    }
+    where = (
+        "organization_id = :org AND dimension_id = :dim AND version = :ver AND usage_date >= :d0 "
+        f"AND usage_date < :d1 {currency_sql}"
+    )
+    values: dict[str, dict[str, ValueCost]] = defaultdict(dict)
+    if version is not None:
+        for cur, value, cost, shared in connection.execute(
+            text(
+                "SELECT billing_currency, value, sum(billed_cost), "
+                f"COALESCE(sum(billed_cost) FILTER (WHERE shared), 0) FROM cost_allocated_daily WHERE {where} "
+                "GROUP BY 1, 2"
+            ),
+            params,
+        ):
+            values[cur][value] = ValueCost(value, Decimal(cost), Decimal(shared))
+        if granularity is not None:
+            bucket = BUCKET_SQL[granularity]
+            for cur, value, period, cost in connection.execute(
+                text(
+                    f"SELECT billing_currency, value, {bucket}, sum(billed_cost) FROM cost_allocated_daily "
+                    f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+                ),
+                params,
+            ):
+                values[cur][value].series.append(SeriesPoint(period, Decimal(cost)))
+    currencies = []
+    for cur in sorted(set(totals) | set(values), key=lambda c: (-totals.get(c, Decimal(0)), c)):
+        items = sorted(values[cur].values(), key=lambda v: (-v.cost, v.value))
+        total = totals.get(cur, Decimal(0))
+        allocated = sum((v.cost for v in items), Decimal(0))
+        currencies.append(CurrencyAllocation(cur, total, total - allocated, items))
+    return AllocationView(dimension, version, start, end, currencies)
