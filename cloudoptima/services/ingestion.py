@@ -14,10 +14,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Engine, insert, select
 
 from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.ingest import BillingFileError, IngestSummary, open_billing_source
+from cloudoptima.ingest.period_totals import PeriodKey, PeriodTotal, fold_period_totals
+from cloudoptima.services.data_trust.recording import record_file_totals
 from cloudoptima.services.prefetch import prefetch
 from cloudoptima.storage.base import utcnow
 from cloudoptima.storage.cost_loader import CostLoader, LoadResult, LoadTarget
@@ -128,7 +131,10 @@ def ingest_path(
             loader = CostLoader(connection, target)
             # The prefetch thread reads, validates and serialises (CSV, keys, partial rollup) the next
             # batches while this thread streams the current one into the open COPY.
-            prepared = prefetch(loader.prepare(batch) for batch in source.batches())
+            period_totals: dict[PeriodKey, PeriodTotal] = {}
+            prepared = prefetch(
+                loader.prepare(_with_period_totals(period_totals, batch)) for batch in source.batches()
+            )
             try:
                 for ready in prepared:
                     loader.write(ready)
@@ -164,6 +170,15 @@ def ingest_path(
                     },
                 )
             )
+            record_file_totals(
+                connection,
+                organization_id=organization_id,
+                run_id=run_id,
+                batch_id=batch_id,
+                cloud_account_id=cloud_account_id,
+                totals=period_totals,
+                ingested_at=utcnow(),
+            )
             if summary.quarantine:
                 connection.execute(
                     insert(QuarantinedRow),
@@ -186,6 +201,12 @@ def ingest_path(
         )
         raise IngestError(str(exc)) from exc
     return IngestReport(run_id=run_id, summary=summary, load=load, files=[f.path for f in summary.files])
+
+
+def _with_period_totals(totals: dict[PeriodKey, PeriodTotal], batch: pa.Table) -> pa.Table:
+    """Fold ``batch`` into the per-file, per-billing-period totals (kept for reconciliation) and return it."""
+    fold_period_totals(totals, batch)
+    return batch
 
 
 def _record_failure(

@@ -1,0 +1,123 @@
+"""Cost-data trust (#21): reconciliation of stored costs with the provider's own totals, and freshness.
+
+Contract:
+- :class:`TrustPolicy`: the tolerance is the larger of ``tolerance_percent`` % of the provider total and
+  ``tolerance_amount`` currency units (defaults 0.01 % and 0.01); a billing month is still *restating* until
+  ``restatement_days`` days after it ends, and the last ``restatement_days`` days before ``now`` are open to
+  restatement (default 3: the reference notes cost data lands 8–24 h late and recent days are re-issued).
+- One :class:`Reconciliation` per account key (provider, billing account, cloud account) and currency of a
+  billing month. ``our_total`` is Σ of the stored rows on ``basis`` (``billed`` = FOCUS BilledCost: AWS CUR's
+  unblended cost, Azure's actual cost, GCP's cost); ``provider_total`` is the provider's own number on the
+  same basis (for files: the file's ΣBilledCost per billing period, which FOCUS ties to the invoice), or null
+  when no provider number is known. ``delta = our_total - provider_total``; ``delta_percent`` is relative to
+  the provider total (null when it is 0 or unknown). Money is exact ``Decimal``.
+- ``status``: ``mismatch`` (|delta| > tolerance), ``provider_total_unavailable``, ``restating`` (month not
+  closed), else ``reconciled``. ``findings`` name dropped days and duplicated files.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CostBasis = Literal["billed", "effective", "list"]
+ReconciliationStatus = Literal["reconciled", "mismatch", "provider_total_unavailable", "restating"]
+FindingKind = Literal["dropped_day", "duplicate_file"]
+DataOrigin = Literal["file", "collection"]
+
+
+class TrustPolicy(BaseModel):
+    """Tolerance and restatement window (module contract)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tolerance_percent: Decimal = Field(default=Decimal("0.01"), ge=0)
+    tolerance_amount: Decimal = Field(default=Decimal("0.01"), ge=0)
+    restatement_days: int = Field(default=3, ge=0, le=62)
+
+    def tolerance(self, provider_total: Decimal) -> Decimal:
+        """The allowed |delta| for ``provider_total``: the larger of the percentage and the amount."""
+        return max(abs(provider_total) * self.tolerance_percent / 100, self.tolerance_amount)
+
+
+class AccountKey(BaseModel):
+    """Which account the numbers belong to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    billing_account_id: str
+    cloud_account_id: uuid.UUID | None = None
+
+
+class TrustFinding(BaseModel):
+    """A dropped day (``day``) or a duplicated file (``files``, ``double_counted``)."""
+
+    kind: FindingKind
+    message: str
+    day: date | None = None
+    files: list[str] = Field(default_factory=list)
+    double_counted: bool = False
+
+
+class Reconciliation(BaseModel):
+    """One account × billing month × currency (module contract)."""
+
+    account: AccountKey
+    month: str
+    currency: str
+    origin: DataOrigin
+    basis: CostBasis = "billed"
+    provider_basis: str
+    provider_source: str | None
+    our_total: Decimal
+    provider_total: Decimal | None
+    delta: Decimal | None
+    delta_percent: Decimal | None
+    tolerance: Decimal | None
+    status: ReconciliationStatus
+    month_closed: bool
+    first_day: date | None
+    last_day: date | None
+    findings: list[TrustFinding] = Field(default_factory=list)
+
+
+class ReconciliationReport(BaseModel):
+    """The reconciliation of one billing month."""
+
+    month: str
+    as_of: datetime
+    policy: TrustPolicy
+    accounts: list[Reconciliation]
+
+
+class AccountFreshness(BaseModel):
+    """When an account's data last arrived, its latest usage day, and the days still open to restatement."""
+
+    account: AccountKey
+    origin: DataOrigin
+    last_arrived_at: datetime | None
+    latest_usage_day: date | None
+    restating_from: date
+    restating_days: list[date]
+
+
+class FreshnessReport(BaseModel):
+    """Freshness of every account of an organisation."""
+
+    as_of: datetime
+    restatement_days: int
+    accounts: list[AccountFreshness]
+
+
+class PeriodTrust(BaseModel):
+    """Which days of ``[start, end)`` a chart should warn about, and why (``reasons`` by day)."""
+
+    start: date
+    end: date
+    unreconciled_days: list[date]
+    reasons: dict[date, list[str]]

@@ -1,0 +1,381 @@
+"""Reconcile stored costs with the provider's own totals; report freshness and the days a chart should doubt.
+
+Contract (every query is filtered by ``organization_id``; ``now`` comes from the caller; money exact):
+
+- :func:`reconcile_month` — for the billing month ``month`` (first day), one
+  :class:`~cloudoptima.domain.data_trust.Reconciliation` per account key (provider, billing account, cloud
+  account) and currency whose rows have ``billing_period_start`` in that month:
+
+  * ``our_total`` = Σ ``cost_data.billed_cost`` of those rows (basis ``billed``).
+  * For file-ingested keys the provider total is the file's own ΣBilledCost for that billing period, recorded
+    at ingest (``ingest_file_totals``): the files of the *latest* load of that key (an earlier load's rows
+    were replaced by it), each distinct content counted once (same SHA-256, or same rows, totals, days and
+    invoice ids under another name). Collected keys (``collection:*`` rows) have no provider number yet:
+    ``provider_total_unavailable``.
+  * Findings: a *dropped day* is a UTC day with no rows for the key inside the month while the key has rows
+    on both sides of it (from the rollup ``cost_daily``); a *duplicate file* is a file whose content (hash or
+    signature) was loaded again under another name — ``double_counted`` when both copies are still stored
+    (one load), otherwise the later load replaced the earlier one.
+  * Status per :class:`~cloudoptima.domain.data_trust.TrustPolicy`: mismatch > provider_total_unavailable >
+    restating (``now`` is before the month's end + ``restatement_days``) > reconciled.
+
+- :func:`freshness` — per account key: when its data last arrived (latest ingest of its files, or the cloud
+  account's ``last_sync_at``), its latest usage day, and the days still open to restatement (the last
+  ``restatement_days`` days before ``now``, up to the latest usage day).
+- :func:`period_trust` — the days of ``[start, end)`` a chart should flag: days open to restatement, dropped
+  days, and every day of a billing month with a mismatch, with the reasons.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from cloudoptima.domain.data_trust import (
+    AccountFreshness,
+    AccountKey,
+    DataOrigin,
+    FreshnessReport,
+    PeriodTrust,
+    Reconciliation,
+    ReconciliationReport,
+    ReconciliationStatus,
+    TrustFinding,
+    TrustPolicy,
+)
+
+_FORMAT_BASIS = {
+    "focus": "FOCUS BilledCost",
+    "aws_cur": "AWS CUR lineItem/NetUnblendedCost, else lineItem/UnblendedCost (unblended)",
+    "azure": "Azure cost export CostInBillingCurrency (actual or amortised, as the export was made)",
+    "gcp": "GCP billing export cost (+ credits), per invoice.month",
+    "oci": "OCI cost report cost/myCost",
+}
+_COLLECTION_BASIS = {
+    "aws": "AWS Cost Explorer UnblendedCost",
+    "azure": "Azure Cost Management ActualCost",
+    "gcp": "GCP billing export cost",
+}
+
+_OUR_TOTALS = text(
+    """
+    SELECT provider, billing_account_id, cloud_account_id, billing_currency,
+           bool_or(source_file LIKE 'collection:%') AS collected,
+           sum(billed_cost) AS billed, min(charge_period_start) AS first, max(charge_period_start) AS last
+    FROM cost_data
+    WHERE organization_id = :org AND billing_period_start >= :m0 AND billing_period_start < :m1
+      AND charge_period_start >= :c0 AND charge_period_start < :c1
+      AND (CAST(:account AS uuid) IS NULL OR cloud_account_id = CAST(:account AS uuid))
+    GROUP BY provider, billing_account_id, cloud_account_id, billing_currency
+    """
+)
+
+_FILE_TOTALS = text(
+    """
+    SELECT t.batch_id, t.ingested_at, t.cloud_account_id, t.source_file, t.file_sha256, t.provider,
+           t.billing_account_id, t.billing_currency, t.billed_cost, t.effective_cost, t.list_cost,
+           t.row_count, t.first_day, t.last_day, t.invoice_ids, r.format
+    FROM ingest_file_totals t JOIN ingest_runs r ON r.id = t.ingest_run_id AND r.organization_id = :org
+    WHERE t.organization_id = :org AND t.billing_period_start >= :m0 AND t.billing_period_start < :m1
+      AND (CAST(:account AS uuid) IS NULL OR t.cloud_account_id = CAST(:account AS uuid))
+    ORDER BY t.ingested_at, t.source_file
+    """
+)
+
+_DAYS = text(
+    """
+    SELECT provider, coalesce(billing_account_id, '') AS billing_account_id, cloud_account_id,
+           array_agg(DISTINCT usage_date ORDER BY usage_date) AS days
+    FROM cost_daily
+    WHERE organization_id = :org AND usage_date >= :d0 AND usage_date < :d1
+      AND (CAST(:account AS uuid) IS NULL OR cloud_account_id = CAST(:account AS uuid))
+    GROUP BY provider, coalesce(billing_account_id, ''), cloud_account_id
+    """
+)
+
+_LATEST = text(
+    """
+    SELECT d.provider, coalesce(d.billing_account_id, '') AS billing_account_id, d.cloud_account_id,
+           max(d.usage_date) AS latest, bool_or(a.id IS NOT NULL) AS collected_account,
+           max(a.last_sync_at) AS last_sync
+    FROM cost_daily d LEFT JOIN cloud_accounts a ON a.id = d.cloud_account_id AND a.organization_id = :org
+    WHERE d.organization_id = :org
+    GROUP BY d.provider, coalesce(d.billing_account_id, ''), d.cloud_account_id
+    """
+)
+
+_ARRIVALS = text(
+    """
+    SELECT provider, billing_account_id, cloud_account_id, max(ingested_at) AS arrived
+    FROM ingest_file_totals WHERE organization_id = :org
+    GROUP BY provider, billing_account_id, cloud_account_id
+    """
+)
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """``[first day, first day of next month)`` of the month containing ``month``."""
+    start = month.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1)
+    return start, end
+
+
+def _utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _key(provider: str, billing_account: str | None, account: uuid.UUID | None) -> AccountKey:
+    return AccountKey(provider=provider, billing_account_id=billing_account or "", cloud_account_id=account)
+
+
+@dataclass
+class _File:
+    batch_id: uuid.UUID
+    name: str
+    sha: str | None
+    billed: Decimal
+    signature: tuple[Any, ...]
+    fmt: str | None
+
+
+def _dropped_days(days: list[date], start: date, end: date) -> list[date]:
+    """Days in ``[start, end)`` with no rows while rows exist on both sides (within ``days``)."""
+    inside = sorted(d for d in days if start <= d < end)
+    if len(inside) < 2:
+        return []
+    present = set(inside)
+    missing = []
+    day = inside[0]
+    while day < inside[-1]:
+        if day not in present:
+            missing.append(day)
+        day += timedelta(days=1)
+    return missing
+
+
+def _duplicates(files: list[_File]) -> tuple[list[_File], list[TrustFinding]]:
+    """The distinct files (first of each content) and a finding per content seen under several names."""
+    seen: dict[Any, _File] = {}
+    distinct: list[_File] = []
+    findings: list[TrustFinding] = []
+    for file in files:
+        identity = ("sha", file.sha) if file.sha else ("sig", file.signature)
+        first = seen.get(identity) or next((f for f in distinct if f.signature == file.signature), None)
+        if first is None:
+            seen[identity] = file
+            distinct.append(file)
+            continue
+        if first.name == file.name:
+            continue  # the same file re-ingested under its own name: a plain replacement
+        double = first.batch_id == file.batch_id
+        effect = (
+            "both copies are stored, so its costs are counted twice"
+            if double
+            else "the later load replaced the earlier one"
+        )
+        findings.append(
+            TrustFinding(
+                kind="duplicate_file",
+                message=f"{file.name} has the same content as {first.name} (loaded twice); {effect}",
+                files=[first.name, file.name],
+                double_counted=double,
+            )
+        )
+    return distinct, findings
+
+
+def reconcile_month(
+    session: Session,
+    organization_id: uuid.UUID,
+    month: date,
+    now: datetime,
+    *,
+    cloud_account_id: uuid.UUID | None = None,
+    policy: TrustPolicy | None = None,
+) -> ReconciliationReport:
+    """See the module contract."""
+    policy = policy or TrustPolicy()
+    m0, m1 = month_bounds(month)
+    params = {
+        "org": organization_id,
+        "m0": _utc(m0),
+        "m1": _utc(m1),
+        "c0": _utc(m0 - timedelta(days=31)),
+        "c1": _utc(m1 + timedelta(days=31)),
+        "account": cloud_account_id,
+    }
+    ours = session.execute(_OUR_TOTALS, params).mappings().all()
+    files_by_key: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for row in session.execute(_FILE_TOTALS, params).mappings():
+        key = (row["provider"], row["billing_account_id"], row["cloud_account_id"], row["billing_currency"])
+        files_by_key[key].append(row)
+    day_rows = session.execute(
+        _DAYS, {"org": organization_id, "d0": m0, "d1": m1, "account": cloud_account_id}
+    ).mappings()
+    days_by_key = {
+        (r["provider"], r["billing_account_id"], r["cloud_account_id"]): r["days"] for r in day_rows
+    }
+    closed = now >= _utc(m1) + timedelta(days=policy.restatement_days)
+    label = f"{m0:%Y-%m}"
+    results: list[Reconciliation] = []
+    for row in ours:
+        provider, billing, account, currency = (
+            row["provider"],
+            row["billing_account_id"],
+            row["cloud_account_id"],
+            row["billing_currency"],
+        )
+        our_total = Decimal(row["billed"] or 0)
+        origin: DataOrigin = "collection" if row["collected"] else "file"
+        findings = [
+            TrustFinding(
+                kind="dropped_day",
+                day=day,
+                message=f"no {provider} cost rows for account {billing or '-'} on {day} "
+                "although there are rows before and after it",
+            )
+            for day in _dropped_days(days_by_key.get((provider, billing or "", account), []), m0, m1)
+        ]
+        provider_total: Decimal | None = None
+        provider_basis = _COLLECTION_BASIS.get(provider, "provider cost API")
+        source: str | None = None
+        file_rows = files_by_key.get((provider, billing, account, currency), [])
+        if origin == "file" and file_rows:
+            latest_batch = file_rows[-1]["batch_id"]
+            files = [
+                _File(
+                    batch_id=f["batch_id"],
+                    name=f["source_file"],
+                    sha=f["file_sha256"],
+                    billed=Decimal(f["billed_cost"]),
+                    signature=(
+                        f["row_count"],
+                        Decimal(f["billed_cost"]),
+                        Decimal(f["effective_cost"]),
+                        Decimal(f["list_cost"]),
+                        f["first_day"],
+                        f["last_day"],
+                        tuple(f["invoice_ids"] or ()),
+                    ),
+                    fmt=f["format"],
+                )
+                for f in file_rows
+            ]
+            findings.extend(_duplicates(files)[1])
+            current = _duplicates([f for f in files if f.batch_id == latest_batch])[0]
+            provider_total = sum((f.billed for f in current), Decimal(0))
+            formats = sorted({f.fmt or "" for f in current})
+            provider_basis = "; ".join(_FORMAT_BASIS.get(fmt, fmt or "file") for fmt in formats)
+            source = "billing file totals: " + ", ".join(sorted({f.name for f in current}))
+        delta = tolerance = percent = None
+        status: ReconciliationStatus
+        if provider_total is None:
+            status = "provider_total_unavailable"
+        else:
+            delta = our_total - provider_total
+            tolerance = policy.tolerance(provider_total)
+            percent = (delta / provider_total * 100).quantize(Decimal("0.0001")) if provider_total else None
+            status = "mismatch" if abs(delta) > tolerance else "reconciled" if closed else "restating"
+        results.append(
+            Reconciliation(
+                account=_key(provider, billing, account),
+                month=label,
+                currency=currency,
+                origin=origin,
+                provider_basis=provider_basis,
+                provider_source=source,
+                our_total=our_total,
+                provider_total=provider_total,
+                delta=delta,
+                delta_percent=percent,
+                tolerance=tolerance,
+                status=status,
+                month_closed=closed,
+                first_day=row["first"].date() if row["first"] else None,
+                last_day=row["last"].date() if row["last"] else None,
+                findings=findings,
+            )
+        )
+    results.sort(key=lambda r: (r.account.provider, r.account.billing_account_id, r.currency))
+    return ReconciliationReport(month=label, as_of=now, policy=policy, accounts=results)
+
+
+def freshness(
+    session: Session, organization_id: uuid.UUID, now: datetime, *, policy: TrustPolicy | None = None
+) -> FreshnessReport:
+    """See the module contract."""
+    policy = policy or TrustPolicy()
+    restating_from = now.date() - timedelta(days=policy.restatement_days)
+    arrivals = {
+        (r["provider"], r["billing_account_id"], r["cloud_account_id"]): r["arrived"]
+        for r in session.execute(_ARRIVALS, {"org": organization_id}).mappings()
+    }
+    accounts: list[AccountFreshness] = []
+    for row in session.execute(_LATEST, {"org": organization_id}).mappings():
+        key = (row["provider"], row["billing_account_id"], row["cloud_account_id"])
+        arrived = arrivals.get(key)
+        origin: DataOrigin = "file"
+        if arrived is None and row["last_sync"] is not None:
+            arrived, origin = row["last_sync"], "collection"
+        latest: date | None = row["latest"]
+        open_days: list[date] = []
+        if latest is not None:
+            day = restating_from
+            while day <= latest:
+                open_days.append(day)
+                day += timedelta(days=1)
+        accounts.append(
+            AccountFreshness(
+                account=_key(*key),
+                origin=origin,
+                last_arrived_at=arrived,
+                latest_usage_day=latest,
+                restating_from=restating_from,
+                restating_days=open_days,
+            )
+        )
+    accounts.sort(key=lambda a: (a.account.provider, a.account.billing_account_id))
+    return FreshnessReport(as_of=now, restatement_days=policy.restatement_days, accounts=accounts)
+
+
+def period_trust(
+    session: Session,
+    organization_id: uuid.UUID,
+    start: date,
+    end: date,
+    now: datetime,
+    *,
+    policy: TrustPolicy | None = None,
+) -> PeriodTrust:
+    """See the module contract."""
+    policy = policy or TrustPolicy()
+    reasons: dict[date, list[str]] = defaultdict(list)
+    restating_from = now.date() - timedelta(days=policy.restatement_days)
+    day = max(start, restating_from)
+    while day < end:
+        reasons[day].append("open to restatement by the provider")
+        day += timedelta(days=1)
+    month = start.replace(day=1)
+    while month < end:
+        report = reconcile_month(session, organization_id, month, now, policy=policy)
+        m0, m1 = month_bounds(month)
+        for item in report.accounts:
+            name = f"{item.account.provider} {item.account.billing_account_id or '-'}"
+            for finding in item.findings:
+                if finding.kind == "dropped_day" and finding.day and start <= finding.day < end:
+                    reasons[finding.day].append(f"{name}: no rows (dropped day)")
+            if item.status == "mismatch":
+                day = max(m0, start)
+                while day < min(m1, end):
+                    reasons[day].append(f"{name}: {item.month} does not match the provider total")
+                    day += timedelta(days=1)
+        month = m1
+    days = sorted(reasons)
+    return PeriodTrust(start=start, end=end, unreconciled_days=days, reasons={d: reasons[d] for d in days})
