@@ -1,7 +1,7 @@
 // Overview: each card reads the public REST API on its own, so one failing part (a missing permission, an
 // empty organisation) shows its own message and the others still load.
 
-import { useEffect, useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
 import { TrendChart } from "../components/TrendChart";
 import { getJson } from "../lib/api";
 import { addDays, monthStart, todayUtc } from "../lib/dates";
@@ -19,33 +19,10 @@ import {
   type OpenSavings,
 } from "../lib/overview";
 import type { RecommendationList } from "../lib/recommendations";
-import { subscribe, type Channel } from "../lib/stream";
+import { useLiveVersion } from "../lib/live";
 import type { AnomalyList, ApprovalList, BudgetList, CloudAccountList, CostOverview, Forecast } from "../lib/types";
 
 const TREND_DAYS = 90;
-/** Events arriving within this many milliseconds reload a card once. */
-const REFRESH_COALESCE_MS = 500;
-
-/** How many events ``channel`` has delivered since the screen opened (coalesced): a card keyed on it reloads. */
-function useChannelVersion(channel: Channel): number {
-  const [version, setVersion] = useState(0);
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const off = subscribe(channel, () => {
-      if (timer === null)
-        timer = setTimeout(() => {
-          timer = null;
-          setVersion((v) => v + 1);
-        }, REFRESH_COALESCE_MS);
-    });
-    return () => {
-      off();
-      if (timer !== null) clearTimeout(timer);
-    };
-  }, [channel]);
-  return version;
-}
-
 interface TopTags {
   key: string | null;
   data: CostOverview | null;
@@ -139,11 +116,11 @@ export function Overview({ now }: { now?: Date }) {
   const canApprove = useCan("apply:low_risk_recommendations");
   // Live refresh: a card reloads in place (previous numbers shown meanwhile) when a channel whose events change it
   // delivers one (its load's version).
-  const costV = useChannelVersion("cost_updates");
-  const anomalyV = useChannelVersion("anomalies");
-  const budgetV = useChannelVersion("budget_alerts");
-  const execV = useChannelVersion("policy_executions");
-  const recV = useChannelVersion("recommendations");
+  const costV = useLiveVersion("cost_updates");
+  const anomalyV = useLiveVersion("anomalies");
+  const budgetV = useLiveVersion("budget_alerts");
+  const execV = useLiveVersion("policy_executions");
+  const recV = useLiveVersion("recommendations");
   const mtd = useLoad(`mtd:${today}`, () => overview(windows.current.start, windows.current.end, "service"), costV);
   const previous = useLoad(`prev:${today}`, () => overview(windows.previous.start, windows.previous.end, "service"), costV);
   const byAccount = useLoad(`acc:${today}`, () => overview(windows.current.start, windows.current.end, "account"), costV);
