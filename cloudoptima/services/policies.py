@@ -14,7 +14,9 @@ Contract:
   missing field fails every operator except ``exists: false``. ``older_than_days`` is true when the field's
   time is more than that many days before ``now``.
 - Each matched resource × each policy action becomes one :class:`PlannedAction`; execution goes through the
-  remediation workflow, so the approval rules of :mod:`cloudoptima.services.remediation` apply.
+  remediation workflow, so the approval rules of :mod:`cloudoptima.services.remediation` apply. A
+  ``tag_resources`` action becomes a ``tag`` step with the organisation's required tags the resource lacks
+  (:mod:`cloudoptima.services.tag_actions`), and no step for a resource that lacks none.
 - A dry run (:meth:`PolicyService.dry_run`) lists every resource it would touch: id, name, type, region
   and the action with its provider check, one entry per matched resource × action.
 - Event and threshold triggers are evaluated after each collection and analysis by
@@ -42,8 +44,10 @@ from cloudoptima.domain.remediation import (
     PolicyDefinition,
     RemediationPlan,
 )
+from cloudoptima.domain.tag_policy import TagPolicy
 from cloudoptima.services.remediation import RemediationError, RemediationService
-from cloudoptima.storage.models import Policy, ResourceDocument
+from cloudoptima.services.tag_actions import missing_tags, tag_resources_problems
+from cloudoptima.storage.models import Organization, Policy, ResourceDocument
 from cloudoptima.storage.tenancy import TenantRepository
 
 _MISSING = object()
@@ -73,6 +77,8 @@ def _action_problems(definition: PolicyDefinition) -> list[str]:
             isinstance(keys, list) and keys and all(isinstance(k, str) for k in keys)
         ):
             problems.append(f"actions[{i}]: untag needs config.keys, a non-empty list of tag keys")
+        if action.type == "tag_resources":
+            problems += tag_resources_problems(config, f"actions[{i}]")
     return problems
 
 
@@ -332,18 +338,29 @@ class PolicyService:
         if only is not None:
             chosen = set(only)
             matched = [doc for doc in matched if doc.resource_id in chosen]
-        actions = [
-            PlannedAction(
-                cloud_account_id=str(doc.cloud_account_id) if doc.cloud_account_id else "",
-                resource_id=doc.resource_id,
-                action=action.type,
-                region=doc.region,
-                parameters=dict(action.config),
-                description=f"{definition.name}: {action.type} {doc.resource_name or doc.resource_id}",
-            )
-            for doc in matched
-            for action in definition.actions
-        ]
+        tag_policy = TagPolicy()
+        if any(a.type == "tag_resources" for a in definition.actions):
+            org = self._session.get(Organization, self._org)
+            tag_policy = TagPolicy.of(org.settings if org is not None else None)
+        actions = []
+        for doc in matched:
+            for action in definition.actions:
+                parameters = dict(action.config)
+                if action.type == "tag_resources":
+                    tags = missing_tags(tag_policy, action.config, doc.tags)
+                    if not tags:
+                        continue  # nothing required is missing (or no value is known for what is)
+                    parameters = {"tags": tags}
+                actions.append(
+                    PlannedAction(
+                        cloud_account_id=str(doc.cloud_account_id) if doc.cloud_account_id else "",
+                        resource_id=doc.resource_id,
+                        action=action.provider_kind,
+                        region=doc.region,
+                        parameters=parameters,
+                        description=f"{definition.name}: {action.type} {doc.resource_name or doc.resource_id}",
+                    )
+                )
         return [doc.resource_id for doc in matched], actions
 
     def dry_run(

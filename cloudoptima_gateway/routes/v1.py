@@ -24,6 +24,7 @@ from cloudoptima_gateway.routes import (
     reports,
     resources,
     sso,
+    tags,
     users,
 )
 
@@ -43,4 +44,5 @@ def build_router() -> APIRouter:
     router.include_router(reports.router)
     for admin in (account, organization, users):
         router.include_router(admin.router)
+    router.include_router(tags.router)  # /organization/tag-policy and /tags/*
     return router

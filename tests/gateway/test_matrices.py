@@ -131,6 +131,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "ReportSchedulePatch": {"schedule": {"time": "09:15"}},
     "RuleIn": {"name": "matrix rule", "event_type": "anomaly.detected", "recipients": {"roles": ["admin"]}},
     "RulePatch": {"enabled": False},
+    "TagPolicyIn": {"required": [{"key": "team"}]},
 }
 
 

@@ -85,8 +85,15 @@ class PolicyCondition(FrozenModel):
         return self
 
 
+POLICY_ACTION_KINDS: dict[str, str] = {"tag_resources": "tag"}
+"""Policy-only action types and the provider action kind each becomes: ``tag_resources`` applies to each matched
+resource the organisation's required tags it lacks (``services.policies`` plans one ``tag`` step per resource
+that lacks any; config ``tags`` overrides the policy's default values, ``keys`` limits the keys)."""
+
+
 class PolicyAction(FrozenModel):
-    """Seed ``actions[]``: ``type`` is a provider action kind; ``config`` its parameters."""
+    """Seed ``actions[]``: ``type`` is a provider action kind or a :data:`POLICY_ACTION_KINDS` type; ``config``
+    its parameters."""
 
     type: str
     config: dict[str, Any] = Field(default_factory=dict)
@@ -94,9 +101,15 @@ class PolicyAction(FrozenModel):
     @field_validator("type")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in PROVIDER_ACTION_KINDS:
-            raise ValueError(f"action type must be one of {', '.join(PROVIDER_ACTION_KINDS)}, got {value!r}")
+        if value not in PROVIDER_ACTION_KINDS and value not in POLICY_ACTION_KINDS:
+            known = (*PROVIDER_ACTION_KINDS, *POLICY_ACTION_KINDS)
+            raise ValueError(f"action type must be one of {', '.join(known)}, got {value!r}")
         return value
+
+    @property
+    def provider_kind(self) -> str:
+        """The provider action kind this action runs as."""
+        return POLICY_ACTION_KINDS.get(self.type, self.type)
 
 
 class PolicyDefinition(FrozenModel):
@@ -116,4 +129,4 @@ class PolicyDefinition(FrozenModel):
     def risk(self) -> RiskLevel:
         """The highest of the declared floor and every action's risk."""
         floor = [self.risk_level] if self.risk_level is not None else []
-        return highest_risk(*floor, *(ACTION_RISK[a.type] for a in self.actions))
+        return highest_risk(*floor, *(ACTION_RISK[a.provider_kind] for a in self.actions))

@@ -1,0 +1,330 @@
+"""Tag governance of one organisation: its tag policy, tag coverage and the resources to fix.
+
+Contract:
+- ``read_policy`` / ``write_policy``: the policy lives in ``organizations.settings["tag_policy"]`` (other
+  settings untouched); the caller commits.
+- ``coverage(start, end, currency)``: over the cost rows whose ``charge_period_start`` is in ``[start, end)``
+  (UTC days, end exclusive), per required key: the billed spend carrying a compliant value of the key (aliases
+  and case variants honoured, see ``domain.tag_policy``), its share of the total, and the same over
+  resources. The resources are the live inventory (``resources``, not deleted; their current tags — what the
+  tag action changes) plus the resource ids billed in the period that the inventory does not know (carrying a
+  key when any of their rows in the period does). Untagged spend (rows missing at least one required key) is
+  broken down by account (sub-account, else billing account) and by service. Money is exact ``Decimal``;
+  percentages are rounded half-even to 2 places (100.00 when there is nothing to cover). One currency per
+  answer: ``currency`` None picks the period's only currency, and several currencies without a choice raise
+  :class:`TagGovernanceError` naming ``currency``.
+- ``untagged_resources(key, …)``: those resources lacking ``key`` (a required key), each with its billed cost
+  in the period, costliest first then by id, paged (``limit``/``offset``) with the total count.
+- Every query is scoped to the organisation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from cloudoptima.domain.tag_policy import RequiredTag, TagPolicy
+from cloudoptima.storage.models import Organization, ResourceDocument
+
+_ZERO = Decimal(0)
+_CENT = Decimal("0.01")
+
+
+class TagGovernanceError(ValueError):
+    """Bad input; ``field`` names the request field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def percent(part: Decimal | int, whole: Decimal | int) -> Decimal:
+    """``part`` as a percentage of ``whole`` (2 places, half-even; 100.00 of nothing)."""
+    if not whole:
+        return Decimal("100.00")
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+@dataclass(frozen=True)
+class KeyCoverage:
+    key: str
+    tagged_spend: Decimal
+    untagged_spend: Decimal
+    spend_percent: Decimal
+    tagged_resources: int
+    resources: int
+    resource_percent: Decimal
+
+
+@dataclass(frozen=True)
+class UntaggedSpend:
+    name: str
+    untagged_spend: Decimal
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    start: date
+    end: date
+    currency: str | None
+    total_spend: Decimal
+    untagged_spend: Decimal
+    resources: int
+    keys: list[KeyCoverage]
+    by_account: list[UntaggedSpend]
+    by_service: list[UntaggedSpend]
+
+
+@dataclass(frozen=True)
+class UntaggedResource:
+    resource_id: str
+    resource_name: str | None
+    resource_type: str | None
+    provider: str | None
+    region: str | None
+    cloud_account_id: str | None
+    in_inventory: bool
+    tags: dict[str, Any]
+    missing: list[str]
+    cost: Decimal
+
+
+@dataclass(frozen=True)
+class UntaggedPage:
+    key: str
+    currency: str | None
+    total: int
+    items: list[UntaggedResource]
+
+
+@dataclass
+class _Resource:
+    resource_id: str
+    name: str | None = None
+    type: str | None = None
+    provider: str | None = None
+    region: str | None = None
+    account: str | None = None
+    inventory_tags: dict[str, Any] | None = None
+    billed_tags: list[dict[str, Any]] = field(default_factory=list)
+    cost: Decimal = _ZERO
+
+    def carries(self, rule: RequiredTag) -> bool:
+        if self.inventory_tags is not None:
+            return rule.value_in(self.inventory_tags) is not None
+        return any(rule.value_in(tags) is not None for tags in self.billed_tags)
+
+    def tags(self) -> dict[str, Any]:
+        if self.inventory_tags is not None:
+            return dict(self.inventory_tags)
+        merged: dict[str, Any] = {}
+        for tags in self.billed_tags:
+            merged.update(tags)
+        return merged
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    if end <= start:
+        raise TagGovernanceError(
+            "end", f"end ({end}) must be after start ({start}); periods are end-exclusive"
+        )
+    return (
+        datetime(start.year, start.month, start.day, tzinfo=UTC),
+        datetime(end.year, end.month, end.day, tzinfo=UTC),
+    )
+
+
+class TagGovernance:
+    """Tag governance of one organisation over one session (the caller commits)."""
+
+    def __init__(self, session: Session, organization_id: uuid.UUID) -> None:
+        self._session = session
+        self._org = organization_id
+
+    def _row(self, *, lock: bool = False) -> Organization:
+        org = self._session.get(Organization, self._org, with_for_update=lock)
+        if org is None:
+            raise LookupError(f"organisation {self._org} not found")
+        return org
+
+    def read_policy(self) -> TagPolicy:
+        """The organisation's tag policy (no rules when none is stored)."""
+        return TagPolicy.of(self._row().settings)
+
+    def write_policy(self, policy: TagPolicy) -> TagPolicy:
+        """Store ``policy`` (replacing the previous one) and return it."""
+        org = self._row(lock=True)
+        org.settings = {**(org.settings or {}), "tag_policy": policy.model_dump(mode="json")}
+        self._session.flush()
+        return policy
+
+    def _currency(self, t0: datetime, t1: datetime, currency: str | None) -> str | None:
+        found = [
+            str(c)
+            for c in self._session.execute(
+                text(
+                    "SELECT DISTINCT billing_currency FROM cost_data WHERE organization_id = :org "
+                    "AND charge_period_start >= :t0 AND charge_period_start < :t1 ORDER BY 1"
+                ),
+                {"org": self._org, "t0": t0, "t1": t1},
+            ).scalars()
+        ]
+        if currency is not None:
+            return currency.upper()
+        if len(found) > 1:
+            raise TagGovernanceError(
+                "currency", f"the period is billed in several currencies ({', '.join(found)}); choose one"
+            )
+        return found[0] if found else None
+
+    def _billed_groups(self, t0: datetime, t1: datetime, currency: str | None) -> list[Any]:
+        return list(
+            self._session.execute(
+                text(
+                    """
+                    SELECT COALESCE(sub_account_id, billing_account_id) AS account, service_name,
+                        resource_id, tags, sum(billed_cost) AS billed
+                    FROM cost_data
+                    WHERE organization_id = :org AND charge_period_start >= :t0 AND charge_period_start < :t1
+                        AND billing_currency = :currency
+                    GROUP BY 1, 2, 3, 4
+                    """
+                ),
+                {"org": self._org, "t0": t0, "t1": t1, "currency": currency or ""},
+            )
+        )
+
+    def _resources(self, groups: list[Any]) -> dict[str, _Resource]:
+        found: dict[str, _Resource] = {}
+        docs = self._session.scalars(
+            select(ResourceDocument).where(
+                ResourceDocument.organization_id == self._org, ResourceDocument.status != "deleted"
+            )
+        ).all()
+        for doc in docs:
+            found.setdefault(
+                doc.resource_id,
+                _Resource(
+                    resource_id=doc.resource_id,
+                    name=doc.resource_name,
+                    type=doc.resource_type,
+                    provider=doc.provider,
+                    region=doc.region,
+                    account=str(doc.cloud_account_id) if doc.cloud_account_id else None,
+                    inventory_tags=dict(doc.tags or {}),
+                ),
+            )
+        for group in groups:
+            if not group.resource_id:
+                continue
+            res = found.setdefault(group.resource_id, _Resource(resource_id=group.resource_id))
+            res.cost += Decimal(group.billed)
+            if res.inventory_tags is None:
+                res.billed_tags.append(dict(group.tags or {}))
+        return found
+
+    def coverage(self, start: date, end: date, currency: str | None = None) -> CoverageReport:
+        """Tag coverage of the period (see module contract)."""
+        t0, t1 = _bounds(start, end)
+        chosen = self._currency(t0, t1, currency)
+        policy = self.read_policy()
+        groups = self._billed_groups(t0, t1, chosen)
+        resources = self._resources(groups)
+        total = sum((Decimal(g.billed) for g in groups), _ZERO)
+        tagged: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        untagged_total = _ZERO
+        by_account: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        by_service: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        for group in groups:
+            billed = Decimal(group.billed)
+            lacking = False
+            for rule in policy.required:
+                if rule.value_in(group.tags) is not None:
+                    tagged[rule.key] += billed
+                else:
+                    lacking = True
+            if lacking:
+                untagged_total += billed
+                by_account[group.account or "(none)"] += billed
+                by_service[group.service_name or "(none)"] += billed
+        keys = []
+        for rule in policy.required:
+            carrying = sum(1 for r in resources.values() if r.carries(rule))
+            keys.append(
+                KeyCoverage(
+                    key=rule.key,
+                    tagged_spend=tagged[rule.key],
+                    untagged_spend=total - tagged[rule.key],
+                    spend_percent=percent(tagged[rule.key], total),
+                    tagged_resources=carrying,
+                    resources=len(resources),
+                    resource_percent=percent(carrying, len(resources)),
+                )
+            )
+
+        def ranked(amounts: dict[str, Decimal]) -> list[UntaggedSpend]:
+            return [
+                UntaggedSpend(name, amount)
+                for name, amount in sorted(amounts.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+
+        return CoverageReport(
+            start=start,
+            end=end,
+            currency=chosen,
+            total_spend=total,
+            untagged_spend=untagged_total,
+            resources=len(resources),
+            keys=keys,
+            by_account=ranked(by_account),
+            by_service=ranked(by_service),
+        )
+
+    def untagged_resources(
+        self,
+        key: str,
+        start: date,
+        end: date,
+        *,
+        currency: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> UntaggedPage:
+        """The resources lacking the required ``key`` (see module contract)."""
+        policy = self.read_policy()
+        rule = policy.rule(key)
+        if rule is None:
+            keys = (
+                ", ".join(r.key for r in policy.required)
+                or "none: set them with PUT /v1/organization/tag-policy"
+            )
+            raise TagGovernanceError("key", f"{key!r} is not a required tag key (required: {keys})")
+        t0, t1 = _bounds(start, end)
+        chosen = self._currency(t0, t1, currency)
+        resources = self._resources(self._billed_groups(t0, t1, chosen))
+        lacking = sorted(
+            (r for r in resources.values() if not r.carries(rule)), key=lambda r: (-r.cost, r.resource_id)
+        )
+        items = [
+            UntaggedResource(
+                resource_id=r.resource_id,
+                resource_name=r.name,
+                resource_type=r.type,
+                provider=r.provider,
+                region=r.region,
+                cloud_account_id=r.account,
+                in_inventory=r.inventory_tags is not None,
+                tags=r.tags(),
+                missing=policy.missing(r.tags()),
+                cost=r.cost,
+            )
+            for r in lacking[offset : offset + limit]
+        ]
+        return UntaggedPage(key=rule.key, currency=chosen, total=len(lacking), items=items)
