@@ -11,6 +11,7 @@ from cloudoptima_gateway.routes import (
     budgets,
     cloud_accounts,
     costs,
+    data_trust,
     digests,
     executions,
     notification_channels,
@@ -33,6 +34,7 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
     for module in (auth, cloud_accounts, costs, resources, recommendations, remediation, budgets, policies):
         router.include_router(module.router)
+    router.include_router(data_trust.router)
     router.include_router(sso.router)
     router.include_router(audit_logs.router)
     router.include_router(executions.router)

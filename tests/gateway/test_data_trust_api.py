@@ -1,0 +1,70 @@
+"""``/v1/data``: freshness, reconciliation and the days a chart should flag, over a really ingested CUR file."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from cloudoptima.services.ingestion import ingest_path
+from cloudoptima.settings import Settings
+from tests.gateway.conftest import make_org
+
+AWS_CUR = Path(__file__).parents[1] / "fixtures" / "focus_converters" / "aws_cur_v1_anonymized_2023-11.csv"
+
+
+def test_reconciliation_freshness_and_flagged_days(
+    client: TestClient, engine: Engine, gateway_settings: Settings, tmp_path: Path
+) -> None:
+    org, other = make_org(engine, gateway_settings), make_org(engine, gateway_settings)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(AWS_CUR, folder / "a.csv")
+    shutil.copy(AWS_CUR, folder / "b.csv")
+    ingest_path(engine, folder, org.id)
+    viewer = org.headers("viewer")
+
+    answer = client.get("/v1/data/reconciliation", params={"month": "2023-11"}, headers=viewer)
+    assert answer.status_code == 200, answer.text
+    [item] = answer.json()["accounts"]
+    assert item["status"] == "mismatch" and item["basis"] == "billed"
+    assert Decimal(item["our_total"]) == 2 * Decimal(item["provider_total"])
+    assert Decimal(item["delta"]) == Decimal(item["provider_total"])
+    assert [f["kind"] for f in item["findings"]] == ["duplicate_file"]
+    other_answer = client.get(
+        "/v1/data/reconciliation", params={"month": "2023-11"}, headers=other.headers("viewer")
+    )
+    assert other_answer.json()["accounts"] == []
+
+    fresh = client.get("/v1/data/freshness", headers=viewer).json()
+    assert [a["latest_usage_day"] for a in fresh["accounts"]] == ["2023-11-14"]
+
+    days = client.get(
+        "/v1/data/unreconciled-days",
+        params={"start_date": "2023-11-01", "end_date": "2023-11-03"},
+        headers=viewer,
+    ).json()
+    assert days["unreconciled_days"] == ["2023-11-01", "2023-11-02"]
+    assert "does not match the provider total" in days["reasons"]["2023-11-01"][0]
+
+
+def test_bad_input_is_a_422_naming_the_field(
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> None:
+    org = make_org(engine, gateway_settings)
+    viewer = org.headers("viewer")
+    cases = [
+        ("/v1/data/reconciliation", {}, "month"),
+        ("/v1/data/reconciliation", {"month": "2023-13"}, "month"),
+        ("/v1/data/reconciliation", {"month": "2023-11", "tolerance_percent": "-1"}, "tolerance_percent"),
+        ("/v1/data/freshness", {"restatement_days": "99"}, "restatement_days"),
+        ("/v1/data/unreconciled-days", {"start_date": "2023-11-05", "end_date": "2023-11-01"}, "end_date"),
+    ]
+    for path, params, field in cases:
+        answer = client.get(path, params=params, headers=viewer)
+        assert answer.status_code == 422, (path, params, answer.text)
+        assert answer.json()["detail"][0]["loc"][-1] == field
+    assert client.get("/v1/data/freshness").status_code == 401
