@@ -31,10 +31,10 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cloudoptima.settings.model import DEFAULT_CONSOLE_DIR
 from cloudoptima_gateway.docs_pages import DEFAULT_CSP
 
-DEFAULT_CONSOLE_DIR: Final = Path(__file__).resolve().parent.parent / "web" / "dist"
-"""The checkout's build output (``make web``)."""
+__all__ = ["DEFAULT_CONSOLE_DIR", "console_csp", "install_console", "resolve_console_dir"]
 ASSETS_PREFIX: Final = "assets/"
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 NO_CACHE: Final = "no-cache"
