@@ -39,6 +39,7 @@ RECORDERS: dict[str, str] = {
     "send_digests.json": "test_digests_workflow.py -k sent_once_at_the_workflow_time",
     "generate_report.json": "test_report_workflow.py -k unreachable_smtp",
     "scheduled_report.json": "../gateway/test_report_schedules_api.py -k monthly_schedule_in_berlin",
+    "reallocate_costs.json": "test_reallocate_workflow.py -k reallocate_costs",
 }
 """Every golden history and how it is (re-)recorded."""
 

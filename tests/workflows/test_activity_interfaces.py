@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from temporalio import activity
 
+from cloudoptima_workflows.allocation.activities import AllocationActivities
+from cloudoptima_workflows.allocation.interface import AllocationActivityInterface
 from cloudoptima_workflows.analysis.activities import AnalysisActivities
 from cloudoptima_workflows.analysis.interface import AnalysisActivityInterface
 from cloudoptima_workflows.collection.activities import CollectionActivities
@@ -32,6 +34,7 @@ from cloudoptima_workflows.reports.scheduled_activities import ScheduledReportAc
 from cloudoptima_workflows.reports.scheduled_interface import ScheduledReportActivityInterface
 
 PAIRS: list[tuple[type, type]] = [
+    (AllocationActivityInterface, AllocationActivities),
     (AnalysisActivityInterface, AnalysisActivities),
     (CollectionActivityInterface, CollectionActivities),
     (MaintenanceActivityInterface, MaintenanceActivities),

@@ -39,6 +39,7 @@ RECORDED = {
     "send_digests.json": "SendDigests",
     "generate_report.json": "GenerateReport",
     "scheduled_report.json": "ScheduledReport",
+    "reallocate_costs.json": "ReallocateCosts",
 }
 """Each golden history and the workflow type it records."""
 
