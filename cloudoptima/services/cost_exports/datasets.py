@@ -1,0 +1,161 @@
+"""The datasets a cost export can write: what each one selects, its columns and how its rows become values.
+
+Contract:
+- :data:`DATASETS` maps a dataset name to its :class:`ExportDataset`; adding a dataset (for example
+  ``allocated_daily`` once the allocated rollup exists) is one more entry built like the two below.
+- ``focus_raw``: the organisation's ``cost_data`` rows whose ``ChargePeriodStart`` lies in the period, as the
+  57 FOCUS 1.2 columns named as the specification names them (``BilledCost``, ``ChargePeriodStart``...).
+- ``daily``: the ``cost_daily`` rollup summed by day, account, provider, billing and sub account, service,
+  category, region, charge category and currency (``usage_date`` in the period).
+- Every statement filters on the organisation (the exports read with Core on a plain connection, so the
+  filter is explicit) and orders by the partition day so the writer meets partitions one after the other.
+- Values: money and quantities are exact plain decimal text (never float; cast by the database), date-times
+  UTC, JSON columns JSON object text, ids text; the statement returns them so, ready to write. The partition day of a row is :attr:`ExportDataset.day_column`'s UTC date.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import BigInteger, ColumnElement, Select, Text, cast, func, select
+
+from cloudoptima.domain.focus import FOCUS_COLUMNS, ColumnType
+from cloudoptima.storage.models import CostDaily, CostRow
+
+FOCUS_EXPORT_VERSION = "1.2"
+"""The FOCUS version whose column names ``focus_raw`` files carry (stated in every manifest)."""
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class ExportDataset:
+    """One exportable dataset (module contract)."""
+
+    name: str
+    description: str
+    schema: pa.Schema
+    """The output columns and their Arrow types (Parquet keeps them; CSV writes their text)."""
+    query: Callable[[uuid.UUID, date, date], Select[Any]]
+    """The statement for an organisation and an end-exclusive day period; its result columns are named as
+    :attr:`schema` names them, in that order."""
+    day_column: str
+    """The output column whose UTC date is a row's partition day."""
+    cost_column: str
+    currency_column: str
+    version: str | None = None
+    """The FOCUS version of the column names, when the dataset is FOCUS."""
+
+
+def _start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _as_text(column: ColumnElement[Any], kind: ColumnType) -> ColumnElement[Any]:
+    """Decimal and JSON columns cast to text by the database (``numeric::text`` is plain decimal text with
+    exactly the stored digits, never an exponent), so no per-value Python conversion is needed."""
+    return cast(column, Text) if kind in (ColumnType.DECIMAL, ColumnType.JSON) else column
+
+
+def _focus_query(organization_id: uuid.UUID, start: date, end: date) -> Select[Any]:
+    table = CostRow.__table__
+    columns = [_as_text(table.c[column.db_name], column.type).label(column.name) for column in FOCUS_COLUMNS]
+    return (
+        select(*columns)
+        .where(
+            table.c.organization_id == organization_id,
+            table.c.charge_period_start >= _start(start),
+            table.c.charge_period_start < _start(end),
+        )
+        .order_by(table.c.charge_period_start, table.c.id)
+    )
+
+
+_FOCUS_SCHEMA = pa.schema(
+    [
+        pa.field(column.name, TIMESTAMP if column.type is ColumnType.DATETIME else pa.string())
+        for column in FOCUS_COLUMNS
+    ]
+)
+
+_DAILY_KEYS = (
+    "usage_date",
+    "cloud_account_id",
+    "provider",
+    "billing_account_id",
+    "sub_account_id",
+    "service_name",
+    "service_category",
+    "region_id",
+    "charge_category",
+    "billing_currency",
+)
+_DAILY_SUMS = ("billed_cost", "effective_cost", "list_cost", "row_count")
+
+
+def _daily_query(organization_id: uuid.UUID, start: date, end: date) -> Select[Any]:
+    table = CostDaily.__table__
+    keys = [table.c[name] for name in _DAILY_KEYS]
+    sums = [cast(func.sum(table.c[name]), Text).label(name) for name in _DAILY_SUMS[:-1]]
+    count = func.sum(table.c.row_count).cast(BigInteger).label("row_count")
+    output = [cast(key, Text).label(key.name) if key.name == "cloud_account_id" else key for key in keys]
+    return (
+        select(*output, *sums, count)
+        .where(
+            table.c.organization_id == organization_id,
+            table.c.usage_date >= start,
+            table.c.usage_date < end,
+        )
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+
+
+_DAILY_SCHEMA = pa.schema(
+    [pa.field("usage_date", pa.date32())]
+    + [pa.field(name, pa.string()) for name in _DAILY_KEYS[1:]]
+    + [pa.field(name, pa.string()) for name in _DAILY_SUMS[:-1]]
+    + [pa.field("row_count", pa.int64())]
+)
+
+DATASETS: Mapping[str, ExportDataset] = {
+    "focus_raw": ExportDataset(
+        name="focus_raw",
+        description="Raw cost rows as FOCUS 1.2 columns",
+        schema=_FOCUS_SCHEMA,
+        query=_focus_query,
+        day_column="ChargePeriodStart",
+        cost_column="BilledCost",
+        currency_column="BillingCurrency",
+        version=FOCUS_EXPORT_VERSION,
+    ),
+    "daily": ExportDataset(
+        name="daily",
+        description="Daily cost by account, service, region and currency",
+        schema=_DAILY_SCHEMA,
+        query=_daily_query,
+        day_column="usage_date",
+        cost_column="billed_cost",
+        currency_column="billing_currency",
+    ),
+}
+
+DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
+
+
+def plain_decimal(value: Decimal) -> str:
+    """``value`` as plain decimal text, exactly its digits (no exponent): ``1E-7`` -> ``0.0000001``."""
+    return format(value, "f")
+
+
+def partition_day(value: date | datetime) -> date:
+    """The UTC day of a row's :attr:`ExportDataset.day_column` value."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date()
+    return value
