@@ -34,7 +34,15 @@ from cloudoptima.services.cost_exports import (
     s3_destination,
 )
 from cloudoptima.services.ingestion import ingest_path
-from cloudoptima.storage.models import CostDaily, CostRow, IngestRun, Organization, QuarantinedRow
+from cloudoptima.storage.models import (
+    AllocationDimensionRow,
+    CostAllocatedDaily,
+    CostDaily,
+    CostRow,
+    IngestRun,
+    Organization,
+    QuarantinedRow,
+)
 from cloudoptima.storage.partitions import ensure_cost_partitions
 
 FOCUS_SAMPLE = Path(__file__).parents[1] / "fixtures" / "focus_official_sample" / "focus_1.0_sample_1000.csv"
@@ -362,4 +370,46 @@ def test_a_200k_row_export_streams_in_bounded_memory(engine: Engine, pg_url: str
             # 200k rows of 57 columns held as Python tuples would take ~1 GiB; streaming measured +126 MiB.
             assert after_kib - before_kib < 200 * 1024
     finally:
+        _drop_org(engine, org_id)
+
+
+def test_allocated_daily_exports_the_active_version_only(engine: Engine, tmp_path: Path) -> None:
+    org_id = _new_org(engine, "exports-allocated")
+    dimension = uuid.uuid4()
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                AllocationDimensionRow.__table__.insert().values(
+                    id=dimension, organization_id=org_id, name="team", active_version=2, latest_version=2
+                )
+            )
+            for version, value, cost in ((2, "blue", "1.005"), (2, "unallocated", "0.995"), (1, "old", "9")):
+                connection.execute(
+                    CostAllocatedDaily.__table__.insert().values(
+                        organization_id=org_id,
+                        dimension_id=dimension,
+                        version=version,
+                        usage_date=date(2024, 9, 5),
+                        value=value,
+                        provider="aws",
+                        billing_currency="USD",
+                        billed_cost=Decimal(cost),
+                        shared=False,
+                    )
+                )
+        request = ExportRequest(dataset="allocated_daily", format="csv", **SEPTEMBER)
+        manifest = run_export(engine, org_id, request, LocalFolderDestination(tmp_path), now=NOW)
+        assert manifest.billed_cost == {"USD": "2.000"} and manifest.rows == 2
+        with (tmp_path / request.folder / "part-2024-09.csv").open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert [(r["dimension"], r["value"], r["billed_cost"]) for r in rows] == [
+            ("team", "blue", "1.005"),
+            ("team", "unallocated", "0.995"),
+        ]
+    finally:
+        with engine.begin() as connection:
+            connection.execute(delete(CostAllocatedDaily).where(CostAllocatedDaily.organization_id == org_id))
+            connection.execute(
+                delete(AllocationDimensionRow).where(AllocationDimensionRow.organization_id == org_id)
+            )
         _drop_org(engine, org_id)

@@ -1,10 +1,12 @@
 """The datasets a cost export can write: what each one selects, its columns and how its rows become values.
 
 Contract:
-- :data:`DATASETS` maps a dataset name to its :class:`ExportDataset`; adding a dataset (for example
-  ``allocated_daily`` once the allocated rollup exists) is one more entry built like the two below.
+- :data:`DATASETS` maps a dataset name to its :class:`ExportDataset`; adding a dataset is one more
+  entry built like those below.
 - ``focus_raw``: the organisation's ``cost_data`` rows whose ``ChargePeriodStart`` lies in the period, as the
   57 FOCUS 1.2 columns named as the specification names them (``BilledCost``, ``ChargePeriodStart``...).
+- ``allocated_daily``: ``cost_allocated_daily`` at each dimension's active version, summed by day, dimension
+  (its name), value, account, provider, service, region, currency and the shared flag.
 - ``daily``: the ``cost_daily`` rollup summed by day, account, provider, billing and sub account, service,
   category, region, charge category and currency (``usage_date`` in the period).
 - Every statement filters on the organisation (the exports read with Core on a plain connection, so the
@@ -26,7 +28,7 @@ import pyarrow as pa
 from sqlalchemy import BigInteger, ColumnElement, Select, Text, cast, func, select
 
 from cloudoptima.domain.focus import FOCUS_COLUMNS, ColumnType
-from cloudoptima.storage.models import CostDaily, CostRow
+from cloudoptima.storage.models import AllocationDimensionRow, CostAllocatedDaily, CostDaily, CostRow
 
 FOCUS_EXPORT_VERSION = "1.2"
 """The FOCUS version whose column names ``focus_raw`` files carry (stated in every manifest)."""
@@ -124,6 +126,53 @@ _DAILY_SCHEMA = pa.schema(
     + [pa.field("row_count", pa.int64())]
 )
 
+_ALLOCATED_KEYS = (
+    "usage_date",
+    "dimension",
+    "value",
+    "cloud_account_id",
+    "provider",
+    "service_name",
+    "region_id",
+    "billing_currency",
+    "shared",
+)
+
+
+def _allocated_query(organization_id: uuid.UUID, start: date, end: date) -> Select[Any]:
+    table, dimensions = CostAllocatedDaily.__table__, AllocationDimensionRow.__table__
+    keys: list[ColumnElement[Any]] = [
+        table.c.usage_date,
+        dimensions.c.name.label("dimension"),
+        table.c.value,
+        cast(table.c.cloud_account_id, Text).label("cloud_account_id"),
+        table.c.provider,
+        table.c.service_name,
+        table.c.region_id,
+        table.c.billing_currency,
+        table.c.shared,
+    ]
+    return (
+        select(*keys, cast(func.sum(table.c.billed_cost), Text).label("billed_cost"))
+        .join(dimensions, dimensions.c.id == table.c.dimension_id)
+        .where(
+            table.c.organization_id == organization_id,
+            dimensions.c.organization_id == organization_id,
+            table.c.version == dimensions.c.active_version,
+            table.c.usage_date >= start,
+            table.c.usage_date < end,
+        )
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+
+
+_ALLOCATED_SCHEMA = pa.schema(
+    [pa.field("usage_date", pa.date32())]
+    + [pa.field(name, pa.string()) for name in _ALLOCATED_KEYS[1:-1]]
+    + [pa.field("shared", pa.bool_()), pa.field("billed_cost", pa.string())]
+)
+
 DATASETS: Mapping[str, ExportDataset] = {
     "focus_raw": ExportDataset(
         name="focus_raw",
@@ -140,6 +189,15 @@ DATASETS: Mapping[str, ExportDataset] = {
         description="Daily cost by account, service, region and currency",
         schema=_DAILY_SCHEMA,
         query=_daily_query,
+        day_column="usage_date",
+        cost_column="billed_cost",
+        currency_column="billing_currency",
+    ),
+    "allocated_daily": ExportDataset(
+        name="allocated_daily",
+        description="Daily cost by allocation dimension and value (each dimension's active rule-set version)",
+        schema=_ALLOCATED_SCHEMA,
+        query=_allocated_query,
         day_column="usage_date",
         cost_column="billed_cost",
         currency_column="billing_currency",
