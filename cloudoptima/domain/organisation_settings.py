@@ -8,6 +8,9 @@ Contract:
 - ``apply_patch(raw, patch)`` validates a PATCH body (unknown key → ``SettingsError`` naming it and listing the
   known ones; wrong type → ``SettingsError`` naming the key) and returns the merged JSON to store and the keys
   whose value changed. ``None`` in a patch resets a key to its default.
+- ``rollup_tag_keys``: valid tag keys (``domain.tag_policy.tag_key_problem``), none twice; changing them through
+  the admin API rebuilds the organisation's daily rollup in the same transaction
+  (``services.rollup_rebuild``; ``cloudoptima db rebuild-rollup`` does it from the command line).
 - Safety defaults: approval is required for every change a cloud sees (``require_approval`` true); the requester
   may not approve their own request; one approver suffices unless ``high_risk_approvers`` is 2; automatic
   approval is off and, when on, only ever covers low-risk reversible actions (the remediation workflow enforces
@@ -19,7 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cloudoptima.domain.tag_policy import tag_key_problem
 
 DEFAULT_ROLLUP_TAG_KEYS: tuple[str, ...] = (
     "team",
@@ -64,6 +69,18 @@ class OrganisationSettings(BaseModel):
     audit_retention_days: int = Field(
         default=365, ge=30, le=3650, description="Audit log entries older than this are deleted."
     )
+
+    @field_validator("rollup_tag_keys")
+    @classmethod
+    def _rollup_keys_ok(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Each a valid tag key (``domain.tag_policy``), none twice (keys are kept exactly as spelt)."""
+        for index, key in enumerate(value):
+            problem = tag_key_problem(key)
+            if problem is not None:
+                raise ValueError(f"[{index}] {problem}")
+            if key in value[:index]:
+                raise ValueError(f"[{index}] {key!r} is listed twice")
+        return value
 
     @classmethod
     def of(cls, raw: Mapping[str, Any] | None) -> OrganisationSettings:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 
 from cloudoptima.domain.organisation_settings import SettingsError
+from cloudoptima.services.cache import abump_cost_version
 from cloudoptima.services.organisation_admin import OrganisationAdmin, OrganisationView, TierChangeForbidden
 from cloudoptima.services.rate_limits import hourly_limit
+from cloudoptima.services.rollup_rebuild import rebuild_cost_rollup
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import CurrentPrincipal, Permission, Principal, RuntimeDep, TenantDb
 from cloudoptima_gateway.schemas.admin import OrganizationOut, OrganizationPatch, OrganizationUpdated
@@ -41,10 +43,17 @@ def read_organization(principal: CurrentPrincipal, session: TenantDb) -> Organiz
 
 @router.patch("", response_model=OrganizationUpdated)
 def update_organization(
-    body: OrganizationPatch, request: Request, principal: OrgAdmin, runtime: RuntimeDep, session: TenantDb
+    body: OrganizationPatch,
+    request: Request,
+    principal: OrgAdmin,
+    runtime: RuntimeDep,
+    session: TenantDb,
+    background: BackgroundTasks,
 ) -> OrganizationUpdated:
     """Change the name, settings (unknown or mistyped keys are refused, naming them) or — platform
-    administrators only — the tier; all or nothing. The changed keys are audited."""
+    administrators only — the tier; all or nothing. The changed keys are audited. Changing
+    ``rollup_tag_keys`` rebuilds the daily cost rollup on the new keys in the same transaction, so cost views
+    grouped or filtered by a newly added key cover the organisation's whole history at once."""
     admin = OrganisationAdmin(session, principal.organization_id)
     try:
         changed = admin.update(principal.user_id, name=body.name, tier=body.tier, settings=body.settings)
@@ -56,6 +65,14 @@ def update_organization(
         raise invalid("tier", str(exc), "body") from exc
     request.state.audit_details = {"changed": changed}
     request.state.audit_resource_id = str(principal.organization_id)
+    if "rollup_tag_keys" in changed:
+        # The rollup keeps only the configured keys' values: re-project it in this transaction, commit, then
+        # retire every cached answer of the old rollup.
+        keys = admin.read().settings.rollup_tag_keys
+        rebuilt = rebuild_cost_rollup(session.connection(), principal.organization_id, keys)
+        request.state.audit_details["rollup_rebuilt"] = {"months": rebuilt.months, "rows": rebuilt.rows}
+        session.commit()
+        background.add_task(abump_cost_version, runtime.redis(), principal.organization_id)
     if "tier" in changed:
         runtime.forget_tier(principal.organization_id)
     return OrganizationUpdated(**_out(admin.read()).model_dump(), changed=changed)
