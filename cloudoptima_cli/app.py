@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from cloudoptima_cli import app_processes, collect, export, ingest, series, up
+from cloudoptima_cli.data import data_app
 from cloudoptima_cli.db import db_app
 from cloudoptima_cli.keys import secrets_app
 from cloudoptima_cli.prices import prices_app
@@ -35,6 +36,7 @@ app.command()(collect.collect)
 app.command()(app_processes.mcp)
 app.add_typer(users_app, name="users")
 app.add_typer(report_app, name="report")
+app.add_typer(data_app, name="data")
 
 
 def main() -> None:

@@ -84,6 +84,10 @@ TOOLSETS: Mapping[str, Toolset] = {
     "notifications": Toolset(
         "the caller's in-app inbox: list, mark read", ("notifications_inbox", "notifications_mark_read")
     ),
+    "data_trust": Toolset(
+        "can the cost numbers be believed: reconciliation with the provider's totals, freshness",
+        ("data_trust",),
+    ),
 }
 
 DEFAULTS: Mapping[str, tuple[str, ...]] = {

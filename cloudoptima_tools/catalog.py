@@ -12,6 +12,7 @@ from cloudoptima_tools import (
     audit,
     compute,
     cost,
+    data_trust,
     executions,
     iam,
     notifications,
@@ -33,6 +34,7 @@ _ALL: tuple[ToolSpec[Any, Any], ...] = (
     *audit.TOOLS,
     *reports.TOOLS,
     *notifications.TOOLS,
+    *data_trust.TOOLS,
 )
 
 

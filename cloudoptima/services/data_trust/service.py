@@ -161,23 +161,28 @@ def _dropped_days(days: list[date], start: date, end: date) -> list[date]:
 
 
 def _duplicates(files: list[_File]) -> tuple[list[_File], list[TrustFinding]]:
-    """The distinct files (first of each content) and a finding per content seen under several names."""
-    seen: dict[Any, _File] = {}
+    """The distinct files (first of each content, in order) and a finding per file whose content was loaded
+    before under another name: against a copy in the same load (both stored: double counted) when there is
+    one, else against the latest earlier load (which this one replaced)."""
+    seen: dict[Any, list[_File]] = defaultdict(list)
     distinct: list[_File] = []
     findings: list[TrustFinding] = []
     for file in files:
-        identity = ("sha", file.sha) if file.sha else ("sig", file.signature)
-        first = seen.get(identity) or next((f for f in distinct if f.signature == file.signature), None)
-        if first is None:
-            seen[identity] = file
+        identities = [("sig", file.signature)] + ([("sha", file.sha)] if file.sha else [])
+        earlier = [f for identity in identities for f in seen[identity]]
+        for identity in identities:
+            seen[identity].append(file)
+        if not earlier:
             distinct.append(file)
             continue
-        if first.name == file.name:
+        same_load = [f for f in earlier if f.batch_id == file.batch_id and f.name != file.name]
+        other = [f for f in earlier if f.name != file.name]
+        if not same_load and not other:
             continue  # the same file re-ingested under its own name: a plain replacement
-        double = first.batch_id == file.batch_id
+        first = same_load[0] if same_load else other[-1]
         effect = (
             "both copies are stored, so its costs are counted twice"
-            if double
+            if same_load
             else "the later load replaced the earlier one"
         )
         findings.append(
@@ -185,7 +190,7 @@ def _duplicates(files: list[_File]) -> tuple[list[_File], list[TrustFinding]]:
                 kind="duplicate_file",
                 message=f"{file.name} has the same content as {first.name} (loaded twice); {effect}",
                 files=[first.name, file.name],
-                double_counted=double,
+                double_counted=bool(same_load),
             )
         )
     return distinct, findings
