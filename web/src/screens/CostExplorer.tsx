@@ -7,6 +7,7 @@
 import { useEffect, useState } from "react";
 import { CompareChart } from "../components/CompareChart";
 import { GroupChart } from "../components/GroupChart";
+import { TrustWarning } from "../components/TrustWarning";
 import { getJson } from "../lib/api";
 import { todayUtc } from "../lib/dates";
 import { money, percent } from "../lib/format";
@@ -258,6 +259,7 @@ export function CostExplorer({ now }: { now?: Date }) {
               currency={current.value.currency}
             />
             {before.state === "error" && <p className="error small" role="alert">Previous period: {before.message}</p>}
+            <TrustWarning start={current.value.start_date} end={current.value.end_date} testId="explorer-trust-warning" />
           </section>
 
           {table !== null && table.columns.length > 0 && (

@@ -3,6 +3,7 @@
 
 import type { ReactNode } from "react";
 import { TrendChart } from "../components/TrendChart";
+import { TrustWarning } from "../components/TrustWarning";
 import { getJson } from "../lib/api";
 import { addDays, monthStart, todayUtc } from "../lib/dates";
 import { money, percent, relativeAge } from "../lib/format";
@@ -227,6 +228,7 @@ export function Overview({ now }: { now?: Date }) {
               <TrendChart actual={recorded(series, fc)} forecast={fc.forecast} currency={series.currency} />
             )}
           </Pending>
+          <TrustWarning start={addDays(today, 1 - TREND_DAYS)} end={addDays(today, 1)} version={costV} testId="overview-trust-warning" />
         </Card>
 
         <Card title="Top services" testId="overview-top-services">
