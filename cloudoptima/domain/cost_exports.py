@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -47,6 +47,32 @@ class ExportRequest(BaseModel):
     def folder(self) -> str:
         """The export's folder under the destination: ``<dataset>/<start>_<end>`` (a re-run replaces it)."""
         return f"{self.dataset}/{self.start.isoformat()}_{self.end.isoformat()}"
+
+
+class FolderDestinationSpec(BaseModel):
+    """A folder under the organisation's export root (``path`` relative, never escaping it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["folder"] = "folder"
+    path: str = Field(default=".", min_length=1, max_length=500)
+
+
+class S3DestinationSpec(BaseModel):
+    """An S3-compatible bucket; credentials by reference to a cloud account of the organisation (its
+    encrypted access key pair), or None for the platform's usual SDK credential chain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["s3"]
+    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$")
+    prefix: str = Field(default="", max_length=500)
+    endpoint_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    region: str | None = Field(default=None, max_length=64)
+    credentials_account_id: uuid.UUID | None = None
+
+
+DestinationSpec = Annotated[FolderDestinationSpec | S3DestinationSpec, Field(discriminator="kind")]
 
 
 class ExportFile(BaseModel):

@@ -1,0 +1,525 @@
+"""Scheduled and one-off cost exports of one organisation, and the record of every run.
+
+A schedule names a dataset (:data:`~cloudoptima.services.cost_exports.DATASETS`), a format, a partitioning,
+a destination (:data:`~cloudoptima.domain.cost_exports.DestinationSpec`) and a recurrence exactly as report
+schedules take it (:func:`~cloudoptima.services.report_schedules.validate_recurrence`: ``frequency``,
+``day_of_week``/``day_of_month``, ``time``, IANA ``timezone``). Each run covers the last full period before it
+in the schedule's zone (:func:`~cloudoptima.services.report_schedules.scheduled_period`). The app layer
+fires schedules with Temporal Schedules ``cloudoptima-export-<id>``.
+
+Contract:
+- Bad input raises :class:`ExportInputError` whose message starts with the field (``dataset``, ``name``,
+  ``destination.path``, ``destination.credentials_account_id``, ``schedule.<field>``).
+- Folder destinations live under ``<root>/<organisation id>/``; a path escaping it is refused.
+- S3 credentials come from the referenced cloud account's encrypted credentials (an access key pair),
+  decrypted only when a run starts; None means the SDK's usual chain.
+- :func:`perform_export` records a ``running`` run (committed, so it is visible at once), runs the export and
+  records ``succeeded`` with the manifest or ``failed`` with the reason (no manifest is ever published for a
+  failed run). :func:`perform_scheduled_export` is idempotent per (schedule, fire time).
+- Every query is scoped to the organisation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cloudoptima.domain.cost_exports import (
+    DestinationSpec,
+    ExportManifest,
+    ExportRequest,
+    FolderDestinationSpec,
+    S3DestinationSpec,
+)
+from cloudoptima.security.encryption import CredentialCipher, CredentialDecryptionError
+from cloudoptima.services.cost_exports import (
+    DATASETS,
+    ExportDestination,
+    ExportError,
+    ExportPathError,
+    LocalFolderDestination,
+    S3Credentials,
+    run_export,
+    s3_destination,
+)
+from cloudoptima.services.cost_exports.destinations import contained_path
+from cloudoptima.services.report_inputs import ReportInputError
+from cloudoptima.services.report_schedules import Recurrence, scheduled_period, validate_recurrence
+from cloudoptima.storage.models import CloudAccount
+from cloudoptima.storage.models.cost_exports import CostExportRunRow, CostExportScheduleRow
+from cloudoptima.storage.tenancy import tenant_session
+
+TEMPORAL_PREFIX = "cloudoptima-export-"
+CHANGEABLE = ("name", "dataset", "format", "partition", "destination", "schedule")
+RECURRENCE_FIELDS = ("frequency", "day_of_week", "day_of_month", "time", "timezone")
+_DESTINATION: TypeAdapter[FolderDestinationSpec | S3DestinationSpec] = TypeAdapter(DestinationSpec)
+
+
+class ExportInputError(ValueError):
+    """Bad input; the message starts with the field it names."""
+
+
+class ExportScheduleNotFound(LookupError):
+    """No such export schedule in this organisation."""
+
+
+class ExportRunNotFound(LookupError):
+    """No such export run in this organisation."""
+
+
+@dataclass(frozen=True)
+class ExportsConfig:
+    """Where folder exports go (``root/<org>/``) and the cipher of cloud accounts' credentials."""
+
+    root: Path
+    cipher: CredentialCipher | None = None
+
+
+def temporal_schedule_id(schedule_id: uuid.UUID) -> str:
+    """The id of the Temporal Schedule that fires export schedule ``schedule_id``."""
+    return f"{TEMPORAL_PREFIX}{schedule_id}"
+
+
+@dataclass(frozen=True)
+class ExportScheduleView:
+    """A schedule as the API shows it (``recurrence`` as report schedules have it)."""
+
+    id: uuid.UUID
+    name: str
+    dataset: str
+    format: str
+    partition: str
+    destination: dict[str, Any]
+    recurrence: Recurrence
+    enabled: bool
+    temporal_schedule_id: str
+    created_by: uuid.UUID | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ExportRunView:
+    """One run: its request, status, error and manifest."""
+
+    id: uuid.UUID
+    schedule_id: uuid.UUID | None
+    dataset: str
+    format: str
+    partition: str
+    period_start: date
+    period_end: date
+    destination: dict[str, Any]
+    status: str
+    error: str | None
+    manifest: dict[str, Any] | None
+    requested_by: uuid.UUID | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+def _schedule_view(row: CostExportScheduleRow) -> ExportScheduleView:
+    hour, minute = (int(part) for part in row.time_of_day.split(":"))
+    return ExportScheduleView(
+        id=row.id,
+        name=row.name,
+        dataset=row.dataset,
+        format=row.format,
+        partition=row.partition,
+        destination=dict(row.destination),
+        recurrence=Recurrence(
+            frequency=row.frequency,  # type: ignore[arg-type]  # the CHECK constraint keeps it one of three
+            hour=hour,
+            minute=minute,
+            timezone=row.timezone,
+            day_of_week=row.day_of_week,
+            day_of_month=row.day_of_month,
+        ),
+        enabled=row.enabled,
+        temporal_schedule_id=row.temporal_schedule_id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+def _run_view(row: CostExportRunRow) -> ExportRunView:
+    return ExportRunView(
+        id=row.id,
+        schedule_id=row.schedule_id,
+        dataset=row.dataset,
+        format=row.format,
+        partition=row.partition,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        destination=dict(row.destination),
+        status=row.status,
+        error=row.error,
+        manifest=row.manifest,
+        requested_by=row.requested_by,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _validation_message(exc: ValidationError, prefix: str = "") -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"] if not str(part).startswith(("folder", "s3")))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not where:
+        return message
+    return f"{prefix}{where}: {message}"
+
+
+def check_destination(
+    session: Session, organization_id: uuid.UUID, given: Mapping[str, Any], config: ExportsConfig
+) -> FolderDestinationSpec | S3DestinationSpec:
+    """The destination checked (module contract), or :class:`ExportInputError` naming ``destination.<field>``."""
+    try:
+        spec = _DESTINATION.validate_python(dict(given))
+    except ValidationError as exc:
+        raise ExportInputError(_validation_message(exc, "destination.")) from exc
+    if isinstance(spec, FolderDestinationSpec):
+        try:
+            contained_path(config.root / str(organization_id), spec.path)
+        except ExportPathError as exc:
+            raise ExportInputError(f"destination.{exc}") from exc
+    elif spec.credentials_account_id is not None and _account(session, organization_id, spec) is None:
+        raise ExportInputError(
+            f"destination.credentials_account_id: no cloud account {spec.credentials_account_id} "
+            "in this organisation"
+        )
+    return spec
+
+
+def _account(session: Session, organization_id: uuid.UUID, spec: S3DestinationSpec) -> CloudAccount | None:
+    return session.scalars(
+        select(CloudAccount).where(
+            CloudAccount.organization_id == organization_id, CloudAccount.id == spec.credentials_account_id
+        )
+    ).first()
+
+
+def destination_for(
+    session: Session, organization_id: uuid.UUID, given: Mapping[str, Any], config: ExportsConfig
+) -> ExportDestination:
+    """The writable destination of a stored spec, credentials decrypted (:class:`ExportError` if unusable)."""
+    try:
+        spec = check_destination(session, organization_id, given, config)
+    except ExportInputError as exc:
+        raise ExportError(str(exc)) from exc
+    if isinstance(spec, FolderDestinationSpec):
+        return LocalFolderDestination(config.root / str(organization_id), spec.path)
+    credentials = None
+    if spec.credentials_account_id is not None:
+        account = _account(session, organization_id, spec)
+        if account is None or config.cipher is None:
+            raise ExportError(
+                "destination.credentials_account_id: the cloud account's credentials are unavailable"
+            )
+        try:
+            secret = config.cipher.decrypt(account.credentials_encrypted)
+        except CredentialDecryptionError as exc:
+            raise ExportError(f"destination.credentials_account_id: {exc}") from exc
+        if not secret.get("access_key_id") or not secret.get("secret_access_key"):
+            raise ExportError(
+                "destination.credentials_account_id: the cloud account holds no access key pair "
+                "(access_key_id and secret_access_key)"
+            )
+        credentials = S3Credentials(
+            str(secret["access_key_id"]), str(secret["secret_access_key"]), secret.get("session_token")
+        )
+    return s3_destination(
+        spec.bucket,
+        prefix=spec.prefix,
+        endpoint_url=spec.endpoint_url,
+        region=spec.region,
+        credentials=credentials,
+    )
+
+
+def check_request(
+    dataset: object, format: object, partition: object, start: object, end: object
+) -> ExportRequest:
+    """An :class:`ExportRequest` or :class:`ExportInputError` naming the field."""
+    if dataset not in DATASETS:
+        raise ExportInputError(f"dataset: expected one of {', '.join(DATASETS)}, got {dataset!r}")
+    try:
+        return ExportRequest.model_validate(
+            {"dataset": dataset, "format": format, "partition": partition, "start": start, "end": end}
+        )
+    except ValidationError as exc:
+        raise ExportInputError(_validation_message(exc)) from exc
+
+
+class ExportSchedules:
+    """The export schedules and runs of one organisation (module contract). The caller commits."""
+
+    def __init__(self, session: Session, organization_id: uuid.UUID, config: ExportsConfig) -> None:
+        self.session = session
+        self.organization_id = organization_id
+        self.config = config
+
+    def _checked(
+        self,
+        *,
+        name: str | None,
+        dataset: object,
+        format: object,
+        partition: object,
+        destination: Mapping[str, Any],
+        recurrence: Recurrence,
+    ) -> dict[str, Any]:
+        if dataset not in DATASETS:
+            raise ExportInputError(f"dataset: expected one of {', '.join(DATASETS)}, got {dataset!r}")
+        if format not in ("csv", "parquet"):
+            raise ExportInputError(f"format: expected csv or parquet, got {format!r}")
+        if partition not in ("month", "day"):
+            raise ExportInputError(f"partition: expected month or day, got {partition!r}")
+        spec = check_destination(self.session, self.organization_id, destination, self.config)
+        clean = (name or "").strip() or f"{dataset} export ({recurrence.frequency})"
+        if len(clean) > 200:
+            raise ExportInputError("name: at most 200 characters")
+        return {
+            "name": clean,
+            "dataset": dataset,
+            "format": format,
+            "partition": partition,
+            "destination": spec.model_dump(mode="json"),
+            "frequency": recurrence.frequency,
+            "day_of_week": recurrence.day_of_week,
+            "day_of_month": recurrence.day_of_month,
+            "time_of_day": recurrence.time,
+            "timezone": recurrence.timezone,
+        }
+
+    @staticmethod
+    def recurrence(schedule: Mapping[str, Any]) -> Recurrence:
+        """The recurrence of a ``schedule`` object, or :class:`ExportInputError` naming ``schedule.<field>``."""
+        unknown = sorted(set(schedule) - set(RECURRENCE_FIELDS))
+        if unknown:
+            raise ExportInputError(f"schedule.{unknown[0]}: not a field of a schedule's recurrence")
+        try:
+            return validate_recurrence(
+                schedule.get("frequency"),
+                schedule.get("time"),
+                schedule.get("timezone", "UTC"),
+                day_of_week=schedule.get("day_of_week"),
+                day_of_month=schedule.get("day_of_month"),
+            )
+        except ReportInputError as exc:
+            raise ExportInputError(str(exc)) from exc
+
+    def create(
+        self,
+        *,
+        dataset: object,
+        format: object,
+        partition: object,
+        destination: Mapping[str, Any],
+        recurrence: Recurrence,
+        now: datetime,
+        name: str | None = None,
+        created_by: uuid.UUID | None = None,
+    ) -> ExportScheduleView:
+        """Check everything and insert the schedule (nothing fires it yet)."""
+        columns = self._checked(
+            name=name,
+            dataset=dataset,
+            format=format,
+            partition=partition,
+            destination=destination,
+            recurrence=recurrence,
+        )
+        schedule_id = uuid.uuid4()
+        row = CostExportScheduleRow(
+            id=schedule_id,
+            organization_id=self.organization_id,
+            **columns,
+            enabled=True,
+            temporal_schedule_id=temporal_schedule_id(schedule_id),
+            created_by=created_by,
+            created_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _schedule_view(row)
+
+    def _row(self, schedule_id: uuid.UUID) -> CostExportScheduleRow:
+        row = self.session.scalars(
+            select(CostExportScheduleRow).where(
+                CostExportScheduleRow.organization_id == self.organization_id,
+                CostExportScheduleRow.id == schedule_id,
+            )
+        ).first()
+        if row is None:
+            raise ExportScheduleNotFound(f"export schedule {schedule_id} does not exist")
+        return row
+
+    def get(self, schedule_id: uuid.UUID) -> ExportScheduleView:
+        return _schedule_view(self._row(schedule_id))
+
+    def list(self) -> Sequence[ExportScheduleView]:
+        """Every schedule, newest first."""
+        query = (
+            select(CostExportScheduleRow)
+            .where(CostExportScheduleRow.organization_id == self.organization_id)
+            .order_by(CostExportScheduleRow.created_at.desc(), CostExportScheduleRow.id.desc())
+        )
+        return [_schedule_view(row) for row in self.session.scalars(query)]
+
+    def update(self, schedule_id: uuid.UUID, changes: Mapping[str, Any]) -> ExportScheduleView:
+        """Change any of :data:`CHANGEABLE` (``schedule`` merged onto the current recurrence); the whole
+        result is checked as on create, nothing changed on an error."""
+        row = self._row(schedule_id)
+        unknown = sorted(set(changes) - set(CHANGEABLE))
+        if unknown:
+            raise ExportInputError(f"{unknown[0]}: not a field of an export schedule")
+        was = _schedule_view(row).recurrence
+        timing = dict(changes.get("schedule") or {})
+        same = timing.get("frequency", was.frequency) == was.frequency
+        merged = {
+            "frequency": was.frequency,
+            "time": was.time,
+            "timezone": was.timezone,
+            "day_of_week": was.day_of_week if same else None,
+            "day_of_month": was.day_of_month if same else None,
+            **timing,
+        }
+        columns = self._checked(
+            name=changes.get("name", row.name),
+            dataset=changes.get("dataset", row.dataset),
+            format=changes.get("format", row.format),
+            partition=changes.get("partition", row.partition),
+            destination=changes.get("destination", row.destination),
+            recurrence=self.recurrence(merged),
+        )
+        for column, value in columns.items():
+            setattr(row, column, value)
+        self.session.flush()
+        return _schedule_view(row)
+
+    def set_enabled(self, schedule_id: uuid.UUID, enabled: bool) -> ExportScheduleView:
+        row = self._row(schedule_id)
+        row.enabled = enabled
+        self.session.flush()
+        return _schedule_view(row)
+
+    def delete(self, schedule_id: uuid.UUID) -> None:
+        """Delete the schedule (its runs stay, unlinked)."""
+        self.session.delete(self._row(schedule_id))
+        self.session.flush()
+
+    def runs(self, *, schedule_id: uuid.UUID | None = None, limit: int = 50) -> Sequence[ExportRunView]:
+        """Runs newest first (of one schedule when given)."""
+        query = select(CostExportRunRow).where(CostExportRunRow.organization_id == self.organization_id)
+        if schedule_id is not None:
+            query = query.where(CostExportRunRow.schedule_id == schedule_id)
+        query = query.order_by(CostExportRunRow.started_at.desc(), CostExportRunRow.id.desc()).limit(limit)
+        return [_run_view(row) for row in self.session.scalars(query)]
+
+    def run(self, run_id: uuid.UUID) -> ExportRunView:
+        row = self.session.scalars(
+            select(CostExportRunRow).where(
+                CostExportRunRow.organization_id == self.organization_id, CostExportRunRow.id == run_id
+            )
+        ).first()
+        if row is None:
+            raise ExportRunNotFound(f"export run {run_id} does not exist")
+        return _run_view(row)
+
+
+def perform_export(
+    engine: Engine,
+    organization_id: uuid.UUID,
+    request: ExportRequest,
+    destination: Mapping[str, Any],
+    config: ExportsConfig,
+    *,
+    now: datetime,
+    schedule_id: uuid.UUID | None = None,
+    requested_by: uuid.UUID | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ExportRunView:
+    """Record a run, export, record the outcome (module contract); ``now`` is the run's start time and
+    ``clock`` gives its finish time."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    run_id = uuid.uuid4()
+    with tenant_session(factory, organization_id) as session:
+        session.add(
+            CostExportRunRow(
+                id=run_id,
+                organization_id=organization_id,
+                schedule_id=schedule_id,
+                dataset=request.dataset,
+                format=request.format,
+                partition=request.partition,
+                period_start=request.start,
+                period_end=request.end,
+                destination=dict(destination),
+                status="running",
+                requested_by=requested_by,
+                started_at=now,
+            )
+        )
+    manifest: ExportManifest | None = None
+    error: str | None = None
+    try:
+        with tenant_session(factory, organization_id) as session:
+            target = destination_for(session, organization_id, destination, config)
+        manifest = run_export(engine, organization_id, request, target, now=now)
+    except (ExportError, ExportPathError) as exc:
+        error = str(exc)
+    with tenant_session(factory, organization_id) as session:
+        row = session.get(CostExportRunRow, run_id)
+        assert row is not None
+        row.status = "succeeded" if manifest is not None else "failed"
+        row.error = error
+        row.manifest = manifest.model_dump(mode="json") if manifest is not None else None
+        row.finished_at = max(now, clock())
+        session.flush()
+        return _run_view(row)
+
+
+def perform_scheduled_export(
+    engine: Engine,
+    organization_id: uuid.UUID,
+    schedule_id: uuid.UUID,
+    config: ExportsConfig,
+    *,
+    now: datetime,
+) -> ExportRunView:
+    """One run of a schedule fired at ``now``: the last full period before it in the schedule's zone.
+    Idempotent per (schedule, ``now``): a run already recorded for that time is returned, not repeated."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    at = now.astimezone(UTC)
+    with tenant_session(factory, organization_id) as session:
+        schedules = ExportSchedules(session, organization_id, config)
+        view = schedules.get(schedule_id)
+        done = session.scalars(
+            select(CostExportRunRow).where(
+                CostExportRunRow.organization_id == organization_id,
+                CostExportRunRow.schedule_id == schedule_id,
+                CostExportRunRow.started_at == at,
+            )
+        ).first()
+        if done is not None:
+            return _run_view(done)
+    start, end = scheduled_period(view.recurrence.frequency, view.recurrence.timezone, at)
+    request = check_request(view.dataset, view.format, view.partition, start, end)
+    return perform_export(
+        engine,
+        organization_id,
+        request,
+        view.destination,
+        config,
+        now=at,
+        schedule_id=schedule_id,
+        requested_by=view.created_by,
+    )
