@@ -179,3 +179,19 @@ def test_freshness_and_the_days_a_chart_should_flag(engine: Engine, org: uuid.UU
     assert account.restating_days == [date(2023, 11, 12), date(2023, 11, 13), date(2023, 11, 14)]
     assert trust.unreconciled_days == [date(2023, 11, d) for d in (12, 13, 14, 15)]
     assert all("restatement" in r[0] for r in trust.reasons.values())
+
+
+def test_a_month_without_file_totals_still_flags_its_dropped_day(
+    engine: Engine, org: uuid.UUID, tmp_path: Path
+) -> None:
+    header, rows = _cur_rows()
+    kept = [r for r in rows if not r["lineItem/UsageStartDate"].startswith("2023-11-07")]
+    ingest_path(engine, _write(tmp_path / "cur.csv", header, kept), org)
+    with engine.begin() as connection:  # as for collected accounts: no provider totals recorded
+        connection.execute(text("DELETE FROM ingest_file_totals WHERE organization_id = :o"), {"o": org})
+    with Session(engine) as session:
+        trust = period_trust(session, org, date(2023, 11, 1), date(2023, 11, 10), CLOSED)
+        [item] = reconcile_month(session, org, date(2023, 11, 1), CLOSED).accounts
+    assert trust.unreconciled_days == [date(2023, 11, 7)]
+    assert trust.reasons[date(2023, 11, 7)] == [f"aws {CUR_ACCOUNT}: no rows (dropped day)"]
+    assert item.status == "provider_total_unavailable" and item.provider_total is None and item.delta is None

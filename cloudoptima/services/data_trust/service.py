@@ -23,7 +23,8 @@ Contract (every query is filtered by ``organization_id``; ``now`` comes from the
   account's ``last_sync_at``), its latest usage day, and the days still open to restatement (the last
   ``restatement_days`` days before ``now``, up to the latest usage day).
 - :func:`period_trust` — the days of ``[start, end)`` a chart should flag: days open to restatement, dropped
-  days, and every day of a billing month with a mismatch, with the reasons.
+  days, and every day of a billing month with a mismatch, with the reasons. A month without any recorded
+  file totals cannot mismatch, so only its dropped days are looked up (from the rollup, not ``cost_data``).
 """
 
 from __future__ import annotations
@@ -108,6 +109,13 @@ _LATEST = text(
     FROM cost_daily d LEFT JOIN cloud_accounts a ON a.id = d.cloud_account_id AND a.organization_id = :org
     WHERE d.organization_id = :org
     GROUP BY d.provider, coalesce(d.billing_account_id, ''), d.cloud_account_id
+    """
+)
+
+_HAS_FILE_TOTALS = text(
+    """
+    SELECT 1 FROM ingest_file_totals
+    WHERE organization_id = :org AND billing_period_start >= :m0 AND billing_period_start < :m1 LIMIT 1
     """
 )
 
@@ -369,8 +377,19 @@ def period_trust(
         day += timedelta(days=1)
     month = start.replace(day=1)
     while month < end:
-        report = reconcile_month(session, organization_id, month, now, policy=policy)
         m0, m1 = month_bounds(month)
+        month = m1
+        window = {"org": organization_id, "m0": _utc(m0), "m1": _utc(m1)}
+        if session.execute(_HAS_FILE_TOTALS, window).first() is None:
+            # No provider totals for this month: no mismatch is possible; only dropped days (from the rollup).
+            day_rows = session.execute(_DAYS, {"org": organization_id, "d0": m0, "d1": m1, "account": None})
+            for row in day_rows.mappings():
+                name = f"{row['provider']} {row['billing_account_id'] or '-'}"
+                for missing in _dropped_days(row["days"], m0, m1):
+                    if start <= missing < end:
+                        reasons[missing].append(f"{name}: no rows (dropped day)")
+            continue
+        report = reconcile_month(session, organization_id, m0, now, policy=policy)
         for item in report.accounts:
             name = f"{item.account.provider} {item.account.billing_account_id or '-'}"
             for finding in item.findings:
@@ -381,6 +400,5 @@ def period_trust(
                 while day < min(m1, end):
                     reasons[day].append(f"{name}: {item.month} does not match the provider total")
                     day += timedelta(days=1)
-        month = m1
     days = sorted(reasons)
     return PeriodTrust(start=start, end=end, unreconciled_days=days, reasons={d: reasons[d] for d in days})
