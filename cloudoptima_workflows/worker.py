@@ -47,6 +47,8 @@ from cloudoptima.services.reports import ReportsConfig, reports_config_from_sett
 from cloudoptima.settings import Settings, SettingsError, load_settings
 from cloudoptima.storage.engine import engine_from_settings, session_factory
 from cloudoptima.storage.models import CloudAccount
+from cloudoptima_workflows.allocation.activities import AllocationActivities
+from cloudoptima_workflows.allocation.workflows import ReallocateCostsWorkflow
 from cloudoptima_workflows.analysis.activities import AnalysisActivities, Explain, Narrate
 from cloudoptima_workflows.analysis.workflows import (
     AnalyseAllWorkflow,
@@ -234,6 +236,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         deps.sessions, report_store=deps.reports.store if deps.reports is not None else None
     )
     prices = PriceActivities(PriceRefresher(deps.sessions, deps.price_readers))
+    allocation = AllocationActivities(deps.sessions)
     notifications = NotificationActivities(
         deps.sessions,
         deps.approval_keys,
@@ -265,8 +268,12 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
                 RefreshPricesWorkflow,
                 DeliverNotificationsWorkflow,
                 SendDigestsWorkflow,
+                ReallocateCostsWorkflow,
             ],
             [
+                allocation.months,
+                allocation.allocate_month,
+                allocation.activate,
                 maintenance.purge_expired_tokens,
                 maintenance.prune_audit_logs,
                 prices.refresh_provider,

@@ -21,6 +21,7 @@ _OWN: Final[dict[Role, tuple[str, ...]]] = {
         "write:policies",
         "apply:medium_risk_recommendations",
         "schedule:policies",
+        "write:allocation",
     ),
     "admin": ("*",),
 }

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from cloudoptima_gateway.routes import (
     account,
+    allocation,
     audit_logs,
     auth,
     budgets,
@@ -44,6 +45,8 @@ def build_router() -> APIRouter:
     router.include_router(notification_rules.router)
     router.include_router(report_schedules.router)  # before reports: /reports/schedules is no report id
     router.include_router(reports.router)
+    router.include_router(allocation.router)
+    router.include_router(allocation.costs_router)
     for admin in (account, organization, users):
         router.include_router(admin.router)
     router.include_router(tags.router)  # /organization/tag-policy and /tags/*

@@ -25,6 +25,7 @@ from cloudoptima.domain.budgets import BudgetSpec
 from cloudoptima.domain.inbox import InboxNotice
 from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeSeverity
 from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.allocation.dimensions import AllocationDimensions
 from cloudoptima.services.api_keys import ApiKeyService
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cloud_accounts import CloudAccountService
@@ -132,6 +133,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "RuleIn": {"name": "matrix rule", "event_type": "anomaly.detected", "recipients": {"roles": ["admin"]}},
     "RulePatch": {"enabled": False},
     "TagPolicyIn": {"required": [{"key": "team"}]},
+    "DimensionIn": {"name": "matrix_dimension"},
+    "DimensionPatch": {"description": "matrix"},
+    "RuleSetIn": {"rules": [{"value": "web", "match": {"services": ["EC2"]}}]},
 }
 
 
@@ -235,7 +239,11 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             recipients={"roles": ["admin"]},
             now=datetime.now(UTC),
         )
+        dimension = AllocationDimensions(session, org.id).create(
+            f"matrix_{uuid.uuid4().hex[:6]}", None, datetime.now(UTC)
+        )
         ids = {
+            "dimension_id": dimension.id,
             "channel_id": channel.id,
             "delivery_id": delivery.id,
             "rule_id": rule.id,
