@@ -71,7 +71,7 @@ def fold_period_totals(totals: dict[PeriodKey, PeriodTotal], table: pa.Table) ->
         "billing_period_end": table.column("billing_period_end"),
         "billing_currency": pc.fill_null(table.column("billing_currency"), ""),
         "day": table.column("charge_period_start"),
-        "invoice": table.column("invoice_id"),
+        "invoice": table.column("invoice_id").cast(pa.string()),  # a null-typed column crashes group_by
         "row": pa.array(range(table.num_rows), pa.int64()),
     }
     exact: list[str] = []
