@@ -195,3 +195,30 @@ def test_a_month_without_file_totals_still_flags_its_dropped_day(
     assert trust.unreconciled_days == [date(2023, 11, 7)]
     assert trust.reasons[date(2023, 11, 7)] == [f"aws {CUR_ACCOUNT}: no rows (dropped day)"]
     assert item.status == "provider_total_unavailable" and item.provider_total is None and item.delta is None
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        FIXTURES / "focus_converters" / "azure_ea_actual_anonymized_2023-09.csv",
+        FIXTURES / "koku" / "gcp" / "2022-08-01_5.csv",
+        FIXTURES / "finops_toolkit" / "azure_ea_amortizedcost_small.csv",
+        FIXTURES / "focus_spec_examples" / "focus_1.3_cost_and_usage.csv",
+    ],
+    ids=lambda p: p.name,
+)
+def test_azure_gcp_and_focus_13_samples_reconcile(engine: Engine, org: uuid.UUID, sample: Path) -> None:
+    ingest_path(engine, sample, org)
+    with engine.connect() as connection:
+        months = connection.execute(
+            text(
+                "SELECT DISTINCT date_trunc('month', billing_period_start AT TIME ZONE 'UTC')::date, "
+                "sum(billed_cost) OVER () FROM cost_data WHERE organization_id = :o"
+            ),
+            {"o": org},
+        ).all()
+    assert months
+    items = [i for month, _ in months for i in _reconcile(engine, org, month)]
+    assert items and all(i.status == "reconciled" and i.delta == 0 for i in items), items
+    assert not [f for i in items for f in i.findings if f.kind == "duplicate_file"]
+    assert sum((i.our_total for i in items), Decimal(0)) == months[0][1]
