@@ -4,7 +4,8 @@ Contract:
 - :class:`TrustPolicy`: the tolerance is the larger of ``tolerance_percent`` % of the provider total and
   ``tolerance_amount`` currency units (defaults 0.01 % and 0.01); a billing month is still *restating* until
   ``restatement_days`` days after it ends, and the last ``restatement_days`` days before ``now`` are open to
-  restatement (default 3: the reference notes cost data lands 8–24 h late and recent days are re-issued).
+  restatement. Default 3 days, a choice, not a sourced number: the team's reference (finops-facts §3.3) only
+  says Azure cost data lands 8–24 h late and states no restatement window; override per request.
 - One :class:`Reconciliation` per account key (provider, billing account, cloud account) and currency of a
   billing month. ``our_total`` is Σ of the stored rows on ``basis`` (``billed`` = FOCUS BilledCost: AWS CUR's
   unblended cost, Azure's actual cost, GCP's cost); ``provider_total`` is the provider's own number on the
