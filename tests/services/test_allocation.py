@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.allocation import AllocationRuleError, parse_rule_set, split_exact
@@ -314,9 +314,11 @@ def test_allocated_totals_equal_the_unallocated_total_to_the_cent(
         for day, currency, _, _, cost, _ in allocated(connection, org, dim, version):
             got[(day, currency)] += cost
         assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if v}
-        daily = connection.execute(
-            text("SELECT count(*) FROM cost_daily WHERE organization_id = :org"), {"org": org}
-        ).scalar()
-        assert daily
+        view = cost_by_allocation(connection, org, "team", D1, date(2031, 5, 1), granularity="monthly")
+        for currency in view.currencies:
+            assert currency.pending == 0
+            assert sum((v.cost for v in currency.values), Decimal(0)) == currency.total_cost
+            for value in currency.values:
+                assert sum((p.cost for p in value.series), Decimal(0)) == value.cost
     finally:
         savepoint.rollback()

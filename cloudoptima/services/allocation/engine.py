@@ -119,7 +119,28 @@ def allocate_range(
     if rule_set.shared:
         written += _split_shared(connection, scope, rule_set.shared)
     connection.execute(text("DROP TABLE allocation_stage"))
+    _refresh_totals(connection, scope, start, end)
     return int(written or 0)
+
+
+def _refresh_totals(connection: Connection, scope: dict[str, Any], start: date, end: date) -> None:
+    """``cost_allocated_totals`` of ``[start, end)`` rebuilt from the version's allocated rows."""
+    params = {**scope, "d0": start, "d1": end}
+    where = (
+        "organization_id = :org AND dimension_id = :dim AND version = :ver AND usage_date >= :d0 "
+        "AND usage_date < :d1"
+    )
+    connection.execute(text(f"DELETE FROM cost_allocated_totals WHERE {where}"), params)
+    connection.execute(
+        text(
+            "INSERT INTO cost_allocated_totals (organization_id, dimension_id, version, usage_date, "
+            "billing_currency, value, billed_cost, shared_cost) "
+            "SELECT :org, :dim, :ver, usage_date, billing_currency, value, sum(billed_cost), "
+            f"COALESCE(sum(billed_cost) FILTER (WHERE shared), 0) FROM cost_allocated_daily WHERE {where} "
+            "GROUP BY usage_date, billing_currency, value"
+        ),
+        params,
+    )
 
 
 def _split_shared(connection: Connection, scope: dict[str, Any], rules: tuple[SharedCostRule, ...]) -> int:
@@ -208,13 +229,14 @@ def activate_version(
             {"org": organization_id, "dim": dimension_id},
         ).scalar()
         keep = -1 if current is None else int(current)
-    connection.execute(
-        text(
-            "DELETE FROM cost_allocated_daily WHERE organization_id = :org AND dimension_id = :dim "
-            "AND version <> :keep AND version <= :ver"
-        ),
-        {"org": organization_id, "dim": dimension_id, "keep": keep, "ver": version},
-    )
+    for table in ("cost_allocated_daily", "cost_allocated_totals"):
+        connection.execute(
+            text(
+                f"DELETE FROM {table} WHERE organization_id = :org AND dimension_id = :dim "
+                "AND version <> :keep AND version <= :ver"
+            ),
+            {"org": organization_id, "dim": dimension_id, "keep": keep, "ver": version},
+        )
     return active is not None
 
 

@@ -5,7 +5,8 @@ listing every value with cost (``unallocated`` included) by cost descending then
 from ``cost_daily`` (the same figure as the overview) and ``pending``: the part of that total not yet
 allocated (cost rows newer than the last re-allocation; zero when up to date), so ``sum(values) + pending ==
 total_cost`` exactly. With ``granularity`` each value carries its series (only buckets with cost).
-Reads only the dimension's ``active_version`` rows (an index range), so it is as fast as the overview.
+Reads only ``cost_allocated_totals`` (days x values rows of the dimension's ``active_version``: a primary-key
+range), so it is as fast as the overview.
 """
 
 from __future__ import annotations
@@ -106,9 +107,8 @@ def cost_by_allocation(
     if version is not None:
         for cur, value, cost, shared in connection.execute(
             text(
-                "SELECT billing_currency, value, sum(billed_cost), "
-                f"COALESCE(sum(billed_cost) FILTER (WHERE shared), 0) FROM cost_allocated_daily WHERE {where} "
-                "GROUP BY 1, 2"
+                "SELECT billing_currency, value, sum(billed_cost), sum(shared_cost) FROM cost_allocated_totals "
+                f"WHERE {where} GROUP BY 1, 2"
             ),
             params,
         ):
@@ -117,7 +117,7 @@ def cost_by_allocation(
             bucket = BUCKET_SQL[granularity]
             for cur, value, period, cost in connection.execute(
                 text(
-                    f"SELECT billing_currency, value, {bucket}, sum(billed_cost) FROM cost_allocated_daily "
+                    f"SELECT billing_currency, value, {bucket}, sum(billed_cost) FROM cost_allocated_totals "
                     f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
                 ),
                 params,

@@ -5,6 +5,7 @@ from cloudoptima.storage.models.allocation import (
     AllocationDimensionRow,
     AllocationRuleSetRow,
     CostAllocatedDaily,
+    CostAllocatedTotal,
 )
 from cloudoptima.storage.models.collection import (
     CostForecast,
@@ -41,6 +42,7 @@ __all__ = [
     "CloudAccount",
     "ContractCommitmentRow",
     "CostAllocatedDaily",
+    "CostAllocatedTotal",
     "CostDaily",
     "CostForecast",
     "CostRow",

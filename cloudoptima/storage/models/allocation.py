@@ -67,3 +67,22 @@ class CostAllocatedDaily(TenantScoped, Base):
     billing_currency: Mapped[str] = mapped_column(String(3))
     billed_cost: Mapped[Decimal] = mapped_column(Numeric())
     shared: Mapped[bool]
+
+
+class CostAllocatedTotal(Base):
+    """Per organisation, dimension, version, day, currency and value: what showback reads."""
+
+    __tablename__ = "cost_allocated_totals"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("allocation_dimensions.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    usage_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    billing_currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    billed_cost: Mapped[Decimal] = mapped_column(Numeric())
+    shared_cost: Mapped[Decimal] = mapped_column(Numeric())

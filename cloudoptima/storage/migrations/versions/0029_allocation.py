@@ -4,7 +4,9 @@
   version readers see (NULL until the first re-allocation finished); ``latest_version`` the newest saved.
 - ``allocation_rule_sets``: version ``n`` of a dimension's rules (JSON, immutable once written).
 - ``cost_allocated_daily``: billed cost per organisation, dimension, version, UTC day, value, account,
-  provider, service, region and currency, computed from ``cost_data`` by re-allocation.
+  provider, service, region and currency, computed from ``cost_data`` by re-allocation (drill-down, exports).
+- ``cost_allocated_totals``: the same per day, currency and value only (what showback reads: days x values
+  rows, so allocated views stay as fast as the overview).
 
 Revision ID: 0029_allocation
 """
@@ -71,8 +73,24 @@ CREATE TABLE cost_allocated_daily (
         REFERENCES organizations (id) ON DELETE CASCADE
 );
 CREATE INDEX ix_cost_allocated_daily_read
-    ON cost_allocated_daily (organization_id, dimension_id, version, usage_date)
-    INCLUDE (value, billing_currency, billed_cost);
+    ON cost_allocated_daily (organization_id, dimension_id, version, usage_date);
+
+CREATE TABLE cost_allocated_totals (
+    organization_id UUID NOT NULL,
+    dimension_id UUID NOT NULL,
+    version INTEGER NOT NULL,
+    usage_date DATE NOT NULL,
+    billing_currency VARCHAR(3) NOT NULL,
+    value TEXT NOT NULL,
+    billed_cost NUMERIC NOT NULL,
+    shared_cost NUMERIC NOT NULL,
+    CONSTRAINT pk_cost_allocated_totals
+        PRIMARY KEY (organization_id, dimension_id, version, usage_date, billing_currency, value),
+    CONSTRAINT fk_cost_allocated_totals_dimension_id FOREIGN KEY(dimension_id)
+        REFERENCES allocation_dimensions (id) ON DELETE CASCADE,
+    CONSTRAINT fk_cost_allocated_totals_organization_id_organizations FOREIGN KEY(organization_id)
+        REFERENCES organizations (id) ON DELETE CASCADE
+);
 """
 
 
@@ -81,5 +99,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("cost_allocated_daily", "allocation_rule_sets", "allocation_dimensions"):
+    for table in (
+        "cost_allocated_totals",
+        "cost_allocated_daily",
+        "allocation_rule_sets",
+        "allocation_dimensions",
+    ):
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
