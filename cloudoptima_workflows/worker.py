@@ -9,7 +9,8 @@ same Temporal cluster. Queues and what runs on them:
 - ``ml``: RefreshForecasts and ``analysis.forecast``;
 - ``remediation``: the remediation and policy workflows (``cloudoptima_workflows.remediation.registration``);
 - ``reports``: GenerateReport, ScheduledReport (one run of a report schedule) and the ``reports.*``
-  activities (generate, deliver by email or to S3, record a scheduled run).
+  activities (generate, deliver by email or to S3, record a scheduled run); ScheduledCostExport and
+  ``exports.run_scheduled_export`` (one run of a cost export schedule).
 
 At start the worker creates or updates the Temporal Schedules (``cloudoptima_workflows.schedules``) unless
 ``CLOUDOPTIMA_SCHEDULES=false``. Every worker records workflow writes in the audit log
@@ -40,6 +41,7 @@ from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.notifications.email import SmtpSender
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.collection import CollectionService
+from cloudoptima.services.cost_export_schedules import ExportsConfig, exports_config_from_settings
 from cloudoptima.services.events import EventPublisher, Publish
 from cloudoptima.services.notification_delivery import smtp_sender_from_settings
 from cloudoptima.services.prices import PriceRefresher, ReaderFactory, default_readers, first_live_account
@@ -60,6 +62,8 @@ from cloudoptima_workflows.audit import AuditInterceptor
 from cloudoptima_workflows.collection.activities import CollectionActivities
 from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
 from cloudoptima_workflows.connection import connect
+from cloudoptima_workflows.exports.activities import ExportActivities
+from cloudoptima_workflows.exports.workflows import ScheduledCostExportWorkflow
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
 from cloudoptima_workflows.notifications.activities import NotificationActivities
@@ -114,6 +118,9 @@ class WorkerDeps:
     reports: ReportsConfig | None = None
     """The report store, link key and S3 destination (``reports_config_from_settings``); None: the reports
     queue is not served."""
+    exports: ExportsConfig | None = None
+    """Where folder cost exports go and the credential cipher (``exports_config_from_settings``); None:
+    scheduled cost exports are not served (on the reports queue)."""
 
 
 def explainer_from_settings(settings: Settings) -> Explain:
@@ -190,6 +197,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         public_url=settings.resolved_public_url,
         console_url=settings.resolved_console_url,
         reports=reports_config_from_settings(settings),
+        exports=exports_config_from_settings(settings),
         price_readers=default_readers(
             PriceListOptions(gcp_api_key=settings.gcp_billing_api_key),
             first_live_account(sessions, providers.for_account),
@@ -257,7 +265,13 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         else ([], [])
     )
     return {
-        REPORTS: reports,
+        REPORTS: (
+            [*reports[0], *([ScheduledCostExportWorkflow] if deps.exports is not None else [])],
+            [
+                *reports[1],
+                *(ExportActivities(deps.engine, deps.exports).all() if deps.exports is not None else []),
+            ],
+        ),
         COLLECTION: ([CollectAllWorkflow, CollectAccountWorkflow], collection.all()),
         PROCESSING: (
             [

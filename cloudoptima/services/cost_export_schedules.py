@@ -53,6 +53,7 @@ from cloudoptima.services.cost_exports import (
 from cloudoptima.services.cost_exports.destinations import contained_path
 from cloudoptima.services.report_inputs import ReportInputError
 from cloudoptima.services.report_schedules import Recurrence, scheduled_period, validate_recurrence
+from cloudoptima.settings import Settings
 from cloudoptima.storage.models import CloudAccount
 from cloudoptima.storage.models.cost_exports import CostExportRunRow, CostExportScheduleRow
 from cloudoptima.storage.tenancy import tenant_session
@@ -81,6 +82,14 @@ class ExportsConfig:
 
     root: Path
     cipher: CredentialCipher | None = None
+
+
+def exports_config_from_settings(settings: Settings) -> ExportsConfig:
+    """Folder exports under ``<state dir>/exports/<org>/``; cloud-account credentials decrypted with the
+    configured key ring."""
+    return ExportsConfig(
+        root=settings.state_path / "exports", cipher=CredentialCipher(settings.resolved_encryption_keys)
+    )
 
 
 def temporal_schedule_id(schedule_id: uuid.UUID) -> str:

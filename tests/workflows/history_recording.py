@@ -40,6 +40,7 @@ RECORDERS: dict[str, str] = {
     "generate_report.json": "test_report_workflow.py -k unreachable_smtp",
     "scheduled_report.json": "../gateway/test_report_schedules_api.py -k monthly_schedule_in_berlin",
     "reallocate_costs.json": "test_reallocate_workflow.py -k reallocate_costs",
+    "scheduled_cost_export.json": "test_export_workflow.py -k scheduled_export_runs",
 }
 """Every golden history and how it is (re-)recorded."""
 

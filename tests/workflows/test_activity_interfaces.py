@@ -19,6 +19,8 @@ from cloudoptima_workflows.analysis.activities import AnalysisActivities
 from cloudoptima_workflows.analysis.interface import AnalysisActivityInterface
 from cloudoptima_workflows.collection.activities import CollectionActivities
 from cloudoptima_workflows.collection.interface import CollectionActivityInterface
+from cloudoptima_workflows.exports.activities import ExportActivities
+from cloudoptima_workflows.exports.interface import ExportActivityInterface
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.interface import MaintenanceActivityInterface
 from cloudoptima_workflows.notifications.activities import NotificationActivities
@@ -37,6 +39,7 @@ PAIRS: list[tuple[type, type]] = [
     (AllocationActivityInterface, AllocationActivities),
     (AnalysisActivityInterface, AnalysisActivities),
     (CollectionActivityInterface, CollectionActivities),
+    (ExportActivityInterface, ExportActivities),
     (MaintenanceActivityInterface, MaintenanceActivities),
     (NotificationActivityInterface, NotificationActivities),
     (PolicyActivityInterface, PolicyActivities),

@@ -40,6 +40,7 @@ RECORDED = {
     "generate_report.json": "GenerateReport",
     "scheduled_report.json": "ScheduledReport",
     "reallocate_costs.json": "ReallocateCosts",
+    "scheduled_cost_export.json": "ScheduledCostExport",
 }
 """Each golden history and the workflow type it records."""
 
