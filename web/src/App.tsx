@@ -1,9 +1,10 @@
 // The app shell: sign-in gate, navigation (only screens that exist are listed), theme toggle, sign-out.
 
-import { useEffect, useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { logout } from "./lib/api";
 import { ChatPanel } from "./components/ChatPanel";
 import { usePrincipal } from "./lib/hooks";
+import { can } from "./lib/session";
 import { navigate, usePath } from "./lib/router";
 import { applyTheme, storedTheme, systemTheme, type Theme } from "./lib/theme";
 import { Login } from "./screens/Login";
@@ -24,6 +25,8 @@ interface Screen {
   path: string;
   label: string;
   testId: string;
+  /** The permission the screen's reads need (the nav hides it from roles without it); none: every role. */
+  permission?: string;
   /** The screen; ``rest`` is what follows ``path`` for a detail route (``/anomalies/<id>`` → ``<id>``), else "". */
   render: (rest: string) => ReactNode;
 }
@@ -44,7 +47,7 @@ const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav
   { path: "/costs", label: "Cost explorer", testId: "nav-costs", render: () => <CostExplorer /> },
   { path: "/budgets", label: "Budgets", testId: "nav-budgets", render: () => <Budgets /> },
   { path: "/accounts", label: "Cloud accounts", testId: "nav-accounts", render: () => <Accounts /> },
-  { path: "/reports", label: "Reports", testId: "nav-reports", render: () => <Reports /> },
+  { path: "/reports", label: "Reports", testId: "nav-reports", permission: "read:reports", render: () => <Reports /> },
   { path: "/notifications", label: "Notifications", testId: "nav-notifications", render: () => <Notifications /> },
   { path: "/anomalies", label: "Anomalies", testId: "nav-anomalies", render: (rest) => <Anomalies rest={rest} /> },
   { path: "/recommendations", label: "Recommendations", testId: "nav-recommendations", render: (rest) => <Recommendations rest={rest} /> },
@@ -85,6 +88,18 @@ export function App() {
   const path = usePath();
   const [theme, toggleTheme] = useTheme();
   const [menuOpen, setMenuOpen] = useState(false);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    // While the phone menu is open, Escape closes it and gives focus back to its button.
+    if (!menuOpen) return;
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.key !== "Escape") return;
+      setMenuOpen(false);
+      menuButton.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [menuOpen]);
   const restoring = useRestoring(); // a reload or the return from SSO: the refresh cookie signs in again
 
   if (principal === null && restoring) return <main className="login" data-testid="session-restoring" data-state="loading" aria-busy="true" />;
@@ -95,7 +110,7 @@ export function App() {
   return (
     <div className="shell" data-testid="app-shell" data-role={principal.role}>
       <header className="topbar">
-        <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="main-nav" data-testid="nav-toggle" onClick={() => setMenuOpen(!menuOpen)}>
+        <button type="button" ref={menuButton} className="menu-button" aria-expanded={menuOpen} aria-controls="main-nav" data-testid="nav-toggle" onClick={() => setMenuOpen(!menuOpen)}>
           Menu
         </button>
         <span className="brand">CloudOptima</span>
@@ -114,7 +129,7 @@ export function App() {
       </header>
       <nav id="main-nav" className={menuOpen ? "nav open" : "nav"} aria-label="Main" data-testid="main-nav">
         <ul>
-          {SCREENS.map((s) => (
+          {SCREENS.filter((s) => s.permission === undefined || can(principal, s.permission)).map((s) => (
             <li key={s.path}>
               <a
                 href={s.path}

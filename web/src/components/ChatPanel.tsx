@@ -146,11 +146,28 @@ export function ChatPanel() {
   const allowed = useCan("read:costs");
   const [open, setOpen] = useState(false);
   const [used, setUsed] = useState(false);
+  const toggle = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    // While the panel is open, Escape (wherever the focus is) closes it; the conversation stays.
+    if (!open) return;
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.key !== "Escape") return;
+      setOpen(false);
+      toggle.current?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [open]);
   if (!allowed) return null;
+  const close = (): void => {
+    setOpen(false);
+    toggle.current?.focus();
+  };
   return (
     <>
       <button
         type="button"
+        ref={toggle}
         data-testid="chat-toggle"
         aria-expanded={open}
         aria-controls="chat-panel"
@@ -163,7 +180,7 @@ export function ChatPanel() {
       </button>
       {used ? (
         <div className="chat-layer" hidden={!open}>
-          <Panel onClose={() => setOpen(false)} />
+          <Panel onClose={close} />
         </div>
       ) : null}
     </>
