@@ -31,6 +31,15 @@ export function dayLabel(seconds: number): string {
   return DAY_FORMAT.format(new Date(seconds * 1000));
 }
 
+/** Tick labels for ``values`` in ``fmt``; when two would read the same (ticks closer than its one decimal, e.g.
+ * "$18K" twice), in the same compact notation with up to three decimals. */
+export function moneyTicks(fmt: Intl.NumberFormat, values: readonly number[]): string[] {
+  const labels = values.map((v) => fmt.format(v));
+  if (new Set(labels).size === labels.length) return labels;
+  const finer = new Intl.NumberFormat(fmt.resolvedOptions().locale, { ...fmt.resolvedOptions(), maximumFractionDigits: 3, minimumFractionDigits: 0 });
+  return values.map((v) => finer.format(v));
+}
+
 /** The x (whole UTC days) and y (compact money) axes in the theme's colours. */
 export function dayMoneyAxes(fmt: Intl.NumberFormat): uPlot.Axis[] {
   const stroke = cssVar("--muted", "#666");
@@ -38,8 +47,16 @@ export function dayMoneyAxes(fmt: Intl.NumberFormat): uPlot.Axis[] {
   const ticks = { stroke: grid.stroke };
   return [
     { stroke, grid, ticks, incrs: DAY_INCREMENTS, values: (_u, values) => values.map(dayLabel) },
-    { stroke, grid, ticks, size: 70, values: (_u, values) => values.map((t) => fmt.format(t)) },
+    { stroke, grid, ticks, size: 70, values: (_u, values) => moneyTicks(fmt, values) },
   ];
+}
+
+/** The x range of a time scale: the data's, or a week either side of a single point (one bucket: uPlot adds
+ * 86 400 000 "ms" to it, which in seconds stretches the axis over years). */
+export function dayRange(u: uPlot, min: number, max: number): uPlot.Range.MinMax {
+  const xs = u.data[0];
+  const only = xs.length === 1 ? xs[0] : undefined;
+  return only === undefined ? [min, max] : [only - 7 * DAY_S, only + 7 * DAY_S];
 }
 
 /** The smallest width a chart is drawn at (narrower containers scroll rather than squash the axes). */
@@ -49,7 +66,10 @@ export const MIN_CHART_WIDTH = 280;
  * returned function removes the plot (a React effect's cleanup). */
 export function mountPlot(element: HTMLElement, options: Omit<uPlot.Options, "width">, data: uPlot.AlignedData): () => void {
   const width = (): number => Math.max(element.clientWidth, MIN_CHART_WIDTH);
-  const plot = new uPlot({ ...options, width: width() }, data, element);
+  const x = options.scales?.x;
+  const full: uPlot.Options = { ...options, width: width() };
+  if (x?.time === true && x.range === undefined) full.scales = { ...options.scales, x: { ...x, range: dayRange } };
+  const plot = new uPlot(full, data, element);
   const resize = new ResizeObserver(() => plot.setSize({ width: width(), height: options.height }));
   resize.observe(element);
   return () => {
