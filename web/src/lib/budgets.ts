@@ -3,6 +3,7 @@
 
 import { ApiError, currentAccessToken, refreshSession } from "./api";
 import { monthStart, nextMonthStart } from "./dates";
+import { readableFieldMessage, type DetailItem } from "./fieldMessages";
 
 export type BudgetPeriod = "monthly" | "quarterly" | "annual";
 export type ScopeType = "account" | "service" | "tag" | "team";
@@ -131,11 +132,11 @@ export function fieldProblems(body: unknown): Record<string, FieldProblem[]> {
   if (!Array.isArray(detail)) return fields;
   for (const item of detail) {
     if (typeof item !== "object" || item === null) continue;
-    const { loc, msg, ctx, input } = item as { loc?: unknown; msg?: unknown; ctx?: unknown; input?: unknown };
+    const { loc, ctx, input } = item as { loc?: unknown; ctx?: unknown; input?: unknown };
     const key = Array.isArray(loc) ? loc.filter((p) => p !== "body").map(String).join(".") : "";
     const raw = typeof ctx === "object" && ctx !== null ? (ctx as { suggestions?: unknown }).suggestions : undefined;
     const suggestions = Array.isArray(raw) ? raw.map(String) : [];
-    (fields[key] ??= []).push({ message: String(msg), suggestions, input: typeof input === "string" ? input : null });
+    (fields[key] ??= []).push({ message: readableFieldMessage(item as DetailItem), suggestions, input: typeof input === "string" ? input : null });
   }
   return fields;
 }

@@ -3,6 +3,7 @@
 // its field; any other failure is an ApiError with the API's message. Refreshes once on 401 like api.ts.
 
 import { ApiError, currentAccessToken, refreshSession } from "./api";
+import { readableFieldMessage, type DetailItem } from "./fieldMessages";
 
 /** A refused submission: ``fields`` maps a field path (``role_arn``, ``delivery.recipients.0``) to its
  * message; ``message`` joins them all (shown when no field of the form matches). */
@@ -23,10 +24,10 @@ export function fieldErrors(body: unknown): Record<string, string> {
   if (!Array.isArray(detail)) return fields;
   for (const item of detail) {
     if (typeof item !== "object" || item === null) continue;
-    const { loc, msg } = item as { loc?: unknown; msg?: unknown };
+    const { loc } = item as { loc?: unknown };
     if (!Array.isArray(loc)) continue;
     const key = loc.filter((p) => p !== "body" && p !== "query").map(String).join(".");
-    if (!(key in fields)) fields[key] = String(msg);
+    if (!(key in fields)) fields[key] = readableFieldMessage(item as DetailItem);
   }
   return fields;
 }

@@ -231,7 +231,7 @@ export function Accounts() {
                   const s = syncing[a.id];
                   return (
                     <tr key={a.id} data-testid="accounts-row" data-id={a.id} data-provider={a.provider} data-status={a.status} data-last-sync={a.last_sync ?? ""}>
-                      <td>{a.provider.toUpperCase()}</td>
+                      <td>{a.provider === "azure" ? "Azure" : a.provider.toUpperCase()}</td>
                       <td>
                         <span data-testid="accounts-name">{a.account_name ?? a.account_id}</span>
                         <div className="muted small">{a.account_id}</div>

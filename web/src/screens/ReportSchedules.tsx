@@ -28,6 +28,7 @@ import {
   type ScheduleFormState,
 } from "../lib/scheduleForm";
 import { FieldErrors, submitJson } from "../lib/submit";
+import { snakeLabel } from "../lib/labels";
 import "./co-forms.css";
 import "./writes.css";
 
@@ -92,7 +93,7 @@ function ScheduleForm({ templates, onCreated }: { templates: ReportTemplate[]; o
       {err("template_id")}
       {template && scheduleParameters(template).map((p) => (
         <label key={`${template.id}:${p.name}`} title={p.description}>
-          {p.name.replaceAll("_", " ")}{p.required ? " *" : ""}
+          {snakeLabel(p.name)}{p.required ? " *" : ""}
           {p.type === "boolean" ? (
             <select data-testid={`schedule-form-param-${p.name}`} value={form.values[p.name] ?? ""} onChange={(e) => set({ values: { ...form.values, [p.name]: e.target.value } })}>
               <option value="">default{p.default !== null ? ` (${String(p.default)})` : ""}</option>
@@ -234,7 +235,7 @@ function ScheduleRow({ schedule, canWrite, onChanged, onDeleted }: { schedule: R
         <span className={paused ? "co-pill co-pill-pending" : "co-pill co-pill-active"} data-testid="schedule-state">{paused ? "paused" : "active"}</span>
       </div>
       <span className="small">
-        {schedule.template_id.replaceAll("_", " ")} · {schedule.format} · <span data-testid="schedule-cadence">{cadence(schedule.schedule)}</span>
+        {snakeLabel(schedule.template_id)} · {schedule.format} · <span data-testid="schedule-cadence">{cadence(schedule.schedule)}</span>
         {" · "}
         {schedule.delivery_method === "email" ? `email to ${schedule.recipients.join(", ")}` : schedule.delivery_method === "s3" ? "to S3" : "download link"}
       </span>

@@ -9,6 +9,7 @@ import { relativeAge } from "../lib/format";
 import { useCan, useLoad } from "../lib/hooks";
 import { FORMATS, bytes, periodLabel, reportRequest, type Report, type ReportFormat, type ReportTemplate } from "../lib/reports";
 import { FieldErrors, submitJson } from "../lib/submit";
+import { snakeLabel } from "../lib/labels";
 import { ReportSchedules } from "./ReportSchedules";
 import "./co-forms.css";
 
@@ -42,7 +43,7 @@ function GenerateForm({ templates, onGenerated }: { templates: ReportTemplate[];
     submitJson<{ report_id: string; status: string }>("POST", "/v1/reports/generate", reportRequest(template, values, format, delivery, recipients)).then(
       (accepted) => {
         setBusy(false);
-        setMessage(`Generating report ${accepted.report_id.slice(0, 8)}…`);
+        setMessage(`Report ${accepted.report_id.slice(0, 8)} requested: it appears under Reports below.`);
         onGenerated();
       },
       (error: unknown) => {
@@ -71,7 +72,7 @@ function GenerateForm({ templates, onGenerated }: { templates: ReportTemplate[];
         const err = fieldError(`parameters.${p.name}`, p.name);
         return (
           <label key={`${template.id}:${p.name}`} title={p.description}>
-            {p.name.replaceAll("_", " ")}
+            {snakeLabel(p.name)}
             {p.required ? " *" : ""}
             {p.type === "boolean" ? (
               <select data-testid={`reports-param-${p.name}`} value={values[p.name] ?? ""} onChange={(e) => setValues({ ...values, [p.name]: e.target.value })}>
@@ -142,7 +143,7 @@ function ReportRows({ reports }: { reports: Report[] }) {
         <tbody>
           {reports.map((r) => (
             <tr key={r.id} data-testid="reports-row" data-id={r.id} data-status={r.status} data-template={r.template_id} data-format={r.format}>
-              <td>{r.template_id.replaceAll("_", " ")}{r.schedule_id ? " (scheduled)" : ""}</td>
+              <td>{snakeLabel(r.template_id)}{r.schedule_id ? " (scheduled)" : ""}</td>
               <td>{periodLabel(r.parameters)}</td>
               <td>{r.format}</td>
               <td>
