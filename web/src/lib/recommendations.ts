@@ -70,6 +70,8 @@ export interface Execution {
   state: string;
   dry_run: boolean;
   approval_required: boolean;
+  /** The plan's risk: the highest of the recommendation's and its actions' (decides who may approve). */
+  risk_level?: string;
   error: string | null;
   dry_run_result: { valid: boolean; problems: string[]; steps: DryRunStep[] };
 }

@@ -326,6 +326,12 @@ function ApplyPanel({ rec }: { rec: Recommendation }) {
             Execution <code data-testid="rec-execution-id">{stage.execution.id}</code> is{" "}
             <strong data-testid="rec-execution-state">{stage.execution.state.replace("_", " ")}</strong>.
           </p>
+          {stage.execution.state === "pending_approval" && (
+            <p className="muted" data-testid="rec-execution-waits">
+              Another person must approve it (you cannot approve your own request)
+              {stage.execution.risk_level ? `; the plan's risk is ${stage.execution.risk_level}, so their role must allow ${stage.execution.risk_level}-risk changes` : ""}.
+            </p>
+          )}
           {stage.execution.error && <p className="error">{stage.execution.error}</p>}
           <p>{link("/approvals", "Go to approvals", "rec-approvals-link")}</p>
         </div>
