@@ -99,6 +99,22 @@ def test_overview_totals_breakdown_and_comparison(engine: Engine, loaded: uuid.U
     assert result.source == "rollup"
 
 
+def test_change_is_the_difference_of_the_totals_in_cents(
+    engine: Engine, org: uuid.UUID, tmp_path: Path
+) -> None:
+    """1.004 before and 2.006 now read 1.00 and 2.01: the change says 1.01 (not 1.002 rounded to 1.00)."""
+    rows = [
+        _row(date(2031, 5, 1), "1.004", "EC2", "us-east-1", "i-1"),
+        _row(date(2031, 5, 2), "2.006", "EC2", "us-east-1", "i-1"),
+    ]
+    ingest_path(engine, _write(tmp_path / "cents.csv", rows), org)
+    with engine.connect() as connection:
+        result = CostAnalytics(connection, org).overview(date(2031, 5, 2), date(2031, 5, 3))
+    comparison = result.period_comparison
+    assert (result.total_cost, comparison.previous_period) == (Decimal("2.006"), Decimal("1.004"))
+    assert comparison.change_amount == Decimal("1.01")
+
+
 def test_granularities_and_provider_filter(engine: Engine, loaded: uuid.UUID) -> None:
     with engine.connect() as connection:
         analytics = CostAnalytics(connection, loaded)

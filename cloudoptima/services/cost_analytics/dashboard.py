@@ -4,7 +4,7 @@ series) and month-to-date by service with each service's top resources."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -29,6 +29,13 @@ from cloudoptima.services.cost_analytics.queries import (
     utc_start,
     validate_range,
 )
+
+_CENT = Decimal("0.01")
+
+
+def _cents(amount: Decimal) -> Decimal:
+    """``amount`` rounded to cents as the API writes money (half to even)."""
+    return amount.quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
 def trend_basis(today: date) -> TrendBasis:
@@ -126,7 +133,8 @@ class DashboardCosts(CostQueries):
                 previous_period=previous,
                 previous_start=prev_start,
                 previous_end=prev_end,
-                change_amount=total - previous,
+                # The difference of the two totals as shown (in cents), so "this − previous" adds up on screen.
+                change_amount=_cents(total) - _cents(previous),
                 change_percent=percent(total - previous, previous),
             ),
             breakdown=[
