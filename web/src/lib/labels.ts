@@ -10,3 +10,16 @@ export function snakeLabel(name: string): string {
   const text = words.join(" ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+const CHANNELS: Readonly<Record<string, string>> = {
+  rest: "the console or the REST API",
+  mcp: "an assistant (MCP)",
+  temporal_ui: "the Temporal UI",
+  update: "a workflow update",
+  signal: "a workflow signal",
+};
+
+/** Where an approval decision came from (``rest``, ``mcp``…), in words; an unknown channel as the API named it. */
+export function channelLabel(channel: string): string {
+  return CHANNELS[channel] ?? channel;
+}

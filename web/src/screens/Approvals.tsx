@@ -18,6 +18,7 @@ import {
   type RollbackOut,
 } from "../lib/approvals";
 import { money, relativeAge } from "../lib/format";
+import { channelLabel } from "../lib/labels";
 import { useCan, useLoad, usePrincipal } from "../lib/hooks";
 import { navigate } from "../lib/router";
 import { subscribe } from "../lib/stream";
@@ -317,7 +318,7 @@ function Detail({ id }: { id: string }) {
           {execution.decision !== null && (
             <p data-testid="execution-decided" data-value={execution.decision.decision}>
               {execution.decision.decision} by a {execution.decision.role?.replace("_", " ") ?? "user"}
-              {execution.decision.channel ? ` via ${execution.decision.channel}` : ""}
+              {execution.decision.channel ? ` via ${channelLabel(execution.decision.channel)}` : ""}
               {execution.decision.comment ? `: “${execution.decision.comment}”` : ""}
             </p>
           )}
