@@ -100,6 +100,10 @@ async def test_admin_dry_runs_then_requests_a_recommendation(
     assert found["state"] == "pending_approval"
     assert found["recommendation_id"] == chosen["id"]
     assert found["dry_run"] is False
+    # The requester is told someone else approves it, and the plan's risk (which decides whose role may).
+    waits = page.get_by_test_id("rec-execution-waits")
+    await expect(waits).to_contain_text("Another person must approve it")
+    await expect(waits).to_contain_text(f"the plan's risk is {found['risk_level']}")
     assert page_log.errors == [] and page_log.console_errors() == []
     assert page_log.foreign_requests == []
 
@@ -128,4 +132,7 @@ async def test_a_viewer_sees_no_apply_button(page: Page, page_log: PageLog, stac
     await expect(page.get_by_test_id("rec-read-only")).to_be_visible()
     await expect(page.get_by_test_id("rec-dry-run")).to_have_count(0)
     await expect(page.get_by_test_id("rec-dismiss")).to_have_count(0)
+    # Reports need read:reports, which a viewer lacks: the navigation does not offer them.
+    await expect(page.get_by_test_id("nav-recommendations")).to_be_visible()
+    await expect(page.get_by_test_id("nav-reports")).to_have_count(0)
     assert page_log.errors == [] and page_log.console_errors() == []
