@@ -65,6 +65,16 @@ class TrustFinding(BaseModel):
     double_counted: bool = False
 
 
+class BasisTotals(BaseModel):
+    """Our total and the provider's on another cost basis (``effective`` = amortised after discounts,
+    ``list`` = at list prices); informative: the status is decided on ``billed``."""
+
+    basis: CostBasis
+    our_total: Decimal
+    provider_total: Decimal | None
+    delta: Decimal | None
+
+
 class Reconciliation(BaseModel):
     """One account × billing month × currency (module contract)."""
 
@@ -85,6 +95,7 @@ class Reconciliation(BaseModel):
     first_day: date | None
     last_day: date | None
     findings: list[TrustFinding] = Field(default_factory=list)
+    other_bases: list[BasisTotals] = Field(default_factory=list)
 
 
 class ReconciliationReport(BaseModel):

@@ -80,6 +80,9 @@ def test_the_cur_sample_reconciles_to_its_own_total(engine: Engine, org: uuid.UU
     assert item.delta == 0 and item.status == "reconciled" and item.findings == []
     assert item.tolerance == Decimal("0.01")  # 0.01 % of ~1.68 is below the 0.01 floor
     assert (item.first_day, item.last_day) == (date(2023, 11, 1), date(2023, 11, 14))
+    bases = {b.basis: b for b in item.other_bases}
+    assert sorted(bases) == ["effective", "list"] and all(b.delta == 0 for b in bases.values())
+    assert bases["effective"].our_total == bases["effective"].provider_total > 0
 
 
 def test_a_dropped_day_is_found_and_named(engine: Engine, org: uuid.UUID, tmp_path: Path) -> None:
@@ -139,6 +142,8 @@ def test_the_same_file_twice_in_one_load_is_found_and_double_counted(
     total = _cur_total(rows)
     assert item.provider_total == total and item.our_total == 2 * total
     assert item.status == "mismatch" and item.delta == total and item.delta_percent == Decimal("100.0000")
+    effective = next(b for b in item.other_bases if b.basis == "effective")
+    assert effective.delta == effective.provider_total and effective.our_total == 2 * effective.delta
     [finding] = item.findings
     assert finding.kind == "duplicate_file" and finding.double_counted
     assert sorted(Path(f).name for f in finding.files) == ["cur-2023-11-copy.csv", "cur-2023-11.csv"]

@@ -42,6 +42,8 @@ from sqlalchemy.orm import Session
 from cloudoptima.domain.data_trust import (
     AccountFreshness,
     AccountKey,
+    BasisTotals,
+    CostBasis,
     DataOrigin,
     FreshnessReport,
     PeriodTrust,
@@ -69,7 +71,8 @@ _OUR_TOTALS = text(
     """
     SELECT provider, billing_account_id, cloud_account_id, billing_currency,
            bool_or(source_file LIKE 'collection:%') AS collected,
-           sum(billed_cost) AS billed, min(charge_period_start) AS first, max(charge_period_start) AS last
+           sum(billed_cost) AS billed, coalesce(sum(effective_cost), 0) AS effective,
+           coalesce(sum(list_cost), 0) AS list, min(charge_period_start) AS first, max(charge_period_start) AS last
     FROM cost_data
     WHERE organization_id = :org AND billing_period_start >= :m0 AND billing_period_start < :m1
       AND charge_period_start >= :c0 AND charge_period_start < :c1
@@ -149,6 +152,8 @@ class _File:
     name: str
     sha: str | None
     billed: Decimal
+    effective: Decimal
+    listed: Decimal
     signature: tuple[Any, ...]
     fmt: str | None
 
@@ -204,6 +209,11 @@ def _duplicates(files: list[_File]) -> tuple[list[_File], list[TrustFinding]]:
     return distinct, findings
 
 
+def _basis(basis: CostBasis, ours: Decimal, provider: Decimal | None) -> BasisTotals:
+    delta = None if provider is None else ours - provider
+    return BasisTotals(basis=basis, our_total=ours, provider_total=provider, delta=delta)
+
+
 def reconcile_month(
     session: Session,
     organization_id: uuid.UUID,
@@ -257,6 +267,8 @@ def reconcile_month(
             for day in _dropped_days(days_by_key.get((provider, billing or "", account), []), m0, m1)
         ]
         provider_total: Decimal | None = None
+        provider_effective: Decimal | None = None
+        provider_list: Decimal | None = None
         provider_basis = _COLLECTION_BASIS.get(provider, "provider cost API")
         source: str | None = None
         file_rows = files_by_key.get((provider, billing, account, currency), [])
@@ -268,6 +280,8 @@ def reconcile_month(
                     name=f["source_file"],
                     sha=f["file_sha256"],
                     billed=Decimal(f["billed_cost"]),
+                    effective=Decimal(f["effective_cost"]),
+                    listed=Decimal(f["list_cost"]),
                     signature=(
                         f["row_count"],
                         Decimal(f["billed_cost"]),
@@ -284,6 +298,8 @@ def reconcile_month(
             findings.extend(_duplicates(files)[1])
             current = _duplicates([f for f in files if f.batch_id == latest_batch])[0]
             provider_total = sum((f.billed for f in current), Decimal(0))
+            provider_effective = sum((f.effective for f in current), Decimal(0))
+            provider_list = sum((f.listed for f in current), Decimal(0))
             formats = sorted({f.fmt or "" for f in current})
             provider_basis = "; ".join(_FORMAT_BASIS.get(fmt, fmt or "file") for fmt in formats)
             source = "billing file totals: " + ", ".join(sorted({f.name for f in current}))
@@ -304,6 +320,10 @@ def reconcile_month(
                 origin=origin,
                 provider_basis=provider_basis,
                 provider_source=source,
+                other_bases=[
+                    _basis("effective", Decimal(row["effective"]), provider_effective),
+                    _basis("list", Decimal(row["list"]), provider_list),
+                ],
                 our_total=our_total,
                 provider_total=provider_total,
                 delta=delta,
