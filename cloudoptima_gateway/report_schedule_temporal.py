@@ -10,8 +10,10 @@ stays 08:00 local across daylight saving time), overlapping runs skipped, each r
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from temporalio.client import (
     Client,
@@ -28,7 +30,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from cloudoptima.services.report_schedules import ReportScheduleView
+from cloudoptima.services.report_schedules import Recurrence, ReportScheduleView
 from cloudoptima_workflows.queues import REPORTS
 from cloudoptima_workflows.reports.inputs import SCHEDULED_REPORT_WORKFLOW, ScheduledReportInput
 
@@ -38,8 +40,19 @@ def temporal_day_of_week(day: int) -> int:
     return (day + 1) % 7
 
 
-def calendar_spec(view: ReportScheduleView) -> ScheduleSpec:
-    """The schedule's recurrence as a Temporal calendar spec in its time zone."""
+class Recurring(Protocol):
+    """A schedule row's view as :func:`calendar_spec` reads it (report and cost export schedules)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def recurrence(self) -> Recurrence: ...
+
+
+def calendar_spec(view: Recurring, kind: str = "report schedule") -> ScheduleSpec:
+    """The schedule's recurrence as a Temporal calendar spec in its time zone (``kind`` names it in the
+    calendar's comment)."""
     recurrence = view.recurrence
     calendar = ScheduleCalendarSpec(
         second=[ScheduleRange(0)],
@@ -51,7 +64,7 @@ def calendar_spec(view: ReportScheduleView) -> ScheduleSpec:
         day_of_week=[ScheduleRange(temporal_day_of_week(recurrence.day_of_week))]
         if recurrence.day_of_week is not None
         else [ScheduleRange(0, 6)],
-        comment=f"report schedule {view.id}",
+        comment=f"{kind} {view.id}",
     )
     return ScheduleSpec(calendars=[calendar], time_zone_name=recurrence.timezone)
 

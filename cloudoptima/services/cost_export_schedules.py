@@ -308,6 +308,12 @@ class ExportSchedules:
             "timezone": recurrence.timezone,
         }
 
+    def checked_destination(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """A destination checked as :func:`check_destination` does, as stored (JSON)."""
+        return check_destination(self.session, self.organization_id, given, self.config).model_dump(
+            mode="json"
+        )
+
     @staticmethod
     def recurrence(schedule: Mapping[str, Any]) -> Recurrence:
         """The recurrence of a ``schedule`` object, or :class:`ExportInputError` naming ``schedule.<field>``."""

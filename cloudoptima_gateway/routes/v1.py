@@ -15,6 +15,7 @@ from cloudoptima_gateway.routes import (
     data_trust,
     digests,
     executions,
+    exports,
     notification_channels,
     notification_rules,
     notifications,
@@ -47,6 +48,7 @@ def build_router() -> APIRouter:
     router.include_router(reports.router)
     router.include_router(allocation.router)
     router.include_router(allocation.costs_router)
+    router.include_router(exports.router)
     for admin in (account, organization, users):
         router.include_router(admin.router)
     router.include_router(tags.router)  # /organization/tag-policy and /tags/*

@@ -1,0 +1,307 @@
+"""Cost exports (#21), over :mod:`cloudoptima.services.cost_export_schedules` and the Temporal Schedule of each
+export schedule (:mod:`cloudoptima_gateway.export_schedule_temporal`).
+
+- ``POST /v1/exports/run`` (``export:data``): one export now (dataset ``focus_raw`` | ``daily`` |
+  ``allocated_daily``, ``csv`` | ``parquet``, ``month`` | ``day`` partitions, end-exclusive period, folder or
+  S3 destination); answers 201 with the recorded run: ``succeeded`` with its manifest or ``failed`` with the
+  reason (no manifest is published then). Bad input is a 422 naming the field.
+- ``GET /v1/exports/runs`` (``read:costs``): runs newest first (``schedule_id`` filters, ``limit`` ≤ 200).
+- ``POST /v1/exports/schedules`` (``export:data``): checks everything (422 naming the field), records the
+  schedule and creates its Temporal Schedule; if Temporal cannot, the row is deleted again and the answer is
+  503. ``GET /v1/exports/schedules`` and ``/{id}`` (``read:costs``) show Temporal's paused state and next run
+  times. ``PATCH /v1/exports/schedules/{id}`` (``export:data``) checks the whole result, then Temporal, then
+  the row. ``POST .../{id}/pause`` and ``/resume``: Temporal first, then the row. ``DELETE .../{id}``: the
+  Temporal Schedule, then the row (its runs stay); 204.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from cloudoptima.services.cost_export_schedules import (
+    ExportInputError,
+    ExportRunView,
+    ExportScheduleNotFound,
+    ExportSchedules,
+    ExportScheduleView,
+    check_request,
+    exports_config_from_settings,
+    perform_export,
+)
+from cloudoptima.storage.tenancy import tenant_session
+from cloudoptima_gateway import export_schedule_temporal as temporal
+from cloudoptima_gateway.audit import AuditedRoute
+from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep
+from cloudoptima_gateway.runtime import Runtime
+from cloudoptima_gateway.schemas.common import invalid, not_found
+from cloudoptima_gateway.schemas.exports import (
+    ExportRunIn,
+    ExportRunList,
+    ExportRunOut,
+    ExportScheduleIn,
+    ExportScheduleList,
+    ExportScheduleOut,
+    ExportSchedulePatch,
+    RecurrenceOut,
+)
+
+_log = logging.getLogger(__name__)
+router = APIRouter(prefix="/exports", tags=["exports"], route_class=AuditedRoute)
+Reader = Annotated[Principal, Permission("read:costs")]
+Exporter = Annotated[Principal, Permission("export:data")]
+T = TypeVar("T")
+UNAVAILABLE = "the workflow service is unavailable; try again"
+TEMPORAL_ERRORS = (RPCError, OSError, RuntimeError)
+
+
+def _invalid(exc: ExportInputError) -> HTTPException:
+    field, _, message = str(exc).partition(": ")
+    return invalid(field, message or str(exc), "body")
+
+
+def _unavailable() -> HTTPException:
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=UNAVAILABLE)
+
+
+async def _in_org(runtime: Runtime, org: uuid.UUID, work: Callable[[ExportSchedules], T]) -> T:
+    """Run ``work`` on the organisation's export schedules in a committed session, off the event loop."""
+
+    def run() -> T:
+        with tenant_session(runtime.sessions(), org) as session:
+            return work(ExportSchedules(session, org, exports_config_from_settings(runtime.settings)))
+
+    return await run_in_threadpool(run)
+
+
+async def _found(runtime: Runtime, org: uuid.UUID, schedule_id: uuid.UUID) -> ExportScheduleView:
+    try:
+        return await _in_org(runtime, org, lambda schedules: schedules.get(schedule_id))
+    except ExportScheduleNotFound:
+        raise not_found("export schedule", schedule_id) from None
+
+
+async def _client(runtime: Runtime) -> Client:
+    try:
+        return await runtime.temporal()
+    except TEMPORAL_ERRORS as exc:
+        _log.warning("the workflow service is unreachable: %s", exc)
+        raise _unavailable() from None
+
+
+async def _state(runtime: Runtime, view: ExportScheduleView) -> temporal.TemporalScheduleState | None:
+    try:
+        return await temporal.describe(await runtime.temporal(), view.temporal_schedule_id)
+    except TEMPORAL_ERRORS as exc:
+        _log.warning("could not describe %s: %s", view.temporal_schedule_id, exc)
+        return None
+
+
+def _out(view: ExportScheduleView, state: temporal.TemporalScheduleState | None) -> ExportScheduleOut:
+    r = view.recurrence
+    return ExportScheduleOut(
+        schedule_id=view.id,
+        name=view.name,
+        dataset=view.dataset,
+        format=view.format,
+        partition=view.partition,
+        destination=view.destination,
+        schedule=RecurrenceOut(
+            frequency=r.frequency,
+            day_of_week=r.day_of_week,
+            day_of_month=r.day_of_month,
+            time=r.time,
+            timezone=r.timezone,
+        ),
+        enabled=view.enabled,
+        paused=state.paused if state is not None and state.exists else None,
+        temporal_schedule_id=view.temporal_schedule_id,
+        next_run_times=state.next_action_times if state is not None else [],
+        created_at=view.created_at,
+    )
+
+
+def _run_out(run: ExportRunView) -> ExportRunOut:
+    return ExportRunOut(
+        run_id=run.id,
+        schedule_id=run.schedule_id,
+        dataset=run.dataset,
+        format=run.format,
+        partition=run.partition,
+        period_start=run.period_start,
+        period_end=run.period_end,
+        destination=run.destination,
+        status=run.status,  # type: ignore[arg-type]  # the CHECK constraint keeps it one of three
+        error=run.error,
+        manifest=run.manifest,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+@router.post("/run", status_code=status.HTTP_201_CREATED, response_model=ExportRunOut)
+async def run_export_now(body: ExportRunIn, runtime: RuntimeDep, principal: Exporter) -> ExportRunOut:
+    """Export now and answer the recorded run (module docstring)."""
+    org = principal.organization_id
+    try:
+        request = check_request(body.dataset, body.format, body.partition, body.start, body.end)
+        spec = await _in_org(
+            runtime,
+            org,
+            lambda schedules: schedules.checked_destination(body.destination),
+        )
+    except ExportInputError as exc:
+        raise _invalid(exc) from None
+    config = exports_config_from_settings(runtime.settings)
+    run = await run_in_threadpool(
+        lambda: perform_export(
+            runtime.engine(),
+            org,
+            request,
+            spec,
+            config,
+            now=datetime.now(UTC),
+            requested_by=principal.user_id,
+        )
+    )
+    return _run_out(run)
+
+
+@router.get("/runs", response_model=ExportRunList)
+async def list_runs(
+    principal: Reader,
+    runtime: RuntimeDep,
+    schedule_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ExportRunList:
+    """Runs newest first, with status, error and manifest."""
+    runs = await _in_org(
+        runtime, principal.organization_id, lambda s: s.runs(schedule_id=schedule_id, limit=limit)
+    )
+    return ExportRunList(items=[_run_out(run) for run in runs])
+
+
+@router.post("/schedules", status_code=status.HTTP_201_CREATED, response_model=ExportScheduleOut)
+async def create_schedule(
+    body: ExportScheduleIn, runtime: RuntimeDep, principal: Exporter
+) -> ExportScheduleOut:
+    """Schedule a recurring export (module docstring); answers with its next run times."""
+    org = principal.organization_id
+    now = datetime.now(UTC)
+
+    def record(schedules: ExportSchedules) -> ExportScheduleView:
+        return schedules.create(
+            dataset=body.dataset,
+            format=body.format,
+            partition=body.partition,
+            destination=body.destination,
+            recurrence=ExportSchedules.recurrence(body.schedule),
+            now=now,
+            name=body.name,
+            created_by=principal.user_id,
+        )
+
+    try:
+        view = await _in_org(runtime, org, record)
+    except ExportInputError as exc:
+        raise _invalid(exc) from None
+    try:
+        await temporal.create(await runtime.temporal(), view, str(org))
+    except TEMPORAL_ERRORS as exc:
+        _log.warning("could not create the Temporal schedule of %s: %s", view.id, exc)
+        await _in_org(runtime, org, lambda schedules: schedules.delete(view.id))
+        raise _unavailable() from None
+    return _out(view, await _state(runtime, view))
+
+
+@router.get("/schedules", response_model=ExportScheduleList)
+async def list_schedules(principal: Reader, runtime: RuntimeDep) -> ExportScheduleList:
+    """The organisation's export schedules, newest first, with their next run times."""
+    views = await _in_org(runtime, principal.organization_id, lambda schedules: schedules.list())
+    return ExportScheduleList(items=[_out(view, await _state(runtime, view)) for view in views])
+
+
+@router.get("/schedules/{schedule_id}", response_model=ExportScheduleOut)
+async def get_schedule(schedule_id: uuid.UUID, principal: Reader, runtime: RuntimeDep) -> ExportScheduleOut:
+    """One schedule with Temporal's paused state and next run times."""
+    view = await _found(runtime, principal.organization_id, schedule_id)
+    return _out(view, await _state(runtime, view))
+
+
+@router.patch("/schedules/{schedule_id}", response_model=ExportScheduleOut)
+async def update_schedule(
+    schedule_id: uuid.UUID, body: ExportSchedulePatch, runtime: RuntimeDep, principal: Exporter
+) -> ExportScheduleOut:
+    """Change a schedule: the whole result checked, then Temporal, then the row (module docstring)."""
+    org = principal.organization_id
+    changes = body.model_dump(exclude_unset=True)
+    await _found(runtime, org, schedule_id)
+
+    def plan(schedules: ExportSchedules) -> ExportScheduleView:
+        view = schedules.update(schedule_id, changes)
+        schedules.session.rollback()  # checked only: the row is written after Temporal accepted it
+        return view
+
+    try:
+        planned = await _in_org(runtime, org, plan)
+    except ExportInputError as exc:
+        raise _invalid(exc) from None
+    try:
+        await temporal.update(await _client(runtime), planned, str(org))
+    except TEMPORAL_ERRORS as exc:
+        _log.warning("could not update the Temporal schedule of %s: %s", schedule_id, exc)
+        raise _unavailable() from None
+    view = await _in_org(runtime, org, lambda schedules: schedules.update(schedule_id, changes))
+    return _out(view, await _state(runtime, view))
+
+
+async def _pause(
+    runtime: Runtime, principal: Principal, schedule_id: uuid.UUID, paused: bool
+) -> ExportScheduleOut:
+    org = principal.organization_id
+    view = await _found(runtime, org, schedule_id)
+    try:
+        await temporal.set_paused(await _client(runtime), view, paused)
+    except TEMPORAL_ERRORS as exc:
+        _log.warning("could not %s %s: %s", "pause" if paused else "resume", view.temporal_schedule_id, exc)
+        raise _unavailable() from None
+    view = await _in_org(runtime, org, lambda schedules: schedules.set_enabled(schedule_id, not paused))
+    return _out(view, await _state(runtime, view))
+
+
+@router.post("/schedules/{schedule_id}/pause", response_model=ExportScheduleOut)
+async def pause_schedule(
+    schedule_id: uuid.UUID, runtime: RuntimeDep, principal: Exporter
+) -> ExportScheduleOut:
+    """Pause the schedule (Temporal first, then the row)."""
+    return await _pause(runtime, principal, schedule_id, True)
+
+
+@router.post("/schedules/{schedule_id}/resume", response_model=ExportScheduleOut)
+async def resume_schedule(
+    schedule_id: uuid.UUID, runtime: RuntimeDep, principal: Exporter
+) -> ExportScheduleOut:
+    """Resume the schedule (Temporal first, then the row)."""
+    return await _pause(runtime, principal, schedule_id, False)
+
+
+@router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_schedule(schedule_id: uuid.UUID, runtime: RuntimeDep, principal: Exporter) -> Response:
+    """Delete the Temporal Schedule, then the row (its runs stay)."""
+    org = principal.organization_id
+    view = await _found(runtime, org, schedule_id)
+    try:
+        await temporal.delete(await _client(runtime), view.temporal_schedule_id)
+    except TEMPORAL_ERRORS as exc:
+        _log.warning("could not delete %s: %s", view.temporal_schedule_id, exc)
+        raise _unavailable() from None
+    await _in_org(runtime, org, lambda schedules: schedules.delete(schedule_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
