@@ -88,6 +88,10 @@ TOOLSETS: Mapping[str, Toolset] = {
         "can the cost numbers be believed: reconciliation with the provider's totals, freshness",
         ("data_trust",),
     ),
+    "tags": Toolset(
+        "tag governance: coverage of the required tag keys, the untagged resources to fix",
+        ("tag_coverage", "untagged_resources"),
+    ),
 }
 
 DEFAULTS: Mapping[str, tuple[str, ...]] = {

@@ -20,6 +20,7 @@ from cloudoptima_tools import (
     remediation,
     reports,
     storage,
+    tags,
 )
 from cloudoptima_tools.spec import ToolSpec
 
@@ -34,6 +35,7 @@ _ALL: tuple[ToolSpec[Any, Any], ...] = (
     *audit.TOOLS,
     *reports.TOOLS,
     *notifications.TOOLS,
+    *tags.TOOLS,
     *data_trust.TOOLS,
 )
 

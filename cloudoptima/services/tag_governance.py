@@ -13,8 +13,10 @@ Contract:
   percentages are rounded half-even to 2 places (100.00 when there is nothing to cover). One currency per
   answer: ``currency`` None picks the period's only currency, and several currencies without a choice raise
   :class:`TagGovernanceError` naming ``currency``.
-- ``untagged_resources(key, …)``: those resources lacking ``key`` (a required key), each with its billed cost
-  in the period, costliest first then by id, paged (``limit``/``offset``) with the total count.
+- ``untagged_resources(key, …)``: those resources lacking ``key``, each with its billed cost in the period and
+  every required key it lacks, costliest first then by id, paged (``limit``/``offset``) with the total count.
+  A required key (any spelling or alias) is checked by its rule (aliases, allowed values); any other valid
+  tag key by its normalised spelling alone; an invalid key raises :class:`TagGovernanceError` naming ``key``.
 - Every query is scoped to the organisation.
 """
 
@@ -30,7 +32,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from cloudoptima.domain.tag_policy import RequiredTag, TagPolicy
+from cloudoptima.domain.tag_policy import RequiredTag, TagPolicy, tag_key_problem
 from cloudoptima.storage.models import Organization, ResourceDocument
 
 _ZERO = Decimal(0)
@@ -301,11 +303,10 @@ class TagGovernance:
         policy = self.read_policy()
         rule = policy.rule(key)
         if rule is None:
-            keys = (
-                ", ".join(r.key for r in policy.required)
-                or "none: set them with PUT /v1/organization/tag-policy"
-            )
-            raise TagGovernanceError("key", f"{key!r} is not a required tag key (required: {keys})")
+            problem = tag_key_problem(key)
+            if problem is not None:
+                raise TagGovernanceError("key", problem)
+            rule = RequiredTag(key=key)
         t0, t1 = _bounds(start, end)
         chosen = self._currency(t0, t1, currency)
         resources = self._resources(self._billed_groups(t0, t1, chosen))

@@ -189,9 +189,19 @@ def test_untagged_resources_are_paged_costliest_first(client: TestClient, orgs: 
         True,
     )
     bad = client.get(
-        "/v1/tags/untagged-resources", params={**PERIOD, "key": "colour"}, headers=mine.headers("viewer")
+        "/v1/tags/untagged-resources", params={**PERIOD, "key": "aws:x"}, headers=mine.headers("viewer")
     )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "key"]
+    other = client.get(  # a key outside the policy: every resource lacks it here
+        "/v1/tags/untagged-resources", params={**PERIOD, "key": "team-lead"}, headers=mine.headers("viewer")
+    ).json()
+    assert [(r["resource_id"], r["cost"]) for r in other["items"]] == [
+        ("r-a", 15.51),
+        ("r-c", 7.77),
+        ("r-b", 3.33),
+        ("r-d", 2.22),
+        ("r-x", 0.0),
+    ]
 
 
 def test_one_currency_per_answer_and_a_valid_period(client: TestClient, orgs: tuple[Org, Org]) -> None:

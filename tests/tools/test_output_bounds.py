@@ -38,6 +38,7 @@ WIDEST: dict[str, dict[str, Any]] = {
     "iam_stale_credentials": {"unused_days": 1, "max_age_days": 1},
     "iam_principals": {},
     "compute_utilisation_anomalies": {"days": 93, "direction": "both"},
+    "untagged_resources": {"key": "team"},
 }
 
 
