@@ -34,7 +34,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -348,10 +348,10 @@ def notify_pending_approval(
     impact = dict(plan.get("impact") or {})
     savings = impact.get("savings")
     summary = f"{row.risk_level or 'unknown'}-risk remediation waiting for approval"
-    if savings is not None:
-        summary += f"; saves {Decimal(str(savings))} per month"
+    if savings is not None:  # read by people: cents and a UTC minute, not a Decimal's or isoformat's digits
+        summary += f"; saves {Decimal(str(savings)):.2f} per month"
     if row.expires_at is not None:
-        summary += f"; expires {row.expires_at.isoformat()}"
+        summary += f"; expires {row.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     link = approval_link(row.id, console_url)
     shown = InboxNotice(
         event_type="approval.pending",

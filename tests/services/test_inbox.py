@@ -245,7 +245,10 @@ def test_a_pending_approval_reaches_its_approvers_once(
         inbox = Inbox(session, org.id)
         item = inbox.list(org.users["admin"]).items[0]
         assert item.link == f"https://finops.example.com/approvals/{execution}"
-        assert item.event_type == "approval.pending" and "42.50" in item.summary
+        assert item.event_type == "approval.pending"
+        assert item.summary == (
+            "medium-risk remediation waiting for approval; saves 42.50 per month; expires 2026-06-02 12:00 UTC"
+        )
         assert inbox.list(org.users["engineer"]).items == []  # cannot approve: not told
         assert inbox.list(org.users["viewer"]).items == []
     assert approval_link(execution, None) == f"/v1/executions/{execution}"
