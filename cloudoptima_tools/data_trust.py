@@ -7,7 +7,9 @@ Contract (over :mod:`cloudoptima.services.data_trust.service`, the service ``/v1
   tolerance, status (reconciled / mismatch / provider_total_unavailable / restating) and findings (dropped
   days, duplicated files). ``cloud_account_id`` narrows to one cloud account.
 - Freshness per account: last arrival, latest usage day, days still open to restatement.
-- At most :data:`MAX_ACCOUNTS` accounts per list (mismatches first); ``accounts_left_off`` counts the rest.
+- At most :data:`MAX_ACCOUNTS` accounts per list (mismatches first), at most 3 findings each (without file
+  lists), and fewer when the answer would be over :data:`BUDGET` tokens; ``accounts_left_off`` counts the rows
+  left off (the REST API ``/v1/data/reconciliation`` has them all).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from cloudoptima.domain.data_trust import AccountFreshness, Reconciliation, TrustPolicy
+from cloudoptima.domain.data_trust import AccountFreshness, Reconciliation, ReconciliationReport, TrustPolicy
 from cloudoptima.services.data_trust.service import freshness, reconcile_month
 from cloudoptima_tools.context import ToolContext
-from cloudoptima_tools.spec import ToolInput, ToolInputError, ToolSpec
+from cloudoptima_tools.spec import ToolInput, ToolInputError, ToolSpec, estimate_tokens
 
 MAX_ACCOUNTS = 25
+BUDGET = 8_000
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _ORDER = {"mismatch": 0, "provider_total_unavailable": 1, "restating": 2, "reconciled": 3}
 
@@ -60,20 +63,43 @@ def data_trust(ctx: ToolContext, params: DataTrustInput) -> DataTrustOutput:
     with ctx.read_session() as session:
         report = reconcile_month(session, ctx.organization_id, first, now, cloud_account_id=account)
         fresh = freshness(session, ctx.organization_id, now)
-    items = sorted(report.accounts, key=lambda r: _ORDER[r.status])
     accounts = [a for a in fresh.accounts if account is None or a.account.cloud_account_id == account]
-    left = max(len(items) - MAX_ACCOUNTS, 0) + max(len(accounts) - MAX_ACCOUNTS, 0)
-    return DataTrustOutput(
-        month=report.month,
-        policy=report.policy,
-        reconciliation=[_trim(r) for r in items[:MAX_ACCOUNTS]],
-        freshness=[_trim_fresh(a) for a in accounts[:MAX_ACCOUNTS]],
-        accounts_left_off=left,
-    )
+    return bounded_output(report, accounts)
+
+
+def bounded_output(report: ReconciliationReport, accounts: list[AccountFreshness]) -> DataTrustOutput:
+    """The tool's answer within :data:`BUDGET` (module contract)."""
+    items = sorted(report.accounts, key=lambda r: _ORDER[r.status])
+    kept_items = [_trim(r) for r in items[:MAX_ACCOUNTS]]
+    kept_accounts = [_trim_fresh(a) for a in accounts[:MAX_ACCOUNTS]]
+
+    def output() -> DataTrustOutput:
+        return DataTrustOutput(
+            month=report.month,
+            policy=report.policy,
+            reconciliation=kept_items,
+            freshness=kept_accounts,
+            accounts_left_off=len(items) - len(kept_items) + len(accounts) - len(kept_accounts),
+        )
+
+    result = output()
+    while estimate_tokens(result.model_dump_json()) > BUDGET - 256 and (kept_items or kept_accounts):
+        # Drop from the end (reconciled accounts, then the last freshness rows) until it fits.
+        if kept_items and len(kept_items) >= len(kept_accounts):
+            kept_items.pop()
+        else:
+            kept_accounts.pop()
+        result = output()
+    return result
 
 
 def _trim(item: Reconciliation) -> Reconciliation:
-    return item.model_copy(update={"findings": item.findings[:5]})
+    """At most 3 findings without their file lists (the messages name the files), sources as a count."""
+    source = item.provider_source
+    if source is not None and source.count(",") >= 2:
+        source = f"billing file totals: {source.count(',') + 1} files"
+    findings = [f.model_copy(update={"files": []}) for f in item.findings[:3]]
+    return item.model_copy(update={"findings": findings, "provider_source": source})
 
 
 def _trim_fresh(item: AccountFreshness) -> AccountFreshness:
@@ -96,7 +122,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         output_model=DataTrustOutput,
         handler=data_trust,
         permission="read:costs",
-        max_output_tokens=8_000,
+        max_output_tokens=BUDGET,
         example={"month": "2024-09"},
     ),
 ]
