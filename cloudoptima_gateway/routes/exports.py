@@ -229,19 +229,22 @@ async def list_schedules(principal: Reader, runtime: RuntimeDep) -> ExportSchedu
     return ExportScheduleList(items=[_out(view, await _state(runtime, view)) for view in views])
 
 
-@router.get("/schedules/{schedule_id}", response_model=ExportScheduleOut)
-async def get_schedule(schedule_id: uuid.UUID, principal: Reader, runtime: RuntimeDep) -> ExportScheduleOut:
+@router.get("/schedules/{export_schedule_id}", response_model=ExportScheduleOut)
+async def get_schedule(
+    export_schedule_id: uuid.UUID, principal: Reader, runtime: RuntimeDep
+) -> ExportScheduleOut:
     """One schedule with Temporal's paused state and next run times."""
-    view = await _found(runtime, principal.organization_id, schedule_id)
+    view = await _found(runtime, principal.organization_id, export_schedule_id)
     return _out(view, await _state(runtime, view))
 
 
-@router.patch("/schedules/{schedule_id}", response_model=ExportScheduleOut)
+@router.patch("/schedules/{export_schedule_id}", response_model=ExportScheduleOut)
 async def update_schedule(
-    schedule_id: uuid.UUID, body: ExportSchedulePatch, runtime: RuntimeDep, principal: Exporter
+    export_schedule_id: uuid.UUID, body: ExportSchedulePatch, runtime: RuntimeDep, principal: Exporter
 ) -> ExportScheduleOut:
     """Change a schedule: the whole result checked, then Temporal, then the row (module docstring)."""
     org = principal.organization_id
+    schedule_id = export_schedule_id
     changes = body.model_dump(exclude_unset=True)
     await _found(runtime, org, schedule_id)
 
@@ -277,26 +280,28 @@ async def _pause(
     return _out(view, await _state(runtime, view))
 
 
-@router.post("/schedules/{schedule_id}/pause", response_model=ExportScheduleOut)
+@router.post("/schedules/{export_schedule_id}/pause", response_model=ExportScheduleOut)
 async def pause_schedule(
-    schedule_id: uuid.UUID, runtime: RuntimeDep, principal: Exporter
+    export_schedule_id: uuid.UUID, runtime: RuntimeDep, principal: Exporter
 ) -> ExportScheduleOut:
     """Pause the schedule (Temporal first, then the row)."""
-    return await _pause(runtime, principal, schedule_id, True)
+    return await _pause(runtime, principal, export_schedule_id, True)
 
 
-@router.post("/schedules/{schedule_id}/resume", response_model=ExportScheduleOut)
+@router.post("/schedules/{export_schedule_id}/resume", response_model=ExportScheduleOut)
 async def resume_schedule(
-    schedule_id: uuid.UUID, runtime: RuntimeDep, principal: Exporter
+    export_schedule_id: uuid.UUID, runtime: RuntimeDep, principal: Exporter
 ) -> ExportScheduleOut:
     """Resume the schedule (Temporal first, then the row)."""
-    return await _pause(runtime, principal, schedule_id, False)
+    return await _pause(runtime, principal, export_schedule_id, False)
 
 
-@router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_schedule(schedule_id: uuid.UUID, runtime: RuntimeDep, principal: Exporter) -> Response:
+@router.delete("/schedules/{export_schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_schedule(
+    export_schedule_id: uuid.UUID, runtime: RuntimeDep, principal: Exporter
+) -> Response:
     """Delete the Temporal Schedule, then the row (its runs stay)."""
-    org = principal.organization_id
+    org, schedule_id = principal.organization_id, export_schedule_id
     view = await _found(runtime, org, schedule_id)
     try:
         await temporal.delete(await _client(runtime), view.temporal_schedule_id)

@@ -29,6 +29,7 @@ from cloudoptima.services.allocation.dimensions import AllocationDimensions
 from cloudoptima.services.api_keys import ApiKeyService
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cloud_accounts import CloudAccountService
+from cloudoptima.services.cost_export_schedules import ExportSchedules, exports_config_from_settings
 from cloudoptima.services.inbox import Inbox
 from cloudoptima.services.invitations import InvitationService
 from cloudoptima.services.notification_delivery import NotificationDelivery
@@ -130,6 +131,9 @@ BODIES: dict[str, dict[str, Any]] = {
         "schedule": {"frequency": "daily", "time": "08:00", "timezone": "UTC"},
     },
     "ReportSchedulePatch": {"schedule": {"time": "09:15"}},
+    "ExportRunIn": {"dataset": "daily", "format": "csv", "start": "2030-01-01", "end": "2030-01-02"},
+    "ExportScheduleIn": {"dataset": "daily", "schedule": {"frequency": "daily", "time": "08:00"}},
+    "ExportSchedulePatch": {"schedule": {"time": "09:15"}},
     "RuleIn": {"name": "matrix rule", "event_type": "anomaly.detected", "recipients": {"roles": ["admin"]}},
     "RulePatch": {"enabled": False},
     "TagPolicyIn": {"required": [{"key": "team"}]},
@@ -233,6 +237,14 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             recurrence=validate_recurrence("daily", "08:00", "UTC"),
             now=datetime.now(UTC),
         )
+        export_schedule = ExportSchedules(session, org.id, exports_config_from_settings(settings)).create(
+            dataset="daily",
+            format="csv",
+            partition="month",
+            destination={"kind": "folder"},
+            recurrence=ExportSchedules.recurrence({"frequency": "daily", "time": "08:00"}),
+            now=datetime.now(UTC),
+        )
         rule = NotificationRules(session, org.id).create(
             name=f"matrix-{uuid.uuid4().hex[:6]}",
             event_type="anomaly.detected",
@@ -259,6 +271,7 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             "user_id": org.users["engineer"],
             "report_id": report.id,
             "schedule_id": schedule.id,
+            "export_schedule_id": export_schedule.id,
         }
         session.commit()
     return ids
