@@ -10,8 +10,8 @@
   ``ReallocateCosts`` workflow for it (one workflow id per version); readers keep the previous version until
   it finishes. ``POST …/reallocate`` starts it again for the latest version (e.g. after ``unavailable``).
 - ``GET /v1/costs/by-allocation?dimension=team&start_date&end_date[&granularity][&currency]``
-  (``read:costs``): cost per value with ``unallocated`` shown, per currency; ``values`` plus ``pending`` equal
-  ``total_cost`` (the overview's figure) exactly.
+  (``read:costs``): cost per value with ``unallocated`` shown, per currency, summing to ``total_cost``; with
+  ``reconcile=true`` the total is the overview's figure and ``values`` plus ``pending`` equal it exactly.
 """
 
 from __future__ import annotations
@@ -226,6 +226,7 @@ def costs_by_allocation(
     end_date: Annotated[date, Query(description="exclusive")],
     granularity: AllocationGranularity | None = None,
     currency: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
+    reconcile: Annotated[bool, Query(description="also read the overview's total and show pending")] = False,
 ) -> CostByAllocationOut:
     """Cost per allocation value, ``unallocated`` included (module docstring)."""
     try:
@@ -237,6 +238,7 @@ def costs_by_allocation(
             end_date,
             granularity=granularity,
             currency=currency.upper() if currency else None,
+            reconcile=reconcile,
         )
     except LookupError:
         raise invalid("dimension", f"no allocation dimension named {dimension!r}") from None

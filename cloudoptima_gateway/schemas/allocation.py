@@ -78,8 +78,13 @@ class ValueCostOut(BaseModel):
 
 class CurrencyAllocationOut(BaseModel):
     currency: str
-    total_cost: Decimal = Field(description="the unallocated total (as the overview shows it)")
-    pending: Decimal = Field(description="cost not yet re-allocated; values + pending == total_cost")
+    total_cost: Decimal = Field(
+        description="the sum of the values, equal to the unallocated total; with reconcile=true read from the "
+        "overview's rollup instead"
+    )
+    pending: Decimal | None = Field(
+        description="with reconcile=true: cost not yet re-allocated (values + pending == total_cost); else null"
+    )
     values: list[ValueCostOut]
 
 

@@ -71,6 +71,7 @@ def test_dimensions_rules_versions_and_showback(
         "start_date": "2031-06-01",
         "end_date": "2031-07-01",
         "granularity": "monthly",
+        "reconcile": "true",
     }
     before = client.get("/v1/costs/by-allocation", headers=org.headers("viewer"), params=params).json()
     assert before["version"] is None and before["currencies"][0]["pending"] == "6.50"

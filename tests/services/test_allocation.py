@@ -126,7 +126,7 @@ def test_first_match_wins_with_normalised_tags_and_resource_patterns(db_session:
         ("storage", Decimal("4.40")),
         ("unallocated", Decimal("6.60")),
     ]
-    view = cost_by_allocation(connection, org, "team", D1, D2)
+    view = cost_by_allocation(connection, org, "team", D1, D2, reconcile=True)
     [usd] = view.currencies
     assert usd.total_cost == Decimal("23.10") and usd.pending == 0
     assert [v.value for v in usd.values][-1] == "data" and usd.values[0].value == "unallocated"
@@ -234,10 +234,14 @@ def test_reallocation_after_a_rule_change_is_exact_idempotent_and_switches_atomi
 
     # new cost rows: the ingestion hook re-allocates those days for the active version
     load(connection, org, [Row(D1, Decimal("0.75"), service="S3")])
-    assert cost_by_allocation(connection, org, "team", MARCH, APRIL).currencies[0].pending == Decimal("0.75")
+    assert cost_by_allocation(connection, org, "team", MARCH, APRIL, reconcile=True).currencies[
+        0
+    ].pending == Decimal("0.75")
     reallocate_days(connection, org, D1, D2)
-    march = cost_by_allocation(connection, org, "team", MARCH, APRIL).currencies[0]
+    march = cost_by_allocation(connection, org, "team", MARCH, APRIL, reconcile=True).currencies[0]
     assert march.pending == 0 and {v.value: v.cost for v in march.values}["storage"] == Decimal("0.75")
+    plain = cost_by_allocation(connection, org, "team", MARCH, APRIL).currencies[0]
+    assert plain.pending is None and plain.total_cost == march.total_cost and plain.values == march.values
 
 
 _VALUES = st.sampled_from(["a", "b", "c"])
@@ -314,7 +318,9 @@ def test_allocated_totals_equal_the_unallocated_total_to_the_cent(
         for day, currency, _, _, cost, _ in allocated(connection, org, dim, version):
             got[(day, currency)] += cost
         assert {k: v for k, v in got.items() if v} == {k: v for k, v in expected.items() if v}
-        view = cost_by_allocation(connection, org, "team", D1, date(2031, 5, 1), granularity="monthly")
+        view = cost_by_allocation(
+            connection, org, "team", D1, date(2031, 5, 1), granularity="monthly", reconcile=True
+        )
         for currency in view.currencies:
             assert currency.pending == 0
             assert sum((v.cost for v in currency.values), Decimal(0)) == currency.total_cost

@@ -94,7 +94,9 @@ async def test_reallocate_costs_allocates_every_month_activates_and_reruns_ident
         assert results[0] == results[1] == ReallocateResult(months=3, rows=5, active=True)
         with engine.connect() as connection:
             assert allocated(connection, org, dimension.id, view.latest_version) == first
-            [usd] = cost_by_allocation(connection, org, "team", date(2031, 2, 1), date(2031, 5, 1)).currencies
+            [usd] = cost_by_allocation(
+                connection, org, "team", date(2031, 2, 1), date(2031, 5, 1), reconcile=True
+            ).currencies
         assert [(v.value, v.cost) for v in usd.values] == [
             ("web", Decimal("3.08")),
             ("unallocated", Decimal("3.03")),

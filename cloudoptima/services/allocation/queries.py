@@ -1,10 +1,12 @@
 """Showback: cost by allocation value over ``[start, end)``, read from ``cost_allocated_daily``.
 
 Contract: one :class:`CurrencyAllocation` per billing currency with cost in the window (largest first), each
-listing every value with cost (``unallocated`` included) by cost descending then name, ``total_cost`` read
-from ``cost_daily`` (the same figure as the overview) and ``pending``: the part of that total not yet
-allocated (cost rows newer than the last re-allocation; zero when up to date), so ``sum(values) + pending ==
-total_cost`` exactly. With ``granularity`` each value carries its series (only buckets with cost).
+listing every value with cost (``unallocated`` included) by cost descending then name. ``total_cost`` is the
+sum of the values: re-allocation makes it equal the unallocated total exactly (property-tested). With
+``reconcile`` the total is instead read from ``cost_daily`` (the overview's figure) and ``pending`` is the
+part not yet allocated (cost rows newer than the last re-allocation; zero when up to date), so
+``sum(values) + pending == total_cost`` exactly; without it ``pending`` is None (the check costs as much as
+the overview's total). With ``granularity`` each value carries its series (only buckets with cost).
 Reads only ``cost_allocated_totals`` (days x values rows of the dimension's ``active_version``: a primary-key
 range), so it is as fast as the overview.
 """
@@ -44,7 +46,7 @@ class ValueCost:
 class CurrencyAllocation:
     currency: str
     total_cost: Decimal
-    pending: Decimal
+    pending: Decimal | None
     values: list[ValueCost]
 
 
@@ -66,6 +68,7 @@ def cost_by_allocation(
     *,
     granularity: AllocationGranularity | None = None,
     currency: str | None = None,
+    reconcile: bool = False,
 ) -> AllocationView:
     """The module contract; LookupError for an unknown dimension, CostQueryError for a bad window."""
     validate_range(start, end)
@@ -89,16 +92,20 @@ def cost_by_allocation(
         "cur": currency,
     }
     currency_sql = "AND billing_currency = :cur" if currency else ""
-    totals = {
-        cur: Decimal(total)
-        for cur, total in connection.execute(
-            text(
-                "SELECT billing_currency, sum(billed_cost) FROM cost_daily WHERE organization_id = :org "
-                f"AND usage_date >= :d0 AND usage_date < :d1 {currency_sql} GROUP BY 1"
-            ),
-            params,
-        )
-    }
+    totals = (
+        {}
+        if not reconcile
+        else {
+            cur: Decimal(total)
+            for cur, total in connection.execute(
+                text(
+                    "SELECT billing_currency, sum(billed_cost) FROM cost_daily WHERE organization_id = :org "
+                    f"AND usage_date >= :d0 AND usage_date < :d1 {currency_sql} GROUP BY 1"
+                ),
+                params,
+            )
+        }
+    )
     where = (
         "organization_id = :org AND dimension_id = :dim AND version = :ver AND usage_date >= :d0 "
         f"AND usage_date < :d1 {currency_sql}"
@@ -124,9 +131,16 @@ def cost_by_allocation(
             ):
                 values[cur][value].series.append(SeriesPoint(period, Decimal(cost)))
     currencies = []
-    for cur in sorted(set(totals) | set(values), key=lambda c: (-totals.get(c, Decimal(0)), c)):
+
+    def size(cur: str) -> Decimal:
+        return totals[cur] if cur in totals else sum((v.cost for v in values[cur].values()), Decimal(0))
+
+    for cur in sorted(set(totals) | set(values), key=lambda c: (-size(c), c)):
         items = sorted(values[cur].values(), key=lambda v: (-v.cost, v.value))
-        total = totals.get(cur, Decimal(0))
         allocated = sum((v.cost for v in items), Decimal(0))
-        currencies.append(CurrencyAllocation(cur, total, total - allocated, items))
+        if reconcile:
+            total = totals.get(cur, Decimal(0))
+            currencies.append(CurrencyAllocation(cur, total, total - allocated, items))
+        else:
+            currencies.append(CurrencyAllocation(cur, allocated, None, items))
     return AllocationView(dimension, version, start, end, currencies)
