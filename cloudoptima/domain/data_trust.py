@@ -36,8 +36,8 @@ class TrustPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    tolerance_percent: Decimal = Field(default=Decimal("0.01"), ge=0)
-    tolerance_amount: Decimal = Field(default=Decimal("0.01"), ge=0)
+    tolerance_percent: Decimal = Field(default=Decimal("0.01"), ge=0, le=100)
+    tolerance_amount: Decimal = Field(default=Decimal("0.01"), ge=0, le=Decimal("1e12"))
     restatement_days: int = Field(default=3, ge=0, le=62)
 
     def tolerance(self, provider_total: Decimal) -> Decimal:

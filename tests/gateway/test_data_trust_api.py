@@ -60,6 +60,11 @@ def test_bad_input_is_a_422_naming_the_field(
         ("/v1/data/reconciliation", {}, "month"),
         ("/v1/data/reconciliation", {"month": "2023-13"}, "month"),
         ("/v1/data/reconciliation", {"month": "2023-11", "tolerance_percent": "-1"}, "tolerance_percent"),
+        (
+            "/v1/data/reconciliation",
+            {"month": "2023-11", "tolerance_amount": "1e999999999"},
+            "tolerance_amount",
+        ),
         ("/v1/data/freshness", {"restatement_days": "99"}, "restatement_days"),
         ("/v1/data/unreconciled-days", {"start_date": "2023-11-05", "end_date": "2023-11-01"}, "end_date"),
     ]
