@@ -237,7 +237,7 @@ export function Accounts() {
                         <div className="muted small">{a.account_id}</div>
                       </td>
                       <td>
-                        <span className={`co-pill co-pill-${s ? "syncing" : a.status}`} data-testid="accounts-status">{s ? `syncing (${s.note})` : a.status}</span>
+                        <span className={`co-pill co-pill-${s ? "syncing" : a.status}`} data-testid="accounts-status">{s ? (s.note === "syncing" ? "syncing" : `syncing (${s.note})`) : a.status}</span>
                         {a.verification_error && <div className="error small" data-testid="accounts-verification-error">{a.verification_error}</div>}
                       </td>
                       <td title={a.last_sync ?? ""} data-testid="accounts-last-sync">{relativeAge(a.last_sync)}</td>
