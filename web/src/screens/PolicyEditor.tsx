@@ -339,6 +339,9 @@ interface DryRunResource {
   monthly_cost_after: string | null;
 }
 
+/** Dry-run rows listed before "Show all". */
+const DRY_RUN_ROWS = 50;
+
 interface DryRunAnswer {
   execution_id: string;
   matched_resource_ids: string[] | null;
@@ -352,16 +355,20 @@ export function PolicyWriteTools({ policy }: { policy: PolicyOut }) {
   const [busy, setBusy] = useState(false);
   const [answer, setAnswer] = useState<DryRunAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [showAll, setShowAll] = useState(false);
   if (!canChange(policy, (p) => can(principal, p))) return null;
   const dryRun = (): void => {
     setBusy(true);
     setError(null);
+    setShowAll(false);
     submitJson<DryRunAnswer>("POST", `/v1/policies/${encodeURIComponent(policy.id)}/execute`, { dry_run: true }).then(
       (a) => { setBusy(false); setAnswer(a); },
       (e: unknown) => { setBusy(false); setError(message(e)); },
     );
   };
   const resources = answer?.resources ?? [];
+  // A policy matching hundreds of resources listed them all (a 17 000 px page): the first rows, then on demand.
+  const shown = showAll ? resources : resources.slice(0, DRY_RUN_ROWS);
   return (
     <div className="wr-tools">
       <div className="policy-actions">
@@ -385,7 +392,7 @@ export function PolicyWriteTools({ policy }: { policy: PolicyOut }) {
               <table className="co-table">
                 <thead><tr><th>Resource</th><th>Type</th><th>Region</th><th>Action</th><th>Check</th></tr></thead>
                 <tbody>
-                  {resources.map((r) => (
+                  {shown.map((r) => (
                     <tr key={`${r.resource_id}:${r.action}`} data-testid="policy-dry-run-row">
                       <td>{r.resource_name ?? r.resource_id}</td>
                       <td>{r.resource_type}</td>
@@ -396,6 +403,11 @@ export function PolicyWriteTools({ policy }: { policy: PolicyOut }) {
                   ))}
                 </tbody>
               </table>
+              {shown.length < resources.length && (
+                <button type="button" data-testid="policy-dry-run-all" onClick={() => setShowAll(true)}>
+                  Show all {resources.length} rows
+                </button>
+              )}
             </div>
           )}
         </section>
