@@ -22,6 +22,7 @@ Contract:
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -106,6 +107,16 @@ class UntaggedPage:
     items: list[UntaggedResource]
 
 
+@dataclass(frozen=True)
+class _Group:
+    account: str | None
+    service_name: str | None
+    resource_id: str | None
+    tags_text: str
+    tags: dict[str, Any]
+    billed: Decimal
+
+
 @dataclass
 class _Resource:
     resource_id: str
@@ -115,19 +126,20 @@ class _Resource:
     region: str | None = None
     account: str | None = None
     inventory_tags: dict[str, Any] | None = None
-    billed_tags: list[dict[str, Any]] = field(default_factory=list)
+    billed_tags: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Distinct tag sets of the resource's rows in the period, by their JSON text."""
     cost: Decimal = _ZERO
 
     def carries(self, rule: RequiredTag) -> bool:
         if self.inventory_tags is not None:
             return rule.value_in(self.inventory_tags) is not None
-        return any(rule.value_in(tags) is not None for tags in self.billed_tags)
+        return any(rule.value_in(tags) is not None for tags in self.billed_tags.values())
 
     def tags(self) -> dict[str, Any]:
         if self.inventory_tags is not None:
             return dict(self.inventory_tags)
         merged: dict[str, Any] = {}
-        for tags in self.billed_tags:
+        for tags in self.billed_tags.values():
             merged.update(tags)
         return merged
 
@@ -186,22 +198,32 @@ class TagGovernance:
             )
         return found[0] if found else None
 
-    def _billed_groups(self, t0: datetime, t1: datetime, currency: str | None) -> list[Any]:
-        return list(
-            self._session.execute(
-                text(
-                    """
-                    SELECT COALESCE(sub_account_id, billing_account_id) AS account, service_name,
-                        resource_id, tags, sum(billed_cost) AS billed
-                    FROM cost_data
-                    WHERE organization_id = :org AND charge_period_start >= :t0 AND charge_period_start < :t1
-                        AND billing_currency = :currency
-                    GROUP BY 1, 2, 3, 4
-                    """
-                ),
-                {"org": self._org, "t0": t0, "t1": t1, "currency": currency or ""},
+    def _billed_groups(self, t0: datetime, t1: datetime, currency: str | None) -> list[_Group]:
+        """The period's billed cost per account, service, resource and tag set; each distinct tag set is
+        decoded once (``tags_text`` is its identity: rows with one tag set share one dict)."""
+        parsed: dict[str, dict[str, Any]] = {}
+        groups = []
+        for row in self._session.execute(
+            text(
+                """
+                SELECT COALESCE(sub_account_id, billing_account_id) AS account, service_name,
+                    resource_id, COALESCE(tags, '{}'::jsonb)::text AS tags_text, sum(billed_cost) AS billed
+                FROM cost_data
+                WHERE organization_id = :org AND charge_period_start >= :t0 AND charge_period_start < :t1
+                    AND billing_currency = :currency
+                GROUP BY 1, 2, 3, 4
+                """
+            ),
+            {"org": self._org, "t0": t0, "t1": t1, "currency": currency or ""},
+        ):
+            tags = parsed.get(row.tags_text)
+            if tags is None:
+                loaded = json.loads(row.tags_text)
+                tags = parsed[row.tags_text] = loaded if isinstance(loaded, dict) else {}
+            groups.append(
+                _Group(row.account, row.service_name, row.resource_id, row.tags_text, tags, row.billed)
             )
-        )
+        return groups
 
     def _resources(self, groups: list[Any]) -> dict[str, _Resource]:
         found: dict[str, _Resource] = {}
@@ -228,8 +250,8 @@ class TagGovernance:
                 continue
             res = found.setdefault(group.resource_id, _Resource(resource_id=group.resource_id))
             res.cost += Decimal(group.billed)
-            if res.inventory_tags is None:
-                res.billed_tags.append(dict(group.tags or {}))
+            if res.inventory_tags is None and group.tags_text not in res.billed_tags:
+                res.billed_tags[group.tags_text] = group.tags
         return found
 
     def coverage(self, start: date, end: date, currency: str | None = None) -> CoverageReport:
@@ -244,15 +266,18 @@ class TagGovernance:
         untagged_total = _ZERO
         by_account: dict[str, Decimal] = defaultdict(lambda: _ZERO)
         by_service: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        carried: dict[str, tuple[bool, ...]] = {}
         for group in groups:
             billed = Decimal(group.billed)
-            lacking = False
-            for rule in policy.required:
-                if rule.value_in(group.tags) is not None:
+            flags = carried.get(group.tags_text)
+            if flags is None:
+                flags = carried[group.tags_text] = tuple(
+                    r.value_in(group.tags) is not None for r in policy.required
+                )
+            for rule, carries in zip(policy.required, flags, strict=True):
+                if carries:
                     tagged[rule.key] += billed
-                else:
-                    lacking = True
-            if lacking:
+            if not all(flags):
                 untagged_total += billed
                 by_account[group.account or "(none)"] += billed
                 by_service[group.service_name or "(none)"] += billed
