@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import Engine, insert, select
 from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.ingest import BillingFileError, IngestSummary, open_billing_source
 from cloudoptima.ingest.period_totals import PeriodKey, PeriodTotal, fold_period_totals
+from cloudoptima.services.allocation.engine import reallocate_days
 from cloudoptima.services.data_trust.recording import record_file_totals
 from cloudoptima.services.prefetch import prefetch
 from cloudoptima.storage.base import utcnow
@@ -142,6 +144,11 @@ def ingest_path(
                         for file, rows in ready.files:
                             on_batch(rows, file)
                 load = loader.finish()
+                if load.first_day is not None and load.last_day is not None:
+                    # allocated views follow the new rows in the same transaction (active versions only)
+                    reallocate_days(
+                        connection, organization_id, load.first_day, load.last_day + timedelta(days=1)
+                    )
             except BaseException as exc:
                 loader.abort(exc)
                 raise

@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, select, text
 
 from cloudoptima.clouds.protocol import CloudProviderClient
+from cloudoptima.services.allocation.engine import reallocate_days
 from cloudoptima.services.collection.context import CollectionContext
 from cloudoptima.services.collection.results import AccountRef, CostStep, IncompleteReadError
 from cloudoptima.services.cost_rows import cost_batch
@@ -73,6 +74,7 @@ def load_costs(
             items = [i for i in read.items if run_start <= i.day < run_end]
             loader.copy_batch(cost_batch(items, source))
             result = loader.finish()
+            reallocate_days(bound, ref.organization_id, run_start, run_end)  # allocated views follow
             copied += result.rows_copied
             replaced += result.rows_replaced
     return CostStep(
