@@ -88,6 +88,9 @@ TOOLSETS: Mapping[str, Toolset] = {
         "can the cost numbers be believed: reconciliation with the provider's totals, freshness",
         ("data_trust",),
     ),
+    "exports": Toolset(
+        "cost exports (FOCUS, daily, allocated daily): recent runs, status, manifest totals", ("export_runs",)
+    ),
     "tags": Toolset(
         "tag governance: coverage of the required tag keys, the untagged resources to fix",
         ("tag_coverage", "untagged_resources"),

@@ -14,6 +14,7 @@ from cloudoptima_tools import (
     cost,
     data_trust,
     executions,
+    exports,
     iam,
     notifications,
     platform,
@@ -37,6 +38,7 @@ _ALL: tuple[ToolSpec[Any, Any], ...] = (
     *notifications.TOOLS,
     *tags.TOOLS,
     *data_trust.TOOLS,
+    *exports.TOOLS,
 )
 
 
