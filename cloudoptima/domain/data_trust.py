@@ -95,6 +95,7 @@ class Reconciliation(BaseModel):
     first_day: date | None
     last_day: date | None
     findings: list[TrustFinding] = Field(default_factory=list)
+    invoice_ids: list[str] = Field(default_factory=list, description="invoices the file's rows name (≤ 20)")
     other_bases: list[BasisTotals] = Field(default_factory=list)
 
 

@@ -78,6 +78,7 @@ def test_the_cur_sample_reconciles_to_its_own_total(engine: Engine, org: uuid.UU
     assert "UnblendedCost" in item.provider_basis
     assert item.our_total == item.provider_total == _cur_total(rows)
     assert item.delta == 0 and item.status == "reconciled" and item.findings == []
+    assert item.invoice_ids == []  # the anonymised CUR sample's bill/InvoiceId is blank
     assert item.tolerance == Decimal("0.01")  # 0.01 % of ~1.68 is below the 0.01 floor
     assert (item.first_day, item.last_day) == (date(2023, 11, 1), date(2023, 11, 14))
     bases = {b.basis: b for b in item.other_bases}
@@ -227,3 +228,5 @@ def test_azure_gcp_and_focus_13_samples_reconcile(engine: Engine, org: uuid.UUID
     assert items and all(i.status == "reconciled" and i.delta == 0 for i in items), items
     assert not [f for i in items for f in i.findings if f.kind == "duplicate_file"]
     assert sum((i.our_total for i in items), Decimal(0)) == months[0][1]
+    if sample.name.startswith("focus_1.3"):  # the only sample that names its invoice
+        assert {x for i in items for x in i.invoice_ids} == {"INV-2023-01"}

@@ -154,6 +154,7 @@ class _File:
     billed: Decimal
     effective: Decimal
     listed: Decimal
+    invoices: tuple[str, ...]
     signature: tuple[Any, ...]
     fmt: str | None
 
@@ -269,6 +270,7 @@ def reconcile_month(
         provider_total: Decimal | None = None
         provider_effective: Decimal | None = None
         provider_list: Decimal | None = None
+        invoices: list[str] = []
         provider_basis = _COLLECTION_BASIS.get(provider, "provider cost API")
         source: str | None = None
         file_rows = files_by_key.get((provider, billing, account, currency), [])
@@ -282,6 +284,7 @@ def reconcile_month(
                     billed=Decimal(f["billed_cost"]),
                     effective=Decimal(f["effective_cost"]),
                     listed=Decimal(f["list_cost"]),
+                    invoices=tuple(f["invoice_ids"] or ()),
                     signature=(
                         f["row_count"],
                         Decimal(f["billed_cost"]),
@@ -300,6 +303,7 @@ def reconcile_month(
             provider_total = sum((f.billed for f in current), Decimal(0))
             provider_effective = sum((f.effective for f in current), Decimal(0))
             provider_list = sum((f.listed for f in current), Decimal(0))
+            invoices = sorted({i for f in current for i in f.invoices})[:20]
             formats = sorted({f.fmt or "" for f in current})
             provider_basis = "; ".join(_FORMAT_BASIS.get(fmt, fmt or "file") for fmt in formats)
             source = "billing file totals: " + ", ".join(sorted({f.name for f in current}))
@@ -334,6 +338,7 @@ def reconcile_month(
                 first_day=row["first"].date() if row["first"] else None,
                 last_day=row["last"].date() if row["last"] else None,
                 findings=findings,
+                invoice_ids=invoices,
             )
         )
     results.sort(key=lambda r: (r.account.provider, r.account.billing_account_id, r.currency))
