@@ -328,3 +328,25 @@ def test_allocated_totals_equal_the_unallocated_total_to_the_cent(
                 assert sum((p.cost for p in value.series), Decimal(0)) == value.cost
     finally:
         savepoint.rollback()
+
+
+def test_rows_arriving_during_a_reallocation_reach_the_new_version_too(db_session: Session) -> None:
+    connection = db_session.connection()
+    org = new_org(connection)
+    load(connection, org, [Row(D1, Decimal("1.00"), service="S3")])
+    service = AllocationDimensions(db_session, org)
+    dim, v1 = _dimension(db_session, org, {"rules": []})
+    _run(connection, org, dim, v1)
+    view, rule_set = service.save_rules(
+        dim, {"rules": [{"value": "s3", "match": {"services": ["S3"]}}]}, None, NOW
+    )
+    allocate_range(connection, org, dim, view.latest_version, rule_set, MARCH, APRIL)  # the workflow's March
+    load(connection, org, [Row(D2, Decimal("0.50"), service="S3")])  # an ingest, before v2 is activated
+    reallocate_days(connection, org, D2, date(2031, 3, 3))
+    assert [(v, c) for _, _, v, _, c, _ in allocated(connection, org, dim, v1)][-1] == (
+        "unallocated",
+        Decimal("0.50"),
+    )
+    assert activate_version(connection, org, dim, view.latest_version, NOW)
+    [usd] = cost_by_allocation(connection, org, "team", MARCH, APRIL, reconcile=True).currencies
+    assert usd.pending == 0 and [(v.value, v.cost) for v in usd.values] == [("s3", Decimal("1.50"))]

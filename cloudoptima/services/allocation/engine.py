@@ -10,8 +10,9 @@ Contract:
   the batches a full re-allocation runs in.
 - :func:`activate_version` switches the dimension to ``version`` atomically (readers see the old version or
   the new one, never a mix) unless a newer version is already active, then drops the other versions' rows.
-- :func:`reallocate_days` recomputes the active version of every dimension of an organisation for some
-  days: the hook after ingestion or collection rebuilt ``cost_daily`` for those days.
+- :func:`reallocate_days` recomputes the active version (and a newer one being re-allocated) of every
+  dimension of an organisation for some days: the hook after ingestion or collection loaded those days.
+- Writers of one dimension are serialised by :func:`lock_dimension` (transaction-scoped advisory lock).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def allocate_range(
 ) -> int:
     """Rebuild ``(dimension_id, version)`` for ``[start, end)`` (module contract); returns rows written."""
     scope = {"org": organization_id, "dim": dimension_id, "ver": version}
+    lock_dimension(connection, dimension_id)
     connection.execute(
         text(
             "DELETE FROM cost_allocated_daily WHERE organization_id = :org AND dimension_id = :dim "
@@ -212,6 +214,7 @@ def activate_version(
 ) -> bool:
     """Make ``version`` the one readers see unless a newer one already is; drop every other version's rows.
     Returns whether ``version`` is (now) active."""
+    lock_dimension(connection, dimension_id)
     active = connection.execute(
         text(
             "UPDATE allocation_dimensions SET active_version = :ver, allocated_at = :now, updated_at = :now "
@@ -240,17 +243,32 @@ def activate_version(
     return active is not None
 
 
+def lock_dimension(connection: Connection, dimension_id: uuid.UUID) -> None:
+    """Serialise writers of one dimension's allocated rows (a transaction-scoped advisory lock), so a month
+    re-allocated by the workflow and days re-allocated by an ingest never interleave."""
+    connection.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('allocation:' || CAST(:dim AS text), 0))"),
+        {"dim": dimension_id},
+    )
+
+
 def reallocate_days(connection: Connection, organization_id: uuid.UUID, start: date, end: date) -> int:
-    """Recompute ``[start, end)`` of every dimension's active version (hook after cost rows changed)."""
+    """Recompute ``[start, end)`` of every dimension's active version, and of its newest version while that
+    one is still being re-allocated (so rows arriving mid-run are not missed): the hook after cost rows
+    changed."""
     written = 0
     dimensions = connection.execute(
         text(
-            "SELECT id, active_version FROM allocation_dimensions WHERE organization_id = :org "
-            "AND active_version IS NOT NULL ORDER BY name"
+            "SELECT id, active_version, latest_version FROM allocation_dimensions WHERE organization_id = :org "
+            "AND latest_version > 0 ORDER BY name"
         ),
         {"org": organization_id},
     ).all()
-    for dimension_id, version in dimensions:
-        rule_set = load_rule_set(connection, organization_id, dimension_id, version)
-        written += allocate_range(connection, organization_id, dimension_id, version, rule_set, start, end)
+    for dimension_id, active, latest in dimensions:
+        versions = sorted({v for v in (active, latest) if v is not None and (active is None or v >= active)})
+        for version in versions:
+            rule_set = load_rule_set(connection, organization_id, dimension_id, version)
+            written += allocate_range(
+                connection, organization_id, dimension_id, version, rule_set, start, end
+            )
     return written
