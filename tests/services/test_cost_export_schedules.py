@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, text
 from sqlalchemy.orm import Session
 
 from cloudoptima.services.cost_export_schedules import (
@@ -138,3 +138,65 @@ def test_a_scheduled_run_covers_the_last_full_period_once(
     with Session(engine) as session:
         runs = ExportSchedules(scope(session, org), org, config).runs(schedule_id=view.id)
     assert [run.id for run in runs] == [first.id]
+
+
+def test_s3_credentials_come_from_a_cloud_account_of_the_organisation(
+    engine: Engine, org: uuid.UUID, tmp_path: Path
+) -> None:
+    import socket
+
+    import boto3
+    from cryptography.fernet import Fernet
+    from moto.server import ThreadedMotoServer
+
+    from cloudoptima.security.encryption import CredentialCipher
+    from cloudoptima.services.cloud_accounts import CloudAccountService
+
+    cipher = CredentialCipher(Fernet.generate_key().decode())
+    config = ExportsConfig(root=tmp_path, cipher=cipher)
+    tag = uuid.uuid4().hex[:6]
+    with Session(engine) as session:
+        accounts = CloudAccountService(scope(session, org), org, cipher)
+        keys = accounts.connect(
+            "aws", f"1111{tag}", "keys", {"access_key_id": "AKIAEXP", "secret_access_key": "s"}
+        )
+        role = accounts.connect("aws", f"2222{tag}", "role", {"role_arn": "arn:aws:iam::1:role/X"})
+        keys_id, role_id = keys.id, role.id
+        session.commit()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="a",
+            aws_secret_access_key="b",
+        )
+        s3.create_bucket(Bucket="org-exports")
+        request = check_request("focus_raw", "csv", "month", "2024-09-01", "2024-10-01")
+        base = {"kind": "s3", "bucket": "org-exports", "endpoint_url": endpoint, "region": "us-east-1"}
+        ok = perform_export(
+            engine, org, request, {**base, "credentials_account_id": str(keys_id)}, config, now=NOW
+        )
+        assert ok.status == "succeeded", ok.error
+        listed = s3.list_objects_v2(Bucket="org-exports")["Contents"]
+        assert sorted(o["Key"] for o in listed) == [
+            "focus_raw/2024-09-01_2024-10-01/manifest.json",
+            "focus_raw/2024-09-01_2024-10-01/part-2024-09.csv",
+        ]
+        failed = perform_export(
+            engine, org, request, {**base, "credentials_account_id": str(role_id)}, config, now=NOW
+        )
+        assert failed.status == "failed" and failed.error is not None
+        assert failed.error.startswith(
+            "destination.credentials_account_id: the cloud account holds no access key pair"
+        )
+    finally:
+        server.stop()
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM cloud_accounts WHERE organization_id = :o"), {"o": org})
