@@ -24,6 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cloudoptima.domain.allocation import normalise_key
+
 _KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
 
 
@@ -51,8 +53,9 @@ def error_field(loc: tuple[int | str, ...], message: str) -> tuple[str, str]:
 
 
 def normalise_tag_key(key: str) -> str:
-    """The spelling-insensitive form of a tag key (lower case, letters and digits only)."""
-    return "".join(ch for ch in key.lower() if ch.isalnum())
+    """The spelling-insensitive form of a tag key (lower case, letters and digits only): allocation rules'
+    :func:`cloudoptima.domain.allocation.normalise_key`, so both read a key the same way."""
+    return normalise_key(key)
 
 
 def tag_key_problem(key: str) -> str | None:
