@@ -9,7 +9,8 @@ days of a period a chart should flag (#21).
 - ``GET /v1/data/unreconciled-days?start_date=&end_date=``: the days of ``[start_date, end_date)`` (end
   exclusive, at most 366 days) that are restating, dropped or in a mismatching month, with reasons.
 
-All need ``read:costs``. Tolerance and restatement window may be overridden per request
+All need ``read:costs``. Reconciliation and unreconciled days are cached per organisation under its cost-data
+version and the UTC day (new data or a new day recomputes). Tolerance and restatement window may be overridden per request
 (``tolerance_percent``, ``tolerance_amount``, ``restatement_days``); defaults in
 :class:`cloudoptima.domain.data_trust.TrustPolicy`. Bad input is a 422 naming the field.
 """
@@ -18,17 +19,21 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.data_trust import FreshnessReport, PeriodTrust, ReconciliationReport, TrustPolicy
 from cloudoptima.services.data_trust.service import freshness, period_trust, reconcile_month
 from cloudoptima_gateway.audit import AuditedRoute
-from cloudoptima_gateway.deps import Permission, Principal, TenantDb
+from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
+from cloudoptima_gateway.runtime import Runtime
 from cloudoptima_gateway.schemas.common import invalid
 
 router = APIRouter(prefix="/data", tags=["data"], route_class=AuditedRoute)
@@ -85,31 +90,39 @@ def get_freshness(
 
 
 @router.get("/reconciliation", response_model=ReconciliationReport)
-def get_reconciliation(
+async def get_reconciliation(
     principal: Reader,
-    session: TenantDb,
+    runtime: RuntimeDep,
     month: Annotated[str | None, Query(description="billing month, YYYY-MM")] = None,
     cloud_account_id: uuid.UUID | None = None,
     tolerance_percent: TolerancePercent = None,
     tolerance_amount: ToleranceAmount = None,
     restatement_days: RestatementDays = None,
-) -> ReconciliationReport:
+) -> Response:
     """Reconciliation of one billing month (see the module docstring)."""
     first = parse_month(month)
     policy = _policy(tolerance_percent, tolerance_amount, restatement_days)
-    return reconcile_month(
-        session, principal.organization_id, first, _now(), cloud_account_id=cloud_account_id, policy=policy
-    )
+    org, now = principal.organization_id, _now()
+
+    def compute() -> str:
+        with Session(runtime.engine()) as session:
+            report = reconcile_month(
+                session, org, first, now, cloud_account_id=cloud_account_id, policy=policy
+            )
+        return report.model_dump_json()
+
+    params = {"m": first, "a": cloud_account_id, "p": policy.model_dump(mode="json"), "today": now.date()}
+    return await _cached(runtime, org, "data_reconciliation", params, compute)
 
 
 @router.get("/unreconciled-days", response_model=PeriodTrust)
-def get_unreconciled_days(
+async def get_unreconciled_days(
     principal: Reader,
-    session: TenantDb,
+    runtime: RuntimeDep,
     start_date: date,
     end_date: Annotated[date, Query(description="exclusive")],
     restatement_days: RestatementDays = None,
-) -> PeriodTrust:
+) -> Response:
     """The days of ``[start_date, end_date)`` a chart should warn about, with reasons."""
     for name, value in (("start_date", start_date), ("end_date", end_date)):
         if not date(1970, 1, 1) <= value <= date(9000, 1, 1):
@@ -119,4 +132,23 @@ def get_unreconciled_days(
     if (end_date - start_date).days > MAX_DAYS:
         raise invalid("end_date", f"date range cannot exceed {MAX_DAYS} days")
     policy = _policy(None, None, restatement_days)
-    return period_trust(session, principal.organization_id, start_date, end_date, _now(), policy=policy)
+    org, now = principal.organization_id, _now()
+
+    def compute() -> str:
+        with Session(runtime.engine()) as session:
+            return period_trust(session, org, start_date, end_date, now, policy=policy).model_dump_json()
+
+    params = {"s": start_date, "e": end_date, "r": policy.restatement_days, "today": now.date()}
+    return await _cached(runtime, org, "data_unreconciled_days", params, compute)
+
+
+async def _cached(
+    runtime: Runtime, org: uuid.UUID, name: str, params: dict[str, Any], compute: Callable[[], str]
+) -> Response:
+    """The answer from the organisation's cost cache (a new cost-data version or a new UTC day recomputes)."""
+
+    async def run() -> str:
+        return await run_in_threadpool(compute)
+
+    body, hit = await runtime.cost_cache().get_or_compute(org, name, params, run)
+    return Response(body, media_type="application/json", headers={"X-Cache": "hit" if hit else "miss"})

@@ -6,9 +6,11 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from cloudoptima.services.cache import bump_cost_version
 from cloudoptima.services.ingestion import ingest_path
 from cloudoptima.settings import Settings
 from tests.gateway.conftest import make_org
@@ -17,7 +19,7 @@ AWS_CUR = Path(__file__).parents[1] / "fixtures" / "focus_converters" / "aws_cur
 
 
 def test_reconciliation_freshness_and_flagged_days(
-    client: TestClient, engine: Engine, gateway_settings: Settings, tmp_path: Path
+    client: TestClient, engine: Engine, gateway_settings: Settings, tmp_path: Path, redis_url: str
 ) -> None:
     org, other = make_org(engine, gateway_settings), make_org(engine, gateway_settings)
     folder = tmp_path / "export"
@@ -34,6 +36,25 @@ def test_reconciliation_freshness_and_flagged_days(
     assert Decimal(item["our_total"]) == 2 * Decimal(item["provider_total"])
     assert Decimal(item["delta"]) == Decimal(item["provider_total"])
     assert [f["kind"] for f in item["findings"]] == ["duplicate_file"]
+    days = client.get(
+        "/v1/data/unreconciled-days",
+        params={"start_date": "2023-11-01", "end_date": "2023-11-03"},
+        headers=viewer,
+    ).json()
+    assert days["unreconciled_days"] == ["2023-11-01", "2023-11-02"]
+    assert "does not match the provider total" in days["reasons"]["2023-11-01"][0]
+    again = client.get("/v1/data/reconciliation", params={"month": "2023-11"}, headers=viewer)
+    assert (answer.headers["X-Cache"], again.headers["X-Cache"]) == ("miss", "hit")
+    ingest_path(engine, AWS_CUR, org.id)  # one copy again: replaces both stored copies
+    assert (
+        client.get("/v1/data/reconciliation", params={"month": "2023-11"}, headers=viewer).json()
+        == answer.json()
+    )
+    connection = redis.Redis.from_url(redis_url)
+    bump_cost_version(connection, org.id)  # what an ingest announces (cost_updates)
+    connection.close()
+    fixed = client.get("/v1/data/reconciliation", params={"month": "2023-11"}, headers=viewer).json()
+    assert [i["status"] for i in fixed["accounts"]] == ["reconciled"]
     other_answer = client.get(
         "/v1/data/reconciliation", params={"month": "2023-11"}, headers=other.headers("viewer")
     )
@@ -42,13 +63,12 @@ def test_reconciliation_freshness_and_flagged_days(
     fresh = client.get("/v1/data/freshness", headers=viewer).json()
     assert [a["latest_usage_day"] for a in fresh["accounts"]] == ["2023-11-14"]
 
-    days = client.get(
+    days_after = client.get(
         "/v1/data/unreconciled-days",
         params={"start_date": "2023-11-01", "end_date": "2023-11-03"},
         headers=viewer,
     ).json()
-    assert days["unreconciled_days"] == ["2023-11-01", "2023-11-02"]
-    assert "does not match the provider total" in days["reasons"]["2023-11-01"][0]
+    assert days_after["unreconciled_days"] == []  # reconciled once the duplicate was replaced
 
 
 def test_bad_input_is_a_422_naming_the_field(
