@@ -1,13 +1,15 @@
-"""``/v1/budgets``: CRUD with scope and alert thresholds; every read evaluates the current period."""
+"""``/v1/budgets``: CRUD with scope and alert thresholds; every read evaluates the current period. Budget
+names are unique per organisation (case-insensitive): a taken name is a 409 naming ``name``."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 from pydantic import ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.budgets import BudgetSpec
@@ -69,8 +71,39 @@ def _checked(session: Session, principal: Principal, body: BudgetIn) -> BudgetSp
     return spec
 
 
+def _refuse_taken_name(
+    session: Session, principal: Principal, name: str, keep: uuid.UUID | None = None
+) -> None:
+    """409 naming ``name`` when another budget of the organisation (not ``keep``) already has this name,
+    compared case-insensitively after trimming."""
+    wanted = name.strip().lower()
+    query = select(Budget.id).where(
+        Budget.organization_id == principal.organization_id,
+        func.lower(func.trim(Budget.name)) == wanted,
+    )
+    if keep is not None:
+        query = query.where(Budget.id != keep)
+    if session.scalars(query.limit(1)).first() is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=[
+                {
+                    "type": "value_error",
+                    "loc": ["body", "name"],
+                    "msg": f"a budget named {name.strip()!r} already exists; budget names are unique",
+                    "input": name,
+                }
+            ],
+        )
+
+
+def _today() -> date:
+    """Today's UTC day (the budget's spend counts its complete days before it, as month to date does)."""
+    return datetime.now(UTC).date()
+
+
 def _out(service: BudgetService, row: Budget) -> BudgetOut:
-    today = datetime.now(UTC).date()
+    today = _today()
     as_of = min(max(today, row.start_date), row.end_date - timedelta(days=1))
     evaluation = service.evaluate(row.id, as_of)
     filters = dict(row.scope_filters or {})
@@ -133,7 +166,9 @@ def create_budget(
     background: BackgroundTasks,
 ) -> BudgetCreated:
     """Create a budget; published on the ``budget_alerts`` channel once stored."""
-    row = _service(session, principal).create(_checked(session, principal, body))
+    spec = _checked(session, principal, body)
+    _refuse_taken_name(session, principal, spec.name)
+    row = _service(session, principal).create(spec)
     request.state.audit_resource_id = str(row.id)
     request.state.audit_details = {"name": row.name, "amount": str(row.amount), "period": row.period}
     budget_id = row.id
@@ -160,8 +195,10 @@ def replace_budget(
     background: BackgroundTasks,
 ) -> Success:
     """Replace a budget; published on the ``budget_alerts`` channel once stored."""
+    spec = _checked(session, principal, body)
+    _refuse_taken_name(session, principal, spec.name, keep=budget_id)
     try:
-        update_budget(session, principal.organization_id, budget_id, _checked(session, principal, body))
+        update_budget(session, principal.organization_id, budget_id, spec)
     except LookupError as exc:
         raise not_found("budget", budget_id) from exc
     _announce(session, background, runtime, principal, budget_id, "updated")

@@ -290,8 +290,10 @@ def test_budget_scopes_must_name_what_the_organisation_knows(
 
     def create(scope: dict[str, Any]) -> Any:
         return client.post(
-            "/v1/budgets", json={**base, "scope": scope}, headers=org.headers("finops_manager")
-        )
+            "/v1/budgets",
+            json={**base, "name": f"scoped {uuid.uuid4().hex[:8]}", "scope": scope},
+            headers=org.headers("finops_manager"),
+        )  # names are unique per organisation
 
     typo = create({"type": "service", "values": ["EC2", "EC3"]})
     assert typo.status_code == 422
