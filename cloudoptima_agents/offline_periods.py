@@ -12,11 +12,13 @@ Contract:
   - ``last week`` → the previous ISO week (Monday to Monday); ``this week`` / ``week to date`` → Monday to
     tomorrow;
   - ``last month`` → the previous calendar month (in January: December of the previous year);
-    ``this month`` / ``month to date`` / ``mtd`` → the first of this month to tomorrow;
+    ``this month`` / ``month to date`` / ``mtd`` → month to date as every screen and the API define it
+    (``cloudoptima.analytics.month_to_date``): the complete days of this month, ``[the 1st, today)``; on
+    the 1st (no complete day yet), the whole previous month, labelled so;
   - ``last quarter`` / ``this quarter``, ``last year`` / ``this year`` / ``year to date`` / ``ytd`` likewise;
   - a month name (``November``, ``november 2030``, ``Nov 2030``) → that calendar month: without a year, the
     most recent one not after today (asked in January, "December" is last year's); the current month is
-    month to date.
+    its complete days ``[the 1st, today)``, or today alone (labelled incomplete) when today is the 1st.
 
 - ``Period.baseline_start()`` is where the comparison baseline of the period starts: for a calendar month
   (whole or to date) the first of the previous month (the same days of last month) when that month is long
@@ -28,6 +30,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from cloudoptima.analytics.month_to_date import month_to_date
 
 MONTHS = (
     "january",
@@ -93,9 +97,25 @@ def _add_months(first: date, months: int) -> date:
 
 def _month(first: date, today: date, label: str) -> Period:
     end = _add_months(first, 1)
-    if first <= today < end:
-        return Period(first, today + timedelta(days=1), f"{label} so far", monthly=True)
+    if first == today:
+        return Period(
+            first, today + timedelta(days=1), f"{label} so far (today only, not yet complete)", True
+        )
+    if first < today < end:
+        return Period(first, today, f"{label} through {today - timedelta(days=1)}", monthly=True)
     return Period(first, end, label, monthly=True)
+
+
+def _month_to_date(today: date) -> Period:
+    """Month to date as the API's ``trend_basis`` covers it (complete days; the 1st: the previous month)."""
+    basis = month_to_date(today)
+    first = basis.current_start
+    name = f"{MONTHS[first.month - 1].capitalize()} {first.year}"
+    if basis.complete_month:
+        label = f"last month, {name} (complete; no complete day of this month yet)"
+    else:
+        label = f"this month, {name}, through {today - timedelta(days=1)}"
+    return Period(first, basis.current_end, label, monthly=True)
 
 
 def _named_month(found: re.Match[str], today: date) -> Period | None:
@@ -160,7 +180,7 @@ def resolve(text: str, today: date) -> Period | None:
         ),
         (
             r"\b(?:this month|month to date|month-to-date|mtd|so far this month)\b",
-            _month(this_month, today, _month_label(this_month, "this month")),
+            _month_to_date(today),
         ),
         (r"\b(?:last|previous|past) quarter\b", Period(_add_months(quarter, -3), quarter, "last quarter")),
         (r"\b(?:this quarter|quarter to date|qtd)\b", Period(quarter, tomorrow, "this quarter so far")),

@@ -69,6 +69,9 @@ class CostOverview(BaseModel):
     group_series: list[GroupSeries] = Field(
         default_factory=list, description="Per-group series (top groups + other) when asked for."
     )
+    trend_basis: TrendBasis | None = Field(
+        default=None, description="What a month-to-date answer covers and compares with (else None)."
+    )
 
 
 class ResourceCost(BaseModel):
@@ -91,16 +94,22 @@ class ServiceCost(BaseModel):
 
 
 class TrendBasis(BaseModel):
-    """What ``trend`` compares: month to date ``[current_start, current_end)`` against the same days of the
-    previous month ``[previous_start, previous_end)``. The previous period ends on the same day of the month
-    as today, clamped to the previous month's last day: on 30 March, 1-30 March against 1-28 February (the
-    whole of February, 29 in a leap year); on 1 December, 1 December against 1 November."""
+    """What month to date covers and what it is compared with (one definition everywhere, see
+    ``cloudoptima.analytics.month_to_date``): the complete UTC days of the month through yesterday,
+    ``[current_start, current_end)`` with ``current_end`` = today, against the same day numbers of the previous
+    month ``[previous_start, previous_end)``, clamped to that month's last day: on 31 March, 1-30 March against
+    1-28 February (the whole of February, 29 in a leap year); on 7 December, 1-6 December against 1-6
+    November. On the 1st of a month no day is complete yet, so it covers the whole previous month
+    (``complete_month``): on 1 December, 1-30 November against 1-30 October."""
 
     current_start: date
-    current_end: date = Field(description="exclusive (tomorrow)")
+    current_end: date = Field(description="exclusive (today: today's unfinished day is not counted)")
     previous_start: date
     previous_end: date = Field(description="exclusive")
-    rule: str = "month_to_date_vs_same_days_of_previous_month"
+    rule: str = "complete_days_of_month_to_date_vs_same_days_of_previous_month"
+    complete_month: bool = Field(
+        default=False, description="True on the 1st of a month: the period is the whole previous month."
+    )
 
 
 class CostsByService(BaseModel):

@@ -23,6 +23,7 @@ from cloudoptima.services import provider_forecasts
 from cloudoptima.services.anomalies import AnomalyFeedback, AnomalyService, AnomalyStatus
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cost_analytics import CostAnalytics
+from cloudoptima.services.cost_analytics.dashboard import trend_basis
 from cloudoptima.services.cost_forecast import forecast_organisation
 from cloudoptima.services.cost_scope import ForecastScope
 from cloudoptima.storage.models import Anomaly
@@ -126,11 +127,27 @@ async def cost_overview(
     tag: Annotated[str | None, Query(description="key:value, a rollup tag key", max_length=300)] = None,
     series_by_group: Annotated[bool, Query(description="Add group_series (top groups + other).")] = False,
     series_groups: Annotated[int, Query(ge=1, le=20, description="How many groups get a series.")] = 8,
+    period: Annotated[
+        Literal["month_to_date"] | None,
+        Query(
+            description="month_to_date: the complete days of this month through yesterday against the same "
+            "days of last month (see trend_basis); not with start_date/end_date."
+        ),
+    ] = None,
 ) -> Response:
     """Total, previous-period comparison, breakdown and time series of ``[start_date, end_date)``, narrowed by
     the filters (every given one must hold; within one, any listed value); with ``series_by_group`` the top
-    ``series_groups`` groups' series and an ``(other)`` remainder, adding up per period to ``time_series``."""
-    start, end = _range(start_date, end_date)
+    ``series_groups`` groups' series and an ``(other)`` remainder, adding up per period to ``time_series``.
+    The previous period is the same length just before; with ``period=month_to_date`` the range is month to
+    date and the previous period the same days of last month, both stated in ``trend_basis``."""
+    basis = None
+    if period == "month_to_date":
+        if start_date is not None or end_date is not None:
+            raise invalid("period", "period=month_to_date sets the dates: leave out start_date and end_date")
+        basis = trend_basis(_today())
+        start, end = basis.current_start, basis.current_end
+    else:
+        start, end = _range(start_date, end_date)
     if group_by == "tag" and not tag_key:
         raise invalid("tag_key", "group_by=tag needs tag_key")
     dimension = f"tag:{tag_key}" if group_by == "tag" else group_by
@@ -144,6 +161,7 @@ async def cost_overview(
         "c": currency,
         "f": filters.describe(),
         "n": series_groups if series_by_group else 0,
+        "b": basis.model_dump(mode="json") if basis is not None else None,
     }
     org = principal.organization_id
 
@@ -158,6 +176,8 @@ async def cost_overview(
                 currency=currency,
                 filters=filters,
                 series_groups=series_groups if series_by_group else 0,
+                previous=(basis.previous_start, basis.previous_end) if basis is not None else None,
+                basis=basis,
             )
         return CostOverviewOut.model_validate(result.model_dump()).model_dump_json()
 
@@ -272,9 +292,10 @@ async def costs_by_service(
     cloud_provider: CloudProviderName | None = None,
     currency: Currency = None,
 ) -> Response:
-    """Month to date per service with each service's top resources; ``trend`` compares it with the same days
-    of last month (``last_month_same_days``, the period in ``trend_basis``: the previous month up to today's
-    day of the month, clamped to its last day), ``last_month`` is the whole previous month."""
+    """Month to date (the complete days of this month through yesterday; on the 1st, the whole previous month)
+    per service with each service's top resources; ``trend`` compares it with the same days of the month
+    before (``last_month_same_days``, the period in ``trend_basis``, clamped to that month's last day),
+    ``last_month`` is that whole month."""
     today = _today()
     org = principal.organization_id
 

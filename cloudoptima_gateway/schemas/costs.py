@@ -62,6 +62,11 @@ class CostOverviewOut(Schema):
     group_series: list[GroupSeriesOut] = Field(
         default_factory=list, description="With series_by_group=true: the top groups' series and '(other)'."
     )
+    trend_basis: TrendBasisOut | None = Field(
+        default=None,
+        description="With period=month_to_date: the complete days covered and the same days of last month "
+        "that period_comparison compares with (null for an explicit range).",
+    )
 
 
 class ForecastPointOut(Schema):
@@ -195,14 +200,19 @@ class ServiceCostOut(Schema):
 
 
 class TrendBasisOut(Schema):
-    """Month to date against the same days of the previous month, whose end is clamped to that month's last
-    day: on 30 March, 1-30 March vs 1-28 February (all of February); on 1 December, 1 Dec vs 1 Nov."""
+    """Month to date = the complete UTC days of the month through yesterday, ``[current_start, current_end)``
+    with current_end = today (exclusive), against the same day numbers of the previous month, clamped to that
+    month's last day: on 31 March, 1-30 March vs 1-28 February (all of February); on 7 December, 1-6 Dec vs
+    1-6 Nov. On the 1st of a month (no complete day yet) it is the whole previous month (complete_month)."""
 
     current_start: date
-    current_end: date = Field(description="exclusive")
+    current_end: date = Field(description="exclusive (today; today's unfinished day is not counted)")
     previous_start: date
     previous_end: date = Field(description="exclusive")
     rule: str
+    complete_month: bool = Field(
+        default=False, description="True on the 1st of a month: the period is the whole previous month."
+    )
 
 
 class CostsByServiceOut(Schema):

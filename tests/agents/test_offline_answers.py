@@ -138,14 +138,14 @@ async def test_a_period_without_data_says_so(tool_context: ToolContext) -> None:
         (
             "What drove the increase in spend this month?",
             date(2031, 2, 1),
-            date(2031, 2, 21),
+            date(2031, 2, 20),  # complete days: today does not count
             date(2031, 1, 1),
         ),
         ("why did EC2 jump yesterday", date(2031, 2, 19), date(2031, 2, 20), date(2031, 2, 18)),
         (
             "why did Virtual Machines cost go up this month",
             date(2031, 2, 1),
-            date(2031, 2, 21),
+            date(2031, 2, 20),  # complete days: today does not count
             date(2031, 1, 1),
         ),
         ("why did RDS rise last week", date(2031, 2, 10), date(2031, 2, 17), date(2031, 2, 3)),

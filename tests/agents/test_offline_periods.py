@@ -18,8 +18,10 @@ THU = date(2031, 2, 20)  # a Thursday
         ("what did we spend most on last month", THU, date(2031, 1, 1), date(2031, 2, 1)),
         ("last month", date(2031, 1, 15), date(2030, 12, 1), date(2031, 1, 1)),  # January → last December
         ("previous month", date(2031, 3, 31), date(2031, 2, 1), date(2031, 3, 1)),
-        ("this month", THU, date(2031, 2, 1), date(2031, 2, 21)),
-        ("month to date", date(2031, 2, 1), date(2031, 2, 1), date(2031, 2, 2)),
+        ("this month", THU, date(2031, 2, 1), THU),  # complete days only, as the API's month to date
+        ("month to date", date(2031, 2, 1), date(2031, 1, 1), date(2031, 2, 1)),  # the 1st: all of January
+        ("mtd", date(2028, 3, 1), date(2028, 2, 1), date(2028, 3, 1)),  # the 1st: all 29 days of February
+        ("February", date(2031, 2, 1), date(2031, 2, 1), date(2031, 2, 2)),  # named on its 1st: today alone
         ("yesterday", THU, date(2031, 2, 19), THU),
         ("yesterday", date(2031, 1, 1), date(2030, 12, 31), date(2031, 1, 1)),
         ("today", THU, THU, date(2031, 2, 21)),
@@ -32,7 +34,7 @@ THU = date(2031, 2, 20)  # a Thursday
         ("top services in november 2029", THU, date(2029, 11, 1), date(2029, 12, 1)),
         ("Nov 2030", THU, date(2030, 11, 1), date(2030, 12, 1)),
         ("December", date(2031, 1, 10), date(2030, 12, 1), date(2031, 1, 1)),
-        ("spend in February", THU, date(2031, 2, 1), date(2031, 2, 21)),  # the current month: to date
+        ("spend in February", THU, date(2031, 2, 1), THU),  # the current month: its complete days
         ("costs in may", THU, date(2030, 5, 1), date(2030, 6, 1)),
         ("last quarter", THU, date(2030, 10, 1), date(2031, 1, 1)),
         ("this year", THU, date(2031, 1, 1), date(2031, 2, 21)),

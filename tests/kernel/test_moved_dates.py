@@ -112,10 +112,25 @@ def test_month_to_date_against_a_leap_february(
     db_session: Session, leap_org: tuple[uuid.UUID, uuid.UUID]
 ) -> None:
     org, _ = leap_org
-    result = CostAnalytics(db_session.connection(), org).by_service(date(2028, 3, 1))
-    assert result.month_start == date(2028, 3, 1)
+    analytics = CostAnalytics(db_session.connection(), org)
+    # On 1 March no day of March is complete: month to date is all of the leap February (against 1-29 Jan).
+    on_the_first = analytics.by_service(date(2028, 3, 1))
+    assert on_the_first.month_start == date(2028, 2, 1) and on_the_first.trend_basis.complete_month
+    [ec2] = on_the_first.services
+    assert (ec2.current_month, ec2.last_month_same_days, ec2.last_month) == (
+        Decimal("290.00"),
+        Decimal("290.00"),
+        Decimal("310.00"),
+    )
+    # On 2 March: 1 March (complete) against 1 February.
+    result = analytics.by_service(date(2028, 3, 2))
+    assert result.month_start == date(2028, 3, 1) and not result.trend_basis.complete_month
     [ec2] = result.services
-    assert (ec2.current_month, ec2.last_month) == (Decimal("10.00"), Decimal("290.00"))
+    assert (ec2.current_month, ec2.last_month_same_days, ec2.last_month) == (
+        Decimal("10.00"),
+        Decimal("10.00"),
+        Decimal("290.00"),
+    )
 
 
 def test_thirty_day_spend_ends_on_the_collection_day_not_the_wall_clock(

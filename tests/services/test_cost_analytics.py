@@ -179,7 +179,8 @@ def test_bad_questions_are_named(
 
 def test_by_service_current_vs_last_month_with_top_resources(engine: Engine, loaded: uuid.UUID) -> None:
     with engine.connect() as connection:
-        result = CostAnalytics(connection, loaded).by_service(date(2031, 3, 10))
+        # on 11 March, month to date is its complete days 1-10 March
+        result = CostAnalytics(connection, loaded).by_service(date(2031, 3, 11))
     services = {s.service_name: s for s in result.services}
     assert services["EC2"].current_month == Decimal("25.00")
     assert services["EC2"].last_month == Decimal("28.00")

@@ -17,26 +17,32 @@ from cloudoptima.storage.partitions import ensure_cost_partitions
 
 
 @pytest.mark.parametrize(
-    ("today", "previous_end"),
+    ("today", "current_start", "previous_end", "complete_month"),
     [
-        (date(2026, 12, 6), date(2026, 11, 7)),  # 1-6 Dec vs 1-6 Nov
-        (date(2026, 12, 1), date(2026, 11, 2)),  # the 1st: one day against one day
-        (date(2027, 1, 31), date(2027, 1, 1)),  # 1-31 Jan vs 1-31 Dec, across the year end
-        (date(2027, 3, 31), date(2027, 3, 1)),  # 31 March vs all of a 28-day February
-        (date(2027, 3, 29), date(2027, 3, 1)),  # the 29th: still clamped to 28 February
-        (date(2027, 3, 28), date(2027, 3, 1)),  # the 28th: exactly all of February
-        (date(2028, 3, 30), date(2028, 3, 1)),  # leap year: 1-30 March vs 1-29 February
-        (date(2028, 2, 29), date(2028, 1, 30)),  # leap day: 1-29 Feb vs 1-29 Jan
-        (date(2027, 5, 31), date(2027, 5, 1)),  # 31 May vs all of a 30-day April
+        (date(2026, 12, 7), date(2026, 12, 1), date(2026, 11, 7), False),  # 1-6 Dec vs 1-6 Nov
+        (date(2026, 12, 2), date(2026, 12, 1), date(2026, 11, 2), False),  # one complete day vs one day
+        (date(2026, 12, 1), date(2026, 11, 1), date(2026, 10, 31), True),  # the 1st: all Nov vs 1-30 Oct
+        (date(2027, 1, 1), date(2026, 12, 1), date(2026, 12, 1), True),  # the 1st: all Dec vs all Nov
+        (date(2027, 1, 31), date(2027, 1, 1), date(2026, 12, 31), False),  # across the year end
+        (date(2027, 3, 31), date(2027, 3, 1), date(2027, 3, 1), False),  # 1-30 March vs all 28 days of Feb
+        (date(2027, 3, 29), date(2027, 3, 1), date(2027, 3, 1), False),  # 1-28 March: exactly all of Feb
+        (date(2027, 3, 28), date(2027, 3, 1), date(2027, 2, 28), False),  # 1-27 March vs 1-27 Feb
+        (date(2028, 3, 31), date(2028, 3, 1), date(2028, 3, 1), False),  # leap year: all 29 days of Feb
+        (date(2028, 3, 1), date(2028, 2, 1), date(2028, 1, 30), True),  # the 1st: all 29 Feb days vs 1-29 Jan
+        (date(2028, 2, 29), date(2028, 2, 1), date(2028, 1, 29), False),  # leap day: 1-28 Feb vs 1-28 Jan
+        (date(2027, 5, 31), date(2027, 5, 1), date(2027, 5, 1), False),  # 1-30 May vs all of a 30-day April
     ],
 )
-def test_trend_basis_is_the_same_days_of_last_month_clamped(today: date, previous_end: date) -> None:
+def test_month_to_date_is_its_complete_days_against_the_same_days_of_last_month(
+    today: date, current_start: date, previous_end: date, complete_month: bool
+) -> None:
     basis = trend_basis(today)
-    assert basis.current_start == today.replace(day=1)
-    assert basis.current_end == today + timedelta(days=1)
-    assert basis.previous_start == (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    assert basis.current_start == current_start
+    assert basis.current_end == today  # today's unfinished day never counts
+    assert basis.previous_start == (current_start - timedelta(days=1)).replace(day=1)
     assert basis.previous_end == previous_end
-    assert basis.rule == "month_to_date_vs_same_days_of_previous_month"
+    assert basis.complete_month is complete_month
+    assert basis.rule == "complete_days_of_month_to_date_vs_same_days_of_previous_month"
 
 
 def _day(
@@ -74,9 +80,9 @@ def org(db_session: Session) -> uuid.UUID:
 @pytest.mark.parametrize(
     ("today", "current", "same_days", "whole"),
     [
-        (date(2028, 3, 1), "10.00", "10.00", "290.00"),  # the 1st of March vs 1 February (leap year)
-        (date(2028, 3, 31), "310.00", "290.00", "290.00"),  # the 31st vs all 29 days of February
-        (date(2028, 2, 6), "60.00", "60.00", "310.00"),  # a few days: no -80 % against a whole month
+        (date(2028, 3, 1), "290.00", "290.00", "310.00"),  # the 1st: all of February vs 1-29 January
+        (date(2028, 3, 31), "300.00", "290.00", "290.00"),  # 1-30 March vs all 29 days of February
+        (date(2028, 2, 6), "50.00", "50.00", "310.00"),  # 1-5 Feb: no -80 % against a whole month
     ],
 )
 def test_by_service_trend_compares_like_with_like(

@@ -3,12 +3,13 @@ series) and month-to-date by service with each service's top resources."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import text
 
+from cloudoptima.analytics.month_to_date import month_to_date
 from cloudoptima.domain.cost_filters import CostFilters
 from cloudoptima.domain.costs import (
     BreakdownItem,
@@ -39,17 +40,9 @@ def _cents(amount: Decimal) -> Decimal:
 
 
 def trend_basis(today: date) -> TrendBasis:
-    """Month to date (through ``today``) against the same days of the previous month, clamped to that month's
-    last day (see :class:`TrendBasis`)."""
-    month = today.replace(day=1)
-    previous = (month - timedelta(days=1)).replace(day=1)
-    previous_days = (month - previous).days
-    return TrendBasis(
-        current_start=month,
-        current_end=today + timedelta(days=1),
-        previous_start=previous,
-        previous_end=previous + timedelta(days=min(today.day, previous_days)),
-    )
+    """Month to date on ``today`` (its complete days, through yesterday) against the same days of the previous
+    month, clamped to that month's last day (:func:`cloudoptima.analytics.month_to_date.month_to_date`)."""
+    return month_to_date(today)
 
 
 class DashboardCosts(CostQueries):
@@ -67,12 +60,16 @@ class DashboardCosts(CostQueries):
         breakdown_limit: int = 50,
         filters: CostFilters | None = None,
         series_groups: int = 0,
+        previous: tuple[date, date] | None = None,
+        basis: TrendBasis | None = None,
     ) -> CostOverview:
         """The seed's ``/costs/overview`` for ``[start, end)``; previous period = same length just before.
 
         ``filters`` narrow every figure (total, previous period, breakdown, series); ``series_groups`` > 0
         adds ``group_series``: the largest ``series_groups`` groups' series and an ``other`` remainder, read
-        from the same table as the breakdown (see :func:`filters.group_series` for the exact-sum rule)."""
+        from the same table as the breakdown (see :func:`filters.group_series` for the exact-sum rule).
+        ``previous`` replaces the comparison period (``[start, end)`` of the previous period); ``basis`` is
+        echoed as ``trend_basis`` (what a month-to-date answer covers)."""
         validate_range(start, end)
         if granularity not in BUCKET_SQL:
             raise CostQueryError(f"granularity must be one of daily, weekly, monthly (got {granularity!r})")
@@ -87,10 +84,10 @@ class DashboardCosts(CostQueries):
         params.update(extra)
         params.update(filter_params)
         length = end - start
-        prev_start, prev_end = start - length, start
+        prev_start, prev_end = previous if previous is not None else (start - length, start)
         span = {"d0": start, "d1": end}
         total = self._sum(where, {**params, **span})
-        previous = self._sum(where, {**params, "d0": prev_start, "d1": prev_end})
+        before = self._sum(where, {**params, "d0": prev_start, "d1": prev_end})
         breakdown_rows = self._connection.execute(
             text(
                 f"SELECT {dimension_sql} AS dim, sum(billed_cost) AS cost FROM {table} WHERE {table_where} "
@@ -130,12 +127,12 @@ class DashboardCosts(CostQueries):
             currency=chosen,
             total_cost=total,
             period_comparison=PeriodComparison(
-                previous_period=previous,
+                previous_period=before,
                 previous_start=prev_start,
                 previous_end=prev_end,
                 # The difference of the two totals as shown (in cents), so "this − previous" adds up on screen.
-                change_amount=_cents(total) - _cents(previous),
-                change_percent=percent(total - previous, previous),
+                change_amount=_cents(total) - _cents(before),
+                change_percent=percent(total - before, before),
             ),
             breakdown=[
                 BreakdownItem(
@@ -149,15 +146,16 @@ class DashboardCosts(CostQueries):
             time_series=time_series,
             source=source,
             group_series=by_group,
+            trend_basis=basis,
         )
 
     # ---- by service -------------------------------------------------------------------------------------
     def by_service(
         self, today: date, *, provider: str | None = None, currency: str | None = None, top_resources: int = 5
     ) -> CostsByService:
-        """Month to date per service against the same days of the previous month (``trend``, see
-        :func:`trend_basis`) and the whole previous month (``last_month``), with each service's top
-        resources."""
+        """Month to date (its complete days, see :func:`trend_basis`) per service against the same days of the
+        previous month (``trend``) and the whole month before month to date's month (``last_month``), with
+        each service's top resources."""
         basis = trend_basis(today)
         month, previous, tomorrow = basis.current_start, basis.previous_start, basis.current_end
         chosen = self._pick_currency(previous, tomorrow, provider, currency)
