@@ -91,6 +91,10 @@ TOOLSETS: Mapping[str, Toolset] = {
     "exports": Toolset(
         "cost exports (FOCUS, daily, allocated daily): recent runs, status, manifest totals", ("export_runs",)
     ),
+    "allocation": Toolset(
+        "showback: cost by allocation dimension (team, product …) with unallocated and shared costs",
+        ("cost_by_allocation",),
+    ),
     "tags": Toolset(
         "tag governance: coverage of the required tag keys, the untagged resources to fix",
         ("tag_coverage", "untagged_resources"),

@@ -8,7 +8,9 @@ Contract (over :func:`cloudoptima.services.allocation.queries.cost_by_allocation
 - Per currency: every value with cost, ``unallocated`` included, largest first, with its share of the total
   and the part that came from shared-cost splits; the values sum to ``total_cost`` exactly. At most
   :data:`MAX_VALUES` values per currency (the rest summed in ``values_left_off`` / ``left_off_cost``, so the
-  figures still add up). An unknown dimension is an input error listing the organisation's dimensions.
+  figures still add up), names cut at :data:`MAX_VALUE_CHARS`, and the :data:`MAX_CURRENCIES` largest
+  currencies (``currencies_left_off`` counts the others; the REST API has everything). An unknown dimension
+  is an input error listing the organisation's dimensions.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from cloudoptima.services.allocation.queries import cost_by_allocation as alloca
 from cloudoptima_tools.context import ToolContext
 from cloudoptima_tools.spec import ToolInput, ToolInputError, ToolSpec
 
-MAX_VALUES = 40
+MAX_VALUES = 25
+MAX_CURRENCIES = 3
+MAX_VALUE_CHARS = 100
+BUDGET = 6_000
 
 
 class CostByAllocationInput(ToolInput):
@@ -58,6 +63,7 @@ class CostByAllocationOutput(BaseModel):
     start_date: date
     end_date: date
     currencies: list[CurrencyShowback]
+    currencies_left_off: int = 0
 
 
 def cost_by_allocation(ctx: ToolContext, params: CostByAllocationInput) -> CostByAllocationOutput:
@@ -87,7 +93,7 @@ def cost_by_allocation(ctx: ToolContext, params: CostByAllocationInput) -> CostB
         except CostQueryError as exc:
             raise ToolInputError(f"end_date: {exc}") from None
     currencies = []
-    for item in view.currencies:
+    for item in view.currencies[:MAX_CURRENCIES]:
         kept, rest = item.values[:MAX_VALUES], item.values[MAX_VALUES:]
         currencies.append(
             CurrencyShowback(
@@ -96,7 +102,9 @@ def cost_by_allocation(ctx: ToolContext, params: CostByAllocationInput) -> CostB
                 pending=item.pending,
                 values=[
                     AllocatedValue(
-                        value=v.value,
+                        value=v.value
+                        if len(v.value) <= MAX_VALUE_CHARS
+                        else v.value[: MAX_VALUE_CHARS - 1] + "…",
                         cost=v.cost,
                         share_percent=(v.cost * 100 / item.total_cost).quantize(Decimal("0.1"))
                         if item.total_cost
@@ -115,6 +123,7 @@ def cost_by_allocation(ctx: ToolContext, params: CostByAllocationInput) -> CostB
         start_date=view.start_date,
         end_date=view.end_date,
         currencies=currencies,
+        currencies_left_off=max(0, len(view.currencies) - MAX_CURRENCIES),
     )
 
 
@@ -132,7 +141,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         output_model=CostByAllocationOutput,
         handler=cost_by_allocation,
         permission="read:costs",
-        max_output_tokens=6_000,
+        max_output_tokens=BUDGET,
         example={"dimension": "team", "start_date": "2025-11-01", "end_date": "2025-12-01"},
     ),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudoptima_tools import (
+    allocation,
     audit,
     compute,
     cost,
@@ -39,6 +40,7 @@ _ALL: tuple[ToolSpec[Any, Any], ...] = (
     *tags.TOOLS,
     *data_trust.TOOLS,
     *exports.TOOLS,
+    *allocation.TOOLS,
 )
 
 

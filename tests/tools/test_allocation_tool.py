@@ -13,10 +13,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudoptima.services.allocation.dimensions import AllocationDimensions
 from cloudoptima.services.allocation.engine import activate_version, allocate_range, load_rule_set
 from cloudoptima_tools import allocation
-from cloudoptima_tools.allocation import CostByAllocationInput, cost_by_allocation
+from cloudoptima_tools.allocation import (
+    AllocatedValue,
+    CostByAllocationInput,
+    CostByAllocationOutput,
+    CurrencyShowback,
+    cost_by_allocation,
+)
 from cloudoptima_tools.cache import ResultCache
 from cloudoptima_tools.context import ToolContext
-from cloudoptima_tools.spec import ToolInputError
+from cloudoptima_tools.spec import ToolInputError, estimate_tokens
 from tests.services.allocation_support import Row, load, new_org
 
 NOW = datetime(2031, 8, 1, tzinfo=UTC)
@@ -81,3 +87,31 @@ def test_cost_by_allocation_tool(engine: Engine, monkeypatch: pytest.MonkeyPatch
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM cost_data WHERE organization_id = :org"), {"org": org})
             connection.execute(text("DELETE FROM organizations WHERE id = :org"), {"org": org})
+
+
+def test_the_widest_answer_fits_the_budget() -> None:
+    value = AllocatedValue(
+        value="v" * allocation.MAX_VALUE_CHARS,
+        cost=Decimal("-123456789012.123456789"),
+        share_percent=Decimal("-100.0"),
+        shared_cost=Decimal("-123456789012.123456789"),
+    )
+    widest = CostByAllocationOutput(
+        dimension="d" * 63,
+        version=2**31,
+        start_date=JULY,
+        end_date=AUGUST,
+        currencies=[
+            CurrencyShowback(
+                currency="USD",
+                total_cost=value.cost,
+                pending=value.cost,
+                values=[value] * allocation.MAX_VALUES,
+                values_left_off=10**6,
+                left_off_cost=value.cost,
+            )
+        ]
+        * allocation.MAX_CURRENCIES,
+        currencies_left_off=10**3,
+    )
+    assert estimate_tokens(widest.model_dump_json()) <= allocation.BUDGET

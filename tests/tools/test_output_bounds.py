@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 from fastmcp import Client
 from sqlalchemy import Engine, Table, func, insert, literal, select
+from sqlalchemy.orm import Session
 
+from cloudoptima.services.allocation.dimensions import AllocationDimensions
+from cloudoptima.services.allocation.engine import activate_version, allocate_range
 from cloudoptima.storage.base import Base
 from cloudoptima.storage.models import Organization
 from cloudoptima_mcp.identity import Identity
@@ -122,6 +125,8 @@ def _arguments(name: str, big_org: SeededOrg, engine: Engine) -> dict[str, Any]:
         arguments["limit"] = spec.input_model.model_json_schema()["properties"]["limit"].get("maximum", 500)
     if name == "notifications_mark_read":
         arguments["all"] = True
+    if name == "cost_by_allocation":
+        arguments.update(dimension=_allocated_dimension(engine, big_org.organization_id), reconcile=True)
     if name in DECISION_TOOLS:
         arguments["execution_id"] = pending_of(big_org.organization_id)[0]
     if name in EXECUTION_TOOLS:
@@ -146,6 +151,22 @@ def _arguments(name: str, big_org: SeededOrg, engine: Engine) -> dict[str, Any]:
                 ).scalar()
             )
     return arguments
+
+
+def _allocated_dimension(engine: Engine, org: uuid.UUID) -> str:
+    """A dimension over the big organisation's last 30 days (one value per tag value), allocated."""
+    with Session(engine) as session, session.begin():
+        service = AllocationDimensions(session, org)
+        if any(d.name == "bounds" for d in service.list()):
+            return "bounds"  # allocated by an earlier call
+        dimension = service.create("bounds", None, NOW)
+        rules = {"rules": [{"value_from_tag": "team"}, {"value_from_tag": "env"}, {"value_from_tag": "app"}]}
+        _, rule_set = service.save_rules(dimension.id, rules, None, NOW)
+        connection = session.connection()
+        start = (NOW - timedelta(days=31)).date()
+        allocate_range(connection, org, dimension.id, 1, rule_set, start, NOW.date() + timedelta(days=1))
+        activate_version(connection, org, dimension.id, 1, NOW)
+    return dimension.name
 
 
 def test_every_tool_stays_inside_its_budget_at_maximum_size(engine: Engine, big: SeededOrg) -> None:
