@@ -1,9 +1,11 @@
 """The console at ``/`` in a real Chromium: the demo login from ``cloudoptima up`` signs in, and the
-Overview's month-to-date total is the API's ``total_cost`` for the very period the console asked for."""
+Overview's month-to-date total is the API's ``total_cost`` for month to date (``period=month_to_date``: its
+complete days against the same days of last month), labelled with the period the API's ``trend_basis`` states."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,16 +42,28 @@ async def test_demo_login_shows_the_apis_month_to_date_total(
     await expect(total).to_have_attribute("data-value", re.compile(r"^-?\d+\.\d{2}$"))
     shown = Decimal(str(await total.get_attribute("data-value")))
 
-    by_service = [q for q in asked if q.get("group_by") == ["service"]]
-    assert by_service, asked
-    # The month-to-date window is the latest by-service window the console asks for (the other: last month's).
-    start, end = max((q["start_date"][0], q["end_date"][0]) for q in by_service)
-    answer = await stack.api("/v1/costs/overview", start_date=start, end_date=end, granularity="daily")
+    month_to_date = [q for q in asked if q.get("period") == ["month_to_date"]]
+    assert month_to_date and "start_date" not in month_to_date[0], asked
+    answer = await stack.api("/v1/costs/overview", period="month_to_date", group_by="service")
     assert answer.status_code == 200, answer.text
     expected = Decimal(str(answer.json()["total_cost"])).quantize(Decimal("0.01"))
     assert expected > 0, "the demo estate has spend this month"
     assert shown == expected
     assert f"{expected:,.2f}" in await total.inner_text()
+    # The card says what it covers, as the API's trend_basis (which by-service shares): complete days only.
+    basis = answer.json()["trend_basis"]
+    by_service = await stack.api("/v1/costs/by-service")
+    assert by_service.json()["trend_basis"] == basis
+    label = page.get_by_test_id("overview-mtd-basis")
+    await expect(label).to_have_attribute("data-start", basis["current_start"])
+    await expect(label).to_have_attribute("data-end", basis["current_end"])
+    await expect(label).to_have_attribute("data-previous-end", basis["previous_end"])
+    assert basis["current_end"] == datetime.now(UTC).date().isoformat()  # today's unfinished day is not in it
+    previous = Decimal(str(answer.json()["period_comparison"]["previous_period"])).quantize(Decimal("0.01"))
+    await expect(page.get_by_test_id("overview-mtd-previous")).to_have_attribute(
+        "data-value", f"{previous:.2f}"
+    )
+    assert " vs " in await label.inner_text()
 
     # Open savings: the API has no savings total, so the card sums every active recommendation's estimate.
     recs = await stack.api("/v1/recommendations", status="active", limit="500")
@@ -63,6 +77,7 @@ async def test_demo_login_shows_the_apis_month_to_date_total(
     # Top tags: the first rollup tag key's tagged values, the untagged remainder apart.
     org = await stack.api("/v1/organization")
     key = org.json()["settings"]["rollup_tag_keys"][0]
+    start, end = basis["current_start"], basis["current_end"]  # the other cards cover month to date too
     by_tag = await stack.api(
         "/v1/costs/overview", start_date=start, end_date=end, group_by="tag", tag_key=key
     )

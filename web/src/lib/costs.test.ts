@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { csvFileName, explorerCsv, explorerRows, periodProblem, presetPeriod, previousPeriod } from "./costs";
+import { comparisonPeriod, comparisonTotals, csvFileName, explorerCsv, explorerRows, periodProblem, presetPeriod, previousPeriod } from "./costs";
 import type { CostOverview } from "./types";
 
 function answer(total: number, breakdown: [string, number, string | null][], previous = 0): CostOverview {
@@ -17,12 +17,34 @@ function answer(total: number, breakdown: [string, number, string | null][], pre
 }
 
 describe("periods", () => {
-  it("presets are UTC days, end-exclusive", () => {
-    expect(presetPeriod("this_month", "2026-12-07")).toEqual({ start: "2026-12-01", end: "2026-12-08" });
+  it("presets are complete UTC days, end-exclusive (today's unfinished day never counts)", () => {
+    expect(presetPeriod("this_month", "2026-12-07")).toEqual({ start: "2026-12-01", end: "2026-12-07" });
+    expect(presetPeriod("this_month", "2026-12-01")).toEqual({ start: "2026-11-01", end: "2026-12-01" }); // the 1st: last month
     expect(presetPeriod("last_month", "2026-12-07")).toEqual({ start: "2026-11-01", end: "2026-12-01" });
     expect(presetPeriod("last_month", "2026-01-15")).toEqual({ start: "2025-12-01", end: "2026-01-01" });
-    expect(presetPeriod("last_30", "2026-12-07")).toEqual({ start: "2026-11-08", end: "2026-12-08" });
-    expect(presetPeriod("last_90", "2026-12-07")).toEqual({ start: "2026-09-09", end: "2026-12-08" });
+    expect(presetPeriod("last_30", "2026-12-07")).toEqual({ start: "2026-11-07", end: "2026-12-07" });
+    expect(presetPeriod("last_90", "2026-12-07")).toEqual({ start: "2026-09-08", end: "2026-12-07" });
+  });
+
+  it("month presets compare with the same days of the previous month, other periods with the equal length before", () => {
+    const thisMonth = comparisonPeriod("this_month", presetPeriod("this_month", "2026-12-07"));
+    expect(thisMonth.period).toEqual({ start: "2026-11-01", end: "2026-11-07" });
+    expect(thisMonth.rule).toBe("same_days_of_previous_month");
+    expect(thisMonth.label).toBe("Dec 1 – Dec 6 vs Nov 1 – Nov 6 (the same days of the previous month)");
+    expect(comparisonPeriod("this_month", presetPeriod("this_month", "2027-03-31")).period).toEqual({ start: "2027-02-01", end: "2027-03-01" });
+    expect(comparisonPeriod("this_month", presetPeriod("this_month", "2028-03-31")).period).toEqual({ start: "2028-02-01", end: "2028-03-01" });
+    expect(comparisonPeriod("last_month", presetPeriod("last_month", "2026-12-07")).period).toEqual({ start: "2026-10-01", end: "2026-10-31" });
+    expect(comparisonPeriod("last_month", presetPeriod("last_month", "2028-03-15")).period).toEqual({ start: "2028-01-01", end: "2028-01-30" });
+    const custom = comparisonPeriod(null, { start: "2026-11-10", end: "2026-11-20" });
+    expect(custom.period).toEqual({ start: "2026-10-31", end: "2026-11-10" });
+    expect(custom.rule).toBe("previous_equal_length");
+    expect(custom.label).toBe("Nov 10 – Nov 19 vs Oct 31 – Nov 9 (the previous period of equal length)");
+    expect(comparisonPeriod("last_30", presetPeriod("last_30", "2026-12-07")).rule).toBe("previous_equal_length");
+  });
+
+  it("the previous total and change come from the comparison period's own answer", () => {
+    expect(comparisonTotals(answer(30.3, []), answer(12.1, []))).toEqual({ previous: 12.1, change: 18.2, percent: (1820 / 1210) * 100 });
+    expect(comparisonTotals(answer(5, []), answer(0, [])).percent).toBeNull();
   });
 
   it("the comparison is the same length just before (as the API's period_comparison)", () => {

@@ -1,7 +1,10 @@
-// The Cost explorer's pure parts: period presets (UTC days, end-exclusive), the comparison period the API uses
-// (the same length just before), the table's rows from the API's breakdowns and the CSV of exactly those rows.
+// The Cost explorer's pure parts: period presets (UTC days, end-exclusive, complete days only: today's
+// unfinished day never counts), the comparison period (the same days of the previous month for the month
+// presets, the same length just before otherwise), the table's rows from the API's breakdowns and the CSV of
+// exactly those rows.
 
 import { addDays, daysBetween, monthStart, previousMonthStart } from "./dates";
+import { dayRangeLabel, monthToDate, sameDaysOfPreviousMonth } from "./monthToDate";
 import type { CostOverview } from "./types";
 
 export interface Period {
@@ -19,19 +22,47 @@ export const PRESETS: readonly { name: PresetName; label: string }[] = [
   { name: "last_90", label: "Last 90 days" },
 ];
 
-/** The period of a preset on ``today`` (UTC): this month runs to today inclusive, "last N days" end today. */
+/** The period of a preset on ``today`` (UTC), complete days only (end = today, exclusive): this month is month
+ * to date as every screen defines it (lib/monthToDate: on the 1st, the whole previous month); "last N days"
+ * are the N days before today. */
 export function presetPeriod(name: PresetName, today: string): Period {
-  const tomorrow = addDays(today, 1);
   switch (name) {
     case "this_month":
-      return { start: monthStart(today), end: tomorrow };
+      return monthToDate(today).current;
     case "last_month":
       return { start: previousMonthStart(today), end: monthStart(today) };
     case "last_30":
-      return { start: addDays(tomorrow, -30), end: tomorrow };
+      return { start: addDays(today, -30), end: today };
     case "last_90":
-      return { start: addDays(tomorrow, -90), end: tomorrow };
+      return { start: addDays(today, -90), end: today };
   }
+}
+
+export interface Comparison {
+  period: Period;
+  rule: "same_days_of_previous_month" | "previous_equal_length";
+  /** What is compared with what, e.g. "Dec 1 – Dec 6 vs Nov 1 – Nov 6 (the same days of last month)". */
+  label: string;
+}
+
+/** What ``period`` is compared with: for "this month" / "last month" the same day numbers of the previous month
+ * (clamped to its length), for any other period the same number of days just before it. */
+export function comparisonPeriod(preset: PresetName | null, period: Period): Comparison {
+  const monthly = (preset === "this_month" || preset === "last_month") && period.start.endsWith("-01");
+  const compared = monthly ? sameDaysOfPreviousMonth(period) : previousPeriod(period);
+  const why = monthly ? "the same days of the previous month" : "the previous period of equal length";
+  return {
+    period: compared,
+    rule: monthly ? "same_days_of_previous_month" : "previous_equal_length",
+    label: `${dayRangeLabel(period)} vs ${dayRangeLabel(compared)} (${why})`,
+  };
+}
+
+/** The previous total and the change, from the comparison period's own answer (in cents, as shown). */
+export function comparisonTotals(current: CostOverview, previous: CostOverview): { previous: number; change: number; percent: number | null } {
+  const now = cents(current.total_cost);
+  const then = cents(previous.total_cost);
+  return { previous: then / 100, change: (now - then) / 100, percent: then === 0 ? null : ((now - then) / then) * 100 };
 }
 
 /** The comparison period: the same number of days just before ``period`` (what the API's

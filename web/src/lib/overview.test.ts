@@ -55,13 +55,16 @@ describe("dates", () => {
 describe("month-to-date windows", () => {
   it("compares the same days of last month", () => {
     expect(monthToDateWindows("2026-12-07")).toEqual({
-      current: { start: "2026-12-01", end: "2026-12-08" },
-      previous: { start: "2026-11-01", end: "2026-11-08" },
+      current: { start: "2026-12-01", end: "2026-12-07" },
+      previous: { start: "2026-11-01", end: "2026-11-07" },
     });
   });
-  it("cuts the previous window at the end of a shorter month", () => {
+  it("cuts the previous window at the end of a shorter month; on the 1st it is the whole previous month", () => {
     expect(monthToDateWindows("2026-03-31").previous).toEqual({ start: "2026-02-01", end: "2026-03-01" });
-    expect(monthToDateWindows("2026-01-01").previous).toEqual({ start: "2025-12-01", end: "2025-12-02" });
+    expect(monthToDateWindows("2026-01-01")).toEqual({
+      current: { start: "2025-12-01", end: "2026-01-01" },
+      previous: { start: "2025-11-01", end: "2025-12-01" },
+    });
   });
 });
 

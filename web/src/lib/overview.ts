@@ -1,12 +1,14 @@
 // The Overview's figures, computed from the API's answers with no I/O (the caller passes "today").
 //
-// - Month to date: [1st of this month, tomorrow) against the same number of days from the 1st of last month
-//   (cut at the end of last month: on 31 March, 1-31 March against all of February).
+// - Month to date (lib/monthToDate, the API's trend_basis): the complete days [1st, today) against the same
+//   days of last month, clamped to its length (on 31 March, 1-30 March against all of February); on the 1st,
+//   the whole previous month.
 // - End-of-month forecast: the recorded daily costs of this month up to the forecast's history end, plus the
 //   forecast's predicted days from there to the end of the month; the interval adds the points' lower and
 //   upper bounds the same way.
 
-import { addDays, daysBetween, monthStart, nextMonthStart, previousMonthStart } from "./dates";
+import { daysBetween, monthStart, nextMonthStart } from "./dates";
+import { monthToDate } from "./monthToDate";
 import type { CostOverview, Forecast } from "./types";
 
 export interface MonthToDateWindows {
@@ -14,13 +16,10 @@ export interface MonthToDateWindows {
   previous: { start: string; end: string };
 }
 
+/** Month to date on ``today`` and the same days of last month (see lib/monthToDate). */
 export function monthToDateWindows(today: string): MonthToDateWindows {
-  const start = monthStart(today);
-  const end = addDays(today, 1);
-  const days = daysBetween(start, end);
-  const previousStart = previousMonthStart(today);
-  const previousEnd = addDays(previousStart, days) < start ? addDays(previousStart, days) : start;
-  return { current: { start, end }, previous: { start: previousStart, end: previousEnd } };
+  const { current, previous } = monthToDate(today);
+  return { current, previous };
 }
 
 export interface MonthEndForecast {

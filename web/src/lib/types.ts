@@ -1,6 +1,8 @@
 // The shapes of the public REST answers the console reads (cloudoptima_gateway/schemas). Money is a JSON
 // number rounded to cents; dates are "YYYY-MM-DD" (UTC days, end-exclusive ranges).
 
+import type { TrendBasis } from "./monthToDate";
+
 export interface BreakdownItem {
   dimension: string;
   cost: number;
@@ -24,6 +26,8 @@ export interface CostOverview {
   };
   breakdown: BreakdownItem[];
   time_series: { date: string; cost: number }[];
+  /** With period=month_to_date: what the answer covers and compares with. */
+  trend_basis?: TrendBasis | null;
 }
 
 export interface ForecastPoint {

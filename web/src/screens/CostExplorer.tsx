@@ -1,6 +1,7 @@
 // Cost explorer: the API's /v1/costs/overview grouped by any dimension it supports (and the organisation's
 // rollup tag keys), filtered by provider, cloud accounts, services, regions and a tag value, for a chosen period
-// against the previous period of the same length, daily / weekly / monthly; a comparison chart, a per-group
+// against the same days of the previous month ("this month" / "last month") or the previous period of the
+// same length (any other period), daily / weekly / monthly; a comparison chart, a per-group
 // chart (the API's group_series), the breakdown table and the period × group table, each exported as CSV with
 // exactly the table's strings. The whole state lives in the query string (a shareable link; reload restores it).
 
@@ -12,7 +13,7 @@ import { getJson } from "../lib/api";
 import { todayUtc } from "../lib/dates";
 import { money, percent } from "../lib/format";
 import { useLoad } from "../lib/hooks";
-import { alignPrevious, csvFileName, explorerCsv, explorerRows, periodProblem, presetPeriod, previousPeriod, PRESETS, type Period, type PresetName } from "../lib/costs";
+import { alignPrevious, comparisonPeriod, comparisonTotals, csvFileName, explorerCsv, explorerRows, periodProblem, presetPeriod, PRESETS, type Period, type PresetName } from "../lib/costs";
 import { groupCsv, groupCsvName, groupTable, overviewQuery, stateFromQuery, stateToQuery, tagProblem, type ExplorerState, type GroupSeries } from "../lib/explorer";
 import type { CloudAccountList, CostOverview } from "../lib/types";
 import "./explorer.css";
@@ -86,7 +87,10 @@ export function CostExplorer({ now }: { now?: Date }) {
     }
   }, [query]);
   const problem = periodProblem(period);
-  const compared = previousPeriod(period);
+  // "This month" / "last month" against the same days of the previous month; other periods against the
+  // previous period of equal length (lib/costs comparisonPeriod; the label says which).
+  const comparison = comparisonPeriod(preset, period);
+  const compared = comparison.period;
   const key = stateToQuery({ ...state, compare: true });
 
   const accountList = useLoad("cloud-accounts", () => getJson<CloudAccountList>("/v1/cloud-accounts"));
@@ -118,7 +122,7 @@ export function CostExplorer({ now }: { now?: Date }) {
         <h1>Cost explorer</h1>
         <p className="muted">
           {period.start} – up to {period.end} (end not included, UTC)
-          {compare ? ` · compared with ${compared.start} – up to ${compared.end}` : ""}
+          {compare ? <span data-testid="explorer-comparison" data-rule={comparison.rule} data-start={compared.start} data-end={compared.end}>{` · ${comparison.label}`}</span> : ""}
         </p>
       </header>
 
@@ -235,13 +239,19 @@ export function CostExplorer({ now }: { now?: Date }) {
             </div>
             {compare && (
               <div>
-                <div className="muted small">Previous period</div>
-                <p className="figure" data-testid="explorer-previous-total" data-value={current.value.period_comparison.previous_period.toFixed(2)}>
-                  {money(current.value.period_comparison.previous_period, current.value.currency)}
-                </p>
-                <span data-testid="explorer-change" data-value={current.value.period_comparison.change_amount.toFixed(2)} className={current.value.period_comparison.change_amount > 0 ? "up" : "down"}>
-                  {money(current.value.period_comparison.change_amount, current.value.currency)} ({percent(current.value.period_comparison.change_percent)})
-                </span>
+                <div className="muted small">{comparison.rule === "same_days_of_previous_month" ? "Same days of the previous month" : "Previous period"}</div>
+                {previous === null ? (
+                  <p className="muted" data-testid="explorer-previous-total" data-state="loading">…</p>
+                ) : (
+                  <>
+                    <p className="figure" data-testid="explorer-previous-total" data-value={comparisonTotals(current.value, previous).previous.toFixed(2)}>
+                      {money(comparisonTotals(current.value, previous).previous, current.value.currency)}
+                    </p>
+                    <span data-testid="explorer-change" data-value={comparisonTotals(current.value, previous).change.toFixed(2)} className={comparisonTotals(current.value, previous).change > 0 ? "up" : "down"}>
+                      {money(comparisonTotals(current.value, previous).change, current.value.currency)} ({percent(comparisonTotals(current.value, previous).percent)})
+                    </span>
+                  </>
+                )}
               </div>
             )}
             <span className="spacer" />

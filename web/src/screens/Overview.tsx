@@ -21,6 +21,7 @@ import {
 } from "../lib/overview";
 import type { RecommendationList } from "../lib/recommendations";
 import { useLiveVersion } from "../lib/live";
+import { dayRangeLabel, fromTrendBasis, monthToDate, monthToDateLabel } from "../lib/monthToDate";
 import type { AnomalyList, ApprovalList, BudgetList, CloudAccountList, CostOverview, Forecast } from "../lib/types";
 
 const TREND_DAYS = 90;
@@ -89,6 +90,11 @@ function overview(start: string, end: string, groupBy: string): Promise<CostOver
   return getJson<CostOverview>("/v1/costs/overview", { start_date: start, end_date: end, granularity: "daily", group_by: groupBy });
 }
 
+/** Month to date as the API defines it (complete days vs the same days of last month, in trend_basis). */
+function monthToDateOverview(): Promise<CostOverview> {
+  return getJson<CostOverview>("/v1/costs/overview", { period: "month_to_date", granularity: "daily", group_by: "service" });
+}
+
 function TopList({ data, testId }: { data: CostOverview; testId: string }) {
   const top = data.breakdown.slice(0, 5);
   if (top.length === 0) return <p className="muted">No costs this month yet.</p>;
@@ -122,8 +128,7 @@ export function Overview({ now }: { now?: Date }) {
   const budgetV = useLiveVersion("budget_alerts");
   const execV = useLiveVersion("policy_executions");
   const recV = useLiveVersion("recommendations");
-  const mtd = useLoad(`mtd:${today}`, () => overview(windows.current.start, windows.current.end, "service"), costV);
-  const previous = useLoad(`prev:${today}`, () => overview(windows.previous.start, windows.previous.end, "service"), costV);
+  const mtd = useLoad(`mtd:${today}`, monthToDateOverview, costV);
   const byAccount = useLoad(`acc:${today}`, () => overview(windows.current.start, windows.current.end, "account"), costV);
   const byRegion = useLoad(`reg:${today}`, () => overview(windows.current.start, windows.current.end, "region"), costV);
   const trend = useLoad(`trend:${today}`, () => overview(addDays(today, 1 - TREND_DAYS), addDays(today, 1), "provider"), costV);
@@ -140,7 +145,6 @@ export function Overview({ now }: { now?: Date }) {
   const tags = useLoad(`tags:${today}`, () => topTags(windows.current.start, windows.current.end), costV);
   const savings = useLoad("savings", openSavings, `${execV}:${recV}`);
 
-  const both = combine(mtd, previous);
   const trendAndForecast = combine(trend, forecast);
   const monthAndForecast = combine(mtd, forecast);
 
@@ -149,14 +153,16 @@ export function Overview({ now }: { now?: Date }) {
       <header className="page-header">
         <h1>Overview</h1>
         <p className="muted">
-          Month to date: {windows.current.start} – {today} (UTC)
+          Month to date: {dayRangeLabel(windows.current)}{monthToDate(today).completeMonth ? " (last month, complete)" : ""} (UTC, complete days)
         </p>
       </header>
       <div className="grid">
         <Card title="Month-to-date spend" testId="overview-mtd">
-          <Pending value={both}>
-            {([current, prior]) => {
-              const change = changePercent(current.total_cost, prior.total_cost);
+          <Pending value={mtd}>
+            {(current) => {
+              const prior = current.period_comparison.previous_period;
+              const change = changePercent(current.total_cost, prior);
+              const basis = current.trend_basis ? fromTrendBasis(current.trend_basis) : monthToDate(today);
               return (
                 <>
                   <p className="figure" data-testid="overview-mtd-total" data-value={current.total_cost.toFixed(2)}>
@@ -167,10 +173,12 @@ export function Overview({ now }: { now?: Date }) {
                       {percent(change)}
                     </span>{" "}
                     against{" "}
-                    <span data-testid="overview-mtd-previous" data-value={prior.total_cost.toFixed(2)}>
-                      {money(prior.total_cost, prior.currency)}
-                    </span>{" "}
-                    for {windows.previous.start} – {addDays(windows.previous.end, -1)}
+                    <span data-testid="overview-mtd-previous" data-value={prior.toFixed(2)}>
+                      {money(prior, current.currency)}
+                    </span>
+                  </p>
+                  <p className="muted small" data-testid="overview-mtd-basis" data-start={basis.current.start} data-end={basis.current.end} data-previous-start={basis.previous.start} data-previous-end={basis.previous.end} data-complete-month={String(basis.completeMonth)}>
+                    {monthToDateLabel(basis)} (UTC, complete days; today is not counted)
                   </p>
                 </>
               );
