@@ -20,6 +20,7 @@ import { Anomalies } from "./screens/Anomalies";
 import { Recommendations } from "./screens/Recommendations";
 import { Approvals } from "./screens/Approvals";
 import { Policies } from "./screens/Policies";
+import "./shell-polish.css";
 
 interface Screen {
   path: string;
@@ -109,6 +110,17 @@ export function App() {
   const found = route(path === "/login" ? "/" : path);
   return (
     <div className="shell" data-testid="app-shell" data-role={principal.role}>
+      <a
+        className="skip-link"
+        href="#content"
+        data-testid="skip-link"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById("content")?.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <header className="topbar">
         <button type="button" ref={menuButton} className="menu-button" aria-expanded={menuOpen} aria-controls="main-nav" data-testid="nav-toggle" onClick={() => setMenuOpen(!menuOpen)}>
           Menu
@@ -147,7 +159,7 @@ export function App() {
           ))}
         </ul>
       </nav>
-      <main className="content" id="content">
+      <main className="content" id="content" tabIndex={-1}>
         {found ? found[0].render(found[1]) : <NotFound />}
       </main>
     </div>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type uPlot from "uplot";
-import { compactMoney, dayRange, moneyTicks } from "./plot";
+import { compactMoney, dayLabel, dayLegendSeries, dayRange, moneyTicks } from "./plot";
 
 describe("moneyTicks", () => {
   const fmt = compactMoney("USD");
@@ -22,5 +22,16 @@ describe("dayRange", () => {
   it("puts a single point in the middle of two weeks, not years", () => {
     const t = 1_796_083_200; // 2026-12-01
     expect(dayRange(plotOf([t]), t, t + 86_400_000)).toEqual([t - 7 * 86_400, t + 7 * 86_400]);
+  });
+});
+
+describe("dayLegendSeries", () => {
+  it("labels the x value as its UTC day, a dash off the chart", () => {
+    const series = dayLegendSeries({});
+    expect(series.label).toBe("Day");
+    const value = series.value as (u: uPlot, v: number | null) => string;
+    expect(value({} as uPlot, 86_400 * 4)).toBe(dayLabel(86_400 * 4));
+    expect(value({} as uPlot, null)).toBe("—");
+    expect(dayLegendSeries({ label: "Week" }).label).toBe("Week");
   });
 });

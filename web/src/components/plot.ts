@@ -59,6 +59,13 @@ export function dayRange(u: uPlot, min: number, max: number): uPlot.Range.MinMax
   return only === undefined ? [min, max] : [only - 7 * DAY_S, only + 7 * DAY_S];
 }
 
+/** The legend's x series of a day-based chart: labelled "Day", the hovered point's UTC day ("Oct 5"), "—"
+ * when the cursor is off the chart (uPlot's default reads "Time: --"). A series that sets its own ``value``
+ * or ``label`` keeps it. */
+export function dayLegendSeries(series: uPlot.Series | undefined): uPlot.Series {
+  return { label: "Day", value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? "—" : dayLabel(v)), ...(series ?? {}) };
+}
+
 /** The smallest width a chart is drawn at (narrower containers scroll rather than squash the axes). */
 export const MIN_CHART_WIDTH = 280;
 
@@ -69,6 +76,7 @@ export function mountPlot(element: HTMLElement, options: Omit<uPlot.Options, "wi
   const x = options.scales?.x;
   const full: uPlot.Options = { ...options, width: width() };
   if (x?.time === true && x.range === undefined) full.scales = { ...options.scales, x: { ...x, range: dayRange } };
+  if (x?.time === true) full.series = [dayLegendSeries(options.series[0]), ...options.series.slice(1)];
   const plot = new uPlot(full, data, element);
   const resize = new ResizeObserver(() => plot.setSize({ width: width(), height: options.height }));
   resize.observe(element);

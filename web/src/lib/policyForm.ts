@@ -27,6 +27,17 @@ export const ACTION_CONFIG_EXAMPLES: Record<string, string> = {
   untag: '{"keys": ["temporary"]}',
 };
 
+/** Actions that stop, shrink or delete something (every kind but ``start``, ``tag`` and ``untag``): a policy
+ * that runs one of these with no condition touches every resource in scope, so the form asks first. */
+export const DESTRUCTIVE_ACTION_TYPES: readonly string[] = ["stop", "resize", "snapshot_and_delete_disk", "delete_snapshot", "release_ip"];
+
+/** A new policy's action: a ``tag`` marking resources for review (reversible, changes nothing that runs). */
+export const SAFE_DEFAULT_ACTION: ActionRow = { type: "tag", config: '{"tags": {"cloudoptima-review": "flagged"}}' };
+
+/** The message refusing an enabled, condition-less policy with a destructive action (keyed ``conditions``). */
+export const EVERY_RESOURCE_MESSAGE =
+  "this enabled policy has no conditions and a destructive action, so it applies to every resource in scope: add a condition, disable it, or tick the confirmation";
+
 export type TriggerKind = "schedule" | "event" | "threshold";
 
 export interface ConditionRow {
@@ -65,14 +76,23 @@ export interface PolicyFormState {
   requireApproval: boolean;
   rollbackEnabled: boolean;
   maxResources: string;
+  /** The user confirmed an enabled policy with no conditions and a destructive action may touch every
+   * resource in scope (client-side only; never sent). */
+  confirmEveryResource: boolean;
 }
 
-/** A new policy's form: an event trigger on anomalies, one ``stop`` action, the API's safety defaults. */
+/** Whether ``form`` is enabled, has no condition and runs a destructive action (so needs the confirmation). */
+export function appliesToEveryResource(form: PolicyFormState): boolean {
+  return form.enabled && form.conditions.length === 0 && form.actions.some((a) => DESTRUCTIVE_ACTION_TYPES.includes(a.type));
+}
+
+/** A new policy's form: disabled, an event trigger on anomalies, one reversible ``tag`` action (see
+ * SAFE_DEFAULT_ACTION), the API's safety defaults. */
 export function emptyPolicyForm(): PolicyFormState {
   return {
     name: "",
     description: "",
-    enabled: true,
+    enabled: false,
     riskLevel: "",
     trigger: "event",
     scheduleMode: "cron",
@@ -86,11 +106,12 @@ export function emptyPolicyForm(): PolicyFormState {
     windowDays: "1",
     aggregation: "every_day",
     conditions: [],
-    actions: [{ type: "stop", config: "" }],
+    actions: [{ ...SAFE_DEFAULT_ACTION }],
     dryRunFirst: true,
     requireApproval: true,
     rollbackEnabled: true,
     maxResources: "25",
+    confirmEveryResource: false,
   };
 }
 
@@ -200,9 +221,11 @@ export function parseFilters(lines: string): Record<string, string> {
 export type BuiltPolicy = { ok: true; body: Record<string, unknown> } | { ok: false; fields: Record<string, string> };
 
 /** The PolicyIn body for ``form``; an action's config that is not a JSON object is refused here (keyed
- * ``actions.<i>.config``), everything else is left to the API. */
+ * ``actions.<i>.config``), and so is an enabled policy with no conditions and a destructive action unless
+ * ``confirmEveryResource`` is ticked (keyed ``conditions``); everything else is left to the API. */
 export function policyBody(form: PolicyFormState): BuiltPolicy {
   const fields: Record<string, string> = {};
+  if (appliesToEveryResource(form) && !form.confirmEveryResource) fields["conditions"] = EVERY_RESOURCE_MESSAGE;
   const actions = form.actions.map((a, i) => {
     const raw = a.config.trim();
     if (raw === "") return { type: a.type, config: {} };

@@ -18,6 +18,7 @@ import {
   type RollbackOut,
 } from "../lib/approvals";
 import { money, relativeAge } from "../lib/format";
+import { dateTimeText } from "../lib/polish";
 import { channelLabel } from "../lib/labels";
 import { useCan, useLoad, usePrincipal } from "../lib/hooks";
 import { navigate } from "../lib/router";
@@ -88,8 +89,8 @@ function Inbox() {
               </div>
               <ImpactLine impact={impactOf(a.impact)} />
               <p className="muted small">
-                {a.kind} · requested {relativeAge(a.requested_at)}
-                {a.expires_at ? ` · expires ${new Date(a.expires_at).toLocaleString()}` : ""}
+                {a.kind} · requested <time dateTime={a.requested_at} data-testid="approval-requested-at">{dateTimeText(a.requested_at)}</time> ({relativeAge(a.requested_at)})
+                {a.expires_at ? ` · expires ${dateTimeText(a.expires_at)}` : ""}
               </p>
             </li>
           ))}
@@ -276,7 +277,7 @@ function Detail({ id }: { id: string }) {
           </span>{" "}
           <Risk level={execution.risk_level} />{" "}
           <span className="muted small">
-            {execution.kind} · requested {relativeAge(execution.started_at)}
+            {execution.kind} · requested <time dateTime={execution.started_at} data-testid="execution-requested-at">{dateTimeText(execution.started_at)}</time> ({relativeAge(execution.started_at)})
             {execution.requested_by_role ? ` by a ${execution.requested_by_role.replace("_", " ")}` : ""}
             {execution.dry_run ? " · dry run" : ""}
           </span>
@@ -342,7 +343,7 @@ function Detail({ id }: { id: string }) {
           <ol className="timeline" data-testid="execution-timeline">
             {execution.timeline.map((t, i) => (
               <li key={`${t.state}-${i}`} data-testid="execution-timeline-item" data-value={t.state}>
-                <span>{t.state.replace(/_/g, " ")}</span> <time className="muted small" dateTime={t.at}>{new Date(t.at).toLocaleTimeString()}</time>
+                <span>{t.state.replace(/_/g, " ")}</span> <time className="muted small" dateTime={t.at}>{dateTimeText(t.at)}</time>
               </li>
             ))}
           </ol>

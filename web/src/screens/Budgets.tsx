@@ -9,6 +9,8 @@ import { todayUtc } from "../lib/dates";
 import { money } from "../lib/format";
 import { useCan, useLoad } from "../lib/hooks";
 import { useLiveVersion } from "../lib/live";
+import { MultiPick } from "../components/MultiPick";
+import type { CloudAccountList } from "../lib/types";
 import "./explorer.css";
 
 const STATUS_LABEL: Record<BudgetDetail["status"], string> = { on_track: "On track", at_risk: "At risk", exceeded: "Exceeded" };
@@ -22,6 +24,11 @@ function BurnBar({ budget }: { budget: BudgetDetail }) {
       {budget.forecast_available && <span className="burn-forecast" style={{ left: `calc(${forecast}% - 2px)` }} />}
     </div>
   );
+}
+
+/** The comma-separated values of the form as a list (blanks dropped). */
+function splitValues(text: string): string[] {
+  return text.split(",").map((v) => v.trim()).filter((v) => v !== "");
 }
 
 function scopeText(budget: BudgetDetail): string {
@@ -53,6 +60,9 @@ function BudgetEditor({ initial, budgetId, onDone, onCancel }: { initial: Budget
   const [form, setForm] = useState(initial);
   const [problems, setProblems] = useState<Record<string, FieldProblem[]>>({});
   const [busy, setBusy] = useState(false);
+  // The organisation's cloud accounts, for the account scope's picker (the typed-ids field when none load).
+  const accountList = useLoad("cloud-accounts", () => getJson<CloudAccountList>("/v1/cloud-accounts"));
+  const accounts = accountList.state === "ready" ? accountList.value.accounts : [];
   const set = <K extends keyof BudgetForm>(key: K, value: BudgetForm[K]): void => setForm((f) => ({ ...f, [key]: value }));
   const use = (problem: FieldProblem, suggestion: string): void => {
     if (problem.input === null) return;
@@ -132,10 +142,24 @@ function BudgetEditor({ initial, budgetId, onDone, onCancel }: { initial: Budget
         )}
         {form.scopeType === "tag" &&
           field("tagKey", "Tag key", <input data-testid="budget-tag-key" value={form.tagKey} onChange={(e) => set("tagKey", e.target.value)} {...described("tagKey")} />)}
-        {field(
-          "values",
-          form.scopeType === "account" ? "Account ids (comma-separated; empty = all)" : "Values (comma-separated)",
-          <input data-testid="budget-values" value={form.values} onChange={(e) => set("values", e.target.value)} {...described("values")} />,
+        {form.scopeType === "account" && accounts.length > 0 ? (
+          <div>
+            <MultiPick
+              testId="budget-accounts"
+              label="Accounts"
+              allText="All accounts"
+              options={accounts.map((a) => ({ value: a.account_id, label: a.account_name ?? a.account_id, hint: `${a.provider} ${a.account_id}` }))}
+              selected={splitValues(form.values)}
+              onChange={(next) => set("values", next.join(", "))}
+            />
+            <Problems field="values" problems={problems["values"] ?? []} onUse={use} />
+          </div>
+        ) : (
+          field(
+            "values",
+            form.scopeType === "account" ? "Account ids (comma-separated; empty = all)" : "Values (comma-separated)",
+            <input data-testid="budget-values" value={form.values} onChange={(e) => set("values", e.target.value)} {...described("values")} />,
+          )
         )}
         {field("thresholds", "Alert at % of amount (comma-separated)", <input data-testid="budget-thresholds" value={form.thresholds} onChange={(e) => set("thresholds", e.target.value)} {...described("thresholds")} />)}
       </div>

@@ -14,6 +14,8 @@ import { todayUtc } from "../lib/dates";
 import { money, percent } from "../lib/format";
 import { useLoad } from "../lib/hooks";
 import { alignPrevious, comparisonPeriod, comparisonTotals, csvFileName, explorerCsv, explorerRows, periodProblem, presetPeriod, PRESETS, type Period, type PresetName } from "../lib/costs";
+import { MultiPick } from "../components/MultiPick";
+import { tagHasData, tagOptionLabel } from "../lib/multiPick";
 import { groupCsv, groupCsvName, groupTable, overviewQuery, stateFromQuery, stateToQuery, tagProblem, type ExplorerState, type GroupSeries } from "../lib/explorer";
 import type { CloudAccountList, CostOverview } from "../lib/types";
 import "./explorer.css";
@@ -48,13 +50,21 @@ function dimensionValues(period: Period, groupBy: string, provider: string): Pro
   }).then((answer) => answer.breakdown.map((b) => b.dimension).filter((d) => d !== "(none)"));
 }
 
-function selected(select: HTMLSelectElement): string[] {
-  return Array.from(select.selectedOptions, (o) => o.value);
-}
-
 /** The options of a filter: the values found, plus any chosen value the data no longer has. */
 function withChosen(values: readonly string[], chosen: readonly string[]): string[] {
   return [...values, ...chosen.filter((c) => !values.includes(c))];
+}
+
+/** For each rollup tag key, whether the period has spend on any of its values (a grouping of only
+ * "(untagged)" otherwise); one overview request per key. */
+function tagKeyData(period: Period, provider: string, keys: readonly string[]): Promise<Record<string, boolean>> {
+  return Promise.all(
+    keys.map((k) =>
+      getJson<CostOverview>("/v1/costs/overview", { start_date: period.start, end_date: period.end, group_by: "tag", tag_key: k, cloud_provider: provider || undefined }).then(
+        (answer): [string, boolean] => [k, tagHasData(answer.breakdown)],
+      ),
+    ),
+  ).then((pairs) => Object.fromEntries(pairs));
 }
 
 function download(text: string, name: string): void {
@@ -104,6 +114,10 @@ export function CostExplorer({ now }: { now?: Date }) {
 
   const org = useLoad("organization", () => getJson<OrganisationSettings>("/v1/organization"));
   const tagKeys = org.state === "ready" ? (org.value.settings.rollup_tag_keys ?? []) : [];
+  const tagDataLoad = useLoad(`tag-data:${valuesKey}:${tagKeys.join(",")}`, () =>
+    problem || tagKeys.length === 0 ? Promise.resolve({}) : tagKeyData(period, provider, tagKeys),
+  );
+  const tagData: Record<string, boolean> = tagDataLoad.state === "ready" ? tagDataLoad.value : {};
   const current = useLoad(`cur:${key}:${problem ?? ""}`, () => (problem ? Promise.reject(new Error(problem)) : overview(state, period)));
   const before = useLoad(`prev:${key}:${String(compare)}:${problem ?? ""}`, () =>
     compare && !problem ? overview(state, compared) : Promise.resolve<CostOverview | null>(null),
@@ -149,7 +163,9 @@ export function CostExplorer({ now }: { now?: Date }) {
               <option key={d.value} value={d.value}>{d.label}</option>
             ))}
             {tagKeys.map((k) => (
-              <option key={k} value={`tag:${k}`}>Tag: {k}</option>
+              <option key={k} value={`tag:${k}`} data-testid="explorer-tag-key" data-key={k} data-has-data={tagData[k] === undefined ? "unknown" : String(tagData[k])}>
+                {tagOptionLabel(k, tagData[k])}
+              </option>
             ))}
           </select>
         </label>
@@ -170,30 +186,16 @@ export function CostExplorer({ now }: { now?: Date }) {
             <option value="monthly">Monthly</option>
           </select>
         </label>
-        <label>
-          Accounts
-          <select multiple size={3} value={state.accounts} data-testid="explorer-accounts" onChange={(e) => update({ accounts: selected(e.target) })}>
-            {accounts.map((a) => (
-              <option key={a.id} value={a.id}>{a.account_name ?? a.account_id} ({a.provider})</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Services
-          <select multiple size={3} value={state.services} data-testid="explorer-services" onChange={(e) => update({ services: selected(e.target) })}>
-            {services.map((v) => (
-              <option key={v} value={v}>{v}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Regions
-          <select multiple size={3} value={state.regions} data-testid="explorer-regions" onChange={(e) => update({ regions: selected(e.target) })}>
-            {regions.map((v) => (
-              <option key={v} value={v}>{v}</option>
-            ))}
-          </select>
-        </label>
+        <MultiPick
+          testId="explorer-accounts"
+          label="Accounts"
+          allText="All accounts"
+          options={accounts.map((a) => ({ value: a.id, label: a.account_name ?? a.account_id, hint: `${a.provider} ${a.account_id}` }))}
+          selected={state.accounts}
+          onChange={(next) => update({ accounts: next })}
+        />
+        <MultiPick testId="explorer-services" label="Services" allText="All services" options={services.map((v) => ({ value: v, label: v }))} selected={state.services} onChange={(next) => update({ services: next })} />
+        <MultiPick testId="explorer-regions" label="Regions" allText="All regions" options={regions.map((v) => ({ value: v, label: v }))} selected={state.regions} onChange={(next) => update({ regions: next })} />
         <label className="tag-filter">
           Tag (key:value)
           <input

@@ -4,6 +4,7 @@
 
 import { useState, type FormEvent } from "react";
 import { login } from "../lib/api";
+import { sentence } from "../lib/polish";
 import { rememberSlug, rememberedSlug, ssoLoginUrl, takeSsoError } from "../lib/sso";
 import "./login.css";
 
@@ -42,7 +43,7 @@ export function Login({ onSignedIn }: { onSignedIn: () => void }) {
       await login(email.trim(), password);
       onSignedIn();
     } catch (err: unknown) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(sentence(err instanceof Error ? err.message : String(err)));
     } finally {
       setBusy(false);
     }

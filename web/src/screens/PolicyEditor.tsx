@@ -23,6 +23,7 @@ import {
   formFromPolicy,
   policyAnchors,
   policyBody,
+  appliesToEveryResource,
   type PolicyFormState,
   type TriggerKind,
 } from "../lib/policyForm";
@@ -237,6 +238,12 @@ function PolicyForm({ initial }: { initial: PolicyOut | null }) {
         <button type="button" data-testid="policy-form-add-condition" onClick={() => set({ conditions: [...form.conditions, { field: "", operator: "eq", value: "" }] })}>
           Add condition
         </button>
+        {appliesToEveryResource(form) && (
+          <label className="wr-check" data-testid="policy-form-every-resource">
+            <input type="checkbox" data-testid="policy-form-confirm-every-resource" checked={form.confirmEveryResource} onChange={(e) => set({ confirmEveryResource: e.target.checked })} />
+            No conditions: this enabled policy applies to every resource in scope, including its destructive actions
+          </label>
+        )}
         <Err placement={placement} at="conditions" />
       </fieldset>
 
