@@ -70,7 +70,7 @@ function Entry({ entry }: { entry: ChatEntry }) {
   }
 }
 
-function Panel({ onClose }: { onClose: () => void }) {
+function Panel({ onClose, open }: { onClose: () => void; open: boolean }) {
   const [state, dispatch] = useReducer(chatReducer, EMPTY_CHAT);
   const [conversation, setConversation] = useState(storedConversation);
   const [draft, setDraft] = useState("");
@@ -82,7 +82,10 @@ function Panel({ onClose }: { onClose: () => void }) {
     const box = log.current;
     if (box !== null) box.scrollTop = box.scrollHeight;
   }, [state.entries]);
-  useEffect(() => input.current?.focus(), []);
+  // Each time the panel opens (the first time and every reopening), the question box has the focus.
+  useEffect(() => {
+    if (open) input.current?.focus();
+  }, [open]);
 
   const ask = (event: { preventDefault: () => void }): void => {
     event.preventDefault();
@@ -180,7 +183,7 @@ export function ChatPanel() {
       </button>
       {used ? (
         <div className="chat-layer" hidden={!open}>
-          <Panel onClose={close} />
+          <Panel onClose={close} open={open} />
         </div>
       ) : null}
     </>
