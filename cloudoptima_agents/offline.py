@@ -8,7 +8,9 @@ Contract:
   (:mod:`cloudoptima_agents.offline_chat`) and returns tool calls; once tool results follow, it writes the answer from
   templates over them. It never calls a tool that was not bound, so it can never do more than the graph
   allows.
-- Every answer starts with ``[offline narrator]``.
+- Writing-task answers (root cause, narratives) start with ``[offline narrator]``; chat answers carry no
+  prefix (they read like an analyst's; the chat stream marks them ``offline``, and the tools used are shown as
+  tool calls).
 - ``now`` is its clock (UTC): named periods in chat questions ("last month") resolve against it; tests pin it.
 """
 
@@ -82,7 +84,7 @@ class OfflineChatModel(BaseChatModel):
             writer = _writers().get(task.group(1))
             if found and writer:
                 return AIMessage(content=writer(json.loads(found.group(1))))
-        return offline_chat.respond(messages, self.tool_schemas, OFFLINE_LABEL, self.now().date())
+        return offline_chat.respond(messages, self.tool_schemas, "", self.now().date())
 
     def _generate(
         self,

@@ -13,7 +13,9 @@ Contract:
   change → the last 7 days against the 7 before. None when no intent matches or its tool is not bound.
 - ``compose(question, results, today)`` writes the answer from the tool results (``(tool name, payload)``): two to
   five sentences with the figures (money as Decimal rounded to cents with its currency, percentages,
-  dates), never a dump of the payload; it ends by naming the tools it used. A tool error is said in words.
+  dates), never a dump of the payload. Accounts are named by their names (``name`` / ``account_name`` in the
+  tools' items), with the id only when two shown accounts share a name (or no name is known). It does not name
+  the tools it used (the chat shows them as tool calls). A tool error is said in words.
   None when the results are not those of a plan of this module.
 - ``HELP`` lists what the offline mode answers.
 """
@@ -211,6 +213,24 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def display_names(items: Sequence[dict[str, Any]], key: str = "key", name: str = "name") -> list[str]:
+    """How each item is named in an answer: its ``name`` when it has one, with ``(id)`` appended only when two
+    different ids among ``items`` share that name; its ``key`` (the raw id) when no name is known."""
+    names = [str(i.get(name) or "").strip() for i in items]
+    ids: dict[str, set[str]] = {}
+    for item, found in zip(items, names, strict=True):
+        if found:
+            ids.setdefault(found, set()).add(str(item.get(key) or ""))
+    shown = []
+    for item, found in zip(items, names, strict=True):
+        raw = str(item.get(key) or "")
+        if not found or found == raw:
+            shown.append(raw)
+        else:
+            shown.append(f"{found} ({raw})" if len(ids[found]) > 1 and raw else found)
+    return shown
+
+
 _NOUNS = {"account": "account", "region": "region", "provider": "provider", "category": "category"}
 
 
@@ -234,11 +254,10 @@ def _top_groups(question: str, data: dict[str, Any], today: date) -> list[str]:
     )
     shown = items[:SHOWN]
     parts = []
-    for item in shown:
+    for item, called in zip(shown, display_names(items), strict=False):
         share = _pct(item.get("percent_of_total"))
         parts.append(
-            f"{item.get('key')} at {money(item.get('billed_cost'), currency)}"
-            + (f" ({share})" if share else "")
+            f"{called} at {money(item.get('billed_cost'), currency)}" + (f" ({share})" if share else "")
         )
     lead = "The largest was" if len(parts) == 1 else "The largest were"
     sentences = [first + ".", f"{lead} {_join(parts)}."]
@@ -259,7 +278,9 @@ def _top_resources(question: str, data: dict[str, Any], today: date) -> list[str
     parts = []
     for item in items[:SHOWN]:
         name = item.get("resource_name") or item.get("resource_id")
-        where = ", ".join(str(item[k]) for k in ("service", "account") if item.get(k))
+        where = ", ".join(
+            str(item.get(f"{k}_name") or item[k]) for k in ("service", "account") if item.get(k)
+        )
         parts.append(
             f"{name}" + (f" ({where})" if where else "") + f" at {money(item.get('billed_cost'), currency)}"
         )
@@ -294,12 +315,12 @@ def _mentioned_service(question: str, keys: Sequence[str]) -> str | None:
     return None
 
 
-def _driver_text(driver: dict[str, Any], currency: str) -> str:
+def _driver_text(driver: dict[str, Any], currency: str, called: str | None = None) -> str:
     change = _dec(driver.get("change")) or Decimal(0)
     sign = "+" if change >= 0 else "-"
     pct = _pct(driver.get("change_percent"))
     return (
-        f"{driver.get('key')} ({sign}{money(abs(change), currency)}, "
+        f"{called or driver.get('key')} ({sign}{money(abs(change), currency)}, "
         f"{money(driver.get('previous'), currency)} to {money(driver.get('current'), currency)}"
         + (f", {sign if pct and not pct.startswith('-') else ''}{pct}" if pct else "")
         + ")"
@@ -315,6 +336,7 @@ def _change(question: str, data: dict[str, Any], today: date) -> list[str]:
     increases = [d for d in data.get("increases") or [] if isinstance(d, dict)]
     decreases = [d for d in data.get("decreases") or [] if isinstance(d, dict)]
     drivers = increases + decreases
+    called = dict(zip((id(d) for d in drivers), display_names(drivers), strict=True))
     service = _mentioned_service(question, [str(d.get("key")) for d in drivers])
     direction = "went up" if change > 0 else "went down" if change < 0 else "did not change"
     pct = _pct(data.get("change_percent"))
@@ -366,11 +388,13 @@ def _change(question: str, data: dict[str, Any], today: date) -> list[str]:
     if main:
         word = "increases" if change >= 0 else "decreases"
         sentences.append(
-            f"The largest {word} were {_join([_driver_text(d, currency) for d in main[:SHOWN]])}."
+            f"The largest {word} were {_join([_driver_text(d, currency, called[id(d)]) for d in main[:SHOWN]])}."
         )
     if other:
         word = "decrease" if change >= 0 else "increase"
-        sentences.append(f"Partly offsetting it, the largest {word} was {_driver_text(other[0], currency)}.")
+        sentences.append(
+            f"Partly offsetting it, the largest {word} was {_driver_text(other[0], currency, called[id(other[0])])}."
+        )
     new, gone = int(data.get("new_keys") or 0), int(data.get("gone_keys") or 0)
     news = [f"{_plural(n, 'service')} {verb}" for n, verb in ((new, "started"), (gone, "stopped")) if n]
     if news:
@@ -388,9 +412,14 @@ def _savings(data: dict[str, Any]) -> list[str]:
         f"{money(data.get('monthly_savings_total_usd'), 'USD')} a month."
     ]
     parts = []
-    for item in items[:SHOWN]:
+    accounts = display_names(items, key="account", name="account_name")
+    for item, called in zip(items[:SHOWN], accounts, strict=False):
         saving = item.get("estimated_savings_monthly_usd")
-        account = f"account {item['account']}, " if item.get("account") else ""
+        account = (
+            (f"account {called}" if called == item.get("account") else called) + ", "
+            if item.get("account")
+            else ""
+        )
         parts.append(
             f"{item.get('title')} ({account}{item.get('risk_level')} risk): "
             + (f"{money(saving, 'USD')} a month" if saving is not None else "savings unknown")
@@ -469,6 +498,4 @@ def compose(question: str, results: Sequence[tuple[str, Any]], today: date) -> s
             sentences += _savings(data)
         else:
             sentences += _budgets(question, data)
-    tools = _join(sorted({name for name, _ in results}))
-    sentences.append(f"(Answered offline from {tools}.)")
     return " ".join(sentences)

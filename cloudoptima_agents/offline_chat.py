@@ -11,7 +11,8 @@ Contract:
   where to save, budgets at risk; periods resolved against ``today``, the caller's clock), else the routed
   tool calls (or a help answer listing what the offline mode answers when nothing matches); after tool
   results → :func:`cloudoptima_agents.offline_answers.compose`'s sentences when it recognises them, else an
-  answer listing each result's values verbatim.
+  answer listing each result's values verbatim. ``label`` prefixes every answer when not empty (the chat
+  passes none: the stream's ``message`` event says the answer was written offline).
 """
 
 from __future__ import annotations
@@ -213,9 +214,10 @@ def respond(
 ) -> AIMessage:
     """The next assistant message (see module contract)."""
     today = today or datetime.now(UTC).date()
+    label = f"{label} " if label else ""
     last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
     if last_human < 0:
-        return AIMessage(content=f"{label} {HELP}")
+        return AIMessage(content=f"{label}{HELP}")
     after = messages[last_human + 1 :]
     results = [m for m in after if isinstance(m, ToolMessage)]
     if not after:
@@ -224,12 +226,12 @@ def respond(
         calls = planned or (route(question, schemas) if schemas else [])
         if calls:
             return AIMessage(content="", tool_calls=calls)
-        return AIMessage(content=f"{label} {HELP}")
+        return AIMessage(content=f"{label}{HELP}")
     question = str(messages[last_human].content)
     written = offline_answers.compose(question, [(m.name or "tool", _payload(m)) for m in results], today)
     if written is not None:
-        return AIMessage(content=f"{label} {written}")
-    parts = [f"{label} From the platform's tools (no language model is configured):"]
+        return AIMessage(content=f"{label}{written}")
+    parts = [f"{label}From the platform's tools (no language model is configured):"]
     for message in results:
         parts.append(render(message.name or "tool", _payload(message)))
     if any(m.name == "request_remediation" for m in results):

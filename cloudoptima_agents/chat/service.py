@@ -6,7 +6,7 @@ Contract:
   unknown or foreign id is simply empty).
 - ``stream_turn(...)`` runs one turn and yields events: ``token`` (``{"text"}``, model output as it streams),
   ``tool_call`` (``{"id", "name", "args"}``), ``tool_result`` (``{"id", "name", "status", "content"}``),
-  then ``message`` (``{"text"}``, the final answer) and ``done``. On failure it yields ``error``.
+  then ``message`` (``{"text", "offline"}``: the final answer, and whether the offline narrator wrote it) and ``done``. On failure it yields ``error``.
 - ``history(...)`` returns the stored messages as ``{"role", "content", "tool_calls"?, "name"?}``.
 - ``chat_model`` and ``chat_tools`` are re-exported so an app needs only this module (the gateway may
   import ``cloudoptima_agents.chat.*`` and nothing else of the agents).
@@ -116,7 +116,7 @@ async def stream_turn(
     except Exception as exc:  # the stream must end with a readable event, whatever failed
         yield ChatEvent("error", {"message": f"{type(exc).__name__}: {exc}"[:500]})
         return
-    yield ChatEvent("message", {"text": final})
+    yield ChatEvent("message", {"text": final, "offline": model._llm_type == "cloudoptima-offline"})
     yield ChatEvent("done", {"conversation_id": conversation_id})
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from cloudoptima.domain.recommendations import RecommendationStatus
+from cloudoptima.services.account_names import account_names
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Recommendation
 from cloudoptima_tools.context import ToolContext
@@ -41,6 +42,7 @@ class RecommendationSummary(BaseModel):
     status: str
     provider: str | None
     account: str | None
+    account_name: str | None = Field(default=None, description="The cloud account's name, when known.")
     region: str | None
     estimated_savings_monthly_usd: Decimal | None
     estimated_savings_annual_usd: Decimal | None
@@ -101,7 +103,12 @@ def recommendations_list(ctx: ToolContext, params: RecommendationsInput) -> Reco
     if params.provider:
         rows = [r for r in rows if r.provider == params.provider]
     page, cursor = page_of(params, rows[offset : offset + params.limit + 1], len(rows), offset)
-    items = [_rec_summary(r) for r in page]
+    with ctx.read_session() as session:
+        names = account_names(session, ctx.organization_id, (r.account_identifier for r in page))
+    items = [
+        _rec_summary(r).model_copy(update={"account_name": names.get(r.account_identifier or "")})
+        for r in page
+    ]
     return RecommendationsOutput(
         items=items,
         returned=len(items),

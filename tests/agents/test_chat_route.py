@@ -65,8 +65,9 @@ def test_chat_streams_events_and_keeps_history_per_user(
     assert kinds[0] == "conversation" and kinds[-1] == "done"
     assert "tool_call" in kinds and "tool_result" in kinds and "token" in kinds
     conversation = events[0][1]["conversation_id"]
-    final = next(d for k, d in events if k == "message")["text"]
-    assert final.startswith("[offline narrator]")
+    message = next(d for k, d in events if k == "message")
+    final = message["text"]
+    assert message["offline"] is True and final and not final.startswith("[offline narrator]")
     assert "".join(d["text"] for k, d in events if k == "token").strip() == final.strip()
 
     with http.stream(

@@ -197,7 +197,7 @@ async def test_offline_agent_only_reads_whatever_the_question_says(
     assert called, "the offline router picked no tool"
     assert all(chat_allowed(s) and s.read_only for s in catalog() if s.name in called)
     assert "request_remediation" not in called
-    assert events[-2].data["text"].startswith("[offline narrator]")
+    assert events[-2].event == "message" and events[-2].data["offline"] is True and events[-2].data["text"]
     assert _fingerprint(engine, planted) == before
 
 

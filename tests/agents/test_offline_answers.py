@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.budgets import BudgetSpec
 from cloudoptima.domain.recommendations import RecommendationStatus
+from cloudoptima.services.account_names import account_names
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.pricing import SandboxPriceCatalog
@@ -28,13 +29,12 @@ from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Budget
 from cloudoptima_agents.chat.service import stream_turn
 from cloudoptima_agents.offline import OfflineChatModel
-from cloudoptima_agents.offline_answers import money
+from cloudoptima_agents.offline_answers import display_names, money
 from cloudoptima_agents.toolkit import chat_tools
 from cloudoptima_tools.catalog import catalog
 from cloudoptima_tools.context import ToolContext
 
 NOW = datetime(2031, 2, 20, 10, 30, tzinfo=UTC)
-LABEL = "[offline narrator] "
 SERVICES = {
     "EC2": "Elastic Compute Cloud",
     "RDS": "Relational Database Service",
@@ -60,20 +60,24 @@ async def _ask(ctx: ToolContext, question: str, now: datetime = NOW) -> tuple[st
     assert kinds[-1] == "done", events
     calls = [e.data for e in events if e.event == "tool_call"]
     assert len([e for e in events if e.event == "tool_result"]) == len(calls)
-    final = next(e.data["text"] for e in events if e.event == "message")
+    message = next(e.data for e in events if e.event == "message")
+    final = message["text"]
+    assert message["offline"] is True
     assert "".join(e.data["text"] for e in events if e.event == "token").strip() == final.strip()
-    assert final.startswith(LABEL)
+    assert not final.startswith("[") and "offline" not in final.lower(), final
+    for call in calls:
+        assert call["name"] not in final, final
     _readable(final)
-    return final[len(LABEL) :], calls
+    return final, calls
 
 
 def _readable(answer: str) -> None:
-    """Sentences, not a dump: no JSON/dict syntax, no field names, 2-6 sentences (the last names the tools)."""
-    body = answer.replace("[offline narrator]", "")
+    """Sentences, not a dump: no JSON/dict syntax, no field names, 1-6 sentences."""
+    body = answer
     for token in ("{", "}", "[", "]", '":', "':", "billed_cost", "items:", "_usd"):
         assert token not in body, (token, answer)
     sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z(])", body.strip()) if s]
-    assert 2 <= len(sentences) <= 7, sentences
+    assert 1 <= len(sentences) <= 6, sentences
 
 
 def _analytics(engine: Engine, org: uuid.UUID) -> Any:
@@ -104,7 +108,11 @@ async def test_top_spend_for_a_named_period(
     assert found.groups, "the sandbox has spend in every tested period"
     assert money(found.total_billed_cost, found.currency) in answer
     for group in found.groups[:3]:
-        assert f"{group.key} at {money(group.billed_cost, found.currency)}" in answer, answer
+        called = group.name or group.key
+        assert f"{called} at {money(group.billed_cost, found.currency)}" in answer, answer
+        if group_by == "account":
+            assert group.name, "the sandbox's accounts are named"
+            assert f"account {group.key}" not in answer
     last = end - timedelta(days=1)
     assert (f"({start} to {last})" if last > start else f"({start})") in answer
     print(f"\n{question!r} -> {answer}")
@@ -209,6 +217,13 @@ async def test_where_to_save(engine: Engine, tool_context: ToolContext, question
     )
     for title, saving in best:
         assert title in answer and money(saving, "USD") in answer
+    with Session(engine) as session:
+        names = account_names(session, tool_context.organization_id, (r.account_identifier for r in rows[:3]))
+    assert names, "the sandbox's accounts are named"
+    for row in rows[:3]:
+        if row.account_identifier in names:
+            assert f"({names[row.account_identifier]}, {row.risk_level} risk)" in answer, answer
+    assert not re.search(r"account \d{6,}", answer), answer
     print(f"\n{question!r} -> {answer}")
 
 
@@ -277,3 +292,25 @@ async def test_no_budgets_and_unknown_questions_get_a_short_helpful_answer(tool_
     for topic in ("last month", "why did EC2 jump yesterday", "where can we save", "are we over budget"):
         assert topic in help_text
     print(f"\n'tell me a joke' -> {help_text}")
+
+
+def test_accounts_are_named_and_ids_only_tell_twins_apart() -> None:
+    items = [
+        {"key": "111111111111", "name": "Production"},
+        {"key": "222222222222", "name": "Shared"},
+        {"key": "333333333333", "name": "Shared"},
+        {"key": "444444444444", "name": None},
+        {"key": "Elastic Compute Cloud"},
+        {"key": "111111111111", "name": "Production"},
+    ]
+    assert display_names(items) == [
+        "Production",
+        "Shared (222222222222)",
+        "Shared (333333333333)",
+        "444444444444",
+        "Elastic Compute Cloud",
+        "Production",
+    ]
+    assert display_names([{"account": "1", "account_name": "Dev"}], key="account", name="account_name") == [
+        "Dev"
+    ]

@@ -54,8 +54,6 @@ def test_offline_answer_streams_over_the_socket(
     assert tokens.strip() == final.strip() and events.count("token") > 10
     with engine.connect() as connection:
         found = CostAnalytics.for_organisation(connection, org).groups(date(2031, 1, 1), date(2031, 2, 1))
-    assert final.startswith(
-        "[offline narrator] For last month, January 2031 (2031-01-01 to 2031-01-31) you spent "
-    )
+    assert final.startswith("For last month, January 2031 (2031-01-01 to 2031-01-31) you spent ")
     assert money(found.total_billed_cost, found.currency) in final
     assert "{" not in final

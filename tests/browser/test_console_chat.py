@@ -70,6 +70,12 @@ async def test_chat_streams_a_tool_call_and_the_apis_total_for_last_month(
     await expect(answer).to_have_count(1)
     await expect(panel).to_have_attribute("data-state", "idle")
     text = await answer.inner_text()
+    # Offline: an analyst's sentences, a small badge instead of a bracketed prefix, no "(Answered offline from …)".
+    await expect(answer).to_have_attribute("data-offline", "true")
+    await expect(panel.get_by_test_id("chat-offline-badge")).to_have_text("offline answer")
+    assert not text.startswith("[") and "Answered offline" not in text and "cost_by_dimension" not in text, (
+        text
+    )
 
     # Streamed: several token frames, the reply built from them in order (the panel counted them too).
     assert len(tokens) > 1, tokens

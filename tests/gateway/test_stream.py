@@ -97,8 +97,9 @@ def test_chat_over_the_socket_shares_history_with_the_api(
         assert events[0] == "conversation" and chat[0]["data"] == {"conversation_id": "ws-1"}
         assert events[-1] == "done", frames
         assert "tool_call" in events and "tool_result" in events and "token" in events
-        final = next(f["data"]["text"] for f in chat if f["event"] == "message")
-        assert final.startswith("[offline narrator]")
+        message = next(f["data"] for f in chat if f["event"] == "message")
+        final = message["text"]
+        assert message["offline"] is True and final and not final.startswith("[")
 
         socket.send_json({"type": "chat", "message": ""})
         assert "non-empty" in socket.receive_json()["error"]

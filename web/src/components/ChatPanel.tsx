@@ -42,9 +42,16 @@ function Entry({ entry }: { entry: ChatEntry }) {
       );
     case "assistant":
       return (
-        <div className={`chat-msg chat-assistant chat-${entry.state}`} data-testid="chat-message-assistant" data-state={entry.state} data-tokens={entry.tokens} aria-busy={entry.state === "streaming"}>
-          {entry.text}
-        </div>
+        <>
+          <div className={`chat-msg chat-assistant chat-${entry.state}`} data-testid="chat-message-assistant" data-state={entry.state} data-tokens={entry.tokens} data-offline={entry.offline === true ? "true" : "false"} aria-busy={entry.state === "streaming"}>
+            {entry.text}
+          </div>
+          {entry.offline === true ? (
+            <span className="chat-offline-badge" data-testid="chat-offline-badge" title="No language model is configured: answered from the platform's data by templates">
+              offline answer
+            </span>
+          ) : null}
+        </>
       );
     case "tool":
       return (

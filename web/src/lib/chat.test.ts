@@ -25,6 +25,9 @@ describe("chat reducer", () => {
     const done = run([{ type: "ask", text: "q" }, frame("token", { text: "draft" }), frame("message", { text: "Final." }), frame("done", {})]);
     expect(done.busy).toBe(false);
     expect(done.entries[1]).toMatchObject({ kind: "assistant", text: "Final.", state: "final", tokens: 1 });
+    expect(done.entries[1]).toMatchObject({ offline: false });
+    const offline = run([{ type: "ask", text: "q" }, frame("message", { text: "Answer.", offline: true })]);
+    expect(offline.entries[1]).toMatchObject({ kind: "assistant", text: "Answer.", state: "final", offline: true });
   });
 
   it("closes streamed text before a tool call and shows errors, frame or string", () => {

@@ -1,8 +1,8 @@
 // The chat panel's state: a pure reducer over the WebSocket's chat frames (cloudoptima_gateway/stream.py).
 //
 // Frames of one turn, in order: ``conversation`` {conversation_id}, any number of ``token`` {text},
-// ``tool_call`` {id, name, args} and ``tool_result`` {id, name, status, content}, then ``message`` {text}
-// (the final answer) and ``done`` {conversation_id}; or ``error`` {message} (a failed turn), or a bare
+// ``tool_call`` {id, name, args} and ``tool_result`` {id, name, status, content}, then ``message`` {text, offline}
+// (the final answer; ``offline`` true when no language model wrote it) and ``done`` {conversation_id}; or ``error`` {message} (a failed turn), or a bare
 // ``error`` string (a refused frame). Tokens build the assistant's reply as they arrive; a tool call closes the
 // text streamed so far (an interim note) and opens a tool row; ``message`` replaces the streamed text with the
 // final answer.
@@ -19,6 +19,8 @@ export interface AssistantEntry {
   state: "streaming" | "interim" | "final";
   /** How many token frames built this reply. */
   tokens: number;
+  /** True when the final ``message`` says the offline narrator (no language model) wrote it. */
+  offline?: boolean;
 }
 
 export interface ToolEntry {
@@ -103,12 +105,13 @@ function onFrame(state: ChatState, event: string, data: unknown): ChatState {
     }
     case "message": {
       const text = str(field(data, "text"));
+      const offline = field(data, "offline") === true;
       if (open >= 0) {
         const current = entries[open] as AssistantEntry;
-        return { ...state, entries: replace(entries, open, { ...current, text: text || current.text, state: "final" }) };
+        return { ...state, entries: replace(entries, open, { ...current, text: text || current.text, state: "final", offline }) };
       }
       if (text === "") return state;
-      return { ...state, entries: [...entries, { kind: "assistant", text, state: "final", tokens: 0 }] };
+      return { ...state, entries: [...entries, { kind: "assistant", text, state: "final", tokens: 0, offline }] };
     }
     case "done":
       return { ...state, busy: false };
