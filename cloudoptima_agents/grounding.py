@@ -57,6 +57,8 @@ def _strings(text: str, into: Facts) -> None:
         token = token.rstrip(".:")
         if _is_identifier(token):
             into.identifiers.add(token.lower())
+            if "/" in token.strip("/"):  # a resource path's last segment names it too
+                into.identifiers.add(token.rstrip("/").rsplit("/", 1)[-1].lower())
     into.identifiers.add(text.strip().lower())
     for raw in _NUMBER.findall(stripped):
         value = _decimal(raw)

@@ -115,7 +115,8 @@ def _driver_text(items: list[Driver], new_word: bool) -> str:
     for d in items[:3]:
         share = f", {d.share_percent} % of the change" if d.share_percent is not None else ""
         new = "new, " if new_word and d.new else ""
-        parts.append(f"{d.key} ({new}{_signed(d.change)}{share})")
+        name = d.key.rstrip("/").rsplit("/", 1)[-1] or d.key  # the full id stays in the stored drivers
+        parts.append(f"{name} ({new}{_signed(d.change)}{share})")
     return "; ".join(parts)
 
 

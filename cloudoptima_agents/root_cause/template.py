@@ -1,7 +1,8 @@
 """The offline root-cause explanation: a fixed template over :class:`AnomalyEvidence`, labelled.
 
 Contract: ``offline_explanation(evidence)`` states what changed, where, since when, how much, the likely
-cause and what to do, using only values copied from the evidence (amounts, shares, ids, ISO dates), so it
+cause and what to do, in short sentences one per line (resources by the last segment of their ids: the full
+ids stay in the stored drivers and evidence; the window's end date is its last day, inclusive), using only values copied from the evidence (amounts, shares, ids, ISO dates), so it
 is faithful by construction (checked by :mod:`cloudoptima_agents.grounding` in tests and evals). Free text from the
 estate (names) is never copied: only ids, SKUs, the computed labels and ``key=value`` tags made only of
 letters, digits and ``_.:/@+-`` (at most 64 characters; others are left out).
@@ -33,6 +34,11 @@ def likely_cause(evidence: AnomalyEvidence) -> str:
     if evidence.billed_items:
         return "more usage of resources that were already running in this scope"
     return "a change in usage that the billing data does not tie to single resources"
+
+
+def short_name(resource_id: str) -> str:
+    """A resource id's last path segment (``.../virtualMachines/vm-1`` → ``vm-1``; plain ids unchanged)."""
+    return resource_id.rstrip("/").rsplit("/", 1)[-1] or resource_id
 
 
 def offline_explanation(evidence: AnomalyEvidence) -> str:
@@ -69,8 +75,8 @@ def offline_explanation(evidence: AnomalyEvidence) -> str:
                 if item.change is not None
                 else _amount(item.cost_in_window, cur)
             )
-            items.append(f"{item.resource_id}{sku}: {moved}{since}")
-        lines.append("Behind it: " + "; ".join(items) + ".")
+            items.append(f"Behind it: {short_name(item.resource_id)}{sku}, {moved}{since}.")
+        lines.extend(items)
     if any(_PLAIN_TAG.match(t.tag) for t in evidence.tag_changes):
         tags = [
             f"{t.tag} ({_amount(t.change, cur)}"
@@ -79,7 +85,9 @@ def offline_explanation(evidence: AnomalyEvidence) -> str:
         ]
         lines.append("Tags whose cost changed: " + "; ".join(tags) + ".")
     if evidence.inventory_changes:
-        changes = [f"{c.resource_id} {c.change} on {c.day}" for c in evidence.inventory_changes[:4]]
+        changes = [
+            f"{short_name(c.resource_id)} {c.change} on {c.day}" for c in evidence.inventory_changes[:4]
+        ]
         lines.append("Inventory changes: " + "; ".join(changes) + ".")
     if evidence.audit_events:
         events = [
@@ -97,4 +105,4 @@ def offline_explanation(evidence: AnomalyEvidence) -> str:
     if evidence.runbooks:
         steps += "; see runbook " + ", ".join(f"{r.slug} ({r.title})" for r in evidence.runbooks[:2])
     lines.append(f"What to do: {steps}.")
-    return " ".join(lines)
+    return "\n".join(lines)

@@ -142,8 +142,10 @@ class AnomalyDriversOut(Schema):
 class AnomalyOut(Schema):
     id: uuid.UUID
     detected_at: datetime
-    start_date: date | None
-    end_date: date | None
+    start_date: date | None = Field(description="The first anomalous day.")
+    end_date: date | None = Field(
+        description="The last anomalous day (inclusive; equal to start_date for one day)."
+    )
     service: str | None
     region: str | None
     severity: str

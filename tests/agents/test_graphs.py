@@ -42,6 +42,16 @@ def test_offline_root_cause_is_grounded_and_stored(
     assert str(row.start_date) in result.text and f"{row.impact_amount:,}" in result.text
     assert result.evidence["billed_items"], "the resources behind the top cell were gathered"
     assert "What to do:" in result.text
+    lines = result.text.split("\n")
+    assert len(lines) >= 4 and all(len(line) < 400 for line in lines), lines  # short sentences, one a line
+    for item in result.evidence["billed_items"][:4]:
+        full = str(item["resource_id"])
+        assert full.rsplit("/", 1)[-1] in result.text
+        if "/" in full:
+            assert full not in result.text, "resources are named by their last path segment"
+    if row.start_date != row.end_date:
+        days = (row.end_date - row.start_date).days + 1
+        assert f"from {row.start_date} to {row.end_date} ({days} days)" in result.text
     db_session.refresh(row)
     assert row.root_cause == result.text
 

@@ -83,7 +83,11 @@ async def test_anomaly_detail_shows_the_stored_explanation_and_its_status_change
     detail = page.get_by_test_id("anomaly-detail")
     await expect(detail).to_have_attribute("data-state", "ready")
     await expect(detail).to_have_attribute("data-id", anomaly_id)
-    await expect(page.get_by_test_id("anomaly-detail-explanation")).to_have_text(stored["root_cause"])
+    # The explanation as short points (its lines or sentences), all of its words, none lost.
+    points = page.get_by_test_id("anomaly-explanation-point")
+    await expect(points.first).to_be_visible()
+    said = [p.strip() for p in await points.all_inner_texts()]
+    assert len(said) > 1 and " ".join(said).split() == str(stored["root_cause"]).split(), said
     impact = page.get_by_test_id("anomaly-detail-impact")
     assert Decimal(str(await impact.get_attribute("data-value"))) == Decimal(
         str(stored["impact_amount"])

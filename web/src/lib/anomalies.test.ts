@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { contributionBars, newestFirst, period, scope, statusActions, type Anomaly } from "./anomalies";
+import { contributionBars, explanationPoints, newestFirst, period, scope, statusActions, type Anomaly } from "./anomalies";
 
 function anomaly(over: Partial<Anomaly>): Anomaly {
   return {
@@ -36,9 +36,10 @@ describe("anomalies", () => {
     expect(newestFirst(rows).map((r) => r.id)).toEqual(["new-big", "new-small", "old", "undated"]);
   });
 
-  it("shows the period with an exclusive end", () => {
-    expect(period({ start_date: "2026-01-01", end_date: "2026-01-02" })).toBe("2026-01-01");
-    expect(period({ start_date: "2026-01-30", end_date: "2026-02-02" })).toBe("2026-01-30 – 2026-02-01");
+  it("shows the period with an inclusive end, as the API and the explanation state it", () => {
+    expect(period({ start_date: "2026-01-01", end_date: "2026-01-01" })).toBe("2026-01-01");
+    expect(period({ start_date: "2026-11-08", end_date: "2026-11-09" })).toBe("2026-11-08 – 2026-11-09");
+    expect(period({ start_date: "2026-01-30", end_date: "2026-02-02" })).toBe("2026-01-30 – 2026-02-02");
     expect(period({ start_date: null, end_date: null })).toBe("undated");
   });
 
@@ -63,5 +64,15 @@ describe("anomalies", () => {
   it("offers every other status", () => {
     expect(statusActions("active").map((a) => a.status)).toEqual(["resolved", "ignored"]);
     expect(statusActions("resolved").map((a) => a.status)).toEqual(["ignored", "active"]);
+  });
+});
+
+describe("explanationPoints", () => {
+  it("splits lines, or the sentences of a one-paragraph text", () => {
+    expect(explanationPoints("What changed: x.\nBehind it: vm-1, 5 USD.\n")).toEqual(["What changed: x.", "Behind it: vm-1, 5 USD."]);
+    expect(explanationPoints("Spend was 1.50 USD. The largest contributor was EC2 (+1.00 USD).")).toEqual([
+      "Spend was 1.50 USD.",
+      "The largest contributor was EC2 (+1.00 USD).",
+    ]);
   });
 });

@@ -25,7 +25,7 @@ export interface Anomaly {
   id: string;
   detected_at: string;
   start_date: string | null;
-  /** Exclusive. */
+  /** The last anomalous day (inclusive). */
   end_date: string | null;
   service: string | null;
   region: string | null;
@@ -72,14 +72,19 @@ export function severityRank(severity: string): number {
   return SEVERITY_RANK[severity] ?? 3;
 }
 
-/** The incident's period as shown: one day, or ``first – last`` (``end_date`` is exclusive). */
+/** The incident's period as shown: one day, or ``first – last`` (``end_date`` is the last anomalous day,
+ * inclusive, as the API and the stored explanation state it). */
 export function period(a: Pick<Anomaly, "start_date" | "end_date">): string {
   if (a.start_date === null) return "undated";
   if (a.end_date === null) return `${a.start_date} –`;
-  const last = new Date(`${a.end_date}T00:00:00Z`);
-  last.setUTCDate(last.getUTCDate() - 1);
-  const lastDay = last.toISOString().slice(0, 10);
-  return lastDay <= a.start_date ? a.start_date : `${a.start_date} – ${lastDay}`;
+  return a.end_date <= a.start_date ? a.start_date : `${a.start_date} – ${a.end_date}`;
+}
+
+/** The stored explanation as short points: its lines, or (one-paragraph texts) its sentences. */
+export function explanationPoints(text: string): string[] {
+  const lines = text.split(/\n+/).map((l) => l.trim()).filter((l) => l !== "");
+  if (lines.length > 1) return lines;
+  return text.split(/(?<=[.!?])\s+(?=[A-Z[])/).map((l) => l.trim()).filter((l) => l !== "");
 }
 
 /** Where the incident happened: service and region (``all services`` when neither is known). */

@@ -7,6 +7,7 @@ import { useEffect, useState } from "react";
 import { getJson, sendJson } from "../lib/api";
 import {
   contributionBars,
+  explanationPoints,
   FEEDBACK_LABELS,
   GROUP_LABELS,
   newestFirst,
@@ -370,9 +371,19 @@ function AnomalyDetail({ id }: { id: string }) {
       </div>
       <section className="card" aria-labelledby="anomaly-explanation-title">
         <h2 id="anomaly-explanation-title">Explanation</h2>
-        <p className="anomaly-explanation" data-testid="anomaly-detail-explanation">
-          {a.root_cause ?? "No explanation was stored for this incident."}
-        </p>
+        {a.root_cause === null ? (
+          <p className="anomaly-explanation" data-testid="anomaly-detail-explanation">
+            No explanation was stored for this incident.
+          </p>
+        ) : (
+          <ul className="anomaly-explanation anomaly-points" data-testid="anomaly-detail-explanation">
+            {explanationPoints(a.root_cause).map((point, i) => (
+              <li key={i} data-testid="anomaly-explanation-point">
+                {point}
+              </li>
+            ))}
+          </ul>
+        )}
         <p className="muted small" data-testid="anomaly-detail-explanation-source" data-value={a.root_cause_source}>
           {a.root_cause_source === "contributions" ? "Written from the contributions." : `Written by the root-cause agent (${a.root_cause_source.replace(/^agent:/, "")}).`}
         </p>
