@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -44,7 +45,9 @@ async def _sign_in(page: Page, stack: Stack) -> None:
 
 
 @pytest.mark.usefixtures("console_built")
-async def test_safer_forms_and_keyboard_polish(page: Page, page_log: PageLog, stack: Stack) -> None:
+async def test_safer_forms_and_keyboard_polish(
+    page: Page, page_log: PageLog, stack: Stack, tmp_path: Path
+) -> None:
     await page.goto(stack.base_url + "/")
     await page.get_by_test_id("login-email").fill(stack.email)
     await page.get_by_test_id("login-password").fill(stack.password + "-wrong")
@@ -118,6 +121,7 @@ async def test_safer_forms_and_keyboard_polish(page: Page, page_log: PageLog, st
             await picker.get_by_role("checkbox", name=label).first.check()
             await expect(picker).to_have_attribute("data-selected", first["account_id"])
             await expect(picker.get_by_test_id("budget-accounts-toggle")).to_have_text("1 selected")
+            await page.screenshot(path=str(tmp_path / "budget-account-picker.png"))
             await picker.get_by_test_id("budget-accounts-done").click()
             await page.get_by_test_id("budget-save").click()
             await expect(page.get_by_test_id("budget-error-name")).to_contain_text("already exists")
@@ -132,7 +136,9 @@ async def test_safer_forms_and_keyboard_polish(page: Page, page_log: PageLog, st
 
 
 @pytest.mark.usefixtures("console_built")
-async def test_tag_keys_legends_and_phone_top_bar(page: Page, page_log: PageLog, stack: Stack) -> None:
+async def test_tag_keys_legends_and_phone_top_bar(
+    page: Page, page_log: PageLog, stack: Stack, tmp_path: Path
+) -> None:
     start, end = _last_month()
     await page.goto(stack.base_url + f"/costs?start={start}&end={end}")
     await _sign_in(page, stack)
@@ -158,5 +164,6 @@ async def test_tag_keys_legends_and_phone_top_bar(page: Page, page_log: PageLog,
     await page.get_by_test_id("nav-overview").click()
     await expect(page.get_by_test_id("logout")).to_be_visible()
     assert await page.evaluate(TOP_BAR_ROWS_JS) == 1
+    await page.screenshot(path=str(tmp_path / "top-bar-360.png"))
     assert await page.evaluate("() => document.documentElement.scrollWidth") <= 360
     assert page_log.errors == [] and page_log.console_errors() == []
