@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.analytics import ForecastModelName
@@ -26,6 +27,7 @@ from cloudoptima.services.cost_analytics import CostAnalytics
 from cloudoptima.services.cost_analytics.dashboard import trend_basis
 from cloudoptima.services.cost_forecast import forecast_organisation
 from cloudoptima.services.cost_scope import ForecastScope
+from cloudoptima.services.row_currency import window_currencies
 from cloudoptima.storage.models import Anomaly
 from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_gateway.audit import AuditedRoute
@@ -312,6 +314,14 @@ async def costs_by_service(
 
 
 # ---- anomalies ---------------------------------------------------------------------------------------------
+def _anomalies(session: Session, org: uuid.UUID, rows: list[Anomaly]) -> list[AnomalyOut]:
+    """The rows as answered, each with the currency of its window's costs (None when unknown or several)."""
+    currencies = window_currencies(session, org, ((r.start_date, r.end_date) for r in rows))
+    return [
+        _anomaly(r).model_copy(update={"currency": currencies.get((r.start_date, r.end_date))}) for r in rows
+    ]
+
+
 def _anomaly(row: Anomaly) -> AnomalyOut:
     return AnomalyOut(
         id=row.id,
@@ -356,7 +366,7 @@ def list_anomalies(
         if (severity is None or r.severity == severity)
         and (r.start_date is None or start <= r.start_date < end)
     ][:limit]
-    return AnomalyList(anomalies=[_anomaly(r) for r in found], total=len(found))
+    return AnomalyList(anomalies=_anomalies(session, principal.organization_id, found), total=len(found))
 
 
 @router.get("/anomalies/{anomaly_id}", response_model=AnomalyOut)
@@ -366,7 +376,7 @@ def get_anomaly(anomaly_id: uuid.UUID, principal: Reader, session: TenantDb) -> 
         row = AnomalyService(session, principal.organization_id).get(anomaly_id)
     except LookupError as exc:
         raise not_found("anomaly", anomaly_id) from exc
-    return _anomaly(row)
+    return _anomalies(session, principal.organization_id, [row])[0]
 
 
 async def _triage(

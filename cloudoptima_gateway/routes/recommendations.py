@@ -13,6 +13,7 @@ from cloudoptima.domain.recommendations import RecommendationStatus
 from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.services.recommendation_pages import CursorError, recommendation_page
 from cloudoptima.services.recommendations import RecommendationService
+from cloudoptima.services.row_currency import account_currencies
 from cloudoptima.storage.models import Recommendation
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
@@ -93,8 +94,14 @@ def list_recommendations(
         )
     except CursorError as exc:
         raise invalid("cursor", str(exc)) from exc
+    currencies = account_currencies(
+        session, principal.organization_id, (r.account_identifier for r in found.rows)
+    )
     return RecommendationList(
-        recommendations=[recommendation_out(r) for r in found.rows],
+        recommendations=[
+            recommendation_out(r).model_copy(update={"currency": currencies.get(r.account_identifier)})
+            for r in found.rows
+        ],
         total=len(found.rows),
         total_matching=found.total,
         next_cursor=found.next_cursor,
@@ -106,9 +113,11 @@ def get_recommendation(
     recommendation_id: uuid.UUID, principal: Reader, session: TenantDb
 ) -> RecommendationOut:
     try:
-        return recommendation_out(service(session, principal).get(recommendation_id))
+        row = service(session, principal).get(recommendation_id)
     except LookupError as exc:
         raise not_found("recommendation", recommendation_id) from exc
+    currency = account_currencies(session, principal.organization_id, [row.account_identifier])
+    return recommendation_out(row).model_copy(update={"currency": currency.get(row.account_identifier)})
 
 
 @router.post("/{recommendation_id}/dismiss", response_model=Success)

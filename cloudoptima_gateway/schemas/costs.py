@@ -157,6 +157,11 @@ class AnomalyOut(Schema):
     expected_spend: Money | None
     actual_spend: Money | None
     deviation_percent: float | None
+    currency: str | None = Field(
+        default=None,
+        description="The currency of the amounts: that of the organisation's costs in the incident's window "
+        "(null when unknown or several).",
+    )
     root_cause: str | None
     root_cause_source: str = Field(
         description="'contributions' (deterministic text) or 'agent:<provider>' (the root-cause agent)."

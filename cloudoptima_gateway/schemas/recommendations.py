@@ -32,6 +32,11 @@ class ImpactAnalysisOut(Schema):
 
 class RecommendationOut(Schema):
     id: uuid.UUID
+    currency: str | None = Field(
+        default=None,
+        description="The currency of the estimates: that of the costs of the recommendation's account "
+        "(the organisation's when it has none; null when unknown or several).",
+    )
     title: str
     description: str | None
     category: str
