@@ -92,6 +92,8 @@ async def test_anomaly_detail_shows_the_stored_explanation_and_its_status_change
     assert Decimal(str(await impact.get_attribute("data-value"))) == Decimal(
         str(stored["impact_amount"])
     ).quantize(Decimal("0.01"))
+    assert stored["currency"] == "USD", "the demo estate's costs are in USD"
+    await expect(impact).to_contain_text("$")  # money with its currency, not a bare number
     drivers = stored["drivers"] or {}
     stored_bars = sum(len(drivers.get(group) or []) for group in ("resources", "usage_types", "tags"))
     await expect(page.get_by_test_id("anomaly-contributions")).to_have_attribute(

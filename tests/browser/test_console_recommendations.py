@@ -77,6 +77,10 @@ async def test_admin_dry_runs_then_requests_a_recommendation(
         await more.click()
         await expect(page.get_by_test_id("rec-row")).not_to_have_count(shown)
     await expect(row.get_by_test_id("rec-risk")).to_have_text(chosen["risk_level"])
+    if chosen["currency"] is not None and chosen["estimated_savings_monthly"] is not None:
+        await expect(row.get_by_test_id("rec-savings")).to_contain_text(
+            "$" if chosen["currency"] == "USD" else ""
+        )
     await row.get_by_test_id("rec-link").click()
 
     await expect(page.get_by_test_id("rec-title")).to_have_text(chosen["title"])

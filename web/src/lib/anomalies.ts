@@ -27,6 +27,8 @@ export interface Anomaly {
   start_date: string | null;
   /** The last anomalous day (inclusive). */
   end_date: string | null;
+  /** The currency of the amounts (null when unknown). */
+  currency?: string | null;
   service: string | null;
   region: string | null;
   severity: string;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { appendPage, applyPermission, confidenceText, DEFAULT_FILTERS, listParams, settled, type Recommendation } from "./recommendations";
+import { amount, appendPage, applyPermission, confidenceText, DEFAULT_FILTERS, listParams, settled, type Recommendation } from "./recommendations";
 
 function rec(id: string): Recommendation {
   return {
     id,
+    currency: "USD",
     title: id,
     description: null,
     category: "compute",
@@ -61,5 +62,15 @@ describe("recommendations", () => {
   it("shows confidence as a percentage", () => {
     expect(confidenceText(0.856)).toBe("86 %");
     expect(confidenceText(null)).toBe("n/a");
+  });
+});
+
+describe("amount", () => {
+  it("shows the currency when the API gives one, the bare number when it is null", () => {
+    expect(amount(671.59, "USD")).toMatch(/671\.59/);
+    expect(amount(671.59, "USD")).not.toBe(amount(671.59));
+    expect(amount(671.59, "EUR")).toMatch(/€|EUR/);
+    expect(amount(671.59)).toBe((671.59).toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
+    expect(amount(null, "USD")).toBe("n/a");
   });
 });

@@ -1,11 +1,14 @@
 // Recommendations: the API's shapes (cloudoptima_gateway/schemas/recommendations.py, narratives.py,
 // cloudoptima/domain/executions.py) and the pure rules the screen follows (filters → query, paging, the
 // permission an apply needs, when an execution has settled).
+import { money } from "./format";
 
 export type Risk = "low" | "medium" | "high";
 
 export interface Recommendation {
   id: string;
+  /** The currency of the estimates (null when unknown). */
+  currency: string | null;
   title: string;
   description: string | null;
   category: string;
@@ -129,7 +132,10 @@ export function confidenceText(confidence: number | null): string {
   return confidence === null ? "n/a" : `${Math.round(confidence * 100)} %`;
 }
 
-/** An amount with two decimals and thousands separators (the API's currency is the organisation's). */
-export function amount(value: number | null): string {
-  return value === null ? "n/a" : value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** An amount with its currency (the API's ``currency``), or with two decimals and thousands separators alone
+ * when the currency is unknown (null). */
+export function amount(value: number | null, currency: string | null = null): string {
+  if (value === null) return "n/a";
+  if (currency !== null && currency !== "") return money(value, currency);
+  return value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }

@@ -22,14 +22,15 @@ import {
   type AnomalyPage,
   type AnomalyStatus,
 } from "../lib/anomalies";
-import { percent } from "../lib/format";
+import { money, percent } from "../lib/format";
 import { useCan, useLoad } from "../lib/hooks";
 import { navigate } from "../lib/router";
 import { subscribe } from "../lib/stream";
 import "./anomalies.css";
 
-function amount(value: number | null): string {
+function amount(value: number | null, currency: string | null = null): string {
   if (value === null) return "–";
+  if (currency !== null && currency !== "") return money(value, currency);
   return value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 
@@ -146,13 +147,13 @@ function AnomalyList() {
                     <Badge kind="severity" value={a.severity} testId="anomaly-severity" />
                   </td>
                   <td data-label="Expected" className="num" data-testid="anomaly-expected" data-value={exact(a.expected_spend)}>
-                    {amount(a.expected_spend)}
+                    {amount(a.expected_spend, a.currency ?? null)}
                   </td>
                   <td data-label="Actual" className="num" data-testid="anomaly-actual" data-value={exact(a.actual_spend)}>
-                    {amount(a.actual_spend)}
+                    {amount(a.actual_spend, a.currency ?? null)}
                   </td>
                   <td data-label="Impact" className="num" data-testid="anomaly-impact" data-value={exact(a.impact_amount)}>
-                    {amount(a.impact_amount)}
+                    {amount(a.impact_amount, a.currency ?? null)}
                   </td>
                   <td data-label="Status">
                     <Badge kind="status" value={a.status} testId="anomaly-status" />
@@ -201,7 +202,7 @@ function Contributions({ anomaly }: { anomaly: Anomaly }) {
           </span>
           <span className="contribution-value num">
             {bar.change >= 0 ? "+" : ""}
-            {amount(bar.change)}
+            {amount(bar.change, anomaly.currency ?? null)}
             {bar.sharePercent !== null && <span className="muted small"> ({bar.sharePercent.toFixed(1)} %)</span>}
           </span>
         </li>
@@ -347,19 +348,19 @@ function AnomalyDetail({ id }: { id: string }) {
         <section className="card">
           <h2>Expected</h2>
           <p className="figure" data-testid="anomaly-detail-expected" data-value={exact(a.expected_spend)}>
-            {amount(a.expected_spend)}
+            {amount(a.expected_spend, a.currency ?? null)}
           </p>
         </section>
         <section className="card">
           <h2>Actual</h2>
           <p className="figure" data-testid="anomaly-detail-actual" data-value={exact(a.actual_spend)}>
-            {amount(a.actual_spend)}
+            {amount(a.actual_spend, a.currency ?? null)}
           </p>
         </section>
         <section className="card">
           <h2>Impact</h2>
           <p className="figure" data-testid="anomaly-detail-impact" data-value={exact(a.impact_amount)}>
-            {amount(a.impact_amount)}
+            {amount(a.impact_amount, a.currency ?? null)}
           </p>
         </section>
         <section className="card">

@@ -160,7 +160,7 @@ function RecommendationListScreen() {
                         </span>
                       </td>
                       <td className="num" data-testid="rec-savings" data-value={r.estimated_savings_monthly?.toFixed(2) ?? ""}>
-                        {amount(r.estimated_savings_monthly)}
+                        {amount(r.estimated_savings_monthly, r.currency)}
                       </td>
                       <td>
                         <span className={`badge risk-${r.risk_level}`} data-testid="rec-risk">
@@ -436,10 +436,10 @@ function RecommendationDetail({ id }: { id: string }) {
               <section className="card" data-testid="rec-savings-card" aria-labelledby="rec-savings-title">
                 <h2 id="rec-savings-title">Estimated savings</h2>
                 <p className="figure" data-testid="rec-detail-savings" data-value={r.estimated_savings_monthly?.toFixed(2) ?? ""}>
-                  {amount(r.estimated_savings_monthly)} <span className="muted small">/ month</span>
+                  {amount(r.estimated_savings_monthly, r.currency)} <span className="muted small">/ month</span>
                 </p>
                 <p className="muted small">
-                  {amount(r.estimated_savings_annual)} a year · confidence{" "}
+                  {amount(r.estimated_savings_annual, r.currency)} a year · confidence{" "}
                   <span data-testid="rec-detail-confidence" data-value={r.confidence ?? ""}>{confidenceText(r.confidence)}</span>
                   {r.price_source ? ` · ${r.price_source}` : ""}
                 </p>
@@ -452,7 +452,7 @@ function RecommendationDetail({ id }: { id: string }) {
                   {(p) => (
                     <>
                       <p data-testid="rec-impact-cost" data-current={p.cost_impact.current_monthly ?? ""} data-projected={p.cost_impact.projected_monthly ?? ""}>
-                        {amount(p.cost_impact.current_monthly)} → {amount(p.cost_impact.projected_monthly)} a month
+                        {amount(p.cost_impact.current_monthly, r.currency)} → {amount(p.cost_impact.projected_monthly, r.currency)} a month
                       </p>
                       {p.resource_changes.length > 0 && (
                         <ul className="plain" data-testid="rec-impact-changes">
@@ -503,7 +503,7 @@ function RecommendationDetail({ id }: { id: string }) {
                   <ul className="plain">
                     {r.affected_resources.map((a) => (
                       <li key={a.id} data-testid="rec-resource">
-                        {a.name} <code className="muted small">{a.id}</code> · {amount(a.current_cost)} / month
+                        {a.name} <code className="muted small">{a.id}</code> · {amount(a.current_cost, r.currency)} / month
                       </li>
                     ))}
                   </ul>
