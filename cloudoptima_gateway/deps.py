@@ -197,7 +197,10 @@ async def tenant_db(runtime: RuntimeDep, principal: CurrentPrincipal) -> AsyncIt
         await _finish(session, commit=True)
 
 
-TenantDb = Annotated[Session, Depends(tenant_db)]
+# ``scope="function"``: commit (or roll back) before the response is sent. FastAPI's default runs the code after
+# ``yield`` once the response has gone out, so a client could act on a 201 before its row was committed (and a
+# failed commit would follow a success answer).
+TenantDb = Annotated[Session, Depends(tenant_db, scope="function")]
 
 
 async def system_db(runtime: RuntimeDep) -> AsyncIterator[Session]:
@@ -212,7 +215,7 @@ async def system_db(runtime: RuntimeDep) -> AsyncIterator[Session]:
         await _finish(session, commit=True)
 
 
-SystemDb = Annotated[Session, Depends(system_db)]
+SystemDb = Annotated[Session, Depends(system_db, scope="function")]
 
 
 def client_address(request: Request) -> str:

@@ -196,6 +196,11 @@ def replace_budget(
 ) -> Success:
     """Replace a budget; published on the ``budget_alerts`` channel once stored."""
     spec = _checked(session, principal, body)
+    exists = select(Budget.id).where(
+        Budget.id == budget_id, Budget.organization_id == principal.organization_id
+    )
+    if session.scalar(exists) is None:
+        raise not_found("budget", budget_id)  # before the name check: an unknown budget is a 404, not a 409
     _refuse_taken_name(session, principal, spec.name, keep=budget_id)
     try:
         update_budget(session, principal.organization_id, budget_id, spec)
