@@ -36,12 +36,15 @@ def system_prompt() -> str:
 
 
 def recent(messages: Sequence[AnyMessage], limit: int = MAX_CONTEXT_MESSAGES) -> list[AnyMessage]:
-    """The last ``limit`` messages, starting at a human message."""
-    tail = list(messages[-limit:])
-    for index, message in enumerate(tail):
-        if isinstance(message, HumanMessage):
-            return tail[index:]
-    return tail
+    """The context sent to the model: the last ``limit`` messages starting at a human message, and never less
+    than the current turn (the last human message and everything after it), so that no tool result is sent
+    without the assistant message whose tool call it answers (vendors refuse such a request)."""
+    last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
+    start = min(max(len(messages) - limit, 0), last_human)
+    for index in range(start, len(messages)):
+        if isinstance(messages[index], HumanMessage):
+            return list(messages[index:])
+    return list(messages[start:])
 
 
 def agent(
