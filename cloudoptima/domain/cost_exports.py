@@ -3,7 +3,8 @@
 Contract:
 - A request names a dataset, a format (``csv`` | ``parquet``), a partitioning (``month`` | ``day``) and an
   end-exclusive period of UTC days (``start`` < ``end``, at most 366 days); bad input raises a pydantic
-  validation error naming the field.
+  validation error naming the field. ``focus_version`` (``1.2`` | ``1.3``) is the FOCUS version of the
+  ``focus_raw`` columns (None means 1.2 there; the other datasets take none).
 - The manifest (``manifest.json``, written last) lists every file with its partition, row count, size and
   SHA-256, and the exact ``BilledCost`` totals per currency (plain decimal text) of each file and of the
   whole export, so a reader can verify both the bytes and the money.
@@ -19,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ExportFormat = Literal["csv", "parquet"]
 ExportPartitioning = Literal["month", "day"]
+FocusVersion = Literal["1.2", "1.3"]
+FOCUS_DATASET = "focus_raw"
 MAX_EXPORT_DAYS = 366
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -34,9 +37,14 @@ class ExportRequest(BaseModel):
     partition: ExportPartitioning = "month"
     start: date
     end: date
+    focus_version: FocusVersion | None = None
 
     @model_validator(mode="after")
     def _period(self) -> Self:
+        if self.focus_version is not None and self.dataset != FOCUS_DATASET:
+            raise ValueError(
+                f"focus_version: only the {FOCUS_DATASET} dataset has a FOCUS version, not {self.dataset}"
+            )
         if self.end <= self.start:
             raise ValueError("end: must be after start (the period is end-exclusive)")
         if (self.end - self.start).days > MAX_EXPORT_DAYS:
@@ -45,8 +53,10 @@ class ExportRequest(BaseModel):
 
     @property
     def folder(self) -> str:
-        """The export's folder under the destination: ``<dataset>/<start>_<end>`` (a re-run replaces it)."""
-        return f"{self.dataset}/{self.start.isoformat()}_{self.end.isoformat()}"
+        """The export's folder under the destination: ``<dataset>/<start>_<end>`` (a re-run replaces it);
+        ``focus_raw_1.3/...`` for FOCUS 1.3 columns, so the two versions never replace each other."""
+        name = f"{self.dataset}_{self.focus_version}" if self.focus_version == "1.3" else self.dataset
+        return f"{name}/{self.start.isoformat()}_{self.end.isoformat()}"
 
 
 class FolderDestinationSpec(BaseModel):

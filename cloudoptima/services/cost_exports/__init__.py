@@ -5,7 +5,13 @@ Parquet partition files with a checksummed ``manifest.json`` to a local folder o
 export runs (streamed, atomic, manifest last, idempotent re-runs).
 """
 
-from cloudoptima.services.cost_exports.datasets import DATASET_NAMES, DATASETS, FOCUS_EXPORT_VERSION
+from cloudoptima.services.cost_exports.datasets import (
+    DATASET_NAMES,
+    DATASETS,
+    FOCUS_13_DATASET,
+    FOCUS_EXPORT_VERSION,
+    FOCUS_VERSIONS,
+)
 from cloudoptima.services.cost_exports.destinations import (
     ExportDestination,
     ExportDestinationError,
@@ -25,7 +31,9 @@ from cloudoptima.services.cost_exports.service import (
 __all__ = [
     "DATASETS",
     "DATASET_NAMES",
+    "FOCUS_13_DATASET",
     "FOCUS_EXPORT_VERSION",
+    "FOCUS_VERSIONS",
     "ExportDestination",
     "ExportDestinationError",
     "ExportError",

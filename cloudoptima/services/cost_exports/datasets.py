@@ -5,6 +5,11 @@ Contract:
   entry built like those below.
 - ``focus_raw``: the organisation's ``cost_data`` rows whose ``ChargePeriodStart`` lies in the period, as the
   57 FOCUS 1.2 columns named as the specification names them (``BilledCost``, ``ChargePeriodStart``...).
+  :data:`FOCUS_13_DATASET` is the same rows as FOCUS 1.3: the 57 columns, then the 8 columns 1.3 added
+  (:data:`~cloudoptima.domain.focus_13.COST_AND_USAGE_13`), read from the row's ``extensions`` where the
+  ingest keeps them under their FOCUS names (JSON columns as JSON text); ``ServiceProviderName`` and
+  ``HostProviderName`` fall back to ``ProviderName`` and ``PublisherName`` (their 1.2 predecessors, which
+  the ingest fills from them when a 1.3 file lacks the deprecated columns).
 - ``allocated_daily``: ``cost_allocated_daily`` at each dimension's active version, summed by day, dimension
   (its name), value, account, provider, service, region, currency and the shared flag.
 - ``daily``: the ``cost_daily`` rollup summed by day, account, provider, billing and sub account, service,
@@ -25,13 +30,15 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import BigInteger, ColumnElement, Select, Text, cast, func, select
+from sqlalchemy import BigInteger, ColumnElement, Select, Text, case, cast, func, literal, select
 
 from cloudoptima.domain.focus import FOCUS_COLUMNS, ColumnType
+from cloudoptima.domain.focus_13 import COST_AND_USAGE_13, DEPRECATED_13, FOCUS_13
 from cloudoptima.storage.models import AllocationDimensionRow, CostAllocatedDaily, CostDaily, CostRow
 
 FOCUS_EXPORT_VERSION = "1.2"
-"""The FOCUS version whose column names ``focus_raw`` files carry (stated in every manifest)."""
+"""The FOCUS version whose column names ``focus_raw`` files carry by default (stated in every manifest)."""
+FOCUS_VERSIONS = (FOCUS_EXPORT_VERSION, FOCUS_13)
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -84,6 +91,36 @@ _FOCUS_SCHEMA = pa.schema(
         pa.field(column.name, TIMESTAMP if column.type is ColumnType.DATETIME else pa.string())
         for column in FOCUS_COLUMNS
     ]
+)
+_REPLACED_BY_13 = {replacement: deprecated for deprecated, replacement in DEPRECATED_13.items()}
+
+
+def _extension(name: str, kind: ColumnType) -> ColumnElement[Any]:
+    """A 1.3 column from ``extensions``: its text, JSON text for a JSON column that holds an object (one
+    read from CSV holds the JSON text already), its 1.2 predecessor's value when absent."""
+    table = CostRow.__table__
+    value = table.c.extensions[name]
+    text: ColumnElement[Any] = table.c.extensions[name].astext
+    if kind is ColumnType.JSON:
+        text = case(
+            (func.jsonb_typeof(value) == literal("string"), value.astext),
+            (func.jsonb_typeof(value) == literal("null"), None),
+            else_=cast(value, Text),
+        )
+    predecessor = _REPLACED_BY_13.get(name)
+    if predecessor is not None:
+        column = next(column for column in FOCUS_COLUMNS if column.name == predecessor)
+        text = func.coalesce(text, table.c[column.db_name])
+    return text.label(name)
+
+
+def _focus_13_query(organization_id: uuid.UUID, start: date, end: date) -> Select[Any]:
+    additions = [_extension(column.name, column.type) for column in COST_AND_USAGE_13]
+    return _focus_query(organization_id, start, end).add_columns(*additions)
+
+
+_FOCUS_13_SCHEMA = pa.schema(
+    list(_FOCUS_SCHEMA) + [pa.field(column.name, pa.string()) for column in COST_AND_USAGE_13]
 )
 
 _DAILY_KEYS = (
@@ -205,6 +242,18 @@ DATASETS: Mapping[str, ExportDataset] = {
 }
 
 DATASET_NAMES: tuple[str, ...] = tuple(DATASETS)
+
+FOCUS_13_DATASET = ExportDataset(
+    name="focus_raw",
+    description="Raw cost rows as FOCUS 1.3 columns",
+    schema=_FOCUS_13_SCHEMA,
+    query=_focus_13_query,
+    day_column="ChargePeriodStart",
+    cost_column="BilledCost",
+    currency_column="BillingCurrency",
+    version=FOCUS_13,
+)
+"""``focus_raw`` with ``focus_version="1.3"`` (module contract)."""
 
 
 def plain_decimal(value: Decimal) -> str:

@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 from cloudoptima.domain.cost_exports import ExportFile, ExportManifest, ExportRequest
 from cloudoptima.services.cost_exports.datasets import (
     DATASETS,
+    FOCUS_13_DATASET,
     ExportDataset,
     partition_day,
     plain_decimal,
@@ -49,8 +50,11 @@ class UnknownDatasetError(ValueError):
     """The request names a dataset that does not exist."""
 
 
-def dataset_for(name: str) -> ExportDataset:
-    """The dataset called ``name`` or :class:`UnknownDatasetError` listing the known ones."""
+def dataset_for(name: str, focus_version: str | None = None) -> ExportDataset:
+    """The dataset called ``name`` (``focus_raw`` in FOCUS ``focus_version``, 1.2 when None) or
+    :class:`UnknownDatasetError` listing the known ones."""
+    if focus_version == FOCUS_13_DATASET.version and name == FOCUS_13_DATASET.name:
+        return FOCUS_13_DATASET
     try:
         return DATASETS[name]
     except KeyError:
@@ -204,7 +208,7 @@ def run_export(
     batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> ExportManifest:
     """Export ``request`` of ``organization_id`` to ``destination``; the published manifest (module contract)."""
-    dataset = dataset_for(request.dataset)
+    dataset = dataset_for(request.dataset, request.focus_version)
     try:
         with destination.staging() as staged:
             written = _write_partitions(engine, organization_id, request, dataset, staged, batch_rows)
