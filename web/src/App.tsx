@@ -20,6 +20,9 @@ import { Anomalies } from "./screens/Anomalies";
 import { Recommendations } from "./screens/Recommendations";
 import { Approvals } from "./screens/Approvals";
 import { Policies } from "./screens/Policies";
+import { Tags } from "./screens/Tags";
+import { DataHealth } from "./screens/DataHealth";
+import { Exports } from "./screens/Exports";
 import "./shell-polish.css";
 
 interface Screen {
@@ -53,7 +56,10 @@ const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav
   { path: "/anomalies", label: "Anomalies", testId: "nav-anomalies", render: (rest) => <Anomalies rest={rest} /> },
   { path: "/recommendations", label: "Recommendations", testId: "nav-recommendations", render: (rest) => <Recommendations rest={rest} /> },
   { path: "/approvals", label: "Approvals", testId: "nav-approvals", render: (rest) => <Approvals rest={rest} /> },
-  { path: "/policies", label: "Policies", testId: "nav-policies", render: (rest) => <Policies rest={rest} /> }];
+  { path: "/policies", label: "Policies", testId: "nav-policies", render: (rest) => <Policies rest={rest} /> },
+  { path: "/tags", label: "Tags", testId: "nav-tags", render: () => <Tags /> },
+  { path: "/data", label: "Data health", testId: "nav-data", render: () => <DataHealth /> },
+  { path: "/exports", label: "Exports", testId: "nav-exports", render: () => <Exports /> }];
 
 function NotFound() {
   return (
