@@ -20,6 +20,7 @@ import { Anomalies } from "./screens/Anomalies";
 import { Recommendations } from "./screens/Recommendations";
 import { Approvals } from "./screens/Approvals";
 import { Policies } from "./screens/Policies";
+import { Allocation } from "./screens/Allocation";
 import { Tags } from "./screens/Tags";
 import { DataHealth } from "./screens/DataHealth";
 import { Exports } from "./screens/Exports";
@@ -50,6 +51,7 @@ function route(path: string): [Screen, string] | undefined {
 const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav-overview", render: () => <Overview /> },
   { path: "/costs", label: "Cost explorer", testId: "nav-costs", render: () => <CostExplorer /> },
   { path: "/budgets", label: "Budgets", testId: "nav-budgets", render: () => <Budgets /> },
+  { path: "/allocation", label: "Allocation", testId: "nav-allocation", render: (rest) => <Allocation rest={rest} /> },
   { path: "/accounts", label: "Cloud accounts", testId: "nav-accounts", render: () => <Accounts /> },
   { path: "/reports", label: "Reports", testId: "nav-reports", permission: "read:reports", render: () => <Reports /> },
   { path: "/notifications", label: "Notifications", testId: "nav-notifications", render: () => <Notifications /> },
