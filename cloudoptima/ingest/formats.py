@@ -6,6 +6,8 @@ Contract:
   so is a FOCUS 1.3 Contract Commitment file, see ``contract_commitment``).
 - ``check_required(fmt, header, file)`` raises ``BillingFileError`` naming the file and the first missing
   column when a required column is absent, and returns the FOCUS version (FOCUS files) or None.
+  An OpenCost allocation export (``cloudoptima.ingest.opencost``) is recognised by Namespace + TotalCost +
+  Date/WindowStart; its reader checks its header itself.
   FOCUS files need the Mandatory columns of their detected version (1.0, 1.1, 1.2 or 1.3, by the newest
   FOCUS column present; see ``focus_versions``); native files need the columns that carry money, currency and time.
 """
@@ -18,6 +20,7 @@ from enum import StrEnum
 from cloudoptima.ingest.errors import BillingFileError
 from cloudoptima.ingest.focus_versions import detect_focus_version, missing_mandatory
 from cloudoptima.ingest.mappers.focus import REQUIRED_MARKERS
+from cloudoptima.ingest.opencost import is_opencost_header
 from cloudoptima.ingest.source_columns import column_key
 
 
@@ -30,6 +33,7 @@ class BillingFormat(StrEnum):
     AZURE = "azure"
     GCP = "gcp"
     OCI = "oci"
+    OPENCOST = "opencost"
 
 
 _NATIVE_REQUIRED: dict[BillingFormat, tuple[tuple[str, ...], ...]] = {
@@ -75,6 +79,8 @@ def detect_format(header: Sequence[str], file: str) -> BillingFormat:
         raise BillingFileError(
             file, "OCI usage report has no cost columns; ingest the OCI cost report instead", line=1
         )
+    if is_opencost_header(header):
+        return BillingFormat.OPENCOST
     if {"billingaccountid", "cost", "usagestarttime", "servicedescription"} <= keys:
         return BillingFormat.GCP
     if keys & {"costinbillingcurrency", "pretaxcost"} or {"cost", "metercategory"} <= keys:
@@ -82,7 +88,7 @@ def detect_format(header: Sequence[str], file: str) -> BillingFormat:
     raise BillingFileError(
         file,
         "unknown billing format: header matches none of FOCUS, AWS CUR (v1/2.0), Azure cost export, "
-        f"GCP billing export or OCI cost report (first columns: {', '.join(header[:5])})",
+        f"GCP billing export, OCI cost report or OpenCost allocation export (first columns: {', '.join(header[:5])})",
         line=1,
     )
 
@@ -100,6 +106,8 @@ def check_required(fmt: BillingFormat, header: Sequence[str], file: str) -> str 
                 column=missing[0],
             )
         return version
+    if fmt is BillingFormat.OPENCOST:
+        return None  # the OpenCost reader checks its own header (cloudoptima.ingest.opencost)
     keys = {column_key(name) for name in header}
     for alternatives in _NATIVE_REQUIRED[fmt]:
         if not any(column_key(name) in keys for name in alternatives):

@@ -27,7 +27,8 @@ from cloudoptima.ingest.batch_context import BatchContext
 from cloudoptima.ingest.errors import BillingFileError
 from cloudoptima.ingest.focus_conformance import check_batch
 from cloudoptima.ingest.formats import BillingFormat, check_required, detect_format
-from cloudoptima.ingest.mappers import aws_cur, azure, focus, gcp, oci
+from cloudoptima.ingest.mappers import aws_cur, azure, focus, gcp, oci, opencost
+from cloudoptima.ingest.opencost import OpenCostReader, is_json
 from cloudoptima.ingest.raw_csv import CsvReader
 from cloudoptima.ingest.raw_parquet import ParquetReader, is_parquet
 from cloudoptima.ingest.requirements_model import load_model
@@ -44,12 +45,14 @@ MAPPERS: dict[BillingFormat, Mapper] = {
     BillingFormat.AZURE: azure.map_batch,
     BillingFormat.GCP: gcp.map_batch,
     BillingFormat.OCI: oci.map_batch,
+    BillingFormat.OPENCOST: opencost.map_batch,
 }
 _SUFFIXES = (".csv", ".csv.gz", ".gz", ".parquet")
 
 
-def discover_files(path: Path) -> list[Path]:
-    """The billing files under ``path`` (itself when it is a file), in deterministic order."""
+def discover_files(path: Path, json_files: bool = False) -> list[Path]:
+    """The billing files under ``path`` (itself when it is a file), in deterministic order; ``json_files``
+    adds ``*.json`` (OpenCost allocation API answers) to the suffixes searched in a folder."""
     if path.is_file():
         return [path]
     if not path.is_dir():
@@ -57,7 +60,9 @@ def discover_files(path: Path) -> list[Path]:
     files = [
         child
         for child in path.rglob("*")
-        if child.is_file() and child.name.lower().endswith(_SUFFIXES) and not child.name.startswith(".")
+        if child.is_file()
+        and child.name.lower().endswith(_SUFFIXES + ((".json",) if json_files else ()))
+        and not child.name.startswith(".")
     ]
     if not files:
         raise BillingFileError(str(path), "folder contains no .csv, .csv.gz or .parquet billing file")
@@ -67,16 +72,18 @@ def discover_files(path: Path) -> list[Path]:
 @dataclass(slots=True)
 class _OpenFile:
     path: Path
-    reader: CsvReader | ParquetReader
+    reader: CsvReader | ParquetReader | OpenCostReader
     fmt: BillingFormat
     version: str | None
 
 
-def _open_file(path: Path, fmt: str, batch_rows: int) -> _OpenFile:
+def _open_file(path: Path, fmt: str, batch_rows: int, currency: str = "USD") -> _OpenFile:
     name = str(path)
     if path.stat().st_size == 0:
         raise BillingFileError(name, "empty file: no header and no rows", line=1)
-    reader: CsvReader | ParquetReader
+    if fmt == BillingFormat.OPENCOST.value or (fmt == "auto" and is_json(path)):
+        return _OpenFile(path, OpenCostReader(path, batch_rows, currency), BillingFormat.OPENCOST, None)
+    reader: CsvReader | ParquetReader | OpenCostReader
     if is_parquet(path):
         reader = ParquetReader(path, batch_rows)
         header = reader.names
@@ -87,6 +94,8 @@ def _open_file(path: Path, fmt: str, batch_rows: int) -> _OpenFile:
         header = reader.header.names
     detected = detect_format(header, name) if fmt == "auto" else _parse_format(fmt, name)
     version = check_required(detected, header, name)
+    if detected is BillingFormat.OPENCOST:
+        reader = OpenCostReader(path, batch_rows, currency)
     return _OpenFile(path, reader, detected, version)
 
 
@@ -152,14 +161,17 @@ def open_billing_source(
     fmt: str = "auto",
     batch_rows: int = 50_000,
     max_quarantine_records: int = 100_000,
+    currency: str = "USD",
 ) -> BillingSource:
     """Check every file's header (pre-pass) and return a source that streams canonical batches.
 
     ``fmt`` is ``auto`` (detect per file from its header) or one of ``BillingFormat``'s values
-    (``focus``, ``aws_cur``, ``aws_cur2``, ``azure``, ``gcp``, ``oci``) applied to every file.
+    (``focus``, ``aws_cur``, ``aws_cur2``, ``azure``, ``gcp``, ``oci``, ``opencost``) applied to every file.
+    ``currency`` is the currency of files that carry none (OpenCost allocation exports): an ISO 4217 code.
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be positive")
     root = Path(path)
-    opened = [_open_file(file, fmt, batch_rows) for file in discover_files(root)]
+    json_files = fmt == BillingFormat.OPENCOST.value
+    opened = [_open_file(file, fmt, batch_rows, currency) for file in discover_files(root, json_files)]
     return BillingSource(opened, IngestSummary(max_quarantine_records=max_quarantine_records))

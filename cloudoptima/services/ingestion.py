@@ -104,8 +104,12 @@ def ingest_path(
     fmt: str = "auto",
     batch_rows: int = 50_000,
     on_batch: ProgressCallback | None = None,
+    currency: str = "USD",
 ) -> IngestReport:
-    """Load every billing file under ``path`` into ``organization_id``; see the module docstring."""
+    """Load every billing file under ``path`` into ``organization_id``; see the module docstring.
+
+    ``currency`` (ISO 4217) is the currency of files that carry none: OpenCost allocation exports.
+    """
     run_id, batch_id = uuid.uuid4(), uuid.uuid4()
     source_name = str(path)
     with engine.connect() as connection:
@@ -128,7 +132,7 @@ def ingest_path(
     )
     started = utcnow()
     try:
-        source = open_billing_source(path, fmt=fmt, batch_rows=batch_rows)
+        source = open_billing_source(path, fmt=fmt, batch_rows=batch_rows, currency=currency)
         with engine.begin() as connection:
             loader = CostLoader(connection, target)
             # The prefetch thread reads, validates and serialises (CSV, keys, partial rollup) the next
