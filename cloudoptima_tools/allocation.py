@@ -4,7 +4,8 @@ Contract (over :func:`cloudoptima.services.allocation.queries.cost_by_allocation
 ``/v1/costs/by-allocation`` uses; permission ``read:costs``; ``now`` from the tool context):
 - ``dimension`` names the dimension; ``start_date``/``end_date`` (UTC days, end exclusive; default the last
   30 days up to today); optional ``currency``; ``reconcile`` also reads the overview's total and reports
-  ``pending`` (cost not yet re-allocated).
+  ``pending`` (cost not yet re-allocated); ``cost_basis`` ``billed`` (default) or ``effective`` (amortised),
+  stated in the answer.
 - Per currency: every value with cost, ``unallocated`` included, largest first, with its share of the total
   and the part that came from shared-cost splits; the values sum to ``total_cost`` exactly. At most
   :data:`MAX_VALUES` values per currency (the rest summed in ``values_left_off`` / ``left_off_cost``, so the
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from cloudoptima.domain.costs import CostQueryError
+from cloudoptima.services.allocation.queries import CostBasis
 from cloudoptima.services.allocation.queries import cost_by_allocation as allocation_query
 from cloudoptima_tools.context import ToolContext
 from cloudoptima_tools.spec import ToolInput, ToolInputError, ToolSpec
@@ -39,6 +41,7 @@ class CostByAllocationInput(ToolInput):
     end_date: date | None = Field(default=None, description="Exclusive end day (default: tomorrow).")
     currency: str | None = Field(default=None, pattern="^[A-Za-z]{3}$", description="Only this currency.")
     reconcile: bool = Field(default=False, description="Compare with the unallocated total (pending).")
+    cost_basis: CostBasis = Field(default="billed", description="billed (invoice) or effective (amortised).")
 
 
 class AllocatedValue(BaseModel):
@@ -62,6 +65,7 @@ class CostByAllocationOutput(BaseModel):
     version: int | None = Field(description="rule-set version read; null: not allocated yet")
     start_date: date
     end_date: date
+    cost_basis: CostBasis = "billed"
     currencies: list[CurrencyShowback]
     currencies_left_off: int = 0
 
@@ -81,6 +85,7 @@ def cost_by_allocation(ctx: ToolContext, params: CostByAllocationInput) -> CostB
                 end,
                 currency=params.currency.upper() if params.currency else None,
                 reconcile=params.reconcile,
+                cost_basis=params.cost_basis,
             )
         except LookupError:
             names = connection.execute(
@@ -122,6 +127,7 @@ def cost_by_allocation(ctx: ToolContext, params: CostByAllocationInput) -> CostB
         version=view.version,
         start_date=view.start_date,
         end_date=view.end_date,
+        cost_basis=view.cost_basis,
         currencies=currencies,
         currencies_left_off=max(0, len(view.currencies) - MAX_CURRENCIES),
     )

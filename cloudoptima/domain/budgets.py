@@ -8,6 +8,9 @@ Contract:
   spend of exactly $160.00 does not fire). ``ACTUAL`` compares the spend so far, ``FORECASTED`` the
   forecasted period-end spend (BU-2).
 - Each threshold fires at most once per period; ``alert_state`` remembers what fired in which period.
+- An ``allocation`` scope counts the cost an allocation dimension (by its ``name``, as
+  ``/v1/costs/by-allocation?dimension=`` takes it) assigns to one or more of its ``values`` (``unallocated``
+  allowed), read from the dimension's active rule-set version.
 """
 
 from __future__ import annotations
@@ -17,7 +20,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 
 class BudgetPeriod(StrEnum):
@@ -27,12 +37,14 @@ class BudgetPeriod(StrEnum):
 
 
 class ScopeType(StrEnum):
-    """What a budget counts: accounts, services, values of a tag, or teams (the ``team`` tag)."""
+    """What a budget counts: accounts, services, values of a tag, teams (the ``team`` tag), or values of an
+    allocation dimension."""
 
     ACCOUNT = "account"
     SERVICE = "service"
     TAG = "tag"
     TEAM = "team"
+    ALLOCATION = "allocation"
 
 
 class BudgetStatus(StrEnum):
@@ -53,7 +65,9 @@ class _Model(BaseModel):
 
 
 class BudgetScope(_Model):
-    """``values`` are account ids, service names, tag values or team names; ``tag_key`` for ``tag`` scopes.
+    """``values`` are account ids, service names, tag values, team names or allocation values; ``tag_key`` for
+    ``tag`` scopes, ``dimension`` (an allocation dimension's name) for ``allocation`` scopes, and only there
+    (it is left out of the JSON when unset, so other scopes store what they always stored).
 
     An empty ``values`` with type ``account`` means every account of the organisation.
     """
@@ -61,14 +75,26 @@ class BudgetScope(_Model):
     type: ScopeType = ScopeType.ACCOUNT
     values: list[str] = Field(default_factory=list)
     tag_key: str | None = None
+    dimension: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> BudgetScope:
         if self.type is ScopeType.TAG and not self.tag_key:
             raise ValueError("a tag scope needs tag_key")
-        if self.type in (ScopeType.SERVICE, ScopeType.TAG, ScopeType.TEAM) and not self.values:
+        if self.type is ScopeType.ALLOCATION and not self.dimension:
+            raise ValueError("an allocation scope needs dimension (the allocation dimension's name)")
+        if self.type is not ScopeType.ALLOCATION and self.dimension is not None:
+            raise ValueError("dimension is only for an allocation scope")
+        if self.type is not ScopeType.ACCOUNT and not self.values:
             raise ValueError(f"a {self.type} scope needs at least one value")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.dimension is None:
+            data.pop("dimension", None)
+        return data
 
 
 class AlertThreshold(_Model):

@@ -15,6 +15,9 @@ and up to three close matches among the known values (case-insensitive first, th
   (budgets read the rollup's tag columns, so another key would never count); each value must have been seen
   under that key in the cost data or on an inventory resource's tags (a freshly tagged resource may have no
   spend yet).
+- ``allocation``: ``dimension`` must name one of the organisation's allocation dimensions (problem at
+  ``("scope", "dimension")``); any value is accepted (``unallocated`` included), even one no cost has been
+  allocated to yet (a new team; ``budget_allocation.unseen_values`` lists those).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy import Connection, text
 
 from cloudoptima.domain.budgets import BudgetScope, ScopeType
 from cloudoptima.domain.service_catalog import KNOWN_SERVICES
+from cloudoptima.services.budget_allocation import dimension_names
 from cloudoptima.services.cost_scope import TEAM_TAG
 from cloudoptima.services.ingestion import rollup_tag_keys
 
@@ -62,6 +66,21 @@ def scope_problems(
     """Every problem of ``scope`` for the organisation (see the module contract)."""
     org: dict[str, object] = {"org": organization_id}
     problems: list[ScopeProblem] = []
+    if scope.type is ScopeType.ALLOCATION:
+        defined = dimension_names(connection, organization_id)
+        wanted = scope.dimension or ""
+        if wanted in defined:
+            return []
+        suggestions = close_matches(wanted, defined)
+        return [
+            ScopeProblem(
+                ("scope", "dimension"),
+                f"no allocation dimension named {wanted!r} in this organisation (defined: "
+                f"{', '.join(defined) or 'none'})" + _suffix(suggestions),
+                wanted,
+                suggestions,
+            )
+        ]
     if scope.type is ScopeType.ACCOUNT:
         if not scope.values:
             return []

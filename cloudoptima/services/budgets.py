@@ -9,7 +9,9 @@ Contract:
   resets it) and stores the evaluation in ``last_evaluation``. The caller commits.
 - Scopes: ``account`` = sub account (or billing account) ids, all accounts when empty; ``service`` =
   service names; ``tag`` = values of one tag key; ``team`` = values of the ``team`` tag. Tag scopes read the
-  rollup's tag columns (the organisation's rollup tag keys).
+  rollup's tag columns (the organisation's rollup tag keys); ``allocation`` = values of an allocation
+  dimension, read from its active version's allocated rollup (``cloudoptima.services.budget_allocation``),
+  with the same days, currency and forecast as every other scope.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from cloudoptima.domain.budgets import (
     BudgetPeriod,
     BudgetScope,
     BudgetSpec,
+    ScopeType,
 )
+from cloudoptima.services.budget_allocation import allocation_daily_spend
 from cloudoptima.services.cost_scope import budget_scope_sql
 from cloudoptima.storage.models import Budget
 from cloudoptima.storage.tenancy import TenantRepository
@@ -89,6 +93,8 @@ class BudgetService:
 
     def daily_spend(self, scope: BudgetScope, currency: str, start: date, end: date) -> dict[date, Decimal]:
         """Scoped spend per day of ``[start, end)`` (days without rows are absent)."""
+        if scope.type is ScopeType.ALLOCATION:
+            return allocation_daily_spend(self._session.connection(), self._org, scope, currency, start, end)
         where, params = budget_scope_sql(scope)
         rows = self._session.execute(
             text(

@@ -42,8 +42,13 @@ class ForecastScope:
 
 
 def budget_scope_sql(scope: BudgetScope, prefix: str = "b") -> tuple[str, dict[str, Any]]:
-    """Condition of a budget scope: accounts, services, one tag's values or the ``team`` tag's values."""
+    """Condition of a budget scope: accounts, services, one tag's values or the ``team`` tag's values.
+
+    An ``allocation`` scope has no condition on ``cost_daily`` (its spend is read from the allocated rollup,
+    :func:`cloudoptima.services.budget_allocation.allocation_daily_spend`): ValueError."""
     values = f"{prefix}_values"
+    if scope.type is ScopeType.ALLOCATION:
+        raise ValueError("an allocation scope is read from the allocated rollup, not from cost_daily")
     if scope.type is ScopeType.ACCOUNT:
         if not scope.values:
             return "TRUE", {}

@@ -65,6 +65,8 @@ def scope_label(scope: BudgetScope) -> str:
         return f"services: {values}"
     if scope.type is ScopeType.TEAM:
         return f"teams: {values}"
+    if scope.type is ScopeType.ALLOCATION:
+        return f"{scope.dimension}: {values}"
     return f"tag {scope.tag_key}: {values}"
 
 

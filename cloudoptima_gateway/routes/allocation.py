@@ -11,7 +11,8 @@
   it finishes. ``POST …/reallocate`` starts it again for the latest version (e.g. after ``unavailable``).
 - ``GET /v1/costs/by-allocation?dimension=team&start_date&end_date[&granularity][&currency]``
   (``read:costs``): cost per value with ``unallocated`` shown, per currency, summing to ``total_cost``; with
-  ``reconcile=true`` the total is the overview's figure and ``values`` plus ``pending`` equal it exactly.
+  ``reconcile=true`` the total is the overview's figure and ``values`` plus ``pending`` equal it exactly;
+  ``cost_basis=billed|effective`` (default billed) picks the cost and the answer states it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from temporalio.service import RPCError
 from cloudoptima.domain.allocation import AllocationRuleError
 from cloudoptima.domain.costs import CostQueryError
 from cloudoptima.services.allocation.dimensions import AllocationDimensions, DimensionNotFound, DimensionView
-from cloudoptima.services.allocation.queries import AllocationGranularity, cost_by_allocation
+from cloudoptima.services.allocation.queries import AllocationGranularity, CostBasis, cost_by_allocation
 from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
@@ -227,6 +228,10 @@ def costs_by_allocation(
     granularity: AllocationGranularity | None = None,
     currency: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
     reconcile: Annotated[bool, Query(description="also read the overview's total and show pending")] = False,
+    cost_basis: Annotated[
+        CostBasis,
+        Query(description="billed (FOCUS BilledCost) or effective (FOCUS EffectiveCost, amortised)"),
+    ] = "billed",
 ) -> CostByAllocationOut:
     """Cost per allocation value, ``unallocated`` included (module docstring)."""
     try:
@@ -239,6 +244,7 @@ def costs_by_allocation(
             granularity=granularity,
             currency=currency.upper() if currency else None,
             reconcile=reconcile,
+            cost_basis=cost_basis,
         )
     except LookupError:
         raise invalid("dimension", f"no allocation dimension named {dimension!r}") from None
@@ -249,6 +255,7 @@ def costs_by_allocation(
         version=view.version,
         start_date=view.start_date,
         end_date=view.end_date,
+        cost_basis=view.cost_basis,
         currencies=[
             CurrencyAllocationOut(
                 currency=c.currency,

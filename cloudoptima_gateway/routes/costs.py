@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.analytics import ForecastModelName
-from cloudoptima.domain.budgets import BudgetScope
+from cloudoptima.domain.budgets import BudgetScope, ScopeType
 from cloudoptima.domain.cost_filters import CostFilterError
 from cloudoptima.domain.costs import CostQueryError
 from cloudoptima.services import provider_forecasts
@@ -211,6 +211,12 @@ async def cost_forecast(
         except LookupError:
             raise not_found("budget", budget_id) from None
         budget = BudgetScope.model_validate(row.scope_filters or {"type": row.scope_type or "account"})
+        if budget.type is ScopeType.ALLOCATION:
+            raise invalid(
+                "budget_id",
+                "this budget counts allocation values: its forecast is the budget's own forecasted_spend "
+                "(GET /v1/budgets/{id}); this endpoint forecasts scopes of the unallocated costs",
+            )
     scope = ForecastScope(
         provider=provider, accounts=tuple(account or ()), services=tuple(service or ()), budget=budget
     )

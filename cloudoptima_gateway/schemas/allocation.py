@@ -94,3 +94,8 @@ class CostByAllocationOut(BaseModel):
     start_date: date
     end_date: date
     currencies: list[CurrencyAllocationOut]
+    cost_basis: Literal["billed", "effective"] = Field(
+        "billed",
+        description="Which cost every number is: billed (FOCUS BilledCost, the invoice's) or effective (FOCUS "
+        "EffectiveCost, amortised; a row without one counts 0).",
+    )

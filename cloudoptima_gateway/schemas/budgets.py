@@ -13,11 +13,19 @@ from cloudoptima_gateway.schemas.common import Money, Schema, StrictBody
 
 
 class BudgetScopeIn(StrictBody):
-    type: Literal["account", "service", "tag", "team"] = "account"
+    type: Literal["account", "service", "tag", "team", "allocation"] = "account"
     values: list[str] = Field(
-        default_factory=list, max_length=200, description="accounts, services, tag values or teams"
+        default_factory=list,
+        max_length=200,
+        description="accounts, services, tag values, teams or allocation values (unallocated allowed)",
     )
     tag_key: str | None = Field(default=None, max_length=128, description="for type=tag")
+    dimension: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=63,
+        description="for type=allocation: the allocation dimension's name, as /v1/costs/by-allocation takes it",
+    )
 
 
 class BudgetAlertIn(StrictBody):
@@ -50,7 +58,11 @@ class BudgetIn(StrictBody):
             raise ValueError("end_date must be after start_date (end_date is exclusive)")
         if self.scope.type == "tag" and not self.scope.tag_key:
             raise ValueError("scope.tag_key is required for a tag scope")
-        if self.scope.type in ("service", "tag", "team") and not self.scope.values:
+        if self.scope.type == "allocation" and not self.scope.dimension:
+            raise ValueError("scope.dimension is required for an allocation scope")
+        if self.scope.type != "allocation" and self.scope.dimension is not None:
+            raise ValueError("scope.dimension is only for an allocation scope")
+        if self.scope.type in ("service", "tag", "team", "allocation") and not self.scope.values:
             raise ValueError(f"scope.values needs at least one value for a {self.scope.type} scope")
         return self
 

@@ -27,6 +27,7 @@ class Row:
     resource_id: str | None = None
     resource_type: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    effective: Decimal | None = None
 
 
 def new_org(connection: Connection) -> uuid.UUID:
@@ -51,9 +52,9 @@ def load(connection: Connection, org: uuid.UUID, rows: list[Row]) -> None:
             """
             INSERT INTO cost_data (organization_id, provider, provider_name, billing_account_id, billing_currency,
                 billing_period_start, billing_period_end, charge_category, charge_period_start, charge_period_end,
-                billed_cost, service_name, region_id, resource_id, resource_type, tags)
+                billed_cost, effective_cost, service_name, region_id, resource_id, resource_type, tags)
             VALUES (:org, :provider, :provider_name, :account, :currency, :t0, :t1, 'Usage', :t0, :t1, :cost,
-                :service, :region, :resource_id, :resource_type, CAST(:tags AS jsonb))
+                :effective, :service, :region, :resource_id, :resource_type, CAST(:tags AS jsonb))
             """
         ),
         [
@@ -66,6 +67,7 @@ def load(connection: Connection, org: uuid.UUID, rows: list[Row]) -> None:
                 "t0": datetime(r.day.year, r.day.month, r.day.day, 6, tzinfo=UTC),
                 "t1": datetime(r.day.year, r.day.month, r.day.day, 7, tzinfo=UTC),
                 "cost": r.cost,
+                "effective": r.effective,
                 "service": r.service,
                 "region": r.region,
                 "resource_id": r.resource_id,

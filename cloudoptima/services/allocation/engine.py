@@ -5,7 +5,9 @@ Contract:
   the caller's transaction: delete, then insert (idempotent: a rerun writes the same rows). Ordinary rows are
   grouped in SQL (one scan into a temporary stage table); shared rows are split in Python with
   :func:`cloudoptima.domain.allocation.split_exact`, so per day and currency the allocated rows sum to the
-  ``cost_data`` total exactly.
+  ``cost_data`` total exactly. Each row carries billed and effective cost (FOCUS ``EffectiveCost``, a row
+  without one counting 0 as in ``cost_daily``); a shared row's effective cost is split over the same targets
+  with the same weights as its billed cost, so both bases sum exactly to their ``cost_data`` totals.
 - :func:`allocation_months` lists the months holding the organisation's cost (from ``cost_daily``, cheap),
   the batches a full re-allocation runs in.
 - :func:`activate_version` switches the dimension to ``version`` atomically (readers see the old version or
@@ -31,7 +33,7 @@ from cloudoptima.services.allocation.sql import compile_rule_set
 _KEY = "usage_date, cloud_account_id, provider, service_name, region_id, billing_currency"
 _INSERT = (
     "INSERT INTO cost_allocated_daily (organization_id, dimension_id, version, usage_date, cloud_account_id, "
-    "provider, service_name, region_id, billing_currency, value, billed_cost, shared) "
+    "provider, service_name, region_id, billing_currency, value, billed_cost, effective_cost, shared) "
 )
 
 
@@ -103,7 +105,7 @@ def allocate_range(
             SELECT (c.charge_period_start AT TIME ZONE 'UTC')::date AS usage_date, c.cloud_account_id,
                    c.provider, c.service_name, c.region_id, c.billing_currency,
                    {compiled.value_sql} AS value, {compiled.shared_sql} AS shared_ix,
-                   sum(c.billed_cost) AS cost
+                   sum(c.billed_cost) AS cost, COALESCE(sum(c.effective_cost), 0) AS effective
             FROM cost_data c {compiled.tag_join}
             WHERE c.organization_id = :org AND c.charge_period_start >= :t0 AND c.charge_period_start < :t1
             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
@@ -113,7 +115,7 @@ def allocate_range(
     )
     written = connection.execute(
         text(
-            f"{_INSERT} SELECT :org, :dim, :ver, {_KEY}, value, sum(cost), false FROM allocation_stage "
+            f"{_INSERT} SELECT :org, :dim, :ver, {_KEY}, value, sum(cost), sum(effective), false FROM allocation_stage "
             f"WHERE shared_ix < 0 GROUP BY {_KEY}, value"
         ),
         scope,
@@ -136,9 +138,10 @@ def _refresh_totals(connection: Connection, scope: dict[str, Any], start: date, 
     connection.execute(
         text(
             "INSERT INTO cost_allocated_totals (organization_id, dimension_id, version, usage_date, "
-            "billing_currency, value, billed_cost, shared_cost) "
+            "billing_currency, value, billed_cost, shared_cost, effective_cost, shared_effective_cost) "
             "SELECT :org, :dim, :ver, usage_date, billing_currency, value, sum(billed_cost), "
-            f"COALESCE(sum(billed_cost) FILTER (WHERE shared), 0) FROM cost_allocated_daily WHERE {where} "
+            "COALESCE(sum(billed_cost) FILTER (WHERE shared), 0), sum(effective_cost), "
+            f"COALESCE(sum(effective_cost) FILTER (WHERE shared), 0) FROM cost_allocated_daily WHERE {where} "
             "GROUP BY usage_date, billing_currency, value"
         ),
         params,
@@ -157,15 +160,16 @@ def _split_shared(connection: Connection, scope: dict[str, Any], rules: tuple[Sh
     out: list[dict[str, Any]] = []
     shared_rows = connection.execute(
         text(
-            f"SELECT {_KEY}, shared_ix, sum(cost) FROM allocation_stage WHERE shared_ix >= 0 "
+            f"SELECT {_KEY}, shared_ix, sum(cost), sum(effective) FROM allocation_stage WHERE shared_ix >= 0 "
             f"GROUP BY {_KEY}, shared_ix ORDER BY {_KEY}, shared_ix"
         )
     ).all()
-    for day, account, provider, service, region, currency, index, cost in shared_rows:
-        amount = Decimal(cost)
-        parts = split_parts(rules[index], amount, weights.get((day, currency), {}))
-        for value, part in parts:
-            if part == 0:
+    for day, account, provider, service, region, currency, index, cost, effective in shared_rows:
+        day_weights = weights.get((day, currency), {})
+        parts = split_parts(rules[index], Decimal(cost), day_weights)
+        effective_parts = split_parts(rules[index], Decimal(effective), day_weights)
+        for (value, part), (_, effective_part) in zip(parts, effective_parts, strict=True):
+            if part == 0 and effective_part == 0:
                 continue
             out.append(
                 {
@@ -178,6 +182,7 @@ def _split_shared(connection: Connection, scope: dict[str, Any], rules: tuple[Sh
                     "billing_currency": currency,
                     "value": value,
                     "billed_cost": part,
+                    "effective_cost": effective_part,
                 }
             )
     if not out:
@@ -185,7 +190,7 @@ def _split_shared(connection: Connection, scope: dict[str, Any], rules: tuple[Sh
     connection.execute(
         text(
             f"{_INSERT} VALUES (:org, :dim, :ver, :usage_date, :cloud_account_id, :provider, :service_name, "
-            ":region_id, :billing_currency, :value, :billed_cost, true)"
+            ":region_id, :billing_currency, :value, :billed_cost, :effective_cost, true)"
         ),
         out,
     )

@@ -9,6 +9,11 @@ part not yet allocated (cost rows newer than the last re-allocation; zero when u
 the overview's total). With ``granularity`` each value carries its series (only buckets with cost).
 Reads only ``cost_allocated_totals`` (days x values rows of the dimension's ``active_version``: a primary-key
 range), so it is as fast as the overview.
+
+``cost_basis`` picks which cost every number is: ``billed`` (FOCUS ``BilledCost``, what the invoice charges;
+the default, the overview's basis) or ``effective`` (FOCUS ``EffectiveCost``: amortised commitment purchases
+and discounts; a cost row without one counts 0, as ``cost_daily`` sums it). The view states the basis it used.
+List and contracted cost are not allocated.
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ from cloudoptima.domain.costs import CostQueryError
 from cloudoptima.services.cost_analytics.queries import BUCKET_SQL, validate_range
 
 AllocationGranularity = Literal["daily", "weekly", "monthly"]
+CostBasis = Literal["billed", "effective"]
+COST_BASES: tuple[CostBasis, ...] = ("billed", "effective")
+_COLUMNS: dict[str, tuple[str, str]] = {
+    "billed": ("billed_cost", "shared_cost"),
+    "effective": ("effective_cost", "shared_effective_cost"),
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class AllocationView:
     start_date: date
     end_date: date
     currencies: list[CurrencyAllocation]
+    cost_basis: CostBasis = "billed"
 
 
 def cost_by_allocation(
@@ -69,9 +81,13 @@ def cost_by_allocation(
     granularity: AllocationGranularity | None = None,
     currency: str | None = None,
     reconcile: bool = False,
+    cost_basis: CostBasis = "billed",
 ) -> AllocationView:
-    """The module contract; LookupError for an unknown dimension, CostQueryError for a bad window."""
+    """The module contract; LookupError for an unknown dimension, CostQueryError for a bad window or basis."""
     validate_range(start, end)
+    if cost_basis not in _COLUMNS:
+        raise CostQueryError(f"cost_basis must be one of billed, effective (got {cost_basis!r})")
+    cost_column, shared_column = _COLUMNS[cost_basis]
     if granularity is not None and granularity not in BUCKET_SQL:
         raise CostQueryError(f"granularity must be one of daily, weekly, monthly (got {granularity!r})")
     found = connection.execute(
@@ -99,7 +115,7 @@ def cost_by_allocation(
             cur: Decimal(total)
             for cur, total in connection.execute(
                 text(
-                    "SELECT billing_currency, sum(billed_cost) FROM cost_daily WHERE organization_id = :org "
+                    f"SELECT billing_currency, sum({cost_column}) FROM cost_daily WHERE organization_id = :org "
                     f"AND usage_date >= :d0 AND usage_date < :d1 {currency_sql} GROUP BY 1"
                 ),
                 params,
@@ -114,8 +130,8 @@ def cost_by_allocation(
     if version is not None:
         for cur, value, cost, shared in connection.execute(
             text(
-                "SELECT billing_currency, value, sum(billed_cost), sum(shared_cost) FROM cost_allocated_totals "
-                f"WHERE {where} GROUP BY 1, 2"
+                f"SELECT billing_currency, value, sum({cost_column}), sum({shared_column}) "
+                f"FROM cost_allocated_totals WHERE {where} GROUP BY 1, 2"
             ),
             params,
         ):
@@ -124,7 +140,7 @@ def cost_by_allocation(
             bucket = BUCKET_SQL[granularity]
             for cur, value, period, cost in connection.execute(
                 text(
-                    f"SELECT billing_currency, value, {bucket}, sum(billed_cost) FROM cost_allocated_totals "
+                    f"SELECT billing_currency, value, {bucket}, sum({cost_column}) FROM cost_allocated_totals "
                     f"WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
                 ),
                 params,
@@ -143,4 +159,4 @@ def cost_by_allocation(
             currencies.append(CurrencyAllocation(cur, total, total - allocated, items))
         else:
             currencies.append(CurrencyAllocation(cur, allocated, None, items))
-    return AllocationView(dimension, version, start, end, currencies)
+    return AllocationView(dimension, version, start, end, currencies, cost_basis)

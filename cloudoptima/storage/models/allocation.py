@@ -66,6 +66,7 @@ class CostAllocatedDaily(TenantScoped, Base):
     region_id: Mapped[str | None] = mapped_column(Text)
     billing_currency: Mapped[str] = mapped_column(String(3))
     billed_cost: Mapped[Decimal] = mapped_column(Numeric())
+    effective_cost: Mapped[Decimal] = mapped_column(Numeric(), default=Decimal(0), server_default="0")
     shared: Mapped[bool]
 
 
@@ -86,3 +87,5 @@ class CostAllocatedTotal(Base):
     value: Mapped[str] = mapped_column(Text, primary_key=True)
     billed_cost: Mapped[Decimal] = mapped_column(Numeric())
     shared_cost: Mapped[Decimal] = mapped_column(Numeric())
+    effective_cost: Mapped[Decimal] = mapped_column(Numeric(), default=Decimal(0), server_default="0")
+    shared_effective_cost: Mapped[Decimal] = mapped_column(Numeric(), default=Decimal(0), server_default="0")
