@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
@@ -158,9 +159,12 @@ def recent_days(n: int) -> list[date]:
     return [today - timedelta(days=i) for i in range(n, 0, -1)]
 
 
-def start_inside_one_minute(margin_seconds: float = 20) -> None:
-    """Wait, if needed, until at least ``margin_seconds`` remain in the current wall-clock minute: the burst
-    rate limit counts fixed minutes, and a test that fires its 51 requests across a boundary would see
-    two windows."""
-    if 60 - time.time() % 60 < margin_seconds:
-        time.sleep(60.5 - time.time() % 60)
+def start_inside_one_minute(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Move the app's rate-limit clock (until the test ends) so that its current minute began one second ago:
+    the burst rate limit counts fixed minutes, and a test that fires its 51 requests across a boundary would
+    see two windows. The clock still runs at wall-clock speed (59 s left in the window), only shifted back,
+    so no test waits for the next wall-clock minute."""
+    app: FastAPI = client.app  # type: ignore[assignment]
+    limiter = app.state.runtime.limiter()
+    shift = time.time() % 60 - 1
+    monkeypatch.setattr(limiter, "_clock", lambda: time.time() - shift)

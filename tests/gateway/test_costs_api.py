@@ -93,10 +93,13 @@ def test_forecast_and_by_service(client: TestClient, engine: Engine, gateway_set
 
 
 def test_free_tier_burst_limit_answers_429_with_retry_after(
-    client: TestClient, engine: Engine, gateway_settings: Settings
+    client: TestClient,
+    engine: Engine,
+    gateway_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = make_org(engine, gateway_settings, tier="free")
-    start_inside_one_minute()
+    start_inside_one_minute(client, monkeypatch)
     statuses = [client.get("/v1/budgets", headers=org.headers("viewer")).status_code for _ in range(51)]
     assert statuses[:50] == [200] * 50
     assert statuses[50] == 429

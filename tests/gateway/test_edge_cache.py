@@ -84,12 +84,16 @@ def test_repeated_reads_are_answered_early_with_the_same_body(
 
 
 def test_revoked_token_and_rate_limit_are_enforced_on_the_fast_path(
-    early: list[bool], client: TestClient, engine: Engine, gateway_settings: Settings
+    early: list[bool],
+    client: TestClient,
+    engine: Engine,
+    gateway_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = make_org(engine, gateway_settings, tier="free")
     add_daily_costs(engine, org.id, [(d, "EC2", Decimal("1")) for d in recent_days(3)])
     headers = org.headers("viewer")
-    start_inside_one_minute()
+    start_inside_one_minute(client, monkeypatch)
     statuses = [client.get("/v1/costs/by-service", headers=headers) for _ in range(51)]
     assert [r.status_code for r in statuses[:50]] == [200] * 50
     assert {r.headers["X-Cache"] for r in statuses[1:50]} == {"hit"}
