@@ -29,10 +29,17 @@ def ingest(
         str,
         typer.Option(
             "--format",
-            help="auto, focus, aws_cur, aws_cur2, azure, gcp or oci (default auto); contract_commitment "
-            "for a FOCUS 1.3 Contract Commitment file.",
+            help="auto, focus, aws_cur, aws_cur2, azure, gcp, oci or opencost (default auto; OpenCost CSV "
+            "exports and allocation API JSON are detected); contract_commitment for a FOCUS 1.3 Contract "
+            "Commitment file.",
         ),
     ] = "auto",
+    currency: Annotated[
+        str,
+        typer.Option(
+            "--currency", help="ISO 4217 currency of files that carry none (OpenCost); default USD."
+        ),
+    ] = "USD",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     state_dir: StateDir = None,
 ) -> None:
@@ -81,7 +88,13 @@ def ingest(
 
         try:
             report = ingest_path(
-                engine, path, org_id, cloud_account_id=account_id, fmt=fmt, on_batch=on_batch
+                engine,
+                path,
+                org_id,
+                cloud_account_id=account_id,
+                fmt=fmt,
+                on_batch=on_batch,
+                currency=currency,
             )
         except IngestError as exc:
             fail(str(exc))

@@ -22,6 +22,7 @@ _OWN: Final[dict[Role, tuple[str, ...]]] = {
         "apply:medium_risk_recommendations",
         "schedule:policies",
         "write:allocation",
+        "write:costs",  # load cost files through the API (POST /v1/data/ingest)
     ),
     "admin": ("*",),
 }

@@ -16,6 +16,7 @@ from cloudoptima_gateway.routes import (
     digests,
     executions,
     exports,
+    ingest,
     notification_channels,
     notification_rules,
     notifications,
@@ -37,6 +38,7 @@ def build_router() -> APIRouter:
     for module in (auth, cloud_accounts, costs, resources, recommendations, remediation, budgets, policies):
         router.include_router(module.router)
     router.include_router(data_trust.router)
+    router.include_router(ingest.router)  # POST /data/ingest
     router.include_router(sso.router)
     router.include_router(audit_logs.router)
     router.include_router(executions.router)
