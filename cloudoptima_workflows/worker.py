@@ -10,7 +10,8 @@ same Temporal cluster. Queues and what runs on them:
 - ``remediation``: the remediation and policy workflows (``cloudoptima_workflows.remediation.registration``);
 - ``reports``: GenerateReport, ScheduledReport (one run of a report schedule) and the ``reports.*``
   activities (generate, deliver by email or to S3, record a scheduled run); ScheduledCostExport and
-  ``exports.run_scheduled_export`` (one run of a cost export schedule).
+  ``exports.run_scheduled_export`` (one run of a cost export schedule), RunCostExport and
+  ``exports.run_queued_export`` (one run queued through ``POST /v1/exports/run``).
 
 At start the worker creates or updates the Temporal Schedules (``cloudoptima_workflows.schedules``) unless
 ``CLOUDOPTIMA_SCHEDULES=false``. Every worker records workflow writes in the audit log
@@ -63,7 +64,7 @@ from cloudoptima_workflows.collection.activities import CollectionActivities
 from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, CollectAllWorkflow
 from cloudoptima_workflows.connection import connect
 from cloudoptima_workflows.exports.activities import ExportActivities
-from cloudoptima_workflows.exports.workflows import ScheduledCostExportWorkflow
+from cloudoptima_workflows.exports.workflows import RunCostExportWorkflow, ScheduledCostExportWorkflow
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
 from cloudoptima_workflows.notifications.activities import NotificationActivities
@@ -266,7 +267,10 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
     )
     return {
         REPORTS: (
-            [*reports[0], *([ScheduledCostExportWorkflow] if deps.exports is not None else [])],
+            [
+                *reports[0],
+                *([ScheduledCostExportWorkflow, RunCostExportWorkflow] if deps.exports is not None else []),
+            ],
             [
                 *reports[1],
                 *(ExportActivities(deps.engine, deps.exports).all() if deps.exports is not None else []),

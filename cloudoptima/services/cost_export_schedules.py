@@ -16,6 +16,12 @@ Contract:
 - :func:`perform_export` records a ``running`` run (committed, so it is visible at once), runs the export and
   records ``succeeded`` with the manifest or ``failed`` with the reason (no manifest is ever published for a
   failed run). :func:`perform_scheduled_export` is idempotent per (schedule, fire time).
+- Runs asked through the API are recorded ``queued`` (:meth:`ExportSchedules.queue_run`) and handed to a
+  workflow whose activity calls :func:`perform_queued_export`: ``queued -> running -> succeeded | failed``;
+  asked again (an activity retry) a finished run is returned as it is, a ``running`` one is exported again
+  (a re-run replaces the files and the manifest). :meth:`ExportSchedules.fail_queued` records a queued run
+  that could not be handed over as ``failed`` with the reason.
+- ``focus_version`` (``1.2`` | ``1.3``, ``focus_raw`` only) is recorded on the run.
 - Every query is scoped to the organisation.
 """
 
@@ -132,6 +138,7 @@ class ExportRunView:
     requested_by: uuid.UUID | None
     started_at: datetime
     finished_at: datetime | None
+    focus_version: str | None = None
 
 
 def _schedule_view(row: CostExportScheduleRow) -> ExportScheduleView:
@@ -174,6 +181,7 @@ def _run_view(row: CostExportRunRow) -> ExportRunView:
         requested_by=row.requested_by,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        focus_version=row.focus_version,
     )
 
 
@@ -254,14 +262,26 @@ def destination_for(
 
 
 def check_request(
-    dataset: object, format: object, partition: object, start: object, end: object
+    dataset: object,
+    format: object,
+    partition: object,
+    start: object,
+    end: object,
+    focus_version: object = None,
 ) -> ExportRequest:
     """An :class:`ExportRequest` or :class:`ExportInputError` naming the field."""
     if dataset not in DATASETS:
         raise ExportInputError(f"dataset: expected one of {', '.join(DATASETS)}, got {dataset!r}")
     try:
         return ExportRequest.model_validate(
-            {"dataset": dataset, "format": format, "partition": partition, "start": start, "end": end}
+            {
+                "dataset": dataset,
+                "format": format,
+                "partition": partition,
+                "start": start,
+                "end": end,
+                "focus_version": focus_version,
+            }
         )
     except ValidationError as exc:
         raise ExportInputError(_validation_message(exc)) from exc
@@ -439,7 +459,7 @@ class ExportSchedules:
         query = query.order_by(CostExportRunRow.started_at.desc(), CostExportRunRow.id.desc()).limit(limit)
         return [_run_view(row) for row in self.session.scalars(query)]
 
-    def run(self, run_id: uuid.UUID) -> ExportRunView:
+    def _run_row(self, run_id: uuid.UUID) -> CostExportRunRow:
         row = self.session.scalars(
             select(CostExportRunRow).where(
                 CostExportRunRow.organization_id == self.organization_id, CostExportRunRow.id == run_id
@@ -447,7 +467,62 @@ class ExportSchedules:
         ).first()
         if row is None:
             raise ExportRunNotFound(f"export run {run_id} does not exist")
+        return row
+
+    def run(self, run_id: uuid.UUID) -> ExportRunView:
+        return _run_view(self._run_row(run_id))
+
+    def queue_run(
+        self,
+        request: ExportRequest,
+        destination: Mapping[str, Any],
+        *,
+        now: datetime,
+        requested_by: uuid.UUID | None = None,
+    ) -> ExportRunView:
+        """Record a ``queued`` run of ``request`` to ``destination`` (checked, as stored) at ``now``; a
+        workflow runs it (:func:`perform_queued_export`)."""
+        row = _run_row(
+            self.organization_id, uuid.uuid4(), request, destination, "queued", now, None, requested_by
+        )
+        self.session.add(row)
+        self.session.flush()
         return _run_view(row)
+
+    def fail_queued(self, run_id: uuid.UUID, reason: str, now: datetime) -> ExportRunView:
+        """Record a still ``queued`` run as ``failed`` with ``reason`` (it could not be handed over)."""
+        row = self._run_row(run_id)
+        if row.status == "queued":
+            row.status, row.error, row.finished_at = "failed", reason, max(now, row.started_at)
+            self.session.flush()
+        return _run_view(row)
+
+
+def _run_row(
+    organization_id: uuid.UUID,
+    run_id: uuid.UUID,
+    request: ExportRequest,
+    destination: Mapping[str, Any],
+    status: str,
+    now: datetime,
+    schedule_id: uuid.UUID | None,
+    requested_by: uuid.UUID | None,
+) -> CostExportRunRow:
+    return CostExportRunRow(
+        id=run_id,
+        organization_id=organization_id,
+        schedule_id=schedule_id,
+        dataset=request.dataset,
+        format=request.format,
+        partition=request.partition,
+        period_start=request.start,
+        period_end=request.end,
+        focus_version=request.focus_version,
+        destination=dict(destination),
+        status=status,
+        requested_by=requested_by,
+        started_at=now,
+    )
 
 
 def perform_export(
@@ -468,21 +543,23 @@ def perform_export(
     run_id = uuid.uuid4()
     with tenant_session(factory, organization_id) as session:
         session.add(
-            CostExportRunRow(
-                id=run_id,
-                organization_id=organization_id,
-                schedule_id=schedule_id,
-                dataset=request.dataset,
-                format=request.format,
-                partition=request.partition,
-                period_start=request.start,
-                period_end=request.end,
-                destination=dict(destination),
-                status="running",
-                requested_by=requested_by,
-                started_at=now,
-            )
+            _run_row(organization_id, run_id, request, destination, "running", now, schedule_id, requested_by)
         )
+    return _execute(engine, factory, organization_id, run_id, request, destination, config, now, clock)
+
+
+def _execute(
+    engine: Engine,
+    factory: sessionmaker[Session],
+    organization_id: uuid.UUID,
+    run_id: uuid.UUID,
+    request: ExportRequest,
+    destination: Mapping[str, Any],
+    config: ExportsConfig,
+    now: datetime,
+    clock: Callable[[], datetime],
+) -> ExportRunView:
+    """Export the recorded ``running`` run ``run_id`` and record its outcome."""
     manifest: ExportManifest | None = None
     error: str | None = None
     try:
@@ -500,6 +577,44 @@ def perform_export(
         row.finished_at = max(now, clock())
         session.flush()
         return _run_view(row)
+
+
+def perform_queued_export(
+    engine: Engine,
+    organization_id: uuid.UUID,
+    run_id: uuid.UUID,
+    config: ExportsConfig,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ExportRunView:
+    """Run the queued run ``run_id`` (module contract): ``running`` (committed), exported with ``clock()``
+    as the manifest's time, then ``succeeded`` or ``failed``. A finished run is returned unchanged;
+    :class:`ExportRunNotFound` when there is no such run in the organisation."""
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    with tenant_session(factory, organization_id) as session:
+        row = ExportSchedules(session, organization_id, config)._run_row(run_id)
+        if row.status in ("succeeded", "failed"):
+            return _run_view(row)
+        row.status = "running"
+        view = _run_view(row)
+    try:
+        request = check_request(
+            view.dataset, view.format, view.partition, view.period_start, view.period_end, view.focus_version
+        )
+    except ExportInputError as exc:  # stored before a dataset was withdrawn: fail the run, say why
+        with tenant_session(factory, organization_id) as session:
+            failed = session.get(CostExportRunRow, run_id)
+            assert failed is not None
+            failed.status, failed.error, failed.finished_at = (
+                "failed",
+                str(exc),
+                max(view.started_at, clock()),
+            )
+            session.flush()
+            return _run_view(failed)
+    return _execute(
+        engine, factory, organization_id, run_id, request, view.destination, config, clock(), clock
+    )
 
 
 def perform_scheduled_export(

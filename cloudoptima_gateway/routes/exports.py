@@ -1,11 +1,15 @@
 """Cost exports (#21), over :mod:`cloudoptima.services.cost_export_schedules` and the Temporal Schedule of each
 export schedule (:mod:`cloudoptima_gateway.export_schedule_temporal`).
 
-- ``POST /v1/exports/run`` (``export:data``): one export now (dataset ``focus_raw`` | ``daily`` |
-  ``allocated_daily``, ``csv`` | ``parquet``, ``month`` | ``day`` partitions, end-exclusive period, folder or
-  S3 destination); answers 201 with the recorded run: ``succeeded`` with its manifest or ``failed`` with the
-  reason (no manifest is published then). Bad input is a 422 naming the field.
-- ``GET /v1/exports/runs`` (``read:costs``): runs newest first (``schedule_id`` filters, ``limit`` ≤ 200).
+- ``POST /v1/exports/run`` (``export:data``): one export (dataset ``focus_raw`` | ``daily`` |
+  ``allocated_daily``, ``csv`` | ``parquet``, ``month`` | ``day`` partitions, end-exclusive period,
+  ``focus_version`` ``1.2`` | ``1.3`` for ``focus_raw``, folder or S3 destination) recorded ``queued`` and
+  handed to the ``RunCostExport`` workflow on the reports queue (the schedules' queue); answers 202 with the
+  run at once. The run then goes ``running`` and ends ``succeeded`` with its manifest or ``failed`` with the
+  reason (no manifest is published then): ``GET /v1/exports/runs/{export_run_id}``. Bad input is a 422 naming the
+  field; when the workflow service cannot be reached the run is recorded ``failed`` and the answer is 503.
+- ``GET /v1/exports/runs`` (``read:costs``): runs newest first (``schedule_id`` filters, ``limit`` ≤ 200);
+  ``GET /v1/exports/runs/{export_run_id}``: one run (404 for another organisation's).
 - ``POST /v1/exports/schedules`` (``export:data``): checks everything (422 naming the field), records the
   schedule and creates its Temporal Schedule; if Temporal cannot, the row is deleted again and the answer is
   503. ``GET /v1/exports/schedules`` and ``/{id}`` (``read:costs``) show Temporal's paused state and next run
@@ -25,17 +29,18 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from cloudoptima.services.cost_export_schedules import (
     ExportInputError,
+    ExportRunNotFound,
     ExportRunView,
     ExportScheduleNotFound,
     ExportSchedules,
     ExportScheduleView,
     check_request,
     exports_config_from_settings,
-    perform_export,
 )
 from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_gateway import export_schedule_temporal as temporal
@@ -53,6 +58,12 @@ from cloudoptima_gateway.schemas.exports import (
     ExportSchedulePatch,
     RecurrenceOut,
 )
+from cloudoptima_workflows.exports.inputs import (
+    RUN_EXPORT_WORKFLOW,
+    QueuedExportInput,
+    run_export_workflow_id,
+)
+from cloudoptima_workflows.queues import REPORTS
 
 _log = logging.getLogger(__name__)
 router = APIRouter(prefix="/exports", tags=["exports"], route_class=AuditedRoute)
@@ -144,34 +155,52 @@ def _run_out(run: ExportRunView) -> ExportRunOut:
         manifest=run.manifest,
         started_at=run.started_at,
         finished_at=run.finished_at,
+        focus_version=run.focus_version,
     )
 
 
-@router.post("/run", status_code=status.HTTP_201_CREATED, response_model=ExportRunOut)
+@router.post("/run", status_code=status.HTTP_202_ACCEPTED, response_model=ExportRunOut)
 async def run_export_now(body: ExportRunIn, runtime: RuntimeDep, principal: Exporter) -> ExportRunOut:
-    """Export now and answer the recorded run (module docstring)."""
+    """Queue an export and answer the queued run; a workflow runs it (module docstring)."""
     org = principal.organization_id
-    try:
-        request = check_request(body.dataset, body.format, body.partition, body.start, body.end)
-        spec = await _in_org(
-            runtime,
-            org,
-            lambda schedules: schedules.checked_destination(body.destination),
+    now = datetime.now(UTC)
+
+    def queue(schedules: ExportSchedules) -> ExportRunView:
+        request = check_request(
+            body.dataset, body.format, body.partition, body.start, body.end, body.focus_version
         )
+        spec = schedules.checked_destination(body.destination)
+        return schedules.queue_run(request, spec, now=now, requested_by=principal.user_id)
+
+    try:
+        run = await _in_org(runtime, org, queue)
     except ExportInputError as exc:
         raise _invalid(exc) from None
-    config = exports_config_from_settings(runtime.settings)
-    run = await run_in_threadpool(
-        lambda: perform_export(
-            runtime.engine(),
-            org,
-            request,
-            spec,
-            config,
-            now=datetime.now(UTC),
-            requested_by=principal.user_id,
+    try:
+        client = await runtime.temporal()
+        await client.start_workflow(
+            RUN_EXPORT_WORKFLOW,
+            QueuedExportInput(run_id=str(run.id), organization_id=str(org)),
+            id=run_export_workflow_id(str(run.id)),
+            task_queue=REPORTS,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-    )
+    except TEMPORAL_ERRORS as exc:
+        _log.warning("could not start the export run %s: %s", run.id, exc)
+        await _in_org(runtime, org, lambda schedules: schedules.fail_queued(run.id, UNAVAILABLE, now))
+        raise _unavailable() from None
+    return _run_out(run)
+
+
+@router.get("/runs/{export_run_id}", response_model=ExportRunOut)
+async def get_run(export_run_id: uuid.UUID, principal: Reader, runtime: RuntimeDep) -> ExportRunOut:
+    """One run: its status (``queued``, ``running``, ``succeeded``, ``failed``), error and manifest."""
+    try:
+        run = await _in_org(
+            runtime, principal.organization_id, lambda schedules: schedules.run(export_run_id)
+        )
+    except ExportRunNotFound:
+        raise not_found("export run", export_run_id) from None
     return _run_out(run)
 
 

@@ -21,6 +21,8 @@ class ExportRunIn(BaseModel):
     partition: str = "month"
     start: date
     end: date
+    focus_version: str | None = None
+    """``1.2`` (the default) or ``1.3``: the FOCUS version of ``focus_raw`` columns (that dataset only)."""
     destination: dict[str, Any] = Field(default_factory=lambda: {"kind": "folder", "path": "."})
 
 
@@ -89,12 +91,16 @@ class ExportRunOut(BaseModel):
     period_end: date
     """End-exclusive."""
     destination: dict[str, Any]
-    status: Literal["running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    """``queued`` (recorded, its workflow not started yet) -> ``running`` -> ``succeeded`` | ``failed``."""
     error: str | None
     manifest: dict[str, Any] | None
     """The published ``manifest.json`` (files with rows, bytes and SHA-256; BilledCost per currency)."""
     started_at: datetime
+    """When the run was asked for (queued) or, scheduled, its due time."""
     finished_at: datetime | None
+    focus_version: str | None = None
+    """FOCUS version of ``focus_raw`` columns (None: 1.2 or another dataset)."""
 
 
 class ExportRunList(BaseModel):

@@ -10,11 +10,17 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from cloudoptima.services.cost_export_schedules import (
+    ExportRunNotFound,
     ExportScheduleNotFound,
     ExportsConfig,
+    perform_queued_export,
     perform_scheduled_export,
 )
-from cloudoptima_workflows.exports.inputs import ExportRunOutcome, ScheduledExportRunInput
+from cloudoptima_workflows.exports.inputs import (
+    ExportRunOutcome,
+    QueuedExportInput,
+    ScheduledExportRunInput,
+)
 from cloudoptima_workflows.exports.interface import ExportActivityInterface
 
 
@@ -42,6 +48,19 @@ class ExportActivities(ExportActivityInterface):
             return ExportRunOutcome(run_id=None)
         return ExportRunOutcome(run_id=str(run.id), status=run.status, error=run.error)
 
+    @activity.defn(name="exports.run_queued_export")
+    def run_queued_export(self, params: QueuedExportInput) -> ExportRunOutcome:
+        """The queued run exported and recorded (a failed export is a recorded ``failed`` run); no run when
+        it no longer exists (its organisation was deleted)."""
+        try:
+            run = perform_queued_export(
+                self._engine, uuid.UUID(params.organization_id), uuid.UUID(params.run_id), self._config
+            )
+        except ExportRunNotFound:
+            activity.logger.info("export run %s no longer exists; nothing to run", params.run_id)
+            return ExportRunOutcome(run_id=None)
+        return ExportRunOutcome(run_id=str(run.id), status=run.status, error=run.error)
+
     def all(self) -> list[object]:
         """Every activity, to register on a worker."""
-        return [self.run_scheduled_export]
+        return [self.run_scheduled_export, self.run_queued_export]

@@ -23,6 +23,22 @@ class ScheduledExportRunInput(ScheduledExportInput):
     now: datetime
 
 
+RUN_EXPORT_WORKFLOW = "RunCostExport"
+"""The workflow type ``POST /v1/exports/run`` starts for a queued run (on the ``reports`` queue)."""
+
+
+def run_export_workflow_id(run_id: str) -> str:
+    """The workflow id of queued run ``run_id`` (one workflow per run)."""
+    return f"cloudoptima-export-run-{run_id}"
+
+
+class QueuedExportInput(Message):
+    """Run the queued export run ``run_id`` of ``organization_id``."""
+
+    run_id: str
+    organization_id: str
+
+
 class ExportRunOutcome(Message):
     """The recorded run (None: the schedule no longer exists), its status and error."""
 

@@ -1,11 +1,15 @@
-"""``/v1/exports``: a one-off export recorded with its manifest (or its failure, then no manifest), runs
-listed, schedules backed by real Temporal Schedules (created, paused, changed, deleted), bad input a 422
+"""``/v1/exports``: a one-off export answered 202 queued, run by the RunCostExport workflow on a real worker
+and recorded with its manifest (or its failure, then no manifest), runs listed and read one by one, schedules backed by real Temporal Schedules (created, paused, changed, deleted), bad input a 422
 naming the field, and the permissions."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,17 +18,54 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from cloudoptima.services.cost_export_schedules import exports_config_from_settings
 from cloudoptima.services.ingestion import ingest_path
 from cloudoptima.settings import Settings
+from cloudoptima_workflows.exports.activities import ExportActivities
+from cloudoptima_workflows.exports.inputs import ExportRunOutcome, run_export_workflow_id
+from cloudoptima_workflows.exports.workflows import RunCostExportWorkflow
+from cloudoptima_workflows.queues import REPORTS
 from tests.gateway.conftest import make_org
+from tests.workflows.history_recording import record_history
 
 FOCUS_SAMPLE = Path(__file__).parents[1] / "fixtures" / "focus_official_sample" / "focus_1.0_sample_1000.csv"
 SEPTEMBER = {"start": "2024-09-01", "end": "2024-10-01"}
 
 
-def test_one_off_exports_are_recorded_with_their_manifest_or_failure(
-    client: TestClient, engine: Engine, gateway_settings: Settings
+@asynccontextmanager
+async def _export_worker(
+    temporal_env: WorkflowEnvironment, engine: Engine, settings: Settings
+) -> AsyncIterator[None]:
+    """A worker on the queue the API hands runs to, with the RunCostExport workflow and its activity."""
+    activities = ExportActivities(engine, exports_config_from_settings(settings))
+    with ThreadPoolExecutor(2) as executor:
+        async with Worker(
+            temporal_env.client,
+            task_queue=REPORTS,
+            workflows=[RunCostExportWorkflow],
+            activities=activities.all(),
+            activity_executor=executor,
+        ):
+            yield
+
+
+async def _finished(
+    temporal_env: WorkflowEnvironment, run_id: str, record: str | None = None
+) -> ExportRunOutcome:
+    """The outcome of the run's workflow (its golden history recorded as ``record`` when recording)."""
+    handle = temporal_env.client.get_workflow_handle(
+        run_export_workflow_id(run_id), result_type=ExportRunOutcome
+    )
+    outcome = await handle.result()
+    if record is not None:
+        await record_history(handle, record)
+    return outcome
+
+
+async def test_one_off_exports_are_queued_then_recorded_with_their_manifest_or_failure(
+    client: TestClient, engine: Engine, gateway_settings: Settings, temporal_env: WorkflowEnvironment
 ) -> None:
     org = make_org(engine, gateway_settings, name="exports")
     ingest_path(engine, FOCUS_SAMPLE, org.id)
@@ -34,10 +75,18 @@ def test_one_off_exports_are_recorded_with_their_manifest_or_failure(
         **SEPTEMBER,
         "destination": {"kind": "folder", "path": "fin"},
     }
+    # Queued with no worker polling yet: the answer does not wait for the export.
     response = client.post("/v1/exports/run", json=body, headers=org.headers("analyst"))
-    assert response.status_code == 201, response.text
-    run = response.json()
-    assert run["status"] == "succeeded" and run["error"] is None
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    assert queued["status"] == "queued" and queued["manifest"] is None and queued["finished_at"] is None
+    path = f"/v1/exports/runs/{queued['run_id']}"
+    assert client.get(path, headers=org.headers("viewer")).json()["status"] == "queued"
+    async with _export_worker(temporal_env, engine, gateway_settings):
+        outcome = await _finished(temporal_env, queued["run_id"], record="run_cost_export")
+        assert outcome.status == "succeeded", outcome.error
+        run = client.get(path, headers=org.headers("viewer")).json()
+        assert run["run_id"] == queued["run_id"] and run["status"] == "succeeded" and run["error"] is None
     manifest = run["manifest"]
     assert round(Decimal(manifest["billed_cost"]["USD"]), 6) == Decimal("20.520227")
     folder = (
@@ -48,12 +97,21 @@ def test_one_off_exports_are_recorded_with_their_manifest_or_failure(
     assert hashlib.sha256((folder / file["path"]).read_bytes()).hexdigest() == file["sha256"]
 
     (gateway_settings.state_path / "exports" / str(org.id) / "taken").write_text("a file, not a folder")
-    failed = client.post(
-        "/v1/exports/run",
-        json={**body, "destination": {"kind": "folder", "path": "taken"}},
-        headers=org.headers("analyst"),
-    ).json()
+    async with _export_worker(temporal_env, engine, gateway_settings):
+        failing = client.post(
+            "/v1/exports/run",
+            json={**body, "destination": {"kind": "folder", "path": "taken"}},
+            headers=org.headers("analyst"),
+        ).json()
+        assert (await _finished(temporal_env, failing["run_id"])).status == "failed"
+    failed = client.get(f"/v1/exports/runs/{failing['run_id']}", headers=org.headers("viewer")).json()
     assert failed["status"] == "failed" and failed["manifest"] is None and "taken" in failed["error"]
+    other = make_org(engine, gateway_settings, name="exports-other")
+    assert (
+        client.get(f"/v1/exports/runs/{failing['run_id']}", headers=other.headers("viewer")).status_code
+        == 404
+    )
+    assert client.get(f"/v1/exports/runs/{uuid.uuid4()}", headers=org.headers("viewer")).status_code == 404
 
     runs = client.get("/v1/exports/runs", headers=org.headers("viewer")).json()["items"]
     assert [r["run_id"] for r in runs] == [failed["run_id"], run["run_id"]]
@@ -68,6 +126,8 @@ def test_one_off_exports_are_recorded_with_their_manifest_or_failure(
         ({"end": "2024-08-01"}, "end"),
         ({"destination": {"kind": "folder", "path": "../../etc"}}, "destination.path"),
         ({"destination": {"kind": "s3", "bucket": "x"}}, "destination.bucket"),
+        ({"focus_version": "1.3"}, "focus_version"),
+        ({"dataset": "focus_raw", "focus_version": "1.4"}, "focus_version"),
     ],
 )
 def test_bad_run_input_is_a_422_naming_the_field(

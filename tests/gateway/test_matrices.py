@@ -29,7 +29,11 @@ from cloudoptima.services.allocation.dimensions import AllocationDimensions
 from cloudoptima.services.api_keys import ApiKeyService
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cloud_accounts import CloudAccountService
-from cloudoptima.services.cost_export_schedules import ExportSchedules, exports_config_from_settings
+from cloudoptima.services.cost_export_schedules import (
+    ExportSchedules,
+    check_request,
+    exports_config_from_settings,
+)
 from cloudoptima.services.inbox import Inbox
 from cloudoptima.services.invitations import InvitationService
 from cloudoptima.services.notification_delivery import NotificationDelivery
@@ -245,6 +249,11 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             recurrence=ExportSchedules.recurrence({"frequency": "daily", "time": "08:00"}),
             now=datetime.now(UTC),
         )
+        export_run = ExportSchedules(session, org.id, exports_config_from_settings(settings)).queue_run(
+            check_request("daily", "csv", "month", "2024-09-01", "2024-10-01"),
+            {"kind": "folder", "path": "."},
+            now=datetime.now(UTC),
+        )
         rule = NotificationRules(session, org.id).create(
             name=f"matrix-{uuid.uuid4().hex[:6]}",
             event_type="anomaly.detected",
@@ -272,6 +281,7 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
             "report_id": report.id,
             "schedule_id": schedule.id,
             "export_schedule_id": export_schedule.id,
+            "export_run_id": export_run.id,
         }
         session.commit()
     return ids

@@ -41,6 +41,7 @@ RECORDERS: dict[str, str] = {
     "scheduled_report.json": "../gateway/test_report_schedules_api.py -k monthly_schedule_in_berlin",
     "reallocate_costs.json": "test_reallocate_workflow.py -k reallocate_costs",
     "scheduled_cost_export.json": "test_export_workflow.py -k scheduled_export_runs",
+    "run_cost_export.json": "../gateway/test_exports_api.py -k queued_then_recorded",
 }
 """Every golden history and how it is (re-)recorded."""
 

@@ -41,6 +41,7 @@ RECORDED = {
     "scheduled_report.json": "ScheduledReport",
     "reallocate_costs.json": "ReallocateCosts",
     "scheduled_cost_export.json": "ScheduledCostExport",
+    "run_cost_export.json": "RunCostExport",
 }
 """Each golden history and the workflow type it records."""
 

@@ -23,6 +23,8 @@ class CostExportScheduleRow(UUIDPrimaryKey, TenantScoped, Base):
     dataset: Mapped[str] = mapped_column(String(64))
     format: Mapped[str] = mapped_column(String(16))
     partition: Mapped[str] = mapped_column(String(8))
+    focus_version: Mapped[str | None] = mapped_column(String(8))
+    """FOCUS version of ``focus_raw`` columns (migration 0032; None: 1.2 or not FOCUS)."""
     destination: Mapped[dict[str, Any]] = mapped_column(JSONB)
     frequency: Mapped[str] = mapped_column(String(8))
     day_of_week: Mapped[int | None] = mapped_column(SmallInteger)
@@ -48,8 +50,11 @@ class CostExportRunRow(UUIDPrimaryKey, TenantScoped, Base):
     partition: Mapped[str] = mapped_column(String(8))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
+    focus_version: Mapped[str | None] = mapped_column(String(8))
+    """FOCUS version of ``focus_raw`` columns (migration 0032; None: 1.2 or not FOCUS)."""
     destination: Mapped[dict[str, Any]] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(String(10))
+    """``queued`` (migration 0032) -> ``running`` -> ``succeeded`` | ``failed``."""
     error: Mapped[str | None] = mapped_column(Text)
     manifest: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     requested_by: Mapped[uuid.UUID | None]
