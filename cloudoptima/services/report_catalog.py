@@ -13,7 +13,10 @@ which turns already validated parameters into a
 - a *period* template takes ``start_date`` and ``end_date`` (ISO dates, end-exclusive); both absent means the
   last full calendar month before ``generated_at`` (what a monthly schedule wants); one without the other is
   an error. :func:`resolve_parameters` returns the parameters with the period filled in, so a report row can
-  record exactly what it covered.
+  record exactly what it covered;
+- a template's ``one_of`` groups name parameters of which exactly one must be given (``showback``: ``tag_key``
+  or ``dimension``): none raises ``parameters.<first>: required by …``, several ``parameters.<second>: give
+  exactly one of …``, both messages naming every parameter of the group.
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ class ReportTemplate:
     parameters: tuple[ReportParameter, ...]
     build: Builder
     period: bool = True
+    one_of: tuple[tuple[str, ...], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -187,12 +191,18 @@ TEMPLATES: dict[str, ReportTemplate] = _registry(
         parameters=(
             *PERIOD_PARAMETERS,
             ReportParameter(
-                "tag_key", "string", "The rollup tag key to show back by (e.g. team).", required=True
+                "tag_key", "string", "The rollup tag key to show back by (e.g. team); or give dimension."
+            ),
+            ReportParameter(
+                "dimension",
+                "string",
+                "The allocation dimension to show back by (e.g. team; unallocated is a line); or give tag_key.",
             ),
             CURRENCY_PARAMETER,
             ReportParameter("top_n", "integer", "Values and services per value to show.", default=10),
         ),
         build=build_showback_document,
+        one_of=(("tag_key", "dimension"),),
     ),
 )
 
@@ -254,6 +264,15 @@ def resolve_parameters(
                 resolved[name] = parameter.default
             continue
         resolved[name] = _typed(parameter, value)
+    for group in template.one_of:
+        given = [name for name in group if name in resolved]
+        choices = " and ".join(group)
+        if not given:
+            raise ReportInputError(
+                f"parameters.{group[0]}: required by {template.id} (give exactly one of {choices})"
+            )
+        if len(given) > 1:
+            raise ReportInputError(f"parameters.{given[1]}: give exactly one of {choices}, not both")
     if template.period:
         start, end = resolved.get("start_date"), resolved.get("end_date")
         if start is None and end is None:

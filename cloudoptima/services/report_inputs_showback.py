@@ -35,6 +35,7 @@ from cloudoptima.services.report_inputs import (
     previous_period,
     validate_request,
 )
+from cloudoptima.services.report_inputs_showback_allocation import allocation_showback_input
 
 
 def showback_input(
@@ -88,21 +89,34 @@ def showback_input(
 def build_showback_document(
     connection: Connection, organization_id: uuid.UUID, parameters: Mapping[str, Any], generated_at: datetime
 ) -> ReportDocument:
-    """The catalog's builder of the ``showback`` template (parameters already resolved); a tag key that is
-    not a rollup tag key is refused naming ``parameters.tag_key``."""
+    """The catalog's builder of the ``showback`` template (parameters already resolved: exactly one of
+    ``tag_key`` and ``dimension``); a tag key that is not a rollup tag key is refused naming
+    ``parameters.tag_key``, an unknown allocation dimension naming ``parameters.dimension``."""
     try:
-        data = showback_input(
-            connection,
-            organization_id,
-            tag_key=parameters["tag_key"],
-            start=parameters["start_date"],
-            end=parameters["end_date"],
-            generated_at=generated_at,
-            currency=parameters.get("currency"),
-            top_n=parameters.get("top_n", 10),
-        )
+        if parameters.get("dimension") is not None:
+            data = allocation_showback_input(
+                connection,
+                organization_id,
+                dimension=parameters["dimension"],
+                start=parameters["start_date"],
+                end=parameters["end_date"],
+                generated_at=generated_at,
+                currency=parameters.get("currency"),
+                top_n=parameters.get("top_n", 10),
+            )
+        else:
+            data = showback_input(
+                connection,
+                organization_id,
+                tag_key=parameters["tag_key"],
+                start=parameters["start_date"],
+                end=parameters["end_date"],
+                generated_at=generated_at,
+                currency=parameters.get("currency"),
+                top_n=parameters.get("top_n", 10),
+            )
     except ReportInputError as exc:
-        if str(exc).startswith(("tag_key:", "currency:")):
+        if str(exc).startswith(("tag_key:", "currency:", "dimension:")):
             raise ReportInputError(f"parameters.{exc}") from exc
         raise
     return build_showback(data)

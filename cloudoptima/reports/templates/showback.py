@@ -1,6 +1,8 @@
 """The ``showback`` template: cost by the values of one tag key (team, product, environment, …), the untagged
 remainder as its own line, this period against the previous period of the same length, and each value's top
-services.
+services. Or, with ``grouping="allocation"``, by the values of an allocation dimension (``tag_key`` then holds
+the dimension's name) with :data:`UNALLOCATED` as the remainder line and, when cost rows arrived after the last
+re-allocation, a :data:`PENDING` line holding them, so the lines still sum to the overview's total.
 
 :func:`build_showback` is pure: it takes a :class:`ShowbackInput` whose numbers the cost service has already
 computed and returns a :class:`~cloudoptima.reports.document.ReportDocument` with
@@ -12,14 +14,15 @@ computed and returns a :class:`~cloudoptima.reports.document.ReportDocument` wit
 
 The checks that the inputs tell one story (each raises a ``ValueError`` naming the field): the lines sum
 exactly to ``total_cost`` and their previous costs to ``previous_total_cost``; labels are unique and exactly
-one is :data:`UNTAGGED`; every service line names a tag value, and each value's services sum exactly to its
-cost. Percentages are rounded half-even to 0.01 points; a change % is empty when the previous cost is 0.
+one is the remainder (:data:`UNTAGGED`, or :data:`UNALLOCATED` for an allocation); every service line names a
+tag value, and each value's services sum exactly to its cost. Percentages are rounded half-even to 0.01 points; a change % is empty when the previous cost is 0.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -38,6 +41,8 @@ from cloudoptima.reports.templates.spend import SpendLine
 
 TEMPLATE_ID = "showback"
 UNTAGGED = "(untagged)"
+UNALLOCATED = "unallocated"
+PENDING = "(not yet allocated)"
 OTHER_SERVICES = "(other services)"
 
 
@@ -68,6 +73,12 @@ class ShowbackInput(_Input):
     services: list[ServiceCost] = Field(description="every service of every tag value with a cost")
     top_n: int = Field(default=10, ge=1, le=50)
     title: str = "Showback"
+    grouping: Literal["tag", "allocation"] = "tag"
+
+    @property
+    def remainder(self) -> str:
+        """The label of the line holding what no value claims."""
+        return UNALLOCATED if self.grouping == "allocation" else UNTAGGED
 
     @model_validator(mode="after")
     def _consistent(self) -> ShowbackInput:
@@ -78,8 +89,8 @@ class ShowbackInput(_Input):
         labels = [line.label for line in self.by_value]
         if len(set(labels)) != len(labels):
             raise ValueError("by_value: a tag value appears twice")
-        if labels.count(UNTAGGED) != 1:
-            raise ValueError(f"by_value: expected exactly one {UNTAGGED} line (the untagged remainder)")
+        if labels.count(self.remainder) != 1:
+            raise ValueError(f"by_value: expected exactly one {self.remainder} line (the remainder)")
         cost = sum((line.cost for line in self.by_value), Decimal(0))
         previous = sum((line.previous_cost for line in self.by_value), Decimal(0))
         if cost != self.total_cost:
@@ -153,18 +164,37 @@ def build_showback(data: ShowbackInput) -> ReportDocument:
         rows=_service_rows(data),
         totals=True,
     )
-    untagged = next(line.cost for line in data.by_value if line.label == UNTAGGED)
-    tagged = data.total_cost - untagged
+    untagged = next(line.cost for line in data.by_value if line.label == data.remainder)
     highlights = [
         Highlight(label="Total cost", kind="money", value=data.total_cost),
         Highlight(label="Previous period", kind="money", value=data.previous_total_cost),
-        Highlight(
-            label=f"Tagged with {data.tag_key} %", kind="percent", value=percent_of(tagged, data.total_cost)
-        ),
-        Highlight(label="Untagged cost", kind="money", value=untagged),
     ]
+    if data.grouping == "allocation":
+        pending = next((line.cost for line in data.by_value if line.label == PENDING), Decimal(0))
+        allocated = data.total_cost - untagged - pending
+        highlights += [
+            Highlight(
+                label=f"Allocated to a {data.tag_key} %",
+                kind="percent",
+                value=percent_of(allocated, data.total_cost),
+            ),
+            Highlight(label="Unallocated cost", kind="money", value=untagged),
+        ]
+        if pending:
+            highlights.append(Highlight(label="Not yet allocated", kind="money", value=pending))
+    else:
+        tagged = data.total_cost - untagged
+        highlights += [
+            Highlight(
+                label=f"Tagged with {data.tag_key} %",
+                kind="percent",
+                value=percent_of(tagged, data.total_cost),
+            ),
+            Highlight(label="Untagged cost", kind="money", value=untagged),
+        ]
+    suffix = " (allocation)" if data.grouping == "allocation" else ""
     return ReportDocument(
-        title=f"{data.title}: {data.tag_key}",
+        title=f"{data.title}: {data.tag_key}{suffix}",
         organisation_name=data.organisation_name,
         start_date=data.start_date,
         end_date=data.end_date,
