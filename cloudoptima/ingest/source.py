@@ -12,6 +12,8 @@ Contract:
   ``batch_rows`` source rows each, plus derived rows), never empty. Memory is bounded by ``batch_rows``.
 - FOCUS files are also checked against the FOCUS requirements model (``focus_conformance``): a blocking
   violation raises ``BillingFileError`` mid-stream; other violations become ``summary.findings``.
+- FOCUS 1.3 split cost allocation rows keep their allocated resource and tags, and an origin charge repeated
+  beside its allocated charges is quarantined, not counted twice (``split_cost``; a pre-pass over such files).
 - ``summary`` is updated as batches are consumed; it is complete once ``batches()`` is exhausted.
 """
 
@@ -33,6 +35,7 @@ from cloudoptima.ingest.raw_csv import CsvReader
 from cloudoptima.ingest.raw_parquet import ParquetReader, is_parquet
 from cloudoptima.ingest.requirements_model import load_model
 from cloudoptima.ingest.source_columns import MappedBatch, SourceColumns
+from cloudoptima.ingest.split_cost import allocated_keys, apply_split_cost, carries_split_cost
 from cloudoptima.ingest.summary import FileReport, IngestSummary
 from cloudoptima.ingest.validation import canonical_table, validate
 
@@ -107,6 +110,10 @@ def _parse_format(fmt: str, file: str) -> BillingFormat:
         raise BillingFileError(file, f"unknown format {fmt!r}; expected one of {known}") from None
 
 
+def _header_of(reader: CsvReader | ParquetReader | OpenCostReader) -> tuple[str, ...]:
+    return reader.header.names if isinstance(reader, CsvReader) else tuple(reader.names)
+
+
 class BillingSource:
     """Canonical batches of one file or folder; see the module docstring."""
 
@@ -138,6 +145,9 @@ class BillingSource:
                 self.summary.normalisations["whitespace"] += header.trimmed_cells
         mapper = MAPPERS[opened.fmt]
         rows = 0
+        split = opened.fmt is BillingFormat.FOCUS and carries_split_cost(_header_of(opened.reader))
+        # FOCUS 1.3 split cost allocation: a pre-pass finds the allocated charges' origins (see split_cost)
+        origins = allocated_keys(opened.reader.batches()) if split else frozenset()
         for raw in opened.reader.batches():
             rows += raw.table.num_rows
             ctx = BatchContext(name, raw.lines)
@@ -148,6 +158,8 @@ class BillingSource:
                     load_model(), validated, mapped.sources, raw.table, ctx, opened.version
                 )
                 self.summary.add_findings(findings.records, findings.counts)
+            if split:
+                apply_split_cost(raw.table, validated, ctx, origins)
             table = canonical_table(validated, mapped, ctx, name)
             self.summary.add_batch(ctx, table)
             if table.num_rows:

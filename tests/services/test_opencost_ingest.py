@@ -157,3 +157,26 @@ def test_unknown_currency_and_bad_labels_are_refused(engine: Engine, org: uuid.U
     with pytest.raises(IngestError, match=r"properties\.labels'?: not a JSON object of labels"):
         ingest_path(engine, bad, org)
     assert _by_service(engine, org) == {}
+
+
+def test_focus_13_split_rows_allocate_the_node_to_teams(engine: Engine, org: uuid.UUID) -> None:
+    focus_13 = Path(__file__).parents[1] / "fixtures" / "focus_spec_examples" / "focus_1.3_cost_and_usage.csv"
+    with Session(engine) as session, session.begin():
+        service = AllocationDimensions(session, org)
+        dimension = service.create("team", None, NOW)
+        service.save_rules(dimension.id, {"rules": [{"value_from_tag": "allocated_team"}]}, None, NOW)
+        activate_version(session.connection(), org, dimension.id, 1, NOW)
+    ingest_path(engine, focus_13, org)
+    with engine.connect() as connection:
+        allocated = connection.execute(
+            text(
+                "SELECT value, sum(billed_cost) FROM cost_allocated_totals WHERE organization_id = :org "
+                "AND dimension_id = :dim GROUP BY 1"
+            ),
+            {"org": org, "dim": dimension.id},
+        ).all()
+    assert {value: Decimal(total) for value, total in allocated} == {
+        "team-a": Decimal("6.00"),
+        "team-b": Decimal("4.00"),
+        "unallocated": Decimal("8760.00"),
+    }
