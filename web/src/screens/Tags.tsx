@@ -244,26 +244,28 @@ export function Tags({ now }: { now?: Date }) {
   const canWrite = useCan("write:policies");
   const [editing, setEditing] = useState(false);
   const [version, setVersion] = useState(0);
+  const [saved, setSaved] = useState<TagPolicy | null>(null); // the PUT's answer, shown at once
   const [period, setPeriod] = useState<CoveragePeriod>("last_30_days");
   const { start, end } = coverageWindow(period, todayUtc(now));
   const policy = useLoad("tag-policy", () => getJson<TagPolicy>("/v1/organization/tag-policy"), version);
   const coverage = useLoad(`tag-coverage:${start}:${end}`, () => getJson<TagCoverage>("/v1/tags/coverage", { start, end }), version);
-  const keys = policy.state === "ready" ? policy.value.required.map((r) => r.key) : [];
+  const shown = saved ?? (policy.state === "ready" ? policy.value : null);
+  const keys = shown === null ? [] : shown.required.map((r) => r.key);
   return (
     <div className="co-screen gv-screen" data-testid="tags-screen">
       <h1>Tag governance</h1>
       <section className="card" data-testid="tag-policy" aria-labelledby="tag-policy-title">
         <h2 id="tag-policy-title">Tag policy</h2>
-        {policy.state === "loading" && <p className="muted" data-state="loading">Loading…</p>}
+        {shown === null && policy.state === "loading" && <p className="muted" data-state="loading">Loading…</p>}
         {policy.state === "error" && <p className="error" role="alert" data-state="error">{policy.message}</p>}
-        {policy.state === "ready" && !editing && (
+        {shown !== null && !editing && (
           <>
-            <PolicyView policy={policy.value} />
+            <PolicyView policy={shown} />
             {canWrite && <div className="co-actions"><button type="button" data-testid="tag-policy-edit" onClick={() => setEditing(true)}>Edit policy</button></div>}
           </>
         )}
-        {policy.state === "ready" && editing && (
-          <PolicyForm policy={policy.value} onCancel={() => setEditing(false)} onSaved={() => { setEditing(false); setVersion((v) => v + 1); }} />
+        {shown !== null && editing && (
+          <PolicyForm policy={shown} onCancel={() => setEditing(false)} onSaved={(p) => { setSaved(p); setEditing(false); setVersion((v) => v + 1); }} />
         )}
       </section>
       <section className="card" data-testid="tag-coverage-card" aria-labelledby="tag-coverage-title">
