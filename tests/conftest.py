@@ -46,7 +46,8 @@ def pg_url() -> Iterator[str]:
     # separate system user when the tests run as root.
     state = Path(tempfile.mkdtemp(prefix="cloudoptima-test-pg-"))
     port = free_port()
-    process = postgres.start(postgres.PostgresLayout.in_state_dir(state), port)
+    # Throwaway: no fsync (a commit does not wait for the disk; the directory is deleted at the end).
+    process = postgres.start(postgres.PostgresLayout.in_state_dir(state), port, durable=False)
     try:
         postgres.ensure_database(port, TEST_DB)
         url = postgres.url_for(port, TEST_DB)
