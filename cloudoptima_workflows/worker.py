@@ -242,7 +242,9 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         console_url=deps.console_url,
     )
     maintenance = MaintenanceActivities(
-        deps.sessions, report_store=deps.reports.store if deps.reports is not None else None
+        deps.sessions,
+        report_store=deps.reports.store if deps.reports is not None else None,
+        exports=deps.exports,
     )
     prices = PriceActivities(PriceRefresher(deps.sessions, deps.price_readers))
     allocation = AllocationActivities(deps.sessions)

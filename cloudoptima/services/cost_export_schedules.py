@@ -84,17 +84,21 @@ class ExportRunNotFound(LookupError):
 
 @dataclass(frozen=True)
 class ExportsConfig:
-    """Where folder exports go (``root/<org>/``) and the cipher of cloud accounts' credentials."""
+    """Where folder exports go (``root/<org>/``), the cipher of cloud accounts' credentials and how many days
+    finished runs are kept (``cloudoptima.services.export_retention``)."""
 
     root: Path
     cipher: CredentialCipher | None = None
+    retention_days: int = 90
 
 
 def exports_config_from_settings(settings: Settings) -> ExportsConfig:
     """Folder exports under ``<state dir>/exports/<org>/``; cloud-account credentials decrypted with the
     configured key ring."""
     return ExportsConfig(
-        root=settings.state_path / "exports", cipher=CredentialCipher(settings.resolved_encryption_keys)
+        root=settings.state_path / "exports",
+        cipher=CredentialCipher(settings.resolved_encryption_keys),
+        retention_days=settings.exports_retention_days,
     )
 
 

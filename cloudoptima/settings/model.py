@@ -263,6 +263,14 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REPORTS_S3_REGION", "reports_s3_region")
     )
     """The bucket's region (default: the AWS SDK's own resolution)."""
+    exports_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        validation_alias=AliasChoices("EXPORTS_RETENTION_DAYS", "exports_retention_days"),
+    )
+    """Days a finished cost export run is kept; older runs and their files under a folder destination are
+    pruned by the weekly maintenance (``cloudoptima.services.export_retention``)."""
 
     @property
     def resolved_public_url(self) -> str:

@@ -11,6 +11,8 @@ from temporalio import activity
 
 from cloudoptima.reports.store import ReportStore
 from cloudoptima.services.audit_retention import prune_all
+from cloudoptima.services.cost_export_schedules import ExportsConfig
+from cloudoptima.services.export_retention import prune_old_exports
 from cloudoptima.services.report_retention import prune_expired_artifacts
 from cloudoptima.storage.base import utcnow
 from cloudoptima.storage.models import RefreshToken, RevokedToken
@@ -19,8 +21,9 @@ from cloudoptima_workflows.maintenance.interface import MaintenanceActivityInter
 
 
 class MaintenanceActivities(MaintenanceActivityInterface):
-    """Activities bound to a session factory (wired in ``worker.main``), a clock and the report store
-    (None: no report artifacts are pruned, e.g. a worker without the reports configuration)."""
+    """Activities bound to a session factory (wired in ``worker.main``), a clock, the report store (None:
+    no report artifacts are pruned, e.g. a worker without the reports configuration) and the exports
+    configuration (None: no export runs are pruned)."""
 
     def __init__(
         self,
@@ -28,16 +31,19 @@ class MaintenanceActivities(MaintenanceActivityInterface):
         now: Callable[[], datetime] = utcnow,
         *,
         report_store: ReportStore | None = None,
+        exports: ExportsConfig | None = None,
     ) -> None:
         self._sessions = sessions
         self._now = now
         self._report_store = report_store
+        self._exports = exports
 
     @activity.defn(name="maintenance.purge_expired_tokens")
     def purge_expired_tokens(self, params: CleanupInput) -> CleanupResult:
         """Delete revoked access-token ids and refresh tokens that expired before the grace window, then
         the files of reports expired at the activities' clock (their rows stay, without ``artifact_key``;
-        ``cloudoptima.services.report_retention``). Done inside this activity, so the Cleanup workflow's
+        ``cloudoptima.services.report_retention``), then the export runs older than the exports' retention
+        with their folder files, manifest first (``cloudoptima.services.export_retention``). Done inside this activity, so the Cleanup workflow's
         commands (and its golden history) are unchanged."""
         cutoff = utcnow() - timedelta(days=params.grace_days)
         with self._sessions() as session, session.begin():
@@ -48,10 +54,16 @@ class MaintenanceActivities(MaintenanceActivityInterface):
             if self._report_store is not None
             else {}
         )
+        exports = (
+            prune_old_exports(self._sessions, self._exports, now=self._now())
+            if self._exports is not None
+            else {}
+        )
         return CleanupResult(
             revoked_tokens_deleted=int(revoked.rowcount or 0),  # type: ignore[attr-defined]
             refresh_tokens_deleted=int(refresh.rowcount or 0),  # type: ignore[attr-defined]
             report_artifacts_pruned=sum(artifacts.values()),
+            export_runs_pruned=sum(exports.values()),
         )
 
     @activity.defn(name="maintenance.prune_audit_logs")

@@ -19,6 +19,9 @@ class CleanupResult(Message):
     """Audit rows deleted under the organisations' ``audit_retention_days`` (all organisations)."""
     report_artifacts_pruned: int = 0
     """Expired report files deleted from the report store (``cloudoptima.services.report_retention``)."""
+    export_runs_pruned: int = 0
+    """Cost export runs older than the retention deleted, with their folder files
+    (``cloudoptima.services.export_retention``)."""
 
 
 class AuditPruneResult(Message):

@@ -24,7 +24,8 @@ class MaintenanceActivityInterface(ABC):
     @abstractmethod
     def purge_expired_tokens(self, params: CleanupInput) -> CleanupResult:
         """Delete revoked access-token ids and refresh tokens that expired before the grace window, then
-        the files of expired reports (their rows stay; ``cloudoptima.services.report_retention``)."""
+        the files of expired reports (their rows stay; ``cloudoptima.services.report_retention``), then old
+        export runs with their folder files (``cloudoptima.services.export_retention``)."""
 
     @activity.defn(name="maintenance.prune_audit_logs")
     @abstractmethod
