@@ -8,6 +8,9 @@ Contract:
 - ``apply_patch(raw, patch)`` validates a PATCH body (unknown key → ``SettingsError`` naming it and listing the
   known ones; wrong type → ``SettingsError`` naming the key) and returns the merged JSON to store and the keys
   whose value changed. ``None`` in a patch resets a key to its default.
+- ``trust_tolerance_percent`` / ``trust_tolerance_amount`` / ``trust_restatement_days``: the organisation's
+  cost-data trust policy (``domain.data_trust.TrustPolicy``; null keeps its default), used by the
+  reconciliation, freshness and unreconciled-days answers and so the console's warning.
 - ``rollup_tag_keys``: valid tag keys (``domain.tag_policy.tag_key_problem``), none twice; changing them through
   the admin API rebuilds the organisation's daily rollup in the same transaction
   (``services.rollup_rebuild``; ``cloudoptima db rebuild-rollup`` does it from the command line).
@@ -20,6 +23,7 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -68,6 +72,24 @@ class OrganisationSettings(BaseModel):
     )
     audit_retention_days: int = Field(
         default=365, ge=30, le=3650, description="Audit log entries older than this are deleted."
+    )
+    trust_tolerance_percent: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Reconciliation tolerance, percent of the provider total (null: 0.01).",
+    )
+    trust_tolerance_amount: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=Decimal("1e12"),
+        description="Reconciliation tolerance in currency units; the larger tolerance wins (null: 0.01).",
+    )
+    trust_restatement_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=62,
+        description="Days the provider may still restate: recent days and just-ended months (null: 3).",
     )
 
     @field_validator("rollup_tag_keys")

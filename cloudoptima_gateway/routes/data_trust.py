@@ -10,9 +10,10 @@ days of a period a chart should flag (#21).
   exclusive, at most 366 days) that are restating, dropped or in a mismatching month, with reasons.
 
 All need ``read:costs``. Reconciliation and unreconciled days are cached per organisation under its cost-data
-version and the UTC day (new data or a new day recomputes). Tolerance and restatement window may be overridden per request
-(``tolerance_percent``, ``tolerance_amount``, ``restatement_days``); defaults in
-:class:`cloudoptima.domain.data_trust.TrustPolicy`. Bad input is a 422 naming the field.
+version and the UTC day (new data or a new day recomputes). Tolerance and restatement window are the
+organisation's (``trust_*`` settings of ``PATCH /v1/organization``; unset: the defaults of
+:class:`cloudoptima.domain.data_trust.TrustPolicy`) and may be overridden per request (``tolerance_percent``,
+``tolerance_amount``, ``restatement_days``). Bad input is a 422 naming the field.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.data_trust import FreshnessReport, PeriodTrust, ReconciliationReport, TrustPolicy
-from cloudoptima.services.data_trust.service import freshness, period_trust, reconcile_month
+from cloudoptima.services.data_trust.service import (
+    freshness,
+    organisation_policy,
+    period_trust,
+    reconcile_month,
+)
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
 from cloudoptima_gateway.runtime import Runtime
@@ -52,8 +58,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _policy(percent: Decimal | None, amount: Decimal | None, days: int | None) -> TrustPolicy:
-    values: dict[str, object] = {}
+def _policy(
+    base: TrustPolicy, percent: Decimal | None, amount: Decimal | None, days: int | None
+) -> TrustPolicy:
+    """``base`` (the organisation's policy) with the request's overrides; a 422 naming a bad one."""
+    values: dict[str, object] = base.model_dump()
     for name, value in (
         ("tolerance_percent", percent),
         ("tolerance_amount", amount),
@@ -85,7 +94,8 @@ def get_freshness(
     restatement_days: RestatementDays = None,
 ) -> FreshnessReport:
     """Per account: last arrival, latest usage day, days open to restatement."""
-    policy = _policy(None, None, restatement_days)
+    base = organisation_policy(session, principal.organization_id)
+    policy = _policy(base, None, None, restatement_days)
     return freshness(session, principal.organization_id, _now(), policy=policy)
 
 
@@ -93,6 +103,7 @@ def get_freshness(
 async def get_reconciliation(
     principal: Reader,
     runtime: RuntimeDep,
+    session: TenantDb,
     month: Annotated[str | None, Query(description="billing month, YYYY-MM")] = None,
     cloud_account_id: uuid.UUID | None = None,
     tolerance_percent: TolerancePercent = None,
@@ -101,7 +112,8 @@ async def get_reconciliation(
 ) -> Response:
     """Reconciliation of one billing month (see the module docstring)."""
     first = parse_month(month)
-    policy = _policy(tolerance_percent, tolerance_amount, restatement_days)
+    base = organisation_policy(session, principal.organization_id)
+    policy = _policy(base, tolerance_percent, tolerance_amount, restatement_days)
     org, now = principal.organization_id, _now()
 
     def compute() -> str:
@@ -119,6 +131,7 @@ async def get_reconciliation(
 async def get_unreconciled_days(
     principal: Reader,
     runtime: RuntimeDep,
+    session: TenantDb,
     start_date: date,
     end_date: Annotated[date, Query(description="exclusive")],
     restatement_days: RestatementDays = None,
@@ -131,14 +144,14 @@ async def get_unreconciled_days(
         raise invalid("end_date", "end_date must be after start_date (end_date is exclusive)")
     if (end_date - start_date).days > MAX_DAYS:
         raise invalid("end_date", f"date range cannot exceed {MAX_DAYS} days")
-    policy = _policy(None, None, restatement_days)
+    policy = _policy(organisation_policy(session, principal.organization_id), None, None, restatement_days)
     org, now = principal.organization_id, _now()
 
     def compute() -> str:
         with Session(runtime.engine()) as session:
             return period_trust(session, org, start_date, end_date, now, policy=policy).model_dump_json()
 
-    params = {"s": start_date, "e": end_date, "r": policy.restatement_days, "today": now.date()}
+    params = {"s": start_date, "e": end_date, "p": policy.model_dump(mode="json"), "today": now.date()}
     return await _cached(runtime, org, "data_unreconciled_days", params, compute)
 
 

@@ -35,7 +35,7 @@ def test_reconciliation_freshness_and_flagged_days(
     assert item["status"] == "mismatch" and item["basis"] == "billed"
     assert Decimal(item["our_total"]) == 2 * Decimal(item["provider_total"])
     assert Decimal(item["delta"]) == Decimal(item["provider_total"])
-    assert [f["kind"] for f in item["findings"]] == ["duplicate_file"]
+    assert [f["kind"] for f in item["findings"]] == ["duplicate_file", "missing_edge_day"]  # rows end 11-14
     days = client.get(
         "/v1/data/unreconciled-days",
         params={"start_date": "2023-11-01", "end_date": "2023-11-03"},

@@ -119,6 +119,13 @@ def test_one_call_equals_the_single_steps_and_a_repeat_changes_nothing(
         assert result.inventory and result.utilisation and result.iam
         assert result.utilisation.resources > 0
     assert [kind for kind, _ in recorder.events] == ["cost_updates", "resource_changes"] * 3
+    with engine.connect() as connection:  # the closed month collected: why there is no provider total (#21)
+        reasons = connection.execute(
+            text("SELECT month, unavailable_reason FROM provider_month_totals WHERE organization_id = :o"),
+            {"o": combined.organization_id},
+        ).all()
+    assert len(reasons) == 3 and {m for m, _ in reasons} == {date(2026, 10, 1)}
+    assert all("(SandboxProvider) reads no provider monthly total" in r for _, r in reasons)
 
     with session_factory(engine)() as session:
         instances = session.scalars(

@@ -77,7 +77,15 @@ def test_the_cur_sample_reconciles_to_its_own_total(engine: Engine, org: uuid.UU
     assert item.origin == "file" and item.basis == "billed"
     assert "UnblendedCost" in item.provider_basis
     assert item.our_total == item.provider_total == _cur_total(rows)
-    assert item.delta == 0 and item.status == "reconciled" and item.findings == []
+    assert item.delta == 0 and item.status == "reconciled"
+    # The sample's billing period is all of November but its rows stop on the 14th: the closed month's last
+    # days are named.
+    [edge] = item.findings
+    assert edge.kind == "missing_edge_day" and (edge.days[0], edge.days[-1]) == (
+        date(2023, 11, 15),
+        date(2023, 11, 30),
+    )
+    assert "2023-11-15 – 2023-11-30 (16 days)" in edge.message and "last days" in edge.message
     assert item.invoice_ids == []  # the anonymised CUR sample's bill/InvoiceId is blank
     assert item.tolerance == Decimal("0.01")  # 0.01 % of ~1.68 is below the 0.01 floor
     assert (item.first_day, item.last_day) == (date(2023, 11, 1), date(2023, 11, 14))
@@ -92,8 +100,9 @@ def test_a_dropped_day_is_found_and_named(engine: Engine, org: uuid.UUID, tmp_pa
     assert len(kept) < len(rows)
     ingest_path(engine, _write(tmp_path / "cur_without_7th.csv", header, kept), org)
     [item] = _reconcile(engine, org, date(2023, 11, 1))
-    assert [(f.kind, f.day) for f in item.findings] == [("dropped_day", date(2023, 11, 7))]
-    assert "2023-11-07" in item.findings[0].message and CUR_ACCOUNT in item.findings[0].message
+    dropped = [f for f in item.findings if f.kind == "dropped_day"]
+    assert [(f.kind, f.day) for f in dropped] == [("dropped_day", date(2023, 11, 7))]
+    assert "2023-11-07" in dropped[0].message and CUR_ACCOUNT in dropped[0].message
 
 
 def test_rows_lost_after_ingest_are_a_mismatch_with_the_delta(engine: Engine, org: uuid.UUID) -> None:
@@ -145,7 +154,7 @@ def test_the_same_file_twice_in_one_load_is_found_and_double_counted(
     assert item.status == "mismatch" and item.delta == total and item.delta_percent == Decimal("100.0000")
     effective = next(b for b in item.other_bases if b.basis == "effective")
     assert effective.delta == effective.provider_total and effective.our_total == 2 * effective.delta
-    [finding] = item.findings
+    [finding] = [f for f in item.findings if f.kind == "duplicate_file"]
     assert finding.kind == "duplicate_file" and finding.double_counted
     assert sorted(Path(f).name for f in finding.files) == ["cur-2023-11-copy.csv", "cur-2023-11.csv"]
 
@@ -159,7 +168,7 @@ def test_the_same_file_loaded_again_under_another_name_is_found(
     ingest_path(engine, second, org)  # replaces the first load's rows (same billing period)
     [item] = _reconcile(engine, org, date(2023, 11, 1))
     assert item.status == "reconciled" and item.delta == 0
-    [finding] = item.findings
+    [finding] = [f for f in item.findings if f.kind == "duplicate_file"]
     assert finding.kind == "duplicate_file" and not finding.double_counted
     assert "november-again.csv" in finding.message and "replaced" in finding.message
 

@@ -16,6 +16,8 @@ Contract:
   rows. Older days stay coarse and untagged (Cost Explorer allows two group-bys; the CUR export keeps all).
 - Each Cost Explorer request is billed (USD 0.01), so whole answers are cached per (account, query) in a
   :class:`CostQueryCache`; a repeated identical query makes no request.
+- :meth:`CostExplorerReader.month_totals` asks ``GetCostAndUsage`` (MONTHLY, no grouping) for the
+  provider's own whole-month totals: UnblendedCost (billed), AmortizedCost (effective), BlendedCost.
 - :meth:`CostExplorerReader.forecast` asks ``GetCostForecast`` (80 % interval) for the future part of
   ``[start, end)``; None when the period is over or AWS has too little history.
 """
@@ -33,6 +35,7 @@ from cloudoptima.clouds.aws.cost_cache import CostQueryCache, query_key
 from cloudoptima.clouds.aws.cost_resources import RESOURCE_DAYS, ResourceCostReader
 from cloudoptima.clouds.aws.errors import aws_errors, error_code
 from cloudoptima.clouds.aws.regions import region_of_usage_type
+from cloudoptima.clouds.month_totals import MonthTotal, ProviderBasis, months_between, next_month
 from cloudoptima.clouds.protocol import CloudForecast, DailyCost, ForecastPoint
 
 GROUPINGS: dict[str, tuple[str, str]] = {
@@ -41,6 +44,11 @@ GROUPINGS: dict[str, tuple[str, str]] = {
     "service_region": ("SERVICE", "REGION"),
 }
 METRICS = ("UnblendedCost", "AmortizedCost", "UsageQuantity")
+MONTH_METRICS: dict[str, ProviderBasis] = {
+    "UnblendedCost": "billed",
+    "AmortizedCost": "effective",
+    "BlendedCost": "blended",
+}
 NO_FORECAST_CODES = frozenset({"DataUnavailableException", "ValidationException"})
 # Cost Explorer answers "NoRegion" for global charges.
 _NO_REGION = {"NoRegion", "global", ""}
@@ -185,6 +193,37 @@ class CostExplorerReader:
             total=Decimal(str(total.get("Amount", sum((p.mean for p in points), Decimal(0))))),
             source="aws_cost_explorer",
         )
+
+    def month_totals(self, start: date, end: date) -> list[MonthTotal]:
+        """The account's whole-month totals of the months whose first day lies in ``[start, end)``:
+        ``GetCostAndUsage`` MONTHLY without grouping, ``UnblendedCost`` (billed), ``AmortizedCost``
+        (effective) and ``BlendedCost`` (blended); a month Cost Explorer answers without an amount is absent."""
+        months = [m for m in months_between(start, end) if m >= start]
+        if not months:
+            return []
+        query: dict[str, Any] = {
+            "TimePeriod": {"Start": months[0].isoformat(), "End": next_month(months[-1]).isoformat()},
+            "Granularity": "MONTHLY",
+            "Metrics": list(MONTH_METRICS),
+        }
+        totals: list[MonthTotal] = []
+        for period in self._cached("GetCostAndUsage", query, self._all_pages):
+            first = date.fromisoformat(period["TimePeriod"]["Start"])
+            if first not in months or date.fromisoformat(period["TimePeriod"]["End"]) != next_month(first):
+                continue
+            for metric, basis in MONTH_METRICS.items():
+                amount, unit = _amount(period.get("Total", {}), metric)
+                if amount is not None:
+                    totals.append(
+                        MonthTotal(
+                            month=first,
+                            basis=basis,
+                            currency=(unit or "USD")[:3].upper(),
+                            total=amount,
+                            source=f"AWS Cost Explorer GetCostAndUsage MONTHLY {metric}",
+                        )
+                    )
+        return totals
 
     def _cached(self, operation: str, query: dict[str, Any], fetch: Callable[[dict[str, Any]], Any]) -> Any:
         key = query_key(self._account_id, {"operation": operation, **query})

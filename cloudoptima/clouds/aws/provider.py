@@ -35,6 +35,7 @@ from cloudoptima.clouds.aws.inventory import InventoryReader, failure_of
 from cloudoptima.clouds.aws.metrics import UtilisationReader
 from cloudoptima.clouds.aws.pricing import PriceCatalog
 from cloudoptima.clouds.aws.session import DEFAULT_REGION, AwsSession, account_of_role
+from cloudoptima.clouds.month_totals import MonthTotal
 from cloudoptima.clouds.protocol import (
     ActionRequest,
     ActionResult,
@@ -169,6 +170,10 @@ class AwsProvider:
     def forecast(self, start: date, end: date) -> CloudForecast | None:
         """Cost Explorer's forecast of the part of ``[start, end)`` from today (UTC) on."""
         return self._ce_reader().forecast(start, end, today=self._clock().date())
+
+    def month_totals(self, start: date, end: date) -> list[MonthTotal]:
+        """Cost Explorer's own totals of the whole months from ``start`` (see :mod:`.costs`)."""
+        return self._ce_reader().month_totals(start, end)
 
     def inventory(self) -> Partial[Resource]:
         """Every resource in every region; failed (service, region) reads are listed as failures."""

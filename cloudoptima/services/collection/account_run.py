@@ -30,6 +30,7 @@ from cloudoptima.services.collection.costs import load_costs, tag_keys_of
 from cloudoptima.services.collection.forecast import collect_provider_forecast
 from cloudoptima.services.collection.iam import collect_iam
 from cloudoptima.services.collection.inventory import collect_inventory
+from cloudoptima.services.collection.month_totals import collect_month_totals
 from cloudoptima.services.collection.plan import plan_windows
 from cloudoptima.services.collection.results import (
     AccountCollection,
@@ -242,6 +243,8 @@ def _collect_locked(
             "iam", lambda: collect_iam(context, ref, provider, connection), denied_purpose="IAM principals"
         )
     if state.forecast is None and not any(f.step == "forecast" for f in state.failures):
+        # The provider's own monthly totals (for reconciliation): best effort, records why when unavailable.
+        collect_month_totals(context, ref, row, provider, state.plan.start, state.plan.end, as_of, connection)
         state.forecast, _ = run.attempt(
             "forecast",
             lambda: collect_provider_forecast(context, ref, provider, as_of, connection),

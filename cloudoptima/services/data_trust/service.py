@@ -10,21 +10,31 @@ Contract (every query is filtered by ``organization_id``; ``now`` comes from the
   * For file-ingested keys the provider total is the file's own ΣBilledCost for that billing period, recorded
     at ingest (``ingest_file_totals``): the files of the *latest* load of that key (an earlier load's rows
     were replaced by it), each distinct content counted once (same SHA-256, or same rows, totals, days and
-    invoice ids under another name). Collected keys (``collection:*`` rows) have no provider number yet:
-    ``provider_total_unavailable``.
+    invoice ids under another name). For collected keys (``collection:*`` rows) it is the cloud's own
+    monthly total recorded at collection (``provider_month_totals``, e.g. AWS Cost Explorer MONTHLY
+    UnblendedCost) in the same currency; none recorded: ``provider_total_unavailable`` with the reason
+    (the connector reads none, the read failed, or no collection covered the month after it ended).
+  * Like with like: ``billed`` against the provider's billed number; ``other_bases`` show effective
+    (amortised), list and — AWS — blended numbers next to ours.
   * Findings: a *dropped day* is a UTC day with no rows for the key inside the month while the key has rows
-    on both sides of it (from the rollup ``cost_daily``); a *duplicate file* is a file whose content (hash or
+    on both sides of it (from the rollup ``cost_daily``); a *missing edge day* is a day before the key's
+    first or after its last day with rows in a *closed* month (the billing period is the whole month, so
+    those days must exist): named, as one finding per edge; a *duplicate file* is a file whose content (hash or
     signature) was loaded again under another name — ``double_counted`` when both copies are still stored
     (one load), otherwise the later load replaced the earlier one.
   * Status per :class:`~cloudoptima.domain.data_trust.TrustPolicy`: mismatch > provider_total_unavailable >
     restating (``now`` is before the month's end + ``restatement_days``) > reconciled.
 
 - :func:`freshness` — per account key: when its data last arrived (latest ingest of its files, or the cloud
-  account's ``last_sync_at``), its latest usage day, and the days still open to restatement (the last
-  ``restatement_days`` days before ``now``, up to the latest usage day).
+  account's ``last_sync_at``), its latest usage day, the days still open to restatement (the last
+  ``restatement_days`` days before ``now``, up to the latest usage day), and the basis of its stored cost
+  (``billed``, with what that is in its source).
+- Without a ``policy`` every function uses the organisation's own (``trust_*`` settings, see
+  :func:`organisation_policy`).
 - :func:`period_trust` — the days of ``[start, end)`` a chart should flag: days open to restatement, dropped
-  days, and every day of a billing month with a mismatch, with the reasons. A month without any recorded
-  file totals cannot mismatch, so only its dropped days are looked up (from the rollup, not ``cost_data``).
+  days, missing edge days of closed months, and every day of a billing month with a mismatch, with the
+  reasons. A month without any recorded provider total (file or collected) cannot mismatch, so only its
+  dropped and missing edge days are looked up (from the rollup, not ``cost_data``).
 """
 
 from __future__ import annotations
@@ -52,7 +62,10 @@ from cloudoptima.domain.data_trust import (
     ReconciliationStatus,
     TrustFinding,
     TrustPolicy,
+    policy_of_settings,
 )
+from cloudoptima.domain.organisation_settings import OrganisationSettings
+from cloudoptima.services.data_trust.provider_totals import AccountMonthTotals, month_totals_of
 
 _FORMAT_BASIS = {
     "focus": "FOCUS BilledCost",
@@ -122,13 +135,24 @@ _HAS_FILE_TOTALS = text(
     """
 )
 
-_ARRIVALS = text(
+_HAS_PROVIDER_TOTALS = text(
     """
-    SELECT provider, billing_account_id, cloud_account_id, max(ingested_at) AS arrived
-    FROM ingest_file_totals WHERE organization_id = :org
-    GROUP BY provider, billing_account_id, cloud_account_id
+    SELECT 1 FROM provider_month_totals
+    WHERE organization_id = :org AND month >= :d0 AND month < :d1 AND total IS NOT NULL LIMIT 1
     """
 )
+
+_ARRIVALS = text(
+    """
+    SELECT t.provider, t.billing_account_id, t.cloud_account_id, max(t.ingested_at) AS arrived,
+           array_agg(DISTINCT r.format) AS formats
+    FROM ingest_file_totals t JOIN ingest_runs r ON r.id = t.ingest_run_id AND r.organization_id = :org
+    WHERE t.organization_id = :org
+    GROUP BY t.provider, t.billing_account_id, t.cloud_account_id
+    """
+)
+
+_SETTINGS = text("SELECT settings FROM organizations WHERE id = :org")
 
 
 def month_bounds(month: date) -> tuple[date, date]:
@@ -136,6 +160,15 @@ def month_bounds(month: date) -> tuple[date, date]:
     start = month.replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1)
     return start, end
+
+
+def organisation_policy(session: Session, organization_id: uuid.UUID) -> TrustPolicy:
+    """The organisation's trust policy from its ``trust_*`` settings (defaults where unset)."""
+    raw = session.execute(_SETTINGS, {"org": organization_id}).scalar_one_or_none()
+    settings = OrganisationSettings.of(raw)
+    return policy_of_settings(
+        settings.trust_tolerance_percent, settings.trust_tolerance_amount, settings.trust_restatement_days
+    )
 
 
 def _utc(day: date) -> datetime:
@@ -172,6 +205,61 @@ def _dropped_days(days: list[date], start: date, end: date) -> list[date]:
             missing.append(day)
         day += timedelta(days=1)
     return missing
+
+
+def _edge_days(days: list[date], start: date, end: date) -> list[tuple[str, list[date]]]:
+    """The days of ``[start, end)`` before the first and after the last of ``days`` inside it, as
+    ``("first", [...])`` / ``("last", [...])`` (none when no day lies inside)."""
+    inside = sorted(d for d in days if start <= d < end)
+    if not inside:
+        return []
+    edges: list[tuple[str, list[date]]] = []
+    leading = [start + timedelta(days=i) for i in range((inside[0] - start).days)]
+    trailing = [inside[-1] + timedelta(days=i) for i in range(1, (end - inside[-1]).days)]
+    if leading:
+        edges.append(("first", leading))
+    if trailing:
+        edges.append(("last", trailing))
+    return edges
+
+
+def _span(days: list[date]) -> str:
+    return str(days[0]) if len(days) == 1 else f"{days[0]} – {days[-1]} ({len(days)} days)"
+
+
+def _edge_findings(
+    provider: str, billing: str, days: list[date], start: date, end: date
+) -> list[TrustFinding]:
+    """One ``missing_edge_day`` finding per missing edge of a closed billing month ``[start, end)``."""
+    return [
+        TrustFinding(
+            kind="missing_edge_day",
+            day=missing[0],
+            days=missing,
+            message=f"no {provider} cost rows for account {billing or '-'} on {_span(missing)}: the "
+            f"{which} day{'s' if len(missing) > 1 else ''} of the closed billing month {start:%Y-%m} "
+            + ("(missing, or the account started later)" if which == "first" else "(missing)"),
+        )
+        for which, missing in _edge_days(days, start, end)
+    ]
+
+
+def _collected_total(
+    recorded: AccountMonthTotals | None, currency: str, provider: str
+) -> tuple[dict[str, Any], str | None]:
+    """The recorded provider totals of a collected key in ``currency`` by basis, or why there are none."""
+    if recorded is None:
+        return {}, (
+            f"no {provider} monthly total recorded: it is read when a collection after the month's end "
+            "covers the month"
+        )
+    bases = recorded.by_currency.get(currency, {})
+    if "billed" in bases:
+        return bases, None
+    if recorded.by_currency:
+        others = ", ".join(sorted(recorded.by_currency))
+        return bases, f"the provider's monthly total is in {others}, not {currency}"
+    return bases, recorded.reason or f"{provider} gave no monthly total"
 
 
 def _duplicates(files: list[_File]) -> tuple[list[_File], list[TrustFinding]]:
@@ -225,7 +313,7 @@ def reconcile_month(
     policy: TrustPolicy | None = None,
 ) -> ReconciliationReport:
     """See the module contract."""
-    policy = policy or TrustPolicy()
+    policy = policy or organisation_policy(session, organization_id)
     m0, m1 = month_bounds(month)
     params = {
         "org": organization_id,
@@ -248,6 +336,7 @@ def reconcile_month(
     }
     closed = now >= _utc(m1) + timedelta(days=policy.restatement_days)
     label = f"{m0:%Y-%m}"
+    recorded = month_totals_of(session.connection(), organization_id, m0, cloud_account_id)
     results: list[Reconciliation] = []
     for row in ours:
         provider, billing, account, currency = (
@@ -273,6 +362,8 @@ def reconcile_month(
         invoices: list[str] = []
         provider_basis = _COLLECTION_BASIS.get(provider, "provider cost API")
         source: str | None = None
+        reason: str | None = None
+        extra: list[BasisTotals] = []
         file_rows = files_by_key.get((provider, billing, account, currency), [])
         if origin == "file" and file_rows:
             latest_batch = file_rows[-1]["batch_id"]
@@ -307,6 +398,36 @@ def reconcile_month(
             formats = sorted({f.fmt or "" for f in current})
             provider_basis = "; ".join(_FORMAT_BASIS.get(fmt, fmt or "file") for fmt in formats)
             source = "billing file totals: " + ", ".join(sorted({f.name for f in current}))
+        elif origin == "file":
+            reason = "no billing file totals recorded for this period (files loaded before totals were kept)"
+        else:
+            bases, reason = _collected_total(recorded.get(account) if account else None, currency, provider)
+            if "billed" in bases:
+                provider_total = bases["billed"].total
+                source = (
+                    f"{bases['billed'].source}, recorded {bases['billed'].recorded_at:%Y-%m-%d %H:%M} UTC"
+                )
+            if "effective" in bases:
+                provider_effective = bases["effective"].total
+            if "blended" in bases:
+                blended = bases["blended"]
+                extra.append(
+                    BasisTotals(
+                        basis="blended",
+                        our_total=None,
+                        provider_total=blended.total,
+                        delta=None,
+                        provider_source=blended.source,
+                    )
+                )
+        if closed:  # after the duplicate files (the graver finding)
+            days = days_by_key.get((provider, billing or "", account), [])
+            findings += _edge_findings(provider, billing, days, m0, m1)
+        comparison = (
+            f"billed vs billed: our Σ billed cost of the stored rows against the provider's {provider_basis}"
+            if provider_total is not None
+            else "billed: our Σ billed cost of the stored rows; no provider number to compare with"
+        )
         delta = tolerance = percent = None
         status: ReconciliationStatus
         if provider_total is None:
@@ -324,9 +445,12 @@ def reconcile_month(
                 origin=origin,
                 provider_basis=provider_basis,
                 provider_source=source,
+                comparison=comparison,
+                unavailable_reason=reason if provider_total is None else None,
                 other_bases=[
                     _basis("effective", Decimal(row["effective"]), provider_effective),
                     _basis("list", Decimal(row["list"]), provider_list),
+                    *extra,
                 ],
                 our_total=our_total,
                 provider_total=provider_total,
@@ -349,19 +473,23 @@ def freshness(
     session: Session, organization_id: uuid.UUID, now: datetime, *, policy: TrustPolicy | None = None
 ) -> FreshnessReport:
     """See the module contract."""
-    policy = policy or TrustPolicy()
+    policy = policy or organisation_policy(session, organization_id)
     restating_from = now.date() - timedelta(days=policy.restatement_days)
     arrivals = {
-        (r["provider"], r["billing_account_id"], r["cloud_account_id"]): r["arrived"]
+        (r["provider"], r["billing_account_id"], r["cloud_account_id"]): (r["arrived"], r["formats"] or [])
         for r in session.execute(_ARRIVALS, {"org": organization_id}).mappings()
     }
     accounts: list[AccountFreshness] = []
     for row in session.execute(_LATEST, {"org": organization_id}).mappings():
         key = (row["provider"], row["billing_account_id"], row["cloud_account_id"])
-        arrived = arrivals.get(key)
+        arrived, formats = arrivals.get(key, (None, []))
         origin: DataOrigin = "file"
+        basis_source = (
+            "; ".join(_FORMAT_BASIS.get(f, f) for f in sorted(f for f in formats if f)) or "FOCUS BilledCost"
+        )
         if arrived is None and row["last_sync"] is not None:
             arrived, origin = row["last_sync"], "collection"
+            basis_source = _COLLECTION_BASIS.get(row["provider"], "provider cost API")
         latest: date | None = row["latest"]
         open_days: list[date] = []
         if latest is not None:
@@ -373,6 +501,7 @@ def freshness(
             AccountFreshness(
                 account=_key(*key),
                 origin=origin,
+                basis_source=basis_source,
                 last_arrived_at=arrived,
                 latest_usage_day=latest,
                 restating_from=restating_from,
@@ -393,7 +522,7 @@ def period_trust(
     policy: TrustPolicy | None = None,
 ) -> PeriodTrust:
     """See the module contract."""
-    policy = policy or TrustPolicy()
+    policy = policy or organisation_policy(session, organization_id)
     reasons: dict[date, list[str]] = defaultdict(list)
     restating_from = now.date() - timedelta(days=policy.restatement_days)
     day = max(start, restating_from)
@@ -405,14 +534,24 @@ def period_trust(
         m0, m1 = month_bounds(month)
         month = m1
         window = {"org": organization_id, "m0": _utc(m0), "m1": _utc(m1)}
-        if session.execute(_HAS_FILE_TOTALS, window).first() is None:
-            # No provider totals for this month: no mismatch is possible; only dropped days (from the rollup).
+        has_totals = session.execute(_HAS_FILE_TOTALS, window).first() is not None or (
+            session.execute(_HAS_PROVIDER_TOTALS, {"org": organization_id, "d0": m0, "d1": m1}).first()
+            is not None
+        )
+        if not has_totals:
+            # No provider totals for this month: no mismatch is possible; only dropped and missing edge days
+            # (from the rollup).
+            closed = now >= _utc(m1) + timedelta(days=policy.restatement_days)
             day_rows = session.execute(_DAYS, {"org": organization_id, "d0": m0, "d1": m1, "account": None})
             for row in day_rows.mappings():
                 name = f"{row['provider']} {row['billing_account_id'] or '-'}"
                 for missing in _dropped_days(row["days"], m0, m1):
                     if start <= missing < end:
                         reasons[missing].append(f"{name}: no rows (dropped day)")
+                for which, edge in _edge_days(row["days"], m0, m1) if closed else []:
+                    for missing in edge:
+                        if start <= missing < end:
+                            reasons[missing].append(f"{name}: no rows ({which} days of a closed month)")
             continue
         report = reconcile_month(session, organization_id, m0, now, policy=policy)
         for item in report.accounts:
@@ -420,6 +559,11 @@ def period_trust(
             for finding in item.findings:
                 if finding.kind == "dropped_day" and finding.day and start <= finding.day < end:
                     reasons[finding.day].append(f"{name}: no rows (dropped day)")
+                if finding.kind == "missing_edge_day":
+                    which = "first" if finding.day == m0 else "last"
+                    for missing in finding.days:
+                        if start <= missing < end:
+                            reasons[missing].append(f"{name}: no rows ({which} days of a closed month)")
             if item.status == "mismatch":
                 day = max(m0, start)
                 while day < min(m1, end):
