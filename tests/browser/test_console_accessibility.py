@@ -39,6 +39,7 @@ EXPECTED_SCREENS = {
     "Reports",
     "Notifications",
     "Policies",
+    "Allocation",
 }
 
 

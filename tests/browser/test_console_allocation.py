@@ -71,11 +71,11 @@ async def test_rule_saved_in_the_form_shows_the_apis_showback(
     key, value = await _tagged_value(stack, start, end)
     name = f"w1_team_{uuid.uuid4().hex[:8]}"
 
-    await page.goto(stack.base_url + "/")
+    await page.goto(stack.base_url + "/allocation")  # signed in, the console opens the page asked for
     await page.get_by_test_id("login-email").fill(stack.email)
     await page.get_by_test_id("login-password").fill(stack.password)
     await page.get_by_test_id("login-submit").click()
-    await page.get_by_test_id("nav-allocation").click()
+    await expect(page.get_by_test_id("nav-allocation")).to_have_attribute("aria-current", "page")
     await page.get_by_test_id("alloc-new-name").fill(name)
     await page.get_by_test_id("alloc-create").click()
     editor = page.get_by_test_id("alloc-editor")

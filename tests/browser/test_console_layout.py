@@ -45,6 +45,7 @@ DETAIL_LINKS = {
     "Recommendations": "rec-link",
     "Approvals": "approval-link",
     "Policies": "policy-link",
+    "Allocation": "alloc-dimension-link",
 }
 # A list screen's label → the test id of the button or link that opens its creation form.
 FORM_OPENERS = {"Budgets": "budget-new", "Reports": "schedule-new", "Policies": "policy-new"}

@@ -279,6 +279,8 @@ function DimensionEditor({ id }: { id: string }) {
   if (draft === null) return null;
   const d = dimension.value;
   const readOnly = !canWrite;
+  const loadedBody = JSON.stringify(draftToApi(draftFromApi(rules.state === "ready" ? (rules.value?.rules ?? null) : null)));
+  const unchanged = JSON.stringify(draftToApi(draft)) === loadedBody;
   const accountOptions = (accounts.state === "ready" ? accounts.value.accounts : []).map((a) => ({
     value: a.account_id,
     label: a.account_name ?? a.account_id,
@@ -346,11 +348,14 @@ function DimensionEditor({ id }: { id: string }) {
             {saved.reallocation.status === "started"
               ? "Its re-allocation started; showback keeps the previous version until it finishes."
               : "The re-allocation could not be started (the workflow service is unavailable)."}
-            {saved.reallocation.status === "unavailable" && canWrite && (
-              <button type="button" disabled={busy} data-testid="alloc-reallocate" onClick={() => void restart()}>
-                Start it again
-              </button>
-            )}
+          </p>
+        )}
+        {canWrite && (allocationState(d) === "reallocating" || saved?.reallocation.status === "unavailable") && (
+          <p className="small">
+            <span className="muted">Not moving? </span>
+            <button type="button" disabled={busy} data-testid="alloc-reallocate" onClick={() => void restart()}>
+              Start the re-allocation of version {d.latest_version} again
+            </button>
           </p>
         )}
         {readOnly && <p className="muted small" data-testid="alloc-read-only">Read-only: your role cannot change allocation rules.</p>}
@@ -416,9 +421,10 @@ function DimensionEditor({ id }: { id: string }) {
         {Object.keys(errors).length > 0 && <FieldErrorList items={Object.entries(errors).filter(([f]) => !/^(rules|shared)\[/.test(f))} testId="alloc-other-errors" />}
         {!readOnly && (
           <div className="co-actions">
-            <button type="submit" disabled={busy} data-testid="alloc-save">
+            <button type="submit" disabled={busy || unchanged} data-testid="alloc-save">
               Save as version {d.latest_version + 1}
             </button>
+            {unchanged && <span className="muted small" data-testid="alloc-unchanged">{loadedVersion > 0 ? `No changes to version ${loadedVersion}.` : "Add a rule or a shared cost to save."}</span>}
           </div>
         )}
       </form>
