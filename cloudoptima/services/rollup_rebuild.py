@@ -5,7 +5,8 @@ change carry the old keys until rebuilt.
 Contract: :func:`rebuild_cost_rollup` recomputes every calendar month (UTC) from the first to the last month
 holding cost rows of the organisation, on the caller's connection and transaction (the caller commits; the
 rollup and whatever changed the keys then change together), re-projecting the tag values on ``tag_keys``.
-Rollup rows outside those months (none are written from cost rows there) are left alone. After the commit the
+Rollup rows outside those months (none are written from cost rows there) are left alone; the tag coverage
+rollups (``storage.cost_loader.tag_coverage``) are rebuilt with them. After the commit the
 caller bumps the organisation's cost version (``services.cache``) so no cached answer of the old rollup is
 served. Returns the months and the rollup rows written. Only this organisation's rows are read or written.
 """
@@ -19,6 +20,7 @@ from datetime import date
 from sqlalchemy import Connection, text
 
 from cloudoptima.storage.cost_loader import refresh_daily_rollup
+from cloudoptima.storage.cost_loader.tag_coverage import rebuild_tag_coverage
 
 
 @dataclass(frozen=True)
@@ -52,4 +54,5 @@ def rebuild_cost_rollup(
         rows += refresh_daily_rollup(connection, organization_id, month, following, tag_keys)
         months += 1
         month = following
+    rebuild_tag_coverage(connection, organization_id)
     return RollupRebuild(months, rows, tag_keys)

@@ -17,6 +17,11 @@ Contract:
   every required key it lacks, costliest first then by id, paged (``limit``/``offset``) with the total count.
   A required key (any spelling or alias) is checked by its rule (aliases, allowed values); any other valid
   tag key by its normalised spelling alone; an invalid key raises :class:`TagGovernanceError` naming ``key``.
+- ``untagged_spend(key, …, group_by)``: the spend of rows lacking the required ``key`` per account or service.
+- Speed: when the coverage rollups hold the current policy's masks (``storage.cost_loader.tag_coverage``,
+  rebuilt by ``write_policy`` when the required keys change), coverage, untagged spend and the untagged
+  resources of a required key are answered from them (``services.tag_coverage_rollup``); otherwise, and for a
+  key outside the policy, from the cost rows (``coverage_from_rows``, the reference both answers equal).
 - Every query is scoped to the organisation.
 """
 
@@ -34,6 +39,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.tag_policy import RequiredTag, TagPolicy, tag_key_problem
+from cloudoptima.services import tag_coverage_rollup as rollup
+from cloudoptima.storage.cost_loader.tag_coverage import full_mask, rebuild_tag_coverage
 from cloudoptima.storage.models import Organization, ResourceDocument
 
 _ZERO = Decimal(0)
@@ -108,6 +115,26 @@ class UntaggedPage:
 
 
 @dataclass(frozen=True)
+class UntaggedSpendReport:
+    key: str
+    currency: str | None
+    group_by: str
+    untagged_spend: Decimal
+    items: list[UntaggedSpend]
+
+
+GROUP_BY = ("account", "service")
+
+
+def _ranked(amounts: dict[str, Decimal]) -> list[UntaggedSpend]:
+    """Costliest first, then by name."""
+    return [
+        UntaggedSpend(name, amount)
+        for name, amount in sorted(amounts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+
+
+@dataclass(frozen=True)
 class _Group:
     account: str | None
     service_name: str | None
@@ -173,10 +200,13 @@ class TagGovernance:
         return TagPolicy.of(self._row().settings)
 
     def write_policy(self, policy: TagPolicy) -> TagPolicy:
-        """Store ``policy`` (replacing the previous one) and return it."""
+        """Store ``policy`` (replacing the previous one) and return it; when its required keys (keys, aliases,
+        allowed values) differ from those the coverage rollups were computed for, rebuild them."""
         org = self._row(lock=True)
         org.settings = {**(org.settings or {}), "tag_policy": policy.model_dump(mode="json")}
         self._session.flush()
+        if not rollup.is_current(self._session, self._org, policy):
+            rebuild_tag_coverage(self._session.connection(), self._org, policy)
         return policy
 
     def _currency(self, t0: datetime, t1: datetime, currency: str | None) -> str | None:
@@ -254,8 +284,8 @@ class TagGovernance:
                 res.billed_tags[group.tags_text] = group.tags
         return found
 
-    def coverage(self, start: date, end: date, currency: str | None = None) -> CoverageReport:
-        """Tag coverage of the period (see module contract)."""
+    def coverage_from_rows(self, start: date, end: date, currency: str | None = None) -> CoverageReport:
+        """Tag coverage of the period read from the cost rows (see module contract)."""
         t0, t1 = _bounds(start, end)
         chosen = self._currency(t0, t1, currency)
         policy = self.read_policy()
@@ -333,6 +363,8 @@ class TagGovernance:
                 raise TagGovernanceError("key", problem)
             rule = RequiredTag(key=key)
         t0, t1 = _bounds(start, end)
+        if rule in policy.required and rollup.is_current(self._session, self._org, policy):
+            return self._untagged_from_rollup(policy, rule, start, end, currency, limit, offset)
         chosen = self._currency(t0, t1, currency)
         resources = self._resources(self._billed_groups(t0, t1, chosen))
         lacking = sorted(
@@ -353,4 +385,163 @@ class TagGovernance:
             )
             for r in lacking[offset : offset + limit]
         ]
+        return UntaggedPage(key=rule.key, currency=chosen, total=len(lacking), items=items)
+
+    def _rollup_currency(self, start: date, end: date, currency: str | None) -> str | None:
+        """``_currency`` answered from the coverage rollup (the same currencies as the cost rows)."""
+        if currency is not None:
+            return currency.upper()
+        found = rollup.currencies(self._session, self._org, start, end)
+        if len(found) > 1:
+            raise TagGovernanceError(
+                "currency", f"the period is billed in several currencies ({', '.join(found)}); choose one"
+            )
+        return found[0] if found else None
+
+    def coverage(self, start: date, end: date, currency: str | None = None) -> CoverageReport:
+        """Tag coverage of the period (see module contract): from the coverage rollups when they hold the
+        current policy's masks, else from the cost rows; the answers are equal."""
+        _bounds(start, end)
+        policy = self.read_policy()
+        if not rollup.is_current(self._session, self._org, policy):
+            return self.coverage_from_rows(start, end, currency)
+        chosen = self._rollup_currency(start, end, currency)
+        complete = full_mask(policy)
+        total = untagged_total = _ZERO
+        tagged: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        by_account: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        by_service: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        for group in rollup.spend_groups(self._session, self._org, start, end, chosen or ""):
+            total += group.billed
+            for index, rule in enumerate(policy.required):
+                if group.mask >> index & 1:
+                    tagged[rule.key] += group.billed
+            if group.mask & complete != complete:
+                untagged_total += group.billed
+                by_account[group.account or "(none)"] += group.billed
+                by_service[group.service_name or "(none)"] += group.billed
+        inventory = rollup.inventory(self._session, self._org)
+        outside = rollup.billed_outside_inventory(self._session, self._org, start, end, chosen or "")
+        resources = len(inventory) + sum(count for _, count in outside)
+        keys = []
+        for index, rule in enumerate(policy.required):
+            carrying = sum(1 for doc in inventory.values() if rule.value_in(doc.tags) is not None)
+            carrying += sum(count for mask, count in outside if mask >> index & 1)
+            keys.append(
+                KeyCoverage(
+                    key=rule.key,
+                    tagged_spend=tagged[rule.key],
+                    untagged_spend=total - tagged[rule.key],
+                    spend_percent=percent(tagged[rule.key], total),
+                    tagged_resources=carrying,
+                    resources=resources,
+                    resource_percent=percent(carrying, resources),
+                )
+            )
+        return CoverageReport(
+            start=start,
+            end=end,
+            currency=chosen,
+            total_spend=total,
+            untagged_spend=untagged_total,
+            resources=resources,
+            keys=keys,
+            by_account=_ranked(by_account),
+            by_service=_ranked(by_service),
+        )
+
+    def untagged_spend(
+        self, key: str, start: date, end: date, *, group_by: str, currency: str | None = None
+    ) -> UntaggedSpendReport:
+        """The period's spend lacking the required ``key`` (any spelling or alias) per account (sub account,
+        else billing account) or service, costliest first; "(none)" names rows without one. A key outside
+        the policy raises :class:`TagGovernanceError` naming ``key``; another ``group_by`` names ``group_by``."""
+        if group_by not in GROUP_BY:
+            raise TagGovernanceError("group_by", f"group_by must be one of {', '.join(GROUP_BY)}")
+        policy = self.read_policy()
+        rule = policy.rule(key)
+        if rule is None:
+            problem = tag_key_problem(key)
+            raise TagGovernanceError(
+                "key",
+                problem or f"{key!r} is not a required key of the tag policy; add it to measure its spend",
+            )
+        index = policy.required.index(rule)
+        t0, t1 = _bounds(start, end)
+        amounts: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+        if rollup.is_current(self._session, self._org, policy):
+            chosen = self._rollup_currency(start, end, currency)
+            for name, amount in rollup.untagged_spend(
+                self._session, self._org, start, end, chosen or "", index, group_by
+            ):
+                amounts[name or "(none)"] += amount
+        else:
+            chosen = self._currency(t0, t1, currency)
+            for group in self._billed_groups(t0, t1, chosen):
+                if rule.value_in(group.tags) is None:
+                    name = group.account if group_by == "account" else group.service_name
+                    amounts[name or "(none)"] += Decimal(group.billed)
+        return UntaggedSpendReport(
+            key=rule.key,
+            currency=chosen,
+            group_by=group_by,
+            untagged_spend=sum(amounts.values(), _ZERO),
+            items=_ranked(amounts),
+        )
+
+    def _untagged_from_rollup(
+        self,
+        policy: TagPolicy,
+        rule: RequiredTag,
+        start: date,
+        end: date,
+        currency: str | None,
+        limit: int,
+        offset: int,
+    ) -> UntaggedPage:
+        """``untagged_resources`` of a required key answered from the coverage rollups."""
+        chosen = self._rollup_currency(start, end, currency)
+        inventory = rollup.inventory(self._session, self._org)
+        billed = {
+            b.resource_id: b
+            for b in rollup.billed_resources(
+                self._session, self._org, start, end, chosen or "", policy.required.index(rule)
+            )
+        }
+        lacking: list[tuple[Decimal, str]] = [
+            (billed[rid].cost if rid in billed else _ZERO, rid)
+            for rid, doc in inventory.items()
+            if rule.value_in(doc.tags) is None
+        ]
+        lacking += [(b.cost, rid) for rid, b in billed.items() if rid not in inventory]
+        lacking.sort(key=lambda item: (-item[0], item[1]))
+        page = lacking[offset : offset + limit]
+        t0, t1 = _bounds(start, end)
+        tag_sets = rollup.billed_tags(
+            self._session, self._org, t0, t1, chosen or "", [rid for _, rid in page if rid not in inventory]
+        )
+        items = []
+        for cost, rid in page:
+            doc = inventory.get(rid)
+            if doc is not None:
+                tags = dict(doc.tags)
+            else:
+                tags = {}
+                for tags_text in tag_sets.get(rid, []):
+                    loaded = json.loads(tags_text)
+                    tags.update(loaded if isinstance(loaded, dict) else {})
+            items.append(
+                UntaggedResource(
+                    resource_id=rid,
+                    resource_name=doc.name if doc else None,
+                    resource_type=doc.type if doc else None,
+                    provider=doc.provider if doc else None,
+                    region=doc.region if doc else None,
+                    cloud_account_id=doc.account if doc else None,
+                    in_inventory=doc is not None,
+                    tags=tags,
+                    missing=policy.missing(tags),
+                    cost=cost,
+                )
+            )
         return UntaggedPage(key=rule.key, currency=chosen, total=len(lacking), items=items)

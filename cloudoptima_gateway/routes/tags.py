@@ -8,12 +8,16 @@
   (``cloudoptima.services.tag_governance``). Dates are UTC days, ``end`` exclusive, at most 366 days.
 - ``GET /tags/untagged-resources?key&start&end`` (``read:costs``): the resources lacking ``key``, costliest
   first, paged. The fix is a policy with the ``tag_resources`` action (approval-gated remediation).
+- ``GET /tags/untagged-spend?key&start&end&group_by=account|service[&currency]`` (``read:costs``): the spend
+  lacking one required key per account or service, costliest first.
+
+Coverage and untagged spend are answered from the tag coverage rollups (``storage.cost_loader.tag_coverage``).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
@@ -29,6 +33,8 @@ from cloudoptima_gateway.schemas.tags import (
     TagPolicyOut,
     UntaggedResourceOut,
     UntaggedResourcesOut,
+    UntaggedSpendByOut,
+    UntaggedSpendOut,
 )
 
 router = APIRouter(tags=["tags"], route_class=AuditedRoute)
@@ -112,4 +118,33 @@ def untagged_resources(
         limit=limit,
         offset=offset,
         items=[UntaggedResourceOut.model_validate(item) for item in page.items],
+    )
+
+
+@router.get("/tags/untagged-spend", response_model=UntaggedSpendByOut)
+def untagged_spend(
+    principal: Reader,
+    session: TenantDb,
+    key: Annotated[str, Query(min_length=1, max_length=128)],
+    start: date,
+    end: date,
+    group_by: Literal["account", "service"] = "account",
+    currency: Currency = None,
+) -> UntaggedSpendByOut:
+    """The spend lacking the required ``key`` (any spelling or alias) per account or service."""
+    _period(start, end)
+    try:
+        report = TagGovernance(session, principal.organization_id).untagged_spend(
+            key, start, end, group_by=group_by, currency=currency
+        )
+    except TagGovernanceError as exc:
+        raise invalid(exc.field, str(exc)) from exc
+    return UntaggedSpendByOut(
+        key=report.key,
+        currency=report.currency,
+        group_by=report.group_by,
+        start=start,
+        end=end,
+        untagged_spend=report.untagged_spend,
+        items=[UntaggedSpendOut.model_validate(item) for item in report.items],
     )

@@ -50,6 +50,18 @@ class UntaggedSpendOut(Schema):
     untagged_spend: Money
 
 
+class UntaggedSpendByOut(Schema):
+    key: str = Field(description="The required key, as the policy spells it.")
+    currency: str | None
+    group_by: str = Field(description="account (sub account, else billing account) or service.")
+    start: date
+    end: date = Field(description="Exclusive.")
+    untagged_spend: Money = Field(
+        description="Spend of rows lacking the key (or carrying a value not allowed)."
+    )
+    items: list[UntaggedSpendOut] = Field(description="Costliest first; '(none)' names rows without one.")
+
+
 class TagCoverageOut(Schema):
     start: date
     end: date = Field(description="Exclusive.")

@@ -16,6 +16,7 @@ from cloudoptima.storage.cost_loader.batches import Key, PreparedBatch, prepare_
 from cloudoptima.storage.cost_loader.daily_rollup import account_scope, refresh_daily_rollup, refresh_rollup
 from cloudoptima.storage.cost_loader.partials import Partial
 from cloudoptima.storage.cost_loader.rollup_delta import add_to_rollup
+from cloudoptima.storage.cost_loader.tag_coverage import refresh_tag_coverage
 from cloudoptima.storage.cost_loader.target import CostLoadError, LoadResult, LoadTarget
 from cloudoptima.storage.partitions import ensure_cost_partitions, partition_name
 
@@ -224,6 +225,9 @@ class CostLoader:
                 account=(target.cloud_account_id,),
             )
         self._result.rollup_rows = rollup_rows
+        refresh_tag_coverage(
+            self._connection, target.organization_id, first.date(), end, account=(target.cloud_account_id,)
+        )
         return self._result
 
     def _finish_window(self, window: tuple[date, date]) -> LoadResult:
@@ -263,5 +267,8 @@ class CostLoader:
             end,
             target.tag_keys,
             cloud_account_id=target.cloud_account_id,
+        )
+        refresh_tag_coverage(
+            self._connection, target.organization_id, start, end, account=(target.cloud_account_id,)
         )
         return self._result
