@@ -36,8 +36,17 @@ from cloudoptima_workflows.analysis.inputs import MAX_DIGESTS, AnalyseOrganisati
 END = date(2031, 6, 1)
 
 
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sandbox estate, generated once for the module (each test loads it into an organisation of its own;
+    nothing here writes to the estate)."""
+    directory: Path = tmp_path_factory.mktemp("explain-estate") / "estate"
+    generate_to(directory, seed=11, accounts=3, days=120, end=END)
+    return directory
+
+
 @pytest.fixture
-def org(engine: Engine, tmp_path: Path) -> Iterator[uuid.UUID]:
+def org(engine: Engine, estate: Path) -> Iterator[uuid.UUID]:
     org_id = uuid.uuid4()
     with engine.begin() as connection:
         connection.execute(
@@ -45,8 +54,6 @@ def org(engine: Engine, tmp_path: Path) -> Iterator[uuid.UUID]:
                 id=org_id, name="explain", subscription_tier="free", settings={}
             )
         )
-    estate = tmp_path / "estate"
-    generate_to(estate, seed=11, accounts=3, days=120, end=END)
     load_sandbox(engine, CredentialCipher(Fernet.generate_key().decode()), org_id, estate)
     yield org_id
     with engine.begin() as connection:
