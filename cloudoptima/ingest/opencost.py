@@ -38,7 +38,7 @@ Contract (one allocation = one cost row; OpenCost has no currency, so ``currency
   line's service name.
 - Strict: OpenCost files are machine-written, so a bad value (missing or non-numeric ``TotalCost``, a
   non-numeric component, an unreadable date, ``Labels`` that is not a JSON object, a window that does not end
-  after it starts) raises ``BillingFileError`` naming the file, the line (CSV; the allocation's position for
+  after it starts, a NUL character) raises ``BillingFileError`` naming the file, the line (CSV; the allocation's position for
   JSON, where the column names the JSON path) and the column; the caller's transaction writes nothing.
 """
 
@@ -414,6 +414,10 @@ class OpenCostReader:
     def _json_rows(self) -> Iterator[tuple[int, dict[str, str | None]]]:
         for position, (path, key, item) in enumerate(self._document, start=1):
             where = _Where(str(self.path), None, path + ".")
+            if "\\u0000" in json.dumps(item, default=str) or "\x00" in key:
+                raise BillingFileError(
+                    str(self.path), "NUL character in this allocation (not storable text)", column=path
+                )
             properties = item.get("properties") or {}
             if not isinstance(properties, dict):
                 raise where.error("properties", "not an object")
@@ -453,6 +457,9 @@ class OpenCostReader:
                             self.names[min(len(cells), len(self.names) - 1)],
                             f"row has {len(cells)} cells, the header {len(self.names)}",
                         )
+                    for column, cell in zip(self.names, cells, strict=True):
+                        if "\x00" in cell:
+                            raise where.error(column, "NUL character (not storable text)")
                     row = dict(zip(self.names, (cell.strip() for cell in cells), strict=True))
                     window = pick(row, "WindowStart"), pick(row, "WindowEnd")
                     properties = {

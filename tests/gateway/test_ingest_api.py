@@ -114,6 +114,18 @@ def test_upload_errors_name_the_line_and_write_nothing(
     empty = client.post("/v1/data/ingest", params={"filename": "a.csv"}, content=b"", headers=admin)
     assert empty.status_code == 422 and empty.json()["detail"][0]["loc"] == ["body", "body"]
 
+    nul = client.post(
+        "/v1/data/ingest",
+        params={"filename": "nul.csv"},
+        content=OPENCOST_CSV.read_bytes().replace(b"kube-system", b"kube\x00system"),
+        headers=admin,
+    )
+    assert nul.status_code == 422
+    assert (
+        nul.json()["detail"][0]["msg"]
+        == "nul.csv, line 4, column 'Namespace': NUL character (not storable text)"
+    )
+
     engineer = client.post(
         "/v1/data/ingest",
         params={"filename": "a.csv"},
