@@ -93,3 +93,45 @@ def test_bad_input_is_a_422_naming_the_field(
         assert answer.status_code == 422, (path, params, answer.text)
         assert answer.json()["detail"][0]["loc"][-1] == field
     assert client.get("/v1/data/freshness").status_code == 401
+
+
+def test_the_organisations_trust_settings_decide_the_answers_and_bad_ones_are_named(
+    client: TestClient, engine: Engine, gateway_settings: Settings, tmp_path: Path
+) -> None:
+    """PATCH /v1/organization's trust_* settings: validated with the setting named; the reconciliation,
+    freshness and flagged days then use them (a request's own value still wins)."""
+    org = make_org(engine, gateway_settings)
+    folder = tmp_path / "twice"
+    folder.mkdir()
+    shutil.copy(AWS_CUR, folder / "a.csv")
+    shutil.copy(AWS_CUR, folder / "b.csv")  # double counted: delta = the file's total (~3.36)
+    ingest_path(engine, folder, org.id)
+    admin, viewer = org.headers(), org.headers("viewer")
+    for bad, value in (("trust_restatement_days", 63), ("trust_tolerance_percent", "x")):
+        refused = client.patch("/v1/organization", headers=admin, json={"settings": {bad: value}})
+        assert refused.status_code == 422 and f"'{bad}'" in refused.json()["detail"][0]["msg"]
+    month = {"month": "2023-11"}
+    assert (
+        client.get("/v1/data/reconciliation", params=month, headers=viewer).json()["accounts"][0]["status"]
+        == "mismatch"
+    )
+    saved = client.patch(
+        "/v1/organization",
+        headers=admin,
+        json={"settings": {"trust_tolerance_amount": "5", "trust_restatement_days": 10}},
+    )
+    assert saved.status_code == 200, saved.text
+    answer = client.get("/v1/data/reconciliation", params=month, headers=viewer).json()
+    assert answer["policy"]["tolerance_amount"] == "5" and answer["policy"]["restatement_days"] == 10
+    assert answer["accounts"][0]["status"] == "reconciled" and answer["accounts"][0]["tolerance"] == "5"
+    assert client.get("/v1/data/freshness", headers=viewer).json()["restatement_days"] == 10
+    strict = client.get(
+        "/v1/data/reconciliation", params=month | {"tolerance_amount": "0.01"}, headers=viewer
+    )
+    assert strict.json()["accounts"][0]["status"] == "mismatch"  # the request's override wins
+    days = client.get(
+        "/v1/data/unreconciled-days",
+        params={"start_date": "2023-11-01", "end_date": "2023-11-03"},
+        headers=viewer,
+    ).json()
+    assert days["unreconciled_days"] == []  # within the organisation's tolerance: nothing to flag
