@@ -219,3 +219,36 @@ def test_one_currency_per_answer_and_a_valid_period(client: TestClient, orgs: tu
         "/v1/tags/coverage", params={"start": "2026-03-02", "end": "2026-03-01"}, headers=mine.headers()
     )
     assert backwards.status_code == 422 and backwards.json()["detail"][0]["loc"] == ["query", "end"]
+
+
+def test_untagged_spend_by_account_and_service(client: TestClient, orgs: tuple[Org, Org]) -> None:
+    mine, _ = orgs
+    client.put("/v1/organization/tag-policy", json=POLICY, headers=mine.headers("admin"))
+    env = client.get(
+        "/v1/tags/untagged-spend",
+        params={**PERIOD, "key": "Environment", "group_by": "account"},
+        headers=mine.headers("viewer"),
+    )
+    assert env.status_code == 200, env.text
+    # lacking env: r-b 3.33 (A), r-d 2.22 (qa is not allowed) and support 1.17 (B)
+    assert env.json() == {
+        "key": "env",
+        "currency": "USD",
+        "group_by": "account",
+        "start": "2026-03-01",
+        "end": "2026-04-01",
+        "untagged_spend": 6.72,
+        "items": [{"name": B, "untagged_spend": 3.39}, {"name": A, "untagged_spend": 3.33}],
+    }
+    team = client.get(
+        "/v1/tags/untagged-spend",
+        params={**PERIOD, "key": "team", "group_by": "service"},
+        headers=mine.headers("viewer"),
+    ).json()
+    assert (team["untagged_spend"], team["items"]) == (
+        8.94,
+        [{"name": "EC2", "untagged_spend": 7.77}, {"name": "Support", "untagged_spend": 1.17}],
+    )
+    for params, field in [({"key": "owner"}, "key"), ({"key": "team", "group_by": "region"}, "group_by")]:
+        bad = client.get("/v1/tags/untagged-spend", params={**PERIOD, **params}, headers=mine.headers())
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", field], bad.text
