@@ -4,11 +4,15 @@ Contract:
 - ``detect(question, today)`` recognises one of four intents, checked in this order: ``budgets`` ("which budgets are
   at risk", "are we over budget"), ``change`` ("why did cost go up", "why did EC2 jump yesterday"),
   ``savings`` ("where can we save", "how can I reduce cost") and ``top`` ("what did we spend most on last
-  month", "top services in November", "top accounts this week"); None otherwise.
+  month", "top services in November", "top accounts this week"); ``allocation`` ("cost by team last month",
+  "showback per product in November": spend asked by a word that is not a built-in dimension — service,
+  region, account, provider, category, resource, tag — read as an allocation dimension's name, plural or
+  not) is checked just before ``top``; None otherwise.
 - ``plan(question, schemas, today)`` returns the tool calls (``{"name", "args", "id"}``) that answer it, over
   the same catalog tools the chat binds (so the numbers are the API's): ``cost_by_dimension`` /
   ``cost_top_spenders`` (top), ``cost_compare_periods`` (change), ``recommendations_list`` (savings),
-  ``budgets_status`` (budgets). Periods come from :func:`cloudoptima_agents.offline_periods.resolve` with
+  ``budgets_status`` (budgets), ``cost_by_allocation`` (allocation; ``cost_by_dimension`` grouped by the tag of
+  that name when the allocation tool is not bound). Periods come from :func:`cloudoptima_agents.offline_periods.resolve` with
   ``today`` from the caller's clock and are always passed explicitly; defaults: top → the last 30 days,
   change → the last 7 days against the 7 before. None when no intent matches or its tool is not bound.
 - ``compose(question, results, today)`` writes the answer from the tool results (``(tool name, payload)``): two to
@@ -34,8 +38,9 @@ from cloudoptima_agents.offline_periods import Period, resolve
 HELP = (
     "No language model is configured, so I answer the common questions from the platform's data: "
     'top spend for a period ("what did we spend most on last month?", "top accounts this week"), '
-    'why cost changed ("why did EC2 jump yesterday?"), where to save ("where can we save?") and '
-    'budgets at risk ("are we over budget?"). I also list anomalies, forecasts, resources and runbooks. '
+    'why cost changed ("why did EC2 jump yesterday?"), where to save ("where can we save?"), '
+    'budgets at risk ("are we over budget?") and cost by an allocation dimension ("cost by team last month"). '
+    "I also list anomalies, forecasts, resources and runbooks. "
     "Periods can be named: today, yesterday, this or last week, month, quarter or year, a month name "
     "such as November, the last 30 days, or two ISO dates."
 )
@@ -72,6 +77,14 @@ _DIMENSIONS: tuple[tuple[str, str], ...] = (
     (r"\bservices?\b", "service"),
 )
 _PROVIDERS = ("aws", "azure", "gcp")
+_ALLOCATION = re.compile(r"\b(?:by|per|for each|each|across) ([a-z][a-z0-9_]{1,62})\b")
+_SHOWBACK = re.compile(r"\b(?:showback|chargeback|allocat\w*)\b")
+_NOT_ALLOCATION = {
+    *("service", "region", "account", "provider", "category", "categorie", "resource", "tag", "spender"),
+    *("subscription", "project", "location", "cloud", "instance", "machine", "day", "week", "month", "year"),
+    *("date", "cost", "spend", "the", "our", "my", "a", "an", "each", "value", "dimension", "far", "percent"),
+    *("all", "hour", "usage", "amount", "total", "name", "type", "sku", "namespace", "label"),
+}
 SERVICE_ALIASES: dict[str, str] = {
     "ec2": "elastic compute cloud",
     "s3": "simple storage service",
@@ -87,7 +100,22 @@ _TOOLS = {
     "change": ("cost_compare_periods",),
     "savings": ("recommendations_list",),
     "budgets": ("budgets_status",),
+    "allocation": ("cost_by_allocation", "cost_by_dimension"),
 }
+
+
+def allocation_dimension(question: str) -> str | None:
+    """The allocation dimension a spend question names (``by team``, ``per products`` → ``product``), when it
+    is not one of the built-in dimensions and the question is about spend (or showback / allocation)."""
+    lower = question.lower()
+    if not (_SPEND.search(lower) or _TOP.search(lower) or _SHOWBACK.search(lower)):
+        return None
+    for found in _ALLOCATION.finditer(lower):
+        word = found.group(1)
+        single = word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+        if word not in _NOT_ALLOCATION and single not in _NOT_ALLOCATION:
+            return single
+    return None
 
 
 def detect(question: str, today: date) -> str | None:
@@ -99,6 +127,8 @@ def detect(question: str, today: date) -> str | None:
         return "change"
     if _SAVE.search(lower):
         return "savings"
+    if allocation_dimension(question) is not None:
+        return "allocation"
     if _TOP.search(lower) or (_SPEND.search(lower) and resolve(question, today) is not None):
         return "top"
     return None
@@ -160,6 +190,14 @@ def plan(question: str, schemas: Sequence[dict[str, Any]], today: date) -> list[
         ]
     period = period or Period(today - timedelta(days=30), today, "the last 30 days")
     dates = {"start_date": period.start.isoformat(), "end_date": period.end.isoformat(), **scope}
+    if intent == "allocation":
+        name = allocation_dimension(question) or ""
+        window = {"start_date": dates["start_date"], "end_date": dates["end_date"]}
+        if "cost_by_allocation" in bound:
+            return [_call("cost_by_allocation", {"dimension": name, **window})]
+        if "cost_by_dimension" not in bound:
+            return None
+        return [_call("cost_by_dimension", {**dates, "group_by": f"tag:{name}", "limit": TOP_LIMIT})]
     dimension = _dimension(lower)
     if dimension == "resource":
         if "cost_top_spenders" not in bound:
@@ -265,6 +303,46 @@ def _top_groups(question: str, data: dict[str, Any], today: date) -> list[str]:
     if len(shown) > 1 and all(s is not None for s in shares):
         together = sum((s for s in shares if s is not None), Decimal(0))
         sentences.append(f"Together these {len(shown)} make up {_pct(together)} of the spend.")
+    return sentences
+
+
+def _allocation(question: str, data: dict[str, Any], today: date) -> list[str]:
+    """Showback in sentences: per currency the total and the largest values with their shares, unallocated
+    always said, and what is not allocated yet (no active version, or cost newer than the last re-allocation)."""
+    dimension = str(data.get("dimension") or "dimension")
+    span = _span(data.get("start_date"), data.get("end_date"))
+    label = _label(question, today, data.get("start_date"), data.get("end_date"))
+    currencies = [c for c in data.get("currencies") or [] if isinstance(c, dict)]
+    if data.get("version") is None:
+        return [
+            f"The {dimension} allocation has not been computed yet (its rules are still being applied), so I "
+            f"cannot split {label} ({span}) by {dimension}; try again in a few minutes."
+        ]
+    if not currencies:
+        return [
+            f"I found no allocated cost by {dimension} for {label} ({span}); it may not have been collected yet."
+        ]
+    sentences: list[str] = []
+    for item in currencies[:2]:
+        currency = str(item.get("currency") or "")
+        values = [v for v in item.get("values") or [] if isinstance(v, dict)]
+        parts = [
+            f"{v.get('value')} at {money(v.get('cost'), currency)} ({_pct(v.get('share_percent'))})"
+            for v in values[:SHOWN]
+            if v.get("value") != "unallocated"
+        ]
+        unallocated = next((v for v in values if v.get("value") == "unallocated"), None)
+        count = len(values) + int(item.get("values_left_off") or 0)
+        sentences.append(
+            f"For {label} ({span}) {money(item.get('total_cost'), currency)} was split over "
+            f"{_plural(count, dimension + ' value')}"
+            + (f"; the largest {'was' if len(parts) == 1 else 'were'} {_join(parts)}." if parts else ".")
+        )
+        left = money(unallocated.get("cost") if unallocated else 0, currency)
+        share = _pct(unallocated.get("share_percent")) if unallocated else None
+        sentences.append(f"Unallocated: {left}" + (f" ({share})." if share else "."))
+    if len(currencies) > 2:
+        sentences.append(f"Costs in {len(currencies) - 2} more currencies are not summed with these.")
     return sentences
 
 
@@ -488,7 +566,9 @@ def compose(question: str, results: Sequence[tuple[str, Any]], today: date) -> s
         if "error" in data and len(data) <= 2:
             sentences.append(f"I could not get that from {name}: {data['error']}")
             continue
-        if name == "cost_by_dimension":
+        if name == "cost_by_allocation":
+            sentences += _allocation(question, data, today)
+        elif name == "cost_by_dimension":
             sentences += _top_groups(question, data, today)
         elif name == "cost_top_spenders":
             sentences += _top_resources(question, data, today)
