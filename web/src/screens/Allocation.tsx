@@ -15,6 +15,7 @@
 
 import { useEffect, useState, type ReactNode } from "react";
 import { MultiPick } from "../components/MultiPick";
+import { TrustWarning } from "../components/TrustWarning";
 import { ApiError, getJson, sendJson } from "../lib/api";
 import {
   allocationState,
@@ -727,6 +728,7 @@ function Showback({ now }: { now?: Date | undefined }) {
             </button>
           </div>
           {tables.length === 0 && <p className="muted" data-testid="showback-empty">No costs in this period.</p>}
+          <TrustWarning start={answer.value.start_date} end={answer.value.end_date} testId="showback-trust-warning" />
           {tables.map((t) => (
             <div className="co-scroll" key={t.currency}>
               <table className="data alloc-table" data-testid="showback-table" data-currency={t.currency}>
