@@ -26,6 +26,23 @@ describe("budget form", () => {
     } as unknown as BudgetDetail;
     expect(formOf(budget)).toMatchObject({ amount: "10.00", scopeType: "tag", values: "a, b", tagKey: "team", thresholds: "90" });
   });
+
+  it("keeps an allocation scope's dimension both ways (an edit never turns it into an account budget)", () => {
+    const budget = {
+      name: "Web team",
+      amount: 10,
+      currency: "USD",
+      period: "monthly",
+      start_date: "2026-01-01",
+      end_date: "2027-01-01",
+      scope: { type: "allocation", filters: { values: ["web", "unallocated"], tag_key: null, dimension: "team" } },
+      alerts: [],
+    } as unknown as BudgetDetail;
+    const form = formOf(budget);
+    expect(form).toMatchObject({ scopeType: "allocation", dimension: "team", values: "web, unallocated" });
+    expect(bodyOf(form).scope).toEqual({ type: "allocation", values: ["web", "unallocated"], dimension: "team" });
+    expect(formField("scope.dimension")).toBe("dimension");
+  });
 });
 
 describe("the API's problems", () => {

@@ -6,7 +6,7 @@ import { monthStart, nextMonthStart } from "./dates";
 import { readableFieldMessage, type DetailItem } from "./fieldMessages";
 
 export type BudgetPeriod = "monthly" | "quarterly" | "annual";
-export type ScopeType = "account" | "service" | "tag" | "team";
+export type ScopeType = "account" | "service" | "tag" | "team" | "allocation";
 
 export interface BudgetDetail {
   id: string;
@@ -16,7 +16,7 @@ export interface BudgetDetail {
   period: BudgetPeriod;
   start_date: string;
   end_date: string;
-  scope: { type: string; filters: { values?: unknown; tag_key?: unknown } };
+  scope: { type: string; filters: { values?: unknown; tag_key?: unknown; dimension?: unknown } };
   period_start: string;
   period_end: string;
   current_spend: number;
@@ -38,6 +38,8 @@ export interface BudgetForm {
   /** Comma-separated. */
   values: string;
   tagKey: string;
+  /** The allocation dimension's name (allocation scopes). */
+  dimension: string;
   /** Comma-separated percentages of actual spend. */
   thresholds: string;
 }
@@ -74,6 +76,7 @@ export function emptyForm(today: string): BudgetForm {
     scopeType: "account",
     values: "",
     tagKey: "",
+    dimension: "",
     thresholds: "80, 100",
   };
 }
@@ -89,7 +92,9 @@ function list(text: string): string[] {
 export function formOf(budget: BudgetDetail): BudgetForm {
   const values = Array.isArray(budget.scope.filters.values) ? budget.scope.filters.values.map(String) : [];
   const tagKey = typeof budget.scope.filters.tag_key === "string" ? budget.scope.filters.tag_key : "";
-  const scopeType = (["account", "service", "tag", "team"] as const).find((t) => t === budget.scope.type) ?? "account";
+  const dimension = typeof budget.scope.filters.dimension === "string" ? budget.scope.filters.dimension : "";
+  const scopeType =
+    (["account", "service", "tag", "team", "allocation"] as const).find((t) => t === budget.scope.type) ?? "account";
   return {
     name: budget.name,
     amount: budget.amount.toFixed(2),
@@ -100,6 +105,7 @@ export function formOf(budget: BudgetDetail): BudgetForm {
     scopeType,
     values: values.join(", "),
     tagKey,
+    dimension,
     thresholds: budget.alerts.filter((a) => a.type === "actual").map((a) => String(a.threshold)).join(", "),
   };
 }
@@ -117,6 +123,7 @@ export function bodyOf(form: BudgetForm): Record<string, unknown> {
       type: form.scopeType,
       values: list(form.values),
       ...(form.scopeType === "tag" ? { tag_key: form.tagKey.trim() } : {}),
+      ...(form.scopeType === "allocation" ? { dimension: form.dimension.trim() } : {}),
     },
     alerts: list(form.thresholds).map((t) => ({ threshold: t, type: "actual" })),
   };
@@ -153,6 +160,7 @@ export function formField(path: string): keyof BudgetForm | "" {
     "scope.type": "scopeType",
     "scope.values": "values",
     "scope.tag_key": "tagKey",
+    "scope.dimension": "dimension",
     alerts: "thresholds",
   };
   const parts = path.split(".");

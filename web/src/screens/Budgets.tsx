@@ -138,10 +138,13 @@ function BudgetEditor({ initial, budgetId, onDone, onCancel }: { initial: Budget
             <option value="service">Services</option>
             <option value="tag">Tag values</option>
             <option value="team">Teams</option>
+            <option value="allocation">Allocation values</option>
           </select>,
         )}
         {form.scopeType === "tag" &&
           field("tagKey", "Tag key", <input data-testid="budget-tag-key" value={form.tagKey} onChange={(e) => set("tagKey", e.target.value)} {...described("tagKey")} />)}
+        {form.scopeType === "allocation" &&
+          field("dimension", "Allocation dimension", <input data-testid="budget-dimension" value={form.dimension} onChange={(e) => set("dimension", e.target.value)} {...described("dimension")} />)}
         {form.scopeType === "account" && accounts.length > 0 ? (
           <div>
             <MultiPick
