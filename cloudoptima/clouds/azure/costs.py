@@ -11,6 +11,9 @@ Contract:
   POST the same definition to each ``nextLink`` until there is none.
 - Amounts are parsed from the raw JSON as ``Decimal`` (never through float), so the sum of the rows equals
   the sum Cost Management reports. The ``Currency`` column gives each row's currency.
+- :func:`month_totals` asks the Query API for the whole months from ``start`` with ``Monthly`` granularity
+  and no grouping, once as ``ActualCost`` (billed) and once as ``AmortizedCost`` (effective), at each of the
+  account's scopes (summed, every page): the provider's own month totals per ``BillingMonth`` and currency.
 - :func:`forecast` asks the Forecast API for daily ``ActualCost`` over ``[start, end)``; rows whose
   ``CostStatus`` is ``Actual`` are skipped. Bounds are used when the response carries them.
 """
@@ -27,6 +30,7 @@ from azure.mgmt.costmanagement.models import ForecastDefinition, QueryDefinition
 
 from cloudoptima.clouds.azure import ids
 from cloudoptima.clouds.azure.session import AzureSession
+from cloudoptima.clouds.month_totals import MonthTotal, ProviderBasis, months_between, next_month
 from cloudoptima.clouds.protocol import CloudForecast, DailyCost, ForecastPoint
 
 GROUPS = ("ServiceName", "ResourceLocation", "ResourceGroupName", "ResourceId")
@@ -108,6 +112,52 @@ def daily_costs(session: AzureSession, start: date, end: date) -> list[DailyCost
             next_link = properties.get("nextLink")
             page = session.arm_json("POST", next_link, body=body) if next_link else None
     return rows
+
+
+def month_totals(session: AzureSession, start: date, end: date) -> list[MonthTotal]:
+    """The provider's own totals of the whole months whose first day lies in ``[start, end)`` (see module
+    contract). Errors propagate."""
+    months = [m for m in months_between(start, end) if m >= start]
+    if not months:
+        return []
+    totals: list[MonthTotal] = []
+    kinds: tuple[tuple[ProviderBasis, str], ...] = (("billed", "ActualCost"), ("effective", "AmortizedCost"))
+    for basis, kind in kinds:
+        body = {
+            "type": kind,
+            "timeframe": "Custom",
+            "timePeriod": _time_period(months[0], next_month(months[-1])),
+            "dataset": {
+                "granularity": "Monthly",
+                "aggregation": {"totalCost": {"name": "Cost", "function": "Sum"}},
+            },
+        }
+        sums: dict[tuple[date, str], Decimal] = {}
+        for scope in session.read_scopes:
+            page = session.costs.query.usage(scope, QueryDefinition(body), cls=_raw)
+            while page:
+                properties = page.get("properties") or {}
+                col = _columns(properties)
+                cost_i = col.get("cost", col.get("pretaxcost", col.get("totalcost", 0)))
+                for row in properties.get("rows") or []:
+                    month = _day(row[col["billingmonth"]]).replace(day=1)
+                    currency = str(row[col["currency"]]) if "currency" in col else "USD"
+                    amount = row[cost_i] if isinstance(row[cost_i], Decimal) else Decimal(str(row[cost_i]))
+                    sums[(month, currency)] = sums.get((month, currency), Decimal(0)) + amount
+                next_link = properties.get("nextLink")
+                page = session.arm_json("POST", next_link, body=body) if next_link else None
+        totals += [
+            MonthTotal(
+                month=month,
+                basis=basis,
+                currency=currency,
+                total=total,
+                source=f"Azure Cost Management query Monthly {kind}",
+            )
+            for (month, currency), total in sorted(sums.items())
+            if month in months
+        ]
+    return totals
 
 
 def _rows(session: AzureSession, properties: dict[str, Any], start: date, end: date) -> list[DailyCost]:

@@ -22,6 +22,7 @@ from cloudoptima.clouds.azure.iam import IamReader
 from cloudoptima.clouds.azure.inventory import InventoryReader, as_dict
 from cloudoptima.clouds.azure.permissions import missing
 from cloudoptima.clouds.azure.session import AzureSession, AzureSettings
+from cloudoptima.clouds.month_totals import MonthTotal
 from cloudoptima.clouds.protocol import (
     ActionRequest,
     ActionResult,
@@ -122,6 +123,11 @@ class AzureProvider:
     def forecast(self, start: date, end: date) -> CloudForecast | None:
         with azure_errors("forecast costs"):
             return cost_api.forecast(self.session, start, end)
+
+    def month_totals(self, start: date, end: date) -> list[MonthTotal]:
+        """Cost Management's own totals of the whole months from ``start`` (see :mod:`.costs`)."""
+        with azure_errors("query monthly cost totals"):
+            return cost_api.month_totals(self.session, start, end)
 
     def inventory(self) -> Partial[Resource]:
         with azure_errors("read the inventory"):

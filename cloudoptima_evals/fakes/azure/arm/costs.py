@@ -1,4 +1,5 @@
-"""Cost Management of the fake: the Query API (daily, grouped, tags, paged by three rows) and the forecast."""
+"""Cost Management of the fake: the Query API (daily or monthly, grouped, tags, paged by three rows; actual and
+amortised cost are the same here: the fake plants no reservations) and the forecast."""
 
 from __future__ import annotations
 
@@ -28,12 +29,15 @@ def cost_query(
     include = dataset.get("include") or []
     if any(i != "Tags" for i in include):
         return error(400, "BadRequest", f"Invalid query definition: invalid include value(s) {include}.")
-    if body.get("timeframe") != "Custom" or dataset.get("granularity") != "Daily":
+    granularity = dataset.get("granularity")
+    if body.get("timeframe") != "Custom" or granularity not in ("Daily", "Monthly"):
         return error(
             400,
             "BadRequest",
-            "Invalid query definition: timeframe Custom and Daily granularity expected.",
+            "Invalid query definition: timeframe Custom and Daily or Monthly granularity expected.",
         )
+    if body.get("type") not in ("ActualCost", "AmortizedCost"):
+        return error(400, "BadRequest", f"Invalid query definition: unknown type {body.get('type')!r}.")
     groups = [g["name"] for g in dataset.get("grouping", [])]
     known = {
         "ServiceName": "service",
@@ -51,7 +55,11 @@ def cost_query(
     totals: dict[tuple[Any, ...], Decimal] = defaultdict(Decimal)
     for row in server.tenant.costs:
         if start <= row.day <= end and resource_group in (None, row.resource_group.lower()):
-            key = (int(row.day.strftime("%Y%m%d")), *(getattr(row, known[g]) for g in groups))
+            # Daily: UsageDate 20240115 (a number); Monthly: BillingMonth "2024-01-01T00:00:00" (a string).
+            when: Any = (
+                int(row.day.strftime("%Y%m%d")) if granularity == "Daily" else f"{row.day:%Y-%m}-01T00:00:00"
+            )
+            key = (when, *(getattr(row, known[g]) for g in groups))
             totals[key] += row.cost
 
     def tags(key: tuple[Any, ...]) -> list[list[str]]:
@@ -68,7 +76,9 @@ def cost_query(
     properties: dict[str, Any] = {
         "columns": [
             {"name": agg_name, "type": "Number"},
-            {"name": "UsageDate", "type": "Number"},
+            {"name": "UsageDate", "type": "Number"}
+            if granularity == "Daily"
+            else {"name": "BillingMonth", "type": "Datetime"},
             *({"name": g, "type": "String"} for g in groups),
             *([{"name": "Tags", "type": "String"}] if tagged else []),
             {"name": "Currency", "type": "String"},
