@@ -438,9 +438,20 @@ class OpenCostReader:
 
     def _csv_rows(self) -> Iterator[tuple[int, dict[str, str | None]]]:
         keys = {column_key(name): name for name in self.names}
+        wanted = (
+            "WindowStart",
+            "WindowEnd",
+            "Name",
+            "Labels",
+            "Date",
+            "TotalCost",
+            *(csv_name for _k, csv_name, _j in TAG_PROPERTIES),
+            *(csv_name for _s, csv_name, _j in COMPONENTS),
+        )
+        resolved = {header: keys.get(column_key(header)) for header in wanted}  # spelling looked up once
 
         def pick(row: Mapping[str, str], header: str) -> str | None:
-            name = keys.get(column_key(header))
+            name = resolved[header]
             return None if name is None else row.get(name)
 
         with self._open_text() as handle:
