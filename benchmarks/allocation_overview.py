@@ -1,7 +1,7 @@
 """Allocated views vs the plain overview at N cost rows (12 months, 3 clouds), in the same run.
 
-Rows are generated in SQL straight into ``cost_data`` (the ``overview_query`` estate: tags ``team`` and
-``env``), the daily rollup is built once as ingestion maintains it, then a ``team`` dimension is allocated
+Rows are generated in SQL straight into ``cost_data`` and the daily rollup is built once as ingestion
+maintains it (``overview_query.load_estate``: tags ``team`` and ``env``), then a ``team`` dimension is allocated
 month by month exactly as the ``ReallocateCosts`` workflow does (rules over a tag with key variants, a
 service, a region; a networking category shared proportionally). Timed: the re-allocation, then
 ``cost_by_allocation`` (30 and 365 days, monthly series; also with ``reconcile``) against ``CostAnalytics.overview`` (the baseline)
@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import time
-import uuid
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from benchmarks._support import embedded_database, p50, percentile, report, timed
-from benchmarks.overview_query import END, FILL, START, utc
+from benchmarks.overview_query import END, START, load_estate
 from cloudoptima.services.allocation.dimensions import AllocationDimensions
 from cloudoptima.services.allocation.engine import (
     activate_version,
@@ -30,10 +29,7 @@ from cloudoptima.services.allocation.engine import (
 )
 from cloudoptima.services.allocation.queries import cost_by_allocation
 from cloudoptima.services.cost_analytics import CostAnalytics
-from cloudoptima.storage.cost_loader import DEFAULT_ROLLUP_TAG_KEYS, refresh_daily_rollup
 from cloudoptima.storage.engine import make_engine
-from cloudoptima.storage.models import Organization
-from cloudoptima.storage.partitions import ensure_cost_partitions, months_between
 
 RULES = {
     "tag_aliases": {"environment": ["env", "stage"]},
@@ -60,29 +56,9 @@ def main() -> None:
     args = parser.parse_args()
     with embedded_database() as url:
         engine = make_engine(url)
-        org = uuid.uuid4()
-        started = time.perf_counter()
-        with engine.begin() as connection:
-            connection.execute(
-                insert(Organization).values(id=org, name="bench", subscription_tier="free", settings={})
-            )
-            ensure_cost_partitions(connection, months_between(START, END))
-        chunk = 1_000_000
-        for offset in range(0, args.rows, chunk):
-            with engine.begin() as connection:
-                connection.execute(
-                    text(
-                        FILL.replace(
-                            "generate_series(1, :n)", f"generate_series({offset + 1}, {offset} + :n)"
-                        )
-                    ),
-                    {"org": org, "n": min(chunk, args.rows - offset), "t0": utc(START)},
-                )
-        with engine.begin() as connection:
-            refresh_daily_rollup(connection, org, START, END, DEFAULT_ROLLUP_TAG_KEYS)
-            connection.exec_driver_sql("ANALYZE cost_data")
-            connection.exec_driver_sql("ANALYZE cost_daily")
-        load_s = time.perf_counter() - started
+        estate = load_estate(engine, args.rows)
+        org = estate.organization_id
+        load_s = estate.load_seconds + estate.rollup_seconds
 
         now = datetime(2031, 1, 2, tzinfo=UTC)
         with Session(engine) as session, session.begin():
