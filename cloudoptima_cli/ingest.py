@@ -98,6 +98,8 @@ def ingest(
             )
         except IngestError as exc:
             fail(str(exc))
+        finally:
+            engine.dispose()  # the pool's connections are closed, not left to the garbage collector
     elapsed = time.monotonic() - started
     data = report.as_dict()
     data["seconds"] = round(elapsed, 3)
