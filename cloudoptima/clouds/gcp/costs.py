@@ -14,6 +14,10 @@ Contract:
   name ``projects/p/zones/z/instances/<name>``, see :func:`inventory_id`), so costs and resources join;
   other services keep the export's ``global_name``.
 - Result pages are followed with ``pageToken`` (by the BigQuery client) until the end.
+- :meth:`BigQueryBillingExportReader.month_totals` sums ``cost`` + credits of the project per
+  ``invoice.month`` (``YYYYMM``) and currency for the whole invoice months asked (``@first_month`` ..
+  ``@last_month``; partitions from 7 days before the first month, as late usage lands on the next invoice):
+  the provider's own invoice-month total (billed basis), used for reconciliation.
 - No table configured, or the query failing with a non-credential error, gives an empty result with one
   failure; credential errors raise :class:`CredentialsError` naming the permission.
 """
@@ -33,6 +37,7 @@ from google.api_core import retry as gretry
 from google.cloud import bigquery
 
 from cloudoptima.clouds.gcp.session import GcpSession
+from cloudoptima.clouds.month_totals import MonthTotal
 from cloudoptima.clouds.protocol import (
     CredentialsError,
     DailyCost,
@@ -85,6 +90,21 @@ WHERE _PARTITIONTIME >= TIMESTAMP_SUB(@start, INTERVAL 1 DAY)
 GROUP BY day, billing_account_id, project_id, service, region, sku, resource, resource_name, labels,
   cost_type, currency
 ORDER BY day, service, sku
+"""
+
+
+MONTH_SQL = """
+SELECT
+  invoice.month AS invoice_month,
+  currency,
+  SUM(CAST(cost AS NUMERIC)) AS cost,
+  SUM(IFNULL((SELECT SUM(CAST(c.amount AS NUMERIC)) FROM UNNEST(credits) AS c), 0)) AS credits
+FROM `{table}`
+WHERE _PARTITIONTIME >= TIMESTAMP_SUB(@start, INTERVAL 7 DAY) AND _PARTITIONTIME < TIMESTAMP_ADD(@end, INTERVAL 7 DAY)
+  AND invoice.month >= @first_month AND invoice.month <= @last_month
+  AND project.id = @project
+GROUP BY invoice_month, currency
+ORDER BY invoice_month, currency
 """
 
 
@@ -149,6 +169,7 @@ class BigQueryBillingExportReader:
     ) -> None:
         self.session = session
         self.sql = build_query(table, detailed)
+        self.month_sql = MONTH_SQL.format(table=table)  # the table was validated by build_query
         self.page_size = page_size
         settings = session.settings
         self.retry = gretry.Retry(
@@ -166,6 +187,47 @@ class BigQueryBillingExportReader:
             credentials=self.session.credentials,
             client_options={"api_endpoint": override} if override else None,
         )
+
+    def month_totals(self, project: str, months: list[date]) -> list[MonthTotal]:
+        """The project's billed total (cost + credits) per invoice month of ``months`` and currency."""
+        if not months:
+            return []
+        last = months[-1]
+        end = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
+        config = bigquery.QueryJobConfig(
+            query_parameters=[
+                bigquery.ScalarQueryParameter("start", "TIMESTAMP", datetime.combine(months[0], time(), UTC)),
+                bigquery.ScalarQueryParameter("end", "TIMESTAMP", datetime.combine(end, time(), UTC)),
+                bigquery.ScalarQueryParameter("first_month", "STRING", f"{months[0]:%Y%m}"),
+                bigquery.ScalarQueryParameter("last_month", "STRING", f"{last:%Y%m}"),
+                bigquery.ScalarQueryParameter("project", "STRING", project),
+            ],
+            use_legacy_sql=False,
+        )
+        rows = self._client().query_and_wait(
+            self.month_sql,
+            job_config=config,
+            retry=self.retry,
+            job_retry=None,  # type: ignore[arg-type]
+            page_size=self.page_size,
+        )
+        totals = []
+        for row in rows:
+            text = str(row["invoice_month"] or "")
+            if len(text) != 6 or not text.isdigit():
+                continue
+            month = date(int(text[:4]), int(text[4:]), 1)
+            if month in months:
+                totals.append(
+                    MonthTotal(
+                        month=month,
+                        basis="billed",
+                        currency=row["currency"] or "USD",
+                        total=Decimal(row["cost"] or 0) + Decimal(row["credits"] or 0),
+                        source="GCP billing export cost + credits per invoice.month",
+                    )
+                )
+        return totals
 
     def read(self, project: str, start: date, end: date) -> Iterator[BillingRow]:
         """Rows of the cost query, page after page."""

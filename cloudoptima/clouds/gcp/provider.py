@@ -28,6 +28,7 @@ from cloudoptima.clouds.gcp.inventory import ComputeInventory
 from cloudoptima.clouds.gcp.recommendations import GcpRecommendation
 from cloudoptima.clouds.gcp.session import GcpSession, GcpSettings, credentials_from_b64
 from cloudoptima.clouds.gcp.sql_inventory import cloud_sql_instances
+from cloudoptima.clouds.month_totals import MonthTotal, months_between
 from cloudoptima.clouds.protocol import (
     ActionRequest,
     ActionResult,
@@ -36,6 +37,7 @@ from cloudoptima.clouds.protocol import (
     CredentialsError,
     DailyCost,
     Partial,
+    ProviderError,
     Verification,
 )
 from cloudoptima.domain.inventory import Principal, Resource, ResourceKind, UtilisationSeries
@@ -123,6 +125,18 @@ class GcpProvider:
     def costs(self, start: date, end: date) -> Partial[DailyCost]:
         """Daily costs from the BigQuery billing export (see :mod:`cloudoptima.clouds.gcp.costs`)."""
         return cost_module.daily_costs(self.session, self._billing_reader, start, end)
+
+    def month_totals(self, start: date, end: date) -> list[MonthTotal]:
+        """The billing export's own invoice-month totals of the project (see :mod:`.costs`); a
+        :class:`ProviderError` when no export table is configured or its reader reads none."""
+        reader = self._billing_reader
+        if not isinstance(reader, cost_module.BigQueryBillingExportReader):
+            what = "is not configured" if reader is None else "reader gives no invoice-month totals"
+            raise ProviderError(f"the billing export table {what}")
+        months = [m for m in months_between(start, end) if m >= start]
+        return self.session.call(
+            lambda: reader.month_totals(self.account_id, months), "bigquery/billing-export"
+        )
 
     def forecast(self, start: date, end: date) -> CloudForecast | None:
         """GCP has no forecast API."""
