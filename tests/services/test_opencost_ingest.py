@@ -113,21 +113,36 @@ def test_label_team_allocates_namespace_costs_and_idle_stays_unallocated(
         dimension = service.create("team", None, NOW)
         service.save_rules(dimension.id, {"rules": [{"value_from_tag": "k8s_label_team"}]}, None, NOW)
         activate_version(session.connection(), org, dimension.id, 1, NOW)
+        with_idle = service.create("team_or_idle", None, NOW)
+        rules = [
+            {"value": "idle", "match": {"services": ["Kubernetes idle capacity"]}},
+            {"value_from_tag": "k8s_label_team"},
+        ]
+        service.save_rules(with_idle.id, {"rules": rules}, None, NOW)
+        activate_version(session.connection(), org, with_idle.id, 1, NOW)
     ingest_path(engine, API_JSON, org)
-    with engine.connect() as connection:
-        allocated = dict(
-            connection.execute(
+
+    def allocated(dimension_id: uuid.UUID) -> dict[str, Decimal]:
+        with engine.connect() as connection:
+            rows = connection.execute(
                 text(
                     "SELECT value, sum(billed_cost) FROM cost_allocated_totals WHERE organization_id = :org "
                     "AND dimension_id = :dim GROUP BY 1"
                 ),
-                {"org": org, "dim": dimension.id},
+                {"org": org, "dim": dimension_id},
             ).all()
-        )
-    assert {value: Decimal(total) for value, total in allocated.items()} == {
+        return {value: Decimal(total) for value, total in rows}
+
+    assert allocated(dimension.id) == {
         "payments": Decimal("0.23306"),
         "search": Decimal("1.9864"),
         "unallocated": Decimal("3.32290043"),  # idle capacity + kube-system (no team label)
+    }
+    assert allocated(with_idle.id) == {
+        "payments": Decimal("0.23306"),
+        "search": Decimal("1.9864"),
+        "idle": Decimal("3.3229"),
+        "unallocated": Decimal("0.00000043"),  # kube-system
     }
 
 
