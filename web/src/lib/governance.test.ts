@@ -114,6 +114,8 @@ describe("exports", () => {
       end: "2026-12-01",
       destination: { kind: "s3", bucket: "b", prefix: "p/", endpoint_url: "http://minio:9000" },
     });
+    expect(exportRunBody({ ...emptyExportForm(), focusVersion: "1.3" }, "2026-11-01", "2026-12-01")["focus_version"]).toBe("1.3");
+    expect("focus_version" in exportRunBody({ ...emptyExportForm(), dataset: "daily", focusVersion: "1.3" }, "2026-11-01", "2026-12-01")).toBe(false);
     expect(destinationLabel({ kind: "s3", bucket: "b", prefix: "p/" })).toBe("s3://b/p/");
     expect(destinationLabel({ kind: "folder", path: "x" })).toBe("folder x");
   });
@@ -128,6 +130,7 @@ describe("exports", () => {
     expect(runSummary({ ...run, manifest: null })).toBeNull();
     expect(isRunning(run)).toBe(false);
     expect(isRunning({ status: "running" })).toBe(true);
+    expect(isRunning({ status: "queued" })).toBe(true);
     expect(isRunning({ status: "failed" })).toBe(false);
     expect(lastMonthWindow("2026-03-31")).toEqual({ start: "2026-02-01", end: "2026-03-01" });
   });

@@ -48,6 +48,17 @@ export interface TagCoverage {
   by_service: UntaggedSpend[];
 }
 
+/** GET /v1/tags/untagged-spend: the spend lacking one required key per account or service. */
+export interface UntaggedSpendBy {
+  key: string;
+  currency: string | null;
+  group_by: string;
+  start: string;
+  end: string;
+  untagged_spend: number;
+  items: UntaggedSpend[];
+}
+
 export interface UntaggedResource {
   resource_id: string;
   resource_name: string | null;
@@ -319,6 +330,8 @@ export interface ExportFormState {
   dataset: string;
   format: string;
   partition: string;
+  /** FOCUS version of a one-off ``focus_raw`` export ("" = the API's default, 1.2). */
+  focusVersion: string;
   kind: "folder" | "s3";
   path: string;
   bucket: string;
@@ -338,6 +351,7 @@ export function emptyExportForm(timezone = "UTC"): ExportFormState {
     dataset: "focus_raw",
     format: "parquet",
     partition: "month",
+    focusVersion: "",
     kind: "folder",
     path: ".",
     bucket: "",
@@ -376,13 +390,15 @@ export function exportScheduleBody(form: ExportFormState): Record<string, unknow
   return { ...(name ? { name } : {}), dataset: form.dataset, format: form.format, partition: form.partition, destination: exportDestination(form), schedule };
 }
 
-/** The ExportRunIn body of a one-off export of ``[start, end)``. */
+/** The ExportRunIn body of a one-off export of ``[start, end)`` (``focus_version`` only for ``focus_raw``
+ * when one is picked). */
 export function exportRunBody(form: ExportFormState, start: string, end: string): Record<string, unknown> {
-  return { dataset: form.dataset, format: form.format, partition: form.partition, start, end, destination: exportDestination(form) };
+  const version = form.dataset === "focus_raw" && form.focusVersion !== "" ? { focus_version: form.focusVersion } : {};
+  return { dataset: form.dataset, format: form.format, partition: form.partition, start, end, ...version, destination: exportDestination(form) };
 }
 
 /** The anchors of the export form's 422 messages. */
-export const EXPORT_ANCHORS = ["name", "dataset", "format", "partition", "start", "end", "destination", "schedule"] as const;
+export const EXPORT_ANCHORS = ["name", "dataset", "format", "partition", "focus_version", "start", "end", "destination", "schedule"] as const;
 
 /** Where an export goes, in words: "folder ./finance" or "s3://bucket/prefix". */
 export function destinationLabel(destination: Record<string, unknown>): string {
@@ -402,7 +418,7 @@ export function runSummary(run: ExportRun): { files: number; rows: number; bille
   return { files: files.length, rows: manifest.rows ?? files.reduce((sum, f) => sum + f.rows, 0), billed, checksums };
 }
 
-/** True while a run has not settled (the API answers ``running`` until it succeeds or fails). */
+/** True while a run has not settled (``queued``, then ``running``, until it succeeds or fails). */
 export function isRunning(run: Pick<ExportRun, "status">): boolean {
   return run.status !== "succeeded" && run.status !== "failed";
 }

@@ -2,13 +2,14 @@
 // /v1/data/freshness: last arrival, latest usage day, days still open to restatement), the reconciliation of a
 // billing month picked from the last twelve (GET /v1/data/reconciliation?month=YYYY-MM: our total vs the
 // provider's, delta, delta %, tolerance, status badge, cost basis, findings in words), and the chart warning
-// of the picked month (the shared TrustWarning). The API's decimals are shown exactly as sent.
+// of the picked month (the shared TrustWarning). Amounts read to the cent; the API's exact decimals are each
+// cell's title and the row's data attributes.
 
 import { useState } from "react";
 import { TrustWarning } from "../components/TrustWarning";
 import { getJson } from "../lib/api";
 import { nextMonthStart, todayUtc } from "../lib/dates";
-import { relativeAge } from "../lib/format";
+import { money, relativeAge } from "../lib/format";
 import {
   accountLabel,
   findingsSummary,
@@ -22,6 +23,11 @@ import { useLoad } from "../lib/hooks";
 import type { CloudAccountList } from "../lib/types";
 import "./co-forms.css";
 import "./governance.css";
+
+/** A decimal string of the API as money to the cent for reading (the exact value is the cell's title). */
+function amount(value: string, currency: string): string {
+  return money(Number(value), currency);
+}
 
 function useAccountNames(): Map<string, string> {
   const accounts = useLoad("cloud-accounts", () => getJson<CloudAccountList>("/v1/cloud-accounts"));
@@ -83,12 +89,12 @@ function Reconciliation({ month, names }: { month: string; names: Map<string, st
               <tr key={`${r.account.provider}:${r.account.billing_account_id}:${r.account.cloud_account_id ?? ""}:${r.currency}`} data-testid="reconciliation-row" data-status={r.status} data-our-total={r.our_total} data-provider-total={r.provider_total ?? ""} data-delta={r.delta ?? ""}>
                 <td>{accountLabel(r.account, names)}<span className="muted small"> · {r.currency}</span></td>
                 <td><span className={`gv-badge gv-badge-${badge.tone}`} data-testid="reconciliation-status">{badge.label}</span>{!r.month_closed && <span className="muted small"> (month open)</span>}</td>
-                <td className="gv-num" data-testid="reconciliation-our">{r.our_total}</td>
-                <td className="gv-num" data-testid="reconciliation-provider">{r.provider_total ?? <span className="muted">n/a</span>}</td>
-                <td className="gv-num" data-testid="reconciliation-delta">{r.delta ?? "—"}</td>
-                <td className="gv-num">{r.delta_percent === null ? "—" : `${r.delta_percent} %`}</td>
-                <td className="gv-num">{r.tolerance ?? "—"}</td>
-                <td>{r.basis} vs {r.provider_basis}{r.provider_source ? <span className="muted small"> ({r.provider_source})</span> : null}</td>
+                <td className="gv-num" data-testid="reconciliation-our" title={r.our_total}>{amount(r.our_total, r.currency)}</td>
+                <td className="gv-num" data-testid="reconciliation-provider" title={r.provider_total ?? ""}>{r.provider_total === null ? <span className="muted">n/a</span> : amount(r.provider_total, r.currency)}</td>
+                <td className="gv-num" data-testid="reconciliation-delta" title={r.delta ?? ""}>{r.delta === null ? "—" : amount(r.delta, r.currency)}</td>
+                <td className="gv-num" title={r.delta_percent ?? ""}>{r.delta_percent === null ? "—" : `${Number(r.delta_percent).toFixed(2)} %`}</td>
+                <td className="gv-num" title={r.tolerance ?? ""}>{r.tolerance === null ? "—" : amount(r.tolerance, r.currency)}</td>
+                <td>{r.basis} vs {r.provider_basis}{r.provider_source ? <span className="muted small" title={r.provider_source}> ({r.provider_source.split("/").pop()})</span> : null}</td>
                 <td data-testid="reconciliation-findings" title={r.findings.map((f) => f.message).join("\n")}>{findingsSummary(r.findings)}</td>
               </tr>
             );

@@ -3,8 +3,8 @@
 // (POST /v1/exports/schedules; recurrence as the report schedules' — lib/scheduleForm's frequencies, weekdays
 // and zones), pause / resume / delete, and a one-off "run now" of a period (POST /v1/exports/run). The runs
 // (GET /v1/exports/runs, newest first) show status, files, rows, billed cost, shortened checksums and errors;
-// while any run is ``running`` (an asynchronous run answers 202 with it), the list is read again every two
-// seconds until it settles. The API's 422 messages show next to the field they name.
+// POST /v1/exports/run answers 202 with the run ``queued``; while any run is queued or running, the list is
+// read again every two seconds until it settles. The API's 422 messages show next to the field they name.
 
 import { useEffect, useState, type FormEvent } from "react";
 import { getJson, sendJson } from "../lib/api";
@@ -110,8 +110,8 @@ function ExportForm({ today, onScheduled, onRun }: { today: string; onScheduled:
           </select>
         </label>
         {form.kind === "folder" ? (
-          <label>
-            Folder (under the organisation's export root)
+          <label title="A folder under the organisation's export root on the server">
+            Folder
             <input type="text" data-testid="export-form-path" value={form.path} onChange={(e) => set({ path: e.target.value })} />
           </label>
         ) : (
@@ -181,8 +181,18 @@ function ExportForm({ today, onScheduled, onRun }: { today: string; onScheduled:
             <input type="date" data-testid="export-form-end" value={period.end} onChange={(e) => setPeriod((p) => ({ ...p, end: e.target.value }))} />
           </label>
         </div>
+        {form.dataset === "focus_raw" && (
+          <label>
+            FOCUS version
+            <select data-testid="export-form-focus-version" value={form.focusVersion} onChange={(e) => set({ focusVersion: e.target.value })}>
+              <option value="">1.2 (default)</option>
+              <option value="1.3">1.3</option>
+            </select>
+          </label>
+        )}
         {err("start")}
         {err("end")}
+        {err("focus_version")}
       </fieldset>
       {(placement.unplaced.length > 0 || failure) && (
         <div className="error" role="alert" data-testid="export-form-failure">

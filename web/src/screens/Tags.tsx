@@ -22,6 +22,7 @@ import {
   type TagPolicy,
   type TagRow,
   type UntaggedResources,
+  type UntaggedSpendBy,
 } from "../lib/governance";
 import { useCan, useLoad } from "../lib/hooks";
 import { navigate } from "../lib/router";
@@ -177,6 +178,39 @@ function Coverage({ coverage }: { coverage: TagCoverage }) {
   );
 }
 
+/** The spend lacking ``key`` by account and by service (GET /v1/tags/untagged-spend); nothing when the
+ * gateway does not answer it (an older gateway). */
+function KeySpend({ tagKey, start, end }: { tagKey: string; start: string; end: string }) {
+  const both = useLoad(`untagged-spend:${tagKey}:${start}:${end}`, () =>
+    Promise.all((["account", "service"] as const).map((group_by) => getJson<UntaggedSpendBy>("/v1/tags/untagged-spend", { key: tagKey, start, end, group_by }))),
+  );
+  if (both.state !== "ready") return null;
+  const [byAccount, byService] = both.value;
+  if (byAccount === undefined || byService === undefined) return null;
+  const currency = byAccount.currency ?? "USD";
+  return (
+    <div className="gv-split" data-testid="tag-key-spend" data-key={tagKey} data-value={byAccount.untagged_spend}>
+      {[byAccount, byService].map((report) => (
+        <div key={report.group_by} data-testid={`tag-key-spend-${report.group_by}`}>
+          <h3>Without “{tagKey}” by {report.group_by}: {money(report.untagged_spend, currency)}</h3>
+          {report.items.length === 0 ? (
+            <p className="muted small">None.</p>
+          ) : (
+            <ol className="top-list">
+              {report.items.slice(0, 5).map((item) => (
+                <li key={item.name}>
+                  <span className="top-name" title={item.name}>{item.name}</span>
+                  <span className="top-cost" data-value={item.untagged_spend}>{money(item.untagged_spend, currency)}</span>
+                </li>
+              ))}
+            </ol>
+          )}
+        </div>
+      ))}
+    </div>
+  );
+}
+
 function ResourcesToFix({ keys, start, end, canFix }: { keys: string[]; start: string; end: string; canFix: boolean }) {
   const [chosen, setChosen] = useState<string>("");
   const [offset, setOffset] = useState(0);
@@ -203,6 +237,7 @@ function ResourcesToFix({ keys, start, end, canFix }: { keys: string[]; start: s
           </a>
         )}
       </div>
+      <KeySpend tagKey={key} start={start} end={end} />
       {page.state === "loading" && <p className="muted" data-state="loading">Loading…</p>}
       {page.state === "error" && <p className="error" role="alert" data-state="error">{page.message}</p>}
       {page.state === "ready" && page.value !== null && (
