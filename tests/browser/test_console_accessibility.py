@@ -39,6 +39,9 @@ EXPECTED_SCREENS = {
     "Reports",
     "Notifications",
     "Policies",
+    "Tags",
+    "Data health",
+    "Exports",
     "Allocation",
 }
 

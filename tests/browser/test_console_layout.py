@@ -48,7 +48,12 @@ DETAIL_LINKS = {
     "Allocation": "alloc-dimension-link",
 }
 # A list screen's label → the test id of the button or link that opens its creation form.
-FORM_OPENERS = {"Budgets": "budget-new", "Reports": "schedule-new", "Policies": "policy-new"}
+FORM_OPENERS = {
+    "Budgets": "budget-new",
+    "Reports": "schedule-new",
+    "Policies": "policy-new",
+    "Exports": "export-new",
+}
 
 # Elements with an edge outside the viewport that no fitting clipping/scrolling ancestor contains.
 OFF_SCREEN_JS = """(width) => {
