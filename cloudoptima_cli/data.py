@@ -40,7 +40,8 @@ def reconcile(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     state_dir: StateDir = None,
 ) -> None:
-    """Per account: our total vs the provider's, delta, status, dropped days and duplicated files.
+    """Per account: our total vs the provider's, delta, status, dropped or missing days and duplicated files
+    (and why a provider total is missing), with the organisation's trust settings.
 
     Exits 2 when any account is a mismatch (for scripts and CI), else 0."""
     from sqlalchemy.orm import Session
@@ -77,8 +78,12 @@ def reconcile(
             )
         console.print(table)
         for item in report.accounts:
+            name = f"{item.account.provider} {item.account.billing_account_id}"
             for finding in item.findings:
-                name = f"{item.account.provider} {item.account.billing_account_id}"
                 console.print(f"{name}: {finding.message}", soft_wrap=True, highlight=False)
+            if item.unavailable_reason:
+                console.print(
+                    f"{name}: no provider total: {item.unavailable_reason}", soft_wrap=True, highlight=False
+                )
     if any(item.status == "mismatch" for item in report.accounts):
         raise typer.Exit(2)

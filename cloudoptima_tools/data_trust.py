@@ -4,8 +4,9 @@ Contract (over :mod:`cloudoptima.services.data_trust.service`, the service ``/v1
 ``read:costs``; ``now`` from the tool context):
 - ``month`` (``YYYY-MM``, default: the month before ``now``'s) selects the billing month reconciled; per
   account and currency: our total and the provider's (``provider_basis`` names it), delta, delta %,
-  tolerance, status (reconciled / mismatch / provider_total_unavailable / restating) and findings (dropped
-  days, duplicated files). ``cloud_account_id`` narrows to one cloud account.
+  tolerance, status (reconciled / mismatch / provider_total_unavailable with the reason / restating) and
+  findings (dropped days, missing first or last days of a closed month, duplicated files). The policy is the
+  organisation's (``trust_*`` settings). ``cloud_account_id`` narrows to one cloud account.
 - Freshness per account: last arrival, latest usage day, days still open to restatement.
 - At most :data:`MAX_ACCOUNTS` accounts per list (mismatches first), at most 3 findings each (without file
   lists), and fewer when the answer would be over :data:`BUDGET` tokens; ``accounts_left_off`` counts the rows
@@ -94,11 +95,11 @@ def bounded_output(report: ReconciliationReport, accounts: list[AccountFreshness
 
 
 def _trim(item: Reconciliation) -> Reconciliation:
-    """At most 3 findings without their file lists (the messages name the files), sources as a count."""
+    """At most 3 findings without their file and day lists (the messages name them), sources as a count."""
     source = item.provider_source
     if source is not None and source.count(",") >= 2:
         source = f"billing file totals: {source.count(',') + 1} files"
-    findings = [f.model_copy(update={"files": []}) for f in item.findings[:3]]
+    findings = [f.model_copy(update={"files": [], "days": []}) for f in item.findings[:3]]
     return item.model_copy(update={"findings": findings, "provider_source": source})
 
 
@@ -114,8 +115,9 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         description=(
             "Can the cost numbers be believed? Per account and billing month: our total vs the provider's own "
             "total (basis named: billed = FOCUS BilledCost / AWS unblended), delta, tolerance, status "
-            "(reconciled, mismatch, provider_total_unavailable, restating), dropped days and duplicated "
-            "files; and per account when data last arrived and which days the provider may still restate.\n"
+            "(reconciled, mismatch, provider_total_unavailable, restating), dropped or missing first/last days "
+            "and duplicated files; and per account when data last arrived and which days the provider may "
+            "still restate.\n"
             'Example: {"month": "2024-09"}'
         ),
         input_model=DataTrustInput,

@@ -75,9 +75,9 @@ _FORMAT_BASIS = {
     "oci": "OCI cost report cost/myCost",
 }
 _COLLECTION_BASIS = {
-    "aws": "AWS Cost Explorer UnblendedCost",
-    "azure": "Azure Cost Management ActualCost",
-    "gcp": "GCP billing export cost",
+    "aws": "AWS Cost Explorer UnblendedCost (unblended)",
+    "azure": "Azure Cost Management ActualCost (actual)",
+    "gcp": "GCP billing export cost + credits (per usage day; the provider total is per invoice.month)",
 }
 
 _OUR_TOTALS = text(
