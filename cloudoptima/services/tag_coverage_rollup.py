@@ -202,7 +202,8 @@ def billed_tags(
     currency: str,
     resource_ids: list[str],
 ) -> dict[str, list[str]]:
-    """The distinct tag sets (JSON text) of the given resources' cost rows charged in ``[t0, t1)``."""
+    """The distinct tag sets (JSON text) of the given resources' cost rows charged in ``[t0, t1)``, in the
+    order they were first charged (ties by text): the order ``TagGovernance`` merges them in."""
     found: dict[str, list[str]] = {}
     if not resource_ids:
         return found
@@ -213,6 +214,7 @@ def billed_tags(
             WHERE organization_id = :org AND charge_period_start >= :t0 AND charge_period_start < :t1
                 AND billing_currency = :currency AND resource_id = ANY(:ids)
             GROUP BY 1, 2
+            ORDER BY min(charge_period_start), 2
             """
         ),
         {"org": organization_id, "t0": t0, "t1": t1, "currency": currency, "ids": resource_ids},

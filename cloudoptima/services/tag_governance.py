@@ -15,6 +15,8 @@ Contract:
   :class:`TagGovernanceError` naming ``currency``.
 - ``untagged_resources(key, …)``: those resources lacking ``key``, each with its billed cost in the period and
   every required key it lacks, costliest first then by id, paged (``limit``/``offset``) with the total count.
+  Its tags are the inventory's, else the union of its billed tag sets in the period, a set first charged later
+  overriding an earlier one (ties by JSON text).
   A required key (any spelling or alias) is checked by its rule (aliases, allowed values); any other valid
   tag key by its normalised spelling alone; an invalid key raises :class:`TagGovernanceError` naming ``key``.
 - ``untagged_spend(key, …, group_by)``: the spend of rows lacking the required ``key`` per account or service.
@@ -242,6 +244,7 @@ class TagGovernance:
                 WHERE organization_id = :org AND charge_period_start >= :t0 AND charge_period_start < :t1
                     AND billing_currency = :currency
                 GROUP BY 1, 2, 3, 4
+                ORDER BY min(charge_period_start), 4
                 """
             ),
             {"org": self._org, "t0": t0, "t1": t1, "currency": currency or ""},
