@@ -6,6 +6,10 @@ Each report schedule ``<uuid>`` has the Temporal Schedule ``cloudoptima-report-<
 its day of the month) evaluated in the schedule's own time zone (``time_zone_name``, so 08:00 Europe/Berlin
 stays 08:00 local across daylight saving time), overlapping runs skipped, each run starting the
 ``ScheduledReport`` workflow on the ``reports`` queue.
+
+The helpers that do not depend on what a schedule runs (:func:`recurring_schedule`, :func:`replace`,
+:func:`restore`, :func:`pause`, :func:`delete`, :func:`describe`) serve cost export schedules too
+(``cloudoptima_gateway.export_schedule_temporal``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio.client import (
     Client,
@@ -30,7 +34,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from cloudoptima.services.report_schedules import Recurrence, ReportScheduleView
+from cloudoptima.services.report_schedules import ReportScheduleView
+from cloudoptima.services.schedules_common import Recurrence
 from cloudoptima_workflows.queues import REPORTS
 from cloudoptima_workflows.reports.inputs import SCHEDULED_REPORT_WORKFLOW, ScheduledReportInput
 
@@ -69,18 +74,39 @@ def calendar_spec(view: Recurring, kind: str = "report schedule") -> ScheduleSpe
     return ScheduleSpec(calendars=[calendar], time_zone_name=recurrence.timezone)
 
 
-def temporal_schedule(view: ReportScheduleView, organization_id: str) -> Schedule:
-    """The whole Temporal Schedule of a report schedule (module docstring)."""
+class Scheduled(Recurring, Protocol):
+    """A schedule row's view as :func:`recurring_schedule` reads it."""
+
+    @property
+    def temporal_schedule_id(self) -> str: ...
+
+    @property
+    def enabled(self) -> bool: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def recurring_schedule(view: Scheduled, workflow: str, argument: Any, kind: str) -> Schedule:
+    """The whole Temporal Schedule of a schedule row: ``workflow(argument)`` on the ``reports`` queue at
+    each time of its recurrence (:func:`calendar_spec`), overlapping runs skipped, paused unless enabled."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            SCHEDULED_REPORT_WORKFLOW,
-            ScheduledReportInput(schedule_id=str(view.id), organization_id=organization_id),
-            id=view.temporal_schedule_id,
-            task_queue=REPORTS,
+            workflow, argument, id=view.temporal_schedule_id, task_queue=REPORTS
         ),
-        spec=calendar_spec(view),
+        spec=calendar_spec(view, kind),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
         state=ScheduleState(paused=not view.enabled, note=view.name),
+    )
+
+
+def temporal_schedule(view: ReportScheduleView, organization_id: str) -> Schedule:
+    """The whole Temporal Schedule of a report schedule (module docstring)."""
+    return recurring_schedule(
+        view,
+        SCHEDULED_REPORT_WORKFLOW,
+        ScheduledReportInput(schedule_id=str(view.id), organization_id=organization_id),
+        "report schedule",
     )
 
 
@@ -101,16 +127,21 @@ async def create(client: Client, view: ReportScheduleView, organization_id: str)
 async def update(client: Client, view: ReportScheduleView, organization_id: str) -> Schedule:
     """Replace the Temporal Schedule's spec and action with ``view``'s, keeping its state (paused or not,
     and its note). Returns the schedule as it was before, for :func:`restore`."""
+    return await replace(client, view.temporal_schedule_id, temporal_schedule(view, organization_id))
+
+
+async def replace(client: Client, temporal_id: str, replacement: Schedule) -> Schedule:
+    """Replace the Temporal Schedule's spec and action with ``replacement``'s, keeping its state (paused or
+    not, and its note). Returns the schedule as it was before, for :func:`restore`."""
     before: list[Schedule] = []
 
     def updater(given: ScheduleUpdateInput) -> ScheduleUpdate:
         current = given.description.schedule
         before.append(current)
-        replacement = temporal_schedule(view, organization_id)
         replacement.state = current.state
         return ScheduleUpdate(schedule=replacement)
 
-    await client.get_schedule_handle(view.temporal_schedule_id).update(updater)
+    await client.get_schedule_handle(temporal_id).update(updater)
     return before[-1]
 
 
@@ -126,11 +157,16 @@ async def restore(client: Client, temporal_id: str, schedule: Schedule) -> None:
 
 async def set_paused(client: Client, view: ReportScheduleView, paused: bool) -> None:
     """Pause or unpause the Temporal Schedule, noting why."""
-    handle = client.get_schedule_handle(view.temporal_schedule_id)
+    await pause(client, view.temporal_schedule_id, paused, "Reports")
+
+
+async def pause(client: Client, temporal_id: str, paused: bool, api: str) -> None:
+    """Pause or unpause the Temporal Schedule, noting that the ``api`` API did it."""
+    handle = client.get_schedule_handle(temporal_id)
     if paused:
-        await handle.pause(note="paused through the Reports API")
+        await handle.pause(note=f"paused through the {api} API")
     else:
-        await handle.unpause(note="resumed through the Reports API")
+        await handle.unpause(note=f"resumed through the {api} API")
 
 
 async def delete(client: Client, temporal_id: str) -> None:

@@ -2,9 +2,9 @@
 
 A schedule names a dataset (:data:`~cloudoptima.services.cost_exports.DATASETS`), a format, a partitioning,
 a destination (:data:`~cloudoptima.domain.cost_exports.DestinationSpec`) and a recurrence exactly as report
-schedules take it (:func:`~cloudoptima.services.report_schedules.validate_recurrence`: ``frequency``,
+schedules take it (:mod:`cloudoptima.services.schedules_common`, shared with them: ``frequency``,
 ``day_of_week``/``day_of_month``, ``time``, IANA ``timezone``). Each run covers the last full period before it
-in the schedule's zone (:func:`~cloudoptima.services.report_schedules.scheduled_period`). The app layer
+in the schedule's zone (:func:`~cloudoptima.services.schedules_common.scheduled_period`). The app layer
 fires schedules with Temporal Schedules ``cloudoptima-export-<id>``.
 
 Contract:
@@ -57,8 +57,16 @@ from cloudoptima.services.cost_exports import (
     s3_destination,
 )
 from cloudoptima.services.cost_exports.destinations import contained_path
-from cloudoptima.services.report_inputs import ReportInputError
-from cloudoptima.services.report_schedules import Recurrence, scheduled_period, validate_recurrence
+from cloudoptima.services.schedules_common import (
+    Recurrence,
+    ScheduleRows,
+    recurrence_columns,
+    recurrence_from,
+    row_recurrence,
+    run_at,
+    schedule_name,
+    scheduled_period,
+)
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import CloudAccount
 from cloudoptima.storage.models.cost_exports import CostExportRunRow, CostExportScheduleRow
@@ -66,7 +74,6 @@ from cloudoptima.storage.tenancy import tenant_session
 
 TEMPORAL_PREFIX = "cloudoptima-export-"
 CHANGEABLE = ("name", "dataset", "format", "partition", "destination", "schedule")
-RECURRENCE_FIELDS = ("frequency", "day_of_week", "day_of_month", "time", "timezone")
 _DESTINATION: TypeAdapter[FolderDestinationSpec | S3DestinationSpec] = TypeAdapter(DestinationSpec)
 
 
@@ -145,8 +152,11 @@ class ExportRunView:
     focus_version: str | None = None
 
 
+def _not_found(schedule_id: uuid.UUID) -> ExportScheduleNotFound:
+    return ExportScheduleNotFound(f"export schedule {schedule_id} does not exist")
+
+
 def _schedule_view(row: CostExportScheduleRow) -> ExportScheduleView:
-    hour, minute = (int(part) for part in row.time_of_day.split(":"))
     return ExportScheduleView(
         id=row.id,
         name=row.name,
@@ -154,14 +164,7 @@ def _schedule_view(row: CostExportScheduleRow) -> ExportScheduleView:
         format=row.format,
         partition=row.partition,
         destination=dict(row.destination),
-        recurrence=Recurrence(
-            frequency=row.frequency,  # type: ignore[arg-type]  # the CHECK constraint keeps it one of three
-            hour=hour,
-            minute=minute,
-            timezone=row.timezone,
-            day_of_week=row.day_of_week,
-            day_of_month=row.day_of_month,
-        ),
+        recurrence=row_recurrence(row),
         enabled=row.enabled,
         temporal_schedule_id=row.temporal_schedule_id,
         created_by=row.created_by,
@@ -298,6 +301,7 @@ class ExportSchedules:
         self.session = session
         self.organization_id = organization_id
         self.config = config
+        self._rows = ScheduleRows(session, organization_id, CostExportScheduleRow, _not_found)
 
     def _checked(
         self,
@@ -316,20 +320,13 @@ class ExportSchedules:
         if partition not in ("month", "day"):
             raise ExportInputError(f"partition: expected month or day, got {partition!r}")
         spec = check_destination(self.session, self.organization_id, destination, self.config)
-        clean = (name or "").strip() or f"{dataset} export ({recurrence.frequency})"
-        if len(clean) > 200:
-            raise ExportInputError("name: at most 200 characters")
         return {
-            "name": clean,
+            "name": schedule_name(name, f"{dataset} export ({recurrence.frequency})", ExportInputError),
             "dataset": dataset,
             "format": format,
             "partition": partition,
             "destination": spec.model_dump(mode="json"),
-            "frequency": recurrence.frequency,
-            "day_of_week": recurrence.day_of_week,
-            "day_of_month": recurrence.day_of_month,
-            "time_of_day": recurrence.time,
-            "timezone": recurrence.timezone,
+            **recurrence_columns(recurrence),
         }
 
     def checked_destination(self, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -341,19 +338,7 @@ class ExportSchedules:
     @staticmethod
     def recurrence(schedule: Mapping[str, Any]) -> Recurrence:
         """The recurrence of a ``schedule`` object, or :class:`ExportInputError` naming ``schedule.<field>``."""
-        unknown = sorted(set(schedule) - set(RECURRENCE_FIELDS))
-        if unknown:
-            raise ExportInputError(f"schedule.{unknown[0]}: not a field of a schedule's recurrence")
-        try:
-            return validate_recurrence(
-                schedule.get("frequency"),
-                schedule.get("time"),
-                schedule.get("timezone", "UTC"),
-                day_of_week=schedule.get("day_of_week"),
-                day_of_month=schedule.get("day_of_month"),
-            )
-        except ReportInputError as exc:
-            raise ExportInputError(str(exc)) from exc
+        return recurrence_from(schedule, error=ExportInputError)
 
     def create(
         self,
@@ -376,42 +361,19 @@ class ExportSchedules:
             destination=destination,
             recurrence=recurrence,
         )
-        schedule_id = uuid.uuid4()
-        row = CostExportScheduleRow(
-            id=schedule_id,
-            organization_id=self.organization_id,
-            **columns,
-            enabled=True,
-            temporal_schedule_id=temporal_schedule_id(schedule_id),
-            created_by=created_by,
-            created_at=now,
+        return _schedule_view(
+            self._rows.insert(columns, temporal_schedule_id, created_by=created_by, now=now)
         )
-        self.session.add(row)
-        self.session.flush()
-        return _schedule_view(row)
 
     def _row(self, schedule_id: uuid.UUID) -> CostExportScheduleRow:
-        row = self.session.scalars(
-            select(CostExportScheduleRow).where(
-                CostExportScheduleRow.organization_id == self.organization_id,
-                CostExportScheduleRow.id == schedule_id,
-            )
-        ).first()
-        if row is None:
-            raise ExportScheduleNotFound(f"export schedule {schedule_id} does not exist")
-        return row
+        return self._rows.row(schedule_id)
 
     def get(self, schedule_id: uuid.UUID) -> ExportScheduleView:
         return _schedule_view(self._row(schedule_id))
 
     def list(self) -> Sequence[ExportScheduleView]:
         """Every schedule, newest first."""
-        query = (
-            select(CostExportScheduleRow)
-            .where(CostExportScheduleRow.organization_id == self.organization_id)
-            .order_by(CostExportScheduleRow.created_at.desc(), CostExportScheduleRow.id.desc())
-        )
-        return [_schedule_view(row) for row in self.session.scalars(query)]
+        return [_schedule_view(row) for row in self._rows.rows()]
 
     def update(self, schedule_id: uuid.UUID, changes: Mapping[str, Any]) -> ExportScheduleView:
         """Change any of :data:`CHANGEABLE` (``schedule`` merged onto the current recurrence); the whole
@@ -420,24 +382,16 @@ class ExportSchedules:
         unknown = sorted(set(changes) - set(CHANGEABLE))
         if unknown:
             raise ExportInputError(f"{unknown[0]}: not a field of an export schedule")
-        was = _schedule_view(row).recurrence
-        timing = dict(changes.get("schedule") or {})
-        same = timing.get("frequency", was.frequency) == was.frequency
-        merged = {
-            "frequency": was.frequency,
-            "time": was.time,
-            "timezone": was.timezone,
-            "day_of_week": was.day_of_week if same else None,
-            "day_of_month": was.day_of_month if same else None,
-            **timing,
-        }
+        recurrence = recurrence_from(
+            changes.get("schedule") or {}, error=ExportInputError, current=row_recurrence(row)
+        )
         columns = self._checked(
             name=changes.get("name", row.name),
             dataset=changes.get("dataset", row.dataset),
             format=changes.get("format", row.format),
             partition=changes.get("partition", row.partition),
             destination=changes.get("destination", row.destination),
-            recurrence=self.recurrence(merged),
+            recurrence=recurrence,
         )
         for column, value in columns.items():
             setattr(row, column, value)
@@ -445,15 +399,11 @@ class ExportSchedules:
         return _schedule_view(row)
 
     def set_enabled(self, schedule_id: uuid.UUID, enabled: bool) -> ExportScheduleView:
-        row = self._row(schedule_id)
-        row.enabled = enabled
-        self.session.flush()
-        return _schedule_view(row)
+        return _schedule_view(self._rows.set_enabled(schedule_id, enabled))
 
     def delete(self, schedule_id: uuid.UUID) -> None:
         """Delete the schedule (its runs stay, unlinked)."""
-        self.session.delete(self._row(schedule_id))
-        self.session.flush()
+        self._rows.delete(schedule_id)
 
     def runs(self, *, schedule_id: uuid.UUID | None = None, limit: int = 50) -> Sequence[ExportRunView]:
         """Runs newest first (of one schedule when given)."""
@@ -636,13 +586,7 @@ def perform_scheduled_export(
     with tenant_session(factory, organization_id) as session:
         schedules = ExportSchedules(session, organization_id, config)
         view = schedules.get(schedule_id)
-        done = session.scalars(
-            select(CostExportRunRow).where(
-                CostExportRunRow.organization_id == organization_id,
-                CostExportRunRow.schedule_id == schedule_id,
-                CostExportRunRow.started_at == at,
-            )
-        ).first()
+        done = run_at(session, organization_id, CostExportRunRow, schedule_id, "started_at", at)
         if done is not None:
             return _run_view(done)
     start, end = scheduled_period(view.recurrence.frequency, view.recurrence.timezone, at)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudoptima.domain.cost_exports import MANIFEST_NAME, ExportRequest
 from cloudoptima.services.cost_export_schedules import ExportsConfig
 from cloudoptima.services.cost_exports.destinations import contained_path
-from cloudoptima.storage.models import Organization
+from cloudoptima.services.org_sweep import per_organisation
 from cloudoptima.storage.models.cost_exports import CostExportRunRow
 from cloudoptima.storage.tenancy import tenant_session
 
@@ -138,14 +138,9 @@ def prune_old_exports(
     """Prune every organisation's old export runs (module contract)."""
     if now.tzinfo is None:
         raise ValueError("now: must carry a time zone")
-    with factory() as session:
-        organisations = session.scalars(select(Organization.id).order_by(Organization.id)).all()
-    pruned: dict[str, int] = {}
-    for organization_id in organisations:
-        count = prune_organisation(factory, organization_id, config, now=now, batch_size=batch_size)
-        if count:
-            pruned[str(organization_id)] = count
-    return pruned
+    return per_organisation(
+        factory, lambda org: prune_organisation(factory, org, config, now=now, batch_size=batch_size)
+    )
 
 
 __all__ = [

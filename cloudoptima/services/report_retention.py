@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.reports.store import ReportStore
-from cloudoptima.storage.models import Organization, ReportRow
+from cloudoptima.services.org_sweep import per_organisation
+from cloudoptima.storage.models import ReportRow
 from cloudoptima.storage.tenancy import tenant_session
 
 DEFAULT_BATCH: Final = 500
@@ -72,14 +73,9 @@ def prune_expired_artifacts(
     """Prune every organisation's expired artifacts (module contract)."""
     if now.tzinfo is None:
         raise ValueError("now: must carry a time zone")
-    with factory() as session:
-        organisations = session.scalars(select(Organization.id).order_by(Organization.id)).all()
-    pruned: dict[str, int] = {}
-    for organization_id in organisations:
-        count = prune_organisation(factory, organization_id, store, now=now, batch_size=batch_size)
-        if count:
-            pruned[str(organization_id)] = count
-    return pruned
+    return per_organisation(
+        factory, lambda org: prune_organisation(factory, org, store, now=now, batch_size=batch_size)
+    )
 
 
 __all__ = ["DEFAULT_BATCH", "prune_expired_artifacts", "prune_organisation"]

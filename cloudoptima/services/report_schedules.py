@@ -32,13 +32,11 @@ Contract:
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,16 +45,26 @@ from cloudoptima.services.events import Publish
 from cloudoptima.services.report_catalog import TEMPLATES, get_template, resolve_parameters
 from cloudoptima.services.report_inputs import ReportInputError
 from cloudoptima.services.reports import API_FORMATS, Reports, ReportsConfig, ReportView, check_delivery
+from cloudoptima.services.schedules_common import (
+    FREQUENCIES,
+    RECURRENCE_FIELDS,
+    Frequency,
+    Recurrence,
+    ScheduleRows,
+    check_recurrence,
+    recurrence_columns,
+    recurrence_from,
+    row_recurrence,
+    run_at,
+    schedule_name,
+    scheduled_period,
+)
 from cloudoptima.storage.models import ReportRow, ReportScheduleRow
 
-Frequency = Literal["daily", "weekly", "monthly"]
-FREQUENCIES: tuple[Frequency, ...] = ("daily", "weekly", "monthly")
 TEMPORAL_PREFIX = "cloudoptima-report-"
 PERIOD_NAMES = ("start_date", "end_date")
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 CHANGEABLE = ("name", "template_id", "parameters", "format", "delivery", "recipients", "schedule")
 """The fields :meth:`ReportSchedules.update` changes."""
-RECURRENCE_FIELDS = ("frequency", "day_of_week", "day_of_month", "time", "timezone")
 
 
 class ReportScheduleNotFound(LookupError):
@@ -68,40 +76,6 @@ def temporal_schedule_id(schedule_id: uuid.UUID) -> str:
     return f"{TEMPORAL_PREFIX}{schedule_id}"
 
 
-@dataclass(frozen=True)
-class Recurrence:
-    """A checked recurrence: when a schedule fires, in its own time zone."""
-
-    frequency: Frequency
-    hour: int
-    minute: int
-    timezone: str
-    day_of_week: int | None = None
-    day_of_month: int | None = None
-
-    @property
-    def time(self) -> str:
-        return f"{self.hour:02d}:{self.minute:02d}"
-
-
-def _zone(name: object) -> ZoneInfo:
-    if not isinstance(name, str) or not name.strip():
-        raise ReportInputError("schedule.timezone: expected an IANA time zone name such as Europe/Berlin")
-    name = name.strip()
-    if name not in available_timezones() and name != "UTC":
-        raise ReportInputError(
-            f"schedule.timezone: {name!r} is not an IANA time zone name (e.g. Europe/Berlin)"
-        )
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ReportInputError(f"schedule.timezone: {name!r} is not a known time zone") from exc
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def validate_recurrence(
     frequency: object,
     time: object,
@@ -110,61 +84,15 @@ def validate_recurrence(
     day_of_week: object = None,
     day_of_month: object = None,
 ) -> Recurrence:
-    """The recurrence checked (module contract), or :class:`ReportInputError` naming ``schedule.<field>``."""
-    if frequency not in FREQUENCIES:
-        raise ReportInputError(
-            f"schedule.frequency: expected one of {', '.join(FREQUENCIES)}, got {frequency!r}"
-        )
-    match = _TIME.match(time) if isinstance(time, str) else None
-    if match is None:
-        raise ReportInputError(
-            f"schedule.time: expected HH:MM on a 24-hour clock (00:00–23:59), got {time!r}"
-        )
-    zone = _zone(timezone)
-    weekday: int | None = None
-    monthday: int | None = None
-    if frequency == "weekly":
-        weekday = _int(day_of_week)
-        if weekday is None or not 0 <= weekday <= 6:
-            raise ReportInputError(
-                f"schedule.day_of_week: weekly needs a day 0 (Monday) … 6 (Sunday), got {day_of_week!r}"
-            )
-    elif day_of_week is not None:
-        raise ReportInputError(f"schedule.day_of_week: only a weekly schedule takes one, not {frequency}")
-    if frequency == "monthly":
-        monthday = _int(day_of_month)
-        if monthday is None or not 1 <= monthday <= 28:
-            raise ReportInputError(
-                f"schedule.day_of_month: monthly needs a day 1 … 28 (every month has it), got {day_of_month!r}"
-            )
-    elif day_of_month is not None:
-        raise ReportInputError(f"schedule.day_of_month: only a monthly schedule takes one, not {frequency}")
-    return Recurrence(
-        frequency=frequency,
-        hour=int(match.group(1)),
-        minute=int(match.group(2)),
-        timezone=zone.key,
-        day_of_week=weekday,
-        day_of_month=monthday,
+    """The recurrence checked (module contract), or :class:`ReportInputError` naming ``schedule.<field>``
+    (:func:`~cloudoptima.services.schedules_common.check_recurrence`)."""
+    return check_recurrence(
+        frequency, time, timezone, day_of_week=day_of_week, day_of_month=day_of_month, error=ReportInputError
     )
 
 
-def scheduled_period(frequency: str, timezone: str, at: datetime) -> tuple[date, date]:
-    """The last full period before ``at`` (aware) for ``frequency``, in ``timezone``'s calendar:
-    ``[first day, day after the last)``. Daily: the local day before ``at``'s local date; weekly: the last
-    full Monday–Sunday week; monthly: the last full calendar month."""
-    if at.tzinfo is None:
-        raise ValueError("at must be timezone-aware")
-    today = at.astimezone(ZoneInfo(timezone)).date()
-    if frequency == "daily":
-        return today - timedelta(days=1), today
-    if frequency == "weekly":
-        monday = today - timedelta(days=today.weekday())
-        return monday - timedelta(days=7), monday
-    if frequency == "monthly":
-        end = today.replace(day=1)
-        return (end - timedelta(days=1)).replace(day=1), end
-    raise ValueError(f"unknown frequency {frequency!r}")
+def _not_found(schedule_id: uuid.UUID) -> ReportScheduleNotFound:
+    return ReportScheduleNotFound(f"report schedule {schedule_id} does not exist")
 
 
 @dataclass(frozen=True)
@@ -186,7 +114,6 @@ class ReportScheduleView:
 
 
 def _view(row: ReportScheduleRow) -> ReportScheduleView:
-    hour, minute = (int(part) for part in row.time_of_day.split(":"))
     return ReportScheduleView(
         id=row.id,
         name=row.name,
@@ -194,14 +121,7 @@ def _view(row: ReportScheduleRow) -> ReportScheduleView:
         parameters=dict(row.parameters),
         format=row.format,
         delivery=dict(row.delivery),
-        recurrence=Recurrence(
-            frequency=row.frequency,  # type: ignore[arg-type]  # the CHECK constraint keeps it one of three
-            hour=hour,
-            minute=minute,
-            timezone=row.timezone,
-            day_of_week=row.day_of_week,
-            day_of_month=row.day_of_month,
-        ),
+        recurrence=row_recurrence(row),
         recipients=list(row.recipients),
         enabled=row.enabled,
         temporal_schedule_id=row.temporal_schedule_id,
@@ -244,6 +164,7 @@ class ReportSchedules:
         self.organization_id = organization_id
         self.config = config
         self._publish = publish
+        self._rows = ScheduleRows(session, organization_id, ReportScheduleRow, _not_found)
 
     def _reports(self) -> Reports:
         return Reports(self.session, self.organization_id, self.config, publish=self._publish)
@@ -277,20 +198,14 @@ class ReportSchedules:
                 f"format: unknown format {format!r}; expected one of {', '.join(API_FORMATS)}"
             )
         checked = _delivery(delivery, recipients, self.config)
-        clean_name = (name or "").strip() or f"{template.name} ({recurrence.frequency})"
-        if len(clean_name) > 200:
-            raise ReportInputError("name: at most 200 characters")
+        clean_name = schedule_name(name, f"{template.name} ({recurrence.frequency})", ReportInputError)
         return {
             "name": clean_name,
             "template_id": template.id,
             "parameters": {k: v for k, v in given.items() if k in resolved},
             "format": format,
             "delivery": checked,
-            "frequency": recurrence.frequency,
-            "day_of_week": recurrence.day_of_week,
-            "day_of_month": recurrence.day_of_month,
-            "time_of_day": recurrence.time,
-            "timezone": recurrence.timezone,
+            **recurrence_columns(recurrence),
             "recipients": list(checked["recipients"]),
         }
 
@@ -318,19 +233,7 @@ class ReportSchedules:
             now=now,
             name=name,
         )
-        schedule_id = uuid.uuid4()
-        row = ReportScheduleRow(
-            id=schedule_id,
-            organization_id=self.organization_id,
-            **columns,
-            enabled=True,
-            temporal_schedule_id=temporal_schedule_id(schedule_id),
-            created_by=created_by,
-            created_at=now,
-        )
-        self.session.add(row)
-        self.session.flush()
-        return _view(row)
+        return _view(self._rows.insert(columns, temporal_schedule_id, created_by=created_by, now=now))
 
     def _changed_columns(
         self, row: ReportScheduleRow, changes: Mapping[str, Any], now: datetime
@@ -339,20 +242,8 @@ class ReportSchedules:
         unknown = sorted(set(changes) - set(CHANGEABLE))
         if unknown:
             raise ReportInputError(f"{unknown[0]}: not a field of a report schedule")
-        timing = dict(changes.get("schedule") or {})
-        unknown = sorted(set(timing) - set(RECURRENCE_FIELDS))
-        if unknown:
-            raise ReportInputError(f"schedule.{unknown[0]}: not a field of a schedule's recurrence")
-        was = current.recurrence
-        frequency = timing.get("frequency", was.frequency)
-        same = frequency == was.frequency  # another frequency drops the day it does not take
-        recurrence = validate_recurrence(
-            frequency,
-            timing.get("time", was.time),
-            timing.get("timezone", was.timezone),
-            day_of_week=timing.get("day_of_week", was.day_of_week if same else None),
-            day_of_month=timing.get("day_of_month", was.day_of_month if same else None),
-        )
+        was = current.recurrence  # another frequency drops the day it does not take
+        recurrence = recurrence_from(changes.get("schedule") or {}, error=ReportInputError, current=was)
         if "delivery" in changes:
             delivery, recipients = changes["delivery"], changes.get("recipients")
         elif "recipients" in changes:
@@ -417,14 +308,7 @@ class ReportSchedules:
         return _view(row)
 
     def _row(self, schedule_id: uuid.UUID) -> ReportScheduleRow:
-        row = self.session.scalars(
-            select(ReportScheduleRow).where(
-                ReportScheduleRow.organization_id == self.organization_id, ReportScheduleRow.id == schedule_id
-            )
-        ).first()
-        if row is None:
-            raise ReportScheduleNotFound(f"report schedule {schedule_id} does not exist")
-        return row
+        return self._rows.row(schedule_id)
 
     def get(self, schedule_id: uuid.UUID) -> ReportScheduleView:
         """The schedule (:class:`ReportScheduleNotFound` if it is not this organisation's)."""
@@ -432,24 +316,15 @@ class ReportSchedules:
 
     def list(self) -> Sequence[ReportScheduleView]:
         """Every schedule of the organisation, newest first."""
-        query = (
-            select(ReportScheduleRow)
-            .where(ReportScheduleRow.organization_id == self.organization_id)
-            .order_by(ReportScheduleRow.created_at.desc(), ReportScheduleRow.id.desc())
-        )
-        return [_view(row) for row in self.session.scalars(query)]
+        return [_view(row) for row in self._rows.rows()]
 
     def set_enabled(self, schedule_id: uuid.UUID, enabled: bool) -> ReportScheduleView:
         """Record that the schedule is paused (``False``) or running (``True``)."""
-        row = self._row(schedule_id)
-        row.enabled = enabled
-        self.session.flush()
-        return _view(row)
+        return _view(self._rows.set_enabled(schedule_id, enabled))
 
     def delete(self, schedule_id: uuid.UUID) -> None:
         """Delete the schedule row (its reports stay, unlinked: ``schedule_id`` becomes NULL)."""
-        self.session.delete(self._row(schedule_id))
-        self.session.flush()
+        self._rows.delete(schedule_id)
 
     def runs(self, schedule_id: uuid.UUID, *, limit: int = 50) -> Sequence[ReportView]:
         """The schedule's reports, newest first (at most ``limit``)."""
@@ -471,15 +346,9 @@ class ReportSchedules:
         the report it recorded then."""
         view = self.get(schedule_id)
         at = now.astimezone(UTC)
-        already = self.session.scalars(
-            select(ReportRow.id).where(
-                ReportRow.organization_id == self.organization_id,
-                ReportRow.schedule_id == schedule_id,
-                ReportRow.created_at == at,
-            )
-        ).first()
+        already = run_at(self.session, self.organization_id, ReportRow, schedule_id, "created_at", at)
         if already is not None:  # the same run asked again (an activity retry): the same report
-            return self._reports().get(already)
+            return self._reports().get(already.id)
         start, end = scheduled_period(view.recurrence.frequency, view.recurrence.timezone, now)
         parameters = {**view.parameters, "start_date": start.isoformat(), "end_date": end.isoformat()}
         reports = self._reports()
@@ -524,6 +393,8 @@ class ReportSchedules:
 
 __all__ = [
     "FREQUENCIES",
+    "RECURRENCE_FIELDS",
+    "Frequency",
     "Recurrence",
     "ReportScheduleNotFound",
     "ReportScheduleView",

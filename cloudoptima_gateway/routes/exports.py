@@ -26,11 +26,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client
+from fastapi import APIRouter, Query, Response, status
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.service import RPCError
 
 from cloudoptima.services.cost_export_schedules import (
     ExportInputError,
@@ -42,12 +39,23 @@ from cloudoptima.services.cost_export_schedules import (
     check_request,
     exports_config_from_settings,
 )
-from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_gateway import export_schedule_temporal as temporal
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep
 from cloudoptima_gateway.runtime import Runtime
-from cloudoptima_gateway.schemas.common import invalid, not_found
+from cloudoptima_gateway.schedule_routes import (
+    TEMPORAL_ERRORS,
+    UNAVAILABLE,
+    create_or_undo,
+    in_org,
+    invalid_field,
+    on_temporal,
+    recurrence_fields,
+    state_fields,
+    temporal_state,
+    unavailable,
+)
+from cloudoptima_gateway.schemas.common import not_found
 from cloudoptima_gateway.schemas.exports import (
     ExportRunIn,
     ExportRunList,
@@ -70,27 +78,12 @@ router = APIRouter(prefix="/exports", tags=["exports"], route_class=AuditedRoute
 Reader = Annotated[Principal, Permission("read:costs")]
 Exporter = Annotated[Principal, Permission("export:data")]
 T = TypeVar("T")
-UNAVAILABLE = "the workflow service is unavailable; try again"
-TEMPORAL_ERRORS = (RPCError, OSError, RuntimeError)
-
-
-def _invalid(exc: ExportInputError) -> HTTPException:
-    field, _, message = str(exc).partition(": ")
-    return invalid(field, message or str(exc), "body")
-
-
-def _unavailable() -> HTTPException:
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=UNAVAILABLE)
 
 
 async def _in_org(runtime: Runtime, org: uuid.UUID, work: Callable[[ExportSchedules], T]) -> T:
     """Run ``work`` on the organisation's export schedules in a committed session, off the event loop."""
-
-    def run() -> T:
-        with tenant_session(runtime.sessions(), org) as session:
-            return work(ExportSchedules(session, org, exports_config_from_settings(runtime.settings)))
-
-    return await run_in_threadpool(run)
+    config = exports_config_from_settings(runtime.settings)
+    return await in_org(runtime, org, lambda session: ExportSchedules(session, org, config), work)
 
 
 async def _found(runtime: Runtime, org: uuid.UUID, schedule_id: uuid.UUID) -> ExportScheduleView:
@@ -100,24 +93,11 @@ async def _found(runtime: Runtime, org: uuid.UUID, schedule_id: uuid.UUID) -> Ex
         raise not_found("export schedule", schedule_id) from None
 
 
-async def _client(runtime: Runtime) -> Client:
-    try:
-        return await runtime.temporal()
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("the workflow service is unreachable: %s", exc)
-        raise _unavailable() from None
-
-
 async def _state(runtime: Runtime, view: ExportScheduleView) -> temporal.TemporalScheduleState | None:
-    try:
-        return await temporal.describe(await runtime.temporal(), view.temporal_schedule_id)
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not describe %s: %s", view.temporal_schedule_id, exc)
-        return None
+    return await temporal_state(runtime, view.temporal_schedule_id)
 
 
 def _out(view: ExportScheduleView, state: temporal.TemporalScheduleState | None) -> ExportScheduleOut:
-    r = view.recurrence
     return ExportScheduleOut(
         schedule_id=view.id,
         name=view.name,
@@ -125,17 +105,10 @@ def _out(view: ExportScheduleView, state: temporal.TemporalScheduleState | None)
         format=view.format,
         partition=view.partition,
         destination=view.destination,
-        schedule=RecurrenceOut(
-            frequency=r.frequency,
-            day_of_week=r.day_of_week,
-            day_of_month=r.day_of_month,
-            time=r.time,
-            timezone=r.timezone,
-        ),
+        schedule=RecurrenceOut(**recurrence_fields(view.recurrence)),
         enabled=view.enabled,
-        paused=state.paused if state is not None and state.exists else None,
+        **state_fields(state),
         temporal_schedule_id=view.temporal_schedule_id,
-        next_run_times=state.next_action_times if state is not None else [],
         created_at=view.created_at,
     )
 
@@ -175,7 +148,7 @@ async def run_export_now(body: ExportRunIn, runtime: RuntimeDep, principal: Expo
     try:
         run = await _in_org(runtime, org, queue)
     except ExportInputError as exc:
-        raise _invalid(exc) from None
+        raise invalid_field(exc) from None
     try:
         client = await runtime.temporal()
         await client.start_workflow(
@@ -188,7 +161,7 @@ async def run_export_now(body: ExportRunIn, runtime: RuntimeDep, principal: Expo
     except TEMPORAL_ERRORS as exc:
         _log.warning("could not start the export run %s: %s", run.id, exc)
         await _in_org(runtime, org, lambda schedules: schedules.fail_queued(run.id, UNAVAILABLE, now))
-        raise _unavailable() from None
+        raise unavailable() from None
     return _run_out(run)
 
 
@@ -241,13 +214,13 @@ async def create_schedule(
     try:
         view = await _in_org(runtime, org, record)
     except ExportInputError as exc:
-        raise _invalid(exc) from None
-    try:
-        await temporal.create(await runtime.temporal(), view, str(org))
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not create the Temporal schedule of %s: %s", view.id, exc)
-        await _in_org(runtime, org, lambda schedules: schedules.delete(view.id))
-        raise _unavailable() from None
+        raise invalid_field(exc) from None
+    await create_or_undo(
+        runtime,
+        lambda client: temporal.create(client, view, str(org)),
+        lambda: _in_org(runtime, org, lambda schedules: schedules.delete(view.id)),
+        str(view.id),
+    )
     return _out(view, await _state(runtime, view))
 
 
@@ -285,12 +258,12 @@ async def update_schedule(
     try:
         planned = await _in_org(runtime, org, plan)
     except ExportInputError as exc:
-        raise _invalid(exc) from None
-    try:
-        await temporal.update(await _client(runtime), planned, str(org))
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not update the Temporal schedule of %s: %s", schedule_id, exc)
-        raise _unavailable() from None
+        raise invalid_field(exc) from None
+    await on_temporal(
+        runtime,
+        lambda client: temporal.update(client, planned, str(org)),
+        f"update the Temporal schedule of {schedule_id}",
+    )
     view = await _in_org(runtime, org, lambda schedules: schedules.update(schedule_id, changes))
     return _out(view, await _state(runtime, view))
 
@@ -300,11 +273,11 @@ async def _pause(
 ) -> ExportScheduleOut:
     org = principal.organization_id
     view = await _found(runtime, org, schedule_id)
-    try:
-        await temporal.set_paused(await _client(runtime), view, paused)
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not %s %s: %s", "pause" if paused else "resume", view.temporal_schedule_id, exc)
-        raise _unavailable() from None
+    await on_temporal(
+        runtime,
+        lambda client: temporal.set_paused(client, view, paused),
+        f"{'pause' if paused else 'resume'} {view.temporal_schedule_id}",
+    )
     view = await _in_org(runtime, org, lambda schedules: schedules.set_enabled(schedule_id, not paused))
     return _out(view, await _state(runtime, view))
 
@@ -332,10 +305,10 @@ async def delete_schedule(
     """Delete the Temporal Schedule, then the row (its runs stay)."""
     org, schedule_id = principal.organization_id, export_schedule_id
     view = await _found(runtime, org, schedule_id)
-    try:
-        await temporal.delete(await _client(runtime), view.temporal_schedule_id)
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not delete %s: %s", view.temporal_schedule_id, exc)
-        raise _unavailable() from None
+    await on_temporal(
+        runtime,
+        lambda client: temporal.delete(client, view.temporal_schedule_id),
+        f"delete {view.temporal_schedule_id}",
+    )
     await _in_org(runtime, org, lambda schedules: schedules.delete(schedule_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -30,11 +30,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Response, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client
-from temporalio.service import RPCError
 
 from cloudoptima.services.report_inputs import ReportInputError
 from cloudoptima.services.report_schedules import (
@@ -51,7 +49,18 @@ from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep
 from cloudoptima_gateway.routes.reports import _out as report_out
 from cloudoptima_gateway.routes.reports import _service as report_service
 from cloudoptima_gateway.runtime import Runtime
-from cloudoptima_gateway.schemas.common import invalid, not_found
+from cloudoptima_gateway.schedule_routes import (
+    TEMPORAL_ERRORS,
+    create_or_undo,
+    in_org,
+    invalid_field,
+    on_temporal,
+    recurrence_fields,
+    state_fields,
+    temporal_client,
+    temporal_state,
+)
+from cloudoptima_gateway.schemas.common import not_found
 from cloudoptima_gateway.schemas.report_schedules import (
     RecurrenceOut,
     ReportScheduleDetail,
@@ -67,22 +76,12 @@ router = APIRouter(prefix="/reports", tags=["reports"], route_class=AuditedRoute
 Reader = Annotated[Principal, Permission("read:reports")]
 Creator = Annotated[Principal, Permission("create:reports")]
 T = TypeVar("T")
-UNAVAILABLE = "the workflow service is unavailable; try again"
-TEMPORAL_ERRORS = (RPCError, OSError, RuntimeError)
-
-
-def _unavailable() -> HTTPException:
-    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=UNAVAILABLE)
 
 
 async def _in_org(runtime: Runtime, org: uuid.UUID, work: Callable[[ReportSchedules], T]) -> T:
     """Run ``work`` on the organisation's schedules in a committed session, off the event loop."""
-
-    def run() -> T:
-        with tenant_session(runtime.sessions(), org) as session:
-            return work(ReportSchedules(session, org, reports_config_from_settings(runtime.settings)))
-
-    return await run_in_threadpool(run)
+    config = reports_config_from_settings(runtime.settings)
+    return await in_org(runtime, org, lambda session: ReportSchedules(session, org, config), work)
 
 
 async def _found(runtime: Runtime, org: uuid.UUID, schedule_id: uuid.UUID) -> ReportScheduleView:
@@ -92,25 +91,12 @@ async def _found(runtime: Runtime, org: uuid.UUID, schedule_id: uuid.UUID) -> Re
         raise not_found("report schedule", schedule_id) from None
 
 
-async def _client(runtime: Runtime) -> Client:
-    try:
-        return await runtime.temporal()
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("the workflow service is unreachable: %s", exc)
-        raise _unavailable() from None
-
-
 async def _state(runtime: Runtime, view: ReportScheduleView) -> temporal.TemporalScheduleState | None:
     """Temporal's view of the schedule, or None when it cannot be asked (the answer still shows the row)."""
-    try:
-        return await temporal.describe(await runtime.temporal(), view.temporal_schedule_id)
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not describe %s: %s", view.temporal_schedule_id, exc)
-        return None
+    return await temporal_state(runtime, view.temporal_schedule_id)
 
 
 def _out(view: ReportScheduleView, state: temporal.TemporalScheduleState | None) -> ReportScheduleOut:
-    r = view.recurrence
     return ReportScheduleOut(
         schedule_id=view.id,
         name=view.name,
@@ -119,17 +105,10 @@ def _out(view: ReportScheduleView, state: temporal.TemporalScheduleState | None)
         format=view.format,
         delivery_method=str(view.delivery.get("method", "download")),
         recipients=view.recipients,
-        schedule=RecurrenceOut(
-            frequency=r.frequency,
-            day_of_week=r.day_of_week,
-            day_of_month=r.day_of_month,
-            time=r.time,
-            timezone=r.timezone,
-        ),
+        schedule=RecurrenceOut(**recurrence_fields(view.recurrence)),
         enabled=view.enabled,
-        paused=state.paused if state is not None and state.exists else None,
+        **state_fields(state),
         temporal_schedule_id=view.temporal_schedule_id,
-        next_run_times=state.next_action_times if state is not None else [],
         created_at=view.created_at,
     )
 
@@ -165,14 +144,13 @@ async def create_schedule(
     try:
         view = await _in_org(runtime, org, record)
     except ReportInputError as exc:
-        raise _invalid(exc) from None
-    try:
-        client = await runtime.temporal()
-        await temporal.create(client, view, str(org))
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not create the Temporal schedule of %s: %s", view.id, exc)
-        await _in_org(runtime, org, lambda schedules: schedules.delete(view.id))
-        raise _unavailable() from None
+        raise invalid_field(exc) from None
+    await create_or_undo(
+        runtime,
+        lambda client: temporal.create(client, view, str(org)),
+        lambda: _in_org(runtime, org, lambda schedules: schedules.delete(view.id)),
+        str(view.id),
+    )
     return _out(view, await _state(runtime, view))
 
 
@@ -215,12 +193,11 @@ async def _set_paused(
 ) -> ReportScheduleOut:
     org = principal.organization_id
     view = await _found(runtime, org, schedule_id)
-    client = await _client(runtime)
-    try:
-        await temporal.set_paused(client, view, paused)
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not %s %s: %s", "pause" if paused else "resume", view.temporal_schedule_id, exc)
-        raise _unavailable() from None
+    await on_temporal(
+        runtime,
+        lambda client: temporal.set_paused(client, view, paused),
+        f"{'pause' if paused else 'resume'} {view.temporal_schedule_id}",
+    )
     updated = await _in_org(runtime, org, lambda schedules: schedules.set_enabled(schedule_id, not paused))
     return _out(updated, await _state(runtime, updated))
 
@@ -241,11 +218,6 @@ async def resume_schedule(
     return await _set_paused(runtime, principal, schedule_id, False)
 
 
-def _invalid(exc: ReportInputError) -> HTTPException:
-    field, _, message = str(exc).partition(": ")
-    return invalid(field, message or str(exc), "body")
-
-
 @router.patch("/schedules/{schedule_id}", response_model=ReportScheduleOut)
 async def update_schedule(
     schedule_id: uuid.UUID, body: ReportSchedulePatch, principal: Creator, runtime: RuntimeDep
@@ -263,13 +235,13 @@ async def update_schedule(
     except ReportScheduleNotFound:
         raise not_found("report schedule", schedule_id) from None
     except ReportInputError as exc:
-        raise _invalid(exc) from None
-    client = await _client(runtime)
-    try:
-        before = await temporal.update(client, planned, str(org))
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not update %s: %s", planned.temporal_schedule_id, exc)
-        raise _unavailable() from None
+        raise invalid_field(exc) from None
+    client = await temporal_client(runtime)
+    before = await on_temporal(
+        runtime,
+        lambda _: temporal.update(client, planned, str(org)),
+        f"update {planned.temporal_schedule_id}",
+    )
     try:
         updated = await _in_org(runtime, org, lambda schedules: schedules.update(schedule_id, changes, now))
     except BaseException as exc:  # the row is unchanged: put Temporal's schedule back before answering
@@ -284,7 +256,7 @@ async def update_schedule(
         if isinstance(exc, ReportScheduleNotFound):  # deleted meanwhile
             raise not_found("report schedule", schedule_id) from None
         if isinstance(exc, ReportInputError):  # changed meanwhile so that the result no longer passes
-            raise _invalid(exc) from None
+            raise invalid_field(exc) from None
         raise
     return _out(updated, await _state(runtime, updated))
 
@@ -294,12 +266,11 @@ async def delete_schedule(schedule_id: uuid.UUID, principal: Creator, runtime: R
     """Delete the schedule and its Temporal Schedule (its past reports stay)."""
     org = principal.organization_id
     view = await _found(runtime, org, schedule_id)
-    client = await _client(runtime)
-    try:
-        await temporal.delete(client, view.temporal_schedule_id)
-    except TEMPORAL_ERRORS as exc:
-        _log.warning("could not delete %s: %s", view.temporal_schedule_id, exc)
-        raise _unavailable() from None
+    await on_temporal(
+        runtime,
+        lambda client: temporal.delete(client, view.temporal_schedule_id),
+        f"delete {view.temporal_schedule_id}",
+    )
     with contextlib.suppress(ReportScheduleNotFound):  # deleted concurrently: both are gone, as asked
         await _in_org(runtime, org, lambda schedules: schedules.delete(schedule_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
