@@ -69,11 +69,15 @@ describe("data trust", () => {
   });
 
   it("says the findings in words", () => {
-    const dropped = (day: string): TrustFinding => ({ kind: "dropped_day", message: `no rows on ${day}`, day, files: [], double_counted: false });
-    const duplicate: TrustFinding = { kind: "duplicate_file", message: "same file twice", day: null, files: ["a.csv", "b.csv"], double_counted: true };
+    const dropped = (day: string): TrustFinding => ({ kind: "dropped_day", message: `no rows on ${day}`, day, days: [], files: [], double_counted: false });
+    const duplicate: TrustFinding = { kind: "duplicate_file", message: "same file twice", day: null, days: [], files: ["a.csv", "b.csv"], double_counted: true };
+    const edge = (days: string[]): TrustFinding => ({ kind: "missing_edge_day", message: "missing", day: days[0] ?? null, days, files: [], double_counted: false });
     expect(findingsSummary([])).toBe("No problems found");
     expect(findingsSummary([dropped("2026-11-03")])).toBe("1 dropped day (2026-11-03)");
     expect(findingsSummary([dropped("2026-11-03"), dropped("2026-11-04"), duplicate])).toBe("2 dropped days (2026-11-03, 2026-11-04); 1 duplicate file (1 double counted)");
+    expect(findingsSummary([edge(["2026-10-01"]), edge(["2026-10-30", "2026-10-31"])])).toBe(
+      "missing first day of the month (2026-10-01); missing last days of the month (2026-10-30 – 2026-10-31)",
+    );
   });
 
   it("lists recent months across a year boundary", () => {

@@ -165,6 +165,9 @@ export interface AccountKey {
 export interface AccountFreshness {
   account: AccountKey;
   origin: "file" | "collection";
+  /** The basis of the stored cost ("billed") and what that is in this source. */
+  basis: string;
+  basis_source: string;
   last_arrived_at: string | null;
   latest_usage_day: string | null;
   restating_from: string;
@@ -178,9 +181,11 @@ export interface FreshnessReport {
 }
 
 export interface TrustFinding {
-  kind: "dropped_day" | "duplicate_file";
+  kind: "dropped_day" | "missing_edge_day" | "duplicate_file";
   message: string;
   day: string | null;
+  /** missing_edge_day: every missing first or last day of the closed month. */
+  days: string[];
   files: string[];
   double_counted: boolean;
 }
@@ -195,6 +200,10 @@ export interface Reconciliation {
   basis: string;
   provider_basis: string;
   provider_source: string | null;
+  /** Which two numbers are compared, on which basis ("billed vs billed: …"). */
+  comparison: string;
+  /** Why there is no provider total (null when there is one). */
+  unavailable_reason: string | null;
   our_total: string;
   provider_total: string | null;
   delta: string | null;
@@ -228,15 +237,25 @@ export function statusBadge(status: ReconciliationStatus): { label: string; tone
   }
 }
 
-/** The findings in words: "2 dropped days (2026-11-03, 2026-11-04); 1 duplicate file (double counted)", or
- * "No problems found". */
+/** The findings in words: "2 dropped days (2026-11-03, 2026-11-04); missing last days of the month
+ * (2026-11-28 – 2026-11-30); 1 duplicate file (double counted)", or "No problems found". */
 export function findingsSummary(findings: readonly TrustFinding[]): string {
   const dropped = findings.filter((f) => f.kind === "dropped_day");
+  const edges = findings.filter((f) => f.kind === "missing_edge_day");
   const duplicates = findings.filter((f) => f.kind === "duplicate_file");
   const parts: string[] = [];
   if (dropped.length > 0) {
     const days = dropped.map((f) => f.day).filter((d): d is string => d !== null);
     parts.push(`${dropped.length} dropped day${dropped.length === 1 ? "" : "s"}${days.length > 0 ? ` (${days.join(", ")})` : ""}`);
+  }
+  for (const edge of edges) {
+    const days = edge.days ?? [];
+    const first = days[0];
+    const last = days[days.length - 1];
+    if (first === undefined || last === undefined) continue;
+    const which = edge.day !== null && edge.day.endsWith("-01") ? "first" : "last";
+    const span = first === last ? first : `${first} – ${last}`;
+    parts.push(`missing ${which} day${days.length === 1 ? "" : "s"} of the month (${span})`);
   }
   if (duplicates.length > 0) {
     const counted = duplicates.filter((f) => f.double_counted).length;

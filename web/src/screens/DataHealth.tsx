@@ -54,7 +54,7 @@ function Freshness({ names }: { names: Map<string, string> }) {
             {accounts.map((a) => (
               <tr key={`${a.account.provider}:${a.account.billing_account_id}:${a.account.cloud_account_id ?? ""}`} data-testid="freshness-row" data-latest={a.latest_usage_day ?? ""}>
                 <td>{accountLabel(a.account, names)}</td>
-                <td>{a.origin === "file" ? "billing file" : "API collection"}</td>
+                <td title={`${a.basis} cost: ${a.basis_source}`}>{a.origin === "file" ? "billing file" : "API collection"}<span className="muted small"> · {a.basis}</span></td>
                 <td title={a.last_arrived_at ?? ""}>{relativeAge(a.last_arrived_at)}</td>
                 <td>{a.latest_usage_day ?? <span className="muted">none</span>}</td>
                 <td data-value={a.restating_days.length}>{a.restating_days.length === 0 ? <span className="muted">none</span> : `${a.restating_days.length} (from ${a.restating_from})`}</td>
@@ -90,11 +90,11 @@ function Reconciliation({ month, names }: { month: string; names: Map<string, st
                 <td>{accountLabel(r.account, names)}<span className="muted small"> · {r.currency}</span></td>
                 <td><span className={`gv-badge gv-badge-${badge.tone}`} data-testid="reconciliation-status">{badge.label}</span>{!r.month_closed && <span className="muted small"> (month open)</span>}</td>
                 <td className="gv-num" data-testid="reconciliation-our" title={r.our_total}>{amount(r.our_total, r.currency)}</td>
-                <td className="gv-num" data-testid="reconciliation-provider" title={r.provider_total ?? ""}>{r.provider_total === null ? <span className="muted">n/a</span> : amount(r.provider_total, r.currency)}</td>
+                <td className="gv-num" data-testid="reconciliation-provider" title={r.provider_total ?? r.unavailable_reason ?? ""}>{r.provider_total === null ? <span className="muted" data-testid="reconciliation-unavailable">n/a{r.unavailable_reason ? <span className="small">: {r.unavailable_reason}</span> : null}</span> : amount(r.provider_total, r.currency)}</td>
                 <td className="gv-num" data-testid="reconciliation-delta" title={r.delta ?? ""}>{r.delta === null ? "—" : amount(r.delta, r.currency)}</td>
                 <td className="gv-num" title={r.delta_percent ?? ""}>{r.delta_percent === null ? "—" : `${Number(r.delta_percent).toFixed(2)} %`}</td>
                 <td className="gv-num" title={r.tolerance ?? ""}>{r.tolerance === null ? "—" : amount(r.tolerance, r.currency)}</td>
-                <td>{r.basis} vs {r.provider_basis}{r.provider_source ? <span className="muted small" title={r.provider_source}> ({r.provider_source.split("/").pop()})</span> : null}</td>
+                <td title={r.comparison}>{r.basis} vs {r.provider_basis}{r.provider_source ? <span className="muted small" title={r.provider_source}> ({r.provider_source.split("/").pop()})</span> : null}</td>
                 <td data-testid="reconciliation-findings" title={r.findings.map((f) => f.message).join("\n")}>{findingsSummary(r.findings)}</td>
               </tr>
             );
