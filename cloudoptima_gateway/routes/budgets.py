@@ -1,5 +1,6 @@
 """``/v1/budgets``: CRUD with scope and alert thresholds; every read evaluates the current period. Budget
-names are unique per organisation (case-insensitive): a taken name is a 409 naming ``name``."""
+names are unique per organisation (case-insensitive): a taken name is a 409 naming ``name``. A created budget's
+``notes`` say what it will count that may surprise (an allocation value with no cost allocated yet)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cloudoptima.domain.budgets import BudgetSpec
+from cloudoptima.domain.budgets import BudgetSpec, ScopeType
+from cloudoptima.services.budget_allocation import unseen_values
 from cloudoptima.services.budget_edits import delete_budget, update_budget
 from cloudoptima.services.budget_scope_check import scope_problems
 from cloudoptima.services.budgets import BudgetService
@@ -69,6 +71,19 @@ def _checked(session: Session, principal: Principal, body: BudgetIn) -> BudgetSp
             ],
         )
     return spec
+
+
+def _notes(session: Session, principal: Principal, spec: BudgetSpec) -> list[str]:
+    """What the new budget will count that may surprise: allocation values with no cost allocated yet (legal:
+    a new team, or one the next rule version introduces)."""
+    if spec.scope.type is not ScopeType.ALLOCATION:
+        return []
+    unseen = unseen_values(session.connection(), principal.organization_id, spec.scope)
+    return [
+        f"no cost has been allocated to {value!r} by the {spec.scope.dimension!r} dimension's active rules yet; "
+        "the budget counts it from when it is"
+        for value in unseen
+    ]
 
 
 def _refuse_taken_name(
@@ -172,8 +187,9 @@ def create_budget(
     request.state.audit_resource_id = str(row.id)
     request.state.audit_details = {"name": row.name, "amount": str(row.amount), "period": row.period}
     budget_id = row.id
+    notes = _notes(session, principal, spec)
     _announce(session, background, runtime, principal, budget_id, "created")
-    return BudgetCreated(budget_id=budget_id)
+    return BudgetCreated(budget_id=budget_id, notes=notes)
 
 
 @router.get("/{budget_id}", response_model=BudgetOut)

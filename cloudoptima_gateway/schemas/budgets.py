@@ -104,3 +104,8 @@ class BudgetList(Schema):
 
 class BudgetCreated(Schema):
     budget_id: uuid.UUID
+    notes: list[str] = Field(
+        default_factory=list,
+        description="What the budget will count that the caller may not expect (an allocation value with no "
+        "cost allocated to it yet); empty when nothing.",
+    )

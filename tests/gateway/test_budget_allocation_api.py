@@ -119,6 +119,11 @@ def test_allocation_budget_spend_follows_showback_and_reallocation(
         {"type": "allocation", "dimension": "team", "values": ["unallocated", "mobile"]},
     )
     assert both.status_code == 201, both.text
+    assert both.json()["notes"] == [
+        "no cost has been allocated to 'mobile' by the 'team' dimension's active rules yet; the budget counts it "
+        "from when it is"
+    ]
+    assert created.json()["notes"] == []
 
     def spend(budget_id: str) -> tuple[Decimal, dict[str, Any]]:
         got = client.get(f"/v1/budgets/{budget_id}", headers=org.headers("viewer"))
