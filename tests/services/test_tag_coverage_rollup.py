@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from cloudoptima.domain.tag_policy import RequiredTag, TagPolicy
 from cloudoptima.services.ingestion import ingest_path
 from cloudoptima.services.tag_coverage_rollup import is_current
 from cloudoptima.services.tag_governance import GROUP_BY, TagGovernance, TagGovernanceError
-from cloudoptima.storage.models import Organization, ResourceDocument
+from cloudoptima.storage.models import CostRow, Organization, ResourceDocument
+from cloudoptima.storage.partitions import ensure_cost_partitions, months_between
 
 FOCUS_SAMPLE = Path(__file__).parents[1] / "fixtures" / "focus_official_sample" / "focus_1.0_sample_1000.csv"
 POLICY = TagPolicy(
@@ -150,3 +152,38 @@ def test_untagged_spend_names_a_bad_key_or_grouping(org: uuid.UUID, db_session: 
         assert caught.value.field == field, (key, group_by)
     empty = governance.untagged_spend("Environment", start, end, group_by="service")
     assert (empty.key, empty.currency, empty.items, empty.untagged_spend) == ("env", None, [], 0)
+
+
+def _cost(org: uuid.UUID, day: int, rid: str, cost: str, tags: dict[str, str]) -> CostRow:
+    start = datetime(2024, 9, day, tzinfo=UTC)
+    return CostRow(
+        id=uuid.uuid4(), organization_id=org, provider="aws", provider_name="AWS", charge_period_start=start,
+        charge_period_end=start + timedelta(days=1), billing_period_start=datetime(2024, 9, 1, tzinfo=UTC),
+        billing_period_end=datetime(2024, 10, 1, tzinfo=UTC), billed_cost=Decimal(cost),
+        effective_cost=Decimal(cost), billing_account_id="a", billing_currency="USD", charge_category="Usage",
+        service_name="EC2", resource_id=rid, tags=tags,
+    )  # fmt: skip
+
+
+def test_a_resource_whose_tags_changed_shows_its_latest_tags_on_both_paths(
+    org: uuid.UUID, db_session: Session
+) -> None:
+    ensure_cost_partitions(db_session.connection(), months_between(date(2024, 9, 1), date(2024, 10, 1)))
+    db_session.add_all(
+        [
+            _cost(org, 20, "r-1", "1.10", {"env": "qa", "team": "late"}),  # charged last: its values win
+            _cost(org, 2, "r-1", "2.20", {"env": "prod-x", "team": "early", "owner": "x"}),
+            _cost(org, 9, "r-2", "0.30", {"Team": "t"}),
+        ]
+    )
+    db_session.flush()
+    governance = TagGovernance(db_session, org)
+    governance.write_policy(POLICY)
+    start, end = PERIODS[0]
+    from_rollup = governance.untagged_resources("env", start, end)
+    db_session.execute(text("DELETE FROM cost_tag_coverage_state WHERE organization_id = :o"), {"o": org})
+    assert governance.untagged_resources("env", start, end) == from_rollup
+    assert [(r.resource_id, r.cost, r.tags) for r in from_rollup.items] == [
+        ("r-1", Decimal("3.30"), {"env": "qa", "team": "late", "owner": "x"}),
+        ("r-2", Decimal("0.30"), {"Team": "t"}),
+    ]
