@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from temporalio.worker import Worker
 from cloudoptima.services.cost_export_schedules import exports_config_from_settings
 from cloudoptima.services.ingestion import ingest_path
 from cloudoptima.settings import Settings
+from cloudoptima_gateway.main import build_app
 from cloudoptima_workflows.exports.activities import ExportActivities
 from cloudoptima_workflows.exports.inputs import ExportRunOutcome, run_export_workflow_id
 from cloudoptima_workflows.exports.workflows import RunCostExportWorkflow
@@ -185,3 +187,21 @@ async def test_schedules_are_backed_by_temporal_schedules(
     assert client.get(path, headers=headers).status_code == 404
     with pytest.raises(RPCError):
         await handle.describe()
+
+
+def test_without_temporal_a_run_is_a_503_and_recorded_failed(
+    engine: Engine, gateway_settings: Settings
+) -> None:
+    """Temporal unreachable (a closed port): the queued run cannot be handed over, so it is recorded failed."""
+    org = make_org(engine, gateway_settings, name="exports-offline")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+    settings = gateway_settings.model_copy(update={"temporal_address": closed})
+    with TestClient(build_app(settings)) as offline:
+        body = {"dataset": "daily", "format": "csv", **SEPTEMBER}
+        response = offline.post("/v1/exports/run", json=body, headers=org.headers("analyst"))
+        assert response.status_code == 503, response.text
+        [run] = offline.get("/v1/exports/runs", headers=org.headers("viewer")).json()["items"]
+    assert run["status"] == "failed" and "workflow service is unavailable" in run["error"]
+    assert run["manifest"] is None and run["finished_at"] is not None
