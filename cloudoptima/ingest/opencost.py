@@ -394,10 +394,6 @@ class OpenCostReader:
             raise BillingFileError(file, "the OpenCost answer holds no allocation", column="data")
         return allocations
 
-    @property
-    def num_rows(self) -> int:
-        return len(self._document) if self.json else -1
-
     def batches(self) -> Iterator[RawBatch]:
         """Canonical text rows in batches of at most ``batch_rows``."""
         rows: list[dict[str, str | None]] = []

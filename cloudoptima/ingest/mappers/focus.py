@@ -4,7 +4,8 @@ Contract: a header matches a FOCUS column when equal to its FOCUS name or its sn
 (``BilledCost``, ``billed_cost``, ``billedcost``). ``x_`` columns and any other non-FOCUS column (for example
 the official sample's ``Id``) are kept in ``extensions``; so are the 1.3 columns (AllocatedMethodId,
 AllocatedMethodDetails, AllocatedResourceId, AllocatedResourceName, AllocatedTags, ContractApplied,
-HostProviderName, ServiceProviderName), under their header names. Provider is derived from ``ProviderName``;
+HostProviderName, ServiceProviderName), under their header names (split cost allocation rows also gain
+``allocated_*`` tags, see ``cloudoptima.ingest.split_cost``). Provider is derived from ``ProviderName``;
 when a 1.3 file lacks the deprecated ProviderName (PublisherName), ServiceProviderName (HostProviderName)
 fills it and is then not repeated in ``extensions``.
 """
