@@ -3,7 +3,7 @@
 Issue 20's target: *the overview is interactive within 1.5 s of navigation on the demo data*.
 
 Starts ``cloudoptima up`` on free ports with a fresh state directory (the demo organisation and its sandbox
-estate, the console served from ``web/dist``; exactly as ``tests/browser/conftest.py`` does), signs in with the
+estate, the console served from ``web/dist``; ``cloudoptima_cli.up_child``, as ``tests/browser/conftest.py``), signs in with the
 demo login in Debian's headless Chromium (``/usr/bin/chromium``, ``CHROMIUM`` overrides; Playwright drives it,
 no browser is downloaded) and, ``--runs`` times: loads ``/`` afresh (its cookies cleared first, so a load starts
 at the sign-in form), signs in, waits for the Overview, opens the Cost explorer and goes
@@ -27,23 +27,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 from playwright.async_api import Page, Request, async_playwright
 
 from benchmarks._support import report
-from cloudoptima.embedded.ports import free_port
+from cloudoptima_cli.up_child import UpChildError, start_up_child
 
 REPO = Path(__file__).resolve().parents[1]
 CONSOLE = REPO / "web" / "dist"
@@ -96,41 +91,6 @@ BARE_FETCH = """async ([url, key]) => {
   if (!response.ok) throw new Error('overview answered ' + response.status);
   return performance.now() - started;
 }"""
-
-
-def _start_platform(state: Path) -> tuple[subprocess.Popen[str], str]:
-    ports: set[int] = set()
-    while len(ports) < 5:
-        ports.add(free_port())
-    gateway, temporal, ui, postgres, redis = sorted(ports)
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS"}}
-    env |= {"PYTHONUNBUFFERED": "1", "CLOUDOPTIMA_CONSOLE_DIR": str(CONSOLE)}
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "cloudoptima_cli", "up", "--state-dir", str(state)),
-            *("--port", str(gateway), "--temporal-port", str(temporal), "--temporal-ui-port", str(ui)),
-            *("--postgres-port", str(postgres), "--redis-port", str(redis)),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-    base_url = f"http://127.0.0.1:{gateway}"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"cloudoptima up exited early ({process.returncode})")
-        try:
-            if httpx.get(f"{base_url}/health/detailed", timeout=3).status_code == 200:
-                return process, base_url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    process.wait(60)
-    raise SystemExit("the platform never became healthy")
 
 
 async def _measure(base_url: str, credentials: dict[str, str], runs: int) -> dict[str, Any]:
@@ -205,18 +165,16 @@ def main() -> None:
     if not CHROMIUM.is_file():
         raise SystemExit(f"{CHROMIUM} missing: apt-get install --no-install-recommends chromium")
     with tempfile.TemporaryDirectory(prefix="cloudoptima-bench-console-") as folder:
-        state = Path(folder) / "state"
-        process, base_url = _start_platform(state)
         try:
-            credentials = json.loads((state / "demo-credentials.json").read_text())
-            measured = asyncio.run(_measure(base_url, credentials, args.runs))
+            child = start_up_child(
+                Path(folder) / "state", console_dir=CONSOLE, capture_output=False, cwd=REPO
+            )
+        except UpChildError as exc:
+            raise SystemExit(str(exc)) from exc
+        try:
+            measured = asyncio.run(_measure(child.base_url, child.credentials(), args.runs))
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            child.stop()
     cold, warm, bare = measured["cold_ms"], measured["warm_ms"], measured["bare_ms"]
     median_bare = statistics.median(bare)
     worst = max(*cold, *warm)

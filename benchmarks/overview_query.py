@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -88,9 +89,17 @@ class Estate:
     indexes_rebuilt: tuple[str, ...]
 
 
-def load_estate(engine: Engine, rows: int, *, chunk: int = 1_000_000) -> Estate:
-    """Generate ``rows`` cost rows of a new organisation inside Postgres (``FILL``: 12 months, 3 clouds, tags
-    ``team`` and ``env``), then build its daily rollup with ``refresh_daily_rollup`` as ingestion does, and
+def load_estate(
+    engine: Engine,
+    rows: int,
+    *,
+    fill: str = FILL,
+    params: Mapping[str, object] | None = None,
+    chunk: int = 1_000_000,
+) -> Estate:
+    """Generate ``rows`` cost rows of a new organisation inside Postgres (``fill``, by default ``FILL``: 12
+    months, 3 clouds, tags ``team`` and ``env``; an ``INSERT … SELECT`` over ``generate_series(1, :n)`` with
+    ``:org`` and ``:t0`` bound, plus ``params``), then build its daily rollup with ``refresh_daily_rollup`` as ingestion does, and
     ``ANALYZE``. ``cost_data``'s secondary indexes (the tag GIN, the time indexes) are dropped during the load
     and recreated afterwards from their own definitions (a bulk load's usual order: one index build instead of
     ten million index updates); the queries then run against exactly the product's indexes. The rollup is
@@ -109,8 +118,8 @@ def load_estate(engine: Engine, rows: int, *, chunk: int = 1_000_000) -> Estate:
     for offset in range(0, rows, chunk):
         with engine.begin() as connection:
             connection.execute(
-                text(FILL.replace("generate_series(1, :n)", f"generate_series({offset + 1}, {offset} + :n)")),
-                {"org": org, "n": min(chunk, rows - offset), "t0": utc(START)},
+                text(fill.replace("generate_series(1, :n)", f"generate_series({offset + 1}, {offset} + :n)")),
+                {**(params or {}), "org": org, "n": min(chunk, rows - offset), "t0": utc(START)},
             )
     with engine.begin() as connection:
         connection.exec_driver_sql("SET maintenance_work_mem = '256MB'")

@@ -166,45 +166,19 @@ def main() -> None:
         print(json.dumps(run_one(args.url, uuid.UUID(args.org), args.start, args.end, args.profile)))
         return
 
-    from sqlalchemy import insert, text
+    from sqlalchemy import text
 
     from benchmarks._support import embedded_database, report
-    from benchmarks.overview_query import FILL, RAW_TOTAL, utc
-    from cloudoptima.domain.organisation_settings import DEFAULT_ROLLUP_TAG_KEYS
-    from cloudoptima.storage.cost_loader import refresh_daily_rollup
+    from benchmarks.overview_query import FILL, RAW_TOTAL, load_estate, utc
     from cloudoptima.storage.engine import make_engine
-    from cloudoptima.storage.models import Organization
-    from cloudoptima.storage.partitions import ensure_cost_partitions, months_between
 
     with embedded_database() as url:
         engine = make_engine(url)
-        org = uuid.uuid4()
         started = time.perf_counter()
-        with engine.begin() as connection:
-            connection.execute(
-                insert(Organization).values(id=org, name="bench", subscription_tier="free", settings={})
-            )
-            ensure_cost_partitions(connection, months_between(START, END))
-        chunk = 500_000
         fill = RESOURCES_FILL if args.shape == "resources" else FILL
         resources = max(1, args.rows // (END - START).days)
-        for offset in range(0, args.rows, chunk):
-            with engine.begin() as connection:
-                connection.execute(
-                    text(
-                        fill.replace(
-                            "generate_series(1, :n)", f"generate_series({offset + 1}, {offset} + :n)"
-                        )
-                    ),
-                    {
-                        "org": org,
-                        "n": min(chunk, args.rows - offset),
-                        "t0": utc(START),
-                        "resources": resources,
-                    },
-                )
-        with engine.begin() as connection:
-            rollup_rows = refresh_daily_rollup(connection, org, START, END, DEFAULT_ROLLUP_TAG_KEYS)
+        estate = load_estate(engine, args.rows, fill=fill, params={"resources": resources}, chunk=500_000)
+        org, rollup_rows = estate.organization_id, estate.rollup_rows
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.exec_driver_sql("VACUUM ANALYZE cost_data")
             connection.exec_driver_sql("VACUUM ANALYZE cost_daily")

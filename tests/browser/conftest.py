@@ -3,7 +3,8 @@
 Contract:
 - ``stack`` (once for this folder, stopped after its last test so the rest of a run does not share the
   machine with it): ``cloudoptima up`` as a subprocess on free ports with a fresh state
-  directory, exactly as ``tests/e2e`` starts it (embedded Postgres, Redis and Temporal, worker, gateway serving
+  directory (``cloudoptima_cli.up_child``, which the console benchmark starts too), exactly as ``tests/e2e``
+  starts it (embedded Postgres, Redis and Temporal, worker, gateway serving
   the console from ``web/dist``, the demo organisation with the sandbox estate loaded); stopped with Ctrl-C.
 - ``browser`` (once for this folder): ``/usr/bin/chromium`` (``CHROMIUM`` overrides) through Playwright's
   ``executable_path`` with the flags this machine needs; no browser is ever downloaded. Missing: every browser
@@ -18,12 +19,7 @@ Contract:
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +29,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, Request, async_playwright
 
-from cloudoptima.embedded.ports import free_port
+from cloudoptima_cli.up_child import start_up_child
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -79,21 +75,6 @@ class PageLog:
         return [text for kind, text in self.console if kind == "error"]
 
 
-def _wait_healthy(process: subprocess.Popen[str], base_url: str, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"cloudoptima up exited early:\n{output}")
-        try:
-            if httpx.get(f"{base_url}/health/detailed", timeout=3).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("the platform never became healthy")
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.is_file():
@@ -112,45 +93,18 @@ def _needs_chromium(chromium_path: Path) -> None:
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("browser-stack") / "state"
-    ports: set[int] = set()
-    while len(ports) < 5:
-        ports.add(free_port())
-    gateway, temporal, ui, postgres, redis = sorted(ports)
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS"}}
-    env |= {"PYTHONUNBUFFERED": "1", "CLOUDOPTIMA_CONSOLE_DIR": str(CONSOLE_INDEX.parent)}
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "cloudoptima_cli", "up", "--state-dir", str(state)),
-            *("--port", str(gateway), "--temporal-port", str(temporal), "--temporal-ui-port", str(ui)),
-            *("--postgres-port", str(postgres), "--redis-port", str(redis)),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-    base_url = f"http://127.0.0.1:{gateway}"
+    child = start_up_child(state, console_dir=CONSOLE_INDEX.parent, cwd=REPO)
     try:
-        _wait_healthy(process, base_url)
-        credentials = json.loads((state / "demo-credentials.json").read_text())
+        credentials = child.credentials()
         yield Stack(
-            base_url=base_url,
+            base_url=child.base_url,
             email=credentials["email"],
             password=credentials["password"],
             api_key=credentials["api_key"],
             organization_id=credentials["organization_id"],
         )
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
-        elif process.stdout:
-            process.stdout.close()
+        child.stop()
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
