@@ -5,7 +5,8 @@
   the resources to fix list the API's total. The organisation's tag policy is put back afterwards.
 - Data health: the reconciliation rows of the default month (the last closed one) equal ``GET
   /v1/data/reconciliation`` (order, our total, provider total, status); an export schedule created through the
-  Exports form is listed (deleted through the API afterwards).
+  Exports form is listed (deleted through the API afterwards); a one-off export started with "Run now" is shown
+  queued, then succeeded, with the files and rows of its manifest.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from tests.browser.conftest import CONSOLE_INDEX, PageLog, Stack
 pytestmark = pytest.mark.e2e
 SCHEDULE_NAME = "Governance test export"
 MISSING_KEY = "cost_center"  # a key the demo estate's resources lack (some or all)
-SLOW_MS = 20_000  # a save answered, then a re-read, on a machine shared with a test run
+SLOW_MS = 20_000
+RUN_MS = 90_000  # queued, picked up by the worker and written on a machine shared with a test run  # a save answered, then a re-read, on a machine shared with a test run
 
 
 @pytest.fixture
@@ -106,6 +108,15 @@ async def test_tag_policy_edit_and_coverage_equal_the_api(
                 params={"key": MISSING_KEY, "start": start, "end": end, "limit": 20},
             )
         ).json()
+        by_account = (
+            await admin.get(
+                "/v1/tags/untagged-spend",
+                params={"key": MISSING_KEY, "start": start, "end": end, "group_by": "account"},
+            )
+        ).json()
+        await expect(page.get_by_test_id("tag-key-spend")).to_have_attribute(
+            "data-value", _js_number(by_account["untagged_spend"]), timeout=SLOW_MS
+        )
         if untagged["total"] > 0:
             await expect(page.get_by_test_id("tag-fix-table")).to_have_attribute(
                 "data-total", str(untagged["total"])
@@ -160,4 +171,18 @@ async def test_reconciliation_rows_equal_the_api_and_an_export_schedule_is_creat
             if item["name"] == SCHEDULE_NAME:
                 deleted = await admin.delete(f"/v1/exports/schedules/{item['schedule_id']}")
                 assert deleted.status_code == 204, deleted.text
+
+    # A one-off export: answered 202 queued, the runs table is read again until the run has settled.
+    await page.get_by_test_id("export-new").click()
+    await page.get_by_test_id("export-form-dataset").select_option("daily")
+    await page.get_by_test_id("export-form-format").select_option("csv")
+    await page.get_by_test_id("export-form-path").fill("governance-test")
+    await page.get_by_test_id("export-form-run").click()
+    run = page.get_by_test_id("export-run").first
+    await expect(run).to_have_attribute("data-status", "succeeded", timeout=RUN_MS)
+    run_id = await run.get_attribute("data-id")
+    recorded = (await admin.get(f"/v1/exports/runs/{run_id}")).json()
+    assert recorded["status"] == "succeeded", recorded
+    await expect(run.get_by_test_id("export-run-files")).to_have_text(str(len(recorded["manifest"]["files"])))
+    await expect(run.get_by_test_id("export-run-rows")).to_have_text(str(recorded["manifest"]["rows"]))
     assert not page_log.errors
