@@ -48,6 +48,7 @@ from cloudoptima.domain.cost_exports import (
 from cloudoptima.security.encryption import CredentialCipher, CredentialDecryptionError
 from cloudoptima.services.cost_exports import (
     DATASETS,
+    FOCUS_VERSIONS,
     ExportDestination,
     ExportError,
     ExportPathError,
@@ -73,7 +74,7 @@ from cloudoptima.storage.models.cost_exports import CostExportRunRow, CostExport
 from cloudoptima.storage.tenancy import tenant_session
 
 TEMPORAL_PREFIX = "cloudoptima-export-"
-CHANGEABLE = ("name", "dataset", "format", "partition", "destination", "schedule")
+CHANGEABLE = ("name", "dataset", "format", "partition", "destination", "schedule", "focus_version")
 _DESTINATION: TypeAdapter[FolderDestinationSpec | S3DestinationSpec] = TypeAdapter(DestinationSpec)
 
 
@@ -129,6 +130,7 @@ class ExportScheduleView:
     temporal_schedule_id: str
     created_by: uuid.UUID | None
     created_at: datetime
+    focus_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ def _schedule_view(row: CostExportScheduleRow) -> ExportScheduleView:
         temporal_schedule_id=row.temporal_schedule_id,
         created_by=row.created_by,
         created_at=row.created_at,
+        focus_version=row.focus_version,
     )
 
 
@@ -312,9 +315,18 @@ class ExportSchedules:
         partition: object,
         destination: Mapping[str, Any],
         recurrence: Recurrence,
+        focus_version: object = None,
     ) -> dict[str, Any]:
         if dataset not in DATASETS:
             raise ExportInputError(f"dataset: expected one of {', '.join(DATASETS)}, got {dataset!r}")
+        if focus_version is not None and focus_version not in FOCUS_VERSIONS:
+            raise ExportInputError(
+                f"focus_version: expected one of {', '.join(FOCUS_VERSIONS)}, got {focus_version!r}"
+            )
+        if focus_version is not None and dataset != "focus_raw":
+            raise ExportInputError(
+                f"focus_version: only the focus_raw dataset has a FOCUS version, not {dataset}"
+            )
         if format not in ("csv", "parquet"):
             raise ExportInputError(f"format: expected csv or parquet, got {format!r}")
         if partition not in ("month", "day"):
@@ -326,6 +338,7 @@ class ExportSchedules:
             "format": format,
             "partition": partition,
             "destination": spec.model_dump(mode="json"),
+            "focus_version": focus_version,
             **recurrence_columns(recurrence),
         }
 
@@ -351,8 +364,10 @@ class ExportSchedules:
         now: datetime,
         name: str | None = None,
         created_by: uuid.UUID | None = None,
+        focus_version: object = None,
     ) -> ExportScheduleView:
-        """Check everything and insert the schedule (nothing fires it yet)."""
+        """Check everything and insert the schedule (nothing fires it yet); ``focus_version`` ``1.2`` |
+        ``1.3`` for ``focus_raw`` only (None: 1.2)."""
         columns = self._checked(
             name=name,
             dataset=dataset,
@@ -360,6 +375,7 @@ class ExportSchedules:
             partition=partition,
             destination=destination,
             recurrence=recurrence,
+            focus_version=focus_version,
         )
         return _schedule_view(
             self._rows.insert(columns, temporal_schedule_id, created_by=created_by, now=now)
@@ -392,6 +408,7 @@ class ExportSchedules:
             partition=changes.get("partition", row.partition),
             destination=changes.get("destination", row.destination),
             recurrence=recurrence,
+            focus_version=changes.get("focus_version", row.focus_version),
         )
         for column, value in columns.items():
             setattr(row, column, value)
@@ -590,7 +607,7 @@ def perform_scheduled_export(
         if done is not None:
             return _run_view(done)
     start, end = scheduled_period(view.recurrence.frequency, view.recurrence.timezone, at)
-    request = check_request(view.dataset, view.format, view.partition, start, end)
+    request = check_request(view.dataset, view.format, view.partition, start, end, view.focus_version)
     return perform_export(
         engine,
         organization_id,

@@ -110,6 +110,7 @@ def _out(view: ExportScheduleView, state: temporal.TemporalScheduleState | None)
         **state_fields(state),
         temporal_schedule_id=view.temporal_schedule_id,
         created_at=view.created_at,
+        focus_version=view.focus_version,
     )
 
 
@@ -209,6 +210,7 @@ async def create_schedule(
             now=now,
             name=body.name,
             created_by=principal.user_id,
+            focus_version=body.focus_version,
         )
 
     try:

@@ -36,6 +36,8 @@ class ExportScheduleIn(BaseModel):
     dataset: str = "focus_raw"
     format: str = "parquet"
     partition: str = "month"
+    focus_version: str | None = None
+    """``1.2`` (the default) or ``1.3``: the FOCUS version of ``focus_raw`` columns (that dataset only)."""
     destination: dict[str, Any] = Field(default_factory=lambda: {"kind": "folder", "path": "."})
     schedule: dict[str, Any]
 
@@ -49,6 +51,7 @@ class ExportSchedulePatch(BaseModel):
     dataset: str | None = None
     format: str | None = None
     partition: str | None = None
+    focus_version: str | None = None
     destination: dict[str, Any] | None = None
     schedule: dict[str, Any] | None = None
 
@@ -75,6 +78,8 @@ class ExportScheduleOut(BaseModel):
     temporal_schedule_id: str
     next_run_times: list[datetime]
     created_at: datetime
+    focus_version: str | None = None
+    """FOCUS version of ``focus_raw`` columns (None: 1.2 or another dataset)."""
 
 
 class ExportScheduleList(BaseModel):
