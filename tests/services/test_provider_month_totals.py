@@ -147,11 +147,15 @@ def collected(engine: Engine) -> Iterator[tuple[uuid.UUID, uuid.UUID]]:
             id=account_id, organization_id=org_id, provider="aws", account_identifier=live_aws.ACCOUNT
         )
         # The cost window and then the provider-total step, as collect_account runs them (its inventory of
-        # every AWS service is left out: it costs seconds and plays no part here).
+        # every AWS service is left out: it costs seconds on moto and plays no part here; the wiring is
+        # tested over the sandbox in test_collection_account).
         plan = plan_windows(TODAY, None, initial_days=64, restate_days=3, window_days=100)
-        assert plan.windows == [(date(2026, 9, 1), date(2026, 11, 4))]
-        load_costs(context, ref, row, provider, *plan.windows[0], None)
-        assert collect_month_totals(context, ref, row, provider, plan.start, plan.end, TODAY) == 2
+        assert plan.first_sync and plan.windows == [(date(2026, 9, 1), date(2026, 11, 4))]
+        assert load_costs(context, ref, row, provider, *plan.windows[0], None).rows == 63  # all but Oct 31
+        recorded = collect_month_totals(
+            context, ref, row, provider, plan.start, plan.end, TODAY, first_sync=True
+        )
+        assert recorded == 2
     yield org_id, account_id
     with engine.begin() as connection:
         for model in (CostDaily, CostRow):
@@ -243,6 +247,12 @@ def test_unavailable_totals_keep_their_reason_and_only_closed_months_are_asked(
 ) -> None:
     org, account = collected
     assert closed_months(date(2026, 9, 15), date(2026, 11, 4), TODAY) == [date(2026, 9, 1), date(2026, 10, 1)]
+    # A first sync from mid-September never collected its first days: only October can be compared.
+    assert closed_months(date(2026, 9, 15), date(2026, 11, 4), TODAY, first_sync=True) == [date(2026, 10, 1)]
+    assert closed_months(date(2026, 9, 1), date(2026, 11, 4), TODAY, first_sync=True) == [
+        date(2026, 9, 1),
+        date(2026, 10, 1),
+    ]
     with engine.begin() as connection:
         record_month_totals(
             connection,

@@ -244,7 +244,17 @@ def _collect_locked(
         )
     if state.forecast is None and not any(f.step == "forecast" for f in state.failures):
         # The provider's own monthly totals (for reconciliation): best effort, records why when unavailable.
-        collect_month_totals(context, ref, row, provider, state.plan.start, state.plan.end, as_of, connection)
+        collect_month_totals(
+            context,
+            ref,
+            row,
+            provider,
+            state.plan.start,
+            state.plan.end,
+            as_of,
+            connection,
+            first_sync=state.plan.first_sync,
+        )
         state.forecast, _ = run.attempt(
             "forecast",
             lambda: collect_provider_forecast(context, ref, provider, as_of, connection),

@@ -2,7 +2,9 @@
 for reconciliation (``cloudoptima.services.data_trust``, #21).
 
 Contract: :func:`collect_month_totals` takes the months intersecting ``[start, end)`` (the collection plan)
-whose last day is before ``today`` (a month still running has no final total), asks the connector for their
+whose last day is before ``today`` (a month still running has no final total) — on an account's first sync
+not the month ``start`` falls inside when it does not begin it (those earlier days were never collected, so
+that month's total could only mismatch) — asks the connector for their
 totals when it has the :class:`~cloudoptima.clouds.month_totals.MonthTotalsSource` capability, and replaces
 the account's recorded totals of those months (one transaction). Best effort, never raises a provider error:
 a connector without the capability, a read that fails (permission denied, throttled, unavailable) or a month
@@ -24,9 +26,12 @@ from cloudoptima.services.data_trust.provider_totals import record_month_totals
 from cloudoptima.storage.models import CloudAccount
 
 
-def closed_months(start: date, end: date, today: date) -> list[date]:
-    """First days of the months intersecting ``[start, end)`` that ended before ``today``."""
-    return [m for m in months_between(start, end) if next_month(m) <= today]
+def closed_months(start: date, end: date, today: date, *, first_sync: bool = False) -> list[date]:
+    """First days of the months intersecting ``[start, end)`` that ended before ``today`` (on a first sync,
+    without a month that begins before ``start``)."""
+    return [
+        m for m in months_between(start, end) if next_month(m) <= today and not (first_sync and m < start)
+    ]
 
 
 def collect_month_totals(
@@ -38,9 +43,11 @@ def collect_month_totals(
     end: date,
     today: date,
     connection: Connection | None = None,
+    *,
+    first_sync: bool = False,
 ) -> int:
     """See the module contract."""
-    months = closed_months(start, end, today)
+    months = closed_months(start, end, today, first_sync=first_sync)
     if not months:
         return 0
     totals: list[MonthTotal] = []
