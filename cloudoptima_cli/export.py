@@ -22,10 +22,15 @@ def export(
     dataset: Annotated[str, typer.Option("--dataset", help="focus_raw or daily.")] = "focus_raw",
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
     partition: Annotated[str, typer.Option("--partition", help="month or day.")] = "month",
+    focus_version: Annotated[
+        str | None,
+        typer.Option("--focus-version", help="focus_raw columns as FOCUS 1.2 (default) or 1.3."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
     state_dir: StateDir = None,
 ) -> None:
-    """Export an organisation's cost data as CSV or Parquet files plus manifest.json (re-running replaces)."""
+    """Export an organisation's cost data as CSV or Parquet files plus manifest.json (re-running replaces);
+    directly, without the API or a worker."""
     from pydantic import ValidationError
 
     from cloudoptima.domain.cost_exports import ExportRequest
@@ -40,7 +45,14 @@ def export(
 
     try:
         request = ExportRequest.model_validate(
-            {"dataset": dataset, "format": fmt, "partition": partition, "start": start, "end": end}
+            {
+                "dataset": dataset,
+                "format": fmt,
+                "partition": partition,
+                "start": start,
+                "end": end,
+                "focus_version": focus_version,
+            }
         )
     except ValidationError as exc:
         first = exc.errors()[0]
