@@ -62,7 +62,7 @@ def _summary(run: ExportRunView) -> ExportRunSummary:
         files=len(manifest["files"]) if "files" in manifest else None,
         rows=manifest.get("rows"),
         billed_cost=manifest.get("billed_cost"),
-        focus_version=manifest.get("focus_version"),
+        focus_version=manifest.get("focus_version") or run.focus_version,
         started_at=run.started_at,
     )
 
@@ -87,8 +87,9 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         domain="platform",
         title="Cost export runs",
         description=(
-            "Recent scheduled and one-off cost exports (raw FOCUS 1.2 rows, daily or allocated daily rollups "
-            "as CSV/Parquet to a folder or S3): status, error, period and the manifest's totals (rows, "
+            "Recent scheduled and one-off cost exports (raw FOCUS 1.2 or 1.3 rows, daily or allocated daily "
+            "rollups as CSV/Parquet to a folder or S3): status (queued, running, succeeded, failed), error, "
+            "period and the manifest's totals (rows, "
             "BilledCost per currency) so a reader can check an export is complete.\n"
             'Example: {"limit": 5}'
         ),
