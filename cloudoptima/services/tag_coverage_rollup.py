@@ -119,27 +119,53 @@ def untagged_spend(
     ]
 
 
-def inventory(session: Session, organization_id: uuid.UUID) -> dict[str, InventoryResource]:
-    """The live inventory by resource id (the first document of an id wins)."""
+_INVENTORY = (
+    "SELECT DISTINCT ON (resource_id) resource_id, resource_name, resource_type, provider, region, "
+    "cloud_account_id, tags FROM resources WHERE organization_id = :org AND status <> 'deleted'"
+)
+
+
+def inventory_tag_sets(session: Session, organization_id: uuid.UUID) -> list[tuple[str, int]]:
+    """``(tags JSON text, resources)``: the live inventory (one document per resource id) by tag set."""
+    return [
+        (str(row[0]), int(row[1]))
+        for row in session.execute(
+            text(f"SELECT d.tags::text, count(*) FROM ({_INVENTORY} ORDER BY resource_id, id) d GROUP BY 1"),
+            {"org": organization_id},
+        )
+    ]
+
+
+def inventory_tags(session: Session, organization_id: uuid.UUID) -> dict[str, str]:
+    """The live inventory's tags (JSON text) by resource id (one document per resource id)."""
+    return {
+        str(row[0]): str(row[1])
+        for row in session.execute(
+            text(f"SELECT d.resource_id, d.tags::text FROM ({_INVENTORY} ORDER BY resource_id, id) d"),
+            {"org": organization_id},
+        )
+    }
+
+
+def inventory(
+    session: Session, organization_id: uuid.UUID, resource_ids: list[str]
+) -> dict[str, InventoryResource]:
+    """The live inventory documents of ``resource_ids`` (one per resource id)."""
     found: dict[str, InventoryResource] = {}
+    if not resource_ids:
+        return found
     for row in session.execute(
-        text(
-            "SELECT resource_id, resource_name, resource_type, provider, region, cloud_account_id, tags "
-            "FROM resources WHERE organization_id = :org AND status <> 'deleted'"
-        ),
-        {"org": organization_id},
+        text(f"{_INVENTORY} AND resource_id = ANY(:ids) ORDER BY resource_id, id"),
+        {"org": organization_id, "ids": resource_ids},
     ):
-        found.setdefault(
-            row.resource_id,
-            InventoryResource(
-                resource_id=row.resource_id,
-                name=row.resource_name,
-                type=row.resource_type,
-                provider=row.provider,
-                region=row.region,
-                account=str(row.cloud_account_id) if row.cloud_account_id else None,
-                tags=dict(row.tags or {}),
-            ),
+        found[row.resource_id] = InventoryResource(
+            resource_id=row.resource_id,
+            name=row.resource_name,
+            type=row.resource_type,
+            provider=row.provider,
+            region=row.region,
+            account=str(row.cloud_account_id) if row.cloud_account_id else None,
+            tags=dict(row.tags or {}),
         )
     return found
 

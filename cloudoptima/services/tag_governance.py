@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.domain.tag_policy import RequiredTag, TagPolicy, tag_key_problem
 from cloudoptima.services import tag_coverage_rollup as rollup
-from cloudoptima.storage.cost_loader.tag_coverage import full_mask, rebuild_tag_coverage
+from cloudoptima.storage.cost_loader.tag_coverage import full_mask, key_mask, rebuild_tag_coverage
 from cloudoptima.storage.models import Organization, ResourceDocument
 
 _ZERO = Decimal(0)
@@ -126,6 +126,12 @@ class UntaggedSpendReport:
 
 
 GROUP_BY = ("account", "service")
+
+
+def _mask_of(policy: TagPolicy, tags_text: str) -> int:
+    """The required keys (bits) a tag set given as JSON text carries; not an object: none."""
+    loaded = json.loads(tags_text)
+    return key_mask(policy, loaded if isinstance(loaded, dict) else None)
 
 
 def _ranked(amounts: dict[str, Decimal]) -> list[UntaggedSpend]:
@@ -423,13 +429,16 @@ class TagGovernance:
                 untagged_total += group.billed
                 by_account[group.account or "(none)"] += group.billed
                 by_service[group.service_name or "(none)"] += group.billed
-        inventory = rollup.inventory(self._session, self._org)
-        outside = rollup.billed_outside_inventory(self._session, self._org, start, end, chosen or "")
-        resources = len(inventory) + sum(count for _, count in outside)
+        # The inventory by tag set (its masks computed once a set) and the billed resources it does not know.
+        counted = [
+            (_mask_of(policy, tags_text), count)
+            for tags_text, count in rollup.inventory_tag_sets(self._session, self._org)
+        ]
+        counted += rollup.billed_outside_inventory(self._session, self._org, start, end, chosen or "")
+        resources = sum(count for _, count in counted)
         keys = []
         for index, rule in enumerate(policy.required):
-            carrying = sum(1 for doc in inventory.values() if rule.value_in(doc.tags) is not None)
-            carrying += sum(count for mask, count in outside if mask >> index & 1)
+            carrying = sum(count for mask, count in counted if mask >> index & 1)
             keys.append(
                 KeyCoverage(
                     key=rule.key,
@@ -504,18 +513,22 @@ class TagGovernance:
     ) -> UntaggedPage:
         """``untagged_resources`` of a required key answered from the coverage rollups."""
         chosen = self._rollup_currency(start, end, currency)
-        inventory = rollup.inventory(self._session, self._org)
+        bit = 1 << policy.required.index(rule)
+        masks: dict[str, int] = {}
+        inventory = rollup.inventory_tags(self._session, self._org)
         billed = {
             b.resource_id: b
             for b in rollup.billed_resources(
                 self._session, self._org, start, end, chosen or "", policy.required.index(rule)
             )
         }
-        lacking: list[tuple[Decimal, str]] = [
-            (billed[rid].cost if rid in billed else _ZERO, rid)
-            for rid, doc in inventory.items()
-            if rule.value_in(doc.tags) is None
-        ]
+        lacking: list[tuple[Decimal, str]] = []
+        for rid, tags_text in inventory.items():
+            mask = masks.get(tags_text)
+            if mask is None:
+                mask = masks[tags_text] = _mask_of(policy, tags_text)
+            if not mask & bit:
+                lacking.append((billed[rid].cost if rid in billed else _ZERO, rid))
         lacking += [(b.cost, rid) for rid, b in billed.items() if rid not in inventory]
         lacking.sort(key=lambda item: (-item[0], item[1]))
         page = lacking[offset : offset + limit]
@@ -523,9 +536,10 @@ class TagGovernance:
         tag_sets = rollup.billed_tags(
             self._session, self._org, t0, t1, chosen or "", [rid for _, rid in page if rid not in inventory]
         )
+        docs = rollup.inventory(self._session, self._org, [rid for _, rid in page if rid in inventory])
         items = []
         for cost, rid in page:
-            doc = inventory.get(rid)
+            doc = docs.get(rid)
             if doc is not None:
                 tags = dict(doc.tags)
             else:
