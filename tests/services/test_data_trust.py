@@ -76,6 +76,7 @@ def test_the_cur_sample_reconciles_to_its_own_total(engine: Engine, org: uuid.UU
     assert item.account.billing_account_id == CUR_ACCOUNT
     assert item.origin == "file" and item.basis == "billed"
     assert "UnblendedCost" in item.provider_basis
+    assert item.comparison.startswith("billed vs billed") and item.unavailable_reason is None
     assert item.our_total == item.provider_total == _cur_total(rows)
     assert item.delta == 0 and item.status == "reconciled"
     # The sample's billing period is all of November but its rows stop on the 14th: the closed month's last
@@ -191,6 +192,7 @@ def test_freshness_and_the_days_a_chart_should_flag(engine: Engine, org: uuid.UU
         trust = period_trust(session, org, date(2023, 11, 1), date(2023, 11, 16), now)
     [account] = report.accounts
     assert account.latest_usage_day == date(2023, 11, 14) and account.last_arrived_at is not None
+    assert account.origin == "file" and "UnblendedCost" in account.basis_source  # the CUR's billed cost
     assert account.restating_days == [date(2023, 11, 12), date(2023, 11, 13), date(2023, 11, 14)]
     assert trust.unreconciled_days == [date(2023, 11, d) for d in (12, 13, 14, 15)]
     assert all("restatement" in r[0] for r in trust.reasons.values())

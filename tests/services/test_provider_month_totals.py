@@ -29,7 +29,7 @@ from cloudoptima.services.collection.context import CollectionContext
 from cloudoptima.services.collection.costs import load_costs
 from cloudoptima.services.collection.month_totals import closed_months, collect_month_totals
 from cloudoptima.services.data_trust.provider_totals import month_totals_of, record_month_totals
-from cloudoptima.services.data_trust.service import period_trust, reconcile_month
+from cloudoptima.services.data_trust.service import freshness, period_trust, reconcile_month
 from cloudoptima.services.ingestion import ingest_path
 from cloudoptima.storage.models import (
     CloudAccount,
@@ -198,6 +198,10 @@ def test_collection_records_the_providers_month_total_and_it_reconciles(
     bases = {b.basis: b for b in september.other_bases}
     assert bases["effective"].provider_total == bases["effective"].our_total == 30 * SEP_DAY
     assert bases["blended"].provider_total == Decimal("33.5") and bases["blended"].our_total is None
+    with Session(engine) as session:
+        [fresh] = freshness(session, org, LATER).accounts
+    assert fresh.origin == "collection" and fresh.basis == "billed" and "UnblendedCost" in fresh.basis_source
+    assert fresh.latest_usage_day == TODAY and fresh.restating_days == []  # 3 days before Nov 20 lie after it
 
 
 def test_a_provider_total_that_differs_is_a_mismatch_with_the_delta_and_the_missing_last_day_is_named(

@@ -487,7 +487,7 @@ def freshness(
         basis_source = (
             "; ".join(_FORMAT_BASIS.get(f, f) for f in sorted(f for f in formats if f)) or "FOCUS BilledCost"
         )
-        if arrived is None and row["last_sync"] is not None:
+        if arrived is None and (row["last_sync"] is not None or row["collected_account"]):
             arrived, origin = row["last_sync"], "collection"
             basis_source = _COLLECTION_BASIS.get(row["provider"], "provider cost API")
         latest: date | None = row["latest"]
