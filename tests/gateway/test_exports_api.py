@@ -84,11 +84,20 @@ async def test_one_off_exports_are_queued_then_recorded_with_their_manifest_or_f
     assert queued["status"] == "queued" and queued["manifest"] is None and queued["finished_at"] is None
     path = f"/v1/exports/runs/{queued['run_id']}"
     assert client.get(path, headers=org.headers("viewer")).json()["status"] == "queued"
+    root = gateway_settings.state_path / "exports" / str(org.id)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "taken").write_text("a file, not a folder")
+    failing = client.post(
+        "/v1/exports/run",
+        json={**body, "destination": {"kind": "folder", "path": "taken"}},
+        headers=org.headers("analyst"),
+    ).json()
     async with _export_worker(temporal_env, engine, gateway_settings):
         outcome = await _finished(temporal_env, queued["run_id"], record="run_cost_export")
         assert outcome.status == "succeeded", outcome.error
-        run = client.get(path, headers=org.headers("viewer")).json()
-        assert run["run_id"] == queued["run_id"] and run["status"] == "succeeded" and run["error"] is None
+        assert (await _finished(temporal_env, failing["run_id"])).status == "failed"
+    run = client.get(path, headers=org.headers("viewer")).json()
+    assert run["run_id"] == queued["run_id"] and run["status"] == "succeeded" and run["error"] is None
     manifest = run["manifest"]
     assert round(Decimal(manifest["billed_cost"]["USD"]), 6) == Decimal("20.520227")
     folder = (
@@ -98,14 +107,6 @@ async def test_one_off_exports_are_queued_then_recorded_with_their_manifest_or_f
     [file] = manifest["files"]
     assert hashlib.sha256((folder / file["path"]).read_bytes()).hexdigest() == file["sha256"]
 
-    (gateway_settings.state_path / "exports" / str(org.id) / "taken").write_text("a file, not a folder")
-    async with _export_worker(temporal_env, engine, gateway_settings):
-        failing = client.post(
-            "/v1/exports/run",
-            json={**body, "destination": {"kind": "folder", "path": "taken"}},
-            headers=org.headers("analyst"),
-        ).json()
-        assert (await _finished(temporal_env, failing["run_id"])).status == "failed"
     failed = client.get(f"/v1/exports/runs/{failing['run_id']}", headers=org.headers("viewer")).json()
     assert failed["status"] == "failed" and failed["manifest"] is None and "taken" in failed["error"]
     other = make_org(engine, gateway_settings, name="exports-other")
