@@ -32,9 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudoptima.domain.cost_exports import MANIFEST_NAME, ExportRequest
 from cloudoptima.services.cost_export_schedules import ExportsConfig
 from cloudoptima.services.cost_exports.destinations import contained_path
-from cloudoptima.services.org_sweep import per_organisation
+from cloudoptima.services.org_sweep import in_batches, per_organisation
 from cloudoptima.storage.models.cost_exports import CostExportRunRow
-from cloudoptima.storage.tenancy import tenant_session
 
 DEFAULT_BATCH: Final = 200
 FINISHED = ("succeeded", "failed")
@@ -89,32 +88,29 @@ def prune_organisation(
     """Prune one organisation's old export runs and their folders (module contract); returns how many."""
     if now.tzinfo is None:
         raise ValueError("now: must carry a time zone")
-    if batch_size < 1:
-        raise ValueError("batch_size: must be at least 1")
     cutoff = now - timedelta(days=config.retention_days)
-    pruned = 0
-    while True:
-        with tenant_session(factory, organization_id) as session:
-            runs = session.scalars(
-                select(CostExportRunRow)
-                .where(
-                    CostExportRunRow.organization_id == organization_id,
-                    CostExportRunRow.status.in_(FINISHED),
-                    CostExportRunRow.finished_at < cutoff,
-                )
-                .order_by(CostExportRunRow.finished_at, CostExportRunRow.id)
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            kept = _folders_of_kept_runs(session, organization_id, config, cutoff)
-            for run in runs:
-                folder = export_folder(config, organization_id, run)
-                if folder is not None and folder not in kept:
-                    remove_export_folder(folder)
-                session.delete(run)
-        pruned += len(runs)
-        if len(runs) < batch_size:
-            return pruned
+
+    def step(session: Session) -> int:
+        runs = session.scalars(
+            select(CostExportRunRow)
+            .where(
+                CostExportRunRow.organization_id == organization_id,
+                CostExportRunRow.status.in_(FINISHED),
+                CostExportRunRow.finished_at < cutoff,
+            )
+            .order_by(CostExportRunRow.finished_at, CostExportRunRow.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        kept = _folders_of_kept_runs(session, organization_id, config, cutoff)
+        for run in runs:
+            folder = export_folder(config, organization_id, run)
+            if folder is not None and folder not in kept:
+                remove_export_folder(folder)
+            session.delete(run)
+        return len(runs)
+
+    return in_batches(factory, organization_id, batch_size, step)
 
 
 def _folders_of_kept_runs(

@@ -24,9 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.reports.store import ReportStore
-from cloudoptima.services.org_sweep import per_organisation
+from cloudoptima.services.org_sweep import in_batches, per_organisation
 from cloudoptima.storage.models import ReportRow
-from cloudoptima.storage.tenancy import tenant_session
 
 DEFAULT_BATCH: Final = 500
 
@@ -42,29 +41,26 @@ def prune_organisation(
     """Prune one organisation's expired artifacts (module contract); returns how many."""
     if now.tzinfo is None:
         raise ValueError("now: must carry a time zone")
-    if batch_size < 1:
-        raise ValueError("batch_size: must be at least 1")
-    pruned = 0
-    while True:
-        with tenant_session(factory, organization_id) as session:
-            rows = session.scalars(
-                select(ReportRow)
-                .where(
-                    ReportRow.organization_id == organization_id,
-                    ReportRow.artifact_key.is_not(None),
-                    ReportRow.expires_at <= now,
-                )
-                .order_by(ReportRow.expires_at, ReportRow.id)
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for row in rows:
-                assert row.artifact_key is not None
-                store.delete(row.artifact_key)
-                row.artifact_key = None
-        pruned += len(rows)
-        if len(rows) < batch_size:
-            return pruned
+
+    def step(session: Session) -> int:
+        rows = session.scalars(
+            select(ReportRow)
+            .where(
+                ReportRow.organization_id == organization_id,
+                ReportRow.artifact_key.is_not(None),
+                ReportRow.expires_at <= now,
+            )
+            .order_by(ReportRow.expires_at, ReportRow.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            assert row.artifact_key is not None
+            store.delete(row.artifact_key)
+            row.artifact_key = None
+        return len(rows)
+
+    return in_batches(factory, organization_id, batch_size, step)
 
 
 def prune_expired_artifacts(
