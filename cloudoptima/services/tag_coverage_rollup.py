@@ -46,10 +46,10 @@ class InventoryResource:
 
 
 @dataclass(frozen=True)
-class BilledResource:
+class LackingResource:
     resource_id: str
-    mask: int
     cost: Decimal
+    in_inventory: bool
 
 
 def is_current(session: Session, organization_id: uuid.UUID, policy: TagPolicy) -> bool:
@@ -136,17 +136,6 @@ def inventory_tag_sets(session: Session, organization_id: uuid.UUID) -> list[tup
     ]
 
 
-def inventory_tags(session: Session, organization_id: uuid.UUID) -> dict[str, str]:
-    """The live inventory's tags (JSON text) by resource id (one document per resource id)."""
-    return {
-        str(row[0]): str(row[1])
-        for row in session.execute(
-            text(f"SELECT d.resource_id, d.tags::text FROM ({_INVENTORY} ORDER BY resource_id, id) d"),
-            {"org": organization_id},
-        )
-    }
-
-
 def inventory(
     session: Session, organization_id: uuid.UUID, resource_ids: list[str]
 ) -> dict[str, InventoryResource]:
@@ -195,29 +184,59 @@ def billed_outside_inventory(
     ]
 
 
-def billed_resources(
-    session: Session, organization_id: uuid.UUID, start: date, end: date, currency: str, bit: int
-) -> list[BilledResource]:
-    """The resources billed in the period with their cost: those lacking mask bit ``bit`` and every one the
-    inventory knows (whose current tags decide)."""
-    return [
-        BilledResource(row.resource_id, int(row.mask), Decimal(row.cost))
-        for row in session.execute(
-            text(
-                f"""
-                SELECT r.resource_id, r.mask, r.cost FROM (
-                    SELECT resource_id, bit_or(key_mask) AS mask, sum(billed_cost) AS cost
-                    FROM cost_tag_resource_days
-                    WHERE organization_id = :org AND usage_date >= :d0 AND usage_date < :d1
-                        AND billing_currency = :currency
-                    GROUP BY resource_id
-                ) r
-                WHERE r.mask & :bit = 0 OR EXISTS ({_LIVE})
-                """
-            ),
-            {"org": organization_id, "d0": start, "d1": end, "currency": currency, "bit": 1 << bit},
+def lacking_page(
+    session: Session,
+    organization_id: uuid.UUID,
+    start: date,
+    end: date,
+    currency: str,
+    bit: int,
+    lacking_tag_sets: list[str],
+    limit: int,
+    offset: int,
+) -> tuple[list[LackingResource], int]:
+    """One page of the resources lacking mask bit ``bit`` — the inventory's whose tags (JSON text) are in
+    ``lacking_tag_sets``, and the billed ones the inventory does not know whose mask lacks the bit — with their
+    billed cost in the period, costliest first then by id (code point order, as Python sorts); and their total."""
+    params: dict[str, Any] = {
+        "org": organization_id,
+        "d0": start,
+        "d1": end,
+        "currency": currency,
+        "bit": 1 << bit,
+        "sets": lacking_tag_sets,
+        "limit": limit,
+        "offset": offset,
+    }
+    lacking = f"""
+        WITH billed AS (
+            SELECT resource_id, bit_or(key_mask) AS mask, sum(billed_cost) AS cost FROM cost_tag_resource_days
+            WHERE organization_id = :org AND usage_date >= :d0 AND usage_date < :d1
+                AND billing_currency = :currency
+            GROUP BY resource_id
+        ), inv AS ({_INVENTORY} ORDER BY resource_id, id), lacking AS (
+            SELECT i.resource_id, COALESCE(b.cost, 0) AS cost, true AS in_inventory
+            FROM inv i LEFT JOIN billed b ON b.resource_id = i.resource_id
+            WHERE i.tags::text = ANY(CAST(:sets AS text[]))
+            UNION ALL
+            SELECT b.resource_id, b.cost, false FROM billed b
+            WHERE b.mask & :bit = 0 AND NOT EXISTS (SELECT 1 FROM inv i WHERE i.resource_id = b.resource_id)
         )
-    ]
+    """
+    rows = session.execute(
+        text(
+            f"""{lacking}
+            SELECT resource_id, cost, in_inventory, count(*) OVER () AS total FROM lacking
+            ORDER BY cost DESC, resource_id COLLATE "C" LIMIT :limit OFFSET :offset
+            """
+        ),
+        params,
+    ).all()
+    if rows:
+        total = int(rows[0].total)
+    else:
+        total = int(session.execute(text(f"{lacking} SELECT count(*) FROM lacking"), params).scalar() or 0)
+    return [LackingResource(r.resource_id, Decimal(r.cost), bool(r.in_inventory)) for r in rows], total
 
 
 def billed_tags(

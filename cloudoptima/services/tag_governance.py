@@ -513,32 +513,28 @@ class TagGovernance:
     ) -> UntaggedPage:
         """``untagged_resources`` of a required key answered from the coverage rollups."""
         chosen = self._rollup_currency(start, end, currency)
-        bit = 1 << policy.required.index(rule)
-        masks: dict[str, int] = {}
-        inventory = rollup.inventory_tags(self._session, self._org)
-        billed = {
-            b.resource_id: b
-            for b in rollup.billed_resources(
-                self._session, self._org, start, end, chosen or "", policy.required.index(rule)
-            )
-        }
-        lacking: list[tuple[Decimal, str]] = []
-        for rid, tags_text in inventory.items():
-            mask = masks.get(tags_text)
-            if mask is None:
-                mask = masks[tags_text] = _mask_of(policy, tags_text)
-            if not mask & bit:
-                lacking.append((billed[rid].cost if rid in billed else _ZERO, rid))
-        lacking += [(b.cost, rid) for rid, b in billed.items() if rid not in inventory]
-        lacking.sort(key=lambda item: (-item[0], item[1]))
-        page = lacking[offset : offset + limit]
+        index = policy.required.index(rule)
+        lacking_sets = [
+            tags_text
+            for tags_text, _ in rollup.inventory_tag_sets(self._session, self._org)
+            if not _mask_of(policy, tags_text) >> index & 1
+        ]
+        page, total = rollup.lacking_page(
+            self._session, self._org, start, end, chosen or "", index, lacking_sets, limit, offset
+        )
         t0, t1 = _bounds(start, end)
         tag_sets = rollup.billed_tags(
-            self._session, self._org, t0, t1, chosen or "", [rid for _, rid in page if rid not in inventory]
+            self._session,
+            self._org,
+            t0,
+            t1,
+            chosen or "",
+            [r.resource_id for r in page if not r.in_inventory],
         )
-        docs = rollup.inventory(self._session, self._org, [rid for _, rid in page if rid in inventory])
+        docs = rollup.inventory(self._session, self._org, [r.resource_id for r in page if r.in_inventory])
         items = []
-        for cost, rid in page:
+        for row in page:
+            rid, cost = row.resource_id, row.cost
             doc = docs.get(rid)
             if doc is not None:
                 tags = dict(doc.tags)
@@ -561,4 +557,4 @@ class TagGovernance:
                     cost=cost,
                 )
             )
-        return UntaggedPage(key=rule.key, currency=chosen, total=len(lacking), items=items)
+        return UntaggedPage(key=rule.key, currency=chosen, total=total, items=items)

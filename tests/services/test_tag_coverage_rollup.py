@@ -181,6 +181,8 @@ def test_a_resource_whose_tags_changed_shows_its_latest_tags_on_both_paths(
     governance.write_policy(POLICY)
     start, end = PERIODS[0]
     from_rollup = governance.untagged_resources("env", start, end)
+    beyond = governance.untagged_resources("env", start, end, offset=5)
+    assert (beyond.total, beyond.items) == (2, [])
     db_session.execute(text("DELETE FROM cost_tag_coverage_state WHERE organization_id = :o"), {"o": org})
     assert governance.untagged_resources("env", start, end) == from_rollup
     assert [(r.resource_id, r.cost, r.tags) for r in from_rollup.items] == [
