@@ -13,6 +13,9 @@ Contract:
   organisation instead (:func:`rebuild_tag_coverage`), so the tables never mix two policies. Returns the
   coverage rows written.
 - :func:`rebuild_tag_coverage` recomputes every month holding cost rows and records the policy's fingerprint.
+- Nothing is kept for an organisation whose policy has no required keys (its loads skip the refresh; a rebuild
+  empties the tables and forgets the state), so :func:`coverage_is_current` is then False and readers answer
+  from the cost rows (no keys: only totals and resource counts).
 - :func:`coverage_is_current` tells readers whether the stored masks are those of ``policy``; when not, they
   answer from the cost rows.
 - All on the caller's connection and transaction (the caller commits); only this organisation's rows are read
@@ -183,6 +186,9 @@ def rebuild_tag_coverage(
     params = {"org": organization_id}
     for table in ("cost_tag_coverage_daily", "cost_tag_resource_days"):
         connection.execute(text(f"DELETE FROM {table} WHERE organization_id = :org"), params)
+    if not policy.required:
+        connection.execute(text("DELETE FROM cost_tag_coverage_state WHERE organization_id = :org"), params)
+        return 0
     first, last = connection.execute(
         text(
             "SELECT min(charge_period_start AT TIME ZONE 'UTC')::date, "
@@ -216,6 +222,8 @@ def refresh_tag_coverage(
     account: tuple[uuid.UUID | None, ...] = (),
 ) -> int:
     """Bring the coverage rollups of ``[start, end_exclusive)`` up to date (see module contract)."""
+    if not stored_policy(connection, organization_id).required:
+        return 0  # nothing is kept without required keys: loads of such organisations pay nothing
     if coverage_is_current(connection, organization_id, stored_policy(connection, organization_id)):
         _lock(connection, organization_id, shared=True)
         policy = stored_policy(connection, organization_id)
