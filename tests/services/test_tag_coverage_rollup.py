@@ -189,3 +189,25 @@ def test_a_resource_whose_tags_changed_shows_its_latest_tags_on_both_paths(
         ("r-1", Decimal("3.30"), {"env": "qa", "team": "late", "owner": "x"}),
         ("r-2", Decimal("0.30"), {"Team": "t"}),
     ]
+
+
+def test_without_required_keys_nothing_is_kept_and_coverage_reads_the_rows(
+    org: uuid.UUID, db_session: Session
+) -> None:
+    ensure_cost_partitions(db_session.connection(), months_between(date(2024, 9, 1), date(2024, 10, 1)))
+    db_session.add_all([_cost(org, 3, "r-1", "1.25", {"env": "prod"}), _cost(org, 4, "r-2", "2.00", {})])
+    db_session.flush()
+    governance = TagGovernance(db_session, org)
+    governance.write_policy(POLICY)
+    kept = "SELECT (SELECT count(*) FROM {0} WHERE organization_id = :o) FROM (VALUES (1)) v"
+    tables = ("cost_tag_coverage_daily", "cost_tag_resource_days", "cost_tag_coverage_state")
+    assert [db_session.execute(text(kept.format(t)), {"o": org}).scalar() for t in tables] == [2, 2, 1]
+    governance.write_policy(TagPolicy())
+    assert [db_session.execute(text(kept.format(t)), {"o": org}).scalar() for t in tables] == [0, 0, 0]
+    coverage = governance.coverage(*PERIODS[0])
+    assert (coverage.total_spend, coverage.untagged_spend, coverage.resources, coverage.keys) == (
+        Decimal("3.25"),
+        0,
+        2,
+        [],
+    )
