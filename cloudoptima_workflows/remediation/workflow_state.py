@@ -27,6 +27,8 @@ class RemediationProgress:
 
     def __init__(self) -> None:
         self._state = RemediationState.QUEUED
+        # the state being written to the database right now (None when no write is in flight)
+        self._recording: RemediationState | None = None
         self._execution_id = ""
         self._plan: i.PlanView | None = None
         self._decision: i.DecisionRecord | None = None
@@ -72,6 +74,7 @@ class RemediationProgress:
         never sees a state the database (REST, the approvals list) does not have yet."""
         if error is not None:
             self._error = error
+        self._recording = state
         await workflow.execute_activity_method(
             RemediationActivityInterface.record,
             i.RecordInput(
@@ -88,6 +91,7 @@ class RemediationProgress:
             retry_policy=RECORD_RETRY,
         )
         self._state = state
+        self._recording = None
 
     async def _finish(
         self, state: RemediationState, *, error: str | None = None, affected: int | None = None

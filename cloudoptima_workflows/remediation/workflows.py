@@ -114,6 +114,10 @@ class RemediationWorkflow(RemediationProgress):
         """Verify, accept or refuse, and audit one decision; returns the refusal reason or None."""
         self._received += 1
         sequence = self._received
+        # REST shows a state as soon as the database has it, a moment before this workflow does: a decision
+        # sent on seeing ``pending_approval`` must be judged against that state, not the one before it
+        if self._recording is not None:
+            await workflow.wait_condition(lambda: self._recording is None)
         claimed = user_id.strip()
         refusal = self._refusal() or (None if claimed else "the approver's user id is required")
         verdict: i.DecisionVerdict | None = None
