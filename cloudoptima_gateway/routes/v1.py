@@ -27,6 +27,7 @@ from cloudoptima_gateway.routes import (
     report_schedules,
     reports,
     resources,
+    savings,
     sso,
     tags,
     users,
@@ -54,4 +55,5 @@ def build_router() -> APIRouter:
     for admin in (account, organization, users):
         router.include_router(admin.router)
     router.include_router(tags.router)  # /organization/tag-policy and /tags/*
+    router.include_router(savings.router)
     return router

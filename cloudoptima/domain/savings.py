@@ -1,0 +1,125 @@
+"""Realised savings (#22): what the bill says a completed recommendation saved, and the ledger built on it.
+
+Models only (no I/O); the measurement is :mod:`cloudoptima.services.realised_savings`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+DAYS_PER_MONTH = Decimal("30.4375")
+"""A month of the ledger: 365.25 / 12 days. Realised monthly = (before daily average − after daily average) × this."""
+
+
+class MeasurementStatus(StrEnum):
+    """``measured``: both windows are in the bill; ``measuring``: the after window has not ended or the bill
+    does not reach its last day yet; ``unmeasurable``: no resource id, no cost before the change, or more than
+    one billing currency."""
+
+    MEASURED = "measured"
+    MEASURING = "measuring"
+    UNMEASURABLE = "unmeasurable"
+
+
+class Confidence(StrEnum):
+    """``high``: the resource billed on every day of the before window and its daily cost there had a
+    coefficient of variation (population standard deviation / mean) ≤ 0.10; ``medium``: every day billed and
+    CV ≤ 0.30; ``low``: otherwise."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Measurement(_Model):
+    """Before/after comparison of one completed recommendation's resources (all amounts in ``currency``).
+
+    Windows are UTC days, end exclusive: before ``[change_day − N, change_day)``, after
+    ``[change_day + 1, change_day + 1 + N)`` (the change day itself is skipped)."""
+
+    status: MeasurementStatus
+    reason: str | None = None
+    currency: str | None = None
+    change_day: date | None = None
+    before_start: date | None = None
+    after_start: date | None = None
+    window_days: int
+    before_daily: Decimal | None = None
+    """Σ cost of the before window / days the resources billed in it."""
+    after_daily: Decimal | None = None
+    """Σ cost of the after window / N (a day without a cost row cost nothing: a deleted resource)."""
+    realised_daily: Decimal | None = None
+    realised_monthly: Decimal | None = None
+    """``realised_daily × 30.4375``, rounded to cents half-even."""
+    estimated_monthly: Decimal | None = None
+    error_percent: Decimal | None = None
+    """``(realised − estimated) / estimated × 100`` to 2 places: negative when the estimate was too high."""
+    confidence: Confidence | None = None
+    before_cv: Decimal | None = None
+    days_billed_before: int = 0
+
+
+class LedgerRow(_Model):
+    recommendation_id: uuid.UUID
+    rule_id: str | None
+    title: str
+    status: str
+    applied_at: datetime | None
+    resource_ids: list[str]
+    estimated_monthly: Decimal | None
+    measurement: Measurement
+
+
+class LedgerBucket(_Model):
+    """One lifecycle bucket: how many recommendations and their estimated (and realised) monthly sums."""
+
+    count: int
+    estimated_monthly: Decimal
+    realised_monthly: dict[str, Decimal] = {}
+    """Per billing currency; only the ``realised`` bucket has amounts."""
+
+
+class SavingsLedger(_Model):
+    """``GET /v1/savings``: buckets ``open`` (active, scheduled), ``applying`` (an execution is changing the
+    cloud), ``applied`` (completed, not yet measured or unmeasurable) and ``realised`` (completed and
+    measured); rows are the completed recommendations, latest applied first, paged."""
+
+    as_of: datetime
+    window_days: int
+    buckets: dict[str, LedgerBucket]
+    total: int
+    limit: int
+    offset: int
+    items: list[LedgerRow]
+
+
+class RuleAccuracy(_Model):
+    """How far one rule's estimates were from what the bill showed, over its measured recommendations."""
+
+    rule_id: str | None
+    measured: int
+    measuring: int
+    estimated_monthly: Decimal
+    realised_monthly: Decimal
+    mean_error_percent: Decimal | None
+    """Mean of the signed ``error_percent`` of measured items with an estimate (bias, not spread)."""
+    mean_absolute_error_percent: Decimal | None
+    flagged: bool
+    """``|mean_error_percent| > 25`` over at least 3 measured items: the rule's estimates are systematically off."""
+
+
+class RuleAccuracyReport(_Model):
+    as_of: datetime
+    window_days: int
+    flag_threshold_percent: Decimal
+    flag_min_measured: int
+    rules: list[RuleAccuracy]

@@ -1,0 +1,405 @@
+"""Realised savings (#22): a completed recommendation's resources measured in the bill before and after its change.
+
+Contract:
+
+- The change time ``T`` is the recommendation's ``applied_at`` (set by
+  :mod:`cloudoptima.services.execution_progress` when an execution's change was verified); its UTC day is the
+  change day ``d``. Only ``completed`` recommendations are measured (applied through the product).
+- Cost of a day = Σ ``effective_cost`` (``billed_cost`` where a row has none) of the ``cost_data`` rows of the
+  recommendation's resources (``resource_ids``, else the ids of ``affected_resources``; compared
+  case-insensitively) whose ``charge_period_start`` falls on that UTC day.
+- Windows of ``N`` days (default 7), end exclusive: before ``[d − N, d)``, after ``[d + 1, d + 1 + N)``; the
+  change day is skipped. Before daily = Σ before / days billed in it; after daily = Σ after / ``N`` (a day
+  without a row cost nothing: a deleted resource bills nothing). Both rounded to 6 places, half-even.
+- Realised monthly = (before daily − after daily) × 30.4375 (365.25 / 12), rounded to cents half-even; error %
+  = (realised monthly − estimate) / estimate × 100, 2 places (negative: the estimate was too high).
+- Status: ``unmeasurable`` without resource ids, without any cost in the before window, or with more than one
+  billing currency; ``measuring`` until ``as_of`` has passed the after window's end *and* the bill of every
+  billing account the resources billed under reaches the after window's last day; ``measured`` otherwise.
+- Confidence (:class:`~cloudoptima.domain.savings.Confidence`): ``high`` when every before day billed and the
+  before days' coefficient of variation ≤ 0.10, ``medium`` when every day billed and CV ≤ 0.30, ``low`` else.
+- Ledger (:func:`savings_ledger`) and per-rule accuracy (:func:`rule_accuracy`): see the domain models. A rule
+  is flagged when the mean signed error of ≥ 3 measured items exceeds 25 % in magnitude.
+- Not yet done (hooks): replacement resources (a resized VM's successor, a kept snapshot) are netted through
+  ``replacement_daily`` of :func:`measure` but nothing links them yet; price changes are not netted; changes
+  detected in the inventory (applied by hand) are not measured; ``accepted`` is not a bucket yet.
+- Every query is scoped to the organisation; ``as_of`` comes from the caller.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from cloudoptima.domain.recommendations import RecommendationStatus, money
+from cloudoptima.domain.savings import (
+    DAYS_PER_MONTH,
+    Confidence,
+    LedgerBucket,
+    LedgerRow,
+    Measurement,
+    MeasurementStatus,
+    RuleAccuracy,
+    RuleAccuracyReport,
+    SavingsLedger,
+)
+from cloudoptima.storage.models import Recommendation
+
+WINDOW_DAYS = 7
+MAX_WINDOW_DAYS = 90
+HIGH_CV = Decimal("0.10")
+MEDIUM_CV = Decimal("0.30")
+FLAG_ERROR_PERCENT = Decimal("25")
+FLAG_MIN_MEASURED = 3
+_DAILY = Decimal("0.000001")
+_PERCENT = Decimal("0.01")
+_DAY = timedelta(days=1)
+
+
+class SavingsInputError(ValueError):
+    """Bad input; the message starts with the field's name."""
+
+
+def _avg(total: Decimal, days: int) -> Decimal:
+    return (total / days).quantize(_DAILY, rounding=ROUND_HALF_EVEN)
+
+
+def _cv(values: Sequence[Decimal]) -> Decimal | None:
+    """Population standard deviation / mean (4 places); None when the mean is not positive."""
+    mean = sum(values, Decimal(0)) / len(values)
+    if mean <= 0:
+        return None
+    variance = sum(((v - mean) ** 2 for v in values), Decimal(0)) / len(values)
+    return (variance.sqrt() / mean).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+
+
+def measure(
+    daily: Mapping[date, Decimal],
+    *,
+    change_day: date,
+    as_of: datetime,
+    billed_through: date | None,
+    estimated_monthly: Decimal | None,
+    currency: str | None,
+    window_days: int = WINDOW_DAYS,
+    replacement_daily: Mapping[date, Decimal] | None = None,
+) -> Measurement:
+    """The measurement of one change from its resources' daily cost (see the module contract).
+
+    ``billed_through`` is the last UTC day the resources' billing accounts have cost rows for (None: unknown).
+    ``replacement_daily`` is the daily cost of linked replacement resources, counted in the after window (the
+    hook for #22's replacement linking; nothing passes it yet)."""
+    before_start, after_start = change_day - window_days * _DAY, change_day + _DAY
+    after_end = after_start + window_days * _DAY
+    base: dict[str, Any] = {
+        "window_days": window_days,
+        "change_day": change_day,
+        "before_start": before_start,
+        "after_start": after_start,
+        "estimated_monthly": estimated_monthly,
+        "currency": currency,
+    }
+    before = [daily[day] for day in _days(before_start, change_day) if day in daily]
+    if not before:
+        reason = "no cost rows for the resources in the before window"
+        return Measurement(status=MeasurementStatus.UNMEASURABLE, reason=reason, **base)
+    if as_of < datetime.combine(after_end, time(), UTC):
+        reason = f"the after window ends on {after_end.isoformat()} (exclusive)"
+        return Measurement(status=MeasurementStatus.MEASURING, reason=reason, **base)
+    last_day = after_end - _DAY
+    if billed_through is None or billed_through < last_day:
+        reached = billed_through.isoformat() if billed_through else "no day"
+        reason = f"the bill reaches {reached}; the after window's last day is {last_day.isoformat()}"
+        return Measurement(status=MeasurementStatus.MEASURING, reason=reason, **base)
+    extra = replacement_daily or {}
+    after_total = sum(
+        (daily.get(day, Decimal(0)) + extra.get(day, Decimal(0)) for day in _days(after_start, after_end)),
+        Decimal(0),
+    )
+    before_daily = _avg(sum(before, Decimal(0)), len(before))
+    after_daily = _avg(after_total, window_days)
+    realised_daily = before_daily - after_daily
+    realised_monthly = money(realised_daily * DAYS_PER_MONTH)
+    error = None
+    if estimated_monthly:
+        error = ((realised_monthly - estimated_monthly) / estimated_monthly * 100).quantize(
+            _PERCENT, rounding=ROUND_HALF_EVEN
+        )
+    cv = _cv(before)
+    complete = len(before) == window_days
+    if complete and cv is not None and cv <= HIGH_CV:
+        confidence = Confidence.HIGH
+    elif complete and cv is not None and cv <= MEDIUM_CV:
+        confidence = Confidence.MEDIUM
+    else:
+        confidence = Confidence.LOW
+    return Measurement(
+        status=MeasurementStatus.MEASURED,
+        before_daily=before_daily,
+        after_daily=after_daily,
+        realised_daily=realised_daily,
+        realised_monthly=realised_monthly,
+        error_percent=error,
+        confidence=confidence,
+        before_cv=cv,
+        days_billed_before=len(before),
+        **base,
+    )
+
+
+def _days(start: date, end: date) -> Iterable[date]:
+    day = start
+    while day < end:
+        yield day
+        day += _DAY
+
+
+def resource_ids_of(row: Recommendation) -> list[str]:
+    """The recommendation's resource ids (``resource_ids``, else those of ``affected_resources``)."""
+    ids = [str(i) for i in row.resource_ids or [] if i]
+    if not ids:
+        ids = [str(r["id"]) for r in row.affected_resources or [] if isinstance(r, dict) and r.get("id")]
+    return ids
+
+
+@dataclass(frozen=True)
+class _Costs:
+    daily: dict[tuple[str, str], dict[date, Decimal]]
+    """(lower-case resource id, currency) → day → cost."""
+    accounts: dict[str, set[str]]
+    """lower-case resource id → billing account ids it billed under."""
+    billed_through: dict[str, date]
+    """billing account id → last UTC day with cost rows."""
+
+
+_COSTS = text(
+    """
+    SELECT lower(resource_id) AS rid, billing_account_id AS account, billing_currency AS currency,
+           (charge_period_start AT TIME ZONE 'UTC')::date AS day,
+           sum(coalesce(effective_cost, billed_cost)) AS cost
+    FROM cost_data
+    WHERE organization_id = :org AND lower(resource_id) = ANY(:ids)
+      AND charge_period_start >= :lo AND charge_period_start < :hi
+    GROUP BY 1, 2, 3, 4
+    """
+)
+_BILLED_THROUGH = text(
+    """
+    SELECT billing_account_id AS account, max(charge_period_start AT TIME ZONE 'UTC')::date AS day
+    FROM cost_data
+    WHERE organization_id = :org AND billing_account_id = ANY(:accounts)
+    GROUP BY 1
+    """
+)
+
+
+def _load_costs(
+    session: Session, org: uuid.UUID, ids: set[str], days: Sequence[date], window_days: int
+) -> _Costs:
+    daily: dict[tuple[str, str], dict[date, Decimal]] = defaultdict(dict)
+    accounts: dict[str, set[str]] = defaultdict(set)
+    if not ids:
+        return _Costs({}, {}, {})
+    lo = datetime.combine(min(days) - window_days * _DAY, time(), UTC)
+    hi = datetime.combine(max(days) + (window_days + 1) * _DAY, time(), UTC)
+    params = {"org": org, "ids": sorted(ids), "lo": lo, "hi": hi}
+    for row in session.execute(_COSTS, params):
+        key = (row.rid, row.currency)
+        daily[key][row.day] = daily[key].get(row.day, Decimal(0)) + Decimal(row.cost)
+        accounts[row.rid].add(row.account)
+    all_accounts = sorted({a for found in accounts.values() for a in found})
+    through = {
+        row.account: row.day
+        for row in session.execute(_BILLED_THROUGH, {"org": org, "accounts": all_accounts})
+    }
+    return _Costs(dict(daily), dict(accounts), through)
+
+
+def _measure_rows(
+    session: Session, org: uuid.UUID, rows: Sequence[Recommendation], as_of: datetime, window_days: int
+) -> dict[uuid.UUID, Measurement]:
+    """Measurements of completed recommendations ``rows`` (one cost query for all of them)."""
+    ids = {i.lower() for row in rows for i in resource_ids_of(row)}
+    days = [row.applied_at.astimezone(UTC).date() for row in rows if row.applied_at]
+    costs = _load_costs(session, org, ids, days, window_days) if days else _Costs({}, {}, {})
+    out: dict[uuid.UUID, Measurement] = {}
+    for row in rows:
+        rids = [i.lower() for i in resource_ids_of(row)]
+        if not rids or row.applied_at is None:
+            reason = "the recommendation names no resource" if not rids else "no change time (applied_at)"
+            out[row.id] = Measurement(
+                status=MeasurementStatus.UNMEASURABLE,
+                reason=reason,
+                window_days=window_days,
+                estimated_monthly=row.estimated_savings_monthly,
+            )
+            continue
+        currencies = sorted({cur for (rid, cur) in costs.daily if rid in rids})
+        daily: dict[date, Decimal] = defaultdict(Decimal)
+        for (rid, _currency), by_day in costs.daily.items():
+            if rid in rids:
+                for day, cost in by_day.items():
+                    daily[day] += cost
+        accounts = {a for rid in rids for a in costs.accounts.get(rid, set())}
+        through = [costs.billed_through[a] for a in accounts if a in costs.billed_through]
+        result = measure(
+            daily,
+            change_day=row.applied_at.astimezone(UTC).date(),
+            as_of=as_of,
+            billed_through=min(through) if through else None,
+            estimated_monthly=row.estimated_savings_monthly,
+            currency=currencies[0] if len(currencies) == 1 else None,
+            window_days=window_days,
+        )
+        if len(currencies) > 1:
+            result = result.model_copy(
+                update={
+                    "status": MeasurementStatus.UNMEASURABLE,
+                    "reason": f"the resources bill in more than one currency ({', '.join(currencies)})",
+                    "realised_daily": None,
+                    "realised_monthly": None,
+                    "error_percent": None,
+                    "confidence": None,
+                }
+            )
+        out[row.id] = result
+    return out
+
+
+_LEDGER_STATUSES = (
+    RecommendationStatus.ACTIVE.value,
+    RecommendationStatus.SCHEDULED.value,
+    RecommendationStatus.APPLIED.value,
+    RecommendationStatus.COMPLETED.value,
+)
+
+
+def _check(window_days: int, limit: int = 1, offset: int = 0) -> None:
+    if not 1 <= window_days <= MAX_WINDOW_DAYS:
+        raise SavingsInputError(f"window_days must be between 1 and {MAX_WINDOW_DAYS}, got {window_days}")
+    if not 1 <= limit <= 500:
+        raise SavingsInputError(f"limit must be between 1 and 500, got {limit}")
+    if offset < 0:
+        raise SavingsInputError(f"offset must not be negative, got {offset}")
+
+
+def _recommendations(session: Session, org: uuid.UUID, statuses: Sequence[str]) -> list[Recommendation]:
+    statement = select(Recommendation).where(
+        Recommendation.organization_id == org, Recommendation.status.in_(statuses)
+    )
+    return list(session.scalars(statement))
+
+
+def savings_ledger(
+    session: Session,
+    org: uuid.UUID,
+    as_of: datetime,
+    *,
+    window_days: int = WINDOW_DAYS,
+    limit: int = 50,
+    offset: int = 0,
+) -> SavingsLedger:
+    """The ledger of ``org`` at ``as_of`` (see :class:`~cloudoptima.domain.savings.SavingsLedger`)."""
+    _check(window_days, limit, offset)
+    rows = _recommendations(session, org, _LEDGER_STATUSES)
+    completed = [r for r in rows if r.status == RecommendationStatus.COMPLETED.value]
+    measured = _measure_rows(session, org, completed, as_of, window_days)
+    counts: dict[str, int] = defaultdict(int)
+    estimates: dict[str, Decimal] = defaultdict(Decimal)
+    realised: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        if row.status in (RecommendationStatus.ACTIVE.value, RecommendationStatus.SCHEDULED.value):
+            bucket = "open"
+        elif row.status == RecommendationStatus.APPLIED.value:
+            bucket = "applying"
+        else:
+            m = measured[row.id]
+            bucket = "realised" if m.status == MeasurementStatus.MEASURED else "applied"
+            if m.realised_monthly is not None and m.currency is not None:
+                realised[m.currency] += m.realised_monthly
+        counts[bucket] += 1
+        estimates[bucket] += row.estimated_savings_monthly or Decimal(0)
+    buckets = {
+        name: LedgerBucket(
+            count=counts[name],
+            estimated_monthly=estimates[name],
+            realised_monthly=dict(sorted(realised.items())) if name == "realised" else {},
+        )
+        for name in ("open", "applying", "applied", "realised")
+    }
+    ordered = sorted(
+        completed,
+        key=lambda r: (-(r.applied_at or datetime.min.replace(tzinfo=UTC)).timestamp(), str(r.id)),
+    )
+    items = [
+        LedgerRow(
+            recommendation_id=r.id,
+            rule_id=r.rule_id,
+            title=r.title,
+            status=r.status,
+            applied_at=r.applied_at,
+            resource_ids=resource_ids_of(r),
+            estimated_monthly=r.estimated_savings_monthly,
+            measurement=measured[r.id],
+        )
+        for r in ordered[offset : offset + limit]
+    ]
+    return SavingsLedger(
+        as_of=as_of,
+        window_days=window_days,
+        buckets=buckets,
+        total=len(ordered),
+        limit=limit,
+        offset=offset,
+        items=items,
+    )
+
+
+def rule_accuracy(
+    session: Session, org: uuid.UUID, as_of: datetime, *, window_days: int = WINDOW_DAYS
+) -> RuleAccuracyReport:
+    """Per rule: measured and measuring counts, sums, mean signed and absolute error, and the flag."""
+    _check(window_days)
+    completed = _recommendations(session, org, (RecommendationStatus.COMPLETED.value,))
+    measured = _measure_rows(session, org, completed, as_of, window_days)
+    by_rule: dict[str | None, list[Measurement]] = defaultdict(list)
+    for row in completed:
+        by_rule[row.rule_id].append(measured[row.id])
+    rules = []
+    for rule_id in sorted(by_rule, key=lambda r: (r is None, r or "")):
+        items = by_rule[rule_id]
+        done = [m for m in items if m.status == MeasurementStatus.MEASURED]
+        errors = [m.error_percent for m in done if m.error_percent is not None]
+        mean = (sum(errors, Decimal(0)) / len(errors)).quantize(_PERCENT) if errors else None
+        mean_abs = (
+            (sum((abs(e) for e in errors), Decimal(0)) / len(errors)).quantize(_PERCENT) if errors else None
+        )
+        rules.append(
+            RuleAccuracy(
+                rule_id=rule_id,
+                measured=len(done),
+                measuring=sum(1 for m in items if m.status == MeasurementStatus.MEASURING),
+                estimated_monthly=sum((m.estimated_monthly or Decimal(0) for m in done), Decimal(0)),
+                realised_monthly=sum((m.realised_monthly or Decimal(0) for m in done), Decimal(0)),
+                mean_error_percent=mean,
+                mean_absolute_error_percent=mean_abs,
+                flagged=mean is not None
+                and len(errors) >= FLAG_MIN_MEASURED
+                and abs(mean) > FLAG_ERROR_PERCENT,
+            )
+        )
+    return RuleAccuracyReport(
+        as_of=as_of,
+        window_days=window_days,
+        flag_threshold_percent=FLAG_ERROR_PERCENT,
+        flag_min_measured=FLAG_MIN_MEASURED,
+        rules=rules,
+    )
