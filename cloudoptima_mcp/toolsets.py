@@ -99,6 +99,10 @@ TOOLSETS: Mapping[str, Toolset] = {
         "tag governance: coverage of the required tag keys, the untagged resources to fix",
         ("tag_coverage", "untagged_resources"),
     ),
+    "commitments": Toolset(
+        "reservations, savings plans, committed-use discounts: utilisation and coverage from the billing data",
+        ("commitments",),
+    ),
 }
 
 DEFAULTS: Mapping[str, tuple[str, ...]] = {

@@ -11,6 +11,7 @@ from typing import Any
 from cloudoptima_tools import (
     allocation,
     audit,
+    commitments,
     compute,
     cost,
     data_trust,
@@ -41,6 +42,7 @@ _ALL: tuple[ToolSpec[Any, Any], ...] = (
     *data_trust.TOOLS,
     *exports.TOOLS,
     *allocation.TOOLS,
+    *commitments.TOOLS,
 )
 
 

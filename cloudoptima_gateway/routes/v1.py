@@ -11,6 +11,7 @@ from cloudoptima_gateway.routes import (
     auth,
     budgets,
     cloud_accounts,
+    commitments,
     costs,
     data_trust,
     digests,
@@ -56,4 +57,5 @@ def build_router() -> APIRouter:
         router.include_router(admin.router)
     router.include_router(tags.router)  # /organization/tag-policy and /tags/*
     router.include_router(savings.router)
+    router.include_router(commitments.router)
     return router
