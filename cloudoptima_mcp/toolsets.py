@@ -99,6 +99,10 @@ TOOLSETS: Mapping[str, Toolset] = {
         "tag governance: coverage of the required tag keys, the untagged resources to fix",
         ("tag_coverage", "untagged_resources"),
     ),
+    "savings": Toolset(
+        "savings that are proven: realised vs estimated from the bill, per recommendation and per rule",
+        ("realised_savings",),
+    ),
     "commitments": Toolset(
         "reservations, savings plans, committed-use discounts: utilisation and coverage from the billing data",
         ("commitments",),

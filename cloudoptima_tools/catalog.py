@@ -22,6 +22,7 @@ from cloudoptima_tools import (
     platform,
     remediation,
     reports,
+    savings,
     storage,
     tags,
 )
@@ -42,6 +43,7 @@ _ALL: tuple[ToolSpec[Any, Any], ...] = (
     *data_trust.TOOLS,
     *exports.TOOLS,
     *allocation.TOOLS,
+    *savings.TOOLS,
     *commitments.TOOLS,
 )
 
