@@ -195,7 +195,7 @@ _BILLED_THROUGH = text(
     """
     SELECT billing_account_id AS account, max(charge_period_start AT TIME ZONE 'UTC')::date AS day
     FROM cost_data
-    WHERE organization_id = :org AND billing_account_id = ANY(:accounts)
+    WHERE organization_id = :org AND billing_account_id = ANY(:accounts) AND charge_period_start >= :lo
     GROUP BY 1
     """
 )
@@ -218,7 +218,7 @@ def _load_costs(
     all_accounts = sorted({a for found in accounts.values() for a in found})
     through = {
         row.account: row.day
-        for row in session.execute(_BILLED_THROUGH, {"org": org, "accounts": all_accounts})
+        for row in session.execute(_BILLED_THROUGH, {"org": org, "accounts": all_accounts, "lo": lo})
     }
     return _Costs(dict(daily), dict(accounts), through)
 
