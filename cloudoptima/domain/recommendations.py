@@ -78,7 +78,11 @@ class RecommendationStatus(StrEnum):
 
     ``applied`` while an approved execution of it is changing the cloud; ``completed`` once the change was
     verified; a rejected, failed or rolled-back execution (or a completed rollback) makes it ``active``
-    again (``cloudoptima.services.execution_progress``)."""
+    again (``cloudoptima.services.execution_progress``).
+
+    The user lifecycle of #22 (``cloudoptima.domain.recommendation_lifecycle``): ``active`` is *open*;
+    ``accepted`` (an owner and a due date), ``snoozed`` (until a moment, then open again) and
+    ``false_positive`` (the rule was wrong: the finding is not suggested again) are set by users."""
 
     ACTIVE = "active"
     SCHEDULED = "scheduled"
@@ -86,6 +90,9 @@ class RecommendationStatus(StrEnum):
     COMPLETED = "completed"
     DISMISSED = "dismissed"
     EXPIRED = "expired"
+    ACCEPTED = "accepted"
+    SNOOZED = "snoozed"
+    FALSE_POSITIVE = "false_positive"
 
 
 class _Model(BaseModel):

@@ -92,6 +92,7 @@ _UNDONE = frozenset(
 )
 _MOVABLE = {
     RecommendationStatus.ACTIVE.value,
+    RecommendationStatus.ACCEPTED.value,
     RecommendationStatus.SCHEDULED.value,
     RecommendationStatus.APPLIED.value,
     RecommendationStatus.EXPIRED.value,

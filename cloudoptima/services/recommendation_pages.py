@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,6 +87,7 @@ def recommendation_page(
     sort_by: str = "priority",
     limit: int = 100,
     cursor: str | None = None,
+    owner_user_id: uuid.UUID | None = None,
 ) -> RecommendationPage:
     """One page (see the module contract)."""
     if sort_by not in SORT_KEYS:
@@ -98,6 +100,7 @@ def recommendation_page(
         min_savings=min_savings,
         sort_by=sort_by,
         limit=1_000_000,
+        owner_user_id=owner_user_id,
     )
     keyed = sorted(((_key(sort_by, r), r) for r in rows), key=lambda pair: pair[0])
     following = [pair for pair in keyed if after is None or pair[0] > after]

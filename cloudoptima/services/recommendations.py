@@ -9,7 +9,10 @@ Contract (``RecommendationService.run``):
 - Active (or scheduled) recommendations not found again are ``expired``; expired or completed ones found
   again become ``active``; ``applied`` ones (an execution is changing the cloud) are left as they are.
   Dismissed ones stay dismissed: for good when ``permanent``, else until ``SNOOZE_DAYS`` after the
-  dismissal.
+  dismissal. ``accepted`` and ``snoozed`` ones found again are left as they are; snoozes that ran out are woken
+  first (``cloudoptima.services.recommendation_lifecycle``); ``snoozed`` ones not found again expire,
+  ``accepted`` ones are left (the hook for "applied by hand"). ``false_positive`` ones stay so, and a new
+  finding of the same rule on the same resources as one is not created (counted as ``suppressed``).
 - Savings of findings that stop or remove a whole resource are what it was billed over the last 30 days
   where the collected costs say (``cloudoptima.services.billed_costs``), else list prices from ``prices``.
 - ``expires_at`` of a live recommendation is ``TTL_DAYS`` after it was last seen (runs refresh it).
@@ -33,7 +36,9 @@ from cloudoptima.analytics.recommendations import AnomalyScope, RuleSettings, ge
 from cloudoptima.analytics.recommendations.context import cause_scopes
 from cloudoptima.domain.inventory import Resource
 from cloudoptima.domain.recommendations import PriceCatalog, Recommendation, RecommendationStatus, RiskLevel
+from cloudoptima.services.audit import current_actor
 from cloudoptima.services.billed_costs import billed_last_30_days
+from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
 from cloudoptima.storage.models import Anomaly, ResourceDocument
 from cloudoptima.storage.models import Recommendation as RecommendationRow
 from cloudoptima.storage.tenancy import TenantRepository
@@ -47,9 +52,19 @@ _LIVE = frozenset(
         RecommendationStatus.ACTIVE.value,
         RecommendationStatus.SCHEDULED.value,
         RecommendationStatus.APPLIED.value,
+        RecommendationStatus.ACCEPTED.value,
+        RecommendationStatus.SNOOZED.value,
     }
 )
 """Statuses a run that finds the recommendation again leaves as they are."""
+_EXPIRING = frozenset(
+    {
+        RecommendationStatus.ACTIVE.value,
+        RecommendationStatus.SCHEDULED.value,
+        RecommendationStatus.SNOOZED.value,
+    }
+)
+"""Statuses a run that does not find the recommendation again makes ``expired``."""
 
 
 class _Repository(TenantRepository[RecommendationRow]):
@@ -69,6 +84,11 @@ class RecommendationRunReport:
     expired: int = 0
     kept_dismissed: int = 0
     skipped_resources: int = 0
+    woken: int = 0
+    """Snoozed recommendations whose snooze ran out (made ``active`` before the run)."""
+    kept_false_positive: int = 0
+    suppressed: int = 0
+    """New findings not created: the same rule on the same resources was marked false positive."""
 
 
 def resource_from_document(doc: ResourceDocument) -> Resource:
@@ -160,6 +180,9 @@ class RecommendationService:
     def run(self, as_of: datetime | None = None) -> RecommendationRunReport:
         """Generate, dedupe, expire and persist (see module contract)."""
         now = self._now()
+        lifecycle = RecommendationLifecycle(self._session, self._org, now=self._now)
+        woken = lifecycle.wake_snoozed()
+        false_positives = lifecycle.false_positive_keys()
         resources, metrics, skipped = self.inventory()
         found = generate_recommendations(
             resources,
@@ -170,10 +193,13 @@ class RecommendationService:
             anomaly_scopes=self.anomaly_scopes(),
             billed_monthly=billed_last_30_days(self._session, self._org, as_of or now, resources),
         )
-        report = RecommendationRunReport(recommendations=found, skipped_resources=skipped)
+        report = RecommendationRunReport(recommendations=found, skipped_resources=skipped, woken=woken)
         existing = {row.fingerprint: row for row in self._session.scalars(self._repo.query())}
         for rec in found:
             row = existing.pop(rec.fingerprint, None)
+            if row is None and (rec.rule_id, tuple(sorted(rec.resource_ids))) in false_positives:
+                report.suppressed += 1
+                continue
             if row is None:
                 row = RecommendationRow(
                     fingerprint=rec.fingerprint, status=RecommendationStatus.ACTIVE.value, created_at=now
@@ -185,6 +211,9 @@ class RecommendationService:
                 continue
             self._write(row, rec, now)
             report.updated += 1
+            if row.status == RecommendationStatus.FALSE_POSITIVE.value:
+                report.kept_false_positive += 1
+                continue
             if row.status == RecommendationStatus.DISMISSED.value:
                 snoozed_until = (row.dismissed_at or now) + timedelta(days=SNOOZE_DAYS)
                 if row.dismissed_permanently or now < snoozed_until:
@@ -195,7 +224,7 @@ class RecommendationService:
                 row.status = RecommendationStatus.ACTIVE.value
                 report.reactivated += 1
         for row in existing.values():
-            if row.status in (RecommendationStatus.ACTIVE.value, RecommendationStatus.SCHEDULED.value):
+            if row.status in _EXPIRING:
                 row.status = RecommendationStatus.EXPIRED.value
                 row.expires_at = now
                 row.updated_at = now
@@ -235,9 +264,13 @@ class RecommendationService:
         rule_ids: Sequence[str] | None = None,
         sort_by: str = "priority",
         limit: int = 100,
+        owner_user_id: uuid.UUID | None = None,
     ) -> list[RecommendationRow]:
-        """Seed ``GET /recommendations`` filters (+ ``rule_ids``); ``sort_by`` is priority, savings, age or risk."""
+        """Seed ``GET /recommendations`` filters (+ ``rule_ids``, ``owner_user_id`` of accepted ones);
+        ``sort_by`` is priority, savings, age or risk."""
         query = self._repo.query()
+        if owner_user_id is not None:
+            query = query.where(RecommendationRow.owner_user_id == owner_user_id)
         if rule_ids is not None:
             query = query.where(RecommendationRow.rule_id.in_(list(rule_ids)))
         if status is not None:
@@ -268,15 +301,10 @@ class RecommendationService:
         return row
 
     def dismiss(self, recommendation_id: uuid.UUID, reason: str, *, permanent: bool) -> RecommendationRow:
-        """Seed ``POST /recommendations/{id}/dismiss``."""
-        row = self.get(recommendation_id)
-        now = self._now()
-        row.status = RecommendationStatus.DISMISSED.value
-        row.dismissed_at, row.dismissal_reason = now, reason
-        row.dismissed_permanently = permanent
-        row.updated_at = now
-        self._session.flush()
-        return row
+        """Seed ``POST /recommendations/{id}/dismiss``: the lifecycle's ``dismiss`` as the current audit actor
+        (``TransitionRefused`` from a status dismissing is not allowed from)."""
+        lifecycle = RecommendationLifecycle(self._session, self._org, now=self._now)
+        return lifecycle.dismiss(recommendation_id, reason, permanent=permanent, actor=current_actor())
 
     def impact_preview(self, recommendation_id: uuid.UUID) -> dict[str, Any]:
         """Seed ``GET /recommendations/{id}/impact-preview``."""

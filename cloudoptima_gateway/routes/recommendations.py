@@ -6,11 +6,14 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query
+from fastapi import status as http_status
 from sqlalchemy.orm import Session
 
+from cloudoptima.domain.recommendation_lifecycle import LIFECYCLE_NAME, TransitionRefused
 from cloudoptima.domain.recommendations import RecommendationStatus
 from cloudoptima.services.price_catalog import price_catalog_for
+from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
 from cloudoptima.services.recommendation_pages import CursorError, recommendation_page
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.services.row_currency import account_currencies
@@ -18,7 +21,9 @@ from cloudoptima.storage.models import Recommendation
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
 from cloudoptima_gateway.live_writes import announce_committed
+from cloudoptima_gateway.routes.recommendation_lifecycle import principal_actor
 from cloudoptima_gateway.schemas.common import Success, invalid, not_found
+from cloudoptima_gateway.schemas.recommendation_lifecycle import TransitionOut
 from cloudoptima_gateway.schemas.recommendations import (
     DismissIn,
     ImpactPreviewOut,
@@ -56,6 +61,10 @@ def recommendation_out(row: Recommendation) -> RecommendationOut:
         impact_analysis=row.impact_analysis,  # type: ignore[arg-type]
         created_at=row.created_at,
         expires_at=row.expires_at,
+        lifecycle=LIFECYCLE_NAME.get(row.status, row.status),
+        owner_user_id=row.owner_user_id,
+        due_date=row.due_date,
+        snoozed_until=row.snoozed_until,
     )
 
 
@@ -68,7 +77,18 @@ def service(session: Session, principal: Principal) -> RecommendationService:
 def list_recommendations(
     principal: Reader,
     session: TenantDb,
-    status: Literal["active", "applied", "scheduled", "completed", "dismissed", "expired"] = "active",
+    status: Literal[
+        "active",
+        "accepted",
+        "snoozed",
+        "false_positive",
+        "applied",
+        "scheduled",
+        "completed",
+        "dismissed",
+        "expired",
+    ] = "active",
+    owner_user_id: Annotated[uuid.UUID | None, Query(description="Accepted by (owned by) this user")] = None,
     category: Literal["compute", "storage", "network", "database"] | None = None,
     risk_level: Literal["low", "medium", "high"] | None = None,
     min_savings: Annotated[Decimal | None, Query(ge=0, le=1_000_000_000)] = None,
@@ -81,9 +101,11 @@ def list_recommendations(
     """A page of recommendations in ``sort_by`` order (ties by fingerprint, then id); ``next_cursor`` pages
     on (keyset: rows added or removed meanwhile never shift the rest); ``total`` counts this page,
     ``total_matching`` every row the filters select."""
+    RecommendationLifecycle(session, principal.organization_id).wake_snoozed()
     try:
         found = recommendation_page(
             service(session, principal),
+            owner_user_id=owner_user_id,
             status=RecommendationStatus(status),
             category=category,
             risk_level=risk_level,
@@ -112,12 +134,28 @@ def list_recommendations(
 def get_recommendation(
     recommendation_id: uuid.UUID, principal: Reader, session: TenantDb
 ) -> RecommendationOut:
+    """One recommendation with its lifecycle ``history`` (oldest first); a snooze that ran out is woken."""
+    lifecycle = RecommendationLifecycle(session, principal.organization_id)
+    lifecycle.wake_snoozed()
     try:
         row = service(session, principal).get(recommendation_id)
     except LookupError as exc:
         raise not_found("recommendation", recommendation_id) from exc
     currency = account_currencies(session, principal.organization_id, [row.account_identifier])
-    return recommendation_out(row).model_copy(update={"currency": currency.get(row.account_identifier)})
+    history = [
+        TransitionOut(
+            from_status=t.from_status,
+            to_status=t.to_status,
+            actor=t.actor,
+            reason=t.reason,
+            details=dict(t.details or {}),
+            at=t.at,
+        )
+        for t in lifecycle.history(recommendation_id)
+    ]
+    return recommendation_out(row).model_copy(
+        update={"currency": currency.get(row.account_identifier), "history": history}
+    )
 
 
 @router.post("/{recommendation_id}/dismiss", response_model=Success)
@@ -132,10 +170,15 @@ def dismiss_recommendation(
     """Dismiss for ``SNOOZE_DAYS`` (it comes back if still found), or for good when ``permanent``. Published
     on the ``recommendations`` channel once stored (``{"recommendation_id", "change": "dismissed" |
     "snoozed"}``)."""
+    lifecycle = RecommendationLifecycle(session, principal.organization_id)
     try:
-        service(session, principal).dismiss(recommendation_id, body.reason, permanent=body.permanent)
+        lifecycle.dismiss(
+            recommendation_id, body.reason, permanent=body.permanent, actor=principal_actor(principal)
+        )
     except LookupError as exc:
         raise not_found("recommendation", recommendation_id) from exc
+    except TransitionRefused as exc:
+        raise HTTPException(http_status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     data = {
         "recommendation_id": str(recommendation_id),
         "change": "dismissed" if body.permanent else "snoozed",

@@ -23,6 +23,7 @@ from cloudoptima_gateway.routes import (
     notifications,
     organization,
     policies,
+    recommendation_lifecycle,
     recommendations,
     remediation,
     report_schedules,
@@ -37,6 +38,7 @@ from cloudoptima_gateway.routes import (
 
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
+    router.include_router(recommendation_lifecycle.router)  # /recommendations/false-positives before /{id}
     for module in (auth, cloud_accounts, costs, resources, recommendations, remediation, budgets, policies):
         router.include_router(module.router)
     router.include_router(data_trust.router)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import Field
 
 from cloudoptima_gateway.schemas.common import Money, Schema, StrictBody
+from cloudoptima_gateway.schemas.recommendation_lifecycle import TransitionOut
 
 
 class AffectedResourceOut(Schema):
@@ -60,6 +61,16 @@ class RecommendationOut(Schema):
     impact_analysis: ImpactAnalysisOut | None
     created_at: datetime
     expires_at: datetime | None
+    lifecycle: str | None = Field(
+        default=None,
+        description="open, accepted, snoozed, dismissed, false_positive, applying, applied, expired",
+    )
+    owner_user_id: uuid.UUID | None = None
+    due_date: date | None = None
+    snoozed_until: datetime | None = None
+    history: list[TransitionOut] | None = Field(
+        default=None, description="Lifecycle transitions, oldest first (on GET of one recommendation)."
+    )
 
 
 class RecommendationList(Schema):

@@ -70,6 +70,12 @@ class Recommendation(UUIDPrimaryKey, TenantScoped, Base):
     dismissed_at: Mapped[datetime | None]
     dismissal_reason: Mapped[str | None] = mapped_column(Text)
     dismissed_permanently: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    owner_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    """Who took an ``accepted`` recommendation on (migration 0035)."""
+    due_date: Mapped[date | None] = mapped_column(Date)
+    """By when the owner means to have it applied (migration 0035)."""
+    snoozed_until: Mapped[datetime | None]
+    """A ``snoozed`` recommendation is ``active`` (open) again from this moment (migration 0035)."""
 
 
 class Anomaly(UUIDPrimaryKey, TenantScoped, Base):
