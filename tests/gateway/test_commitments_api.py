@@ -18,6 +18,7 @@ from tests.gateway.conftest import make_org
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SPEC = FIXTURES / "focus_spec_examples" / "focus_1.3_cost_and_usage.csv"  # Used/Unused rows of one plan
 SAMPLE = FIXTURES / "focus_official_sample" / "focus_1.0_sample_1000.csv"  # real AWS Savings Plan rows
+AZURE = FIXTURES / "finops_toolkit" / "azure_ea_amortizedcost_small.csv"  # a reservation and a savings plan
 CENT = Decimal("0.01")
 
 
@@ -137,6 +138,31 @@ def test_utilisation_coverage_and_inventory_equal_the_hand_figures(
     assert spec_plan["utilisation_percent"] == "75.00"
     narrowed = client.get("/v1/commitments", params=sept, headers=viewer).json()
     assert sorted(c["commitment_id"] for c in narrowed["commitments"]) == sample_plans
+
+    # Azure amortised export: the benefit's usage rows are Used (ChargeType Usage), Unused ones would be
+    # ChargeType UnusedReservation / UnusedSavingsPlan; the export carries no ListCost, so no coverage basis.
+    ingest_path(engine, AZURE, org.id)
+    azure = _rows(AZURE)
+    month = {"start_date": "2023-09-01", "end_date": "2023-10-01"}
+    azure_util = client.get("/v1/commitments/utilisation", params=month, headers=viewer).json()
+    hand: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for r in azure:
+        if r["benefitId"]:
+            unused_row = r["ChargeType"] in ("UnusedReservation", "UnusedSavingsPlan")
+            hand[r["benefitId"]][1 if unused_row else 0] += _money(r["Cost"])
+    got_util = {t["commitment_id"]: t for t in azure_util["totals"]}
+    assert set(got_util) == set(hand)
+    for benefit, (used_b, unused_b) in hand.items():
+        item = got_util[benefit]
+        assert (Decimal(item["used_cost"]), Decimal(item["unused_cost"])) == (used_b, unused_b)
+        assert item["utilisation_percent"] == _pct(used_b, used_b + unused_b) == "100.00"
+    azure_list = client.get("/v1/commitments", params=month, headers=viewer).json()["commitments"]
+    assert sorted((c["type"], c["category"]) for c in azure_list) == [
+        ("Reservation", "Usage"),
+        ("Savings Plan", "Spend"),
+    ]
+    azure_cov = client.get("/v1/commitments/coverage", params=month, headers=viewer).json()
+    assert [t["coverage_percent"] for t in azure_cov["totals"]] == [None]
 
     # Another organisation sees none of it.
     assert client.get("/v1/commitments", headers=other.headers("viewer")).json()["commitments"] == []

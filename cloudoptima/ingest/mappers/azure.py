@@ -14,6 +14,8 @@ differences:
   headers are the same; BilledCost = CostInBillingCurrency, else Cost (EA), else PreTaxCost (v1).
 - EffectiveCost = BilledCost (as the rules): an amortised export therefore carries amortised cost in both.
 - ListCost = ``PayGCostInBillingCurrency`` when the export has it.
+- CommitmentDiscountStatus (a row with a benefit id): ChargeType UnusedReservation/UnusedSavingsPlan -> Unused,
+  Usage (or no ChargeType column) -> Used; other charge types (Purchase, Refund …) -> null.
 - Tags: the export's JSON; the EA form without braces (``"a": "b","c": "d"``) is wrapped in ``{}``.
 Dates in ``M/D/YYYY`` are parsed as US month/day/year.
 """
@@ -87,7 +89,15 @@ def _commitment(columns: SourceColumns) -> dict[str, pa.Array]:
     )
     is_savings = pc.match_substring(lowered, "/microsoft.billingbenefits/")
     null = pa.scalar(None, pa.string())
+    charge_type = pc.utf8_lower(columns.text("ChargeType"))
+    unused = pc.is_in(charge_type, pa.array(["unusedreservation", "unusedsavingsplan"]))
+    if columns.name_of("ChargeType") is None:
+        usage = pc.is_valid(benefit)  # no ChargeType column: every row is usage
+    else:
+        usage = pc.is_in(charge_type, pa.array(["usage"]))
+    status = pc.if_else(unused, "Unused", pc.if_else(usage, "Used", null))
     return {
+        "commitment_discount_status": pc.if_else(pc.is_valid(benefit), status, null),
         "commitment_discount_id": benefit,
         "commitment_discount_name": pc.coalesce(columns.text("benefitName"), columns.text("ReservationName")),
         "commitment_discount_category": pc.if_else(
