@@ -22,7 +22,7 @@ exact (the stored digits summed); percentages are rounded half-up to 2 decimals.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
@@ -53,6 +53,7 @@ class Commitment(BaseModel):
     unused_quantity: Decimal | None
     utilisation_percent: Decimal | None
     quantity_utilisation_percent: Decimal | None
+    expires_at: datetime | None = None  # the SDK inventory's (#22, not built): billing data gives no end date
 
 
 class CommitmentList(BaseModel):
