@@ -172,8 +172,8 @@ def resource_ids_of(row: Recommendation) -> list[str]:
 
 @dataclass(frozen=True)
 class _Costs:
-    daily: dict[tuple[str, str], dict[date, Decimal]]
-    """(lower-case resource id, currency) → day → cost."""
+    daily: dict[str, dict[str, dict[date, Decimal]]]
+    """lower-case resource id → currency → day → cost."""
     accounts: dict[str, set[str]]
     """lower-case resource id → billing account ids it billed under."""
     billed_through: dict[str, date]
@@ -186,8 +186,9 @@ _COSTS = text(
            (charge_period_start AT TIME ZONE 'UTC')::date AS day,
            sum(coalesce(effective_cost, billed_cost)) AS cost
     FROM cost_data
-    WHERE organization_id = :org AND lower(resource_id) = ANY(:ids)
-      AND charge_period_start >= :lo AND charge_period_start < :hi
+    JOIN unnest(CAST(:ids AS text[]), CAST(:los AS timestamptz[]), CAST(:his AS timestamptz[])) AS w(rid, lo, hi)
+      ON lower(resource_id) = w.rid AND charge_period_start >= w.lo AND charge_period_start < w.hi
+    WHERE organization_id = :org AND charge_period_start >= :lo AND charge_period_start < :hi
     GROUP BY 1, 2, 3, 4
     """
 )
@@ -202,18 +203,22 @@ _BILLED_THROUGH = text(
 
 
 def _load_costs(
-    session: Session, org: uuid.UUID, ids: set[str], days: Sequence[date], window_days: int
+    session: Session, org: uuid.UUID, spans: Mapping[str, tuple[date, date]], window_days: int
 ) -> _Costs:
-    daily: dict[tuple[str, str], dict[date, Decimal]] = defaultdict(dict)
+    """Daily costs of each resource over the windows of its changes: ``spans`` maps a lower-case resource id
+    to its first and last change day (one span per resource, so no cost row is read twice)."""
+    daily: dict[str, dict[str, dict[date, Decimal]]] = defaultdict(lambda: defaultdict(dict))
     accounts: dict[str, set[str]] = defaultdict(set)
-    if not ids:
+    if not spans:
         return _Costs({}, {}, {})
-    lo = datetime.combine(min(days) - window_days * _DAY, time(), UTC)
-    hi = datetime.combine(max(days) + (window_days + 1) * _DAY, time(), UTC)
-    params = {"org": org, "ids": sorted(ids), "lo": lo, "hi": hi}
+    ids = sorted(spans)
+    los = [datetime.combine(spans[i][0] - window_days * _DAY, time(), UTC) for i in ids]
+    his = [datetime.combine(spans[i][1] + (window_days + 1) * _DAY, time(), UTC) for i in ids]
+    lo, hi = min(los), max(his)
+    params = {"org": org, "ids": ids, "los": los, "his": his, "lo": lo, "hi": hi}
     for row in session.execute(_COSTS, params):
-        key = (row.rid, row.currency)
-        daily[key][row.day] = daily[key].get(row.day, Decimal(0)) + Decimal(row.cost)
+        by_day = daily[row.rid][row.currency]
+        by_day[row.day] = by_day.get(row.day, Decimal(0)) + Decimal(row.cost)
         accounts[row.rid].add(row.account)
     all_accounts = sorted({a for found in accounts.values() for a in found})
     through = {
@@ -227,9 +232,15 @@ def _measure_rows(
     session: Session, org: uuid.UUID, rows: Sequence[Recommendation], as_of: datetime, window_days: int
 ) -> dict[uuid.UUID, Measurement]:
     """Measurements of completed recommendations ``rows`` (one cost query for all of them)."""
-    ids = {i.lower() for row in rows for i in resource_ids_of(row)}
-    days = [row.applied_at.astimezone(UTC).date() for row in rows if row.applied_at]
-    costs = _load_costs(session, org, ids, days, window_days) if days else _Costs({}, {}, {})
+    spans: dict[str, tuple[date, date]] = {}
+    for row in rows:
+        if row.applied_at is None:
+            continue
+        day = row.applied_at.astimezone(UTC).date()
+        for rid in resource_ids_of(row):
+            first, last = spans.get(rid.lower(), (day, day))
+            spans[rid.lower()] = (min(first, day), max(last, day))
+    costs = _load_costs(session, org, spans, window_days)
     out: dict[uuid.UUID, Measurement] = {}
     for row in rows:
         rids = [i.lower() for i in resource_ids_of(row)]
@@ -242,10 +253,10 @@ def _measure_rows(
                 estimated_monthly=row.estimated_savings_monthly,
             )
             continue
-        currencies = sorted({cur for (rid, cur) in costs.daily if rid in rids})
+        currencies = sorted({cur for rid in rids for cur in costs.daily.get(rid, {})})
         daily: dict[date, Decimal] = defaultdict(Decimal)
-        for (rid, _currency), by_day in costs.daily.items():
-            if rid in rids:
+        for rid in set(rids):
+            for by_day in costs.daily.get(rid, {}).values():
                 for day, cost in by_day.items():
                     daily[day] += cost
         accounts = {a for rid in rids for a in costs.accounts.get(rid, set())}
