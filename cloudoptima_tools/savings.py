@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from cloudoptima.domain.savings import LedgerBucket, LedgerRow, RuleAccuracy
+from cloudoptima.domain.savings import LedgerBucket, LedgerRow, MonthSavings, RuleAccuracy
 from cloudoptima.services.realised_savings import (
     MAX_WINDOW_DAYS,
     WINDOW_DAYS,
@@ -39,6 +39,8 @@ class RealisedSavingsInput(ToolInput):
 class RealisedSavingsOutput(BaseModel):
     window_days: int
     buckets: dict[str, LedgerBucket]
+    months: list[MonthSavings]
+    """The last 12 months with a change, oldest first."""
     rules: list[RuleAccuracy]
     recent: list[LedgerRow]
     total: int
@@ -62,6 +64,7 @@ def realised_savings(ctx: ToolContext, params: RealisedSavingsInput) -> Realised
         return RealisedSavingsOutput(
             window_days=params.window_days,
             buckets=ledger.buckets,
+            months=ledger.months[-12:],
             rules=rules,
             recent=items,
             total=ledger.total,
@@ -85,7 +88,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         title="Realised savings: estimated vs measured from the bill",
         description=(
             "The savings ledger: recommendations open, being applied, applied (waiting for the bill) and "
-            "realised, with estimated and realised monthly sums; per rule the mean error of its estimates "
+            "realised, with estimated and realised monthly sums (also per month of the change); per rule the mean error of its estimates "
             "(flagged when off by more than 25% on 3 or more measured changes); the latest completed "
             "recommendations, each measured from the billed cost of its resources over window_days before vs "
             "after the change (change day skipped; realised monthly = daily difference x 30.4375) with a "

@@ -88,14 +88,29 @@ class LedgerBucket(_Model):
     """Per billing currency; only the ``realised`` bucket has amounts."""
 
 
+class MonthSavings(_Model):
+    """The completed recommendations of one UTC month of their change (``applied_at``)."""
+
+    month: str
+    """``YYYY-MM``."""
+    completed: int
+    measured: int
+    estimated_monthly: Decimal
+    """Σ estimates of the measured ones (comparable with ``realised_monthly``)."""
+    realised_monthly: dict[str, Decimal]
+    """Per billing currency."""
+
+
 class SavingsLedger(_Model):
     """``GET /v1/savings``: buckets ``open`` (active, scheduled), ``applying`` (an execution is changing the
     cloud), ``applied`` (completed, not yet measured or unmeasurable) and ``realised`` (completed and
-    measured); rows are the completed recommendations, latest applied first, paged."""
+    measured); ``months`` per month of the change, oldest first; rows are the completed recommendations,
+    latest applied first, paged."""
 
     as_of: datetime
     window_days: int
     buckets: dict[str, LedgerBucket]
+    months: list[MonthSavings]
     total: int
     limit: int
     offset: int

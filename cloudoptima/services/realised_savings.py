@@ -47,6 +47,7 @@ from cloudoptima.domain.savings import (
     LedgerRow,
     Measurement,
     MeasurementStatus,
+    MonthSavings,
     RuleAccuracy,
     RuleAccuracyReport,
     SavingsLedger,
@@ -346,6 +347,11 @@ def savings_ledger(
         )
         for name in ("open", "applying", "applied", "realised")
     }
+    months: dict[str, list[tuple[Recommendation, Measurement]]] = defaultdict(list)
+    for row in completed:
+        if row.applied_at is not None:
+            months[row.applied_at.astimezone(UTC).strftime("%Y-%m")].append((row, measured[row.id]))
+    by_month = [_month(month, months[month]) for month in sorted(months)]
     ordered = sorted(
         completed,
         key=lambda r: (-(r.applied_at or datetime.min.replace(tzinfo=UTC)).timestamp(), str(r.id)),
@@ -367,10 +373,26 @@ def savings_ledger(
         as_of=as_of,
         window_days=window_days,
         buckets=buckets,
+        months=by_month,
         total=len(ordered),
         limit=limit,
         offset=offset,
         items=items,
+    )
+
+
+def _month(month: str, items: Sequence[tuple[Recommendation, Measurement]]) -> MonthSavings:
+    done = [(row, m) for row, m in items if m.status == MeasurementStatus.MEASURED]
+    realised: dict[str, Decimal] = defaultdict(Decimal)
+    for _row, m in done:
+        if m.currency is not None and m.realised_monthly is not None:
+            realised[m.currency] += m.realised_monthly
+    return MonthSavings(
+        month=month,
+        completed=len(items),
+        measured=len(done),
+        estimated_monthly=sum((row.estimated_savings_monthly or Decimal(0) for row, _m in done), Decimal(0)),
+        realised_monthly=dict(sorted(realised.items())),
     )
 
 

@@ -2,7 +2,8 @@
 
 - ``GET /v1/savings?window_days=7&limit=50&offset=0``: the ledger — per lifecycle bucket (``open``,
   ``applying``, ``applied``, ``realised``) the count and estimated monthly sum (realised sums per currency),
-  and the completed recommendations, latest applied first, each with its before/after measurement.
+  per month of the change (completed, measured, estimated vs realised), and the completed recommendations,
+  latest applied first, each with its before/after measurement.
 - ``GET /v1/savings/by-rule?window_days=7``: per rule the measured count, mean signed and absolute error and
   whether its estimates are systematically off (flagged).
 

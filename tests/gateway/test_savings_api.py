@@ -99,6 +99,10 @@ def test_ledger_measures_known_savings_and_flags_a_rule(
         "USD": Decimal("182.62") + 3 * Decimal("60.88")
     }
     assert body["total"] == 5
+    [march] = body["months"]  # all five changed in March; the measured four are compared
+    assert (march["month"], march["completed"], march["measured"]) == ("2026-03", 5, 4)
+    assert Decimal(march["estimated_monthly"]) == Decimal("500.00")
+    assert march["realised_monthly"] == body["buckets"]["realised"]["realised_monthly"]
     by_resource = {item["resource_ids"][0]: item["measurement"] for item in body["items"]}
     assert by_resource["i-late"]["status"] == "measuring"
     assert "the bill reaches 2026-03-31" in by_resource["i-late"]["reason"]

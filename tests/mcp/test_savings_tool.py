@@ -80,6 +80,7 @@ async def test_realised_savings_tool_measures_the_change(engine: Engine, org: uu
         )
         assert Decimal(measured["realised_monthly"]) == Decimal("182.62")  # 6.00 × 30.4375, half-even
         assert body["buckets"]["realised"]["realised_monthly"] == {"EUR": "182.62"}
+        assert [(m["month"], m["measured"]) for m in body["months"]] == [("2026-03", 1)]
         [rule] = body["rules"]
         assert (rule["rule_id"], rule["measured"], rule["flagged"]) == ("idle-stop", 1, False)
         with pytest.raises(McpToolError, match="window_days"):
