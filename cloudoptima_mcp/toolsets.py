@@ -60,8 +60,8 @@ TOOLSETS: Mapping[str, Toolset] = {
     ),
     "anomalies": Toolset("cost anomalies and their root causes", ("anomalies_list", "anomaly_root_cause")),
     "recommendations": Toolset(
-        "savings recommendations and their impact preview",
-        ("recommendations_list", "recommendation_impact_preview"),
+        "savings recommendations, their impact preview and lifecycle decisions",
+        ("recommendations_list", "recommendation_impact_preview", "recommendation_decide"),
     ),
     "budgets": Toolset("budgets with spend, forecast and status", ("budgets_status",)),
     "policies": Toolset("automation policies", ("policies_list",)),

@@ -48,7 +48,7 @@ from cloudoptima_tools.spec import (
     ToolUnavailableError,
 )
 
-_REQUESTABLE = ("active", "scheduled")
+_REQUESTABLE = ("active", "accepted", "scheduled")
 
 
 class RemediationInput(RecommendationInput):
@@ -90,7 +90,7 @@ def request_remediation(ctx: ToolContext, params: RemediationInput) -> Remediati
         )
     if detail.status not in _REQUESTABLE:
         raise ToolInputError(
-            f"recommendation {detail.id} is {detail.status}; only active ones can be applied"
+            f"recommendation {detail.id} is {detail.status}; only open (active) or accepted ones can be applied"
         )
     common: dict[str, Any] = {
         "recommendation_id": detail.id,

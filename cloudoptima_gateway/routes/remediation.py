@@ -44,7 +44,7 @@ from cloudoptima_workflows.remediation.inputs import CHANNEL_REST
 router = APIRouter(route_class=AuditedRoute)
 LOWEST_APPLY = "apply:low_risk_recommendations"
 Applier = Annotated[Principal, Permission(LOWEST_APPLY)]
-APPLICABLE = ("active", "scheduled")
+APPLICABLE = ("active", "accepted", "scheduled")
 
 
 def _risk_forbidden(principal: Principal, risk: str, verb: str) -> HTTPException | None:

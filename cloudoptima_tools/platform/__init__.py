@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloudoptima_tools.platform import anomalies, approvals, budgets, policies, recommendations
+from cloudoptima_tools.platform import (
+    anomalies,
+    approvals,
+    budgets,
+    policies,
+    recommendation_lifecycle,
+    recommendations,
+)
 from cloudoptima_tools.platform.anomalies import (
     AnomaliesInput,
     AnomaliesOutput,
@@ -49,6 +56,7 @@ from cloudoptima_tools.spec import ToolSpec
 TOOLS: list[ToolSpec[Any, Any]] = [
     *anomalies.TOOLS,
     *recommendations.TOOLS,
+    *recommendation_lifecycle.TOOLS,
     *budgets.TOOLS,
     *policies.TOOLS,
     *approvals.TOOLS,

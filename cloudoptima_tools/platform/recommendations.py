@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from cloudoptima.domain.recommendations import RecommendationStatus
 from cloudoptima.services.account_names import account_names
+from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Recommendation
 from cloudoptima_tools.context import ToolContext
@@ -26,7 +27,21 @@ from cloudoptima_tools.spec import (
 
 
 class RecommendationsInput(PageInput):
-    status: Literal["active", "applied", "dismissed", "expired", "scheduled", "completed"] | None = "active"
+    status: (
+        Literal[
+            "active",
+            "accepted",
+            "snoozed",
+            "false_positive",
+            "applied",
+            "dismissed",
+            "expired",
+            "scheduled",
+            "completed",
+        ]
+        | None
+    ) = "active"
+    owner_user_id: str | None = Field(default=None, description="Only those accepted by this user id.")
     category: Literal["compute", "storage", "network", "database"] | None = None
     risk_level: Literal["low", "medium", "high"] | None = None
     provider: Literal["aws", "azure", "gcp"] | None = None
@@ -92,6 +107,8 @@ def _service(ctx: ToolContext, session: Any) -> RecommendationService:
 def recommendations_list(ctx: ToolContext, params: RecommendationsInput) -> RecommendationsOutput:
     offset = decode_cursor(params)
     with ctx.read_session() as session:
+        # snoozes that ran out by the caller's clock show as open (a view: the read session is rolled back)
+        RecommendationLifecycle(session, ctx.organization_id, now=ctx.now).wake_snoozed()
         rows = _service(ctx, session).list(
             status=RecommendationStatus(params.status) if params.status else None,
             category=params.category,
@@ -99,6 +116,7 @@ def recommendations_list(ctx: ToolContext, params: RecommendationsInput) -> Reco
             min_savings=params.min_savings,
             sort_by=params.sort_by,
             limit=100_000,
+            owner_user_id=parse_id(params.owner_user_id, "user") if params.owner_user_id else None,
         )
     if params.provider:
         rows = [r for r in rows if r.provider == params.provider]

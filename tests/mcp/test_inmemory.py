@@ -22,7 +22,11 @@ SPECS = catalog.by_name()
 WORKER_TOOLS = ("generate_report", "report_status")
 # Tools whose default call is refused in the seeded estates (no allocation dimension is defined): the refusal must
 # name the argument; their answers are checked in their own tests (tests/tools/test_allocation_tool.py).
-REFUSED_BY_DEFAULT = {"cost_by_allocation": "dimension: no allocation dimension 'team'"}
+REFUSED_BY_DEFAULT = {
+    "cost_by_allocation": "dimension: no allocation dimension 'team'",
+    # a decision changes a shared seeded recommendation: refused here, checked in tests/tools/test_recommendation_decide.py
+    "recommendation_decide": "recommendation_id",
+}
 """Need a report and a Temporal worker: tests/tools/test_report_tools.py covers them (MCP session included)."""
 ID_TOOLS = (
     "anomaly_root_cause",

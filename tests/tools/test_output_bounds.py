@@ -114,7 +114,7 @@ def big(engine: Engine, estates: Estates) -> Iterator[SeededOrg]:
 
 WORKER_TOOLS = ("generate_report", "report_status")
 """Need a report and a Temporal worker: tests/tools/test_report_tools.py runs them (run_tool bounds them)."""
-USER_TOOLS = ("notifications_inbox", "notifications_mark_read")
+USER_TOOLS = ("notifications_inbox", "notifications_mark_read", "recommendation_decide")
 """Act for the signed-in caller (the decider below is a user of the organisation)."""
 
 
@@ -129,6 +129,19 @@ def _arguments(name: str, big_org: SeededOrg, engine: Engine) -> dict[str, Any]:
         arguments.update(dimension=_allocated_dimension(engine, big_org.organization_id), reconcile=True)
     if name in DECISION_TOOLS:
         arguments["execution_id"] = pending_of(big_org.organization_id)[0]
+    if name == "recommendation_decide":  # accept again re-assigns: both tests may call it
+        owner = str(pending_of(big_org.organization_id)[1])
+        arguments.update(decision="accept", owner_user_id=owner, due_date="2099-12-31")
+        table = Base.metadata.tables["recommendations"]
+        with engine.connect() as connection:
+            arguments["recommendation_id"] = str(
+                connection.execute(
+                    select(table.c.id)
+                    .where(table.c.organization_id == big_org.organization_id)
+                    .order_by(table.c.id.desc())
+                    .limit(1)
+                ).scalar()
+            )
     if name in EXECUTION_TOOLS:
         arguments["execution_id"] = completed_execution_of(engine, big_org.organization_id)
     with engine.connect() as connection:

@@ -40,6 +40,7 @@ def test_catalog_declares_behaviour_and_budgets() -> None:
         assert not (spec.read_only and spec.destructive)
     changing = [s.name for s in specs if not s.read_only]
     assert changing == [
+        "recommendation_decide",
         "request_remediation",
         "approve_remediation",
         "reject_remediation",
