@@ -10,8 +10,9 @@
 What the writes publish (channel: ``data``), read by the console's screens as "something changed, refresh":
 
 - ``budget_alerts``: ``{"budget_id", "change": "created" | "updated" | "deleted"}``;
-- ``recommendations``: ``{"recommendation_id", "change": "dismissed" | "snoozed" | "apply_requested",
-  "status"?, "execution_id"?, "dry_run"?}``;
+- ``recommendations``: ``{"recommendation_id", "change": "dismissed" | "snoozed" | "apply_requested" |
+  "accepted" | "false_positive" | "active", "status"?, "execution_id"?, "dry_run"?}`` (the lifecycle
+  transitions of ``routes.recommendation_lifecycle`` publish the new status);
 - ``policies``: ``{"policy_id", "change": "created" | "updated" | "deleted", "enabled"?}``.
 """
 
