@@ -49,6 +49,7 @@ from cloudoptima.clouds.sandbox.estate import Estate
 from cloudoptima.clouds.sandbox.live import account_costs, hourly_series
 from cloudoptima.clouds.sandbox.remediation import DRY_RUN, READ_PERMISSIONS, Plan, plan_action
 from cloudoptima.clouds.sandbox.state import EstateView, JournalEntry, SandboxEstateStore
+from cloudoptima.clouds.sandbox.true_saving import true_saving_monthly
 from cloudoptima.domain.inventory import Principal, Resource, ResourceState, UtilisationSeries
 
 T = TypeVar("T")
@@ -322,6 +323,7 @@ class SandboxProvider:
                 result=result,
                 applied=plan.actions,
                 undo=plan.undo,
+                true_saving_monthly=true_saving_monthly(view.estate, plan.actions)[1],
             )
             stored = self.store.append(entry).entry(self.account_id, key)
             assert stored is not None

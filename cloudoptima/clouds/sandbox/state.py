@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -62,7 +63,9 @@ class JournalEntry(BaseModel):
 
     ``applied`` are the sandbox actions replayed on load; ``undo`` the generator's restore actions that put
     the changed resources back (used by ``SandboxProvider.undo``). ``undoes`` is the key of the entry this
-    one reverted, if it is an undo.
+    one reverted, if it is an undo. ``true_saving_monthly`` is the monthly bill the ``applied`` actions save
+    (:func:`cloudoptima.clouds.sandbox.true_saving.true_saving_monthly`; None on entries written before it
+    was recorded), the truth realised-savings evals score against.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -75,6 +78,7 @@ class JournalEntry(BaseModel):
     applied: tuple[Action, ...]
     undo: tuple[Action, ...] = ()
     undoes: str | None = None
+    true_saving_monthly: Decimal | None = None
 
 
 @dataclass(frozen=True)
