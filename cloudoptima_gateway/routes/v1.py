@@ -32,6 +32,7 @@ from cloudoptima_gateway.routes import (
     savings,
     sso,
     tags,
+    tickets,
     users,
 )
 
@@ -57,6 +58,7 @@ def build_router() -> APIRouter:
     router.include_router(exports.router)
     for admin in (account, organization, users):
         router.include_router(admin.router)
+    router.include_router(tickets.router)  # /ticket-trackers, /recommendations/{id}/ticket
     router.include_router(tags.router)  # /organization/tag-policy and /tags/*
     router.include_router(savings.router)
     router.include_router(commitments.router)

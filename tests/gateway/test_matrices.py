@@ -27,6 +27,7 @@ from cloudoptima.domain.notices import Notice, NoticeEventType, NoticeSeverity
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.allocation.dimensions import AllocationDimensions
 from cloudoptima.services.api_keys import ApiKeyService
+from cloudoptima.services.audit import AuditActor
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.cloud_accounts import CloudAccountService
 from cloudoptima.services.cost_export_schedules import (
@@ -41,6 +42,7 @@ from cloudoptima.services.notification_rules import NotificationRules
 from cloudoptima.services.policies import PolicyService, validate_policy
 from cloudoptima.services.report_schedules import ReportSchedules, validate_recurrence
 from cloudoptima.services.reports import Reports, reports_config_from_settings
+from cloudoptima.services.tickets import Tickets
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Anomaly, PolicyExecution, Recommendation
 from cloudoptima.storage.tenancy import scope
@@ -148,6 +150,14 @@ BODIES: dict[str, dict[str, Any]] = {
     "DimensionIn": {"name": "matrix_dimension"},
     "DimensionPatch": {"description": "matrix"},
     "RuleSetIn": {"rules": [{"value": "web", "match": {"services": ["EC2"]}}]},
+    "TrackerIn": {
+        "name": "gh",
+        "kind": "github",
+        "base_url": "https://api.github.com",
+        "project": "o/r",
+        "token": "t",
+    },
+    "TicketIn": {},
 }
 
 
@@ -267,7 +277,12 @@ def _fixtures(engine: Engine, settings: Settings, org: Org) -> dict[str, uuid.UU
         dimension = AllocationDimensions(session, org.id).create(
             f"matrix_{uuid.uuid4().hex[:6]}", None, datetime.now(UTC)
         )
+        tracker = Tickets(session, org.id, cipher=cipher, now=lambda: datetime.now(UTC)).add_tracker(
+            name="matrix", kind="webhook", base_url="https://hooks.example.test/t", project="ops", token="t",
+            login=None, actor=AuditActor(),
+        )  # fmt: skip
         ids = {
+            "tracker_id": tracker.id,
             "dimension_id": dimension.id,
             "channel_id": channel.id,
             "delivery_id": delivery.id,

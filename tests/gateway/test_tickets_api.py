@@ -1,0 +1,230 @@
+"""Tickets (#22): a recommendation handed to GitHub Issues, Jira Cloud or a signed webhook over REST, against strict
+local fakes on real sockets; idempotent; closes synced back (completed: applied-by-hand hint; not planned:
+dismissed); auth failures name the tracker; a 5xx then success is retried visibly; Retry-After honoured."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cloudoptima.services.ticket_clients import TicketDraft, TrackerClient
+from cloudoptima.settings import Settings
+from cloudoptima.storage.models import AuditLog, Recommendation
+from cloudoptima.storage.models.tickets import TicketTrackerRow
+from tests.gateway.conftest import Org, make_org
+from tests.gateway.fake_trackers import (
+    GITHUB_TOKEN,
+    HOOK_SECRET,
+    JIRA_LOGIN,
+    JIRA_TOKEN,
+    PROJECT,
+    REPO,
+    FakeTrackers,
+)
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTrackers]:
+    with FakeTrackers() as server:
+        yield server
+
+
+def _recs(engine: Engine, org: Org, n: int) -> list[str]:
+    with Session(engine) as session:
+        rows = [
+            Recommendation(
+                organization_id=org.id,
+                fingerprint=f"fp-ticket-{i}",
+                rule_id="idle_vm",
+                provider="aws",
+                title=f"Stop idle VM {i}",
+                category="compute",
+                risk_level="low",
+                resource_ids=[f"i-{i}"],
+                affected_resources=[],
+                actions=[],
+                status="active",
+                estimated_savings_monthly=Decimal("12.5"),
+                priority=Decimal(1),
+            )
+            for i in range(n)
+        ]
+        session.add_all(rows)
+        session.commit()
+        return [str(r.id) for r in rows]
+
+
+def _tracker(client: TestClient, org: Org, **body: str) -> str:
+    response = client.post("/v1/ticket-trackers", json=body, headers=org.headers())
+    assert response.status_code == 201, response.text
+    assert "token" not in response.json() and response.json()["token_set"] is True
+    return str(response.json()["id"])
+
+
+def _audit(engine: Engine, org: Org, action: str) -> list[dict[str, object]]:
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(AuditLog).where(AuditLog.organization_id == org.id, AuditLog.action == action)
+        ).all()
+        return [dict(r.details or {}) for r in rows]
+
+
+def test_github_ticket_idempotent_and_closes_synced(
+    client: TestClient, engine: Engine, gateway_settings: Settings, fake: FakeTrackers
+) -> None:
+    org = make_org(engine, gateway_settings, name="tickets-gh")
+    body = {"name": "gh", "kind": "github", "base_url": fake.url, "project": REPO, "token": GITHUB_TOKEN}
+    assert client.post("/v1/ticket-trackers", json=body, headers=org.headers("viewer")).status_code == 403
+    bad_repo = client.post("/v1/ticket-trackers", json={**body, "project": "no-slash"}, headers=org.headers())
+    assert bad_repo.status_code == 422 and bad_repo.json()["detail"][0]["loc"] == ["body", "project"]
+    tracker = _tracker(client, org, **body)
+    with Session(engine) as session:  # stored encrypted
+        stored = session.get(TicketTrackerRow, uuid.UUID(tracker))
+        assert stored is not None and GITHUB_TOKEN not in stored.token_encrypted
+    listed = client.get("/v1/ticket-trackers", headers=org.headers("viewer")).json()["trackers"]
+    assert [t["name"] for t in listed] == ["gh"] and "token" not in listed[0]
+
+    done, declined, still_open = _recs(engine, org, 3)
+    first = client.post(f"/v1/recommendations/{done}/ticket", json={}, headers=org.headers())
+    assert first.status_code == 201, first.text
+    ticket = first.json()
+    assert ticket["kind"] == "github" and ticket["state"] == "open" and ticket["attempts"] == ["201"]
+    issue = fake.state.github[int(ticket["external_key"])]
+    assert ticket["url"] == issue["html_url"]
+    assert issue["title"] == "[CloudOptima] Stop idle VM 0"
+    assert "Estimated savings: 12.50 USD per month" in issue["body"] and "Resources: i-0" in issue["body"]
+    assert f"/recommendations/{done}" in issue["body"]  # the console link
+
+    creates = len(fake.state.github)
+    again = client.post(f"/v1/recommendations/{done}/ticket", json={}, headers=org.headers())
+    assert again.status_code == 200 and again.json()["external_key"] == ticket["external_key"]
+    assert again.json()["created"] is False and len(fake.state.github) == creates  # tracker not called again
+    declined_key = client.post(
+        f"/v1/recommendations/{declined}/ticket", json={}, headers=org.headers()
+    ).json()
+    open_key = client.post(f"/v1/recommendations/{still_open}/ticket", json={}, headers=org.headers()).json()
+    assert (
+        client.get(f"/v1/recommendations/{still_open}/ticket", headers=org.headers("viewer")).json()[
+            "external_key"
+        ]
+        == open_key["external_key"]
+    )
+
+    fake.state.github[int(ticket["external_key"])] |= {"state": "closed", "state_reason": "completed"}
+    fake.state.github[int(declined_key["external_key"])] |= {"state": "closed", "state_reason": "not_planned"}
+    synced = client.post("/v1/ticket-trackers/sync", headers=org.headers())
+    assert synced.status_code == 200, synced.text
+    assert synced.json() == {"checked": 3, "completed": [done], "not_planned": [declined], "errors": []}
+    rec = client.get(f"/v1/recommendations/{declined}", headers=org.headers()).json()
+    assert rec["status"] == "dismissed" and rec["history"][-1]["reason"] == "ticket closed as not planned"
+    assert client.get(f"/v1/recommendations/{done}", headers=org.headers()).json()["status"] == "active"
+    closed = _audit(engine, org, "recommendation.ticket_closed")
+    assert sorted(str(c["closed_as"]) for c in closed) == ["completed", "not_planned"]
+    assert [c.get("hint") for c in closed if c["closed_as"] == "completed"] == ["applied_by_hand"]
+    assert len(_audit(engine, org, "recommendation.dismiss")) == 1
+    # closed tickets are not read again
+    assert client.post("/v1/ticket-trackers/sync", headers=org.headers()).json()["checked"] == 1
+
+    bad = make_org(engine, gateway_settings, name="tickets-gh-bad")
+    _tracker(client, bad, **{**body, "name": "gh-bad", "token": "wrong"})
+    (rec_id,) = _recs(engine, bad, 1)
+    refused = client.post(f"/v1/recommendations/{rec_id}/ticket", json={}, headers=bad.headers())
+    assert refused.status_code == 502
+    assert refused.json()["detail"].startswith("tracker 'gh-bad' (github): the token was refused (401)")
+    assert client.get(f"/v1/recommendations/{rec_id}/ticket", headers=bad.headers()).status_code == 404
+
+
+def test_jira_ticket_retried_idempotent_and_closes_synced(
+    client: TestClient, engine: Engine, gateway_settings: Settings, fake: FakeTrackers
+) -> None:
+    org = make_org(engine, gateway_settings, name="tickets-jira")
+    body = {"name": "jira", "kind": "jira", "base_url": fake.url, "project": PROJECT, "token": JIRA_TOKEN}
+    missing_login = client.post("/v1/ticket-trackers", json=body, headers=org.headers())
+    assert missing_login.status_code == 422 and missing_login.json()["detail"][0]["loc"] == ["body", "login"]
+    _tracker(client, org, **body, login=JIRA_LOGIN)
+    done, declined = _recs(engine, org, 2)
+
+    fake.state.fail_next[:] = [503]  # a 5xx, then success: retried, and the attempts say so
+    first = client.post(f"/v1/recommendations/{done}/ticket", json={}, headers=org.headers())
+    assert first.status_code == 201, first.text
+    assert first.json()["attempts"] == ["503", "201"]
+    key = first.json()["external_key"]
+    assert first.json()["url"] == f"{fake.url}/browse/{key}"
+    description = fake.state.jira[key]["fields"]["description"]
+    texts = [block["content"][0]["text"] for block in description["content"]]
+    assert description["type"] == "doc" and "Estimated savings: 12.50 USD per month" in texts
+    opened = _audit(engine, org, "recommendation.ticket_opened")
+    assert [o["attempts"] for o in opened] == [["503", "201"]]
+    again = client.post(f"/v1/recommendations/{done}/ticket", json={}, headers=org.headers())
+    assert again.status_code == 200 and again.json()["external_key"] == key
+    other = client.post(f"/v1/recommendations/{declined}/ticket", json={}, headers=org.headers()).json()
+
+    fake.state.jira[key] |= {"status": "Done", "category": "done", "resolution": "Done"}
+    fake.state.jira[other["external_key"]] |= {
+        "status": "Closed",
+        "category": "done",
+        "resolution": "Won't Do",
+    }
+    synced = client.post("/v1/ticket-trackers/sync", headers=org.headers()).json()
+    assert synced == {"checked": 2, "completed": [done], "not_planned": [declined], "errors": []}
+    rec = client.get(f"/v1/recommendations/{declined}", headers=org.headers()).json()
+    assert rec["status"] == "dismissed" and rec["history"][-1]["reason"] == "ticket closed as not planned"
+
+    bad = make_org(engine, gateway_settings, name="tickets-jira-bad")
+    _tracker(client, bad, **{**body, "name": "jira-bad", "token": "nope"}, login=JIRA_LOGIN)
+    (rec_id,) = _recs(engine, bad, 1)
+    refused = client.post(f"/v1/recommendations/{rec_id}/ticket", json={}, headers=bad.headers())
+    assert refused.status_code == 502
+    assert refused.json()["detail"].startswith("tracker 'jira-bad' (jira): the token was refused (401)")
+
+
+def test_webhook_ticket_is_signed(
+    client: TestClient, engine: Engine, gateway_settings: Settings, fake: FakeTrackers
+) -> None:
+    org = make_org(engine, gateway_settings, name="tickets-hook")
+    hook = {
+        "name": "hook",
+        "kind": "webhook",
+        "base_url": f"{fake.url}/hook",
+        "project": "ops",
+        "token": HOOK_SECRET,
+    }
+    _tracker(client, org, **hook)
+    (rec_id,) = _recs(engine, org, 1)
+    made = client.post(f"/v1/recommendations/{rec_id}/ticket", json={}, headers=org.headers())
+    assert made.status_code == 201, made.text
+    assert made.json()["external_key"] == f"WH-{len(fake.state.hooks)}"
+    sent = fake.state.hooks[-1]
+    assert sent["recommendation_id"] == rec_id and sent["savings_monthly"] == "12.50"
+
+    wrong = make_org(engine, gateway_settings, name="tickets-hook-bad")
+    _tracker(client, wrong, **{**hook, "name": "hook-bad", "token": "other-secret"})
+    (bad_rec,) = _recs(engine, wrong, 1)
+    refused = client.post(f"/v1/recommendations/{bad_rec}/ticket", json={}, headers=wrong.headers())
+    assert refused.status_code == 502 and "tracker 'hook-bad' (webhook)" in refused.json()["detail"]
+
+
+def test_retry_after_is_honoured(fake: FakeTrackers) -> None:
+    waits: list[float] = []
+    with httpx.Client(timeout=5) as http:
+        client = TrackerClient(
+            name="gh", kind="github", base_url=fake.url, project=REPO, token=GITHUB_TOKEN, login=None,
+            http=http, sleep=waits.append,
+        )  # fmt: skip
+        fake.state.fail_next[:] = [429, 502]
+        draft = TicketDraft("r", "t", None, "USD", [], None, None)
+        key, _ = client.create(draft, idempotency_key="k")
+        assert client.attempts == ["429", "502", "201"] and waits == [
+            0.0,
+            0.0,
+        ]  # Retry-After: 0 read, not 1, 2
+        fake.state.fail_next[:] = [503, 503, 503]
+        with pytest.raises(Exception, match="tracker 'gh' \\(github\\): answered 503 3 times"):
+            client.state(key)
