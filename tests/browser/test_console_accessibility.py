@@ -43,6 +43,8 @@ EXPECTED_SCREENS = {
     "Data health",
     "Exports",
     "Allocation",
+    "Savings",
+    "Commitments",
 }
 
 

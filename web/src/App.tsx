@@ -24,6 +24,8 @@ import { Allocation } from "./screens/Allocation";
 import { Tags } from "./screens/Tags";
 import { DataHealth } from "./screens/DataHealth";
 import { Exports } from "./screens/Exports";
+import { Savings } from "./screens/Savings";
+import { Commitments } from "./screens/Commitments";
 import "./shell-polish.css";
 
 interface Screen {
@@ -61,7 +63,9 @@ const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav
   { path: "/policies", label: "Policies", testId: "nav-policies", render: (rest) => <Policies rest={rest} /> },
   { path: "/tags", label: "Tags", testId: "nav-tags", render: () => <Tags /> },
   { path: "/data", label: "Data health", testId: "nav-data", render: () => <DataHealth /> },
-  { path: "/exports", label: "Exports", testId: "nav-exports", render: () => <Exports /> }];
+  { path: "/exports", label: "Exports", testId: "nav-exports", render: () => <Exports /> },
+  { path: "/savings", label: "Savings", testId: "nav-savings", permission: "read:costs", render: () => <Savings /> },
+  { path: "/commitments", label: "Commitments", testId: "nav-commitments", permission: "read:costs", render: () => <Commitments /> }];
 
 function NotFound() {
   return (
