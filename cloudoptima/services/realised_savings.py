@@ -294,6 +294,20 @@ _LEDGER_STATUSES = (
 )
 
 
+def measure_recommendations(
+    session: Session,
+    org: uuid.UUID,
+    rows: Sequence[Recommendation],
+    as_of: datetime,
+    *,
+    window_days: int = WINDOW_DAYS,
+) -> dict[uuid.UUID, Measurement]:
+    """The measurement of each completed recommendation of ``rows`` (of ``org``) at ``as_of``, by id (the
+    savings report's realised section reads its applied recommendations through this)."""
+    _check(window_days)
+    return _measure_rows(session, org, [r for r in rows if r.organization_id == org], as_of, window_days)
+
+
 def _check(window_days: int, limit: int = 1, offset: int = 0) -> None:
     if not 1 <= window_days <= MAX_WINDOW_DAYS:
         raise SavingsInputError(f"window_days must be between 1 and {MAX_WINDOW_DAYS}, got {window_days}")

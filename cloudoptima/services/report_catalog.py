@@ -143,7 +143,8 @@ TEMPLATES: dict[str, ReportTemplate] = _registry(
         name="Savings",
         description=(
             "Recommendations open now (by type, by risk, the top N), applied and dismissed in the period, with "
-            "their estimated monthly savings; realised savings are not measured from the bill yet."
+            "their estimated monthly savings, and per month and type the applied ones' estimates vs the "
+            "savings measured from the bill."
         ),
         parameters=(
             *PERIOD_PARAMETERS,

@@ -8,8 +8,9 @@ Contract (:func:`savings_input`):
 - *applied in the period*: ``completed`` recommendations whose ``applied_at`` (set when the change was
   verified) falls on a UTC day of ``[start, end)``;
 - *dismissed in the period*: ``dismissed`` recommendations whose ``dismissed_at`` falls on a day of the period;
-- amounts are the stored estimates (``estimated_savings_monthly``). Realised savings are not recorded anywhere
-  in the data model (issue #22 measures them from the bill), so none are reported;
+- amounts are the stored estimates (``estimated_savings_monthly``), except the *realised* lines: the applied
+  recommendations measured from the bill at ``generated_at``
+  (:func:`~cloudoptima.services.report_inputs_realised.realised_lines`, as ``GET /v1/savings`` measures);
 - the currency is :func:`~cloudoptima.services.report_currency.period_currency` of the period;
 - bad input raises :class:`~cloudoptima.services.report_inputs.ReportInputError` starting with the field.
 """
@@ -29,9 +30,11 @@ from cloudoptima.domain.recommendations import RecommendationStatus
 from cloudoptima.reports.document import ReportDocument
 from cloudoptima.reports.templates.savings import AppliedLine, RecommendationLine, SavingsInput, build_savings
 from cloudoptima.services.price_catalog import price_catalog_for
+from cloudoptima.services.realised_savings import WINDOW_DAYS
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.services.report_currency import organisation_name, period_currency
 from cloudoptima.services.report_inputs import validate_request
+from cloudoptima.services.report_inputs_realised import realised_lines
 from cloudoptima.storage.models import Recommendation
 
 _ALL = 1_000_000
@@ -117,6 +120,14 @@ def savings_input(
         applied_lines = [
             AppliedLine.model_validate(_line(row) | {"applied_on": day}) for row, day in applied_rows
         ]
+        realised = realised_lines(
+            session,
+            organization_id,
+            [row for row, _day in applied_rows],
+            as_of=generated_at,
+            currency=currency,
+            window_days=WINDOW_DAYS,
+        )
         scheduled = len(of(RecommendationStatus.SCHEDULED))
         in_progress = len(of(RecommendationStatus.APPLIED))
     return SavingsInput(
@@ -132,6 +143,8 @@ def savings_input(
         applied=applied_lines,
         applied_savings_monthly=estimated_total(applied_lines),
         dismissed_count=len(dismissed),
+        realised=realised,
+        realised_window_days=WINDOW_DAYS,
         top_n=top_n,
     )
 

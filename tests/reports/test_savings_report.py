@@ -167,7 +167,12 @@ def test_the_report_equals_what_the_recommendation_service_answers(
         ("idle_vm", D("100.30")),
         ("rightsize_vm", D("50.15")),
     ]
-    assert "not measured" in next(s.title for s in doc.sections if s.id == "applied")
+    assert "estimated" in next(s.title for s in doc.sections if s.id == "applied")
+    realised = _table(doc, "realised")  # no cost rows for the applied resources: nothing measured
+    assert realised.rows == [
+        ["2026-11", "idle_vm", 1, 0, D(0), D(0), None],
+        ["2026-11", "rightsize_vm", 1, 0, D(0), D(0), None],
+    ]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -14,9 +14,13 @@ What the numbers are:
   counted beside them;
 - *applied* are recommendations whose change was verified (``completed``) on a day of ``[start, end)``;
 - *dismissed* counts recommendations dismissed on a day of the period that are still dismissed;
-- every amount is an **estimated** monthly saving. Nothing in the data model measures realised savings from
-  the bill yet (issue #22 builds that), so the report shows the applied recommendations' estimates and says so
-  in the section title and the highlight label; it never presents an estimate as realised.
+- every amount of the other sections is an **estimated** monthly saving, and their titles and labels say so;
+- *realised* (section ``realised``, #22): per UTC month of the change and type, the period's applied
+  recommendations, how many the bill has measured, the measured ones' estimates and what the bill showed
+  (:mod:`cloudoptima.services.realised_savings`: before vs after windows of ``realised_window_days``), and
+  the difference % = (realised − estimated) / estimated × 100 (0.01 points, half-even; negative: the estimate
+  was too high). A line's ``measured`` never exceeds its ``completed``; the lines' ``completed`` sum to the
+  applied lines. An estimate is never presented as realised.
 
 A recommendation's *type* is its rule (e.g. ``idle_vm``), or its category when it has no rule. Lines without
 an estimate count in the counts and are left out of the sums. Share % is the type's savings over the open
@@ -70,6 +74,18 @@ class AppliedLine(RecommendationLine):
     applied_on: date
 
 
+class RealisedLine(_Input):
+    """Applied recommendations of one UTC month (``YYYY-MM``) of their change and one type, as the bill measured
+    them; money sums the ``measured`` ones only (so estimate and realised compare)."""
+
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    type: str = Field(min_length=1)
+    completed: int = Field(ge=0)
+    measured: int = Field(ge=0)
+    estimated_savings_monthly: Decimal
+    realised_savings_monthly: Decimal
+
+
 class SavingsInput(_Input):
     """Everything the savings report shows, already read. Money is Decimal in ``currency``."""
 
@@ -85,6 +101,8 @@ class SavingsInput(_Input):
     applied: list[AppliedLine]
     applied_savings_monthly: Decimal
     dismissed_count: int = Field(ge=0)
+    realised: list[RealisedLine] = Field(default_factory=list)
+    realised_window_days: int = Field(default=7, ge=1)
     top_n: int = Field(default=10, ge=1, le=50)
     title: str = "Savings"
 
@@ -111,6 +129,17 @@ class SavingsInput(_Input):
                     f"applied[{n}].applied_on: {line.applied_on} is outside the period "
                     f"[{self.start_date}, {self.end_date})"
                 )
+        for n, item in enumerate(self.realised, start=1):
+            if item.measured > item.completed:
+                raise ValueError(
+                    f"realised[{n}].measured: {item.measured} is more than completed ({item.completed})"
+                )
+        completed = sum(item.completed for item in self.realised)
+        if self.realised and completed != len(self.applied):
+            raise ValueError(
+                f"realised: the lines count {completed} applied recommendations, the applied lines "
+                f"{len(self.applied)}"
+            )
         return self
 
 
@@ -237,6 +266,35 @@ def build_savings(data: SavingsInput) -> ReportDocument:
         ],
         totals=True,
     )
+    realised_table = Table(
+        id="realised",
+        title=f"Realised savings by month and type (bill, {data.realised_window_days}-day windows)",
+        columns=[
+            Column(key="month", title="Month of the change", kind="text"),
+            Column(key="type", title="Type", kind="text"),
+            Column(key="completed", title="Applied", kind="integer"),
+            Column(key="measured", title="Measured", kind="integer"),
+            Column(key="estimated_savings_monthly", title="Estimated / month (measured)", kind="money"),
+            Column(key="realised_savings_monthly", title="Realised / month", kind="money"),
+            Column(key="difference_percent", title="Difference %", kind="percent"),
+        ],
+        rows=[
+            [
+                line.month,
+                line.type,
+                line.completed,
+                line.measured,
+                line.estimated_savings_monthly,
+                line.realised_savings_monthly,
+                percent_of(
+                    line.realised_savings_monthly - line.estimated_savings_monthly,
+                    line.estimated_savings_monthly,
+                ),
+            ]
+            for line in sorted(data.realised, key=lambda r: (r.month, r.type))
+        ],
+        totals=True,
+    )
     sections = [
         Section(id="overview", title="Overview", tables=[status], charts=charts),
         Section(
@@ -246,10 +304,13 @@ def build_savings(data: SavingsInput) -> ReportDocument:
         ),
         Section(
             id="applied",
-            title=(
-                "Applied in the period: estimated savings (realised savings are not measured from the bill yet)"
-            ),
+            title="Applied in the period: estimated savings (what the bill shows is under Realised savings)",
             tables=[applied_table],
+        ),
+        Section(
+            id="realised",
+            title="Realised savings: estimated vs measured from the bill",
+            tables=[realised_table],
         ),
     ]
     highlights = [
