@@ -27,6 +27,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
+from cloudoptima.domain.owned_commitments import OwnedCommitmentView
+
 
 class Commitment(BaseModel):
     """A commitment (``CommitmentDiscountId``) seen in the billing data, with its totals over the period asked.
@@ -53,16 +55,20 @@ class Commitment(BaseModel):
     unused_quantity: Decimal | None
     utilisation_percent: Decimal | None
     quantity_utilisation_percent: Decimal | None
-    expires_at: datetime | None = None  # the SDK inventory's (#22, not built): billing data gives no end date
+    expires_at: datetime | None = None  # from the SDK inventory (``owned``) when it lists this commitment
 
 
 class CommitmentList(BaseModel):
-    """``GET /v1/commitments``: ``start_date``/``end_date`` are None when the whole billing history was read."""
+    """``GET /v1/commitments``: ``start_date``/``end_date`` are None when the whole billing history was read.
+
+    ``owned``: the commitments the providers' APIs list (the SDK inventory), joined with the billing figures
+    of the same period; ``inventory`` is ``billing_data+provider_api`` when any is owned."""
 
     start_date: date | None
     end_date: date | None
     commitments: list[Commitment]
-    inventory: str = "billing_data"  # the SDK inventory (#22, not built yet) will add "provider_api"
+    inventory: str = "billing_data"
+    owned: list[OwnedCommitmentView] = []
 
 
 class UtilisationDay(BaseModel):

@@ -3,6 +3,9 @@
 - ``GET /v1/commitments[?start_date=&end_date=]``: every commitment (``CommitmentDiscountId``) with a row in
   the period (both dates or neither: the whole history), with type, category, days seen, committed cost and
   utilisation.
+  ``owned`` lists the commitments the providers' APIs say the organisation owns (term, start, end, count or
+  hourly commitment, state, days to expiry), each joined with the period's billing figures; a billing-data
+  commitment the inventory lists gets its ``expires_at``.
 - ``GET /v1/commitments/utilisation?start_date=&end_date=[&commitment_id=]``: per commitment and UTC day, and
   per commitment over the period.
 - ``GET /v1/commitments/coverage?start_date=&end_date=``: per UTC day and currency, and per currency.
@@ -13,13 +16,14 @@ end_date)``, at most :data:`MAX_DAYS` days. All need ``read:costs``. Bad input i
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from cloudoptima.domain.commitments import CommitmentList, CoverageReport, UtilisationReport
 from cloudoptima.services.commitments import coverage, list_commitments, utilisation
+from cloudoptima.services.owned_commitments import with_owned
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, TenantDb
 from cloudoptima_gateway.schemas.common import invalid
@@ -49,11 +53,13 @@ def check_period(start_date: date | None, end_date: date | None) -> tuple[date, 
 def get_commitments(
     principal: Reader, session: TenantDb, start_date: date | None = None, end_date: EndDate = None
 ) -> CommitmentList:
-    """The commitments seen in the billing data (see the module docstring)."""
+    """The commitments seen in the billing data and the owned ones (see the module docstring)."""
     if start_date is None and end_date is None:
-        return list_commitments(session, principal.organization_id)
-    start, end = check_period(start_date, end_date)
-    return list_commitments(session, principal.organization_id, start, end)
+        found = list_commitments(session, principal.organization_id)
+    else:
+        start, end = check_period(start_date, end_date)
+        found = list_commitments(session, principal.organization_id, start, end)
+    return with_owned(session, principal.organization_id, found, datetime.now(UTC))
 
 
 @router.get("/utilisation", response_model=UtilisationReport)

@@ -4,7 +4,10 @@ Contract (thresholds in ``profiles.CommitmentProfile``): a VM is steady when it 
 schedule, was launched ≥ ``steady_days`` ago, has CPU samples for ≥ ``steady_days × min_sample_coverage``
 days, is not excluded, not covered by another finding of this run (idle, rightsizing: fix the size first),
 not spiky (average CPU ≤ ``bursty_max_avg_cpu`` with p99 ≥ ``bursty_min_p99_cpu``: a burstable or spot
-candidate whose size is not settled) and not launched inside an open cost anomaly. Saving =
+candidate whose size is not settled) and not launched inside an open cost anomaly. What is already owned is
+not suggested again: the group's VMs (ordered by id) are taken as covered while their normalised size units
+fit in the active Reserved Instances' units of the same (account, region, family) (``ctx.owned_units``); only
+the VMs left form the finding (none left: no finding). Saving =
 ``Σ on-demand monthly × (1 − commitment rate)`` from the price catalogue. Buying a commitment is not a
 provider action: the purchase is a manual step and the recommendation carries no actions.
 """
@@ -17,6 +20,7 @@ from decimal import Decimal
 from cloudoptima.analytics.recommendations.build import Finding, list_source
 from cloudoptima.analytics.recommendations.context import RuleContext, data_confidence
 from cloudoptima.domain.inventory import InstanceAttributes, Resource, ResourceKind, ResourceState
+from cloudoptima.domain.owned_commitments import size_units
 from cloudoptima.domain.prices import PriceKind
 from cloudoptima.domain.recommendations import Category, ImpactAnalysis, ResourceChange, RiskLevel
 
@@ -51,6 +55,18 @@ def _instance_type(vm: Resource) -> str:
     return attributes.instance_type
 
 
+def _uncovered(members: list[tuple[Resource, Decimal]], owned: Decimal) -> list[tuple[Resource, Decimal]]:
+    """The members left once those fitting in ``owned`` units are taken as covered (in order)."""
+    left = []
+    for vm, cost in members:
+        units = size_units(_instance_type(vm))
+        if units <= owned:
+            owned -= units
+        else:
+            left.append((vm, cost))
+    return left
+
+
 def commitment_coverage(ctx: RuleContext) -> list[Finding]:
     """One finding per (account, region, family) of steady VMs (see module contract)."""
     profile = ctx.settings.commitment
@@ -70,6 +86,9 @@ def commitment_coverage(ctx: RuleContext) -> list[Finding]:
         if rate is None or not 0 < rate < 1:
             continue
         members.sort(key=lambda item: item[0].resource_id)
+        members = _uncovered(members, ctx.owned_units.get((account_id, region, family), Decimal(0)))
+        if not members:
+            continue
         on_demand = sum((cost for _, cost in members), Decimal(0))
         hourly = (on_demand / Decimal(730) * rate).quantize(Decimal("0.000001"))
         days = min(ctx.sample_days(vm.resource_id, CPU) for vm, _ in members)

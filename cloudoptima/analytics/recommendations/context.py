@@ -63,6 +63,8 @@ class RuleContext:
     anomaly_scopes: Sequence[AnomalyScope] = ()
     claimed: set[str] = field(default_factory=set)
     billed_monthly: Mapping[str, Decimal] = field(default_factory=dict)
+    owned_units: Mapping[tuple[str, str, str], Decimal] = field(default_factory=dict)
+    """Normalised size units of active Reserved Instances per (account, region, family): already owned."""
 
     def excluded(self, resource: Resource) -> bool:
         """True when the resource carries an exclusion tag."""

@@ -57,6 +57,7 @@ def generate_recommendations(
     settings: RuleSettings | None = None,
     anomaly_scopes: Sequence[AnomalyScope] = (),
     billed_monthly: Mapping[str, Decimal] | None = None,
+    owned_units: Mapping[tuple[str, str, str], Decimal] | None = None,
 ) -> list[Recommendation]:
     """Recommendations for ``resources`` (see module contract)."""
     if as_of.tzinfo is None:
@@ -69,6 +70,7 @@ def generate_recommendations(
         settings=settings or RuleSettings(),
         anomaly_scopes=anomaly_scopes,
         billed_monthly=billed_monthly or {},
+        owned_units=owned_units or {},
     )
     found: dict[str, Recommendation] = {}
     for rule in RULES:

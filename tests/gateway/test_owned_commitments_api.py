@@ -1,0 +1,178 @@
+"""Owned commitments (#22): AWS RIs and Savings Plans read through boto3 from a strict local fake of the two
+APIs, stored per account, listed by ``GET /v1/commitments`` joined with the bill's figures (computed here by
+hand from the ingested sample), and subtracted from the purchase recommendations."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from cloudoptima.clouds.aws.commitments import read_owned, savings_plans
+from cloudoptima.clouds.aws.session import AwsSession
+from cloudoptima.services.ingestion import ingest_path
+from cloudoptima.services.owned_commitments import owned_instance_units, store
+from cloudoptima.settings import Settings
+from tests.analytics.recommendations.test_rules import metrics, run, vm
+from tests.clouds.aws.fake_commitments import FakeCommitmentApis
+from tests.gateway.conftest import make_org
+
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "focus_official_sample" / "focus_1.0_sample_1000.csv"
+ACCOUNT = "365499461711"
+PLAN = "37985e61-4fcb-4023-9dd7-e524c80342a2"
+PLAN_ARN = f"arn:aws:savingsplans::{ACCOUNT}:savingsplan/{PLAN}"
+NOW = datetime.now(UTC).replace(microsecond=0)
+KEYS = {"access_key_id": "AKIAEXAMPLEKEY000001", "secret_access_key": "test-secret-not-real"}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _plan(plan_id: str, end: datetime, family: str | None = None, state: str = "active") -> dict[str, object]:
+    return {
+        "savingsPlanId": plan_id,
+        "savingsPlanArn": f"arn:aws:savingsplans::{ACCOUNT}:savingsplan/{plan_id}",
+        "start": _iso(end - timedelta(days=365)),
+        "end": _iso(end),
+        "state": state,
+        "region": "us-east-1" if family else "",
+        "ec2InstanceFamily": family or "",
+        "savingsPlanType": "EC2Instance" if family else "Compute",
+        "paymentOption": "No Upfront",
+        "currency": "USD",
+        "commitment": "1.250",
+        "upfrontPaymentAmount": "0",
+        "recurringPaymentAmount": "1.250",
+        "termDurationInSeconds": 31536000,
+    }
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeCommitmentApis]:
+    soon = NOW + timedelta(days=20, hours=12)
+    year = NOW - timedelta(days=345, hours=12)
+    reserved = {
+        "us-east-1": [
+            {
+                "id": "ri-east-m5",
+                "type": "m5.xlarge",
+                "start": _iso(year),
+                "end": _iso(soon),
+                "duration": 31536000,
+                "fixed": "0.0",
+                "hourly": ["0.0610", "0.0005"],
+                "usage_price": "0.0",
+                "count": 2,
+                "state": "active",
+                "offering": "No Upfront",
+            }
+        ],
+        "us-west-2": [
+            {
+                "id": "ri-west-old",
+                "type": "c5.large",
+                "zone": "us-west-2b",
+                "start": _iso(year - timedelta(days=400)),
+                "end": _iso(year - timedelta(days=35)),
+                "duration": 31536000,
+                "fixed": "512.00",
+                "hourly": [],
+                "count": 3,
+                "state": "retired",
+                "offering": "All Upfront",
+            }
+        ],
+    }
+    plans = [
+        _plan(PLAN, NOW + timedelta(days=200)),
+        _plan("sp-ec2-family", NOW + timedelta(days=60), family="r6g"),
+        _plan("sp-queued", NOW + timedelta(days=400), state="queued"),
+    ]
+    served = FakeCommitmentApis(reserved, plans)
+    yield served
+    served.close()
+
+
+def test_inventory_is_listed_with_the_bill_and_subtracted_from_purchases(
+    client: TestClient, engine: Engine, gateway_settings: Settings, fake: FakeCommitmentApis
+) -> None:
+    org, other = make_org(engine, gateway_settings), make_org(engine, gateway_settings)
+    ingest_path(engine, SAMPLE, org.id)
+    aws = AwsSession(KEYS, endpoint_url=fake.endpoint)
+    with Session(engine) as session:
+        # Savings Plans read 2 per page: the fake hands out and checks the nextToken.
+        assert [p.commitment_id for p in savings_plans(aws.client("savingsplans"), ACCOUNT, page_size=2)] == [
+            PLAN,
+            "sp-ec2-family",
+            "sp-queued",
+        ]
+        read = read_owned(aws, ACCOUNT, ["us-west-2", "us-east-1", "us-east-1"])
+        assert store(session, org.id, "aws", ACCOUNT, read, NOW) == 5
+        session.commit()
+    assert {c for c in fake.calls if c[0] == "ec2"} == {
+        ("ec2", "us-east-1", "DescribeReservedInstances"),
+        ("ec2", "us-west-2", "DescribeReservedInstances"),
+    }
+
+    answer = client.get("/v1/commitments", headers=org.headers("viewer"))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["inventory"] == "billing_data+provider_api"
+    owned = {o["commitment_id"]: o for o in body["owned"]}
+    assert [o["commitment_id"] for o in body["owned"]] == [
+        "ri-west-old",
+        "ri-east-m5",
+        "sp-ec2-family",
+        PLAN,
+        "sp-queued",
+    ]  # by end
+    ri = owned["ri-east-m5"]
+    assert (ri["kind"], ri["region"], ri["instance_family"], ri["instance_count"]) == (
+        "reserved_instance",
+        "us-east-1",
+        "m5",
+        2,
+    )
+    assert Decimal(ri["hourly_commitment"]) == Decimal("0.0615")  # the two hourly recurring charges
+    assert ri["days_to_expiry"] == 20 and ri["term_seconds"] == 31536000 and ri["state"] == "active"
+    assert ri["arn"] == f"arn:aws:ec2:us-east-1:{ACCOUNT}:reserved-instances/ri-east-m5"
+    old = owned["ri-west-old"]
+    assert (old["region"], old["state"], Decimal(old["upfront"])) == ("us-west-2", "retired", Decimal(512))
+    assert ri["used_cost"] is None  # the bill carries no row of it
+
+    # The plan the sample bill carries: its used cost equals the sample's EffectiveCost summed by hand.
+    with SAMPLE.open(encoding="utf-8-sig", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["CommitmentDiscountId"] == PLAN_ARN]
+    used = sum(
+        (Decimal(r["EffectiveCost"]) for r in rows if r["CommitmentDiscountStatus"] == "Used"), Decimal(0)
+    )
+    assert len(rows) == 3 and Decimal(owned[PLAN]["used_cost"]) == used
+    billed = {c["commitment_id"]: c for c in body["commitments"]}
+    assert billed[PLAN_ARN]["expires_at"] == owned[PLAN]["end"]
+    assert client.get("/v1/commitments", headers=other.headers("viewer")).json()["owned"] == []
+
+    with Session(engine) as session:
+        units = owned_instance_units(session, org.id, NOW)
+        assert units == {(ACCOUNT, "us-east-1", "m5"): Decimal(16)}  # 2 x xlarge; retired and plans not
+        assert owned_instance_units(session, org.id, NOW + timedelta(days=21)) == {}  # expired by then
+        assert owned_instance_units(session, other.id, NOW) == {}
+        # A later read that lists nothing for the account removes what it held.
+        store(session, org.id, "aws", ACCOUNT, [], NOW)
+        assert owned_instance_units(session, org.id, NOW) == {}
+        session.rollback()
+
+    # Purchase advice: 3 steady m5.xlarge VMs, 2 covered by the owned RI → only the third is suggested.
+    steady = [vm(f"i-app-{n}").model_copy(update={"account_id": ACCOUNT}) for n in range(3)]
+    util = {r.resource_id: metrics((45, 80), memory=(65, 85)) for r in steady}
+    [advice] = [r for r in run(steady, util, owned_units=units) if r.rule_id == "commitment_coverage"]
+    assert list(advice.resource_ids) == ["i-app-2"]
+    assert advice.estimated_savings_monthly == Decimal("51.86")  # 140.16 × (1 − 0.63)
+    assert [r for r in run(steady[:2], util, owned_units=units) if r.rule_id == "commitment_coverage"] == []
