@@ -111,6 +111,35 @@ def _tracker_view(row: TicketTrackerRow) -> TrackerView:
     )  # fmt: skip
 
 
+def _ticket_view(
+    tracker: TicketTrackerRow | None,
+    row: RecommendationTicketRow,
+    *,
+    created: bool,
+    attempts: Sequence[str] = (),
+) -> TicketView:
+    return TicketView(
+        recommendation_id=row.recommendation_id, tracker_id=row.tracker_id,
+        tracker_name=tracker.name if tracker else "", kind=tracker.kind if tracker else "",
+        external_key=row.external_key, url=row.url, state=row.state, created_at=row.created_at,
+        synced_at=row.synced_at, created=created, attempts=list(attempts),
+    )  # fmt: skip
+
+
+def ticket_link(
+    session: Session, organization_id: uuid.UUID, recommendation_id: uuid.UUID
+) -> TicketView | None:
+    """The stored ticket of one recommendation of the organisation, or None (no tracker call, no cipher)."""
+    row = session.scalars(
+        _Tickets(session, organization_id)
+        .query()
+        .where(RecommendationTicketRow.recommendation_id == recommendation_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return _ticket_view(_Trackers(session, organization_id).get(row.tracker_id), row, created=False)
+
+
 class Tickets:
     """Ticket trackers and tickets of one organisation over one session (see module contract)."""
 
@@ -211,21 +240,13 @@ class Tickets:
         return client
 
     def ticket(self, recommendation_id: uuid.UUID) -> TicketView | None:
-        row = self._session.scalars(
-            self._tickets.query().where(RecommendationTicketRow.recommendation_id == recommendation_id)
-        ).one_or_none()
-        return None if row is None else self._view(row, created=False)
+        """The recommendation's stored ticket, if any (no tracker call)."""
+        return ticket_link(self._session, self._org, recommendation_id)
 
     def _view(
         self, row: RecommendationTicketRow, *, created: bool, attempts: Sequence[str] = ()
     ) -> TicketView:
-        tracker = self._trackers.get(row.tracker_id)
-        return TicketView(
-            recommendation_id=row.recommendation_id, tracker_id=row.tracker_id,
-            tracker_name=tracker.name if tracker else "", kind=tracker.kind if tracker else "",
-            external_key=row.external_key, url=row.url, state=row.state, created_at=row.created_at,
-            synced_at=row.synced_at, created=created, attempts=list(attempts),
-        )  # fmt: skip
+        return _ticket_view(self._trackers.get(row.tracker_id), row, created=created, attempts=attempts)
 
     def open_ticket(
         self,

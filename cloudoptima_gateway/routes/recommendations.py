@@ -17,6 +17,7 @@ from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycl
 from cloudoptima.services.recommendation_pages import CursorError, recommendation_page
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.services.row_currency import account_currencies
+from cloudoptima.services.tickets import ticket_link
 from cloudoptima.storage.models import Recommendation
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
@@ -30,6 +31,7 @@ from cloudoptima_gateway.schemas.recommendations import (
     RecommendationList,
     RecommendationOut,
 )
+from cloudoptima_gateway.schemas.tickets import TicketLinkOut
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"], route_class=AuditedRoute)
 Reader = Annotated[Principal, Permission("read:recommendations")]
@@ -153,8 +155,10 @@ def get_recommendation(
         )
         for t in lifecycle.history(recommendation_id)
     ]
+    link = ticket_link(session, principal.organization_id, recommendation_id)
+    ticket = None if link is None else TicketLinkOut.model_validate(link, from_attributes=True)
     return recommendation_out(row).model_copy(
-        update={"currency": currency.get(row.account_identifier), "history": history}
+        update={"currency": currency.get(row.account_identifier), "history": history, "ticket": ticket}
     )
 
 

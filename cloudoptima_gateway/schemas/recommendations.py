@@ -10,6 +10,7 @@ from pydantic import Field
 
 from cloudoptima_gateway.schemas.common import Money, Schema, StrictBody
 from cloudoptima_gateway.schemas.recommendation_lifecycle import TransitionOut
+from cloudoptima_gateway.schemas.tickets import TicketLinkOut
 
 
 class AffectedResourceOut(Schema):
@@ -70,6 +71,9 @@ class RecommendationOut(Schema):
     snoozed_until: datetime | None = None
     history: list[TransitionOut] | None = Field(
         default=None, description="Lifecycle transitions, oldest first (on GET of one recommendation)."
+    )
+    ticket: TicketLinkOut | None = Field(
+        default=None, description="The tracker ticket it was handed to (on GET of one recommendation)."
     )
 
 

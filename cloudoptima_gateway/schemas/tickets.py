@@ -59,6 +59,16 @@ class TicketOut(Schema):
     attempts: list[str] = Field(description="HTTP status (or error) of each call made to the tracker now.")
 
 
+class TicketLinkOut(Schema):
+    """Where a recommendation's ticket lives (on GET of one recommendation)."""
+
+    tracker_name: str
+    kind: str
+    external_key: str
+    url: str
+    state: str = Field(description="open | completed | not_planned")
+
+
 class SyncOut(Schema):
     checked: int
     completed: list[uuid.UUID]

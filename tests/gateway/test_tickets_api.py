@@ -124,7 +124,12 @@ def test_github_ticket_idempotent_and_closes_synced(
     assert synced.json() == {"checked": 3, "completed": [done], "not_planned": [declined], "errors": []}
     rec = client.get(f"/v1/recommendations/{declined}", headers=org.headers()).json()
     assert rec["status"] == "dismissed" and rec["history"][-1]["reason"] == "ticket closed as not planned"
-    assert client.get(f"/v1/recommendations/{done}", headers=org.headers()).json()["status"] == "active"
+    shown = client.get(f"/v1/recommendations/{done}", headers=org.headers()).json()
+    assert shown["status"] == "active"
+    assert shown["ticket"] == {
+        "tracker_name": "gh", "kind": "github", "external_key": ticket["external_key"], "url": ticket["url"],
+        "state": "completed",
+    }  # fmt: skip
     closed = _audit(engine, org, "recommendation.ticket_closed")
     assert sorted(str(c["closed_as"]) for c in closed) == ["completed", "not_planned"]
     assert [c.get("hint") for c in closed if c["closed_as"] == "completed"] == ["applied_by_hand"]
