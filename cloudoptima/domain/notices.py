@@ -41,6 +41,7 @@ class NoticeEventType(StrEnum):
     COLLECTION_FAILED = "collection.failed"
     DIGEST = "digest"
     REPORT_READY = "report.ready"
+    COMMITMENT_EXPIRING = "commitment.expiring"
 
 
 class NoticeSeverity(StrEnum):

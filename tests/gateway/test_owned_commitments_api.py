@@ -12,14 +12,17 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cloudoptima.clouds.aws.commitments import read_owned, savings_plans
 from cloudoptima.clouds.aws.session import AwsSession
+from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedKind
+from cloudoptima.services.event_notices import notify_commitments_expiring
 from cloudoptima.services.ingestion import ingest_path
 from cloudoptima.services.owned_commitments import owned_instance_units, store
 from cloudoptima.settings import Settings
+from cloudoptima.storage.models import Notification
 from tests.analytics.recommendations.test_rules import metrics, run, vm
 from tests.clouds.aws.fake_commitments import FakeCommitmentApis
 from tests.gateway.conftest import make_org
@@ -176,3 +179,63 @@ def test_inventory_is_listed_with_the_bill_and_subtracted_from_purchases(
     assert list(advice.resource_ids) == ["i-app-2"]
     assert advice.estimated_savings_monthly == Decimal("51.86")  # 140.16 × (1 − 0.63)
     assert [r for r in run(steady[:2], util, owned_units=units) if r.rule_id == "commitment_coverage"] == []
+
+
+def test_expiry_is_announced_once_per_commitment_and_threshold_to_admins_and_finops_managers(
+    engine: Engine, gateway_settings: Settings
+) -> None:
+    org = make_org(engine, gateway_settings)
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+    def ri(ri_id: str, end: datetime, state: str = "active") -> OwnedCommitment:
+        return OwnedCommitment(
+            provider="aws",
+            account_id=ACCOUNT,
+            commitment_id=ri_id,
+            kind=OwnedKind.RESERVED_INSTANCE,
+            region="us-east-1",
+            instance_type="m5.large",
+            instance_family="m5",
+            instance_count=4,
+            hourly_commitment=Decimal("0.25"),
+            term_seconds=31536000,
+            start=end - timedelta(days=365),
+            end=end,
+            state=state,
+        )
+
+    owned = [
+        ri("ri-in-5-days", now + timedelta(days=5, hours=1)),
+        ri("ri-in-30-days", now + timedelta(days=30)),  # the horizon is included
+        ri("ri-in-31-days", now + timedelta(days=30, seconds=1)),
+        ri("ri-retired", now + timedelta(days=3), state="retired"),
+        ri("ri-ended", now - timedelta(seconds=1)),
+    ]
+    with Session(engine) as session:
+        store(session, org.id, "aws", ACCOUNT, owned, now)
+        sent = notify_commitments_expiring(session, org.id, now=now, public_url="https://finops.example.com")
+        session.commit()
+        assert len(sent) == 2
+        assert (
+            notify_commitments_expiring(session, org.id, now=now) == []
+        )  # once per commitment and threshold
+        later = notify_commitments_expiring(
+            session, org.id, now=now + timedelta(hours=1)
+        )  # 31-day one inside
+        session.commit()
+        assert len(later) == 1
+        inbox = session.scalars(
+            select(Notification).where(
+                Notification.organization_id == org.id, Notification.event_type == "commitment.expiring"
+            )
+        ).all()
+    titles = sorted({(n.title, n.severity) for n in inbox})
+    assert titles == [
+        ("Reserved Instance ri-in-30-days expires in 30 days", "warning"),
+        ("Reserved Instance ri-in-31-days expires in 29 days", "warning"),
+        ("Reserved Instance ri-in-5-days expires in 5 days", "critical"),
+    ]
+    assert {n.user_id for n in inbox} == {org.users["admin"], org.users["finops_manager"]}
+    assert len(inbox) == 6  # three notices, each to the two roles once
+    with pytest.raises(ValueError, match="thresholds"), Session(engine) as session:
+        notify_commitments_expiring(session, org.id, now=now, thresholds=[0])

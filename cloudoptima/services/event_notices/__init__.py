@@ -43,6 +43,11 @@ What each event sends (idempotency keys are stable across retries of the activit
   title ``Collection failed for <provider> account <name>``; facts account, provider, step, error, last
   successful sync; context account (identifier).
 
+- ``commitment.expiring`` (:func:`notify_commitments_expiring`): an owned commitment (SDK inventory) in force
+  ends within 30 days (:data:`EXPIRY_THRESHOLDS`), once per commitment and threshold; ``warning``
+  (``critical`` at 7 days or fewer); key ``commitment.expiring:<row id>:<threshold>`` (contract in
+  :mod:`.commitments`).
+
 The parts: :mod:`.common` (facts, links, the cost currency, sending), :mod:`.anomalies`,
 :mod:`.recommendations`, :mod:`.executions` and :mod:`.collections`, one per event family. The names below
 are the package's public interface; callers import them from here.
@@ -56,6 +61,7 @@ from cloudoptima.services.event_notices.anomalies import (
     notify_anomalies_detected,
 )
 from cloudoptima.services.event_notices.collections import COLLECTION_FAILURES, notify_collection_failed
+from cloudoptima.services.event_notices.commitments import EXPIRY_THRESHOLDS, notify_commitments_expiring
 from cloudoptima.services.event_notices.common import DEFAULT_CURRENCY, cost_currency
 from cloudoptima.services.event_notices.executions import EXECUTION_OUTCOMES, notify_execution_finished
 from cloudoptima.services.event_notices.recommendations import (
@@ -69,11 +75,13 @@ __all__ = [
     "COLLECTION_FAILURES",
     "DEFAULT_CURRENCY",
     "EXECUTION_OUTCOMES",
+    "EXPIRY_THRESHOLDS",
     "anomaly_notice",
     "billed_services",
     "cost_currency",
     "notify_anomalies_detected",
     "notify_collection_failed",
+    "notify_commitments_expiring",
     "notify_execution_finished",
     "notify_recommendations_created",
     "recommendation_notice",

@@ -6,7 +6,9 @@ the API) the first time it runs for an organisation, and records it under :data:
 is also the migration-free backfill for existing organisations, and an organisation whose admin deleted every
 rule stays silent instead of getting the defaults back. A default whose name an existing rule already has is
 skipped. The defaults: ``budget.actual`` / ``budget.forecasted``, ``execution.failed`` and
-``collection.failed`` to the admins in-app; ``approval.requested`` in-app to :data:`APPROVER_ROLES`.
+``collection.failed`` to the admins in-app; ``approval.requested`` in-app to :data:`APPROVER_ROLES`;
+``commitment.expiring`` in-app to the admins and FinOps managers (an organisation whose defaults were
+materialised before it existed does not get it added).
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ DEFAULT_RULES: Final[tuple[DefaultRule, ...]] = (
     DefaultRule("Approvals waiting to approvers", NoticeEventType.APPROVAL_REQUESTED, APPROVER_ROLES),
     DefaultRule("Failed executions to admins", NoticeEventType.EXECUTION_FAILED, ("admin",)),
     DefaultRule("Failed collections to admins", NoticeEventType.COLLECTION_FAILED, ("admin",)),
+    DefaultRule(
+        "Expiring commitments to admins and FinOps managers",
+        NoticeEventType.COMMITMENT_EXPIRING,
+        ("admin", "finops_manager"),
+    ),
 )
 
 

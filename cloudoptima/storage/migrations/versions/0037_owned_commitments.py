@@ -6,7 +6,7 @@
   upfront, currency, payment option, term, ``[start_at, end_at)`` (UTC), provider state, ``collected_at``.
   One row per (organisation, provider, commitment id): a newer read replaces the row.
 - ``commitment_expiry_notices``: a ``commitment.expiring`` notice sent for one commitment at one threshold
-  (days ahead), so each is sent once.
+  (days ahead), so each is sent once; ``notification_rules.event_type`` admits ``commitment.expiring``.
 
 Revision ID: 0037_owned_commitments
 """
@@ -49,6 +49,12 @@ def upgrade() -> None:
             CONSTRAINT ck_owned_commitments_period CHECK (start_at < end_at)
         );
         CREATE INDEX ix_owned_commitments_org_end ON owned_commitments (organization_id, end_at);
+        ALTER TABLE notification_rules DROP CONSTRAINT ck_notification_rules_event_type;
+        ALTER TABLE notification_rules ADD CONSTRAINT ck_notification_rules_event_type CHECK (event_type IN (
+            'budget.actual', 'budget.forecasted', 'anomaly.detected', 'recommendation.created',
+            'approval.requested', 'execution.succeeded', 'execution.failed', 'collection.failed', 'report.ready',
+            'commitment.expiring'
+        ));
         CREATE TABLE commitment_expiry_notices (
             organization_id UUID NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
             owned_commitment_id UUID NOT NULL REFERENCES owned_commitments (id) ON DELETE CASCADE,
@@ -61,4 +67,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE commitment_expiry_notices; DROP TABLE owned_commitments")
+    op.execute(
+        """
+        DROP TABLE commitment_expiry_notices;
+        DROP TABLE owned_commitments;
+        DELETE FROM notification_rules WHERE event_type = 'commitment.expiring';
+        ALTER TABLE notification_rules DROP CONSTRAINT ck_notification_rules_event_type;
+        ALTER TABLE notification_rules ADD CONSTRAINT ck_notification_rules_event_type CHECK (event_type IN (
+            'budget.actual', 'budget.forecasted', 'anomaly.detected', 'recommendation.created',
+            'approval.requested', 'execution.succeeded', 'execution.failed', 'collection.failed', 'report.ready'
+        ));
+        """
+    )
