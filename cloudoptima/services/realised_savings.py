@@ -21,8 +21,9 @@ Contract:
 - Ledger (:func:`savings_ledger`) and per-rule accuracy (:func:`rule_accuracy`): see the domain models. A rule
   is flagged when the mean signed error of ≥ 3 measured items exceeds 25 % in magnitude.
 - Not yet done (hooks): replacement resources (a resized VM's successor, a kept snapshot) are netted through
-  ``replacement_daily`` of :func:`measure` but nothing links them yet; price changes are not netted; changes
-  detected in the inventory (applied by hand) are not measured; ``accepted`` is not a bucket yet.
+  ``replacement_daily`` of :func:`measure` but nothing links them yet; price changes are not netted;
+  ``accepted`` is not a bucket yet. Changes made by hand are measured once
+  :mod:`cloudoptima.services.applied_by_hand` has marked them ``completed`` at their change time.
 - Every query is scoped to the organisation; ``as_of`` comes from the caller.
 """
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from cloudoptima.services.anomalies import AnomalyService
+from cloudoptima.services.applied_by_hand import detect_applied_by_hand
 from cloudoptima.services.budgets import BudgetService
 from cloudoptima.services.event_notices import notify_anomalies_detected, notify_recommendations_created
 from cloudoptima.services.events import Publish
@@ -181,6 +182,8 @@ class AnalysisActivities(AnalysisActivityInterface):
         )
         with tenant_session(self._sessions, org) as session:
             prices = price_catalog_for(session, org)
+            # before the run: a recommendation whose change was made by hand would otherwise expire unmeasured
+            detect_applied_by_hand(session, org, self._now())
             report = RecommendationService(session, org, prices, now=self._now).run(as_of)
             if self._narrate is not None:
                 top = session.scalars(
