@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from cloudoptima_cli import app_processes, collect, commitments, export, ingest, savings, series, up
+from cloudoptima_cli import app_processes, collect, commitments, export, ingest, savings, series, tickets, up
 from cloudoptima_cli.data import data_app
 from cloudoptima_cli.db import db_app
 from cloudoptima_cli.keys import secrets_app
@@ -31,6 +31,7 @@ app.command()(ingest.ingest)
 app.command()(export.export)
 app.command()(commitments.commitments)
 app.command()(savings.savings)
+app.command("tickets-sync")(tickets.tickets_sync)
 app.command()(series.forecast)
 app.command()(series.anomalies)
 app.command("eval", context_settings=PASS_THROUGH)(app_processes.run_eval)
