@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError, getJson, sendJson } from "../lib/api";
 import { useCan, useLoad, type Loadable } from "../lib/hooks";
+import { LifecyclePanel } from "./RecommendationLifecycle";
 import { useLiveVersion } from "../lib/live";
 import {
   amount,
@@ -396,7 +397,7 @@ function DismissPanel({ rec, onDone }: { rec: Recommendation; onDone: () => void
 function Actions({ rec, onChanged }: { rec: Recommendation; onChanged: () => void }) {
   const canApply = useCan(applyPermission(rec.risk_level));
   const canDismiss = useCan("dismiss:recommendations");
-  const applicable = rec.status === "active" || rec.status === "scheduled";
+  const applicable = rec.status === "active" || rec.status === "scheduled" || rec.status === "accepted";
   if (!applicable) return <p className="muted" data-testid="rec-not-actionable">This recommendation is {rec.status}.</p>;
   if (!canApply && !canDismiss) return <p className="muted" data-testid="rec-read-only">Your role can read this recommendation but not act on it.</p>;
   return (
@@ -513,6 +514,7 @@ function RecommendationDetail({ id }: { id: string }) {
               <div className="rec-actions card-wide">
                 <Actions rec={r} onChanged={() => setVersion(version + 1)} />
               </div>
+              <LifecyclePanel rec={r} onChanged={() => setVersion(version + 1)} />
             </div>
           </>
         )}
