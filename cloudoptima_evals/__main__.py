@@ -9,6 +9,8 @@ MASE and 95 % coverage over rolling origins) runs too, on the 60-series subset i
 ``--narratives [--provider offline|configured|anthropic|openai]`` runs the narrative faithfulness eval
 instead (every number, id and date in an explanation or narrative must be in its evidence): offline by
 default (floor 100%), or against the model the settings select when a key is set.
+``--realised-savings`` runs the realised-savings eval instead (``cloudoptima_evals/realised_savings.py``:
+recommendations applied to live sandbox estates of the given seeds, measured from the bill vs the true saving).
 Exit status 1 when a floor does not hold (``cloudoptima eval`` execs this module).
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from rich.table import Table
 from cloudoptima_evals.datasets import DEFAULT_SEEDS
 from cloudoptima_evals.live import CLOUDS as LIVE_CLOUDS
 from cloudoptima_evals.m4 import M4_SUBSET, M4FormatError, load_m4, m4_failures, score_m4
+from cloudoptima_evals.realised_savings import run_realised_savings
 from cloudoptima_evals.runner import run_all
 
 
@@ -202,6 +206,23 @@ def _seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"seeds must be integers, got {text!r}") from exc
 
 
+def _realised_savings(seeds: list[int], *, as_json: bool) -> int:
+    with tempfile.TemporaryDirectory(prefix="cloudoptima-realised-") as state:
+        results = run_realised_savings(Path(state), seeds)
+    if as_json:
+        print(json.dumps(results, indent=2, default=str))
+    else:
+        console = Console()
+        console.print(
+            f"realised savings: {results['measured']} measured, {results['refused']} refused; "
+            f"MAE {results['mae']}, MAPE {results['mape_percent']} % (estimates vs truth "
+            f"{results['estimate_mape_percent']} %); floors {results['floors']}; {results['elapsed_s']} s"
+        )
+        for failure in results["failures"]:
+            console.print(f"[red]floor failed:[/red] {failure}")
+    return 1 if results["failures"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -245,12 +266,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--m4-origins", type=int, default=3, help="rolling origins of the M4 eval")
     parser.add_argument("--no-m4", action="store_true", help="skip the M4 weekly forecasting eval")
+    parser.add_argument(
+        "--realised-savings", action="store_true", help="run the realised-savings eval instead"
+    )
     args = parser.parse_args(argv)
     if args.live:
         return _live(args.cloud or list(LIVE_CLOUDS), as_json=args.json)
     seeds = list(dict.fromkeys(seed for group in args.seeds for seed in group))
     if args.narratives:
         return _narratives(args.provider, seeds, args.limit, as_json=args.json)
+    if args.realised_savings:
+        return _realised_savings(seeds, as_json=args.json)
     results = run_all(seeds, include_prophet=not args.no_prophet_example)
     if not args.no_m4:
         try:

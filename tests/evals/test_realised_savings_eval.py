@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import cloudoptima_evals.__main__ as evals_main
 from cloudoptima.clouds.sandbox.actions import Action, ActionKind
 from cloudoptima.clouds.sandbox.generator import generate_estate
 from cloudoptima.clouds.sandbox.true_saving import billed_monthly, true_saving_monthly
@@ -68,3 +69,21 @@ def test_the_true_saving_is_the_open_segments_monthly_bill_difference(tmp_path: 
         estate, [Action(kind=ActionKind.TAG, resource_id=vm.resource_id, at=at, params={"team": "x"})]
     )
     assert tagged[1] == 0
+
+
+def test_the_cli_runs_it_and_fails_on_a_broken_floor(
+    monkeypatch: pytest.MonkeyPatch, results: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[list[int]] = []
+
+    def fake(state: Path, seeds: list[int]) -> dict[str, Any]:
+        seen.append(list(seeds))
+        return (
+            results if len(seen) == 1 else {**results, "failures": ["realised_savings.mae = 9 (floor < 1.0)"]}
+        )
+
+    monkeypatch.setattr(evals_main, "run_realised_savings", fake)
+    assert evals_main.main(["--realised-savings", "--seeds", "11,2024"]) == 0
+    assert evals_main.main(["--realised-savings", "--json"]) == 1
+    assert seen[0] == [11, 2024]
+    assert "realised savings: 28 measured" in capsys.readouterr().out.replace("\n", " ")
