@@ -5,6 +5,7 @@ hand from the ingested sample), and subtracted from the purchase recommendations
 from __future__ import annotations
 
 import csv
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,8 +17,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cloudoptima.clouds.aws.commitments import read_owned, savings_plans
+from cloudoptima.clouds.aws.provider import AwsProvider
 from cloudoptima.clouds.aws.session import AwsSession
 from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedKind
+from cloudoptima.services.collection.context import CollectionContext
+from cloudoptima.services.collection.owned_commitments import collect_owned_commitments
+from cloudoptima.services.collection.results import AccountRef
 from cloudoptima.services.event_notices import notify_commitments_expiring
 from cloudoptima.services.ingestion import ingest_path
 from cloudoptima.services.owned_commitments import owned_instance_units, store
@@ -239,3 +244,46 @@ def test_expiry_is_announced_once_per_commitment_and_threshold_to_admins_and_fin
     assert len(inbox) == 6  # three notices, each to the two roles once
     with pytest.raises(ValueError, match="thresholds"), Session(engine) as session:
         notify_commitments_expiring(session, org.id, now=now, thresholds=[0])
+
+
+def test_collection_step_reads_the_account_through_the_aws_connector(
+    engine: Engine, gateway_settings: Settings, fake: FakeCommitmentApis
+) -> None:
+    org = make_org(engine, gateway_settings)
+    provider = AwsProvider(
+        KEYS,
+        {
+            "endpoint_url": fake.endpoint,
+            "account_id": ACCOUNT,
+            "regions": ["us-east-1"],
+            "use_pricing_api": False,
+        },
+    )
+    context = CollectionContext(
+        engine=engine,
+        now=lambda: NOW,
+        publish=None,
+        utilisation_window_days=14,
+        utilisation_retention_days=90,
+    )
+    ref = AccountRef(organization_id=org.id, cloud_account_id=uuid.uuid4())
+    assert collect_owned_commitments(context, ref, provider, ACCOUNT) == (
+        4,
+        None,
+    )  # 1 RI (one region), 3 plans
+    with Session(engine) as session:
+        assert owned_instance_units(session, org.id, NOW) == {(ACCOUNT, "us-east-1", "m5"): Decimal(16)}
+        inbox = session.scalars(
+            select(Notification.title).where(
+                Notification.organization_id == org.id, Notification.event_type == "commitment.expiring"
+            )
+        ).all()
+    assert set(inbox) == {"Reserved Instance ri-east-m5 expires in 20 days"}
+    fake.denied = {"DescribeReservedInstances"}
+    try:
+        stored, reason = collect_owned_commitments(context, ref, provider, ACCOUNT)
+    finally:
+        fake.denied = set()
+    assert stored is None and reason and "failed" in reason, reason
+    with Session(engine) as session:  # what the earlier read stored is kept
+        assert owned_instance_units(session, org.id, NOW) == {(ACCOUNT, "us-east-1", "m5"): Decimal(16)}

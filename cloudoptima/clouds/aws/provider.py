@@ -25,6 +25,7 @@ from datetime import date, datetime
 from typing import Any
 
 from cloudoptima.clouds.aws.actions import ActionRunner
+from cloudoptima.clouds.aws.commitments import read_owned
 from cloudoptima.clouds.aws.cost_cache import CostQueryCache, utc_now
 from cloudoptima.clouds.aws.costs import CostExplorerReader
 from cloudoptima.clouds.aws.cur import CurReader
@@ -48,6 +49,7 @@ from cloudoptima.clouds.protocol import (
     Verification,
 )
 from cloudoptima.domain.inventory import Principal, Resource, UtilisationSeries
+from cloudoptima.domain.owned_commitments import OwnedCommitment
 
 MEMBER_ROLE_NAME = "OrganizationAccountAccessRole"
 """The role AWS Organizations creates in every account it creates (the default ``member_role_name``)."""
@@ -174,6 +176,10 @@ class AwsProvider:
     def month_totals(self, start: date, end: date) -> list[MonthTotal]:
         """Cost Explorer's own totals of the whole months from ``start`` (see :mod:`.costs`)."""
         return self._ce_reader().month_totals(start, end)
+
+    def owned_commitments(self) -> list[OwnedCommitment]:
+        """Reserved Instances in every region read and Savings Plans (:mod:`.commitments`)."""
+        return read_owned(self.session, self.account_id, self.regions())
 
     def inventory(self) -> Partial[Resource]:
         """Every resource in every region; failed (service, region) reads are listed as failures."""

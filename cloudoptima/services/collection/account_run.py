@@ -31,6 +31,7 @@ from cloudoptima.services.collection.forecast import collect_provider_forecast
 from cloudoptima.services.collection.iam import collect_iam
 from cloudoptima.services.collection.inventory import collect_inventory
 from cloudoptima.services.collection.month_totals import collect_month_totals
+from cloudoptima.services.collection.owned_commitments import collect_owned_commitments
 from cloudoptima.services.collection.plan import plan_windows
 from cloudoptima.services.collection.results import (
     AccountCollection,
@@ -255,6 +256,9 @@ def _collect_locked(
             connection,
             first_sync=state.plan.first_sync,
         )
+        if (row.settings or {}).get("commitment_inventory"):
+            # Owned RIs / Savings Plans and their expiry notices (opt-in per account): best effort.
+            collect_owned_commitments(context, ref, provider, row.account_identifier, connection)
         state.forecast, _ = run.attempt(
             "forecast",
             lambda: collect_provider_forecast(context, ref, provider, as_of, connection),

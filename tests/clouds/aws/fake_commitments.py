@@ -8,7 +8,9 @@ server on 127.0.0.1 reached through boto3's ``endpoint_url``.
   ``nextToken`` only as issued (else 400 ``ValidationException``); pages of ``maxResults`` plans.
 
 Every request needs a SigV4 ``Authorization`` header whose credential scope names the right service (else
-403); requests are recorded in ``calls``.
+403; another path 404); an action in ``denied`` is answered as AWS answers a missing permission (EC2
+``UnauthorizedOperation``, Savings Plans ``AccessDeniedException``, both 403); requests are recorded in
+``calls``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class FakeCommitmentApis:
     def __init__(self, reserved: dict[str, list[dict[str, Any]]], plans: list[dict[str, Any]]) -> None:
         self.reserved, self.plans = reserved, plans
         self.calls: list[tuple[str, str, str]] = []  # (service, region, action)
+        self.denied: set[str] = set()  # actions answered as AWS answers a missing permission
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -65,11 +68,17 @@ class FakeCommitmentApis:
                     return self._ec2(region, parse_qs(body.decode()))
                 if service == "savingsplans" and self.path == "/DescribeSavingsPlans":
                     return self._plans(json.loads(body or b"{}"))
-                return self._send(403, "text/plain", f"{service} {self.path} not served".encode())
+                return self._send(404, "text/plain", f"{service} {self.path} not served".encode())
 
             def _ec2(self, region: str, form: dict[str, list[str]]) -> None:
                 action, version = form.get("Action", [""])[0], form.get("Version", [""])[0]
                 fake.calls.append(("ec2", region, action))
+                if action in fake.denied:
+                    xml = (
+                        "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not "
+                        "authorized to perform this operation.</Message></Error></Errors></Response>"
+                    )
+                    return self._send(403, "text/xml", xml.encode())
                 if action != "DescribeReservedInstances" or version != "2016-11-15":
                     xml = (
                         "<Response><Errors><Error><Code>InvalidAction</Code><Message>"
@@ -86,6 +95,13 @@ class FakeCommitmentApis:
 
             def _plans(self, request: dict[str, Any]) -> None:
                 fake.calls.append(("savingsplans", "", "DescribeSavingsPlans"))
+                if "DescribeSavingsPlans" in fake.denied:
+                    body = json.dumps(
+                        {"message": "not authorized: savingsplans:DescribeSavingsPlans"}
+                    ).encode()
+                    return self._send(
+                        403, "application/json", body, {"x-amzn-ErrorType": "AccessDeniedException"}
+                    )
                 size, token = request.get("maxResults", 1000), request.get("nextToken")
                 if not isinstance(size, int) or not 1 <= size <= 1000:
                     return self._invalid("maxResults must be 1..1000")
