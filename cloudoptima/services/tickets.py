@@ -1,14 +1,16 @@
 """Tickets (#22): hand a recommendation to a team's tracker and bring the ticket's close back.
 
 Contract:
-- Tracker connections per organisation (:meth:`Tickets.add_tracker`): ``kind`` github | jira | webhook, an http(s)
-  ``base_url``, ``project`` (``owner/repo`` for GitHub, a project key for Jira), ``login`` (the Jira account
+- Tracker connections per organisation (:meth:`Tickets.add_tracker`): ``kind`` github | jira | webhook, a
+  ``base_url`` checked as notification webhook URLs are (https; http only to localhost with
+  ``allow_insecure_localhost``; no credentials in it), ``project`` (``owner/repo`` for GitHub, a project key for Jira), ``login`` (the Jira account
   e-mail, required for Jira), the token stored encrypted with the credential cipher and never read back out
   (views carry only whether one is set). Bad input raises :class:`TicketInputError` naming the field.
 - :meth:`Tickets.open_ticket` creates the ticket (title; body with the estimated monthly savings and currency,
   the resources, the console link) and stores tracker, external key and URL in ``recommendation_tickets``; a
   recommendation has at most one ticket: a second call answers the stored one without calling the tracker
-  (``created`` False). Audited as ``recommendation.ticket_opened``.
+  (``created`` False); two concurrent first calls both reach the tracker, the later store answers the earlier
+  ticket. Audited as ``recommendation.ticket_opened``.
 - :meth:`Tickets.sync` reads every ``open`` ticket's state from its tracker: ``completed`` records the close and
   stages ``recommendation.ticket_closed`` with ``hint: applied_by_hand`` (the status stays for the savings
   measurement to confirm); ``not_planned`` dismisses the recommendation for good through the lifecycle (reason
@@ -29,9 +31,11 @@ from decimal import Decimal
 from typing import Final
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.recommendation_lifecycle import TransitionRefused
+from cloudoptima.notifications.channels import DeliveryError, check_webhook_url
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.audit import AuditActor, acting_as, stage
 from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
@@ -152,6 +156,7 @@ class Tickets:
         now: Callable[[], datetime],
         http: httpx.Client | None = None,
         sleep: Callable[[float], None] | None = None,
+        allow_insecure_localhost: bool = False,
     ) -> None:
         self._session = session
         self._org = organization_id
@@ -159,6 +164,7 @@ class Tickets:
         self._now = now
         self._http = http
         self._sleep = sleep
+        self._allow_local = allow_insecure_localhost
         self._trackers = _Trackers(session, organization_id)
         self._tickets = _Tickets(session, organization_id)
         self._recs = _Recs(session, organization_id)
@@ -182,8 +188,12 @@ class Tickets:
             raise TicketInputError("name", "1 to 100 characters")
         if kind not in KINDS:
             raise TicketInputError("kind", f"one of {', '.join(KINDS)}")
-        if not base_url.startswith(("https://", "http://")):
-            raise TicketInputError("base_url", "must be an http(s) URL")
+        try:
+            check_webhook_url(
+                base_url, channel=kind, allowed_host_suffixes=None, allow_insecure_localhost=self._allow_local
+            )
+        except DeliveryError as exc:
+            raise TicketInputError("base_url", exc.reason) from exc
         if kind == "github" and not _GITHUB_REPO.match(project):
             raise TicketInputError("project", "a GitHub repository as owner/repo")
         if kind == "jira" and not _JIRA_KEY.match(project):
@@ -295,8 +305,15 @@ class Tickets:
             id=ticket_id, recommendation_id=rec.id, tracker_id=tracker.id, external_key=key, url=url,
             state="open", created_at=self._now(),
         )  # fmt: skip
-        self._tickets.add(row)
-        self._session.flush()
+        try:
+            with self._session.begin_nested():  # a concurrent call stored its ticket first: answer that one
+                self._tickets.add(row)
+                self._session.flush()
+        except IntegrityError:
+            stored = self.ticket(recommendation_id)
+            if stored is None:
+                raise
+            return stored
         with acting_as(actor):
             stage(
                 self._session, self._org, "recommendation.ticket_opened", resource_type="recommendation",

@@ -46,7 +46,12 @@ def _service(
     runtime: Runtime, session: Session, principal: Principal, http: httpx.Client | None = None
 ) -> Tickets:
     return Tickets(
-        session, principal.organization_id, cipher=runtime.cipher(), now=lambda: datetime.now(UTC), http=http
+        session,
+        principal.organization_id,
+        cipher=runtime.cipher(),
+        now=lambda: datetime.now(UTC),
+        http=http,
+        allow_insecure_localhost=runtime.settings.notifications_allow_insecure_localhost,
     )
 
 

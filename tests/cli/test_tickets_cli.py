@@ -46,7 +46,9 @@ def test_tickets_sync_dismisses_not_planned(
                 for i in range(2)
             ]  # fmt: skip
             session.add_all(recs)
-            tracker = Tickets(session, org_id, cipher=cipher, now=lambda: now).add_tracker(
+            tracker = Tickets(
+                session, org_id, cipher=cipher, now=lambda: now, allow_insecure_localhost=True
+            ).add_tracker(
                 name="gh", kind="github", base_url=fake.url, project=REPO, token=GITHUB_TOKEN, login=None,
                 actor=AuditActor(),
             )  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -14,10 +15,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.audit import AuditActor
 from cloudoptima.services.ticket_clients import TicketDraft, TrackerClient
+from cloudoptima.services.tickets import Tickets
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import AuditLog, Recommendation
-from cloudoptima.storage.models.tickets import TicketTrackerRow
+from cloudoptima.storage.models.tickets import RecommendationTicketRow, TicketTrackerRow
+from cloudoptima.storage.tenancy import scope
 from tests.gateway.conftest import Org, make_org
 from tests.gateway.fake_trackers import (
     GITHUB_TOKEN,
@@ -28,6 +33,12 @@ from tests.gateway.fake_trackers import (
     REPO,
     FakeTrackers,
 )
+
+
+@pytest.fixture(scope="module")
+def gateway_settings(gateway_settings: Settings) -> Settings:
+    """The module's gateway accepts tracker URLs on localhost (the fakes)."""
+    return gateway_settings.model_copy(update={"notifications_allow_insecure_localhost": True})
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +94,10 @@ def test_github_ticket_idempotent_and_closes_synced(
     body = {"name": "gh", "kind": "github", "base_url": fake.url, "project": REPO, "token": GITHUB_TOKEN}
     assert client.post("/v1/ticket-trackers", json=body, headers=org.headers("viewer")).status_code == 403
     bad_repo = client.post("/v1/ticket-trackers", json={**body, "project": "no-slash"}, headers=org.headers())
+    plain = client.post(
+        "/v1/ticket-trackers", json={**body, "base_url": "http://tracker.example"}, headers=org.headers()
+    )
+    assert plain.status_code == 422 and plain.json()["detail"][0]["loc"] == ["body", "base_url"]
     assert bad_repo.status_code == 422 and bad_repo.json()["detail"][0]["loc"] == ["body", "project"]
     tracker = _tracker(client, org, **body)
     with Session(engine) as session:  # stored encrypted
@@ -233,3 +248,41 @@ def test_retry_after_is_honoured(fake: FakeTrackers) -> None:
         fake.state.fail_next[:] = [503, 503, 503]
         with pytest.raises(Exception, match="tracker 'gh' \\(github\\): answered 503 3 times"):
             client.state(key)
+
+
+def test_a_concurrent_first_call_answers_the_stored_ticket(
+    engine: Engine, gateway_settings: Settings, fake: FakeTrackers
+) -> None:
+    """Another call stores its ticket while this one is at the tracker: this one answers the stored ticket."""
+    org = make_org(engine, gateway_settings, name="tickets-race")
+    (rec_id,) = _recs(engine, org, 1)
+    cipher = CredentialCipher(gateway_settings.resolved_encryption_key)
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        scope(session, org.id)
+        tracker = Tickets(session, org.id, cipher=cipher, now=lambda: now, allow_insecure_localhost=True)
+        tracker_id = tracker.add_tracker(
+            name="gh", kind="github", base_url=fake.url, project=REPO, token=GITHUB_TOKEN, login=None,
+            actor=AuditActor(),
+        ).id  # fmt: skip
+        session.commit()
+
+    def other_call_wins(recommendation_id: uuid.UUID) -> str | None:
+        with Session(engine) as other:
+            other.add(
+                RecommendationTicketRow(
+                    organization_id=org.id, recommendation_id=recommendation_id, tracker_id=tracker_id,
+                    external_key="first", url="https://github.com/acme/infra/issues/first", created_at=now,
+                )
+            )  # fmt: skip
+            other.commit()
+        return None
+
+    with Session(engine) as session, httpx.Client(timeout=5) as http:
+        scope(session, org.id)
+        tickets = Tickets(session, org.id, cipher=cipher, now=lambda: now, http=http)
+        view = tickets.open_ticket(
+            uuid.UUID(rec_id), tracker_id=None, console_link=other_call_wins, actor=AuditActor()
+        )
+        session.commit()
+    assert (view.external_key, view.created) == ("first", False)
