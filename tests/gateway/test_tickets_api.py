@@ -4,6 +4,7 @@ dismissed); auth failures name the tracker; a 5xx then success is retried visibl
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.audit import AuditActor
-from cloudoptima.services.ticket_clients import TicketDraft, TrackerClient
+from cloudoptima.services.ticket_clients import TicketDraft, TrackerClient, TrackerError
 from cloudoptima.services.tickets import Tickets
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import AuditLog, Recommendation
@@ -286,3 +287,20 @@ def test_a_concurrent_first_call_answers_the_stored_ticket(
         )
         session.commit()
     assert (view.external_key, view.created) == ("first", False)
+
+
+def test_an_unreachable_tracker_is_retried_then_named() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    waits: list[float] = []
+    with httpx.Client(timeout=2) as http:
+        client = TrackerClient(
+            name="jira", kind="jira", base_url=f"http://127.0.0.1:{port}", project=PROJECT, token=JIRA_TOKEN,
+            login=JIRA_LOGIN, http=http, sleep=waits.append,
+        )  # fmt: skip
+        with pytest.raises(
+            TrackerError, match=f"tracker 'jira' \\(jira\\): cannot reach http://127.0.0.1:{port}"
+        ):
+            client.state("OPS-1")
+    assert client.attempts == ["error: ConnectError"] * 3 and waits == [1.0, 2.0]
