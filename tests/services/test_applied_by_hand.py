@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from cloudoptima.services.applied_by_hand import REASON, detect_applied_by_hand
 from cloudoptima.services.realised_savings import savings_ledger
+from cloudoptima.storage.engine import session_factory
 from cloudoptima.storage.models import AuditLog, Organization, Recommendation, ResourceDocument
 from cloudoptima.storage.models.recommendation_transitions import RecommendationTransitionRow
+from cloudoptima_workflows.analysis.activities import AnalysisActivities
+from cloudoptima_workflows.analysis.inputs import AnalyseOrganisationInput
 
 NOW = datetime(2026, 3, 10, 6, tzinfo=UTC)
 SEEN = datetime(2026, 3, 9, 2, tzinfo=UTC)
@@ -105,3 +108,25 @@ def test_changes_seen_in_the_inventory_mark_open_recommendations_applied(db_sess
     assert detect_applied_by_hand(db_session, org, NOW) == []  # done once
     with Session(bind=db_session.connection()) as session:  # a session is scoped to one organisation
         assert detect_applied_by_hand(session, other, NOW) == []
+
+
+def test_the_analysis_run_marks_a_hand_change_applied_before_it_could_expire(engine: Engine) -> None:
+    """Without the detection, the run (which no longer finds the idle VM) would expire the recommendation."""
+    factory = session_factory(engine)
+    with factory() as session, session.begin():
+        org = _org(session)
+        session.add(_doc(org, "i-1", "stopped", stopped_at="2026-03-08T14:30:00+00:00"))
+        rec = _rec(org, "active", ("stop", "i-1", {}))
+        session.add(rec)
+        session.flush()
+        rec_id = rec.id
+    try:
+        activities = AnalysisActivities(factory, now=lambda: NOW)
+        activities.recommendations(AnalyseOrganisationInput(organization_id=str(org), today="2026-03-10"))
+        with factory() as session:
+            row = session.get(Recommendation, rec_id)
+            assert row is not None
+            assert (row.status, row.applied_at) == ("completed", datetime(2026, 3, 8, 14, 30, tzinfo=UTC))
+    finally:
+        with engine.begin() as connection:
+            connection.execute(delete(Organization).where(Organization.id == org))
