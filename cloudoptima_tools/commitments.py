@@ -20,7 +20,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from cloudoptima.domain.commitments import Commitment, CoverageDay, CoverageTotal, UtilisationTotal
+from cloudoptima.domain.owned_commitments import OwnedCommitmentView
 from cloudoptima.services.commitments import coverage, list_commitments, utilisation
+from cloudoptima.services.owned_commitments import list_owned
 from cloudoptima_tools.context import ToolContext
 from cloudoptima_tools.spec import ToolInput, ToolInputError, ToolSpec, estimate_tokens
 
@@ -43,6 +45,7 @@ class CommitmentsOutput(BaseModel):
     coverage: list[CoverageTotal]
     coverage_days: list[CoverageDay]
     eligible_services: list[str]
+    owned: list[OwnedCommitmentView] = []
     items_left_off: int = 0
 
 
@@ -70,6 +73,9 @@ def commitments(ctx: ToolContext, params: CommitmentsInput) -> CommitmentsOutput
         listing = list_commitments(session, ctx.organization_id, start, end)
         used = utilisation(session, ctx.organization_id, start, end, params.commitment_id)
         covered = coverage(session, ctx.organization_id, start, end)
+        owned_all = list_owned(session, ctx.organization_id, ctx.now(), billed=listing.commitments)
+    owned_all = [o for o in owned_all if params.commitment_id in (None, o.commitment_id, o.arn)]
+    owned = owned_all[:MAX_ITEMS]  # soonest end first
     items = [c for c in listing.commitments if params.commitment_id in (None, c.commitment_id)]
     items.sort(key=lambda c: (c.utilisation_percent is None, c.utilisation_percent or 0, c.commitment_id))
     kept = items[:MAX_ITEMS]
@@ -86,7 +92,10 @@ def commitments(ctx: ToolContext, params: CommitmentsInput) -> CommitmentsOutput
             coverage=covered.totals,
             coverage_days=days,
             eligible_services=covered.eligible_services[:20],
-            items_left_off=len(items)
+            owned=owned,
+            items_left_off=len(owned_all)
+            - len(owned)
+            + len(items)
             - len(kept)
             + len(totals)
             - len(kept_totals)
@@ -95,8 +104,10 @@ def commitments(ctx: ToolContext, params: CommitmentsInput) -> CommitmentsOutput
         )
 
     result = output()
-    while estimate_tokens(result.model_dump_json()) > BUDGET - 256 and (kept or kept_totals or days):
-        if days and len(days) >= max(len(kept), len(kept_totals)):
+    while estimate_tokens(result.model_dump_json()) > BUDGET - 256 and (kept or kept_totals or days or owned):
+        if len(owned) > max(len(kept), len(kept_totals), len(days), 3) or not (kept or kept_totals or days):
+            owned = owned[:-1]
+        elif days and len(days) >= max(len(kept), len(kept_totals)):
             days = days[1:]
         elif len(kept) >= len(kept_totals):
             kept = kept[:-1]
@@ -116,7 +127,9 @@ TOOLS: list[ToolSpec[Any, Any]] = [
             "CommitmentDiscount* columns): per commitment its type, category, days seen, committed cost and "
             "utilisation (used / (used + unused) by EffectiveCost, and by quantity where given); coverage "
             "(committed-priced / eligible ListCost of the provider's service categories that have commitments) "
-            "per currency and per day. Period end_date exclusive, default the last 30 days.\n"
+            "per currency and per day; owned: the commitments the provider APIs list (term, start, end, "
+            "count or hourly commitment, state, days to expiry; soonest end first). Period end_date "
+            "exclusive, default the last 30 days.\n"
             'Example: {"start_date": "2024-09-01", "end_date": "2024-10-01"}'
         ),
         input_model=CommitmentsInput,
