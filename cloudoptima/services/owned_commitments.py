@@ -12,7 +12,9 @@ Contract:
 - :func:`with_owned` — the billing-data list of ``GET /v1/commitments`` with the owned ones added.
 - :func:`owned_instance_units` — per (account, region, instance family), the normalised size units
   (:func:`size_units`) covered by the Reserved Instances active at ``now``; what
-  :func:`cloudoptima.analytics.recommendations.commitments.commitment_coverage` subtracts.
+  :func:`cloudoptima.analytics.recommendations.commitments.commitment_coverage` subtracts;
+  :func:`owned_plan_hourly` — the $/h of active EC2 Instance Savings Plans per (account, region, family),
+  subtracted next.
 
 Every query is scoped to ``organization_id``; ``now`` comes from the caller (UTC-aware).
 """
@@ -191,3 +193,24 @@ def with_owned(
     return found.model_copy(
         update={"owned": owned, "commitments": commitments, "inventory": "billing_data+provider_api"}
     )
+
+
+def owned_plan_hourly(
+    session: Session, organization_id: uuid.UUID, now: datetime
+) -> dict[tuple[str, str, str], Decimal]:
+    """Hourly commitment of the EC2 Instance Savings Plans active at ``now`` per (account, region, family)
+    (what the purchase rule subtracts after the RIs; Compute plans, bound to no family, are left out)."""
+    now = _aware(now)
+    rows = _rows(
+        session,
+        organization_id,
+        " AND kind = 'savings_plan' AND plan_type = 'EC2Instance' AND state = 'active'"
+        " AND start_at <= :now AND end_at > :now",
+        now=now,
+    )
+    hourly: dict[tuple[str, str, str], Decimal] = {}
+    for row in rows:
+        if row["region"] and row["instance_family"] and row["hourly_commitment"] is not None:
+            key = (row["account_id"], row["region"], row["instance_family"])
+            hourly[key] = hourly.get(key, Decimal(0)) + Decimal(row["hourly_commitment"])
+    return hourly

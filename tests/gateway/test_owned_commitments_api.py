@@ -25,7 +25,7 @@ from cloudoptima.services.collection.owned_commitments import collect_owned_comm
 from cloudoptima.services.collection.results import AccountRef
 from cloudoptima.services.event_notices import notify_commitments_expiring
 from cloudoptima.services.ingestion import ingest_path
-from cloudoptima.services.owned_commitments import owned_instance_units, store
+from cloudoptima.services.owned_commitments import owned_instance_units, owned_plan_hourly, store
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Notification
 from tests.analytics.recommendations.test_rules import metrics, run, vm
@@ -172,6 +172,7 @@ def test_inventory_is_listed_with_the_bill_and_subtracted_from_purchases(
         assert units == {(ACCOUNT, "us-east-1", "m5"): Decimal(16)}  # 2 x xlarge; retired and plans not
         assert owned_instance_units(session, org.id, NOW + timedelta(days=21)) == {}  # expired by then
         assert owned_instance_units(session, other.id, NOW) == {}
+        assert owned_plan_hourly(session, org.id, NOW) == {(ACCOUNT, "us-east-1", "r6g"): Decimal("1.25")}
         # A later read that lists nothing for the account removes what it held.
         store(session, org.id, "aws", ACCOUNT, [], NOW)
         assert owned_instance_units(session, org.id, NOW) == {}
@@ -184,6 +185,20 @@ def test_inventory_is_listed_with_the_bill_and_subtracted_from_purchases(
     assert list(advice.resource_ids) == ["i-app-2"]
     assert advice.estimated_savings_monthly == Decimal("51.86")  # 140.16 × (1 − 0.63)
     assert [r for r in run(steady[:2], util, owned_units=units) if r.rule_id == "commitment_coverage"] == []
+    # An EC2 Instance Savings Plan of the cell pays for one more VM: $0.121/h at the 0.63 rate covers
+    # 0.121 / 0.63 x 730 = 140.21 of on-demand spend >= 140.16 (one VM); $0.120/h (139.05) covers none.
+    cell = {(ACCOUNT, "us-east-1", "m5"): Decimal("0.121")}
+    assert [
+        r
+        for r in run(steady, util, owned_units=units, owned_plan_hourly=cell)
+        if r.rule_id == "commitment_coverage"
+    ] == []
+    [rest] = [
+        r
+        for r in run(steady, util, owned_plan_hourly={(ACCOUNT, "us-east-1", "m5"): Decimal("0.120")})
+        if r.rule_id == "commitment_coverage"
+    ]
+    assert len(rest.resource_ids) == 3
 
 
 def test_expiry_is_announced_once_per_commitment_and_threshold_to_admins_and_finops_managers(

@@ -6,8 +6,10 @@ days, is not excluded, not covered by another finding of this run (idle, rightsi
 not spiky (average CPU ≤ ``bursty_max_avg_cpu`` with p99 ≥ ``bursty_min_p99_cpu``: a burstable or spot
 candidate whose size is not settled) and not launched inside an open cost anomaly. What is already owned is
 not suggested again: the group's VMs (ordered by id) are taken as covered while their normalised size units
-fit in the active Reserved Instances' units of the same (account, region, family) (``ctx.owned_units``); only
-the VMs left form the finding (none left: no finding). Saving =
+fit in the active Reserved Instances' units of the same (account, region, family) (``ctx.owned_units``), then
+while their on-demand monthly cost fits in what the active EC2 Instance Savings Plans of that cell cover
+(``ctx.owned_plan_hourly`` / commitment rate × 730: the on-demand spend the plan's $/h pays for); only the VMs
+left form the finding (none left: no finding). Compute Savings Plans are not subtracted. Saving =
 ``Σ on-demand monthly × (1 − commitment rate)`` from the price catalogue. Buying a commitment is not a
 provider action: the purchase is a manual step and the recommendation carries no actions.
 """
@@ -67,6 +69,19 @@ def _uncovered(members: list[tuple[Resource, Decimal]], owned: Decimal) -> list[
     return left
 
 
+def _uncovered_cost(
+    members: list[tuple[Resource, Decimal]], budget: Decimal
+) -> list[tuple[Resource, Decimal]]:
+    """The members left once those whose monthly on-demand cost fits in ``budget`` are taken (in order)."""
+    left = []
+    for vm, cost in members:
+        if cost <= budget:
+            budget -= cost
+        else:
+            left.append((vm, cost))
+    return left
+
+
 def commitment_coverage(ctx: RuleContext) -> list[Finding]:
     """One finding per (account, region, family) of steady VMs (see module contract)."""
     profile = ctx.settings.commitment
@@ -87,6 +102,8 @@ def commitment_coverage(ctx: RuleContext) -> list[Finding]:
             continue
         members.sort(key=lambda item: item[0].resource_id)
         members = _uncovered(members, ctx.owned_units.get((account_id, region, family), Decimal(0)))
+        plan_hourly = ctx.owned_plan_hourly.get((account_id, region, family), Decimal(0))
+        members = _uncovered_cost(members, plan_hourly / rate * 730 if plan_hourly > 0 else Decimal(0))
         if not members:
             continue
         on_demand = sum((cost for _, cost in members), Decimal(0))

@@ -65,6 +65,8 @@ class RuleContext:
     billed_monthly: Mapping[str, Decimal] = field(default_factory=dict)
     owned_units: Mapping[tuple[str, str, str], Decimal] = field(default_factory=dict)
     """Normalised size units of active Reserved Instances per (account, region, family): already owned."""
+    owned_plan_hourly: Mapping[tuple[str, str, str], Decimal] = field(default_factory=dict)
+    """Hourly commitment of active EC2 Instance Savings Plans per (account, region, family): already owned."""
 
     def excluded(self, resource: Resource) -> bool:
         """True when the resource carries an exclusion tag."""

@@ -58,6 +58,7 @@ def generate_recommendations(
     anomaly_scopes: Sequence[AnomalyScope] = (),
     billed_monthly: Mapping[str, Decimal] | None = None,
     owned_units: Mapping[tuple[str, str, str], Decimal] | None = None,
+    owned_plan_hourly: Mapping[tuple[str, str, str], Decimal] | None = None,
 ) -> list[Recommendation]:
     """Recommendations for ``resources`` (see module contract)."""
     if as_of.tzinfo is None:
@@ -71,6 +72,7 @@ def generate_recommendations(
         anomaly_scopes=anomaly_scopes,
         billed_monthly=billed_monthly or {},
         owned_units=owned_units or {},
+        owned_plan_hourly=owned_plan_hourly or {},
     )
     found: dict[str, Recommendation] = {}
     for rule in RULES:
