@@ -1,6 +1,7 @@
 """``cloudoptima commitments``: commitments seen in the billing data, utilisation and coverage (#22).
 
-Reads the same service as ``GET /v1/commitments`` (:mod:`cloudoptima.services.commitments`) straight from the
+Reads the same services as ``GET /v1/commitments`` (:mod:`cloudoptima.services.commitments`, and the owned
+commitments of :mod:`cloudoptima.services.owned_commitments`, listed when there are any) straight from the
 database (no API or worker). ``--start``/``--end`` (``YYYY-MM-DD``, end exclusive, at most 366 days; default:
 the 30 days before today, UTC).
 """
@@ -64,10 +65,12 @@ def commitments(
 
     from cloudoptima.services.commitments import coverage, list_commitments
     from cloudoptima.services.organisations import OrganisationNotFoundError, resolve_organisation
+    from cloudoptima.services.owned_commitments import with_owned
     from cloudoptima.storage.engine import engine_from_settings
 
     settings = settings_or_fail(state_dir)
-    first, last = period(start, end, datetime.now(UTC).date())
+    now = datetime.now(UTC)
+    first, last = period(start, end, now.date())
     try:
         engine = engine_from_settings(settings)
         org_id = resolve_organisation(engine, org)
@@ -75,7 +78,7 @@ def commitments(
         fail(str(exc))
     with Session(engine) as session:
         answer = CommitmentsAnswer(
-            commitments=list_commitments(session, org_id, first, last),
+            commitments=with_owned(session, org_id, list_commitments(session, org_id, first, last), now),
             coverage=coverage(session, org_id, first, last),
         )
     engine.dispose()
@@ -94,6 +97,24 @@ def commitments(
             _pct(item.utilisation_percent),
         )
     console.print(table)
+    if answer.commitments.owned:
+        owned = Table(title="Owned (provider APIs)")
+        for column in ("commitment", "kind", "account", "covers", "end", "days left", "state"):
+            owned.add_column(column)
+        for o in answer.commitments.owned:
+            covers = (
+                f"{o.instance_count} x {o.instance_type}" if o.instance_type else f"{o.hourly_commitment}/h"
+            )
+            owned.add_row(
+                o.commitment_id,
+                o.kind.value,
+                o.account_id,
+                covers,
+                o.end.date().isoformat(),
+                str(o.days_to_expiry),
+                o.state,
+            )
+        console.print(owned)
     for total in answer.coverage.totals:
         console.print(
             f"coverage {total.currency}: {_pct(total.coverage_percent)} "

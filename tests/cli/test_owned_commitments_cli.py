@@ -1,0 +1,85 @@
+"""``cloudoptima commitments`` lists the owned commitments beside the billing data and dates the billed one (#22)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, text
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedKind
+from cloudoptima.services.ingestion import ingest_path
+from cloudoptima.services.owned_commitments import store
+from cloudoptima.storage.models import CostDaily, CostRow, IngestRun, Organization
+from cloudoptima_cli.app import app
+
+SPEC = Path(__file__).parents[1] / "fixtures" / "focus_spec_examples" / "focus_1.3_cost_and_usage.csv"
+
+
+@pytest.fixture
+def org(engine: Engine) -> Iterator[uuid.UUID]:
+    org_id = uuid.uuid4()
+    with engine.begin() as connection:
+        connection.execute(
+            Organization.__table__.insert().values(
+                id=org_id, name=f"cli-{org_id}", subscription_tier="free", settings={}
+            )
+        )
+    yield org_id
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM ingest_file_totals WHERE organization_id = :o"), {"o": org_id})
+        for model in (IngestRun, CostDaily, CostRow):
+            connection.execute(delete(model).where(model.organization_id == org_id))
+        connection.execute(delete(Organization).where(Organization.id == org_id))
+
+
+def test_commitments_cli_shows_owned(
+    engine: Engine, org: uuid.UUID, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    state = ["--state-dir", str(tmp_path / "state")]
+    ingest_path(engine, SPEC, org)
+    period = ["--start", "2023-01-01", "--end", "2023-02-01"]
+    first = CliRunner().invoke(app, ["commitments", "--org", str(org), *period, "--json", *state])
+    [billed] = json.loads(first.output)["commitments"]["commitments"]
+    assert json.loads(first.output)["commitments"]["owned"] == [] and billed["expires_at"] is None
+    end = datetime.now(UTC).replace(microsecond=0) + timedelta(days=40, hours=12)
+    plan = OwnedCommitment(
+        provider="aws",
+        account_id="111111111111",
+        commitment_id="the-plan",
+        arn=billed["commitment_id"],  # the id the spec's bill carries
+        kind=OwnedKind.SAVINGS_PLAN,
+        plan_type="Compute",
+        hourly_commitment=Decimal("1"),
+        term_seconds=31536000,
+        start=end - timedelta(days=365),
+        end=end,
+        state="active",
+    )
+    with Session(engine) as session:
+        store(session, org, "aws", "111111111111", [plan], end - timedelta(days=50))
+        session.commit()
+    answer = CliRunner().invoke(app, ["commitments", "--org", str(org), *period, "--json", *state])
+    assert answer.exit_code == 0, answer.output
+    body = json.loads(answer.output)["commitments"]
+    [owned] = body["owned"]
+    assert (owned["commitment_id"], owned["days_to_expiry"], owned["utilisation_percent"]) == (
+        "the-plan",
+        40,
+        "75.00",
+    )
+    assert (
+        body["commitments"][0]["expires_at"] == owned["end"]
+        and body["inventory"] == "billing_data+provider_api"
+    )
+    table = CliRunner().invoke(app, ["commitments", "--org", str(org), *period, *state])
+    assert table.exit_code == 0, table.output
+    assert "Owned (provider APIs)" in table.output and "the-plan" in table.output
