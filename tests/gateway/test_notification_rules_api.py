@@ -48,8 +48,13 @@ def test_rules_crud_with_defaults_on_a_fresh_organisation(client: TestClient, or
         "approval.requested",
         "execution.failed",
         "collection.failed",
+        "commitment.expiring",
     }
     assert defaults["budget.actual"]["recipients"] == {"roles": ["admin"], "user_ids": []}
+    assert defaults["commitment.expiring"]["recipients"] == {
+        "roles": ["admin", "finops_manager"],
+        "user_ids": [],
+    }
     assert defaults["budget.actual"]["channel_id"] is None and defaults["budget.actual"]["enabled"]
     hook = _channel(client, org, "ops")
     made = client.post(
@@ -94,7 +99,7 @@ def test_rules_crud_with_defaults_on_a_fresh_organisation(client: TestClient, or
         == 404
     )
     listed = client.get(RULES, headers=org.headers()).json()["items"]
-    assert len(listed) == 5 and rule["id"] not in {r["id"] for r in listed}  # defaults are not re-created
+    assert len(listed) == len(defaults) and rule["id"] not in {r["id"] for r in listed}  # defaults are not re-created
 
 
 def test_bad_rules_are_422_naming_the_field(client: TestClient, org: Org, other: Org) -> None:
