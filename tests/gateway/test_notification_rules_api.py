@@ -99,7 +99,8 @@ def test_rules_crud_with_defaults_on_a_fresh_organisation(client: TestClient, or
         == 404
     )
     listed = client.get(RULES, headers=org.headers()).json()["items"]
-    assert len(listed) == len(defaults) and rule["id"] not in {r["id"] for r in listed}  # defaults are not re-created
+    # the defaults are not re-created
+    assert len(listed) == len(defaults) and rule["id"] not in {r["id"] for r in listed}
 
 
 def test_bad_rules_are_422_naming_the_field(client: TestClient, org: Org, other: Org) -> None:
