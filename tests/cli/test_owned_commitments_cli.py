@@ -4,40 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedKind
 from cloudoptima.services.ingestion import ingest_path
 from cloudoptima.services.owned_commitments import store
-from cloudoptima.storage.models import CostDaily, CostRow, IngestRun, Organization
 from cloudoptima_cli.app import app
 
 SPEC = Path(__file__).parents[1] / "fixtures" / "focus_spec_examples" / "focus_1.3_cost_and_usage.csv"
-
-
-@pytest.fixture
-def org(engine: Engine) -> Iterator[uuid.UUID]:
-    org_id = uuid.uuid4()
-    with engine.begin() as connection:
-        connection.execute(
-            Organization.__table__.insert().values(
-                id=org_id, name=f"cli-{org_id}", subscription_tier="free", settings={}
-            )
-        )
-    yield org_id
-    with engine.begin() as connection:
-        connection.execute(text("DELETE FROM ingest_file_totals WHERE organization_id = :o"), {"o": org_id})
-        for model in (IngestRun, CostDaily, CostRow):
-            connection.execute(delete(model).where(model.organization_id == org_id))
-        connection.execute(delete(Organization).where(Organization.id == org_id))
 
 
 def test_commitments_cli_shows_owned(
