@@ -58,5 +58,15 @@ def start(
             process.terminate()
             raise EmbeddedTemporalError(
                 f"temporal dev server did not open port {target} (exit code {code}); see {log_file}"
+                f"{_log_tail(log_file)}"
             )
     return process
+
+
+def _log_tail(log_file: Path, lines: int = 5) -> str:
+    """The last lines of the server's log, for the error message (empty when there is none)."""
+    try:
+        tail = log_file.read_text(errors="replace").strip().splitlines()[-lines:]
+    except OSError:
+        return ""
+    return ("; last lines:\n" + "\n".join(tail)) if tail else ""
