@@ -33,7 +33,7 @@ def savings(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
     state_dir: StateDir = None,
 ) -> None:
-    """The savings ledger (open, applying, applied, realised), realised vs estimated per completed
+    """The savings ledger (open, accepted with owners and overdue, applying, applied, realised), realised vs estimated per completed
     recommendation with a confidence, and per rule its mean error (flagged when systematically off)."""
     from sqlalchemy.orm import Session
 
@@ -63,9 +63,12 @@ def savings(
         return
     for name, bucket in answer.ledger.buckets.items():
         realised = ", ".join(f"{cur} {amount}" for cur, amount in bucket.realised_monthly.items())
+        owners = ", ".join(f"{email} {n}" for email, n in bucket.owners.items())
         console.print(
             f"{name}: {bucket.count} recommendations, estimated {bucket.estimated_monthly}/month"
-            + (f", realised {realised}/month" if realised else ""),
+            + (f", realised {realised}/month" if realised else "")
+            + (f", owners {owners}" if owners else "")
+            + (f", {bucket.overdue} overdue" if bucket.overdue else ""),
             highlight=False,
         )
     table = Table(title=f"Realised savings ({window_days}-day windows)")

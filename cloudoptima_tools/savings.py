@@ -4,7 +4,8 @@ Contract (over :mod:`cloudoptima.services.realised_savings`, the service ``GET /
 ``GET /v1/savings/by-rule`` use; permission ``read:costs``; ``now`` from the tool context):
 
 - ``window_days`` (1-90, default 7) is the length of the before and after windows.
-- The answer: the ledger's buckets (open, applying, applied, realised), the per-rule accuracy (flagged rules
+- The answer: the ledger's buckets (open, accepted with its owners and overdue count, applying, applied,
+  realised), the per-rule accuracy (flagged rules
   first) and the latest completed recommendations with their measurement, at most :data:`MAX_ITEMS`, fewer
   when the answer would be over :data:`BUDGET` tokens; ``items_left_off`` counts what was left off.
 """
@@ -87,8 +88,8 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         domain="platform",
         title="Realised savings: estimated vs measured from the bill",
         description=(
-            "The savings ledger: recommendations open, being applied, applied (waiting for the bill) and "
-            "realised, with estimated and realised monthly sums (also per month of the change); per rule the mean error of its estimates "
+            "The savings ledger: recommendations open, accepted (owners by e-mail, how many overdue), being "
+            "applied, applied (waiting for the bill) and realised, with estimated and realised monthly sums (also per month of the change); per rule the mean error of its estimates "
             "(flagged when off by more than 25% on 3 or more measured changes); the latest completed "
             "recommendations, each measured from the billed cost of its resources over window_days before vs "
             "after the change (change day skipped; realised monthly = daily difference x 30.4375) with a "

@@ -40,6 +40,30 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class PriceBasisKind(StrEnum):
+    """Which unit price an after-window price key was measured at (see
+    :mod:`cloudoptima.services.savings_netting`): ``before_window`` (the key billed before the change),
+    ``first_after_day`` (a key new after the change: a resize's new size, a kept snapshot — its price on its
+    first billed day after the change) or ``not_netted`` (no quantity in the bill: counted as billed)."""
+
+    BEFORE_WINDOW = "before_window"
+    FIRST_AFTER_DAY = "first_after_day"
+    NOT_NETTED = "not_netted"
+
+
+class PriceBasis(_Model):
+    """The price one after-window price key (``SkuPriceId``, else ``SkuId``, else the meter, ``|`` the pricing
+    unit) was measured at, and what its price change added to the after window's bill per month."""
+
+    price_key: str
+    basis: PriceBasisKind
+    reference_unit_price: Decimal | None
+    after_unit_price: Decimal | None
+    """Σ cost / Σ quantity of the key's after-window lines (None: no quantity)."""
+    effect_monthly: Decimal
+    """Positive when the price rose (netted out of ``realised_monthly``)."""
+
+
 class Measurement(_Model):
     """Before/after comparison of one completed recommendation's resources (all amounts in ``currency``).
 
@@ -66,6 +90,17 @@ class Measurement(_Model):
     confidence: Confidence | None = None
     before_cv: Decimal | None = None
     days_billed_before: int = 0
+    price_effect_monthly: Decimal | None = None
+    """What unit-price changes between the windows added to the after window's bill, per month (positive:
+    prices rose). Not part of ``realised_monthly``: the after window is priced at the reference prices;
+    the unnetted difference would be ``realised_monthly − price_effect_monthly``."""
+    replacement_ids: list[str] = []
+    """Resources that exist because of the change (a kept snapshot, a successor with a new id); their
+    after-window cost counts against the saving."""
+    replacement_monthly: Decimal | None = None
+    """The replacement resources' after-window daily cost × 30.4375 (at reference prices), inside
+    ``after_daily``."""
+    prices: list[PriceBasis] = []
 
 
 class LedgerRow(_Model):
@@ -86,6 +121,10 @@ class LedgerBucket(_Model):
     estimated_monthly: Decimal
     realised_monthly: dict[str, Decimal] = {}
     """Per billing currency; only the ``realised`` bucket has amounts."""
+    owners: dict[str, int] = {}
+    """Only the ``accepted`` bucket: how many each owner holds, by the owner's e-mail (sorted)."""
+    overdue: int = 0
+    """Only the ``accepted`` bucket: how many are past their due date (``due_date`` before ``as_of``'s UTC day)."""
 
 
 class MonthSavings(_Model):
@@ -102,8 +141,8 @@ class MonthSavings(_Model):
 
 
 class SavingsLedger(_Model):
-    """``GET /v1/savings``: buckets ``open`` (active, scheduled), ``applying`` (an execution is changing the
-    cloud), ``applied`` (completed, not yet measured or unmeasurable) and ``realised`` (completed and
+    """``GET /v1/savings``: buckets ``open`` (active, scheduled), ``accepted`` (owned, with a due date; its
+    owners and overdue count), ``applying`` (an execution is changing the cloud), ``applied`` (completed, not yet measured or unmeasurable) and ``realised`` (completed and
     measured); ``months`` per month of the change, oldest first; rows are the completed recommendations,
     latest applied first, paged."""
 

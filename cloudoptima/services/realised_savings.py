@@ -21,8 +21,8 @@ Contract:
 - Ledger (:func:`savings_ledger`) and per-rule accuracy (:func:`rule_accuracy`): see the domain models. A rule
   is flagged when the mean signed error of ≥ 3 measured items exceeds 25 % in magnitude.
 - Not yet done (hooks): replacement resources (a resized VM's successor, a kept snapshot) are netted through
-  ``replacement_daily`` of :func:`measure` but nothing links them yet; price changes are not netted;
-  ``accepted`` is not a bucket yet. Changes made by hand are measured once
+  ``replacement_daily`` of :func:`measure` but nothing links them yet; price changes are not netted.
+  Changes made by hand are measured once
   :mod:`cloudoptima.services.applied_by_hand` has marked them ``completed`` at their change time.
 - Every query is scoped to the organisation; ``as_of`` comes from the caller.
 """
@@ -31,19 +31,15 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloudoptima.domain.recommendations import RecommendationStatus, money
+from cloudoptima.domain.recommendations import RecommendationStatus
 from cloudoptima.domain.savings import (
-    DAYS_PER_MONTH,
-    Confidence,
     LedgerBucket,
     LedgerRow,
     Measurement,
@@ -53,34 +49,20 @@ from cloudoptima.domain.savings import (
     RuleAccuracyReport,
     SavingsLedger,
 )
-from cloudoptima.storage.models import Recommendation
+from cloudoptima.services.savings_costs import link_replacements, load_costs
+from cloudoptima.services.savings_measurement import WINDOW_DAYS, measure_lines
+from cloudoptima.services.savings_netting import lines_from_daily
+from cloudoptima.storage.models import Recommendation, User
 
-WINDOW_DAYS = 7
 MAX_WINDOW_DAYS = 90
-HIGH_CV = Decimal("0.10")
-MEDIUM_CV = Decimal("0.30")
 FLAG_ERROR_PERCENT = Decimal("25")
 FLAG_MIN_MEASURED = 3
-_DAILY = Decimal("0.000001")
 _PERCENT = Decimal("0.01")
 _DAY = timedelta(days=1)
 
 
 class SavingsInputError(ValueError):
     """Bad input; the message starts with the field's name."""
-
-
-def _avg(total: Decimal, days: int) -> Decimal:
-    return (total / days).quantize(_DAILY, rounding=ROUND_HALF_EVEN)
-
-
-def _cv(values: Sequence[Decimal]) -> Decimal | None:
-    """Population standard deviation / mean (4 places); None when the mean is not positive."""
-    mean = sum(values, Decimal(0)) / len(values)
-    if mean <= 0:
-        return None
-    variance = sum(((v - mean) ** 2 for v in values), Decimal(0)) / len(values)
-    return (variance.sqrt() / mean).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
 
 
 def measure(
@@ -94,74 +76,20 @@ def measure(
     window_days: int = WINDOW_DAYS,
     replacement_daily: Mapping[date, Decimal] | None = None,
 ) -> Measurement:
-    """The measurement of one change from its resources' daily cost (see the module contract).
-
-    ``billed_through`` is the last UTC day the resources' billing accounts have cost rows for (None: unknown).
-    ``replacement_daily`` is the daily cost of linked replacement resources, counted in the after window (the
-    hook for #22's replacement linking; nothing passes it yet)."""
-    before_start, after_start = change_day - window_days * _DAY, change_day + _DAY
-    after_end = after_start + window_days * _DAY
-    base: dict[str, Any] = {
-        "window_days": window_days,
-        "change_day": change_day,
-        "before_start": before_start,
-        "after_start": after_start,
-        "estimated_monthly": estimated_monthly,
-        "currency": currency,
-    }
-    before = [daily[day] for day in _days(before_start, change_day) if day in daily]
-    if not before:
-        reason = "no cost rows for the resources in the before window"
-        return Measurement(status=MeasurementStatus.UNMEASURABLE, reason=reason, **base)
-    if as_of < datetime.combine(after_end, time(), UTC):
-        reason = f"the after window ends on {after_end.isoformat()} (exclusive)"
-        return Measurement(status=MeasurementStatus.MEASURING, reason=reason, **base)
-    last_day = after_end - _DAY
-    if billed_through is None or billed_through < last_day:
-        reached = billed_through.isoformat() if billed_through else "no day"
-        reason = f"the bill reaches {reached}; the after window's last day is {last_day.isoformat()}"
-        return Measurement(status=MeasurementStatus.MEASURING, reason=reason, **base)
-    extra = replacement_daily or {}
-    after_total = sum(
-        (daily.get(day, Decimal(0)) + extra.get(day, Decimal(0)) for day in _days(after_start, after_end)),
-        Decimal(0),
+    """The measurement of one change from its resources' daily cost without price keys (nothing is repriced or
+    month-normalised; see :func:`~cloudoptima.services.savings_measurement.measure_lines`, which the ledger
+    uses). ``billed_through`` is the last UTC day the resources' billing accounts have cost rows for (None:
+    unknown); ``replacement_daily`` is the daily cost of linked replacement resources (after window only)."""
+    return measure_lines(
+        lines_from_daily(dict(daily)),
+        change_day=change_day,
+        as_of=as_of,
+        billed_through=billed_through,
+        estimated_monthly=estimated_monthly,
+        currency=currency,
+        window_days=window_days,
+        replacement=lines_from_daily(dict(replacement_daily or {})),
     )
-    before_daily = _avg(sum(before, Decimal(0)), len(before))
-    after_daily = _avg(after_total, window_days)
-    realised_daily = before_daily - after_daily
-    realised_monthly = money(realised_daily * DAYS_PER_MONTH)
-    error = None
-    if estimated_monthly:
-        error = ((realised_monthly - estimated_monthly) / estimated_monthly * 100).quantize(
-            _PERCENT, rounding=ROUND_HALF_EVEN
-        )
-    cv = _cv(before)
-    complete = len(before) == window_days
-    if complete and cv is not None and cv <= HIGH_CV:
-        confidence = Confidence.HIGH
-    elif complete and cv is not None and cv <= MEDIUM_CV:
-        confidence = Confidence.MEDIUM
-    else:
-        confidence = Confidence.LOW
-    return Measurement(
-        status=MeasurementStatus.MEASURED,
-        before_daily=before_daily,
-        after_daily=after_daily,
-        realised_daily=realised_daily,
-        realised_monthly=realised_monthly,
-        error_percent=error,
-        confidence=confidence,
-        before_cv=cv,
-        days_billed_before=len(before),
-        **base,
-    )
-
-
-def _days(start: date, end: date) -> Iterable[date]:
-    day = start
-    while day < end:
-        yield day
-        day += _DAY
 
 
 def resource_ids_of(row: Recommendation) -> list[str]:
@@ -170,64 +98,6 @@ def resource_ids_of(row: Recommendation) -> list[str]:
     if not ids:
         ids = [str(r["id"]) for r in row.affected_resources or [] if isinstance(r, dict) and r.get("id")]
     return ids
-
-
-@dataclass(frozen=True)
-class _Costs:
-    daily: dict[str, dict[str, dict[date, Decimal]]]
-    """lower-case resource id → currency → day → cost."""
-    accounts: dict[str, set[str]]
-    """lower-case resource id → billing account ids it billed under."""
-    billed_through: dict[str, date]
-    """billing account id → last UTC day with cost rows."""
-
-
-_COSTS = text(
-    """
-    SELECT lower(resource_id) AS rid, billing_account_id AS account, billing_currency AS currency,
-           (charge_period_start AT TIME ZONE 'UTC')::date AS day,
-           sum(coalesce(effective_cost, billed_cost)) AS cost
-    FROM cost_data
-    JOIN unnest(CAST(:ids AS text[]), CAST(:los AS timestamptz[]), CAST(:his AS timestamptz[])) AS w(rid, lo, hi)
-      ON lower(resource_id) = w.rid AND charge_period_start >= w.lo AND charge_period_start < w.hi
-    WHERE organization_id = :org AND charge_period_start >= :lo AND charge_period_start < :hi
-    GROUP BY 1, 2, 3, 4
-    """
-)
-_BILLED_THROUGH = text(
-    """
-    SELECT billing_account_id AS account, max(charge_period_start AT TIME ZONE 'UTC')::date AS day
-    FROM cost_data
-    WHERE organization_id = :org AND billing_account_id = ANY(:accounts) AND charge_period_start >= :lo
-    GROUP BY 1
-    """
-)
-
-
-def _load_costs(
-    session: Session, org: uuid.UUID, spans: Mapping[str, tuple[date, date]], window_days: int
-) -> _Costs:
-    """Daily costs of each resource over the windows of its changes: ``spans`` maps a lower-case resource id
-    to its first and last change day (one span per resource, so no cost row is read twice)."""
-    daily: dict[str, dict[str, dict[date, Decimal]]] = defaultdict(lambda: defaultdict(dict))
-    accounts: dict[str, set[str]] = defaultdict(set)
-    if not spans:
-        return _Costs({}, {}, {})
-    ids = sorted(spans)
-    los = [datetime.combine(spans[i][0] - window_days * _DAY, time(), UTC) for i in ids]
-    his = [datetime.combine(spans[i][1] + (window_days + 1) * _DAY, time(), UTC) for i in ids]
-    lo, hi = min(los), max(his)
-    params = {"org": org, "ids": ids, "los": los, "his": his, "lo": lo, "hi": hi}
-    for row in session.execute(_COSTS, params):
-        by_day = daily[row.rid][row.currency]
-        by_day[row.day] = by_day.get(row.day, Decimal(0)) + Decimal(row.cost)
-        accounts[row.rid].add(row.account)
-    all_accounts = sorted({a for found in accounts.values() for a in found})
-    through = {
-        row.account: row.day
-        for row in session.execute(_BILLED_THROUGH, {"org": org, "accounts": all_accounts, "lo": lo})
-    }
-    return _Costs(dict(daily), dict(accounts), through)
 
 
 def _measure_rows(
@@ -242,7 +112,15 @@ def _measure_rows(
         for rid in resource_ids_of(row):
             first, last = spans.get(rid.lower(), (day, day))
             spans[rid.lower()] = (min(first, day), max(last, day))
-    costs = _load_costs(session, org, spans, window_days)
+    links = link_replacements(session, org, rows, {row.id: resource_ids_of(row) for row in rows})
+    for row in rows:
+        if row.applied_at is None:
+            continue
+        day = row.applied_at.astimezone(UTC).date()
+        for rid in links.get(row.id, []):
+            first, last = spans.get(rid.lower(), (day, day))
+            spans[rid.lower()] = (min(first, day), max(last, day))
+    costs = load_costs(session, org, spans, window_days)
     out: dict[uuid.UUID, Measurement] = {}
     for row in rows:
         rids = [i.lower() for i in resource_ids_of(row)]
@@ -255,22 +133,22 @@ def _measure_rows(
                 estimated_monthly=row.estimated_savings_monthly,
             )
             continue
-        currencies = sorted({cur for rid in rids for cur in costs.daily.get(rid, {})})
-        daily: dict[date, Decimal] = defaultdict(Decimal)
-        for rid in set(rids):
-            for by_day in costs.daily.get(rid, {}).values():
-                for day, cost in by_day.items():
-                    daily[day] += cost
+        linked = [i.lower() for i in links.get(row.id, [])]
+        currencies = sorted({cur for rid in rids + linked for cur in costs.lines.get(rid, {})})
+        lines = [line for rid in set(rids) for by in costs.lines.get(rid, {}).values() for line in by]
+        extra = [line for rid in set(linked) for by in costs.lines.get(rid, {}).values() for line in by]
         accounts = {a for rid in rids for a in costs.accounts.get(rid, set())}
         through = [costs.billed_through[a] for a in accounts if a in costs.billed_through]
-        result = measure(
-            daily,
+        result = measure_lines(
+            lines,
             change_day=row.applied_at.astimezone(UTC).date(),
             as_of=as_of,
             billed_through=min(through) if through else None,
             estimated_monthly=row.estimated_savings_monthly,
             currency=currencies[0] if len(currencies) == 1 else None,
             window_days=window_days,
+            replacement=extra,
+            replacement_ids=links.get(row.id, []),
         )
         if len(currencies) > 1:
             result = result.model_copy(
@@ -289,6 +167,7 @@ def _measure_rows(
 
 _LEDGER_STATUSES = (
     RecommendationStatus.ACTIVE.value,
+    RecommendationStatus.ACCEPTED.value,
     RecommendationStatus.SCHEDULED.value,
     RecommendationStatus.APPLIED.value,
     RecommendationStatus.COMPLETED.value,
@@ -345,6 +224,8 @@ def savings_ledger(
     for row in rows:
         if row.status in (RecommendationStatus.ACTIVE.value, RecommendationStatus.SCHEDULED.value):
             bucket = "open"
+        elif row.status == RecommendationStatus.ACCEPTED.value:
+            bucket = "accepted"
         elif row.status == RecommendationStatus.APPLIED.value:
             bucket = "applying"
         else:
@@ -360,8 +241,9 @@ def savings_ledger(
             estimated_monthly=estimates[name],
             realised_monthly=dict(sorted(realised.items())) if name == "realised" else {},
         )
-        for name in ("open", "applying", "applied", "realised")
+        for name in ("open", "accepted", "applying", "applied", "realised")
     }
+    buckets["accepted"] = _accepted_bucket(session, org, rows, as_of, buckets["accepted"])
     months: dict[str, list[tuple[Recommendation, Measurement]]] = defaultdict(list)
     for row in completed:
         if row.applied_at is not None:
@@ -394,6 +276,28 @@ def savings_ledger(
         offset=offset,
         items=items,
     )
+
+
+def _accepted_bucket(
+    session: Session, org: uuid.UUID, rows: Sequence[Recommendation], as_of: datetime, bucket: LedgerBucket
+) -> LedgerBucket:
+    """``bucket`` with the accepted recommendations' owners (by e-mail) and how many are overdue at ``as_of``."""
+    accepted = [r for r in rows if r.status == RecommendationStatus.ACCEPTED.value]
+    owner_ids = {r.owner_user_id for r in accepted if r.owner_user_id is not None}
+    emails = dict(
+        session.execute(
+            select(User.id, User.email).where(User.organization_id == org, User.id.in_(owner_ids))
+        ).all()
+        if owner_ids
+        else []
+    )
+    owners: dict[str, int] = defaultdict(int)
+    for r in accepted:
+        if r.owner_user_id is not None:
+            owners[emails.get(r.owner_user_id, str(r.owner_user_id))] += 1
+    today = as_of.astimezone(UTC).date()
+    overdue = sum(1 for r in accepted if r.due_date is not None and r.due_date < today)
+    return bucket.model_copy(update={"owners": dict(sorted(owners.items())), "overdue": overdue})
 
 
 def _month(month: str, items: Sequence[tuple[Recommendation, Measurement]]) -> MonthSavings:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from cloudoptima.storage.models import CostRow, Organization, Recommendation
+from cloudoptima.storage.models import CostRow, Organization, Recommendation, User
 from cloudoptima.storage.partitions import ensure_cost_partitions, months_between
 from cloudoptima_cli.app import app
 
@@ -48,10 +48,23 @@ def org(engine: Engine) -> Iterator[uuid.UUID]:
                 estimated_savings_monthly=Decimal("150.00"), applied_at=datetime(2025, 6, 8, 9, tzinfo=UTC),
             )
         )  # fmt: skip
+        owner = User(
+            organization_id=org_id, email=f"owner-{org_id}@example.com", password_hash="-", role="engineer"
+        )
+        session.add(owner)
+        session.flush()
+        session.add(  # overdue (due in 2020) whatever the wall clock says
+            Recommendation(
+                organization_id=org_id, fingerprint=uuid.uuid4().hex, provider="aws", title="Resize i-2",
+                rule_id="rightsize", category="compute", risk_level="low", resource_ids=["i-2"],
+                affected_resources=[], actions=[], status="accepted", owner_user_id=owner.id,
+                due_date=date(2020, 1, 31), estimated_savings_monthly=Decimal("40.00"),
+            )
+        )  # fmt: skip
         session.commit()
     yield org_id
     with Session(engine) as session:
-        for model in (CostRow, Recommendation):
+        for model in (CostRow, Recommendation, User):
             session.execute(delete(model).where(model.organization_id == org_id))
         session.execute(delete(Organization).where(Organization.id == org_id))
         session.commit()
@@ -74,5 +87,10 @@ def test_savings_prints_the_measured_change(
     table = CliRunner().invoke(app, ["savings", "--org", str(org), *state])
     assert table.exit_code == 0, table.output
     assert "realised USD 182.62/month" in table.output and "21.75%" in table.output
+    assert (
+        f"accepted: 1 recommendations, estimated 40.00/month, owners owner-{org}@example.com 1, 1 overdue"
+        in (table.output.replace("\n", ""))
+    )
+    assert body["ledger"]["buckets"]["accepted"]["overdue"] == 1
     bad = CliRunner().invoke(app, ["savings", "--org", str(org), "--window-days", "0", *state])
     assert bad.exit_code == 1 and "--window-days" in bad.output

@@ -52,7 +52,13 @@ def _rec(
     )  # fmt: skip
 
 
-def _seed(engine: Engine, org: uuid.UUID) -> None:
+def _accepted(org: uuid.UUID, rid: str, estimate: str, owner: uuid.UUID, due: date) -> Recommendation:
+    row = _rec(org, rid, "rightsize", estimate, status="accepted")
+    row.owner_user_id, row.due_date = owner, due
+    return row
+
+
+def _seed(engine: Engine, org: uuid.UUID, owners: tuple[uuid.UUID, uuid.UUID] | None = None) -> None:
     mar = date(2026, 3, 1)
     with Session(engine) as session:
         ensure_cost_partitions(session.connection(), months_between(date(2026, 2, 1), date(2026, 5, 1)))
@@ -75,6 +81,14 @@ def _seed(engine: Engine, org: uuid.UUID) -> None:
                 _rec(org, "i-gone", "idle-stop", "9.00", status="dismissed"),
             ]
         )
+        if owners is not None:  # accepted: one long overdue (2020), two due far ahead (not wall-clock bound)
+            session.add_all(
+                [
+                    _accepted(org, "i-own-1", "30.00", owners[0], date(2020, 1, 31)),
+                    _accepted(org, "i-own-2", "20.00", owners[0], date(2999, 12, 31)),
+                    _accepted(org, "i-own-3", "5.25", owners[1], date(2999, 12, 31)),
+                ]
+            )
         session.commit()
 
 
@@ -82,7 +96,7 @@ def test_ledger_measures_known_savings_and_flags_a_rule(
     client: TestClient, engine: Engine, gateway_settings: Settings
 ) -> None:
     org, other = make_org(engine, gateway_settings), make_org(engine, gateway_settings)
-    _seed(engine, org.id)
+    _seed(engine, org.id, owners=(org.users["finops_manager"], org.users["admin"]))
     viewer = org.headers("viewer")
 
     answer = client.get("/v1/savings", headers=viewer)
@@ -91,6 +105,7 @@ def test_ledger_measures_known_savings_and_flags_a_rule(
     buckets = {k: (v["count"], Decimal(v["estimated_monthly"])) for k, v in body["buckets"].items()}
     assert buckets == {
         "open": (2, Decimal("75.50")),
+        "accepted": (3, Decimal("55.25")),
         "applying": (1, Decimal("12.00")),
         "applied": (1, Decimal("40.00")),
         "realised": (4, Decimal("500.00")),
@@ -98,6 +113,13 @@ def test_ledger_measures_known_savings_and_flags_a_rule(
     assert {k: Decimal(v) for k, v in body["buckets"]["realised"]["realised_monthly"].items()} == {
         "USD": Decimal("182.62") + 3 * Decimal("60.88")
     }
+    accepted = body["buckets"]["accepted"]
+    assert accepted["overdue"] == 1  # owners by e-mail (make_org: "<role>-<tag>@example.com")
+    assert sorted((email.split("-")[0], n) for email, n in accepted["owners"].items()) == [
+        ("admin", 1),
+        ("finops_manager", 2),
+    ]
+    assert body["buckets"]["open"]["owners"] == {} and body["buckets"]["open"]["overdue"] == 0
     assert body["total"] == 5
     [march] = body["months"]  # all five changed in March; the measured four are compared
     assert (march["month"], march["completed"], march["measured"]) == ("2026-03", 5, 4)
