@@ -1,4 +1,5 @@
-"""``ticket_trackers`` and ``recommendation_tickets`` (migration 0036): where a recommendation's ticket lives."""
+"""``ticket_trackers``, ``recommendation_tickets`` (migration 0036) and ``ticket_webhook_deliveries`` (0038): where a
+recommendation's ticket lives and how its tracker tells us it changed."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ class TicketTrackerRow(UUIDPrimaryKey, TenantScoped, Base):
     token_encrypted: Mapped[str] = mapped_column(Text)
     """``{"token": ...}`` encrypted with the credential cipher; never returned."""
     created_at: Mapped[datetime]
+    webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    """``{"secret": ...}`` encrypted: the secret the tracker's webhooks are signed with; never returned."""
+    last_synced_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_sync_error: Mapped[str | None] = mapped_column(Text, default=None)
+    """Why the last sync could not read this tracker's tickets; None when it read them all."""
 
 
 class RecommendationTicketRow(UUIDPrimaryKey, TenantScoped, Base):
@@ -40,6 +46,20 @@ class RecommendationTicketRow(UUIDPrimaryKey, TenantScoped, Base):
     """GitHub issue number, Jira issue key, or the key the webhook receiver answered."""
     url: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(30), default="open")
-    """``open`` | ``completed`` | ``not_planned`` (closed states are final for the sync)."""
+    """``open`` | ``completed`` | ``not_planned`` | ``gone`` (deleted or transferred: final)."""
     created_at: Mapped[datetime]
     synced_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the close was seen (a closed ticket is read again for a reopen within a window)."""
+
+
+class TicketWebhookDeliveryRow(UUIDPrimaryKey, TenantScoped, Base):
+    """One webhook delivery received from a tracker (its id makes a replay a no-op)."""
+
+    __tablename__ = "ticket_webhook_deliveries"
+
+    tracker_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ticket_trackers.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime]
