@@ -50,7 +50,7 @@ async def test_savings_buckets_equal_the_api(page: Page, page_log: PageLog, stac
     answer = await stack.api("/v1/savings", limit="50")
     assert answer.status_code == 200, answer.text
     buckets = answer.json()["buckets"]
-    assert set(buckets) == {"open", "applying", "applied", "realised"}
+    assert set(buckets) == {"open", "accepted", "applying", "applied", "realised"}
     assert buckets == settled, "the ledger changed while the page loaded"
     for key, bucket in buckets.items():
         expected = Decimal(str(bucket["estimated_monthly"])).quantize(Decimal("0.01"))
@@ -60,6 +60,9 @@ async def test_savings_buckets_equal_the_api(page: Page, page_log: PageLog, stac
         await expect(page.get_by_test_id(f"savings-bucket-{key}-estimated")).to_have_attribute(
             "data-value", f"{expected}"
         )
+    await expect(page.get_by_test_id("savings-bucket-accepted-owners")).to_have_attribute(
+        "data-overdue", str(buckets["accepted"]["overdue"])
+    )
     realised = buckets["realised"]["realised_monthly"]
     shown = " ".join(
         f"{currency}:{Decimal(str(realised[currency])).quantize(Decimal('0.01'))}"

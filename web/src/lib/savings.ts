@@ -7,6 +7,10 @@ export interface LedgerBucket {
   count: number;
   estimated_monthly: Amount;
   realised_monthly: Record<string, Amount>;
+  /** Only the accepted bucket: how many each owner holds, by e-mail. */
+  owners?: Record<string, number>;
+  /** Only the accepted bucket: how many are past their due date. */
+  overdue?: number;
 }
 
 export interface Measurement {
@@ -76,6 +80,7 @@ export interface RuleAccuracyReport {
 /** The ledger's buckets in lifecycle order, with what each holds in words. */
 export const BUCKETS: readonly { key: string; label: string; help: string }[] = [
   { key: "open", label: "Open", help: "active or scheduled, not changed yet" },
+  { key: "accepted", label: "Accepted", help: "owned, with a due date" },
   { key: "applying", label: "Applying", help: "an execution is changing the cloud" },
   { key: "applied", label: "Applied", help: "changed, not measured in the bill yet" },
   { key: "realised", label: "Realised", help: "changed and measured in the bill" },

@@ -44,6 +44,16 @@ function Ledger({ ledger }: { ledger: SavingsLedger }) {
                 <div className="muted">
                   {bucket.count} recommendation{bucket.count === 1 ? "" : "s"} · {help}
                 </div>
+                {key === "accepted" && (
+                  <div data-testid="savings-bucket-accepted-owners" data-overdue={bucket.overdue ?? 0}>
+                    {Object.keys(bucket.owners ?? {}).length === 0
+                      ? "No owners yet"
+                      : Object.entries(bucket.owners ?? {})
+                          .map(([email, n]) => `${email} (${n})`)
+                          .join(", ")}
+                    {(bucket.overdue ?? 0) > 0 && <span> · {bucket.overdue} overdue</span>}
+                  </div>
+                )}
                 {key === "realised" && (
                   <div>
                     Realised: <Amounts amounts={bucket.realised_monthly} testId="savings-bucket-realised-amounts" />
