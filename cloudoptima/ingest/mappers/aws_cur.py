@@ -13,6 +13,8 @@ Deliberate differences from those rules, each because FOCUS 1.x changed since th
 - Discount line types and ``SavingsPlanNegation`` are flagged ``negative_ok`` (negative by nature).
 BilledCost = NetUnblendedCost when present, else UnblendedCost; EffectiveCost follows the rules' CASE.
 Tags: ``resourceTags/*`` (``resource_tags_*``) columns, keyed by the name after the prefix.
+Commitments (RI / Savings Plan columns, Used status, quantities and the derived Unused rows that carry the
+fee rows' unused part): ``cloudoptima.ingest.mappers.aws_commitments``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cloudoptima.ingest.mappers.aws_commitments import commitment_columns, with_unused_rows
 from cloudoptima.ingest.service_categories import AWS_SERVICE_CATEGORIES
 from cloudoptima.ingest.source_columns import (
     MappedBatch,
@@ -151,21 +154,6 @@ def _tags(columns: SourceColumns) -> pa.Array:
     return json_objects(keys, [columns.column(name) for name in names], columns.length)
 
 
-def _commitment(columns: SourceColumns) -> dict[str, pa.Array]:
-    savings_plan = columns.text("savingsPlan/SavingsPlanARN")
-    reservation = columns.text("reservation/ReservationARN")
-    has_sp = pc.is_valid(savings_plan)
-    has_ri = pc.is_valid(reservation)
-    null = pa.scalar(None, pa.string())
-    return {
-        "commitment_discount_id": pc.coalesce(savings_plan, reservation),
-        "commitment_discount_category": pc.if_else(has_sp, "Spend", pc.if_else(has_ri, "Usage", null)),
-        "commitment_discount_type": pc.if_else(
-            has_sp, "Savings Plan", pc.if_else(has_ri, "Reserved Instances (RI)", null)
-        ),
-    }
-
-
 def map_batch(columns: SourceColumns) -> MappedBatch:
     """FOCUS-named columns of a CUR batch (see module docstring)."""
     n = columns.length
@@ -176,6 +164,7 @@ def map_batch(columns: SourceColumns) -> MappedBatch:
     usage_amount = text("lineItem/UsageAmount")
     usage_like = lookup(line_type, dict.fromkeys(_CATEGORY, "Usage-Based") | _FREQUENCY, None)
     purchase = coalesce(columns.get("product/PurchaseOption"), columns.get("pricing/term"))
+    pricing = lookup(purchase, _PURCHASE_OPTION, "Other") if purchase is not None else text()
     mapped: dict[str, pa.Array] = {
         "availability_zone": text("lineItem/AvailabilityZone"),
         "billed_cost": coalesce(columns.get("lineItem/NetUnblendedCost"), unblended) or unblended,
@@ -197,7 +186,6 @@ def map_batch(columns: SourceColumns) -> MappedBatch:
         "invoice_issuer_name": pc.fill_null(text("bill/InvoicingEntity"), "Amazon Web Services, Inc."),
         "list_cost": text("pricing/publicOnDemandCost"),
         "list_unit_price": text("pricing/publicOnDemandRate"),
-        "pricing_category": lookup(purchase, _PURCHASE_OPTION, "Other") if purchase is not None else text(),
         "pricing_quantity": usage_amount,
         "pricing_unit": text("pricing/unit"),
         "provider_name": constant("AWS", n),
@@ -212,13 +200,14 @@ def map_batch(columns: SourceColumns) -> MappedBatch:
         "sub_account_id": text("lineItem/UsageAccountId"),
         "sub_account_name": text("lineItem/UsageAccountName"),
         "tags": _tags(columns),
-        **_commitment(columns),
+        **commitment_columns(columns, line_type, pricing),
     }
     negative_ok = pc.fill_null(pc.is_in(line_type, value_set=pa.array(_NEGATIVE_BY_NATURE)), False)
-    return MappedBatch(
+    batch = MappedBatch(
         columns=mapped,
         provider=constant("aws", n),
         extensions=columns.extensions(),
         negative_ok=negative_ok,
         sources=columns.source_names(_SOURCES),
     )
+    return with_unused_rows(batch, columns, line_type)
