@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from cloudoptima.domain.owned_commitments import OwnedCommitmentView
+from cloudoptima.domain.owned_commitments import InventoryRead, OwnedCommitmentView
 
 
 class Commitment(BaseModel):
@@ -62,13 +62,15 @@ class CommitmentList(BaseModel):
     """``GET /v1/commitments``: ``start_date``/``end_date`` are None when the whole billing history was read.
 
     ``owned``: the commitments the providers' APIs list (the SDK inventory), joined with the billing figures
-    of the same period; ``inventory`` is ``billing_data+provider_api`` when any is owned."""
+    of the same period; ``inventory`` is ``billing_data+provider_api`` when any is owned; ``inventory_reads``
+    the last inventory read of each connected account (``unavailable: <permission>`` when not allowed)."""
 
     start_date: date | None
     end_date: date | None
     commitments: list[Commitment]
     inventory: str = "billing_data"
     owned: list[OwnedCommitmentView] = []
+    inventory_reads: list[InventoryRead] = []
 
 
 class UtilisationDay(BaseModel):

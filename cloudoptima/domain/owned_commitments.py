@@ -1,11 +1,14 @@
 """Commitments an organisation owns, as the providers' APIs list them (#22): the SDK inventory.
 
-Contract: one :class:`OwnedCommitment` per AWS Reserved Instance (``kind = reserved_instance``) or Savings
-Plan (``kind = savings_plan``) of one account. Periods are ``[start, end)`` in UTC. Money is Decimal in
+Contract: one :class:`OwnedCommitment` per AWS Reserved Instance or Azure VM reservation
+(``kind = reserved_instance``), AWS or Azure Savings Plan (``kind = savings_plan``; ``plan_type`` ``Compute``
+for one bound to no family or region) or GCP committed-use discount (``kind = committed_use``: ``vcpus`` and
+``memory_mb`` of machine ``instance_family`` in ``region``) of one account. Periods are ``[start, end)`` in UTC. Money is Decimal in
 ``currency``: ``hourly_commitment`` is the Savings Plan's $/h commitment or the RI's recurring hourly charge,
 ``upfront`` the amount paid up front. An RI's ``instance_count`` instances of ``instance_type``
 (``instance_family`` = the part before the dot) are covered in ``region`` (an AZ-scoped RI counts in the
-AZ's region). ``billing_ids`` are the ``CommitmentDiscountId`` values its billing-data rows carry (the
+AZ's region; an Azure reservation's ``instance_count`` VMs of size ``instance_type``, ``applied_scope``
+``Shared`` or the subscription / resource group it applies to). ``billing_ids`` are the ``CommitmentDiscountId`` values its billing-data rows carry (the
 ARN, and the bare id), used to join the utilisation read from the bill.
 """
 
@@ -34,10 +37,11 @@ def size_units(instance_type: str) -> Decimal:
 class OwnedKind(StrEnum):
     RESERVED_INSTANCE = "reserved_instance"
     SAVINGS_PLAN = "savings_plan"
+    COMMITTED_USE = "committed_use"
 
 
 ACTIVE_STATES = frozenset({"active"})
-"""Provider states in which a commitment is in force (AWS: RIs and Savings Plans ``active``)."""
+"""Provider states in which a commitment is in force (every reader maps its provider's word for it to this)."""
 
 
 class OwnedCommitment(BaseModel):
@@ -53,6 +57,9 @@ class OwnedCommitment(BaseModel):
     instance_type: str | None = None
     instance_family: str | None = None
     instance_count: int | None = None
+    applied_scope: str | None = None
+    vcpus: int | None = None
+    memory_mb: int | None = None
     hourly_commitment: Decimal | None = None
     upfront: Decimal | None = None
     currency: str = "USD"
@@ -81,3 +88,14 @@ class OwnedCommitmentView(OwnedCommitment):
     used_cost: Decimal | None = None
     unused_cost: Decimal | None = None
     utilisation_percent: Decimal | None = None
+
+
+class InventoryRead(BaseModel):
+    """The last inventory read of one account: ``status`` is ``read``, ``unavailable: <permission>`` (the
+    credentials lack the permission: nothing could be listed, what an earlier read stored is kept) or
+    ``failed: <reason>``."""
+
+    provider: str
+    account_id: str
+    read_at: datetime
+    status: str

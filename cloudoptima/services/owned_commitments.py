@@ -14,7 +14,11 @@ Contract:
   (:func:`size_units`) covered by the Reserved Instances active at ``now``; what
   :func:`cloudoptima.analytics.recommendations.commitments.commitment_coverage` subtracts;
   :func:`owned_plan_hourly` — the $/h of active EC2 Instance Savings Plans per (account, region, family),
-  subtracted next.
+  subtracted next; :func:`owned_cud` — the vCPUs and memory (MB) of active GCP committed-use discounts per
+  (account, region, family); :func:`owned_compute_hourly` — the $/h of active savings plans bound to no
+  family or region (AWS Compute, Azure) per account, in USD (the price catalogue's currency).
+- :func:`record_read` / :func:`inventory_reads` — the last inventory read of each (provider, account): read,
+  ``unavailable: <permission>`` when the credentials lack it, or ``failed: <reason>``; one row per account.
 
 Every query is scoped to ``organization_id``; ``now`` comes from the caller (UTC-aware).
 """
@@ -31,7 +35,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.commitments import Commitment, CommitmentList
-from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedCommitmentView, size_units
+from cloudoptima.domain.owned_commitments import (
+    InventoryRead,
+    OwnedCommitment,
+    OwnedCommitmentView,
+    size_units,
+)
 from cloudoptima.services.commitments import list_commitments
 
 _COLUMNS = (
@@ -45,6 +54,9 @@ _COLUMNS = (
     "instance_type",
     "instance_family",
     "instance_count",
+    "applied_scope",
+    "vcpus",
+    "memory_mb",
     "hourly_commitment",
     "upfront",
     "currency",
@@ -186,6 +198,9 @@ def with_owned(
     """``found`` (the billing-data list) with ``owned`` filled from the inventory, joined on the same period,
     each billing-data commitment the inventory lists given its ``expires_at``."""
     owned = list_owned(session, organization_id, now, billed=found.commitments)
+    reads = inventory_reads(session, organization_id)
+    if reads:
+        found = found.model_copy(update={"inventory_reads": reads})
     if not owned:
         return found
     ends = {i: o.end for o in owned for i in o.billing_ids}
@@ -214,3 +229,96 @@ def owned_plan_hourly(
             key = (row["account_id"], row["region"], row["instance_family"])
             hourly[key] = hourly.get(key, Decimal(0)) + Decimal(row["hourly_commitment"])
     return hourly
+
+
+_ACTIVE = " AND state = 'active' AND start_at <= :now AND end_at > :now"
+
+
+def owned_cud(
+    session: Session, organization_id: uuid.UUID, now: datetime
+) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(vCPUs, memory MB) of the GCP committed-use discounts active at ``now`` per (account, region, family)."""
+    rows = _rows(session, organization_id, " AND kind = 'committed_use'" + _ACTIVE, now=_aware(now))
+    cells: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for row in rows:
+        if row["region"] and row["instance_family"]:
+            key = (row["account_id"], row["region"], row["instance_family"])
+            vcpus, memory = cells.get(key, (0, 0))
+            cells[key] = (vcpus + int(row["vcpus"] or 0), memory + int(row["memory_mb"] or 0))
+    return cells
+
+
+def owned_compute_hourly(session: Session, organization_id: uuid.UUID, now: datetime) -> dict[str, Decimal]:
+    """USD $/h of the savings plans active at ``now`` bound to no family or region (AWS Compute Savings Plans,
+    Azure savings plans) per account."""
+    rows = _rows(
+        session,
+        organization_id,
+        " AND kind = 'savings_plan' AND plan_type = 'Compute' AND currency = 'USD'" + _ACTIVE,
+        now=_aware(now),
+    )
+    hourly: dict[str, Decimal] = {}
+    for row in rows:
+        if row["hourly_commitment"] is not None:
+            hourly[row["account_id"]] = hourly.get(row["account_id"], Decimal(0)) + Decimal(
+                row["hourly_commitment"]
+            )
+    return hourly
+
+
+def record_read(
+    session: Session,
+    organization_id: uuid.UUID,
+    provider: str,
+    account_id: str,
+    now: datetime,
+    permission: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Remember the inventory read of ``(provider, account_id)`` at ``now``: read when neither ``permission``
+    nor ``reason`` is given, else unavailable (the permission the credentials lack) or failed (``reason``)."""
+    session.execute(
+        text(
+            """
+            INSERT INTO owned_commitment_reads (organization_id, provider, account_id, read_at, available,
+                                                permission, reason)
+            VALUES (:org, :provider, :account, :now, :available, :permission, :reason)
+            ON CONFLICT (organization_id, provider, account_id) DO UPDATE SET
+                read_at = EXCLUDED.read_at, available = EXCLUDED.available,
+                permission = EXCLUDED.permission, reason = EXCLUDED.reason
+            """
+        ),
+        {
+            "org": organization_id,
+            "provider": provider,
+            "account": account_id,
+            "now": _aware(now),
+            "available": permission is None and reason is None,
+            "permission": permission,
+            "reason": reason,
+        },
+    )
+
+
+def inventory_reads(session: Session, organization_id: uuid.UUID) -> list[InventoryRead]:
+    """The last inventory read of each (provider, account) of the organisation, ordered by provider, account."""
+    rows = session.execute(
+        text(
+            "SELECT provider, account_id, read_at, available, permission, reason FROM owned_commitment_reads"
+            " WHERE organization_id = :org ORDER BY provider, account_id"
+        ),
+        {"org": organization_id},
+    ).mappings()
+    return [
+        InventoryRead(
+            provider=r["provider"],
+            account_id=r["account_id"],
+            read_at=r["read_at"],
+            status="read"
+            if r["available"]
+            else f"unavailable: {r['permission']}"
+            if r["permission"]
+            else f"failed: {r['reason']}",
+        )
+        for r in rows
+    ]

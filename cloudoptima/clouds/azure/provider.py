@@ -17,6 +17,7 @@ from azure.core.credentials import TokenCredential
 from cloudoptima.clouds.azure import costs as cost_api
 from cloudoptima.clouds.azure import metrics
 from cloudoptima.clouds.azure.actions import ActionRunner
+from cloudoptima.clouds.azure.commitments import read_owned
 from cloudoptima.clouds.azure.errors import azure_errors, translate
 from cloudoptima.clouds.azure.iam import IamReader
 from cloudoptima.clouds.azure.inventory import InventoryReader, as_dict
@@ -36,6 +37,7 @@ from cloudoptima.clouds.protocol import (
     Verification,
 )
 from cloudoptima.domain.inventory import CloudAccount, Principal, Resource, UtilisationSeries
+from cloudoptima.domain.owned_commitments import OwnedCommitment
 
 READ_PERMISSIONS = (
     "Microsoft.Compute/virtualMachines/read",
@@ -128,6 +130,10 @@ class AzureProvider:
         """Cost Management's own totals of the whole months from ``start`` (see :mod:`.costs`)."""
         with azure_errors("query monthly cost totals"):
             return cost_api.month_totals(self.session, start, end)
+
+    def owned_commitments(self) -> list[OwnedCommitment]:
+        """Reservations and savings plans applying to the subscription (:mod:`.commitments`)."""
+        return read_owned(self.session)
 
     def inventory(self) -> Partial[Resource]:
         with azure_errors("read the inventory"):

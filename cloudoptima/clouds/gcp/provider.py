@@ -24,6 +24,7 @@ from cloudoptima.clouds.gcp import costs as cost_module
 from cloudoptima.clouds.gcp import iam as iam_module
 from cloudoptima.clouds.gcp import metrics, recommendations
 from cloudoptima.clouds.gcp.actions import ActionRunner
+from cloudoptima.clouds.gcp.commitments import committed_use_discounts
 from cloudoptima.clouds.gcp.inventory import ComputeInventory
 from cloudoptima.clouds.gcp.recommendations import GcpRecommendation
 from cloudoptima.clouds.gcp.session import GcpSession, GcpSettings, credentials_from_b64
@@ -41,6 +42,7 @@ from cloudoptima.clouds.protocol import (
     Verification,
 )
 from cloudoptima.domain.inventory import Principal, Resource, ResourceKind, UtilisationSeries
+from cloudoptima.domain.owned_commitments import OwnedCommitment
 
 READ_PERMISSIONS = (
     "compute.instances.list",
@@ -141,6 +143,10 @@ class GcpProvider:
     def forecast(self, start: date, end: date) -> CloudForecast | None:
         """GCP has no forecast API."""
         return None
+
+    def owned_commitments(self) -> list[OwnedCommitment]:
+        """The project's committed-use discounts (:mod:`.commitments`)."""
+        return committed_use_discounts(self.session)
 
     def inventory(self) -> Partial[Resource]:
         """Compute (or Cloud Asset) inventory (see :mod:`cloudoptima.clouds.gcp.inventory`) and the Cloud SQL

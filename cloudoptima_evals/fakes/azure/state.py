@@ -67,6 +67,10 @@ class FakeTenant:
         self.graph: dict[str, dict[str, Any]] = {}
         self.applications: dict[str, dict[str, Any]] = {}
         self.location_failures: set[str] = set()
+        self.reservations: list[dict[str, Any]] = []
+        """``Microsoft.Capacity`` reservations as ARM lists them (tenant-level, any subscription's)."""
+        self.savings_plans: list[dict[str, Any]] = []
+        """``Microsoft.BillingBenefits`` savings plans as ARM lists them (tenant-level)."""
         self.metric_points: dict[str, dict[str, dict[datetime, float]]] = {}
         """Planted Azure Monitor data: lower-cased resource id → metric name → hour start → hourly value
         (the hour's average for a percentage or a rate, its total for a ``... Total`` byte counter)."""

@@ -26,6 +26,7 @@ class ComputeRoutes:
             "snapshots": self.s.snapshots,
             "addresses": self.s.addresses,
             "forwardingRules": self.s.forwarding_rules,
+            "commitments": self.s.commitments,
         }[coll]
 
     def lookup(self, m: re.Match[str]) -> tuple[str, dict[str, Any]]:

@@ -33,6 +33,7 @@ READ_PERMISSIONS = {
     "compute.addresses.list",
     "compute.addresses.get",
     "compute.forwardingRules.list",
+    "compute.commitments.list",
     "compute.machineTypes.get",
     "monitoring.timeSeries.list",
     "resourcemanager.projects.get",
@@ -81,6 +82,8 @@ class FakeGcp:
     snapshots: dict[str, dict[str, Any]] = field(default_factory=dict)
     addresses: dict[str, dict[str, Any]] = field(default_factory=dict)
     forwarding_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    commitments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Committed-use discounts (``compute#commitment`` JSON) by ``<region>/<name>``."""
     sql_instances: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Cloud SQL ``DatabaseInstance`` JSON by instance name (Cloud SQL Admin v1)."""
     zones: list[str] = field(default_factory=lambda: ["us-central1-a", "us-central1-b", "europe-west1-b"])
@@ -269,6 +272,39 @@ class FakeGcp:
             "selfLink": self.link(f"regions/{region}/forwardingRules/{name}"),
         }
         return f"projects/{self.project}/regions/{region}/forwardingRules/{name}"
+
+    def add_commitment(
+        self,
+        name: str,
+        region: str,
+        commitment_type: str,
+        vcpus: int,
+        memory_mb: int,
+        start: datetime,
+        end: datetime,
+        plan: str = "TWELVE_MONTH",
+        status: str = "ACTIVE",
+    ) -> str:
+        """A committed-use discount of ``vcpus`` vCPUs and ``memory_mb`` MB; returns its numeric id."""
+        ident = self.next_id()
+        self.commitments[f"{region}/{name}"] = {
+            "kind": "compute#commitment",
+            "id": ident,
+            "name": name,
+            "region": self.link(f"regions/{region}"),
+            "status": status,
+            "plan": plan,
+            "type": commitment_type,
+            "category": "MACHINE",
+            "startTimestamp": stamp(start),
+            "endTimestamp": stamp(end),
+            "resources": [
+                {"type": "VCPU", "amount": str(vcpus)},
+                {"type": "MEMORY", "amount": str(memory_mb)},
+            ],
+            "selfLink": self.link(f"regions/{region}/commitments/{name}"),
+        }
+        return ident
 
     def add_cost(
         self,

@@ -17,6 +17,12 @@ from cloudoptima_evals.fakes.azure.arm.metrics import metrics
 from cloudoptima_evals.fakes.azure.arm.rbac import FREE_ACTIONS, required_action
 from cloudoptima_evals.fakes.azure.arm.resources import list_resources, resource, subscription, tags_at_scope
 
+TENANT_LISTS = {
+    "/providers/microsoft.capacity/reservations": "reservations",
+    "/providers/microsoft.billingbenefits/savingsplans": "savings_plans",
+}
+"""Tenant-level ARM lists (lower-cased path) → the :class:`FakeTenant` attribute holding their items."""
+
 
 class ArmRoutes:
     """Answers the ARM and Graph requests of one fake tenant (``server.tenant``); see the package contract."""
@@ -38,6 +44,9 @@ class ArmRoutes:
             )
         sub = self.t.sub().lower()
         lower = path.lower()
+        if method == "GET" and lower in TENANT_LISTS:
+            # Reservation / Savings Plan - List All: tenant-level lists, every commitment the caller may read.
+            return self.server.page(path, query, list(getattr(self.t, TENANT_LISTS[lower])))
         if lower == sub:
             return Reply(200, subscription(self.server))
         if not lower.startswith(sub):
