@@ -169,6 +169,10 @@ class RuleAccuracy(_Model):
     mean_absolute_error_percent: Decimal | None
     flagged: bool
     """``|mean_error_percent| > 25`` over at least 3 measured items: the rule's estimates are systematically off."""
+    price_effect_monthly: Decimal = Decimal(0)
+    """Σ ``price_effect_monthly`` of the measured items (netted out of ``realised_monthly``)."""
+    replacement_monthly: Decimal = Decimal(0)
+    """Σ ``replacement_monthly`` of the measured items (counted against ``realised_monthly``)."""
 
 
 class RuleAccuracyReport(_Model):

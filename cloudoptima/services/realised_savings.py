@@ -7,10 +7,17 @@ Contract:
   change day ``d``. Only ``completed`` recommendations are measured (applied through the product).
 - Cost of a day = Σ ``effective_cost`` (``billed_cost`` where a row has none) of the ``cost_data`` rows of the
   recommendation's resources (``resource_ids``, else the ids of ``affected_resources``; compared
-  case-insensitively) whose ``charge_period_start`` falls on that UTC day.
+  case-insensitively) whose ``charge_period_start`` falls on that UTC day, read per price key with its
+  quantity (:mod:`cloudoptima.services.savings_costs`).
 - Windows of ``N`` days (default 7), end exclusive: before ``[d − N, d)``, after ``[d + 1, d + 1 + N)``; the
   change day is skipped. Before daily = Σ before / days billed in it; after daily = Σ after / ``N`` (a day
   without a row cost nothing: a deleted resource bills nothing). Both rounded to 6 places, half-even.
+- Netted (:mod:`cloudoptima.services.savings_measurement`, :mod:`cloudoptima.services.savings_netting`):
+  per-month prices count at their monthly price whatever the month's length; the after window is priced at
+  the before window's unit price of each price key (a key new after the change: at its first after day's
+  price), the difference reported as ``price_effect_monthly`` and not counted; replacement resources linked
+  to the change (kept snapshots, successors: :func:`~cloudoptima.services.savings_costs.link_replacements`)
+  count in the after window (``replacement_ids``, ``replacement_monthly``).
 - Realised monthly = (before daily − after daily) × 30.4375 (365.25 / 12), rounded to cents half-even; error %
   = (realised monthly − estimate) / estimate × 100, 2 places (negative: the estimate was too high).
 - Status: ``unmeasurable`` without resource ids, without any cost in the before window, or with more than one
@@ -20,9 +27,7 @@ Contract:
   before days' coefficient of variation ≤ 0.10, ``medium`` when every day billed and CV ≤ 0.30, ``low`` else.
 - Ledger (:func:`savings_ledger`) and per-rule accuracy (:func:`rule_accuracy`): see the domain models. A rule
   is flagged when the mean signed error of ≥ 3 measured items exceeds 25 % in magnitude.
-- Not yet done (hooks): replacement resources (a resized VM's successor, a kept snapshot) are netted through
-  ``replacement_daily`` of :func:`measure` but nothing links them yet; price changes are not netted.
-  Changes made by hand are measured once
+- Changes made by hand are measured once
   :mod:`cloudoptima.services.applied_by_hand` has marked them ``completed`` at their change time.
 - Every query is scoped to the organisation; ``as_of`` comes from the caller.
 """
@@ -50,7 +55,8 @@ from cloudoptima.domain.savings import (
     SavingsLedger,
 )
 from cloudoptima.services.savings_costs import link_replacements, load_costs
-from cloudoptima.services.savings_measurement import WINDOW_DAYS, measure_lines
+from cloudoptima.services.savings_measurement import WINDOW_DAYS as WINDOW_DAYS
+from cloudoptima.services.savings_measurement import measure_lines
 from cloudoptima.services.savings_netting import lines_from_daily
 from cloudoptima.storage.models import Recommendation, User
 
@@ -346,6 +352,8 @@ def rule_accuracy(
                 flagged=mean is not None
                 and len(errors) >= FLAG_MIN_MEASURED
                 and abs(mean) > FLAG_ERROR_PERCENT,
+                price_effect_monthly=sum((m.price_effect_monthly or Decimal(0) for m in done), Decimal(0)),
+                replacement_monthly=sum((m.replacement_monthly or Decimal(0) for m in done), Decimal(0)),
             )
         )
     return RuleAccuracyReport(
