@@ -38,7 +38,12 @@ from cloudoptima.domain.inventory import Resource
 from cloudoptima.domain.recommendations import PriceCatalog, Recommendation, RecommendationStatus, RiskLevel
 from cloudoptima.services.audit import current_actor
 from cloudoptima.services.billed_costs import billed_last_30_days
-from cloudoptima.services.owned_commitments import owned_instance_units, owned_plan_hourly
+from cloudoptima.services.owned_commitments import (
+    owned_compute_hourly,
+    owned_cud,
+    owned_instance_units,
+    owned_plan_hourly,
+)
 from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
 from cloudoptima.storage.models import Anomaly, ResourceDocument
 from cloudoptima.storage.models import Recommendation as RecommendationRow
@@ -195,6 +200,8 @@ class RecommendationService:
             billed_monthly=billed_last_30_days(self._session, self._org, as_of or now, resources),
             owned_units=owned_instance_units(self._session, self._org, as_of or now),
             owned_plan_hourly=owned_plan_hourly(self._session, self._org, as_of or now),
+            owned_cud=owned_cud(self._session, self._org, as_of or now),
+            owned_compute_hourly=owned_compute_hourly(self._session, self._org, as_of or now),
         )
         report = RecommendationRunReport(recommendations=found, skipped_resources=skipped, woken=woken)
         existing = {row.fingerprint: row for row in self._session.scalars(self._repo.query())}

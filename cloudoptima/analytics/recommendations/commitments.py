@@ -8,8 +8,13 @@ candidate whose size is not settled) and not launched inside an open cost anomal
 not suggested again: the group's VMs (ordered by id) are taken as covered while their normalised size units
 fit in the active Reserved Instances' units of the same (account, region, family) (``ctx.owned_units``), then
 while their on-demand monthly cost fits in what the active EC2 Instance Savings Plans of that cell cover
-(``ctx.owned_plan_hourly`` / commitment rate × 730: the on-demand spend the plan's $/h pays for); only the VMs
-left form the finding (none left: no finding). Compute Savings Plans are not subtracted. Saving =
+(``ctx.owned_plan_hourly`` / commitment rate × 730: the on-demand spend the plan's $/h pays for), then while
+their vCPUs and memory fit in the active GCP committed-use discounts of the cell (``ctx.owned_cud``), then
+while their on-demand cost fits in what the account's savings plans bound to no family or region (AWS Compute
+Savings Plans, Azure savings plans: ``ctx.owned_compute_hourly``) have left, that budget being spent across
+the account's groups in (region, family) order; only the VMs left form the finding (none left: no finding).
+Azure reservations come in through ``ctx.owned_units`` (one unit per reserved VM of the size's family).
+Saving =
 ``Σ on-demand monthly × (1 − commitment rate)`` from the price catalogue. Buying a commitment is not a
 provider action: the purchase is a manual step and the recommendation carries no actions.
 """
@@ -82,6 +87,38 @@ def _uncovered_cost(
     return left
 
 
+def _uncovered_cud(
+    members: list[tuple[Resource, Decimal]], owned: tuple[int, int]
+) -> list[tuple[Resource, Decimal]]:
+    """The members left once those whose vCPUs and memory fit in ``owned`` (vCPUs, MB) are taken (in order)."""
+    vcpus, memory = Decimal(owned[0]), Decimal(owned[1])
+    left = []
+    for vm, cost in members:
+        attributes = vm.attributes
+        assert isinstance(attributes, InstanceAttributes)
+        need_memory = attributes.memory_gib * 1024
+        if attributes.vcpu <= vcpus and need_memory <= memory:
+            vcpus -= attributes.vcpu
+            memory -= need_memory
+        else:
+            left.append((vm, cost))
+    return left
+
+
+def _uncovered_by_plans(
+    members: list[tuple[Resource, Decimal]], remaining: dict[str, Decimal], account_id: str, rate: Decimal
+) -> list[tuple[Resource, Decimal]]:
+    """The members left once the account's remaining plan $/h paid for those it can (in order); spends it."""
+    left = []
+    for vm, cost in members:
+        needed = cost * rate / Decimal(730)
+        if needed <= remaining.get(account_id, Decimal(0)):
+            remaining[account_id] -= needed
+        else:
+            left.append((vm, cost))
+    return left
+
+
 def commitment_coverage(ctx: RuleContext) -> list[Finding]:
     """One finding per (account, region, family) of steady VMs (see module contract)."""
     profile = ctx.settings.commitment
@@ -95,6 +132,7 @@ def commitment_coverage(ctx: RuleContext) -> list[Finding]:
         if monthly is not None:
             groups[(vm.account_id, vm.region, attributes.family)].append((vm, monthly))
     findings = []
+    plans_left = dict(ctx.owned_compute_hourly)
     for (account_id, region, family), members in sorted(groups.items()):
         provider = members[0][0].provider
         rate = ctx.prices.commitment_rate(provider)
@@ -104,6 +142,8 @@ def commitment_coverage(ctx: RuleContext) -> list[Finding]:
         members = _uncovered(members, ctx.owned_units.get((account_id, region, family), Decimal(0)))
         plan_hourly = ctx.owned_plan_hourly.get((account_id, region, family), Decimal(0))
         members = _uncovered_cost(members, plan_hourly / rate * 730 if plan_hourly > 0 else Decimal(0))
+        members = _uncovered_cud(members, ctx.owned_cud.get((account_id, region, family), (0, 0)))
+        members = _uncovered_by_plans(members, plans_left, account_id, rate)
         if not members:
             continue
         on_demand = sum((cost for _, cost in members), Decimal(0))

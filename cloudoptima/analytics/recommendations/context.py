@@ -67,6 +67,10 @@ class RuleContext:
     """Normalised size units of active Reserved Instances per (account, region, family): already owned."""
     owned_plan_hourly: Mapping[tuple[str, str, str], Decimal] = field(default_factory=dict)
     """Hourly commitment of active EC2 Instance Savings Plans per (account, region, family): already owned."""
+    owned_cud: Mapping[tuple[str, str, str], tuple[int, int]] = field(default_factory=dict)
+    """(vCPUs, memory MB) of active GCP committed-use discounts per (account, region, family): already owned."""
+    owned_compute_hourly: Mapping[str, Decimal] = field(default_factory=dict)
+    """USD $/h of active savings plans bound to no family or region (AWS Compute, Azure) per account."""
 
     def excluded(self, resource: Resource) -> bool:
         """True when the resource carries an exclusion tag."""

@@ -59,6 +59,8 @@ def generate_recommendations(
     billed_monthly: Mapping[str, Decimal] | None = None,
     owned_units: Mapping[tuple[str, str, str], Decimal] | None = None,
     owned_plan_hourly: Mapping[tuple[str, str, str], Decimal] | None = None,
+    owned_cud: Mapping[tuple[str, str, str], tuple[int, int]] | None = None,
+    owned_compute_hourly: Mapping[str, Decimal] | None = None,
 ) -> list[Recommendation]:
     """Recommendations for ``resources`` (see module contract)."""
     if as_of.tzinfo is None:
@@ -73,6 +75,8 @@ def generate_recommendations(
         billed_monthly=billed_monthly or {},
         owned_units=owned_units or {},
         owned_plan_hourly=owned_plan_hourly or {},
+        owned_cud=owned_cud or {},
+        owned_compute_hourly=owned_compute_hourly or {},
     )
     found: dict[str, Recommendation] = {}
     for rule in RULES:
