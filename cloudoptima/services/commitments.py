@@ -6,6 +6,9 @@ Contract (definitions and eligibility rule: :mod:`cloudoptima.domain.commitments
 - :func:`utilisation` — per commitment and UTC day, and per commitment over the period; ``commitment_id``
   narrows to one.
 - :func:`coverage` — per UTC day and currency, and per currency over the period.
+- An Unused row whose charge period is longer than a day (the CUR's ``RIFee`` month) counts, in utilisation
+  and in a bounded list, as its per-day spread (:mod:`cloudoptima.services.commitment_spread`), not all on
+  its first day; the unbounded list counts it whole.
 
 Every query is scoped to ``organization_id`` (explicitly, besides the tenant session). Periods are
 ``[start, end)`` of UTC days; callers validate them (the REST and MCP layers give 422s / input errors naming
@@ -33,6 +36,7 @@ from cloudoptima.domain.commitments import (
     UtilisationReport,
     UtilisationTotal,
 )
+from cloudoptima.services.commitment_spread import SPANNING, spread_unused
 
 _CENT = Decimal("0.01")
 _DAY = "(charge_period_start AT TIME ZONE 'UTC')::date"
@@ -69,14 +73,20 @@ def _qty(used: Any, unused: Any, seen: int) -> tuple[Decimal | None, Decimal | N
     return u, n, percent(u, u + n)
 
 
-_SPLIT = f"""
+def _split(unused: str = _UNUSED) -> str:
+    """Used / unused cost and quantity aggregates; ``unused`` is the SQL condition of the unused rows counted."""
+    return f"""
     coalesce(sum(effective_cost) FILTER (WHERE charge_category = 'Usage' AND {_USED}), 0) AS used_cost,
-    coalesce(sum(effective_cost) FILTER (WHERE charge_category = 'Usage' AND {_UNUSED}), 0) AS unused_cost,
+    coalesce(sum(effective_cost) FILTER (WHERE charge_category = 'Usage' AND {unused}), 0) AS unused_cost,
     sum(commitment_discount_quantity) FILTER (WHERE charge_category = 'Usage' AND {_USED}) AS used_qty,
-    sum(commitment_discount_quantity) FILTER (WHERE charge_category = 'Usage' AND {_UNUSED}) AS unused_qty,
+    sum(commitment_discount_quantity) FILTER (WHERE charge_category = 'Usage' AND {unused}) AS unused_qty,
     count(commitment_discount_quantity) FILTER (
-        WHERE charge_category = 'Usage' AND ({_USED} OR {_UNUSED})) AS qty_rows
+        WHERE charge_category = 'Usage' AND ({_USED} OR {unused})) AS qty_rows
 """
+
+
+_SPLIT = _split()
+_UNSPREAD = f"({_UNUSED} AND NOT ({SPANNING}))"
 
 
 def list_commitments(
@@ -84,6 +94,14 @@ def list_commitments(
 ) -> CommitmentList:
     """The commitments seen in the billing data (module contract), ordered by id then currency."""
     where, params = _bounds(start, end)
+    spread: dict[tuple[str, str], list[Any]] = {}
+    if start is not None and end is not None:
+        for part in spread_unused(session, organization_id, start, end):
+            acc = spread.setdefault((part.commitment_id, part.currency), [Decimal(0), None, 0])
+            acc[0] += part.unused_cost
+            if part.unused_quantity is not None:
+                acc[1] = _dec(acc[1]) + part.unused_quantity
+                acc[2] += 1
     rows = session.execute(
         text(
             f"""
@@ -91,7 +109,7 @@ def list_commitments(
                    min(provider_name), max(commitment_discount_category), max(commitment_discount_type),
                    max(commitment_discount_unit), min({_DAY}), max({_DAY}),
                    coalesce(sum(billed_cost) FILTER (WHERE charge_category = 'Purchase'), 0),
-                   {_SPLIT}
+                   {_split(_UNSPREAD) if where else _SPLIT}
             FROM cost_data
             WHERE organization_id = :org AND commitment_discount_id IS NOT NULL{where}
             GROUP BY 1, 2 ORDER BY 1, 2
@@ -101,8 +119,10 @@ def list_commitments(
     ).all()
     items: list[Commitment] = []
     for row in rows:
-        used, unused = _dec(row.used_cost), _dec(row.unused_cost)
-        used_qty, unused_qty, qty_percent = _qty(row.used_qty, row.unused_qty, row.qty_rows)
+        extra_cost, extra_qty, extra_rows = spread.get((row[0], row[1]), [Decimal(0), None, 0])
+        used, unused = _dec(row.used_cost), _dec(row.unused_cost) + extra_cost
+        unused_qty_raw = row.unused_qty if extra_qty is None else _dec(row.unused_qty) + extra_qty
+        used_qty, unused_qty, qty_percent = _qty(row.used_qty, unused_qty_raw, row.qty_rows + extra_rows)
         items.append(
             Commitment(
                 commitment_id=row[0],
@@ -134,7 +154,10 @@ def utilisation(
     end: date,
     commitment_id: str | None = None,
 ) -> UtilisationReport:
-    """Utilisation per commitment and day, and per commitment over ``[start, end)`` (module contract)."""
+    """Utilisation per commitment and day, and per commitment over ``[start, end)`` (module contract).
+
+    Unused rows spanning more than a day (a CUR ``RIFee``'s month) are spread over their days
+    (:mod:`cloudoptima.services.commitment_spread`) instead of being counted on their first day."""
     where, params = _bounds(start, end)
     if commitment_id is not None:
         where += " AND commitment_discount_id = :cid"
@@ -145,22 +168,39 @@ def utilisation(
             SELECT {_DAY} AS day, commitment_discount_id, billing_currency, {_SPLIT}
             FROM cost_data
             WHERE organization_id = :org AND commitment_discount_id IS NOT NULL
-              AND charge_category = 'Usage' AND ({_USED} OR {_UNUSED}){where}
+              AND charge_category = 'Usage' AND ({_USED} OR {_UNUSED})
+              AND NOT ({_UNUSED} AND {SPANNING}){where}
             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
             """
         ),
         {"org": organization_id, **params},
     ).all()
+    cells: dict[tuple[date, str, str], list[Any]] = {}
+    for row in rows:
+        cells[(row.day, row[1], row[2])] = [
+            _dec(row.used_cost),
+            _dec(row.unused_cost),
+            row.used_qty,
+            row.unused_qty,
+            int(row.qty_rows),
+        ]
+    for spread in spread_unused(session, organization_id, start, end, commitment_id):
+        cell = cells.setdefault(
+            (spread.day, spread.commitment_id, spread.currency), [Decimal(0), Decimal(0), None, None, 0]
+        )
+        cell[1] += spread.unused_cost
+        if spread.unused_quantity is not None:
+            cell[3] = _dec(cell[3]) + spread.unused_quantity
+            cell[4] += 1
     days: list[UtilisationDay] = []
     sums: dict[tuple[str, str], list[Decimal | int]] = {}
-    for row in rows:
-        used, unused = _dec(row.used_cost), _dec(row.unused_cost)
-        used_qty, unused_qty, qty_percent = _qty(row.used_qty, row.unused_qty, row.qty_rows)
+    for (day, cid, currency), (used, unused, uq_raw, nq_raw, seen) in sorted(cells.items()):
+        used_qty, unused_qty, qty_percent = _qty(uq_raw, nq_raw, seen)
         days.append(
             UtilisationDay(
-                day=row.day,
-                commitment_id=row[1],
-                currency=row[2],
+                day=day,
+                commitment_id=cid,
+                currency=currency,
                 used_cost=used,
                 unused_cost=unused,
                 utilisation_percent=percent(used, used + unused),
@@ -169,15 +209,15 @@ def utilisation(
                 quantity_utilisation_percent=qty_percent,
             )
         )
-        acc = sums.setdefault((row[1], row[2]), [Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0])
+        acc = sums.setdefault((cid, currency), [Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0])
         acc[0] += used
         acc[1] += unused
-        acc[2] += _dec(row.used_qty)
-        acc[3] += _dec(row.unused_qty)
-        acc[4] += int(row.qty_rows)
+        acc[2] += _dec(uq_raw)
+        acc[3] += _dec(nq_raw)
+        acc[4] += seen
     totals: list[UtilisationTotal] = []
-    for (cid, currency), (used_t, unused_t, uq, nq, seen) in sorted(sums.items()):
-        qu, qn, qp = _qty(uq, nq, int(seen))
+    for (cid, currency), (used_t, unused_t, uq, nq, seen_t) in sorted(sums.items()):
+        qu, qn, qp = _qty(uq, nq, int(seen_t))
         totals.append(
             UtilisationTotal(
                 commitment_id=cid,
