@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,7 @@ from cloudoptima_workflows.collection.workflows import CollectAccountWorkflow, C
 from cloudoptima_workflows.connection import connect
 from cloudoptima_workflows.exports.activities import ExportActivities
 from cloudoptima_workflows.exports.workflows import RunCostExportWorkflow, ScheduledCostExportWorkflow
+from cloudoptima_workflows.health import HEALTH_PATH, WorkerHealth
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
 from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
 from cloudoptima_workflows.notifications.activities import NotificationActivities
@@ -78,6 +80,8 @@ from cloudoptima_workflows.reports.activities import ReportActivities
 from cloudoptima_workflows.reports.scheduled_activities import ScheduledReportActivities
 from cloudoptima_workflows.reports.workflows import GenerateReportWorkflow, ScheduledReportWorkflow
 from cloudoptima_workflows.schedules import ensure_schedules
+from cloudoptima_workflows.tickets.activities import TicketActivities
+from cloudoptima_workflows.tickets.workflows import SyncTicketsWorkflow
 
 log = logging.getLogger("cloudoptima.worker")
 ACTIVITY_THREADS = 16
@@ -256,6 +260,11 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         public_url=deps.public_url,
         publish=deps.publish,
     )
+    tickets = TicketActivities(
+        deps.sessions,
+        deps.approval_keys,
+        allow_insecure_localhost=deps.notifications_allow_insecure_localhost,
+    )
     reports: tuple[list[type], list[Any]] = (
         (
             [GenerateReportWorkflow, ScheduledReportWorkflow],
@@ -289,6 +298,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
                 DeliverNotificationsWorkflow,
                 SendDigestsWorkflow,
                 ReallocateCostsWorkflow,
+                SyncTicketsWorkflow,
             ],
             [
                 allocation.months,
@@ -299,6 +309,8 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
                 prices.refresh_provider,
                 notifications.deliver_due,
                 notifications.send_digests,
+                tickets.organisations,
+                tickets.sync_organisation,
                 *analysis.processing(),
             ],
         ),
@@ -353,8 +365,18 @@ def build_workers(
     return workers
 
 
-async def run(settings: Settings, queues: Sequence[str], threads: int | None = None) -> None:
-    """Poll ``queues`` until SIGINT/SIGTERM with ``threads`` activity threads (default: the setting)."""
+async def run(
+    settings: Settings,
+    queues: Sequence[str],
+    threads: int | None = None,
+    *,
+    health_port: int | None = None,
+    health_host: str = "0.0.0.0",  # noqa: S104 - probes reach the pod/container address
+) -> None:
+    """Poll ``queues`` until SIGINT/SIGTERM with ``threads`` activity threads (default: the setting).
+
+    With ``health_port`` the process answers ``GET /healthz`` there (:mod:`cloudoptima_workflows.health`).
+    """
     threads = threads or settings.worker_activity_threads
     client = await connect(settings.resolved_temporal_address(), namespace=settings.temporal_namespace)
     stop = asyncio.Event()
@@ -370,10 +392,18 @@ async def run(settings: Settings, queues: Sequence[str], threads: int | None = N
         log.info(
             "worker polling %s with %d activity threads", ", ".join(w.task_queue for w in workers), threads
         )
-        tasks = [asyncio.create_task(worker.run()) for worker in workers]
+        tasks = [asyncio.create_task(worker.run(), name=f"queue {worker.task_queue}") for worker in workers]
+        background: list[asyncio.Task[None]] = []
+        server: asyncio.Server | None = None
+        if health_port is not None:
+            health = WorkerHealth(workers, client.service_client.check_health, time.monotonic, tasks=tasks)
+            background.append(asyncio.create_task(health.watch(stop)))
+            server = await health.serve(health_host, health_port)
         await stop.wait()
+        if server is not None:
+            server.close()
         await asyncio.gather(*(worker.shutdown() for worker in workers))
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *background, return_exceptions=True)
     deps.engine.dispose()
 
 
@@ -386,15 +416,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=None,
         help="activity threads (default: CLOUDOPTIMA_WORKER_THREADS, else 16)",
     )
+    parser.add_argument(
+        "--health-port",
+        type=int,
+        default=None,
+        help=f"answer GET {HEALTH_PATH} on this port (liveness for containers; default: off)",
+    )
+    parser.add_argument("--health-host", default="0.0.0.0", help="bind address of the health endpoint")  # noqa: S104
     args = parser.parse_args(argv)
     if args.threads is not None and not 1 <= args.threads <= 256:
         parser.error(f"--threads must be between 1 and 256, got {args.threads}")
+    if args.health_port is not None and not 1 <= args.health_port <= 65535:
+        parser.error(f"--health-port must be between 1 and 65535, got {args.health_port}")
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     unknown = sorted(set(queues) - set(ALL_QUEUES))
     if unknown:
         parser.error(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(ALL_QUEUES)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run(load_settings(), queues, args.threads))
+    asyncio.run(
+        run(load_settings(), queues, args.threads, health_port=args.health_port, health_host=args.health_host)
+    )
 
 
 if __name__ == "__main__":
