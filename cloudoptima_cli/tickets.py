@@ -54,14 +54,17 @@ def tickets_sync(
         "checked": result.checked,
         "completed": [str(r) for r in result.completed],
         "not_planned": [str(r) for r in result.not_planned],
+        "reopened": [str(r) for r in result.reopened],
+        "gone": [str(r) for r in result.gone],
         "errors": result.errors,
     }
     if as_json:
         console.print_json(json.dumps(answer))
     else:
         console.print(
-            f"{result.checked} open tickets read: {len(result.completed)} closed as completed, "
-            f"{len(result.not_planned)} closed as not planned",
+            f"{result.checked} tickets read: {len(result.completed)} closed as completed, "
+            f"{len(result.not_planned)} closed as not planned, {len(result.reopened)} reopened, "
+            f"{len(result.gone)} deleted or transferred",
             highlight=False,
         )
         for error in result.errors:

@@ -3,7 +3,8 @@
 Contract:
 - One :class:`TrackerClient` per tracker connection, over a caller-given ``httpx.Client`` (timeouts set by the
   caller). ``create`` opens an issue and answers ``(external key, browser URL)``; ``state`` reads it back as
-  ``open`` | ``completed`` | ``not_planned``.
+  ``open`` | ``completed`` | ``not_planned`` | ``gone`` (the issue read answered 301 moved, 404 or 410: deleted
+  or transferred; the project/repo itself is checked when the tracker is used to create).
 - Retries: a 5xx or 429 answer (or a transport error) is tried again up to ``ATTEMPTS`` times in all, waiting the
   answer's ``Retry-After`` seconds (capped at ``MAX_WAIT_S``) else ``1, 2, 4`` s; ``sleep`` is the caller's (tests
   record the waits). Every attempt is appended to ``attempts`` (status or error) so callers can show them.
@@ -33,7 +34,9 @@ import httpx
 
 from cloudoptima.notifications.webhook_signature import sign
 
-TicketState = Literal["open", "completed", "not_planned"]
+TicketState = Literal["open", "completed", "not_planned", "gone"]
+GONE_CODES: Final = frozenset({301, 404, 410})
+"""Answers to reading one issue that mean it was deleted (404/410) or transferred (GitHub's 301)."""
 ATTEMPTS: Final = 3
 MAX_WAIT_S: Final = 30.0
 JIRA_NOT_PLANNED: Final = frozenset(
@@ -85,7 +88,7 @@ class TrackerClient:
     def _who(self) -> str:
         return f"tracker '{self.name}' ({self.kind})"
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, url: str, *, gone_ok: bool = False, **kwargs: Any) -> httpx.Response:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 response = self.http.request(method, url, **kwargs)
@@ -96,6 +99,8 @@ class TrackerClient:
                 self.sleep(float(2 ** (attempt - 1)))
                 continue
             self.attempts.append(str(response.status_code))
+            if gone_ok and response.status_code in GONE_CODES:
+                return response
             if response.status_code < 500 and response.status_code != 429:
                 return _checked(self._who(), response)
             if attempt == ATTEMPTS:
@@ -183,25 +188,29 @@ class TrackerClient:
     def state(self, external_key: str) -> TicketState:
         """The ticket's state now (``open`` for a webhook: nothing to read)."""
         if self.kind == "github":
-            data = self._json(
-                self._send(
-                    "GET",
-                    f"{self._root()}/repos/{self.project}/issues/{external_key}",
-                    headers=self._github_headers(),
-                )
+            response = self._send(
+                "GET",
+                f"{self._root()}/repos/{self.project}/issues/{external_key}",
+                headers=self._github_headers(),
+                gone_ok=True,
             )
+            if response.status_code in GONE_CODES:
+                return "gone"
+            data = self._json(response)
             if data.get("state") != "closed":
                 return "open"
             return "not_planned" if data.get("state_reason") == "not_planned" else "completed"
         if self.kind == "jira":
-            data = self._json(
-                self._send(
-                    "GET",
-                    f"{self._root()}/rest/api/3/issue/{external_key}",
-                    params={"fields": "status,resolution"},
-                    auth=self._basic(),
-                )
+            response = self._send(
+                "GET",
+                f"{self._root()}/rest/api/3/issue/{external_key}",
+                params={"fields": "status,resolution"},
+                auth=self._basic(),
+                gone_ok=True,
             )
+            if response.status_code in GONE_CODES:
+                return "gone"
+            data = self._json(response)
             fields = data.get("fields") or {}
             category = ((fields.get("status") or {}).get("statusCategory") or {}).get("key")
             if category != "done":

@@ -11,11 +11,15 @@ Contract:
   recommendation has at most one ticket: a second call answers the stored one without calling the tracker
   (``created`` False); two concurrent first calls both reach the tracker, the later store answers the earlier
   ticket. Audited as ``recommendation.ticket_opened``.
-- :meth:`Tickets.sync` reads every ``open`` ticket's state from its tracker: ``completed`` records the close and
-  stages ``recommendation.ticket_closed`` with ``hint: applied_by_hand`` (the status stays for the savings
-  measurement to confirm); ``not_planned`` dismisses the recommendation for good through the lifecycle (reason
-  :data:`NOT_PLANNED_REASON`, a history row and an audit row) when the lifecycle graph allows it, else only the
-  close is recorded. A tracker failure on one ticket is counted and reported, the others go on.
+- Trackers also get a webhook secret (given, 16-200 characters, or made here), stored encrypted and answered
+  only once by :meth:`Tickets.add_tracker`; incoming tracker webhooks are checked with it
+  (``cloudoptima.services.ticket_webhooks``).
+- :meth:`Tickets.sync` reads every ``open`` ticket's state from its tracker, and closed ones within
+  :data:`~cloudoptima.services.ticket_states.REOPEN_WINDOW` of their close (a reopen); what a change does is
+  :func:`~cloudoptima.services.ticket_states.apply_ticket_state` (completed: applied-by-hand hint; not planned:
+  dismissed; reopened: back to open; deleted/transferred: ``gone``, final). A tracker failure on one ticket is
+  counted and reported, the others go on; each tracker read gets ``last_synced_at`` and ``last_sync_error`` (the
+  first failure, None when every read worked).
 - Tracker failures raise :class:`~cloudoptima.services.ticket_clients.TrackerError` naming the tracker.
 - ``now`` comes from the caller; every query is scoped to the organisation; the caller commits.
 """
@@ -23,6 +27,7 @@ Contract:
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,19 +39,18 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cloudoptima.domain.recommendation_lifecycle import TransitionRefused
 from cloudoptima.notifications.channels import DeliveryError, check_webhook_url
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.audit import AuditActor, acting_as, stage
-from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
 from cloudoptima.services.row_currency import account_currencies
 from cloudoptima.services.ticket_clients import TicketDraft, TrackerClient, TrackerError
+from cloudoptima.services.ticket_states import CLOSED, REOPEN_WINDOW, apply_ticket_state
+from cloudoptima.services.ticket_states import NOT_PLANNED_REASON as NOT_PLANNED_REASON
 from cloudoptima.storage.models import Recommendation
 from cloudoptima.storage.models.tickets import RecommendationTicketRow, TicketTrackerRow
 from cloudoptima.storage.tenancy import TenantRepository
 
 KINDS: Final = ("github", "jira", "webhook")
-NOT_PLANNED_REASON: Final = "ticket closed as not planned"
 TIMEOUT: Final = httpx.Timeout(10.0, connect=5.0)
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _JIRA_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,49}$")
@@ -71,6 +75,11 @@ class TrackerView:
     login: str | None
     token_set: bool
     created_at: datetime
+    webhook_secret_set: bool = False
+    last_synced_at: datetime | None = None
+    last_sync_error: str | None = None
+    webhook_secret: str | None = None
+    """Only in the answer of :meth:`Tickets.add_tracker` (shown once); never read back."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,8 @@ class SyncResult:
     checked: int = 0
     completed: list[uuid.UUID] = field(default_factory=list)
     not_planned: list[uuid.UUID] = field(default_factory=list)
+    reopened: list[uuid.UUID] = field(default_factory=list)
+    gone: list[uuid.UUID] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -108,10 +119,12 @@ class _Recs(TenantRepository[Recommendation]):
     model = Recommendation
 
 
-def _tracker_view(row: TicketTrackerRow) -> TrackerView:
+def _tracker_view(row: TicketTrackerRow, webhook_secret: str | None = None) -> TrackerView:
     return TrackerView(
         id=row.id, name=row.name, kind=row.kind, base_url=row.base_url, project=row.project,
         login=row.login, token_set=bool(row.token_encrypted), created_at=row.created_at,
+        webhook_secret_set=bool(row.webhook_secret_encrypted), last_synced_at=row.last_synced_at,
+        last_sync_error=row.last_sync_error, webhook_secret=webhook_secret,
     )  # fmt: skip
 
 
@@ -181,6 +194,7 @@ class Tickets:
         token: str,
         login: str | None,
         actor: AuditActor,
+        webhook_secret: str | None = None,
     ) -> TrackerView:
         """Store a tracker connection (token encrypted); see module contract for the checks."""
         name = name.strip()
@@ -202,12 +216,18 @@ class Tickets:
             raise TicketInputError("login", "the Jira account e-mail is required for basic auth")
         if not token:
             raise TicketInputError("token", "required")
+        if webhook_secret is not None and not 16 <= len(webhook_secret) <= 200:
+            raise TicketInputError(
+                "webhook_secret", "16 to 200 characters (or leave it out to have one made)"
+            )
+        secret = webhook_secret or secrets.token_urlsafe(32)
         if any(t.name == name for t in self._session.scalars(self._trackers.query()).all()):
             raise TicketInputError("name", f"a tracker named {name!r} exists")
         row = TicketTrackerRow(
             name=name, kind=kind, base_url=base_url.rstrip("/") if kind != "webhook" else base_url,
             project=project, login=login if kind == "jira" else None,
             token_encrypted=self._cipher.encrypt({"token": token}), created_at=self._now(),
+            webhook_secret_encrypted=self._cipher.encrypt({"secret": secret}),
         )  # fmt: skip
         self._trackers.add(row)
         self._session.flush()
@@ -216,7 +236,7 @@ class Tickets:
                 self._session, self._org, "ticket_tracker.created", resource_type="ticket_tracker",
                 resource_id=str(row.id), details={"name": name, "kind": kind, "base_url": row.base_url},
             )  # fmt: skip
-        return _tracker_view(row)
+        return _tracker_view(row, webhook_secret=secret)
 
     def trackers(self) -> list[TrackerView]:
         rows = self._session.scalars(self._trackers.query().order_by(TicketTrackerRow.name)).all()
@@ -324,21 +344,26 @@ class Tickets:
         return self._view(row, created=True, attempts=client.attempts)
 
     def sync(self, *, actor: AuditActor) -> SyncResult:
-        """Read every open ticket's state and act on closes (see module contract)."""
+        """Read every open (or recently closed) ticket's state and act on changes (see module contract)."""
         result = SyncResult()
+        now = self._now()
         rows = self._session.scalars(
             self._tickets.query()
-            .where(RecommendationTicketRow.state == "open")
+            .where(
+                (RecommendationTicketRow.state == "open")
+                | (
+                    RecommendationTicketRow.state.in_(sorted(CLOSED))
+                    & (RecommendationTicketRow.closed_at >= now - REOPEN_WINDOW)
+                )
+            )
             .order_by(RecommendationTicketRow.created_at)
         ).all()
-        lifecycle = RecommendationLifecycle(self._session, self._org, now=self._now)
         clients: dict[uuid.UUID, TrackerClient] = {}
+        failures: dict[uuid.UUID, str] = {}
         for row in rows:
             tracker = self._trackers.get(row.tracker_id)
-            if tracker is None:  # pragma: no cover - cascade removes the ticket with its tracker
-                continue
-            if tracker.kind == "webhook":
-                continue  # nothing to read back
+            if tracker is None or tracker.kind == "webhook":
+                continue  # a webhook tracker has nothing to read back: its receiver calls our webhook route
             client = clients.get(tracker.id) or self._client(tracker)
             clients[tracker.id] = client
             result.checked += 1
@@ -346,25 +371,16 @@ class Tickets:
                 state = client.state(row.external_key)
             except TrackerError as exc:
                 result.errors.append(str(exc))
+                failures.setdefault(tracker.id, str(exc))
                 continue
-            row.synced_at = self._now()
-            if state == "open":
-                continue
-            row.state = state
-            facts = {"tracker": tracker.name, "key": row.external_key, "url": row.url, "closed_as": state}
-            if state == "not_planned":
-                result.not_planned.append(row.recommendation_id)
-                try:
-                    lifecycle.dismiss(row.recommendation_id, NOT_PLANNED_REASON, permanent=True, actor=actor)
-                except TransitionRefused as exc:
-                    facts["not_moved"] = str(exc)
-            else:
-                result.completed.append(row.recommendation_id)
-                facts["hint"] = "applied_by_hand"
-            with acting_as(actor):
-                stage(
-                    self._session, self._org, "recommendation.ticket_closed", resource_type="recommendation",
-                    resource_id=str(row.recommendation_id), details=facts,
-                )  # fmt: skip
+            outcome = apply_ticket_state(
+                self._session, self._org, row, tracker, state, now=now, actor=actor, via="sync"
+            )
+            if outcome in ("completed", "not_planned", "reopened", "gone"):
+                getattr(result, outcome).append(row.recommendation_id)
+        for tracker_id in clients:
+            tracker = self._trackers.get(tracker_id)
+            if tracker is not None:
+                tracker.last_synced_at, tracker.last_sync_error = now, failures.get(tracker_id)
         self._session.flush()
         return result

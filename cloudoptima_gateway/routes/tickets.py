@@ -7,6 +7,10 @@
   fails (after retries on 5xx/429). ``GET`` answers the stored ticket (404 when none).
 - ``POST /v1/ticket-trackers/sync`` (``dismiss:recommendations``): reads open tickets' states and moves closed
   ones' recommendations (``cloudoptima.services.tickets``), as the calling user.
+- ``POST /v1/ticket-trackers/{id}/webhook``: no bearer token; the tracker's signature is the credential
+  (``cloudoptima.services.ticket_webhooks``): 401 naming the missing or wrong signature header, 413 over
+  the size limit (checked on ``Content-Length`` and while reading), 400 naming a bad field, 200 with the outcome
+  (``duplicate`` for a replayed delivery).
 """
 
 from __future__ import annotations
@@ -16,14 +20,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from sqlalchemy.orm import Session
 
 from cloudoptima.services.notice_links import notice_links
 from cloudoptima.services.ticket_clients import TrackerError
+from cloudoptima.services.ticket_webhooks import MAX_BODY_BYTES, WebhookRefused, receive_webhook
 from cloudoptima.services.tickets import TIMEOUT, TicketInputError, Tickets, TicketView, TrackerView
 from cloudoptima_gateway.audit import AuditedRoute
-from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
+from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, SystemDb, TenantDb
 from cloudoptima_gateway.routes.recommendation_lifecycle import principal_actor
 from cloudoptima_gateway.runtime import Runtime
 from cloudoptima_gateway.schemas.common import invalid, not_found
@@ -31,9 +36,11 @@ from cloudoptima_gateway.schemas.tickets import (
     SyncOut,
     TicketIn,
     TicketOut,
+    TrackerCreatedOut,
     TrackerIn,
     TrackerList,
     TrackerOut,
+    WebhookOut,
 )
 
 router = APIRouter(tags=["tickets"], route_class=AuditedRoute)
@@ -56,24 +63,31 @@ def _service(
 
 
 def _tracker_out(view: TrackerView) -> TrackerOut:
-    return TrackerOut.model_validate(view, from_attributes=True)
+    return TrackerOut.model_validate(
+        {**view.__dict__, "webhook_url_path": f"/v1/ticket-trackers/{view.id}/webhook"}
+    )
 
 
 def _ticket_out(view: TicketView) -> TicketOut:
     return TicketOut.model_validate(view, from_attributes=True)
 
 
-@router.post("/ticket-trackers", response_model=TrackerOut, status_code=status.HTTP_201_CREATED)
-def create_tracker(body: TrackerIn, principal: Admin, session: TenantDb, runtime: RuntimeDep) -> TrackerOut:
-    """Connect a tracker (GitHub Issues, Jira Cloud or a signed webhook); the token is never returned."""
+@router.post("/ticket-trackers", response_model=TrackerCreatedOut, status_code=status.HTTP_201_CREATED)
+def create_tracker(
+    body: TrackerIn, principal: Admin, session: TenantDb, runtime: RuntimeDep
+) -> TrackerCreatedOut:
+    """Connect a tracker (GitHub Issues, Jira Cloud or a signed webhook); the token is never returned, the
+    webhook secret only now."""
     try:
         view = _service(runtime, session, principal).add_tracker(
             name=body.name, kind=body.kind, base_url=body.base_url, project=body.project, token=body.token,
-            login=body.login, actor=principal_actor(principal),
+            login=body.login, actor=principal_actor(principal), webhook_secret=body.webhook_secret,
         )  # fmt: skip
     except TicketInputError as exc:
         raise invalid(exc.field, exc.message, "body") from exc
-    return _tracker_out(view)
+    return TrackerCreatedOut.model_validate(
+        {**_tracker_out(view).model_dump(), "webhook_secret": view.webhook_secret}
+    )
 
 
 @router.get("/ticket-trackers", response_model=TrackerList)
@@ -103,8 +117,42 @@ def sync_tickets(principal: Decider, session: TenantDb, runtime: RuntimeDep) -> 
         checked=result.checked,
         completed=result.completed,
         not_planned=result.not_planned,
+        reopened=result.reopened,
+        gone=result.gone,
         errors=result.errors,
     )
+
+
+async def _limited_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise HTTPException(413, detail=f"body is {declared} bytes; at most {MAX_BODY_BYTES}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise HTTPException(413, detail=f"body is over {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/ticket-trackers/{tracker_id}/webhook", response_model=WebhookOut)
+def tracker_webhook(
+    tracker_id: uuid.UUID,
+    request: Request,
+    body: Annotated[bytes, Depends(_limited_body)],
+    session: SystemDb,
+    runtime: RuntimeDep,
+) -> WebhookOut:
+    """A tracker tells a ticket changed (GitHub ``issues``, Jira ``jira:issue_updated``, the generic callback);
+    the signature is the credential. Closes, reopens and deletions move the recommendation as a sync would."""
+    try:
+        outcome = receive_webhook(
+            session, tracker_id, dict(request.headers), body, cipher=runtime.cipher(), now=datetime.now(UTC)
+        )
+    except WebhookRefused as exc:
+        raise HTTPException(exc.status, detail=exc.message) from exc
+    return WebhookOut.model_validate(outcome, from_attributes=True)
 
 
 @router.get("/recommendations/{recommendation_id}/ticket", response_model=TicketOut)

@@ -22,6 +22,12 @@ class TrackerIn(StrictBody):
     project: str = Field(min_length=1, max_length=200, description="owner/repo (GitHub), project key (Jira).")
     login: str | None = Field(default=None, max_length=200, description="Jira account e-mail (basic auth).")
     token: str = Field(min_length=1, max_length=4000, description="Stored encrypted, never returned.")
+    webhook_secret: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Secret the tracker signs its webhooks with (16-200 characters); made when left out. "
+        "Stored encrypted; answered once, on creation.",
+    )
 
 
 class TrackerOut(Schema):
@@ -33,6 +39,25 @@ class TrackerOut(Schema):
     login: str | None
     token_set: bool
     created_at: datetime
+    webhook_secret_set: bool
+    webhook_url_path: str = Field(description="Where the tracker sends its webhooks (under the public URL).")
+    last_synced_at: datetime | None
+    last_sync_error: str | None = Field(
+        description="Why the last sync could not read this tracker; None: it could."
+    )
+
+
+class TrackerCreatedOut(TrackerOut):
+    webhook_secret: str = Field(description="Shown once: set it as the tracker webhook's secret.")
+
+
+class WebhookOut(Schema):
+    delivery: str
+    event: str
+    outcome: str = Field(
+        description="completed | not_planned | reopened | gone | unchanged | duplicate | ignored: <why>"
+    )
+    recommendation_id: uuid.UUID | None
 
 
 class TrackerList(Schema):
@@ -52,7 +77,7 @@ class TicketOut(Schema):
     kind: str
     external_key: str
     url: str
-    state: str = Field(description="open | completed | not_planned")
+    state: str = Field(description="open | completed | not_planned | gone")
     created_at: datetime
     synced_at: datetime | None
     created: bool = Field(description="False when the stored ticket was answered (idempotent).")
@@ -66,11 +91,13 @@ class TicketLinkOut(Schema):
     kind: str
     external_key: str
     url: str
-    state: str = Field(description="open | completed | not_planned")
+    state: str = Field(description="open | completed | not_planned | gone")
 
 
 class SyncOut(Schema):
     checked: int
     completed: list[uuid.UUID]
     not_planned: list[uuid.UUID]
+    reopened: list[uuid.UUID]
+    gone: list[uuid.UUID]
     errors: list[str]

@@ -6,6 +6,8 @@ answer 404, bad fields 422 (GitHub) / 400 (Jira); ``fail_next`` makes the next c
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import threading
@@ -101,7 +103,13 @@ class _Handler(BaseHTTPRequestHandler):
             }  # fmt: skip
             self._answer(201, issues[number])
         elif read and method == "GET" and int(read.group(2)) in issues:
-            self._answer(200, issues[int(read.group(2))])
+            issue = issues[int(read.group(2))]
+            if issue.get("gone") == 410:  # deleted: GitHub answers 410 Gone
+                self._answer(410, {"message": "This issue was deleted"})
+            elif issue.get("gone") == 301:  # transferred: 301 to the issue's new place
+                self._answer(301, {"message": "Moved Permanently", "url": "https://api.github.com/x"})
+            else:
+                self._answer(200, issue)
         else:
             self._answer(404, {"message": "Not Found"})
 
@@ -166,6 +174,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(
             200, {"key": f"WH-{len(self.server.state.hooks)}", "url": "https://tickets.example.test/1"}
         )
+
+
+def github_delivery(
+    secret: str, event: str, payload: dict[str, Any], delivery: str
+) -> tuple[bytes, dict[str, str]]:
+    """A webhook delivery as GitHub sends it: body and headers, ``X-Hub-Signature-256`` = HMAC-SHA256(body)."""
+    body = json.dumps(payload).encode()
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return body, {
+        "Content-Type": "application/json", "X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": f"sha256={digest}",
+    }  # fmt: skip
+
+
+def jira_delivery(secret: str, payload: dict[str, Any], delivery: str) -> tuple[bytes, dict[str, str]]:
+    """A Jira Cloud admin webhook with a secret: ``X-Hub-Signature: sha256=<HMAC-SHA256(body)>``."""
+    body = json.dumps(payload).encode()
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return body, {
+        "Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": delivery,
+        "X-Hub-Signature": f"sha256={digest}",
+    }  # fmt: skip
 
 
 class FakeTrackers(ThreadingHTTPServer):

@@ -62,7 +62,9 @@ PUBLIC = {
 # Signed links: the signature in the link is the credential (a wrong or missing one is a 403 before any
 # lookup, whoever asks), so they need no bearer token and their isolation is the signature's.
 SIGNED_LINKS = {"/v1/reports/{report_id}/download"}
-PUBLIC |= SIGNED_LINKS
+# Signed webhooks: the tracker's HMAC signature over the body is the credential (401 without it, whoever asks).
+SIGNED_WEBHOOKS = {"/v1/ticket-trackers/{tracker_id}/webhook"}
+PUBLIC |= SIGNED_LINKS | SIGNED_WEBHOOKS
 SELF_SERVICE = PUBLIC | {
     "/v1/auth/logout",
     "/v1/auth/logout-all",
@@ -347,7 +349,7 @@ def test_every_id_route_hides_other_organisations(client: TestClient, orgs: Any)
     mine, _theirs, _my_ids, their_ids = orgs
     checked = []
     for route in _v1_routes(client):
-        if not route.route.param_convertors or route.path in SIGNED_LINKS:
+        if not route.route.param_convertors or route.path in SIGNED_LINKS | SIGNED_WEBHOOKS:
             continue
         response = _call(client, route, their_ids, mine.headers("admin"))
         assert response.status_code == 404, (
