@@ -4,7 +4,8 @@ Contract:
 - One :class:`TrackerClient` per tracker connection, over a caller-given ``httpx.Client`` (timeouts set by the
   caller). ``create`` opens an issue and answers ``(external key, browser URL)``; ``state`` reads it back as
   ``open`` | ``completed`` | ``not_planned`` | ``gone`` (the issue read answered 301 moved, 404 or 410: deleted
-  or transferred; the project/repo itself is checked when the tracker is used to create).
+  or transferred). A 404 counts only when the repository (GitHub) or project (Jira) still reads: a token that lost
+  access sees 404 everywhere, which raises :class:`TrackerError` instead of losing every ticket.
 - Retries: a 5xx or 429 answer (or a transport error) is tried again up to ``ATTEMPTS`` times in all, waiting the
   answer's ``Retry-After`` seconds (capped at ``MAX_WAIT_S``) else ``1, 2, 4`` s; ``sleep`` is the caller's (tests
   record the waits). Every attempt is appended to ``attempts`` (status or error) so callers can show them.
@@ -194,6 +195,8 @@ class TrackerClient:
                 headers=self._github_headers(),
                 gone_ok=True,
             )
+            if response.status_code == 404:  # GitHub hides repos the token cannot see behind 404 too
+                self._send("GET", f"{self._root()}/repos/{self.project}", headers=self._github_headers())
             if response.status_code in GONE_CODES:
                 return "gone"
             data = self._json(response)
@@ -208,6 +211,10 @@ class TrackerClient:
                 auth=self._basic(),
                 gone_ok=True,
             )
+            if (
+                response.status_code == 404
+            ):  # "does not exist or you do not have permission": check the project
+                self._send("GET", f"{self._root()}/rest/api/3/project/{self.project}", auth=self._basic())
             if response.status_code in GONE_CODES:
                 return "gone"
             data = self._json(response)

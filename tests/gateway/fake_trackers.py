@@ -32,6 +32,8 @@ class TrackerState:
     hooks: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
     retry_after: str = "0"
+    repo_hidden: bool = False
+    """True: the repository answers 404 as GitHub does when the token lost access to it."""
     calls: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -85,10 +87,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(401, {"message": "Bad credentials"})
             return
         issues = self.server.state.github
+        whole = re.fullmatch(r"/repos/([^/]+/[^/]+)", path)
+        if whole and method == "GET":
+            if whole.group(1) == REPO and not self.server.state.repo_hidden:
+                self._answer(200, {"full_name": REPO})
+            else:
+                self._answer(404, {"message": "Not Found"})
+            return
         create = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues", path)
         read = re.fullmatch(r"/repos/([^/]+/[^/]+)/issues/(\d+)", path)
         repo = (create or read).group(1) if (create or read) else None  # type: ignore[union-attr]
-        if repo != REPO:
+        if repo != REPO or self.server.state.repo_hidden:
             self._answer(404, {"message": "Not Found"})
             return
         if create and method == "POST":
@@ -139,6 +148,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(
                 201, {"id": str(10000 + len(issues)), "key": key, "self": f"/rest/api/3/issue/{key}"}
             )
+            return
+        project = re.fullmatch(r"/rest/api/3/project/([A-Z]+)", path)
+        if project and method == "GET":
+            if project.group(1) == PROJECT:
+                self._answer(200, {"key": PROJECT})
+            else:
+                self._answer(404, {"errorMessages": ["No project could be found with key."]})
             return
         read = re.fullmatch(r"/rest/api/3/issue/([A-Z]+-\d+)", path)
         if read and method == "GET" and read.group(1) in issues:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from cloudoptima.notifications.webhook_signature import sign
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.audit import AuditActor
+from cloudoptima.services.ticket_clients import TrackerClient, TrackerError
 from cloudoptima.services.tickets import Tickets
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import Recommendation
@@ -294,3 +295,29 @@ def test_sync_sees_reopened_and_deleted_issues(
     assert trackers[0].last_synced_at == clock[0] and trackers[0].last_sync_error is None
     gone = _audit(engine, org, "recommendation.ticket_gone")
     assert [g["was"] for g in gone] == ["completed"]
+
+
+def test_a_404_is_gone_only_while_the_project_still_reads(fake: FakeTrackers) -> None:
+    """An unknown issue in a readable repo/project is gone; when the token lost the repo (404 everywhere) the read
+    fails naming the tracker instead of marking every ticket gone."""
+    with httpx.Client(timeout=5) as http:
+        github = TrackerClient(
+            name="gh",
+            kind="github",
+            base_url=fake.url,
+            project=REPO,
+            token=GITHUB_TOKEN,
+            login=None,
+            http=http,
+        )
+        jira = TrackerClient(
+            name="jira", kind="jira", base_url=fake.url, project=PROJECT, token=JIRA_TOKEN, login=JIRA_LOGIN,
+            http=http,
+        )  # fmt: skip
+        assert github.state("9999") == "gone" and jira.state(f"{PROJECT}-9999") == "gone"
+        fake.state.repo_hidden = True
+        try:
+            with pytest.raises(TrackerError, match="tracker 'gh' \\(github\\): not found \\(404\\)"):
+                github.state("9999")
+        finally:
+            fake.state.repo_hidden = False
