@@ -16,6 +16,7 @@ schedule per id. Overlapping runs are skipped; every time is UTC.
 | cloudoptima-prices | RefreshPrices | processing | every ``price_refresh_interval_hours`` (24) |
 | cloudoptima-notifications | DeliverNotifications (due deliveries, retries) | processing | every minute |
 | cloudoptima-digests | SendDigests (per-user daily/weekly digests due at their local time) | processing | every 15 minutes |
+| cloudoptima-tickets | SyncTickets (tracker tickets read back: closes, reopens, deletions) | processing | every 30 minutes |
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from cloudoptima_workflows.maintenance.inputs import CleanupInput
 from cloudoptima_workflows.notifications.inputs import DeliverNotificationsInput, SendDigestsInput
 from cloudoptima_workflows.prices.inputs import RefreshPricesInput
 from cloudoptima_workflows.queues import COLLECTION, ML, PROCESSING
+from cloudoptima_workflows.tickets.inputs import SyncTicketsInput
 
 PREFIX = "cloudoptima-"
 
@@ -111,6 +113,7 @@ def desired_schedules(settings: Settings) -> dict[str, Schedule]:
         ),
         "notifications": ("DeliverNotifications", DeliverNotificationsInput(), PROCESSING, _every(1)),
         "digests": ("SendDigests", SendDigestsInput(), PROCESSING, _every(15)),
+        "tickets": ("SyncTickets", SyncTicketsInput(), PROCESSING, _every(30)),
     }
     return {
         PREFIX + name: _schedule(workflow, arg, PREFIX + name, queue, spec)

@@ -42,6 +42,7 @@ RECORDERS: dict[str, str] = {
     "reallocate_costs.json": "test_reallocate_workflow.py -k reallocate_costs",
     "scheduled_cost_export.json": "test_export_workflow.py -k scheduled_export_runs",
     "run_cost_export.json": "../gateway/test_exports_api.py -k queued_then_recorded",
+    "sync_tickets.json": "test_ticket_sync_workflow.py -k failing_tracker",
 }
 """Every golden history and how it is (re-)recorded."""
 

@@ -34,6 +34,8 @@ from cloudoptima_workflows.remediation.interface import RemediationActivityInter
 from cloudoptima_workflows.remediation.progress import FollowedRemediationActivities
 from cloudoptima_workflows.reports.scheduled_activities import ScheduledReportActivities
 from cloudoptima_workflows.reports.scheduled_interface import ScheduledReportActivityInterface
+from cloudoptima_workflows.tickets.activities import TicketActivities
+from cloudoptima_workflows.tickets.interface import TicketActivityInterface
 
 PAIRS: list[tuple[type, type]] = [
     (AllocationActivityInterface, AllocationActivities),
@@ -47,6 +49,7 @@ PAIRS: list[tuple[type, type]] = [
     (RemediationActivityInterface, RemediationActivities),
     (RemediationActivityInterface, FollowedRemediationActivities),
     (ScheduledReportActivityInterface, ScheduledReportActivities),
+    (TicketActivityInterface, TicketActivities),
 ]
 
 

@@ -21,6 +21,7 @@ EXPECTED = {
     "cloudoptima-prices": "RefreshPrices",
     "cloudoptima-notifications": "DeliverNotifications",
     "cloudoptima-digests": "SendDigests",
+    "cloudoptima-tickets": "SyncTickets",
 }
 
 

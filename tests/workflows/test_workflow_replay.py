@@ -42,6 +42,7 @@ RECORDED = {
     "reallocate_costs.json": "ReallocateCosts",
     "scheduled_cost_export.json": "ScheduledCostExport",
     "run_cost_export.json": "RunCostExport",
+    "sync_tickets.json": "SyncTickets",
 }
 """Each golden history and the workflow type it records."""
 
