@@ -54,7 +54,7 @@ from cloudoptima.domain.savings import (
     RuleAccuracyReport,
     SavingsLedger,
 )
-from cloudoptima.services.savings_costs import link_replacements, load_costs
+from cloudoptima.services.savings_costs import billing_ids, link_replacements, load_costs
 from cloudoptima.services.savings_measurement import WINDOW_DAYS as WINDOW_DAYS
 from cloudoptima.services.savings_measurement import measure_lines
 from cloudoptima.services.savings_netting import lines_from_daily
@@ -119,11 +119,12 @@ def _measure_rows(
             first, last = spans.get(rid.lower(), (day, day))
             spans[rid.lower()] = (min(first, day), max(last, day))
     links = link_replacements(session, org, rows, {row.id: resource_ids_of(row) for row in rows})
+    aliases = billing_ids(session, org, sorted({i for ids in links.values() for i in ids}))
     for row in rows:
         if row.applied_at is None:
             continue
         day = row.applied_at.astimezone(UTC).date()
-        for rid in links.get(row.id, []):
+        for rid in (alias for i in links.get(row.id, []) for alias in aliases[i]):
             first, last = spans.get(rid.lower(), (day, day))
             spans[rid.lower()] = (min(first, day), max(last, day))
     costs = load_costs(session, org, spans, window_days)
@@ -139,7 +140,7 @@ def _measure_rows(
                 estimated_monthly=row.estimated_savings_monthly,
             )
             continue
-        linked = [i.lower() for i in links.get(row.id, [])]
+        linked = [alias.lower() for i in links.get(row.id, []) for alias in aliases[i]]
         currencies = sorted({cur for rid in rids + linked for cur in costs.lines.get(rid, {})})
         lines = [line for rid in set(rids) for by in costs.lines.get(rid, {}).values() for line in by]
         extra = [line for rid in set(linked) for by in costs.lines.get(rid, {}).values() for line in by]

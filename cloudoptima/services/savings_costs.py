@@ -15,6 +15,9 @@ Contract:
   succeeded step reported as ``after.replacement_id`` (a provider that replaces a resource under a new id),
   and — for any change, by hand included — inventoried snapshots whose ``configuration.source_disk_id`` is one
   of its resources, created within a day of its change time (``applied_at``).
+- :func:`billing_ids`: the ids a linked resource's cost rows may carry: its own, and for an AWS snapshot
+  of the inventory (``snap-…`` with a region and ``configuration.account_id``) the ARN AWS bills it under
+  (``arn:aws:ec2:<region>:<account>:snapshot/<id>``).
 - Every query is scoped to the organisation.
 """
 
@@ -169,3 +172,23 @@ def link_replacements(
         rec_id: sorted(i for i in ids if i.lower() not in own.get(rec_id, set()))
         for rec_id, ids in found.items()
     }
+
+
+_ALIASES = text(
+    """
+    SELECT resource_id, provider, region, configuration->>'account_id' AS account
+    FROM resources
+    WHERE organization_id = :org AND resource_type = 'snapshot' AND resource_id = ANY(:ids)
+    """
+)
+
+
+def billing_ids(session: Session, org: uuid.UUID, ids: Sequence[str]) -> dict[str, list[str]]:
+    """Per id of ``ids``, the ids its cost rows may carry (see the module contract)."""
+    out = {i: [i] for i in ids}
+    if not ids:
+        return out
+    for row in session.execute(_ALIASES, {"org": org, "ids": sorted(set(ids))}):
+        if row.provider == "aws" and row.region and row.account and str(row.resource_id).startswith("snap-"):
+            out[row.resource_id].append(f"arn:aws:ec2:{row.region}:{row.account}:snapshot/{row.resource_id}")
+    return out

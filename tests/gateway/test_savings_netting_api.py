@@ -22,6 +22,7 @@ CHANGE = datetime(2026, 3, 8, 14, 30, tzinfo=UTC)
 BEFORE = [date(2026, 3, 1) + timedelta(days=i) for i in range(7)]
 AFTER = [date(2026, 3, 9) + timedelta(days=i) for i in range(7)]
 Q = Decimal("0.0000000001")
+ACCOUNT = "111111111111"
 
 
 def _row(org: uuid.UUID, day: date, rid: str, sku: str, unit: str, quantity: Decimal, price: str) -> CostRow:
@@ -54,8 +55,8 @@ def _rec(org: uuid.UUID, rid: str, action: str, estimate: str) -> Recommendation
 def _snapshot(org: uuid.UUID, rid: str, source: str, created: datetime) -> ResourceDocument:
     return ResourceDocument(
         organization_id=org, resource_id=rid, provider="aws", resource_type="snapshot", status="available",
-        configuration={"source_disk_id": source, "size_gb": 100}, metrics={}, tags={}, recommendations=[],
-        created_at=created,
+        region="us-east-1", configuration={"source_disk_id": source, "size_gb": 100, "account_id": ACCOUNT},
+        metrics={}, tags={}, recommendations=[], created_at=created,
     )  # fmt: skip
 
 
@@ -89,7 +90,8 @@ def _seed(engine: Engine, org: uuid.UUID) -> dict[str, uuid.UUID]:
             *_gb("vol-1", org, BEFORE, "gp3.OnDemand", 100, "0.08"),
             *_gb("snap-1", org, AFTER, "snap.OnDemand", 50, "0.05"),
             *_gb("vol-3", org, BEFORE, "gp3.OnDemand", 100, "0.08"),
-            *_gb("snap-3", org, AFTER, "snap.OnDemand", 50, "0.05"),
+            # AWS bills a snapshot under its ARN: linked from the inventoried snap-3
+            *_gb(f"arn:aws:ec2:us-east-1:{ACCOUNT}:snapshot/snap-3", org, AFTER, "snap.OnDemand", 50, "0.05"),
             *_gb("snap-old", org, BEFORE + AFTER, "snap.OnDemand", 10, "0.05"),
             # m5.xlarge (0.192/h) → m5.large (0.096/h), cut to 0.08/h from the third day after
             *(_row(org, d, "i-2", "m5.xlarge.OnDemand", "Hours", Decimal(24), "0.192") for d in BEFORE),
