@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cents, explainMeasurement, lastDays, pct, perCurrency, sortRules, type Measurement, type RuleAccuracy } from "./savings";
+import { cents, explainMeasurement, explainNetting, lastDays, pct, perCurrency, sortRules, type Measurement, type RuleAccuracy } from "./savings";
 
 describe("cents", () => {
   it("pads and keeps the API's digits exactly", () => {
@@ -55,5 +55,24 @@ describe("sortRules", () => {
 describe("lastDays", () => {
   it("gives an end-exclusive period ending today", () => {
     expect(lastDays("2026-03-01", 30)).toEqual({ start: "2026-01-30", end: "2026-03-01" });
+  });
+});
+
+describe("explainNetting", () => {
+  it("names a price change, the price a new key was measured at, and what the change kept", () => {
+    expect(explainNetting(base)).toEqual([]);
+    const netted: Measurement = {
+      ...base, price_effect_monthly: "-8.35", replacement_ids: ["snap-1"], replacement_monthly: "2.5",
+      prices: [
+        { price_key: "m5.large|Hours", basis: "first_after_day", reference_unit_price: "0.096", after_unit_price: "0.0846", effect_monthly: "-8.35" },
+        { price_key: "gp3|GB-Mo", basis: "before_window", reference_unit_price: "0.08", after_unit_price: "0.08", effect_monthly: "0.00" },
+      ],
+    };
+    expect(explainNetting(netted)).toEqual([
+      "Net of a price cut: -8.35 USD a month of the after window's bill came from price changes, not from the change.",
+      "m5.large|Hours: measured at its price on its first day after the change (new after the change) (0.096 a unit).",
+      "Counts what the change kept or created: snap-1 (2.50 USD a month).",
+    ]);
+    expect(explainNetting({ ...base, price_effect_monthly: "0.00", replacement_ids: [] })).toEqual([]);
   });
 });

@@ -26,6 +26,20 @@ export interface Measurement {
   error_percent: Amount | null;
   confidence: "high" | "medium" | "low" | null;
   days_billed_before: number;
+  /** What unit-price changes added to the after window's bill per month (positive: prices rose); not counted. */
+  price_effect_monthly?: Amount | null;
+  /** Resources that exist because of the change (a kept snapshot, a successor); their cost counts against it. */
+  replacement_ids?: string[];
+  replacement_monthly?: Amount | null;
+  prices?: PriceBasis[];
+}
+
+export interface PriceBasis {
+  price_key: string;
+  basis: "before_window" | "first_after_day" | "not_netted";
+  reference_unit_price: Amount | null;
+  after_unit_price: Amount | null;
+  effect_monthly: Amount;
 }
 
 export interface LedgerRow {
@@ -120,6 +134,34 @@ export function explainMeasurement(m: Measurement): string {
   if (m.status === "unmeasurable") return `Cannot be measured: ${m.reason ?? "no usable cost before the change"}.`;
   const before = m.before_start ? ` ${m.before_start}` : "";
   return `Measured: ${m.window_days} days before the change (from${before}) against ${m.window_days} days after it (from ${m.after_start ?? "?"}); the change day is skipped.`;
+}
+
+const BASIS_WORDS: Record<PriceBasis["basis"], string> = {
+  before_window: "its price before the change",
+  first_after_day: "its price on its first day after the change (new after the change)",
+  not_netted: "as billed (the bill gives no quantity)",
+};
+
+/** What a measured change's realised saving is net of, one sentence each: price changes (with the price each
+ * price key was measured at when it changed) and replacement resources. Empty when nothing was netted. */
+export function explainNetting(m: Measurement): string[] {
+  const lines: string[] = [];
+  const currency = m.currency ? ` ${m.currency}` : "";
+  const effect = m.price_effect_monthly ?? null;
+  if (effect !== null && cents(effect) !== "0.00" && cents(effect) !== "-0.00") {
+    const way = String(effect).trim().startsWith("-") ? "cut" : "rise";
+    lines.push(`Net of a price ${way}: ${cents(effect)}${currency} a month of the after window's bill came from price changes, not from the change.`);
+    for (const p of m.prices ?? []) {
+      if (cents(p.effect_monthly) === "0.00" || cents(p.effect_monthly) === "-0.00") continue;
+      lines.push(`${p.price_key}: measured at ${BASIS_WORDS[p.basis]}${p.reference_unit_price === null ? "" : ` (${p.reference_unit_price} a unit)`}.`);
+    }
+  }
+  const ids = m.replacement_ids ?? [];
+  if (ids.length > 0) {
+    const cost = m.replacement_monthly === null || m.replacement_monthly === undefined ? "" : ` (${cents(m.replacement_monthly)}${currency} a month)`;
+    lines.push(`Counts what the change kept or created: ${ids.join(", ")}${cost}.`);
+  }
+  return lines;
 }
 
 /** Rules in the order to read them: flagged first, then by measured count (most first), then by id. */

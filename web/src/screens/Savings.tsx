@@ -9,6 +9,7 @@ import {
   BUCKETS,
   cents,
   explainMeasurement,
+  explainNetting,
   perCurrency,
   sortRules,
   type RuleAccuracyReport,
@@ -123,7 +124,13 @@ function Ledger({ ledger }: { ledger: SavingsLedger }) {
                       </td>
                       <td className="num">{m.error_percent === null ? "—" : `${cents(m.error_percent)} %`}</td>
                       <td>{m.confidence ?? "—"}</td>
-                      <td><span className={`sv-status sv-${m.status}`}>{m.status}</span><span className="muted sv-meta">{explainMeasurement(m)}</span></td>
+                      <td>
+                        <span className={`sv-status sv-${m.status}`}>{m.status}</span>
+                        <span className="muted sv-meta">{explainMeasurement(m)}</span>
+                        {explainNetting(m).map((line) => (
+                          <span className="muted sv-meta" data-testid="savings-row-netting" key={line}>{line}</span>
+                        ))}
+                      </td>
                     </tr>
                   );
                 })}
