@@ -1,6 +1,7 @@
 """Keyset pages of recommendations (``GET /v1/recommendations?limit=&cursor=``).
 
-Contract: the rows ``RecommendationService.list`` selects (same filters), in the order ``sort_by`` names with
+Contract: the rows ``RecommendationService.list`` selects (same filters; ``due_before`` keeps those due before
+that day, exclusive), in the order ``sort_by`` names with
 ``fingerprint`` and then ``id`` breaking ties, so the order is total. A page holds the first ``limit`` rows
 strictly after the cursor's row key; ``next_cursor`` (opaque, URL-safe) is that page's last row key when more
 rows follow, else None. Keyset, not offset: a row inserted or removed before the cursor never shifts or repeats
@@ -16,7 +17,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -88,6 +89,7 @@ def recommendation_page(
     limit: int = 100,
     cursor: str | None = None,
     owner_user_id: uuid.UUID | None = None,
+    due_before: date | None = None,
 ) -> RecommendationPage:
     """One page (see the module contract)."""
     if sort_by not in SORT_KEYS:
@@ -102,6 +104,8 @@ def recommendation_page(
         limit=1_000_000,
         owner_user_id=owner_user_id,
     )
+    if due_before is not None:
+        rows = [r for r in rows if r.due_date is not None and r.due_date < due_before]
     keyed = sorted(((_key(sort_by, r), r) for r in rows), key=lambda pair: pair[0])
     following = [pair for pair in keyed if after is None or pair[0] > after]
     page = following[:limit]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -11,8 +12,8 @@ from fastapi import status as http_status
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.recommendation_lifecycle import LIFECYCLE_NAME, TransitionRefused
-from cloudoptima.domain.recommendations import RecommendationStatus
 from cloudoptima.services.price_catalog import price_catalog_for
+from cloudoptima.services.recommendation_filters import FilterError, lifecycle_filter
 from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
 from cloudoptima.services.recommendation_pages import CursorError, recommendation_page
 from cloudoptima.services.recommendations import RecommendationService
@@ -89,8 +90,15 @@ def list_recommendations(
         "completed",
         "dismissed",
         "expired",
-    ] = "active",
+        "open",
+    ]
+    | None = None,
     owner_user_id: Annotated[uuid.UUID | None, Query(description="Accepted by (owned by) this user")] = None,
+    owner: Annotated[
+        str | None, Query(min_length=1, max_length=255, description="me, a user id or an e-mail")
+    ] = None,
+    overdue: Annotated[bool, Query(description="accepted ones past their due date")] = False,
+    due_before: Annotated[date | None, Query(description="accepted ones due before this day")] = None,
     category: Literal["compute", "storage", "network", "database"] | None = None,
     risk_level: Literal["low", "medium", "high"] | None = None,
     min_savings: Annotated[Decimal | None, Query(ge=0, le=1_000_000_000)] = None,
@@ -102,13 +110,29 @@ def list_recommendations(
 ) -> RecommendationList:
     """A page of recommendations in ``sort_by`` order (ties by fingerprint, then id); ``next_cursor`` pages
     on (keyset: rows added or removed meanwhile never shift the rest); ``total`` counts this page,
-    ``total_matching`` every row the filters select."""
+    ``total_matching`` every row the filters select. Without ``status``: ``accepted`` when ``owner``,
+    ``overdue`` or ``due_before`` is given, else ``active`` (:mod:`cloudoptima.services.recommendation_filters`)."""
     RecommendationLifecycle(session, principal.organization_id).wake_snoozed()
+    try:
+        chosen = lifecycle_filter(
+            session,
+            principal.organization_id,
+            today=datetime.now(UTC).date(),
+            status=status,
+            owner=owner,
+            owner_user_id=owner_user_id,
+            me=principal.user_id,
+            overdue=overdue,
+            due_before=due_before,
+        )
+    except FilterError as exc:
+        raise invalid(exc.field, str(exc)) from exc
     try:
         found = recommendation_page(
             service(session, principal),
-            owner_user_id=owner_user_id,
-            status=RecommendationStatus(status),
+            owner_user_id=chosen.owner_user_id,
+            due_before=chosen.due_before,
+            status=chosen.status,
             category=category,
             risk_level=risk_level,
             min_savings=min_savings,

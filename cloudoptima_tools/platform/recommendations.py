@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, date
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from cloudoptima.domain.recommendations import RecommendationStatus
 from cloudoptima.services.account_names import account_names
+from cloudoptima.services.recommendation_filters import FilterError, lifecycle_filter
 from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.models import Recommendation
@@ -19,6 +21,7 @@ from cloudoptima_tools.spec import (
     PagedOutput,
     PageInput,
     ToolInput,
+    ToolInputError,
     ToolNotFoundError,
     ToolSpec,
     decode_cursor,
@@ -42,6 +45,8 @@ class RecommendationsInput(PageInput):
         | None
     ) = "active"
     owner_user_id: str | None = Field(default=None, description="Only those accepted by this user id.")
+    owner: str | None = Field(default=None, description="me, a user id or e-mail")
+    overdue: bool = False
     category: Literal["compute", "storage", "network", "database"] | None = None
     risk_level: Literal["low", "medium", "high"] | None = None
     provider: Literal["aws", "azure", "gcp"] | None = None
@@ -69,6 +74,8 @@ class RecommendationSummary(BaseModel):
     confidence: Decimal | None
     resource_ids: list[str]
     actions: list[str] = Field(description="Provider action kinds a remediation would run.")
+    owner_user_id: str | None = None
+    due_date: date | None = None
 
 
 class RecommendationsOutput(PagedOutput):
@@ -97,6 +104,8 @@ def _rec_summary(row: Recommendation) -> RecommendationSummary:
         confidence=row.confidence,
         resource_ids=list(row.resource_ids or [])[:20],
         actions=[str(a.get("type")) for a in row.actions or []],
+        owner_user_id=str(row.owner_user_id) if row.owner_user_id else None,
+        due_date=row.due_date,
     )
 
 
@@ -104,20 +113,43 @@ def _service(ctx: ToolContext, session: Any) -> RecommendationService:
     return RecommendationService(session, ctx.organization_id, ctx.price_catalog(session), now=ctx.now)
 
 
+def _me(ctx: ToolContext) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(ctx.principal.removeprefix("user:")) if ctx.principal.startswith("user:") else None
+    except ValueError:
+        return None
+
+
 def recommendations_list(ctx: ToolContext, params: RecommendationsInput) -> RecommendationsOutput:
     offset = decode_cursor(params)
     with ctx.read_session() as session:
         # snoozes that ran out by the caller's clock show as open (a view: the read session is rolled back)
         RecommendationLifecycle(session, ctx.organization_id, now=ctx.now).wake_snoozed()
+        every_status = "status" in params.model_fields_set and params.status is None
+        given = params.status if "status" in params.model_fields_set else None
+        try:
+            chosen = lifecycle_filter(
+                session,
+                ctx.organization_id,
+                today=ctx.now().astimezone(UTC).date(),
+                status=None if every_status else given,
+                owner=params.owner,
+                owner_user_id=parse_id(params.owner_user_id, "user") if params.owner_user_id else None,
+                me=_me(ctx),
+                overdue=params.overdue,
+            )
+        except FilterError as exc:
+            raise ToolInputError(str(exc)) from None
         rows = _service(ctx, session).list(
-            status=RecommendationStatus(params.status) if params.status else None,
+            status=None if every_status else chosen.status,
             category=params.category,
             risk_level=params.risk_level,
             min_savings=params.min_savings,
             sort_by=params.sort_by,
             limit=100_000,
-            owner_user_id=parse_id(params.owner_user_id, "user") if params.owner_user_id else None,
+            owner_user_id=chosen.owner_user_id,
         )
+    rows = [r for r in rows if chosen.keeps(r)]
     if params.provider:
         rows = [r for r in rows if r.provider == params.provider]
     page, cursor = page_of(params, rows[offset : offset + params.limit + 1], len(rows), offset)

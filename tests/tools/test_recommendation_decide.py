@@ -98,3 +98,26 @@ def test_decisions_over_the_tool(engine: Engine, seeded: tuple[uuid.UUID, uuid.U
             )
         ).all()
     assert list(audit) == ["mcp"]
+
+
+def test_list_filters_owner_and_overdue_by_the_callers_clock(
+    engine: Engine, seeded: tuple[uuid.UUID, uuid.UUID, uuid.UUID]
+) -> None:
+    org, user, rec = seeded
+    ctx, listing = _ctx(engine, org, user), SPECS["recommendations_list"]
+    accept = {"recommendation_id": str(rec), "decision": "accept", "owner_user_id": str(user)}
+    run_tool(SPECS["recommendation_decide"], ctx, {**accept, "due_date": "2026-06-01"})
+    mine = run_tool(listing, ctx, {"owner": "me"})  # accepted implied by an owner
+    assert [(i.id, i.owner_user_id, i.due_date) for i in mine.items] == [
+        (str(rec), str(user), date(2026, 6, 1))
+    ]
+    assert run_tool(listing, ctx, {"overdue": True}).items == []  # due 06-01, the caller's day is 05-04
+    later = ToolContext(**{**ctx.__dict__, "now": lambda: datetime(2026, 6, 2, tzinfo=UTC)})
+    assert [i.id for i in run_tool(listing, later, {"overdue": True}).items] == [str(rec)]
+    assert [i.id for i in run_tool(listing, ctx, {"status": None}).items] == [str(rec)]  # null: every status
+    with pytest.raises(ToolInputError, match="overdue: only accepted recommendations have a due date"):
+        run_tool(listing, ctx, {"status": "active", "overdue": True})
+    with pytest.raises(
+        ToolInputError, match=r"owner: 'someone@example\.com' is not a user of the organisation"
+    ):
+        run_tool(listing, ctx, {"owner": "someone@example.com"})
