@@ -100,12 +100,27 @@ class UtilisationTotal(BaseModel):
     quantity_utilisation_percent: Decimal | None
 
 
+class NotDerivable(BaseModel):
+    """Commitment charges seen in the period whose export carries no used/unused split, so no utilisation is
+    given for them (``reason`` says why); ``commitment_fee_cost`` = Σ BilledCost of the commitment fee rows,
+    ``discount_credit_cost`` = Σ BilledCost of the commitment discount credits (negative)."""
+
+    provider: str
+    currency: str
+    reason: str
+    commitment_fee_cost: Decimal
+    discount_credit_cost: Decimal
+
+
 class UtilisationReport(BaseModel):
+    """``not_derivable``: commitments seen in the bill without a utilisation basis (when no commitment_id)."""
+
     start_date: date
     end_date: date
     commitment_id: str | None
     days: list[UtilisationDay]
     totals: list[UtilisationTotal]
+    not_derivable: list[NotDerivable] = []
 
 
 class CoverageDay(BaseModel):

@@ -6,6 +6,8 @@ Contract (definitions and eligibility rule: :mod:`cloudoptima.domain.commitments
 - :func:`utilisation` — per commitment and UTC day, and per commitment over the period; ``commitment_id``
   narrows to one.
 - :func:`coverage` — per UTC day and currency, and per currency over the period.
+- Utilisation lists, when no ``commitment_id`` is asked, the commitments seen without a utilisation basis
+  (``not_derivable``: GCP committed use discounts, :mod:`cloudoptima.services.commitment_gaps`).
 - An Unused row whose charge period is longer than a day (the CUR's ``RIFee`` month) counts, in utilisation
   and in a bounded list, as its per-day spread (:mod:`cloudoptima.services.commitment_spread`), not all on
   its first day; the unbounded list counts it whole.
@@ -36,6 +38,7 @@ from cloudoptima.domain.commitments import (
     UtilisationReport,
     UtilisationTotal,
 )
+from cloudoptima.services.commitment_gaps import gcp_not_derivable
 from cloudoptima.services.commitment_spread import SPANNING, spread_unused
 
 _CENT = Decimal("0.01")
@@ -231,7 +234,12 @@ def utilisation(
             )
         )
     return UtilisationReport(
-        start_date=start, end_date=end, commitment_id=commitment_id, days=days, totals=totals
+        start_date=start,
+        end_date=end,
+        commitment_id=commitment_id,
+        days=days,
+        totals=totals,
+        not_derivable=[] if commitment_id else gcp_not_derivable(session, organization_id, start, end),
     )
 
 

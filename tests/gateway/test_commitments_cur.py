@@ -8,6 +8,8 @@ The fixture's scenario (``tests/fixtures/aws_commitments/README.md``): an m5.lar
 
 from __future__ import annotations
 
+import csv
+import json
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -151,3 +153,109 @@ def test_cur_upload_gives_utilisation_and_coverage_equal_to_the_hand_figures(
     [view] = listing["owned"]
     assert (Decimal(view["used_cost"]), Decimal(view["unused_cost"])) == (used_ri, unused_ri)
     assert view["utilisation_percent"] == "91.94"
+
+
+def _gcp_export(path: Path) -> Path:
+    """A three-row GCP billing export (the flattened BigQuery columns of the koku fixtures): a resource-based
+    commitment's fee, usage with a committed use discount credit, and usage with a free-tier credit."""
+    header = [
+        "billing_account_id",
+        "service.description",
+        "sku.id",
+        "sku.description",
+        "usage_start_time",
+        "usage_end_time",
+        "project.id",
+        "cost",
+        "currency",
+        "usage.amount",
+        "usage.unit",
+        "credits",
+        "invoice.month",
+        "cost_type",
+    ]
+
+    def credit(kind: str, name: str, amount: str) -> str:
+        return json.dumps(
+            [{"name": name, "amount": float(amount), "full_name": name, "id": "", "type": kind}]
+        )
+
+    common = ["01ABCD-234567-89EFGH", "Compute Engine"]
+    hour = ["2024-03-05 10:00:00+00:00", "2024-03-05 11:00:00+00:00", "demo-project"]
+    rows = [
+        [
+            *common,
+            "A1B2-C3D4-E5F6",
+            "Commitment v1: Cpu in Americas for 1 Year",
+            *hour,
+            "10.00",
+            "USD",
+            "3600",
+            "seconds",
+            "[]",
+            "202403",
+            "regular",
+        ],
+        [
+            *common,
+            "2E27-4F75-95CD",
+            "N1 Predefined Instance Core running in Americas",
+            *hour,
+            "4.00",
+            "USD",
+            "3600",
+            "seconds",
+            credit("COMMITTED_USAGE_DISCOUNT", "Committed use discount: CPU", "-3.0"),
+            "202403",
+            "regular",
+        ],
+        [
+            *common,
+            "2E27-4F75-95CD",
+            "N1 Predefined Instance Core running in Americas",
+            *hour,
+            "1.00",
+            "USD",
+            "900",
+            "seconds",
+            credit("FREE_TIER", "Free tier", "-0.5"),
+            "202403",
+            "regular",
+        ],
+    ]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def test_gcp_committed_use_discounts_are_reported_as_not_derivable(
+    client: TestClient, engine: Engine, gateway_settings: Settings, tmp_path: Path
+) -> None:
+    org = make_org(engine, gateway_settings)
+    path = _gcp_export(tmp_path / "gcp.csv")
+    uploaded = client.post(
+        "/v1/data/ingest",
+        params={"filename": path.name},
+        content=path.read_bytes(),
+        headers={**org.headers("finops_manager"), "Content-Type": "text/csv"},
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    answer = client.get("/v1/commitments/utilisation", params=MARCH, headers=org.headers("viewer")).json()
+    assert answer["days"] == [] and answer["totals"] == []  # no number invented
+    [gap] = answer["not_derivable"]
+    assert (gap["provider"], gap["currency"]) == ("Google Cloud", "USD")
+    assert gap["reason"].startswith("not derivable from this export")
+    # the fee row's cost, and only the COMMITTED_USAGE_DISCOUNT credit (not the free-tier one)
+    assert (Decimal(gap["commitment_fee_cost"]), Decimal(gap["discount_credit_cost"])) == (
+        Decimal("10.00"),
+        Decimal("-3.0"),
+    )
+    april = {"start_date": "2024-04-01", "end_date": "2024-05-01"}
+    assert (
+        client.get("/v1/commitments/utilisation", params=april, headers=org.headers("viewer")).json()[
+            "not_derivable"
+        ]
+        == []
+    )
