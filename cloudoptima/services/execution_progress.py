@@ -7,9 +7,11 @@ Called by the remediation activities after each stage (never by workflow code). 
 - :meth:`ExecutionProgress.reached` records a state and moves the execution's recommendation through its
   lifecycle (:class:`~cloudoptima.domain.recommendations.RecommendationStatus`): ``applied`` from
   ``approved`` until the end, ``completed`` (``applied_at`` set) after a verified change, back to
-  ``active`` after a rejected, expired, refused, failed, cancelled or rolled-back execution unless another
-  execution of it is still open. A dry run never moves it. A completed *rollback* execution makes the
-  original recommendation ``active`` again (its change was undone).
+  ``accepted`` (it has an owner: owner and due date kept) or ``active`` after a rejected, expired, refused,
+  failed, cancelled or rolled-back execution unless another execution of it is still open (audited:
+  :meth:`~cloudoptima.services.recommendation_lifecycle.RecommendationLifecycle.execution_undone`). A dry
+  run never moves it. A completed *rollback* execution makes the original recommendation ``accepted`` /
+  ``active`` again the same way (its change was undone).
 - :meth:`ExecutionProgress.stepped` records a step outcome and mirrors a succeeded step into the inventory
   (``resources``: state, tags, size, monthly cost the provider reported) so an analysis run before the next
   collection does not find the finding again. A ``snapshot_and_delete_disk`` step's safety snapshot becomes
@@ -44,6 +46,7 @@ from cloudoptima.domain.recommendations import RecommendationStatus, money
 from cloudoptima.domain.remediation import RemediationState, RollbackOutcome, StepOutcome, StepVerification
 from cloudoptima.services.event_notices import notify_execution_finished
 from cloudoptima.services.events import Publish
+from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
 from cloudoptima.services.safety_snapshots import (
     SNAPSHOT_ACTION,
     SafetySnapshot,
@@ -144,6 +147,7 @@ class ExecutionProgress:
         self._public_url = public_url
         self._executions = _Executions(session, organization_id)
         self._recommendations = _Recommendations(session, organization_id)
+        self._lifecycle = RecommendationLifecycle(session, organization_id, now=now)
 
     # -- lookups --------------------------------------------------------------------------------------------
 
@@ -243,7 +247,7 @@ class ExecutionProgress:
             if state is RemediationState.COMPLETED and origin.recommendation_id is not None:
                 rec = self._recommendations.get(origin.recommendation_id)
                 if rec is not None and rec.status == RecommendationStatus.COMPLETED.value:
-                    rec.status, rec.updated_at = RecommendationStatus.ACTIVE.value, self._now()
+                    self._lifecycle.execution_undone(rec, execution_id=row.id, state="rolled_back")
             return
         if row.recommendation_id is None:
             return
@@ -260,7 +264,7 @@ class ExecutionProgress:
             and rec.status == RecommendationStatus.APPLIED.value
             and self.open_execution_of(rec.id, besides=row.id) is None
         ):
-            rec.status, rec.updated_at = RecommendationStatus.ACTIVE.value, now
+            self._lifecycle.execution_undone(rec, execution_id=row.id, state=state.value)
 
     def stepped(
         self, execution_id: uuid.UUID, outcome: StepOutcome, cloud_account_id: str

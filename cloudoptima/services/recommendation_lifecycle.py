@@ -14,6 +14,10 @@ Contract:
   the same rule on the same set of resources (:meth:`false_positive_keys`); :meth:`false_positive_counts`
   counts them per rule (the feedback a rule's profile is judged by).
 - ``reopen`` makes it ``active`` (open), clearing owner, due date, snooze and dismissal.
+- :meth:`RecommendationLifecycle.execution_undone`: an execution that moved the recommendation ended without
+  its change (failed, rejected, cancelled, rolled back …): it goes back to ``accepted`` when it has an owner
+  (owner and due date kept), else to ``active``; one transition row and one ``recommendation.returned`` audit
+  row as the ``system`` actor (channel ``workflow``) naming the execution and its state.
 - Hook (not built here): "applied by hand, detected from inventory" and "realised" belong to the savings
   measurement; an ``accepted`` recommendation a run no longer finds is left ``accepted`` for it to decide.
 - ``now`` comes from the caller; every query is scoped to the organisation.
@@ -220,6 +224,36 @@ class RecommendationLifecycle:
         if rows:
             self._session.flush()
         return len(rows)
+
+    def execution_undone(self, row: RecommendationRow, *, execution_id: uuid.UUID, state: str) -> None:
+        """Back to ``accepted`` (it has an owner) or ``active`` after execution ``execution_id`` ended in
+        ``state`` without its change (see module contract); the caller checked it may move."""
+        now = self._now()
+        before = row.status
+        target = (
+            RecommendationStatus.ACCEPTED if row.owner_user_id is not None else RecommendationStatus.ACTIVE
+        )
+        row.status, row.updated_at = target.value, now
+        details = {"execution_id": str(execution_id), "execution_state": state}
+        if row.owner_user_id is not None:
+            details |= {"owner_user_id": str(row.owner_user_id)}
+            details |= {"due_date": row.due_date.isoformat() if row.due_date else ""}
+        reason = f"execution {state}"
+        self._transitions.add(
+            RecommendationTransitionRow(
+                recommendation_id=row.id, from_status=before, to_status=target.value, actor=SYSTEM.actor,
+                reason=reason, details=details, at=now,
+            )
+        )  # fmt: skip
+        with acting_as(SYSTEM):
+            stage(
+                self._session,
+                self._org,
+                "recommendation.returned",
+                resource_type="recommendation",
+                resource_id=str(row.id),
+                details={"from": before, "to": target.value, "reason": reason, **details},
+            )
 
     def history(self, recommendation_id: uuid.UUID) -> Sequence[RecommendationTransitionRow]:
         """The recommendation's transitions in the order they were made."""

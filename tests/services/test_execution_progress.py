@@ -1,19 +1,29 @@
 """The recommendation lifecycle an execution drives (``ExecutionProgress.reached``) on real Postgres: applied
 while approved/executing, completed after a verified change, active again after a failure unless another
-execution is still open, untouched by dry runs and pending requests, active again after a completed rollback."""
+execution is still open, untouched by dry runs and pending requests, active again after a completed rollback;
+an owned (accepted) one goes back to accepted with its owner and due date, audited (#22)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloudoptima.domain.remediation import RemediationState
 from cloudoptima.services.execution_progress import ExecutionProgress
 from cloudoptima.services.executions import ExecutionService, RollbackRefused
-from cloudoptima.storage.models import ExecutionEvent, Organization, PolicyExecution, Recommendation
+from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
+from cloudoptima.storage.models import (
+    AuditLog,
+    ExecutionEvent,
+    Organization,
+    PolicyExecution,
+    Recommendation,
+    User,
+)
 from cloudoptima.storage.tenancy import scope
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -158,3 +168,50 @@ def test_a_rollback_is_reserved_under_a_lock_so_only_one_starts(db_session: Sess
         detail.rollback_refusal
         == f"execution {done.id} already has an open rollback: execution {undo.id} (pending_approval)"
     )
+
+
+def test_an_accepted_recommendation_keeps_its_owner_through_a_failed_or_undone_execution(
+    db_session: Session,
+) -> None:
+    org = _org(db_session)
+    owner = User(
+        organization_id=org, email=f"{uuid.uuid4().hex[:10]}@example.com", password_hash="-", role="engineer"
+    )
+    db_session.add(owner)
+    db_session.flush()
+    progress = ExecutionProgress(db_session, org, now=lambda: NOW)
+    rec = _rec(db_session, org)
+    rec.status, rec.owner_user_id, rec.due_date = "accepted", owner.id, date(2026, 7, 1)
+
+    failing = _execution(db_session, org, rec, "executing")
+    progress.reached(failing.id, RemediationState.APPROVED, {"user_id": "u", "channel": "rest"})
+    assert rec.status == "applied"
+    progress.reached(failing.id, RemediationState.FAILED, error="step 0 failed")
+    assert (rec.status, rec.owner_user_id, rec.due_date) == ("accepted", owner.id, date(2026, 7, 1))
+
+    done = _execution(db_session, org, rec, "executing")
+    progress.reached(done.id, RemediationState.EXECUTING)
+    progress.reached(done.id, RemediationState.COMPLETED)
+    undo = _execution(db_session, org, None, "completed")
+    ExecutionService(db_session, org, now=lambda: NOW).link_rollback(done.id, str(undo.id), "admin")
+    progress.reached(undo.id, RemediationState.COMPLETED)
+    assert (rec.status, rec.owner_user_id) == ("accepted", owner.id), "an undone change is still owned"
+
+    history = RecommendationLifecycle(db_session, org, now=lambda: NOW).history(rec.id)
+    assert [(h.from_status, h.to_status, h.actor, h.reason) for h in history] == [
+        ("applied", "accepted", "system", "execution failed"),
+        ("completed", "accepted", "system", "execution rolled_back"),
+    ]
+    audit = db_session.scalars(
+        select(AuditLog).where(AuditLog.organization_id == org, AuditLog.action == "recommendation.returned")
+    ).all()
+    assert {(a.details["to"], a.details["execution_id"], a.details["due_date"]) for a in audit} == {
+        ("accepted", str(failing.id), "2026-07-01"),
+        ("accepted", str(undo.id), "2026-07-01"),  # the rollback execution undid it
+    }
+
+    plain = _rec(db_session, org)  # nobody owns it: back to open, as before
+    lone = _execution(db_session, org, plain, "executing")
+    progress.reached(lone.id, RemediationState.EXECUTING)
+    progress.reached(lone.id, RemediationState.CANCELLED)
+    assert (plain.status, plain.owner_user_id) == ("active", None)
