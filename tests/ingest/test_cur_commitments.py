@@ -197,3 +197,26 @@ def test_savings_plan_upfront_fee_is_a_one_time_purchase_with_no_effective_cost(
     assert (fee["charge_category"], fee["charge_frequency"]) == ("Purchase", "One-Time")
     assert (fee["billed_cost"], fee["effective_cost"]) == ("876", "0")
     assert fee["commitment_discount_id"] == SP and fee["commitment_discount_status"] is None
+
+
+def test_an_ri_bought_inside_the_month_is_idle_only_from_its_start(tmp_path: Path) -> None:
+    with CUR.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        rows = list(reader)
+    ri_fee = next(r for r in rows if r["lineItem/LineItemType"] == "RIFee")
+    ri_fee["reservation/StartTime"] = "2024-03-10T00:00:00.000Z"  # bought on 10 March
+    path = tmp_path / "mid_month.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    out = _rows(path)
+    unused, fee = _line(out, 3, "Unused"), _line(out, 3)
+    assert (unused["charge_period_start"].isoformat(), unused["charge_period_end"].isoformat()) == (
+        "2024-03-10T00:00:00+00:00",
+        "2024-04-01T00:00:00+00:00",
+    )
+    assert fee["charge_period_start"].isoformat() == "2024-03-01T00:00:00+00:00"  # the fee row is untouched
+    # unchanged fixture: the RI's term covers the whole month, so the derived row keeps the RIFee's period
+    assert _line(_rows(), 3, "Unused")["charge_period_start"].isoformat() == "2024-03-01T00:00:00+00:00"

@@ -27,12 +27,15 @@ Contract:
   Σ BilledCost and Σ EffectiveCost are unchanged and utilisation = used / (used + unused). A derived row
   copies the fee row's other columns (its charge period: the month of an ``RIFee``, the hour or day of a
   ``SavingsPlanRecurringFee``), its source line, and names its origin in ``extensions``
-  (``x_unused_commitment_of``). Fee rows whose unused part is zero or unreadable derive nothing.
+  (``x_unused_commitment_of``). An RI bought or expiring inside the month is idle only while it exists: the
+  derived row's charge period is the RIFee's clipped to ``[reservation/StartTime, reservation/EndTime)`` when
+  both parse and the overlap is not empty. Fee rows whose unused part is zero or unreadable derive nothing.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import pyarrow as pa
@@ -104,6 +107,44 @@ def _nonzero(values: pa.Array) -> pa.Array:
     return pa.array(flags, pa.bool_())
 
 
+def _instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace(" ", "T", 1))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _active_periods(
+    starts: pa.Array, ends: pa.Array, ri_starts: pa.Array, ri_ends: pa.Array, is_ri: pa.Array
+) -> tuple[pa.Array, pa.Array]:
+    """Each (start, end) text clipped to the reservation's term where it parses and overlaps (contract)."""
+    out_start: list[str | None] = []
+    out_end: list[str | None] = []
+    for start, end, ri_start, ri_end, ri in zip(
+        starts.to_pylist(),
+        ends.to_pylist(),
+        ri_starts.to_pylist(),
+        ri_ends.to_pylist(),
+        is_ri.to_pylist(),
+        strict=True,
+    ):
+        t0, t1, r0, r1 = _instant(start), _instant(end), _instant(ri_start), _instant(ri_end)
+        if ri and t0 and t1 and r0 and r1 and max(t0, r0) < min(t1, r1) and (r0 > t0 or r1 < t1):
+            out_start.append(_rfc3339(max(t0, r0)))
+            out_end.append(_rfc3339(min(t1, r1)))
+        else:
+            out_start.append(start)
+            out_end.append(end)
+    return pa.array(out_start, pa.string()), pa.array(out_end, pa.string())
+
+
 def with_unused_rows(mapped: MappedBatch, columns: SourceColumns, line_type: pa.Array) -> MappedBatch:
     """``mapped`` plus one derived Unused row per fee row with a nonzero unused part (module contract)."""
     effective = mapped.columns["effective_cost"]
@@ -139,6 +180,14 @@ def with_unused_rows(mapped: MappedBatch, columns: SourceColumns, line_type: pa.
     )
     for name in _BLANK_ON_UNUSED:
         extra[name] = constant(None, count)
+    period = (extra["charge_period_start"], extra["charge_period_end"])
+    if all(pa.types.is_string(values.type) for values in period):
+        extra["charge_period_start"], extra["charge_period_end"] = _active_periods(
+            *period,
+            pc.take(columns.text("reservation/StartTime"), index),
+            pc.take(columns.text("reservation/EndTime"), index),
+            is_ri,
+        )
     origins = [json.dumps({"x_unused_commitment_of": kind}) for kind in pc.take(line_type, index).to_pylist()]
     columns.ctx.expand(index)
     parent_effective = pc.if_else(derive, pa.scalar("0", pa.string()), effective)
