@@ -47,6 +47,13 @@ USED_TYPES = ("DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation
 UNUSED_FROM = ("RIFee", "SavingsPlanRecurringFee")
 _NORMALISED = ("lineItem/NormalizedUsageAmount", "reservation/UnusedNormalizedUnitQuantity")
 _HOURS = ("lineItem/UsageAmount", "reservation/UnusedQuantity")
+_EMPTY = (
+    "commitment_discount_category",
+    "commitment_discount_type",
+    "commitment_discount_status",
+    "commitment_discount_quantity",
+    "commitment_discount_unit",
+)
 _BLANK_ON_UNUSED = (
     "consumed_quantity",
     "consumed_unit",
@@ -78,6 +85,12 @@ def commitment_columns(
     has_ri = pc.is_valid(reservation)
     null = pa.scalar(None, pa.string())
     commitment_id = pc.coalesce(savings_plan, reservation)
+    if commitment_id.null_count == len(commitment_id):  # no commitment in this batch (the common case)
+        return {
+            "pricing_category": pricing_category,
+            "commitment_discount_id": commitment_id,
+            **{name: constant(None, columns.length) for name in _EMPTY},
+        }
     used = pc.and_(_where(line_type, *USED_TYPES), pc.is_valid(commitment_id))
     used_column, _, unit = _quantity_sources(columns)
     discounted = pc.and_(_where(line_type, "DiscountedUsage"), has_ri)
@@ -148,14 +161,15 @@ def _active_periods(
 def with_unused_rows(mapped: MappedBatch, columns: SourceColumns, line_type: pa.Array) -> MappedBatch:
     """``mapped`` plus one derived Unused row per fee row with a nonzero unused part (module contract)."""
     effective = mapped.columns["effective_cost"]
-    derive = pc.and_(
-        pc.and_(_where(line_type, *UNUSED_FROM), pc.is_valid(mapped.columns["commitment_discount_id"])),
-        _nonzero(effective),
-    )
-    index = pc.indices_nonzero(derive)
+    fee = pc.and_(_where(line_type, *UNUSED_FROM), pc.is_valid(mapped.columns["commitment_discount_id"]))
+    if not pc.any(fee).as_py():
+        return mapped  # most batches: no fee row, nothing read row by row
+    candidates = pc.indices_nonzero(fee)
+    index = pc.filter(candidates, _nonzero(pc.take(effective, candidates)))
     count = len(index)
     if count == 0:
         return mapped
+    derive = pc.is_in(pa.array(range(columns.length), pa.uint64()), value_set=index.cast(pa.uint64()))
     _, unused_column, unit = _quantity_sources(columns)
     unused_quantity = pc.take(columns.text(unused_column), index)
     is_ri = pc.equal(pc.take(line_type, index), "RIFee")
