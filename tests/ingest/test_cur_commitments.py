@@ -220,3 +220,22 @@ def test_an_ri_bought_inside_the_month_is_idle_only_from_its_start(tmp_path: Pat
     assert fee["charge_period_start"].isoformat() == "2024-03-01T00:00:00+00:00"  # the fee row is untouched
     # unchanged fixture: the RI's term covers the whole month, so the derived row keeps the RIFee's period
     assert _line(_rows(), 3, "Unused")["charge_period_start"].isoformat() == "2024-03-01T00:00:00+00:00"
+
+
+def test_a_negation_row_adds_no_list_cost(tmp_path: Path) -> None:
+    """If a negation row carried the covered usage's on-demand cost, coverage would count it twice."""
+    with CUR.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        rows = list(reader)
+    for row in rows:
+        if row["lineItem/LineItemType"] == "SavingsPlanNegation":
+            row["pricing/publicOnDemandCost"] = row["lineItem/UnblendedCost"].lstrip("-")
+    path = tmp_path / "negation_priced.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    out = _rows(path)
+    assert [_line(out, n)["list_cost"] for n in (37, 40)] == ["0", "0"]
+    assert _line(out, 39)["list_cost"] == "1.70"  # the covered row keeps its on-demand equivalent

@@ -13,6 +13,8 @@ Contract:
   ``SavingsPlanCoveredUsage``, which also get PricingCategory ``Committed``) and on ``SavingsPlanNegation`` (the offset of that usage's on-demand
   charge); null on the fee rows (``RIFee``, ``SavingsPlanRecurringFee``, ``SavingsPlanUpfrontFee``,
   ``Fee``), which are Purchases.
+- ListCost of ``SavingsPlanNegation`` rows is 0: a negation only offsets the covered row's on-demand charge,
+  whose on-demand equivalent the covered row already carries (coverage and savings would count it twice).
 - CommitmentDiscountQuantity (RIs only; a Savings Plan's quantity is money and is left null): the used rows
   carry ``lineItem/NormalizedUsageAmount`` and the unused rows ``reservation/UnusedNormalizedUnitQuantity``
   (unit ``Normalized Units``) when the file has both columns, else ``lineItem/UsageAmount`` and
@@ -75,10 +77,11 @@ def _quantity_sources(columns: SourceColumns) -> tuple[str, str, str]:
 
 
 def commitment_columns(
-    columns: SourceColumns, line_type: pa.Array, pricing_category: pa.Array
+    columns: SourceColumns, line_type: pa.Array, pricing_category: pa.Array, list_cost: pa.Array
 ) -> dict[str, pa.Array]:
-    """The FOCUS commitment columns of a CUR batch's own rows, and PricingCategory ``Committed`` on the usage
-    a commitment paid for (module contract); ``pricing_category`` is the one read from the purchase option."""
+    """The FOCUS commitment columns of a CUR batch's own rows, PricingCategory ``Committed`` on the usage a
+    commitment paid for and the negations' ListCost (module contract); ``pricing_category`` is the one read
+    from the purchase option, ``list_cost`` the one read from ``pricing/publicOnDemandCost``."""
     savings_plan = columns.text("savingsPlan/SavingsPlanARN")
     reservation = columns.text("reservation/ReservationARN")
     has_sp = pc.is_valid(savings_plan)
@@ -87,6 +90,7 @@ def commitment_columns(
     commitment_id = pc.coalesce(savings_plan, reservation)
     if commitment_id.null_count == len(commitment_id):  # no commitment in this batch (the common case)
         return {
+            "list_cost": list_cost,
             "pricing_category": pricing_category,
             "commitment_discount_id": commitment_id,
             **{name: constant(None, columns.length) for name in _EMPTY},
@@ -98,6 +102,9 @@ def commitment_columns(
         _where(line_type, "DiscountedUsage", "SavingsPlanCoveredUsage"), pc.is_valid(commitment_id)
     )
     return {
+        "list_cost": pc.if_else(
+            _where(line_type, "SavingsPlanNegation"), pa.scalar("0", pa.string()), list_cost
+        ),
         "pricing_category": pc.if_else(paid_for, "Committed", pricing_category),
         "commitment_discount_id": commitment_id,
         "commitment_discount_category": pc.if_else(has_sp, "Spend", pc.if_else(has_ri, "Usage", null)),

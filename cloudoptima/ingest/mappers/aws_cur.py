@@ -8,7 +8,8 @@ Deliberate differences from those rules, each because FOCUS 1.x changed since th
 - ChargeFrequency: usage line types -> ``Usage-Based``, ``Fee``/``SavingsPlanUpfrontFee`` -> ``One-Time``,
   ``RIFee``/``SavingsPlanRecurringFee``/``Tax`` -> ``Recurring`` (the rules map every Anniversary bill row
   to Recurring, which mislabels usage).
-- ListCost = ``pricing/publicOnDemandCost`` (AWS's own product of rate and amount, kept exact).
+- ListCost = ``pricing/publicOnDemandCost`` (AWS's own product of rate and amount, kept exact); 0 on
+  ``SavingsPlanNegation`` rows (see ``aws_commitments``).
 - ServiceName = ``product/ProductName`` when present, else ``lineItem/ProductCode``.
 - Discount line types and ``SavingsPlanNegation`` are flagged ``negative_ok`` (negative by nature).
 BilledCost = NetUnblendedCost when present, else UnblendedCost; EffectiveCost follows the rules' CASE.
@@ -184,7 +185,6 @@ def map_batch(columns: SourceColumns) -> MappedBatch:
         "effective_cost": _effective_cost(columns, line_type, unblended),
         "invoice_id": text("bill/InvoiceId"),
         "invoice_issuer_name": pc.fill_null(text("bill/InvoicingEntity"), "Amazon Web Services, Inc."),
-        "list_cost": text("pricing/publicOnDemandCost"),
         "list_unit_price": text("pricing/publicOnDemandRate"),
         "pricing_quantity": usage_amount,
         "pricing_unit": text("pricing/unit"),
@@ -200,7 +200,7 @@ def map_batch(columns: SourceColumns) -> MappedBatch:
         "sub_account_id": text("lineItem/UsageAccountId"),
         "sub_account_name": text("lineItem/UsageAccountName"),
         "tags": _tags(columns),
-        **commitment_columns(columns, line_type, pricing),
+        **commitment_columns(columns, line_type, pricing, text("pricing/publicOnDemandCost")),
     }
     negative_ok = pc.fill_null(pc.is_in(line_type, value_set=pa.array(_NEGATIVE_BY_NATURE)), False)
     batch = MappedBatch(
