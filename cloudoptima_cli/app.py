@@ -10,6 +10,7 @@ from cloudoptima_cli.data import data_app
 from cloudoptima_cli.db import db_app
 from cloudoptima_cli.keys import secrets_app
 from cloudoptima_cli.prices import prices_app
+from cloudoptima_cli.recommendations import recommendations_app
 from cloudoptima_cli.report import report_app
 from cloudoptima_cli.sandbox import sandbox_app
 from cloudoptima_cli.users import users_app
@@ -38,6 +39,7 @@ app.command("eval", context_settings=PASS_THROUGH)(app_processes.run_eval)
 app.command()(collect.collect)
 app.command()(app_processes.mcp)
 app.add_typer(users_app, name="users")
+app.add_typer(recommendations_app, name="recommendations")
 app.add_typer(report_app, name="report")
 app.add_typer(data_app, name="data")
 

@@ -83,6 +83,14 @@ class RecommendationLifecycle:
         self._users = _Users(session, organization_id)
         self._now = now
 
+    @property
+    def organization_id(self) -> uuid.UUID:
+        return self._org
+
+    def get(self, recommendation_id: uuid.UUID) -> RecommendationRow:
+        """One recommendation of the organisation; ``LookupError`` naming the id when there is none."""
+        return self._get(recommendation_id)
+
     def _get(self, recommendation_id: uuid.UUID) -> RecommendationRow:
         row = self._recs.get(recommendation_id)
         if row is None:
