@@ -9,7 +9,8 @@ Contract:
   present, else the action derived from the service prefix and the operation that failed. Codes that say
   the credentials themselves are refused (:data:`REFUSED_CODES`: unknown key, bad signature, expired token)
   become :class:`CredentialsError` without a permission.
-- 5xx, timeouts and connection failures become :class:`ProviderUnavailableError` (retryable).
+- 5xx, timeouts, connection failures and answers botocore cannot parse (an HTML error page: ``ResponseParserError``)
+  become :class:`ProviderUnavailableError` (retryable).
 - Any other client error becomes a plain :class:`ProviderError` carrying AWS's code and message.
 - Messages carry the AWS error code, the operation and AWS's own message; never request parameters,
   headers or credentials.
@@ -29,6 +30,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from cloudoptima.clouds.protocol import (
     CredentialsError,
@@ -132,6 +134,8 @@ def translate(error: Exception, service: str) -> ProviderError:
         return ProviderUnavailableError(f"{service}: endpoint unreachable ({type(error).__name__})")
     if isinstance(error, BotoCoreError):
         return ProviderError(f"{service}: {type(error).__name__}")
+    if isinstance(error, ResponseParserError):
+        return ProviderUnavailableError(f"{service}: unparseable answer (ResponseParserError)")
     raise error
 
 
@@ -140,5 +144,5 @@ def aws_errors(service: str) -> Iterator[None]:
     """Run a block of calls to ``service``; botocore errors leave it as protocol errors."""
     try:
         yield
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, ResponseParserError) as error:
         raise translate(error, service) from error

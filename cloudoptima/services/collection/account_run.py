@@ -256,8 +256,9 @@ def _collect_locked(
             connection,
             first_sync=state.plan.first_sync,
         )
-        if (row.settings or {}).get("commitment_inventory"):
-            # Owned RIs / Savings Plans and their expiry notices (opt-in per account): best effort.
+        if (row.settings or {}).get("commitment_inventory", True):
+            # Owned RIs / reservations / Savings Plans / CUDs and their expiry notices (on unless the
+            # account's settings say ``commitment_inventory: false``): best effort, never a failed collection.
             collect_owned_commitments(context, ref, provider, row.account_identifier, connection)
         state.forecast, _ = run.attempt(
             "forecast",
