@@ -1,5 +1,6 @@
 """``GET /v1/savings`` nets what the bill holds besides the saving (#22): the safety snapshot an execution kept
-and the one kept by hand (linked from the inventory), a price cut after a resize, and a month's 31 days."""
+and the one kept by hand (linked from the inventory), a successor a step reported under a new id, a price cut
+after a resize, and a month's 31 days."""
 
 from __future__ import annotations
 
@@ -66,8 +67,20 @@ def _seed(engine: Engine, org: uuid.UUID) -> dict[str, uuid.UUID]:
         by_tool = _rec(org, "vol-1", "snapshot_and_delete_disk", "8.00")
         by_hand = _rec(org, "vol-3", "snapshot_and_delete_disk", "8.00")
         resize = _rec(org, "i-2", "resize", "70.13")
-        session.add_all([by_tool, by_hand, resize])
+        replaced = _rec(org, "i-4", "resize", "70.13")  # a provider that resizes under a new id
+        session.add_all([by_tool, by_hand, resize, replaced])
         session.flush()
+        successor = PolicyExecution(
+            organization_id=org, recommendation_id=replaced.id, status="completed", kind="remediation"
+        )
+        session.add(successor)
+        session.flush()
+        session.add(
+            ExecutionEvent(
+                organization_id=org, execution_id=successor.id, kind="step", key="0",
+                data={"status": "succeeded", "resource_id": "i-4", "after": {"replacement_id": "i-4b"}},
+            )
+        )  # fmt: skip
         execution = PolicyExecution(
             organization_id=org, recommendation_id=by_tool.id, status="completed", kind="remediation"
         )
@@ -99,10 +112,12 @@ def _seed(engine: Engine, org: uuid.UUID) -> dict[str, uuid.UUID]:
                 _row(org, d, "i-2", "m5.large.OnDemand", "Hours", Decimal(24), "0.096" if i < 2 else "0.08")
                 for i, d in enumerate(AFTER)
             ),
+            *(_row(org, d, "i-4", "m5.xlarge.OnDemand", "Hours", Decimal(24), "0.192") for d in BEFORE),
+            *(_row(org, d, "i-4b", "m5.large.OnDemand", "Hours", Decimal(24), "0.096") for d in AFTER),
         ]
         session.add_all(rows)
         session.commit()
-        return {"vol-1": by_tool.id, "vol-3": by_hand.id, "i-2": resize.id}
+        return {"vol-1": by_tool.id, "vol-3": by_hand.id, "i-2": resize.id, "i-4": replaced.id}
 
 
 def test_the_ledger_nets_kept_snapshots_price_changes_and_month_length(
@@ -131,6 +146,12 @@ def test_the_ledger_nets_kept_snapshots_price_changes_and_month_length(
     vm = items["i-2"]
     assert Decimal(vm["realised_monthly"]) == Decimal("70.13")  # not 78.48: the cut is not a saving
     assert Decimal(vm["price_effect_monthly"]) == Decimal("-8.35") and vm["replacement_ids"] == []
+    successor = items["i-4"]  # the successor's cost counts: 0.192 → 0.096 an hour saved half
+    assert (successor["replacement_ids"], Decimal(successor["realised_monthly"])) == (
+        ["i-4b"],
+        Decimal("70.13"),
+    )
+    assert Decimal(successor["replacement_monthly"]) == Decimal("70.13")
     (basis,) = vm["prices"]
     assert basis["price_key"] == "m5.large.OnDemand|Hours" and basis["basis"] == "first_after_day"
     assert Decimal(basis["reference_unit_price"]) == Decimal("0.096")
@@ -138,6 +159,6 @@ def test_the_ledger_nets_kept_snapshots_price_changes_and_month_length(
     rules = client.get("/v1/savings/by-rule", headers=org.headers("viewer")).json()["rules"]
     netting = {r["rule_id"]: (r["price_effect_monthly"], r["replacement_monthly"]) for r in rules}
     assert {k: (Decimal(a), Decimal(b)) for k, (a, b) in netting.items()} == {
-        "resize": (Decimal("-8.35"), Decimal(0)),
+        "resize": (Decimal("-8.35"), Decimal("70.13")),
         "snapshot_and_delete_disk": (Decimal(0), Decimal("5.00")),
     }
