@@ -1,4 +1,4 @@
-"""``cloudoptima worker``, ``cloudoptima mcp`` and ``cloudoptima eval``: commands that become an app-layer
+"""``cloudoptima worker``, ``gateway``, ``mcp`` and ``eval``: commands that become an app-layer
 process. Each checks its arguments and the environment, then replaces this process with the matching
 :mod:`cloudoptima_cli.entry_points` process (a fresh interpreter, the same pid for supervisors).
 """
@@ -47,6 +47,14 @@ def worker(
     if threads is not None:
         args += ["--threads", str(threads)]
     _become("worker", args)
+
+
+def gateway(
+    host: Annotated[str, typer.Option("--host", help="Bind address (0.0.0.0 in a container).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port.")] = 8000,
+) -> None:
+    """Serve the REST API, the console and /mcp (what a container runs; settings from the environment)."""
+    _become("gateway", ["--host", host, "--port", str(port)])
 
 
 def mcp(
