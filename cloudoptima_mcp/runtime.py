@@ -12,6 +12,8 @@ Remediation: :meth:`Runtime.remediation_starter` starts workflows through ``clou
 Reports: ``reports`` (the configuration ``runtime_from_settings`` builds from settings, as the gateway does)
 and :meth:`Runtime.report_starter`, which starts ``GenerateReport`` through
 ``cloudoptima_workflows.client.start_report_generation``, the helper the REST API uses.
+Tickets: ``tickets`` (credential keys, localhost rule and console links from settings, as the gateway uses) lets
+``recommendation_ticket`` open tracker tickets.
 Tools run in worker threads, so all three hop back to the event loop with ``anyio.from_thread``. The Temporal
 client connects lazily on the first remediation request (``TEMPORAL_ADDRESS``); without an address the
 tools report that remediation is unavailable.
@@ -29,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from cloudoptima.services.reports import ReportsConfig, reports_config_from_settings
+from cloudoptima.services.ticket_settings import TicketsConfig, tickets_config_from_settings
 from cloudoptima.settings import Settings, SettingsError
 from cloudoptima.storage.engine import make_engine, session_factory
 from cloudoptima_mcp.identity import Identity
@@ -71,6 +74,7 @@ class Runtime:
     now: Callable[[], datetime] = _utcnow
     engine: Engine | None = None
     reports: ReportsConfig | None = None
+    tickets: TicketsConfig | None = None
 
     def tool_context(self, identity: Identity) -> ToolContext:
         starter = self.remediation_starter if self.temporal_client or self.temporal_address else None
@@ -84,6 +88,7 @@ class Runtime:
             reports=self.reports,
             start_report=self.report_starter if starter is not None else None,
             principal=identity.principal,
+            tickets=self.tickets,
             cache=self.cache,
             now=self.now,
         )
@@ -199,4 +204,5 @@ def runtime_from_settings(settings: Settings) -> Runtime:
         temporal_ui_url=settings.resolved_temporal_ui_url(),
         engine=engine,
         reports=reports_config_from_settings(settings),
+        tickets=tickets_config_from_settings(settings),
     )

@@ -63,6 +63,10 @@ TOOLSETS: Mapping[str, Toolset] = {
         "savings recommendations, their impact preview and lifecycle decisions",
         ("recommendations_list", "recommendation_impact_preview", "recommendation_decide"),
     ),
+    "lifecycle": Toolset(
+        "what happened to a recommendation: its owner, due date and every lifecycle transition",
+        ("recommendation_history",),
+    ),
     "budgets": Toolset("budgets with spend, forecast and status", ("budgets_status",)),
     "policies": Toolset("automation policies", ("policies_list",)),
     "remediation": Toolset(
@@ -102,6 +106,10 @@ TOOLSETS: Mapping[str, Toolset] = {
     "savings": Toolset(
         "savings that are proven: realised vs estimated from the bill, per recommendation and per rule",
         ("realised_savings",),
+    ),
+    "tickets": Toolset(
+        "hand a recommendation to a team's tracker (GitHub Issues, Jira, webhook) and read its ticket's state",
+        ("recommendation_ticket",),
     ),
     "commitments": Toolset(
         "reservations, savings plans, committed-use discounts: utilisation and coverage from the billing data",

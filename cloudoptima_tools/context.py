@@ -25,6 +25,7 @@ from cloudoptima.domain.rbac import Role, has_permission
 from cloudoptima.domain.recommendations import PriceCatalog
 from cloudoptima.services.price_catalog import price_catalog_for
 from cloudoptima.services.reports import ReportsConfig
+from cloudoptima.services.ticket_settings import TicketsConfig
 from cloudoptima.storage.tenancy import scope, tenant_session
 from cloudoptima_tools.cache import ResultCache
 
@@ -143,6 +144,8 @@ class ToolContext:
     principal: str = "unknown"
     """Who is calling (user id or API key prefix), recorded by tools that start work."""
     prices: PriceCatalog | None = None
+    tickets: TicketsConfig | None = None
+    """Credential keys and links to open tracker tickets (``recommendation_ticket`` needs it to create)."""
     cache: ResultCache = field(default_factory=ResultCache)
     now: Callable[[], datetime] = _utcnow
 

@@ -20,6 +20,7 @@ from cloudoptima_tools.platform import (
     budgets,
     policies,
     recommendation_lifecycle,
+    recommendation_ticket,
     recommendations,
 )
 from cloudoptima_tools.platform.anomalies import (
@@ -57,6 +58,7 @@ TOOLS: list[ToolSpec[Any, Any]] = [
     *anomalies.TOOLS,
     *recommendations.TOOLS,
     *recommendation_lifecycle.TOOLS,
+    *recommendation_ticket.TOOLS,
     *budgets.TOOLS,
     *policies.TOOLS,
     *approvals.TOOLS,

@@ -26,6 +26,8 @@ REFUSED_BY_DEFAULT = {
     "cost_by_allocation": "dimension: no allocation dimension 'team'",
     # a decision changes a shared seeded recommendation: refused here, checked in tests/tools/test_recommendation_decide.py
     "recommendation_decide": "recommendation_id",
+    # needs a tracker (a strict fake): checked in tests/mcp/test_ticket_tool.py
+    "recommendation_ticket": "recommendation_id",
 }
 """Need a report and a Temporal worker: tests/tools/test_report_tools.py covers them (MCP session included)."""
 ID_TOOLS = (

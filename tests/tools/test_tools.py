@@ -41,6 +41,7 @@ def test_catalog_declares_behaviour_and_budgets() -> None:
     changing = [s.name for s in specs if not s.read_only]
     assert changing == [
         "recommendation_decide",
+        "recommendation_ticket",
         "request_remediation",
         "approve_remediation",
         "reject_remediation",
