@@ -5,6 +5,10 @@ Decisions: ``accept`` (``owner_user_id`` of the organisation + ``due_date``), ``
 finding on the same resources again), ``reopen``. The lifecycle graph is checked
 (``cloudoptima.domain.recommendation_lifecycle``): a refused decision names the current status. The change,
 its history row and its audit row (channel ``mcp``) commit together.
+
+``recommendation_history`` (read-only, opt-in toolset ``lifecycle``; the chat uses it for "what happened to
+recommendation X"): the recommendation's title, lifecycle state, owner (e-mail) and due date, and its
+transitions oldest first (who, when, from → to, why), the latest :data:`HISTORY_SHOWN`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pydantic import BaseModel, Field
 from cloudoptima.domain.recommendation_lifecycle import LIFECYCLE_NAME, TransitionRefused
 from cloudoptima.services.audit import SYSTEM_ACTOR, AuditActor
 from cloudoptima.services.recommendation_lifecycle import LifecycleInputError, RecommendationLifecycle
-from cloudoptima.storage.models import Recommendation
+from cloudoptima.storage.models import Recommendation, User
 from cloudoptima_tools.context import ToolContext
 from cloudoptima_tools.platform.ids import parse_id
 from cloudoptima_tools.spec import ToolInput, ToolInputError, ToolNotFoundError, ToolSpec
@@ -44,6 +48,23 @@ class Transition(BaseModel):
     actor: str
     reason: str | None
     at: datetime
+
+
+HISTORY_SHOWN = 20
+
+
+class HistoryInput(ToolInput):
+    recommendation_id: str = Field(description="Id returned by recommendations_list.")
+
+
+class HistoryOutput(BaseModel):
+    id: str
+    title: str
+    lifecycle: str
+    owner: str | None = Field(description="The owner's e-mail (accepted ones).")
+    due_date: date | None
+    history: list[Transition] = Field(description="Latest 20 lifecycle transitions, oldest first.")
+    transitions: int
 
 
 class DecideOutput(BaseModel):
@@ -127,6 +148,33 @@ def recommendation_decide(ctx: ToolContext, params: DecideInput) -> DecideOutput
         )
 
 
+def recommendation_history(ctx: ToolContext, params: HistoryInput) -> HistoryOutput:
+    """See module contract."""
+    rec_id = parse_id(params.recommendation_id, "recommendation")
+    with ctx.read_session() as session:
+        lc = RecommendationLifecycle(session, ctx.organization_id, now=ctx.now)
+        try:
+            row = lc.get(rec_id)
+        except LookupError as exc:
+            raise ToolNotFoundError(str(exc)) from exc
+        owner = session.get(User, row.owner_user_id) if row.owner_user_id else None
+        steps = [
+            Transition(
+                from_status=t.from_status, to_status=t.to_status, actor=t.actor, reason=t.reason, at=t.at
+            )
+            for t in lc.history(rec_id)
+        ]
+        return HistoryOutput(
+            id=str(row.id),
+            title=row.title,
+            lifecycle=LIFECYCLE_NAME.get(row.status, row.status),
+            owner=owner.email if owner is not None else None,
+            due_date=row.due_date,
+            history=steps[-HISTORY_SHOWN:],
+            transitions=len(steps),
+        )
+
+
 TOOLS: list[ToolSpec[Any, Any]] = [
     ToolSpec(
         name="recommendation_decide",
@@ -145,6 +193,22 @@ TOOLS: list[ToolSpec[Any, Any]] = [
         read_only=False,
         destructive=False,
         idempotent=False,
+        max_output_tokens=4_000,
+    ),
+    ToolSpec(
+        name="recommendation_history",
+        domain="platform",
+        title="What happened to a recommendation",
+        description=(
+            "A recommendation's lifecycle: its state, owner and due date, and every transition (accepted, "
+            "snoozed, dismissed, marked false positive, applied, returned after a failed execution) with who, "
+            "when and why, oldest first.\n"
+            'Example: {"recommendation_id": "9a1b…"}'
+        ),
+        input_model=HistoryInput,
+        output_model=HistoryOutput,
+        handler=recommendation_history,
+        permission="read:recommendations",
         max_output_tokens=4_000,
     ),
 ]

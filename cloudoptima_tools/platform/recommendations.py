@@ -8,12 +8,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from cloudoptima.services.account_names import account_names
 from cloudoptima.services.recommendation_filters import FilterError, lifecycle_filter
 from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
 from cloudoptima.services.recommendations import RecommendationService
-from cloudoptima.storage.models import Recommendation
+from cloudoptima.storage.models import Recommendation, User
 from cloudoptima_tools.context import ToolContext
 from cloudoptima_tools.findings import savings_total
 from cloudoptima_tools.platform.ids import parse_id
@@ -74,7 +75,7 @@ class RecommendationSummary(BaseModel):
     confidence: Decimal | None
     resource_ids: list[str]
     actions: list[str] = Field(description="Provider action kinds a remediation would run.")
-    owner_user_id: str | None = None
+    owner: str | None = Field(default=None, description="The owner's e-mail (accepted ones).")
     due_date: date | None = None
 
 
@@ -104,7 +105,6 @@ def _rec_summary(row: Recommendation) -> RecommendationSummary:
         confidence=row.confidence,
         resource_ids=list(row.resource_ids or [])[:20],
         actions=[str(a.get("type")) for a in row.actions or []],
-        owner_user_id=str(row.owner_user_id) if row.owner_user_id else None,
         due_date=row.due_date,
     )
 
@@ -155,8 +155,23 @@ def recommendations_list(ctx: ToolContext, params: RecommendationsInput) -> Reco
     page, cursor = page_of(params, rows[offset : offset + params.limit + 1], len(rows), offset)
     with ctx.read_session() as session:
         names = account_names(session, ctx.organization_id, (r.account_identifier for r in page))
+        owners = {r.owner_user_id for r in page if r.owner_user_id is not None}
+        emails = dict(
+            session.execute(
+                select(User.id, User.email).where(
+                    User.organization_id == ctx.organization_id, User.id.in_(owners)
+                )
+            ).all()
+            if owners
+            else []
+        )
     items = [
-        _rec_summary(r).model_copy(update={"account_name": names.get(r.account_identifier or "")})
+        _rec_summary(r).model_copy(
+            update={
+                "account_name": names.get(r.account_identifier or ""),
+                "owner": emails.get(r.owner_user_id) if r.owner_user_id else None,
+            }
+        )
         for r in page
     ]
     return RecommendationsOutput(

@@ -108,15 +108,24 @@ def test_list_filters_owner_and_overdue_by_the_callers_clock(
     accept = {"recommendation_id": str(rec), "decision": "accept", "owner_user_id": str(user)}
     run_tool(SPECS["recommendation_decide"], ctx, {**accept, "due_date": "2026-06-01"})
     mine = run_tool(listing, ctx, {"owner": "me"})  # accepted implied by an owner
-    assert [(i.id, i.owner_user_id, i.due_date) for i in mine.items] == [
-        (str(rec), str(user), date(2026, 6, 1))
-    ]
+    with Session(engine) as session:
+        email = session.get_one(User, user).email
+    assert [(i.id, i.owner, i.due_date) for i in mine.items] == [(str(rec), email, date(2026, 6, 1))]
     assert run_tool(listing, ctx, {"overdue": True}).items == []  # due 06-01, the caller's day is 05-04
     later = ToolContext(**{**ctx.__dict__, "now": lambda: datetime(2026, 6, 2, tzinfo=UTC)})
     assert [i.id for i in run_tool(listing, later, {"overdue": True}).items] == [str(rec)]
     assert [i.id for i in run_tool(listing, ctx, {"status": None}).items] == [str(rec)]  # null: every status
     with pytest.raises(ToolInputError, match="overdue: only accepted recommendations have a due date"):
         run_tool(listing, ctx, {"status": "active", "overdue": True})
+    story = run_tool(
+        SPECS["recommendation_history"], _ctx(engine, org, user, "viewer"), {"recommendation_id": str(rec)}
+    )
+    assert (story.lifecycle, story.owner, story.transitions) == ("accepted", email, 1)
+    assert [(h.from_status, h.to_status, h.actor) for h in story.history] == [
+        ("active", "accepted", f"user:{user}")
+    ]
+    with pytest.raises(ToolNotFoundError):
+        run_tool(SPECS["recommendation_history"], ctx, {"recommendation_id": str(uuid.uuid4())})
     with pytest.raises(
         ToolInputError, match=r"owner: 'someone@example\.com' is not a user of the organisation"
     ):
