@@ -6,7 +6,8 @@
 30 days), and sends one notice per commitment and threshold, ever: a row of ``commitment_expiry_notices``
 records it in the caller's transaction (a rolled-back run notifies no one and is sent again). Severity
 ``warning`` (``critical`` at 7 days or fewer left); title ``<kind> <id> expires in <n> days``; facts
-account, provider, kind, type, region, instance type and count or hourly commitment, term, start, end;
+account, provider, kind, type, region, instance type and count, hourly commitment or CUD vCPU and memory,
+term, start, end;
 link ``/v1/commitments``; key ``commitment.expiring:<owned commitment row id>:<threshold>``.
 """
 
@@ -30,7 +31,11 @@ EXPIRY_THRESHOLDS: Final[tuple[int, ...]] = (30,)
 """Days ahead at which an owned commitment's coming end is announced (once per threshold)."""
 CRITICAL_DAYS: Final = 7
 _PATH: Final = "/v1/commitments"
-_KIND = {"reserved_instance": "Reserved Instance", "savings_plan": "Savings Plan"}
+_KIND = {
+    "reserved_instance": "Reserved Instance",
+    "savings_plan": "Savings Plan",
+    "committed_use": "Committed Use Discount",
+}
 
 
 def notify_commitments_expiring(
@@ -84,6 +89,8 @@ def notify_commitments_expiring(
                 f"{row['instance_count']} x {row['instance_type']}"
                 if row["instance_type"]
                 else f"{row['hourly_commitment'].normalize()} {row['currency']}/h"
+                if row["hourly_commitment"] is not None
+                else f"{row['vcpus'] or 0} vCPU, {row['memory_mb'] or 0} MB of {row['instance_family'] or 'any'}"
             )
             notice = Notice(
                 event_type=NoticeEventType.COMMITMENT_EXPIRING,
