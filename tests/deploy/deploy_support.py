@@ -67,13 +67,18 @@ def throwaway_secrets() -> dict[str, str]:
     }
 
 
-def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
-    """Every non-empty YAML document of ``path``; a parse error names the file and line."""
+def yaml_documents(text: str, origin: str) -> list[dict[str, Any]]:
+    """Every non-empty YAML document of ``text``; a parse error names ``origin`` and the line."""
     try:
-        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
-        raise AssertionError(f"{path.relative_to(ROOT)}: {exc}") from exc
+        raise AssertionError(f"{origin}: {exc}") from exc
     return [doc for doc in documents if doc is not None]
+
+
+def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
+    """Every non-empty YAML document of the file ``path``."""
+    return yaml_documents(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
 
 
 @cache
