@@ -86,6 +86,17 @@ def savings(
             m.confidence.value if m.confidence else "-",
         )
     console.print(table)
+    for row in answer.ledger.items:
+        m = row.measurement
+        netted = []
+        if m.price_effect_monthly:
+            netted.append(f"price changes {m.currency} {m.price_effect_monthly}/month not counted")
+        if m.replacement_ids:
+            netted.append(
+                f"counts {', '.join(m.replacement_ids)} ({m.currency} {m.replacement_monthly}/month) it kept"
+            )
+        if netted:
+            console.print(f"netted: {row.title}: {'; '.join(netted)}", highlight=False, soft_wrap=True)
     for rule in answer.by_rule.rules:
         if rule.flagged:
             console.print(
