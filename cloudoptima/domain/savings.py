@@ -78,9 +78,11 @@ class Measurement(_Model):
     after_start: date | None = None
     window_days: int
     before_daily: Decimal | None = None
-    """Σ cost of the before window / days the resources billed in it."""
+    """Σ cost of the before window / days the resources billed in it (a per-month price counted at
+    ``cost × days of its billing period / 30.4375``: :mod:`cloudoptima.services.savings_netting`)."""
     after_daily: Decimal | None = None
-    """Σ cost of the after window / N (a day without a cost row cost nothing: a deleted resource)."""
+    """Σ cost of the after window at the reference prices, replacement resources included, / N (a day without
+    a cost row cost nothing: a deleted resource)."""
     realised_daily: Decimal | None = None
     realised_monthly: Decimal | None = None
     """``realised_daily × 30.4375``, rounded to cents half-even."""
