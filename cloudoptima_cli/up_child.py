@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +70,12 @@ def start_up_child(
     cwd: Path | None = None,
     timeout: float = 240,
     poll_seconds: float = 0.2,
+    extra_env: Mapping[str, str] | None = None,
 ) -> UpChild:
     """Start ``python -m cloudoptima_cli up --state-dir state_dir`` on free ports and wait until it is healthy.
 
     ``console_dir`` serves a built console (``CLOUDOPTIMA_CONSOLE_DIR``); ``capture_output`` keeps the child's
-    output for errors and ``stop()`` (otherwise discarded)."""
+    output for errors and ``stop()`` (otherwise discarded); ``extra_env`` adds settings of the child's own."""
     ports: set[int] = set()
     while len(ports) < 5:
         ports.add(free_port())
@@ -82,6 +84,7 @@ def start_up_child(
     env["PYTHONUNBUFFERED"] = "1"
     if console_dir is not None:
         env["CLOUDOPTIMA_CONSOLE_DIR"] = str(console_dir)
+    env.update(extra_env or {})
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "cloudoptima_cli", "up", "--state-dir", str(state_dir)),

@@ -5,7 +5,8 @@ Contract:
   machine with it): ``cloudoptima up`` as a subprocess on free ports with a fresh state
   directory (``cloudoptima_cli.up_child``, which the console benchmark starts too), exactly as ``tests/e2e``
   starts it (embedded Postgres, Redis and Temporal, worker, gateway serving
-  the console from ``web/dist``, the demo organisation with the sandbox estate loaded); stopped with Ctrl-C.
+  the console from ``web/dist``, the demo organisation with the sandbox estate loaded; tracker and channel URLs on
+  localhost over http accepted, for the fakes tests start); stopped with Ctrl-C.
 - ``browser`` (once for this folder): ``/usr/bin/chromium`` (``CHROMIUM`` overrides) through Playwright's
   ``executable_path`` with the flags this machine needs; no browser is ever downloaded. Missing: every browser
   test skips, saying how to install it (``make test`` installs it when run as root). Playwright's async API on
@@ -93,7 +94,9 @@ def _needs_chromium(chromium_path: Path) -> None:
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("browser-stack") / "state"
-    child = start_up_child(state, console_dir=CONSOLE_INDEX.parent, cwd=REPO)
+    # Receivers the tests start (the ticket tracker fakes) listen on 127.0.0.1 over http.
+    local = {"NOTIFICATIONS_ALLOW_INSECURE_LOCALHOST": "true"}
+    child = start_up_child(state, console_dir=CONSOLE_INDEX.parent, cwd=REPO, extra_env=local)
     try:
         credentials = child.credentials()
         yield Stack(

@@ -3,6 +3,7 @@
 - The demo admin opens a recommendation from ``/recommendations``, runs its dry run, sees the result, and
   requests the remediation: the execution the screen names is pending approval in the API.
 - A viewer (invited and signed up through the API) sees the same detail page without apply or dismiss.
+- The admin connects a ticket tracker (a strict local GitHub fake) and creates a ticket from a detail page.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import CONSOLE_INDEX, PageLog, Stack
+from tests.gateway.fake_trackers import GITHUB_TOKEN, REPO, FakeTrackers
 
 pytestmark = pytest.mark.e2e
 
@@ -140,3 +142,52 @@ async def test_a_viewer_sees_no_apply_button(page: Page, page_log: PageLog, stac
     await expect(page.get_by_test_id("nav-recommendations")).to_be_visible()
     await expect(page.get_by_test_id("nav-reports")).to_have_count(0)
     assert page_log.errors == [] and page_log.console_errors() == []
+
+
+async def _go(page: Page, path: str) -> None:
+    """Open ``path`` inside the running console (its router), keeping the in-memory session."""
+    await page.evaluate(
+        "path => { history.pushState(null, '', path); dispatchEvent(new Event('cloudoptima:navigate')); }",
+        path,
+    )
+
+
+@pytest.mark.usefixtures("console_built")
+async def test_admin_connects_a_tracker_then_creates_a_ticket(
+    page: Page, page_log: PageLog, stack: Stack
+) -> None:
+    """Ticket trackers (#22): the 422 lands at its field; the webhook secret is shown once; "Create ticket" on a
+    recommendation opens a GitHub issue (strict local fake, token checked) and the detail shows its link."""
+    chosen = (await _free_recommendation(stack))[0]
+    name = f"infra-{uuid.uuid4().hex[:6]}"
+    with FakeTrackers() as fake:
+        await _sign_in(page, stack, "/trackers", stack.email, stack.password)
+        await expect(page.get_by_test_id("tracker-form")).to_be_visible()
+        await page.get_by_test_id("tracker-form-name").fill(name)
+        await page.get_by_test_id("tracker-form-base_url").fill(fake.url)
+        await page.get_by_test_id("tracker-form-project").fill("no-slash")
+        await page.get_by_test_id("tracker-form-token").fill(GITHUB_TOKEN)
+        await page.get_by_test_id("tracker-form-submit").click()
+        await expect(page.get_by_test_id("tracker-form-error-project")).to_contain_text("owner/repo")
+        await page.get_by_test_id("tracker-form-project").fill(REPO)
+        await page.get_by_test_id("tracker-form-submit").click()
+        await expect(page.get_by_test_id("tracker-created-secret")).not_to_be_empty()
+        await expect(page.get_by_test_id("tracker-created-url")).to_contain_text("/webhook")
+        await expect(page.locator(f'[data-testid="tracker-row"][data-name="{name}"]')).to_be_visible()
+        listed = (await stack.api("/v1/ticket-trackers")).json()["trackers"]
+        [tracker] = [t for t in listed if t["name"] == name]
+        assert "webhook_secret" not in tracker and tracker["webhook_secret_set"] is True
+
+        await _go(page, f"/recommendations/{chosen['id']}")
+        await expect(page.get_by_test_id("rec-ticket-none")).to_be_visible()
+        await page.get_by_test_id("rec-ticket-tracker").select_option(tracker["id"])
+        await page.get_by_test_id("rec-ticket-create").click()
+        link = page.get_by_test_id("rec-ticket-url")
+        await expect(link).to_have_text("#1")
+        issue = fake.state.github[1]
+        await expect(link).to_have_attribute("href", issue["html_url"])
+        await expect(page.get_by_test_id("rec-ticket-state")).to_have_text("Open")
+        assert issue["title"] == f"[CloudOptima] {chosen['title']}"
+    refused = "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+    assert page_log.errors == [] and page_log.console_errors() == [refused]  # the one deliberate 422
+    assert page_log.foreign_requests == []

@@ -24,6 +24,7 @@ import { Allocation } from "./screens/Allocation";
 import { Tags } from "./screens/Tags";
 import { DataHealth } from "./screens/DataHealth";
 import { Exports } from "./screens/Exports";
+import { TicketTrackers } from "./screens/TicketTrackers";
 import { Savings } from "./screens/Savings";
 import { Commitments } from "./screens/Commitments";
 import "./shell-polish.css";
@@ -65,7 +66,8 @@ const SCREENS: readonly Screen[] = [{ path: "/", label: "Overview", testId: "nav
   { path: "/data", label: "Data health", testId: "nav-data", render: () => <DataHealth /> },
   { path: "/exports", label: "Exports", testId: "nav-exports", render: () => <Exports /> },
   { path: "/savings", label: "Savings", testId: "nav-savings", permission: "read:costs", render: () => <Savings /> },
-  { path: "/commitments", label: "Commitments", testId: "nav-commitments", permission: "read:costs", render: () => <Commitments /> }];
+  { path: "/commitments", label: "Commitments", testId: "nav-commitments", permission: "read:costs", render: () => <Commitments /> },
+  { path: "/trackers", label: "Ticket trackers", testId: "nav-trackers", permission: "manage:organization", render: () => <TicketTrackers /> }];
 
 function NotFound() {
   return (

@@ -2,6 +2,7 @@
 // cloudoptima/domain/executions.py) and the pure rules the screen follows (filters → query, paging, the
 // permission an apply needs, when an execution has settled).
 import { money } from "./format";
+import type { TicketLink } from "./tickets";
 
 export type Risk = "low" | "medium" | "high";
 
@@ -26,6 +27,8 @@ export interface Recommendation {
   impact_analysis: { performance_impact: string; availability_impact: string; security_impact: string } | null;
   created_at: string;
   expires_at: string | null;
+  /** Where its tracker ticket lives (detail only; #22 tickets). */
+  ticket?: TicketLink | null;
 }
 
 export interface RecommendationList {

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError, getJson, sendJson } from "../lib/api";
 import { useCan, useLoad, type Loadable } from "../lib/hooks";
 import { LifecyclePanel } from "./RecommendationLifecycle";
+import { TicketPanel } from "./TicketPanel";
 import { useLiveVersion } from "../lib/live";
 import {
   amount,
@@ -515,6 +516,7 @@ function RecommendationDetail({ id }: { id: string }) {
                 <Actions rec={r} onChanged={() => setVersion(version + 1)} />
               </div>
               <LifecyclePanel rec={r} onChanged={() => setVersion(version + 1)} />
+              <TicketPanel recId={r.id} ticket={r.ticket ?? null} onChanged={() => setVersion(version + 1)} />
             </div>
           </>
         )}
