@@ -8,6 +8,8 @@ Contract (over :mod:`cloudoptima.services.commitments`, the service ``/v1/commit
 - The answer: the commitments with a row in the period (type, category, days seen, committed cost,
   utilisation), coverage per currency over the period and per day, and utilisation per commitment over the
   period (per-day utilisation: ``GET /v1/commitments/utilisation``).
+- ``owned`` lists the provider APIs' inventory (AWS, Azure, GCP) and ``inventory_reads`` the last read of each
+  account (``read``, ``unavailable: <permission>``, ``failed: <reason>``).
 - At most :data:`MAX_ITEMS` commitments (lowest utilisation first) and coverage days, fewer when the answer
   would be over :data:`BUDGET` tokens; ``items_left_off`` counts what was left off.
 """
@@ -20,9 +22,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from cloudoptima.domain.commitments import Commitment, CoverageDay, CoverageTotal, UtilisationTotal
-from cloudoptima.domain.owned_commitments import OwnedCommitmentView
+from cloudoptima.domain.owned_commitments import InventoryRead, OwnedCommitmentView
 from cloudoptima.services.commitments import coverage, list_commitments, utilisation
-from cloudoptima.services.owned_commitments import list_owned
+from cloudoptima.services.owned_commitments import inventory_reads, list_owned
 from cloudoptima_tools.context import ToolContext
 from cloudoptima_tools.spec import ToolInput, ToolInputError, ToolSpec, estimate_tokens
 
@@ -46,6 +48,7 @@ class CommitmentsOutput(BaseModel):
     coverage_days: list[CoverageDay]
     eligible_services: list[str]
     owned: list[OwnedCommitmentView] = []
+    inventory_reads: list[InventoryRead] = []
     items_left_off: int = 0
 
 
@@ -74,6 +77,7 @@ def commitments(ctx: ToolContext, params: CommitmentsInput) -> CommitmentsOutput
         used = utilisation(session, ctx.organization_id, start, end, params.commitment_id)
         covered = coverage(session, ctx.organization_id, start, end)
         owned_all = list_owned(session, ctx.organization_id, ctx.now(), billed=listing.commitments)
+        reads = inventory_reads(session, ctx.organization_id)[:MAX_ITEMS]
     owned_all = [o for o in owned_all if params.commitment_id in (None, o.commitment_id, o.arn)]
     owned = owned_all[:MAX_ITEMS]  # soonest end first
     items = [c for c in listing.commitments if params.commitment_id in (None, c.commitment_id)]
@@ -93,6 +97,7 @@ def commitments(ctx: ToolContext, params: CommitmentsInput) -> CommitmentsOutput
             coverage_days=days,
             eligible_services=covered.eligible_services[:20],
             owned=owned,
+            inventory_reads=reads,
             items_left_off=len(owned_all)
             - len(owned)
             + len(items)
@@ -128,7 +133,8 @@ TOOLS: list[ToolSpec[Any, Any]] = [
             "utilisation (used / (used + unused) by EffectiveCost, and by quantity where given); coverage "
             "(committed-priced / eligible ListCost of the provider's service categories that have commitments) "
             "per currency and per day; owned: the commitments the provider APIs list (term, start, end, "
-            "count or hourly commitment, state, days to expiry; soonest end first). Period end_date "
+            "count, hourly commitment or CUD vCPU/memory, applied scope, state, days to expiry; soonest end first); "
+            "inventory_reads: per account whether the provider API could be read (unavailable: <permission>). Period end_date "
             "exclusive, default the last 30 days.\n"
             'Example: {"start_date": "2024-09-01", "end_date": "2024-10-01"}'
         ),

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedKind
-from cloudoptima.services.owned_commitments import store
+from cloudoptima.services.owned_commitments import record_read, store
 from cloudoptima.storage.models import Organization
 from cloudoptima_mcp.identity import Identity
 from cloudoptima_mcp.runtime import Runtime
@@ -67,3 +67,45 @@ async def test_commitments_tool_lists_owned_soonest_end_first(engine: Engine, or
         assert Decimal(body["owned"][0]["hourly_commitment"]) == Decimal("2.5") and body["commitments"] == []
         only = (await client.call_tool("commitments", {"commitment_id": "sp-late"})).structured_content
         assert only is not None and [o["commitment_id"] for o in only["owned"]] == ["sp-late"]
+
+
+async def test_commitments_tool_lists_a_gcp_cud_and_an_unavailable_inventory_read(
+    engine: Engine, org: uuid.UUID
+) -> None:
+    cud = OwnedCommitment(
+        provider="gcp",
+        account_id="finops-demo",
+        commitment_id="4242",
+        kind=OwnedKind.COMMITTED_USE,
+        plan_type="GENERAL_PURPOSE_E2",
+        region="us-central1",
+        instance_family="e2",
+        vcpus=8,
+        memory_mb=32768,
+        term_seconds=31536000,
+        start=NOW - timedelta(days=100),
+        end=NOW + timedelta(days=265, hours=1),
+        state="active",
+    )
+    with Session(engine) as session:
+        store(session, org, "gcp", "finops-demo", [cud], NOW)
+        record_read(session, org, "gcp", "finops-demo", NOW)
+        record_read(session, org, "azure", "sub-1", NOW, permission="Microsoft.Capacity/reservations/read")
+        session.commit()
+    runtime = Runtime(session_factory=sessionmaker(engine, expire_on_commit=False), now=lambda: NOW)
+    identity = Identity(organization_id=org, role="viewer", principal="user:" + str(uuid.uuid4()))
+    server = build_server("platform", runtime, identity=identity, toolsets=["commitments"])
+    async with Client(server) as client:
+        body = (await client.call_tool("commitments", {})).structured_content
+    assert body is not None
+    [owned] = body["owned"]
+    assert (owned["kind"], owned["vcpus"], owned["memory_mb"], owned["days_to_expiry"]) == (
+        "committed_use",
+        8,
+        32768,
+        265,
+    )
+    assert [(r["provider"], r["status"]) for r in body["inventory_reads"]] == [
+        ("azure", "unavailable: Microsoft.Capacity/reservations/read"),
+        ("gcp", "read"),
+    ]
