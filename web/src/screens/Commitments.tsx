@@ -1,22 +1,26 @@
 // Commitments (#22): reservations and savings plans seen in the billing data with their utilisation
-// (GET /v1/commitments for a period) and the coverage per day and currency (GET /v1/commitments/coverage).
+// (GET /v1/commitments for a period), the commitments the providers' APIs say are owned (AWS, Azure, GCP;
+// with any account whose inventory could not be read) and the coverage per day and currency
+// (GET /v1/commitments/coverage).
 // Periods are UTC days, end exclusive. Read-only (read:costs).
 
 import { useState } from "react";
 import { getJson } from "../lib/api";
 import { useLoad } from "../lib/hooks";
-import { cents, lastDays, pct, type CommitmentList, type CoverageReport } from "../lib/savings";
+import { covers, KIND_LABELS, readProblems, type OwnedCommitmentList } from "../lib/ownedCommitments";
+import { cents, lastDays, pct, type CoverageReport } from "../lib/savings";
 import "./co-forms.css";
 import "./savings.css";
 
 function CommitmentTable({ start, end }: { start: string; end: string }) {
-  const list = useLoad(`commitments:${start}:${end}`, () => getJson<CommitmentList>("/v1/commitments", { start_date: start, end_date: end }));
+  const list = useLoad(`commitments:${start}:${end}`, () => getJson<OwnedCommitmentList>("/v1/commitments", { start_date: start, end_date: end }));
   if (list.state === "loading") return <p className="muted" data-state="loading">Loading…</p>;
   if (list.state === "error") return <p className="error" role="alert" data-state="error">{list.message}</p>;
   const rows = list.value.commitments;
-  if (rows.length === 0) return <p className="muted" data-testid="commitments-empty" data-state="ready">No commitment in the billing data for this period.</p>;
+  const owned = <Owned list={list.value} />;
+  if (rows.length === 0) return <>{owned}<p className="muted" data-testid="commitments-empty" data-state="ready">No commitment in the billing data for this period.</p></>;
   return (
-    <div className="co-scroll">
+    <>{owned}<div className="co-scroll">
       <table className="co-table" data-testid="commitments-table" data-state="ready" data-count={rows.length}>
         <thead>
           <tr><th>Commitment</th><th>Type</th><th>Seen</th><th className="num">Used</th><th className="num">Unused</th><th className="num">Utilisation</th></tr>
@@ -34,6 +38,39 @@ function CommitmentTable({ start, end }: { start: string; end: string }) {
           ))}
         </tbody>
       </table>
+    </div></>
+  );
+}
+
+function Owned({ list }: { list: OwnedCommitmentList }) {
+  const owned = list.owned ?? [];
+  const problems = readProblems(list.inventory_reads);
+  return (
+    <div data-testid="owned-commitments">
+      {problems.map((p) => <p key={p} className="muted" data-testid="owned-read-problem">Inventory not read: {p}</p>)}
+      {owned.length > 0 && (
+        <div className="co-scroll">
+          <table className="co-table" data-testid="owned-table" data-count={owned.length}>
+            <caption>Owned (provider APIs)</caption>
+            <thead>
+              <tr><th>Commitment</th><th>Kind</th><th>Covers</th><th>Region · scope</th><th>Ends</th><th className="num">Days left</th><th>State</th></tr>
+            </thead>
+            <tbody>
+              {owned.map((o) => (
+                <tr key={`${o.provider}:${o.commitment_id}`} data-testid="owned-row">
+                  <td>{o.commitment_id}<span className="muted sv-meta">{o.provider} {o.account_id}</span></td>
+                  <td>{KIND_LABELS[o.kind] ?? o.kind}{o.plan_type ? ` · ${o.plan_type}` : ""}</td>
+                  <td>{covers(o)}</td>
+                  <td>{[o.region ?? "any region", o.applied_scope].filter(Boolean).join(" · ")}</td>
+                  <td>{o.end.slice(0, 10)}</td>
+                  <td className="num">{o.days_to_expiry}</td>
+                  <td>{o.state}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </div>
   );
 }
