@@ -115,6 +115,8 @@ def commitments(
                 o.state,
             )
         console.print(owned)
+    for gap in answer.commitments.not_derivable:
+        console.print(f"{gap.provider} {gap.currency}: utilisation {gap.reason}", highlight=False)
     for total in answer.coverage.totals:
         console.print(
             f"coverage {total.currency}: {_pct(total.coverage_percent)} "

@@ -58,6 +58,18 @@ class Commitment(BaseModel):
     expires_at: datetime | None = None  # from the SDK inventory (``owned``) when it lists this commitment
 
 
+class NotDerivable(BaseModel):
+    """Commitment charges seen in the period whose export carries no used/unused split, so no utilisation is
+    given for them (``reason`` says why); ``commitment_fee_cost`` = Σ BilledCost of the commitment fee rows,
+    ``discount_credit_cost`` = Σ BilledCost of the commitment discount credits (negative)."""
+
+    provider: str
+    currency: str
+    reason: str
+    commitment_fee_cost: Decimal
+    discount_credit_cost: Decimal
+
+
 class CommitmentList(BaseModel):
     """``GET /v1/commitments``: ``start_date``/``end_date`` are None when the whole billing history was read.
 
@@ -70,6 +82,7 @@ class CommitmentList(BaseModel):
     commitments: list[Commitment]
     inventory: str = "billing_data"
     owned: list[OwnedCommitmentView] = []
+    not_derivable: list[NotDerivable] = []
     inventory_reads: list[InventoryRead] = []
 
 
@@ -98,18 +111,6 @@ class UtilisationTotal(BaseModel):
     used_quantity: Decimal | None
     unused_quantity: Decimal | None
     quantity_utilisation_percent: Decimal | None
-
-
-class NotDerivable(BaseModel):
-    """Commitment charges seen in the period whose export carries no used/unused split, so no utilisation is
-    given for them (``reason`` says why); ``commitment_fee_cost`` = Σ BilledCost of the commitment fee rows,
-    ``discount_credit_cost`` = Σ BilledCost of the commitment discount credits (negative)."""
-
-    provider: str
-    currency: str
-    reason: str
-    commitment_fee_cost: Decimal
-    discount_credit_cost: Decimal
 
 
 class UtilisationReport(BaseModel):

@@ -7,7 +7,8 @@ v1: …`` for spend-based commitments) and ``credits[]`` of type ``COMMITTED_USA
 reader keeps them as Credit rows with ``x_credit_type``). No row names the commitment a credit drew on, and
 a credit is an on-demand amount while the fee is at the committed price, so the used and unused parts of a
 commitment are not in the export. :func:`gcp_not_derivable` reports, per currency, what was seen in
-``[start, end)`` with that reason instead of a number; it reads only ``cost_data`` of ``organization_id``.
+``[start, end)`` (the whole history when both are None) with that reason instead of a number; it reads only
+``cost_data`` of ``organization_id``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -35,9 +37,14 @@ _FEE = "charge_category <> 'Credit' AND charge_description LIKE 'Commitment%'"
 
 
 def gcp_not_derivable(
-    session: Session, organization_id: uuid.UUID, start: date, end: date
+    session: Session, organization_id: uuid.UUID, start: date | None, end: date | None
 ) -> list[NotDerivable]:
     """One entry per currency with GCP commitment fees or commitment credits in ``[start, end)``."""
+    params: dict[str, Any] = {"org": organization_id}
+    where = ""
+    if start is not None and end is not None:
+        where = " AND charge_period_start >= :t0 AND charge_period_start < :t1"
+        params |= {"t0": datetime.combine(start, time(), UTC), "t1": datetime.combine(end, time(), UTC)}
     rows = session.execute(
         text(
             f"""
@@ -45,17 +52,12 @@ def gcp_not_derivable(
                    coalesce(sum(billed_cost) FILTER (WHERE {_FEE}), 0) AS fee,
                    coalesce(sum(billed_cost) FILTER (WHERE {_CREDIT}), 0) AS credit
             FROM cost_data
-            WHERE organization_id = :org AND provider = 'gcp'
-              AND charge_period_start >= :t0 AND charge_period_start < :t1
+            WHERE organization_id = :org AND provider = 'gcp'{where}
               AND (({_FEE}) OR ({_CREDIT}))
             GROUP BY 1 ORDER BY 1
             """
         ),
-        {
-            "org": organization_id,
-            "t0": datetime.combine(start, time(), UTC),
-            "t1": datetime.combine(end, time(), UTC),
-        },
+        params,
     ).all()
     return [
         NotDerivable(

@@ -6,8 +6,8 @@ Contract (definitions and eligibility rule: :mod:`cloudoptima.domain.commitments
 - :func:`utilisation` — per commitment and UTC day, and per commitment over the period; ``commitment_id``
   narrows to one.
 - :func:`coverage` — per UTC day and currency, and per currency over the period.
-- Utilisation lists, when no ``commitment_id`` is asked, the commitments seen without a utilisation basis
-  (``not_derivable``: GCP committed use discounts, :mod:`cloudoptima.services.commitment_gaps`).
+- The list, and utilisation when no ``commitment_id`` is asked, name the commitments seen without a
+  utilisation basis (``not_derivable``: GCP committed use discounts, :mod:`cloudoptima.services.commitment_gaps`).
 - An Unused row whose charge period is longer than a day (the CUR's ``RIFee`` month) counts, in utilisation
   and in a bounded list, as its per-day spread (:mod:`cloudoptima.services.commitment_spread`), not all on
   its first day; the unbounded list counts it whole.
@@ -147,7 +147,12 @@ def list_commitments(
                 quantity_utilisation_percent=qty_percent,
             )
         )
-    return CommitmentList(start_date=start, end_date=end, commitments=items)
+    return CommitmentList(
+        start_date=start,
+        end_date=end,
+        commitments=items,
+        not_derivable=gcp_not_derivable(session, organization_id, start, end),
+    )
 
 
 def utilisation(

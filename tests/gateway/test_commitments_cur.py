@@ -8,8 +8,6 @@ The fixture's scenario (``tests/fixtures/aws_commitments/README.md``): an m5.lar
 
 from __future__ import annotations
 
-import csv
-import json
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -22,6 +20,7 @@ from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedKind
 from cloudoptima.services.owned_commitments import store
 from cloudoptima.settings import Settings
 from tests.gateway.conftest import make_org
+from tests.ingest.gcp_export import write_gcp_commitment_export
 
 CUR = Path(__file__).parents[1] / "fixtures" / "aws_commitments" / "cur_ri_sp_2024-03.csv"
 RI = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/4b2a9f1e-0c3d-4e5f-8a7b-1c2d3e4f5a6b"
@@ -155,86 +154,11 @@ def test_cur_upload_gives_utilisation_and_coverage_equal_to_the_hand_figures(
     assert view["utilisation_percent"] == "91.94"
 
 
-def _gcp_export(path: Path) -> Path:
-    """A three-row GCP billing export (the flattened BigQuery columns of the koku fixtures): a resource-based
-    commitment's fee, usage with a committed use discount credit, and usage with a free-tier credit."""
-    header = [
-        "billing_account_id",
-        "service.description",
-        "sku.id",
-        "sku.description",
-        "usage_start_time",
-        "usage_end_time",
-        "project.id",
-        "cost",
-        "currency",
-        "usage.amount",
-        "usage.unit",
-        "credits",
-        "invoice.month",
-        "cost_type",
-    ]
-
-    def credit(kind: str, name: str, amount: str) -> str:
-        return json.dumps(
-            [{"name": name, "amount": float(amount), "full_name": name, "id": "", "type": kind}]
-        )
-
-    common = ["01ABCD-234567-89EFGH", "Compute Engine"]
-    hour = ["2024-03-05 10:00:00+00:00", "2024-03-05 11:00:00+00:00", "demo-project"]
-    rows = [
-        [
-            *common,
-            "A1B2-C3D4-E5F6",
-            "Commitment v1: Cpu in Americas for 1 Year",
-            *hour,
-            "10.00",
-            "USD",
-            "3600",
-            "seconds",
-            "[]",
-            "202403",
-            "regular",
-        ],
-        [
-            *common,
-            "2E27-4F75-95CD",
-            "N1 Predefined Instance Core running in Americas",
-            *hour,
-            "4.00",
-            "USD",
-            "3600",
-            "seconds",
-            credit("COMMITTED_USAGE_DISCOUNT", "Committed use discount: CPU", "-3.0"),
-            "202403",
-            "regular",
-        ],
-        [
-            *common,
-            "2E27-4F75-95CD",
-            "N1 Predefined Instance Core running in Americas",
-            *hour,
-            "1.00",
-            "USD",
-            "900",
-            "seconds",
-            credit("FREE_TIER", "Free tier", "-0.5"),
-            "202403",
-            "regular",
-        ],
-    ]
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 def test_gcp_committed_use_discounts_are_reported_as_not_derivable(
     client: TestClient, engine: Engine, gateway_settings: Settings, tmp_path: Path
 ) -> None:
     org = make_org(engine, gateway_settings)
-    path = _gcp_export(tmp_path / "gcp.csv")
+    path = write_gcp_commitment_export(tmp_path / "gcp.csv")
     uploaded = client.post(
         "/v1/data/ingest",
         params={"filename": path.name},
@@ -259,3 +183,5 @@ def test_gcp_committed_use_discounts_are_reported_as_not_derivable(
         ]
         == []
     )
+    listing = client.get("/v1/commitments", params=MARCH, headers=org.headers("viewer")).json()
+    assert listing["commitments"] == [] and [g["currency"] for g in listing["not_derivable"]] == ["USD"]
