@@ -7,10 +7,13 @@ Contract:
   Intents: remediation request (only with a recommendation id and an explicit verb), anomalies,
   recommendations, forecast, period comparison, top spenders, spend breakdown, budgets, runbooks.
 - ``respond(messages, schemas, label, today)``: after a new human message → the tool calls of
-  :func:`cloudoptima_agents.offline_answers.plan` for the common questions (top spend, why cost changed,
+  :func:`cloudoptima_agents.offline_lifecycle.plan` (accepted recommendations and their owners, what
+  happened to a recommendation), else of :func:`cloudoptima_agents.offline_answers.plan` for the common
+  questions (top spend, why cost changed,
   where to save, budgets at risk; periods resolved against ``today``, the caller's clock), else the routed
   tool calls (or a help answer listing what the offline mode answers when nothing matches); after tool
-  results → :func:`cloudoptima_agents.offline_answers.compose`'s sentences when it recognises them, else an
+  results → :func:`cloudoptima_agents.offline_lifecycle.compose`'s or
+  :func:`cloudoptima_agents.offline_answers.compose`'s sentences when it recognises them, else an
   answer listing each result's values verbatim. ``label`` prefixes every answer when not empty (the chat
   passes none: the stream's ``message`` event says the answer was written offline).
 """
@@ -26,7 +29,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from cloudoptima_agents import offline_answers
+from cloudoptima_agents import offline_answers, offline_lifecycle
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -222,13 +225,18 @@ def respond(
     results = [m for m in after if isinstance(m, ToolMessage)]
     if not after:
         question = str(messages[last_human].content)
-        planned = None if _UUID.search(question) else offline_answers.plan(question, schemas, today)
+        planned = offline_lifecycle.plan(question, schemas) or (
+            None if _UUID.search(question) else offline_answers.plan(question, schemas, today)
+        )
         calls = planned or (route(question, schemas) if schemas else [])
         if calls:
             return AIMessage(content="", tool_calls=calls)
         return AIMessage(content=f"{label}{HELP}")
     question = str(messages[last_human].content)
-    written = offline_answers.compose(question, [(m.name or "tool", _payload(m)) for m in results], today)
+    payloads = [(m.name or "tool", _payload(m)) for m in results]
+    written = offline_lifecycle.compose(question, payloads, today) or offline_answers.compose(
+        question, payloads, today
+    )
     if written is not None:
         return AIMessage(content=f"{label}{written}")
     parts = [f"{label}From the platform's tools (no language model is configured):"]

@@ -33,6 +33,7 @@ REFUSED_BY_DEFAULT = {
 ID_TOOLS = (
     "anomaly_root_cause",
     "recommendation_impact_preview",
+    "recommendation_history",
     "request_remediation",
     *EXECUTION_TOOLS,
     *DECISION_TOOLS,
@@ -50,7 +51,7 @@ def default_arguments(name: str, estates: Estates, org: str = "a") -> dict[str, 
     seeded = estates.a if org == "a" else estates.b
     if name == "anomaly_root_cause":
         return {"anomaly_id": seeded.anomaly_ids[0]}
-    if name in ("recommendation_impact_preview", "request_remediation"):
+    if name in ("recommendation_impact_preview", "recommendation_history", "request_remediation"):
         return {"recommendation_id": seeded.recommendation_ids[0]}
     if name in EXECUTION_TOOLS:
         return {"execution_id": seeded.execution_ids[0]}

@@ -155,7 +155,7 @@ def _arguments(name: str, big_org: SeededOrg, engine: Engine) -> dict[str, Any]:
                     .limit(1)
                 ).scalar()
             )
-        if name in ("recommendation_impact_preview", "request_remediation"):
+        if name in ("recommendation_impact_preview", "recommendation_history", "request_remediation"):
             arguments["recommendation_id"] = str(
                 connection.execute(
                     select(Base.metadata.tables["recommendations"].c.id)
