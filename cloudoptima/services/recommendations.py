@@ -45,6 +45,7 @@ from cloudoptima.services.owned_commitments import (
     owned_plan_hourly,
 )
 from cloudoptima.services.recommendation_lifecycle import RecommendationLifecycle
+from cloudoptima.services.rule_feedback import apply_feedback, rule_feedback
 from cloudoptima.storage.models import Anomaly, ResourceDocument
 from cloudoptima.storage.models import Recommendation as RecommendationRow
 from cloudoptima.storage.tenancy import TenantRepository
@@ -203,6 +204,7 @@ class RecommendationService:
             owned_cud=owned_cud(self._session, self._org, as_of or now),
             owned_compute_hourly=owned_compute_hourly(self._session, self._org, as_of or now),
         )
+        found = apply_feedback(found, rule_feedback(self._session, self._org))
         report = RecommendationRunReport(recommendations=found, skipped_resources=skipped, woken=woken)
         existing = {row.fingerprint: row for row in self._session.scalars(self._repo.query())}
         for rec in found:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cloudoptima.domain.recommendation_lifecycle import LIFECYCLE_NAME, TransitionRefused
 from cloudoptima.services.audit import AuditActor, api_key_actor, user_actor
 from cloudoptima.services.recommendation_lifecycle import LifecycleInputError, RecommendationLifecycle
+from cloudoptima.services.rule_feedback import THRESHOLD, rule_feedback
 from cloudoptima.storage.models import Recommendation
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
@@ -28,6 +29,7 @@ from cloudoptima_gateway.schemas.recommendation_lifecycle import (
     FalsePositiveCountsOut,
     FalsePositiveIn,
     LifecycleOut,
+    ProfileFeedbackOut,
     ReopenIn,
     SnoozeIn,
 )
@@ -81,9 +83,17 @@ def _transition(
 
 @router.get("/false-positives", response_model=FalsePositiveCountsOut)
 def false_positive_counts(principal: Reader, session: TenantDb) -> FalsePositiveCountsOut:
-    """How many recommendations are marked false positive, per rule id."""
+    """How many recommendations are marked false positive, per rule id; per rule profile the rate over the
+    decided findings and whether its findings' confidence is lowered (``cloudoptima.services.rule_feedback``)."""
     counts = RecommendationLifecycle(session, principal.organization_id).false_positive_counts()
-    return FalsePositiveCountsOut(rules=counts)
+    profiles = [
+        ProfileFeedbackOut(
+            rule_id=f.rule_id, profile=f.profile, false_positives=f.false_positives, decided=f.decided,
+            rate_percent=f.rate_percent, lowered=f.lowered,
+        )
+        for f in rule_feedback(session, principal.organization_id)
+    ]  # fmt: skip
+    return FalsePositiveCountsOut(rules=counts, profiles=profiles, threshold=THRESHOLD)
 
 
 @router.post("/{recommendation_id}/accept", response_model=LifecycleOut)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import Field
 
@@ -51,7 +52,21 @@ class LifecycleOut(Schema):
     snoozed_until: datetime | None
 
 
+class ProfileFeedbackOut(Schema):
+    """One rule profile's false positives over the findings people decided on."""
+
+    rule_id: str
+    profile: str
+    false_positives: int
+    decided: int = Field(description="accepted, dismissed, false positive, being applied or applied")
+    rate_percent: Decimal | None
+    lowered: bool = Field(description="its findings' confidence is lowered one level (see threshold)")
+
+
 class FalsePositiveCountsOut(Schema):
-    """Recommendations marked false positive, per rule id (feedback on the rules)."""
+    """Recommendations marked false positive, per rule id, and per rule profile their rate over decided
+    findings (feedback on the rules: a profile at or over the threshold has its findings trusted less)."""
 
     rules: dict[str, int]
+    profiles: list[ProfileFeedbackOut] = []
+    threshold: str = ""

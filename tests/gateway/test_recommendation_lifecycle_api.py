@@ -82,8 +82,13 @@ def test_lifecycle_transitions_over_rest(
     dismissed = client.post(f"{base}/dismiss", json={"reason": "x"}, headers=org.headers())
     assert dismissed.status_code == 409 and "'false_positive'" in dismissed.json()["detail"]
     counts = client.get("/v1/recommendations/false-positives", headers=org.headers("viewer"))
-    assert counts.json() == {"rules": {"idle_vm": 1}}
-    assert client.get("/v1/recommendations/false-positives", headers=other.headers()).json() == {"rules": {}}
+    assert counts.json()["rules"] == {"idle_vm": 1}
+    [profile] = counts.json()["profiles"]  # 1 of 1 decided: under the 3 false positives a profile needs
+    assert (profile["rule_id"], profile["false_positives"], profile["decided"]) == ("idle_vm", 1, 1)
+    assert (profile["rate_percent"], profile["lowered"]) == ("100.00", False)
+    assert "at least 3 false positives making at least 25 %" in counts.json()["threshold"]
+    foreign = client.get("/v1/recommendations/false-positives", headers=other.headers()).json()
+    assert (foreign["rules"], foreign["profiles"]) == ({}, [])
 
     reopened = client.post(f"{base}/reopen", json={"reason": "rule fixed"}, headers=org.headers())
     assert reopened.json()["lifecycle"] == "open" and reopened.json()["owner_user_id"] is None

@@ -21,6 +21,7 @@ from cloudoptima.services.audit import AuditActor
 from cloudoptima.services.pricing import SandboxPriceCatalog
 from cloudoptima.services.recommendation_lifecycle import LifecycleInputError, RecommendationLifecycle
 from cloudoptima.services.recommendations import RecommendationService
+from cloudoptima.services.rule_feedback import rule_feedback
 from cloudoptima.storage.inventory_store import upsert_resources
 from cloudoptima.storage.models import AuditLog, Organization, Recommendation, User
 
@@ -173,3 +174,39 @@ def test_runs_keep_false_positives_suppress_their_findings_and_wake_snoozes(
     db_session.refresh(snoozed)
     assert snoozed.status == "active"
     assert len(list(service.list(status=None))) == len(first.recommendations)
+
+
+def test_a_profile_marked_wrong_often_has_its_findings_trusted_less(
+    db_session: Session, loaded: uuid.UUID
+) -> None:
+    org = loaded
+    service = RecommendationService(db_session, org, SandboxPriceCatalog(), now=lambda: AS_OF)
+    service.run(AS_OF)
+    by_rule: dict[str, list[Recommendation]] = {}
+    for row in service.list(sort_by="age"):
+        by_rule.setdefault(row.rule_id or "", []).append(row)
+    rule, rows = max(by_rule.items(), key=lambda kv: (len(kv[1]), kv[0]))
+    assert len(rows) >= 5, {k: len(v) for k, v in by_rule.items()}
+    kept = rows[4:]
+    before = {r.id: r.confidence for r in kept}
+    others = {r.id: r.confidence for k, v in by_rule.items() if k != rule for r in v}
+    lc = RecommendationLifecycle(db_session, org, now=lambda: AS_OF)
+    for row in rows[:2]:
+        lc.false_positive(row.id, "batch host", actor=AuditActor())
+    lc.dismiss(rows[3].id, "not now", permanent=False, actor=AuditActor())
+    service.run(AS_OF)  # 2 of 3 decided: under the 3 false positives a profile needs
+    assert {r.id: r.confidence for r in kept} == before
+
+    lc.false_positive(rows[2].id, "batch host", actor=AuditActor())
+    [judged] = [f for f in rule_feedback(db_session, org) if f.rule_id == rule]
+    assert (judged.false_positives, judged.decided, judged.rate_percent, judged.lowered) == (
+        3, 4, Decimal("75.00"), True,
+    )  # fmt: skip
+    service.run(AS_OF)
+    for row in kept:
+        db_session.refresh(row)
+        was = before[row.id]
+        assert was is not None and row.confidence == max(Decimal("0.05"), was - Decimal("0.3")), row.rule_id
+        note = (row.evidence or {})["false_positive_feedback"]
+        assert note["reason"] == "3 of 4 marked false positive here" and note["rate_percent"] == "75.00"
+    assert {r.id: r.confidence for k, v in by_rule.items() if k != rule for r in v} == others
