@@ -239,3 +239,21 @@ def test_a_negation_row_adds_no_list_cost(tmp_path: Path) -> None:
     out = _rows(path)
     assert [_line(out, n)["list_cost"] for n in (37, 40)] == ["0", "0"]
     assert _line(out, 39)["list_cost"] == "1.70"  # the covered row keeps its on-demand equivalent
+
+
+def test_a_negative_remainder_stays_on_the_fee_row(tmp_path: Path) -> None:
+    with CUR.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        rows = list(reader)
+    fee = rows[38 - 2]  # source line 38 (line 1 is the header): 31 March's Savings Plan fee
+    assert fee["lineItem/LineItemType"] == "SavingsPlanRecurringFee"
+    fee["savingsPlan/UsedCommitment"] = "2.50"
+    path = tmp_path / "over_used.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    out = _rows(path)
+    assert not [r for r in out if r["source_line"] == 38 and r["commitment_discount_status"] == "Unused"]
+    assert Decimal(_line(out, 38)["effective_cost"]) == Decimal("2.40") - Decimal("2.50")

@@ -24,14 +24,15 @@ Contract:
   ``UnusedAmortizedUpfrontFeeForBillingPeriod + UnusedRecurringFee``; ``SavingsPlanRecurringFee``:
   ``TotalCommitmentToDate - UsedCommitment``). :func:`with_unused_rows` moves it onto a derived row (FOCUS's
   shape: ChargeCategory ``Usage``, ChargeFrequency ``Usage-Based``, CommitmentDiscountStatus ``Unused``,
-  PricingCategory ``Committed``,
-  BilledCost 0, ListCost 0, no consumed quantity) and sets the fee row's EffectiveCost to 0, so the file's
+  PricingCategory ``Committed``, BilledCost 0, ListCost 0, no consumed quantity) and sets the fee row's EffectiveCost to 0, so the file's
   Σ BilledCost and Σ EffectiveCost are unchanged and utilisation = used / (used + unused). A derived row
   copies the fee row's other columns (its charge period: the month of an ``RIFee``, the hour or day of a
   ``SavingsPlanRecurringFee``), its source line, and names its origin in ``extensions``
   (``x_unused_commitment_of``). An RI bought or expiring inside the month is idle only while it exists: the
   derived row's charge period is the RIFee's clipped to ``[reservation/StartTime, reservation/EndTime)`` when
-  both parse and the overlap is not empty. Fee rows whose unused part is zero or unreadable derive nothing.
+  both parse and the overlap is not empty. Fee rows whose unused part is not positive (nothing idle, or a
+  negative remainder should a file carry UsedCommitment above TotalCommitmentToDate) or is unreadable derive
+  nothing and keep it as their EffectiveCost.
 """
 
 from __future__ import annotations
@@ -117,11 +118,11 @@ def commitment_columns(
     }
 
 
-def _nonzero(values: pa.Array) -> pa.Array:
+def _positive(values: pa.Array) -> pa.Array:
     flags: list[bool] = []
     for value in values.to_pylist():
         try:
-            flags.append(value is not None and Decimal(value) != 0)
+            flags.append(value is not None and Decimal(value) > 0)
         except InvalidOperation:
             flags.append(False)
     return pa.array(flags, pa.bool_())
@@ -166,13 +167,13 @@ def _active_periods(
 
 
 def with_unused_rows(mapped: MappedBatch, columns: SourceColumns, line_type: pa.Array) -> MappedBatch:
-    """``mapped`` plus one derived Unused row per fee row with a nonzero unused part (module contract)."""
+    """``mapped`` plus one derived Unused row per fee row with a positive unused part (module contract)."""
     effective = mapped.columns["effective_cost"]
     fee = pc.and_(_where(line_type, *UNUSED_FROM), pc.is_valid(mapped.columns["commitment_discount_id"]))
     if not pc.any(fee).as_py():
         return mapped  # most batches: no fee row, nothing read row by row
     candidates = pc.indices_nonzero(fee)
-    index = pc.filter(candidates, _nonzero(pc.take(effective, candidates)))
+    index = pc.filter(candidates, _positive(pc.take(effective, candidates)))
     count = len(index)
     if count == 0:
         return mapped
