@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { amount, appendPage, applyPermission, confidenceText, DEFAULT_FILTERS, listParams, settled, type Recommendation } from "./recommendations";
+import { amount, appendPage, applyPermission, confidenceText, DEFAULT_FILTERS, listParams, settled, toggled, type Recommendation } from "./recommendations";
 
 function rec(id: string): Recommendation {
   return {
@@ -32,11 +32,22 @@ describe("recommendations", () => {
       category: undefined,
       risk_level: undefined,
       sort_by: "savings",
+      owner: undefined,
+      overdue: undefined,
       limit: 10,
       cursor: undefined,
     });
     const q = listParams({ status: "dismissed", category: "storage", risk: "high", sort: "age" }, "abc");
     expect(q).toMatchObject({ status: "dismissed", category: "storage", risk_level: "high", sort_by: "age", cursor: "abc" });
+  });
+
+  it("asks for mine and overdue as owner=me and overdue=true, moving the status to accepted", () => {
+    const mine = toggled(DEFAULT_FILTERS, "mine", true);
+    expect(listParams(mine, null)).toMatchObject({ status: "accepted", owner: "me", overdue: undefined });
+    const late = toggled(mine, "overdue", true);
+    expect(listParams(late, null)).toMatchObject({ status: "accepted", owner: "me", overdue: "true" });
+    expect(toggled(late, "mine", false)).toMatchObject({ status: "accepted", mine: false, overdue: true });
+    expect(listParams({ ...late, status: "snoozed" }, null).overdue).toBeUndefined();
   });
 
   it("appends a page without repeating rows", () => {

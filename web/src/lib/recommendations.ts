@@ -29,6 +29,9 @@ export interface Recommendation {
   expires_at: string | null;
   /** Where its tracker ticket lives (detail only; #22 tickets). */
   ticket?: TicketLink | null;
+  /** Accepted ones: who owns applying it and by when (#22 lifecycle). */
+  owner_user_id?: string | null;
+  due_date?: string | null;
 }
 
 export interface RecommendationList {
@@ -83,7 +86,17 @@ export interface Execution {
 }
 
 /** The statuses, categories, risks and sorts ``GET /v1/recommendations`` accepts (no provider filter). */
-export const STATUSES = ["active", "applied", "scheduled", "completed", "dismissed", "expired"] as const;
+export const STATUSES = [
+  "active",
+  "accepted",
+  "snoozed",
+  "false_positive",
+  "applied",
+  "scheduled",
+  "completed",
+  "dismissed",
+  "expired",
+] as const;
 export const CATEGORIES = ["compute", "storage", "network", "database"] as const;
 export const RISKS: readonly Risk[] = ["low", "medium", "high"];
 export const SORTS = ["savings", "priority", "risk", "age"] as const;
@@ -93,9 +106,19 @@ export interface Filters {
   category: (typeof CATEGORIES)[number] | "";
   risk: Risk | "";
   sort: (typeof SORTS)[number];
+  /** Only those the signed-in user owns (``owner=me``). */
+  mine?: boolean;
+  /** Only accepted ones past their due date (``overdue=true``; the status becomes ``accepted``). */
+  overdue?: boolean;
 }
 
-export const DEFAULT_FILTERS: Filters = { status: "active", category: "", risk: "", sort: "savings" };
+export const DEFAULT_FILTERS: Filters = { status: "active", category: "", risk: "", sort: "savings", mine: false, overdue: false };
+
+/** ``filters`` with the "mine" / "overdue" toggles applied: both concern accepted recommendations, so
+ * turning one on moves the status to ``accepted`` (the API refuses ``overdue`` with another status). */
+export function toggled(filters: Filters, key: "mine" | "overdue", on: boolean): Filters {
+  return { ...filters, [key]: on, ...(on ? { status: "accepted" as const } : {}) };
+}
 
 export const PAGE_SIZE = 25;
 
@@ -106,6 +129,8 @@ export function listParams(filters: Filters, cursor: string | null, limit = PAGE
     category: filters.category || undefined,
     risk_level: filters.risk || undefined,
     sort_by: filters.sort,
+    owner: filters.mine ? "me" : undefined,
+    overdue: filters.overdue && filters.status === "accepted" ? "true" : undefined,
     limit,
     cursor: cursor ?? undefined,
   };

@@ -21,6 +21,7 @@ import {
   settled,
   SORTS,
   STATUSES,
+  toggled,
   type ApplyResult,
   type Execution,
   type Filters,
@@ -130,6 +131,14 @@ function RecommendationListScreen() {
         <Select label="Category" value={filters.category} options={["", ...CATEGORIES]} testId="rec-filter-category" onChange={set("category")} />
         <Select label="Risk" value={filters.risk} options={["", ...RISKS]} testId="rec-filter-risk" onChange={set("risk")} />
         <Select label="Sort by" value={filters.sort} options={SORTS} testId="rec-sort" onChange={set("sort")} />
+        <label className="rec-filter">
+          <input type="checkbox" data-testid="rec-filter-mine" checked={filters.mine ?? false} onChange={(e) => setFilters(toggled(filters, "mine", e.target.checked))} />
+          <span>Mine</span>
+        </label>
+        <label className="rec-filter">
+          <input type="checkbox" data-testid="rec-filter-overdue" checked={filters.overdue ?? false} onChange={(e) => setFilters(toggled(filters, "overdue", e.target.checked))} />
+          <span>Overdue</span>
+        </label>
       </form>
       <Pending value={shown}>
         {(s) => (
@@ -159,6 +168,7 @@ function RecommendationListScreen() {
                           {r.category}
                           {r.provider ? ` · ${r.provider}` : ""}
                           {r.region ? ` · ${r.region}` : ""}
+                          {r.due_date ? <span data-testid="rec-due" data-value={r.due_date}>{` · due ${r.due_date}`}</span> : null}
                         </span>
                       </td>
                       <td className="num" data-testid="rec-savings" data-value={r.estimated_savings_monthly?.toFixed(2) ?? ""}>
