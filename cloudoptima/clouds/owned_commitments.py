@@ -3,7 +3,8 @@
 Contract: :class:`OwnedCommitmentsSource` is an optional capability of a
 :class:`~cloudoptima.clouds.protocol.CloudProviderClient`: ``owned_commitments()`` answers every commitment of
 the connected account the provider lists (AWS: Reserved Instances in the regions it reads, and Savings
-Plans), in every state, as :class:`~cloudoptima.domain.owned_commitments.OwnedCommitment`. Errors are the
+Plans; Azure: the reservations and savings plans applying to the subscription; GCP: the project's
+committed-use discounts), in every state, as :class:`~cloudoptima.domain.owned_commitments.OwnedCommitment`. Errors are the
 protocol's (:class:`~cloudoptima.clouds.protocol.ProviderError`). Connectors without it list nothing.
 """
 

@@ -5,7 +5,9 @@
   utilisation.
   ``owned`` lists the commitments the providers' APIs say the organisation owns (term, start, end, count or
   hourly commitment, state, days to expiry), each joined with the period's billing figures; a billing-data
-  commitment the inventory lists gets its ``expires_at``.
+  commitment the inventory lists gets its ``expires_at``. ``inventory_reads`` gives the last inventory read of
+  each connected account (AWS, Azure, GCP): ``read``, ``unavailable: <permission>`` when its credentials lack
+  the permission (the collection itself does not fail), or ``failed: <reason>``.
 - ``GET /v1/commitments/utilisation?start_date=&end_date=[&commitment_id=]``: per commitment and UTC day, and
   per commitment over the period.
 - ``GET /v1/commitments/coverage?start_date=&end_date=``: per UTC day and currency, and per currency.
