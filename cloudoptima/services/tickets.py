@@ -143,6 +143,32 @@ def _ticket_view(
     )  # fmt: skip
 
 
+def check_tracker_fields(
+    kind: str, base_url: str, project: str, login: str | None, *, allow_insecure_localhost: bool
+) -> None:
+    """The base URL, project and login checks of a ``kind`` tracker; :class:`TicketInputError` naming the field."""
+    try:
+        check_webhook_url(
+            base_url,
+            channel=kind,
+            allowed_host_suffixes=None,
+            allow_insecure_localhost=allow_insecure_localhost,
+        )
+    except DeliveryError as exc:
+        raise TicketInputError("base_url", exc.reason) from exc
+    if kind == "github" and not _GITHUB_REPO.match(project):
+        raise TicketInputError("project", "a GitHub repository as owner/repo")
+    if kind == "jira" and not _JIRA_KEY.match(project):
+        raise TicketInputError("project", "a Jira project key (upper-case, e.g. OPS)")
+    if kind == "jira" and not (login and "@" in login):
+        raise TicketInputError("login", "the Jira account e-mail is required for basic auth")
+
+
+def tracker_view(row: TicketTrackerRow, webhook_secret: str | None = None) -> TrackerView:
+    """The API view of a tracker row (``webhook_secret`` only when it was just set)."""
+    return _tracker_view(row, webhook_secret)
+
+
 def ticket_link(
     session: Session, organization_id: uuid.UUID, recommendation_id: uuid.UUID
 ) -> TicketView | None:
@@ -202,18 +228,7 @@ class Tickets:
             raise TicketInputError("name", "1 to 100 characters")
         if kind not in KINDS:
             raise TicketInputError("kind", f"one of {', '.join(KINDS)}")
-        try:
-            check_webhook_url(
-                base_url, channel=kind, allowed_host_suffixes=None, allow_insecure_localhost=self._allow_local
-            )
-        except DeliveryError as exc:
-            raise TicketInputError("base_url", exc.reason) from exc
-        if kind == "github" and not _GITHUB_REPO.match(project):
-            raise TicketInputError("project", "a GitHub repository as owner/repo")
-        if kind == "jira" and not _JIRA_KEY.match(project):
-            raise TicketInputError("project", "a Jira project key (upper-case, e.g. OPS)")
-        if kind == "jira" and not (login and "@" in login):
-            raise TicketInputError("login", "the Jira account e-mail is required for basic auth")
+        check_tracker_fields(kind, base_url, project, login, allow_insecure_localhost=self._allow_local)
         if not token:
             raise TicketInputError("token", "required")
         if webhook_secret is not None and not 16 <= len(webhook_secret) <= 200:

@@ -1,7 +1,7 @@
 """``/v1/ticket-trackers`` and ``/v1/recommendations/{id}/ticket`` (#22): hand a recommendation to a tracker.
 
 - Trackers (``manage:organization``): create (token stored encrypted, never returned: ``token_set`` only), list,
-  delete. 422 names the field.
+  edit (``PATCH``: URL, project, login, token; ``rotate_webhook_secret`` answers the new secret once), delete. 422 names the field.
 - ``POST /v1/recommendations/{id}/ticket`` (``dismiss:recommendations``): 201 with the new ticket, 200 with the
   stored one on a second call (the tracker is not called again); 502 naming the tracker when it refuses or
   fails (after retries on 5xx/429). ``GET`` answers the stored ticket (404 when none).
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.services.notice_links import notice_links
 from cloudoptima.services.ticket_clients import TrackerError
+from cloudoptima.services.ticket_tracker_edit import edit_tracker
 from cloudoptima.services.ticket_webhooks import MAX_BODY_BYTES, WebhookRefused, receive_webhook
 from cloudoptima.services.tickets import TIMEOUT, TicketInputError, Tickets, TicketView, TrackerView
 from cloudoptima_gateway.audit import AuditedRoute
@@ -37,9 +38,11 @@ from cloudoptima_gateway.schemas.tickets import (
     TicketIn,
     TicketOut,
     TrackerCreatedOut,
+    TrackerEditedOut,
     TrackerIn,
     TrackerList,
     TrackerOut,
+    TrackerPatch,
     WebhookOut,
 )
 
@@ -88,6 +91,27 @@ def create_tracker(
     return TrackerCreatedOut.model_validate(
         {**_tracker_out(view).model_dump(), "webhook_secret": view.webhook_secret}
     )
+
+
+@router.patch("/ticket-trackers/{tracker_id}", response_model=TrackerEditedOut)
+def edit_tracker_route(
+    tracker_id: uuid.UUID, body: TrackerPatch, principal: Admin, session: TenantDb, runtime: RuntimeDep
+) -> TrackerEditedOut:
+    """Change a tracker's URL, project, login or token, or rotate its webhook secret (answered once)."""
+    try:
+        view = edit_tracker(
+            session, principal.organization_id, tracker_id, cipher=runtime.cipher(),
+            actor=principal_actor(principal),
+            allow_insecure_localhost=runtime.settings.notifications_allow_insecure_localhost,
+            base_url=body.base_url, project=body.project, login=body.login, token=body.token,
+            rotate_webhook_secret=body.rotate_webhook_secret, webhook_secret=body.webhook_secret,
+        )  # fmt: skip
+    except LookupError as exc:
+        raise not_found("ticket tracker", tracker_id) from exc
+    except TicketInputError as exc:
+        raise invalid(exc.field, exc.message, "body") from exc
+    out = _tracker_out(view).model_dump()
+    return TrackerEditedOut.model_validate({**out, "webhook_secret": view.webhook_secret})
 
 
 @router.get("/ticket-trackers", response_model=TrackerList)

@@ -51,6 +51,25 @@ class TrackerCreatedOut(TrackerOut):
     webhook_secret: str = Field(description="Shown once: set it as the tracker webhook's secret.")
 
 
+class TrackerPatch(StrictBody):
+    """Only the fields given change; the kind cannot."""
+
+    base_url: str | None = Field(default=None, min_length=1, max_length=2000)
+    project: str | None = Field(default=None, min_length=1, max_length=200)
+    login: str | None = Field(default=None, max_length=200, description="Jira account e-mail.")
+    token: str | None = Field(default=None, min_length=1, max_length=4000, description="Stored encrypted.")
+    rotate_webhook_secret: bool = Field(default=False, description="Make (or take) a new webhook secret.")
+    webhook_secret: str | None = Field(
+        default=None, max_length=200, description="With rotate_webhook_secret."
+    )
+
+
+class TrackerEditedOut(TrackerOut):
+    webhook_secret: str | None = Field(
+        description="The new webhook secret when rotated (shown once), else null."
+    )
+
+
 class WebhookOut(Schema):
     delivery: str
     event: str

@@ -160,6 +160,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "token": "t",
     },
     "TicketIn": {},
+    "TrackerPatch": {},
 }
 
 

@@ -321,3 +321,44 @@ def test_a_404_is_gone_only_while_the_project_still_reads(fake: FakeTrackers) ->
                 github.state("9999")
         finally:
             fake.state.repo_hidden = False
+
+
+def test_editing_a_tracker_checks_fields_and_rotates_the_secret(
+    client: TestClient, engine: Engine, gateway_settings: Settings, fake: FakeTrackers
+) -> None:
+    org = make_org(engine, gateway_settings, name="tickets-edit")
+    body = {"name": "gh", "kind": "github", "base_url": fake.url, "project": REPO, "token": "old-token"}
+    tracker = client.post(
+        "/v1/ticket-trackers", json={**body, "webhook_secret": SECRET}, headers=org.headers()
+    ).json()
+    path = f"/v1/ticket-trackers/{tracker['id']}"
+    assert client.patch(path, json={"token": GITHUB_TOKEN}, headers=org.headers("viewer")).status_code == 403
+    bad = client.patch(path, json={"project": "no-slash", "token": GITHUB_TOKEN}, headers=org.headers())
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "project"]
+    with Session(engine) as session:  # nothing changed by the refused edit
+        row = session.get(TicketTrackerRow, uuid.UUID(tracker["id"]))
+        assert row is not None and row.project == REPO
+        cipher = CredentialCipher(gateway_settings.resolved_encryption_key)
+        assert cipher.decrypt(row.token_encrypted)["token"] == "old-token"
+    rotated = client.patch(
+        path, json={"token": GITHUB_TOKEN, "rotate_webhook_secret": True}, headers=org.headers()
+    )
+    assert rotated.status_code == 200, rotated.text
+    new_secret = rotated.json()["webhook_secret"]
+    assert new_secret and new_secret != SECRET
+    assert client.patch(path, json={}, headers=org.headers()).json()["webhook_secret"] is None
+
+    (rec,) = _recs(engine, org, 1)  # the new token works: the tracker accepts it
+    key = client.post(f"/v1/recommendations/{rec}/ticket", json={}, headers=org.headers()).json()[
+        "external_key"
+    ]
+    payload = _issue(int(key), "closed", reason="completed")
+    raw, old_headers = github_delivery(SECRET, "issues", payload, "e-1")
+    assert client.post(tracker["webhook_url_path"], content=raw, headers=old_headers).status_code == 401
+    raw, headers = github_delivery(new_secret, "issues", payload, "e-1")
+    assert (
+        client.post(tracker["webhook_url_path"], content=raw, headers=headers).json()["outcome"]
+        == "completed"
+    )
+    updated = _audit(engine, org, "ticket_tracker.updated")
+    assert [u["changed"] for u in updated] == [["token", "webhook_secret"]]
