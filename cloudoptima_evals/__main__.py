@@ -11,6 +11,9 @@ instead (every number, id and date in an explanation or narrative must be in its
 default (floor 100%), or against the model the settings select when a key is set.
 ``--realised-savings`` runs the realised-savings eval instead (``cloudoptima_evals/realised_savings.py``:
 recommendations applied to live sandbox estates of the given seeds, measured from the bill vs the true saving).
+``--live-savings`` runs the live realised-savings eval instead (``cloudoptima_evals/live_savings.py``: an AWS
+estate in moto and its FOCUS bill written apart from the product, changes applied by hand, ``GET /v1/savings``
+against the truth of the bill), one table.
 Exit status 1 when a floor does not hold (``cloudoptima eval`` execs this module).
 """
 
@@ -223,6 +226,35 @@ def _realised_savings(seeds: list[int], *, as_json: bool) -> int:
     return 1 if results["failures"] else 0
 
 
+def _live_savings(*, as_json: bool) -> int:
+    from importlib import import_module
+
+    try:  # imported on demand, as the live evals are: it pulls in moto and boto3 (dev dependencies)
+        result: dict[str, Any] = import_module("cloudoptima_evals.live_savings").run_standalone()
+    except RuntimeError as exc:
+        print(f"live savings eval could not run: {exc}", file=sys.stderr)
+        return 2
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+        return 1 if result["failures"] else 0
+    table = Table(
+        title=f"Live realised savings (AWS in moto, FOCUS bill): {result['measured']}/{result['applied']} measured, "
+        f"MAPE {result['mape_percent']} %, MAE ${result['mae_usd_month']}/month, {result['elapsed_s']:.0f} s"
+    )
+    for column in ("item", "action", "status", "change day", "truth $/mo", "realised $/mo", "err %"):
+        table.add_column(column, justify="left" if column in ("item", "action", "status") else "right")
+    for item in result["items"]:
+        error = item.get("error_percent")
+        table.add_row(item["item"], item["action"], item["status"], str(item["change_day"] or ""),
+                      item["truth_monthly"], str(item["realised_monthly"] or ""),
+                      "" if error is None else f"{error:.2f}")  # fmt: skip
+    console = Console(width=max(Console().width, 110))
+    console.print(table)
+    for line in result["failures"]:
+        console.print(f"[red]floor failed:[/red] {line}")
+    return 1 if result["failures"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -269,7 +301,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--realised-savings", action="store_true", help="run the realised-savings eval instead"
     )
+    parser.add_argument(
+        "--live-savings",
+        action="store_true",
+        help="run the live realised-savings eval instead (an AWS estate in moto and its FOCUS bill, changes "
+        "applied by hand; own temporary Postgres and Redis; needs the dev dependencies)",
+    )
     args = parser.parse_args(argv)
+    if args.live_savings:
+        return _live_savings(as_json=args.json)
     if args.live:
         return _live(args.cloud or list(LIVE_CLOUDS), as_json=args.json)
     seeds = list(dict.fromkeys(seed for group in args.seeds for seed in group))

@@ -10,12 +10,15 @@ Contract:
 - :func:`run_standalone` runs the chosen clouds one after the other against one gateway whose provider
   registry is a :class:`~cloudoptima_evals.live_path.LiveProviderRegistry`; returns ``{cloud: result}``, each result
   carrying its ``failures`` (``cloudoptima_evals.live_scoring.failures`` with the cloud's bound) and ``elapsed_s``.
+- :func:`standalone_gateway` is that gateway, database and cache, for other live evals
+  (``cloudoptima_evals/live_savings.py``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import import_module
 from typing import Any
@@ -46,13 +49,22 @@ def run_cloud(cloud: str, api: Any, engine: Any, providers: Any, now: datetime) 
 
 def run_standalone(clouds: Sequence[str] = tuple(CLOUDS), now: datetime | None = None) -> dict[str, Any]:
     """Every chosen cloud's eval on a temporary Postgres and Redis (see module contract)."""
+    for cloud in clouds:
+        module(cloud).needs()
+    when = now or datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+    with standalone_gateway() as (api, engine, providers):
+        return {cloud: run_cloud(cloud, api, engine, providers, when) for cloud in clouds}
+
+
+@contextmanager
+def standalone_gateway() -> Iterator[tuple[Any, Any, Any]]:
+    """``(api, engine, providers)``: an in-process gateway over a temporary embedded Postgres and Redis, its
+    provider registry a :class:`~cloudoptima_evals.live_path.LiveProviderRegistry`; removed afterwards."""
     import shutil
     import signal
     import tempfile
     from pathlib import Path
 
-    for cloud in clouds:
-        module(cloud).needs()
     from fastapi.testclient import TestClient
 
     from cloudoptima.embedded import postgres, redis
@@ -65,7 +77,6 @@ def run_standalone(clouds: Sequence[str] = tuple(CLOUDS), now: datetime | None =
     from cloudoptima_evals.live_path import LiveProviderRegistry
     from cloudoptima_gateway.main import build_app
 
-    when = now or datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
     state = Path(tempfile.mkdtemp(prefix="cloudoptima-live-eval-"))
     pg_port, redis_port = free_port(), free_port()
     pg = postgres.start(postgres.PostgresLayout.in_state_dir(state), pg_port)
@@ -84,7 +95,7 @@ def run_standalone(clouds: Sequence[str] = tuple(CLOUDS), now: datetime | None =
         )
         providers = LiveProviderRegistry(CredentialCipher(settings.resolved_encryption_key))
         with TestClient(build_app(settings, providers=providers)) as api:
-            return {cloud: run_cloud(cloud, api, engine, providers, when) for cloud in clouds}
+            yield api, engine, providers
     finally:
         if engine is not None:
             engine.dispose()

@@ -267,6 +267,16 @@ def run(api: Any, engine: Any, providers: Any, seed: int = 11) -> dict[str, Any]
     return result
 
 
+def run_standalone(seed: int = 11) -> dict[str, Any]:
+    """:func:`run` on a temporary Postgres and Redis (``cloudoptima_evals.live.standalone_gateway``): the user's
+    data is never touched."""
+    from cloudoptima_evals.live import standalone_gateway
+
+    needs()
+    with standalone_gateway() as (api, engine, providers):
+        return run(api, engine, providers, seed)
+
+
 def needs() -> None:
     """Raise ``RuntimeError`` when moto (a dev dependency) is not installed."""
     try:
