@@ -1,8 +1,8 @@
 """``cloudoptima up``: start every piece as a supervised child, bootstrap, print the URLs, stop cleanly.
 
-Pieces, in start order: Postgres (+pgvector), Redis, the Temporal dev server (+ Web UI), the worker and
-the gateway. A piece whose URL is given (``DATABASE_URL``, ``REDIS_URL``, ``TEMPORAL_ADDRESS``) is not
-started. SIGINT / SIGTERM stop the children in reverse order and leave no process behind.
+Pieces, in start order: Postgres (+pgvector), Redis, the Temporal dev server (+ Web UI), the worker (which
+starts while the caller's bootstrap loads the demo data) and the gateway (after the bootstrap). A piece whose URL is given (``DATABASE_URL``, ``REDIS_URL``, ``TEMPORAL_ADDRESS``) is not
+started. SIGINT / SIGTERM stop the apps, then the services, and leave no process behind.
 
 The worker and the gateway are app layers: the caller (the CLI, the composition root above every layer)
 says how to start them (:class:`AppProcesses`); this kernel module names no app layer.
@@ -27,7 +27,7 @@ import httpx
 
 from cloudoptima.embedded import postgres, redis, temporal
 from cloudoptima.embedded.ports import require_free
-from cloudoptima.embedded.process import spawn, stop
+from cloudoptima.embedded.process import spawn, stop_together
 from cloudoptima.settings import Settings
 from cloudoptima.storage.migrate import upgrade
 
@@ -46,6 +46,10 @@ class AppProcesses:
     gateway: Sequence[str]
 
 
+APP_CHILDREN = frozenset({"worker", "gateway"})
+"""The children that use the services (and so stop before them)."""
+
+
 @dataclass
 class Child:
     name: str
@@ -62,9 +66,13 @@ class Platform:
     urls: dict[str, str] = field(default_factory=dict)
 
     def stop_all(self) -> None:
-        """Stop children in reverse start order (gateway first, Postgres last)."""
-        for child in reversed(self.children):
-            stop(child.process, sig=child.stop_signal)
+        """Stop the app processes (gateway, worker) together, then, once they are gone, the services they
+        use (Temporal, Redis, Postgres) together: no app outlives a service it talks to, and the stop takes
+        as long as the slowest of each group, not the sum of all."""
+        apps = [c for c in self.children if c.name in APP_CHILDREN]
+        services = [c for c in self.children if c.name not in APP_CHILDREN]
+        for group in (apps, services):
+            stop_together([(c.process, c.stop_signal) for c in reversed(group)])
         self.children.clear()
         self.settings.runtime_file.unlink(missing_ok=True)
 
@@ -157,7 +165,8 @@ def start_platform(
     bootstrap: Callable[[Platform], None],
     apps: AppProcesses,
 ) -> Platform:
-    """Start every piece, ``apps`` last (after ``bootstrap``); on any failure stop what was started and raise
+    """Start every piece: the services, then the worker, ``bootstrap`` (while the worker starts), then the
+    gateway, and wait until it is healthy; on any failure stop what was started and raise
     :class:`PlatformError`."""
     state = settings.state_path
     logs = state / "logs"
@@ -211,13 +220,17 @@ def start_platform(
                 "health_url": f"{gateway_url}/health",
             }
         )
-        platform.write_runtime()
-        bootstrap(platform)
-
         env = _child_env(settings, platform.urls)
+        # The worker needs only the services above (not the bootstrap's data: it reads the database per
+        # activity), so it imports and connects while ``bootstrap`` loads the demo data: on two cores the
+        # first start is healthy sooner and the first analysis is picked up at once. The gateway still starts
+        # after ``bootstrap``: its health answering 200 is what callers wait on before using the data.
         say("starting worker")
         worker = spawn(apps.worker, log_file=logs / "worker.log", env=env)
         platform.children.append(Child("worker", worker))
+        platform.write_runtime()
+        bootstrap(platform)
+
         say(f"starting gateway on {gateway_url}")
         gateway = spawn(
             [*apps.gateway, "--host", host, "--port", str(settings.gateway_port)],

@@ -7,6 +7,7 @@ import ctypes
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -77,6 +78,37 @@ def stop(process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=5)
     _, alive = psutil.wait_procs([p for p in map(_proc, family) if p is not None], timeout=5)
+    for straggler in alive:
+        try:
+            straggler.kill()
+        except psutil.NoSuchProcess:
+            continue
+
+
+def stop_together(processes: Sequence[tuple[subprocess.Popen[bytes], int]], *, timeout: float = 15.0) -> None:
+    """Stop several ``(process, signal)`` at once, each with its whole process group, as :func:`stop` does
+    one: every signal is sent first, then each is waited for until one shared deadline (``timeout`` seconds),
+    after which the ones still running get SIGKILL. Returns when all of them and their descendants are gone."""
+    sent: list[tuple[subprocess.Popen[bytes], list[int]]] = []
+    for process, sig in processes:
+        if process.poll() is not None:
+            continue
+        family = [process.pid, *descendants(process.pid)]
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            continue
+        sent.append((process, family))
+    deadline = time.monotonic() + timeout
+    for process, _family in sent:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+    pids = [pid for _process, family in sent for pid in family]
+    _, alive = psutil.wait_procs([p for p in map(_proc, pids) if p is not None], timeout=5)
     for straggler in alive:
         try:
             straggler.kill()
