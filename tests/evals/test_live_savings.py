@@ -2,11 +2,12 @@
 an AWS account in moto, its FOCUS 1.2 bill from AWS's public prices, recommendations applied by hand, the
 ledger read over REST and held to the floors a user would accept (``live_savings.FLOORS``: MAPE <= 5 %, no
 item off by more than 10 %, every applied item measured once 7 days of after-data exist, none measured
-before, month totals = the sum of their items)."""
+before, month totals = the sum of their items). One run of the path serves both tests."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -14,21 +15,31 @@ from cloudoptima_evals import live_savings
 from tests.evals.conftest import LiveGateway
 
 
+@pytest.fixture(scope="module")
+def result(live_gateway: LiveGateway) -> dict[str, Any]:
+    measured = live_savings.run(live_gateway.api, live_gateway.engine, live_gateway.providers)
+    print(json.dumps(measured, indent=2, default=str))
+    return measured
+
+
+def test_the_user_path_runs_and_the_ledger_is_honest(result: dict[str, Any]) -> None:
+    assert result["collection_failures"] == []
+    assert len(result["accepted"]) == 9, result["accepted"]  # every planted waste item was recommended
+    assert result["applied"] == 5
+    assert result["early_read_honest"], result["early_read_problems"]  # nothing measured on 3 days of 7
+    assert result["months_equal_items"], result["months"]
+    stops = [item for item in result["items"] if item["action"] == "stop"]
+    assert [item["status"] for item in stops] == ["measured", "measured"], stops
+
+
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "measured 2026-12-07 20:45 UTC: 4 of 5 applied items measured, MAPE 5.72 %, MAE $3.98/month, worst "
+        "measured 2026-12-07 20:56 UTC: 4 of 5 applied items measured, MAPE 5.72 %, MAE $3.98/month, worst "
         "12.22 %: the hand resize and the hand volume delete are dated at the next collection (11-13), so the "
         "before window holds the partial change day (-10.66 %, -12.22 %); the deleted snapshot, billed under "
         "its ARN as AWS bills it, is 'unmeasurable: no cost rows in the before window'"
     ),
 )
-def test_realised_savings_on_an_independent_estate(live_gateway: LiveGateway) -> None:
-    result = live_savings.run(live_gateway.api, live_gateway.engine, live_gateway.providers)
-    print(json.dumps(result, indent=2, default=str))
-    assert result["collection_failures"] == []
-    assert len(result["accepted"]) == 9, result["accepted"]  # every planted waste item was recommended
-    assert result["applied"] == 5
-    assert result["early_read_honest"], result["early_read_problems"]
-    assert result["months_equal_items"], result["months"]
+def test_the_floors_a_user_would_accept_hold(result: dict[str, Any]) -> None:
     assert result["failures"] == []
