@@ -4,7 +4,9 @@ answers with (:meth:`RecommendationService.list`), so every line and amount equa
 Contract (:func:`savings_input`):
 
 - *open*: every ``active`` recommendation now (``GET /v1/recommendations?status=active``, without its page
-  limit); ``scheduled`` and ``applied`` (being applied: an execution is changing the cloud) are counted;
+  limit); ``accepted`` ones are counted with their estimated sum and how many are past their due date at
+  ``generated_at``; ``scheduled`` and ``applied`` (being applied: an execution is changing the cloud) are
+  counted;
 - *applied in the period*: ``completed`` recommendations whose ``applied_at`` (set when the change was
   verified) falls on a UTC day of ``[start, end)``;
 - *dismissed in the period*: ``dismissed`` recommendations whose ``dismissed_at`` falls on a day of the period;
@@ -128,6 +130,8 @@ def savings_input(
             currency=currency,
             window_days=WINDOW_DAYS,
         )
+        accepted = of(RecommendationStatus.ACCEPTED)
+        today = generated_at.astimezone(UTC).date()
         scheduled = len(of(RecommendationStatus.SCHEDULED))
         in_progress = len(of(RecommendationStatus.APPLIED))
     return SavingsInput(
@@ -138,6 +142,11 @@ def savings_input(
         generated_at=generated_at,
         open=open_lines,
         open_savings_monthly=estimated_total(open_lines),
+        accepted_count=len(accepted),
+        accepted_savings_monthly=sum(
+            (r.estimated_savings_monthly or Decimal(0) for r in accepted), Decimal(0)
+        ),
+        accepted_overdue=sum(1 for r in accepted if r.due_date is not None and r.due_date < today),
         scheduled_count=scheduled,
         in_progress_count=in_progress,
         applied=applied_lines,

@@ -100,7 +100,10 @@ def org(db_session: Session) -> uuid.UUID:
         _rec(org, 11, "dismissed", "idle_vm", "low", "5", dismissed_at=_at(date(2026, 11, 10))),
         _rec(org, 12, "dismissed", "idle_vm", "low", "5", dismissed_at=_at(date(2026, 10, 10))),  # before
         _rec(org, 13, "expired", "idle_vm", "low", "999"),
+        _rec(org, 15, "accepted", "idle_vm", "low", "12.00"),  # due before AT: overdue
+        _rec(org, 16, "accepted", "rightsize_vm", "low", "3.05"),  # due after AT
     ]
+    rows[-2].due_date, rows[-1].due_date = date(2026, 12, 1), date(2026, 12, 2)
     other = _organisation(db_session)  # another organisation's open recommendation is never counted
     db_session.add_all([*rows, _rec(other, 14, active, "idle_vm", "low", "999")])
     db_session.flush()
@@ -134,6 +137,7 @@ def test_the_report_equals_what_the_recommendation_service_answers(
     }
     assert _table(doc, "status").rows == [
         ["Open now", 4, D("150.45")],
+        ["Accepted now (owned; 1 overdue)", 2, D("15.05")],
         ["Scheduled now", 1, None],
         ["Being applied now", 1, None],
         ["Applied in the period (estimate, not realised)", 2, D("30.20")],

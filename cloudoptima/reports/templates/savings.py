@@ -96,6 +96,11 @@ class SavingsInput(_Input):
     generated_at: datetime = Field(description="aware UTC; the caller's clock")
     open: list[RecommendationLine]
     open_savings_monthly: Decimal
+    accepted_count: int = Field(default=0, ge=0)
+    """Accepted now: owned, with a due date, not applied yet (#22)."""
+    accepted_savings_monthly: Decimal = Decimal(0)
+    accepted_overdue: int = Field(default=0, ge=0)
+    """Of the accepted ones, how many are past their due date at ``generated_at``."""
     scheduled_count: int = Field(ge=0)
     in_progress_count: int = Field(ge=0)
     applied: list[AppliedLine]
@@ -179,6 +184,11 @@ def build_savings(data: SavingsInput) -> ReportDocument:
         ],
         rows=[
             ["Open now", len(data.open), data.open_savings_monthly],
+            [
+                f"Accepted now (owned; {data.accepted_overdue} overdue)",
+                data.accepted_count,
+                data.accepted_savings_monthly,
+            ],
             ["Scheduled now", data.scheduled_count, None],
             ["Being applied now", data.in_progress_count, None],
             [
