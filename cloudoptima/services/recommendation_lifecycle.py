@@ -12,7 +12,8 @@ Contract:
   now``) ``active`` again, as the ``system`` actor; runs, lists and reads call it first.
 - ``false_positive``: the row is kept as ``false_positive`` by runs, and a run does not create a new finding of
   the same rule on the same set of resources (:meth:`false_positive_keys`); :meth:`false_positive_counts`
-  counts them per rule (the feedback a rule's profile is judged by).
+  counts them per rule; :mod:`cloudoptima.services.rule_feedback` judges each rule profile by its rate over
+  decided findings and lowers the confidence of one marked wrong too often.
 - ``reopen`` makes it ``active`` (open), clearing owner, due date, snooze and dismissal.
 - :meth:`RecommendationLifecycle.execution_undone`: an execution that moved the recommendation ended without
   its change (failed, rejected, cancelled, rolled back …): it goes back to ``accepted`` when it has an owner
