@@ -5,7 +5,18 @@ from __future__ import annotations
 
 import typer
 
-from cloudoptima_cli import app_processes, collect, commitments, export, ingest, savings, series, tickets, up
+from cloudoptima_cli import (
+    app_processes,
+    backup,
+    collect,
+    commitments,
+    export,
+    ingest,
+    savings,
+    series,
+    tickets,
+    up,
+)
 from cloudoptima_cli.data import data_app
 from cloudoptima_cli.db import db_app
 from cloudoptima_cli.keys import secrets_app
@@ -38,6 +49,8 @@ app.command()(series.forecast)
 app.command()(series.anomalies)
 app.command("eval", context_settings=PASS_THROUGH)(app_processes.run_eval)
 app.command()(collect.collect)
+app.command()(backup.backup)
+app.command()(backup.restore)
 app.command()(app_processes.mcp)
 app.add_typer(users_app, name="users")
 app.add_typer(recommendations_app, name="recommendations")
