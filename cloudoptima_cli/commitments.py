@@ -103,7 +103,11 @@ def commitments(
             owned.add_column(column)
         for o in answer.commitments.owned:
             covers = (
-                f"{o.instance_count} x {o.instance_type}" if o.instance_type else f"{o.hourly_commitment}/h"
+                f"{o.instance_count} x {o.instance_type}"
+                if o.instance_type
+                else f"{o.hourly_commitment}/h"
+                if o.hourly_commitment is not None
+                else f"{o.vcpus or 0} vCPU, {o.memory_mb or 0} MB {o.instance_family or ''}".rstrip()
             )
             owned.add_row(
                 o.commitment_id,
@@ -115,6 +119,9 @@ def commitments(
                 o.state,
             )
         console.print(owned)
+    for read in answer.commitments.inventory_reads:
+        if read.status != "read":
+            console.print(f"{read.provider} {read.account_id}: inventory {read.status}", highlight=False)
     for gap in answer.commitments.not_derivable:
         console.print(f"{gap.provider} {gap.currency}: utilisation {gap.reason}", highlight=False)
     for total in answer.coverage.totals:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedKind
 from cloudoptima.services.ingestion import ingest_path
-from cloudoptima.services.owned_commitments import store
+from cloudoptima.services.owned_commitments import record_read, store
 from cloudoptima_cli.app import app
 
 SPEC = Path(__file__).parents[1] / "fixtures" / "focus_spec_examples" / "focus_1.3_cost_and_usage.csv"
@@ -64,3 +64,34 @@ def test_commitments_cli_shows_owned(
     table = CliRunner().invoke(app, ["commitments", "--org", str(org), *period, *state])
     assert table.exit_code == 0, table.output
     assert "Owned (provider APIs)" in table.output and "the-plan" in table.output
+
+
+def test_commitments_cli_shows_a_cud_and_an_unavailable_inventory(
+    engine: Engine, org: uuid.UUID, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    cud = OwnedCommitment(
+        provider="gcp",
+        account_id="finops-demo",
+        commitment_id="4242",
+        kind=OwnedKind.COMMITTED_USE,
+        region="us-central1",
+        instance_family="e2",
+        vcpus=8,
+        memory_mb=32768,
+        term_seconds=31536000,
+        start=now,
+        end=now + timedelta(days=365),
+        state="active",
+    )
+    with Session(engine) as session:
+        store(session, org, "gcp", "finops-demo", [cud], now)
+        record_read(session, org, "azure", "sub-1", now, permission="Microsoft.Capacity/reservations/read")
+        session.commit()
+    period = ["--start", "2023-01-01", "--end", "2023-02-01", "--state-dir", str(tmp_path / "state")]
+    table = CliRunner().invoke(app, ["commitments", "--org", str(org), *period])
+    assert table.exit_code == 0, table.output
+    assert "8 vCPU, 32768 MB e2" in table.output
+    assert "azure sub-1: inventory unavailable: Microsoft.Capacity/reservations/read" in table.output
