@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from fastmcp import Client
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedKind
@@ -27,9 +27,7 @@ def org(engine: Engine) -> Iterator[uuid.UUID]:
     org_id = uuid.uuid4()
     with engine.begin() as connection:
         connection.execute(
-            Organization.__table__.insert().values(
-                id=org_id, name="owned-mcp", subscription_tier="free", settings={}
-            )
+            insert(Organization).values(id=org_id, name="owned-mcp", subscription_tier="free", settings={})
         )
     yield org_id
     with engine.begin() as connection:
