@@ -271,6 +271,32 @@ class Settings(BaseSettings):
     )
     """Days a finished cost export run is kept; older runs and their files under a folder destination are
     pruned by the weekly maintenance (``cloudoptima.services.export_retention``)."""
+    cost_rows_retention_days: int = Field(
+        default=1095,
+        ge=1,
+        le=36500,
+        validation_alias=AliasChoices("COST_ROWS_RETENTION_DAYS", "cost_rows_retention_days"),
+    )
+    """Days of raw cost rows (``cost_data``) kept; whole months before the cutoff's month are dropped by the
+    daily retention (``cloudoptima.services.retention``); the daily rollup stays. At least 400 (13 months)."""
+    notifications_retention_days: int = Field(
+        default=180,
+        ge=1,
+        le=36500,
+        validation_alias=AliasChoices("NOTIFICATIONS_RETENTION_DAYS", "notifications_retention_days"),
+    )
+    """Days an inbox notification (read or not) is kept. At least 30."""
+    chat_checkpoints_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=36500,
+        validation_alias=AliasChoices("CHAT_CHECKPOINTS_RETENTION_DAYS", "chat_checkpoints_retention_days"),
+    )
+    """Days a chat conversation (LangGraph checkpoint thread) is kept after its last turn. At least 7."""
+    retention_allow_short: bool = Field(
+        default=False, validation_alias=AliasChoices("RETENTION_ALLOW_SHORT", "retention_allow_short")
+    )
+    """True lowers the retention floors above to 1 day (tests, demos); never needed in production."""
 
     @property
     def resolved_public_url(self) -> str:
@@ -322,6 +348,21 @@ class Settings(BaseSettings):
                 f"UTILISATION_WINDOW_DAYS ({self.utilisation_window_days}) cannot exceed "
                 f"UTILISATION_RETENTION_DAYS ({self.utilisation_retention_days}): summaries read only kept history"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _retention_floors(self) -> Settings:
+        floors = (
+            ("COST_ROWS_RETENTION_DAYS", self.cost_rows_retention_days, 400),
+            ("NOTIFICATIONS_RETENTION_DAYS", self.notifications_retention_days, 30),
+            ("CHAT_CHECKPOINTS_RETENTION_DAYS", self.chat_checkpoints_retention_days, 7),
+        )
+        for name, value, floor in floors:
+            if value < floor and not self.retention_allow_short:
+                raise ValueError(
+                    f"{name} ({value}) is below its safe minimum of {floor} days; set RETENTION_ALLOW_SHORT=true "
+                    "to allow it"
+                )
         return self
 
     # ---- derived paths -------------------------------------------------------------------------------
