@@ -195,18 +195,16 @@ def up(
                     raise PlatformError(str(exc)) from exc
                 finally:
                     engine.dispose()
-                if holder["created"]:
-                    # The worker is already running (the platform starts it before this bootstrap): the
-                    # analysis runs while the gateway starts, so the first screens have it sooner.
-                    _start_first_analysis(
-                        platform.urls["temporal_address"],
-                        settings.temporal_namespace,
-                        holder["credentials"].organization_id,
-                    )
 
             platform = start_platform(
                 settings, lambda line: console.print(f"[dim]•[/] {line}"), bootstrap, APP_PROCESSES
             )
+            if holder.get("created"):
+                _start_first_analysis(
+                    platform.urls["temporal_address"],
+                    settings.temporal_namespace,
+                    holder["credentials"].organization_id,
+                )
             try:
                 console.print(f"[green]healthy[/] in {time.monotonic() - started:.1f} s")
                 _print_ready(platform, holder["credentials"], holder["created"])
