@@ -20,6 +20,7 @@ from cloudoptima_cli import (
 from cloudoptima_cli.data import data_app
 from cloudoptima_cli.db import db_app
 from cloudoptima_cli.keys import secrets_app
+from cloudoptima_cli.maintenance import maintenance_app
 from cloudoptima_cli.prices import prices_app
 from cloudoptima_cli.recommendations import recommendations_app
 from cloudoptima_cli.report import report_app
@@ -33,6 +34,7 @@ app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="CloudOptima: multi-cloud FinOps platform."
 )
 app.add_typer(db_app, name="db")
+app.add_typer(maintenance_app, name="maintenance")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(prices_app, name="prices")
 app.add_typer(secrets_app, name="secrets")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from cloudoptima.settings import Settings, SettingsError, load_settings
@@ -30,6 +31,10 @@ def settings_or_fail(state_dir: Path | None, **overrides: Any) -> Settings:
     """Settings for ``state_dir`` with the given overrides; an invalid value fails with its first line."""
     try:
         return load_settings(state_dir=state_dir, **overrides)
+    except ValidationError as exc:  # the first problem, naming its setting (not pydantic's header line)
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        fail(f"{where}: {first['msg']}" if where else str(first["msg"]).removeprefix("Value error, "))
     except (SettingsError, ValueError) as exc:
         fail(str(exc).splitlines()[0])
 
