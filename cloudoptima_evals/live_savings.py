@@ -237,8 +237,9 @@ def run(api: Any, engine: Any, providers: Any, seed: int = 11) -> dict[str, Any]
 
     with moto_server() as endpoint, moto_gaps():
         estate = build(endpoint, seed)
-        user = register_and_connect(api)
         lap("build")
+        user = register_and_connect(api)
+        lap("register and connect")
         first = collect_and_analyse(engine, providers, user.org, user.account, T0)
         lap("first collection")
         ingest(api, user, estate, T0.date())
