@@ -156,8 +156,9 @@ async def _go(page: Page, path: str) -> None:
 async def test_admin_connects_a_tracker_then_creates_a_ticket(
     page: Page, page_log: PageLog, stack: Stack
 ) -> None:
-    """Ticket trackers (#22): the 422 lands at its field; the webhook secret is shown once; "Create ticket" on a
-    recommendation opens a GitHub issue (strict local fake, token checked) and the detail shows its link."""
+    """Ticket trackers (#22): the 422 lands at its field; the webhook secret is shown once, and again when an
+    edit rotates it; "Create ticket" on a recommendation opens a GitHub issue (strict local fake, token checked)
+    and the detail shows its link."""
     chosen = (await _free_recommendation(stack))[0]
     name = f"infra-{uuid.uuid4().hex[:6]}"
     with FakeTrackers() as fake:
@@ -177,6 +178,13 @@ async def test_admin_connects_a_tracker_then_creates_a_ticket(
         listed = (await stack.api("/v1/ticket-trackers")).json()["trackers"]
         [tracker] = [t for t in listed if t["name"] == name]
         assert "webhook_secret" not in tracker and tracker["webhook_secret_set"] is True
+        first_secret = await page.get_by_test_id("tracker-created-secret").text_content()
+        row = page.locator(f'[data-testid="tracker-row"][data-name="{name}"]')
+        await row.get_by_test_id("tracker-edit-open").click()  # rotate the webhook secret: shown once again
+        await page.get_by_test_id("tracker-edit-rotate").check()
+        await page.get_by_test_id("tracker-edit-submit").click()
+        await expect(page.get_by_test_id("tracker-edit")).to_have_count(0)
+        await expect(page.get_by_test_id("tracker-created-secret")).not_to_have_text(first_secret or "")
 
         await _go(page, f"/recommendations/{chosen['id']}")
         await expect(page.get_by_test_id("rec-ticket-none")).to_be_visible()

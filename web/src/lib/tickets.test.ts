@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   defaultTracker,
+  editOf,
+  trackerPatch,
   emptyTrackerForm,
   projectLabel,
   ticketLabel,
@@ -57,5 +59,17 @@ describe("ticket words", () => {
     expect(defaultTracker([tracker("a")])).toBe("a");
     expect(defaultTracker([tracker("a"), tracker("b")])).toBe("");
     expect(defaultTracker([])).toBe("");
+  });
+});
+
+describe("trackerPatch", () => {
+  it("sends only what changed; a blank token keeps the stored one; login only for Jira", () => {
+    const gh = tracker("a");
+    expect(trackerPatch(gh, editOf(gh))).toEqual({});
+    expect(trackerPatch(gh, { ...editOf(gh), project: " o/s ", token: "new", rotate: true, login: "x@y.z" })).toEqual({
+      project: "o/s", token: "new", rotate_webhook_secret: true,
+    });
+    const jira: Tracker = { ...gh, kind: "jira", project: "OPS", login: "a@b.c" };
+    expect(trackerPatch(jira, { ...editOf(jira), login: "d@e.f" })).toEqual({ login: "d@e.f" });
   });
 });

@@ -117,3 +117,26 @@ export function webhookUrl(origin: string, path: string): string {
 export function defaultTracker(trackers: readonly Tracker[]): string {
   return trackers.length === 1 ? (trackers[0]?.id ?? "") : "";
 }
+
+export interface TrackerEdit {
+  base_url: string;
+  project: string;
+  login: string;
+  token: string;
+  rotate: boolean;
+}
+
+export function editOf(tracker: Tracker): TrackerEdit {
+  return { base_url: tracker.base_url, project: tracker.project, login: tracker.login ?? "", token: "", rotate: false };
+}
+
+/** The body of PATCH /v1/ticket-trackers/{id}: only what changed (a blank token keeps the stored one). */
+export function trackerPatch(tracker: Tracker, edit: TrackerEdit): Record<string, string | boolean> {
+  const body: Record<string, string | boolean> = {};
+  if (edit.base_url.trim() !== tracker.base_url) body.base_url = edit.base_url.trim();
+  if (edit.project.trim() !== tracker.project) body.project = edit.project.trim();
+  if (tracker.kind === "jira" && edit.login.trim() !== (tracker.login ?? "")) body.login = edit.login.trim();
+  if (edit.token !== "") body.token = edit.token;
+  if (edit.rotate) body.rotate_webhook_secret = true;
+  return body;
+}

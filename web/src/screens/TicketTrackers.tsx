@@ -1,7 +1,8 @@
 // Ticket trackers (#22, admins: manage:organization): connect GitHub Issues, Jira Cloud or a signed webhook with
 // its token (stored encrypted, never shown again); the webhook secret is shown once, with the URL to paste into
 // the tracker's webhook settings, so closes and reopens come back without waiting for the 30-minute sync. Each
-// tracker shows when it was last synced and why the last sync failed. The API's 422 messages sit at their field.
+// tracker shows when it was last synced and why the last sync failed; an admin edits its URL, project, login or
+// token and can rotate the webhook secret (shown once again). The API's 422 messages sit at their field.
 
 import { useState, type FormEvent } from "react";
 import { getJson, sendJson } from "../lib/api";
@@ -9,7 +10,9 @@ import { placeErrors } from "../lib/fieldPlacement";
 import { useCan, useLoad } from "../lib/hooks";
 import { FieldErrors, submitJson } from "../lib/submit";
 import {
+  editOf,
   emptyTrackerForm,
+  trackerPatch,
   projectLabel,
   TRACKER_ANCHORS,
   trackerBody,
@@ -17,6 +20,7 @@ import {
   withKind,
   type CreatedTracker,
   type Tracker,
+  type TrackerEdit,
   type TrackerForm,
   type TrackerKind,
 } from "../lib/tickets";
@@ -107,10 +111,74 @@ function NewTracker({ onCreated }: { onCreated: (tracker: CreatedTracker) => voi
   );
 }
 
+function EditTracker({ tracker, onSaved, onCancel }: { tracker: Tracker; onSaved: (saved: Tracker & { webhook_secret: string | null }) => void; onCancel: () => void }) {
+  const [edit, setEdit] = useState<TrackerEdit>(() => editOf(tracker));
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const placement = placeErrors(errors, TRACKER_ANCHORS);
+  const set = (patch: Partial<TrackerEdit>): void => setEdit((e) => ({ ...e, ...patch }));
+  const err = (at: string) => {
+    const messages = placement.placed[at];
+    return messages ? <span className="co-field-error" role="alert" data-testid={`tracker-edit-error-${at}`}>{messages.join("; ")}</span> : null;
+  };
+  const submit = (event: FormEvent): void => {
+    event.preventDefault();
+    setBusy(true);
+    setErrors({});
+    setFailure(null);
+    submitJson<Tracker & { webhook_secret: string | null }>("PATCH", `/v1/ticket-trackers/${tracker.id}`, trackerPatch(tracker, edit)).then(
+      (saved) => { setBusy(false); onSaved(saved); },
+      (error: unknown) => {
+        setBusy(false);
+        if (error instanceof FieldErrors && Object.keys(error.fields).length > 0) setErrors(error.fields);
+        else setFailure(error instanceof Error ? error.message : String(error));
+      },
+    );
+  };
+  return (
+    <form className="co-form wr-form" data-testid="tracker-edit" onSubmit={submit} noValidate>
+      <h3>Edit {tracker.name}</h3>
+      <label>
+        {tracker.kind === "webhook" ? "Webhook URL" : "API base URL"}
+        <input type="url" data-testid="tracker-edit-base_url" value={edit.base_url} onChange={(e) => set({ base_url: e.target.value })} />
+      </label>
+      {err("base_url")}
+      <label>
+        {projectLabel(tracker.kind)}
+        <input type="text" data-testid="tracker-edit-project" value={edit.project} onChange={(e) => set({ project: e.target.value })} />
+      </label>
+      {err("project")}
+      {tracker.kind === "jira" && (
+        <>
+          <label>
+            Jira account e-mail
+            <input type="email" data-testid="tracker-edit-login" value={edit.login} onChange={(e) => set({ login: e.target.value })} />
+          </label>
+          {err("login")}
+        </>
+      )}
+      <label>
+        New token (blank: keep the stored one)
+        <input type="password" autoComplete="off" data-testid="tracker-edit-token" value={edit.token} onChange={(e) => set({ token: e.target.value })} />
+      </label>
+      {err("token")}
+      <label>
+        <input type="checkbox" data-testid="tracker-edit-rotate" checked={edit.rotate} onChange={(e) => set({ rotate: e.target.checked })} /> Make a new webhook secret (the old one stops working)
+      </label>
+      {placement.unplaced.map((m) => <p key={m} className="error" role="alert">{m}</p>)}
+      {failure && <p className="error" role="alert">{failure}</p>}
+      <button type="submit" data-testid="tracker-edit-submit" disabled={busy}>{busy ? "Saving…" : "Save"}</button>
+      <button type="button" onClick={onCancel}>Cancel</button>
+    </form>
+  );
+}
+
 export function TicketTrackers() {
   const isAdmin = useCan("manage:organization");
   const [version, setVersion] = useState(0);
   const [created, setCreated] = useState<CreatedTracker | null>(null);
+  const [editing, setEditing] = useState<Tracker | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const trackers = useLoad("ticket-trackers-admin", () => getJson<{ trackers: Tracker[] }>("/v1/ticket-trackers").then((r) => r.trackers), version);
   const remove = (tracker: Tracker): void => {
@@ -126,7 +194,7 @@ export function TicketTrackers() {
       <p className="muted">Recommendations handed to a tracker keep their link; closes, reopens and deletions come back by webhook and by the sync every 30 minutes.</p>
       {created && (
         <section className="card" data-testid="tracker-created" role="status">
-          <h2>{created.name} connected</h2>
+          <h2>{created.name}: webhook secret</h2>
           <p>Set this webhook in the tracker now: the secret is not shown again.</p>
           <p>URL <code data-testid="tracker-created-url">{webhookUrl(window.location.origin, created.webhook_url_path)}</code></p>
           <p>Secret <code data-testid="tracker-created-secret">{created.webhook_secret}</code></p>
@@ -153,12 +221,27 @@ export function TicketTrackers() {
                     {t.last_synced_at ? t.last_synced_at.slice(0, 16).replace("T", " ") : "never"}
                     {t.last_sync_error && <span className="error small" data-testid="tracker-sync-error"> · {t.last_sync_error}</span>}
                   </td>
-                  <td>{isAdmin && <button type="button" data-testid="tracker-delete" onClick={() => remove(t)}>Disconnect</button>}</td>
+                  <td>
+                    {isAdmin && <button type="button" data-testid="tracker-edit-open" onClick={() => setEditing(t)}>Edit</button>}{" "}
+                    {isAdmin && <button type="button" data-testid="tracker-delete" onClick={() => remove(t)}>Disconnect</button>}
+                  </td>
                 </tr>
               ))}
             </tbody>
           </table>
         )
+      )}
+      {isAdmin && editing !== null && (
+        <EditTracker
+          key={editing.id}
+          tracker={editing}
+          onCancel={() => setEditing(null)}
+          onSaved={(saved) => {
+            setEditing(null);
+            if (saved.webhook_secret) setCreated({ ...saved, webhook_secret: saved.webhook_secret });
+            setVersion((v) => v + 1);
+          }}
+        />
       )}
       {isAdmin && <NewTracker onCreated={(t) => { setCreated(t); setVersion((v) => v + 1); }} />}
     </div>
