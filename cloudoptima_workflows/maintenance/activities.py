@@ -8,15 +8,24 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from cloudoptima.reports.store import ReportStore
 from cloudoptima.services.audit_retention import prune_all
 from cloudoptima.services.cost_export_schedules import ExportsConfig
 from cloudoptima.services.export_retention import prune_old_exports
 from cloudoptima.services.report_retention import prune_expired_artifacts
+from cloudoptima.services.retention import FAMILIES, RetentionPolicy
+from cloudoptima.services.retention import run as run_retention
 from cloudoptima.storage.base import utcnow
 from cloudoptima.storage.models import RefreshToken, RevokedToken
-from cloudoptima_workflows.maintenance.inputs import AuditPruneResult, CleanupInput, CleanupResult
+from cloudoptima_workflows.maintenance.inputs import (
+    AuditPruneResult,
+    CleanupInput,
+    CleanupResult,
+    RetentionFamilyInput,
+    RetentionFamilyResult,
+)
 from cloudoptima_workflows.maintenance.interface import MaintenanceActivityInterface
 
 
@@ -73,3 +82,28 @@ class MaintenanceActivities(MaintenanceActivityInterface):
         (``cloudoptima.services.audit_retention``)."""
         pruned = prune_all(self._sessions, now=self._now())
         return AuditPruneResult(pruned=pruned, total=sum(pruned.values()))
+
+    @activity.defn(name="maintenance.retention_family")
+    def retention_family(self, params: RetentionFamilyInput) -> RetentionFamilyResult:
+        """Prune (or, ``dry_run``, count) one retention family at ``params.now``
+        (``cloudoptima.services.retention.run``); batches commit as they go, so a retry resumes."""
+        family = next((f for f in FAMILIES if f == params.family), None)
+        if family is None:
+            raise ApplicationError(
+                f"family: unknown {params.family!r}; expected one of {', '.join(FAMILIES)}",
+                non_retryable=True,
+            )
+        policy = RetentionPolicy(
+            cost_rows_days=params.cost_rows_days,
+            utilisation_days=params.utilisation_days,
+            notifications_days=params.notifications_days,
+            chat_checkpoints_days=params.chat_checkpoints_days,
+        )
+        done = run_retention(self._sessions, family, policy, now=params.now, dry_run=params.dry_run)
+        return RetentionFamilyResult(
+            family=done.family,
+            cutoff=done.cutoff,
+            removed=done.removed,
+            partitions=list(done.partitions),
+            dry_run=done.dry_run,
+        )

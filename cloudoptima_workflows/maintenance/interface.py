@@ -12,7 +12,13 @@ from abc import ABC, abstractmethod
 
 from temporalio import activity
 
-from cloudoptima_workflows.maintenance.inputs import AuditPruneResult, CleanupInput, CleanupResult
+from cloudoptima_workflows.maintenance.inputs import (
+    AuditPruneResult,
+    CleanupInput,
+    CleanupResult,
+    RetentionFamilyInput,
+    RetentionFamilyResult,
+)
 
 __all__ = ["MaintenanceActivityInterface"]
 
@@ -33,3 +39,9 @@ class MaintenanceActivityInterface(ABC):
         """Delete each organisation's audit rows older than its ``audit_retention_days``, in batches; each
         organisation that lost rows gets an ``audit_logs.pruned`` row with the count
         (``cloudoptima.services.audit_retention``)."""
+
+    @activity.defn(name="maintenance.retention_family")
+    @abstractmethod
+    def retention_family(self, params: RetentionFamilyInput) -> RetentionFamilyResult:
+        """Prune (or, ``dry_run``, count) one retention family at ``params.now``
+        (``cloudoptima.services.retention.run``); batches commit as they go, so a retry resumes."""

@@ -43,6 +43,7 @@ RECORDERS: dict[str, str] = {
     "scheduled_cost_export.json": "test_export_workflow.py -k scheduled_export_runs",
     "run_cost_export.json": "../gateway/test_exports_api.py -k queued_then_recorded",
     "sync_tickets.json": "test_ticket_sync_workflow.py -k failing_tracker",
+    "retention.json": "test_retention_workflow.py -k one_activity_per_family",
 }
 """Every golden history and how it is (re-)recorded."""
 

@@ -43,6 +43,7 @@ RECORDED = {
     "scheduled_cost_export.json": "ScheduledCostExport",
     "run_cost_export.json": "RunCostExport",
     "sync_tickets.json": "SyncTickets",
+    "retention.json": "Retention",
 }
 """Each golden history and the workflow type it records."""
 
