@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -11,9 +12,12 @@ from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 
 import cloudoptima
 from cloudoptima.clouds.registry import ProviderRegistry
+from cloudoptima.observability.metrics import REGISTRY as BUSINESS_METRICS
+from cloudoptima.services.operator_gauges import OperatorGauges
 from cloudoptima.settings import Settings, load_settings
 from cloudoptima.storage.tenancy import TenantViolation
 from cloudoptima_gateway import health, stream
@@ -106,8 +110,13 @@ def create_app(
     install_console(app, resolve_console_dir(settings.console_dir))
     app.add_exception_handler(TenantViolation, _not_found)
 
+    metrics.registry.register(OperatorGauges(runtime.engine, lambda: datetime.now(UTC)))
+
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        # HTTP metrics and the scrape-time gauges (one database read: off the event loop), then the
+        # business metrics this process recorded (cloudoptima.observability.metrics).
+        body = await run_in_threadpool(generate_latest, metrics.registry)
+        return Response(body + generate_latest(BUSINESS_METRICS), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 
 __all__ = ["DATA_CONVERTER", "connect"]
 
@@ -18,6 +19,7 @@ DATA_CONVERTER: DataConverter = pydantic_data_converter
 """The data converter of every Temporal client, worker, replayer and test environment of CloudOptima."""
 
 
-async def connect(address: str, *, namespace: str = "default") -> Client:
-    """A Temporal client on ``address`` / ``namespace`` that speaks :data:`DATA_CONVERTER`."""
-    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
+async def connect(address: str, *, namespace: str = "default", runtime: Runtime | None = None) -> Client:
+    """A Temporal client on ``address`` / ``namespace`` that speaks :data:`DATA_CONVERTER`; ``runtime`` (the
+    SDK's telemetry: the worker's Prometheus exporter) defaults to the SDK's default runtime."""
+    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER, runtime=runtime)

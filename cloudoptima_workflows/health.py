@@ -7,6 +7,9 @@ Contract:
   than ``stale_after`` seconds ago (checked every ``check_every`` seconds by :meth:`WorkerHealth.watch`).
 * **503** ``{"status": "unhealthy", "reasons": [...]}`` otherwise, each reason naming the queue or the
   failed check. Before the first successful Temporal check the answer is 503 ("temporal not checked yet").
+* ``GET /metrics`` answers the business metrics this worker recorded (:mod:`cloudoptima.observability.metrics`,
+  Prometheus text format). The Temporal SDK's own worker metrics are served by its exporter on
+  ``--temporal-metrics-port`` (:func:`cloudoptima_workflows.telemetry.runtime_with_metrics`).
 * Any other path is 404, any other method 405. The server answers from the worker's own event loop, so a
   loop blocked by a misbehaving activity makes the probe time out, which is what a liveness probe is for.
 
@@ -23,9 +26,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from cloudoptima.observability.metrics import REGISTRY
+
 log = logging.getLogger("cloudoptima.worker.health")
 
 HEALTH_PATH: Final = "/healthz"
+METRICS_PATH: Final = "/metrics"
 """The path the probes of ``docker-compose.yml`` and ``deploy/k8s`` call."""
 DEFAULT_HEALTH_PORT: Final = 8081
 """The port those files give ``--health-port``."""
@@ -117,20 +125,24 @@ class WorkerHealth:
             writer.close()
             return
         parts = head.split(b"\r\n", 1)[0].decode("latin-1").split()
+        path = parts[1].split("?", 1)[0] if len(parts) == 3 else ""
+        content_type = "application/json"
         if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
             status, body = 400, {"error": "malformed request line"}
-        elif parts[1].split("?", 1)[0] != HEALTH_PATH:
+        elif path not in (HEALTH_PATH, METRICS_PATH):
             status, body = 404, {"error": f"not found; the health endpoint is {HEALTH_PATH}"}
         elif parts[0] not in ("GET", "HEAD"):
             status, body = 405, {"error": f"method {parts[0]} not allowed; use GET"}
+        elif path == METRICS_PATH:
+            status, body, content_type = 200, None, CONTENT_TYPE_LATEST
         else:
             healthy, body = self.report()
             status = 200 if healthy else 503
-        payload = json.dumps(body).encode()
+        payload = generate_latest(REGISTRY) if body is None else json.dumps(body).encode()
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
         writer.write(
             f"HTTP/1.1 {status} {reason.get(status, 'Service Unavailable')}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(payload)}\r\n"
             "Connection: close\r\n\r\n".encode("latin-1")
         )
         if parts[:1] != ["HEAD"]:

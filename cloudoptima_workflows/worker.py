@@ -80,6 +80,7 @@ from cloudoptima_workflows.reports.activities import ReportActivities
 from cloudoptima_workflows.reports.scheduled_activities import ScheduledReportActivities
 from cloudoptima_workflows.reports.workflows import GenerateReportWorkflow, ScheduledReportWorkflow
 from cloudoptima_workflows.schedules import ensure_schedules
+from cloudoptima_workflows.telemetry import DEFAULT_TEMPORAL_METRICS_PORT, runtime_with_metrics
 from cloudoptima_workflows.tickets.activities import TicketActivities
 from cloudoptima_workflows.tickets.workflows import SyncTicketsWorkflow
 
@@ -372,13 +373,21 @@ async def run(
     *,
     health_port: int | None = None,
     health_host: str = "0.0.0.0",  # noqa: S104 - probes reach the pod/container address
+    temporal_metrics_port: int | None = None,
 ) -> None:
     """Poll ``queues`` until SIGINT/SIGTERM with ``threads`` activity threads (default: the setting).
 
-    With ``health_port`` the process answers ``GET /healthz`` there (:mod:`cloudoptima_workflows.health`).
+    With ``health_port`` the process answers ``GET /healthz`` and ``GET /metrics`` there
+    (:mod:`cloudoptima_workflows.health`); with ``temporal_metrics_port`` the Temporal SDK exports its worker
+    metrics on that port of ``health_host`` (:mod:`cloudoptima_workflows.telemetry`).
     """
     threads = threads or settings.worker_activity_threads
-    client = await connect(settings.resolved_temporal_address(), namespace=settings.temporal_namespace)
+    runtime = None
+    if temporal_metrics_port is not None:
+        runtime = runtime_with_metrics(health_host, temporal_metrics_port)
+    client = await connect(
+        settings.resolved_temporal_address(), namespace=settings.temporal_namespace, runtime=runtime
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -420,7 +429,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--health-port",
         type=int,
         default=None,
-        help=f"answer GET {HEALTH_PATH} on this port (liveness for containers; default: off)",
+        help=f"answer GET {HEALTH_PATH} and GET /metrics on this port (liveness for containers; default: off)",
+    )
+    parser.add_argument(
+        "--temporal-metrics-port",
+        type=int,
+        default=None,
+        help=f"export the Temporal SDK's worker metrics on this port (e.g. {DEFAULT_TEMPORAL_METRICS_PORT}; "
+        "default: off)",
     )
     parser.add_argument("--health-host", default="0.0.0.0", help="bind address of the health endpoint")  # noqa: S104
     args = parser.parse_args(argv)
@@ -428,13 +444,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"--threads must be between 1 and 256, got {args.threads}")
     if args.health_port is not None and not 1 <= args.health_port <= 65535:
         parser.error(f"--health-port must be between 1 and 65535, got {args.health_port}")
+    if args.temporal_metrics_port is not None and not 1 <= args.temporal_metrics_port <= 65535:
+        parser.error(f"--temporal-metrics-port must be between 1 and 65535, got {args.temporal_metrics_port}")
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     unknown = sorted(set(queues) - set(ALL_QUEUES))
     if unknown:
         parser.error(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(ALL_QUEUES)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(
-        run(load_settings(), queues, args.threads, health_port=args.health_port, health_host=args.health_host)
+        run(
+            load_settings(),
+            queues,
+            args.threads,
+            health_port=args.health_port,
+            health_host=args.health_host,
+            temporal_metrics_port=args.temporal_metrics_port,
+        )
     )
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from cloudoptima.analytics.anomalies import AnomalyConfig, detect_cost_anomalies
 from cloudoptima.domain.analytics import CostAnomaly
+from cloudoptima.observability.metrics import ANOMALIES, record_outcomes
 from cloudoptima.services.anomaly_drivers import (
     HIDDEN,
     Driver,
@@ -279,6 +280,9 @@ class AnomalyService:
                 )
                 report.resolved += 1
         self._session.flush()
+        record_outcomes(
+            ANOMALIES, {"created": report.created, "updated": report.updated, "resolved": report.resolved}
+        )
         return report
 
     def drivers(self, incident: CostAnomaly) -> Drivers:

@@ -25,6 +25,8 @@ from typing import Any, Final
 import redis
 import redis.asyncio as aioredis
 
+from cloudoptima.observability.metrics import CACHE_REQUESTS
+
 DEFAULT_TTL_S: Final = 300
 EDGE_PREFIX: Final = "cloudoptima:edge:"
 
@@ -82,6 +84,7 @@ class CostCache:
         key = self._key(organization_id, version, name, params)
         found = await self._client.get(key)
         hit = found is not None
+        CACHE_REQUESTS.labels("cost", "hit" if hit else "miss").inc()
         value = str(found) if hit else await compute()
         if hit and edge is None:
             return value, True

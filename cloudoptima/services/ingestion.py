@@ -7,6 +7,7 @@ still recorded (``ingest_runs.status = 'failed'`` with the error) in its own tra
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, insert, select
 from cloudoptima.domain.organisation_settings import OrganisationSettings
 from cloudoptima.ingest import BillingFileError, IngestSummary, open_billing_source
 from cloudoptima.ingest.period_totals import PeriodKey, PeriodTotal, fold_period_totals
+from cloudoptima.observability.metrics import record_ingest
 from cloudoptima.services.allocation.engine import reallocate_days
 from cloudoptima.services.data_trust.recording import record_file_totals
 from cloudoptima.services.prefetch import prefetch
@@ -131,6 +133,7 @@ def ingest_path(
         tag_keys=rollup_tag_keys(org.settings or {}),
     )
     started = utcnow()
+    clock_started = time.perf_counter()
     try:
         source = open_billing_source(path, fmt=fmt, batch_rows=batch_rows, currency=currency)
         with engine.begin() as connection:
@@ -211,6 +214,12 @@ def ingest_path(
             engine, run_id, batch_id, organization_id, cloud_account_id, source_name, started, str(exc)
         )
         raise IngestError(str(exc)) from exc
+    record_ingest(
+        ",".join(sorted({f.format for f in summary.files})) or "none",
+        seconds=time.perf_counter() - clock_started,
+        accepted=summary.rows_accepted,
+        quarantined=summary.rows_quarantined,
+    )
     return IngestReport(run_id=run_id, summary=summary, load=load, files=[f.path for f in summary.files])
 
 

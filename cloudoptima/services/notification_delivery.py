@@ -57,6 +57,7 @@ from cloudoptima.notifications.email_channel import EmailChannel
 from cloudoptima.notifications.slack import SLACK_HOSTS, SlackChannel
 from cloudoptima.notifications.teams import TEAMS_HOSTS, TeamsChannel
 from cloudoptima.notifications.webhook import MIN_SECRET_LENGTH, GenericWebhookChannel
+from cloudoptima.observability.metrics import NOTIFICATION_FAILURES, NOTIFICATIONS_DELIVERED
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.settings import Settings
 from cloudoptima.storage.models import NotificationChannelRow, NotificationDeliveryRow
@@ -429,12 +430,15 @@ class NotificationDelivery:
                 if exc.retryable:
                     delivery.last_error += f" (gave up after {delivery.attempts} attempts)"
                 delivery.status = "dead"
+            NOTIFICATION_FAILURES.labels(channel.kind, str(delivery.status == "dead").lower()).inc()
             return
         except Exception as exc:  # a broken row or secret must not stop the other deliveries
             delivery.attempts += 1
             delivery.status = "dead"
             delivery.last_error = f"{where}: {type(exc).__name__}: {exc}"
+            NOTIFICATION_FAILURES.labels(channel.kind, "true").inc()
             return
+        NOTIFICATIONS_DELIVERED.labels(channel.kind).inc()
         delivery.attempts += 1
         delivery.status = "delivered"
         delivery.delivered_at = now

@@ -36,6 +36,7 @@ from cloudoptima.analytics.recommendations import AnomalyScope, RuleSettings, ge
 from cloudoptima.analytics.recommendations.context import cause_scopes
 from cloudoptima.domain.inventory import Resource
 from cloudoptima.domain.recommendations import PriceCatalog, Recommendation, RecommendationStatus, RiskLevel
+from cloudoptima.observability.metrics import RECOMMENDATIONS, record_outcomes
 from cloudoptima.services.audit import current_actor
 from cloudoptima.services.billed_costs import billed_last_30_days
 from cloudoptima.services.owned_commitments import (
@@ -242,6 +243,16 @@ class RecommendationService:
                 row.updated_at = now
                 report.expired += 1
         self._session.flush()
+        record_outcomes(
+            RECOMMENDATIONS,
+            {
+                "created": report.created,
+                "updated": report.updated,
+                "reactivated": report.reactivated,
+                "expired": report.expired,
+                "suppressed": report.suppressed,
+            },
+        )
         return report
 
     @staticmethod

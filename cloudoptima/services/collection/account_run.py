@@ -12,6 +12,7 @@ credentials themselves were refused) propagates. Only one ``collect_account`` of
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, text
 
 from cloudoptima.clouds.protocol import CloudProviderClient, CredentialsError, ProviderError
 from cloudoptima.domain.permission_problems import distinct
+from cloudoptima.observability.metrics import record_collection
 from cloudoptima.services import collection_problems
 from cloudoptima.services.collection.account_status import finish
 from cloudoptima.services.collection.context import CollectionContext, account_row
@@ -190,6 +192,30 @@ def _collect_locked(
         )
     if state.finish is not None:
         return state
+    started = time.perf_counter()
+    already = (len(state.costs), len(state.failures), len(state.denied))
+    state = _run_steps(context, ref, row, provider, connection, state, progress, as_of, tag_keys)
+    record_collection(
+        row.provider,
+        seconds=time.perf_counter() - started,
+        rows=sum(cost.rows for cost in state.costs[already[0] :]),
+        failed_steps=len(state.failures) - already[1] + len(state.denied) - already[2],
+    )
+    return state
+
+
+def _run_steps(
+    context: CollectionContext,
+    ref: AccountRef,
+    row: CloudAccount,
+    provider: CloudProviderClient,
+    connection: Connection,
+    state: AccountCollection,
+    progress: Progress | None,
+    as_of: date,
+    tag_keys: tuple[str, ...],
+) -> AccountCollection:
+    """Every step still to do of ``state``, in order (costs, inventory, utilisation, IAM, forecast, finish)."""
     run = _AccountRun(state, progress)
     loaded = {(c.start, c.end) for c in state.costs}
     for start, end in state.plan.windows:

@@ -1,0 +1,39 @@
+"""The gateway's ``GET /metrics`` serves its HTTP metrics, the scrape-time gauges read from the real database
+and the business metrics this process recorded, in one Prometheus exposition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from temporalio.testing import WorkflowEnvironment
+
+from cloudoptima.observability.metrics import record_ingest
+from cloudoptima.settings import Settings
+from cloudoptima_gateway.app import create_app
+from tests.observability.conftest import series_names
+
+
+def test_gateway_metrics_serve_http_gauges_and_business_metrics(
+    tmp_path: Path, pg_url: str, redis_url: str, temporal_env: WorkflowEnvironment
+) -> None:
+    address = temporal_env.client.service_client.config.target_host
+    settings = Settings(
+        state_dir=tmp_path, database_url=pg_url, redis_url=redis_url, temporal_address=address
+    )
+    record_ingest("gateway-test", seconds=1.0, accepted=3, quarantined=0)
+    with TestClient(create_app(settings)) as client:
+        client.get("/health")
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    names = series_names(response.text)
+    for name in (
+        "cloudoptima_http_requests_total",
+        "active_organizations",
+        "cloudoptima_pending_approvals",
+        "cloudoptima_pending_approval_oldest_age_seconds",
+        "cloudoptima_open_recommendation_savings_monthly",
+        "cloudoptima_ingest_rows_total",
+    ):
+        assert name in names, name
+    assert 'cloudoptima_ingest_rows_total{format="gateway-test"} 3.0' in response.text
