@@ -308,20 +308,25 @@ def restore(url: str, directory: Path, *, force: bool, embedded: bool) -> Manife
 
 
 def _swap(target: _Target, staging: str, present: bool) -> None:
-    """Give ``staging`` the target's name; the replaced database is renamed aside first, then dropped."""
+    """Give ``staging`` the target's name. The target first stops accepting connections (so a pooled client
+    cannot reconnect between the end of its session and the rename), is renamed aside, and is dropped once
+    ``staging`` has its name; if the second rename fails, the target gets its name and connections back."""
     old = f"{target.database[:40]}_replaced_{secrets.token_hex(4)}"
+    name, aside, fresh = (sql.Identifier(n) for n in (target.database, old, staging))
     with target.connect("postgres", autocommit=True) as admin:
         if present:
+            admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(name))
             _terminate(admin, target.database)
-            admin.execute(
-                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                    sql.Identifier(target.database), sql.Identifier(old)
-                )
-            )
-        admin.execute(
-            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                sql.Identifier(staging), sql.Identifier(target.database)
-            )
-        )
+            admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(name, aside))
+        try:
+            admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(fresh, name))
+        except psycopg.Error as exc:
+            if present:
+                admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(aside, name))
+                admin.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(name))
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(fresh))
+            raise BackupError(
+                f"could not swap the restored database in ({exc}); {target.database} is unchanged"
+            ) from exc
         if present:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(old)))
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(aside))

@@ -138,8 +138,13 @@ def test_cli_round_trip(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     refused = CliRunner().invoke(app, ["restore", str(target), *state])
     assert refused.exit_code == 1 and "is not empty; pass --force" in refused.output
 
+    parsed = make_url(source)
+    held = psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname=parsed.database)
     done = CliRunner().invoke(app, ["restore", str(target), "--force", *state])
     assert done.exit_code == 0, done.output
+    with pytest.raises(psycopg.OperationalError):  # a session open on the replaced database was ended
+        held.execute("SELECT 1")
+    held.close()
     assert _state(source) == before
     assert not {d for d in _databases(pg_url) if "_restore_" in d or "_replaced_" in d}
 
