@@ -38,8 +38,13 @@ class TicketActivities(TicketActivityInterface):
         allow_insecure_localhost: bool = False,
     ) -> None:
         self._sessions = sessions
-        self._cipher = CredentialCipher(list(keys))
+        self._keys = tuple(keys)
         self._allow_local = allow_insecure_localhost
+
+    def _cipher(self) -> CredentialCipher:
+        """The cipher for tracker tokens, built when a sync needs it: a worker configured without credential
+        keys still starts (its other activities run) and a ticket sync then fails naming the missing keys."""
+        return CredentialCipher(list(self._keys))
 
     @activity.defn(name="tickets.organisations")
     def organisations(self, params: TicketOrganisationsInput) -> list[str]:
@@ -65,7 +70,7 @@ class TicketActivities(TicketActivityInterface):
             result = Tickets(
                 session,
                 org,
-                cipher=self._cipher,
+                cipher=self._cipher(),
                 now=lambda: params.now,
                 http=http,
                 allow_insecure_localhost=self._allow_local,
