@@ -13,6 +13,7 @@ schedule per id. Overlapping runs are skipped; every time is UTC.
 | cloudoptima-budgets | EvaluateBudgets | processing | hourly, minute 0 |
 | cloudoptima-forecasts | RefreshForecasts | ml | daily 02:00 |
 | cloudoptima-cleanup | Cleanup (expired tokens, audit retention) | processing | weekly, Sunday 03:00 |
+| cloudoptima-retention | Retention (raw cost months, utilisation, audit, notifications, chat checkpoints) | processing | daily 03:30 |
 | cloudoptima-prices | RefreshPrices | processing | every ``price_refresh_interval_hours`` (24) |
 | cloudoptima-notifications | DeliverNotifications (due deliveries, retries) | processing | every minute |
 | cloudoptima-digests | SendDigests (per-user daily/weekly digests due at their local time) | processing | every 15 minutes |
@@ -42,7 +43,7 @@ from temporalio.client import (
 from cloudoptima.settings import Settings
 from cloudoptima_workflows.analysis.inputs import AnalyseAllInput
 from cloudoptima_workflows.collection.inputs import CollectAllInput
-from cloudoptima_workflows.maintenance.inputs import CleanupInput
+from cloudoptima_workflows.maintenance.inputs import CleanupInput, RetentionInput
 from cloudoptima_workflows.notifications.inputs import DeliverNotificationsInput, SendDigestsInput
 from cloudoptima_workflows.prices.inputs import RefreshPricesInput
 from cloudoptima_workflows.queues import COLLECTION, ML, PROCESSING
@@ -105,6 +106,17 @@ def desired_schedules(settings: Settings) -> dict[str, Schedule]:
         "budgets": ("EvaluateBudgets", AnalyseAllInput(), PROCESSING, _calendar(minute=0)),
         "forecasts": ("RefreshForecasts", AnalyseAllInput(), ML, _calendar(minute=0, hour=2)),
         "cleanup": ("Cleanup", CleanupInput(), PROCESSING, _calendar(minute=0, hour=3, day_of_week=0)),
+        "retention": (
+            "Retention",
+            RetentionInput(
+                cost_rows_days=settings.cost_rows_retention_days,
+                utilisation_days=settings.utilisation_retention_days,
+                notifications_days=settings.notifications_retention_days,
+                chat_checkpoints_days=settings.chat_checkpoints_retention_days,
+            ),
+            PROCESSING,
+            _calendar(minute=30, hour=3),
+        ),
         "prices": (
             "RefreshPrices",
             RefreshPricesInput(),

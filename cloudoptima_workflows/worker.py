@@ -4,7 +4,7 @@ One process polls every requested task queue; more processes on other machines s
 same Temporal cluster. Queues and what runs on them:
 
 - ``collection``: CollectAll, CollectAccount and the ``collection.*`` activities;
-- ``processing``: Cleanup, AnalyseOrganisation, AnalyseAll, EvaluateBudgets, RefreshPrices,
+- ``processing``: Cleanup, Retention, AnalyseOrganisation, AnalyseAll, EvaluateBudgets, RefreshPrices,
   DeliverNotifications, SendDigests and their activities;
 - ``ml``: RefreshForecasts and ``analysis.forecast``;
 - ``remediation``: the remediation and policy workflows (``cloudoptima_workflows.remediation.registration``);
@@ -41,6 +41,7 @@ from cloudoptima.clouds.protocol import CloudProviderClient, CredentialsError
 from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.notifications.email import SmtpSender
+from cloudoptima.observability.log_context import configure_json_logging
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.collection import CollectionService
 from cloudoptima.services.cost_export_schedules import ExportsConfig, exports_config_from_settings
@@ -68,7 +69,7 @@ from cloudoptima_workflows.exports.activities import ExportActivities
 from cloudoptima_workflows.exports.workflows import RunCostExportWorkflow, ScheduledCostExportWorkflow
 from cloudoptima_workflows.health import HEALTH_PATH, WorkerHealth
 from cloudoptima_workflows.maintenance.activities import MaintenanceActivities
-from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow
+from cloudoptima_workflows.maintenance.workflows import CleanupWorkflow, RetentionWorkflow
 from cloudoptima_workflows.notifications.activities import NotificationActivities
 from cloudoptima_workflows.notifications.workflows import DeliverNotificationsWorkflow, SendDigestsWorkflow
 from cloudoptima_workflows.prices.activities import PriceActivities
@@ -292,6 +293,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         PROCESSING: (
             [
                 CleanupWorkflow,
+                RetentionWorkflow,
                 AnalyseOrganisationWorkflow,
                 AnalyseAllWorkflow,
                 EvaluateBudgetsWorkflow,
@@ -307,6 +309,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
                 allocation.activate,
                 maintenance.purge_expired_tokens,
                 maintenance.prune_audit_logs,
+                maintenance.retention_family,
                 prices.refresh_provider,
                 notifications.deliver_due,
                 notifications.send_digests,
@@ -450,10 +453,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     unknown = sorted(set(queues) - set(ALL_QUEUES))
     if unknown:
         parser.error(f"unknown queue(s): {', '.join(unknown)}; known: {', '.join(ALL_QUEUES)}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    # one JSON object per line, as the gateway logs, naming the request, organisation, workflow and activity
+    configure_json_logging(settings.log_level)
     asyncio.run(
         run(
-            load_settings(),
+            settings,
             queues,
             args.threads,
             health_port=args.health_port,

@@ -18,6 +18,7 @@ EXPECTED = {
     "cloudoptima-budgets": "EvaluateBudgets",
     "cloudoptima-forecasts": "RefreshForecasts",
     "cloudoptima-cleanup": "Cleanup",
+    "cloudoptima-retention": "Retention",
     "cloudoptima-prices": "RefreshPrices",
     "cloudoptima-notifications": "DeliverNotifications",
     "cloudoptima-digests": "SendDigests",
@@ -79,3 +80,18 @@ def test_the_plan_has_one_schedule_per_beat_task() -> None:
     assert [i.every for i in prices] == [timedelta(hours=24)], "prices are refreshed daily by default"
     cleanup = plan["cloudoptima-cleanup"].spec.calendars[0]
     assert (cleanup.day_of_week[0].start, cleanup.hour[0].start) == (0, 3)
+
+
+def test_retention_runs_daily_with_the_settings_days() -> None:
+    plan = desired_schedules(load_settings(cost_rows_retention_days=730, notifications_retention_days=60))
+    schedule = plan["cloudoptima-retention"]
+    calendar = schedule.spec.calendars[0]
+    every_day = [(r.start, r.end) for r in calendar.day_of_week]
+    assert (calendar.hour[0].start, calendar.minute[0].start, every_day) == (3, 30, [(0, 6)])
+    [arg] = schedule.action.args  # type: ignore[attr-defined]
+    assert (arg.cost_rows_days, arg.notifications_days, arg.utilisation_days, arg.dry_run) == (
+        730,
+        60,
+        93,
+        False,
+    )
