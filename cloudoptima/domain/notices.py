@@ -42,6 +42,7 @@ class NoticeEventType(StrEnum):
     DIGEST = "digest"
     REPORT_READY = "report.ready"
     COMMITMENT_EXPIRING = "commitment.expiring"
+    RECOMMENDATION_OVERDUE = "recommendation.overdue"
 
 
 class NoticeSeverity(StrEnum):

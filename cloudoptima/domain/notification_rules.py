@@ -7,13 +7,16 @@ Contract (pure: no I/O; the service ``cloudoptima.services.notification_rules`` 
   a rule that sets one) and every :class:`RuleScope` list given holds the event's value (an event without
   that value does not match a scoped rule; an empty scope matches every event).
 - A rule goes to ``channel_id`` (a configured channel) or, when that is None, to the in-app inbox of its
-  ``recipients`` (the active users holding one of ``roles``, plus ``user_ids``).
+  ``recipients`` (the active users holding one of ``roles``, plus ``user_ids``, plus with ``owner`` the user
+  the event is assigned to — :attr:`DispatchContext.owner_user_id`, e.g. an accepted recommendation's owner —
+  when the event names one and that user is active).
 - :class:`QuietHours` (``start``/``end`` ``HH:MM`` in an IANA ``timezone``; ``start`` included, ``end``
   excluded; a window whose end is not after its start crosses midnight): :meth:`QuietHours.holds_until`
   answers when a delivery due ``now`` may go: the window's end (UTC) when ``now`` falls inside, else None.
 - :class:`DispatchContext` carries what an event source knows beyond the notice: the account, service,
   region and budget it concerns, its amount and severity (when absent, the notice's), the roles allowed to
-  hear of it in-app (``audience_roles``, e.g. an approval's approver roles), and how the inbox should show it
+  hear of it in-app (``audience_roles``, e.g. an approval's approver roles), the user it is assigned to
+  (``owner_user_id``; heard by rules with ``recipients.owner``), and how the inbox should show it
   (``inbox_notice``; when absent, derived from the notice).
 """
 
@@ -84,10 +87,12 @@ class QuietHours(_Model):
 
 
 class RuleRecipients(_Model):
-    """Who hears of an in-app rule's events: every active user holding one of ``roles``, plus ``user_ids``."""
+    """Who hears of an in-app rule's events: every active user holding one of ``roles``, plus ``user_ids``, plus
+    (``owner``) the event's owner when it names one."""
 
     roles: tuple[str, ...] = ()
     user_ids: tuple[uuid.UUID, ...] = ()
+    owner: bool = False
 
 
 class DispatchContext(_Model):
@@ -100,6 +105,7 @@ class DispatchContext(_Model):
     amount: Decimal | None = None
     severity: NoticeSeverity | None = None
     audience_roles: tuple[str, ...] | None = None
+    owner_user_id: uuid.UUID | None = None
     inbox_notice: InboxNotice | None = None
 
 

@@ -52,7 +52,11 @@ def _out(rule: NotificationRule) -> RuleOut:
         min_amount=rule.min_amount,
         scope={key: values for key, values in scope.items() if values},
         channel_id=rule.channel_id,
-        recipients=RecipientsOut(roles=list(rule.recipients.roles), user_ids=list(rule.recipients.user_ids)),
+        recipients=RecipientsOut(
+            roles=list(rule.recipients.roles),
+            user_ids=list(rule.recipients.user_ids),
+            owner=rule.recipients.owner,
+        ),
         quiet_hours=QuietHoursOut.model_validate(rule.quiet_hours.model_dump()) if rule.quiet_hours else None,
         enabled=rule.enabled,
         created_by=rule.created_by,

@@ -15,7 +15,8 @@ _SCOPE = (
     "filters: account_ids, services, regions, budget_ids (each a non-empty list); empty matches every event"
 )
 _RECIPIENTS = (
-    "in-app rules only (channel_id null): roles (RBAC roles) and user_ids (users of the organisation)"
+    "in-app rules only (channel_id null): roles (RBAC roles), user_ids (users of the organisation) and owner"
+    " (true: the user the event is assigned to, e.g. an overdue recommendation's owner)"
 )
 _QUIET = "channel rules only: start, end (HH:MM) and timezone (IANA); deliveries inside wait until the end"
 
@@ -53,6 +54,7 @@ class RulePatch(StrictBody):
 class RecipientsOut(Schema):
     roles: list[str]
     user_ids: list[uuid.UUID]
+    owner: bool = Field(default=False, description="the user the event is assigned to (if it names one)")
 
 
 class QuietHoursOut(Schema):

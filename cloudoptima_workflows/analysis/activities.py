@@ -19,7 +19,11 @@ from temporalio import activity
 from cloudoptima.services.anomalies import AnomalyService
 from cloudoptima.services.applied_by_hand import detect_applied_by_hand
 from cloudoptima.services.budgets import BudgetService
-from cloudoptima.services.event_notices import notify_anomalies_detected, notify_recommendations_created
+from cloudoptima.services.event_notices import (
+    notify_anomalies_detected,
+    notify_recommendations_created,
+    notify_recommendations_overdue,
+)
 from cloudoptima.services.events import Publish
 from cloudoptima.services.forecast_refresh import refresh_forecasts
 from cloudoptima.services.inbox import notify_budget_alerts
@@ -173,7 +177,8 @@ class AnalysisActivities(AnalysisActivityInterface):
     @activity.defn(name="analysis.recommendations")
     def recommendations(self, params: AnalyseOrganisationInput) -> RecommendationStepResult:
         """Generate the organisation's recommendations; each new one is dispatched
-        (``recommendation.created``, in the same transaction) through its notification rules."""
+        (``recommendation.created``, in the same transaction) through its notification rules, and so is each
+        accepted one past its due date, once per due date (``recommendation.overdue``, to its owner)."""
         org = uuid.UUID(params.organization_id)
         as_of = (
             datetime.combine(date.fromisoformat(params.today), datetime.min.time(), UTC)
@@ -200,6 +205,14 @@ class AnalysisActivities(AnalysisActivityInterface):
                 session,
                 org,
                 report.created_ids,
+                now=self._now(),
+                publish=self._publish,
+                console_url=self._console_url,
+                public_url=self._public_url,
+            )
+            notify_recommendations_overdue(
+                session,
+                org,
                 now=self._now(),
                 publish=self._publish,
                 console_url=self._console_url,

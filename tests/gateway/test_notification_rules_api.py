@@ -49,12 +49,15 @@ def test_rules_crud_with_defaults_on_a_fresh_organisation(client: TestClient, or
         "execution.failed",
         "collection.failed",
         "commitment.expiring",
+        "recommendation.overdue",
     }
-    assert defaults["budget.actual"]["recipients"] == {"roles": ["admin"], "user_ids": []}
+    assert defaults["budget.actual"]["recipients"] == {"roles": ["admin"], "user_ids": [], "owner": False}
     assert defaults["commitment.expiring"]["recipients"] == {
         "roles": ["admin", "finops_manager"],
         "user_ids": [],
+        "owner": False,
     }
+    assert defaults["recommendation.overdue"]["recipients"] == {"roles": [], "user_ids": [], "owner": True}
     assert defaults["budget.actual"]["channel_id"] is None and defaults["budget.actual"]["enabled"]
     hook = _channel(client, org, "ops")
     made = client.post(

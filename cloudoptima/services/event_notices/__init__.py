@@ -47,6 +47,10 @@ What each event sends (idempotency keys are stable across retries of the activit
   ends within 30 days (:data:`EXPIRY_THRESHOLDS`), once per commitment and threshold; ``warning``
   (``critical`` at 7 days or fewer); key ``commitment.expiring:<row id>:<threshold>`` (contract in
   :mod:`.commitments`).
+- ``recommendation.overdue`` (:func:`notify_recommendations_overdue`): an ``accepted`` recommendation past its
+  due date, once per due date, to its owner (default rule ``recipients.owner``); ``warning``; amount the
+  estimated monthly saving; facts owner, due date, days overdue; key
+  ``recommendation.overdue:<id>:<due date>`` (contract in :mod:`.overdue`).
 
 The parts: :mod:`.common` (facts, links, the cost currency, sending), :mod:`.anomalies`,
 :mod:`.recommendations`, :mod:`.executions` and :mod:`.collections`, one per event family. The names below
@@ -64,6 +68,7 @@ from cloudoptima.services.event_notices.collections import COLLECTION_FAILURES, 
 from cloudoptima.services.event_notices.commitments import EXPIRY_THRESHOLDS, notify_commitments_expiring
 from cloudoptima.services.event_notices.common import DEFAULT_CURRENCY, cost_currency
 from cloudoptima.services.event_notices.executions import EXECUTION_OUTCOMES, notify_execution_finished
+from cloudoptima.services.event_notices.overdue import notify_recommendations_overdue
 from cloudoptima.services.event_notices.recommendations import (
     billed_services,
     notify_recommendations_created,
@@ -84,5 +89,6 @@ __all__ = [
     "notify_commitments_expiring",
     "notify_execution_finished",
     "notify_recommendations_created",
+    "notify_recommendations_overdue",
     "recommendation_notice",
 ]

@@ -7,7 +7,8 @@ Rules (``notification_rules``, one organisation's, managed by admins through :cl
   at most 6 decimal places, or null), ``scope`` (only ``account_ids``, ``services``, ``regions``,
   ``budget_ids``, each a non-empty list; ``budget_ids`` UUIDs; ``scope.<key>`` names a bad one),
   ``channel_id`` (a channel of the organisation, or null for the in-app inbox), ``recipients`` (``roles``:
-  RBAC roles, ``user_ids``: users of the organisation; required, non-empty, for an in-app rule and refused
+  RBAC roles, ``user_ids``: users of the organisation, ``owner``: true for the user the event is assigned to,
+  ``DispatchContext.owner_user_id``; required, non-empty, for an in-app rule and refused
   for a channel rule), ``quiet_hours`` (``start``, ``end`` ``HH:MM``, ``timezone`` an IANA zone; channel rules
   only: in-app notices are never delayed). An unknown id is :class:`RuleNotFound`.
 - Defaults: an organisation gets :data:`DEFAULT_RULES` materialised as ordinary rows (visible, editable and
@@ -17,7 +18,10 @@ Rules (``notification_rules``, one organisation's, managed by admins through :cl
   whose admin deleted every rule stays silent instead of getting the defaults back. The defaults: budget
   ``budget.actual`` / ``budget.forecasted``, ``execution.failed`` and ``collection.failed`` to the admins
   in-app; ``approval.requested`` in-app to every role that may approve some risk level (engineer,
-  finops_manager, admin), narrowed per event by the event's ``audience_roles`` (its plan's approver roles).
+  finops_manager, admin), narrowed per event by the event's ``audience_roles`` (its plan's approver roles);
+  ``commitment.expiring`` in-app to admins and FinOps managers; ``recommendation.overdue`` in-app to the
+  recommendation's owner (``recipients.owner``). An organisation whose defaults were materialised before a
+  default existed does not get it added.
 
 Dispatch contract (for event sources: budgets, approvals, anomalies, recommendations, executions,
 collections, reports)::
@@ -30,7 +34,7 @@ collections, reports)::
 - ``context`` (:class:`~cloudoptima.domain.notification_rules.DispatchContext`) carries the event's
   ``account_id``, ``service``, ``region``, ``budget_id``, ``amount`` and ``severity`` (the last two default
   to the notice's) that rules' thresholds and scopes are matched on, ``audience_roles`` (only users of those
-  roles hear of it in-app) and ``inbox_notice`` (how the inbox shows it; by default derived from the notice:
+  roles hear of it in-app), ``owner_user_id`` (the user rules with ``recipients.owner`` add) and ``inbox_notice`` (how the inbox shows it; by default derived from the notice:
   its event type, severity, title, summary, link, and a payload of amount, currency, facts and context).
 - The enabled rules of the notice's event type that match are applied: every matched in-app rule adds its
   recipients (active users of the organisation), and the union is posted once with

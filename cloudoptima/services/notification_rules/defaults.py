@@ -7,8 +7,9 @@ is also the migration-free backfill for existing organisations, and an organisat
 rule stays silent instead of getting the defaults back. A default whose name an existing rule already has is
 skipped. The defaults: ``budget.actual`` / ``budget.forecasted``, ``execution.failed`` and
 ``collection.failed`` to the admins in-app; ``approval.requested`` in-app to :data:`APPROVER_ROLES`;
-``commitment.expiring`` in-app to the admins and FinOps managers (an organisation whose defaults were
-materialised before it existed does not get it added).
+``commitment.expiring`` in-app to the admins and FinOps managers; ``recommendation.overdue`` in-app to the
+recommendation's owner (``recipients.owner``) (an organisation whose defaults were materialised before a
+default existed does not get it added).
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ APPROVER_ROLES: Final[tuple[str, ...]] = tuple(
 
 @dataclass(frozen=True)
 class DefaultRule:
-    """One default rule: its name, its event type and the roles it notifies in-app."""
+    """One default rule: its name, its event type, the roles it notifies in-app and whether the event's owner
+    hears of it."""
 
     name: str
     event_type: NoticeEventType
     roles: tuple[str, ...]
+    owner: bool = False
 
 
 DEFAULT_RULES: Final[tuple[DefaultRule, ...]] = (
@@ -56,6 +59,9 @@ DEFAULT_RULES: Final[tuple[DefaultRule, ...]] = (
         "Expiring commitments to admins and FinOps managers",
         NoticeEventType.COMMITMENT_EXPIRING,
         ("admin", "finops_manager"),
+    ),
+    DefaultRule(
+        "Overdue recommendations to their owner", NoticeEventType.RECOMMENDATION_OVERDUE, (), owner=True
     ),
 )
 
@@ -85,7 +91,8 @@ def ensure_defaults(session: Session, organization_id: uuid.UUID, now: datetime)
                         "name": default.name,
                         "event_type": default.event_type.value,
                         "scope": {},
-                        "recipients": {"roles": list(default.roles), "user_ids": []},
+                        "recipients": {"roles": list(default.roles), "user_ids": []}
+                        | ({"owner": True} if default.owner else {}),
                         "enabled": True,
                         "created_at": now,
                     }

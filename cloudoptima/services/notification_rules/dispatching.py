@@ -85,12 +85,15 @@ def _in_app_users(
     organization_id: uuid.UUID,
     rules: Iterable[NotificationRule],
     audience: Sequence[str] | None,
+    owner: uuid.UUID | None,
 ) -> list[uuid.UUID]:
     roles: set[str] = set()
     user_ids: set[uuid.UUID] = set()
     for rule in rules:
         roles.update(rule.recipients.roles)
         user_ids.update(rule.recipients.user_ids)
+        if rule.recipients.owner and owner is not None:
+            user_ids.add(owner)
     if not roles and not user_ids:
         return []
     query = select(User.id).where(
@@ -132,7 +135,7 @@ def dispatch(
     rules.ensure_defaults(now)
     matched = [rule for rule in rules.enabled_for(notice.event_type) if rule.matches(notice, context)]
     in_app = [rule for rule in matched if rule.channel_id is None]
-    users = _in_app_users(session, organization_id, in_app, context.audience_roles)
+    users = _in_app_users(session, organization_id, in_app, context.audience_roles, context.owner_user_id)
     items: list[InboxItem] = []
     failures: list[RuleFailure] = []
     if users:

@@ -6,7 +6,7 @@ Bad input is :class:`~cloudoptima.services.notification_rules.errors.RuleError` 
 ``min_severity`` (``info``/``warning``/``critical`` or null), ``min_amount`` (a decimal ≥ 0, at most 6 decimal
 places, or null), ``scope`` (only ``account_ids``, ``services``, ``regions``, ``budget_ids``, each a non-empty
 list; ``budget_ids`` UUIDs; ``scope.<key>`` names a bad one), ``channel_id`` (a channel of the organisation,
-or null for the in-app inbox), ``recipients`` (``roles``: RBAC roles, ``user_ids``: users of the organisation;
+or null for the in-app inbox), ``recipients`` (``roles``: RBAC roles, ``user_ids``: users of the organisation, ``owner``: the user the event is assigned to;
 required, non-empty, for an in-app rule and refused for a channel rule), ``quiet_hours`` (``start``, ``end``
 ``HH:MM``, ``timezone`` an IANA zone; channel rules only: in-app notices are never delayed), ``enabled`` (a
 boolean). An unknown id is :class:`~cloudoptima.services.notification_rules.errors.RuleNotFound`. Writes run
@@ -265,27 +265,30 @@ class NotificationRules:
             scope[key] = listed
         return scope
 
-    def _recipients(self, value: object, *, in_app: bool) -> dict[str, list[str]]:
+    def _recipients(self, value: object, *, in_app: bool) -> dict[str, Any]:
         if not isinstance(value, Mapping):
             raise RuleError("recipients", "must be an object with roles and user_ids")
-        unknown = sorted(set(value) - {"roles", "user_ids"})
+        unknown = sorted(set(value) - {"roles", "user_ids", "owner"})
         if unknown:
-            raise RuleError(f"recipients.{unknown[0]}", "unknown key (allowed: roles, user_ids)")
+            raise RuleError(f"recipients.{unknown[0]}", "unknown key (allowed: roles, user_ids, owner)")
         roles_in = value.get("roles") or []
         users_in = value.get("user_ids") or []
+        owner = value.get("owner", False)
+        if not isinstance(owner, bool):
+            raise RuleError("recipients.owner", "must be true or false")
         if not isinstance(roles_in, list | tuple):
             raise RuleError("recipients.roles", "must be a list of roles")
         if not isinstance(users_in, list | tuple):
             raise RuleError("recipients.user_ids", "must be a list of user ids")
         if not in_app:
-            if roles_in or users_in:
+            if roles_in or users_in or owner:
                 raise RuleError(
                     "recipients",
                     "only in-app rules (channel_id null) have recipients; a channel goes to its target",
                 )
             return {}
-        if not roles_in and not users_in:
-            raise RuleError("recipients", "an in-app rule needs at least one role or user id")
+        if not roles_in and not users_in and not owner:
+            raise RuleError("recipients", "an in-app rule needs at least one role, user id or the owner")
         for role in roles_in:
             if not isinstance(role, str) or not is_role(role):
                 raise RuleError("recipients.roles", f"{role!r} is not a role ({', '.join(ROLE_ORDER)})")
@@ -300,7 +303,8 @@ class NotificationRules:
         missing = [str(u) for u in users if u not in known]
         if missing:
             raise RuleError("recipients.user_ids", f"not users of this organisation: {', '.join(missing)}")
-        return {"roles": list(dict.fromkeys(roles_in)), "user_ids": [str(u) for u in users]}
+        chosen: dict[str, Any] = {"roles": list(dict.fromkeys(roles_in)), "user_ids": [str(u) for u in users]}
+        return (chosen | {"owner": True}) if owner else chosen
 
     @staticmethod
     def _quiet(value: object) -> dict[str, str]:

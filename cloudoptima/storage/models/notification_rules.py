@@ -29,7 +29,7 @@ class NotificationRuleRow(UUIDPrimaryKey, TenantScoped, Base):
         CheckConstraint(
             "event_type IN ('budget.actual', 'budget.forecasted', 'anomaly.detected', "
             "'recommendation.created', 'approval.requested', 'execution.succeeded', 'execution.failed', "
-            "'collection.failed', 'report.ready', 'commitment.expiring')",
+            "'collection.failed', 'report.ready', 'commitment.expiring', 'recommendation.overdue')",
             name="event_type",
         ),
         CheckConstraint(

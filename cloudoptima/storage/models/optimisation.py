@@ -76,6 +76,8 @@ class Recommendation(UUIDPrimaryKey, TenantScoped, Base):
     """By when the owner means to have it applied (migration 0035)."""
     snoozed_until: Mapped[datetime | None]
     """A ``snoozed`` recommendation is ``active`` (open) again from this moment (migration 0035)."""
+    overdue_notified_for: Mapped[date | None] = mapped_column(Date)
+    """The due date whose ``recommendation.overdue`` notice was sent (migration 0040); NULL: none yet."""
 
 
 class Anomaly(UUIDPrimaryKey, TenantScoped, Base):
