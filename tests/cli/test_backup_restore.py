@@ -190,3 +190,21 @@ def test_refusals_leave_the_database_as_it_was(source: str, tmp_path: Path, pg_u
 
     assert _state(source) == changed
     assert _databases(pg_url) == databases
+
+
+def test_binaries_for_a_managed_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DATABASE_URL: PATH's pg_dump when its major is at least the server's, else the wheel's (18); embedded:
+    always the wheel's; none new enough is refused naming what was tried."""
+    from cloudoptima.embedded.backup import tool
+
+    fake = tmp_path / "bin" / "pg_dump"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 16.2'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    assert tool("pg_dump", server_major=16, embedded=False) == str(fake)
+    wheel = tool("pg_dump", server_major=17, embedded=False)
+    assert wheel != str(fake) and wheel.endswith("/pginstall18/bin/pg_dump")
+    assert tool("pg_dump", server_major=16, embedded=True) == wheel
+    with pytest.raises(BackupError, match="no pg_dump of Postgres 19 or newer"):
+        tool("pg_dump", server_major=19, embedded=False)
