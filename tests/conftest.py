@@ -40,6 +40,23 @@ TEST_DB = "cloudoptima_test"
 pytest_plugins = ["tests.moved_clock"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def moto_without_reserved_instances() -> Iterator[None]:
+    """moto leaves ``ec2:DescribeReservedInstances`` unimplemented (an HTTP 500 that boto3 retries five
+    times, ~9 s per region), and every collection reads owned commitments: answered as AWS answers an
+    account that bought none. Owned Reserved Instances are tested on ``tests/clouds/aws/fake_commitments.py``."""
+    from unittest import mock
+
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.reserved_instances import ReservedInstances
+
+    def none_bought(self: ReservedInstances) -> ActionResult:
+        return ActionResult({"ReservedInstances": []})
+
+    with mock.patch.object(ReservedInstances, "describe_reserved_instances", none_bought):
+        yield
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     # Not under pytest's basetemp: pytest re-chmods it to 0700 at each session start, and Postgres runs as a
