@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.rbac import Role, has_permission
+from cloudoptima.observability.log_context import annotate
 from cloudoptima.services.api_keys import authenticate_api_key
 from cloudoptima.services.rate_limits import Decision
 from cloudoptima.services.revocation import deny_keys
@@ -137,6 +138,7 @@ async def current_principal(
     response.headers["X-RateLimit-Limit"] = str(decision.limit)
     response.headers["X-RateLimit-Remaining"] = str(decision.remaining)
     request.state.principal = principal
+    annotate(organization_id=str(principal.organization_id))
     return principal
 
 

@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cloudoptima.observability.log_context import bind, configure_json_logging
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 NUL_IN_URL = "NUL (\\x00) characters are not allowed in the URL"
@@ -19,22 +20,10 @@ ROUTE_LABEL = "cloudoptima.route"
 """Scope key a middleware that answers before routing sets to the route template it served."""
 
 
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
-        return True
-
-
 def configure_logging(level: str) -> None:
-    """Send every log record to stderr as one JSON object with ``request_id``."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s", timestamp=True)
-    )
-    handler.addFilter(_RequestIdFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    """Send every log record to stderr as one JSON object with ``request_id``, ``organization_id`` and the
+    other context fields (:mod:`cloudoptima.observability.log_context`)."""
+    configure_json_logging(level)
 
 
 class Metrics:
@@ -84,7 +73,7 @@ class RequestMiddleware:
 
     For every HTTP request: assigns or propagates ``X-Request-ID`` (also set in the log context), adds the
     security headers that the response has not set itself, records the Prometheus counter and latency by
-    route template, and logs one JSON access line. Streaming responses (SSE) pass through untouched.
+    route template, and logs one JSON access line (with the request id, and the organisation once authenticated). Streaming responses (SSE) pass through untouched.
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics, security_headers: Mapping[str, str]) -> None:
@@ -119,16 +108,23 @@ class RequestMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            elapsed = time.perf_counter() - started
-            template = getattr(scope.get("route"), "path", None) or scope.get(ROUTE_LABEL, "unmatched")
-            method = str(scope.get("method", ""))
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(elapsed)
-            self.log.info(
-                "request",
-                extra={"method": method, "path": scope.get("path"), "status": status, "ms": elapsed * 1000},
-            )
-            REQUEST_ID.reset(token)
+        # the request's log context: authentication adds the organisation to it (deps.current_principal)
+        with bind(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_headers)
+            finally:
+                elapsed = time.perf_counter() - started
+                template = getattr(scope.get("route"), "path", None) or scope.get(ROUTE_LABEL, "unmatched")
+                method = str(scope.get("method", ""))
+                self.metrics.requests.labels(method, template, str(status)).inc()
+                self.metrics.latency.labels(method, template).observe(elapsed)
+                self.log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "path": scope.get("path"),
+                        "status": status,
+                        "ms": elapsed * 1000,
+                    },
+                )
+                REQUEST_ID.reset(token)

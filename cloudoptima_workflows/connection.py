@@ -13,6 +13,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
+from cloudoptima_workflows.log_propagation import LogContextInterceptor
+
 __all__ = ["DATA_CONVERTER", "connect"]
 
 DATA_CONVERTER: DataConverter = pydantic_data_converter
@@ -20,6 +22,13 @@ DATA_CONVERTER: DataConverter = pydantic_data_converter
 
 
 async def connect(address: str, *, namespace: str = "default", runtime: Runtime | None = None) -> Client:
-    """A Temporal client on ``address`` / ``namespace`` that speaks :data:`DATA_CONVERTER`; ``runtime`` (the
-    SDK's telemetry: the worker's Prometheus exporter) defaults to the SDK's default runtime."""
-    return await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER, runtime=runtime)
+    """A Temporal client on ``address`` / ``namespace`` that speaks :data:`DATA_CONVERTER` and carries the log
+    context (:mod:`cloudoptima_workflows.log_propagation`; workers built on it too); ``runtime`` (the SDK's
+    telemetry: the worker's Prometheus exporter) defaults to the SDK's default runtime."""
+    return await Client.connect(
+        address,
+        namespace=namespace,
+        data_converter=DATA_CONVERTER,
+        runtime=runtime,
+        interceptors=[LogContextInterceptor()],
+    )
