@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.notifications.channels import DeliveryError
 from cloudoptima.notifications.webhook_signature import DELIVERY_HEADER
+from cloudoptima.observability.metrics import REGISTRY
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.notification_delivery import (
     MAX_ATTEMPTS,
@@ -113,8 +114,14 @@ def test_retryable_failure_then_success_records_backoff_and_ends_delivered(
     org, _ = orgs
     channel = _channel(factory, org, "hook", "webhook", signed.url("/flaky"))
     [delivery] = _enqueue(factory, org, [channel])
+    failed = {"kind": "webhook", "final": "false"}
+    failures_before = REGISTRY.get_sample_value("cloudoptima_notification_failures_total", failed) or 0.0
+    delivered_before = REGISTRY.get_sample_value(
+        "cloudoptima_notifications_delivered_total", {"kind": "webhook"}
+    )
     first = _run(factory, org, NOW)[delivery]
     assert (first.status, first.attempts, first.next_attempt_at) == ("pending", 1, NOW + timedelta(minutes=1))
+    assert REGISTRY.get_sample_value("cloudoptima_notification_failures_total", failed) == failures_before + 1
     assert first.last_error is not None and "webhook channel 'hook' (http://127.0.0.1:" in first.last_error
     assert "500" in first.last_error and "/flaky" not in first.last_error  # the target is redacted
     assert _run(factory, org, NOW + timedelta(seconds=59)) == {}  # not due yet: nothing attempted
@@ -125,6 +132,8 @@ def test_retryable_failure_then_success_records_backoff_and_ends_delivered(
         NOW + timedelta(minutes=1),
     )
     assert second.last_error is None
+    delivered = REGISTRY.get_sample_value("cloudoptima_notifications_delivered_total", {"kind": "webhook"})
+    assert delivered == (delivered_before or 0.0) + 1  # the metrics operators watch (#23)
     assert [r.status for r in signed.requests] == [500, 200]
     assert all(r.verification_error is None for r in signed.requests)
     assert {r.headers[DELIVERY_HEADER.lower()] for r in signed.requests} == {"k1"}
