@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cloudoptima.observability.metrics import REGISTRY
 from cloudoptima.services.anomalies import AnomalyFeedback, AnomalyService, AnomalyStatus, root_cause_text
 from cloudoptima.storage.models import Anomaly, CostDaily, Organization
 
@@ -53,7 +54,21 @@ def _count(session: Session, org: uuid.UUID) -> int:
 
 def test_run_persists_the_incident_with_ranked_root_cause(db_session: Session, org: uuid.UUID) -> None:
     service = AnomalyService(db_session, org, now=lambda: NOW)
+    counted = {
+        o: (REGISTRY.get_sample_value("cloudoptima_anomalies_total", {"outcome": o}) or 0.0)
+        for o in ("created", "resolved")
+    }
     report = service.run(START, START + timedelta(days=100))
+    # one metric call per run with its totals (#23)
+    assert (
+        (REGISTRY.get_sample_value("cloudoptima_anomalies_total", {"outcome": "created"}) or 0.0)
+        - counted["created"]
+        == report.created
+        > 0
+    )
+    assert (
+        REGISTRY.get_sample_value("cloudoptima_anomalies_total", {"outcome": "resolved"}) or 0.0
+    ) - counted["resolved"] == report.resolved
     spike = [i for i in report.incidents if i.start_date == SPIKE]
     assert len(spike) == 1
     incident = spike[0]

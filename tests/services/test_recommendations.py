@@ -16,6 +16,7 @@ from cloudoptima.analytics.utilisation import summarise_values
 from cloudoptima.clouds.sandbox import generate_estate
 from cloudoptima.clouds.sandbox.utilisation import resource_arrays
 from cloudoptima.domain.recommendations import RecommendationStatus
+from cloudoptima.observability.metrics import REGISTRY
 from cloudoptima.services.pricing import SandboxPriceCatalog
 from cloudoptima.services.recommendations import RecommendationService
 from cloudoptima.storage.inventory_store import upsert_resources
@@ -54,7 +55,13 @@ def test_stored_inventory_gives_what_the_engine_gives(
     db_session: Session, loaded: tuple[uuid.UUID, Any]
 ) -> None:
     org, (estate, live, metrics) = loaded
+    created_before = (
+        REGISTRY.get_sample_value("cloudoptima_recommendations_total", {"outcome": "created"}) or 0.0
+    )
     report = _service(db_session, org).run(AS_OF)
+    assert (
+        REGISTRY.get_sample_value("cloudoptima_recommendations_total", {"outcome": "created"}) or 0.0
+    ) - created_before == report.created  # (#23)
     direct = generate_recommendations(live, metrics, SandboxPriceCatalog(), as_of=AS_OF)
     assert report.skipped_resources == 0
     assert [r.fingerprint for r in report.recommendations] == [r.fingerprint for r in direct]
