@@ -228,6 +228,22 @@ def test_prometheus_scrapes_services_that_exist(services: dict[str, dict[str, An
     assert "./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in mounts
 
 
+def test_prometheus_scrapes_every_worker_on_the_ports_its_command_opens(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Each worker's business metrics (/metrics on --health-port) and Temporal SDK metrics
+    (--temporal-metrics-port) are scraped, on the ports its command really opens."""
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
+    targets = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    workers = {name: svc for name, svc in services.items() if name.startswith("worker-")}
+    assert workers
+    for name, svc in workers.items():
+        command = svc["command"]
+        for flag in ("--health-port", "--temporal-metrics-port"):
+            assert flag in command, f"{name} does not open {flag}"
+            assert f"{name}:{command[command.index(flag) + 1]}" in targets, f"{name}'s {flag} is not scraped"
+
+
 def test_grafana_is_provisioned_with_the_dashboards_folder(services: dict[str, dict[str, Any]]) -> None:
     mounts = {m.split(":")[0]: m.split(":")[1] for m in services["grafana"]["volumes"]}
     assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
