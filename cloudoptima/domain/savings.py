@@ -68,7 +68,9 @@ class Measurement(_Model):
     """Before/after comparison of one completed recommendation's resources (all amounts in ``currency``).
 
     Windows are UTC days, end exclusive: before ``[change_day − N, change_day)``, after
-    ``[change_day + 1, change_day + 1 + N)`` (the change day itself is skipped)."""
+    ``[change_day + 1, change_day + 1 + N)`` (the change day itself is skipped). A change applied by hand that
+    is only known to have happened after an earlier collection has its before window end that collection's
+    day instead: ``[before_start, before_start + N)``."""
 
     status: MeasurementStatus
     reason: str | None = None

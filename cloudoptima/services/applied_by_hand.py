@@ -13,9 +13,16 @@ Contract (:func:`detect_applied_by_hand`):
 - Change time of an action: the cloud's own time when the inventory carries it (``configuration.stopped_at``
   for a stop, ``configuration.deleted_at`` for a deletion), else the moment a collection stored the change
   (``last_updated``); never after ``now``. The recommendation's ``applied_at`` is the latest of its actions'
-  change times (the measurement's change day), ``status`` becomes ``completed``.
+  change times, ``status`` becomes ``completed``.
+- A collection's time is not when the change happened: that was after the last collection that saw the old
+  state (the resource's ``previous_seen``, stored with the change). The recommendation's ``changed_after``
+  records that bound (the latest of its actions' lower bounds; an exact action's is its change time), so the
+  change happened in ``(changed_after, applied_at]``; None when ``applied_at`` is exact (a cloud time, or the
+  earlier sighting is unknown). The savings measurement keeps both of its windows outside that interval
+  (:mod:`cloudoptima.services.realised_savings`) rather than guessing a day inside it from the bill: the
+  bill's last full-cost day is blurred by partial days and late rows, the interval is what was observed.
 - Each one writes a ``recommendation_transitions`` row (actor ``system``, reason ``applied by hand (detected
-  from inventory)``, details ``{"transition": "applied_by_hand", "detected_at", "changed_at", "evidence"}``)
+  from inventory)``, details ``{"transition": "applied_by_hand", "detected_at", "changed_at", "changed_after", "evidence"}``)
   and an audit row ``recommendation.applied_by_hand`` with the same facts, in the caller's session (the caller
   commits). ``now`` is the detection time, from the caller.
 - Every query is scoped to the organisation.
@@ -56,6 +63,8 @@ class HandChange:
     from_status: str
     changed_at: datetime
     evidence: list[dict[str, Any]]
+    changed_after: datetime | None = None
+    """The last collection that saw the old state when ``changed_at`` is a collection's time (None: exact)."""
 
 
 def _when(value: Any) -> datetime | None:
@@ -65,23 +74,40 @@ def _when(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _done(action: dict[str, Any], doc: ResourceDocument) -> tuple[datetime, dict[str, Any]] | None:
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Done:
+    at: datetime
+    """The cloud's change time, else the first collection that saw the change."""
+    after: datetime
+    """The last collection that saw the old state (``at`` itself when ``at`` is exact or that is unknown)."""
+    evidence: dict[str, Any]
+
+
+def _done(action: dict[str, Any], doc: ResourceDocument) -> _Done | None:
     """When the stored resource shows ``action`` done (see the contract) and the evidence, else None."""
     kind = str(action.get("type") or "")
     config = doc.configuration or {}
-    seen = doc.last_updated if doc.last_updated.tzinfo else doc.last_updated.replace(tzinfo=UTC)
+    seen = _aware(doc.last_updated)
+    before = _aware(doc.previous_seen) if doc.previous_seen is not None and doc.previous_seen < seen else seen
     evidence: dict[str, Any] = {"action": kind, "resource_id": doc.resource_id, "status": doc.status}
+    cloud: datetime | None = None
     if kind == "stop" and doc.status in ("stopped", "deleted"):
         cloud = _when(config.get("stopped_at")) or _when(config.get("deleted_at"))
-        return cloud or seen, evidence
-    if kind in _DELETIONS and doc.status == "deleted":
-        return _when(config.get("deleted_at")) or seen, evidence
-    if kind == "resize":
+    elif kind in _DELETIONS and doc.status == "deleted":
+        cloud = _when(config.get("deleted_at"))
+    elif kind == "resize":
         target = (action.get("parameters") or {}).get("size")
         size = config.get("instance_type") or config.get("instance_class")
-        if target and size == target and doc.status != "deleted":
-            return seen, evidence | {"size": size}
-    return None
+        if not (target and size == target and doc.status != "deleted"):
+            return None
+        evidence |= {"size": size}
+    else:
+        return None
+    return _Done(cloud, cloud, evidence) if cloud is not None else _Done(seen, before, evidence)
 
 
 def _documents(session: Session, org: uuid.UUID, ids: set[str]) -> dict[str, ResourceDocument]:
@@ -115,8 +141,11 @@ def detect_applied_by_hand(session: Session, org: uuid.UUID, now: datetime) -> l
         if not actions or any(f is None for f in found):
             continue
         done = [f for f in found if f is not None]
-        changed_at = min(now, max(moment for moment, _e in done))
-        change = HandChange(row.id, row.status, changed_at, [e for _m, e in done])
+        changed_at = min(now, max(d.at for d in done))
+        after = min(changed_at, max(d.after for d in done))
+        change = HandChange(
+            row.id, row.status, changed_at, [d.evidence for d in done], after if after < changed_at else None
+        )
         changes.append((row, change))
     transitions = _Transitions(session, org)
     for row, change in sorted(changes, key=lambda c: (c[1].changed_at, str(c[0].id))):
@@ -124,9 +153,11 @@ def detect_applied_by_hand(session: Session, org: uuid.UUID, now: datetime) -> l
             "transition": "applied_by_hand",
             "detected_at": now.isoformat(),
             "changed_at": change.changed_at.isoformat(),
+            "changed_after": change.changed_after.isoformat() if change.changed_after else None,
             "evidence": change.evidence,
         }
         row.status, row.applied_at, row.updated_at = S.COMPLETED.value, change.changed_at, now
+        row.changed_after = change.changed_after
         transitions.add(
             RecommendationTransitionRow(
                 recommendation_id=row.id, from_status=change.from_status, to_status=S.COMPLETED.value,

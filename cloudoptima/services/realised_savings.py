@@ -10,7 +10,10 @@ Contract:
   case-insensitively) whose ``charge_period_start`` falls on that UTC day, read per price key with its
   quantity (:mod:`cloudoptima.services.savings_costs`).
 - Windows of ``N`` days (default 7), end exclusive: before ``[d − N, d)``, after ``[d + 1, d + 1 + N)``; the
-  change day is skipped. Before daily = Σ before / days billed in it; after daily = Σ after / ``N`` (a day
+  change day is skipped. A change applied by hand whose time is only known to lie in
+  ``(changed_after, applied_at]`` (:mod:`cloudoptima.services.applied_by_hand`) has its before window end at
+  the day of ``changed_after`` instead, ``[e − N, e)``: no day the change may have happened is measured as
+  before or after. Changes the product made, and stops with the cloud's own time, are exact. Before daily = Σ before / days billed in it; after daily = Σ after / ``N`` (a day
   without a row cost nothing: a deleted resource bills nothing). Both rounded to 6 places, half-even.
 - Netted (:mod:`cloudoptima.services.savings_measurement`, :mod:`cloudoptima.services.savings_netting`):
   per-month prices count at their monthly price whatever the month's length; the after window is priced at
@@ -54,7 +57,7 @@ from cloudoptima.domain.savings import (
     RuleAccuracyReport,
     SavingsLedger,
 )
-from cloudoptima.services.savings_costs import billing_ids, link_replacements, load_costs
+from cloudoptima.services.savings_costs import link_replacements, load_costs
 from cloudoptima.services.savings_measurement import WINDOW_DAYS as WINDOW_DAYS
 from cloudoptima.services.savings_measurement import measure_lines
 from cloudoptima.services.savings_netting import lines_from_daily
@@ -106,6 +109,14 @@ def resource_ids_of(row: Recommendation) -> list[str]:
     return ids
 
 
+def _before_end(row: Recommendation) -> date:
+    """The day the before window ends (exclusive): the day the old state was last seen when the change time
+    is an interval (``changed_after``), else the change day."""
+    moment = row.changed_after if row.changed_after is not None else row.applied_at
+    assert moment is not None
+    return moment.astimezone(UTC).date()
+
+
 def _measure_rows(
     session: Session, org: uuid.UUID, rows: Sequence[Recommendation], as_of: datetime, window_days: int
 ) -> dict[uuid.UUID, Measurement]:
@@ -114,17 +125,16 @@ def _measure_rows(
     for row in rows:
         if row.applied_at is None:
             continue
-        day = row.applied_at.astimezone(UTC).date()
+        day, start = row.applied_at.astimezone(UTC).date(), _before_end(row)
         for rid in resource_ids_of(row):
-            first, last = spans.get(rid.lower(), (day, day))
-            spans[rid.lower()] = (min(first, day), max(last, day))
+            first, last = spans.get(rid.lower(), (start, day))
+            spans[rid.lower()] = (min(first, start), max(last, day))
     links = link_replacements(session, org, rows, {row.id: resource_ids_of(row) for row in rows})
-    aliases = billing_ids(session, org, sorted({i for ids in links.values() for i in ids}))
     for row in rows:
         if row.applied_at is None:
             continue
         day = row.applied_at.astimezone(UTC).date()
-        for rid in (alias for i in links.get(row.id, []) for alias in aliases[i]):
+        for rid in links.get(row.id, []):
             first, last = spans.get(rid.lower(), (day, day))
             spans[rid.lower()] = (min(first, day), max(last, day))
     costs = load_costs(session, org, spans, window_days)
@@ -140,7 +150,7 @@ def _measure_rows(
                 estimated_monthly=row.estimated_savings_monthly,
             )
             continue
-        linked = [alias.lower() for i in links.get(row.id, []) for alias in aliases[i]]
+        linked = [i.lower() for i in links.get(row.id, [])]
         currencies = sorted({cur for rid in rids + linked for cur in costs.lines.get(rid, {})})
         lines = [line for rid in set(rids) for by in costs.lines.get(rid, {}).values() for line in by]
         extra = [line for rid in set(linked) for by in costs.lines.get(rid, {}).values() for line in by]
@@ -156,6 +166,7 @@ def _measure_rows(
             window_days=window_days,
             replacement=extra,
             replacement_ids=links.get(row.id, []),
+            changed_after_day=_before_end(row),
         )
         if len(currencies) > 1:
             result = result.model_copy(

@@ -15,9 +15,12 @@ Contract:
   succeeded step reported as ``after.replacement_id`` (a provider that replaces a resource under a new id),
   and — for any change, by hand included — inventoried snapshots whose ``configuration.source_disk_id`` is one
   of its resources, created within a day of its change time (``applied_at``).
-- :func:`billing_ids`: the ids a linked resource's cost rows may carry: its own, and for an AWS snapshot
-  of the inventory (``snap-…`` with a region and ``configuration.account_id``) the ARN AWS bills it under
-  (``arn:aws:ec2:<region>:<account>:snapshot/<id>``).
+- Billed ids: a resource's cost rows are those whose ``ResourceId`` is its id (case-insensitively) or, for an
+  AWS ARN (``arn:aws:…/<id>``, as AWS bills snapshots and other ARN-named resources), whose last path segment
+  is its id — so a snapshot deleted from the inventory (an orphaned snapshot's deletion) is still found in
+  the bill from the id the recommendation records, whatever account or region it was in. A row counts once
+  under each requested id it matches (an ARN and its last segment are different requested ids). One scan of
+  the organisation's rows in the windows' span, hash-joined on the requested ids.
 - Every query is scoped to the organisation.
 """
 
@@ -53,7 +56,7 @@ class Costs:
 
 _COSTS = text(
     """
-    SELECT lower(resource_id) AS rid, billing_account_id AS account, billing_currency AS currency,
+    SELECT k.rid AS rid, billing_account_id AS account, billing_currency AS currency,
            (charge_period_start AT TIME ZONE 'UTC')::date AS day,
            coalesce(nullif(sku_price_id, ''), nullif(sku_id, ''), nullif(sku_meter, ''), '') AS sku,
            coalesce(pricing_unit, consumed_unit, '') AS unit,
@@ -62,8 +65,12 @@ _COSTS = text(
            CASE WHEN count(*) = count(coalesce(pricing_quantity, consumed_quantity))
                 THEN sum(coalesce(pricing_quantity, consumed_quantity)) END AS quantity
     FROM cost_data
+    CROSS JOIN LATERAL (
+        VALUES (lower(resource_id)),
+               (CASE WHEN resource_id LIKE 'arn:aws:%/%' THEN lower(substring(resource_id FROM '/([^/]+)$')) END)
+    ) AS k(rid)
     JOIN unnest(CAST(:ids AS text[]), CAST(:los AS timestamptz[]), CAST(:his AS timestamptz[])) AS w(rid, lo, hi)
-      ON lower(resource_id) = w.rid AND charge_period_start >= w.lo AND charge_period_start < w.hi
+      ON k.rid = w.rid AND charge_period_start >= w.lo AND charge_period_start < w.hi
     WHERE organization_id = :org AND charge_period_start >= :lo AND charge_period_start < :hi
     GROUP BY 1, 2, 3, 4, 5, 6, 7
     """
@@ -172,23 +179,3 @@ def link_replacements(
         rec_id: sorted(i for i in ids if i.lower() not in own.get(rec_id, set()))
         for rec_id, ids in found.items()
     }
-
-
-_ALIASES = text(
-    """
-    SELECT resource_id, provider, region, configuration->>'account_id' AS account
-    FROM resources
-    WHERE organization_id = :org AND resource_type = 'snapshot' AND resource_id = ANY(:ids)
-    """
-)
-
-
-def billing_ids(session: Session, org: uuid.UUID, ids: Sequence[str]) -> dict[str, list[str]]:
-    """Per id of ``ids``, the ids its cost rows may carry (see the module contract)."""
-    out = {i: [i] for i in ids}
-    if not ids:
-        return out
-    for row in session.execute(_ALIASES, {"org": org, "ids": sorted(set(ids))}):
-        if row.provider == "aws" and row.region and row.account and str(row.resource_id).startswith("snap-"):
-            out[row.resource_id].append(f"arn:aws:ec2:{row.region}:{row.account}:snapshot/{row.resource_id}")
-    return out

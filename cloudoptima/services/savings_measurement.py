@@ -4,6 +4,9 @@ changes and replacement resources.
 Contract of :func:`measure_lines` (the windows, statuses and confidence are those of
 :mod:`cloudoptima.services.realised_savings`):
 
+- Windows: before ``[e − N, e)``, after ``[d + 1, d + 1 + N)`` with ``d`` the change day and ``e`` the
+  day of ``changed_after_day`` (the last day the old state was seen, when the change time is only known to
+  lie in an interval) else ``d``: neither window holds a day on which the change may have happened.
 - ``lines`` are the changed resources' :class:`~cloudoptima.services.savings_netting.CostLine` s, ``replacement``
   those of the resources that exist because of the change (a kept snapshot, a successor with a new id);
   only their after-window lines count, against the saving.
@@ -68,9 +71,11 @@ def measure_lines(
     window_days: int = WINDOW_DAYS,
     replacement: Sequence[CostLine] = (),
     replacement_ids: Sequence[str] = (),
+    changed_after_day: date | None = None,
 ) -> Measurement:
     """The measurement of one change (see the module contract)."""
-    before_start, after_start = change_day - window_days * _DAY, change_day + _DAY
+    before_end = change_day if changed_after_day is None else min(changed_after_day, change_day)
+    before_start, after_start = before_end - window_days * _DAY, change_day + _DAY
     after_end = after_start + window_days * _DAY
     base: dict[str, Any] = {
         "window_days": window_days,
@@ -81,7 +86,7 @@ def measure_lines(
         "currency": currency,
         "replacement_ids": sorted(replacement_ids),
     }
-    in_before = [line for line in lines if before_start <= line.day < change_day]
+    in_before = [line for line in lines if before_start <= line.day < before_end]
     if not in_before:
         reason = "no cost rows for the resources in the before window"
         return Measurement(status=MeasurementStatus.UNMEASURABLE, reason=reason, **base)

@@ -3,7 +3,8 @@
 ``upsert_resources`` inserts or updates one row per (organisation, cloud account, resource id), so a retried
 or replayed collection never duplicates; resources not seen in a *complete* collection are marked deleted.
 ``first_seen`` is set when a resource is first stored; ``last_updated`` moves only when its name, status,
-region, tags or configuration changed (or it was marked deleted), not on every sighting.
+region, tags or configuration changed (or it was marked deleted), not on every sighting, and ``previous_seen``
+then takes the sighting before it (the old state's last: the change happened between the two).
 With ``metrics=None`` the stored utilisation summaries of existing rows are kept (new rows get ``{}``).
 The rows go in one cached statement that SQLAlchemy batches into multi-row ``VALUES`` (its "insertmanyvalues"
 mode, which it applies to an upsert only when the statement has ``RETURNING``: without it, psycopg sends one
@@ -75,6 +76,17 @@ def _document(
     }
 
 
+def _changed(table: Any, excluded: Any) -> Any:
+    """Whether what a person would call the resource changed: name, status, region, tags or configuration."""
+    return tuple_(
+        table.resource_name, table.status, table.region, table.tags, table.configuration
+    ).is_distinct_from(
+        tuple_(
+            excluded.resource_name, excluded.status, excluded.region, excluded.tags, excluded.configuration
+        )
+    )
+
+
 def upsert_resources(
     connection: Connection,
     organization_id: uuid.UUID,
@@ -111,23 +123,11 @@ def upsert_resources(
             "tags": excluded.tags,
             "region": excluded.region,
             "last_seen": excluded.last_seen,
+            # The sighting before a change: the old state was last seen then (SET reads the row's old values).
+            "previous_seen": case((_changed(table, excluded), table.last_seen), else_=table.previous_seen),
             # Moves only when what a person would call the resource changed (``resource.changed`` events).
             "last_updated": case(
-                (
-                    tuple_(
-                        table.resource_name, table.status, table.region, table.tags, table.configuration
-                    ).is_distinct_from(
-                        tuple_(
-                            excluded.resource_name,
-                            excluded.status,
-                            excluded.region,
-                            excluded.tags,
-                            excluded.configuration,
-                        )
-                    ),
-                    excluded.last_updated,
-                ),
-                else_=table.last_updated,
+                (_changed(table, excluded), excluded.last_updated), else_=table.last_updated
             ),
         }
         if metrics is not None:
@@ -148,6 +148,6 @@ def upsert_resources(
                 ResourceDocument.resource_id.not_in(seen),
                 ResourceDocument.status != "deleted",
             )
-            .values(status="deleted", last_updated=seen_at)
+            .values(status="deleted", last_updated=seen_at, previous_seen=ResourceDocument.last_seen)
         )
     return len(rows)

@@ -32,14 +32,5 @@ def test_the_user_path_runs_and_the_ledger_is_honest(result: dict[str, Any]) -> 
     assert [item["status"] for item in stops] == ["measured", "measured"], stops
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "measured 2026-12-07 20:56 and 21:19 UTC (after C's netting commits): 4 of 5 applied items measured, MAPE 5.72 %, MAE $3.98/month, worst "
-        "12.22 %: the hand resize and the hand volume delete are dated at the next collection (11-13), so the "
-        "before window holds the partial change day (-10.66 %, -12.22 %); the deleted snapshot, billed under "
-        "its ARN as AWS bills it, is 'unmeasurable: no cost rows in the before window'"
-    ),
-)
 def test_the_floors_a_user_would_accept_hold(result: dict[str, Any]) -> None:
     assert result["failures"] == []

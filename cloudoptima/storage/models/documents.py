@@ -47,6 +47,9 @@ class ResourceDocument(UUIDPrimaryKey, TenantScoped, Base):
     """When the name, status, region, tags or configuration last changed (not every sighting)."""
     first_seen: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     """When a collection first stored the resource (``created_at`` is the cloud's creation time)."""
+    previous_seen: Mapped[datetime | None]
+    """The last sighting before the latest change (``last_updated``); for a resource marked deleted, its last
+    sighting. None: not known (migration 0041)."""
 
 
 class AuditLog(UUIDPrimaryKey, TenantScoped, Base):

@@ -67,6 +67,9 @@ class Recommendation(UUIDPrimaryKey, TenantScoped, Base):
     last_seen_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     applied_at: Mapped[datetime | None]
+    changed_after: Mapped[datetime | None]
+    """Applied by hand at an inexact time: the last collection that saw the old state; the change happened in
+    ``(changed_after, applied_at]`` (migration 0041). None: ``applied_at`` is exact."""
     dismissed_at: Mapped[datetime | None]
     dismissal_reason: Mapped[str | None] = mapped_column(Text)
     dismissed_permanently: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
