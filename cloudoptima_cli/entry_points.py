@@ -24,6 +24,17 @@ def run_worker(argv: Sequence[str]) -> None:
     from cloudoptima_workflows.worker import main as work
 
     work(argv)
+    # The worker has stopped cleanly: every Temporal worker shut down, the health server closed. The Temporal
+    # SDK's Rust core and grpc keep native threads that can still touch the GIL while the interpreter
+    # finalizes ("Fatal Python error: PyGILState_Release", exit -6 after a clean SIGTERM, seen in the suite),
+    # so this process (a fresh interpreter of its own, see the module contract) leaves without finalizing.
+    import logging
+    import os
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def run_gateway(argv: Sequence[str]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,19 +21,13 @@ from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.testing import WorkflowEnvironment
 
+from cloudoptima.embedded.ports import free_port
 from cloudoptima_workflows.health import HEALTH_PATH
 from tests.deploy.deploy_support import ROOT
 
 CLOUDOPTIMA = str(Path(sys.executable).parent / "cloudoptima")
 START_DEADLINE = 240.0
 """How long a process may take to become healthy on a loaded 2-core machine (a wait, not an assertion)."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> httpx.Response:
@@ -102,7 +95,7 @@ def production_env(
 def test_the_worker_command_turns_healthy_and_stops_on_sigterm(
     production_env: dict[str, str], tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()  # below the ephemeral range: no outgoing connection can take it first
     log = tmp_path / "worker.log"
     with log.open("ab") as sink:
         process = subprocess.Popen(
