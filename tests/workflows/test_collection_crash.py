@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
@@ -88,6 +88,16 @@ def _cost_rows(engine: Engine, organization_id: uuid.UUID) -> int:
         )
 
 
+def _blocked_by(engine: Engine, pid: int) -> bool:
+    """Whether some database session is waiting for a lock that session ``pid`` holds."""
+    with engine.connect() as connection:
+        waiting = connection.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"),
+            {"pid": pid},
+        ).scalar_one()
+    return int(waiting) > 0
+
+
 def _params(tenant: Tenant) -> CollectAllInput:
     return CollectAllInput(
         kind="sandbox",
@@ -117,17 +127,31 @@ async def test_killed_worker_is_replaced_and_the_result_equals_a_clean_run(
         handle = await client.start_workflow(
             CollectAllWorkflow.run, _params(crashed), id=f"crash-{uuid.uuid4()}", task_queue=COLLECTION
         )
-        # Kill as soon as the first account's costs are committed: the other accounts are still to come.
-        for _ in range(600):
-            if _cost_rows(engine, crashed.organization_id) > 0 or first.poll() is not None:
-                break
-            await asyncio.sleep(0.05)
-        assert first.poll() is None, log.read_text()
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-        description = await handle.describe()
-        assert description.status == WorkflowExecutionStatus.RUNNING, "the kill must land mid-collection"
-        partial = counts(engine, crashed.organization_id)
+        # The kill must land mid-collection, whatever the machine's speed: the test holds the crashed
+        # organisation's account rows (FOR NO KEY UPDATE: foreign-key checks of the rows written still pass),
+        # so the first account's collection writes its costs and then waits to record its sync. The worker is
+        # killed while it waits; the locks are released before the replacement starts.
+        with engine.connect() as locker:
+            holding = locker.begin()
+            locker.execute(
+                text("SELECT id FROM cloud_accounts WHERE organization_id = :org FOR NO KEY UPDATE"),
+                {"org": crashed.organization_id},
+            )
+            locker_pid = locker.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            for _ in range(1200):
+                if (_blocked_by(engine, locker_pid) and _cost_rows(engine, crashed.organization_id) > 0) or (
+                    first.poll() is not None
+                ):
+                    break
+                await asyncio.sleep(0.05)
+            assert first.poll() is None, log.read_text()
+            assert _blocked_by(engine, locker_pid), "the worker never reached the first account's sync"
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            description = await handle.describe()
+            assert description.status == WorkflowExecutionStatus.RUNNING, "the kill must land mid-collection"
+            partial = counts(engine, crashed.organization_id)
+            holding.rollback()
 
         second = start_worker(temporal_env, pg_url, redis_url, tmp_path, log)
         recovered: CollectAllResult = await asyncio.wait_for(handle.result(), timeout=120)
@@ -150,5 +174,5 @@ async def test_killed_worker_is_replaced_and_the_result_equals_a_clean_run(
     assert len(recovered.succeeded) == len(reference.succeeded) == ACCOUNTS
     assert not recovered.failed and not recovered.skipped
     after, expected = counts(engine, crashed.organization_id), counts(engine, clean.organization_id)
-    assert partial["cost_data"] < expected["cost_data"]
+    assert 0 < partial["cost_data"] < expected["cost_data"]
     assert after == expected
