@@ -128,6 +128,8 @@ class WorkerDeps:
     exports: ExportsConfig | None = None
     """Where folder cost exports go and the credential cipher (``exports_config_from_settings``); None:
     scheduled cost exports are not served (on the reports queue)."""
+    retention_allow_short: bool = False
+    """``RETENTION_ALLOW_SHORT``: audit retention below 365 days is applied as organisations set it."""
 
 
 def explainer_from_settings(settings: Settings) -> Explain:
@@ -205,6 +207,7 @@ def build_deps(settings: Settings) -> WorkerDeps:
         console_url=settings.resolved_console_url,
         reports=reports_config_from_settings(settings),
         exports=exports_config_from_settings(settings),
+        retention_allow_short=settings.retention_allow_short,
         price_readers=default_readers(
             PriceListOptions(gcp_api_key=settings.gcp_billing_api_key),
             first_live_account(sessions, providers.for_account),
@@ -251,6 +254,7 @@ def registrations(deps: WorkerDeps) -> dict[str, tuple[list[type], list[Any]]]:
         deps.sessions,
         report_store=deps.reports.store if deps.reports is not None else None,
         exports=deps.exports,
+        retention_allow_short=deps.retention_allow_short,
     )
     prices = PriceActivities(PriceRefresher(deps.sessions, deps.price_readers))
     allocation = AllocationActivities(deps.sessions)

@@ -5,9 +5,15 @@ Contract:
 - ``OrganisationSettings.of(raw)`` reads the stored JSON: known keys are validated (a stored value of the wrong
   type falls back to the default rather than failing a read), unknown keys are kept untouched in ``extra``
   (e.g. ``personas``, written by registration), so a PATCH never loses what it does not know.
-- ``apply_patch(raw, patch)`` validates a PATCH body (unknown key → ``SettingsError`` naming it and listing the
-  known ones; wrong type → ``SettingsError`` naming the key) and returns the merged JSON to store and the keys
-  whose value changed. ``None`` in a patch resets a key to its default.
+- ``apply_patch(raw, patch, allow_short_retention=)`` validates a PATCH body (unknown key → ``SettingsError``
+  naming it and listing the known ones; wrong type → ``SettingsError`` naming the key, also in its ``key``) and
+  returns the merged JSON to store and the keys whose value changed. ``None`` in a patch resets a key to its
+  default.
+- ``audit_retention_days`` (1..3650, default 365) has a safe floor, :data:`AUDIT_RETENTION_FLOOR_DAYS` (365):
+  a patch below it is refused (``SettingsError`` naming ``audit_retention_days``) unless the platform allows
+  short retention (``RETENTION_ALLOW_SHORT``, passed as ``allow_short_retention``), and
+  ``audit_days_kept(allow_short=)`` — what the prune applies — never goes below the floor without that flag,
+  whatever is stored (a value written before the floor existed, or while the flag was on).
 - ``trust_tolerance_percent`` / ``trust_tolerance_amount`` / ``trust_restatement_days``: the organisation's
   cost-data trust policy (``domain.data_trust.TrustPolicy``; null keeps its default), used by the
   reconciliation, freshness and unreconciled-days answers and so the console's warning.
@@ -24,11 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cloudoptima.domain.tag_policy import tag_key_problem
+
+AUDIT_RETENTION_FLOOR_DAYS: Final = 365
+"""Audit entries are kept at least this long unless the platform sets ``RETENTION_ALLOW_SHORT``."""
 
 DEFAULT_ROLLUP_TAG_KEYS: tuple[str, ...] = (
     "team",
@@ -45,7 +54,12 @@ DEFAULT_ROLLUP_TAG_KEYS: tuple[str, ...] = (
 
 
 class SettingsError(ValueError):
-    """A settings patch names an unknown key or gives a value of the wrong type."""
+    """A settings patch names an unknown key or gives a value of the wrong type; ``key`` is the setting at
+    fault (None when the patch names unknown keys)."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class OrganisationSettings(BaseModel):
@@ -71,7 +85,11 @@ class OrganisationSettings(BaseModel):
         default=DEFAULT_ROLLUP_TAG_KEYS, max_length=20, description="Tag keys kept in the daily cost rollup."
     )
     audit_retention_days: int = Field(
-        default=365, ge=30, le=3650, description="Audit log entries older than this are deleted."
+        default=365,
+        ge=1,
+        le=3650,
+        description="Audit log entries older than this are deleted; at least 365 unless the platform allows "
+        "short retention (RETENTION_ALLOW_SHORT).",
     )
     trust_tolerance_percent: Decimal | None = Field(
         default=None,
@@ -104,6 +122,13 @@ class OrganisationSettings(BaseModel):
                 raise ValueError(f"[{index}] {key!r} is listed twice")
         return value
 
+    def audit_days_kept(self, *, allow_short: bool) -> int:
+        """The audit retention the prune applies: the setting, raised to :data:`AUDIT_RETENTION_FLOOR_DAYS`
+        unless ``allow_short`` (the platform's ``RETENTION_ALLOW_SHORT``)."""
+        if allow_short:
+            return self.audit_retention_days
+        return max(self.audit_retention_days, AUDIT_RETENTION_FLOOR_DAYS)
+
     @classmethod
     def of(cls, raw: Mapping[str, Any] | None) -> OrganisationSettings:
         """The settings stored in ``raw`` (see module contract: bad stored values read as defaults)."""
@@ -124,7 +149,9 @@ def known_keys() -> tuple[str, ...]:
     return tuple(OrganisationSettings.model_fields)
 
 
-def apply_patch(raw: Mapping[str, Any] | None, patch: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def apply_patch(
+    raw: Mapping[str, Any] | None, patch: Mapping[str, Any], *, allow_short_retention: bool = False
+) -> tuple[dict[str, Any], list[str]]:
     """``(merged JSON to store, changed keys)`` of ``patch`` on ``raw`` (see module contract)."""
     unknown = sorted(set(patch) - set(known_keys()))
     if unknown:
@@ -138,10 +165,18 @@ def apply_patch(raw: Mapping[str, Any] | None, patch: Mapping[str, Any]) -> tupl
             merged.pop(key, None)
             continue
         try:
-            OrganisationSettings.model_validate({key: value})
+            checked = OrganisationSettings.model_validate({key: value})
         except ValidationError as exc:
             problem = exc.errors()[0]["msg"]
-            raise SettingsError(f"setting {key!r}: {problem}") from None
+            raise SettingsError(f"setting {key!r}: {problem}", key=key) from None
+        days = checked.audit_retention_days
+        if key == "audit_retention_days" and days < AUDIT_RETENTION_FLOOR_DAYS and not allow_short_retention:
+            raise SettingsError(
+                f"setting 'audit_retention_days': {days} is below the safe minimum of "
+                f"{AUDIT_RETENTION_FLOOR_DAYS} days (audit entries are kept at least a year); the platform "
+                "operator can allow shorter retention with RETENTION_ALLOW_SHORT=true",
+                key=key,
+            )
         merged[key] = list(value) if isinstance(value, tuple) else value
     after = OrganisationSettings.of(merged)
     changed = [k for k in known_keys() if getattr(before, k) != getattr(after, k)]

@@ -1,5 +1,6 @@
 """Audit retention: each organisation keeps its audit rows for ``audit_retention_days`` (its settings,
-``cloudoptima.domain.organisation_settings``, default 365) and no longer.
+``cloudoptima.domain.organisation_settings``, default 365) and no longer — but never less than 365 days
+unless the platform allows short retention (``RETENTION_ALLOW_SHORT``).
 
 Contract:
 - ``prune_organisation(factory, organization_id, now=, retention_days=, batch_size=)`` deletes that
@@ -7,8 +8,9 @@ Contract:
   long lock on a large table; a crash keeps what was already deleted), and — when it deleted any — records
   one ``audit_logs.pruned`` row (actor ``system``, channel ``workflow``) saying how many and up to when.
   Rows of other organisations and newer rows are never touched.
-- ``prune_all(factory, now=)`` does it for every organisation with its own setting and returns
-  ``{organization_id: rows deleted}`` for those that lost rows.
+- ``prune_all(factory, now=, allow_short=False)`` does it for every organisation with its own setting,
+  clamped to the floor (``OrganisationSettings.audit_days_kept``: a stored 30 prunes at 365 unless
+  ``allow_short``), and returns ``{organization_id: rows deleted}`` for those that lost rows.
 """
 
 from __future__ import annotations
@@ -75,14 +77,18 @@ def prune_organisation(
 
 
 def prune_all(
-    factory: sessionmaker[Session], *, now: datetime, batch_size: int = DEFAULT_BATCH
+    factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    batch_size: int = DEFAULT_BATCH,
+    allow_short: bool = False,
 ) -> dict[str, int]:
     """Apply every organisation's own retention (see module contract)."""
     with factory() as session:
         organisations = session.execute(select(Organization.id, Organization.settings)).all()
     pruned: dict[str, int] = {}
     for organization_id, raw in organisations:
-        days = OrganisationSettings.of(raw).audit_retention_days
+        days = OrganisationSettings.of(raw).audit_days_kept(allow_short=allow_short)
         count = prune_organisation(
             factory, organization_id, now=now, retention_days=days, batch_size=batch_size
         )

@@ -5,7 +5,8 @@ Contract:
 - ``update(actor, name=, tier=, settings=)`` applies what is given, all or nothing:
   ``settings`` goes through ``organisation_settings.apply_patch`` (unknown key → :class:`SettingsError`
   naming it and listing the known ones; wrong type → :class:`SettingsError` naming the key; ``None`` resets a
-  key to its default); ``tier`` must be one of :data:`TIERS` (``ValueError`` listing them) and may be changed
+  key to its default; ``audit_retention_days`` below 365 → :class:`SettingsError` unless the administration
+  was opened with ``allow_short_retention``, the platform's ``RETENTION_ALLOW_SHORT``); ``tier`` must be one of :data:`TIERS` (``ValueError`` listing them) and may be changed
   only by a *platform administrator* — a user whose ``is_platform_admin`` flag is set, which only the command
   line grants (``cloudoptima users platform-admin EMAIL``); anyone else gets :class:`TierChangeForbidden`
   even when they administer the organisation (the tier sets the request limits the platform grants).
@@ -57,9 +58,12 @@ class OrganisationView:
 class OrganisationAdmin:
     """Administration of one organisation (see module contract); the caller commits."""
 
-    def __init__(self, session: Session, organization_id: uuid.UUID) -> None:
+    def __init__(
+        self, session: Session, organization_id: uuid.UUID, *, allow_short_retention: bool = False
+    ) -> None:
         self._session = session
         self._org_id = organization_id
+        self._allow_short_retention = allow_short_retention
 
     def _row(self, *, lock: bool = False) -> Organization:
         org = self._session.get(Organization, self._org_id, with_for_update=lock)
@@ -89,7 +93,9 @@ class OrganisationAdmin:
         changed: list[str] = []
         merged: dict[str, Any] | None = None
         if settings:
-            merged, changed_settings = apply_patch(org.settings, settings)
+            merged, changed_settings = apply_patch(
+                org.settings, settings, allow_short_retention=self._allow_short_retention
+            )
             changed.extend(changed_settings)
         if tier is not None and tier != org.subscription_tier:
             if tier not in TIERS:

@@ -15,8 +15,9 @@ Families and what they lose (``cutoff = now - days``; ``now`` comes from the cal
   totals, and a later ``db rebuild-rollup`` (it rebuilds only months that still hold raw rows).
 - ``utilisation`` (``UTILISATION_RETENTION_DAYS``): hourly utilisation history partitions wholly before
   the cutoff (collection also drops them as it goes).
-- ``audit``: each organisation's own ``audit_retention_days`` (organisation settings, 30..3650, default
-  365) through :mod:`cloudoptima.services.audit_retention` (batched, records ``audit_logs.pruned``).
+- ``audit``: each organisation's own ``audit_retention_days`` (organisation settings, default 365, floor
+  365 unless ``RETENTION_ALLOW_SHORT``: a lower stored value prunes at 365) through
+  :mod:`cloudoptima.services.audit_retention` (batched, records ``audit_logs.pruned``).
 - ``notifications`` (``NOTIFICATIONS_RETENTION_DAYS``, default 180, floor 30): inbox notices created
   before the cutoff, read or not; per organisation in tenant transactions of ``batch_size`` rows.
 - ``chat_checkpoints`` (``CHAT_CHECKPOINTS_RETENTION_DAYS``, default 90, floor 7): LangGraph checkpoint
@@ -55,13 +56,16 @@ _PARTITIONED = {
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    """Days kept per family (audit: per organisation, see the module docstring) and rows per batch."""
+    """Days kept per family (audit: per organisation, see the module docstring), rows per batch, and
+    whether the platform allows short retention (``allow_short``: an organisation's audit retention below 365
+    days is applied as set; otherwise it is raised to 365)."""
 
     cost_rows_days: int
     utilisation_days: int
     notifications_days: int
     chat_checkpoints_days: int
     batch_size: int = 5_000
+    allow_short: bool = False
 
     def __post_init__(self) -> None:
         for name in ("cost_rows_days", "utilisation_days", "notifications_days", "chat_checkpoints_days"):
@@ -77,6 +81,7 @@ class RetentionPolicy:
             utilisation_days=settings.utilisation_retention_days,
             notifications_days=settings.notifications_retention_days,
             chat_checkpoints_days=settings.chat_checkpoints_retention_days,
+            allow_short=settings.retention_allow_short,
         )
 
 
@@ -103,7 +108,7 @@ def run(
         days = policy.cost_rows_days if family == "cost_rows" else policy.utilisation_days
         return _partitions(factory, family, now - timedelta(days=days), dry_run=dry_run)
     if family == "audit":
-        return _audit(factory, now, policy.batch_size, dry_run=dry_run)
+        return _audit(factory, now, policy, dry_run=dry_run)
     if family == "notifications":
         return _notifications(factory, now - timedelta(days=policy.notifications_days), policy, dry_run)
     if family == "chat_checkpoints":
@@ -164,17 +169,19 @@ def _partitions(
     return FamilyResult(family, bound, removed, dry_run, tuple(dropped))
 
 
-def _audit(factory: sessionmaker[Session], now: datetime, batch_size: int, *, dry_run: bool) -> FamilyResult:
-    default_cutoff = now - timedelta(days=OrganisationSettings().audit_retention_days)
+def _audit(
+    factory: sessionmaker[Session], now: datetime, policy: RetentionPolicy, *, dry_run: bool
+) -> FamilyResult:
+    allow_short = policy.allow_short
+    default_cutoff = now - timedelta(days=OrganisationSettings().audit_days_kept(allow_short=allow_short))
     if not dry_run:
-        return FamilyResult(
-            "audit", default_cutoff, sum(prune_audit(factory, now=now, batch_size=batch_size).values()), False
-        )
+        pruned = prune_audit(factory, now=now, batch_size=policy.batch_size, allow_short=allow_short)
+        return FamilyResult("audit", default_cutoff, sum(pruned.values()), False)
     with factory() as session:
         organisations = session.execute(select(Organization.id, Organization.settings)).all()
     total = 0
     for organization_id, raw in organisations:
-        cutoff = now - timedelta(days=OrganisationSettings.of(raw).audit_retention_days)
+        cutoff = now - timedelta(days=OrganisationSettings.of(raw).audit_days_kept(allow_short=allow_short))
         with tenant_session(factory, organization_id) as session:
             total += int(
                 session.scalar(

@@ -24,6 +24,13 @@ router = APIRouter(prefix="/organization", tags=["organization"], route_class=Au
 OrgAdmin = Annotated[Principal, Permission("manage:organization")]
 
 
+def _invalid_setting(exc: SettingsError) -> HTTPException:
+    """A 422 naming the setting at fault (``["body", "settings", key]``; just ``settings`` for unknown keys)."""
+    where = ["body", "settings", *([exc.key] if exc.key else [])]
+    detail = [{"type": "value_error", "loc": where, "msg": str(exc), "input": None}]
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
+
+
 def _out(view: OrganisationView) -> OrganizationOut:
     return OrganizationOut(
         id=view.id,
@@ -54,13 +61,15 @@ def update_organization(
     administrators only — the tier; all or nothing. The changed keys are audited. Changing
     ``rollup_tag_keys`` rebuilds the daily cost rollup on the new keys in the same transaction, so cost views
     grouped or filtered by a newly added key cover the organisation's whole history at once."""
-    admin = OrganisationAdmin(session, principal.organization_id)
+    admin = OrganisationAdmin(
+        session, principal.organization_id, allow_short_retention=runtime.settings.retention_allow_short
+    )
     try:
         changed = admin.update(principal.user_id, name=body.name, tier=body.tier, settings=body.settings)
     except TierChangeForbidden as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
     except SettingsError as exc:
-        raise invalid("settings", str(exc), "body") from exc
+        raise _invalid_setting(exc) from exc
     except ValueError as exc:
         raise invalid("tier", str(exc), "body") from exc
     request.state.audit_details = {"changed": changed}

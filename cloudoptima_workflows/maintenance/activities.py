@@ -32,7 +32,8 @@ from cloudoptima_workflows.maintenance.interface import MaintenanceActivityInter
 class MaintenanceActivities(MaintenanceActivityInterface):
     """Activities bound to a session factory (wired in ``worker.main``), a clock, the report store (None:
     no report artifacts are pruned, e.g. a worker without the reports configuration) and the exports
-    configuration (None: no export runs are pruned)."""
+    configuration (None: no export runs are pruned); ``retention_allow_short`` is the platform's
+    ``RETENTION_ALLOW_SHORT`` (an organisation's audit retention below 365 days applies only with it)."""
 
     def __init__(
         self,
@@ -41,11 +42,13 @@ class MaintenanceActivities(MaintenanceActivityInterface):
         *,
         report_store: ReportStore | None = None,
         exports: ExportsConfig | None = None,
+        retention_allow_short: bool = False,
     ) -> None:
         self._sessions = sessions
         self._now = now
         self._report_store = report_store
         self._exports = exports
+        self._retention_allow_short = retention_allow_short
 
     @activity.defn(name="maintenance.purge_expired_tokens")
     def purge_expired_tokens(self, params: CleanupInput) -> CleanupResult:
@@ -80,7 +83,7 @@ class MaintenanceActivities(MaintenanceActivityInterface):
         """Delete each organisation's audit rows older than its ``audit_retention_days``, in batches; each
         organisation that lost rows gets an ``audit_logs.pruned`` row with the count
         (``cloudoptima.services.audit_retention``)."""
-        pruned = prune_all(self._sessions, now=self._now())
+        pruned = prune_all(self._sessions, now=self._now(), allow_short=self._retention_allow_short)
         return AuditPruneResult(pruned=pruned, total=sum(pruned.values()))
 
     @activity.defn(name="maintenance.retention_family")
@@ -98,6 +101,7 @@ class MaintenanceActivities(MaintenanceActivityInterface):
             utilisation_days=params.utilisation_days,
             notifications_days=params.notifications_days,
             chat_checkpoints_days=params.chat_checkpoints_days,
+            allow_short=self._retention_allow_short,
         )
         done = run_retention(self._sessions, family, policy, now=params.now, dry_run=params.dry_run)
         return RetentionFamilyResult(

@@ -103,6 +103,31 @@ def test_organisation_settings_are_validated_audited_and_the_tier_is_the_platfor
     assert after.json()["tier"] == "pro" and after.headers["X-RateLimit-Limit"] == "10000"
 
 
+def test_audit_retention_below_a_year_is_refused_naming_the_setting(
+    client: TestClient, engine: Engine, gateway_settings: Settings
+) -> None:
+    """The platform does not set RETENTION_ALLOW_SHORT here: 30 days is refused (422 at the setting's own
+    location) and nothing is stored; 400 days is taken (tests/services/test_audit_retention_floor: pruning)."""
+    org = make_org(engine, gateway_settings)
+    short = client.patch(
+        "/v1/organization", headers=org.headers(), json={"settings": {"audit_retention_days": 30}}
+    )
+    assert short.status_code == 422
+    problem = short.json()["detail"][0]
+    assert (
+        problem["loc"] == ["body", "settings", "audit_retention_days"]
+        and "safe minimum of 365" in problem["msg"]
+    )
+    assert (
+        client.get("/v1/organization", headers=org.headers()).json()["settings"]["audit_retention_days"]
+        == 365
+    )
+    kept = client.patch(
+        "/v1/organization", headers=org.headers(), json={"settings": {"audit_retention_days": 400}}
+    )
+    assert kept.status_code == 200 and kept.json()["changed"] == ["audit_retention_days"]
+
+
 def test_users_paged_and_role_changes_keep_an_admin(
     client: TestClient, engine: Engine, gateway_settings: Settings
 ) -> None:

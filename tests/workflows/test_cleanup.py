@@ -75,7 +75,9 @@ async def test_cleanup_deletes_only_expired(
     audited_orgs: dict[str, uuid.UUID],
 ) -> None:
     old, fresh = tokens
-    activities = MaintenanceActivities(session_factory(engine))
+    # RETENTION_ALLOW_SHORT: the 30-day organisation prunes at 30 days (without it, at the 365-day floor:
+    # tests/services/test_audit_retention_floor.py).
+    activities = MaintenanceActivities(session_factory(engine), retention_allow_short=True)
     with ThreadPoolExecutor(4) as executor:
         async with Worker(
             time_skipping_env.client,
