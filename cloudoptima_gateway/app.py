@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 import cloudoptima
 from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.observability.metrics import REGISTRY as BUSINESS_METRICS
+from cloudoptima.observability.tracing import GATEWAY, active_provider, configure_tracing
 from cloudoptima.services.operator_gauges import OperatorGauges
 from cloudoptima.settings import Settings, load_settings
 from cloudoptima.storage.tenancy import TenantViolation
@@ -25,7 +26,7 @@ from cloudoptima_gateway.audit import AuditMiddleware
 from cloudoptima_gateway.console import install_console, resolve_console_dir
 from cloudoptima_gateway.docs_pages import DEFAULT_CSP, docs_router
 from cloudoptima_gateway.edge_cache import CachedReadMiddleware
-from cloudoptima_gateway.observability import Metrics, RequestMiddleware, configure_logging
+from cloudoptima_gateway.observability import Metrics, RequestMiddleware, configure_logging, trace_app
 from cloudoptima_gateway.routes.v1 import build_router
 from cloudoptima_gateway.runtime import Runtime
 
@@ -61,6 +62,7 @@ def create_app(
     settings = settings or load_settings()
     settings.check_production_safety()
     configure_logging(settings.log_level)
+    configure_tracing(settings, GATEWAY)  # off (nothing installed) unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     runtime = Runtime(settings, providers=providers)
     metrics = Metrics()
 
@@ -73,6 +75,8 @@ def create_app(
                 await stack.enter_async_context(sub_app.router.lifespan_context(sub_app))
             yield
         await runtime.close()
+        if (provider := active_provider()) is not None:
+            await run_in_threadpool(provider.force_flush)  # the spans of the last requests
 
     app = FastAPI(
         title="CloudOptima API",
@@ -119,4 +123,5 @@ def create_app(
         body = await run_in_threadpool(generate_latest, metrics.registry)
         return Response(body + generate_latest(BUSINESS_METRICS), media_type=CONTENT_TYPE_LATEST)
 
+    trace_app(app)
     return app

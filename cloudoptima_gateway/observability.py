@@ -1,4 +1,5 @@
-"""JSON structured logs with a request id, and Prometheus metrics for every request."""
+"""JSON structured logs with a request id, Prometheus metrics for every request, and the request's trace span
+(while tracing is on: :func:`trace_app`)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,36 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 
+from fastapi import FastAPI
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cloudoptima.observability.log_context import bind, configure_json_logging
+from cloudoptima.observability.log_context import bind, configure_json_logging, current
+from cloudoptima.observability.tracing import active_provider, tag_current_span
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 NUL_IN_URL = "NUL (\\x00) characters are not allowed in the URL"
 ROUTE_LABEL = "cloudoptima.route"
 """Scope key a middleware that answers before routing sets to the route template it served."""
+UNTRACED_URLS = r"/metrics$,/health(/detailed)?$"
+"""Requests without a span (the OpenTelemetry instrumentation's comma-separated regular expressions)."""
+
+
+def trace_app(app: FastAPI) -> bool:
+    """While a tracer provider is active (``cloudoptima.observability.tracing``), give every request but
+    :data:`UNTRACED_URLS` a server span (OpenTelemetry's FastAPI instrumentation, outermost: it continues a
+    ``traceparent`` it receives; no per-chunk send/receive spans). ``False`` (nothing done) while tracing is
+    off."""
+    provider = active_provider()
+    if provider is None:
+        return False
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=provider, excluded_urls=UNTRACED_URLS, exclude_spans=["receive", "send"]
+    )
+    return True
 
 
 def configure_logging(level: str) -> None:
@@ -74,6 +96,8 @@ class RequestMiddleware:
     For every HTTP request: assigns or propagates ``X-Request-ID`` (also set in the log context), adds the
     security headers that the response has not set itself, records the Prometheus counter and latency by
     route template, and logs one JSON access line (with the request id, and the organisation once authenticated). Streaming responses (SSE) pass through untouched.
+    While tracing is on, the request's server span gets ``cloudoptima.request_id`` and
+    ``cloudoptima.organization_id`` (once authenticated).
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics, security_headers: Mapping[str, str]) -> None:
@@ -96,11 +120,13 @@ class RequestMiddleware:
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
+        span = trace.get_current_span()  # the server span while tracing is on; it ends with the response
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                tag_current_span(current(), span)  # the organisation is known once the route has run
                 headers = list(message.get("headers") or [])
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in self.headers if h[0] not in present)

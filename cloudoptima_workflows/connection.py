@@ -14,6 +14,7 @@ from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
 from cloudoptima_workflows.log_propagation import LogContextInterceptor
+from cloudoptima_workflows.tracing import tracing_interceptors
 
 __all__ = ["DATA_CONVERTER", "connect"]
 
@@ -23,12 +24,13 @@ DATA_CONVERTER: DataConverter = pydantic_data_converter
 
 async def connect(address: str, *, namespace: str = "default", runtime: Runtime | None = None) -> Client:
     """A Temporal client on ``address`` / ``namespace`` that speaks :data:`DATA_CONVERTER` and carries the log
-    context (:mod:`cloudoptima_workflows.log_propagation`; workers built on it too); ``runtime`` (the SDK's
+    context (:mod:`cloudoptima_workflows.log_propagation`; workers built on it too) and, while tracing is on,
+    Temporal's tracing interceptor outside it (:mod:`cloudoptima_workflows.tracing`); ``runtime`` (the SDK's
     telemetry: the worker's Prometheus exporter) defaults to the SDK's default runtime."""
     return await Client.connect(
         address,
         namespace=namespace,
         data_converter=DATA_CONVERTER,
         runtime=runtime,
-        interceptors=[LogContextInterceptor()],
+        interceptors=[*tracing_interceptors(), LogContextInterceptor()],
     )

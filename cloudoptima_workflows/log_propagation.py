@@ -11,6 +11,9 @@ Contract of :class:`LogContextInterceptor` (given to every client by :func:`clou
 * Activity side: the activity runs inside ``bind(...)`` of the header's fields, the organisation falling
   back to the ``organization_id`` of the activity's input (scheduled runs carry no request), so each log
   line also names the workflow and activity (read from the SDK by the log filter).
+* While tracing is on (:mod:`cloudoptima_workflows.tracing`, whose interceptor runs outside this one), the
+  client's ``StartWorkflow`` span and the activity's ``RunActivity`` span get the same fields as
+  ``cloudoptima.request_id`` / ``cloudoptima.organization_id``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ def _encode(fields: dict[str, str]) -> Payload:
     return converter.PayloadConverter.default.to_payloads([fields])[0]
 
 
-def _decode(payload: Payload | None) -> dict[str, str]:
+def decode(payload: Payload | None) -> dict[str, str]:
+    """The carried fields of a :data:`HEADER` payload (``{}`` when absent)."""
     if payload is None:
         return {}
     value = converter.PayloadConverter.default.from_payloads([payload])[0]
@@ -42,9 +46,17 @@ def _with_context(headers: dict[str, Payload]) -> dict[str, Payload]:
     return {**headers, HEADER: _encode(fields)} if fields else headers
 
 
+def _tag_span(fields: dict[str, str]) -> None:
+    from cloudoptima.observability.tracing import tag_current_span
+
+    tag_current_span(fields)
+
+
 class _ClientOutbound(client.OutboundInterceptor):
     async def start_workflow(self, input: client.StartWorkflowInput) -> client.WorkflowHandle[Any, Any]:
         input.headers = _with_context(dict(input.headers))
+        if HEADER in input.headers:
+            _tag_span(decode(input.headers[HEADER]))
         return await super().start_workflow(input)
 
 
@@ -53,10 +65,11 @@ class _ActivityInbound(worker.ActivityInboundInterceptor):
         from cloudoptima.observability.log_context import bind
         from cloudoptima_workflows.audit import organisation_of
 
-        fields = _decode(input.headers.get(HEADER))
+        fields = decode(input.headers.get(HEADER))
         organisation = organisation_of(input.args)
         if "organization_id" not in fields and organisation is not None:
             fields["organization_id"] = str(organisation)
+        _tag_span(fields)
         with bind(**fields):
             return await super().execute_activity(input)
 

@@ -42,6 +42,7 @@ from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.domain.inventory import CloudProvider
 from cloudoptima.notifications.email import SmtpSender
 from cloudoptima.observability.log_context import configure_json_logging
+from cloudoptima.observability.tracing import WORKER, configure_tracing, shutdown_tracing
 from cloudoptima.security.encryption import CredentialCipher
 from cloudoptima.services.collection import CollectionService
 from cloudoptima.services.cost_export_schedules import ExportsConfig, exports_config_from_settings
@@ -386,8 +387,25 @@ async def run(
 
     With ``health_port`` the process answers ``GET /healthz`` and ``GET /metrics`` there
     (:mod:`cloudoptima_workflows.health`); with ``temporal_metrics_port`` the Temporal SDK exports its worker
-    metrics on that port of ``health_host`` (:mod:`cloudoptima_workflows.telemetry`).
+    metrics on that port of ``health_host`` (:mod:`cloudoptima_workflows.telemetry`). With an OTLP endpoint
+    configured, workflows, activities, SQL and AWS calls are traced (:mod:`cloudoptima.observability.tracing`;
+    spans are flushed when the worker stops).
     """
+    configure_tracing(settings, WORKER)
+    try:
+        await _run(settings, queues, threads, health_port, health_host, temporal_metrics_port)
+    finally:
+        shutdown_tracing()
+
+
+async def _run(
+    settings: Settings,
+    queues: Sequence[str],
+    threads: int | None,
+    health_port: int | None,
+    health_host: str,
+    temporal_metrics_port: int | None,
+) -> None:
     threads = threads or settings.worker_activity_threads
     runtime = None
     if temporal_metrics_port is not None:

@@ -1,2 +1,3 @@
-"""Operator telemetry of the kernel: business metrics (:mod:`.metrics`) and the log context every JSON log line
-carries (:mod:`.log_context`). Apps (gateway, worker) expose and configure them; services record into them."""
+"""Operator telemetry of the kernel: business metrics (:mod:`.metrics`), the log context every JSON log line
+carries (:mod:`.log_context`) and OpenTelemetry tracing (:mod:`.tracing`, off unless an OTLP endpoint is set).
+Apps (gateway, worker) expose and configure them; services record into them."""

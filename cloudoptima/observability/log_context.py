@@ -7,7 +7,8 @@ Contract:
   fields :data:`FIELDS` (``"-"`` when unknown): ``request_id`` and ``organization_id`` (the REST request that
   caused the work, carried into workflows and activities by :mod:`cloudoptima_workflows.log_propagation`),
   ``workflow_id``, ``run_id``, ``activity_id`` and ``activity_type`` (inside a Temporal activity, read from
-  the SDK).
+  the SDK), ``trace_id`` and ``span_id`` (the current OpenTelemetry span, while tracing is on:
+  :mod:`cloudoptima.observability.tracing`).
 * :func:`bind` sets context fields for a block (nested blocks see the outer ones; leaving restores them).
   :func:`annotate` adds fields to the innermost bound block *in place*, so a later step of the same request
   (the gateway's authentication naming the organisation) reaches the request's own access line even from a
@@ -27,7 +28,18 @@ from typing import Final, TextIO
 from pythonjsonlogger.json import JsonFormatter
 from temporalio import activity
 
-FIELDS: Final = ("request_id", "organization_id", "workflow_id", "run_id", "activity_id", "activity_type")
+from cloudoptima.observability.tracing import current_ids
+
+FIELDS: Final = (
+    "request_id",
+    "organization_id",
+    "workflow_id",
+    "run_id",
+    "activity_id",
+    "activity_type",
+    "trace_id",
+    "span_id",
+)
 UNKNOWN: Final = "-"
 
 _CONTEXT: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
@@ -59,7 +71,8 @@ def annotate(**fields: str | None) -> None:
 
 
 class ContextFilter(logging.Filter):
-    """Puts every field of :data:`FIELDS` on each record: the bound context, then the running activity."""
+    """Puts every field of :data:`FIELDS` on each record: the bound context, the running activity, then the
+    current span's ids."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         values = dict.fromkeys(FIELDS, UNKNOWN)
@@ -72,6 +85,9 @@ class ContextFilter(logging.Filter):
                 activity_id=info.activity_id,
                 activity_type=info.activity_type,
             )
+        ids = current_ids()
+        if ids is not None:
+            values["trace_id"], values["span_id"] = ids
         for name, value in values.items():
             if name in FIELDS:
                 setattr(record, name, value)

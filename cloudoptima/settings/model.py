@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cloudoptima.security.jwt_keys import SigningKeyRing
@@ -101,6 +101,25 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("TRUSTED_HOSTS", "trusted_hosts"),
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    # ---- tracing (cloudoptima.observability.tracing): off unless an OTLP endpoint is set -----------------------
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
+    )
+    """Base URL of an OTLP/HTTP collector (``http://otel-collector:4318``): traces go to ``<it>/v1/traces``.
+    Unset or empty: no tracing at all. The SDK's other ``OTEL_*`` variables (sampler, headers, batch sizes,
+    resource attributes) are read by the SDK itself."""
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "otel_exporter_otlp_traces_endpoint"
+        ),
+    )
+    """The full traces URL, when it is not ``<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces``."""
+    otel_sdk_disabled: bool = Field(
+        default=False, validation_alias=AliasChoices("OTEL_SDK_DISABLED", "otel_sdk_disabled")
+    )
+    """True keeps tracing off even with an endpoint set (the SDK's own switch)."""
     database_name: str = "cloudoptima"
     # ---- LLM providers (cloudoptima_agents.models picks exactly one, explicitly; none = offline narrator) ---------
     anthropic_api_key: str | None = Field(
@@ -299,6 +318,18 @@ class Settings(BaseSettings):
     """True lowers the retention floors above to 1 day (tests, demos); never needed in production."""
 
     @property
+    def otlp_traces_endpoint(self) -> str | None:
+        """Where spans are exported (``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``, else
+        ``OTEL_EXPORTER_OTLP_ENDPOINT`` + ``/v1/traces``); None: tracing is off (also when ``OTEL_SDK_DISABLED``)."""
+        if self.otel_sdk_disabled:
+            return None
+        traces = (self.otel_exporter_otlp_traces_endpoint or "").strip()
+        if traces:
+            return traces
+        base = (self.otel_exporter_otlp_endpoint or "").strip()
+        return f"{base.rstrip('/')}/v1/traces" if base else None
+
+    @property
     def resolved_public_url(self) -> str:
         """``CLOUDOPTIMA_PUBLIC_URL`` without a trailing slash, or the gateway's own address."""
         return (self.public_url or f"http://{self.host}:{self.gateway_port}").rstrip("/")
@@ -321,6 +352,18 @@ class Settings(BaseSettings):
         if not value.strip().startswith(("http://", "https://", "/")):
             raise ValueError(
                 f"CLOUDOPTIMA_CONSOLE_URL must be an http(s) URL, a path starting with '/', or empty; got {value!r}"
+            )
+        return value.strip()
+
+    @field_validator("otel_exporter_otlp_endpoint", "otel_exporter_otlp_traces_endpoint")
+    @classmethod
+    def _otlp_url_shape(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("http://", "https://")):
+            name = str(info.field_name).upper()
+            raise ValueError(
+                f"{name} must be an http(s) URL (an OTLP/HTTP collector) or empty; got {value!r}"
             )
         return value.strip()
 

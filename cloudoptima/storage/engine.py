@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloudoptima.observability.tracing import instrument_engine
 from cloudoptima.settings import Settings
 
 
@@ -17,8 +18,11 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """A pooled engine with pre-ping (the embedded server may restart under a long-lived process)."""
-    return create_engine(normalise_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    """A pooled engine with pre-ping (the embedded server may restart under a long-lived process); its SQL
+    statements become spans while tracing is on (``cloudoptima.observability.tracing``)."""
+    engine = create_engine(normalise_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    instrument_engine(engine)
+    return engine
 
 
 def engine_from_settings(settings: Settings) -> Engine:

@@ -57,4 +57,6 @@ class AllocationActivities(AllocationActivityInterface):
         org, dim = uuid.UUID(params.organization_id), uuid.UUID(params.dimension_id)
         with self._sessions() as session, session.begin():
             active = activate_version(session.connection(), org, dim, params.version, self._now())
+        outcome = "is active" if active else "was superseded by a newer active version"
+        activity.logger.info("allocation dimension %s: version %d %s", dim, params.version, outcome)
         return ActivateResult(active=active)
