@@ -44,7 +44,7 @@ from cloudoptima_workflows.allocation.inputs import ReallocateResult
 from cloudoptima_workflows.allocation.workflows import ReallocateCostsWorkflow
 from cloudoptima_workflows.connection import connect
 from cloudoptima_workflows.queues import PROCESSING
-from cloudoptima_workflows.tracing import CloudOptimaTracingInterceptor
+from cloudoptima_workflows.tracing_interceptor import CloudOptimaTracingInterceptor
 from tests.gateway.conftest import make_org
 
 REQUEST_ID = "req-trace-0001"
