@@ -52,9 +52,23 @@ def worker(
 def gateway(
     host: Annotated[str, typer.Option("--host", help="Bind address (0.0.0.0 in a container).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="HTTP port.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Gateway processes sharing the port (default GATEWAY_WORKERS, else min(CPUs, 4) in "
+            "production mode, 1 in embedded mode).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API, the console and /mcp (what a container runs; settings from the environment)."""
-    _become("gateway", ["--host", host, "--port", str(port)])
+    settings = settings_or_fail(None, gateway_workers=workers)
+    _become(
+        "gateway",
+        ["--host", host, "--port", str(port), "--workers", str(settings.resolved_gateway_workers)],
+    )
 
 
 def mcp(

@@ -37,17 +37,43 @@ def run_worker(argv: Sequence[str]) -> None:
     os._exit(0)
 
 
-def run_gateway(argv: Sequence[str]) -> None:
-    """The FastAPI gateway under uvicorn on ``--host`` / ``--port``, without access log."""
-    import uvicorn
+GATEWAY_APP = "cloudoptima_gateway.main:app_factory"
+"""The gateway's app factory as an import string: each uvicorn worker process imports and calls it."""
 
-    from cloudoptima_gateway.main import app_factory
+
+def run_gateway(argv: Sequence[str]) -> None:
+    """The FastAPI gateway under uvicorn on ``--host`` / ``--port``, without access log, in ``--workers``
+    processes (default: the ``GATEWAY_WORKERS`` setting, ``Settings.resolved_gateway_workers``).
+
+    One process serves the app built here. Several share the listening socket, each building the app from
+    :data:`GATEWAY_APP`, with their Prometheus metrics summed through a shared directory
+    (``cloudoptima_gateway.process_metrics``); everything else they share lives in Redis or the database.
+    """
+    import uvicorn
 
     parser = argparse.ArgumentParser(prog="cloudoptima gateway")
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
-    uvicorn.run(app_factory, factory=True, host=args.host, port=args.port, access_log=False)
+    workers = args.workers
+    if workers is None:
+        from cloudoptima.settings import load_settings
+
+        workers = load_settings().resolved_gateway_workers
+    if workers < 1:
+        parser.error(f"--workers must be at least 1, got {workers}")
+    if workers == 1:
+        from cloudoptima_gateway.main import app_factory
+
+        uvicorn.run(app_factory, factory=True, host=args.host, port=args.port, access_log=False)
+        return
+    from cloudoptima_gateway.process_metrics import prepare_multiprocess_directory
+
+    with prepare_multiprocess_directory():
+        uvicorn.run(
+            GATEWAY_APP, factory=True, workers=workers, host=args.host, port=args.port, access_log=False
+        )
 
 
 def run_mcp(argv: Sequence[str]) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 
@@ -27,6 +27,7 @@ from cloudoptima_gateway.console import install_console, resolve_console_dir
 from cloudoptima_gateway.docs_pages import DEFAULT_CSP, docs_router
 from cloudoptima_gateway.edge_cache import CachedReadMiddleware
 from cloudoptima_gateway.observability import Metrics, RequestMiddleware, configure_logging, trace_app
+from cloudoptima_gateway.process_metrics import exposition
 from cloudoptima_gateway.routes.v1 import build_router
 from cloudoptima_gateway.runtime import Runtime
 
@@ -114,14 +115,15 @@ def create_app(
     install_console(app, resolve_console_dir(settings.console_dir))
     app.add_exception_handler(TenantViolation, _not_found)
 
-    metrics.registry.register(OperatorGauges(runtime.engine, lambda: datetime.now(UTC)))
+    gauges = OperatorGauges(runtime.engine, lambda: datetime.now(UTC))
+    metrics.registry.register(gauges)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
-        # HTTP metrics and the scrape-time gauges (one database read: off the event loop), then the
-        # business metrics this process recorded (cloudoptima.observability.metrics).
-        body = await run_in_threadpool(generate_latest, metrics.registry)
-        return Response(body + generate_latest(BUSINESS_METRICS), media_type=CONTENT_TYPE_LATEST)
+        # HTTP metrics and the scrape-time gauges (one database read: off the event loop), then the business
+        # metrics (cloudoptima.observability.metrics): this process's, or every gateway worker's summed.
+        body = await run_in_threadpool(exposition, metrics.registry, BUSINESS_METRICS, gauges)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     trace_app(app)
     return app

@@ -3,8 +3,10 @@
 Every ``/v1`` route except sign-up/sign-in depends on :data:`CurrentPrincipal` (directly or through
 :func:`require`), which authenticates, refuses revoked tokens, sessions and deactivated users (the markers
 of ``cloudoptima.services.revocation``, read in the same Redis round trip as the rate limit), and counts the
-request against the caller's tier limit (429 + ``Retry-After`` when exhausted). :data:`TenantDb` is a session scoped to the caller's
-organisation that commits when the route returns and rolls back when it raises.
+request against the caller's tier limit (429 + ``Retry-After`` when exhausted). An API key verified in the
+last ``API_KEY_CACHE_SECONDS`` is taken from this process's cache, unless a change marker of its key or user
+exists (``cloudoptima.services.api_key_cache``: then the database decides). :data:`TenantDb` is a session
+scoped to the caller's organisation that commits when the route returns and rolls back when it raises.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 
 from cloudoptima.domain.rbac import Role, has_permission
 from cloudoptima.observability.log_context import annotate
-from cloudoptima.services.api_keys import authenticate_api_key
+from cloudoptima.services.api_key_cache import change_markers
+from cloudoptima.services.api_keys import KeyIdentity, authenticate_api_key
 from cloudoptima.services.rate_limits import Decision
 from cloudoptima.services.revocation import deny_keys
 from cloudoptima.services.tokens import AccessClaims, TokenError
@@ -83,28 +86,36 @@ def _unauthorised(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def _identify(runtime: Runtime, secret: str) -> Principal:
+def _key_principal(identity: KeyIdentity) -> Principal:
+    return Principal(
+        identity.user_id, identity.organization_id, identity.role, "api_key", key_id=identity.key_id
+    )
+
+
+async def _check_key(runtime: Runtime, secret: str) -> KeyIdentity | None:
+    """The key's identity according to the database (argon2 included), off the event loop."""
+
+    def check() -> KeyIdentity | None:
+        with runtime.sessions()() as session:
+            identity = authenticate_api_key(session, secret)
+            session.commit()
+        return identity
+
+    return await run_in_threadpool(check)
+
+
+async def _identify(runtime: Runtime, secret: str) -> tuple[Principal, KeyIdentity | None]:
+    """The caller, and its API key identity when that came from this process's cache (else None)."""
     if secret.startswith("co_"):
-
-        def check() -> Principal | None:
-            with runtime.sessions()() as session:
-                identity = authenticate_api_key(session, secret)
-                session.commit()
-            if identity is None:
-                return None
-            return Principal(
-                identity.user_id, identity.organization_id, identity.role, "api_key", key_id=identity.key_id
-            )
-
-        found = await run_in_threadpool(check)
-        if found is None:
+        identity, cached = await runtime.key_cache().verify(secret, lambda: _check_key(runtime, secret))
+        if identity is None:
             raise _unauthorised(KEY_REVOKED_DETAIL)
-        return found
+        return _key_principal(identity), identity if cached else None
     try:
         claims = runtime.issuer().verify(secret)
     except TokenError as exc:
         raise _unauthorised(str(exc)) from exc
-    return Principal(claims.user_id, claims.organization_id, claims.role, "token", claims=claims)
+    return Principal(claims.user_id, claims.organization_id, claims.role, "token", claims=claims), None
 
 
 async def current_principal(
@@ -118,12 +129,24 @@ async def current_principal(
     secret = bearer.credentials if bearer is not None else api_key
     if not secret:
         raise _unauthorised("authentication required: send 'Authorization: Bearer <token>'")
-    principal = await _identify(runtime, secret)
+    principal, cached = await _identify(runtime, secret)
     tier = runtime.cached_tier(principal.organization_id)
     if tier is None:
         tier = await run_in_threadpool(runtime.tier, principal.organization_id)
     caller = f"key:{principal.key_id}" if principal.key_id else f"user:{principal.user_id}"
-    decision = await runtime.limiter().hit(caller, tier, deny_key=principal_deny_keys(principal))
+    deny = principal_deny_keys(principal)
+    if cached is not None:
+        # A cached key identity also stands down when its key or user changed in any process since
+        # (cloudoptima.services.api_key_cache): the database decides again, and that answer is not cached.
+        deny += change_markers(cached)
+    decision = await runtime.limiter().hit(caller, tier, deny_key=deny)
+    if decision.denied and cached is not None:
+        runtime.key_cache().drop(secret)
+        identity = await _check_key(runtime, secret)
+        if identity is None:
+            raise _unauthorised(KEY_REVOKED_DETAIL)
+        principal = _key_principal(identity)
+        decision = await runtime.limiter().hit(caller, tier, deny_key=principal_deny_keys(principal))
     if decision.denied:
         raise _unauthorised(REVOKED_DETAIL if principal.claims is not None else KEY_REVOKED_DETAIL)
     if not decision.allowed:

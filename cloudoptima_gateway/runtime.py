@@ -1,7 +1,8 @@
 """Lazily created connections the gateway shares: database engine, Redis client, Temporal client.
 
 Besides the connections it holds the per-process helpers built on them: the token issuer, the rate limiter
-and sign-in throttle, the cost cache, and a short-lived cache of organisations' subscription tiers.
+and sign-in throttle, the cost cache, a short-lived cache of organisations' subscription tiers and one of
+verified API keys.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from temporalio.client import Client
 
 from cloudoptima.clouds.registry import ProviderRegistry
 from cloudoptima.security.encryption import CredentialCipher
+from cloudoptima.services.api_key_cache import VerifiedKeyCache
 from cloudoptima.services.cache import CostCache
 from cloudoptima.services.rate_limits import LoginThrottle, RateLimiter
 from cloudoptima.services.tokens import TokenIssuer
@@ -49,6 +51,7 @@ class Runtime:
         self._throttle: LoginThrottle | None = None
         self._cache: CostCache | None = None
         self._cipher: CredentialCipher | None = None
+        self._key_cache: VerifiedKeyCache | None = None
         self._tiers: dict[uuid.UUID, tuple[float, str]] = {}
         self._db_slots: asyncio.Semaphore | None = None
 
@@ -112,6 +115,12 @@ class Runtime:
         if self._cipher is None:
             self._cipher = CredentialCipher(self.settings.resolved_encryption_keys)
         return self._cipher
+
+    def key_cache(self) -> VerifiedKeyCache:
+        """This process's verified API keys (``API_KEY_CACHE_SECONDS``; ``cloudoptima.services.api_key_cache``)."""
+        if self._key_cache is None:
+            self._key_cache = VerifiedKeyCache(self.settings.api_key_cache_seconds)
+        return self._key_cache
 
     def db_slots(self) -> asyncio.Semaphore:
         """Admission for request-scoped sessions (see ``REQUEST_SESSIONS``)."""

@@ -9,6 +9,7 @@ platform), ``stored_secrets`` (secrets generated in embedded mode, refusal of un
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -198,6 +199,24 @@ class Settings(BaseSettings):
     """Threads (and concurrent activities per task queue) of one worker process. Live clouds are I/O-bound
     (more threads overlap their API latency); sandbox collection is CPU-bound, where a few threads per core
     waste less CPU on contention (``benchmarks/collect_accounts.py --threads``)."""
+    gateway_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("GATEWAY_WORKERS", "gateway_workers"),
+    )
+    """Gateway processes (uvicorn workers) sharing the HTTP port (``resolved_gateway_workers``). Unset: one per
+    usable CPU up to 4 in production mode, 1 in embedded mode (``cloudoptima up`` shares the machine with
+    Postgres, Redis, Temporal and a worker). In Kubernetes set it to the pod's CPU request."""
+    api_key_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=300,
+        validation_alias=AliasChoices("API_KEY_CACHE_SECONDS", "api_key_cache_seconds"),
+    )
+    """How long a gateway process reuses a verified API key without the database and argon2
+    (``cloudoptima.services.api_key_cache``); 0 verifies every request. A revoked key, a deactivated user or a
+    role change takes effect at once in every process whatever this is (Redis markers)."""
     price_refresh_interval_hours: int = Field(
         default=24,
         ge=1,
@@ -328,6 +347,15 @@ class Settings(BaseSettings):
             return traces
         base = (self.otel_exporter_otlp_endpoint or "").strip()
         return f"{base.rstrip('/')}/v1/traces" if base else None
+
+    @property
+    def resolved_gateway_workers(self) -> int:
+        """``GATEWAY_WORKERS``, else min(usable CPUs, 4) in production mode and 1 in embedded mode."""
+        if self.gateway_workers is not None:
+            return self.gateway_workers
+        if self.mode != "production":
+            return 1
+        return max(1, min(len(os.sched_getaffinity(0)), 4))
 
     @property
     def resolved_public_url(self) -> str:

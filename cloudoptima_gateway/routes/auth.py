@@ -21,6 +21,7 @@ from cloudoptima.services.auth import (
 from cloudoptima.services.invitations import InvalidInvitationError, InvitationService, accept_invitation
 from cloudoptima.services.revocation import Revocation
 from cloudoptima.storage.models import ApiKey
+from cloudoptima.storage.tenancy import tenant_session
 from cloudoptima_gateway.audit import AuditedRoute
 from cloudoptima_gateway.deps import (
     CurrentPrincipal,
@@ -31,7 +32,7 @@ from cloudoptima_gateway.deps import (
     TenantDb,
     client_address,
 )
-from cloudoptima_gateway.revocation import revoke
+from cloudoptima_gateway.revocation import key_revoked, revoke
 from cloudoptima_gateway.runtime import Runtime
 from cloudoptima_gateway.schemas.auth import (
     ApiKeyCreate,
@@ -266,12 +267,22 @@ def list_api_keys(principal: CurrentPrincipal, session: TenantDb) -> ApiKeyList:
 
 
 @router.delete("/api-keys/{key_id}", response_model=Success)
-def revoke_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, session: TenantDb) -> Success:
-    service = ApiKeyService(session, principal.organization_id)
-    owned = {r.id: r.user_id for r in service.list()}
-    if key_id not in owned or not (principal.can("*") or owned[key_id] == principal.user_id):
+async def revoke_api_key(key_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep) -> Success:
+    """Revoke one of your keys (an admin: any key of the organisation); refused from the next request on, in
+    every gateway process."""
+
+    def revoke_row() -> bool:
+        with tenant_session(runtime.sessions(), principal.organization_id) as session:
+            service = ApiKeyService(session, principal.organization_id)
+            owned = {r.id: r.user_id for r in service.list()}
+            if key_id not in owned or not (principal.can("*") or owned[key_id] == principal.user_id):
+                return False
+            service.revoke(key_id)
+            return True
+
+    if not await run_in_threadpool(revoke_row):
         raise not_found("api key", key_id)
-    service.revoke(key_id)
+    await key_revoked(runtime, key_id)
     return Success()
 
 
