@@ -77,19 +77,22 @@ def exported(settings: Settings) -> Iterator[tuple[TracerProvider, InMemorySpanE
 
 
 @pytest.fixture
-def activity_lines() -> Iterator[io.StringIO]:
-    """The JSON lines activities log through Temporal's activity logger (as the worker's root handler would)."""
+def json_lines() -> Iterator[io.StringIO]:
+    """The JSON lines of the gateway's access log and of Temporal's activity logger (as the processes' root
+    handler writes them)."""
     stream = io.StringIO()
-    logger = logging.getLogger("temporalio.activity")
     handler = json_handler(stream)
-    logger.addHandler(handler)
-    level = logger.level
-    logger.setLevel(logging.INFO)
+    loggers = [logging.getLogger(name) for name in ("cloudoptima.gateway.access", "temporalio.activity")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     try:
         yield stream
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def _attrs(span: ReadableSpan) -> dict[str, object]:
@@ -109,7 +112,7 @@ async def test_a_request_that_starts_a_workflow_is_one_trace_down_to_the_databas
     engine: Engine,
     temporal_env: WorkflowEnvironment,
     exported: tuple[TracerProvider, InMemorySpanExporter],
-    activity_lines: io.StringIO,
+    json_lines: io.StringIO,
 ) -> None:
     provider, exporter = exported
     org = make_org(engine, settings, name="tracing")
@@ -183,10 +186,14 @@ async def test_a_request_that_starts_a_workflow_is_one_trace_down_to_the_databas
     assert not [s for s in spans if "/health" in s.name]
     assert {s.resource.attributes["service.name"] for s in mine.values()} == {GATEWAY}
 
-    # The activity's JSON log line names the request, the organisation and the same trace and span.
-    [line] = [
-        json.loads(raw) for raw in activity_lines.getvalue().splitlines() if "allocation dimension" in raw
-    ]
+    # The gateway's access line and the activity's log line name the request, the organisation and the same
+    # trace (each its own span).
+    records = [json.loads(raw) for raw in json_lines.getvalue().splitlines()]
+    [access] = [r for r in records if r["message"] == "request" and r["request_id"] == REQUEST_ID]
+    assert access["trace_id"] == format(trace_id, "032x")
+    assert access["span_id"] == format(server.context.span_id, "016x")
+    assert access["organization_id"] == str(org.id)
+    [line] = [r for r in records if "allocation dimension" in r["message"]]
     activate = by_name["RunActivity:allocation.activate"]
     assert line["trace_id"] == format(trace_id, "032x")
     assert line["span_id"] == format(activate.context.span_id, "016x")
