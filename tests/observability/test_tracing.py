@@ -193,7 +193,10 @@ async def test_a_request_that_starts_a_workflow_is_one_trace_down_to_the_databas
     assert access["trace_id"] == format(trace_id, "032x")
     assert access["span_id"] == format(server.context.span_id, "016x")
     assert access["organization_id"] == str(org.id)
-    [line] = [r for r in records if "allocation dimension" in r["message"]]
+    # (filtered by workflow: reallocations other tests left on the queue may run on this worker too)
+    [line] = [
+        r for r in records if r["workflow_id"] == workflow_id and "allocation dimension" in r["message"]
+    ]
     activate = by_name["RunActivity:allocation.activate"]
     assert line["trace_id"] == format(trace_id, "032x")
     assert line["span_id"] == format(activate.context.span_id, "016x")
