@@ -207,7 +207,7 @@ async def cost_forecast(
     budget = None
     if budget_id is not None:
         try:
-            row = BudgetService(session, principal.organization_id).get(budget_id)
+            row = await run_in_threadpool(BudgetService(session, principal.organization_id).get, budget_id)
         except LookupError:
             raise not_found("budget", budget_id) from None
         budget = BudgetScope.model_validate(row.scope_filters or {"type": row.scope_type or "account"})

@@ -112,7 +112,7 @@ async def get_reconciliation(
 ) -> Response:
     """Reconciliation of one billing month (see the module docstring)."""
     first = parse_month(month)
-    base = organisation_policy(session, principal.organization_id)
+    base = await run_in_threadpool(organisation_policy, session, principal.organization_id)
     policy = _policy(base, tolerance_percent, tolerance_amount, restatement_days)
     org, now = principal.organization_id, _now()
 
@@ -144,7 +144,8 @@ async def get_unreconciled_days(
         raise invalid("end_date", "end_date must be after start_date (end_date is exclusive)")
     if (end_date - start_date).days > MAX_DAYS:
         raise invalid("end_date", f"date range cannot exceed {MAX_DAYS} days")
-    policy = _policy(organisation_policy(session, principal.organization_id), None, None, restatement_days)
+    base = await run_in_threadpool(organisation_policy, session, principal.organization_id)
+    policy = _policy(base, None, None, restatement_days)
     org, now = principal.organization_id, _now()
 
     def compute() -> str:
