@@ -207,7 +207,7 @@ class Settings(BaseSettings):
     )
     """Gateway processes (uvicorn workers) sharing the HTTP port (``resolved_gateway_workers``). Unset: one per
     usable CPU up to 4 in production mode, 1 in embedded mode (``cloudoptima up`` shares the machine with
-    Postgres, Redis, Temporal and a worker). In Kubernetes set it to the pod's CPU request."""
+    Postgres, Redis, Temporal and a worker). In Kubernetes set it to the CPUs of the pod's limit."""
     api_key_cache_seconds: float = Field(
         default=30.0,
         ge=0,
@@ -394,6 +394,11 @@ class Settings(BaseSettings):
                 f"{name} must be an http(s) URL (an OTLP/HTTP collector) or empty; got {value!r}"
             )
         return value.strip()
+
+    @field_validator("gateway_workers", mode="before")
+    @classmethod
+    def _blank_workers_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("gateway_port", "postgres_port", "redis_port", "temporal_port", "temporal_ui_port")
     @classmethod

@@ -19,6 +19,8 @@ def test_gateway_workers_default_to_the_cpus_in_production_and_one_embedded(
     assert Settings(state_dir=tmp_path).resolved_gateway_workers == 1
     usable = len(os.sched_getaffinity(0))
     assert Settings(state_dir=tmp_path, mode="production").resolved_gateway_workers == min(usable, 4)
+    monkeypatch.setenv("GATEWAY_WORKERS", " ")  # blank (compose passes an unset variable so): the default
+    assert Settings(state_dir=tmp_path, mode="production").resolved_gateway_workers == min(usable, 4)
     monkeypatch.setenv("GATEWAY_WORKERS", "3")
     assert Settings(state_dir=tmp_path, mode="production").resolved_gateway_workers == 3
     assert Settings(state_dir=tmp_path).resolved_gateway_workers == 3
