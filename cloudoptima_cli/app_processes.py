@@ -87,6 +87,20 @@ def mcp(
             "server's default); checked by the server.",
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            help="HTTP server processes (default CLOUDOPTIMA_MCP_WORKERS or 1); checked by the server.",
+        ),
+    ] = None,
+    stateful: Annotated[
+        bool,
+        typer.Option(
+            "--stateful",
+            help="Keep MCP sessions and SSE streams over HTTP (one process; default: stateless, JSON).",
+        ),
+    ] = False,
     state_dir: StateDir = None,
 ) -> None:
     """Run an MCP server (stdio acts for CLOUDOPTIMA_API_KEY; http requires a bearer on every request)."""
@@ -109,6 +123,10 @@ def mcp(
         args += ["--host", host]
     if toolsets is not None:
         args += ["--toolsets", toolsets]
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    if stateful:
+        args.append("--stateful")
     _become("mcp", [server, *args])
 
 

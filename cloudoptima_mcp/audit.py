@@ -10,6 +10,8 @@ message of a failed call. Result: ``success``; ``denied`` when the role lacks th
 ``failure`` for any other error (which is re-raised unchanged). A call answered with a confirmation request
 (elicitation's two-step fallback) is recorded with ``confirmation_requested``. A failure to write the row is
 logged and never fails the call. A caller that could not be identified is not recorded (no organisation).
+The row is committed before the call returns; the rows of concurrent calls share one transaction
+(:mod:`cloudoptima_mcp.audit_writer`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import anyio
 from fastmcp.tools import ToolResult
 
-from cloudoptima.services.audit import AuditEntry, AuditResult, record
+from cloudoptima.services.audit import AuditEntry, AuditResult
 from cloudoptima.services.audit_summary import summarise
 from cloudoptima_mcp.identity import Identity
 from cloudoptima_mcp.runtime import Runtime
@@ -74,7 +76,7 @@ def _failure(exc: BaseException) -> AuditResult:
 
 async def _write(runtime: Runtime, entry: AuditEntry) -> None:
     try:
-        await anyio.to_thread.run_sync(record, runtime.session_factory, entry)
+        await runtime.audit_writer.write(entry)
     except Exception:
         _log.exception("audit record of an MCP tool call failed", extra={"tool": entry.action})
 

@@ -8,9 +8,10 @@ Contract:
   (``co_...``) or a gateway access token (JWT, ``cloudoptima.services.tokens``; a revoked ``jti``, a revoked
   sign-in (its ``sid`` family) and a deactivated user are refused, read from the database).
   The organisation and role travel in the access token's claims; every tool call reads them per request.
-  A verified bearer is remembered for ``VERIFIED_TTL_SECONDS`` (keyed by its SHA-256, never the token), so
-  argon2 runs once per key per minute rather than per request: revoking a key or a user takes effect
-  within that time.
+  A verified bearer is remembered for ``VERIFIED_TTL_SECONDS`` (keyed by its SHA-256, never the token; on
+  the ``clock`` the verifier is given), so argon2 runs once per key per 10 s rather than per request and a
+  remembered bearer is answered without a worker thread; revoking a key or a user (in the gateway, another
+  process) takes effect within that time in every MCP process.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
@@ -32,7 +34,7 @@ from cloudoptima.services.revocation import revoked_in_database
 from cloudoptima.services.tokens import TokenError, TokenIssuer
 from cloudoptima.storage.models import RevokedToken
 
-VERIFIED_TTL_SECONDS = 60.0
+VERIFIED_TTL_SECONDS = 10.0
 
 
 class AuthenticationError(Exception):
@@ -109,20 +111,31 @@ def identity_from_jwt(factory: sessionmaker[Session], issuer: TokenIssuer, token
 class BearerVerifier(TokenVerifier):
     """Verifies API keys and gateway JWTs presented as bearer tokens (see module contract)."""
 
-    def __init__(self, factory: sessionmaker[Session], issuer: TokenIssuer | None) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        issuer: TokenIssuer | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
+        self._clock = clock
         self._factory = factory
         self._issuer = issuer
         self._verified: dict[str, tuple[float, Identity]] = {}
         self._lock = threading.Lock()
 
-    def _identity(self, token: str) -> Identity:
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        now = time.monotonic()
+    def _remembered(self, digest: str) -> Identity | None:
         with self._lock:
             found = self._verified.get(digest)
-            if found is not None and now - found[0] < VERIFIED_TTL_SECONDS:
-                return found[1]
+        if found is not None and self._clock() - found[0] < VERIFIED_TTL_SECONDS:
+            return found[1]
+        return None
+
+    def _identity(self, token: str, digest: str) -> Identity:
+        remembered = self._remembered(digest)
+        if remembered is not None:
+            return remembered
+        now = self._clock()
         identity = self._verify(token)
         with self._lock:
             if len(self._verified) > 10_000:
@@ -138,8 +151,12 @@ class BearerVerifier(TokenVerifier):
         return identity_from_jwt(self._factory, self._issuer, token)
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        digest = hashlib.sha256(token.encode()).hexdigest()
         try:
-            identity = await anyio.to_thread.run_sync(self._identity, token)
+            # A remembered bearer is answered on the event loop; only a verification needs a thread.
+            identity = self._remembered(digest)
+            if identity is None:
+                identity = await anyio.to_thread.run_sync(self._identity, token, digest)
         except AuthenticationError:
             return None
         return AccessToken(

@@ -7,8 +7,9 @@ Contract:
   their compact form (:mod:`cloudoptima_mcp.schemas`): ``tools/list`` is read into the client's context.
 - On a single-cloud server ``provider`` is fixed and hidden, and ``account`` is named as that cloud names it
   (``account`` on AWS, ``subscription`` on Azure, ``project`` on GCP).
-- Every call resolves the caller (fixed identity on stdio, bearer claims on HTTP), runs the tool in a
-  worker thread through :func:`cloudoptima_tools.spec.run_tool` (permission, cache, output budget), reports progress
+- Every call resolves the caller (fixed identity on stdio, bearer claims on HTTP), answers a cache hit on the
+  event loop (:func:`cloudoptima_tools.spec.cached_output`) or else runs the tool in a worker thread through
+  :func:`cloudoptima_tools.spec.run_tool` (permission, cache, output budget), reports progress
   for long-running tools, and turns :class:`cloudoptima_tools.spec.ToolError` into an MCP tool error. Every call of an
   identified caller is recorded in the audit log (:func:`cloudoptima_mcp.audit.audited_call`).
 - A paged result with more rows also carries a resource link to ``cloudoptima://results/{id}``: reading it
@@ -23,6 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
@@ -38,7 +40,7 @@ from cloudoptima_mcp.audit import audited_call
 from cloudoptima_mcp.identity import AuthenticationError, Identity
 from cloudoptima_mcp.runtime import Runtime
 from cloudoptima_mcp.schemas import compact_input, compact_output
-from cloudoptima_tools.spec import PagedOutput, Provider, ToolError, ToolSpec, run_tool
+from cloudoptima_tools.spec import PagedOutput, Provider, ToolError, ToolSpec, cached_output, run_tool
 
 BeforeRun = Callable[
     [ToolSpec[Any, Any], dict[str, Any], Context, Identity],
@@ -179,7 +181,14 @@ def make_tool(
         if spec.long_running:
             await ctx.report_progress(0, 100, f"{spec.name}: started")
         try:
-            output = await anyio.to_thread.run_sync(run_tool, spec, tool_ctx, arguments)
+            hit = cached_output(spec, tool_ctx, arguments)  # a cache hit needs no worker thread
+            output = (
+                hit
+                if hit is not None
+                else await anyio.to_thread.run_sync(
+                    partial(run_tool, spec, tool_ctx, arguments, check_cache=False)
+                )
+            )
         except ToolError as exc:
             raise McpToolError(str(exc)) from exc
         if spec.long_running:

@@ -2,7 +2,8 @@
 
 Contract: nothing connects at import; :func:`runtime_from_settings` builds the engine and session factory
 (the composition root calls it), ``tool_context(identity)`` gives the per-call :class:`ToolContext`. The
-result cache is shared by every call of one server process (its keys include the organisation).
+result cache is shared by every call of one server process (its keys include the organisation), and so is
+``audit_writer``, which group-commits the audit rows of concurrent calls.
 
 Remediation: :meth:`Runtime.remediation_starter` starts workflows through ``cloudoptima_workflows.client``
 (the one workflow module MCP servers may use, as the gateway does) with the tool's ``approval_required``
@@ -34,6 +35,7 @@ from cloudoptima.services.reports import ReportsConfig, reports_config_from_sett
 from cloudoptima.services.ticket_settings import TicketsConfig, tickets_config_from_settings
 from cloudoptima.settings import Settings, SettingsError
 from cloudoptima.storage.engine import make_engine, session_factory
+from cloudoptima_mcp.audit_writer import AuditWriter
 from cloudoptima_mcp.identity import Identity
 from cloudoptima_tools.cache import ResultCache
 from cloudoptima_tools.context import (
@@ -75,6 +77,11 @@ class Runtime:
     engine: Engine | None = None
     reports: ReportsConfig | None = None
     tickets: TicketsConfig | None = None
+    audit_writer: AuditWriter = field(init=False)
+    """Group-commits the audit rows of this server's tool calls (:mod:`cloudoptima_mcp.audit_writer`)."""
+
+    def __post_init__(self) -> None:
+        self.audit_writer = AuditWriter(self.session_factory)
 
     def tool_context(self, identity: Identity) -> ToolContext:
         starter = self.remediation_starter if self.temporal_client or self.temporal_address else None

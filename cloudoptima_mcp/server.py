@@ -10,18 +10,27 @@ Contract:
   ``--toolsets`` (or ``CLOUDOPTIMA_MCP_TOOLSETS``) asks for others or ``all``; an unknown toolset is refused
   with a message naming it and the valid ones.
 - stdio needs ``CLOUDOPTIMA_API_KEY``; HTTP requires a bearer (API key or gateway JWT) on every request.
-- ``main(name, argv)`` parses ``--transport stdio|http --read-only --toolsets --host --port``; the
-  ``cloudoptima mcp`` command forwards its arguments here.
+- ``main(name, argv)`` parses ``--transport stdio|http --read-only --toolsets --host --port --workers
+  --stateful``; the ``cloudoptima mcp`` command forwards its arguments here.
+- Streamable HTTP is stateless with JSON responses by default: every POST is answered on its own, so any
+  process (``--workers N``, or several replicas behind a load balancer, or the gateway's workers) can serve
+  any request, and no session state is kept between calls. What that gives up: server-initiated requests on
+  handshake-era (``2025-*``) connections, so confirmation of a state-changing tool takes the two-step
+  ``confirm=true`` path there (``2026-07-28`` connections keep their ``input_required`` form), and progress
+  notifications, which a JSON response cannot stream. ``--stateful`` keeps sessions and SSE streams (one
+  process only: a session lives in the process that opened it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+import uvicorn
 from fastmcp import FastMCP
 from starlette.applications import Starlette
 
@@ -122,8 +131,18 @@ def http_server(
     )
 
 
-def http_app_for(name: str, settings: Settings, runtime: Runtime | None = None, **kwargs: Any) -> Starlette:
-    """The streamable-HTTP ASGI app of a server (mount it, or serve it with uvicorn); endpoint ``/mcp``."""
+def http_app_for(
+    name: str,
+    settings: Settings,
+    runtime: Runtime | None = None,
+    *,
+    stateful: bool = False,
+    **kwargs: Any,
+) -> Starlette:
+    """The streamable-HTTP ASGI app of a server (mount it, or serve it with uvicorn); endpoint ``/mcp``.
+
+    Stateless with JSON responses unless ``stateful`` (sessions and SSE streams; see module contract).
+    """
     server = http_server(
         name,
         settings,
@@ -131,7 +150,13 @@ def http_app_for(name: str, settings: Settings, runtime: Runtime | None = None, 
         read_only=bool(kwargs.pop("read_only", False)),
         toolsets=kwargs.pop("toolsets", None),
     )
-    return server.http_app(path=kwargs.pop("path", "/mcp"), transport="http", **kwargs)
+    return server.http_app(
+        path=kwargs.pop("path", "/mcp"),
+        transport="http",
+        stateless_http=not stateful,
+        json_response=not stateful,
+        **kwargs,
+    )
 
 
 def _parser(name: str) -> argparse.ArgumentParser:
@@ -153,6 +178,17 @@ def _parser(name: str) -> argparse.ArgumentParser:
         "--host", default=None, help="HTTP bind address (default CLOUDOPTIMA_HOST or 127.0.0.1)."
     )
     parser.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765).")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help=f"HTTP server processes (default {WORKERS_ENV_VAR} or 1); more than 1 needs stateless mode.",
+    )
+    parser.add_argument(
+        "--stateful",
+        action="store_true",
+        help="Keep MCP sessions and SSE streams over HTTP (one process; default: stateless, JSON responses).",
+    )
     return parser
 
 
@@ -166,6 +202,12 @@ def parse_arguments(
         toolsets = requested_toolsets(name, args.toolsets)
     except UnknownToolsetError as exc:
         parser.error(str(exc))
+    try:
+        args.workers = http_workers_from(args.workers, os.environ.get(WORKERS_ENV_VAR))
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.workers > 1 and args.stateful:
+        parser.error("--workers above 1 needs stateless HTTP: a --stateful session lives in one process")
     return args, toolsets
 
 
@@ -183,14 +225,83 @@ def main(name: str, argv: Sequence[str] | None = None) -> None:
             )
             server.run(transport="stdio", show_banner=False)
         else:
-            server = http_server(name, settings, read_only=args.read_only, toolsets=",".join(toolsets))
-            server.run(
-                transport="http",
-                host=args.host or settings.host,
-                port=args.port,
-                path="/mcp",
-                show_banner=False,
-            )
+            _serve_http(name, settings, args, toolsets)
     except (SettingsError, AuthenticationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from exc
+
+
+WORKERS_ENV_VAR = "CLOUDOPTIMA_MCP_WORKERS"
+MAX_WORKERS = 32
+
+
+def http_workers_from(option: int | None, environment: str | None) -> int:
+    """The HTTP worker count: ``--workers``, else ``CLOUDOPTIMA_MCP_WORKERS``, else 1 (1 to 32).
+
+    A value out of range or not a whole number raises ``ValueError`` naming where it came from.
+    """
+    where, raw = ("--workers", str(option)) if option is not None else (WORKERS_ENV_VAR, environment)
+    if raw is None or not raw.strip():
+        return 1
+    try:
+        workers = int(raw)
+    except ValueError:
+        raise ValueError(f"{where} must be a whole number of processes, got {raw!r}") from None
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"{where} must be between 1 and {MAX_WORKERS}, got {workers}")
+    return workers
+
+
+def _serve_http(name: str, settings: Settings, args: argparse.Namespace, toolsets: Sequence[str]) -> None:
+    """Serve ``/mcp`` with uvicorn: the app itself in this process, or ``args.workers`` processes that each
+    build it (:mod:`cloudoptima_mcp.http_workers`). Access lines are not logged (one per tool call)."""
+    host = args.host or settings.host
+    options = http_options(name, args.read_only, toolsets, stateful=args.stateful, host=host)
+    config: dict[str, Any] = {
+        "host": host,
+        "port": args.port,
+        "access_log": False,
+        "log_level": settings.log_level.lower(),
+        "timeout_graceful_shutdown": 2,
+        "lifespan": "on",
+    }
+    if args.workers == 1:
+        uvicorn.run(http_app_from_options(settings, options), **config)
+        return
+    http_server(name, settings, read_only=args.read_only, toolsets=",".join(toolsets))  # fails here, not in N
+    os.environ[OPTIONS_ENV_VAR] = json.dumps(options)
+    uvicorn.run(f"{__package__}.http_workers:app_factory", factory=True, workers=args.workers, **config)
+
+
+OPTIONS_ENV_VAR = "CLOUDOPTIMA_MCP_HTTP_OPTIONS"
+"""How :func:`_serve_http` hands the server's options to its worker processes."""
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def http_options(
+    name: str, read_only: bool, toolsets: Sequence[str], *, stateful: bool, host: str
+) -> dict[str, Any]:
+    """What an HTTP server process needs besides settings (JSON-serialisable)."""
+    return {
+        "name": name,
+        "read_only": read_only,
+        "toolsets": ",".join(toolsets),
+        "stateful": stateful,
+        # As FastMCP's own runner does: a loopback-bound server checks Host (DNS rebinding).
+        "allowed_hosts": [host] if host in _LOOPBACK else None,
+    }
+
+
+def http_app_from_options(settings: Settings, options: dict[str, Any]) -> Starlette:
+    """The ``/mcp`` app described by :func:`http_options`."""
+    extra: dict[str, Any] = {}
+    if options.get("allowed_hosts"):
+        extra["allowed_hosts"] = list(options["allowed_hosts"])
+    return http_app_for(
+        str(options["name"]),
+        settings,
+        read_only=bool(options["read_only"]),
+        toolsets=str(options["toolsets"]),
+        stateful=bool(options["stateful"]),
+        **extra,
+    )

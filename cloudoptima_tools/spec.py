@@ -239,15 +239,50 @@ def validate_input(spec: ToolSpec[InputT, Any], arguments: dict[str, Any] | Base
         raise ToolInputError(f"invalid arguments for {spec.name}: {problems}") from exc
 
 
-def run_tool(
+def cached_output(
     spec: ToolSpec[InputT, OutputT], ctx: ToolContext, arguments: dict[str, Any] | BaseModel
-) -> OutputT:
-    """Validate, authorise, serve from cache or run, and bound the output (see module contract)."""
+) -> OutputT | None:
+    """The cached answer of a cacheable tool, validated and authorised as :func:`run_tool` does, or None
+    when the tool has to run (then call ``run_tool(..., check_cache=False)``: the miss is already counted).
+
+    No I/O: a caller on an event loop may call it there and leave only the misses to a worker thread.
+    """
+    if not spec.cacheable:
+        return None
     params = validate_input(spec, arguments)
+    _authorise(spec, ctx)
+    hit = ctx.cache.get(_cache_key(spec, ctx, params))
+    if hit is None:
+        return None
+    cached, age = hit
+    return cast(OutputT, _with_cache_info(cached, ctx, hit=True, age=age))
+
+
+def _authorise(spec: ToolSpec[Any, Any], ctx: ToolContext) -> None:
     if not ctx.can(spec.permission):
         raise ToolPermissionError(f"role {ctx.role!r} lacks permission {spec.permission!r} for {spec.name}")
-    key = (str(ctx.organization_id), spec.name, params.model_dump_json())
-    if spec.cacheable:
+
+
+def _cache_key(spec: ToolSpec[Any, Any], ctx: ToolContext, params: BaseModel) -> tuple[str, str, str]:
+    return (str(ctx.organization_id), spec.name, params.model_dump_json())
+
+
+def run_tool(
+    spec: ToolSpec[InputT, OutputT],
+    ctx: ToolContext,
+    arguments: dict[str, Any] | BaseModel,
+    *,
+    check_cache: bool = True,
+) -> OutputT:
+    """Validate, authorise, serve from cache or run, and bound the output (see module contract).
+
+    ``check_cache=False`` skips the lookup (the caller asked :func:`cached_output` first); the result is
+    still stored.
+    """
+    params = validate_input(spec, arguments)
+    _authorise(spec, ctx)
+    key = _cache_key(spec, ctx, params)
+    if spec.cacheable and check_cache:
         hit = ctx.cache.get(key)
         if hit is not None:
             cached, age = hit

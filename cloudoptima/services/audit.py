@@ -3,9 +3,10 @@ where, with what result.
 
 Contract:
 - ``record(factory, entry)`` writes one row in its own short transaction, so a failed or refused action is
-  recorded even though the action itself was rolled back. REST (``cloudoptima_gateway.audit``), MCP tool calls
-  (``cloudoptima_mcp.audit``), workflow activities (``cloudoptima_workflows.audit``) and approval decisions all
-  write through it.
+  recorded even though the action itself was rolled back. REST (``cloudoptima_gateway.audit``), workflow
+  activities (``cloudoptima_workflows.audit``) and approval decisions write through it;
+  ``record_many(factory, entries)`` writes several in one transaction per organisation, all or none of an
+  organisation's rows (MCP tool calls, ``cloudoptima_mcp.audit``, group the rows of concurrent calls).
 - ``stage(session, organization_id, action, ...)`` adds a row to the caller's session instead, so it commits
   (or rolls back) with the change it describes; the actor is the one set by ``acting_as`` around the current
   code (a workflow activity sets ``system`` + its workflow id), ``system`` when none is set.
@@ -97,6 +98,13 @@ def acting_as(actor: AuditActor) -> Iterator[AuditActor]:
 class AuditRepository(TenantRepository[AuditLog]):
     model = AuditLog
 
+    def add_all(self, rows: Sequence[AuditLog]) -> None:
+        """Stage ``rows`` for this organisation and flush them together (one multi-row INSERT)."""
+        for row in rows:
+            row.organization_id = self.organization_id
+        self.session.add_all(rows)
+        self.session.flush()
+
 
 def _row(entry: AuditEntry) -> AuditLog:
     if entry.channel not in AUDIT_CHANNELS:
@@ -125,6 +133,23 @@ def record(factory: sessionmaker[Session], entry: AuditEntry) -> uuid.UUID:
         row = AuditRepository(session, entry.organization_id).add(_row(entry))
         session.commit()
         return row.id
+
+
+def record_many(factory: sessionmaker[Session], entries: Sequence[AuditEntry]) -> list[uuid.UUID]:
+    """Write ``entries`` (in order) with one INSERT and one commit per organisation; returns the row ids.
+
+    An organisation's rows commit together or not at all; a failure raises after the organisations before
+    it committed (their rows stay: each is a complete record on its own).
+    """
+    by_org: dict[uuid.UUID, list[AuditLog]] = {}
+    rows = [_row(entry) for entry in entries]
+    for entry, row in zip(entries, rows, strict=True):
+        by_org.setdefault(entry.organization_id, []).append(row)
+    for organization_id, org_rows in by_org.items():
+        with factory() as session:
+            AuditRepository(session, organization_id).add_all(org_rows)
+            session.commit()
+    return [row.id for row in rows]
 
 
 def stage(
