@@ -88,11 +88,78 @@ def _answer_cost_forecasts_like_a_new_account() -> None:
         CostExplorerResponse.get_cost_forecast = get_cost_forecast  # type: ignore[attr-defined]
 
 
+def _read_metrics_by_bucket() -> None:
+    """Answer moto's ``GetMetricData`` for metric-stat queries by putting each query's points into their
+    periods once, instead of moto's scan of every stored point for every period of every query (hours ×
+    queries × points: tens of seconds for this estate, and an answer slower than boto3's 60-second read
+    timeout under load is sent again while the first still runs, until the test times out). Same answers:
+    the same filters (name and dimensions, else namespace and name; unit), periods from ``StartTime``, moto's
+    own ``Statistics``, labels and ordering. Anything else (metric math, insights queries) goes to moto."""
+    from moto.cloudwatch.models import CloudWatchBackend, Dimension, MetricDatumBase, Statistics
+
+    original = CloudWatchBackend.get_metric_data
+    if getattr(original, "by_bucket", False):
+        return
+
+    def get_metric_data(
+        self: CloudWatchBackend,
+        queries: list[dict[str, Any]],
+        start_time: datetime,
+        end_time: datetime,
+        scan_by: str = "TimestampAscending",
+    ) -> list[dict[str, Any]]:
+        start, end = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
+        if not queries or start >= end or any("MetricStat" not in query for query in queries):
+            return original(self, queries, start_time, end_time, scan_by)
+        points = [md for md in self.get_all_metrics() if start <= md.timestamp < end]
+        answers = []
+        for query in queries:
+            metric_stat = query["MetricStat"]
+            metric, stat, unit = metric_stat["Metric"], metric_stat["Stat"], metric_stat.get("Unit")
+            period = int(metric_stat["Period"])
+            dimensions = sorted(Dimension(d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+            buckets: dict[int, list[MetricDatumBase]] = {}
+            for md in points:
+                if dimensions:
+                    if md.name != metric["MetricName"] or sorted(md.dimensions) != dimensions:
+                        continue
+                elif md.namespace != metric["Namespace"] or md.name != metric["MetricName"]:
+                    continue
+                if unit and md.unit != unit:
+                    continue
+                index = int((md.timestamp - start).total_seconds()) // period
+                buckets.setdefault(index, []).append(md)
+            values, stamps = [], []
+            for index in sorted(buckets):
+                stats = Statistics([stat], start + timedelta(seconds=index * period))
+                stats.metric_data = buckets[index]
+                values.append(stats.get_statistics_for_type(stat))
+                stamps.append(stats.timestamp)
+            if scan_by == "TimestampDescending":
+                values.reverse()
+                stamps.reverse()
+            if query.get("ReturnData", True):
+                answers.append(
+                    {
+                        "id": query["Id"],
+                        "label": query.get("Label") or f"{metric['MetricName']} {stat}",
+                        "values": values,
+                        "timestamps": stamps,
+                        "status_code": "Complete",
+                    }
+                )
+        return answers
+
+    get_metric_data.by_bucket = True  # type: ignore[attr-defined]
+    CloudWatchBackend.get_metric_data = get_metric_data  # type: ignore[method-assign]
+
+
 def build_estate(endpoint: str, now: datetime, seed: int = 11) -> LiveEstate:
     """Create the estate in the moto server at ``endpoint`` (see module docstring); returns the truth."""
     from moto.ec2.models import ec2_backends
 
     _answer_cost_forecasts_like_a_new_account()
+    _read_metrics_by_bucket()
 
     from cloudoptima.clouds.aws import pricing
 
