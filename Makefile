@@ -114,9 +114,11 @@ browser:
 			"install it with: sudo apt-get install --no-install-recommends chromium"; \
 	fi
 
-# tests/browser drive the built console (web) in Chromium (browser).
+# tests/browser drive the built console (web) in Chromium (browser). The suite runs on PYTEST_WORKERS xdist
+# workers (default: one per core), a module or the browser folder per worker at a time (tests/conftest.py).
+PYTEST_WORKERS ?= auto
 pytest: install-dev node-tools web browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 test: web web-test lint typecheck contracts pytest
 

@@ -39,6 +39,20 @@ os.environ.setdefault("TEMPORAL_DEBUG", "1")
 TEST_DB = "cloudoptima_test"
 pytest_plugins = ["tests.moved_clock"]
 
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group the tests for ``pytest-xdist``'s ``--dist loadgroup`` (``make test`` runs the suite on every core):
+    a module's tests run on one worker, so its module fixtures start once; the whole ``browser`` folder runs
+    on one worker, so its one console stack (a package fixture) starts once. Each worker has its own
+    Postgres, Redis and Temporal (the session fixtures below). Runs before xdist reads the groups."""
+    for item in items:
+        relative = item.path.resolve().relative_to(TESTS)
+        group = "browser" if relative.parts[0] == "browser" else relative.as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session", autouse=True)
 def moto_without_reserved_instances() -> Iterator[None]:

@@ -28,11 +28,14 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, ConsoleMessage, Error, Page, Request, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Error, Page, Request, async_playwright, expect
 
 from cloudoptima_cli.up_child import start_up_child
 
 REPO = Path(__file__).resolve().parents[2]
+# The suite runs this folder beside another xdist worker on a 2-core machine: an assertion waits up to 15 s
+# (Playwright's default is 5 s) for the page to reach the state it expects. A wrong page still fails, later.
+expect.set_options(timeout=15_000)
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
     "--headless",

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from cloudoptima.domain.owned_commitments import OwnedCommitment, OwnedKind
 from cloudoptima.services.ingestion import ingest_path
 from cloudoptima.services.owned_commitments import record_read, store
+from cloudoptima_cli import common
 from cloudoptima_cli.app import app
 
 SPEC = Path(__file__).parents[1] / "fixtures" / "focus_spec_examples" / "focus_1.3_cost_and_usage.csv"
@@ -70,7 +71,9 @@ def test_commitments_cli_shows_a_cud_and_an_unavailable_inventory(
     engine: Engine, org: uuid.UUID, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", pg_url)
-    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    # One table row per line. The CLI's console took its width when it was built (from COLUMNS, which
+    # pytest-xdist sets to 80 in its workers), so the width is set on the console itself.
+    monkeypatch.setattr(common.console, "_width", 200)
     now = datetime(2026, 3, 1, tzinfo=UTC)
     cud = OwnedCommitment(
         provider="gcp",
