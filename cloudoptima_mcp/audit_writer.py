@@ -12,7 +12,7 @@ another loop it starts afresh.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 import anyio.lowlevel
@@ -22,44 +22,52 @@ from cloudoptima.services.audit import AuditEntry, record_many
 
 
 @dataclass
-class _Queued:
-    entry: AuditEntry
-    written: bool = False
+class _Batch:
+    entries: list[AuditEntry] = field(default_factory=list)
+    done: anyio.Event = field(default_factory=anyio.Event)
     error: Exception | None = None
 
 
 class AuditWriter:
-    """Writes audit entries with group commit (see module contract)."""
+    """Writes audit entries with group commit (see module contract).
+
+    At most two batches exist: the one being written and the one collecting entries meanwhile, whose first
+    call writes it once the first is done; the others wait for their batch's event (one wake-up each).
+    """
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory
-        self._queue: list[_Queued] = []
-        self._lock: anyio.Lock | None = None
+        self._open: _Batch | None = None
+        self._in_flight: _Batch | None = None
         self._loop: object | None = None
         self.batches = 0
         """Transactions written so far (tests and benchmarks read it)."""
 
-    def _lock_for_this_loop(self) -> anyio.Lock:
+    def _for_this_loop(self) -> None:
         loop = anyio.lowlevel.current_token().native_token
-        if self._lock is None or loop is not self._loop:
-            self._loop, self._lock, self._queue = loop, anyio.Lock(), []
-        return self._lock
+        if loop is not self._loop:
+            self._loop, self._open, self._in_flight = loop, None, None
 
     async def write(self, entry: AuditEntry) -> None:
         """Commit ``entry``, together with whatever other calls queued meanwhile (see module contract)."""
-        lock = self._lock_for_this_loop()
-        queued = _Queued(entry)
-        self._queue.append(queued)
-        async with lock:
-            if not queued.written:
-                batch, self._queue = self._queue, []
-                error: Exception | None = None
-                try:
-                    await anyio.to_thread.run_sync(record_many, self._factory, [q.entry for q in batch])
-                except Exception as exc:  # every caller in the batch gets it
-                    error = exc
+        self._for_this_loop()
+        batch = self._open
+        if batch is None:
+            batch = self._open = _Batch()
+        batch.entries.append(entry)
+        if len(batch.entries) > 1:
+            await batch.done.wait()
+        else:  # the first entry of a batch writes it, after the batch in flight
+            previous = self._in_flight
+            if previous is not None:
+                await previous.done.wait()
+            self._open, self._in_flight = None, batch  # later entries start the next batch
+            try:
+                await anyio.to_thread.run_sync(record_many, self._factory, batch.entries)
+            except Exception as exc:  # every caller in the batch gets it
+                batch.error = exc
+            finally:
                 self.batches += 1
-                for member in batch:
-                    member.written, member.error = True, error
-        if queued.error is not None:
-            raise queued.error
+                batch.done.set()
+        if batch.error is not None:
+            raise batch.error
