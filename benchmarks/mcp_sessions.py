@@ -7,8 +7,13 @@ http`` plus ``--server-arg`` options, e.g. ``--workers 2``) and drives it with t
 - one session alone: ``--single-calls`` calls of ``cost_by_dimension`` (cache hits), p50/p95;
 - ``--sessions`` sessions (50) spread over ``--client-processes`` client processes (the Python client costs
   CPU too; on 2 cores one client process is the bottleneck before the server is), each calling the same tool
-  in a loop for ``--duration`` seconds after a common start: calls/s, average, p50/p95/p99, errors (an
-  exception or an ``isError`` result; a call must answer ``cached: true``);
+  for ``--duration`` seconds after a common start: calls/s, average, p50/p95/p99, errors (an exception or
+  an ``isError`` result; a call must answer ``cached: true``). ``--rate`` (300) is the offered load over all
+  sessions: each session calls every ``sessions / rate`` seconds, out of phase with the others, as 50 users
+  of one server would (a call due while the previous one is still out starts as soon as it returns, counted
+  as late). ``--rate 0`` is the closed loop: each session calls again at once, so latency is the queue
+  (average ≈ sessions / throughput: no server answers 50 back-to-back sessions within 50 ms below ~1,000
+  calls/s) and calls/s is the most the server can do;
 - CPU seconds over the timed window of the server (its process and its children: uvicorn workers), of
   Postgres (every call writes an audit row) and of the client processes themselves (``getrusage``), with the
   load average (``/proc/loadavg``) before and after: on a shared machine the numbers are only comparable
@@ -25,6 +30,7 @@ import asyncio
 import json
 import multiprocessing
 import os
+import random
 import resource
 import signal
 import socket
@@ -127,6 +133,7 @@ async def _session_loop(
     go: asyncio.Event,
     deadline: list[float],
     out: dict[str, Any],
+    interval: float,
 ) -> None:
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as http,
@@ -139,7 +146,15 @@ async def _session_loop(
         if out["ready"] == out["sessions"]:
             ready.set()
         await go.wait()
+        due = time.perf_counter() + random.uniform(0, interval)  # sessions out of phase
         while time.perf_counter() < deadline[0]:
+            if interval:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                else:
+                    out["late"] += 1  # the previous answer came after this call was due
+                due += interval
             started = time.perf_counter()
             try:
                 result = await session.call_tool(TOOL, ARGUMENTS)
@@ -153,13 +168,14 @@ async def _session_loop(
 
 
 async def _client(
-    endpoint: str, key: str, sessions: int, duration: float, barrier: Barrier
+    endpoint: str, key: str, sessions: int, duration: float, interval: float, barrier: Barrier
 ) -> dict[str, Any]:
     ready, go = asyncio.Event(), asyncio.Event()
     deadline = [0.0]
-    out: dict[str, Any] = {"latencies": [], "errors": 0, "ready": 0, "sessions": sessions}
+    out: dict[str, Any] = {"latencies": [], "errors": 0, "late": 0, "ready": 0, "sessions": sessions}
     tasks = [
-        asyncio.create_task(_session_loop(endpoint, key, ready, go, deadline, out)) for _ in range(sessions)
+        asyncio.create_task(_session_loop(endpoint, key, ready, go, deadline, out, interval))
+        for _ in range(sessions)
     ]
     waiter = asyncio.create_task(ready.wait())
     await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -179,6 +195,7 @@ async def _client(
     return {
         "latencies": out["latencies"],
         "errors": out["errors"],
+        "late": out["late"],
         "first_error": out.get("first_error"),
         "elapsed_s": elapsed,
         "cpu_s": cpu,
@@ -186,10 +203,10 @@ async def _client(
 
 
 def _client_process(
-    endpoint: str, key: str, sessions: int, duration: float, barrier: Barrier, queue: Any
+    endpoint: str, key: str, sessions: int, duration: float, interval: float, barrier: Barrier, queue: Any
 ) -> None:
     try:
-        queue.put(asyncio.run(_client(endpoint, key, sessions, duration, barrier)))
+        queue.put(asyncio.run(_client(endpoint, key, sessions, duration, interval, barrier)))
     except BaseException as exc:
         barrier.abort()
         queue.put({"failed": repr(exc)[:500]})
@@ -228,6 +245,7 @@ def measure(
     processes: int,
     duration: float,
     single_calls: int,
+    rate: float,
     profile: Path | None = None,
 ) -> dict[str, Any]:
     """One-session latency, then the concurrent run (see module docstring)."""
@@ -236,7 +254,10 @@ def measure(
     barrier = context.Barrier(processes + 1)
     queue = context.Queue()
     workers = [
-        context.Process(target=_client_process, args=(endpoint, key, n, duration, barrier, queue))
+        context.Process(
+            target=_client_process,
+            args=(endpoint, key, n, duration, sessions / rate if rate else 0.0, barrier, queue),
+        )
         for n in _spread(sessions, processes)
     ]
     for worker in workers:
@@ -284,6 +305,8 @@ def measure(
         "calls": len(latencies),
         "errors": sum(part["errors"] for part in parts),
         "first_error": next((part["first_error"] for part in parts if part["first_error"]), None),
+        "offered_calls_per_s": rate or None,
+        "late_calls": sum(part["late"] for part in parts),
         "calls_per_s": round(len(latencies) / elapsed, 1),
         "avg_ms": round(statistics.fmean(latencies), 2),
         "p50_ms": round(p50(latencies), 2),
@@ -320,6 +343,13 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--duration", type=float, default=20.0, help="Seconds of the timed window.")
     parser.add_argument("--single-calls", type=int, default=300)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=300.0,
+        help="Offered calls/s over all sessions (each session calls every sessions/rate s, out of phase); "
+        "0: every session calls again as soon as it has its answer (the most the server can do, closed loop).",
+    )
     parser.add_argument("--accounts", type=int, default=6)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument(
@@ -353,6 +383,7 @@ def main() -> None:
                 processes=args.client_processes,
                 duration=args.duration,
                 single_calls=args.single_calls,
+                rate=args.rate,
                 profile=args.profile_server,
             )
         finally:
@@ -366,7 +397,8 @@ def main() -> None:
         ("server options", " ".join(args.server_arg) or "(defaults)"),
         ("sessions / client processes", f"{result['sessions']} / {result['client_processes']}"),
         ("calls (errors)", f"{result['calls']:,} ({result['errors']})"),
-        ("calls/s", f"{result['calls_per_s']} (target ≥ 300)"),
+        ("offered calls/s (0: closed loop)", f"{args.rate:g}"),
+        ("calls/s (late starts)", f"{result['calls_per_s']} ({result['late_calls']}) (target ≥ 300)"),
         (
             "avg / p50 / p95 / p99 (ms)",
             f"{result['avg_ms']} / {result['p50_ms']} / {result['p95_ms']} / "

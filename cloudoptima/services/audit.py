@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, get_args
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudoptima.storage.models import AuditLog
@@ -98,33 +99,36 @@ def acting_as(actor: AuditActor) -> Iterator[AuditActor]:
 class AuditRepository(TenantRepository[AuditLog]):
     model = AuditLog
 
-    def add_all(self, rows: Sequence[AuditLog]) -> None:
-        """Stage ``rows`` for this organisation and flush them together (one multi-row INSERT)."""
-        for row in rows:
-            row.organization_id = self.organization_id
-        self.session.add_all(rows)
-        self.session.flush()
+    def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert column-value rows for this organisation with one bulk INSERT (no unit of work)."""
+        self.session.execute(
+            insert(AuditLog), [{**row, "organization_id": self.organization_id} for row in rows]
+        )
 
 
-def _row(entry: AuditEntry) -> AuditLog:
+def _values(entry: AuditEntry) -> dict[str, Any]:
     if entry.channel not in AUDIT_CHANNELS:
         raise ValueError(
             f"unknown audit channel {entry.channel!r}; expected one of {', '.join(AUDIT_CHANNELS)}"
         )
     actor = entry.actor or (user_actor(entry.user_id) if entry.user_id is not None else SYSTEM_ACTOR)
-    return AuditLog(
-        user_id=entry.user_id,
-        timestamp=entry.timestamp or datetime.now(UTC),
-        action=entry.action[:100],
-        resource_type=entry.resource_type[:64] if entry.resource_type else None,
-        resource_id=entry.resource_id,
-        details=entry.details,
-        ip_address=entry.ip_address[:64] if entry.ip_address else None,
-        user_agent=entry.user_agent,
-        result=entry.result,
-        channel=entry.channel,
-        actor=actor[:128],
-    )
+    return {
+        "user_id": entry.user_id,
+        "timestamp": entry.timestamp or datetime.now(UTC),
+        "action": entry.action[:100],
+        "resource_type": entry.resource_type[:64] if entry.resource_type else None,
+        "resource_id": entry.resource_id,
+        "details": entry.details,
+        "ip_address": entry.ip_address[:64] if entry.ip_address else None,
+        "user_agent": entry.user_agent,
+        "result": entry.result,
+        "channel": entry.channel,
+        "actor": actor[:128],
+    }
+
+
+def _row(entry: AuditEntry) -> AuditLog:
+    return AuditLog(**_values(entry))
 
 
 def record(factory: sessionmaker[Session], entry: AuditEntry) -> uuid.UUID:
@@ -141,15 +145,15 @@ def record_many(factory: sessionmaker[Session], entries: Sequence[AuditEntry]) -
     An organisation's rows commit together or not at all; a failure raises after the organisations before
     it committed (their rows stay: each is a complete record on its own).
     """
-    by_org: dict[uuid.UUID, list[AuditLog]] = {}
-    rows = [_row(entry) for entry in entries]
+    rows = [{**_values(entry), "id": uuid.uuid4()} for entry in entries]
+    by_org: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for entry, row in zip(entries, rows, strict=True):
         by_org.setdefault(entry.organization_id, []).append(row)
     for organization_id, org_rows in by_org.items():
         with factory() as session:
-            AuditRepository(session, organization_id).add_all(org_rows)
+            AuditRepository(session, organization_id).insert_many(org_rows)
             session.commit()
-    return [row.id for row in rows]
+    return [row["id"] for row in rows]
 
 
 def stage(

@@ -105,7 +105,7 @@ async def test_every_default_tool_is_served_statelessly_by_two_processes(
         assert [tool.name for tool in (await session.list_tools()).tools] == defaults
         answered: dict[str, Any] = {}
         for name in defaults:
-            for _ in range(2):  # twice: the second of the cacheable ones is a cache hit
+            for _ in range(2):  # twice: the cacheable ones answer from the cache on the event loop
                 result = await session.call_tool(name, _arguments(name, answered))
             refusal = {
                 "recommendation_decide": "not found",
@@ -120,7 +120,7 @@ async def test_every_default_tool_is_served_statelessly_by_two_processes(
             assert result.structured_content is not None
             answered[name] = result.structured_content
     cost = answered["cost_by_dimension"]
-    assert cost["data"]["cached"] is True and cost["items"]
+    assert cost["items"] and cost["data"]["source"] == "local store"
     assert answered["anomaly_root_cause"] and answered["budgets_status"]["items"]
 
     # Stateless: a tools/call needs no initialize and no session id, and no session id is handed out.
@@ -143,7 +143,8 @@ async def test_every_default_tool_is_served_statelessly_by_two_processes(
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"].startswith("application/json")
         assert "mcp-session-id" not in answer.headers
-        assert answer.json()["result"]["structuredContent"]["data"]["cached"] is True
+        # either process may answer (each has its own result cache): the same numbers either way
+        assert answer.json()["result"]["structuredContent"]["total_billed_cost"] == cost["total_billed_cost"]
         refused = await plain.post(two_workers, json=call, headers={"Authorization": "Bearer co_x_wrong"})
         assert refused.status_code == 401
 
