@@ -26,6 +26,7 @@ from cloudoptima_gateway.audit import AuditMiddleware
 from cloudoptima_gateway.console import install_console, resolve_console_dir
 from cloudoptima_gateway.docs_pages import DEFAULT_CSP, docs_router
 from cloudoptima_gateway.edge_cache import CachedReadMiddleware
+from cloudoptima_gateway.flat_routes import include_flat
 from cloudoptima_gateway.observability import Metrics, RequestMiddleware, configure_logging, trace_app
 from cloudoptima_gateway.process_metrics import exposition
 from cloudoptima_gateway.routes.v1 import build_router
@@ -103,12 +104,13 @@ def create_app(
     )
 
     app.add_middleware(RequestMiddleware, metrics=metrics, security_headers=SECURITY_HEADERS)
-    app.include_router(health.router)
-    app.include_router(docs_router(app.openapi_url or "/openapi.json", app.title))
-    app.include_router(build_router())
-    app.include_router(stream.router)
+    # route by route: one flat list to match (cloudoptima_gateway.flat_routes)
+    include_flat(app.router, health.router)
+    include_flat(app.router, docs_router(app.openapi_url or "/openapi.json", app.title))
+    include_flat(app.router, build_router())
+    include_flat(app.router, stream.router)
     for extra in routers:
-        app.include_router(extra, prefix="/v1")
+        include_flat(app.router, extra, prefix="/v1")
     for path, sub_app in mounted.items():
         app.mount(path, sub_app)
     # The web console answers the GET/HEAD requests that no route or mount matches (cloudoptima_gateway.console).

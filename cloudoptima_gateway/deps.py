@@ -74,7 +74,8 @@ def revoked_key(jti: str) -> str:
     return REVOKED_PREFIX + jti
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    """The app's :class:`Runtime` (``async``: no I/O, so FastAPI calls it on the event loop, not in a thread)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from cloudoptima_gateway.flat_routes import include_flat
 from cloudoptima_gateway.routes import (
     account,
     allocation,
@@ -38,28 +39,29 @@ from cloudoptima_gateway.routes import (
 
 
 def build_router() -> APIRouter:
+    """Every ``/v1`` route, added route by route in this order (``cloudoptima_gateway.flat_routes``)."""
     router = APIRouter(prefix="/v1")
-    router.include_router(recommendation_lifecycle.router)  # /recommendations/false-positives before /{id}
+    include_flat(router, recommendation_lifecycle.router)  # /recommendations/false-positives before /{id}
     for module in (auth, cloud_accounts, costs, resources, recommendations, remediation, budgets, policies):
-        router.include_router(module.router)
-    router.include_router(data_trust.router)
-    router.include_router(ingest.router)  # POST /data/ingest
-    router.include_router(sso.router)
-    router.include_router(audit_logs.router)
-    router.include_router(executions.router)
-    router.include_router(digests.router)  # before notifications: its own fixed path
-    router.include_router(notifications.router)
-    router.include_router(notification_channels.router)
-    router.include_router(notification_rules.router)
-    router.include_router(report_schedules.router)  # before reports: /reports/schedules is no report id
-    router.include_router(reports.router)
-    router.include_router(allocation.router)
-    router.include_router(allocation.costs_router)
-    router.include_router(exports.router)
+        include_flat(router, module.router)
+    include_flat(router, data_trust.router)
+    include_flat(router, ingest.router)  # POST /data/ingest
+    include_flat(router, sso.router)
+    include_flat(router, audit_logs.router)
+    include_flat(router, executions.router)
+    include_flat(router, digests.router)  # before notifications: its own fixed path
+    include_flat(router, notifications.router)
+    include_flat(router, notification_channels.router)
+    include_flat(router, notification_rules.router)
+    include_flat(router, report_schedules.router)  # before reports: /reports/schedules is no report id
+    include_flat(router, reports.router)
+    include_flat(router, allocation.router)
+    include_flat(router, allocation.costs_router)
+    include_flat(router, exports.router)
     for admin in (account, organization, users):
-        router.include_router(admin.router)
-    router.include_router(tickets.router)  # /ticket-trackers, /recommendations/{id}/ticket
-    router.include_router(tags.router)  # /organization/tag-policy and /tags/*
-    router.include_router(savings.router)
-    router.include_router(commitments.router)
+        include_flat(router, admin.router)
+    include_flat(router, tickets.router)  # /ticket-trackers, /recommendations/{id}/ticket
+    include_flat(router, tags.router)  # /organization/tag-policy and /tags/*
+    include_flat(router, savings.router)
+    include_flat(router, commitments.router)
     return router
