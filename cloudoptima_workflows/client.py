@@ -262,10 +262,30 @@ async def decide_execution(
     return DecisionResult(execution_id=str(execution_id), workflow_id=found.workflow_id, status=status)
 
 
-async def remediation_status(client: Client, workflow_id: str) -> RemediationStatus:
-    """The plan and progress of a remediation (works after it finished, while a worker runs)."""
+STATUS_READY_WITHIN = 30.0
+"""Seconds :func:`remediation_status` waits for a workflow whose latest task failed to answer again."""
+
+
+async def remediation_status(
+    client: Client, workflow_id: str, *, ready_within: float = STATUS_READY_WITHIN
+) -> RemediationStatus:
+    """The plan and progress of a remediation (works after it finished, while a worker runs).
+
+    A workflow whose latest workflow task failed (it timed out on a loaded worker, or its worker stopped)
+    cannot answer a query until the server's retry of that task completes (Temporal answers
+    ``FAILED_PRECONDITION``, "Workflow Task in failed state"); the query is repeated with a growing pause for
+    up to ``ready_within`` seconds, then that error is raised."""
     handle = client.get_workflow_handle_for(RemediationWorkflow.run, workflow_id)
-    return await handle.query(RemediationWorkflow.status)
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + ready_within, 0.2
+    while True:
+        try:
+            return await handle.query(RemediationWorkflow.status)
+        except RPCError as error:
+            if error.status != RPCStatusCode.FAILED_PRECONDITION or loop.time() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)
 
 
 async def start_policy_execution(

@@ -72,7 +72,7 @@ def test_rollup_keys_are_validated_and_a_change_rebuilds_the_rollup(
         )
         assert refused.status_code == 422, refused.text
         detail = refused.json()["detail"][0]
-        assert detail["loc"] == ["body", "settings"] and "rollup_tag_keys" in detail["msg"]
+        assert detail["loc"] == ["body", "settings", "rollup_tag_keys"] and "rollup_tag_keys" in detail["msg"]
         assert problem in detail["msg"]
 
     changed = client.patch(

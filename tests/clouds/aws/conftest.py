@@ -75,7 +75,14 @@ def make_provider(estate: Estate, **settings: Any) -> AwsProvider:
         "use_pricing_api": False,
         "account_id": ACCOUNT,
     }
-    return AwsProvider(KEYS, base | settings, cost_cache=CostQueryCache())
+    # The provider's clock is pinned to the estate's TODAY, so a run that crosses midnight UTC still asks
+    # for the days the test expects.
+    return AwsProvider(
+        KEYS,
+        base | settings,
+        clock=lambda: datetime.combine(TODAY, time(9), tzinfo=UTC),
+        cost_cache=CostQueryCache(),
+    )
 
 
 def _seed_ec2(estate: Estate) -> None:
