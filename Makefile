@@ -118,7 +118,7 @@ browser:
 # workers (default: one per core), a module or the browser folder per worker at a time (tests/conftest.py).
 PYTEST_WORKERS ?= auto
 pytest: install-dev node-tools web browser
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 test: web web-test lint typecheck contracts pytest
 

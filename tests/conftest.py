@@ -14,6 +14,7 @@ import signal
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -39,19 +40,25 @@ os.environ.setdefault("TEMPORAL_DEBUG", "1")
 TEST_DB = "cloudoptima_test"
 pytest_plugins = ["tests.moved_clock"]
 
-TESTS = Path(__file__).resolve().parent
+BROWSER = "tests/browser"
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group the tests for ``pytest-xdist``'s ``--dist loadgroup`` (``make test`` runs the suite on every core):
-    a module's tests run on one worker, so its module fixtures start once; the whole ``browser`` folder runs
-    on one worker, so its one console stack (a package fixture) starts once. Each worker has its own
-    Postgres, Redis and Temporal (the session fixtures below). Runs before xdist reads the groups."""
-    for item in items:
-        relative = item.path.resolve().relative_to(TESTS)
-        group = "browser" if relative.parts[0] == "browser" else relative.as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """How ``make test`` shares the suite between its ``pytest-xdist`` workers (``--dist loadscope``): a
+    module's tests go to one worker, so its module fixtures start once, and the whole ``tests/browser``
+    folder goes to one worker, so its one console stack (a package fixture) starts once. Each worker has its
+    own Postgres, Redis and Temporal (the session fixtures below). (``xdist_group`` marks cannot do it here:
+    pytest 9's ``Item.nodeid`` no longer shows the ``@group`` suffix xdist 3.8 adds, so every test kept its
+    module's scope and both workers started a console stack.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class ModulesAndTheBrowserFolder(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return BROWSER if nodeid.startswith(BROWSER + "/") else str(super()._split_scope(nodeid))
+
+    return ModulesAndTheBrowserFolder(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)

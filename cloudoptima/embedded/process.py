@@ -16,13 +16,23 @@ import psutil
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """Ask the kernel to SIGTERM this child if its parent dies (Linux); a no-op elsewhere."""
+def _prepare_child() -> None:
+    """In the child before exec: default SIGINT/SIGTERM handling, and a parent-death SIGTERM (Linux).
+
+    A child inherits an ignored signal and the signal mask through exec, so one started while its supervisor
+    ignored or blocked SIGINT (a test runner's worker, a shell's background job) would never stop on the
+    signal ``stop_together`` sends it and be killed at the deadline instead: both are reset here. Then the
+    kernel is asked to SIGTERM the child if its parent dies; a no-op where ``prctl`` is missing."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         return
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    for number in (signal.SIGINT, signal.SIGTERM):
+        libc.signal(int(number), None)  # SIG_DFL
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def spawn(
@@ -36,11 +46,12 @@ def spawn(
     """Start ``argv`` in its own session with output appended to ``log_file``.
 
     The child gets its own session so a terminal Ctrl-C reaches only the supervisor, which then stops
-    the children in order; it also gets a parent-death signal so it never outlives a killed supervisor.
+    the children in order; it also gets a parent-death signal so it never outlives a killed supervisor, and
+    default SIGINT/SIGTERM handling whatever the supervisor ignores or blocks (:func:`_prepare_child`).
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
-        preexec: Callable[[], None] = _die_with_parent
+        preexec: Callable[[], None] = _prepare_child
         return subprocess.Popen(
             list(argv),
             stdout=log,

@@ -123,4 +123,4 @@ def test_two_worker_processes_share_the_port_limits_revocations_and_metrics(
     assert {f"counter_{pid}.db" for pid in server_pids} <= files
     for _ in range(3):  # any process answers with the sum over both
         text = httpx.get(base + "/metrics", timeout=30).text
-        assert _served(text, "/budgets") == 12 + 6 + 6
+        assert _served(text, "/v1/budgets") == 12 + 6 + 6

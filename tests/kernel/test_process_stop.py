@@ -60,3 +60,23 @@ def test_each_child_gets_its_signal_its_descendants_go_too_and_a_stubborn_one_is
     assert parent.returncode == -signal.SIGINT
     assert finished.returncode == 0
     assert not grandchild.is_running() or grandchild.status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_child_started_while_the_supervisor_ignores_and_blocks_sigint_still_stops_on_it(
+    tmp_path: Path,
+) -> None:
+    """An ignored signal and the signal mask survive exec: a child started from a supervisor that ignored and
+    blocked SIGINT (a test runner's worker, a background job) would never stop on it. ``spawn`` resets both."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        child = spawn([sys.executable, "-c", WITH_GRANDCHILD], log_file=tmp_path / "child.log")
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, previous)
+    grandchild = psutil.Process(int(_wait_for_line(tmp_path / "child.log")))
+
+    stop_together([(child, signal.SIGINT)], timeout=8.0)
+
+    assert child.returncode == -signal.SIGINT, "stopped by its SIGINT, not killed at the deadline"
+    assert not grandchild.is_running() or grandchild.status() == psutil.STATUS_ZOMBIE
