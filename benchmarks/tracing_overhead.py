@@ -24,30 +24,23 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
 from benchmarks._support import embedded_database, p50, report, timed
+from benchmarks.gateway_load import SECRET, seed
 from cloudoptima.embedded import redis
 from cloudoptima.embedded.ports import free_port
 from cloudoptima.embedded.process import stop
 from cloudoptima.observability.tracing import GATEWAY, configure_tracing, shutdown_tracing
-from cloudoptima.services.tokens import TokenIssuer
 from cloudoptima.settings import Settings
-from cloudoptima.storage.engine import make_engine
-from cloudoptima.storage.models import CostDaily, Organization, User
 from cloudoptima_gateway.app import create_app
 
-SECRET = "benchmark-secret-" + "x" * 40
 ROUTES = ("/v1/costs/overview", "/v1/budgets")
 
 
@@ -94,60 +87,13 @@ def embedded_redis() -> Iterator[str]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def seed(url: str) -> str:
-    """One organisation with 90 days of rollups over 8 services x 2 regions and a viewer; the viewer's token."""
-    engine = make_engine(url)
-    today = datetime.now(UTC).date()
-    with Session(engine) as session:
-        org = Organization(name="bench-tracing", subscription_tier="enterprise", settings={})
-        session.add(org)
-        session.flush()
-        for n in range(90):
-            for i, service in enumerate(
-                ("EC2", "S3", "RDS", "Lambda", "CloudFront", "EBS", "DynamoDB", "ELB")
-            ):
-                for region in ("us-east-1", "eu-west-1"):
-                    amount = Decimal(100 + i * 7 + n % 7) / Decimal(3)
-                    session.add(
-                        CostDaily(
-                            organization_id=org.id,
-                            usage_date=today - timedelta(days=n + 1),
-                            provider="aws",
-                            billing_account_id="1",
-                            sub_account_id="1",
-                            service_name=service,
-                            region_id=region,
-                            charge_category="Usage",
-                            billing_currency="USD",
-                            tag_values={},
-                            billed_cost=amount,
-                            effective_cost=amount,
-                            list_cost=amount,
-                            row_count=1,
-                        )
-                    )
-        user = User(
-            organization_id=org.id,
-            email=f"bench-{uuid.uuid4().hex[:6]}@example.com",
-            password_hash="-",  # noqa: S106 - never signs in: the token is issued directly
-            role="viewer",
-            is_active=True,
-        )
-        session.add(user)
-        session.flush()
-        token = TokenIssuer(SECRET, access_minutes=120).issue(user.id, org.id, "viewer")[0]
-        session.commit()
-    engine.dispose()
-    return token
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300, help="requests per route, mode and round")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with embedded_database() as url, embedded_redis() as redis_url, otlp_sink() as sink:
-        token = seed(url)
+        token = seed(url, 1)[0]  # the soak benchmark's estate: 90 days x 8 services x 2 regions, a viewer
         base: dict[str, Any] = {
             "database_url": url,
             "redis_url": redis_url,
