@@ -31,12 +31,13 @@ import anyio
 import mcp_types
 from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError as McpToolError
-from fastmcp.server.dependencies import get_access_token
+from fastmcp.server.dependencies import get_access_token, get_http_request
 from fastmcp.tools import FunctionTool, ToolResult
 from pydantic import BaseModel, Field
 from pydantic_core import PydanticUndefined
 
 from cloudoptima_mcp.audit import audited_call
+from cloudoptima_mcp.fast_calls import CallTable, FastTool, cache_checked, fast_eligible
 from cloudoptima_mcp.identity import AuthenticationError, Identity
 from cloudoptima_mcp.runtime import Runtime
 from cloudoptima_mcp.schemas import compact_input, compact_output
@@ -161,12 +162,12 @@ def make_tool(
     """The MCP tool of one catalog spec (see module contract)."""
     params, renames = _parameters(spec, scope.provider)
 
+    arguments_of = partial(_spec_arguments, spec, scope, renames)
+
     async def call(**kwargs: Any) -> ToolResult:
         ctx: Context = kwargs.pop("ctx")
         identity = current_identity(scope)
-        arguments = {renames[k]: v for k, v in kwargs.items()}
-        if scope.provider is not None and "provider" in spec.input_model.model_fields:
-            arguments["provider"] = scope.provider
+        arguments = arguments_of(kwargs)
         async with audited_call(runtime, scope.name, spec, identity, arguments) as audit:
             audit.result = await run(ctx, identity, arguments)
         return audit.result  # type: ignore[no-any-return]
@@ -181,7 +182,8 @@ def make_tool(
         if spec.long_running:
             await ctx.report_progress(0, 100, f"{spec.name}: started")
         try:
-            hit = cached_output(spec, tool_ctx, arguments)  # a cache hit needs no worker thread
+            # A cache hit needs no worker thread; the fast path may already have missed for this request.
+            hit = None if _cache_checked() else cached_output(spec, tool_ctx, arguments)
             output = (
                 hit
                 if hit is not None
@@ -209,6 +211,37 @@ def make_tool(
     output_schema = compact_output(tool.output_schema) if tool.output_schema else None
     return tool.model_copy(
         update={"parameters": compact_input(tool.parameters), "output_schema": output_schema}
+    )
+
+
+def _spec_arguments(
+    spec: ToolSpec[Any, Any], scope: ServerScope, renames: dict[str, str], kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    """The spec's arguments of a call validated against the tool's MCP signature."""
+    arguments = {renames[k]: v for k, v in kwargs.items()}
+    if scope.provider is not None and "provider" in spec.input_model.model_fields:
+        arguments["provider"] = scope.provider
+    return arguments
+
+
+def _cache_checked() -> bool:
+    """True when this HTTP request's tool-cache lookup was already made (and missed) on the fast path."""
+    try:
+        request = get_http_request()
+    except RuntimeError:  # stdio, in-memory
+        return False
+    return cache_checked(request.scope)
+
+
+def fast_tool(spec: ToolSpec[Any, Any], scope: ServerScope, results: ResultStore) -> FastTool:
+    """The fast path's view of the tool :func:`make_tool` registers for ``spec`` (same validation and
+    arguments, same result)."""
+    params, renames = _parameters(spec, scope.provider)
+    return FastTool(
+        spec=spec,
+        parameters=tuple(params),
+        arguments_of=partial(_spec_arguments, spec, scope, renames),
+        result_of=lambda output, identity, arguments: _result(spec, output, identity, arguments, results),
     )
 
 
@@ -277,6 +310,10 @@ def register_tools(
     runtime: Runtime,
     results: ResultStore,
     before_run: BeforeRun | None = None,
-) -> None:
+) -> CallTable:
+    """Add one tool per spec; returns the fast path's table of those it may answer
+    (:mod:`cloudoptima_mcp.fast_calls`)."""
     for spec in specs:
         server.add_tool(make_tool(spec, scope, runtime, results, before_run))
+    tools = {spec.name: fast_tool(spec, scope, results) for spec in specs if fast_eligible(spec)}
+    return CallTable(server=scope.name, runtime=runtime, tools=tools)

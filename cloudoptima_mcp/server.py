@@ -11,7 +11,7 @@ Contract:
   with a message naming it and the valid ones.
 - stdio needs ``CLOUDOPTIMA_API_KEY``; HTTP requires a bearer (API key or gateway JWT) on every request.
 - ``main(name, argv)`` parses ``--transport stdio|http --read-only --toolsets --host --port --workers
-  --stateful``; the ``cloudoptima mcp`` command forwards its arguments here.
+  --stateful --no-fast-calls``; the ``cloudoptima mcp`` command forwards its arguments here.
 - Streamable HTTP is stateless with JSON responses by default: every POST is answered on its own, so any
   process (``--workers N``, or several replicas behind a load balancer, or the gateway's workers) can serve
   any request, and no session state is kept between calls. What that gives up: server-initiated requests on
@@ -19,6 +19,9 @@ Contract:
   ``confirm=true`` path there (``2026-07-28`` connections keep their ``input_required`` form), and progress
   notifications, which a JSON response cannot stream. ``--stateful`` keeps sessions and SSE streams (one
   process only: a session lives in the process that opened it).
+- A stateless app answers a cached tool call before the SDK's session machinery, with the same response
+  and audit row (:mod:`cloudoptima_mcp.fast_calls`); ``--no-fast-calls`` or ``CLOUDOPTIMA_MCP_FAST_CALLS=0``
+  turns that off.
 """
 
 from __future__ import annotations
@@ -33,10 +36,13 @@ from typing import Any
 import uvicorn
 from fastmcp import FastMCP
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from cloudoptima.services.tokens import TokenIssuer
 from cloudoptima.settings import Settings, SettingsError, load_settings
 from cloudoptima_mcp.content import register_content
+from cloudoptima_mcp.fast_calls import ENV_VAR as FAST_CALLS_ENV_VAR
+from cloudoptima_mcp.fast_calls import CallTable, FastToolCalls
 from cloudoptima_mcp.identity import AuthenticationError, BearerVerifier, Identity, identity_from_api_key
 from cloudoptima_mcp.registration import ResultStore, ServerScope, register_tools
 from cloudoptima_mcp.remediation import confirm_remediation
@@ -82,6 +88,19 @@ def build_server(
     toolsets: Sequence[str] | None = None,
 ) -> FastMCP:
     """A configured server (see module contract); ``toolsets`` None lists every tool."""
+    return _compose(name, runtime, identity=identity, read_only=read_only, auth=auth, toolsets=toolsets)[0]
+
+
+def _compose(
+    name: str,
+    runtime: Runtime,
+    *,
+    identity: Identity | None,
+    read_only: bool,
+    auth: BearerVerifier | None,
+    toolsets: Sequence[str] | None,
+) -> tuple[FastMCP, CallTable]:
+    """The server and the fast path's table of its cached tool calls."""
     if name not in SERVER_NAMES:
         raise ValueError(f"unknown MCP server {name!r}; expected one of {', '.join(SERVER_NAMES)}")
     selected = offered(name) if toolsets is None else parse_toolsets(name, toolsets)
@@ -95,9 +114,9 @@ def build_server(
         selected,
     )
     results = ResultStore()
-    register_tools(server, specs, scope, runtime, results, before_run=confirm_remediation)
+    table = register_tools(server, specs, scope, runtime, results, before_run=confirm_remediation)
     register_content(server, scope, runtime, results)
-    return server
+    return server, table
 
 
 def http_server(
@@ -113,6 +132,17 @@ def http_server(
     ``toolsets`` (``cost,budgets`` or ``all``) defaults to ``CLOUDOPTIMA_MCP_TOOLSETS``, then to the server's
     default toolsets; an unknown name raises :class:`~cloudoptima_mcp.toolsets.UnknownToolsetError`.
     """
+    return _http_server(name, settings, runtime, read_only=read_only, toolsets=toolsets)[0]
+
+
+def _http_server(
+    name: str,
+    settings: Settings,
+    runtime: Runtime | None,
+    *,
+    read_only: bool,
+    toolsets: str | None,
+) -> tuple[FastMCP, CallTable]:
     selected = requested_toolsets(name, toolsets)
     runtime = runtime or runtime_from_settings(settings)
     keys = settings.resolved_jwt_keys
@@ -122,9 +152,10 @@ def http_server(
         access_minutes=settings.access_token_minutes,
         keys=keys,
     )
-    return build_server(
+    return _compose(
         name,
         runtime,
+        identity=None,
         read_only=read_only,
         auth=BearerVerifier(runtime.session_factory, issuer),
         toolsets=selected,
@@ -137,26 +168,50 @@ def http_app_for(
     runtime: Runtime | None = None,
     *,
     stateful: bool = False,
+    fast_calls: bool | None = None,
     **kwargs: Any,
 ) -> Starlette:
     """The streamable-HTTP ASGI app of a server (mount it, or serve it with uvicorn); endpoint ``/mcp``.
 
     Stateless with JSON responses unless ``stateful`` (sessions and SSE streams; see module contract).
+    A stateless app answers cached tool calls on its fast path (:mod:`cloudoptima_mcp.fast_calls`) unless
+    ``fast_calls`` is False (None: ``CLOUDOPTIMA_MCP_FAST_CALLS``, on unless ``0``/``false``/``no``/``off``).
     """
-    server = http_server(
+    server, table = _http_server(
         name,
         settings,
         runtime,
         read_only=bool(kwargs.pop("read_only", False)),
         toolsets=kwargs.pop("toolsets", None),
     )
+    path = kwargs.pop("path", "/mcp")
+    middleware = list(kwargs.pop("middleware", None) or [])
+    if not stateful:
+        auth = server.auth
+        middleware.append(
+            Middleware(
+                FastToolCalls,
+                table=table,
+                path=path,
+                required_scopes=list(auth.required_scopes or []) if auth is not None else [],
+                enabled=fast_calls_enabled(fast_calls, os.environ.get(FAST_CALLS_ENV_VAR)),
+            )
+        )
     return server.http_app(
-        path=kwargs.pop("path", "/mcp"),
+        path=path,
         transport="http",
         stateless_http=not stateful,
         json_response=not stateful,
+        middleware=middleware,
         **kwargs,
     )
+
+
+def fast_calls_enabled(option: bool | None, environment: str | None) -> bool:
+    """The fast path's switch: ``option`` if given, else ``CLOUDOPTIMA_MCP_FAST_CALLS`` (default on)."""
+    if option is not None:
+        return option
+    return (environment or "").strip().lower() not in ("0", "false", "no", "off")
 
 
 def _parser(name: str) -> argparse.ArgumentParser:
@@ -183,6 +238,11 @@ def _parser(name: str) -> argparse.ArgumentParser:
         type=int,
         default=None,
         help=f"HTTP server processes (default {WORKERS_ENV_VAR} or 1); more than 1 needs stateless mode.",
+    )
+    parser.add_argument(
+        "--no-fast-calls",
+        action="store_true",
+        help=f"Send cached tool calls through the SDK's full path too (default: {FAST_CALLS_ENV_VAR} or on).",
     )
     parser.add_argument(
         "--stateful",
@@ -257,6 +317,8 @@ def _serve_http(name: str, settings: Settings, args: argparse.Namespace, toolset
     build it (:mod:`cloudoptima_mcp.http_workers`). Access lines are not logged (one per tool call)."""
     host = args.host or settings.host
     options = http_options(name, args.read_only, toolsets, stateful=args.stateful, host=host)
+    if args.no_fast_calls:
+        options["fast_calls"] = False
     config: dict[str, Any] = {
         "host": host,
         "port": args.port,
@@ -303,5 +365,6 @@ def http_app_from_options(settings: Settings, options: dict[str, Any]) -> Starle
         read_only=bool(options["read_only"]),
         toolsets=str(options["toolsets"]),
         stateful=bool(options["stateful"]),
+        fast_calls=options.get("fast_calls"),
         **extra,
     )
