@@ -27,6 +27,7 @@ from cloudoptima_gateway.console import install_console, resolve_console_dir
 from cloudoptima_gateway.docs_pages import DEFAULT_CSP, docs_router
 from cloudoptima_gateway.edge_cache import CachedReadMiddleware
 from cloudoptima_gateway.flat_routes import include_flat
+from cloudoptima_gateway.list_cache import ListCacheMiddleware
 from cloudoptima_gateway.observability import Metrics, RequestMiddleware, configure_logging, trace_app
 from cloudoptima_gateway.process_metrics import exposition
 from cloudoptima_gateway.routes.v1 import build_router
@@ -93,6 +94,7 @@ def create_app(
     app.state.metrics = metrics
 
     app.add_middleware(CachedReadMiddleware, runtime=runtime)
+    app.add_middleware(ListCacheMiddleware, runtime=runtime)
     app.add_middleware(AuditMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(

@@ -33,6 +33,12 @@ from cloudoptima.storage.tenancy import scope
 from cloudoptima_gateway.runtime import Runtime
 
 REVOKED_PREFIX = "cloudoptima:revoked:"
+COUNTED = "rate_counted"
+"""``scope["state"]`` key: ``(caller, Decision)`` of a request a middleware already counted against the rate limit
+(``cloudoptima_gateway.list_cache``); :func:`current_principal` uses that decision instead of counting again."""
+CACHE_UNTIL = "cache_until"
+"""``scope["state"]`` key a cached list route may set: an aware datetime after which its answer may change by
+itself (``cloudoptima_gateway.list_cache``)."""
 
 _bearer = HTTPBearer(auto_error=False, description="JWT access token, or an API key `co_...`")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key `co_...`")
@@ -140,7 +146,11 @@ async def current_principal(
         # A cached key identity also stands down when its key or user changed in any process since
         # (cloudoptima.services.api_key_cache): the database decides again, and that answer is not cached.
         deny += change_markers(cached)
-    decision = await runtime.limiter().hit(caller, tier, deny_key=deny)
+    counted = request.scope.get("state", {}).get(COUNTED)
+    if counted is not None and counted[0] == caller and cached is None:
+        decision = counted[1]  # the list cache counted this request and checked the same markers
+    else:
+        decision = await runtime.limiter().hit(caller, tier, deny_key=deny)
     if decision.denied and cached is not None:
         runtime.key_cache().drop(secret)
         identity = await _check_key(runtime, secret)

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cloudoptima.domain.rbac import has_permission
+from cloudoptima.services.rate_limits import Decision
 from cloudoptima.services.revocation import deny_keys
 from cloudoptima.services.tokens import TokenError
 from cloudoptima_gateway.deps import REVOKED_DETAIL, rate_limit_detail
@@ -52,7 +53,7 @@ def edge_text(path: str, query_string: str | bytes, today: str | None = None) ->
     return f"{today or datetime.now(UTC).date().isoformat()}|{path}?{canonical}"
 
 
-def _bearer(scope: Scope) -> str | None:
+def bearer_token(scope: Scope) -> str | None:
     for name, value in scope.get("headers") or ():
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
@@ -78,7 +79,7 @@ class CachedReadMiddleware:
 
     async def _answer(self, scope: Scope, send: Send, permission: str) -> bool:
         """True when the request was answered here; False sends it down the normal path."""
-        token = _bearer(scope)
+        token = bearer_token(scope)
         if token is None or token.startswith("co_"):
             return False
         try:
@@ -105,23 +106,8 @@ class CachedReadMiddleware:
             return False
         decision, body = found
         scope[ROUTE_LABEL] = scope["path"]  # the metrics' route template (no route was matched)
-        if decision.denied:
-            await send_json(
-                send,
-                401,
-                json.dumps({"detail": REVOKED_DETAIL}).encode(),
-                [(b"www-authenticate", b"Bearer")],
-            )
-        elif not decision.allowed:
-            await send_json(
-                send,
-                429,
-                json.dumps({"detail": rate_limit_detail(decision, tier)}).encode(),
-                [
-                    (b"retry-after", str(max(decision.retry_after, 1)).encode()),
-                    (b"x-ratelimit-limit", str(decision.limit).encode()),
-                ],
-            )
+        if not decision.allowed:
+            await send_refusal(send, decision, tier)
         else:
             await send_json(
                 send,
@@ -134,3 +120,20 @@ class CachedReadMiddleware:
                 ],
             )
         return True
+
+
+async def send_refusal(send: Send, decision: Decision, tier: str) -> None:
+    """The 401 (a revoked token, session or user) or 429 that ``deps.current_principal`` answers for ``decision``."""
+    if decision.denied:
+        body = json.dumps({"detail": REVOKED_DETAIL}).encode()
+        await send_json(send, 401, body, [(b"www-authenticate", b"Bearer")])
+        return
+    await send_json(
+        send,
+        429,
+        json.dumps({"detail": rate_limit_detail(decision, tier)}).encode(),
+        [
+            (b"retry-after", str(max(decision.retry_after, 1)).encode()),
+            (b"x-ratelimit-limit", str(decision.limit).encode()),
+        ],
+    )

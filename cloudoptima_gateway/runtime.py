@@ -1,7 +1,7 @@
 """Lazily created connections the gateway shares: database engine, Redis client, Temporal client.
 
 Besides the connections it holds the per-process helpers built on them: the token issuer, the rate limiter
-and sign-in throttle, the cost cache, a short-lived cache of organisations' subscription tiers and one of
+and sign-in throttle, the cost cache, the change feed and list cache, a short-lived cache of organisations' subscription tiers and one of
 verified API keys.
 """
 
@@ -26,6 +26,8 @@ from cloudoptima.services.tokens import TokenIssuer
 from cloudoptima.settings import Settings
 from cloudoptima.storage.engine import make_engine, session_factory
 from cloudoptima.storage.models import Organization
+from cloudoptima_gateway.change_feed import ChangeFeed
+from cloudoptima_gateway.memory_cache import MemoryCache
 from cloudoptima_workflows.client import connect
 
 TIER_TTL_S = 60.0
@@ -54,6 +56,8 @@ class Runtime:
         self._key_cache: VerifiedKeyCache | None = None
         self._tiers: dict[uuid.UUID, tuple[float, str]] = {}
         self._db_slots: asyncio.Semaphore | None = None
+        self._change_feed: ChangeFeed | None = None
+        self._list_cache: MemoryCache | None = None
 
     def engine(self) -> Engine:
         if self._engine is None:
@@ -122,6 +126,21 @@ class Runtime:
             self._key_cache = VerifiedKeyCache(self.settings.api_key_cache_seconds)
         return self._key_cache
 
+    def change_feed(self) -> ChangeFeed:
+        """Committed changes per organisation (``cloudoptima_gateway.change_feed``; connects on first use)."""
+        if self._change_feed is None:
+            self._change_feed = ChangeFeed(
+                self.settings.change_feed_database_url or self.settings.resolved_database_url()
+            )
+        return self._change_feed
+
+    def list_cache(self) -> MemoryCache | None:
+        """This process's cached list answers (``cloudoptima_gateway.list_cache``), None when
+        ``LIST_CACHE_SECONDS`` is 0."""
+        if self._list_cache is None and self.settings.list_cache_seconds > 0:
+            self._list_cache = MemoryCache(ttl_s=self.settings.list_cache_seconds)
+        return self._list_cache
+
     def db_slots(self) -> asyncio.Semaphore:
         """Admission for request-scoped sessions (see ``REQUEST_SESSIONS``)."""
         if self._db_slots is None:
@@ -166,6 +185,8 @@ class Runtime:
         self._tiers.pop(organization_id, None)
 
     async def close(self) -> None:
+        if self._change_feed is not None:
+            await self._change_feed.close()
         if self._redis is not None:
             await self._redis.aclose()
         if self._engine is not None:

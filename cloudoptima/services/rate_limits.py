@@ -11,6 +11,8 @@ Contract:
 - ``hit(..., deny_key=k)`` refuses (``denied``) without counting when Redis holds key ``k`` — or any of the
   keys, when given several (the gateway passes the revocation markers of the caller's token, session and
   user, ``cloudoptima.services.revocation``, so revocation and the limit cost one round trip).
+- ``hit_reading(..., read_key)`` counts exactly like ``hit`` and also returns the value of ``read_key`` (None
+  when absent), in the same round trip (the gateway's list cache reads the cost version so).
 - ``hit_if_present(..., version_key, prefix, suffix)`` reads ``prefix + GET(version_key) + suffix`` first
   and counts (exactly like ``hit``) only when that value exists, returning it with the decision, all in
   one round trip; nothing is counted on a miss (the caller then takes its normal path, which counts).
@@ -85,6 +87,11 @@ if not value then return false end
 if {_DENIED} then return {{-1, -1, value}} end{_COUNT_WINDOWS}return {{h, m, value}}
 """
 
+# As _HIT_SCRIPT, also returning the value of ARGV[6] (false when absent), read in the same round trip.
+_HIT_READING_SCRIPT = f"""{_DENY_FUNCTION}
+local value = redis.call('GET', ARGV[6])
+if {_DENIED} then return {{-1, -1, value}} end{_COUNT_WINDOWS}return {{h, m, value}}
+"""
 
 # INCR each key; a key's window starts at its first failure (Redis 6.2 has no EXPIRE NX).
 _COUNT_SCRIPT = """
@@ -103,6 +110,7 @@ class RateLimiter:
         self._clock = clock
         self._script = client.register_script(_HIT_SCRIPT)
         self._present_script = client.register_script(_HIT_IF_PRESENT_SCRIPT)
+        self._reading_script = client.register_script(_HIT_READING_SCRIPT)
 
     def _window(self, caller: str, tier: str, deny_key: DenyKeys) -> tuple[int, list[str], list[str | int]]:
         now = int(self._clock())
@@ -135,6 +143,15 @@ class RateLimiter:
             return None
         used_hour, used_minute, value = found
         return self._decide(now, tier, int(used_hour), int(used_minute)), str(value)
+
+    async def hit_reading(
+        self, caller: str, tier: str, *, deny_key: DenyKeys, read_key: str
+    ) -> tuple[Decision, str | None]:
+        """As :meth:`hit`, with the value of ``read_key`` (None when absent) read in the same round trip."""
+        now, keys, args = self._window(caller, tier, deny_key)
+        used_hour, used_minute, value = await self._reading_script(keys=keys, args=[*args, read_key])
+        decision = self._decide(now, tier, int(used_hour), int(used_minute))
+        return decision, None if value is None else str(value.decode() if isinstance(value, bytes) else value)
 
     def _decide(self, now: int, tier: str, used_hour: int, used_minute: int) -> Decision:
         hour, minute = now // 3600, now // 60

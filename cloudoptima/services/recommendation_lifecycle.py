@@ -234,6 +234,17 @@ class RecommendationLifecycle:
             self._session.flush()
         return len(rows)
 
+    def next_wake(self) -> datetime | None:
+        """When the next snooze ends (the earliest future ``snoozed_until``): until then a list of this
+        organisation's recommendations cannot change by itself."""
+        return self._session.scalar(
+            select(func.min(RecommendationRow.snoozed_until)).where(
+                RecommendationRow.organization_id == self._org,
+                RecommendationRow.status == RecommendationStatus.SNOOZED.value,
+                RecommendationRow.snoozed_until > self._now(),
+            )
+        )
+
     def execution_undone(self, row: RecommendationRow, *, execution_id: uuid.UUID, state: str) -> None:
         """Back to ``accepted`` (it has an owner) or ``active`` after execution ``execution_id`` ended in
         ``state`` without its change (see module contract); the caller checked it may move."""

@@ -217,6 +217,23 @@ class Settings(BaseSettings):
     """How long a gateway process reuses a verified API key without the database and argon2
     (``cloudoptima.services.api_key_cache``); 0 verifies every request. A revoked key, a deactivated user or a
     role change takes effect at once in every process whatever this is (Redis markers)."""
+    list_cache_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=3600,
+        validation_alias=AliasChoices("LIST_CACHE_SECONDS", "list_cache_seconds"),
+    )
+    """How long a gateway process may answer a repeated list GET (recommendations, compute resources, anomalies,
+    cloud accounts) from memory (``cloudoptima_gateway.list_cache``); 0 turns it off. A committed change to what
+    a list reads is seen by the next request whatever this is (the change feed of migration 0042: it needs a
+    direct, session-mode connection to Postgres for ``LISTEN``, not a transaction-mode pooler)."""
+    change_feed_database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHANGE_FEED_DATABASE_URL", "change_feed_database_url"),
+    )
+    """A direct (session-mode) connection for the list cache's ``LISTEN`` when ``DATABASE_URL`` goes through a
+    transaction-mode pooler (default: ``DATABASE_URL``; a connection that cannot hear its own notification is
+    refused, and lists are then not cached)."""
     price_refresh_interval_hours: int = Field(
         default=24,
         ge=1,

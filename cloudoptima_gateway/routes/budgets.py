@@ -1,4 +1,6 @@
-"""``/v1/budgets``: CRUD with scope and alert thresholds; every read evaluates the current period. Budget
+"""``/v1/budgets``: CRUD with scope and alert thresholds; every read evaluates the current period and stores
+nothing (the alert step of the analysis workflow fires thresholds and notifies: a read that stored the alert
+state would mark a newly crossed threshold fired, and nobody would be told). Budget
 names are unique per organisation (case-insensitive): a taken name is a 409 naming ``name``. A created budget's
 ``notes`` say what it will count that may surprise (an allocation value with no cost allocated yet)."""
 
@@ -120,7 +122,7 @@ def _today() -> date:
 def _out(service: BudgetService, row: Budget) -> BudgetOut:
     today = _today()
     as_of = min(max(today, row.start_date), row.end_date - timedelta(days=1))
-    evaluation = service.evaluate(row.id, as_of)
+    evaluation = service.assess(row, as_of, as_of)  # a read stores nothing: the alert step fires thresholds
     filters = dict(row.scope_filters or {})
     filters.pop("type", None)
     return BudgetOut(

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request
 from fastapi import status as http_status
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from cloudoptima.services.row_currency import account_currencies
 from cloudoptima.services.tickets import ticket_link
 from cloudoptima.storage.models import Recommendation
 from cloudoptima_gateway.audit import AuditedRoute
-from cloudoptima_gateway.deps import Permission, Principal, RuntimeDep, TenantDb
+from cloudoptima_gateway.deps import CACHE_UNTIL, Permission, Principal, RuntimeDep, TenantDb
 from cloudoptima_gateway.live_writes import announce_committed
 from cloudoptima_gateway.routes.recommendation_lifecycle import principal_actor
 from cloudoptima_gateway.schemas.common import Success, invalid, not_found
@@ -78,6 +78,7 @@ def service(session: Session, principal: Principal) -> RecommendationService:
 
 @router.get("", response_model=RecommendationList)
 def list_recommendations(
+    request: Request,
     principal: Reader,
     session: TenantDb,
     status: Literal[
@@ -112,7 +113,9 @@ def list_recommendations(
     on (keyset: rows added or removed meanwhile never shift the rest); ``total`` counts this page,
     ``total_matching`` every row the filters select. Without ``status``: ``accepted`` when ``owner``,
     ``overdue`` or ``due_before`` is given, else ``active`` (:mod:`cloudoptima.services.recommendation_filters`)."""
-    RecommendationLifecycle(session, principal.organization_id).wake_snoozed()
+    lifecycle = RecommendationLifecycle(session, principal.organization_id)
+    lifecycle.wake_snoozed()
+    setattr(request.state, CACHE_UNTIL, lifecycle.next_wake())  # a kept answer must not outlive a snooze
     try:
         chosen = lifecycle_filter(
             session,
