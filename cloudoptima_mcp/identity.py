@@ -11,12 +11,18 @@ Contract:
   A verified bearer is remembered for ``VERIFIED_TTL_SECONDS`` (keyed by its SHA-256, never the token; on
   the ``clock`` the verifier is given), so argon2 runs once per key per 10 s rather than per request and a
   remembered bearer is answered without a worker thread; revoking a key or a user (in the gateway, another
-  process) takes effect within that time in every MCP process.
+  process) takes effect within that time in every MCP process. Concurrent requests with a bearer that is not
+  remembered share one verification (argon2 costs ~0.2 CPU-s a key: 50 sessions' requests arriving while it
+  runs would otherwise each run it). A bearer remembered for ``REFRESH_AFTER_SECONDS`` or more is still
+  answered from memory while one background thread verifies it again: steady callers never wait for argon2,
+  a success is remembered from the moment that verification started, and a refusal forgets the bearer (its
+  next request is verified, and refused). Nothing is ever served older than ``VERIFIED_TTL_SECONDS``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 import uuid
@@ -34,7 +40,9 @@ from cloudoptima.services.revocation import revoked_in_database
 from cloudoptima.services.tokens import TokenError, TokenIssuer
 from cloudoptima.storage.models import RevokedToken
 
+_log = logging.getLogger("cloudoptima.mcp.identity")
 VERIFIED_TTL_SECONDS = 10.0
+REFRESH_AFTER_SECONDS = 8.0
 
 
 class AuthenticationError(Exception):
@@ -123,18 +131,41 @@ class BearerVerifier(TokenVerifier):
         self._issuer = issuer
         self._verified: dict[str, tuple[float, Identity]] = {}
         self._lock = threading.Lock()
+        self._verifying: dict[str, threading.Lock] = {}
+        self.refreshes: dict[str, threading.Thread] = {}
+        """Background re-verifications in progress, by bearer digest (tests join them)."""
 
     def _remembered(self, digest: str) -> Identity | None:
+        found = self._entry(digest)
+        return found[1] if found is not None else None
+
+    def _entry(self, digest: str) -> tuple[float, Identity] | None:
+        """(age in seconds, identity) of a bearer remembered for less than the TTL."""
         with self._lock:
             found = self._verified.get(digest)
-        if found is not None and self._clock() - found[0] < VERIFIED_TTL_SECONDS:
-            return found[1]
-        return None
+        if found is None:
+            return None
+        age = self._clock() - found[0]
+        return (age, found[1]) if age < VERIFIED_TTL_SECONDS else None
 
     def _identity(self, token: str, digest: str) -> Identity:
         remembered = self._remembered(digest)
         if remembered is not None:
             return remembered
+        with self._lock:
+            flight = self._verifying.setdefault(digest, threading.Lock())
+        with flight:  # one verification per bearer at a time; the others wait for its result
+            remembered = self._remembered(digest)
+            if remembered is not None:
+                return remembered
+            try:
+                return self._verify_and_remember(token, digest)
+            finally:
+                with self._lock:
+                    if self._verifying.get(digest) is flight:
+                        del self._verifying[digest]
+
+    def _verify_and_remember(self, token: str, digest: str) -> Identity:
         now = self._clock()
         identity = self._verify(token)
         with self._lock:
@@ -142,6 +173,29 @@ class BearerVerifier(TokenVerifier):
                 self._verified.clear()
             self._verified[digest] = (now, identity)
         return identity
+
+    def _refresh(self, token: str, digest: str) -> None:
+        try:
+            self._verify_and_remember(token, digest)
+        except AuthenticationError:
+            with self._lock:
+                self._verified.pop(digest, None)
+        except Exception:  # e.g. the database is away: the entry simply expires and the next request verifies
+            _log.warning("background re-verification of a bearer failed", exc_info=True)
+        finally:
+            with self._lock:
+                self.refreshes.pop(digest, None)
+
+    def _refresh_ahead(self, token: str, digest: str) -> None:
+        """Start the background re-verification of a remembered bearer, unless one is running."""
+        with self._lock:
+            if digest in self.refreshes:
+                return
+            thread = threading.Thread(
+                target=self._refresh, args=(token, digest), name="bearer-refresh", daemon=True
+            )
+            self.refreshes[digest] = thread
+        thread.start()
 
     def _verify(self, token: str) -> Identity:
         if token.startswith("co_"):
@@ -154,9 +208,13 @@ class BearerVerifier(TokenVerifier):
         digest = hashlib.sha256(token.encode()).hexdigest()
         try:
             # A remembered bearer is answered on the event loop; only a verification needs a thread.
-            identity = self._remembered(digest)
-            if identity is None:
+            found = self._entry(digest)
+            if found is None:
                 identity = await anyio.to_thread.run_sync(self._identity, token, digest)
+            else:
+                age, identity = found
+                if age >= REFRESH_AFTER_SECONDS:
+                    self._refresh_ahead(token, digest)
         except AuthenticationError:
             return None
         return AccessToken(

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from cloudoptima.services.audit import AuditEntry, record_many
 from cloudoptima.storage.models import AuditLog
 from cloudoptima.storage.tenancy import scope
 from cloudoptima_mcp.audit_writer import AuditWriter
-from cloudoptima_mcp.identity import VERIFIED_TTL_SECONDS, BearerVerifier
+from cloudoptima_mcp.identity import REFRESH_AFTER_SECONDS, VERIFIED_TTL_SECONDS, BearerVerifier
 from cloudoptima_mcp.server import WORKERS_ENV_VAR, http_workers_from, parse_arguments
 from cloudoptima_mcp.toolsets import DEFAULTS, tools_in
 from cloudoptima_tools import catalog
@@ -231,6 +232,95 @@ async def test_a_revoked_key_is_refused_once_its_verification_expires(
     now[0] += 2
     assert await verifier.verify_token(created.plaintext) is None
     assert await verifier.verify_token("co_x_not-a-key") is None
+
+
+def _viewer_key(engine: Engine, estates: Estates, name: str) -> tuple[sessionmaker[Session], str, uuid.UUID]:
+    factory = sessionmaker(engine, expire_on_commit=False)
+    org = estates.a.organization_id
+    with factory() as session:
+        scope(session, org)
+        created = ApiKeyService(session, org).create(estates.a.users["viewer"], name)
+        session.commit()
+    return factory, created.plaintext, created.row.id
+
+
+def _counting(verifier: BearerVerifier, before: Any = None) -> list[str]:
+    """Count the verifier's real verifications (argon2 + database); ``before`` runs first in each."""
+    calls: list[str] = []
+    real = verifier._verify
+
+    def counted(token: str) -> Any:
+        if before is not None:
+            before()
+        calls.append(token)
+        return real(token)
+
+    verifier._verify = counted  # type: ignore[method-assign]
+    return calls
+
+
+async def test_concurrent_requests_with_a_new_bearer_share_one_verification(
+    engine: Engine, estates: Estates
+) -> None:
+    """Ten requests arrive with a key the process has not verified yet: one argon2 run, ten answers."""
+    factory, key, _ = _viewer_key(engine, estates, "single-flight")
+    verifier = BearerVerifier(factory, None, clock=lambda: 1000.0)
+    entered = threading.Semaphore(0)
+    real_identity = verifier._identity
+
+    def identity(token: str, digest: str) -> Any:
+        entered.release()
+        return real_identity(token, digest)
+
+    def all_arrived() -> None:  # hold the first verification until every request is in a thread
+        for _ in range(10):
+            assert entered.acquire(timeout=120), "a request never reached the verifier"
+
+    verifier._identity = identity  # type: ignore[method-assign]
+    calls = _counting(verifier, before=all_arrived)
+    answers: list[Any] = []
+
+    async def one() -> None:
+        answers.append(await verifier.verify_token(key))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(10):
+            group.start_soon(one)
+    assert len(answers) == 10 and all(a is not None for a in answers)
+    assert len(calls) == 1
+
+
+def _join_refreshes(verifier: BearerVerifier) -> int:
+    running = list(verifier.refreshes.values())
+    for thread in running:
+        thread.join(timeout=120)
+    return len(running)
+
+
+async def test_a_remembered_bearer_is_verified_again_in_the_background_before_it_expires(
+    engine: Engine, estates: Estates
+) -> None:
+    factory, key, key_id = _viewer_key(engine, estates, "refresh-ahead")
+    now = [1000.0]
+    verifier = BearerVerifier(factory, None, clock=lambda: now[0])
+    calls = _counting(verifier)
+    assert await verifier.verify_token(key) is not None and len(calls) == 1
+    now[0] += REFRESH_AFTER_SECONDS - 1
+    assert await verifier.verify_token(key) is not None and _join_refreshes(verifier) == 0
+    now[0] += 1
+    assert await verifier.verify_token(key) is not None, "answered from memory while it is verified again"
+    assert _join_refreshes(verifier) == 1 and len(calls) == 2
+    now[0] += VERIFIED_TTL_SECONDS - REFRESH_AFTER_SECONDS + 0.5  # past the first verification's TTL
+    assert await verifier.verify_token(key) is not None, "remembered from the background verification"
+    assert _join_refreshes(verifier) == 0 and len(calls) == 2
+    with factory() as session:
+        scope(session, estates.a.organization_id)
+        ApiKeyService(session, estates.a.organization_id).revoke(key_id)
+        session.commit()
+    now[0] += REFRESH_AFTER_SECONDS - (VERIFIED_TTL_SECONDS - REFRESH_AFTER_SECONDS + 0.5)
+    assert await verifier.verify_token(key) is not None, "still within the TTL of the last verification"
+    assert _join_refreshes(verifier) == 1  # ... which found the key revoked and forgot it
+    assert await verifier.verify_token(key) is None and len(calls) == 4
 
 
 def test_worker_count_comes_from_the_option_or_the_environment_and_is_checked() -> None:
