@@ -12,7 +12,7 @@ Contract:
   the ``clock`` the verifier is given), so argon2 runs once per key per 10 s rather than per request and a
   remembered bearer is answered without a worker thread; revoking a key or a user (in the gateway, another
   process) takes effect within that time in every MCP process. Concurrent requests with a bearer that is not
-  remembered share one verification (argon2 costs ~0.2 CPU-s a key: 50 sessions' requests arriving while it
+  remembered share one verification (argon2 costs ~30 CPU-ms a key: 50 sessions' requests arriving while it
   runs would otherwise each run it). A bearer remembered for ``REFRESH_AFTER_SECONDS`` or more is still
   answered from memory while one background thread verifies it again: steady callers never wait for argon2,
   a success is remembered from the moment that verification started, and a refusal forgets the bearer (its
