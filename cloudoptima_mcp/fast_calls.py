@@ -135,8 +135,8 @@ class FastToolCalls:
         except _Pass:
             await self.app(scope, receive, send)
             return
-        body, complete, trailing = await self._read(receive)
-        if complete:
+        body, more, trailing = await self._read(receive)
+        if not more and trailing is None and len(body) <= self._max_body:
             try:
                 prepared = self._prepare(scope, body, version)
             except _Pass:
@@ -144,7 +144,7 @@ class FastToolCalls:
             if prepared is not None:
                 await self._answer(scope, receive, send, *prepared)
                 return
-        await self.app(scope, _replay(body, complete, trailing, receive), send)
+        await self.app(scope, _replay(body, more, trailing, receive), send)
 
     def _headers(self, scope: Scope) -> str:
         """The protocol version of a request whose headers the fast path understands (else :class:`_Pass`)."""
@@ -173,17 +173,17 @@ class FastToolCalls:
         return version if version is not None else DEFAULT_NEGOTIATED_VERSION
 
     async def _read(self, receive: Receive) -> tuple[bytes, bool, Message | None]:
-        """The body (up to the size limit), whether it is all of it, and a non-body message if one came."""
+        """The body read (all of it, or until it is over the size limit), whether more of it is to come, and
+        the message that is not body if one came (a disconnect) instead."""
         body = bytearray()
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                return bytes(body), False, message
+                return bytes(body), True, message
             body.extend(message.get("body", b""))
-            if len(body) > self._max_body:
-                return bytes(body), False, None
-            if not message.get("more_body", False):
-                return bytes(body), True, None
+            more = bool(message.get("more_body", False))
+            if not more or len(body) > self._max_body:
+                return bytes(body), more, None
 
     def _prepare(
         self, scope: Scope, body: bytes, version: str
@@ -264,9 +264,9 @@ class FastToolCalls:
         await response(scope, receive, send)
 
 
-def _replay(body: bytes, complete: bool, trailing: Message | None, receive: Receive) -> Receive:
+def _replay(body: bytes, more: bool, trailing: Message | None, receive: Receive) -> Receive:
     """A ``receive`` that hands out what the fast path already read, then the rest."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": not complete}]
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": more}]
     if trailing is not None:
         pending.append(trailing)
 

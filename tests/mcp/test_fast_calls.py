@@ -224,6 +224,11 @@ PASSED_ON: list[tuple[str, Callable[[dict[str, str]], dict[str, str]], Any]] = [
     ("tools/list", lambda h: h, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
     ("not JSON", lambda h: h, b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", '),
     ("a null id", lambda h: h, _call(ARGUMENTS, request_id=None)),
+    (
+        "a body over the SDK's limit",
+        lambda h: h,
+        json.dumps(_call(ARGUMENTS) | {"pad": "x" * 2**22}).encode(),
+    ),
     ("no bearer", lambda h: h | {"Authorization": ""}, _call(ARGUMENTS)),
     ("a wrong bearer", lambda h: h | {"Authorization": "Bearer co_x_wrong"}, _call(ARGUMENTS)),
 ]
@@ -250,6 +255,58 @@ async def test_what_the_fast_path_does_not_answer_goes_to_the_sdk(
         else:
             assert fast.content == slow.content
         _same_rows(slow_rows, fast_rows)
+
+
+async def _asgi_post(app: Starlette, chunks: list[bytes], headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST a body in ``chunks`` (ASGI messages with more_body) straight to the app: status and body."""
+    pending: list[dict[str, Any]] = [
+        {"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
+        for n, chunk in enumerate(chunks)
+    ]
+    answer: dict[str, Any] = {"status": None, "body": b""}
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()] + [(b"host", b"127.0.0.1")]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/mcp",
+        "raw_path": b"/mcp",
+        "root_path": "",
+        "query_string": b"",
+        "headers": raw,
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+    await app(scope, receive, send)
+    return answer["status"], answer["body"]
+
+
+async def test_a_body_in_several_chunks_is_read_whole(
+    engine: Engine, estates: Estates, tmp_path: Path
+) -> None:
+    headers = {**HEADERS, **headers_auth(estates.a.keys["viewer"])}
+    body = json.dumps(_call(ARGUMENTS, request_id=77)).encode()
+    chunks = [body[:10], body[10:40], b"", body[40:]]
+    async with _pair(engine, estates, tmp_path) as pair:
+        await pair.post(pair.slow, _call(ARGUMENTS), headers)
+        slow = await _asgi_post(pair.slow, chunks, headers)
+        fast = await _asgi_post(pair.fast, chunks, headers)
+        assert slow[0] == fast[0] == 200
+        assert _normal(fast[1]) == _normal(slow[1]) and pair.answered() == 1
+        cut = await _asgi_post(pair.fast, [body[:10], body[10:40]], headers)  # the client went away
+        assert pair.answered() == 1, cut
 
 
 async def test_a_role_without_the_permission_is_refused_by_the_sdk_path(
