@@ -22,16 +22,18 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import httpx
 import psutil
+import psycopg
 from sqlalchemy.orm import Session
 
 from benchmarks._support import RESULTS
@@ -43,6 +45,7 @@ from cloudoptima.services.tokens import TokenIssuer
 from cloudoptima.storage.engine import make_engine
 from cloudoptima.storage.migrate import upgrade
 from cloudoptima.storage.models import CostDaily, Organization, User
+from cloudoptima_gateway.change_feed import libpq_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "benchmark-secret-" + "x" * 40
@@ -159,6 +162,7 @@ class LoadResult(TypedDict):
     errors: int
     statuses: dict[int, int]
     p99_ms_by_path: dict[str, float]
+    writes: NotRequired[int]
 
 
 def _percentile(ordered: list[float], q: float) -> float:
@@ -307,6 +311,31 @@ async def drive(
     }
 
 
+def with_writes(url: str, per_second: float, run: Callable[[], LoadResult]) -> LoadResult:
+    """``run()`` while a thread commits ``per_second`` changes a second to the benchmark's organisation (an
+    ``UPDATE`` of its row: the change feed tells every gateway process); the result records how many."""
+    if per_second <= 0:
+        return run()
+    stop_writing = threading.Event()
+    written = 0
+
+    def write() -> None:
+        nonlocal written
+        with psycopg.connect(libpq_url(url), autocommit=True) as connection:
+            while not stop_writing.wait(1 / per_second):
+                connection.execute("UPDATE organizations SET settings = settings WHERE name = 'bench'")
+                written += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        result = run()
+    finally:
+        stop_writing.set()
+        writer.join()
+    return {**result, "writes": written}
+
+
 def measured(
     run: Callable[[], LoadResult], servers: list[psutil.Process], postgres_process: psutil.Process
 ) -> dict[str, object]:
@@ -339,6 +368,13 @@ def main() -> None:
     parser.add_argument("--soak-clients", type=int, default=200)
     parser.add_argument(
         "--client", choices=("raw", "httpx"), default="raw", help="the load generator's HTTP client"
+    )
+    parser.add_argument(
+        "--soak-writes-per-second",
+        type=float,
+        default=0,
+        help="during the soak, commit this many changes a second to the organisation (each makes every cached "
+        "list of it stale: the lists' next requests run the routes again)",
     )
     parser.add_argument("--label", default="", help="a note stored with the figures (what this run is)")
     args = parser.parse_args()
@@ -407,8 +443,12 @@ def main() -> None:
             ),
             "soak_200_clients": on(
                 gateway_process,
-                lambda: asyncio.run(
-                    drive(gw, mixed, tokens, args.soak_seconds, args.soak_clients, client=args.client)
+                lambda: with_writes(
+                    url,
+                    args.soak_writes_per_second,
+                    lambda: asyncio.run(
+                        drive(gw, mixed, tokens, args.soak_seconds, args.soak_clients, client=args.client)
+                    ),
                 ),
             ),
         }

@@ -6,7 +6,7 @@ and answers an identical later request from memory, on the event loop:
 
 - the caller: a bearer access token that verifies and whose role holds the route's permission (anything else —
   an API key, a bad token, a missing permission, an unknown tier — goes down the normal path, which gives the
-  normal answers), and the user itself (answers may depend on who asks: ``owner=me``);
+  normal answers); the user itself for :data:`PER_USER` lists (``owner=me``), else the organisation and role;
 - the request: path, canonical query string and UTC day (``edge_cache.edge_text``: defaults such as "the last
   90 days" move with the day);
 - the data: the organisation's :class:`~cloudoptima_gateway.change_feed.ChangeFeed` state after every commit
@@ -19,12 +19,15 @@ in one Redis round trip that also reads the cost version (``RateLimiter.hit_read
 here as the dependency answers it (401/429); on a miss the normal path reuses that decision instead of counting
 again (``deps.current_principal``). An answer is kept for ``LIST_CACHE_SECONDS`` at most, less when the route
 says it changes sooner by itself (``request.state.cache_until``: a snooze running out), and the cache holds at
-most ``max_entries`` answers and ``max_bytes`` of bodies (least recently used go first). Without the change feed
+most ``max_entries`` answers and ``max_bytes`` of bodies (least recently used go first). Requests that miss while
+the same answer is being computed in this process wait for it (one computation after a change, not one per
+caller). Without the change feed
 (no connection) nothing is answered or stored here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -52,6 +55,10 @@ CACHED_LISTS: Final[Mapping[str, str]] = {
     "/v1/cloud-accounts": "read:resources",
 }
 """Path → the permission its route requires."""
+PER_USER: Final = frozenset({"/v1/recommendations"})
+"""Lists whose answer depends on who asks (``owner=me``): kept per user. The others are kept per organisation and
+role (their routes read the organisation only; the role is in the key so that a route that ever shows roles
+different fields stays correct)."""
 
 
 _REPLAYED_HEADERS: Final = frozenset({b"cache-control"})
@@ -65,6 +72,7 @@ class ListCacheMiddleware:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
+        self._filling: dict[tuple[object, ...], asyncio.Event] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         permission = CACHED_LISTS.get(scope.get("path", "")) if scope["type"] == "http" else None
@@ -104,13 +112,18 @@ class ListCacheMiddleware:
             return True
         key = (
             claims.organization_id,
-            claims.user_id,
+            claims.user_id if scope["path"] in PER_USER else claims.role,
             state.epoch,
             state.version,
             cost_version or "0",
             edge_text(scope["path"], scope.get("query_string", b"")),
         )
         entry = cache.get(key)
+        if entry is None and (running := self._filling.get(key)) is not None:
+            await (
+                running.wait()
+            )  # the same answer is being computed: wait for it instead of computing it again
+            entry = cache.get(key)
         CACHE_REQUESTS.labels("list", "hit" if entry else "miss").inc()
         if entry is not None:
             scope[ROUTE_LABEL] = scope["path"]  # the metrics' route template (no route was matched)
@@ -119,7 +132,13 @@ class ListCacheMiddleware:
             )
             return True
         scope.setdefault("state", {})[COUNTED] = (caller, decision)
-        await self._fill(scope, receive, send, cache, key, claims.organization_id, state.epoch)
+        done = self._filling.setdefault(key, asyncio.Event())
+        try:
+            await self._fill(scope, receive, send, cache, key, claims.organization_id, state.epoch)
+        finally:
+            if self._filling.get(key) is done:
+                del self._filling[key]
+            done.set()
         return True
 
     async def _fill(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -438,3 +439,78 @@ def test_reading_budgets_does_not_use_up_a_crossed_threshold(
             row.id, today
         )
         assert [event.threshold for event in fired.fired] == [50]
+
+
+def _second_user(engine: Engine, settings: Settings, org: Org, role: str) -> dict[str, str]:
+    """Headers of another active user of ``org`` with ``role``."""
+    from cloudoptima.services.auth import AuthService
+    from cloudoptima_gateway.runtime import Runtime
+
+    with Session(engine) as session:
+        user = User(
+            organization_id=org.id, email=f"{role}-2-{uuid.uuid4().hex[:8]}@example.com",
+            password_hash="x", role=role, is_active=True,
+        )  # fmt: skip
+        session.add(user)
+        session.flush()
+        pair = AuthService(session, Runtime(settings).issuer())._new_pair(user, family_id=uuid.uuid4())
+        session.commit()
+    return {"Authorization": f"Bearer {pair.access_token}"}
+
+
+def _middleware(client: TestClient) -> Any:
+    from cloudoptima_gateway.list_cache import ListCacheMiddleware
+
+    layer = client.app.middleware_stack  # type: ignore[attr-defined]
+    while not isinstance(layer, ListCacheMiddleware):
+        layer = layer.app
+    return layer
+
+
+def test_users_of_one_role_share_answers_except_per_user_lists(
+    client: TestClient, engine: Engine, estate: Org, gateway_settings: Settings
+) -> None:
+    viewer, other_viewer = estate.headers("viewer"), _second_user(engine, gateway_settings, estate, "viewer")
+    _get(client, "/v1/cloud-accounts", viewer)
+    for path in LISTS:
+        _get(client, path, viewer)
+        assert _get(client, path, other_viewer)[1] is (path != "/v1/recommendations"), path
+
+
+def test_concurrent_misses_of_one_answer_compute_it_once(
+    client: TestClient,
+    engine: Engine,
+    estate: Org,
+    gateway_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Eight viewers ask at once after a change: the first computes, the other seven wait for its answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cloudoptima.services.cloud_accounts import CloudAccountService
+
+    viewers = [estate.headers("viewer")] + [
+        _second_user(engine, gateway_settings, estate, "viewer") for _ in range(7)
+    ]
+    _get(client, "/v1/cloud-accounts", viewers[0])
+    _get(client, "/v1/cloud-accounts", viewers[0])
+    _add(engine, _account(estate.id, "second account"))  # what was kept is stale: all eight miss
+    middleware = _middleware(client)
+    original = CloudAccountService.listing
+    calls: list[int] = []
+
+    def listing(self: CloudAccountService, **kwargs: Any) -> Any:
+        calls.append(1)
+        for _ in range(1000):  # hold the computation until the seven others wait for it (10 s at most)
+            if sum(len(e._waiters) for e in middleware._filling.values()) >= 7:
+                break
+            threading.Event().wait(0.01)
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(CloudAccountService, "listing", listing)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda h: client.get("/v1/cloud-accounts", headers=h), viewers))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert calls == [1]
+    assert sorted(a.headers.get("X-Cache", "miss") for a in answers) == ["hit"] * 7 + ["miss"]
+    assert len({a.text for a in answers}) == 1
