@@ -6,7 +6,8 @@ and answers an identical later request from memory, on the event loop:
 
 - the caller: a bearer access token that verifies and whose role holds the route's permission (anything else —
   an API key, a bad token, a missing permission, an unknown tier — goes down the normal path, which gives the
-  normal answers); the user itself for :data:`PER_USER` lists (``owner=me``), else the organisation and role;
+  normal answers); the user itself where the answer may depend on it (:data:`PER_USER`: ``owner=me``), else the
+  organisation and role;
 - the request: path, canonical query string and UTC day (``edge_cache.edge_text``: defaults such as "the last
   90 days" move with the day);
 - the data: the organisation's :class:`~cloudoptima_gateway.change_feed.ChangeFeed` state after every commit
@@ -32,6 +33,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,10 +57,11 @@ CACHED_LISTS: Final[Mapping[str, str]] = {
     "/v1/cloud-accounts": "read:resources",
 }
 """Path → the permission its route requires."""
-PER_USER: Final = frozenset({"/v1/recommendations"})
-"""Lists whose answer depends on who asks (``owner=me``): kept per user. The others are kept per organisation and
-role (their routes read the organisation only; the role is in the key so that a route that ever shows roles
-different fields stays correct)."""
+PER_USER: Final[Mapping[str, str]] = {"/v1/recommendations": "owner"}
+"""Lists whose answer may depend on who asks → the query parameter that makes it so (``owner=me``): with that
+parameter the answer is kept per user. Everything else is kept per organisation and role (the routes read the
+organisation only; the role is in the key so that a route that ever shows roles different fields stays
+correct)."""
 
 
 _REPLAYED_HEADERS: Final = frozenset({b"cache-control"})
@@ -112,7 +115,7 @@ class ListCacheMiddleware:
             return True
         key = (
             claims.organization_id,
-            claims.user_id if scope["path"] in PER_USER else claims.role,
+            claims.user_id if _per_user(scope) else claims.role,
             state.epoch,
             state.version,
             cost_version or "0",
@@ -173,6 +176,15 @@ class ListCacheMiddleware:
             return
         headers = tuple((name, value) for name, value in raw if name in _REPLAYED_HEADERS)
         cache.put(key, b"".join(chunks), headers, _seconds_left(scope))
+
+
+def _per_user(scope: Scope) -> bool:
+    """Whether the request's answer may depend on the user (see :data:`PER_USER`)."""
+    parameter = PER_USER.get(scope["path"])
+    if parameter is None:
+        return False
+    query = scope.get("query_string", b"").decode("latin-1")
+    return any(name == parameter for name, _ in parse_qsl(query, keep_blank_values=True))
 
 
 def _seconds_left(scope: Scope) -> float:

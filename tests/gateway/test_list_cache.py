@@ -467,14 +467,22 @@ def _middleware(client: TestClient) -> Any:
     return layer
 
 
-def test_users_of_one_role_share_answers_except_per_user_lists(
+def test_users_of_one_role_share_answers_except_their_own_recommendations(
     client: TestClient, engine: Engine, estate: Org, gateway_settings: Settings
 ) -> None:
     viewer, other_viewer = estate.headers("viewer"), _second_user(engine, gateway_settings, estate, "viewer")
     _get(client, "/v1/cloud-accounts", viewer)
     for path in LISTS:
         _get(client, path, viewer)
-        assert _get(client, path, other_viewer)[1] is (path != "/v1/recommendations"), path
+        assert _get(client, path, other_viewer)[1] is True, path
+    manager = estate.headers("finops_manager")
+    other_manager = _second_user(engine, gateway_settings, estate, "finops_manager")
+    _add(engine, _rec(estate.id, "mine", status="accepted", owner_user_id=estate.users["finops_manager"]))
+    mine = "/v1/recommendations?owner=me"
+    assert _get(client, mine, manager) == (["mine"], False)
+    assert _get(client, mine, manager) == (["mine"], True)
+    assert _get(client, mine, other_manager) == ([], False)  # their own: nothing is theirs
+    assert _get(client, "/v1/recommendations?owner=ME", other_manager)[0] == []
 
 
 def test_concurrent_misses_of_one_answer_compute_it_once(
