@@ -20,13 +20,13 @@ import shutil
 import signal
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.types import ASGIApp, Message
 
 from benchmarks._support import RESULTS
-from benchmarks.gateway_load import SECRET, seed
+from benchmarks.gateway_load import SECRET, seed, soak_paths
 from cloudoptima.embedded import postgres, redis
 from cloudoptima.embedded.ports import free_port
 from cloudoptima.embedded.process import stop
@@ -101,16 +101,7 @@ def main() -> None:
             CLOUDOPTIMA_STATE_DIR=str(state / "gw"),
             LOG_LEVEL="WARNING",
         )
-        today = datetime.now(UTC).date()
-        paths = [
-            f"/v1/costs/overview?start_date={today - timedelta(days=30)}&end_date={today}",
-            "/v1/costs/by-service",
-            "/v1/budgets",
-            "/v1/recommendations",
-            "/v1/resources/compute?page_size=20",
-            "/v1/costs/anomalies",
-            "/v1/cloud-accounts",
-        ]
+        paths = soak_paths(datetime.now(UTC).date())[:-1]  # each route once
         tokens = seed(url, len(paths))
         load = Path("/proc/loadavg").read_text().split()[0]
         figures = asyncio.run(measure(paths, tokens, args.requests))

@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import NotRequired, TypedDict
@@ -99,6 +99,20 @@ def seed(url: str, users: int) -> list[str]:
         session.commit()
     engine.dispose()
     return tokens
+
+
+def soak_paths(today: date) -> list[str]:
+    """The soak's mix: the cached overview, by-service, the five database lists, a 90-day overview by region."""
+    return [
+        f"/v1/costs/overview?start_date={today - timedelta(days=30)}&end_date={today}",
+        "/v1/costs/by-service",
+        "/v1/budgets",
+        "/v1/recommendations",
+        "/v1/resources/compute?page_size=20",
+        "/v1/costs/anomalies",
+        "/v1/cloud-accounts",
+        f"/v1/costs/overview?group_by=region&start_date={today - timedelta(days=90)}&end_date={today}",
+    ]
 
 
 def start_server(command: list[str], port: int, env: dict[str, str], health: str) -> subprocess.Popen[bytes]:
@@ -405,18 +419,8 @@ def main() -> None:
         gateway_process, bare_process = psutil.Process(processes[0].pid), psutil.Process(processes[1].pid)
         postgres_process = psutil.Process(pg.pid)
         gw, bare = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{bare_port}"
-        today = datetime.now(UTC).date()
-        overview = f"/v1/costs/overview?start_date={today - timedelta(days=30)}&end_date={today}"
-        mixed = [
-            overview,
-            "/v1/costs/by-service",
-            "/v1/budgets",
-            "/v1/recommendations",
-            "/v1/resources/compute?page_size=20",
-            "/v1/costs/anomalies",
-            "/v1/cloud-accounts",
-            f"/v1/costs/overview?group_by=region&start_date={today - timedelta(days=90)}&end_date={today}",
-        ]
+        mixed = soak_paths(datetime.now(UTC).date())
+        overview = mixed[0]
         asyncio.run(drive(gw, mixed, tokens[:8], 3, 8))  # warm caches and pools (every worker, likely)
 
         def on(server: psutil.Process, run: Callable[[], LoadResult]) -> dict[str, object]:

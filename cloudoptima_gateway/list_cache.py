@@ -29,7 +29,6 @@ caller). Without the change feed
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
@@ -137,7 +136,7 @@ class ListCacheMiddleware:
         scope.setdefault("state", {})[COUNTED] = (caller, decision)
         done = self._filling.setdefault(key, asyncio.Event())
         try:
-            await self._fill(scope, receive, send, cache, key, claims.organization_id, state.epoch)
+            await self._fill(scope, receive, send, cache, key, state.epoch)
         finally:
             if self._filling.get(key) is done:
                 del self._filling[key]
@@ -151,7 +150,6 @@ class ListCacheMiddleware:
         send: Send,
         cache: MemoryCache,
         key: tuple[object, ...],
-        organization_id: uuid.UUID,
         epoch: int,
     ) -> None:
         """Run the app, passing its answer on, and keep a complete 200 JSON answer under ``key``."""
